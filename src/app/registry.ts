@@ -1,0 +1,81 @@
+/**
+ * The one place functions are registered. Each call registers with the Functions host (through
+ * `@azure/functions` / `durable-functions`) *and* keeps the registration in a list, because outside
+ * the host `@azure/functions` runs in "test mode" and drops registrations: the development host and
+ * the tests serve this list instead.
+ */
+import { app, type HttpMethod, type InvocationContext, type Timer } from '@azure/functions';
+import * as df from 'durable-functions';
+import type { ActivityHandler, DurableClient, HttpDurableClientHandler, OrchestrationHandler } from 'durable-functions';
+
+export interface HttpRegistration {
+  readonly kind: 'http';
+  readonly name: string;
+  readonly options: { readonly route: string; readonly methods: readonly HttpMethod[]; readonly authLevel: 'anonymous' | 'function' | 'admin' };
+  readonly handler: HttpDurableClientHandler;
+}
+
+export type TimerHandler = (timer: Timer, client: DurableClient, context: InvocationContext) => Promise<void>;
+
+export interface TimerRegistration {
+  readonly kind: 'timer';
+  readonly name: string;
+  /** NCRONTAB, six fields, evaluated in UTC on Linux plans. */
+  readonly options: { readonly schedule: string; readonly runOnStartup: boolean };
+  readonly handler: TimerHandler;
+}
+
+export interface OrchestrationRegistration {
+  readonly kind: 'orchestration';
+  readonly name: string;
+  readonly handler: OrchestrationHandler;
+}
+
+export interface ActivityRegistration {
+  readonly kind: 'activity';
+  readonly name: string;
+  readonly handler: ActivityHandler;
+}
+
+export type Registration = HttpRegistration | TimerRegistration | OrchestrationRegistration | ActivityRegistration;
+
+const registered = new Map<string, Registration>();
+
+function remember(registration: Registration): void {
+  if (registered.has(registration.name)) throw new Error(`function "${registration.name}" is registered twice`);
+  registered.set(registration.name, registration);
+}
+
+export function registerHttp(name: string, options: HttpRegistration['options'], handler: HttpDurableClientHandler): void {
+  remember({ kind: 'http', name, options, handler });
+  df.app.client.http(name, { route: options.route, methods: [...options.methods], authLevel: options.authLevel, handler });
+}
+
+export function registerTimer(name: string, options: TimerRegistration['options'], handler: TimerHandler): void {
+  remember({ kind: 'timer', name, options, handler });
+  df.app.client.timer(name, { schedule: options.schedule, runOnStartup: options.runOnStartup, handler });
+}
+
+export function registerOrchestration(name: string, handler: OrchestrationHandler): void {
+  remember({ kind: 'orchestration', name, handler });
+  df.app.orchestration(name, handler);
+}
+
+export function registerActivity(name: string, handler: ActivityHandler): void {
+  remember({ kind: 'activity', name, handler });
+  df.app.activity(name, { handler });
+}
+
+/** Every registration made so far, in registration order. */
+export function registrations(): readonly Registration[] {
+  return [...registered.values()];
+}
+
+export function findRegistration(name: string): Registration | undefined {
+  return registered.get(name);
+}
+
+/** Keeps the host from setting up HTTP streaming etc. we do not use; called once from index.ts. */
+export function configureApp(): void {
+  app.setup({ enableHttpStream: false });
+}

@@ -1,0 +1,58 @@
+/**
+ * Application settings, read once from the environment and validated by one schema.
+ * Every setting here is listed in local.settings.sample.json and the README's settings table.
+ */
+import { z } from 'zod';
+
+/** "true"/"false" (any case) only: `z.coerce.boolean()` would read "false" as true. */
+const booleanSetting = (fallback: boolean) =>
+  z
+    .enum(['true', 'false', 'TRUE', 'FALSE', 'True', 'False', '1', '0'])
+    .optional()
+    .transform((v) => (v === undefined ? fallback : v.toLowerCase() === 'true' || v === '1'));
+
+const positiveInt = (fallback: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, 'must be a whole number')
+    .optional()
+    .transform((v) => (v === undefined ? fallback : Number(v)));
+
+const optionalUrl = z.string().url().optional();
+
+export const configSchema = z.object({
+  /** Key Vault holding the pipelines' secrets; when unset, secrets come from settings (see secrets/). */
+  KEY_VAULT_URL: optionalUrl,
+  /** Client id of the user-assigned managed identity; unset = DefaultAzureCredential's chain. */
+  AZURE_CLIENT_ID: z.string().uuid().optional(),
+  /** Table Storage endpoint for run records, e.g. https://<account>.table.core.windows.net (identity). */
+  RUN_STORE_TABLE_URL: optionalUrl,
+  /** Connection string for run records when no endpoint is set: Azurite locally. */
+  RUN_STORE_CONNECTION_STRING: z.string().optional(),
+  /** Prefix of the run-record tables (several apps can share one account). */
+  RUN_STORE_TABLE_PREFIX: z.string().regex(/^[A-Za-z][A-Za-z0-9]{0,30}$/, 'letters and digits, starting with a letter').default('dp'),
+  /** Days a run's records and Durable history are kept. */
+  RUN_RETENTION_DAYS: positiveInt(90),
+  /** The scheduler timer evaluates schedules when true; false pauses every schedule of this app. */
+  SCHEDULER_ENABLED: booleanSetting(true),
+  /** Seconds a resolved secret stays cached in memory. */
+  SECRET_CACHE_TTL_SECONDS: positiveInt(300),
+  /** Base URL people open to see a run (alerts link to `<base>/api/runs/<id>`). */
+  PUBLIC_BASE_URL: optionalUrl,
+  /** pino level. */
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type AppConfig = z.output<typeof configSchema>;
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** Parses the settings; throws one error naming every bad setting. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const parsed = configSchema.safeParse(env);
+  if (parsed.success) return parsed.data;
+  const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+  throw new ConfigError(`invalid app settings:\n${lines.join('\n')}`);
+}

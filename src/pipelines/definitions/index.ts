@@ -1,0 +1,5 @@
+import type { PipelineInput } from '../schema';
+import dataPipeline from './data-pipeline';
+
+/** Every pipeline the app serves. Add yours here. */
+export const pipelineInputs: readonly PipelineInput[] = [dataPipeline];

@@ -1,0 +1,375 @@
+/**
+ * The one schema of a pipeline definition. Leaf rules (cron, time zone, secret names, Snowflake
+ * identifiers, durations) live on their fields so zod reports each where it stands; rules that
+ * need the whole step graph live in `graph.ts` and run even when a field is wrong, so a user sees
+ * every problem at once.
+ */
+import { z } from 'zod';
+import { Cron } from 'croner';
+import { parseDuration } from './duration';
+
+// ── Leaves ────────────────────────────────────────────────────────────────────────────────────────
+
+/** `'90s'`, `'5m'`, `'2h'` or a number of seconds; parsed to seconds. */
+export const durationSchema = z
+  .union([z.number(), z.string()])
+  .transform((value, ctx) => {
+    const seconds = parseDuration(value);
+    if (seconds === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `not a duration: ${JSON.stringify(value)} (use seconds or '90s', '5m', '2h', '1d')`,
+      });
+      return z.NEVER;
+    }
+    return seconds;
+  });
+
+const slug = z
+  .string()
+  .regex(/^[a-z0-9]+(?:-[a-z0-9]+)*$/, 'must be a slug: lower-case letters, digits and single hyphens');
+
+const stepId = z
+  .string()
+  .regex(/^[A-Za-z][A-Za-z0-9_-]{0,62}$/, 'must start with a letter and hold only letters, digits, _ and - (≤ 63)');
+
+/** Key Vault accepts 1–127 characters of 0-9, a-z, A-Z and `-`. */
+export const secretNameSchema = z
+  .string()
+  .regex(/^[0-9A-Za-z-]{1,127}$/, 'Key Vault secret names are 1–127 characters of 0-9, a-z, A-Z and -');
+
+/** A pointer to a secret: the value is resolved inside the activity, never carried by the run. */
+export const secretRefSchema = z.object({ secret: secretNameSchema }).strict();
+export type SecretRef = z.infer<typeof secretRefSchema>;
+
+/** A non-secret app setting read by the activity (e.g. a resource id set by infra). */
+export const settingRefSchema = z
+  .object({ setting: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'app setting names are letters, digits and _') })
+  .strict();
+export type SettingRef = z.infer<typeof settingRefSchema>;
+
+/** A value written in the definition, or read from a secret or an app setting at run time. */
+export const configValueSchema = z.union([z.string().min(1), secretRefSchema, settingRefSchema]);
+export type ConfigValue = z.infer<typeof configValueSchema>;
+
+/**
+ * Snowflake identifiers: unquoted (letter or _, then letters, digits, _ and $, ≤ 255) or
+ * double-quoted with any printable character but `"`. Dots separate qualified parts.
+ */
+// eslint-disable-next-line no-control-regex -- control characters are exactly what quoted names may not hold
+const IDENTIFIER_PART = /^(?:[A-Za-z_][A-Za-z0-9_$]{0,254}|"[^"\u0000-\u001f]{1,253}")$/;
+
+export function isSnowflakeIdentifier(name: string, maxParts = 3): boolean {
+  const parts = splitQualified(name);
+  return parts !== undefined && parts.length >= 1 && parts.length <= maxParts && parts.every((p) => IDENTIFIER_PART.test(p));
+}
+
+/** Splits `db."my.schema".tbl` on the dots that are outside quotes. */
+export function splitQualified(name: string): string[] | undefined {
+  const parts: string[] = [];
+  let current = '';
+  let quoted = false;
+  for (const ch of name) {
+    if (ch === '"') quoted = !quoted;
+    if (ch === '.' && !quoted) {
+      parts.push(current);
+      current = '';
+    } else current += ch;
+  }
+  if (quoted) return undefined;
+  parts.push(current);
+  return parts;
+}
+
+const identifier = (maxParts: number, what: string) =>
+  z.string().refine((v) => isSnowflakeIdentifier(v, maxParts), {
+    message: `not a valid Snowflake ${what} identifier (letters, digits, _ and $, starting with a letter or _, or a "quoted" name; at most ${maxParts} dot-separated parts)`,
+  });
+
+/** An identifier written in the definition, or one read from a secret/setting (checked at run time). */
+const identifierValue = (maxParts: number, what: string) =>
+  z.union([identifier(maxParts, what), secretRefSchema, settingRefSchema]);
+
+const timeZoneSchema = z.string().refine(isTimeZone, { message: 'unknown IANA time zone' });
+
+export function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const cronSchema = z.string().superRefine((expr, ctx) => {
+  const fields = expr.trim().split(/\s+/).length;
+  if (fields !== 5 && fields !== 6) {
+    ctx.addIssue({ code: 'custom', message: `cron must have 5 or 6 fields, got ${fields}` });
+    return;
+  }
+  try {
+    new Cron(expr, { paused: true });
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: `invalid cron "${expr}": ${(error as Error).message}` });
+  }
+});
+
+const jsonSchema: z.ZodType<unknown> = z.json();
+
+// ── Retry and timeouts ────────────────────────────────────────────────────────────────────────────
+
+const failureClassSchema = z.enum(['transient', 'timeout']);
+
+const backoffSchema = z
+  .object({
+    initial: durationSchema,
+    factor: z.number().min(1).default(2),
+    max: durationSchema.optional(),
+  })
+  .strict();
+
+export const retryPolicySchema = z
+  .object({
+    /** Total attempts, the first included. */
+    attempts: z.number().int().min(1).max(100),
+    /** One delay for every retry, a list (the last repeats), or exponential backoff. */
+    delays: z.union([durationSchema, z.array(durationSchema).min(1), backoffSchema]).default(0),
+    /** Up to this fraction of each delay is added, derived from the run id (replay-safe). */
+    jitter: z.number().min(0).max(1).default(0),
+    /** Which failure classes are retried; permanent failures never are. */
+    retryOn: z.array(failureClassSchema).default(['transient', 'timeout']),
+  })
+  .strict();
+export type RetryPolicy = z.output<typeof retryPolicySchema>;
+
+const NO_RETRY: RetryPolicy = { attempts: 1, delays: 0, jitter: 0, retryOn: ['transient', 'timeout'] };
+
+export const pipelineRetrySchema = z
+  .object({
+    /** Extra runs of the steps that did not succeed (Prefect's flow `retries`). */
+    retries: z.number().int().min(0).max(10),
+    delay: durationSchema.default(0),
+  })
+  .strict();
+
+// ── Steps ─────────────────────────────────────────────────────────────────────────────────────────
+
+const stepBase = {
+  id: stepId,
+  title: z.string().optional(),
+  dependsOn: z.array(z.string()).default([]),
+  retry: retryPolicySchema.default(NO_RETRY),
+  /** Wall time allowed for one attempt, polling included. */
+  timeout: durationSchema.optional(),
+  /** How often a long-running step is polled when the service gives no hint. */
+  pollInterval: durationSchema.default(30),
+};
+
+const httpMethod = z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']);
+
+export const azureFunctionStepSchema = z
+  .object({
+    ...stepBase,
+    kind: z.literal('azureFunction'),
+    url: configValueSchema,
+    /** Sent as `x-functions-key`. */
+    functionKey: secretRefSchema.optional(),
+    method: httpMethod.default('POST'),
+    body: jsonSchema.optional(),
+    headers: z.record(z.string(), z.string()).default({}),
+    requestTimeout: durationSchema.default(230),
+  })
+  .strict();
+
+const snowflakeAuthSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('keyPair'), privateKey: secretRefSchema, passphrase: secretRefSchema.optional() }).strict(),
+  z.object({ type: z.literal('oauth'), token: secretRefSchema }).strict(),
+  z.object({ type: z.literal('workloadIdentity') }).strict(),
+  z.object({ type: z.literal('password'), password: secretRefSchema }).strict(),
+]);
+
+const snowflakeConnectionSchema = z
+  .object({
+    account: configValueSchema,
+    user: configValueSchema,
+    auth: snowflakeAuthSchema,
+    role: identifierValue(1, 'role').optional(),
+    warehouse: identifierValue(1, 'warehouse'),
+    database: identifierValue(1, 'database'),
+    schema: identifierValue(1, 'schema'),
+  })
+  .strict();
+
+const fileFormatSchema = z.union([
+  z
+    .object({
+      type: z.enum(['CSV', 'JSON', 'AVRO', 'ORC', 'PARQUET', 'XML']),
+      /** Format options, e.g. `{ SKIP_HEADER: 1 }`; keys are checked, values are bound as literals. */
+      options: z.record(z.string().regex(/^[A-Z_]+$/, 'format option names are upper-case words'), z.union([z.string(), z.number(), z.boolean()])).default({}),
+    })
+    .strict(),
+  z.object({ name: identifier(3, 'file format') }).strict(),
+]);
+
+const onErrorSchema = z.union([
+  z.enum(['CONTINUE', 'SKIP_FILE', 'ABORT_STATEMENT']),
+  z.string().regex(/^SKIP_FILE_\d+%?$/, "ON_ERROR is CONTINUE, SKIP_FILE, SKIP_FILE_<n>, SKIP_FILE_<n>% or ABORT_STATEMENT"),
+]);
+
+export const copyIntoSchema = z
+  .object({
+    table: identifier(3, 'table'),
+    stage: identifier(3, 'stage'),
+    /** Path under the stage; letters, digits and `/._-=` only (it is quoted into the SQL). */
+    path: z.string().regex(/^[A-Za-z0-9/._=-]*$/, 'stage paths hold letters, digits and / . _ - = only').optional(),
+    fileFormat: fileFormatSchema,
+    pattern: z.string().optional(),
+    onError: onErrorSchema.default('ABORT_STATEMENT'),
+    purge: z.boolean().default(false),
+    matchByColumnName: z.enum(['CASE_SENSITIVE', 'CASE_INSENSITIVE', 'NONE']).optional(),
+    force: z.boolean().default(false),
+  })
+  .strict();
+export type CopyIntoSpec = z.output<typeof copyIntoSchema>;
+
+const bindValue = z.union([z.string(), z.number(), z.boolean(), z.null()]);
+
+export const snowflakeStepSchema = z
+  .object({
+    ...stepBase,
+    kind: z.literal('snowflake'),
+    connection: snowflakeConnectionSchema,
+    statement: z.union([
+      z.object({ copyInto: copyIntoSchema }).strict(),
+      z.object({ sql: z.string().min(1), binds: z.array(bindValue).default([]) }).strict(),
+    ]),
+    /** Fail the step when COPY INTO saw more errors than this, even with ON_ERROR = CONTINUE. */
+    maxErrors: z.number().int().min(0).optional(),
+  })
+  .strict();
+
+const dbtRunnerSchema = z.discriminatedUnion('type', [
+  z
+    .object({
+      type: z.literal('cloud'),
+      accountId: configValueSchema,
+      jobId: configValueSchema,
+      token: secretRefSchema,
+      /** Access URL of the dbt Cloud region, e.g. https://cloud.getdbt.com or https://emea.dbt.com. */
+      baseUrl: configValueSchema.default('https://cloud.getdbt.com'),
+    })
+    .strict(),
+  z
+    .object({
+      type: z.literal('containerAppsJob'),
+      /** `/subscriptions/…/resourceGroups/…/providers/Microsoft.App/jobs/<name>`. */
+      jobResourceId: configValueSchema,
+      /** Blob container URL the job uploads `run_results.json` to. */
+      resultsContainerUrl: configValueSchema,
+    })
+    .strict(),
+]);
+
+export const dbtStepSchema = z
+  .object({
+    ...stepBase,
+    kind: z.literal('dbt'),
+    runner: dbtRunnerSchema,
+    command: z.enum(['run', 'build', 'test', 'seed', 'snapshot', 'source freshness']).default('run'),
+    args: z.array(z.string()).default([]),
+    /** Fail the step when dbt tests fail (models may still succeed). */
+    failOnTestFailure: z.boolean().default(true),
+  })
+  .strict();
+
+export const activityStepSchema = z
+  .object({
+    ...stepBase,
+    kind: z.literal('activity'),
+    /** Name of an activity the app registered with `registerStepActivity`. */
+    activity: z.string().regex(/^[A-Za-z][A-Za-z0-9_-]*$/, 'activity names are letters, digits, _ and -'),
+    input: jsonSchema.optional(),
+  })
+  .strict();
+
+export const STEP_KINDS = ['azureFunction', 'snowflake', 'dbt', 'activity'] as const;
+
+export const stepSchema = z.discriminatedUnion('kind', [
+  azureFunctionStepSchema,
+  snowflakeStepSchema,
+  dbtStepSchema,
+  activityStepSchema,
+]);
+export type StepDefinition = z.output<typeof stepSchema>;
+export type StepKind = StepDefinition['kind'];
+
+// ── Parameters, schedules, alerts ─────────────────────────────────────────────────────────────────
+
+const parameterSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('string'), default: z.string().optional(), enum: z.array(z.string()).min(1).optional(), description: z.string().optional() }).strict(),
+  z.object({ type: z.literal('number'), default: z.number().optional(), min: z.number().optional(), max: z.number().optional(), description: z.string().optional() }).strict(),
+  z.object({ type: z.literal('integer'), default: z.number().int().optional(), min: z.number().int().optional(), max: z.number().int().optional(), description: z.string().optional() }).strict(),
+  z.object({ type: z.literal('boolean'), default: z.boolean().optional(), description: z.string().optional() }).strict(),
+  z.object({ type: z.literal('date'), default: z.string().regex(/^\d{4}-\d{2}-\d{2}$/).optional(), description: z.string().optional() }).strict(),
+]);
+export type ParameterSpec = z.output<typeof parameterSchema>;
+
+export const scheduleSchema = z
+  .object({
+    name: slug,
+    cron: cronSchema,
+    timezone: timeZoneSchema.default('UTC'),
+    enabled: z.boolean().default(true),
+    tags: z.array(z.string()).default([]),
+    parameters: z.record(z.string(), z.json()).default({}),
+    /** After downtime: start nothing, the latest missed slot, or every missed slot up to `catchUpLimit`. */
+    catchUp: z.enum(['none', 'latest', 'all']).default('latest'),
+    catchUpLimit: z.number().int().min(1).max(1000).default(24),
+    dst: z
+      .object({
+        /** A local time that does not exist (spring forward): run at the next valid time, or skip. */
+        gap: z.enum(['next', 'skip']).default('next'),
+        /** A local time that occurs twice (fall back): run at the first occurrence, the second, or both. */
+        overlap: z.enum(['first', 'second', 'both']).default('first'),
+      })
+      .strict()
+      .default({ gap: 'next', overlap: 'first' }),
+    /** When the previous run of this pipeline still runs: skip the slot, queue it, or run both. */
+    overlap: z.enum(['skip', 'queue', 'allow']).default('skip'),
+    /** A slot not started this long after its time raises the `late` alert. */
+    lateAfter: durationSchema.default(600),
+  })
+  .strict();
+export type ScheduleDefinition = z.output<typeof scheduleSchema>;
+
+export const alertSchema = z
+  .object({
+    on: z.array(z.enum(['failed', 'succeeded', 'late'])).min(1),
+    channel: z.enum(['slack', 'teams']),
+    webhook: secretRefSchema,
+  })
+  .strict();
+export type AlertDefinition = z.output<typeof alertSchema>;
+
+// ── The pipeline ──────────────────────────────────────────────────────────────────────────────────
+
+export const pipelineSchema = z
+  .object({
+    name: slug.max(63),
+    title: z.string().min(1),
+    description: z.string().default(''),
+    tags: z.array(z.string()).default([]),
+    parameters: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'parameter names are identifiers'), parameterSchema).default({}),
+    steps: z.array(stepSchema).min(1),
+    pipelineRetry: pipelineRetrySchema.default({ retries: 0, delay: 0 }),
+    /** Wall time allowed for the whole run, retries included. */
+    timeout: durationSchema.optional(),
+    schedules: z.array(scheduleSchema).default([]),
+    alerts: z.array(alertSchema).default([]),
+  })
+  .strict();
+
+/** What a user writes (durations as text, defaults omitted). */
+export type PipelineInput = z.input<typeof pipelineSchema>;
+/** What the app runs: every default filled, durations in seconds. Plain JSON. */
+export type PipelineDefinition = z.output<typeof pipelineSchema>;

@@ -1,0 +1,53 @@
+import { pipelineSchema, type PipelineDefinition } from './schema';
+import { checkStepGraph } from './graph';
+
+export interface DefinitionProblem {
+  /** `data-pipeline.steps[1].retry.delays[0]` */
+  readonly path: string;
+  readonly message: string;
+}
+
+export type ValidationResult =
+  | { readonly ok: true; readonly pipeline: PipelineDefinition }
+  | { readonly ok: false; readonly problems: DefinitionProblem[] };
+
+/** `['steps', 1, 'retry']` under `data-pipeline` → `data-pipeline.steps[1].retry`. */
+export function formatPath(root: string, path: readonly PropertyKey[]): string {
+  return path.reduce<string>(
+    (text, key) => (typeof key === 'number' ? `${text}[${key}]` : `${text}.${String(key)}`),
+    root,
+  );
+}
+
+/** Every problem of a definition at once: field rules and graph rules together. */
+export function validatePipeline(input: unknown): ValidationResult {
+  const root =
+    typeof input === 'object' && input !== null && typeof (input as { name?: unknown }).name === 'string'
+      ? (input as { name: string }).name
+      : 'pipeline';
+  const parsed = pipelineSchema.safeParse(input);
+  const graph = checkStepGraph(typeof input === 'object' && input !== null ? (input as { steps?: unknown }).steps : undefined);
+  const problems: DefinitionProblem[] = [
+    ...(parsed.success ? [] : parsed.error.issues.map((i) => ({ path: formatPath(root, i.path), message: i.message }))),
+    ...graph.map((g) => ({ path: formatPath(root, g.path), message: g.message })),
+  ];
+  if (parsed.success && problems.length === 0) return { ok: true, pipeline: parsed.data };
+  return { ok: false, problems: dedupe(problems) };
+}
+
+function dedupe(problems: DefinitionProblem[]): DefinitionProblem[] {
+  const seen = new Set<string>();
+  return problems.filter((p) => {
+    const key = `${p.path}\u0000${p.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+export class PipelineValidationError extends Error {
+  override readonly name = 'PipelineValidationError';
+  constructor(readonly problems: DefinitionProblem[]) {
+    super(`invalid pipeline definition (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n` + problems.map((p) => `  ${p.path}: ${p.message}`).join('\n'));
+  }
+}

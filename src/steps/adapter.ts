@@ -1,0 +1,29 @@
+import type { Logger } from '../logging/logger';
+import type { JsonObject } from '../core/json';
+import type { StepDefinition } from '../pipelines/schema';
+import type { SecretResolver, SettingsReader } from '../secrets/types';
+import type { RunTrigger, StepOutcome } from './protocol';
+
+/** What an adapter gets besides its step definition. */
+export interface StepContext {
+  readonly runId: string;
+  readonly pipeline: string;
+  readonly stepId: string;
+  readonly attempt: number;
+  readonly parameters: JsonObject;
+  readonly trigger: RunTrigger;
+  readonly secrets: SecretResolver;
+  readonly settings: SettingsReader;
+  /** Child logger bound to run, pipeline, step and attempt. */
+  readonly log: Logger;
+}
+
+/** One step kind's I/O. `start` finishes or returns a poll handle; `poll` advances a handle. */
+export interface StepAdapter<S extends StepDefinition = StepDefinition> {
+  start(step: S, ctx: StepContext): Promise<StepOutcome>;
+  poll?(step: S, handle: JsonObject, ctx: StepContext): Promise<StepOutcome>;
+  /** Best-effort stop of a running job (cancel or timeout). Never throws to the caller. */
+  cancel?(step: S, handle: JsonObject, ctx: StepContext): Promise<void>;
+}
+
+export type AdapterFor<K extends StepDefinition['kind']> = StepAdapter<Extract<StepDefinition, { kind: K }>>;

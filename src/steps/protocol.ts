@@ -1,0 +1,67 @@
+/**
+ * The contract between the orchestrator and the step activities. Types only: the orchestrator
+ * imports it. A step activity either finishes (`succeeded`) or starts long work and hands back a
+ * poll handle (`running`); failures are thrown as classified errors (core/errors.ts).
+ */
+import type { Json, JsonObject } from '../core/json';
+import type { StepDefinition } from '../pipelines/schema';
+
+/** Numbers a step reports: rows loaded, files, dbt models… shown in run views and alerts. */
+export type StepMetrics = Record<string, number | string | boolean | null>;
+
+export type StepOutcome =
+  | {
+      readonly status: 'succeeded';
+      /** Small, secret-free result kept in the run record (bounded by the adapter). */
+      readonly output?: Json;
+      readonly metrics?: StepMetrics;
+    }
+  | {
+      readonly status: 'running';
+      /** Whatever the adapter needs to find the job again (query id, status URL, run id). No secrets. */
+      readonly handle: JsonObject;
+      /** When to poll next; the service's hint (Retry-After) when it gave one. */
+      readonly pollAfterSeconds: number;
+      readonly metrics?: StepMetrics;
+    };
+
+/** Who or what started a run. */
+export interface RunTrigger {
+  readonly kind: 'manual' | 'schedule' | 'rerun' | 'api';
+  /** Schedule name, rerun source run id, API caller… */
+  readonly origin?: string;
+  /** The slot time (ISO) for scheduled runs. */
+  readonly scheduledFor?: string;
+}
+
+/** Input of the `startStep` activity (and of user `activity` steps). */
+export interface StepActivityInput {
+  readonly runId: string;
+  readonly pipeline: string;
+  readonly stepId: string;
+  /** 1-based attempt of this step within the run (pipeline retries continue the count). */
+  readonly attempt: number;
+  readonly step: StepDefinition;
+  readonly parameters: JsonObject;
+  readonly trigger: RunTrigger;
+}
+
+/** Input of the `pollStep` activity. */
+export interface PollActivityInput extends StepActivityInput {
+  readonly handle: JsonObject;
+  /** Seconds since the attempt started, by the orchestrator's clock. */
+  readonly elapsedSeconds: number;
+}
+
+/** Input of the `cancelStep` activity: best-effort stop of a polled job on cancel or timeout. */
+export interface CancelActivityInput extends StepActivityInput {
+  readonly handle: JsonObject;
+  readonly reason: 'cancelled' | 'timeout';
+}
+
+export const ACTIVITY_NAMES = {
+  startStep: 'startStep',
+  pollStep: 'pollStep',
+  cancelStep: 'cancelStep',
+  finishRun: 'finishRun',
+} as const;

@@ -1,0 +1,70 @@
+/**
+ * What goes into and comes out of the `runPipeline` orchestrator. Types only; no secret values
+ * ever: the definition names secrets, activities resolve them.
+ */
+import type { Json, JsonObject } from '../core/json';
+import type { FailureInfo } from '../core/errors';
+import type { PipelineDefinition } from '../pipelines/schema';
+import type { RunTrigger, StepMetrics } from '../steps/protocol';
+
+export const ORCHESTRATOR_NAMES = {
+  runPipeline: 'runPipeline',
+  pollStep: 'pollStepUntilDone',
+} as const;
+
+/** A succeeded step carried over from an earlier run (rerun from the failed step). */
+export interface CarriedStep {
+  readonly output?: Json;
+  readonly metrics?: StepMetrics;
+  /** The run that produced it. */
+  readonly fromRunId: string;
+}
+
+export interface RunInput {
+  /** The definition as validated at start: a redeploy does not change a run in flight. */
+  readonly pipeline: PipelineDefinition;
+  /** Also the Durable instance id. */
+  readonly runId: string;
+  readonly trigger: RunTrigger;
+  /** Validated against the definition's parameters, defaults filled. */
+  readonly parameters: JsonObject;
+  /** Steps already succeeded in an earlier run: not executed again, their results reused. */
+  readonly resumeFrom?: { readonly runId: string; readonly steps: Readonly<Record<string, CarriedStep>> };
+}
+
+export type RunStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+export type StepStatus = 'pending' | 'running' | 'waiting' | 'succeeded' | 'failed' | 'skipped' | 'cancelled' | 'reused';
+
+export interface StepAttemptSummary {
+  readonly attempt: number;
+  readonly startedAt: string;
+  readonly endedAt?: string;
+  readonly durationSeconds?: number;
+  readonly status: 'running' | 'succeeded' | 'failed';
+  readonly error?: FailureInfo;
+}
+
+export interface StepState {
+  readonly id: string;
+  readonly status: StepStatus;
+  readonly attempts: readonly StepAttemptSummary[];
+  readonly output?: Json;
+  readonly metrics?: StepMetrics;
+  readonly error?: FailureInfo;
+  /** When the step waits: the time it resumes (retry delay or next poll). */
+  readonly nextAt?: string;
+}
+
+/** Custom status while running, and the orchestrator's output when done: one shape for live views. */
+export interface RunState {
+  readonly runId: string;
+  readonly pipeline: string;
+  readonly status: RunStatus;
+  /** 1 + pipeline retries used so far. */
+  readonly pipelineAttempt: number;
+  readonly startedAt: string;
+  readonly endedAt?: string;
+  readonly durationSeconds?: number;
+  readonly steps: readonly StepState[];
+  readonly error?: FailureInfo & { readonly stepId?: string };
+}

@@ -27,6 +27,9 @@ export function createLogger(options: { level?: string; destination?: pino.Desti
         logMethod(args, method) {
           method.apply(this, args.map((a) => (typeof a === 'string' ? maskSecrets(a) : a)) as Parameters<typeof method>);
         },
+        // The last line of defence: a secret inside a logged object, error stack or cause is
+        // masked in the serialized line (JSON-escaped forms included).
+        streamWrite: (line) => maskSecrets(line),
       },
     },
     options.destination,

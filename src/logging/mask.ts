@@ -2,23 +2,92 @@
  * Secret values resolved in this process, so any text leaving an activity (error, log line, output)
  * can have them masked. Values shorter than 4 characters are not tracked: masking them would
  * shred ordinary text.
+ *
+ * A value is also masked in the forms it takes when it travels inside other text: URL-encoded (a
+ * key in a query string) and JSON-escaped (a PEM key inside a serialized body or log line). Longer
+ * forms are replaced first, so a secret that contains another secret is masked whole.
  */
+export const MASK = '***';
+
 const known = new Set<string>();
+/** Every form of every known value, longest first; rebuilt lazily after a change. */
+let forms: string[] | undefined;
 
 export function rememberSecretValue(value: string): void {
-  if (value.length >= 4) known.add(value);
+  if (value.length < 4 || known.has(value)) return;
+  known.add(value);
+  forms = undefined;
+}
+
+/** For tests that need a clean slate between cases. */
+export function forgetSecretValues(): void {
+  known.clear();
+  forms = undefined;
+}
+
+function allForms(): string[] {
+  if (forms) return forms;
+  const set = new Set<string>();
+  for (const value of known) {
+    set.add(value);
+    set.add(encodeURIComponent(value));
+    set.add(JSON.stringify(value).slice(1, -1));
+    set.add(JSON.stringify(JSON.stringify(value)).slice(3, -3));
+  }
+  forms = [...set].filter((f) => f.length >= 4).sort((a, b) => b.length - a.length);
+  return forms;
 }
 
 export function maskSecrets(text: string): string {
+  if (known.size === 0) return text;
   let out = text;
-  for (const value of known) {
-    if (out.includes(value)) out = out.split(value).join('***');
+  for (const form of allForms()) {
+    if (out.includes(form)) out = out.split(form).join(MASK);
   }
   return out;
 }
 
-/** Masks secret values in any JSON-like value (deep). */
+/**
+ * Masks secret values in any JSON-like value (deep), keeping its shape: strings are masked,
+ * errors become masked copies (message, stack, cause, code), other objects are walked.
+ */
 export function maskDeep<T>(value: T): T {
   if (known.size === 0) return value;
-  return JSON.parse(maskSecrets(JSON.stringify(value) ?? 'null')) as T;
+  return walk(value, new WeakMap()) as T;
+}
+
+function walk(value: unknown, seen: WeakMap<object, unknown>): unknown {
+  if (typeof value === 'string') return maskSecrets(value);
+  if (typeof value !== 'object' || value === null) return value;
+  const done = seen.get(value);
+  if (done !== undefined) return done;
+  if (value instanceof Error) return maskError(value, seen);
+  if (Array.isArray(value)) {
+    const out: unknown[] = [];
+    seen.set(value, out);
+    for (const item of value) out.push(walk(item, seen));
+    return out;
+  }
+  if (value instanceof Date || ArrayBuffer.isView(value)) return value;
+  const out: Record<string, unknown> = {};
+  seen.set(value, out);
+  for (const [k, v] of Object.entries(value)) out[maskSecrets(k)] = walk(v, seen);
+  return out;
+}
+
+/**
+ * A copy of an error with every known secret masked in its message, stack, cause chain and own
+ * string fields. The class is kept where the constructor allows (our ClassifiedErrors do), so
+ * `classify()` reads the same class and retry hint from the copy.
+ */
+export function maskError<E extends Error>(error: E, seen: WeakMap<object, unknown> = new WeakMap()): E {
+  if (known.size === 0) return error;
+  const copy = Object.create(Object.getPrototypeOf(error) as object) as E;
+  seen.set(error, copy);
+  for (const key of Object.getOwnPropertyNames(error)) {
+    const descriptor = Object.getOwnPropertyDescriptor(error, key);
+    if (!descriptor || !('value' in descriptor)) continue;
+    Object.defineProperty(copy, key, { ...descriptor, value: walk(descriptor.value, seen) });
+  }
+  return copy;
 }

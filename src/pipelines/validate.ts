@@ -1,3 +1,4 @@
+import type { z } from 'zod';
 import { pipelineSchema, type PipelineDefinition } from './schema';
 import { checkStepGraph } from './graph';
 
@@ -28,11 +29,34 @@ export function validatePipeline(input: unknown): ValidationResult {
   const parsed = pipelineSchema.safeParse(input);
   const graph = checkStepGraph(typeof input === 'object' && input !== null ? (input as { steps?: unknown }).steps : undefined);
   const problems: DefinitionProblem[] = [
-    ...(parsed.success ? [] : parsed.error.issues.map((i) => ({ path: formatPath(root, i.path), message: i.message }))),
+    ...(parsed.success ? [] : parsed.error.issues.flatMap(explainUnion).map((i) => ({ path: formatPath(root, i.path), message: i.message }))),
     ...graph.map((g) => ({ path: formatPath(root, g.path), message: g.message })),
   ];
   if (parsed.success && problems.length === 0) return { ok: true, pipeline: parsed.data };
   return { ok: false, problems: dedupe(problems) };
+}
+
+interface FlatIssue {
+  readonly path: PropertyKey[];
+  readonly message: string;
+}
+
+/** A union branch that failed only because the value had another type: not what the user meant. */
+function isTypeMismatch(issues: readonly z.core.$ZodIssue[]): boolean {
+  return issues.every(
+    (i) => i.path.length === 0 && (i.code === 'invalid_type' || (i.code === 'invalid_union' && i.errors.every(isTypeMismatch))),
+  );
+}
+
+/**
+ * zod reports a failed union as one "Invalid input" at the union. Where one branch matched the
+ * value's shape (a list for a list of delays), its own problems are the useful ones: report those.
+ */
+function explainUnion(issue: z.core.$ZodIssue): FlatIssue[] {
+  if (issue.code !== 'invalid_union' || issue.errors.length === 0) return [{ path: issue.path, message: issue.message }];
+  const branch = issue.errors.find((b) => !isTypeMismatch(b));
+  if (!branch) return [{ path: issue.path, message: 'Invalid input: not any of the accepted forms' }];
+  return branch.flatMap((inner) => explainUnion({ ...inner, path: [...issue.path, ...inner.path] } as z.core.$ZodIssue));
 }
 
 function dedupe(problems: DefinitionProblem[]): DefinitionProblem[] {

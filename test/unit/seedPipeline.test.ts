@@ -1,0 +1,58 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadCatalog } from '../../src/pipelines/catalog';
+import { pipelineInputs } from '../../src/pipelines/definitions';
+import { topologicalOrder } from '../../src/pipelines/graph';
+
+// The numbers of the Prefect deployment this replaces (shared/BRIEF.md §1).
+test('the seed pipeline matches the Prefect flow it replaces', () => {
+  const catalog = loadCatalog(pipelineInputs);
+  const p = catalog.get('data-pipeline');
+  assert.ok(p, 'data-pipeline is shipped');
+  assert.equal(p.title, 'Pipeline Data Complet');
+  assert.deepEqual(topologicalOrder(p.steps), ['export', 'load', 'transform']);
+
+  const [exportStep, load, transform] = p.steps;
+  assert.equal(exportStep?.kind, 'azureFunction');
+  assert.deepEqual([exportStep?.retry.attempts, exportStep?.retry.delays], [3, 60]);
+  assert.equal(load?.kind, 'snowflake');
+  assert.deepEqual([load?.retry.attempts, load?.retry.delays], [3, 120]);
+  assert.equal(transform?.kind, 'dbt');
+  assert.deepEqual([transform?.retry.attempts, transform?.retry.delays], [2, 60]);
+  assert.deepEqual(p.pipelineRetry, { retries: 1, delay: 300 });
+
+  if (exportStep?.kind !== 'azureFunction' || load?.kind !== 'snowflake' || transform?.kind !== 'dbt') throw new Error('kinds');
+  assert.deepEqual(exportStep.body, { action: 'export_to_blob' });
+  assert.equal(exportStep.method, 'POST');
+  assert.deepEqual(load.statement, {
+    copyInto: {
+      table: 'ma_table_destination',
+      stage: 'mon_stage_azure',
+      path: 'chemin/vers/fichiers',
+      fileFormat: { type: 'JSON', options: {} },
+      onError: 'CONTINUE',
+      purge: false,
+      force: false,
+    },
+  });
+  assert.equal(transform.command, 'run');
+
+  const byName = Object.fromEntries(p.schedules.map((s) => [s.name, s]));
+  assert.deepEqual(
+    [byName['production-daily']?.cron, byName['production-daily']?.timezone, byName['production-daily']?.tags],
+    ['0 2 * * *', 'Europe/Paris', ['production', 'daily', 'data-pipeline']],
+  );
+  assert.deepEqual([byName['test-hourly']?.cron, byName['test-hourly']?.timezone, byName['test-hourly']?.tags], ['0 * * * *', 'UTC', ['test', 'hourly']]);
+
+  assert.deepEqual(p.alerts, [{ on: ['failed'], channel: 'slack', webhook: { secret: 'slack-webhook-url' } }]);
+
+  // Secrets are named, never held, and they are the brief's names.
+  const secretNames = new Set<string>();
+  JSON.stringify(p, (key, value: unknown) => {
+    if (key === 'secret' && typeof value === 'string') secretNames.add(value);
+    return value;
+  });
+  for (const name of ['azure-function-url', 'azure-function-key', 'snowflake-account', 'snowflake-user', 'snowflake-password', 'snowflake-warehouse', 'snowflake-database', 'snowflake-schema']) {
+    assert.ok(secretNames.has(name), `seed uses secret ${name}`);
+  }
+});

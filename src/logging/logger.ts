@@ -4,6 +4,7 @@
  */
 import pino, { type Logger } from 'pino';
 import { maskSecrets } from './mask';
+import { invocationDestination } from './invocation';
 
 export type { Logger };
 
@@ -32,7 +33,7 @@ export function createLogger(options: { level?: string; destination?: pino.Desti
         streamWrite: (line) => maskSecrets(line),
       },
     },
-    options.destination,
+    options.destination ?? invocationDestination(),
   );
 }
 

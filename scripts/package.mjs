@@ -1,0 +1,234 @@
+#!/usr/bin/env node
+// `npm run package`: builds the app and writes a deployable zip with production dependencies only.
+//
+//   node scripts/package.mjs [--skip-build] [--no-zip]
+//
+// Output: dist/package/ (the staged app: host.json, package.json, the built dist/*.js and the
+// node_modules the build leaves external) and dist/durable-pipelines.zip (its contents at the zip
+// root, as Functions expects). Deploy with
+//   az functionapp deployment source config-zip -g <rg> -n <app> --src dist/durable-pipelines.zip
+// or `cd dist/package && func azure functionapp publish <app>`.
+//
+// `npm run build` bundles the app with esbuild; the packages it keeps external are found by
+// reading the bundle's require() calls, so this script needs no list of its own. They are installed
+// by `npm ci --omit=dev --omit=optional --ignore-scripts --prefer-offline` in the staging directory
+// (offline when the npm cache holds the locked versions, which it does after any `npm ci` of this
+// repo; the lock guarantees the versions the tests ran against), then everything outside their
+// dependency closure is removed. `@azure/functions-core` is provided by the Node worker.
+// The zip is written by the `zip` CLI (Debian package `zip`).
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { builtinModules } from 'node:module';
+import { dirname, join, relative, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const stage = join(root, 'dist', 'package');
+const zipPath = join(root, 'dist', 'durable-pipelines.zip');
+const args = new Set(process.argv.slice(2));
+
+function run(command, commandArgs, options = {}) {
+  const result = spawnSync(command, commandArgs, { stdio: 'inherit', ...options });
+  if (result.error) throw result.error;
+  if (result.status !== 0) throw new Error(`${command} ${commandArgs.join(' ')} exited with ${result.status}`);
+  return result;
+}
+
+function haveCommand(name) {
+  return spawnSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore' }).status === 0;
+}
+
+/** Files and sizes under a directory, paths relative to it with '/' separators. */
+function walk(dir, base = dir, out = []) {
+  for (const name of readdirSync(dir)) {
+    const path = join(dir, name);
+    const stat = statSync(path);
+    if (stat.isDirectory()) walk(path, base, out);
+    else out.push({ path: relative(base, path).split(sep).join('/'), bytes: stat.size });
+  }
+  return out;
+}
+
+/** The unit a file is charged to: a package under node_modules, else its top two directories. */
+function unitOf(path) {
+  const parts = path.split('/');
+  const nm = parts.lastIndexOf('node_modules');
+  if (nm === -1) return parts.length > 2 ? parts.slice(0, 2).join('/') : parts[0];
+  const scoped = parts[nm + 1]?.startsWith('@');
+  return parts.slice(0, nm + (scoped ? 3 : 2)).join('/');
+}
+
+/** Compressed size per entry, from `unzip -v` (columns: Length Method Size Cmpr Date Time CRC-32 Name). */
+function compressedSizes(zip) {
+  const listing = spawnSync('unzip', ['-v', zip], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+  if (listing.status !== 0) return undefined;
+  const sizes = new Map();
+  for (const line of listing.stdout.split('\n')) {
+    const m = /^\s*(\d+)\s+\S+\s+(\d+)\s+\S+\s+\S+\s+\S+\s+[0-9a-f]{8}\s+(.+)$/.exec(line);
+    if (m && !m[3].endsWith('/')) sizes.set(m[3], Number(m[2]));
+  }
+  return sizes;
+}
+
+const mib = (bytes) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+
+/** Provided by the Functions Node worker at run time, never installed. */
+const HOST_PROVIDED = new Set(['@azure/functions-core']);
+const BUILTINS = new Set(builtinModules);
+
+/** Bare package names the built files require or import with a literal specifier. */
+function requiredPackages(dir) {
+  const names = new Set();
+  for (const file of walk(dir).filter((f) => f.path.endsWith('.js'))) {
+    const code = readFileSync(join(dir, file.path), 'utf8');
+    for (const m of code.matchAll(/\b(?:require|import)\(\s*["']([^"'./][^"']*)["']\s*\)/g)) {
+      const spec = m[1];
+      if (spec.startsWith('node:')) continue;
+      const parts = spec.split('/');
+      const name = spec.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0];
+      if (!BUILTINS.has(name)) names.add(name);
+    }
+  }
+  return names;
+}
+
+function readManifest(dir) {
+  return JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+}
+
+/** Node's lookup: <dir>/node_modules/<name>, then each parent's, up to the staging root. */
+function resolvePackage(fromDir, name) {
+  for (let dir = fromDir; ; dir = dirname(dir)) {
+    const candidate = join(dir, 'node_modules', name);
+    if (existsSync(join(candidate, 'package.json'))) return candidate;
+    if (dir === stage || !dir.startsWith(stage)) return undefined;
+  }
+}
+
+/** Package directories reachable from the roots through dependencies (installed ones only). */
+function dependencyClosure(roots) {
+  const keep = new Set();
+  const queue = [...roots];
+  while (queue.length > 0) {
+    const dir = queue.pop();
+    if (keep.has(dir)) continue;
+    keep.add(dir);
+    const manifest = readManifest(dir);
+    const deps = { ...manifest.peerDependencies, ...manifest.optionalDependencies, ...manifest.dependencies };
+    for (const name of Object.keys(deps)) {
+      const found = resolvePackage(dir, name);
+      if (found) queue.push(found);
+    }
+  }
+  return keep;
+}
+
+/** Removes every installed package outside `keep` (nested node_modules included). */
+function prune(nodeModules, keep) {
+  if (!existsSync(nodeModules)) return;
+  for (const name of readdirSync(nodeModules)) {
+    const path = join(nodeModules, name);
+    if (name.startsWith('.')) {
+      rmSync(path, { recursive: true, force: true });
+    } else if (name.startsWith('@')) {
+      for (const scoped of readdirSync(path)) pruneOne(join(path, scoped), keep);
+      if (readdirSync(path).length === 0) rmSync(path, { recursive: true });
+    } else {
+      pruneOne(path, keep);
+    }
+  }
+  if (readdirSync(nodeModules).length === 0) rmSync(nodeModules, { recursive: true });
+}
+
+function pruneOne(packageDir, keep) {
+  if (keep.has(packageDir)) prune(join(packageDir, 'node_modules'), keep);
+  else rmSync(packageDir, { recursive: true, force: true });
+}
+
+function stageApp() {
+  const builtDir = join(root, 'dist');
+  const manifest = readManifest(root);
+  if (!existsSync(join(root, manifest.main))) {
+    throw new Error(`${manifest.main} is missing: run \`npm run build\` (or drop --skip-build)`);
+  }
+  rmSync(stage, { recursive: true, force: true });
+  mkdirSync(join(stage, 'dist'), { recursive: true });
+  cpSync(join(root, 'host.json'), join(stage, 'host.json'));
+  // Built JavaScript only: source maps double the upload and Node reads them only with --enable-source-maps.
+  for (const file of walk(builtDir).filter((f) => f.path.endsWith('.js') && !f.path.startsWith('package/'))) {
+    mkdirSync(dirname(join(stage, 'dist', file.path)), { recursive: true });
+    cpSync(join(builtDir, file.path), join(stage, 'dist', file.path));
+  }
+
+  const needed = [...requiredPackages(join(stage, 'dist'))].filter((name) => !HOST_PROVIDED.has(name)).sort();
+  const declared = manifest.dependencies ?? {};
+  const undeclared = needed.filter((name) => !(name in declared));
+  if (undeclared.length > 0) throw new Error(`the build requires packages that are not dependencies: ${undeclared.join(', ')}`);
+
+  if (needed.length > 0) {
+    // npm ci needs the real manifest and lock (they must agree); both are trimmed afterwards.
+    cpSync(join(root, 'package.json'), join(stage, 'package.json'));
+    cpSync(join(root, 'package-lock.json'), join(stage, 'package-lock.json'));
+    run('npm', ['ci', '--omit=dev', '--omit=optional', '--ignore-scripts', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'], {
+      cwd: stage,
+    });
+    const roots = needed.map((name) => {
+      const dir = resolvePackage(stage, name);
+      if (!dir) throw new Error(`${name} did not install`);
+      return dir;
+    });
+    prune(join(stage, 'node_modules'), dependencyClosure(roots));
+    rmSync(join(stage, 'package-lock.json'), { force: true });
+  }
+
+  const deployed = {
+    name: manifest.name,
+    version: manifest.version,
+    private: true,
+    description: manifest.description,
+    license: manifest.license,
+    type: manifest.type,
+    main: manifest.main,
+    engines: manifest.engines,
+    dependencies: Object.fromEntries(needed.map((name) => [name, declared[name]])),
+  };
+  writeFileSync(join(stage, 'package.json'), `${JSON.stringify(deployed, null, 2)}\n`);
+  console.log(`external packages installed: ${needed.length > 0 ? needed.join(', ') : 'none (everything is in the bundle)'}`);
+}
+
+function writeZip() {
+  if (!haveCommand('zip')) {
+    throw new Error('the `zip` command is missing: install it (Debian/Ubuntu: apt-get install zip) or use --no-zip');
+  }
+  rmSync(zipPath, { force: true });
+  // -X: no extra file attributes, so the same tree gives the same bytes; -y: keep symlinks as links.
+  run('zip', ['-q', '-r', '-X', '-y', zipPath, '.'], { cwd: stage });
+}
+
+function report() {
+  const files = walk(stage);
+  const compressed = existsSync(zipPath) ? compressedSizes(zipPath) : undefined;
+  const units = new Map();
+  for (const file of files) {
+    const unit = units.get(unitOf(file.path)) ?? { bytes: 0, zipped: 0, files: 0 };
+    unit.bytes += file.bytes;
+    unit.zipped += compressed?.get(file.path) ?? 0;
+    unit.files += 1;
+    units.set(unitOf(file.path), unit);
+  }
+  const total = files.reduce((sum, f) => sum + f.bytes, 0);
+  const lines = [];
+  if (existsSync(zipPath)) lines.push(`zip: ${relative(root, zipPath)} ${mib(statSync(zipPath).size)} (${files.length} files, ${mib(total)} unpacked)`);
+  else lines.push(`staged: ${relative(root, stage)} ${mib(total)} unpacked (${files.length} files)`);
+  lines.push('top 10 by size (unpacked | in zip | files):');
+  const sortKey = compressed ? 'zipped' : 'bytes';
+  for (const [name, unit] of [...units.entries()].sort((a, b) => b[1][sortKey] - a[1][sortKey]).slice(0, 10)) {
+    lines.push(`  ${mib(unit.bytes).padStart(10)} | ${compressed ? mib(unit.zipped).padStart(10) : '         -'} | ${String(unit.files).padStart(5)}  ${name}`);
+  }
+  console.log(lines.join('\n'));
+}
+
+if (!args.has('--skip-build')) run('npm', ['run', 'build'], { cwd: root });
+stageApp();
+if (!args.has('--no-zip')) writeZip();
+report();

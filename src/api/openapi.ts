@@ -1,0 +1,56 @@
+/**
+ * The OpenAPI 3.1 document served at /api/openapi.json. Request schemas come from the same zod
+ * schemas the handlers parse with, so the document cannot drift from what is accepted.
+ */
+import { z } from 'zod';
+import { listRunsQuery, logsQuery, rerunBody, startRunBody } from './schemas';
+
+const problem = { description: 'Problem details (RFC 9457)', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } };
+const ok = (description: string) => ({ description, content: { 'application/json': { schema: { type: 'object' } } } });
+
+function queryParameters(schema: z.ZodObject): object[] {
+  const json = z.toJSONSchema(schema, { io: 'input' }) as { properties?: Record<string, object>; required?: string[] };
+  return Object.entries(json.properties ?? {}).map(([name, s]) => ({ name, in: 'query', required: json.required?.includes(name) ?? false, schema: s }));
+}
+
+const pathParam = (name: string) => ({ name, in: 'path', required: true, schema: { type: 'string' } });
+const body = (schema: z.ZodType) => ({ required: false, content: { 'application/json': { schema: z.toJSONSchema(schema, { io: 'input' }) } } });
+
+let cached: object | undefined;
+
+export function openApiDocument(): object {
+  cached ??= {
+    openapi: '3.1.0',
+    info: { title: 'durable-pipelines', version: '1', description: 'Start, watch and steer pipeline runs. Every route but this document needs a function key (`x-functions-key` header or `code` query).' },
+    servers: [{ url: '/api' }],
+    components: {
+      securitySchemes: { functionKey: { type: 'apiKey', in: 'header', name: 'x-functions-key' } },
+      schemas: {
+        Problem: {
+          type: 'object',
+          properties: {
+            type: { type: 'string' }, title: { type: 'string' }, status: { type: 'integer' }, detail: { type: 'string' }, instance: { type: 'string' },
+            invalidFields: { type: 'array', items: { type: 'object', properties: { field: { type: 'string' }, message: { type: 'string' } } } },
+          },
+        },
+      },
+    },
+    security: [{ functionKey: [] }],
+    paths: {
+      '/pipelines': { get: { summary: 'Pipelines, schedules with next fire times, paused state, last run', responses: { 200: ok('Pipelines') } } },
+      '/pipelines/{name}/runs': {
+        post: { summary: 'Start a run', parameters: [pathParam('name')], requestBody: body(startRunBody), responses: { 202: ok('Accepted: { runId, links }'), 400: problem, 404: problem, 413: problem } },
+      },
+      '/pipelines/{name}/schedules/{schedule}/pause': { post: { summary: 'Pause a schedule', parameters: [pathParam('name'), pathParam('schedule')], responses: { 200: ok('Paused'), 404: problem } } },
+      '/pipelines/{name}/schedules/{schedule}/resume': { post: { summary: 'Resume a schedule', parameters: [pathParam('name'), pathParam('schedule')], responses: { 200: ok('Resumed'), 404: problem } } },
+      '/runs': { get: { summary: 'List runs, newest first', parameters: queryParameters(listRunsQuery), responses: { 200: ok('{ runs, nextCursor }'), 400: problem } } },
+      '/runs/{runId}': { get: { summary: 'A run with its steps, attempts and metrics', parameters: [pathParam('runId')], responses: { 200: ok('Run'), 404: problem } } },
+      '/runs/{runId}/logs': { get: { summary: 'Log lines after a cursor (for follow)', parameters: [pathParam('runId'), ...queryParameters(logsQuery)], responses: { 200: ok('{ lines, nextCursor, status }'), 404: problem } } },
+      '/runs/{runId}/cancel': { post: { summary: 'Cancel a running run', parameters: [pathParam('runId')], responses: { 202: ok('Cancelling'), 404: problem, 409: problem } } },
+      '/runs/{runId}/rerun': { post: { summary: 'Rerun from the failed step or a given step', parameters: [pathParam('runId')], requestBody: body(rerunBody), responses: { 202: ok('{ runId, rerunSteps, reusedSteps }'), 400: problem, 404: problem, 409: problem } } },
+      '/health': { get: { summary: 'Storage and Key Vault reachability', responses: { 200: ok('Healthy'), 503: ok('Unhealthy') } } },
+      '/openapi.json': { get: { summary: 'This document', security: [], responses: { 200: ok('OpenAPI 3.1') } } },
+    },
+  };
+  return cached;
+}

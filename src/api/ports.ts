@@ -1,0 +1,51 @@
+/**
+ * What the HTTP API needs from the rest of the app. The Table-backed run store and the Durable
+ * client implement these; tests and the development host pass the same real implementations.
+ */
+import type { DurableClient } from 'durable-functions';
+import type { Catalog } from '../pipelines/catalog';
+import type { RunStatus } from '../engine/types';
+import type { AttemptRecord, LogLine, RunRecord } from '../runs/recorder';
+
+export interface RunPage {
+  readonly runs: readonly RunRecord[];
+  readonly nextCursor?: string;
+}
+
+export interface RunQueries {
+  getRun(runId: string): Promise<RunRecord | undefined>;
+  listRuns(query: { pipeline?: string; status?: RunStatus; since?: string; until?: string; limit: number; cursor?: string }): Promise<RunPage>;
+  getAttempts(runId: string): Promise<readonly AttemptRecord[]>;
+  getLogs(runId: string, query: { after?: string; limit: number }): Promise<{ lines: readonly (LogLine & { cursor: string })[]; nextCursor?: string }>;
+}
+
+export interface ScheduleControl {
+  isPaused(pipeline: string, schedule: string): Promise<boolean>;
+  setPaused(pipeline: string, schedule: string, paused: boolean, by?: string): Promise<void>;
+}
+
+export interface IdempotencyKeys {
+  /** Records key → runId if absent; returns the run id the key belongs to. */
+  claim(pipeline: string, key: string, runId: string): Promise<string>;
+}
+
+export interface HealthCheck {
+  readonly name: string;
+  check(): Promise<{ ok: boolean; detail?: string }>;
+}
+
+export type DurableControl = Pick<DurableClient, 'startNew' | 'getStatus' | 'raiseEvent' | 'terminate'>;
+
+export interface ApiDeps {
+  readonly catalog: Catalog;
+  readonly runs: RunQueries;
+  readonly schedules: ScheduleControl;
+  readonly idempotency: IdempotencyKeys;
+  readonly durable: DurableControl;
+  readonly health: readonly HealthCheck[];
+  readonly now: () => Date;
+  /** Random part of new run ids (injectable for tests). */
+  readonly randomSuffix: () => string;
+  /** Base URL for links in responses, e.g. https://app.azurewebsites.net. */
+  readonly baseUrl?: string;
+}

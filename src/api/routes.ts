@@ -1,0 +1,275 @@
+/**
+ * The HTTP API: one table of routes over plain handlers. Registration (src/functions/api.ts) and
+ * the development host serve this same table.
+ */
+import type { HttpMethod, HttpResponseInit } from '@azure/functions';
+import { ORCHESTRATOR_NAMES, type CarriedStep, type RunInput, type RunState } from '../engine/types';
+import { resolveParameters } from '../pipelines/parameters';
+import type { PipelineDefinition } from '../pipelines/schema';
+import { previewSchedule } from '../scheduler/preview';
+import type { RunTrigger } from '../steps/protocol';
+import { logger } from '../logging/logger';
+import { openApiDocument } from './openapi';
+import { emptyBody, listRunsQuery, logsQuery, rerunBody, startRunBody } from './schemas';
+import type { ApiDeps } from './ports';
+import { ApiProblem, conflict, notFound, problemResponse } from './problem';
+import { readBody, readQuery, type ApiRequest } from './request';
+import { idempotentRunId, newRunId, RUN_ID_PATTERN } from './runIds';
+import { durableStatus, isTerminal, mergeRunView, stateFromDurable, statusFromDurable } from './runView';
+
+export interface Route {
+  readonly name: string;
+  readonly methods: readonly HttpMethod[];
+  /** Functions route template, under /api. */
+  readonly route: string;
+  readonly authLevel: 'anonymous' | 'function';
+  readonly handle: (request: ApiRequest) => Promise<HttpResponseInit>;
+}
+
+// ── Handlers ──────────────────────────────────────────────────────────────────────────────────────
+
+const json = (status: number, body: unknown, headers: Record<string, string> = {}): HttpResponseInit => ({
+  status,
+  headers: { 'content-type': 'application/json', ...headers },
+  body: JSON.stringify(body),
+});
+
+function pipelineOr404(deps: ApiDeps, name: string | undefined): PipelineDefinition {
+  const pipeline = name === undefined ? undefined : deps.catalog.get(name);
+  if (!pipeline) throw notFound(`no pipeline named "${name ?? ''}" (known: ${deps.catalog.pipelines.map((p) => p.name).join(', ')})`);
+  return pipeline;
+}
+
+function runIdOr404(request: ApiRequest): string {
+  const runId = request.params['runId'] ?? '';
+  if (!RUN_ID_PATTERN.test(runId)) throw notFound(`no run "${runId}"`);
+  return runId;
+}
+
+function links(deps: ApiDeps, runId: string): Record<string, string> {
+  const base = `${deps.baseUrl ?? ''}/api/runs/${runId}`;
+  return { self: base, logs: `${base}/logs`, cancel: `${base}/cancel`, rerun: `${base}/rerun` };
+}
+
+/** Starts a run unless one with this id exists; returns whether it was created. */
+async function startRun(deps: ApiDeps, input: RunInput): Promise<boolean> {
+  const existing = await durableStatus(deps.durable, input.runId);
+  if (existing) return false;
+  try {
+    await deps.durable.startNew(ORCHESTRATOR_NAMES.runPipeline, { instanceId: input.runId, input });
+    return true;
+  } catch (error) {
+    // Lost a race with the same id (host.json refuses a start over a running instance).
+    if (await durableStatus(deps.durable, input.runId)) return false;
+    throw error;
+  }
+}
+
+export function createRoutes(deps: ApiDeps): Route[] {
+  const listPipelines = async (): Promise<HttpResponseInit> => {
+    const now = deps.now();
+    const pipelines = await Promise.all(
+      deps.catalog.pipelines.map(async (p) => {
+        const [lastRun, schedules] = await Promise.all([
+          deps.runs.listRuns({ pipeline: p.name, limit: 1 }).then((page) => page.runs[0]),
+          Promise.all(
+            p.schedules.map(async (s) => {
+              const paused = await deps.schedules.isPaused(p.name, s.name);
+              const next = s.enabled && !paused ? previewSchedule(s, { from: now, count: 1 })[0] : undefined;
+              return {
+                name: s.name,
+                cron: s.cron,
+                timezone: s.timezone,
+                enabled: s.enabled,
+                paused,
+                tags: s.tags,
+                catchUp: s.catchUp,
+                overlap: s.overlap,
+                nextRun: next ? { utc: next.utc, local: next.local, dst: next.dst } : null,
+              };
+            }),
+          ),
+        ]);
+        return {
+          name: p.name,
+          title: p.title,
+          description: p.description,
+          tags: p.tags,
+          parameters: p.parameters,
+          steps: p.steps.map((s) => ({ id: s.id, kind: s.kind, title: s.title ?? s.id, dependsOn: s.dependsOn, retry: s.retry, timeout: s.timeout ?? null })),
+          pipelineRetry: p.pipelineRetry,
+          schedules,
+          lastRun: lastRun ? { runId: lastRun.runId, status: lastRun.status, createdAt: lastRun.createdAt, endedAt: lastRun.endedAt ?? null } : null,
+        };
+      }),
+    );
+    return json(200, { pipelines });
+  };
+
+  const startPipelineRun = async (request: ApiRequest): Promise<HttpResponseInit> => {
+    const pipeline = pipelineOr404(deps, request.params['name']);
+    const body = await readBody(request, startRunBody);
+    const params = resolveParameters(pipeline, body.parameters ?? {});
+    if (!params.ok) {
+      throw new ApiProblem(400, 'Invalid parameters', params.problems.map((p) => `${p.path}: ${p.message}`).join('; '),
+        params.problems.map((p) => ({ field: `body.${p.path}`, message: p.message })));
+    }
+    const now = deps.now();
+    let runId = body.idempotencyKey ? idempotentRunId(pipeline.name, body.idempotencyKey) : newRunId(pipeline.name, now, deps.randomSuffix());
+    if (body.idempotencyKey) runId = await deps.idempotency.claim(pipeline.name, body.idempotencyKey, runId);
+    const trigger: RunTrigger = { kind: 'manual', origin: 'api' };
+    const created = await startRun(deps, { pipeline, runId, trigger, parameters: params.parameters });
+    return json(202, { runId, pipeline: pipeline.name, created, links: links(deps, runId) }, { location: links(deps, runId)['self'] ?? '' });
+  };
+
+  const listRuns = async (request: ApiRequest): Promise<HttpResponseInit> => {
+    const query = readQuery(request, listRunsQuery);
+    if (query.pipeline) pipelineOr404(deps, query.pipeline);
+    if (query.since && query.until && Date.parse(query.since) > Date.parse(query.until)) {
+      throw new ApiProblem(400, 'Invalid input', 'since is after until', [{ field: 'query.since', message: 'must not be after until' }]);
+    }
+    const page = await deps.runs.listRuns(query);
+    return json(200, { runs: page.runs, nextCursor: page.nextCursor ?? null });
+  };
+
+  const getRun = async (request: ApiRequest): Promise<HttpResponseInit> => {
+    const runId = runIdOr404(request);
+    const [record, attempts, status] = await Promise.all([deps.runs.getRun(runId), deps.runs.getAttempts(runId), durableStatus(deps.durable, runId)]);
+    const view = mergeRunView(runId, record, attempts, status);
+    if (!view) throw notFound(`no run "${runId}"`);
+    return json(200, { ...view, links: links(deps, runId) });
+  };
+
+  const getLogs = async (request: ApiRequest): Promise<HttpResponseInit> => {
+    const runId = runIdOr404(request);
+    const query = readQuery(request, logsQuery);
+    const [page, record, status] = await Promise.all([deps.runs.getLogs(runId, query), deps.runs.getRun(runId), durableStatus(deps.durable, runId)]);
+    if (!record && !status && page.lines.length === 0) throw notFound(`no run "${runId}"`);
+    const view = mergeRunView(runId, record, [], status);
+    return json(200, { runId, status: view?.status ?? 'pending', lines: page.lines, nextCursor: page.nextCursor ?? page.lines.at(-1)?.cursor ?? query.after ?? null });
+  };
+
+  const cancelRun = async (request: ApiRequest): Promise<HttpResponseInit> => {
+    const runId = runIdOr404(request);
+    await readBody(request, emptyBody);
+    const status = await durableStatus(deps.durable, runId);
+    if (!status) {
+      if (await deps.runs.getRun(runId)) throw conflict(`run "${runId}" has finished`);
+      throw notFound(`no run "${runId}"`);
+    }
+    const word = statusFromDurable(status);
+    if (isTerminal(word)) throw conflict(`run "${runId}" has already ${word === 'cancelled' ? 'been cancelled' : word}`);
+    await deps.durable.raiseEvent(runId, 'cancel', { requestedAt: deps.now().toISOString() });
+    return json(202, { runId, status: 'cancelling', links: links(deps, runId) });
+  };
+
+  const rerun = async (request: ApiRequest): Promise<HttpResponseInit> => {
+    const sourceId = runIdOr404(request);
+    const body = await readBody(request, rerunBody);
+    const [record, attempts, status] = await Promise.all([deps.runs.getRun(sourceId), deps.runs.getAttempts(sourceId), durableStatus(deps.durable, sourceId)]);
+    const view = mergeRunView(sourceId, record, attempts, status);
+    if (!view) throw notFound(`no run "${sourceId}"`);
+    if (!isTerminal(view.status)) throw conflict(`run "${sourceId}" is still ${view.status}; cancel it or wait for it to end`);
+    const pipeline = pipelineOr404(deps, view.pipeline);
+    const state: RunState | undefined = stateFromDurable(status);
+    const steps = state?.steps ?? view.steps;
+    const rerunIds = stepsToRerun(pipeline, steps, body.from);
+    if (rerunIds instanceof ApiProblem) throw rerunIds;
+    const carried: Record<string, CarriedStep> = {};
+    for (const step of steps) {
+      if (rerunIds.has(step.id)) continue;
+      carried[step.id] = { fromRunId: sourceId, ...(step.output !== undefined ? { output: step.output } : {}), ...(step.metrics ? { metrics: step.metrics } : {}) };
+    }
+    const runId = newRunId(pipeline.name, deps.now(), deps.randomSuffix());
+    await startRun(deps, {
+      pipeline,
+      runId,
+      trigger: { kind: 'rerun', origin: sourceId },
+      parameters: view.parameters ?? {},
+      resumeFrom: { runId: sourceId, steps: carried },
+    });
+    return json(202, { runId, rerunOf: sourceId, rerunSteps: [...rerunIds], reusedSteps: Object.keys(carried), links: links(deps, runId) });
+  };
+
+  const setPaused = (paused: boolean) => async (request: ApiRequest): Promise<HttpResponseInit> => {
+    const pipeline = pipelineOr404(deps, request.params['name']);
+    const name = request.params['schedule'] ?? '';
+    const schedule = pipeline.schedules.find((s) => s.name === name);
+    if (!schedule) throw notFound(`pipeline "${pipeline.name}" has no schedule "${name}" (has: ${pipeline.schedules.map((s) => s.name).join(', ') || 'none'})`);
+    await readBody(request, emptyBody);
+    await deps.schedules.setPaused(pipeline.name, schedule.name, paused);
+    const next = paused || !schedule.enabled ? null : (previewSchedule(schedule, { from: deps.now(), count: 1 })[0] ?? null);
+    return json(200, { pipeline: pipeline.name, schedule: schedule.name, paused, nextRun: next });
+  };
+
+  const health = async (): Promise<HttpResponseInit> => {
+    const checks = await Promise.all(
+      deps.health.map(async (h) => {
+        try {
+          return { name: h.name, ...(await h.check()) };
+        } catch (error) {
+          return { name: h.name, ok: false, detail: (error as Error).message };
+        }
+      }),
+    );
+    const ok = checks.every((c) => c.ok);
+    return json(ok ? 200 : 503, { status: ok ? 'healthy' : 'unhealthy', checks });
+  };
+
+  const openApi = (): Promise<HttpResponseInit> => Promise.resolve(json(200, openApiDocument()));
+
+  const routes: Route[] = [
+    { name: 'listPipelines', methods: ['GET'], route: 'pipelines', authLevel: 'function', handle: listPipelines },
+    { name: 'startRun', methods: ['POST'], route: 'pipelines/{name}/runs', authLevel: 'function', handle: startPipelineRun },
+    { name: 'pauseSchedule', methods: ['POST'], route: 'pipelines/{name}/schedules/{schedule}/pause', authLevel: 'function', handle: setPaused(true) },
+    { name: 'resumeSchedule', methods: ['POST'], route: 'pipelines/{name}/schedules/{schedule}/resume', authLevel: 'function', handle: setPaused(false) },
+    { name: 'listRuns', methods: ['GET'], route: 'runs', authLevel: 'function', handle: listRuns },
+    { name: 'getRun', methods: ['GET'], route: 'runs/{runId}', authLevel: 'function', handle: getRun },
+    { name: 'getRunLogs', methods: ['GET'], route: 'runs/{runId}/logs', authLevel: 'function', handle: getLogs },
+    { name: 'cancelRun', methods: ['POST'], route: 'runs/{runId}/cancel', authLevel: 'function', handle: cancelRun },
+    { name: 'rerunRun', methods: ['POST'], route: 'runs/{runId}/rerun', authLevel: 'function', handle: rerun },
+    { name: 'health', methods: ['GET'], route: 'health', authLevel: 'function', handle: health },
+    { name: 'openApi', methods: ['GET'], route: 'openapi.json', authLevel: 'anonymous', handle: openApi },
+  ];
+  return routes.map((r) => ({ ...r, handle: answerProblems(r.handle) }));
+}
+
+/** Which steps a rerun executes: `failed` = every step that did not succeed; a step id = it and all downstream. */
+export function stepsToRerun(pipeline: PipelineDefinition, steps: readonly { id: string; status: string }[], from: string): Set<string> | ApiProblem {
+  const succeeded = new Set(steps.filter((s) => s.status === 'succeeded' || s.status === 'reused').map((s) => s.id));
+  if (from === 'failed') {
+    const ids = new Set(pipeline.steps.filter((s) => !succeeded.has(s.id)).map((s) => s.id));
+    if (ids.size === 0) return conflict('every step of that run succeeded: rerun from a step id instead');
+    return ids;
+  }
+  if (!pipeline.steps.some((s) => s.id === from)) {
+    return new ApiProblem(400, 'Invalid input', `no step "${from}" in ${pipeline.name}`, [{ field: 'body.from', message: `"failed" or one of: ${pipeline.steps.map((s) => s.id).join(', ')}` }]);
+  }
+  const ids = new Set([from]);
+  let grew = true;
+  while (grew) {
+    grew = false;
+    for (const s of pipeline.steps) {
+      if (!ids.has(s.id) && s.dependsOn.some((d) => ids.has(d))) {
+        ids.add(s.id);
+        grew = true;
+      }
+    }
+  }
+  // Steps upstream of `from` are reused: they must have succeeded; others run again.
+  for (const s of pipeline.steps) if (!ids.has(s.id) && !succeeded.has(s.id)) ids.add(s.id);
+  return ids;
+}
+
+/** Turns thrown problems into problem+json and unexpected errors into a 500 that names no secret. */
+function answerProblems(handle: Route['handle']): Route['handle'] {
+  return async (request) => {
+    try {
+      return await handle(request);
+    } catch (error) {
+      if (error instanceof ApiProblem) return problemResponse(error, new URL(request.url).pathname);
+      logger().error({ err: error, url: request.url, method: request.method }, 'API request failed');
+      return problemResponse(new ApiProblem(500, 'Internal error', 'the request failed; see the app logs'), new URL(request.url).pathname);
+    }
+  };
+}

@@ -1,0 +1,128 @@
+/**
+ * One view of a run for the API, merged from the run store (history, attempts, metrics) and the
+ * Durable instance (live state while it runs; the store is written by activities, so a run that
+ * has just been accepted exists only in Durable for a moment).
+ */
+import type { DurableOrchestrationStatus } from 'durable-functions';
+import type { RunState, RunStatus, StepState } from '../engine/types';
+import type { AttemptRecord, RunRecord } from '../runs/recorder';
+import type { DurableControl } from './ports';
+
+export interface RunView {
+  readonly runId: string;
+  readonly pipeline: string;
+  readonly status: RunStatus;
+  readonly trigger?: RunRecord['trigger'];
+  readonly parameters?: RunRecord['parameters'];
+  readonly createdAt?: string;
+  readonly startedAt?: string;
+  readonly endedAt?: string;
+  readonly durationSeconds?: number;
+  readonly pipelineAttempt?: number;
+  readonly error?: RunRecord['error'];
+  readonly rerunOf?: string;
+  readonly steps: readonly StepState[];
+  readonly attempts: readonly AttemptRecord[];
+  readonly metrics: NonNullable<RunRecord['metrics']>;
+}
+
+/** The Durable status of an instance, or undefined when there is none. */
+export async function durableStatus(durable: DurableControl, instanceId: string): Promise<DurableOrchestrationStatus | undefined> {
+  try {
+    const status = await durable.getStatus(instanceId, { showInput: false });
+    return status && status.instanceId ? status : undefined;
+  } catch (error) {
+    if (/\b404\b|not found/i.test((error as Error).message)) return undefined;
+    throw error;
+  }
+}
+
+const TERMINAL: ReadonlySet<RunStatus> = new Set(['succeeded', 'failed', 'cancelled']);
+export const isTerminal = (status: RunStatus): boolean => TERMINAL.has(status);
+
+/** Durable's runtime status in our words. */
+export function statusFromDurable(status: DurableOrchestrationStatus): RunStatus {
+  switch (status.runtimeStatus) {
+    case 'Completed': {
+      const state = status.output as RunState | undefined;
+      return state?.status ?? 'succeeded';
+    }
+    case 'Failed':
+      return 'failed';
+    case 'Terminated':
+    case 'Canceled':
+      return 'cancelled';
+    case 'Pending':
+      return 'pending';
+    default:
+      return 'running';
+  }
+}
+
+/** The engine's RunState of an instance: its output when done, its custom status while running. */
+export function stateFromDurable(status: DurableOrchestrationStatus | undefined): RunState | undefined {
+  const candidate = (status?.output ?? status?.customStatus) as RunState | undefined;
+  return candidate && typeof candidate === 'object' && Array.isArray(candidate.steps) ? candidate : undefined;
+}
+
+export function mergeRunView(
+  runId: string,
+  record: RunRecord | undefined,
+  attempts: readonly AttemptRecord[],
+  status: DurableOrchestrationStatus | undefined,
+): RunView | undefined {
+  const state = stateFromDurable(status);
+  if (!record && !status) return undefined;
+  // A terminated instance never writes its own end: Durable's word is final there.
+  const liveStatus = status ? statusFromDurable(status) : undefined;
+  const statusWord: RunStatus =
+    record && isTerminal(record.status) ? record.status : (liveStatus ?? record?.status ?? 'pending');
+  const metrics: Record<string, NonNullable<StepState['metrics']>> = { ...(record?.metrics ?? {}) };
+  for (const step of state?.steps ?? []) if (step.metrics && !metrics[step.id]) metrics[step.id] = step.metrics;
+  return {
+    runId,
+    pipeline: record?.pipeline ?? state?.pipeline ?? status?.name ?? '',
+    status: statusWord,
+    ...(record?.trigger ? { trigger: record.trigger } : {}),
+    ...(record?.parameters ? { parameters: record.parameters } : {}),
+    createdAt: record?.createdAt ?? toIso(status?.createdTime),
+    startedAt: record?.startedAt ?? state?.startedAt,
+    endedAt: record?.endedAt ?? state?.endedAt,
+    durationSeconds: record?.durationSeconds ?? state?.durationSeconds,
+    pipelineAttempt: record?.pipelineAttempt ?? state?.pipelineAttempt,
+    error: record?.error ?? state?.error,
+    ...(record?.rerunOf ? { rerunOf: record.rerunOf } : {}),
+    steps: state?.steps ?? stepsFromAttempts(attempts),
+    attempts,
+    metrics,
+  };
+}
+
+function toIso(value: Date | string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  return typeof value === 'string' ? value : value.toISOString();
+}
+
+/** Steps rebuilt from attempt rows when Durable no longer has the instance (purged history). */
+export function stepsFromAttempts(attempts: readonly AttemptRecord[]): StepState[] {
+  const byStep = new Map<string, AttemptRecord[]>();
+  for (const a of attempts) byStep.set(a.stepId, [...(byStep.get(a.stepId) ?? []), a]);
+  return [...byStep.entries()].map(([id, rows]) => {
+    const sorted = [...rows].sort((x, y) => x.attempt - y.attempt);
+    const last = sorted[sorted.length - 1];
+    return {
+      id,
+      status: last?.status ?? 'pending',
+      attempts: sorted.map((r) => ({
+        attempt: r.attempt,
+        startedAt: r.startedAt,
+        status: r.status,
+        ...(r.endedAt ? { endedAt: r.endedAt, durationSeconds: (Date.parse(r.endedAt) - Date.parse(r.startedAt)) / 1000 } : {}),
+        ...(r.error ? { error: r.error } : {}),
+      })),
+      ...(last?.output !== undefined ? { output: last.output } : {}),
+      ...(last?.metrics ? { metrics: last.metrics } : {}),
+      ...(last?.error ? { error: last.error } : {}),
+    };
+  });
+}

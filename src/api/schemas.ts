@@ -1,0 +1,39 @@
+/** One schema per API input: bodies and query strings. The OpenAPI document is built from them. */
+import { z } from 'zod';
+
+export const startRunBody = z
+  .object({
+    parameters: z.record(z.string(), z.json()).optional(),
+    idempotencyKey: z.string().min(1).max(200).optional(),
+  })
+  .strict();
+
+export const rerunBody = z.object({ from: z.string().min(1).default('failed') }).strict();
+
+export const RUN_STATUSES = ['pending', 'running', 'succeeded', 'failed', 'cancelled'] as const;
+
+export const listRunsQuery = z
+  .object({
+    pipeline: z.string().min(1).optional(),
+    status: z.enum(RUN_STATUSES).optional(),
+    since: z.iso.datetime({ offset: true }).optional(),
+    until: z.iso.datetime({ offset: true }).optional(),
+    limit: z
+      .string()
+      .regex(/^\d+$/, 'expected a whole number')
+      .transform(Number)
+      .pipe(z.number().int().min(1).max(100))
+      .default(20),
+    cursor: z.string().min(1).optional(),
+  })
+  .strict();
+
+export const logsQuery = z
+  .object({
+    after: z.string().min(1).optional(),
+    limit: z.string().regex(/^\d+$/, 'expected a whole number').transform(Number).pipe(z.number().int().min(1).max(1000)).default(200),
+  })
+  .strict();
+
+export const emptyBody = z.object({}).strict();
+

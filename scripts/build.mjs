@@ -10,6 +10,7 @@ export const EXTERNAL = ['@azure/functions-core', 'snowflake-sdk'];
 
 export const ENTRIES = {
   index: 'src/index.ts',
+  cli: 'src/cli/main.ts',
 };
 
 rmSync('dist', { recursive: true, force: true });

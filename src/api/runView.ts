@@ -42,7 +42,7 @@ export const isTerminal = (status: RunStatus): boolean => TERMINAL.has(status);
 
 /** Durable's runtime status in our words. */
 export function statusFromDurable(status: DurableOrchestrationStatus): RunStatus {
-  switch (status.runtimeStatus) {
+  switch (status.runtimeStatus as string) {
     case 'Completed': {
       const state = status.output as RunState | undefined;
       return state?.status ?? 'succeeded';

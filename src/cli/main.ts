@@ -1,0 +1,284 @@
+#!/usr/bin/env node
+/**
+ * `durable-pipelines`: the Prefect commands our users know, against the HTTP API.
+ *   prefect deployment run "Pipeline Data Complet/production-daily"  →  durable-pipelines run data-pipeline --follow
+ *   prefect flow-run ls --limit 10                                    →  durable-pipelines runs ls --limit 10
+ *   prefect flow-run logs --follow <id>                               →  durable-pipelines logs <id> --follow
+ *   changing a schedule                                               →  durable-pipelines schedules pause|resume …
+ */
+import { Command, Option } from 'commander';
+import { loadCatalog } from '../pipelines/catalog';
+import { pipelineInputs } from '../pipelines/definitions';
+import { PipelineValidationError } from '../pipelines/validate';
+import { previewSchedule, MAX_PREVIEW_COUNT } from '../scheduler/preview';
+import { ApiClient } from './client';
+import { CliError, EXIT } from './exitCodes';
+import { follow, type RunViewJson } from './follow';
+import { seconds, table } from './table';
+
+interface GlobalOptions {
+  url: string;
+  key?: string;
+  json: boolean;
+}
+
+interface PipelineJson {
+  name: string;
+  title: string;
+  tags: string[];
+  parameters: Record<string, { type: string }>;
+  steps: { id: string }[];
+  schedules: { name: string; cron: string; timezone: string; enabled: boolean; paused: boolean; tags: string[]; nextRun: { utc: string; local: string } | null }[];
+  lastRun: { runId: string; status: string; createdAt: string } | null;
+}
+
+interface RunRow {
+  runId: string;
+  pipeline: string;
+  status: string;
+  trigger?: { kind: string; origin?: string };
+  createdAt: string;
+  durationSeconds?: number;
+}
+
+type Out = (line: string) => void;
+
+export function buildProgram(out: Out = (l) => console.log(l), setExit: (code: number) => void = (c) => (process.exitCode = c)): Command {
+  const program = new Command('durable-pipelines')
+    .description('Start, watch and steer durable-pipelines runs')
+    .addOption(new Option('--url <url>', 'base URL of the app').env('DURABLE_PIPELINES_URL').default('http://localhost:7071'))
+    .addOption(new Option('--key <key>', 'function key (x-functions-key)').env('DURABLE_PIPELINES_KEY'))
+    .option('--json', 'print JSON instead of tables', false)
+    .showHelpAfterError()
+    .exitOverride();
+
+  const globals = (): GlobalOptions => program.opts<GlobalOptions>();
+  const client = () => new ApiClient({ baseUrl: globals().url, ...(globals().key ? { key: globals().key } : {}) });
+  const print = (data: unknown, human: () => string) => out(globals().json ? JSON.stringify(data, null, 2) : human());
+
+  const pipelines = program.command('pipelines').description('pipelines the app serves');
+  pipelines
+    .command('ls')
+    .description('list pipelines with their schedules and last run')
+    .action(async () => {
+      const { pipelines: list } = await client().get<{ pipelines: PipelineJson[] }>('pipelines');
+      print(list, () =>
+        table(
+          ['PIPELINE', 'TITLE', 'STEPS', 'SCHEDULES', 'LAST RUN'],
+          list.map((p) => [p.name, p.title, p.steps.map((s) => s.id).join(' → '), p.schedules.map((s) => s.name + (s.paused ? ' (paused)' : '')).join(', '), p.lastRun ? `${p.lastRun.status} ${p.lastRun.runId}` : '-']),
+        ),
+      );
+    });
+
+  program
+    .command('validate')
+    .description('check the pipeline definitions offline (no server needed)')
+    .action(() => {
+      try {
+        const catalog = loadCatalog(pipelineInputs);
+        print({ ok: true, pipelines: catalog.pipelines.map((p) => p.name) }, () => `ok: ${catalog.pipelines.map((p) => `${p.name} (${p.steps.length} steps, ${p.schedules.length} schedules)`).join(', ')}`);
+      } catch (error) {
+        if (!(error instanceof PipelineValidationError)) throw error;
+        print({ ok: false, problems: error.problems }, () => error.message);
+        setExit(EXIT.invalid);
+      }
+    });
+
+  program
+    .command('run <pipeline>')
+    .description('start a run (prefect deployment run)')
+    .option('-p, --param <name=value>', 'a parameter, repeatable', (v: string, all: string[]) => [...all, v], [] as string[])
+    .option('--idempotency-key <key>', 'the same key returns the same run')
+    .option('-f, --follow', 'stream steps and logs; exit 0/1/2 for succeeded/failed/cancelled', false)
+    .option('--interval <seconds>', 'poll interval while following', '2')
+    .action(async (pipeline: string, opts: { param: string[]; idempotencyKey?: string; follow: boolean; interval: string }) => {
+      const api = client();
+      const { pipelines: list } = await api.get<{ pipelines: PipelineJson[] }>('pipelines');
+      const definition = list.find((p) => p.name === pipeline);
+      if (!definition) throw new CliError(`unknown pipeline "${pipeline}" (known: ${list.map((p) => p.name).join(', ')})`, EXIT.notFound);
+      const parameters = parseParams(opts.param, definition.parameters);
+      const started = await api.post<{ runId: string; created: boolean }>(`pipelines/${encodeURIComponent(pipeline)}/runs`, {
+        parameters,
+        ...(opts.idempotencyKey ? { idempotencyKey: opts.idempotencyKey } : {}),
+      });
+      if (!opts.follow) {
+        print(started, () => `${started.created ? 'started' : 'already exists'}: ${started.runId}`);
+        return;
+      }
+      if (!globals().json) out(`${started.created ? 'started' : 'already exists'}: ${started.runId}`);
+      await followAndExit(api, started.runId, opts.interval, true);
+    });
+
+  const runs = program.command('runs').description('runs (prefect flow-run)');
+  runs
+    .command('ls')
+    .description('list runs, newest first')
+    .option('--pipeline <name>')
+    .option('--status <status>', 'pending | running | succeeded | failed | cancelled')
+    .option('--since <iso>')
+    .option('--until <iso>')
+    .option('--limit <n>', 'how many', '10')
+    .action(async (opts: { pipeline?: string; status?: string; since?: string; until?: string; limit: string }) => {
+      const page = await client().get<{ runs: RunRow[]; nextCursor: string | null }>('runs', { pipeline: opts.pipeline, status: opts.status, since: opts.since, until: opts.until, limit: opts.limit });
+      print(page, () =>
+        page.runs.length === 0
+          ? 'no runs'
+          : table(['RUN', 'PIPELINE', 'STATUS', 'TRIGGER', 'CREATED', 'DURATION'], page.runs.map((r) => [r.runId, r.pipeline, r.status, r.trigger ? `${r.trigger.kind}${r.trigger.origin ? `:${r.trigger.origin}` : ''}` : '-', r.createdAt, seconds(r.durationSeconds)])),
+      );
+    });
+  runs
+    .command('show <runId>')
+    .description('a run with its steps, attempts and metrics')
+    .action(async (runId: string) => {
+      const run = await client().get<RunViewJson>(`runs/${encodeURIComponent(runId)}`);
+      print(run, () => showRun(run));
+    });
+
+  program
+    .command('logs <runId>')
+    .description("a run's log lines (prefect flow-run logs)")
+    .option('-f, --follow', 'keep streaming until the run ends; exit 0/1/2 for succeeded/failed/cancelled', false)
+    .option('--interval <seconds>', 'poll interval while following', '2')
+    .action(async (runId: string, opts: { follow: boolean; interval: string }) => {
+      const api = client();
+      if (opts.follow) return followAndExit(api, runId, opts.interval, false);
+      const lines: unknown[] = [];
+      let after: string | undefined;
+      for (;;) {
+        const page = await api.get<{ lines: { time: string; level: string; msg: string; stepId?: string; cursor: string }[]; nextCursor: string | null }>(`runs/${encodeURIComponent(runId)}/logs`, { after, limit: 1000 });
+        for (const l of page.lines) {
+          lines.push(l);
+          if (!globals().json) out(`${l.time}  ${(l.stepId ?? '').padEnd(12)} ${l.level.toUpperCase().padEnd(5)} ${l.msg}`);
+        }
+        if (page.lines.length === 0 || !page.nextCursor || page.nextCursor === after) break;
+        after = page.nextCursor;
+      }
+      if (globals().json) out(JSON.stringify(lines, null, 2));
+    });
+
+  program
+    .command('cancel <runId>')
+    .description('cancel a running run')
+    .action(async (runId: string) => {
+      const result = await client().post<{ runId: string; status: string }>(`runs/${encodeURIComponent(runId)}/cancel`);
+      print(result, () => `cancelling ${result.runId}`);
+    });
+
+  program
+    .command('rerun <runId>')
+    .description('a new run that reuses the succeeded steps of <runId>')
+    .option('--from <step>', '"failed" (default) or a step id: that step and everything downstream run again', 'failed')
+    .option('-f, --follow', 'stream the new run; exit 0/1/2', false)
+    .option('--interval <seconds>', 'poll interval while following', '2')
+    .action(async (runId: string, opts: { from: string; follow: boolean; interval: string }) => {
+      const api = client();
+      const result = await api.post<{ runId: string; rerunSteps: string[]; reusedSteps: string[] }>(`runs/${encodeURIComponent(runId)}/rerun`, { from: opts.from });
+      if (!opts.follow || globals().json) print(result, () => `started ${result.runId}: runs ${result.rerunSteps.join(', ')}; reuses ${result.reusedSteps.join(', ') || 'nothing'}`);
+      else out(`started ${result.runId}: runs ${result.rerunSteps.join(', ')}; reuses ${result.reusedSteps.join(', ') || 'nothing'}`);
+      if (opts.follow) await followAndExit(api, result.runId, opts.interval, true);
+    });
+
+  const schedules = program.command('schedules').description('schedules (prefect deployment schedules)');
+  schedules
+    .command('ls')
+    .description('every schedule with its next run')
+    .action(async () => {
+      const { pipelines: list } = await client().get<{ pipelines: PipelineJson[] }>('pipelines');
+      const rows = list.flatMap((p) => p.schedules.map((s) => ({ pipeline: p.name, ...s })));
+      print(rows, () =>
+        table(['PIPELINE', 'SCHEDULE', 'CRON', 'TIME ZONE', 'STATE', 'NEXT (LOCAL)', 'NEXT (UTC)'], rows.map((s) => [s.pipeline, s.name, s.cron, s.timezone, !s.enabled ? 'disabled' : s.paused ? 'paused' : 'active', s.nextRun?.local, s.nextRun?.utc])),
+      );
+    });
+  for (const verb of ['pause', 'resume'] as const) {
+    schedules
+      .command(`${verb} <pipeline> <schedule>`)
+      .description(`${verb} a schedule at runtime (no redeploy)`)
+      .action(async (pipeline: string, schedule: string) => {
+        const result = await client().post<{ paused: boolean; nextRun: { local: string } | null }>(`pipelines/${encodeURIComponent(pipeline)}/schedules/${encodeURIComponent(schedule)}/${verb}`);
+        print(result, () => `${pipeline}/${schedule}: ${result.paused ? 'paused' : `active, next run ${result.nextRun?.local ?? '-'}`}`);
+      });
+  }
+  schedules
+    .command('preview <pipeline> <schedule>')
+    .description('the next fire times, computed locally from the definitions (no server needed)')
+    .option('--from <iso>', 'start instant (default: now)')
+    .option('--count <n>', 'how many', '10')
+    .action((pipeline: string, schedule: string, opts: { from?: string; count: string }) => {
+      const catalog = loadCatalog(pipelineInputs);
+      const p = catalog.get(pipeline);
+      if (!p) throw new CliError(`unknown pipeline "${pipeline}" (known: ${catalog.pipelines.map((x) => x.name).join(', ')})`, EXIT.notFound);
+      const s = p.schedules.find((x) => x.name === schedule);
+      if (!s) throw new CliError(`pipeline "${pipeline}" has no schedule "${schedule}" (has: ${p.schedules.map((x) => x.name).join(', ')})`, EXIT.notFound);
+      const from = opts.from === undefined ? new Date() : new Date(opts.from);
+      if (Number.isNaN(from.getTime())) throw new CliError(`--from: not an ISO date-time: ${opts.from ?? ''}`, EXIT.invalid);
+      const count = Number(opts.count);
+      if (!Number.isInteger(count) || count < 1 || count > MAX_PREVIEW_COUNT) throw new CliError(`--count: a whole number from 1 to ${MAX_PREVIEW_COUNT}`, EXIT.invalid);
+      const slots = previewSchedule(s, { from, count });
+      print(slots, () => `${pipeline}/${schedule}: ${s.cron} in ${s.timezone}\n` + table(['UTC', 'LOCAL', 'DST'], slots.map((x) => [x.utc, x.local, x.dst ?? ''])));
+    });
+
+  async function followAndExit(api: ApiClient, runId: string, interval: string, steps: boolean): Promise<void> {
+    const intervalMs = Math.max(0.2, Number(interval) || 2) * 1000;
+    const { exitCode } = await follow(api, runId, { json: globals().json, intervalMs, write: out, steps });
+    setExit(exitCode);
+  }
+
+  return program;
+}
+
+/** `--param day=2026-11-26` typed by the pipeline's declared parameter types. */
+export function parseParams(pairs: readonly string[], declared: Record<string, { type: string }>): Record<string, unknown> {
+  const result: Record<string, unknown> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new CliError(`--param ${pair}: expected name=value`, EXIT.invalid);
+    const name = pair.slice(0, eq);
+    const raw = pair.slice(eq + 1);
+    const type = declared[name]?.type;
+    if (type === 'number' || type === 'integer') {
+      const n = Number(raw);
+      result[name] = raw.trim() !== '' && Number.isFinite(n) ? n : raw;
+    } else if (type === 'boolean') {
+      result[name] = raw === 'true' ? true : raw === 'false' ? false : raw;
+    } else result[name] = raw; // strings, dates, and unknown names (the server names those)
+  }
+  return result;
+}
+
+function showRun(run: RunViewJson): string {
+  const head = `${run.runId}  ${run.pipeline}  ${run.status}${run.durationSeconds !== undefined ? `  ${seconds(run.durationSeconds)}` : ''}${run.error ? `\nerror: ${run.error.stepId ? `${run.error.stepId}: ` : ''}${run.error.message}` : ''}`;
+  const steps = table(
+    ['STEP', 'STATUS', 'ATTEMPTS', 'DURATION', 'METRICS / ERROR'],
+    run.steps.map((s) => {
+      const last = s.attempts.at(-1);
+      const metrics = s.metrics ? Object.entries(s.metrics).filter(([, v]) => v !== null && v !== '').map(([k, v]) => `${k}=${String(v)}`).join(' ') : '';
+      return [s.id, s.status, s.attempts.length, seconds(last?.durationSeconds), s.status === 'failed' ? (s.error ?? last?.error)?.message : metrics];
+    }),
+  );
+  return `${head}\n\n${steps}`;
+}
+
+export async function main(argv: readonly string[] = process.argv): Promise<number> {
+  let code: number = EXIT.ok;
+  const program = buildProgram(undefined, (c) => (code = c));
+  try {
+    await program.parseAsync([...argv]);
+  } catch (error) {
+    const e = error as { code?: string; exitCode?: number };
+    if (error instanceof CliError) {
+      console.error(`error: ${error.message}`);
+      return error.exitCode;
+    }
+    if (typeof e.code === 'string' && e.code.startsWith('commander.')) {
+      // help and version exit 0; usage errors were already printed by commander
+      return e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help' ? EXIT.ok : EXIT.invalid;
+    }
+    console.error(`error: ${(error as Error).message}`);
+    return EXIT.failed;
+  }
+  return code;
+}
+
+if (require.main === module) {
+  void main().then((code) => process.exit(code));
+}

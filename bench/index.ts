@@ -6,6 +6,12 @@ type Bench = { run: () => Promise<string[]> };
 
 const benches: Record<string, () => Promise<Bench>> = {
   coldStart: () => import('./coldStart'),
+  engine: () => import('./engine'),
+  secrets: () => import('./secrets'),
+  snowflake: () => import('./snowflake'),
+  runStore: () => import('./runStore'),
+  scheduler: () => import('./scheduler'),
+  package: () => import('./package'),
 };
 
 async function main(): Promise<void> {

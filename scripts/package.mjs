@@ -92,6 +92,25 @@ function requiredPackages(dir) {
   return names;
 }
 
+/** The built file and every built file it requires by relative path, transitively. */
+function builtClosure(entry) {
+  const files = new Set();
+  const queue = [entry];
+  while (queue.length > 0) {
+    const file = queue.pop();
+    if (files.has(file)) continue;
+    files.add(file);
+    const code = readFileSync(file, 'utf8');
+    for (const m of code.matchAll(/\brequire\(\s*["'](\.{1,2}\/[^"']+)["']\s*\)/g)) {
+      const target = join(dirname(file), m[1]);
+      const candidates = [target, `${target}.js`, join(target, 'index.js')];
+      const found = candidates.find((c) => existsSync(c) && statSync(c).isFile());
+      if (found) queue.push(found);
+    }
+  }
+  return files;
+}
+
 function readManifest(dir) {
   return JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
 }
@@ -154,11 +173,19 @@ function stageApp() {
   rmSync(stage, { recursive: true, force: true });
   mkdirSync(join(stage, 'dist'), { recursive: true });
   cpSync(join(root, 'host.json'), join(stage, 'host.json'));
-  // Built JavaScript only: source maps double the upload and Node reads them only with --enable-source-maps.
-  for (const file of walk(builtDir).filter((f) => f.path.endsWith('.js') && !f.path.startsWith('package/'))) {
-    mkdirSync(dirname(join(stage, 'dist', file.path)), { recursive: true });
-    cpSync(join(builtDir, file.path), join(stage, 'dist', file.path));
+  // The entry point and the built files it requires, nothing else: other entry points (the CLI)
+  // do not run in Azure, and source maps double the upload while Node reads them only with
+  // --enable-source-maps.
+  const shipped = builtClosure(join(root, manifest.main));
+  for (const file of shipped) {
+    const target = join(stage, relative(root, file));
+    mkdirSync(dirname(target), { recursive: true });
+    cpSync(file, target);
   }
+  const skipped = walk(builtDir)
+    .filter((f) => f.path.endsWith('.js') && !f.path.startsWith('package/') && !shipped.has(join(builtDir, f.path)))
+    .map((f) => `dist/${f.path}`);
+  if (skipped.length > 0) console.log(`not shipped (not required by ${manifest.main}): ${skipped.join(', ')}`);
 
   const needed = [...requiredPackages(join(stage, 'dist'))].filter((name) => !HOST_PROVIDED.has(name)).sort();
   const declared = manifest.dependencies ?? {};

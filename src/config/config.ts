@@ -39,6 +39,16 @@ export const configSchema = z.object({
   SECRET_CACHE_TTL_SECONDS: positiveInt(300),
   /** Base URL people open to see a run (alerts link to `<base>/api/runs/<id>`). */
   PUBLIC_BASE_URL: optionalUrl,
+  /**
+   * Azure Resource Manager endpoint for dbt Container Apps job steps (sovereign clouds, local
+   * stand-ins); the token scope follows it (`<origin>/.default`). Read by the activity through settings.
+   */
+  AZURE_RESOURCE_MANAGER_URL: optionalUrl,
+  /**
+   * Endpoint of Snowflake for every snowflake step (the driver's `accessUrl`): a local stand-in in
+   * tests and development, a private-link URL. Unset = the account's own URL. Read through settings.
+   */
+  SNOWFLAKE_ACCESS_URL: optionalUrl,
   /** pino level. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });

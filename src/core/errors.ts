@@ -105,16 +105,19 @@ export function classify(error: unknown): FailureInfo {
 /** Finds an encoded classification inside any text the host produced (reason, details, stack). */
 export function readFailure(text: string | undefined): FailureInfo | undefined {
   if (!text) return undefined;
-  const start = text.lastIndexOf(OPEN);
-  if (start < 0) return undefined;
-  const end = text.indexOf(CLOSE, start);
-  if (end < 0) return undefined;
-  try {
-    const parsed: unknown = JSON.parse(text.slice(start + OPEN.length, end));
-    return isFailureInfo(parsed) ? parsed : undefined;
-  } catch {
-    return undefined;
+  // The extension repeats the message: verbatim in the task's Reason, JSON-escaped in its Details
+  // (a serialized exception). The escaped copy does not parse, so try every copy, last first.
+  for (let start = text.lastIndexOf(OPEN); start >= 0; start = start === 0 ? -1 : text.lastIndexOf(OPEN, start - 1)) {
+    const end = text.indexOf(CLOSE, start);
+    if (end < 0) continue;
+    try {
+      const parsed: unknown = JSON.parse(text.slice(start + OPEN.length, end));
+      if (isFailureInfo(parsed)) return parsed;
+    } catch {
+      // an escaped copy; an earlier one may be verbatim
+    }
   }
+  return undefined;
 }
 
 const CLASSES: readonly string[] = ['transient', 'permanent', 'timeout', 'cancelled'];

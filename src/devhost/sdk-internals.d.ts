@@ -33,3 +33,19 @@ declare module 'durable-functions/lib/src/util/testingUtils' {
     fn: OrchestrationHandler,
   ): (trigger: OrchestrationTriggerPayload, context: InvocationContext) => Promise<SdkOrchestratorState>;
 }
+
+declare module 'durable-functions/lib/src/durableClient/DurableClient' {
+  import type { DurableClient as PublicDurableClient } from 'durable-functions';
+
+  /** The client's binding data as the extension hands it to a function (OrchestrationClientInputData). */
+  export interface ClientBindingData {
+    taskHubName: string;
+    creationUrls: Record<string, string>;
+    managementUrls: Record<string, string>;
+    baseUrl: string;
+    requiredQueryStringParameters: string;
+    rpcBaseUrl: string;
+  }
+
+  export const DurableClient: new (clientData: ClientBindingData) => PublicDurableClient;
+}

@@ -3,7 +3,7 @@
  * The host wraps the activity's message in its own words and may also hand over structured
  * failure details; the marker written by `toActivityError` is searched in all of them.
  */
-import { readFailure, type FailureInfo } from '../core/errors';
+import { ClassifiedError, readFailure, type FailureInfo } from '../core/errors';
 
 interface FailureDetailsLike {
   readonly errorMessage?: unknown;
@@ -27,6 +27,7 @@ function failureTexts(error: unknown): string[] {
 
 /** The failure's class and hint; a failure without our marker counts as transient. */
 export function readTaskFailure(error: unknown): FailureInfo {
+  if (error instanceof ClassifiedError) return error.failure;
   const texts = failureTexts(error);
   for (const text of texts) {
     const info = readFailure(text);

@@ -10,6 +10,8 @@ import type { RunTrigger, StepMetrics } from '../steps/protocol';
 export const ORCHESTRATOR_NAMES = {
   runPipeline: 'runPipeline',
   pollStep: 'pollStepUntilDone',
+  /** One step with its retries, when several steps run at once (see src/engine/README.md). */
+  runStep: 'runPipelineStep',
 } as const;
 
 /** A succeeded step carried over from an earlier run (rerun from the failed step). */

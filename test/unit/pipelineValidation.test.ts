@@ -3,10 +3,10 @@ import assert from 'node:assert/strict';
 import { validatePipeline, PipelineValidationError } from '../../src/pipelines/validate';
 import { loadCatalog } from '../../src/pipelines/catalog';
 import dataPipeline from '../../src/pipelines/definitions/data-pipeline';
-import type { PipelineInput } from '../../src/pipelines/schema';
 
 /** A deep copy of the seed to break one thing at a time. */
-function seed(): PipelineInput & { steps: Record<string, unknown>[]; schedules: Record<string, unknown>[] } {
+type Loose = { name: string; steps: Record<string, unknown>[]; schedules: Record<string, unknown>[]; [key: string]: unknown };
+function seed(): Loose {
   return structuredClone(dataPipeline) as never;
 }
 
@@ -109,7 +109,7 @@ describe('pipeline validation reports each problem at its path', () => {
     const b = { ...seed(), name: 'other' };
     b.steps[0]!['dependsOn'] = ['nope'];
     assert.throws(
-      () => loadCatalog([a, b]),
+      () => loadCatalog([a, b] as never),
       (error: unknown) => {
         assert.ok(error instanceof PipelineValidationError);
         assert.match(error.message, /data-pipeline\.schedules\[0\]\.timezone: unknown IANA time zone/);
@@ -120,7 +120,7 @@ describe('pipeline validation reports each problem at its path', () => {
   });
 
   test('duplicate pipeline names are refused', () => {
-    assert.throws(() => loadCatalog([seed(), seed()]), /duplicate pipeline name "data-pipeline"/);
+    assert.throws(() => loadCatalog([seed(), seed()] as never), /duplicate pipeline name "data-pipeline"/);
   });
 
   test('durations accept seconds and 90s / 5m / 2h', () => {

@@ -1,0 +1,284 @@
+/**
+ * The activities the engine calls: `startStep`, `pollStep`, `cancelStep`, `finishRun`, plus the
+ * wrapper for user-registered `activity` steps. Built by a factory that takes its clients, so
+ * tests pass stand-in adapters and recorders.
+ *
+ * Every handler parses its input (PermanentError when it does not parse), dispatches to the
+ * adapter of the step's kind, records the attempt, and throws failures as classified errors with
+ * secret values masked (`toActivityError`): an error is never returned as a success. Recording
+ * and alerting are side effects that must not fail a step: their errors are logged and dropped.
+ */
+import type { z } from 'zod';
+import { PermanentError, classify, toActivityError, type FailureInfo } from '../core/errors';
+import type { Json } from '../core/json';
+import type { FinishRunInput } from '../engine/runPipeline';
+import type { RunState } from '../engine/types';
+import type { Logger } from '../logging/logger';
+import { maskDeep, maskSecrets, rememberSecretValue } from '../logging/mask';
+import { runEventFromState, type RunEvent } from '../notify/event';
+import type { AlertDefinition, StepDefinition, StepKind } from '../pipelines/schema';
+import type { AttemptRecord, RunRecorder } from '../runs/recorder';
+import type { SecretResolver, SettingsReader } from '../secrets/types';
+import type { StepAdapter, StepContext } from '../steps/adapter';
+import type { CancelActivityInput, PollActivityInput, StepActivityInput, StepOutcome } from '../steps/protocol';
+import { cancelActivityInputSchema, finishRunInputSchema, pollActivityInputSchema, stepActivityInputSchema } from './schemas';
+
+/** Sends run alerts (src/notify's Notifier): it picks the alerts whose `on` matches the event. */
+export interface RunNotifier {
+  notify(event: RunEvent, alerts: readonly AlertDefinition[]): Promise<unknown>;
+}
+
+export interface StepActivityDeps {
+  readonly adapters: Partial<Record<StepKind, StepAdapter>>;
+  readonly secrets: SecretResolver;
+  readonly settings: SettingsReader;
+  readonly recorder?: RunRecorder;
+  readonly notifier?: RunNotifier;
+  readonly logger: Logger;
+  /** The activities' clock (attempt records); tests pass the development host's. */
+  readonly clock?: () => Date;
+}
+
+/** A user's step activity: gets the step input, returns a small JSON result (or nothing). */
+export type UserStepHandler = (input: StepActivityInput & { readonly input?: Json }, ctx: { readonly log: Logger }) => Promise<Json | undefined | void>;
+
+export interface StepActivities {
+  startStep(input: unknown): Promise<StepOutcome>;
+  pollStep(input: unknown): Promise<StepOutcome>;
+  cancelStep(input: unknown): Promise<void>;
+  finishRun(input: unknown): Promise<void>;
+  /** Turns a user handler into the activity a `kind: 'activity'` step calls. */
+  wrapUserActivity(handler: UserStepHandler): (input: unknown) => Promise<StepOutcome>;
+}
+
+function parse<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
+  const result = schema.safeParse(input);
+  if (!result.success) {
+    const issues = result.error.issues.slice(0, 5).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new PermanentError(`invalid ${what} input: ${issues.join('; ')}`);
+  }
+  return result.data;
+}
+
+/** The error an activity throws: classified, secrets masked, no stack carrying the raw text. */
+function activityError(error: unknown): Error {
+  const wrapped = toActivityError(error);
+  wrapped.message = maskSecrets(wrapped.message);
+  wrapped.stack = `${wrapped.name}: ${wrapped.message}`;
+  return wrapped;
+}
+
+function maskedFailure(error: unknown): FailureInfo {
+  const info = classify(error);
+  return { ...info, message: maskSecrets(info.message) };
+}
+
+export function createStepActivities(deps: StepActivityDeps): StepActivities {
+  const now = deps.clock ?? (() => new Date());
+  const secrets: SecretResolver = {
+    async get(name) {
+      const value = await deps.secrets.get(name);
+      rememberSecretValue(value);
+      return value;
+    },
+    invalidate: (name) => deps.secrets.invalidate(name),
+  };
+
+  function adapterFor(step: StepDefinition): StepAdapter {
+    const adapter = deps.adapters[step.kind];
+    if (!adapter) throw new PermanentError(`no adapter for step kind "${step.kind}" is configured`);
+    return adapter;
+  }
+
+  function contextFor(input: StepActivityInput): StepContext {
+    return {
+      runId: input.runId,
+      pipeline: input.pipeline,
+      stepId: input.stepId,
+      attempt: input.attempt,
+      parameters: input.parameters,
+      trigger: input.trigger,
+      secrets,
+      settings: deps.settings,
+      log: deps.logger.child({ runId: input.runId, pipeline: input.pipeline, stepId: input.stepId, attempt: input.attempt }),
+    };
+  }
+
+  /** Runs a side effect that must not fail the step. */
+  async function quietly(log: Logger, what: string, effect: () => Promise<unknown>): Promise<void> {
+    try {
+      await effect();
+    } catch (error) {
+      log.warn({ err: maskSecrets(error instanceof Error ? error.message : String(error)) }, `${what} failed (ignored)`);
+    }
+  }
+
+  async function recordAttempt(log: Logger, record: AttemptRecord): Promise<void> {
+    const recorder = deps.recorder;
+    if (!recorder) return;
+    await quietly(log, 'recording the attempt', () => recorder.recordAttempt(maskDeep(record)));
+  }
+
+  async function recordStart(input: StepActivityInput, log: Logger, startedAt: string): Promise<void> {
+    const recorder = deps.recorder;
+    if (!recorder) return;
+    // The first step activity of a run marks it running: no separate "run started" activity.
+    if (input.attempt === 1) {
+      await quietly(log, 'recording the run', () =>
+        recorder.upsertRun({ runId: input.runId, pipeline: input.pipeline, status: 'running', trigger: input.trigger, parameters: input.parameters }),
+      );
+    }
+    await recordAttempt(log, { runId: input.runId, pipeline: input.pipeline, stepId: input.stepId, attempt: input.attempt, status: 'running', startedAt });
+  }
+
+  async function recordEnd(input: StepActivityInput, log: Logger, startedAt: string, result: { outcome: StepOutcome } | { error: FailureInfo }): Promise<void> {
+    if ('outcome' in result && result.outcome.status === 'running') return;
+    const base = { runId: input.runId, pipeline: input.pipeline, stepId: input.stepId, attempt: input.attempt, startedAt, endedAt: now().toISOString() };
+    if ('error' in result) {
+      await recordAttempt(log, { ...base, status: 'failed', error: result.error });
+      return;
+    }
+    const outcome = result.outcome;
+    if (outcome.status !== 'succeeded') return;
+    await recordAttempt(log, {
+      ...base,
+      status: 'succeeded',
+      ...(outcome.metrics === undefined ? {} : { metrics: outcome.metrics }),
+      ...(outcome.output === undefined ? {} : { output: outcome.output }),
+    });
+  }
+
+  /** Runs one adapter call with recording and error conversion around it. */
+  async function attempt(input: StepActivityInput, startedAt: string, call: (ctx: StepContext) => Promise<StepOutcome>): Promise<StepOutcome> {
+    const ctx = contextFor(input);
+    try {
+      const outcome = maskDeep(await call(ctx));
+      if (outcome.status === 'succeeded') ctx.log.info({ metrics: outcome.metrics }, 'step attempt succeeded');
+      await recordEnd(input, ctx.log, startedAt, { outcome });
+      return outcome;
+    } catch (error) {
+      const failure = maskedFailure(error);
+      ctx.log.warn({ failure }, 'step attempt failed');
+      await recordEnd(input, ctx.log, startedAt, { error: failure });
+      throw activityError(error);
+    }
+  }
+
+  function startedAtFrom(elapsedSeconds: number): string {
+    return new Date(now().getTime() - elapsedSeconds * 1000).toISOString();
+  }
+
+  return {
+    async startStep(raw) {
+      const input = parseOrThrow(() => parse(stepActivityInputSchema, raw, 'startStep'));
+      const startedAt = now().toISOString();
+      await recordStart(input, contextFor(input).log, startedAt);
+      return attempt(input, startedAt, (ctx) => adapterFor(input.step).start(input.step, ctx));
+    },
+
+    async pollStep(raw) {
+      const input: PollActivityInput = parseOrThrow(() => parse(pollActivityInputSchema, raw, 'pollStep'));
+      return attempt(input, startedAtFrom(input.elapsedSeconds), (ctx) => {
+        const adapter = adapterFor(input.step);
+        if (!adapter.poll) throw new PermanentError(`step kind "${input.step.kind}" cannot be polled`);
+        return adapter.poll(input.step, input.handle, ctx);
+      });
+    },
+
+    async cancelStep(raw) {
+      const input: CancelActivityInput = parseOrThrow(() => parse(cancelActivityInputSchema, raw, 'cancelStep'));
+      const ctx = contextFor(input);
+      const adapter = deps.adapters[input.step.kind];
+      if (adapter?.cancel) {
+        const cancel = adapter.cancel.bind(adapter);
+        await quietly(ctx.log, `stopping the job (${input.reason})`, () => cancel(input.step, input.handle, ctx));
+      }
+      ctx.log.info({ reason: input.reason }, 'step job stop requested');
+      // The attempt ends here for the run record: the orchestrator gave up on it.
+      const error: FailureInfo =
+        input.reason === 'timeout' ? { class: 'timeout', message: 'step timed out; job stop requested' } : { class: 'cancelled', message: 'run cancelled; job stop requested' };
+      await recordAttempt(ctx.log, {
+        runId: input.runId,
+        pipeline: input.pipeline,
+        stepId: input.stepId,
+        attempt: input.attempt,
+        status: 'failed',
+        startedAt: now().toISOString(),
+        endedAt: now().toISOString(),
+        error,
+      });
+    },
+
+    async finishRun(raw) {
+      const input = parseOrThrow(() => parse(finishRunInputSchema, raw, 'finishRun')) as FinishRunInput;
+      const run = input.run;
+      const log = deps.logger.child({ runId: run.runId, pipeline: run.pipeline });
+      log.info({ status: run.status, durationSeconds: run.durationSeconds, error: run.error }, 'run finished');
+      const recorder = deps.recorder;
+      if (recorder) {
+        const metrics: Record<string, NonNullable<RunState['steps'][number]['metrics']>> = {};
+        for (const step of run.steps) if (step.metrics) metrics[step.id] = step.metrics;
+        await quietly(log, 'recording the run', () =>
+          recorder.upsertRun({
+            runId: run.runId,
+            pipeline: run.pipeline,
+            status: run.status,
+            trigger: input.trigger,
+            parameters: input.parameters,
+            startedAt: run.startedAt,
+            ...(run.endedAt === undefined ? {} : { endedAt: run.endedAt }),
+            ...(run.durationSeconds === undefined ? {} : { durationSeconds: run.durationSeconds }),
+            pipelineAttempt: run.pipelineAttempt,
+            ...(run.error === undefined ? {} : { error: run.error }),
+            metrics,
+            ...(input.trigger.kind === 'rerun' && input.trigger.origin ? { rerunOf: input.trigger.origin } : {}),
+          }),
+        );
+        // Attempts the orchestrator abandoned (run cancelled or timed out, step timeout that the
+        // activity never saw) are only known here.
+        for (const step of run.steps) {
+          for (const a of step.attempts) {
+            if (a.status !== 'failed' || (a.error?.class !== 'cancelled' && a.error?.class !== 'timeout')) continue;
+            await recordAttempt(log, {
+              runId: run.runId,
+              pipeline: run.pipeline,
+              stepId: step.id,
+              attempt: a.attempt,
+              status: 'failed',
+              startedAt: a.startedAt,
+              ...(a.endedAt === undefined ? {} : { endedAt: a.endedAt }),
+              ...(a.error === undefined ? {} : { error: a.error }),
+            });
+          }
+        }
+      }
+      const notifier = deps.notifier;
+      const event = runEventFromState(run, input.title);
+      if (notifier && event && input.alerts.some((a) => a.on.includes(event.kind))) {
+        await quietly(log, 'sending the alert', () => notifier.notify(event, input.alerts));
+      }
+    },
+
+    wrapUserActivity(handler) {
+      return async (raw) => {
+        const input = parseOrThrow(() => parse(stepActivityInputSchema, raw, 'step activity'));
+        const startedAt = now().toISOString();
+        await recordStart(input, contextFor(input).log, startedAt);
+        return attempt(input, startedAt, async (ctx) => {
+          const stepInput = input.step.kind === 'activity' ? input.step.input : undefined;
+          const result = await handler({ ...input, ...(stepInput === undefined ? {} : { input: stepInput as Json }) }, { log: ctx.log });
+          return result === undefined ? { status: 'succeeded' } : { status: 'succeeded', output: result };
+        });
+      };
+    },
+  };
+}
+
+function parseOrThrow<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (error) {
+    throw activityError(error);
+  }
+}
+

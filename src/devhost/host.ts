@@ -1,0 +1,447 @@
+/**
+ * The development host: serves function registrations locally the way the Functions host with the
+ * Durable extension does — HTTP triggers on a port, timer triggers from their NCRONTAB schedules,
+ * orchestrations replayed by durable-functions' own engine over histories built like the
+ * extension's, activities as concurrent promises — with a virtual or real clock.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { randomUUID } from 'node:crypto';
+import { InvocationContext, type Timer } from '@azure/functions';
+import * as df from 'durable-functions';
+import type { ActivityHandler, DurableClient, DurableOrchestrationStatus, OrchestrationHandler } from 'durable-functions';
+import { DurableClient as SdkDurableClient, type ClientBindingData } from 'durable-functions/lib/src/durableClient/DurableClient';
+import { registrations as registryList, type HttpRegistration, type Registration, type TimerRegistration } from '../app/registry';
+import { HostClock } from './clock';
+import type { HistoryEvent } from './history';
+import { loadHostJson, readDurableSettings, type DurableHostSettings } from './host-json';
+import { compileRoute, fromHandlerResult, isAuthorized, matchRoute, toHttpRequest, type CompiledRoute } from './http-triggers';
+import { isTerminal, TaskHub } from './instances';
+import { NcrontabSchedule } from './ncrontab';
+import { handleDurableRequest, readBody, RPC_PREFIX, sendResult, WEBHOOK_PREFIX } from './rpc-server';
+import type { DevHostOptions, InstanceStats, InstanceStatusJson } from './types';
+
+interface TimerTrigger {
+  readonly registration: TimerRegistration;
+  readonly schedule: NcrontabSchedule;
+  next: Date | undefined;
+  last: Date | undefined;
+}
+
+export interface WaitOptions {
+  /** Wall-clock time to wait before giving up (default 30 s). */
+  readonly timeoutMs?: number;
+}
+
+export class DevHost {
+  /** durable-functions' DurableClient, talking to this host's extension endpoints over HTTP. */
+  readonly client: DurableClient;
+  /** `http://127.0.0.1:<port>` when HTTP triggers are served. */
+  readonly baseUrl: string | undefined;
+  readonly rpcBaseUrl: string;
+  readonly settings: DurableHostSettings;
+
+  private readonly realTimers = new Set<NodeJS.Timeout>();
+  private stopped = false;
+
+  private constructor(
+    private readonly clock: HostClock,
+    private readonly hub: TaskHub,
+    private readonly server: Server,
+    private readonly timerTriggers: readonly TimerTrigger[],
+    private readonly clientData: ClientBindingData,
+    settings: DurableHostSettings,
+    baseUrl: string | undefined,
+    private readonly log: (line: string) => void,
+  ) {
+    this.settings = settings;
+    this.baseUrl = baseUrl;
+    this.rpcBaseUrl = clientData.rpcBaseUrl;
+    this.client = new SdkDurableClient(clientData);
+  }
+
+  static async start(options: DevHostOptions = {}): Promise<DevHost> {
+    const log = options.log ?? ((): void => undefined);
+    const settings = readDurableSettings(loadHostJson(options));
+    const clockMode = options.clock ?? 'virtual';
+    const startTime = options.startTime ?? new Date(Math.floor(Date.now() / 1000) * 1000);
+    const clock = new HostClock(clockMode, startTime);
+    const list = (options.registrations ?? registryList()).map((r) => withReplacement(r, options.replaceHandlers));
+
+    const orchestrators = new Map<string, OrchestrationHandler>();
+    const activities = new Map<string, ActivityHandler>();
+    const routes: CompiledRoute[] = [];
+    const timers: TimerTrigger[] = [];
+    for (const registration of list) {
+      switch (registration.kind) {
+        case 'orchestration':
+          orchestrators.set(registration.name, registration.handler);
+          break;
+        case 'activity':
+          activities.set(registration.name, registration.handler);
+          break;
+        case 'http':
+          routes.push(compileRoute(registration));
+          break;
+        case 'timer': {
+          const schedule = new NcrontabSchedule(registration.options.schedule);
+          timers.push({ registration, schedule, next: schedule.next(clock.now()), last: undefined });
+          break;
+        }
+      }
+    }
+
+    const holder: { host?: DevHost } = {};
+    const hub = new TaskHub({
+      clock,
+      settings,
+      orchestrators,
+      activities,
+      taskFailureShape: options.taskFailureShape ?? 'reasonDetails',
+      log,
+      onTimerCreated: (fireAt) => holder.host?.armRealTimer(fireAt.getTime()),
+    });
+
+    const serveTriggers = options.httpPort !== false;
+    const state: { baseUrl: string; clientData?: ClientBindingData; routes: CompiledRoute[] } = { baseUrl: '', routes };
+    const server = createServer((req, res) => {
+      void handle(req, res).catch((error: unknown) => {
+        log(`request ${req.method ?? ''} ${req.url ?? ''} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
+        res.end(error instanceof Error ? error.message : String(error));
+      });
+    });
+    const pageSize = options.statusPageSize ?? 100;
+    const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+      const url = new URL(req.url ?? '/', state.baseUrl);
+      const body = await readBody(req);
+      const method = (req.method ?? 'GET').toUpperCase();
+      for (const prefix of [RPC_PREFIX, WEBHOOK_PREFIX]) {
+        if (url.pathname.startsWith(prefix)) {
+          const result = handleDurableRequest(hub, method, url.pathname.slice(prefix.length), url.searchParams, body.toString('utf8'), req.headers, {
+            pageSize,
+            managementUrls: (id) => managementPayload(state.baseUrl, settings.hubName, id, options.functionKey),
+          });
+          sendResult(res, result);
+          return;
+        }
+      }
+      if (serveTriggers && url.pathname.startsWith('/api/')) {
+        await serveHttpTrigger(req, res, url, body, method);
+        return;
+      }
+      res.writeHead(404).end();
+    };
+    const serveHttpTrigger = async (req: IncomingMessage, res: ServerResponse, url: URL, body: Buffer, method: string): Promise<void> => {
+      const path = url.pathname.slice('/api/'.length);
+      let methodMismatch = false;
+      for (const route of state.routes) {
+        const params = matchRoute(route, path);
+        if (!params) continue;
+        const methods = route.registration.options.methods;
+        if (methods.length > 0 && !methods.includes(method as HttpRegistration['options']['methods'][number])) {
+          methodMismatch = true;
+          continue;
+        }
+        if (!isAuthorized(route.registration, options.functionKey, req.headers, url.searchParams)) {
+          res.writeHead(401).end();
+          return;
+        }
+        const host = holder.host;
+        if (!host) throw new Error('host not started');
+        const request = toHttpRequest(req, url, body, params);
+        const context = host.invocationContext(route.registration.name, 'httpTrigger');
+        const result = await route.registration.handler(request, host.client, context);
+        const response = await fromHandlerResult(result);
+        res.writeHead(response.status, response.headers);
+        res.end(response.body);
+        return;
+      }
+      res.writeHead(methodMismatch ? 405 : 404).end();
+    };
+
+    const port = options.httpPort === false ? 0 : (options.httpPort ?? 0);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => resolve());
+    });
+    const address = server.address() as AddressInfo;
+    state.baseUrl = `http://127.0.0.1:${address.port}`;
+    const clientData = clientBindingData(state.baseUrl, settings.hubName, options.functionKey);
+    const host = new DevHost(clock, hub, server, timers, clientData, settings, serveTriggers ? state.baseUrl : undefined, log);
+    holder.host = host;
+    host.startTimerTriggers();
+    log(`dev host on ${state.baseUrl} (${clockMode} clock at ${clock.now().toISOString()}), ${orchestrators.size} orchestrators, ${activities.size} activities, ${routes.length} http routes, ${timers.length} timers`);
+    return host;
+  }
+
+  now(): Date {
+    return this.clock.now();
+  }
+
+  /** Moves virtual time forward by `ms`, firing every durable timer and timer trigger due on the way, in order. */
+  async advance(ms: number): Promise<void> {
+    this.requireVirtual('advance');
+    const target = this.clock.nowMs() + ms;
+    for (;;) {
+      await this.settleAndFireDue();
+      const next = this.nextEventMs(true);
+      if (next === undefined || next > target) break;
+      this.clock.jumpTo(next);
+    }
+    this.clock.jumpTo(target);
+    await this.settleAndFireDue();
+  }
+
+  /**
+   * Runs until nothing is left to do: no activity in flight and no durable timer pending (virtual
+   * time jumps from timer to timer). Timer triggers fire when time passes them; with `maxVirtualMs`
+   * time also jumps to timer-trigger occurrences, up to that bound, and never beyond it.
+   */
+  async runUntilIdle(options: { maxVirtualMs?: number } = {}): Promise<void> {
+    if (this.clock.mode === 'real') {
+      for (;;) {
+        await this.settleAndFireDue();
+        const next = this.hub.nextTimerDue();
+        if (!next) return;
+        await sleep(Math.max(0, next.getTime() - Date.now()) + 5);
+      }
+    }
+    const limit = options.maxVirtualMs === undefined ? undefined : this.clock.nowMs() + options.maxVirtualMs;
+    for (;;) {
+      await this.settleAndFireDue();
+      const timer = this.hub.nextTimerDue()?.getTime();
+      if (timer === undefined && limit === undefined) return;
+      const next = this.nextEventMs(true);
+      if (next === undefined || (limit !== undefined && next > limit)) return;
+      this.clock.jumpTo(next);
+    }
+  }
+
+  /** Waits until the instance is Completed, Failed or Terminated, moving virtual time as needed. */
+  async waitFor(instanceId: string, options: WaitOptions = {}): Promise<DurableOrchestrationStatus> {
+    const deadline = Date.now() + (options.timeoutMs ?? 30_000);
+    for (;;) {
+      await this.settleAndFireDue();
+      const status = this.hub.status(instanceId);
+      if (status && isTerminal(status.runtimeStatus)) return this.client.getStatus(instanceId, { showInput: true });
+      if (Date.now() > deadline) {
+        throw new Error(`instance ${instanceId} did not finish in time (status ${status?.runtimeStatus ?? 'unknown'}, virtual time ${this.now().toISOString()})`);
+      }
+      const nextTimer = this.hub.nextTimerDue()?.getTime();
+      if (this.clock.mode === 'virtual' && nextTimer !== undefined) {
+        this.clock.jumpTo(Math.min(nextTimer, this.nextEventMs(true) ?? nextTimer));
+        continue;
+      }
+      // nothing scheduled: wait for the outside world (an event, a terminate, a real timer)
+      await this.waitForChange(Math.min(50, Math.max(1, deadline - Date.now())));
+    }
+  }
+
+  /** The current execution's history, as the orchestrator last saw it plus what it scheduled. */
+  history(instanceId: string): readonly HistoryEvent[] {
+    return this.hub.history(instanceId);
+  }
+
+  /** Every execution's history (continueAsNew starts a new one), oldest first. */
+  executions(instanceId: string): readonly (readonly HistoryEvent[])[] {
+    return this.hub.allExecutions(instanceId);
+  }
+
+  orchestratorName(instanceId: string): string {
+    return this.hub.orchestratorName(instanceId);
+  }
+
+  stats(instanceId: string): InstanceStats {
+    return this.hub.stats(instanceId);
+  }
+
+  /** Snapshot without going through HTTP. */
+  status(instanceId: string): InstanceStatusJson | undefined {
+    return this.hub.status(instanceId);
+  }
+
+  instanceIds(): string[] {
+    return this.hub.instanceIds();
+  }
+
+  /** Fires the durable timers and timer triggers due at the current time (no time moves). */
+  async fireTimers(): Promise<void> {
+    await this.settleAndFireDue();
+  }
+
+  /** Runs a timer trigger now, as the portal's "Test/Run" does. */
+  async invokeTimer(name: string): Promise<void> {
+    const trigger = this.timerTriggers.find((t) => t.registration.name === name);
+    if (!trigger) throw new Error(`no timer trigger "${name}"`);
+    await this.invokeTimerTrigger(trigger, false);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const handle of this.realTimers) clearTimeout(handle);
+    this.realTimers.clear();
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  /** An InvocationContext carrying the durable client binding, so `df.getClient(context)` works too. */
+  invocationContext(functionName: string, triggerType: string): InvocationContext {
+    const clientInput = df.input.durableClient();
+    const context = new InvocationContext({
+      functionName,
+      invocationId: randomUUID(),
+      options: { trigger: { type: triggerType, name: triggerType }, extraInputs: [clientInput] },
+      logHandler: (level, ...args) => this.log(`[${functionName}] ${level}: ${args.map(String).join(' ')}`),
+    });
+    context.extraInputs.set(clientInput, this.clientData);
+    return context;
+  }
+
+  // ---- internals -----------------------------------------------------------------------------
+
+  private requireVirtual(what: string): void {
+    if (this.clock.mode !== 'virtual') throw new Error(`${what}() needs the virtual clock`);
+  }
+
+  private async settleAndFireDue(): Promise<void> {
+    for (;;) {
+      await this.hub.settle();
+      let fired = this.hub.fireDueTimers();
+      if (this.clock.mode === 'virtual') fired += await this.fireDueTriggers();
+      if (fired === 0) return;
+    }
+  }
+
+  /** Earliest pending durable timer or (optionally) timer-trigger occurrence. */
+  private nextEventMs(includeTriggers: boolean): number | undefined {
+    let next = this.hub.nextTimerDue()?.getTime();
+    if (includeTriggers) {
+      for (const trigger of this.timerTriggers) {
+        const at = trigger.next?.getTime();
+        if (at !== undefined && (next === undefined || at < next)) next = at;
+      }
+    }
+    return next;
+  }
+
+  private async fireDueTriggers(): Promise<number> {
+    const now = this.clock.nowMs();
+    let fired = 0;
+    for (const trigger of this.timerTriggers) {
+      if (trigger.next && trigger.next.getTime() <= now) {
+        await this.invokeTimerTrigger(trigger, false);
+        fired++;
+      }
+    }
+    return fired;
+  }
+
+  private async invokeTimerTrigger(trigger: TimerTrigger, isPastDue: boolean): Promise<void> {
+    const now = this.clock.now();
+    const due = trigger.next ?? now;
+    const next = trigger.schedule.next(now);
+    const timer: Timer = {
+      isPastDue,
+      schedule: { adjustForDST: false },
+      scheduleStatus: {
+        last: (trigger.last ?? due).toISOString(),
+        next: (next ?? due).toISOString(),
+        lastUpdated: now.toISOString(),
+      },
+    };
+    trigger.last = due;
+    trigger.next = next;
+    const context = this.invocationContext(trigger.registration.name, 'timerTrigger');
+    try {
+      await trigger.registration.handler(timer, this.client, context);
+    } catch (error) {
+      // failed timer runs are not retried by the Functions host either
+      this.log(`timer ${trigger.registration.name} failed: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+
+  private startTimerTriggers(): void {
+    for (const trigger of this.timerTriggers) {
+      if (trigger.registration.options.runOnStartup) {
+        this.hub.track(this.invokeTimerTrigger({ ...trigger, next: this.clock.now() }, false));
+      }
+      if (this.clock.mode === 'real') this.armRealTrigger(trigger);
+    }
+  }
+
+  private armRealTrigger(trigger: TimerTrigger): void {
+    if (!trigger.next || this.stopped) return;
+    const due = trigger.next.getTime();
+    const handle = setTimeout(() => {
+      this.realTimers.delete(handle);
+      const late = Date.now() - due > 1000;
+      this.hub.track(this.invokeTimerTrigger(trigger, late).finally(() => this.armRealTrigger(trigger)));
+    }, Math.max(0, due - Date.now()));
+    this.realTimers.add(handle);
+  }
+
+  private armRealTimer(fireAtMs: number): void {
+    if (this.clock.mode !== 'real' || this.stopped) return;
+    const handle = setTimeout(() => {
+      this.realTimers.delete(handle);
+      this.hub.fireDueTimers();
+    }, Math.max(0, fireAtMs - Date.now()));
+    this.realTimers.add(handle);
+  }
+
+  private waitForChange(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const off = this.hub.onChange(() => {
+        clearTimeout(handle);
+        off();
+        resolve();
+      });
+      const handle = setTimeout(() => {
+        off();
+        resolve();
+      }, ms);
+    });
+  }
+}
+
+function withReplacement(registration: Registration, replacements: DevHostOptions['replaceHandlers']): Registration {
+  const replacement = replacements?.[registration.name];
+  if (!replacement) return registration;
+  return { ...registration, handler: replacement } as Registration;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function clientBindingData(baseUrl: string, hubName: string, functionKey: string | undefined): ClientBindingData {
+  const webhook = `${baseUrl}${WEBHOOK_PREFIX}`;
+  const query = `taskHub=${hubName}&connection=Storage${functionKey ? `&code=${functionKey}` : ''}`;
+  return {
+    taskHubName: hubName,
+    creationUrls: {
+      createNewInstancePostUri: `${webhook}orchestrators/{functionName}[/{instanceId}]?code=${functionKey ?? ''}`,
+      createAndWaitOnNewInstancePostUri: `${webhook}orchestrators/{functionName}[/{instanceId}]?timeout={timeoutInSeconds}&pollingInterval={intervalInSeconds}&code=${functionKey ?? ''}`,
+    },
+    managementUrls: managementPayload(baseUrl, hubName, 'INSTANCEID', functionKey),
+    baseUrl: webhook,
+    requiredQueryStringParameters: query,
+    rpcBaseUrl: `${baseUrl}${RPC_PREFIX}`,
+  };
+}
+
+function managementPayload(baseUrl: string, hubName: string, id: string, functionKey: string | undefined): Record<string, string> {
+  const base = `${baseUrl}${WEBHOOK_PREFIX}instances/${id}`;
+  const query = `taskHub=${hubName}&connection=Storage${functionKey ? `&code=${functionKey}` : ''}`;
+  return {
+    id,
+    purgeHistoryDeleteUri: `${base}?${query}`,
+    sendEventPostUri: `${base}/raiseEvent/{eventName}?${query}`,
+    statusQueryGetUri: `${base}?${query}`,
+    terminatePostUri: `${base}/terminate?reason={text}&${query}`,
+    rewindPostUri: `${base}/rewind?reason={text}&${query}`,
+    suspendPostUri: `${base}/suspend?reason={text}&${query}`,
+    resumePostUri: `${base}/resume?reason={text}&${query}`,
+  };
+}

@@ -1,0 +1,69 @@
+/** Public types of the development host. */
+import type { Registration } from '../app/registry';
+import type { ClockMode } from './clock';
+import type { HistoryEvent } from './history';
+
+export type RuntimeStatus = 'Pending' | 'Running' | 'Completed' | 'ContinuedAsNew' | 'Failed' | 'Terminated';
+
+export const TERMINAL_STATUSES: readonly RuntimeStatus[] = ['Completed', 'Failed', 'Terminated'];
+
+/** How activity failures reach the orchestrator. */
+export type TaskFailureShape =
+  /** What the extension sends a Node worker today: Reason + Details strings only. */
+  | 'reasonDetails'
+  /** Reason + Details plus structured FailureDetails (read first by durable-functions ≥ 3.5). */
+  | 'failureDetails';
+
+export interface DevHostOptions {
+  /** Functions to serve; defaults to the registry's `registrations()`. */
+  readonly registrations?: readonly Registration[];
+  /** Replace the handler of a registered function by name (stand-in activities in tests). */
+  readonly replaceHandlers?: Readonly<Record<string, Registration['handler']>>;
+  readonly clock?: ClockMode;
+  /** Virtual clock start; defaults to the wall clock at start, whole seconds. */
+  readonly startTime?: Date;
+  /** Port for HTTP triggers: 0 = a free port (default), false = no HTTP trigger server. */
+  readonly httpPort?: number | false;
+  /** Key that authLevel 'function'/'admin' routes require (x-functions-key header or ?code=). Unset = no check. */
+  readonly functionKey?: string;
+  readonly hostJsonPath?: string;
+  /** host.json content; wins over hostJsonPath. */
+  readonly hostJson?: unknown;
+  readonly log?: (line: string) => void;
+  readonly taskFailureShape?: TaskFailureShape;
+  /** Page size of the status query API (the client follows continuation tokens). Default 100. */
+  readonly statusPageSize?: number;
+}
+
+export interface InstanceStats {
+  readonly executions: number;
+  readonly historyEventsPerExecution: readonly number[];
+  readonly maxHistoryEvents: number;
+  /** Orchestrator invocations (each replays the execution's history from the start). */
+  readonly replays: number;
+  readonly replayCpuMs: number;
+  /** History events summed over all executions. */
+  readonly totalHistoryEvents: number;
+}
+
+/** What `getStatus` returns, in the extension's JSON shape (dates as ISO strings). */
+export interface InstanceStatusJson {
+  readonly name: string;
+  readonly instanceId: string;
+  readonly runtimeStatus: RuntimeStatus;
+  readonly input: unknown;
+  readonly customStatus: unknown;
+  readonly output: unknown;
+  readonly createdTime: string;
+  readonly lastUpdatedTime: string;
+  readonly historyEvents?: readonly unknown[];
+  readonly history?: readonly unknown[];
+}
+
+export interface StatusQuery {
+  readonly runtimeStatus?: readonly string[];
+  readonly createdTimeFrom?: Date;
+  readonly createdTimeTo?: Date;
+}
+
+export type { HistoryEvent };

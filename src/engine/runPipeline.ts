@@ -1,0 +1,239 @@
+/**
+ * `runPipeline`: the one generic orchestrator. It runs a pipeline definition as a DAG — whenever
+ * steps are ready (dependencies succeeded) it starts them, each retrying by its own policy with
+ * durable timers — then retries the whole run (only what did not succeed) and ends with `finishRun`.
+ *
+ * Orchestrator code is replayed from history on every wake-up, so everything here is a pure
+ * function of the history: time comes from `context.df.currentUtcDateTime`, jitter from a hash.
+ *
+ * A single ready step runs inline (cheapest history: the seed pipeline is a chain). Several ready
+ * steps run at once as `runPipelineStep` sub-orchestrations awaited with one `Task.all`; see
+ * stepRoutine.ts for why a running task is never put into a second `Task.any`. Every wait races
+ * a fresh `cancel` event waiter and, when the pipeline has a `timeout`, a fresh deadline timer.
+ */
+import type { OrchestrationContext, OrchestrationHandler, Task } from 'durable-functions';
+import type { FailureInfo } from '../core/errors';
+import type { JsonObject } from '../core/json';
+import { formatDuration } from '../pipelines/duration';
+import type { StepDefinition } from '../pipelines/schema';
+import { ACTIVITY_NAMES } from '../steps/protocol';
+import { dateAt } from './clock';
+import { readySteps, unreachableSteps } from './dag';
+import { readTaskFailure } from './failure';
+import { DEFAULT_POLLS_PER_EXECUTION } from './pollStep';
+import { stepInstanceId, type RunStepInput } from './runStep';
+import { RunTracker } from './state';
+import { cancelPolledJobs, cancelTimers, createStepEnv, drive, isDone, runStepRoutine, type StepEnv } from './stepRoutine';
+import { ORCHESTRATOR_NAMES, type RunInput, type RunState, type StepState } from './types';
+
+/** Name of the external event that cancels a run (`raiseEvent(runId, CANCEL_EVENT, { reason })`). */
+export const CANCEL_EVENT = 'cancel';
+
+/** Input of the `finishRun` activity. */
+export interface FinishRunInput {
+  readonly run: RunState;
+  readonly trigger: RunInput['trigger'];
+  readonly parameters: JsonObject;
+  readonly alerts: RunInput['pipeline']['alerts'];
+  readonly title: string;
+}
+
+type Stop = { readonly kind: 'cancelled'; readonly reason?: string } | { readonly kind: 'timedOut' };
+
+interface Interrupts {
+  /** Fresh waiters for one wait: the cancel event first, then the deadline timer if any. */
+  make(): readonly Task[];
+  /** What a fired interrupt means. */
+  read(fired: Task): Stop;
+}
+
+function interruptsFor(context: OrchestrationContext, deadlineMs: number | undefined): Interrupts {
+  const df = context.df;
+  const cancels = new Set<Task>();
+  return {
+    make() {
+      const cancel = df.waitForExternalEvent(CANCEL_EVENT);
+      cancels.add(cancel);
+      return deadlineMs === undefined ? [cancel] : [cancel, df.createTimer(dateAt(deadlineMs))];
+    },
+    read(fired) {
+      return cancels.has(fired) ? { kind: 'cancelled', ...cancelReason(fired) } : { kind: 'timedOut' };
+    },
+  };
+}
+
+function cancelReason(event: Task): { reason?: string } {
+  const payload = event.result;
+  if (typeof payload === 'string' && payload !== '') return { reason: payload };
+  if (typeof payload === 'object' && payload !== null && typeof (payload as { reason?: unknown }).reason === 'string') {
+    return { reason: (payload as { reason: string }).reason };
+  }
+  return {};
+}
+
+// ── Waves of ready steps ─────────────────────────────────────────────────────────────────────────
+
+/** Runs one ready step inline; returns the stop if an interrupt fired. */
+function* runOne(env: StepEnv, step: StepDefinition, interrupts: Interrupts): Generator<Task, Stop | undefined, unknown> {
+  const fired = yield* drive(env, runStepRoutine(env, step), () => interrupts.make());
+  return fired ? interrupts.read(fired) : undefined;
+}
+
+/** Runs several ready steps at once as sub-orchestrations; returns the stop if an interrupt fired. */
+function* runMany(env: StepEnv, input: RunInput, steps: readonly StepDefinition[], interrupts: Interrupts): Generator<Task, Stop | undefined, unknown> {
+  const df = env.context.df;
+  const subs = steps.map((step) => {
+    const state = env.tracker.step(step.id);
+    const stepInput: RunStepInput = {
+      runId: input.runId,
+      pipelineName: input.pipeline.name,
+      parameters: input.parameters,
+      trigger: input.trigger,
+      step,
+      state,
+      maxPollsPerExecution: env.maxPollsPerExecution,
+    };
+    env.tracker.running(step.id);
+    return df.callSubOrchestrator(ORCHESTRATOR_NAMES.runStep, stepInput, stepInstanceId(input.runId, step.id, state.attempts.length + 1));
+  });
+  env.publish();
+  env.log(`steps ${steps.map((s) => s.id).join(', ')} run in parallel`);
+  const all = df.Task.all(subs);
+  const fresh = interrupts.make();
+  yield df.Task.any([all, ...fresh]);
+  const fired = fresh.find(isDone);
+  cancelTimers(fresh);
+  if (fired) return interrupts.read(fired);
+  if (all.isFaulted) {
+    // A step sub-orchestration never fails by design; if one crashed, its steps fail with the reason.
+    const failure = readTaskFailure(all.result);
+    for (const step of steps) if (env.tracker.status(step.id) === 'running') env.tracker.stepFailed(step.id, failure);
+  } else {
+    for (const state of all.result as StepState[]) env.tracker.replace(state);
+  }
+  env.publish();
+  return undefined;
+}
+
+/** Runs the DAG until nothing more can start; returns the stop if an interrupt fired. */
+function* runRound(env: StepEnv, input: RunInput, interrupts: Interrupts): Generator<Task, Stop | undefined, unknown> {
+  const { tracker } = env;
+  const steps = input.pipeline.steps;
+  const status = (id: string) => tracker.status(id);
+  for (;;) {
+    for (const id of unreachableSteps(steps, status)) tracker.skip(id);
+    const ready = readySteps(steps, status).flatMap((id) => steps.filter((s) => s.id === id));
+    if (ready.length === 0) {
+      env.publish();
+      return undefined;
+    }
+    const [only] = ready;
+    const stop = ready.length === 1 && only ? yield* runOne(env, only, interrupts) : yield* runMany(env, input, ready, interrupts);
+    if (stop) return stop;
+  }
+}
+
+/** Marks what was in flight as cancelled, skips the rest, and asks polled jobs to stop. */
+function* stopRun(env: StepEnv, input: RunInput, stop: Stop): Generator<Task, void, unknown> {
+  const { tracker } = env;
+  const error: FailureInfo =
+    stop.kind === 'cancelled' ? { class: 'cancelled', message: 'run cancelled' } : { class: 'timeout', message: 'run exceeded its timeout' };
+  const now = env.nowMs();
+  for (const step of input.pipeline.steps) {
+    const s = tracker.status(step.id);
+    if (s === 'running' || s === 'waiting') tracker.interrupt(step.id, now, error);
+    else if (s === 'pending') tracker.skip(step.id);
+  }
+  env.publish();
+  yield* cancelPolledJobs(env, stop.kind === 'cancelled' ? 'cancelled' : 'timeout');
+}
+
+// ── The orchestrator ─────────────────────────────────────────────────────────────────────────────
+
+export interface RunPipelineOptions {
+  /** Polls per execution of the polling sub-orchestration before it continues as new. */
+  readonly maxPollsPerExecution?: number;
+}
+
+export function createRunPipeline(options: RunPipelineOptions = {}): OrchestrationHandler {
+  const maxPollsPerExecution = options.maxPollsPerExecution ?? DEFAULT_POLLS_PER_EXECUTION;
+  return function* runPipeline(context: OrchestrationContext): Generator<Task, RunState, unknown> {
+    const df = context.df;
+    const input = df.getInput<RunInput>();
+    const startedMs = df.currentUtcDateTime.getTime();
+    const tracker = new RunTracker(input, startedMs);
+    const env = createStepEnv(
+      context,
+      { runId: input.runId, pipelineName: input.pipeline.name, parameters: input.parameters, trigger: input.trigger },
+      tracker,
+      { maxPollsPerExecution, publish: () => df.setCustomStatus(tracker.snapshot('running')) },
+    );
+    env.publish();
+    const timeout = input.pipeline.timeout;
+    const interrupts = interruptsFor(context, timeout === undefined ? undefined : startedMs + timeout * 1000);
+
+    let retriesLeft = input.pipeline.pipelineRetry.retries;
+    let stop: Stop | undefined;
+    for (;;) {
+      stop = yield* runRound(env, input, interrupts);
+      if (stop || !firstFailed(input, tracker) || retriesLeft <= 0) break;
+      retriesLeft--;
+      const delay = input.pipeline.pipelineRetry.delay;
+      env.log(`run failed; pipeline retry in ${delay}s (${retriesLeft} left after this one)`);
+      const timer = df.createTimer(dateAt(env.nowMs() + delay * 1000));
+      const fresh = interrupts.make();
+      yield df.Task.any([timer, ...fresh]);
+      const fired = fresh.find(isDone);
+      cancelTimers(fresh);
+      if (fired) {
+        stop = interrupts.read(fired);
+        break;
+      }
+      tracker.resetUnsucceeded();
+      tracker.pipelineAttempt++;
+    }
+    if (stop) yield* stopRun(env, input, stop);
+
+    const final = finalState(input, tracker, stop, env.nowMs());
+    df.setCustomStatus(final);
+    env.log(`run ${final.status}${final.error ? `: ${final.error.message}` : ''}`);
+    const finish: FinishRunInput = {
+      run: final,
+      trigger: input.trigger,
+      parameters: input.parameters,
+      alerts: input.pipeline.alerts,
+      title: input.pipeline.title,
+    };
+    try {
+      yield df.callActivity(ACTIVITY_NAMES.finishRun, finish);
+    } catch (error) {
+      // The run's outcome stands even if recording it failed; the output still carries it.
+      env.log(`finishRun failed (ignored): ${readTaskFailure(error).message}`);
+    }
+    return final;
+  };
+}
+
+function firstFailed(input: RunInput, tracker: RunTracker): { id: string; error?: FailureInfo } | undefined {
+  for (const step of input.pipeline.steps) {
+    const state = tracker.step(step.id);
+    if (state.status === 'failed') return { id: step.id, ...(state.error ? { error: state.error } : {}) };
+  }
+  return undefined;
+}
+
+function finalState(input: RunInput, tracker: RunTracker, stop: Stop | undefined, nowMs: number): RunState {
+  if (stop?.kind === 'cancelled') {
+    return tracker.snapshot('cancelled', nowMs, { class: 'cancelled', message: stop.reason ? `run cancelled: ${stop.reason}` : 'run cancelled' });
+  }
+  if (stop?.kind === 'timedOut') {
+    const limit = formatDuration(input.pipeline.timeout ?? 0);
+    return tracker.snapshot('failed', nowMs, { class: 'timeout', message: `run exceeded its timeout of ${limit}` });
+  }
+  const failed = firstFailed(input, tracker);
+  if (!failed) return tracker.snapshot('succeeded', nowMs);
+  const error = failed.error ?? { class: 'permanent' as const, message: `step "${failed.id}" failed` };
+  return tracker.snapshot('failed', nowMs, { ...error, stepId: failed.id });
+}
+
+export const runPipeline: OrchestrationHandler = createRunPipeline();

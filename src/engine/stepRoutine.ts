@@ -1,0 +1,222 @@
+/**
+ * One step with its retries, written as a coroutine: it yields what it waits for (`Wait`) and a
+ * driver turns each wait into a task to yield. The same coroutine runs inline in `runPipeline`
+ * (one step at a time) and inside the `runPipelineStep` sub-orchestration (several at once).
+ *
+ * The driver builds every yielded `Task.any` from brand-new tasks only. The Durable extension's
+ * out-of-process protocol (durable-functions 3.x) has no task ids: each child of a `Task.any` is
+ * scheduled as new work, so re-yielding a task that is already running inside a new `Task.any`
+ * would start the activity a second time (Azure/azure-functions-durable-js#574). A coroutine never
+ * waits twice on the same task, and the driver asks for fresh interrupt tasks (cancel event, run
+ * deadline timer) at every wait, which the extension's event stack and timers support.
+ */
+import type { OrchestrationContext, Task } from 'durable-functions';
+import { TimeoutError, type FailureInfo } from '../core/errors';
+import type { JsonObject } from '../core/json';
+import { formatDuration } from '../pipelines/duration';
+import type { StepDefinition } from '../pipelines/schema';
+import { ACTIVITY_NAMES, type CancelActivityInput, type RunTrigger, type StepActivityInput, type StepOutcome } from '../steps/protocol';
+import { dateAt } from './clock';
+import { readTaskFailure } from './failure';
+import { DEFAULT_POLLS_PER_EXECUTION, type PollOrchestratorInput } from './pollStep';
+import { retryDelaySeconds, shouldRetry } from './retry';
+import type { RunTracker } from './state';
+import { ORCHESTRATOR_NAMES } from './types';
+
+/** What a step coroutine waits for: one task (resumed with its value or its error) or a race (resumed with the winner). */
+export type Wait = { readonly one: Task } | { readonly race: readonly Task[] };
+export type StepRoutine = Generator<Wait, void, unknown>;
+
+export interface PolledJob {
+  readonly input: StepActivityInput;
+  readonly handle: JsonObject;
+}
+
+export interface StepEnv {
+  readonly context: OrchestrationContext;
+  readonly runId: string;
+  readonly pipelineName: string;
+  readonly parameters: JsonObject;
+  readonly trigger: RunTrigger;
+  readonly tracker: RunTracker;
+  /** Steps currently following a polled job, so a cancel can stop the job. */
+  readonly polling: Map<string, PolledJob>;
+  readonly maxPollsPerExecution: number;
+  nowMs(): number;
+  publish(): void;
+  log(message: string): void;
+}
+
+export function isDone(task: Task): boolean {
+  return task.isCompleted || task.isFaulted;
+}
+
+/** Instance id of a step attempt's polling sub-orchestration: unique per run, step and attempt. */
+export function pollInstanceId(runId: string, stepId: string, attempt: number): string {
+  return `${runId}:${stepId}:${attempt}`;
+}
+
+export function stepActivityName(step: StepDefinition): string {
+  return step.kind === 'activity' ? step.activity : ACTIVITY_NAMES.startStep;
+}
+
+export function createStepEnv(
+  context: OrchestrationContext,
+  run: { runId: string; pipelineName: string; parameters: JsonObject; trigger: RunTrigger },
+  tracker: RunTracker,
+  options: { maxPollsPerExecution?: number; publish?: () => void },
+): StepEnv {
+  const df = context.df;
+  return {
+    context,
+    ...run,
+    tracker,
+    polling: new Map(),
+    maxPollsPerExecution: options.maxPollsPerExecution ?? DEFAULT_POLLS_PER_EXECUTION,
+    nowMs: () => df.currentUtcDateTime.getTime(),
+    publish: options.publish ?? (() => undefined),
+    log: (message) => {
+      if (!df.isReplaying) context.log(`[${run.runId}] ${message}`);
+    },
+  };
+}
+
+// ── One attempt ──────────────────────────────────────────────────────────────────────────────────
+
+function* runAttempt(env: StepEnv, step: StepDefinition, input: StepActivityInput, startedMs: number): Generator<Wait, StepOutcome, unknown> {
+  const df = env.context.df;
+  const deadlineMs = step.timeout === undefined ? undefined : startedMs + step.timeout * 1000;
+  const call = df.callActivity(stepActivityName(step), input);
+  let outcome: StepOutcome;
+  if (deadlineMs === undefined) {
+    outcome = (yield { one: call }) as StepOutcome;
+  } else {
+    const timer = df.createTimer(dateAt(deadlineMs));
+    const winner = yield { race: [call, timer] };
+    if (winner !== call) {
+      // The activity keeps running somewhere; its late answer is ignored.
+      throw new TimeoutError(`step "${step.id}" did not answer within its timeout of ${formatDuration(step.timeout ?? 0)}`);
+    }
+    if (!isDone(timer)) timer.cancel();
+    if (call.isFaulted) throw call.result;
+    outcome = call.result as StepOutcome;
+  }
+  if (outcome.status === 'succeeded') return outcome;
+
+  const pollInput: PollOrchestratorInput = {
+    step: input,
+    handle: outcome.handle,
+    pollAfterSeconds: outcome.pollAfterSeconds > 0 ? outcome.pollAfterSeconds : step.pollInterval,
+    attemptStartedMs: startedMs,
+    ...(deadlineMs === undefined ? {} : { deadlineMs }),
+    polls: 0,
+    maxPollsPerExecution: env.maxPollsPerExecution,
+  };
+  env.polling.set(step.id, { input, handle: outcome.handle });
+  env.log(`step ${step.id} attempt ${input.attempt} started a long job; polling every ${pollInput.pollAfterSeconds}s`);
+  try {
+    const sub = df.callSubOrchestrator(ORCHESTRATOR_NAMES.pollStep, pollInput, pollInstanceId(input.runId, step.id, input.attempt));
+    const done = (yield { one: sub }) as StepOutcome;
+    env.polling.delete(step.id);
+    return done;
+  } catch (error) {
+    env.polling.delete(step.id);
+    throw error;
+  }
+}
+
+// ── One step, with its retries ───────────────────────────────────────────────────────────────────
+
+export function* runStepRoutine(env: StepEnv, step: StepDefinition): StepRoutine {
+  const { tracker } = env;
+  for (let used = 1; ; used++) {
+    const attempt = tracker.attemptCount(step.id) + 1;
+    const startedMs = env.nowMs();
+    tracker.attemptStarted(step.id, attempt, startedMs);
+    env.publish();
+    const activityInput: StepActivityInput = {
+      runId: env.runId,
+      pipeline: env.pipelineName,
+      stepId: step.id,
+      attempt,
+      step,
+      parameters: env.parameters,
+      trigger: env.trigger,
+    };
+    let failure: FailureInfo;
+    try {
+      const outcome = yield* runAttempt(env, step, activityInput, startedMs);
+      if (outcome.status !== 'succeeded') throw new TimeoutError(`step "${step.id}" ended without a result`);
+      tracker.attemptSucceeded(step.id, env.nowMs(), outcome.output, outcome.metrics);
+      env.publish();
+      env.log(`step ${step.id} succeeded on attempt ${attempt}`);
+      return;
+    } catch (error) {
+      failure = readTaskFailure(error);
+    }
+    tracker.attemptFailed(step.id, env.nowMs(), failure);
+    if (!shouldRetry(step.retry, failure, used)) {
+      tracker.stepFailed(step.id, failure);
+      env.publish();
+      env.log(`step ${step.id} failed (${failure.class}) on attempt ${attempt}: ${failure.message}`);
+      return;
+    }
+    const delay = retryDelaySeconds(step.retry, used, { runId: env.runId, stepId: step.id, attempt }, failure.retryAfterSeconds);
+    const untilMs = env.nowMs() + delay * 1000;
+    tracker.waiting(step.id, untilMs);
+    env.publish();
+    env.log(`step ${step.id} attempt ${attempt} failed (${failure.class}); retrying in ${delay}s: ${failure.message}`);
+    yield { one: env.context.df.createTimer(dateAt(untilMs)) };
+  }
+}
+
+// ── Driving a coroutine ──────────────────────────────────────────────────────────────────────────
+
+function waitTasks(wait: Wait): readonly Task[] {
+  return 'one' in wait ? [wait.one] : wait.race;
+}
+
+/** Fresh tasks that end a wait early (the cancel event, the run deadline); made anew for every wait. */
+export type InterruptFactory = () => readonly Task[];
+
+/**
+ * Runs a step coroutine to its end. Every wait is yielded as one `Task.any` of the coroutine's new
+ * task(s) and fresh interrupts. Returns the interrupt that fired, or undefined when the step ended.
+ */
+export function* drive(env: StepEnv, routine: StepRoutine, interrupts: InterruptFactory): Generator<Task, Task | undefined, unknown> {
+  const df = env.context.df;
+  let next = routine.next();
+  while (!next.done) {
+    const wait = next.value;
+    const fresh = interrupts();
+    yield df.Task.any([...waitTasks(wait), ...fresh]);
+    const fired = fresh.find(isDone);
+    cancelTimers(fresh);
+    if (fired) return fired;
+    if ('one' in wait) next = wait.one.isFaulted ? routine.throw(wait.one.result) : routine.next(wait.one.result);
+    else next = routine.next(wait.race.find(isDone));
+  }
+  return undefined;
+}
+
+/** Cancels the timers among `tasks` that did not fire (they only ever guarded one wait). */
+export function cancelTimers(tasks: readonly Task[]): void {
+  for (const task of tasks) {
+    const maybeTimer = task as Task & { cancel?: () => void };
+    if (!isDone(task) && typeof maybeTimer.cancel === 'function') maybeTimer.cancel();
+  }
+}
+
+/** Asks the polled jobs of interrupted steps to stop; best-effort, one activity per job. */
+export function* cancelPolledJobs(env: StepEnv, reason: CancelActivityInput['reason']): Generator<Task, void, unknown> {
+  const jobs = [...env.polling.values()];
+  env.polling.clear();
+  for (const job of jobs) {
+    const input: CancelActivityInput = { ...job.input, handle: job.handle, reason };
+    try {
+      yield env.context.df.callActivity(ACTIVITY_NAMES.cancelStep, input);
+    } catch (error) {
+      env.log(`stopping step ${job.input.stepId} failed (ignored): ${readTaskFailure(error).message}`);
+    }
+  }
+}

@@ -1,0 +1,36 @@
+/**
+ * Registers the step activities (startStep, pollStep, cancelStep, finishRun) and offers
+ * `registerStepActivity` for pipelines' `kind: 'activity'` steps. The activities are built on the
+ * first call, from the app settings.
+ */
+import { registerActivity } from '../app/registry';
+import type { StepActivities, UserStepHandler } from '../activities';
+import { createAppStepActivities } from '../activities/fromConfig';
+import { loadConfig } from '../config/config';
+import { PermanentError, toActivityError } from '../core/errors';
+import { ACTIVITY_NAMES } from '../steps/protocol';
+
+let built: Promise<StepActivities> | undefined;
+
+function activities(): Promise<StepActivities> {
+  built ??= Promise.resolve()
+    .then(() => createAppStepActivities(loadConfig()))
+    .catch((error: unknown) => {
+      built = undefined; // a setting fixed later must not need a restart
+      // Retrying the step cannot fix the app's settings.
+      throw toActivityError(new PermanentError(error instanceof Error ? error.message : String(error), { cause: error }));
+    });
+  return built;
+}
+
+export function registerStepActivities(): void {
+  registerActivity(ACTIVITY_NAMES.startStep, async (input: unknown) => (await activities()).startStep(input));
+  registerActivity(ACTIVITY_NAMES.pollStep, async (input: unknown) => (await activities()).pollStep(input));
+  registerActivity(ACTIVITY_NAMES.cancelStep, async (input: unknown) => (await activities()).cancelStep(input));
+  registerActivity(ACTIVITY_NAMES.finishRun, async (input: unknown) => (await activities()).finishRun(input));
+}
+
+/** Registers a user activity that a pipeline step `{ kind: 'activity', activity: name }` calls. */
+export function registerStepActivity(name: string, handler: UserStepHandler): void {
+  registerActivity(name, async (input: unknown) => (await activities()).wrapUserActivity(handler)(input));
+}

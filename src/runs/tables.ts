@@ -1,0 +1,69 @@
+/**
+ * The run store's TableClients: identity-based against Azure (a TokenCredential, no keys), or a
+ * connection string for Azurite. Tables are created on first use, once per process.
+ */
+import { RestError, TableClient, TableServiceClient, type TableServiceClientOptions } from '@azure/data-tables';
+import type { NamedKeyCredential, TokenCredential } from '@azure/core-auth';
+
+export interface RunStoreTables {
+  /** Per run (PartitionKey = run id): the run row, its attempts, its log lines. */
+  readonly runs: TableClient;
+  /** Listing indexes (by pipeline, status, time), pipeline heads, store bounds. */
+  readonly index: TableClient;
+  /** Per schedule: its state row (pause flag, checkpoint) and its slot ledger. */
+  readonly schedules: TableClient;
+  /** Idempotency key → run id, per pipeline. */
+  readonly idempotency: TableClient;
+}
+
+export type RunStoreConnection =
+  | { readonly url: string; readonly credential: TokenCredential | NamedKeyCredential }
+  | { readonly connectionString: string };
+
+export function tableNames(prefix: string): Record<keyof RunStoreTables, string> {
+  return { runs: `${prefix}Runs`, index: `${prefix}RunIndex`, schedules: `${prefix}Schedules`, idempotency: `${prefix}IdempotencyKeys` };
+}
+
+/** Builds the four clients. `options.additionalPolicies` lets the bench count requests. */
+export function createRunStoreTables(connection: RunStoreConnection, prefix: string, options: TableServiceClientOptions = {}): RunStoreTables {
+  const names = tableNames(prefix);
+  const make = (table: string): TableClient => {
+    if ('connectionString' in connection) {
+      // Azurite speaks plain HTTP; real accounts are https and ignore the flag.
+      return TableClient.fromConnectionString(connection.connectionString, table, { allowInsecureConnection: true, ...options });
+    }
+    const insecure = connection.url.startsWith('http://');
+    // TableClient has overloads per credential kind; both kinds are accepted at run time.
+    return new TableClient(connection.url, table, connection.credential as TokenCredential, { allowInsecureConnection: insecure, ...options });
+  };
+  return { runs: make(names.runs), index: make(names.index), schedules: make(names.schedules), idempotency: make(names.idempotency) };
+}
+
+/** A service client for the same account (health checks list tables through it). */
+export function createServiceClient(connection: RunStoreConnection, options: TableServiceClientOptions = {}): TableServiceClient {
+  if ('connectionString' in connection) {
+    return TableServiceClient.fromConnectionString(connection.connectionString, { allowInsecureConnection: true, ...options });
+  }
+  return new TableServiceClient(connection.url, connection.credential as TokenCredential, { allowInsecureConnection: connection.url.startsWith('http://'), ...options });
+}
+
+const created = new Map<string, Promise<void>>();
+
+/** createTable once per process per table; a failure is forgotten so the next call tries again. */
+export function ensureTable(client: TableClient): Promise<void> {
+  const key = `${client.url}|${client.tableName}`;
+  let pending = created.get(key);
+  if (!pending) {
+    pending = client.createTable().catch((error: unknown) => {
+      if (error instanceof RestError && error.statusCode === 409) return;
+      created.delete(key);
+      throw error;
+    });
+    created.set(key, pending);
+  }
+  return pending;
+}
+
+export function statusOf(error: unknown): number | undefined {
+  return error instanceof RestError ? error.statusCode : undefined;
+}

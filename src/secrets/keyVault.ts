@@ -1,0 +1,87 @@
+/**
+ * Secrets from Azure Key Vault through the SDK's SecretClient.
+ *
+ * Retries: the SDK's pipeline already retries 429 and 503 honouring Retry-After (and
+ * retry-after-ms), and 408/5xx/network errors with exponential backoff. We tune that policy
+ * (`keyVaultRetryOptions`) and do not retry again on top of it: an error that reaches us has used
+ * the SDK's retries and is only classified here — the step's own retry policy takes it from there.
+ */
+import type { SecretClient } from '@azure/keyvault-secrets';
+import { PermanentError, RetryAfterError, TransientError, type ClassifiedError } from '../core/errors';
+import { parseRetryAfterSeconds } from '../core/retryAfter';
+import type { SecretSource } from './cache';
+
+export interface KeyVaultRetryOptions {
+  /** Retries after the first try (SDK default 3). */
+  readonly maxRetries?: number;
+  /** First exponential delay (SDK default 1000 ms); Retry-After overrides it on 429/503. */
+  readonly retryDelayInMs?: number;
+  readonly maxRetryDelayInMs?: number;
+}
+
+export const DEFAULT_KEY_VAULT_RETRY: Required<KeyVaultRetryOptions> = { maxRetries: 3, retryDelayInMs: 500, maxRetryDelayInMs: 8000 };
+
+export function keyVaultSource(client: SecretClient): SecretSource {
+  const description = `Key Vault ${client.vaultUrl}`;
+  return {
+    description,
+    async read(name: string): Promise<string> {
+      let value: string | undefined;
+      try {
+        value = (await client.getSecret(name)).value;
+      } catch (error) {
+        throw classifyKeyVaultError(name, description, error);
+      }
+      if (value === undefined) throw new PermanentError(`secret "${name}" in ${description} has no value`, { code: 'SecretEmpty' });
+      return value;
+    },
+  };
+}
+
+interface RestErrorLike {
+  readonly name: string;
+  readonly message: string;
+  readonly statusCode?: number;
+  readonly code?: string;
+  readonly response?: { readonly headers: { get(name: string): string | undefined } };
+}
+
+function asRecord(error: unknown): Partial<RestErrorLike> {
+  return typeof error === 'object' && error !== null ? error : {};
+}
+
+/**
+ * Not found / forbidden / bad credentials are permanent; throttling that outlasted the SDK's
+ * retries, 5xx and network failures are transient. The SDK error is not kept as `cause`: it holds
+ * the request (with its bearer token) and nothing a user needs beyond status and code.
+ */
+export function classifyKeyVaultError(name: string, description: string, error: unknown): ClassifiedError {
+  const e = asRecord(error);
+  const status = typeof e.statusCode === 'number' ? e.statusCode : undefined;
+  const code = typeof e.code === 'string' ? e.code : undefined;
+  const what = `reading secret "${name}" from ${description}`;
+  const detail = [status, code].filter((x) => x !== undefined).join(' ');
+  const codeText = code ?? (status === undefined ? undefined : String(status));
+  const opts = codeText === undefined ? {} : { code: codeText };
+
+  if (e.name === 'CredentialUnavailableError') {
+    return new PermanentError(`${what}: no Azure credential is available (managed identity or az login)`, { code: 'CredentialUnavailable' });
+  }
+  if (e.name === 'AuthenticationError') {
+    const transient = status === undefined || status === 429 || status >= 500;
+    const message = `${what}: getting an access token failed${status === undefined ? '' : ` (${status})`}`;
+    return transient ? new TransientError(message, { code: 'AuthenticationError' }) : new PermanentError(message, { code: 'AuthenticationError' });
+  }
+  if (status === undefined) {
+    return new TransientError(`${what}: network error${code ? ` (${code})` : ''}`, opts);
+  }
+  if (status === 404) return new PermanentError(`${what}: not found (${detail})`, opts);
+  if (status === 401 || status === 403) return new PermanentError(`${what}: access denied (${detail}); grant the app's identity "Key Vault Secrets User"`, opts);
+  if (status === 429 || status === 503) {
+    const retryAfter = parseRetryAfterSeconds(e.response?.headers.get('retry-after'), Date.now());
+    const message = `${what}: throttled after retries (${detail})`;
+    return retryAfter === undefined ? new TransientError(message, opts) : new RetryAfterError(message, retryAfter, opts);
+  }
+  if (status === 408 || status >= 500) return new TransientError(`${what}: service error (${detail})`, opts);
+  return new PermanentError(`${what}: request rejected (${detail})`, opts);
+}

@@ -1,0 +1,273 @@
+/**
+ * The `azureFunction` step: calls an HTTP-triggered function (the seed's export to Blob Storage).
+ *
+ * 200/201/204 → succeeded, the body kept (bounded) and counts in it reported as metrics.
+ * 202 with `statusQueryGetUri` (Durable's HTTP API) or `Location` → running; the orchestrator polls
+ * the status URL. 401/403 → the key is re-read once (it may have rotated), then permanent.
+ * URL and key are resolved here from secrets and never leave the activity: the handle holds the
+ * status URL with its `code=` sealed (sealedQuery.ts), errors and outputs are masked.
+ */
+import { z } from 'zod';
+import type { Json, JsonObject } from '../../core/json';
+import { PermanentError, TransientError, type ClassifiedError } from '../../core/errors';
+import { parseRetryAfterSeconds } from '../../core/retryAfter';
+import { maskSecrets } from '../../logging/mask';
+import type { ConfigValue, StepDefinition } from '../../pipelines/schema';
+import { MissingSettingError, resolveValue } from '../../secrets/types';
+import type { AdapterFor, StepContext } from '../adapter';
+import type { StepOutcome } from '../protocol';
+import { DEFAULT_MAX_OUTPUT_BYTES, boundedOutput, excerpt, httpFailure, isObject, metricsFrom, parseJson } from './response';
+import { sealQuery, unsealQuery } from './sealedQuery';
+
+export type AzureFunctionStep = Extract<StepDefinition, { kind: 'azureFunction' }>;
+
+export interface AzureFunctionAdapterDeps {
+  readonly fetch?: typeof fetch;
+  /** Bytes of response body kept in the run record (default 8 KiB). */
+  readonly maxOutputBytes?: number;
+  readonly now?: () => number;
+}
+
+/** What a request needs, resolved from secrets. Lives only inside the activity. */
+export interface PreparedCall {
+  readonly url: URL;
+  readonly method: string;
+  readonly headers: Record<string, string>;
+  readonly body: string | undefined;
+  /** The function key, when the step names one. */
+  readonly key: string | undefined;
+}
+
+const RUNNING = ['Running', 'Pending', 'ContinuedAsNew', 'Suspended'];
+const ENDED_BADLY = ['Failed', 'Terminated', 'Canceled', 'Cancelled'];
+
+/** The poll handle: persisted in Durable history, so credential parameters are sealed. */
+const handleSchema = z.object({
+  statusUrl: z.string().url(),
+  statusSealed: z.string().optional(),
+  terminateUrl: z.string().url().optional(),
+  terminateSealed: z.string().optional(),
+  instanceId: z.string().optional(),
+});
+type Handle = z.infer<typeof handleSchema>;
+
+export function createAzureFunctionAdapter(deps: AzureFunctionAdapterDeps = {}): AdapterFor<'azureFunction'> {
+  const doFetch = deps.fetch ?? fetch;
+  const maxOutputBytes = deps.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
+  const now = deps.now ?? Date.now;
+
+  interface Answer {
+    readonly status: number;
+    readonly headers: Headers;
+    readonly text: string;
+    readonly json: Json | undefined;
+  }
+
+  async function send(step: AzureFunctionStep, ctx: StepContext, url: URL, init: { method: string; headers: Record<string, string>; body?: string | undefined }, what: string): Promise<Answer> {
+    const started = now();
+    let response: Response;
+    try {
+      response = await doFetch(url, {
+        method: init.method,
+        headers: init.headers,
+        ...(init.body === undefined ? {} : { body: init.body }),
+        // A redirect would carry x-functions-key to wherever it points.
+        redirect: 'manual',
+        signal: AbortSignal.timeout(step.requestTimeout * 1000),
+      });
+    } catch (error) {
+      const failure = networkFailure(what, error, step.requestTimeout);
+      ctx.log.warn({ host: url.host, method: init.method, ms: now() - started, code: failure.code }, failure.message);
+      throw failure;
+    }
+    let text: string;
+    try {
+      text = await response.text();
+    } catch (error) {
+      throw networkFailure(what, error, step.requestTimeout);
+    }
+    ctx.log.info({ host: url.host, method: init.method, status: response.status, ms: now() - started }, `${what} answered ${response.status}`);
+    return { status: response.status, headers: response.headers, text, json: parseJson(text) };
+  }
+
+  async function call(step: AzureFunctionStep, ctx: StepContext): Promise<{ prepared: PreparedCall; answer: Answer }> {
+    const what = `function ${describe(step.url)}`;
+    let prepared = await prepareAzureFunctionCall(step, ctx);
+    let answer = await send(step, ctx, prepared.url, prepared, what);
+    if (answer.status === 401 || answer.status === 403) {
+      // The key (or a code= in the URL secret) may have rotated: re-read once, retry if it changed.
+      const before = [prepared.key, prepared.url.href];
+      invalidateCredentials(step, ctx);
+      prepared = await prepareAzureFunctionCall(step, ctx);
+      if (prepared.key !== before[0] || prepared.url.href !== before[1]) {
+        ctx.log.info('function rejected the key; retrying once with the re-read secret');
+        answer = await send(step, ctx, prepared.url, prepared, what);
+      }
+      if (answer.status === 401 || answer.status === 403) invalidateCredentials(step, ctx);
+    }
+    return { prepared, answer };
+  }
+
+  function succeeded(json: Json | undefined, text: string): StepOutcome {
+    const output = boundedOutput(json, text, maxOutputBytes);
+    const metrics = metricsFrom(json);
+    return { status: 'succeeded', ...(output === undefined ? {} : { output }), ...(metrics ? { metrics } : {}) };
+  }
+
+  function pollAfter(step: AzureFunctionStep, headers: Headers): number {
+    return parseRetryAfterSeconds(headers.get('retry-after'), now()) ?? step.pollInterval;
+  }
+
+  return {
+    async start(step, ctx) {
+      const what = `function ${describe(step.url)}`;
+      const { prepared, answer } = await call(step, ctx);
+      if (answer.status === 202) {
+        const handle = handleFrom(answer, prepared);
+        if (!handle) return succeeded(answer.json, answer.text);
+        return { status: 'running', handle: handle as unknown as JsonObject, pollAfterSeconds: pollAfter(step, answer.headers) };
+      }
+      if (answer.status >= 200 && answer.status < 300) return succeeded(answer.json, answer.text);
+      throw httpFailure(what, answer.status, answer.headers.get('retry-after'), answer.text, now());
+    },
+
+    async poll(step, rawHandle, ctx) {
+      const what = `status of function ${describe(step.url)}`;
+      const handle = parseHandle(rawHandle);
+      const prepared = await prepareAzureFunctionCall(step, ctx);
+      const material = sealMaterial(prepared);
+      const statusUrl = unsealQuery(handle.statusUrl, handle.statusSealed, material) ?? new URL(handle.statusUrl);
+      const headers: Record<string, string> = { accept: 'application/json' };
+      if (prepared.key !== undefined && statusUrl.origin === prepared.url.origin) headers['x-functions-key'] = prepared.key;
+
+      const answer = await send(step, ctx, statusUrl, { method: 'GET', headers }, what);
+      if (answer.status === 401 || answer.status === 403) invalidateCredentials(step, ctx);
+      const body = isObject(answer.json) ? answer.json : undefined;
+      const runtimeStatus = typeof body?.['runtimeStatus'] === 'string' ? body['runtimeStatus'] : undefined;
+
+      if (runtimeStatus !== undefined && ENDED_BADLY.includes(runtimeStatus)) {
+        const output = body?.['output'];
+        const detail = output === undefined || output === null ? '' : `: ${excerpt(typeof output === 'string' ? output : JSON.stringify(output))}`;
+        throw new PermanentError(`function ${describe(step.url)} orchestration ${runtimeStatus.toLowerCase()}${detail}`, { code: runtimeStatus });
+      }
+      if (answer.status === 202 || (runtimeStatus !== undefined && RUNNING.includes(runtimeStatus) && answer.status < 300)) {
+        const next = answer.status === 202 ? handleFrom(answer, prepared, handle) ?? handle : handle;
+        return { status: 'running', handle: next as unknown as JsonObject, pollAfterSeconds: pollAfter(step, answer.headers) };
+      }
+      if (answer.status >= 200 && answer.status < 300) {
+        if (runtimeStatus === 'Completed' && body) {
+          const output = body['output'] ?? null;
+          return succeeded(output, JSON.stringify(output));
+        }
+        return succeeded(answer.json, answer.text);
+      }
+      throw httpFailure(what, answer.status, answer.headers.get('retry-after'), answer.text, now());
+    },
+
+    async cancel(step, rawHandle, ctx) {
+      try {
+        const handle = parseHandle(rawHandle);
+        if (!handle.terminateUrl) return;
+        const prepared = await prepareAzureFunctionCall(step, ctx);
+        const url = unsealQuery(handle.terminateUrl, handle.terminateSealed, sealMaterial(prepared));
+        if (!url) return;
+        const target = new URL(url.href.replace(encodeURIComponent('{text}'), encodeURIComponent(`cancelled by durable-pipelines run ${ctx.runId}`)));
+        const headers: Record<string, string> = {};
+        if (prepared.key !== undefined && target.origin === prepared.url.origin) headers['x-functions-key'] = prepared.key;
+        await send(step, ctx, target, { method: 'POST', headers }, `terminate of function ${describe(step.url)}`);
+      } catch (error) {
+        ctx.log.warn({ error: maskSecrets(error instanceof Error ? error.message : String(error)) }, 'could not terminate the function orchestration');
+      }
+    },
+  };
+}
+
+/** Resolves URL, key and headers for a call. Exported for the bench and for tests. */
+export async function prepareAzureFunctionCall(step: AzureFunctionStep, ctx: Pick<StepContext, 'secrets' | 'settings' | 'runId' | 'stepId' | 'attempt'>): Promise<PreparedCall> {
+  let rawUrl: string;
+  try {
+    rawUrl = await resolveValue(step.url, ctx.secrets, ctx.settings);
+  } catch (error) {
+    if (error instanceof MissingSettingError) throw new PermanentError(error.message, { code: 'MissingSetting' });
+    throw error;
+  }
+  const url = URL.canParse(rawUrl) ? new URL(rawUrl) : undefined;
+  if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:')) {
+    throw new PermanentError(`${describe(step.url)} does not hold an http(s) URL`, { code: 'BadUrl' });
+  }
+  const key = step.functionKey ? await ctx.secrets.get(step.functionKey.secret) : undefined;
+  const headers: Record<string, string> = {
+    accept: 'application/json',
+    // Lets the function recognise a retried call of the same step of the same run.
+    'x-dp-run-id': ctx.runId,
+    'x-dp-step-id': ctx.stepId,
+    'x-dp-attempt': String(ctx.attempt),
+    ...step.headers,
+  };
+  const hasBody = step.body !== undefined && step.method !== 'GET' && step.method !== 'DELETE';
+  if (hasBody) headers['content-type'] = 'application/json';
+  if (key !== undefined) headers['x-functions-key'] = key;
+  return { url, method: step.method, headers, body: hasBody ? JSON.stringify(step.body) : undefined, key };
+}
+
+function describe(value: ConfigValue): string {
+  if (typeof value === 'string') return 'URL';
+  return 'secret' in value ? `secret "${value.secret}"` : `setting ${value.setting}`;
+}
+
+function invalidateCredentials(step: AzureFunctionStep, ctx: StepContext): void {
+  if (step.functionKey) ctx.secrets.invalidate(step.functionKey.secret);
+  if (typeof step.url !== 'string' && 'secret' in step.url) ctx.secrets.invalidate(step.url.secret);
+}
+
+/** The secret the handle's sealed parameters are bound to: the key, else the URL (which then holds the code). */
+function sealMaterial(prepared: PreparedCall): string {
+  return prepared.key ?? prepared.url.href;
+}
+
+/**
+ * The poll handle for a 202: the status URL from Durable's payload (`statusQueryGetUri`) or the
+ * `Location` header, relative URLs resolved, credential parameters sealed. Undefined when the
+ * answer names no status URL (an accepted fire-and-forget call).
+ */
+function handleFrom(answer: { headers: Headers; json: Json | undefined }, prepared: PreparedCall, previous?: Handle): Handle | undefined {
+  const body = isObject(answer.json) ? answer.json : undefined;
+  const text = (key: string) => (typeof body?.[key] === 'string' ? body[key] : undefined);
+  const base = previous ? previous.statusUrl : prepared.url.href;
+  const raw = text('statusQueryGetUri') ?? answer.headers.get('location') ?? undefined;
+  if (raw === undefined || !URL.canParse(raw, base)) return undefined;
+
+  const material = sealMaterial(prepared);
+  const status = sealQuery(new URL(raw, base), material);
+  const handle: Handle = { statusUrl: maskSecrets(status.publicUrl), ...(status.sealed ? { statusSealed: status.sealed } : {}) };
+
+  const terminateRaw = text('terminatePostUri');
+  if (terminateRaw !== undefined && URL.canParse(terminateRaw, base)) {
+    const terminate = sealQuery(new URL(terminateRaw, base), material);
+    handle.terminateUrl = maskSecrets(terminate.publicUrl);
+    if (terminate.sealed) handle.terminateSealed = terminate.sealed;
+  } else if (previous?.terminateUrl) {
+    handle.terminateUrl = previous.terminateUrl;
+    if (previous.terminateSealed) handle.terminateSealed = previous.terminateSealed;
+  }
+  const instanceId = text('id') ?? previous?.instanceId;
+  if (instanceId !== undefined) handle.instanceId = maskSecrets(instanceId);
+  return handle;
+}
+
+function parseHandle(raw: JsonObject): Handle {
+  const parsed = handleSchema.safeParse(raw);
+  if (!parsed.success) throw new PermanentError('the poll handle of this azureFunction step is not one this adapter wrote', { code: 'BadHandle' });
+  return parsed.data;
+}
+
+function networkFailure(what: string, error: unknown, timeoutSeconds: number): ClassifiedError {
+  const name = error instanceof Error ? error.name : '';
+  if (name === 'TimeoutError') return new TransientError(`${what}: no answer within ${timeoutSeconds}s (requestTimeout)`, { code: 'REQUEST_TIMEOUT' });
+  if (name === 'AbortError') return new TransientError(`${what}: request aborted`, { code: 'ABORTED' });
+  // undici puts the reason in `cause` (ECONNREFUSED, ENOTFOUND, UND_ERR_SOCKET…); the URL is never quoted.
+  const cause = error instanceof Error && error.cause instanceof Error ? error.cause : undefined;
+  const code = (cause as { code?: unknown } | undefined)?.code;
+  const reason = typeof code === 'string' ? code : cause ? excerpt(cause.message) : 'unknown';
+  return new TransientError(`${what}: network error (${reason})`, { code: typeof code === 'string' ? code : 'NETWORK' });
+}

@@ -1,0 +1,298 @@
+/**
+ * The run store against real Azurite: what the API, the scheduler and activities rely on.
+ * Each test gets its own table prefix, so tests do not see each other's rows.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startAzurite, type AzuriteInstance } from '../support/azurite';
+import { createRunStore, InvalidCursorError, type TableRunStore } from '../../src/runs/tableStore';
+import { createRunStoreTables } from '../../src/runs/tables';
+import type { RunRecord } from '../../src/runs/recorder';
+import type { SlotEntry } from '../../src/scheduler/ports';
+
+let azurite: AzuriteInstance;
+let counter = 0;
+
+before(async () => {
+  azurite = await startAzurite({ blob: false });
+});
+after(async () => {
+  await azurite.stop();
+});
+
+function freshStore(options: { maxLogLinesPerRun?: number; headSize?: number; now?: () => Date } = {}): TableRunStore {
+  counter += 1;
+  const tables = createRunStoreTables({ connectionString: azurite.connectionString }, `t${counter}x${process.pid}`);
+  return createRunStore({ tables, ...options });
+}
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+const T0 = Date.parse('2026-10-01T00:00:00Z');
+
+async function seedRuns(store: TableRunStore, pipeline: string, count: number, opts: { stepMs?: number; start?: number; status?: RunRecord['status'] } = {}): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const runId = `${pipeline}-run-${String(i).padStart(3, '0')}`;
+    ids.push(runId);
+    await store.upsertRun({ runId, pipeline, status: opts.status ?? 'succeeded', createdAt: iso((opts.start ?? T0) + i * (opts.stepMs ?? 3_600_000)), trigger: { kind: 'manual' }, parameters: {} });
+  }
+  return ids;
+}
+
+describe('run recorder semantics', () => {
+  test('a terminal status wins even when an older "running" write arrives later', async () => {
+    const store = freshStore();
+    await store.upsertRun({ runId: 'r1', pipeline: 'sales', status: 'pending', createdAt: iso(T0) });
+    await store.upsertRun({ runId: 'r1', pipeline: 'sales', status: 'succeeded', endedAt: iso(T0 + 60_000), durationSeconds: 60 });
+    await store.upsertRun({ runId: 'r1', pipeline: 'sales', status: 'running', startedAt: iso(T0 + 1_000) });
+    const run = await store.getRun('r1');
+    assert.equal(run?.status, 'succeeded');
+    assert.equal(run?.endedAt, iso(T0 + 60_000));
+    // The stale write may fill what was missing, never overwrite.
+    assert.equal(run?.startedAt, iso(T0 + 1_000));
+    assert.deepEqual((await store.listRuns({ status: 'running', limit: 10 })).runs, []);
+    assert.deepEqual((await store.listRuns({ status: 'succeeded', limit: 10 })).runs.map((r) => r.runId), ['r1']);
+  });
+
+  test('concurrent status writes end terminal, listed under one status only', async () => {
+    const store = freshStore();
+    await store.upsertRun({ runId: 'r2', pipeline: 'sales', status: 'pending', createdAt: iso(T0) });
+    await Promise.all([
+      store.upsertRun({ runId: 'r2', pipeline: 'sales', status: 'running' }),
+      store.upsertRun({ runId: 'r2', pipeline: 'sales', status: 'failed', error: { class: 'permanent', message: 'boom', stepId: 'load' } }),
+      store.upsertRun({ runId: 'r2', pipeline: 'sales', status: 'running' }),
+    ]);
+    const run = await store.getRun('r2');
+    assert.equal(run?.status, 'failed');
+    assert.equal(run?.error?.stepId, 'load');
+    for (const status of ['pending', 'running', 'failed'] as const) {
+      const ids = (await store.listRuns({ status, limit: 10 })).runs.map((r) => r.runId);
+      assert.deepEqual(ids, status === 'failed' ? ['r2'] : []);
+    }
+  });
+
+  test('metrics merge per step; parameters and trigger survive later writes', async () => {
+    const store = freshStore();
+    await store.upsertRun({ runId: 'r3', pipeline: 'sales', status: 'running', createdAt: iso(T0), parameters: { day: '2026-10-01' }, trigger: { kind: 'schedule', origin: 'daily', scheduledFor: iso(T0) } });
+    await store.upsertRun({ runId: 'r3', pipeline: 'sales', metrics: { load: { rows_loaded: 10 } } });
+    await store.upsertRun({ runId: 'r3', pipeline: 'sales', metrics: { transform: { models_passed: 4 } } });
+    const run = await store.getRun('r3');
+    assert.deepEqual(run?.metrics, { load: { rows_loaded: 10 }, transform: { models_passed: 4 } });
+    assert.deepEqual(run?.parameters, { day: '2026-10-01' });
+    assert.deepEqual(run?.trigger, { kind: 'schedule', origin: 'daily', scheduledFor: iso(T0) });
+  });
+
+  test('the same attempt recorded twice is one row; a late "running" does not undo "succeeded"', async () => {
+    const store = freshStore();
+    const base = { runId: 'r4', pipeline: 'sales', stepId: 'export', attempt: 1, startedAt: iso(T0) } as const;
+    await store.recordAttempt({ ...base, status: 'running' });
+    await store.recordAttempt({ ...base, status: 'running' });
+    await store.recordAttempt({ ...base, status: 'succeeded', endedAt: iso(T0 + 5_000), metrics: { files: 3 } });
+    await store.recordAttempt({ ...base, status: 'running' });
+    await store.recordAttempt({ ...base, stepId: 'load', status: 'failed', error: { class: 'transient', message: 'warehouse resuming' } });
+    await store.recordAttempt({ ...base, stepId: 'load', attempt: 2, status: 'succeeded' });
+    const attempts = await store.getAttempts('r4');
+    assert.deepEqual(attempts.map((a) => [a.stepId, a.attempt, a.status]), [['export', 1, 'succeeded'], ['load', 1, 'failed'], ['load', 2, 'succeeded']]);
+    assert.deepEqual(attempts[0]?.metrics, { files: 3 });
+    assert.equal(attempts[1]?.error?.message, 'warehouse resuming');
+  });
+
+  test('a huge error message or output is stored truncated, not refused', async () => {
+    const store = freshStore();
+    const big = 'x'.repeat(200_000);
+    await store.upsertRun({ runId: 'r5', pipeline: 'sales', status: 'failed', createdAt: iso(T0), error: { class: 'permanent', message: big } });
+    await store.recordAttempt({ runId: 'r5', pipeline: 'sales', stepId: 's', attempt: 1, status: 'failed', startedAt: iso(T0), output: { blob: big } });
+    const run = await store.getRun('r5');
+    assert.ok(run?.error?.message.includes('[truncated]'));
+    assert.ok((run?.error?.message.length ?? 0) < 10_000);
+    const [attempt] = await store.getAttempts('r5');
+    assert.equal((attempt?.output as { $truncated?: boolean } | undefined)?.$truncated, true);
+  });
+});
+
+describe('listing runs', () => {
+  test('by pipeline, newest first, paged with a cursor past the head row and across months', async () => {
+    const store = freshStore({ headSize: 5 });
+    // 30 runs, 2 days apart: two months of index partitions.
+    const ids = await seedRuns(store, 'sales', 30, { stepMs: 2 * 86_400_000 });
+    await seedRuns(store, 'other', 3);
+    const expected = [...ids].reverse();
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    let pages = 0;
+    do {
+      const page = await store.listRuns({ pipeline: 'sales', limit: 4, ...(cursor ? { cursor } : {}) });
+      seen.push(...page.runs.map((r) => r.runId));
+      cursor = page.nextCursor;
+      pages += 1;
+    } while (cursor && pages < 20);
+    assert.deepEqual(seen, expected);
+    const latest = await store.listRuns({ pipeline: 'sales', limit: 3 });
+    assert.deepEqual(latest.runs.map((r) => r.runId), expected.slice(0, 3));
+    assert.equal(latest.runs[0]?.pipeline, 'sales');
+  });
+
+  test('a small pipeline lists completely from its head, without a cursor', async () => {
+    const store = freshStore();
+    const ids = await seedRuns(store, 'tiny', 3);
+    const page = await store.listRuns({ pipeline: 'tiny', limit: 10 });
+    assert.deepEqual(page.runs.map((r) => r.runId), [...ids].reverse());
+    assert.equal(page.nextCursor, undefined);
+    assert.deepEqual((await store.listRuns({ pipeline: 'nothing-here', limit: 10 })).runs, []);
+  });
+
+  test('by status, narrowed to a pipeline, and across all pipelines by time', async () => {
+    const store = freshStore();
+    await seedRuns(store, 'a', 4, { start: T0 });
+    await seedRuns(store, 'b', 4, { start: T0 + 1_800_000 });
+    await store.upsertRun({ runId: 'a-run-001', pipeline: 'a', status: 'running' }); // ignored: terminal
+    await store.upsertRun({ runId: 'live', pipeline: 'b', status: 'running', createdAt: iso(T0 + 10 * 3_600_000) });
+    assert.deepEqual((await store.listRuns({ status: 'running', limit: 10 })).runs.map((r) => r.runId), ['live']);
+    assert.deepEqual((await store.listRuns({ status: 'running', pipeline: 'a', limit: 10 })).runs, []);
+    const succeededB = await store.listRuns({ status: 'succeeded', pipeline: 'b', limit: 10 });
+    assert.deepEqual(succeededB.runs.map((r) => r.runId), ['b-run-003', 'b-run-002', 'b-run-001', 'b-run-000']);
+
+    // since inclusive (a-run-001 at exactly +1 h), until exclusive (a-run-003 at +3 h), newest first.
+    const window = await store.listRuns({ since: iso(T0 + 3_600_000), until: iso(T0 + 3 * 3_600_000), limit: 10 });
+    assert.deepEqual(window.runs.map((r) => r.runId), ['b-run-002', 'a-run-002', 'b-run-001', 'a-run-001']);
+    const all: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await store.listRuns({ limit: 3, ...(cursor ? { cursor } : {}) });
+      all.push(...page.runs.map((r) => r.runId));
+      cursor = page.nextCursor;
+    } while (cursor);
+    assert.equal(all.length, 9);
+    assert.equal(all[0], 'live');
+    assert.equal(new Set(all).size, 9);
+  });
+
+  test('a cursor the store did not issue is refused', async () => {
+    const store = freshStore();
+    await assert.rejects(store.listRuns({ limit: 5, cursor: 'not-a-cursor' }), InvalidCursorError);
+  });
+});
+
+describe('logs', () => {
+  test('appended in order, read after a cursor, bounded per run with a drop count', async () => {
+    const store = freshStore({ maxLogLinesPerRun: 150 });
+    const line = (i: number) => ({ time: iso(T0 + i), level: 'info' as const, msg: `line ${i}`, stepId: 'load', fields: { row_count: i } });
+    await store.appendLogs('r-logs', Array.from({ length: 120 }, (_, i) => line(i + 1)));
+    await Promise.all([
+      store.appendLogs('r-logs', [line(121), line(122)]),
+      store.appendLogs('r-logs', [line(123)]),
+    ]);
+    const first = await store.getLogs('r-logs', { limit: 100 });
+    assert.equal(first.lines.length, 100);
+    assert.equal(first.lines[0]?.msg, 'line 1');
+    assert.deepEqual(first.lines[0]?.fields, { row_count: 1 });
+    const second = await store.getLogs('r-logs', { after: first.nextCursor, limit: 100 });
+    assert.equal(second.lines.length, 23);
+    assert.deepEqual(second.lines.slice(0, 20).map((l) => l.msg), Array.from({ length: 20 }, (_, i) => `line ${i + 101}`));
+    assert.deepEqual(new Set(second.lines.slice(20).map((l) => l.msg)), new Set(['line 121', 'line 122', 'line 123']));
+    const cursors = [...first.lines, ...second.lines].map((l) => Number(l.cursor));
+    assert.deepEqual(cursors, Array.from({ length: 123 }, (_, i) => i + 1));
+
+    const tail = await store.getLogs('r-logs', { after: second.nextCursor, limit: 100 });
+    assert.deepEqual(tail.lines, []);
+    assert.equal(tail.nextCursor, second.nextCursor, 'follow keeps its place when nothing is new');
+
+    await store.appendLogs('r-logs', Array.from({ length: 40 }, (_, i) => line(200 + i)));
+    const rest = await store.getLogs('r-logs', { after: second.nextCursor, limit: 100 });
+    assert.equal(rest.lines.length, 27);
+    assert.equal(rest.dropped, 13);
+  });
+});
+
+describe('schedules', () => {
+  const entry = (slot: string, outcome: SlotEntry['outcome'] = 'starting'): SlotEntry => ({
+    pipeline: 'sales', schedule: 'daily', slot, local: slot, scheduledLocal: slot.slice(0, 19), dst: null, outcome,
+    lateBySeconds: 0, attempts: 0, recordedAt: slot, updatedAt: slot,
+  });
+
+  test('a slot is claimed once; of two concurrent claims exactly one wins', async () => {
+    const store = freshStore();
+    assert.equal(await store.claimSlot(entry('2026-11-26T02:00:00Z')), true);
+    assert.equal(await store.claimSlot(entry('2026-11-26T02:00:00Z', 'fired')), false);
+    const results = await Promise.all(Array.from({ length: 5 }, () => store.claimSlot(entry('2026-11-27T02:00:00Z'))));
+    assert.equal(results.filter(Boolean).length, 1);
+    const ledger = await store.listSlots('sales', 'daily');
+    assert.deepEqual(ledger.map((s) => [s.slot, s.outcome]), [['2026-11-26T02:00:00Z', 'starting'], ['2026-11-27T02:00:00Z', 'starting']]);
+  });
+
+  test('transitions are compare-and-set and keep the pending list in step', async () => {
+    const store = freshStore();
+    await store.claimSlot(entry('2026-11-26T02:00:00Z'));
+    await store.claimSlot(entry('2026-11-26T03:00:00Z', 'queued'));
+    await store.claimSlot(entry('2026-11-26T04:00:00Z', 'skipped-paused'));
+    assert.deepEqual((await store.listPendingSlots('sales', 'daily')).map((s) => s.slot), ['2026-11-26T02:00:00Z', '2026-11-26T03:00:00Z']);
+    const race = await Promise.all([
+      store.transitionSlot('sales', 'daily', '2026-11-26T02:00:00Z', 'starting', { outcome: 'fired', instanceId: 'run-a' }),
+      store.transitionSlot('sales', 'daily', '2026-11-26T02:00:00Z', 'starting', { outcome: 'fired', instanceId: 'run-b' }),
+    ]);
+    assert.equal(race.filter(Boolean).length, 1);
+    assert.equal(await store.transitionSlot('sales', 'daily', '2026-11-26T03:00:00Z', 'starting', { outcome: 'fired' }), false);
+    assert.equal(await store.transitionSlot('sales', 'daily', '2026-11-26T03:00:00Z', 'queued', { outcome: 'start-failed', attempts: 1, reason: '503' }), true);
+    const pending = await store.listPendingSlots('sales', 'daily');
+    assert.deepEqual(pending.map((s) => [s.slot, s.outcome, s.reason]), [['2026-11-26T03:00:00Z', 'start-failed', '503']]);
+    const window = await store.listSlots('sales', 'daily', { since: '2026-11-26T03:00:00Z', until: '2026-11-26T04:00:00Z' });
+    assert.deepEqual(window.map((s) => s.slot), ['2026-11-26T03:00:00Z']);
+  });
+
+  test('pause and resume leave the checkpoint alone; a stale checkpoint write loses', async () => {
+    const store = freshStore();
+    assert.deepEqual(await store.getScheduleState('sales', 'daily'), { paused: false });
+    assert.equal(await store.setCheckpoint('sales', 'daily', '2026-11-26T02:00:00Z', undefined), true);
+    assert.equal(await store.setCheckpoint('sales', 'daily', '2026-11-26T02:00:00Z', undefined), false);
+    const state = await store.getScheduleState('sales', 'daily');
+    await store.setPaused('sales', 'daily', true, 'ops@example.com');
+    assert.equal(await store.isPaused('sales', 'daily'), true);
+    assert.equal(await store.setCheckpoint('sales', 'daily', '2026-11-27T02:00:00Z', state.etag), false);
+    const paused = await store.getScheduleState('sales', 'daily');
+    assert.equal(paused.checkpoint, '2026-11-26T02:00:00Z');
+    assert.equal(await store.setCheckpoint('sales', 'daily', '2026-11-27T02:00:00Z', paused.etag), true);
+    await store.setPaused('sales', 'daily', false);
+    const resumed = await store.getScheduleState('sales', 'daily');
+    assert.equal(resumed.paused, false);
+    assert.equal(resumed.checkpoint, '2026-11-27T02:00:00Z');
+  });
+});
+
+describe('idempotency keys and retention', () => {
+  test('the first claim of a key wins, concurrent claims agree on one run', async () => {
+    const store = freshStore();
+    assert.equal(await store.claim('sales', 'nightly/2026-11-26', 'run-1'), 'run-1');
+    assert.equal(await store.claim('sales', 'nightly/2026-11-26', 'run-2'), 'run-1');
+    assert.equal(await store.claim('other', 'nightly/2026-11-26', 'run-3'), 'run-3');
+    const winners = await Promise.all(['a', 'b', 'c'].map((id) => store.claimIdempotencyKey('sales', 'k2', id)));
+    assert.equal(new Set(winners).size, 1);
+  });
+
+  test('purge deletes old runs with their attempts, logs, index rows, keys and slots, and names them', async () => {
+    const now = Date.parse('2026-11-26T12:00:00Z');
+    const store = freshStore({ now: () => new Date(now) });
+    const day = 86_400_000;
+    await store.upsertRun({ runId: 'old', pipeline: 'sales', status: 'succeeded', createdAt: iso(now - 100 * day) });
+    await store.upsertRun({ runId: 'old-failed', pipeline: 'sales', status: 'running', createdAt: iso(now - 95 * day) });
+    await store.upsertRun({ runId: 'old-failed', pipeline: 'sales', status: 'failed' });
+    await store.upsertRun({ runId: 'new', pipeline: 'sales', status: 'succeeded', createdAt: iso(now - 10 * day) });
+    await store.recordAttempt({ runId: 'old', pipeline: 'sales', stepId: 'export', attempt: 1, status: 'succeeded', startedAt: iso(now - 100 * day) });
+    await store.appendLogs('old', [{ time: iso(now - 100 * day), level: 'info', msg: 'hello' }]);
+    await store.claim('sales', 'old-key', 'old');
+    await store.claimSlot({ pipeline: 'sales', schedule: 'daily', slot: iso(now - 100 * day), local: '', scheduledLocal: '', dst: null, outcome: 'fired', lateBySeconds: 0, attempts: 1, recordedAt: '', updatedAt: '' });
+    await store.claimSlot({ pipeline: 'sales', schedule: 'daily', slot: iso(now - 1 * day), local: '', scheduledLocal: '', dst: null, outcome: 'fired', lateBySeconds: 0, attempts: 1, recordedAt: '', updatedAt: '' });
+
+    const result = await store.purgeOlderThan(90, { schedules: [{ pipeline: 'sales', schedule: 'daily' }] });
+    assert.deepEqual([...result.runIds].sort(), ['old', 'old-failed']);
+    assert.equal(result.slotsDeleted, 1);
+    assert.equal(await store.getRun('old'), undefined);
+    assert.deepEqual(await store.getAttempts('old'), []);
+    assert.deepEqual((await store.getLogs('old', { limit: 10 })).lines, []);
+    assert.deepEqual((await store.listRuns({ pipeline: 'sales', limit: 10 })).runs.map((r) => r.runId), ['new']);
+    assert.deepEqual((await store.listRuns({ status: 'failed', limit: 10 })).runs, []);
+    assert.deepEqual((await store.listRuns({ limit: 10, since: iso(now - 365 * day) })).runs.map((r) => r.runId), ['new']);
+    assert.equal(await store.claim('sales', 'old-key', 'fresh'), 'fresh', 'the purged run no longer holds its key');
+    assert.equal((await store.listSlots('sales', 'daily')).length, 1);
+    assert.deepEqual((await store.purgeOlderThan(90)).runIds, []);
+  });
+});

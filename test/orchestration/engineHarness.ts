@@ -1,0 +1,148 @@
+/**
+ * A development host serving the engine's orchestrators and the step activities over scriptable
+ * fake adapters, on a virtual clock. Registrations are built here (not through src/functions/*), so
+ * each test gets its own adapters and recorder.
+ */
+import type { Registration } from '../../src/app/registry';
+import { createStepActivities } from '../../src/activities';
+import type { RunEvent } from '../../src/notify/event';
+import { DevHost } from '../../src/devhost';
+import { engineOrchestrators, ORCHESTRATOR_NAMES, type RunInput, type RunPipelineOptions, type RunState } from '../../src/engine';
+import { createLogger } from '../../src/logging/logger';
+import { loadCatalog } from '../../src/pipelines/catalog';
+import { pipelineInputs } from '../../src/pipelines/definitions';
+import { pipelineSchema, type PipelineDefinition, type PipelineInput } from '../../src/pipelines/schema';
+import type { AttemptRecord, LogLine, RunRecord, RunRecorder } from '../../src/runs/recorder';
+import { ACTIVITY_NAMES } from '../../src/steps/protocol';
+import { FakeAdapter } from '../support/fakeAdapters';
+
+export const START = new Date('2026-03-02T01:00:00.000Z');
+
+export class MemoryRecorder implements RunRecorder {
+  readonly runs = new Map<string, Partial<RunRecord>>();
+  readonly attempts = new Map<string, AttemptRecord>();
+  readonly logs: LogLine[] = [];
+  upsertRun(run: Partial<RunRecord> & Pick<RunRecord, 'runId' | 'pipeline'>): Promise<void> {
+    this.runs.set(run.runId, { ...this.runs.get(run.runId), ...run });
+    return Promise.resolve();
+  }
+  recordAttempt(attempt: AttemptRecord): Promise<void> {
+    this.attempts.set(`${attempt.runId}/${attempt.stepId}/${attempt.attempt}`, attempt);
+    return Promise.resolve();
+  }
+  appendLogs(_runId: string, lines: readonly LogLine[]): Promise<void> {
+    this.logs.push(...lines);
+    return Promise.resolve();
+  }
+}
+
+export interface EngineHost {
+  readonly host: DevHost;
+  readonly fake: FakeAdapter;
+  readonly recorder: MemoryRecorder;
+  readonly alerts: RunEvent[];
+  readonly registrations: readonly Registration[];
+  /** Starts a run of `pipeline` with instance id `runId`. */
+  start(pipeline: PipelineDefinition, runId: string, extra?: Partial<RunInput>): Promise<void>;
+  /** Starts a run and waits for it to finish; returns the final run state (the output). */
+  run(pipeline: PipelineDefinition, runId: string, extra?: Partial<RunInput>): Promise<RunState>;
+  stop(): Promise<void>;
+}
+
+export interface EngineHostOptions extends RunPipelineOptions {
+  readonly hostJson?: unknown;
+}
+
+export function seedPipeline(): PipelineDefinition {
+  const seed = loadCatalog(pipelineInputs).get('data-pipeline');
+  if (!seed) throw new Error('seed pipeline missing from the catalog');
+  return seed;
+}
+
+/** A validated pipeline from a short definition (test-only shapes). */
+export function pipeline(input: PipelineInput): PipelineDefinition {
+  return pipelineSchema.parse(input);
+}
+
+export async function startEngineHost(options: EngineHostOptions = {}): Promise<EngineHost> {
+  const clock: { now: () => Date } = { now: () => START };
+  const fake = new FakeAdapter(() => clock.now());
+  const recorder = new MemoryRecorder();
+  const alerts: RunEvent[] = [];
+  const activities = createStepActivities({
+    adapters: { azureFunction: fake, snowflake: fake, dbt: fake },
+    secrets: { get: (name) => Promise.resolve(`value-of-${name}`), invalidate: () => undefined },
+    settings: (name) => `setting-${name}`,
+    recorder,
+    notifier: {
+      notify: (event) => {
+        alerts.push(event);
+        return Promise.resolve();
+      },
+    },
+    logger: createLogger({ level: 'silent' }),
+    clock: () => clock.now(),
+  });
+  const registrations: Registration[] = [
+    ...engineOrchestrators(options).map((o) => ({ kind: 'orchestration' as const, name: o.name, handler: o.handler })),
+    { kind: 'activity', name: ACTIVITY_NAMES.startStep, handler: (input: unknown) => activities.startStep(input) },
+    { kind: 'activity', name: ACTIVITY_NAMES.pollStep, handler: (input: unknown) => activities.pollStep(input) },
+    { kind: 'activity', name: ACTIVITY_NAMES.cancelStep, handler: (input: unknown) => activities.cancelStep(input) },
+    { kind: 'activity', name: ACTIVITY_NAMES.finishRun, handler: (input: unknown) => activities.finishRun(input) },
+  ];
+  const host = await DevHost.start({
+    registrations,
+    clock: 'virtual',
+    startTime: START,
+    httpPort: false,
+    ...(options.hostJson === undefined ? {} : { hostJson: options.hostJson }),
+  });
+  clock.now = () => host.now();
+
+  const start = async (p: PipelineDefinition, runId: string, extra: Partial<RunInput> = {}): Promise<void> => {
+    const input: RunInput = { pipeline: p, runId, trigger: { kind: 'manual' }, parameters: {}, ...extra };
+    await host.client.startNew(ORCHESTRATOR_NAMES.runPipeline, { instanceId: runId, input });
+  };
+  return {
+    host,
+    fake,
+    recorder,
+    alerts,
+    registrations,
+    start,
+    async run(p, runId, extra) {
+      await start(p, runId, extra);
+      const status = await host.waitFor(runId);
+      if (String(status.runtimeStatus) !== 'Completed') throw new Error(`run ${runId} ended ${status.runtimeStatus}: ${JSON.stringify(status.output)}`);
+      return status.output as RunState;
+    },
+    stop: () => host.stop(),
+  };
+}
+
+/** Seconds between two ISO instants or Dates. */
+export function secondsBetween(a: Date | string, b: Date | string): number {
+  return (new Date(b).getTime() - new Date(a).getTime()) / 1000;
+}
+
+/**
+ * The determinism check: replays every finished execution of every instance the host ran from
+ * scratch, wake-up by wake-up, and returns the differences between what the orchestrator asks for
+ * now and what the history recorded.
+ */
+export async function replayMismatches(engine: EngineHost): Promise<string[]> {
+  const { replayFromScratch } = await import('../../src/devhost');
+  const handlers = new Map(engine.registrations.flatMap((r) => (r.kind === 'orchestration' ? [[r.name, r] as const] : [])));
+  const problems: string[] = [];
+  for (const id of engine.host.instanceIds()) {
+    const status: string | undefined = engine.host.status(id)?.runtimeStatus;
+    if (status !== 'Completed' && status !== 'Failed') continue;
+    const registration = handlers.get(engine.host.orchestratorName(id));
+    if (!registration) continue;
+    for (const [n, execution] of engine.host.executions(id).entries()) {
+      const report = await replayFromScratch(registration, execution, id);
+      for (const m of report.mismatches) problems.push(`${id} execution ${n}: ${m}`);
+    }
+  }
+  return problems;
+}

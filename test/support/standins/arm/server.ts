@@ -1,0 +1,272 @@
+/**
+ * Azure Resource Manager (Container Apps jobs, api-version 2024-03-01) and Blob Storage on one
+ * local server, speaking the real REST shapes:
+ *   GET  {job}?api-version=…                          the job resource (template.containers)
+ *   POST {job}/start?api-version=…                    body = JobExecutionTemplate; 200 `{ name, id }`
+ *                                                      or (startMode 'async') 202 + Location
+ *   GET  {Location}                                   202 once, then 200 `{ name, id }`
+ *   GET  {job}/executions?api-version=…               the executions, newest first, with their templates
+ *   GET  {job}/executions/{name}?api-version=…        properties.status Running → Succeeded/Failed
+ *   POST {job}/executions/{name}/stop?api-version=…   status becomes Stopped
+ *   GET  /{container}/{blob path}                     Blob GET (Bearer + x-ms-version), 404 BlobNotFound
+ *   PUT  /{container}/{blob path}                     Put Blob (x-ms-blob-type: BlockBlob), as the job uploads
+ * ARM wants `Authorization: Bearer <armToken>`, Blob `Bearer <storageToken>`: a token asked for the
+ * wrong scope is refused. When an execution finishes, the stand-in plays the container's part: it
+ * writes the scripted run_results.json to the blob named by the execution's DP_RESULTS_URL env.
+ */
+import type { AccessToken, GetTokenOptions, TokenCredential } from '@azure/identity';
+import { FailureScript, serve, type StandInReply, type StandInRequest } from '../dbtCloud/httpServer';
+
+export const ARM_API_VERSION = '2024-03-01';
+export const RESULTS_CONTAINER = 'dbtresults';
+
+export interface ArmOutcome {
+  readonly status: 'Succeeded' | 'Failed' | 'Degraded';
+  /** What the "container" uploads to DP_RESULTS_URL when it ends; absent = nothing uploaded. */
+  readonly runResults?: unknown;
+}
+
+export interface ArmStandInOptions {
+  readonly armToken: string;
+  readonly storageToken: string;
+  readonly subscriptionId?: string;
+  readonly resourceGroup?: string;
+  readonly jobName?: string;
+  /** The job's own template containers (what an override must preserve). */
+  readonly containers?: readonly Record<string, unknown>[];
+  readonly pollsBeforeDone?: number;
+  readonly startMode?: 'sync' | 'async';
+  readonly outcome?: ArmOutcome;
+  /** A SAS signature accepted on blob URLs (`?…&sig=<sas>`) instead of a bearer token. */
+  readonly sas?: string;
+}
+
+export interface ArmStart {
+  readonly execution: string;
+  readonly body: { containers?: { name?: string; image?: string; args?: string[]; command?: string[]; env?: { name: string; value?: string; secretRef?: string }[]; resources?: unknown }[] };
+}
+
+export interface ArmStandIn {
+  readonly url: string;
+  readonly jobResourceId: string;
+  /** Container URL the results go to: `${url}/dbtresults`. */
+  readonly resultsContainerUrl: string;
+  readonly starts: readonly ArmStart[];
+  readonly stops: readonly string[];
+  readonly requests: readonly { method: string; path: string; authorization: string | undefined; status: number }[];
+  /** Blobs by path (`/dbtresults/run/step/1/run_results.json`). */
+  readonly blobs: Map<string, string>;
+  failNext(route: 'job' | 'executions' | 'start' | 'operation' | 'execution' | 'stop' | 'blob' | 'any', status: number, options?: { retryAfter?: number; times?: number }): void;
+  setOutcome(outcome: ArmOutcome): void;
+  close(): Promise<void>;
+}
+
+interface Execution {
+  readonly name: string;
+  polls: number;
+  status: string;
+  readonly resultsPath: string | undefined;
+  readonly outcome: ArmOutcome;
+  readonly template: unknown;
+}
+
+const DEFAULT_CONTAINERS = [
+  {
+    name: 'dbt',
+    image: 'dpacr.azurecr.io/dbt-job:1.9.4',
+    resources: { cpu: 1, memory: '2Gi' },
+    env: [
+      { name: 'AZURE_CLIENT_ID', value: '00000000-0000-0000-0000-0000000000c1' },
+      { name: 'SNOWFLAKE_PRIVATE_KEY', secretRef: 'snowflake-private-key' },
+    ],
+  },
+];
+
+export async function startArmStandIn(options: ArmStandInOptions): Promise<ArmStandIn> {
+  const sub = options.subscriptionId ?? '34adfa4f-cedf-4dc0-ba29-b6d1a69ab345';
+  const rg = options.resourceGroup ?? 'rg-pipelines';
+  const jobName = options.jobName ?? 'dbt-job';
+  const jobResourceId = `/subscriptions/${sub}/resourceGroups/${rg}/providers/Microsoft.App/jobs/${jobName}`;
+  const containers = options.containers ?? DEFAULT_CONTAINERS;
+  const pollsBeforeDone = options.pollsBeforeDone ?? 2;
+  let outcome: ArmOutcome = options.outcome ?? { status: 'Succeeded', runResults: { results: [] } };
+  const failures = new FailureScript();
+  const executions = new Map<string, Execution>();
+  const operations = new Map<string, { execution: string; polls: number }>();
+  const starts: ArmStart[] = [];
+  const stops: string[] = [];
+  const blobs = new Map<string, string>();
+  const requests: { method: string; path: string; authorization: string | undefined; status: number }[] = [];
+  let counter = 0;
+  let base = '';
+
+  const armError = (status: number, code: string, message: string): StandInReply => ({ status, json: { error: { code, message } } });
+
+  function route(req: StandInRequest): string {
+    if (req.path.startsWith(`/${RESULTS_CONTAINER}/`)) return 'blob';
+    if (req.path.includes('/operationResults/')) return 'operation';
+    if (req.path === jobResourceId) return 'job';
+    if (req.path === `${jobResourceId}/start`) return 'start';
+    if (req.path === `${jobResourceId}/executions`) return 'executions';
+    if (/\/executions\/[^/]+\/stop$/.test(req.path)) return 'stop';
+    if (/\/executions\/[^/]+$/.test(req.path)) return 'execution';
+    return 'unknown';
+  }
+
+  function blob(req: StandInRequest): StandInReply {
+    const bySas = options.sas !== undefined && req.query.get('sig') === options.sas;
+    if (!bySas && req.headers['authorization'] !== `Bearer ${options.storageToken}`) {
+      return { status: 401, text: 'Server failed to authenticate the request.', headers: { 'x-ms-error-code': 'InvalidAuthenticationInfo' } };
+    }
+    if (!bySas && req.headers['x-ms-version'] === undefined) return { status: 400, text: 'Bearer requests need x-ms-version', headers: { 'x-ms-error-code': 'MissingRequiredHeader' } };
+    if (req.method === 'PUT') {
+      if (req.headers['x-ms-blob-type'] !== 'BlockBlob') return { status: 400, text: 'x-ms-blob-type is required', headers: { 'x-ms-error-code': 'MissingRequiredHeader' } };
+      blobs.set(decodeURIComponent(req.path), req.body);
+      return { status: 201, text: '', headers: { etag: `"0x${blobs.size.toString(16)}"` } };
+    }
+    const content = blobs.get(decodeURIComponent(req.path));
+    if (content === undefined) return { status: 404, text: 'The specified blob does not exist.', headers: { 'x-ms-error-code': 'BlobNotFound' } };
+    return { status: 200, text: content, headers: { 'content-type': 'application/json' } };
+  }
+
+  function advance(execution: Execution): void {
+    if (execution.status !== 'Running') return;
+    execution.polls++;
+    if (execution.polls <= pollsBeforeDone) return;
+    execution.status = execution.outcome.status;
+    // The container's last act: upload run_results.json where it was told to.
+    if (execution.resultsPath !== undefined && execution.outcome.runResults !== undefined) {
+      blobs.set(execution.resultsPath, JSON.stringify(execution.outcome.runResults));
+    }
+  }
+
+  function createExecution(body: ArmStart['body']): Execution {
+    const name = `${jobName}-x${(++counter).toString(36).padStart(5, '0')}`;
+    const resultsUrl = body.containers?.[0]?.env?.find((e) => e.name === 'DP_RESULTS_URL')?.value;
+    const resultsPath = resultsUrl === undefined ? undefined : decodeURIComponent(new URL(resultsUrl).pathname);
+    const execution: Execution = { name, polls: 0, status: 'Running', resultsPath, outcome, template: body };
+    executions.set(name, execution);
+    starts.push({ execution: name, body });
+    return execution;
+  }
+
+  function handle(req: StandInRequest): StandInReply {
+    const name = route(req);
+    if (name === 'blob') {
+      const scripted = failures.take('blob');
+      if (scripted) return { status: scripted.status, text: 'scripted', headers: scripted.retryAfter === undefined ? {} : { 'retry-after': String(scripted.retryAfter) } };
+      return blob(req);
+    }
+    if (req.headers['authorization'] !== `Bearer ${options.armToken}`) {
+      return armError(401, 'InvalidAuthenticationToken', 'The access token is invalid.');
+    }
+    if (req.query.get('api-version') !== ARM_API_VERSION) {
+      return armError(400, 'InvalidApiVersionParameter', `The api-version '${req.query.get('api-version') ?? ''}' is invalid.`);
+    }
+    const scripted = failures.take(name);
+    if (scripted) {
+      const reply = armError(scripted.status, scripted.status === 429 ? 'TooManyRequests' : 'ServiceUnavailable', 'scripted failure');
+      return scripted.retryAfter === undefined ? reply : { ...reply, headers: { 'retry-after': String(scripted.retryAfter) } };
+    }
+    switch (name) {
+      case 'job':
+        if (req.method !== 'GET') return armError(405, 'MethodNotAllowed', 'GET only');
+        return {
+          status: 200,
+          json: { id: jobResourceId, name: jobName, type: 'Microsoft.App/jobs', properties: { provisioningState: 'Succeeded', template: { containers } } },
+        };
+      case 'start': {
+        if (req.method !== 'POST') return armError(405, 'MethodNotAllowed', 'POST only');
+        const body = JSON.parse(req.body || '{}') as ArmStart['body'];
+        const execution = createExecution(body);
+        const ref = { name: execution.name, id: `${jobResourceId}/executions/${execution.name}` };
+        if (options.startMode === 'async') {
+          const op = `op${counter}`;
+          operations.set(op, { execution: execution.name, polls: 0 });
+          const location = `${base}/subscriptions/${sub}/providers/Microsoft.App/locations/westeurope/operationResults/${op}?api-version=${ARM_API_VERSION}`;
+          return { status: 202, text: '', headers: { location, 'retry-after': '1' } };
+        }
+        return { status: 200, json: ref };
+      }
+      case 'operation': {
+        const op = operations.get(req.path.split('/').pop() ?? '');
+        if (!op) return armError(404, 'OperationNotFound', 'no such operation');
+        op.polls++;
+        if (op.polls === 1) return { status: 202, text: '', headers: { location: `${base}${req.path}?api-version=${ARM_API_VERSION}` } };
+        return { status: 200, json: { name: op.execution, id: `${jobResourceId}/executions/${op.execution}` } };
+      }
+      case 'executions':
+        return {
+          status: 200,
+          json: {
+            value: [...executions.values()].reverse().map((e) => ({
+              id: `${jobResourceId}/executions/${e.name}`,
+              name: e.name,
+              type: 'Microsoft.App/jobs/executions',
+              properties: { status: e.status, startTime: '2026-01-01T02:00:00+00:00', template: e.template },
+            })),
+          },
+        };
+      case 'execution': {
+        const execution = executions.get(req.path.split('/').pop() ?? '');
+        if (!execution || !req.path.startsWith(`${jobResourceId}/executions/`)) return armError(404, 'ResourceNotFound', 'execution not found');
+        advance(execution);
+        return {
+          status: 200,
+          json: { id: `${jobResourceId}/executions/${execution.name}`, name: execution.name, type: 'Microsoft.App/jobs/executions', properties: { status: execution.status, startTime: '2026-01-01T02:00:00+00:00', template: execution.template } },
+        };
+      }
+      case 'stop': {
+        const executionName = req.path.split('/').slice(-2)[0] ?? '';
+        const execution = executions.get(executionName);
+        if (!execution) return armError(404, 'ResourceNotFound', 'execution not found');
+        stops.push(executionName);
+        execution.status = 'Stopped';
+        return { status: 202, text: '', headers: { location: `${base}${jobResourceId}/executions/${executionName}?api-version=${ARM_API_VERSION}` } };
+      }
+      default:
+        return armError(404, 'ResourceNotFound', `no route for ${req.method} ${req.path}`);
+    }
+  }
+
+  const server = await serve((req) => {
+    const reply = handle(req);
+    requests.push({ method: req.method, path: req.path, authorization: req.headers['authorization'], status: reply.status });
+    return reply;
+  });
+  base = server.url;
+
+  return {
+    url: server.url,
+    jobResourceId,
+    resultsContainerUrl: `${server.url}/${RESULTS_CONTAINER}`,
+    starts,
+    stops,
+    requests,
+    blobs,
+    failNext: (r, status, opts) => failures.add(r, status, opts),
+    setOutcome: (o) => {
+      outcome = o;
+    },
+    close: () => server.close(),
+  };
+}
+
+/**
+ * Stands in for the managed identity endpoint: hands out the ARM token for management scopes and
+ * the storage token for storage scopes, and records which scopes were asked for.
+ */
+export class StandInCredential implements TokenCredential {
+  readonly scopes: string[] = [];
+  constructor(
+    private readonly tokens: { arm: string; storage: string },
+    private readonly lifetimeMs = 3_600_000,
+  ) {}
+
+  getToken(scopes: string | string[], _options?: GetTokenOptions): Promise<AccessToken> {
+    const scope = Array.isArray(scopes) ? (scopes[0] ?? '') : scopes;
+    this.scopes.push(scope);
+    const token = scope.startsWith('https://storage.azure.com') ? this.tokens.storage : this.tokens.arm;
+    return Promise.resolve({ token, expiresOnTimestamp: Date.now() + this.lifetimeMs });
+  }
+}

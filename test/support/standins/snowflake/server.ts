@@ -1,0 +1,667 @@
+/**
+ * A local stand-in for Snowflake's REST endpoints, enough of them that the unmodified snowflake-sdk
+ * runs against it through the `accessUrl` connection option: login (password, key-pair JWT, OAuth),
+ * session heartbeat / renewal / logout, query-request (sync and `asyncExec`), query monitoring,
+ * results by query id, abort, and error bodies with Snowflake's own codes.
+ *
+ * Wire shapes follow what snowflake-sdk 3.3 reads (dist/lib/services/sf.js, connection/statement.js,
+ * connection/connection.js, connection/result/result.js): every answer is HTTP 200 with
+ * `{ success, code, message, data }` unless a test scripts a raw HTTP status.
+ *
+ * Tests program it per SQL pattern (`script`) and read back what it received (`queries`, `logins`).
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createHash, createPublicKey, randomUUID, verify, type KeyObject } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+
+export type CellValue = string | number | boolean | null;
+
+export interface ColumnSpec {
+  readonly name: string;
+  readonly type: 'text' | 'fixed' | 'real' | 'boolean';
+}
+
+export interface ResultSpec {
+  readonly columns: readonly ColumnSpec[];
+  readonly rows: readonly (readonly CellValue[])[];
+  /** Snowflake's statement type id (0x1000 SELECT, 0x3000+ DML). */
+  readonly statementTypeId?: number;
+}
+
+export interface SnowflakeErrorSpec {
+  readonly code: string;
+  readonly message: string;
+  readonly sqlState?: string;
+}
+
+/** How the stand-in answers queries whose SQL matches `match`. Later scripts win over earlier ones. */
+export interface QueryScript {
+  readonly match: RegExp | string | ((sql: string) => boolean);
+  readonly result?: ResultSpec;
+  /** The query fails with this error… */
+  readonly error?: SnowflakeErrorSpec;
+  /** …on its first `failTimes` executions only (then succeeds with `result`). Unset: always. */
+  readonly failTimes?: number;
+  /** The first `httpTimes` query-requests get this raw HTTP status (e.g. 503) and no body. */
+  readonly httpStatus?: number;
+  readonly httpTimes?: number;
+  /** The query stays running for this many status checks / result fetches before it finishes. */
+  readonly runningPolls?: number;
+  /** The status reported while running ('RUNNING', 'RESUMING_WAREHOUSE', 'QUEUED'…). */
+  readonly runningStatus?: string;
+}
+
+export interface UserSpec {
+  readonly password?: string;
+  /** PEM public key registered for key-pair auth (RSA_PUBLIC_KEY). */
+  readonly publicKeyPem?: string;
+  readonly oauthToken?: string;
+  /** Token the user's workload identity (an Azure managed identity) presents. */
+  readonly workloadIdentityToken?: string;
+}
+
+export interface LoginRecord {
+  readonly user: string;
+  readonly account: string;
+  readonly authenticator: string;
+  readonly warehouse: string | undefined;
+  readonly database: string | undefined;
+  readonly schema: string | undefined;
+  readonly role: string | undefined;
+  readonly ok: boolean;
+  readonly code: string | null;
+}
+
+export interface QueryRecord {
+  readonly id: string;
+  readonly requestId: string | undefined;
+  readonly sql: string;
+  readonly bindings: Record<string, { type: string; value: unknown }> | undefined;
+  readonly parameters: Record<string, unknown>;
+  readonly asyncExec: boolean;
+  readonly sessionId: number;
+  readonly user: string;
+  status: string;
+  remainingPolls: number;
+  readonly runningStatus: string;
+  readonly outcome: { kind: 'result'; result: ResultSpec } | { kind: 'error'; error: SnowflakeErrorSpec };
+}
+
+export interface StandInOptions {
+  readonly account?: string;
+  readonly users?: Record<string, UserSpec>;
+}
+
+interface Session {
+  readonly id: number;
+  readonly user: string;
+  token: string;
+  readonly masterToken: string;
+  readonly warehouse: string | undefined;
+  readonly database: string | undefined;
+  readonly schema: string | undefined;
+  readonly role: string | undefined;
+}
+
+type Body = Record<string, unknown>;
+
+const DEFAULT_RESULT: ResultSpec = {
+  columns: [{ name: 'status', type: 'text' }],
+  rows: [['Statement executed successfully.']],
+  statementTypeId: 0x6000,
+};
+
+const LOGIN_ERRORS = {
+  password: { code: '390100', message: 'Incorrect username or password was specified.' },
+  jwt: { code: '390144', message: 'JWT token is invalid.' },
+  oauth: { code: '390303', message: 'Invalid OAuth access token.' },
+  wif: { code: '390432', message: 'Workload identity authentication failed.' },
+  unsupported: { code: '390100', message: 'Incorrect username or password was specified.' },
+} as const;
+
+export class SnowflakeStandIn {
+  private server: Server | undefined;
+  private readonly users = new Map<string, UserSpec>();
+  private readonly sessions = new Map<string, Session>();
+  private readonly masterTokens = new Map<string, Session>();
+  private readonly scripts: { script: QueryScript; executions: number; httpAnswered: number }[] = [];
+  private readonly queryById = new Map<string, QueryRecord>();
+  private nextSessionId = 1000;
+  private loginFailures: { status: number; remaining: number } | undefined;
+
+  readonly account: string;
+  /** Every login attempt, in order. */
+  readonly logins: LoginRecord[] = [];
+  /** Every query-request received, in order. */
+  readonly queries: QueryRecord[] = [];
+  /** Managed-identity token requests (resource asked for, client id). */
+  readonly managedIdentityRequests: { resource: string; clientId: string | undefined }[] = [];
+  /** When set, `GET /msi/token` with this `X-IDENTITY-HEADER` hands out `token`. */
+  managedIdentity: { header: string; token: string } | undefined;
+  /** Query-requests answered from an earlier query with the same request id. */
+  resubmissions = 0;
+  /** Every HTTP request: `METHOD /path` (no query string). */
+  readonly requests: string[] = [];
+
+  constructor(options: StandInOptions = {}) {
+    this.account = (options.account ?? 'testacct').toUpperCase();
+    for (const [name, spec] of Object.entries(options.users ?? {})) this.users.set(name.toUpperCase(), spec);
+  }
+
+  /** Starts listening on 127.0.0.1 and a free port; returns the access URL. */
+  async start(): Promise<string> {
+    const server = createServer((req, res) => {
+      this.handle(req, res).catch((error: unknown) => {
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
+        res.end(String(error));
+      });
+    });
+    server.keepAliveTimeout = 1000;
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    this.server = server;
+    return this.url;
+  }
+
+  get url(): string {
+    if (!this.server) throw new Error('stand-in not started');
+    const { port } = this.server.address() as AddressInfo;
+    return `http://127.0.0.1:${port}`;
+  }
+
+  async close(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    this.server = undefined;
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  setUser(name: string, spec: UserSpec): void {
+    this.users.set(name.toUpperCase(), spec);
+  }
+
+  /** Programs the answer to queries matching `script.match`. */
+  script(script: QueryScript): void {
+    this.scripts.push({ script, executions: 0, httpAnswered: 0 });
+  }
+
+  /** The next `times` login requests get a raw HTTP `status` (e.g. 503). */
+  failLogins(status: number, times: number): void {
+    this.loginFailures = { status, remaining: times };
+  }
+
+  /** Forgets every session, as if they had expired server-side (the driver then sees 390111). */
+  dropSessions(): void {
+    this.sessions.clear();
+    this.masterTokens.clear();
+  }
+
+  get loginCount(): number {
+    return this.logins.length;
+  }
+
+  get successfulLoginCount(): number {
+    return this.logins.filter((l) => l.ok).length;
+  }
+
+  /** Queries the driver issued for the user (heartbeats and telemetry are not queries). */
+  queriesMatching(pattern: RegExp): QueryRecord[] {
+    return this.queries.filter((q) => pattern.test(q.sql));
+  }
+
+  count(route: string): number {
+    return this.requests.filter((r) => r === route || r.startsWith(route)).length;
+  }
+
+  // ── HTTP ──────────────────────────────────────────────────────────────────────────────────────
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://stand-in');
+    const method = req.method ?? 'GET';
+    this.requests.push(`${method} ${url.pathname}`);
+    const raw = await readBody(req);
+    const body = raw.length > 0 ? (JSON.parse(raw) as Body) : {};
+
+    if (method === 'POST' && url.pathname === '/session/v1/login-request') return this.login(url, body, res);
+    if (method === 'GET' && url.pathname === '/msi/token') return this.managedIdentityToken(req, url, res);
+
+    const session = this.sessionFor(req, url.pathname === '/session/token-request');
+    if (!session) {
+      return send(res, { success: false, code: '390111', message: 'Session no longer exists.  New login required to access the service.', data: null });
+    }
+
+    if (method === 'POST' && url.pathname === '/session/heartbeat') return send(res, { success: true, code: null, message: null, data: null });
+    if (method === 'POST' && url.pathname === '/session' && url.searchParams.get('delete') === 'true') {
+      this.sessions.delete(session.token);
+      this.masterTokens.delete(session.masterToken);
+      return send(res, { success: true, code: null, message: null, data: null });
+    }
+    if (method === 'POST' && url.pathname === '/session/token-request') {
+      this.sessions.delete(session.token);
+      session.token = `session-${randomUUID()}`;
+      this.sessions.set(session.token, session);
+      return send(res, { success: true, code: null, message: null, data: { sessionToken: session.token, validityInSecondsST: 3600, masterToken: session.masterToken, validityInSecondsMT: 14400 } });
+    }
+    if (method === 'POST' && url.pathname === '/telemetry/send') return send(res, { success: true, code: null, message: null, data: 'Log Received' });
+    if (method === 'POST' && url.pathname === '/queries/v1/query-request') return this.queryRequest(url, body, session, res);
+    if (method === 'POST' && url.pathname === '/queries/v1/abort-request') {
+      const requestId = typeof body['requestId'] === 'string' ? body['requestId'] : undefined;
+      for (const q of this.queries) if (q.requestId === requestId && isRunning(q.status)) q.status = 'ABORTED';
+      return send(res, { success: true, code: null, message: null, data: null });
+    }
+
+    const monitoring = /^\/monitoring\/queries\/([^/]+)$/.exec(url.pathname);
+    if (method === 'GET' && monitoring?.[1]) return this.queryStatus(monitoring[1], res);
+    const result = /^\/queries\/([^/]+)\/result$/.exec(url.pathname);
+    if (method === 'GET' && result?.[1]) return this.queryResult(result[1], res);
+    const abort = /^\/queries\/([^/]+)\/abort-request$/.exec(url.pathname);
+    if (method === 'POST' && abort?.[1]) {
+      const q = this.queryById.get(abort[1]);
+      if (q && isRunning(q.status)) q.status = 'ABORTED';
+      return send(res, { success: true, code: null, message: null, data: null });
+    }
+    res.writeHead(404, { 'content-type': 'text/plain' });
+    res.end(`stand-in: no route for ${method} ${url.pathname}`);
+  }
+
+  private sessionFor(req: IncomingMessage, master: boolean): Session | undefined {
+    const header = req.headers.authorization ?? '';
+    const token = /^Snowflake Token="([^"]+)"$/.exec(header)?.[1];
+    if (!token) return undefined;
+    return master ? this.masterTokens.get(token) : this.sessions.get(token);
+  }
+
+  /**
+   * An App Service style managed-identity endpoint (`IDENTITY_ENDPOINT` + `IDENTITY_HEADER`), so
+   * the driver's DefaultAzureCredential can get the token workload identity sends.
+   */
+  private managedIdentityToken(req: IncomingMessage, url: URL, res: ServerResponse): void {
+    const resource = url.searchParams.get('resource') ?? '';
+    this.managedIdentityRequests.push({ resource, clientId: url.searchParams.get('client_id') ?? undefined });
+    if (!this.managedIdentity || req.headers['x-identity-header'] !== this.managedIdentity.header) {
+      res.writeHead(401, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: 'unauthorized' }));
+      return;
+    }
+    const text = JSON.stringify({ access_token: this.managedIdentity.token, expires_on: String(Math.floor(Date.now() / 1000) + 3600), resource, token_type: 'Bearer', client_id: 'stand-in' });
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(text);
+  }
+
+  // ── Login ─────────────────────────────────────────────────────────────────────────────────────
+
+  private login(url: URL, body: Body, res: ServerResponse): void {
+    if (this.loginFailures && this.loginFailures.remaining > 0) {
+      this.loginFailures.remaining -= 1;
+      res.writeHead(this.loginFailures.status, { 'content-type': 'text/plain' });
+      res.end('Service Unavailable');
+      return;
+    }
+    const data = (body['data'] ?? {}) as Body;
+    const user = str(data['LOGIN_NAME']);
+    const account = str(data['ACCOUNT_NAME']);
+    const authenticator = (str(data['AUTHENTICATOR']) || 'SNOWFLAKE').toUpperCase();
+    const where = {
+      warehouse: url.searchParams.get('warehouse') ?? undefined,
+      database: url.searchParams.get('databaseName') ?? undefined,
+      schema: url.searchParams.get('schemaName') ?? undefined,
+      role: url.searchParams.get('roleName') ?? undefined,
+    };
+    const failure = this.checkCredentials(user, account, authenticator, data);
+    this.logins.push({ user, account, authenticator, ...where, ok: failure === undefined, code: failure?.code ?? null });
+    if (failure) {
+      return send(res, { success: false, code: failure.code, message: failure.message, data: { nextAction: 'RETRY_LOGIN', authnMethod: authenticator, signInOptions: {} } });
+    }
+    const session: Session = { id: this.nextSessionId++, user: user.toUpperCase(), token: `session-${randomUUID()}`, masterToken: `master-${randomUUID()}`, ...where };
+    this.sessions.set(session.token, session);
+    this.masterTokens.set(session.masterToken, session);
+    send(res, {
+      success: true,
+      code: null,
+      message: null,
+      data: {
+        token: session.token,
+        validityInSeconds: 3600,
+        masterToken: session.masterToken,
+        masterValidityInSeconds: 14400,
+        sessionId: session.id,
+        displayUserName: session.user,
+        serverVersion: '9.99.0-stand-in',
+        firstLogin: false,
+        remMeToken: null,
+        remMeValidityInSeconds: 0,
+        healthCheckInterval: 45,
+        newClientForUpgrade: null,
+        parameters: [
+          { name: 'CLIENT_SESSION_KEEP_ALIVE', value: false },
+          { name: 'CLIENT_SESSION_KEEP_ALIVE_HEARTBEAT_FREQUENCY', value: 3600 },
+          { name: 'QUERY_CONTEXT_CACHE_SIZE', value: 5 },
+          { name: 'TIMEZONE', value: 'UTC' },
+        ],
+        sessionInfo: {
+          databaseName: where.database ?? null,
+          schemaName: where.schema ?? null,
+          warehouseName: where.warehouse ?? null,
+          roleName: where.role ?? 'PUBLIC',
+        },
+      },
+    });
+  }
+
+  private checkCredentials(user: string, account: string, authenticator: string, data: Body): { code: string; message: string } | undefined {
+    const spec = this.users.get(user.toUpperCase());
+    if (account.toUpperCase() !== this.account) return LOGIN_ERRORS.password;
+    switch (authenticator) {
+      case 'SNOWFLAKE':
+        return spec?.password !== undefined && data['PASSWORD'] === spec.password ? undefined : LOGIN_ERRORS.password;
+      case 'OAUTH':
+        return spec?.oauthToken !== undefined && data['TOKEN'] === spec.oauthToken ? undefined : LOGIN_ERRORS.oauth;
+      case 'WORKLOAD_IDENTITY':
+        return spec?.workloadIdentityToken !== undefined && data['PROVIDER'] === 'AZURE' && data['TOKEN'] === spec.workloadIdentityToken ? undefined : LOGIN_ERRORS.wif;
+      case 'SNOWFLAKE_JWT': {
+        if (!spec?.publicKeyPem || typeof data['TOKEN'] !== 'string') return LOGIN_ERRORS.jwt;
+        return verifyJwt(data['TOKEN'], createPublicKey(spec.publicKeyPem), this.account, user.toUpperCase()) ? undefined : LOGIN_ERRORS.jwt;
+      }
+      default:
+        return LOGIN_ERRORS.unsupported;
+    }
+  }
+
+  // ── Queries ───────────────────────────────────────────────────────────────────────────────────
+
+  private findScript(sql: string): { script: QueryScript; executions: number; httpAnswered: number } | undefined {
+    for (let i = this.scripts.length - 1; i >= 0; i -= 1) {
+      const entry = this.scripts[i];
+      if (!entry) continue;
+      const { match } = entry.script;
+      const hit = typeof match === 'string' ? sql.includes(match) : match instanceof RegExp ? match.test(sql) : match(sql);
+      if (hit) return entry;
+    }
+    return undefined;
+  }
+
+  private queryRequest(url: URL, body: Body, session: Session, res: ServerResponse): void {
+    const sql = str(body['sqlText']);
+    // Like Snowflake, a request id seen before answers with the query it started, without running it again.
+    const requestId = url.searchParams.get('requestId') ?? undefined;
+    const earlier = requestId === undefined ? undefined : this.queries.find((q) => q.requestId === requestId && q.user === session.user);
+    if (earlier) {
+      this.resubmissions += 1;
+      if (isRunning(earlier.status) || earlier.asyncExec) {
+        const code = earlier.asyncExec ? '333334' : '333333';
+        return send(res, { success: true, code, message: 'Query execution in progress.', data: { queryId: earlier.id, getResultUrl: `/queries/${earlier.id}/result` } });
+      }
+      return this.answerFinished(earlier, session, res);
+    }
+    const entry = this.findScript(sql);
+    const script = entry?.script;
+    if (entry && script?.httpStatus !== undefined && entry.httpAnswered < (script.httpTimes ?? Infinity)) {
+      entry.httpAnswered += 1;
+      res.writeHead(script.httpStatus, { 'content-type': 'text/plain' });
+      res.end('stand-in: scripted HTTP failure');
+      return;
+    }
+    let outcome: QueryRecord['outcome'] = { kind: 'result', result: script?.result ?? DEFAULT_RESULT };
+    if (entry && script?.error && (script.failTimes === undefined || entry.executions < script.failTimes)) {
+      outcome = { kind: 'error', error: script.error };
+    }
+    if (entry) entry.executions += 1;
+    const cancel = /SYSTEM\$CANCEL_QUERY/i.test(sql) ? this.cancelFromBindings(body) : undefined;
+    if (cancel) outcome = { kind: 'result', result: { columns: [{ name: 'SYSTEM$CANCEL_QUERY(?)', type: 'text' }], rows: [[cancel]], statementTypeId: 0x1000 } };
+
+    const record: QueryRecord = {
+      id: randomUUID(),
+      requestId,
+      sql,
+      bindings: body['bindings'] as QueryRecord['bindings'],
+      parameters: (body['parameters'] ?? {}) as Record<string, unknown>,
+      asyncExec: body['asyncExec'] === true,
+      sessionId: session.id,
+      user: session.user,
+      status: 'RUNNING',
+      remainingPolls: script?.runningPolls ?? 0,
+      runningStatus: script?.runningStatus ?? 'RUNNING',
+      outcome,
+    };
+    this.queries.push(record);
+    this.queryById.set(record.id, record);
+    if (record.remainingPolls === 0) this.finish(record);
+
+    if (isRunning(record.status)) {
+      const code = record.asyncExec ? '333334' : '333333';
+      const message = record.asyncExec
+        ? 'Asynchronous execution in progress. Use provided query id to perform query monitoring and management.'
+        : 'Query execution in progress. Query will be continued to be executed.';
+      return send(res, { success: true, code, message, data: { queryId: record.id, getResultUrl: `/queries/${record.id}/result` } });
+    }
+    this.answerFinished(record, session, res);
+  }
+
+  private cancelFromBindings(body: Body): string | undefined {
+    const bindings = body['bindings'] as Record<string, { value: unknown }> | undefined;
+    const target = bindings?.['1']?.value;
+    if (typeof target !== 'string') return undefined;
+    const q = this.queryById.get(target);
+    if (q && isRunning(q.status)) q.status = 'ABORTED';
+    return `query [${target}] terminated.`;
+  }
+
+  private finish(record: QueryRecord): void {
+    if (record.status === 'ABORTED') return;
+    record.status = record.outcome.kind === 'error' ? 'FAILED_WITH_ERROR' : 'SUCCESS';
+  }
+
+  /**
+   * A status check or result fetch of a running query counts as one poll: the first
+   * `runningPolls` of them see it running, the next one finishes it.
+   */
+  private tick(record: QueryRecord): void {
+    if (!isRunning(record.status)) return;
+    if (record.remainingPolls > 0) record.remainingPolls -= 1;
+    else this.finish(record);
+  }
+
+  private queryStatus(queryId: string, res: ServerResponse): void {
+    const record = this.queryById.get(queryId);
+    if (!record) return send(res, { success: true, code: null, message: null, data: { queries: [] } });
+    this.tick(record);
+    const running = isRunning(record.status);
+    const error = record.outcome.kind === 'error' && record.status === 'FAILED_WITH_ERROR' ? record.outcome.error : undefined;
+    send(res, {
+      success: true,
+      code: null,
+      message: null,
+      data: {
+        queries: [
+          {
+            id: record.id,
+            status: running ? record.runningStatus : record.status,
+            state: running ? 'RUNNING' : 'SUCCEEDED',
+            sqlText: record.sql,
+            sessionId: record.sessionId,
+            errorCode: error?.code ?? null,
+            errorMessage: error?.message ?? null,
+          },
+        ],
+      },
+    });
+  }
+
+  private queryResult(queryId: string, res: ServerResponse): void {
+    const record = this.queryById.get(queryId);
+    if (!record) {
+      return send(res, { success: false, code: '000709', message: `Statement ${queryId} not found`, data: { queryId, sqlState: '02000', errorCode: '000709', age: 0 } });
+    }
+    this.tick(record);
+    if (isRunning(record.status)) {
+      return send(res, { success: true, code: '333333', message: 'Query execution in progress. Query will be continued to be executed.', data: { queryId, getResultUrl: `/queries/${queryId}/result` } });
+    }
+    const session = [...this.sessions.values()].find((s) => s.id === record.sessionId);
+    this.answerFinished(record, session, res);
+  }
+
+  private answerFinished(record: QueryRecord, session: Session | undefined, res: ServerResponse): void {
+    if (record.status === 'ABORTED') {
+      return send(res, { success: false, code: '000604', message: 'SQL execution canceled', data: { queryId: record.id, sqlState: '57014', errorCode: '000604', age: 0 } });
+    }
+    if (record.outcome.kind === 'error') {
+      const { error } = record.outcome;
+      return send(res, {
+        success: false,
+        code: error.code,
+        message: error.message,
+        data: { queryId: record.id, sqlState: error.sqlState ?? '42000', errorCode: error.code, age: 0, internalError: false, errorType: 'COMPILATION', type: 'COMPILATION' },
+      });
+    }
+    const { result } = record.outcome;
+    send(res, {
+      success: true,
+      code: null,
+      message: null,
+      data: {
+        parameters: [{ name: 'TIMEZONE', value: 'UTC' }],
+        rowtype: result.columns.map((c) => rowType(c)),
+        rowset: result.rows.map((row) => row.map(wireValue)),
+        total: result.rows.length,
+        returned: result.rows.length,
+        queryId: record.id,
+        databaseProvider: null,
+        finalDatabaseName: session?.database ?? null,
+        finalSchemaName: session?.schema ?? null,
+        finalWarehouseName: session?.warehouse ?? null,
+        finalRoleName: session?.role ?? 'PUBLIC',
+        numberOfBinds: Object.keys(record.bindings ?? {}).length,
+        arrayBindSupported: false,
+        statementTypeId: result.statementTypeId ?? 0x1000,
+        version: 1,
+        sendResultTime: Date.now(),
+        queryResultFormat: 'json',
+        queryContext: { entries: [] },
+      },
+    });
+  }
+}
+
+// ── Helpers ───────────────────────────────────────────────────────────────────────────────────────
+
+function str(value: unknown): string {
+  return typeof value === 'string' ? value : '';
+}
+
+function isRunning(status: string): boolean {
+  return status === 'RUNNING';
+}
+
+function rowType(column: ColumnSpec): Body {
+  const numeric = column.type === 'fixed' || column.type === 'real';
+  return {
+    name: column.name,
+    database: '',
+    schema: '',
+    table: '',
+    type: column.type,
+    nullable: true,
+    byteLength: column.type === 'text' ? 16777216 : null,
+    length: column.type === 'text' ? 16777216 : null,
+    precision: numeric ? 38 : null,
+    scale: column.type === 'fixed' ? 0 : null,
+    collation: null,
+  };
+}
+
+/** Snowflake's JSON result format carries every value as text (or null). */
+function wireValue(value: CellValue): string | null {
+  if (value === null) return null;
+  if (typeof value === 'boolean') return value ? '1' : '0';
+  return String(value);
+}
+
+function send(res: ServerResponse, body: Body): void {
+  const text = JSON.stringify(body);
+  res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  const buffer = Buffer.concat(chunks);
+  if (buffer.length === 0) return '';
+  const encoding = req.headers['content-encoding'];
+  if (encoding === 'gzip') {
+    const { gunzipSync } = await import('node:zlib');
+    return gunzipSync(buffer).toString('utf8');
+  }
+  return buffer.toString('utf8');
+}
+
+/** RS256 JWT signed by the user's registered key, issued as `ACCOUNT.USER.SHA256:<fingerprint>`. */
+export function verifyJwt(token: string, publicKey: KeyObject, account: string, user: string): boolean {
+  const [header, payload, signature] = token.split('.');
+  if (!header || !payload || !signature) return false;
+  let claims: Body;
+  try {
+    const head = JSON.parse(Buffer.from(header, 'base64url').toString('utf8')) as Body;
+    if (head['alg'] !== 'RS256') return false;
+    claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Body;
+  } catch {
+    return false;
+  }
+  const signed = verify('sha256', Buffer.from(`${header}.${payload}`), publicKey, Buffer.from(signature, 'base64url'));
+  if (!signed) return false;
+  if (claims['iss'] !== `${account}.${user}.${publicKeyFingerprint(publicKey)}`) return false;
+  if (claims['sub'] !== `${account}.${user}`) return false;
+  // The driver writes iat/exp in milliseconds; accept seconds too.
+  const exp = Number(claims['exp']);
+  const expMs = exp > 1e12 ? exp : exp * 1000;
+  return Number.isFinite(expMs) && expMs > Date.now();
+}
+
+export function publicKeyFingerprint(publicKey: KeyObject): string {
+  const der = publicKey.export({ type: 'spki', format: 'der' });
+  return `SHA256:${createHash('sha256').update(der).digest('base64')}`;
+}
+
+/** The result set COPY INTO returns: one row per file. */
+export interface CopyFileRow {
+  file: string;
+  status: 'LOADED' | 'LOAD_FAILED' | 'PARTIALLY_LOADED' | 'LOAD_SKIPPED';
+  rowsParsed: number;
+  rowsLoaded: number;
+  errorLimit?: number;
+  errorsSeen?: number;
+  firstError?: string | null;
+  firstErrorLine?: number | null;
+  firstErrorCharacter?: number | null;
+  firstErrorColumnName?: string | null;
+}
+
+export function copyIntoResult(files: readonly CopyFileRow[]): ResultSpec {
+  return {
+    statementTypeId: 0x3000,
+    columns: [
+      { name: 'file', type: 'text' },
+      { name: 'status', type: 'text' },
+      { name: 'rows_parsed', type: 'fixed' },
+      { name: 'rows_loaded', type: 'fixed' },
+      { name: 'error_limit', type: 'fixed' },
+      { name: 'errors_seen', type: 'fixed' },
+      { name: 'first_error', type: 'text' },
+      { name: 'first_error_line', type: 'fixed' },
+      { name: 'first_error_character', type: 'fixed' },
+      { name: 'first_error_column_name', type: 'text' },
+    ],
+    rows: files.map((f) => [
+      f.file,
+      f.status,
+      f.rowsParsed,
+      f.rowsLoaded,
+      f.errorLimit ?? f.rowsParsed,
+      f.errorsSeen ?? 0,
+      f.firstError ?? null,
+      f.firstErrorLine ?? null,
+      f.firstErrorCharacter ?? null,
+      f.firstErrorColumnName ?? null,
+    ]),
+  };
+}

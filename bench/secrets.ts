@@ -60,7 +60,7 @@ async function measure(latencyMs: number, label: string): Promise<string> {
     const w = median(warm);
     const c = median(coldInstance);
     const e = median(expired);
-    return `secrets (${label}): per-step overhead, 8 seed secrets + build export request, median — warm cache ${ms(w)}; cold instance ${ms(c)} (new client: TLS + challenge + 8 GETs, n=${coldRuns}); expired cache ${ms(e)} (8 GETs, n=${coldRuns}); warm/cold = ${(w / c).toFixed(4)} (${Math.round(c / w)}× less), warm/expired = ${(w / e).toFixed(4)}`;
+    return `secrets (${label}): per-step overhead, 8 seed secrets + build export request, median — warm cache ${ms(w)}; cold instance ${ms(c)} (new client: TLS + challenge + 8 GETs, n=${coldRuns}); expired cache ${ms(e)} (8 GETs, n=${coldRuns}); warm/cold = ${(w / c).toPrecision(2)} (${Math.round(c / w)}× less), warm/expired = ${(w / e).toPrecision(2)}`;
   } finally {
     await kv.stop();
   }

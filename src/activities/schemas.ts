@@ -8,13 +8,12 @@ import { alertSchema, stepSchema } from '../pipelines/schema';
 
 const jsonObject = z.record(z.string(), z.json());
 
-const triggerSchema = z
-  .object({
-    kind: z.enum(['manual', 'schedule', 'rerun', 'api']),
-    origin: z.string().optional(),
-    scheduledFor: z.string().optional(),
-  })
-  .strict();
+// Loose on purpose: a field added to RunTrigger later must not fail every step of running runs.
+const triggerSchema = z.looseObject({
+  kind: z.enum(['manual', 'schedule', 'rerun', 'api']),
+  origin: z.string().optional(),
+  scheduledFor: z.string().optional(),
+});
 
 export const stepActivityInputSchema = z
   .object({

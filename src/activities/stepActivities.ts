@@ -10,14 +10,14 @@
  */
 import type { z } from 'zod';
 import { PermanentError, classify, toActivityError, type FailureInfo } from '../core/errors';
-import type { Json } from '../core/json';
+import type { Json, JsonObject } from '../core/json';
 import type { FinishRunInput } from '../engine/runPipeline';
 import type { RunState } from '../engine/types';
 import type { Logger } from '../logging/logger';
 import { maskDeep, maskSecrets, rememberSecretValue } from '../logging/mask';
 import { runEventFromState, type RunEvent } from '../notify/event';
 import type { AlertDefinition, StepDefinition, StepKind } from '../pipelines/schema';
-import type { AttemptRecord, RunRecorder } from '../runs/recorder';
+import type { AttemptRecord, LogLine, RunRecorder } from '../runs/recorder';
 import type { SecretResolver, SettingsReader } from '../secrets/types';
 import type { StepAdapter, StepContext } from '../steps/adapter';
 import type { CancelActivityInput, PollActivityInput, StepActivityInput, StepOutcome } from '../steps/protocol';
@@ -129,6 +129,7 @@ export function createStepActivities(deps: StepActivityDeps): StepActivities {
       );
     }
     await recordAttempt(log, { runId: input.runId, pipeline: input.pipeline, stepId: input.stepId, attempt: input.attempt, status: 'running', startedAt });
+    await runLog(input, log, 'info', `step ${input.stepId} attempt ${input.attempt} started`);
   }
 
   async function recordEnd(input: StepActivityInput, log: Logger, startedAt: string, result: { outcome: StepOutcome } | { error: FailureInfo }): Promise<void> {
@@ -148,17 +149,29 @@ export function createStepActivities(deps: StepActivityDeps): StepActivities {
     });
   }
 
+  /** One line in the run's log (what `logs --follow` shows), next to the process log. */
+  async function runLog(input: StepActivityInput, log: Logger, level: LogLine['level'], msg: string, fields?: JsonObject): Promise<void> {
+    const recorder = deps.recorder;
+    if (!recorder) return;
+    const line: LogLine = { time: now().toISOString(), level, msg: maskSecrets(msg), stepId: input.stepId, attempt: input.attempt, ...(fields ? { fields: maskDeep(fields) } : {}) };
+    await quietly(log, 'appending the run log', () => recorder.appendLogs(input.runId, [line]));
+  }
+
   /** Runs one adapter call with recording and error conversion around it. */
   async function attempt(input: StepActivityInput, startedAt: string, call: (ctx: StepContext) => Promise<StepOutcome>): Promise<StepOutcome> {
     const ctx = contextFor(input);
     try {
       const outcome = maskDeep(await call(ctx));
-      if (outcome.status === 'succeeded') ctx.log.info({ metrics: outcome.metrics }, 'step attempt succeeded');
+      if (outcome.status === 'succeeded') {
+        ctx.log.info({ metrics: outcome.metrics }, 'step attempt succeeded');
+        await runLog(input, ctx.log, 'info', `step ${input.stepId} attempt ${input.attempt} succeeded`, outcome.metrics);
+      }
       await recordEnd(input, ctx.log, startedAt, { outcome });
       return outcome;
     } catch (error) {
       const failure = maskedFailure(error);
       ctx.log.warn({ failure }, 'step attempt failed');
+      await runLog(input, ctx.log, failure.class === 'permanent' ? 'error' : 'warn', `step ${input.stepId} attempt ${input.attempt} failed (${failure.class}): ${failure.message}`);
       await recordEnd(input, ctx.log, startedAt, { error: failure });
       throw activityError(error);
     }
@@ -234,6 +247,12 @@ export function createStepActivities(deps: StepActivityDeps): StepActivities {
             ...(input.trigger.kind === 'rerun' && input.trigger.origin ? { rerunOf: input.trigger.origin } : {}),
           }),
         );
+        const line: LogLine = {
+          time: now().toISOString(),
+          level: run.status === 'failed' ? 'error' : 'info',
+          msg: maskSecrets(`run ${run.status}${run.error ? `: ${run.error.message}` : ''}`),
+        };
+        await quietly(log, 'appending the run log', () => recorder.appendLogs(run.runId, [line]));
         // Attempts the orchestrator abandoned (run cancelled or timed out, step timeout that the
         // activity never saw) are only known here.
         for (const step of run.steps) {

@@ -34,7 +34,7 @@ export interface HealthCheck {
   check(): Promise<{ ok: boolean; detail?: string }>;
 }
 
-export type DurableControl = Pick<DurableClient, 'startNew' | 'getStatus' | 'raiseEvent' | 'terminate'>;
+export type DurableControl = Pick<DurableClient, 'startNew' | 'getStatus' | 'getStatusBy' | 'raiseEvent' | 'terminate'>;
 
 export interface ApiDeps {
   readonly catalog: Catalog;

@@ -3,7 +3,8 @@
  * the development host serve this same table.
  */
 import type { HttpMethod, HttpResponseInit } from '@azure/functions';
-import { ORCHESTRATOR_NAMES, type CarriedStep, type RunInput, type RunState } from '../engine/types';
+import { findInstance, startRunOnce } from '../app/durableStarter';
+import type { CarriedStep, RunState } from '../engine/types';
 import { resolveParameters } from '../pipelines/parameters';
 import type { PipelineDefinition } from '../pipelines/schema';
 import { previewSchedule } from '../scheduler/preview';
@@ -15,16 +16,36 @@ import type { ApiDeps } from './ports';
 import { ApiProblem, conflict, notFound, problemResponse } from './problem';
 import { readBody, readQuery, type ApiRequest } from './request';
 import { idempotentRunId, newRunId, RUN_ID_PATTERN } from './runIds';
-import { durableStatus, isTerminal, mergeRunView, stateFromDurable, statusFromDurable } from './runView';
+import { isTerminal, mergeRunView, stateFromDurable, statusFromDurable } from './runView';
 
-export interface Route {
-  readonly name: string;
+export interface RouteSpec {
+  readonly name: RouteName;
   readonly methods: readonly HttpMethod[];
   /** Functions route template, under /api. */
   readonly route: string;
   readonly authLevel: 'anonymous' | 'function';
+}
+
+export interface Route extends RouteSpec {
   readonly handle: (request: ApiRequest) => Promise<HttpResponseInit>;
 }
+
+/** Every route of the API; registration and the OpenAPI document follow this table. */
+export const ROUTE_TABLE = [
+  { name: 'listPipelines', methods: ['GET'], route: 'pipelines', authLevel: 'function' },
+  { name: 'startRun', methods: ['POST'], route: 'pipelines/{name}/runs', authLevel: 'function' },
+  { name: 'pauseSchedule', methods: ['POST'], route: 'pipelines/{name}/schedules/{schedule}/pause', authLevel: 'function' },
+  { name: 'resumeSchedule', methods: ['POST'], route: 'pipelines/{name}/schedules/{schedule}/resume', authLevel: 'function' },
+  { name: 'listRuns', methods: ['GET'], route: 'runs', authLevel: 'function' },
+  { name: 'getRun', methods: ['GET'], route: 'runs/{runId}', authLevel: 'function' },
+  { name: 'getRunLogs', methods: ['GET'], route: 'runs/{runId}/logs', authLevel: 'function' },
+  { name: 'cancelRun', methods: ['POST'], route: 'runs/{runId}/cancel', authLevel: 'function' },
+  { name: 'rerunRun', methods: ['POST'], route: 'runs/{runId}/rerun', authLevel: 'function' },
+  { name: 'health', methods: ['GET'], route: 'health', authLevel: 'function' },
+  { name: 'openApi', methods: ['GET'], route: 'openapi.json', authLevel: 'anonymous' },
+] as const satisfies readonly { name: string; methods: readonly HttpMethod[]; route: string; authLevel: 'anonymous' | 'function' }[];
+
+export type RouteName = (typeof ROUTE_TABLE)[number]['name'];
 
 // ── Handlers ──────────────────────────────────────────────────────────────────────────────────────
 
@@ -49,20 +70,6 @@ function runIdOr404(request: ApiRequest): string {
 function links(deps: ApiDeps, runId: string): Record<string, string> {
   const base = `${deps.baseUrl ?? ''}/api/runs/${runId}`;
   return { self: base, logs: `${base}/logs`, cancel: `${base}/cancel`, rerun: `${base}/rerun` };
-}
-
-/** Starts a run unless one with this id exists; returns whether it was created. */
-async function startRun(deps: ApiDeps, input: RunInput): Promise<boolean> {
-  const existing = await durableStatus(deps.durable, input.runId);
-  if (existing) return false;
-  try {
-    await deps.durable.startNew(ORCHESTRATOR_NAMES.runPipeline, { instanceId: input.runId, input });
-    return true;
-  } catch (error) {
-    // Lost a race with the same id (host.json refuses a start over a running instance).
-    if (await durableStatus(deps.durable, input.runId)) return false;
-    throw error;
-  }
 }
 
 export function createRoutes(deps: ApiDeps): Route[] {
@@ -118,7 +125,7 @@ export function createRoutes(deps: ApiDeps): Route[] {
     let runId = body.idempotencyKey ? idempotentRunId(pipeline.name, body.idempotencyKey) : newRunId(pipeline.name, now, deps.randomSuffix());
     if (body.idempotencyKey) runId = await deps.idempotency.claim(pipeline.name, body.idempotencyKey, runId);
     const trigger: RunTrigger = { kind: 'manual', origin: 'api' };
-    const created = await startRun(deps, { pipeline, runId, trigger, parameters: params.parameters });
+    const created = await startRunOnce(deps.durable, { pipeline, runId, trigger, parameters: params.parameters });
     return json(202, { runId, pipeline: pipeline.name, created, links: links(deps, runId) }, { location: links(deps, runId)['self'] ?? '' });
   };
 
@@ -134,7 +141,7 @@ export function createRoutes(deps: ApiDeps): Route[] {
 
   const getRun = async (request: ApiRequest): Promise<HttpResponseInit> => {
     const runId = runIdOr404(request);
-    const [record, attempts, status] = await Promise.all([deps.runs.getRun(runId), deps.runs.getAttempts(runId), durableStatus(deps.durable, runId)]);
+    const [record, attempts, status] = await Promise.all([deps.runs.getRun(runId), deps.runs.getAttempts(runId), findInstance(deps.durable, runId)]);
     const view = mergeRunView(runId, record, attempts, status);
     if (!view) throw notFound(`no run "${runId}"`);
     return json(200, { ...view, links: links(deps, runId) });
@@ -143,7 +150,7 @@ export function createRoutes(deps: ApiDeps): Route[] {
   const getLogs = async (request: ApiRequest): Promise<HttpResponseInit> => {
     const runId = runIdOr404(request);
     const query = readQuery(request, logsQuery);
-    const [page, record, status] = await Promise.all([deps.runs.getLogs(runId, query), deps.runs.getRun(runId), durableStatus(deps.durable, runId)]);
+    const [page, record, status] = await Promise.all([deps.runs.getLogs(runId, query), deps.runs.getRun(runId), findInstance(deps.durable, runId)]);
     if (!record && !status && page.lines.length === 0) throw notFound(`no run "${runId}"`);
     const view = mergeRunView(runId, record, [], status);
     return json(200, { runId, status: view?.status ?? 'pending', lines: page.lines, nextCursor: page.nextCursor ?? page.lines.at(-1)?.cursor ?? query.after ?? null });
@@ -152,7 +159,7 @@ export function createRoutes(deps: ApiDeps): Route[] {
   const cancelRun = async (request: ApiRequest): Promise<HttpResponseInit> => {
     const runId = runIdOr404(request);
     await readBody(request, emptyBody);
-    const status = await durableStatus(deps.durable, runId);
+    const status = await findInstance(deps.durable, runId);
     if (!status) {
       if (await deps.runs.getRun(runId)) throw conflict(`run "${runId}" has finished`);
       throw notFound(`no run "${runId}"`);
@@ -166,7 +173,7 @@ export function createRoutes(deps: ApiDeps): Route[] {
   const rerun = async (request: ApiRequest): Promise<HttpResponseInit> => {
     const sourceId = runIdOr404(request);
     const body = await readBody(request, rerunBody);
-    const [record, attempts, status] = await Promise.all([deps.runs.getRun(sourceId), deps.runs.getAttempts(sourceId), durableStatus(deps.durable, sourceId)]);
+    const [record, attempts, status] = await Promise.all([deps.runs.getRun(sourceId), deps.runs.getAttempts(sourceId), findInstance(deps.durable, sourceId)]);
     const view = mergeRunView(sourceId, record, attempts, status);
     if (!view) throw notFound(`no run "${sourceId}"`);
     if (!isTerminal(view.status)) throw conflict(`run "${sourceId}" is still ${view.status}; cancel it or wait for it to end`);
@@ -181,7 +188,7 @@ export function createRoutes(deps: ApiDeps): Route[] {
       carried[step.id] = { fromRunId: sourceId, ...(step.output !== undefined ? { output: step.output } : {}), ...(step.metrics ? { metrics: step.metrics } : {}) };
     }
     const runId = newRunId(pipeline.name, deps.now(), deps.randomSuffix());
-    await startRun(deps, {
+    await startRunOnce(deps.durable, {
       pipeline,
       runId,
       trigger: { kind: 'rerun', origin: sourceId },
@@ -218,20 +225,20 @@ export function createRoutes(deps: ApiDeps): Route[] {
 
   const openApi = (): Promise<HttpResponseInit> => Promise.resolve(json(200, openApiDocument()));
 
-  const routes: Route[] = [
-    { name: 'listPipelines', methods: ['GET'], route: 'pipelines', authLevel: 'function', handle: listPipelines },
-    { name: 'startRun', methods: ['POST'], route: 'pipelines/{name}/runs', authLevel: 'function', handle: startPipelineRun },
-    { name: 'pauseSchedule', methods: ['POST'], route: 'pipelines/{name}/schedules/{schedule}/pause', authLevel: 'function', handle: setPaused(true) },
-    { name: 'resumeSchedule', methods: ['POST'], route: 'pipelines/{name}/schedules/{schedule}/resume', authLevel: 'function', handle: setPaused(false) },
-    { name: 'listRuns', methods: ['GET'], route: 'runs', authLevel: 'function', handle: listRuns },
-    { name: 'getRun', methods: ['GET'], route: 'runs/{runId}', authLevel: 'function', handle: getRun },
-    { name: 'getRunLogs', methods: ['GET'], route: 'runs/{runId}/logs', authLevel: 'function', handle: getLogs },
-    { name: 'cancelRun', methods: ['POST'], route: 'runs/{runId}/cancel', authLevel: 'function', handle: cancelRun },
-    { name: 'rerunRun', methods: ['POST'], route: 'runs/{runId}/rerun', authLevel: 'function', handle: rerun },
-    { name: 'health', methods: ['GET'], route: 'health', authLevel: 'function', handle: health },
-    { name: 'openApi', methods: ['GET'], route: 'openapi.json', authLevel: 'anonymous', handle: openApi },
-  ];
-  return routes.map((r) => ({ ...r, handle: answerProblems(r.handle) }));
+  const handlers: Record<RouteName, Route['handle']> = {
+    listPipelines,
+    startRun: startPipelineRun,
+    pauseSchedule: setPaused(true),
+    resumeSchedule: setPaused(false),
+    listRuns,
+    getRun,
+    getRunLogs: getLogs,
+    cancelRun,
+    rerunRun: rerun,
+    health,
+    openApi,
+  };
+  return ROUTE_TABLE.map((spec) => ({ ...spec, handle: answerProblems(handlers[spec.name]) }));
 }
 
 /** Which steps a rerun executes: `failed` = every step that did not succeed; a step id = it and all downstream. */

@@ -6,7 +6,6 @@
 import type { DurableOrchestrationStatus } from 'durable-functions';
 import type { RunState, RunStatus, StepState } from '../engine/types';
 import type { AttemptRecord, RunRecord } from '../runs/recorder';
-import type { DurableControl } from './ports';
 
 export interface RunView {
   readonly runId: string;
@@ -24,17 +23,6 @@ export interface RunView {
   readonly steps: readonly StepState[];
   readonly attempts: readonly AttemptRecord[];
   readonly metrics: NonNullable<RunRecord['metrics']>;
-}
-
-/** The Durable status of an instance, or undefined when there is none. */
-export async function durableStatus(durable: DurableControl, instanceId: string): Promise<DurableOrchestrationStatus | undefined> {
-  try {
-    const status = await durable.getStatus(instanceId, { showInput: false });
-    return status && status.instanceId ? status : undefined;
-  } catch (error) {
-    if (/\b404\b|not found/i.test((error as Error).message)) return undefined;
-    throw error;
-  }
 }
 
 const TERMINAL: ReadonlySet<RunStatus> = new Set(['succeeded', 'failed', 'cancelled']);

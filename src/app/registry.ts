@@ -41,6 +41,25 @@ export type Registration = HttpRegistration | TimerRegistration | OrchestrationR
 
 const registered = new Map<string, Registration>();
 
+/**
+ * Whether a Functions worker hosts this process: it provides `@azure/functions-core`. Outside it
+ * (dev host, tests, CLI) we keep the list only, instead of letting `@azure/functions` print a
+ * "test mode" warning per function.
+ */
+let hosted: boolean | undefined;
+function inFunctionsHost(): boolean {
+  if (hosted === undefined) {
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- a probe: the worker injects this module
+      require('@azure/functions-core');
+      hosted = true;
+    } catch {
+      hosted = false;
+    }
+  }
+  return hosted;
+}
+
 function remember(registration: Registration): void {
   if (registered.has(registration.name)) throw new Error(`function "${registration.name}" is registered twice`);
   registered.set(registration.name, registration);
@@ -48,22 +67,22 @@ function remember(registration: Registration): void {
 
 export function registerHttp(name: string, options: HttpRegistration['options'], handler: HttpDurableClientHandler): void {
   remember({ kind: 'http', name, options, handler });
-  df.app.client.http(name, { route: options.route, methods: [...options.methods], authLevel: options.authLevel, handler });
+  if (inFunctionsHost()) df.app.client.http(name, { route: options.route, methods: [...options.methods], authLevel: options.authLevel, handler });
 }
 
 export function registerTimer(name: string, options: TimerRegistration['options'], handler: TimerHandler): void {
   remember({ kind: 'timer', name, options, handler });
-  df.app.client.timer(name, { schedule: options.schedule, runOnStartup: options.runOnStartup, handler });
+  if (inFunctionsHost()) df.app.client.timer(name, { schedule: options.schedule, runOnStartup: options.runOnStartup, handler });
 }
 
 export function registerOrchestration(name: string, handler: OrchestrationHandler): void {
   remember({ kind: 'orchestration', name, handler });
-  df.app.orchestration(name, handler);
+  if (inFunctionsHost()) df.app.orchestration(name, handler);
 }
 
 export function registerActivity(name: string, handler: ActivityHandler): void {
   remember({ kind: 'activity', name, handler });
-  df.app.activity(name, { handler });
+  if (inFunctionsHost()) df.app.activity(name, { handler });
 }
 
 /** Every registration made so far, in registration order. */
@@ -77,5 +96,5 @@ export function findRegistration(name: string): Registration | undefined {
 
 /** Keeps the host from setting up HTTP streaming etc. we do not use; called once from index.ts. */
 export function configureApp(): void {
-  app.setup({ enableHttpStream: false });
+  if (inFunctionsHost()) app.setup({ enableHttpStream: false });
 }

@@ -22,7 +22,7 @@ import { readySteps, unreachableSteps } from './dag';
 import { readTaskFailure } from './failure';
 import { DEFAULT_POLLS_PER_EXECUTION } from './pollStep';
 import { stepInstanceId, type RunStepInput } from './runStep';
-import { RunTracker } from './state';
+import { forCustomStatus, RunTracker } from './state';
 import { cancelPolledJobs, cancelTimers, createStepEnv, drive, isDone, runStepRoutine, type StepEnv } from './stepRoutine';
 import { ORCHESTRATOR_NAMES, type RunInput, type RunState, type StepState } from './types';
 
@@ -166,7 +166,7 @@ export function createRunPipeline(options: RunPipelineOptions = {}): Orchestrati
       context,
       { runId: input.runId, pipelineName: input.pipeline.name, parameters: input.parameters, trigger: input.trigger },
       tracker,
-      { maxPollsPerExecution, publish: () => df.setCustomStatus(tracker.snapshot('running')) },
+      { maxPollsPerExecution, publish: () => df.setCustomStatus(forCustomStatus(tracker.snapshot('running'))) },
     );
     env.publish();
     const timeout = input.pipeline.timeout;
@@ -195,7 +195,7 @@ export function createRunPipeline(options: RunPipelineOptions = {}): Orchestrati
     if (stop) yield* stopRun(env, input, stop);
 
     const final = finalState(input, tracker, stop, env.nowMs());
-    df.setCustomStatus(final);
+    df.setCustomStatus(forCustomStatus(final));
     env.log(`run ${final.status}${final.error ? `: ${final.error.message}` : ''}`);
     const finish: FinishRunInput = {
       run: final,

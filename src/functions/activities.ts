@@ -1,12 +1,12 @@
 /**
  * Registers the step activities (startStep, pollStep, cancelStep, finishRun) and offers
  * `registerStepActivity` for pipelines' `kind: 'activity'` steps. The activities are built on the
- * first call, from the app settings.
+ * first call, from the app's shared services.
  */
 import { registerActivity } from '../app/registry';
 import type { StepActivities, UserStepHandler } from '../activities';
 import { createAppStepActivities } from '../activities/fromConfig';
-import { loadConfig } from '../config/config';
+import { appServices } from '../app/services';
 import { PermanentError, toActivityError } from '../core/errors';
 import { ACTIVITY_NAMES } from '../steps/protocol';
 
@@ -14,7 +14,7 @@ let built: Promise<StepActivities> | undefined;
 
 function activities(): Promise<StepActivities> {
   built ??= Promise.resolve()
-    .then(() => createAppStepActivities(loadConfig()))
+    .then(async () => createAppStepActivities(await appServices()))
     .catch((error: unknown) => {
       built = undefined; // a setting fixed later must not need a restart
       // Retrying the step cannot fix the app's settings.

@@ -1,4 +1,12 @@
 /** Registers every function. Each registration file is a thin layer over plain modules. */
+import { registerStepActivities } from './activities';
+import { registerApi } from './api';
+import { registerOrchestrators } from './orchestrators';
+import { registerScheduler } from './scheduler';
+
 export function registerFunctions(): void {
-  // Filled as the registration files land (orchestrators, activities, HTTP API, scheduler).
+  registerOrchestrators();
+  registerStepActivities();
+  registerApi();
+  registerScheduler();
 }

@@ -4,7 +4,7 @@
  */
 import { DefaultAzureCredential, ManagedIdentityCredential } from '@azure/identity';
 import type { TableServiceClientOptions } from '@azure/data-tables';
-import type { TokenCredential } from '@azure/core-auth';
+import type { TokenCredential } from '@azure/identity';
 import type { AppConfig } from '../config/config';
 import { createRunStore, type TableRunStore } from './tableStore';
 import { createRunStoreTables, type RunStoreConnection } from './tables';

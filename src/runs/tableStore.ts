@@ -155,6 +155,8 @@ interface HeadEntry {
 }
 
 export class TableRunStore implements RunRecorder, SchedulerStore {
+  /** As a health check (GET /api/health): `check()` below. */
+  readonly name = 'table-storage';
   private readonly t: RunStoreTables;
   private readonly maxLogLines: number;
   private readonly headSize: number;
@@ -619,16 +621,22 @@ export class TableRunStore implements RunRecorder, SchedulerStore {
     const cutoffMs = this.now().getTime() - days * 86_400_000;
     const bounds = await this.readBounds();
     const runIds: string[] = [];
+    const pipelines = new Set<string>();
     if (bounds) {
       const newest = monthBucket(cutoffMs) < bounds.newest ? monthBucket(cutoffMs) : bounds.newest;
       for (const bucket of monthsDescending(newest, bounds.oldest)) {
         const rows = await queryAll(this.t.index, rangeFilter(indexPartition('all', '', bucket), invertedTime(cutoffMs - 1), '~'));
         for (const row of rows) {
           const runId = typeof row['runId'] === 'string' ? row['runId'] : '';
-          await this.purgeRun(runId, typeof row['pipeline'] === 'string' ? row['pipeline'] : '', rowKeyOf(row), bucket);
+          const pipeline = typeof row['pipeline'] === 'string' ? row['pipeline'] : '';
+          await this.purgeRun(runId, pipeline, rowKeyOf(row), bucket);
           runIds.push(runId);
+          pipelines.add(pipeline);
         }
       }
+      const purged = new Set(runIds);
+      for (const pipeline of pipelines) await this.removeFromHead(pipeline, purged);
+      await this.raiseOldestBound(monthBucket(cutoffMs));
     }
     let slotsDeleted = 0;
     const cutoffIso = new Date(cutoffMs).toISOString();
@@ -640,6 +648,40 @@ export class TableRunStore implements RunRecorder, SchedulerStore {
       slotsDeleted += old.length;
     }
     return { runIds, slotsDeleted };
+  }
+
+  /** Drops purged runs from a pipeline's head row, so "latest N" stays one point read. */
+  private async removeFromHead(pipeline: string, purged: ReadonlySet<string>): Promise<void> {
+    const pk = pipelineHeadPartition(pipeline);
+    for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
+      const row = await getOrUndefined(this.t.index, pk, HEAD_ROW);
+      if (!row) return;
+      const entries = decodeJson<[string, number][]>(row['recent']) ?? [];
+      const kept = entries.filter(([id]) => !purged.has(id));
+      if (kept.length === entries.length) return;
+      try {
+        await this.t.index.updateEntity({ partitionKey: pk, rowKey: HEAD_ROW, recent: JSON.stringify(kept) }, 'Merge', { etag: row.etag });
+        return;
+      } catch (error) {
+        if (!isConflict(error)) throw error;
+      }
+    }
+  }
+
+  /** After a purge no run is older than the cutoff month: listings stop walking there. */
+  private async raiseOldestBound(bucket: string): Promise<void> {
+    for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
+      const row = await getOrUndefined(this.t.index, META_PARTITION, HEAD_ROW);
+      if (!row || typeof row['oldest'] !== 'string' || typeof row['newest'] !== 'string' || row['oldest'] >= bucket) return;
+      const next = { oldest: bucket < row['newest'] ? bucket : row['newest'], newest: row['newest'] };
+      try {
+        await this.t.index.updateEntity({ partitionKey: META_PARTITION, rowKey: HEAD_ROW, ...next }, 'Replace', { etag: row.etag });
+        this.knownBounds = undefined;
+        return;
+      } catch (error) {
+        if (!isConflict(error)) throw error;
+      }
+    }
   }
 
   private async purgeRun(runId: string, pipeline: string, rk: string, bucket: string): Promise<void> {

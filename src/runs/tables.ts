@@ -3,7 +3,8 @@
  * connection string for Azurite. Tables are created on first use, once per process.
  */
 import { RestError, TableClient, TableServiceClient, type TableServiceClientOptions } from '@azure/data-tables';
-import type { NamedKeyCredential, TokenCredential } from '@azure/core-auth';
+import type { NamedKeyCredential } from '@azure/data-tables';
+import type { TokenCredential } from '@azure/identity';
 
 export interface RunStoreTables {
   /** Per run (PartitionKey = run id): the run row, its attempts, its log lines. */

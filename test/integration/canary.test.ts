@@ -10,6 +10,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { classify, toActivityError } from '../../src/core/errors';
 import { maskError } from '../../src/logging/mask';
 import { createNotifier, type RunEvent } from '../../src/notify';
+import type { StepContext } from '../../src/steps/adapter';
 import { alertSchema, azureFunctionStepSchema } from '../../src/pipelines/schema';
 import { createAzureFunctionAdapter } from '../../src/steps/azureFunction';
 import type { StepOutcome } from '../../src/steps/protocol';

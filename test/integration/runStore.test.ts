@@ -8,7 +8,12 @@ import { startAzurite, type AzuriteInstance } from '../support/azurite';
 import { createRunStore, InvalidCursorError, type TableRunStore } from '../../src/runs/tableStore';
 import { createRunStoreTables } from '../../src/runs/tables';
 import type { RunRecord } from '../../src/runs/recorder';
-import type { SlotEntry } from '../../src/scheduler/ports';
+import type { SlotEntry, SchedulerStore } from '../../src/scheduler/ports';
+import type { HealthCheck, IdempotencyKeys, RunQueries, ScheduleControl } from '../../src/api/ports';
+
+// The store is what the API and the scheduler are wired to: a compile-time check of the contracts.
+type Implements<T extends RunQueries & ScheduleControl & IdempotencyKeys & HealthCheck & SchedulerStore> = T;
+export type StoreFitsPorts = Implements<TableRunStore>;
 
 let azurite: AzuriteInstance;
 let counter = 0;
@@ -170,6 +175,17 @@ describe('listing runs', () => {
   test('a cursor the store did not issue is refused', async () => {
     const store = freshStore();
     await assert.rejects(store.listRuns({ limit: 5, cursor: 'not-a-cursor' }), InvalidCursorError);
+    await assert.rejects(store.getLogs('r', { after: 'x', limit: 5 }), InvalidCursorError);
+  });
+
+  test('the health check reaches storage, and says so when it cannot', async () => {
+    assert.deepEqual(await freshStore().check(), { ok: true });
+    const down = createRunStore({
+      tables: createRunStoreTables({ connectionString: azurite.connectionString.replace(/127\.0\.0\.1:\d+/g, '127.0.0.1:9') }, 'down', { retryOptions: { maxRetries: 0 } }),
+    });
+    const health = await down.check();
+    assert.equal(health.ok, false);
+    assert.ok(health.detail);
   });
 });
 

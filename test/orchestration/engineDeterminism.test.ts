@@ -4,7 +4,7 @@ import type { OrchestrationContext } from 'durable-functions';
 import type { Registration } from '../../src/app/registry';
 import { DevHost, replayFromScratch } from '../../src/devhost';
 import { CANCEL_EVENT } from '../../src/engine';
-import { replayMismatches, seedPipeline, startEngineHost, START, type EngineHost } from './engineHarness';
+import { guardFreshCompounds, replayMismatches, seedPipeline, startEngineHost, START, type EngineHost } from './engineHarness';
 
 describe('determinism: finished runs replay from scratch to the same actions', () => {
   let engine: EngineHost;
@@ -55,6 +55,33 @@ describe('determinism: finished runs replay from scratch to the same actions', (
       assert.ok(execution && registration?.kind === 'orchestration');
       const report = await replayFromScratch(registration, execution, 'flaky-1');
       assert.ok(report.mismatches.length > 0);
+    } finally {
+      await host.stop();
+    }
+  });
+
+  test('the harness guard catches a running task put into a new Task.any (the extension would run it twice)', async () => {
+    const registrations: Registration[] = [
+      {
+        kind: 'orchestration',
+        name: 'reuser',
+        handler: guardFreshCompounds(function* reuser(context: OrchestrationContext) {
+          const slow = context.df.callActivity('echo', 'slow');
+          const first = context.df.createTimer(new Date(context.df.currentUtcDateTime.getTime() + 1000));
+          yield context.df.Task.any([slow, first]);
+          // Wrong: `slow` is already scheduled.
+          yield context.df.Task.any([slow, context.df.createTimer(new Date(context.df.currentUtcDateTime.getTime() + 1000))]);
+          return 'done';
+        }),
+      },
+      { kind: 'activity', name: 'echo', handler: (input: unknown) => new Promise((resolve) => setTimeout(() => resolve(input), 5)) },
+    ];
+    const host = await DevHost.start({ registrations, clock: 'virtual', startTime: START, httpPort: false });
+    try {
+      await host.client.startNew('reuser', { instanceId: 'reuser-1' });
+      const status = await host.waitFor('reuser-1');
+      assert.equal(status.runtimeStatus, 'Failed');
+      assert.match(JSON.stringify(status.output), /yielded again inside a new Task.any/);
     } finally {
       await host.stop();
     }

@@ -1,13 +1,20 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { seedPipeline, startEngineHost, type EngineHost } from './engineHarness';
+import { pipeline, replayMismatches, seedPipeline, startEngineHost, type EngineHost } from './engineHarness';
 
 describe('seed pipeline, happy path', () => {
   let engine: EngineHost;
   before(async () => {
-    engine = await startEngineHost();
+    engine = await startEngineHost({
+      userActivities: {
+        countRows: (input) => Promise.resolve({ counted: (input.input as { table: string }).table, rows: 42 }),
+      },
+    });
   });
-  after(() => engine.stop());
+  after(async () => {
+    assert.deepEqual(await replayMismatches(engine), []);
+    await engine.stop();
+  });
 
   test('runs export → load → transform in order and succeeds, with attempts and durations per step', async () => {
     const seed = seedPipeline();
@@ -29,5 +36,20 @@ describe('seed pipeline, happy path', () => {
     assert.equal(engine.recorder.runs.get('happy-1')?.status, 'succeeded');
     assert.equal(engine.recorder.attempts.get('happy-1/load/1')?.status, 'succeeded');
     assert.equal(engine.alerts.length, 0, 'the seed alerts on failure only');
+  });
+
+  test('a step of kind activity calls the registered user activity and keeps its result as the step output', async () => {
+    const p = pipeline({
+      name: 'with-custom-step',
+      title: 'custom',
+      steps: [
+        { id: 'export', kind: 'azureFunction', url: 'https://fn.example/api/export' },
+        { id: 'count', kind: 'activity', activity: 'countRows', input: { table: 'orders' }, dependsOn: ['export'] },
+      ],
+    });
+    const run = await engine.run(p, 'custom-1');
+    assert.equal(run.status, 'succeeded');
+    assert.deepEqual(run.steps[1]?.output, { counted: 'orders', rows: 42 });
+    assert.equal(engine.recorder.attempts.get('custom-1/count/1')?.status, 'succeeded');
   });
 });

@@ -3,8 +3,9 @@
  * fake adapters, on a virtual clock. Registrations are built here (not through src/functions/*), so
  * each test gets its own adapters and recorder.
  */
+import type { OrchestrationContext, OrchestrationHandler } from 'durable-functions';
 import type { Registration } from '../../src/app/registry';
-import { createStepActivities } from '../../src/activities';
+import { createStepActivities, type UserStepHandler } from '../../src/activities';
 import type { RunEvent } from '../../src/notify/event';
 import { DevHost } from '../../src/devhost';
 import { engineOrchestrators, ORCHESTRATOR_NAMES, type RunInput, type RunPipelineOptions, type RunState } from '../../src/engine';
@@ -51,6 +52,8 @@ export interface EngineHost {
 
 export interface EngineHostOptions extends RunPipelineOptions {
   readonly hostJson?: unknown;
+  /** User activities for `kind: 'activity'` steps, by registered name. */
+  readonly userActivities?: Readonly<Record<string, UserStepHandler>>;
 }
 
 export function seedPipeline(): PipelineDefinition {
@@ -62,6 +65,40 @@ export function seedPipeline(): PipelineDefinition {
 /** A validated pipeline from a short definition (test-only shapes). */
 export function pipeline(input: PipelineInput): PipelineDefinition {
   return pipelineSchema.parse(input);
+}
+
+/**
+ * Wraps an orchestrator so that yielding a task that was already yielded inside a *new*
+ * `Task.any`/`Task.all` throws. The Durable extension's out-of-proc shim would schedule such a task
+ * a second time (Azure/azure-functions-durable-js#574); the development host does not show it.
+ */
+export function guardFreshCompounds(handler: OrchestrationHandler): OrchestrationHandler {
+  return function* guarded(context: OrchestrationContext) {
+    const yielded = new WeakSet<object>();
+    const leaves = (task: object): object[] => {
+      const children = (task as { children?: unknown }).children;
+      return Array.isArray(children) ? (children as unknown[]).flatMap((c) => (typeof c === 'object' && c !== null ? leaves(c) : [])) : [task];
+    };
+    const gen = handler(context);
+    let next = gen.next();
+    while (!next.done) {
+      const task = next.value as object;
+      const parts = leaves(task);
+      if (parts.length > 1 || parts[0] !== task) {
+        if (parts.some((leaf) => yielded.has(leaf))) throw new Error('a running task was yielded again inside a new Task.any/Task.all (durable-js#574)');
+      }
+      for (const leaf of parts) yielded.add(leaf);
+      let result: unknown;
+      try {
+        result = yield next.value;
+      } catch (error) {
+        next = gen.throw(error);
+        continue;
+      }
+      next = gen.next(result);
+    }
+    return next.value;
+  };
 }
 
 export async function startEngineHost(options: EngineHostOptions = {}): Promise<EngineHost> {
@@ -84,11 +121,12 @@ export async function startEngineHost(options: EngineHostOptions = {}): Promise<
     clock: () => clock.now(),
   });
   const registrations: Registration[] = [
-    ...engineOrchestrators(options).map((o) => ({ kind: 'orchestration' as const, name: o.name, handler: o.handler })),
+    ...engineOrchestrators(options).map((o) => ({ kind: 'orchestration' as const, name: o.name, handler: guardFreshCompounds(o.handler) })),
     { kind: 'activity', name: ACTIVITY_NAMES.startStep, handler: (input: unknown) => activities.startStep(input) },
     { kind: 'activity', name: ACTIVITY_NAMES.pollStep, handler: (input: unknown) => activities.pollStep(input) },
     { kind: 'activity', name: ACTIVITY_NAMES.cancelStep, handler: (input: unknown) => activities.cancelStep(input) },
     { kind: 'activity', name: ACTIVITY_NAMES.finishRun, handler: (input: unknown) => activities.finishRun(input) },
+    ...Object.entries(options.userActivities ?? {}).map(([name, handler]) => ({ kind: 'activity' as const, name, handler: activities.wrapUserActivity(handler) })),
   ];
   const host = await DevHost.start({
     registrations,

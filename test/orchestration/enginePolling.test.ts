@@ -53,6 +53,9 @@ describe('long steps polled with durable timers', () => {
     await engine.start(seedPipeline(), 'cancel-1');
     await engine.host.advance(100_000);
     assert.ok(engine.fake.callsOf('cancel-1', 'load', 'poll').length >= 3, 'load is being polled');
+    const live = engine.host.status('cancel-1')?.customStatus as RunState;
+    assert.equal(live.status, 'running');
+    assert.deepEqual(live.steps.map((s) => s.status), ['succeeded', 'running', 'pending'], 'the live view shows each step');
     const cancelledAt = engine.host.now();
     await engine.host.client.raiseEvent('cancel-1', CANCEL_EVENT, { reason: 'operator request' });
     const status = await engine.host.waitFor('cancel-1');
@@ -78,6 +81,27 @@ describe('long steps polled with durable timers', () => {
     assert.equal(status.runtimeStatus, 'Terminated');
     await engine.host.advance(600_000);
     assert.equal(engine.fake.callsOf('terminate-1', 'transform').length, 0);
+  });
+
+  test('the pipeline timeout ends the run as failed (timeout), stops the polled job, and is not retried', async () => {
+    const p = pipeline({
+      name: 'run-timeout',
+      title: 'run timeout',
+      timeout: '5m',
+      pipelineRetry: { retries: 1, delay: 60 },
+      steps: [
+        { id: 'transform', kind: 'dbt', runner: { type: 'cloud', accountId: '1', jobId: '2', token: { secret: 'dbt-token' } }, pollInterval: 30 },
+        { id: 'report', kind: 'azureFunction', url: 'https://fn.example/api/report', dependsOn: ['transform'] },
+      ],
+    });
+    engine.fake.script('transform', [{ running: { polls: 10_000, pollAfterSeconds: 30 } }]);
+    const run = await engine.run(p, 'run-timeout');
+    assert.equal(run.status, 'failed');
+    assert.equal(run.error?.class, 'timeout');
+    assert.equal(run.durationSeconds, 300);
+    assert.deepEqual(run.steps.map((s) => s.status), ['cancelled', 'skipped']);
+    assert.equal(engine.fake.callsOf('run-timeout', 'transform', 'cancel').length, 1);
+    assert.equal(engine.fake.callsOf('run-timeout', 'transform').length, 1);
   });
 
   test('a job polled every 30 s for 6 hours keeps every execution’s history under a fixed bound', async () => {

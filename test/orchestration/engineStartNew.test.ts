@@ -1,14 +1,17 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ORCHESTRATOR_NAMES, type RunInput, type RunState } from '../../src/engine';
-import { seedPipeline, startEngineHost, type EngineHost } from './engineHarness';
+import { replayMismatches, seedPipeline, startEngineHost, type EngineHost } from './engineHarness';
 
 describe('startNew with an existing run id', () => {
   let engine: EngineHost;
   before(async () => {
     engine = await startEngineHost({ hostJson: { version: '2.0', extensions: { durableTask: { overridableExistingInstanceStates: 'NonRunningStates' } } } });
   });
-  after(() => engine.stop());
+  after(async () => {
+    assert.deepEqual(await replayMismatches(engine), []);
+    await engine.stop();
+  });
 
   test('is rejected while the run is running, and starts a new run over a completed one (NonRunningStates)', async () => {
     const input: RunInput = { pipeline: seedPipeline(), runId: 'same-id', trigger: { kind: 'manual' }, parameters: {} };

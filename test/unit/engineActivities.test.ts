@@ -7,7 +7,7 @@ import type { RunState } from '../../src/engine/types';
 import { createLogger } from '../../src/logging/logger';
 import { loadCatalog } from '../../src/pipelines/catalog';
 import { pipelineInputs } from '../../src/pipelines/definitions';
-import type { AttemptRecord, RunRecord, RunRecorder } from '../../src/runs/recorder';
+import type { AttemptRecord, LogLine, RunRecord, RunRecorder } from '../../src/runs/recorder';
 import type { StepAdapter } from '../../src/steps/adapter';
 import type { StepActivityInput } from '../../src/steps/protocol';
 import { FakeAdapter } from '../support/fakeAdapters';
@@ -29,6 +29,7 @@ const input = (attempt = 1): StepActivityInput => ({
 
 class ListRecorder implements RunRecorder {
   runs: Partial<RunRecord>[] = [];
+  logs: LogLine[] = [];
   attempts: AttemptRecord[] = [];
   failing = false;
   upsertRun(run: Partial<RunRecord>): Promise<void> {
@@ -41,7 +42,9 @@ class ListRecorder implements RunRecorder {
     this.attempts.push(a);
     return Promise.resolve();
   }
-  appendLogs(): Promise<void> {
+  appendLogs(_runId: string, lines: readonly LogLine[]): Promise<void> {
+    if (this.failing) return Promise.reject(new Error('table storage down'));
+    this.logs.push(...lines);
     return Promise.resolve();
   }
 }
@@ -82,6 +85,8 @@ describe('step activities', () => {
     assert.equal(recorder.runs[0]?.status, 'running');
     assert.deepEqual(recorder.attempts.map((a) => a.status), ['running', 'succeeded']);
     assert.deepEqual(recorder.attempts[1]?.metrics, { files: 3 });
+    assert.deepEqual(recorder.logs.map((l) => l.msg), ['step export attempt 1 started', 'step export attempt 1 succeeded']);
+    assert.deepEqual(recorder.logs[1]?.fields, { files: 3 });
   });
 
   test('an input that does not parse fails permanently, before any adapter call', async () => {
@@ -106,6 +111,8 @@ describe('step activities', () => {
     assert.match(info.message, /code=\*\*\*/);
     assert.equal(recorder.attempts.at(-1)?.status, 'failed');
     assert.ok(!JSON.stringify(recorder.attempts).includes('s3cr3t-azure-function-key'));
+    assert.ok(!JSON.stringify(recorder.logs).includes('s3cr3t-azure-function-key'));
+    assert.equal(recorder.logs.at(-1)?.level, 'warn');
   });
 
   test('a step kind without an adapter fails permanently', async () => {

@@ -1,0 +1,56 @@
+/** The API's dependencies from the app's services and the invocation's Durable client. */
+import type { AppServices } from '../app/services';
+import type { ApiDeps, DurableControl, HealthCheck, RunQueries, ScheduleControl, IdempotencyKeys } from './ports';
+import { randomSuffix } from './runIds';
+import { maskSecrets } from '../logging/mask';
+
+/** Without a run store the API still starts and follows runs through Durable; history is empty. */
+const NO_STORE: RunQueries & ScheduleControl & IdempotencyKeys = {
+  getRun: () => Promise.resolve(undefined),
+  listRuns: () => Promise.resolve({ runs: [] }),
+  getAttempts: () => Promise.resolve([]),
+  getLogs: () => Promise.resolve({ lines: [] }),
+  isPaused: () => Promise.resolve(false),
+  setPaused: () => Promise.reject(new Error('pausing a schedule needs the run store (RUN_STORE_TABLE_URL or RUN_STORE_CONNECTION_STRING)')),
+  claim: (_pipeline, _key, runId) => Promise.resolve(runId),
+};
+
+export function apiDeps(services: AppServices, durable: DurableControl): ApiDeps {
+  const store = services.store ?? NO_STORE;
+  return {
+    catalog: services.catalog,
+    runs: store,
+    schedules: store,
+    idempotency: store,
+    durable,
+    health: healthChecks(services),
+    now: services.now,
+    randomSuffix,
+    ...(services.config.PUBLIC_BASE_URL ? { baseUrl: services.config.PUBLIC_BASE_URL.replace(/\/+$/, '') } : {}),
+  };
+}
+
+function healthChecks(services: AppServices): HealthCheck[] {
+  const firstSecret = services.catalog.pipelines
+    .flatMap((p) => JSON.stringify(p).match(/"secret":"([0-9A-Za-z-]+)"/g) ?? [])
+    .map((m) => m.slice(10, -1))[0];
+  return [
+    {
+      name: 'storage',
+      check: () => (services.store ? services.store.check() : Promise.resolve({ ok: false, detail: 'no run store configured' })),
+    },
+    {
+      name: 'keyVault',
+      async check() {
+        if (!services.config.KEY_VAULT_URL) return { ok: true, detail: 'not configured: secrets come from app settings' };
+        if (!firstSecret) return { ok: true, detail: 'no pipeline names a secret' };
+        try {
+          await services.secrets.get(firstSecret);
+          return { ok: true, detail: `read ${firstSecret}` };
+        } catch (error) {
+          return { ok: false, detail: maskSecrets((error as Error).message) };
+        }
+      },
+    },
+  ];
+}

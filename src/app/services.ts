@@ -1,0 +1,100 @@
+/**
+ * The composition root: one set of clients per process (config, run store, secrets, notifier),
+ * built on first use so a cold start that serves nothing pays nothing. Activities, the HTTP API
+ * and the scheduler all take theirs from here. The dev host and tests pass `overrides`.
+ */
+import type { TokenCredential } from '@azure/identity';
+import type { TableServiceClientOptions } from '@azure/data-tables';
+import type { SecretClientOptions } from '@azure/keyvault-secrets';
+import { loadConfig, type AppConfig } from '../config/config';
+import { logger, type Logger } from '../logging/logger';
+import type { Catalog } from '../pipelines/catalog';
+import type { Notifier } from '../notify';
+import type { TableRunStore } from '../runs/tableStore';
+import type { SecretResolver, SettingsReader } from '../secrets/types';
+import { appCatalog } from './catalog';
+
+export interface AppServices {
+  readonly config: AppConfig;
+  readonly catalog: Catalog;
+  readonly log: Logger;
+  readonly settings: SettingsReader;
+  readonly secrets: SecretResolver;
+  /** Undefined when no store is configured: runs execute, unrecorded (a loud warning says so). */
+  readonly store: TableRunStore | undefined;
+  readonly notifier: Notifier;
+  /** The clock of activities and the scheduler (the dev host's virtual clock in tests). */
+  readonly now: () => Date;
+  /** Credential override for Azure clients (stand-ins); unset = managed identity / DefaultAzureCredential. */
+  readonly credential?: TokenCredential;
+}
+
+export interface ServiceOverrides {
+  readonly env?: NodeJS.ProcessEnv;
+  readonly catalog?: Catalog;
+  readonly log?: Logger;
+  readonly now?: () => Date;
+  /** Credential for Azure clients (Key Vault, Tables, ARM); tests pass a stand-in. */
+  readonly credential?: TokenCredential;
+  readonly tableClientOptions?: TableServiceClientOptions;
+  /** SecretClient options (the stand-in vault's test CA). */
+  readonly secretClientOptions?: SecretClientOptions;
+  readonly secrets?: SecretResolver;
+}
+
+export async function createServices(overrides: ServiceOverrides = {}): Promise<AppServices> {
+  const env = overrides.env ?? process.env;
+  const config = loadConfig(env);
+  const log = overrides.log ?? logger();
+  const [{ secretResolverFromConfig }, { createNotifier }, { runStoreFromConfig, RunStoreConfigError }] = await Promise.all([
+    import('../secrets'),
+    import('../notify'),
+    import('../runs/fromConfig'),
+  ]);
+  const secrets =
+    overrides.secrets ??
+    secretResolverFromConfig(config, {
+      log,
+      settings: (name) => env[name],
+      ...(overrides.credential ? { credential: overrides.credential } : {}),
+      ...(overrides.secretClientOptions ? { clientOptions: overrides.secretClientOptions } : {}),
+    });
+  let store: TableRunStore | undefined;
+  try {
+    store = runStoreFromConfig(config, {
+      ...(overrides.credential ? { credential: overrides.credential } : {}),
+      ...(overrides.tableClientOptions ? { clientOptions: overrides.tableClientOptions } : {}),
+      ...(overrides.now ? { now: overrides.now } : {}),
+    });
+  } catch (error) {
+    if (!(error instanceof RunStoreConfigError)) throw error;
+    log.warn({ err: error.message }, 'run store not configured: runs will not be recorded');
+  }
+  return {
+    config,
+    catalog: overrides.catalog ?? appCatalog(),
+    log,
+    settings: (name) => env[name],
+    secrets,
+    store,
+    notifier: createNotifier({ secrets, publicBaseUrl: config.PUBLIC_BASE_URL, log }),
+    now: overrides.now ?? (() => new Date()),
+    ...(overrides.credential ? { credential: overrides.credential } : {}),
+  };
+}
+
+let shared: Promise<AppServices> | undefined;
+
+/** The process's services, built once; a failed build is retried on the next call. */
+export function appServices(): Promise<AppServices> {
+  shared ??= createServices().catch((error: unknown) => {
+    shared = undefined;
+    throw error;
+  });
+  return shared;
+}
+
+/** For the dev host and tests: make `appServices()` return these. */
+export function useServices(services: Promise<AppServices> | AppServices): void {
+  shared = Promise.resolve(services);
+}

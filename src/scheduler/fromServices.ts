@@ -1,0 +1,51 @@
+/**
+ * One scheduler tick with the app's services: the Table store as checkpoint and slot ledger, the
+ * invocation's Durable client as starter, the notifier for late slots.
+ */
+import type { DurableClient } from 'durable-functions';
+import { durableRunStarter } from '../app/durableStarter';
+import type { AppServices } from '../app/services';
+import type { LateSlotsEvent } from './ports';
+import { runSchedulerTick, type SchedulerTickSummary } from './tick';
+
+export async function tickWithServices(services: AppServices, client: Pick<DurableClient, 'startNew' | 'getStatus' | 'getStatusBy'>, now: Date): Promise<SchedulerTickSummary | undefined> {
+  if (!services.config.SCHEDULER_ENABLED) return undefined;
+  if (!services.store) {
+    // Without a ledger the tick cannot guarantee once per slot: better no scheduled run than two.
+    services.log.error({ event: 'scheduler.disabled' }, 'the scheduler needs the run store (slot ledger); no schedule fires');
+    return undefined;
+  }
+  const log = services.log.child({ component: 'scheduler' });
+  return runSchedulerTick({
+    now,
+    catalog: services.catalog,
+    store: services.store,
+    starter: durableRunStarter(client),
+    log,
+    notifyLate: (event) => notifyLate(services, event),
+  });
+}
+
+async function notifyLate(services: AppServices, event: LateSlotsEvent): Promise<void> {
+  const pipeline = services.catalog.get(event.pipeline);
+  for (const slot of event.slots) {
+    // One structured line per late slot: the Portal alert and workbook key on these fields.
+    services.log.warn(
+      { event: 'slot.late', pipeline: event.pipeline, schedule: event.schedule, slot: slot.slot, outcome: slot.outcome, lateBySeconds: slot.lateBySeconds ?? null, runId: slot.instanceId ?? null },
+      `slot ${slot.slot} of ${event.pipeline}/${event.schedule} is late (${slot.outcome})`,
+    );
+  }
+  const alerts = (pipeline?.alerts ?? []).filter((a) => a.on.includes('late'));
+  if (alerts.length === 0) return;
+  const latest = event.slots[event.slots.length - 1];
+  await services.notifier.notify(
+    {
+      kind: 'late',
+      pipeline: event.pipeline,
+      ...(pipeline ? { title: pipeline.title } : {}),
+      schedule: event.schedule,
+      ...(latest ? { scheduledFor: latest.slot, ...(latest.lateBySeconds === undefined ? {} : { lateBySeconds: latest.lateBySeconds }), ...(latest.instanceId ? { runId: latest.instanceId } : {}) } : {}),
+    },
+    alerts,
+  );
+}

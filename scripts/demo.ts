@@ -48,6 +48,8 @@ async function main(): Promise<number> {
     // Schedules would fire on every virtual jump; the scheduler has its own tests.
     SCHEDULER_ENABLED: 'false',
     DURABLE_TASK_HUB: 'demo',
+    // snowflake-sdk's AWS SDK warns that it will need Node 22 from 2027; not news for a demo.
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   });
 
   // The app, exactly as the Functions host loads it, then the dev host serving its registrations.

@@ -59,15 +59,15 @@ async function main(): Promise<number> {
   const { registerDemoControl } = await import('./demoControl');
   await import('../src/index');
 
-  let host: Awaited<ReturnType<typeof DevHost.start>> | undefined;
+  const holder: { host?: Awaited<ReturnType<typeof DevHost.start>> } = {};
   useServices(
     await createServices({
       credential: world.credential,
       secretClientOptions: world.secretClientOptions,
-      now: () => host?.now() ?? new Date(),
+      now: () => holder.host?.now() ?? new Date(),
     }),
   );
-  host = await DevHost.start({
+  const host = await DevHost.start({
     registrations: [...registrations(), registerDemoControl(world)],
     clock: 'virtual',
     httpPort: Number(opts.port),
@@ -75,6 +75,7 @@ async function main(): Promise<number> {
     hostJsonPath: 'host.json',
     log: () => undefined,
   });
+  holder.host = host;
   const baseUrl = host.baseUrl ?? '';
   const pump = startPump(host);
 
@@ -171,6 +172,9 @@ function stepTable(run: RunViewJson): string[] {
   return [`  run ${run.status}${run.status === 'running' ? '…' : ''}`, ...rows];
 }
 
+/** A metric for display: numbers as they are, anything missing as the fallback. */
+const show = (value: unknown, fallback: string | number): string => (typeof value === 'number' || typeof value === 'string' ? String(value) : String(fallback));
+
 function printSummary(run: RunViewJson, world: StandInEnvironment): void {
   const load = run.metrics['load'] ?? {};
   const transform = run.metrics['transform'] ?? {};
@@ -189,8 +193,8 @@ function printSummary(run: RunViewJson, world: StandInEnvironment): void {
   console.log('');
   if (run.status === 'succeeded') {
     console.log(bold(color(32, `Run succeeded in ${run.durationSeconds?.toFixed(1) ?? '?'}s (virtual time).`)));
-    console.log(`  rows loaded: ${String(load['rowsLoaded'] ?? '?')} of ${String(load['rowsParsed'] ?? '?')} parsed, files loaded ${String(load['filesLoaded'] ?? '?')}, partially loaded ${String(load['filesPartiallyLoaded'] ?? 0)}, errors seen ${String(load['errorsSeen'] ?? 0)}`);
-    console.log(`  dbt models: ${String(transform['modelsSucceeded'] ?? '?')} succeeded, ${String(transform['modelsErrored'] ?? 0)} errored, ${String(transform['modelsSkipped'] ?? 0)} skipped`);
+    console.log(`  rows loaded: ${show(load['rowsLoaded'], '?')} of ${show(load['rowsParsed'], '?')} parsed, files loaded ${show(load['filesLoaded'], '?')}, partially loaded ${show(load['filesPartiallyLoaded'], 0)}, errors seen ${show(load['errorsSeen'], 0)}`);
+    console.log(`  dbt models: ${show(transform['modelsSucceeded'], '?')} succeeded, ${show(transform['modelsErrored'], 0)} errored, ${show(transform['modelsSkipped'], 0)} skipped`);
   } else {
     console.log(bold(color(31, `Run ${run.status}${run.error ? `: ${run.error.stepId ? `${run.error.stepId}: ` : ''}${run.error.message}` : ''}`)));
     const alerts = world.slack.posts.length;

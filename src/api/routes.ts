@@ -275,6 +275,11 @@ function answerProblems(handle: Route['handle']): Route['handle'] {
       return await handle(request);
     } catch (error) {
       if (error instanceof ApiProblem) return problemResponse(error, new URL(request.url).pathname);
+      if (error instanceof Error && error.name === 'InvalidCursorError') {
+        // The store refuses cursors it did not issue: the caller's input, not our failure.
+        const field = new URL(request.url).pathname.endsWith('/logs') ? 'query.after' : 'query.cursor';
+        return problemResponse(new ApiProblem(400, 'Invalid input', error.message, [{ field, message: 'not a cursor this API issued' }]), new URL(request.url).pathname);
+      }
       logger().error({ err: error, url: request.url, method: request.method }, 'API request failed');
       return problemResponse(new ApiProblem(500, 'Internal error', 'the request failed; see the app logs'), new URL(request.url).pathname);
     }

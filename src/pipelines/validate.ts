@@ -56,7 +56,7 @@ function explainUnion(issue: z.core.$ZodIssue): FlatIssue[] {
   if (issue.code !== 'invalid_union' || issue.errors.length === 0) return [{ path: issue.path, message: issue.message }];
   const branch = issue.errors.find((b) => !isTypeMismatch(b));
   if (!branch) return [{ path: issue.path, message: 'Invalid input: not any of the accepted forms' }];
-  return branch.flatMap((inner) => explainUnion({ ...inner, path: [...issue.path, ...inner.path] } as z.core.$ZodIssue));
+  return branch.flatMap((inner) => explainUnion({ ...inner, path: [...issue.path, ...inner.path] }));
 }
 
 function dedupe(problems: DefinitionProblem[]): DefinitionProblem[] {

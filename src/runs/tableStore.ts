@@ -212,8 +212,32 @@ export class TableRunStore implements RunRecorder, SchedulerStore {
       this.addToHead(run.pipeline, { id: run.runId, ms }),
     ]);
     indexed.add(status);
-    await this.t.runs.createEntity({ partitionKey: run.runId, rowKey: RUN_ROW, ...runProps(full) });
+    try {
+      await this.t.runs.createEntity({ partitionKey: run.runId, rowKey: RUN_ROW, ...runProps(full) });
+    } catch (error) {
+      if (statusOf(error) === 409) await this.discardLosingCreate(run.runId, run.pipeline, ms, status, indexed);
+      throw error;
+    }
     return full;
+  }
+
+  /**
+   * Two first writes of one run raced (parallel first steps) and ours lost. When the winner chose
+   * another creation time, our index rows and head entry point at a key the run does not have:
+   * remove them now rather than leave them for readers to skip.
+   */
+  private async discardLosingCreate(runId: string, pipeline: string, ms: number, status: RunStatus, indexed: Set<RunStatus>): Promise<void> {
+    const winner = await this.getRun(runId);
+    if (!winner || Date.parse(winner.createdAt) === ms) return;
+    const bucket = monthBucket(ms);
+    const rk = indexRowKey(ms, runId);
+    indexed.delete(status);
+    await Promise.all([
+      ignore404(this.t.index.deleteEntity(indexPartition('pipeline', pipeline, bucket), rk)),
+      ignore404(this.t.index.deleteEntity(indexPartition('all', '', bucket), rk)),
+      ignore404(this.t.index.deleteEntity(indexPartition('status', status, bucket), rk)),
+    ]);
+    await this.removeFromHead(pipeline, new Set([runId]), { id: runId, ms: Date.parse(winner.createdAt) });
   }
 
   private async updateRun(existing: Row, run: Partial<RunRecord> & Pick<RunRecord, 'runId' | 'pipeline'>, indexed: Set<RunStatus>): Promise<RunRecord> {
@@ -650,8 +674,8 @@ export class TableRunStore implements RunRecorder, SchedulerStore {
     return { runIds, slotsDeleted };
   }
 
-  /** Drops purged runs from a pipeline's head row, so "latest N" stays one point read. */
-  private async removeFromHead(pipeline: string, purged: ReadonlySet<string>): Promise<void> {
+  /** Drops runs from a pipeline's head row (purged, or re-keyed), so "latest N" stays one point read. */
+  private async removeFromHead(pipeline: string, purged: ReadonlySet<string>, replacement?: HeadEntry): Promise<void> {
     const pk = pipelineHeadPartition(pipeline);
     for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
       const row = await getOrUndefined(this.t.index, pk, HEAD_ROW);
@@ -659,6 +683,10 @@ export class TableRunStore implements RunRecorder, SchedulerStore {
       const entries = decodeJson<[string, number][]>(row['recent']) ?? [];
       const kept = entries.filter(([id]) => !purged.has(id));
       if (kept.length === entries.length) return;
+      if (replacement) {
+        kept.push([replacement.id, replacement.ms]);
+        kept.sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? 1 : -1));
+      }
       try {
         await this.t.index.updateEntity({ partitionKey: pk, rowKey: HEAD_ROW, recent: JSON.stringify(kept) }, 'Merge', { etag: row.etag });
         return;

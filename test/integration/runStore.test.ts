@@ -76,6 +76,21 @@ describe('run recorder semantics', () => {
     }
   });
 
+  test('two first writes racing with different clocks leave one run, listed once', async () => {
+    const store = freshStore();
+    await Promise.all([
+      store.upsertRun({ runId: 'r-race', pipeline: 'dag', status: 'running', createdAt: iso(T0) }),
+      store.upsertRun({ runId: 'r-race', pipeline: 'dag', status: 'running', createdAt: iso(T0 + 7) }),
+      store.upsertRun({ runId: 'r-race', pipeline: 'dag', status: 'running', createdAt: iso(T0 + 9) }),
+    ]);
+    const run = await store.getRun('r-race');
+    assert.equal(run?.status, 'running');
+    assert.deepEqual((await store.listRuns({ pipeline: 'dag', limit: 10 })).runs.map((r) => [r.runId, r.createdAt]), [['r-race', run?.createdAt]]);
+    assert.deepEqual((await store.listRuns({ pipeline: 'dag', limit: 10, since: iso(T0 - 1) })).runs.map((r) => r.runId), ['r-race']);
+    assert.deepEqual((await store.listRuns({ status: 'running', limit: 10 })).runs.map((r) => r.runId), ['r-race']);
+    assert.deepEqual((await store.listRuns({ limit: 10 })).runs.map((r) => r.runId), ['r-race']);
+  });
+
   test('metrics merge per step; parameters and trigger survive later writes', async () => {
     const store = freshStore();
     await store.upsertRun({ runId: 'r3', pipeline: 'sales', status: 'running', createdAt: iso(T0), parameters: { day: '2026-10-01' }, trigger: { kind: 'schedule', origin: 'daily', scheduledFor: iso(T0) } });

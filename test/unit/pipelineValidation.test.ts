@@ -7,7 +7,7 @@ import dataPipeline from '../../src/pipelines/definitions/data-pipeline';
 /** A deep copy of the seed to break one thing at a time. */
 type Loose = { name: string; steps: Record<string, unknown>[]; schedules: Record<string, unknown>[]; [key: string]: unknown };
 function seed(): Loose {
-  return structuredClone(dataPipeline) as never;
+  return structuredClone(dataPipeline);
 }
 
 function problemsOf(input: unknown): string[] {

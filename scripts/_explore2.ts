@@ -1,0 +1,37 @@
+import { startApp } from '../test/support/appHarness';
+async function main() {
+  const app = await startApp({});
+  const show = async (label: string, p: Promise<any>) => { const t0 = Date.now(); const r = await p; console.log(Date.now() - t0, label, r.status, r.headers.get('content-type'), r.text.slice(0, 300)); };
+  await show('malformed', app.api('POST', 'pipelines/data-pipeline/runs', undefined, { rawBody: '{"parameters":' }));
+  await show('badfield', app.api('POST', 'pipelines/data-pipeline/runs', { idempotencyKey: 42 }));
+  await show('unknownparam', app.api('POST', 'pipelines/data-pipeline/runs', { parameters: { nope: 1 } }));
+  await show('unknownfield', app.api('POST', 'pipelines/data-pipeline/runs', { foo: 1 }));
+  await show('array body', app.api('POST', 'pipelines/data-pipeline/runs', [1]));
+  await show('limit', app.api('GET', 'runs?limit=abc'));
+  await show('limit0', app.api('GET', 'runs?limit=0'));
+  await show('status', app.api('GET', 'runs?status=bogus'));
+  await show('since', app.api('GET', 'runs?since=yesterday'));
+  await show('extra q', app.api('GET', 'runs?foo=1'));
+  await show('cursor', app.api('GET', 'runs?cursor=garbage'));
+  await show('logs after', app.api('GET', 'runs/data-pipeline-x/logs?after=abc'));
+  await show('unknown pipeline', app.api('POST', 'pipelines/nope/runs', {}));
+  await show('unknown pipeline list', app.api('GET', 'runs?pipeline=nope'));
+  await show('unknown run', app.api('GET', 'runs/data-pipeline-20260101T000000Z-abcdef'));
+  await show('unknown run logs', app.api('GET', 'runs/data-pipeline-20260101T000000Z-abcdef/logs'));
+  await show('unknown run cancel', app.api('POST', 'runs/data-pipeline-20260101T000000Z-abcdef/cancel'));
+  await show('unknown run rerun', app.api('POST', 'runs/data-pipeline-20260101T000000Z-abcdef/rerun', {from: 'failed'}));
+  await show('weird run', app.api('GET', 'runs/%2E%2E'));
+  await show('big', app.api('POST', 'pipelines/data-pipeline/runs', undefined, { rawBody: JSON.stringify({ parameters: { x: 'a'.repeat(300 * 1024) } }) }));
+  await show('nokey', app.api('GET', 'runs', undefined, { key: null }));
+  await show('badkey', app.api('GET', 'runs', undefined, { key: 'wrong' }));
+  await show('openapi', app.api('GET', 'openapi.json', undefined, { key: null }));
+  await show('health', app.api('GET', 'health'));
+  await show('pause unknown', app.api('POST', 'pipelines/data-pipeline/schedules/nope/pause'));
+  await show('pause', app.api('POST', 'pipelines/data-pipeline/schedules/production-daily/pause'));
+  await show('pipelines', app.api('GET', 'pipelines'));
+  await show('resume', app.api('POST', 'pipelines/data-pipeline/schedules/production-daily/resume'));
+  await show('text ct', app.api('POST', 'pipelines/data-pipeline/runs', undefined, { rawBody: 'hello', headers: {'content-type': 'text/plain'} }));
+  await show('start', app.api('POST', 'pipelines/data-pipeline/runs', {}));
+  await app.stop();
+}
+main().catch((e) => { console.error(e); process.exit(1); });

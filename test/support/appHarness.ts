@@ -1,0 +1,176 @@
+/**
+ * The whole app as the Functions host would load it — src/index registrations, the real step
+ * adapters and SDK clients, the Table run store — served by the development host on a virtual
+ * clock, against the stand-in environment (export function, Snowflake, dbt job, Key Vault, Azurite).
+ * The same assembly as `npm run demo`, made reusable for the integration tests.
+ *
+ * Registrations are global per process (src/index registers once), so a test file starts the app
+ * once; `restartHost` replaces only the development host (a host that was "down"), keeping the
+ * stand-ins, the store and the services.
+ */
+import type { AppServices } from '../../src/app/services';
+import type { DevHost } from '../../src/devhost';
+import type { Catalog } from '../../src/pipelines/catalog';
+import type { TableRunStore } from '../../src/runs/tableStore';
+import { startStandInEnvironment, type StandInEnvironment, type StandInEnvironmentOptions } from './standins/environment';
+
+export const FUNCTION_KEY = 'integration-test-key';
+
+export interface AppHarnessOptions extends StandInEnvironmentOptions {
+  /** App settings layered over the stand-ins' (e.g. SCHEDULER_ENABLED). */
+  readonly settings?: Readonly<Record<string, string>>;
+  /** The pipelines served (default: the app's catalog, i.e. the seed pipeline). */
+  readonly catalog?: Catalog;
+  /** Virtual clock start (default: now, whole seconds). */
+  readonly startTime?: Date;
+}
+
+export interface ApiResponse<T = unknown> {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly text: string;
+  /** The parsed body when it is JSON, else undefined. */
+  readonly json: T;
+}
+
+export interface ApiCallOptions {
+  /** Function key to present; null sends none. Default: the right one. */
+  readonly key?: string | null;
+  /** Body sent as is (no JSON encoding). */
+  readonly rawBody?: string | Buffer;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+export interface AppHarness {
+  readonly world: StandInEnvironment;
+  readonly services: AppServices;
+  readonly store: TableRunStore;
+  /** The current development host (changes on restartHost). */
+  readonly host: DevHost;
+  readonly baseUrl: string;
+  /** Calls `/api/<path>` with the function key; never throws on an HTTP error status. */
+  api<T = unknown>(method: string, path: string, body?: unknown, options?: ApiCallOptions): Promise<ApiResponse<T>>;
+  /**
+   * Lets the host work (activities, wake-ups, durable timers on virtual time) until `done` holds,
+   * polling; throws after `timeoutMs` of wall time with `what` in the message.
+   */
+  until<T>(what: string, done: () => Promise<T | undefined | false>, options?: { timeoutMs?: number }): Promise<T>;
+  /** Stops the development host; starts a new one at `startTime` (the app was down in between). */
+  restartHost(startTime: Date): Promise<void>;
+  stop(): Promise<void>;
+}
+
+let indexLoaded = false;
+
+/** Starts the stand-ins, the app's services and a development host serving every registration. */
+export async function startApp(options: AppHarnessOptions = {}): Promise<AppHarness> {
+  const world = await startStandInEnvironment({
+    ...(options.failStep ? { failStep: options.failStep } : {}),
+    ...(options.exportDelayMs !== undefined ? { exportDelayMs: options.exportDelayMs } : {}),
+  });
+  try {
+    Object.assign(process.env, world.settings, {
+      LOG_LEVEL: process.env['TEST_LOG_LEVEL'] ?? 'silent',
+      SCHEDULER_ENABLED: 'false',
+      DURABLE_TASK_HUB: 'integration',
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      ...options.settings,
+    });
+    const { useServices, createServices } = await import('../../src/app/services');
+    const { DevHost } = await import('../../src/devhost');
+    const { registrations } = await import('../../src/app/registry');
+    if (!indexLoaded) {
+      await import('../../src/index');
+      indexLoaded = true;
+    }
+
+    const current: { host?: DevHost } = {};
+    const services = await createServices({
+      credential: world.credential,
+      secretClientOptions: world.secretClientOptions,
+      now: () => current.host?.now() ?? options.startTime ?? new Date(),
+      ...(options.catalog ? { catalog: options.catalog } : {}),
+    });
+    const store = services.store;
+    if (!store) throw new Error('the run store is not configured (RUN_STORE_CONNECTION_STRING)');
+    useServices(services);
+
+    const startHost = (startTime: Date | undefined): Promise<DevHost> =>
+      DevHost.start({
+        registrations: registrations(),
+        clock: 'virtual',
+        httpPort: 0,
+        functionKey: FUNCTION_KEY,
+        hostJsonPath: 'host.json',
+        ...(startTime ? { startTime } : {}),
+        ...(process.env['TEST_HOST_LOG'] ? { log: (line: string) => console.error(line) } : {}),
+      });
+    current.host = await startHost(options.startTime);
+
+    const host = (): DevHost => {
+      if (!current.host) throw new Error('host stopped');
+      return current.host;
+    };
+
+    const api = async <T>(method: string, path: string, body?: unknown, call: ApiCallOptions = {}): Promise<ApiResponse<T>> => {
+      const key = call.key === undefined ? FUNCTION_KEY : call.key;
+      const payload = call.rawBody ?? (body === undefined ? undefined : JSON.stringify(body));
+      const response = await fetch(`${host().baseUrl ?? ''}/api/${path}`, {
+        method,
+        headers: {
+          ...(key === null ? {} : { 'x-functions-key': key }),
+          ...(payload === undefined ? {} : { 'content-type': 'application/json' }),
+          ...call.headers,
+        },
+        ...(payload === undefined ? {} : { body: payload }),
+      });
+      const text = await response.text();
+      let json: unknown;
+      try {
+        json = text === '' ? undefined : JSON.parse(text);
+      } catch {
+        json = undefined;
+      }
+      return { status: response.status, headers: response.headers, text, json: json as T };
+    };
+
+    const until = async <T>(what: string, done: () => Promise<T | undefined | false>, opts: { timeoutMs?: number } = {}): Promise<T> => {
+      const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
+      for (;;) {
+        const value = await done();
+        if (value !== undefined && value !== false) return value;
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} (virtual time ${host().now().toISOString()})`);
+        // Settle what is in flight and let virtual time jump to the next durable timer.
+        await host().runUntilIdle();
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    };
+
+    return {
+      world,
+      services,
+      store,
+      get host() {
+        return host();
+      },
+      get baseUrl() {
+        return host().baseUrl ?? '';
+      },
+      api,
+      until,
+      async restartHost(startTime) {
+        await host().stop();
+        current.host = undefined;
+        current.host = await startHost(startTime);
+      },
+      async stop() {
+        await current.host?.stop();
+        current.host = undefined;
+        await world.stop();
+      },
+    };
+  } catch (error) {
+    await world.stop();
+    throw error;
+  }
+}

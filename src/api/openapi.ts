@@ -45,7 +45,7 @@ export function openApiDocument(): object {
       '/pipelines/{name}/schedules/{schedule}/resume': { post: { summary: 'Resume a schedule', parameters: [pathParam('name'), pathParam('schedule')], responses: { 200: ok('Resumed'), 404: problem } } },
       '/runs': { get: { summary: 'List runs, newest first', parameters: queryParameters(listRunsQuery), responses: { 200: ok('{ runs, nextCursor }'), 400: problem } } },
       '/runs/{runId}': { get: { summary: 'A run with its steps, attempts and metrics', parameters: [pathParam('runId')], responses: { 200: ok('Run'), 404: problem } } },
-      '/runs/{runId}/logs': { get: { summary: 'Log lines after a cursor (for follow)', parameters: [pathParam('runId'), ...queryParameters(logsQuery)], responses: { 200: ok('{ lines, nextCursor, status }'), 404: problem } } },
+      '/runs/{runId}/logs': { get: { summary: 'Log lines after a cursor (for follow)', parameters: [pathParam('runId'), ...queryParameters(logsQuery)], responses: { 200: ok('{ lines, nextCursor, status }'), 400: problem, 404: problem } } },
       '/runs/{runId}/cancel': { post: { summary: 'Cancel a running run', parameters: [pathParam('runId')], responses: { 202: ok('Cancelling'), 404: problem, 409: problem } } },
       '/runs/{runId}/rerun': { post: { summary: 'Rerun from the failed step or a given step', parameters: [pathParam('runId')], requestBody: body(rerunBody), responses: { 202: ok('{ runId, rerunSteps, reusedSteps }'), 400: problem, 404: problem, 409: problem } } },
       '/health': { get: { summary: 'Storage and Key Vault reachability', responses: { 200: ok('Healthy'), 503: ok('Unhealthy') } } },

@@ -12,6 +12,7 @@ export interface RunPage {
   readonly nextCursor?: string;
 }
 
+/** A `cursor` / `after` the store did not issue makes it throw an error named `InvalidCursorError` (answered 400). */
 export interface RunQueries {
   getRun(runId: string): Promise<RunRecord | undefined>;
   listRuns(query: { pipeline?: string; status?: RunStatus; since?: string; until?: string; limit: number; cursor?: string }): Promise<RunPage>;

@@ -52,10 +52,14 @@ export function problemResponse(problem: ApiProblem, instance?: string): HttpRes
 
 /** zod issues → a 400 naming each field under `prefix` (`body`, `query`). */
 export function invalidInput(prefix: string, issues: readonly z.core.$ZodIssue[]): ApiProblem {
-  const fields = issues.map((i) => ({
-    field: [prefix, ...i.path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p)))].join('.').replace(/\.\[/g, '['),
-    message: i.message,
-  }));
+  const fieldName = (path: readonly PropertyKey[]): string =>
+    [prefix, ...path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p)))].join('.').replace(/\.\[/g, '[');
+  // An unknown key is reported by zod on the enclosing object: name the key itself instead.
+  const fields = issues.flatMap((i) =>
+    i.code === 'unrecognized_keys'
+      ? i.keys.map((key) => ({ field: fieldName([...i.path, key]), message: 'unknown field' }))
+      : [{ field: fieldName(i.path), message: i.message }],
+  );
   return new ApiProblem(400, 'Invalid input', fields.map((f) => `${f.field}: ${f.message}`).join('; '), fields);
 }
 

@@ -135,7 +135,7 @@ export function createRoutes(deps: ApiDeps): Route[] {
     if (query.since && query.until && Date.parse(query.since) > Date.parse(query.until)) {
       throw new ApiProblem(400, 'Invalid input', 'since is after until', [{ field: 'query.since', message: 'must not be after until' }]);
     }
-    const page = await deps.runs.listRuns(query);
+    const page = await deps.runs.listRuns(query).catch(cursorProblem('query.cursor'));
     return json(200, { runs: page.runs, nextCursor: page.nextCursor ?? null });
   };
 
@@ -150,7 +150,11 @@ export function createRoutes(deps: ApiDeps): Route[] {
   const getLogs = async (request: ApiRequest): Promise<HttpResponseInit> => {
     const runId = runIdOr404(request);
     const query = readQuery(request, logsQuery);
-    const [page, record, status] = await Promise.all([deps.runs.getLogs(runId, query), deps.runs.getRun(runId), findInstance(deps.durable, runId)]);
+    const [page, record, status] = await Promise.all([
+      deps.runs.getLogs(runId, query).catch(cursorProblem('query.after')),
+      deps.runs.getRun(runId),
+      findInstance(deps.durable, runId),
+    ]);
     if (!record && !status && page.lines.length === 0) throw notFound(`no run "${runId}"`);
     const view = mergeRunView(runId, record, [], status);
     return json(200, { runId, status: view?.status ?? 'pending', lines: page.lines, nextCursor: page.nextCursor ?? page.lines.at(-1)?.cursor ?? query.after ?? null });
@@ -266,6 +270,19 @@ export function stepsToRerun(pipeline: PipelineDefinition, steps: readonly { id:
   // Steps upstream of `from` are reused: they must have succeeded; others run again.
   for (const s of pipeline.steps) if (!ids.has(s.id) && !succeeded.has(s.id)) ids.add(s.id);
   return ids;
+}
+
+/**
+ * A cursor the store did not issue is bad input (400 naming the field), not a server error. Matched
+ * by name: importing the Table store here would load its SDK at every cold start.
+ */
+function cursorProblem(field: string): (error: unknown) => never {
+  return (error) => {
+    if (error instanceof Error && error.name === 'InvalidCursorError') {
+      throw new ApiProblem(400, 'Invalid input', `${field}: ${error.message}`, [{ field, message: 'not a cursor this API issued' }]);
+    }
+    throw error;
+  };
 }
 
 /** Turns thrown problems into problem+json and unexpected errors into a 500 that names no secret. */

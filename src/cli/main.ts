@@ -280,5 +280,11 @@ export async function main(argv: readonly string[] = process.argv): Promise<numb
 }
 
 if (require.main === module) {
+  // `… --follow | head`: once the reader is gone, stop quietly instead of dying on EPIPE with a stack
+  // trace. Exit 1: the command did not finish what it was asked (the run's outcome is unknown).
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    process.exit(EXIT.failed);
+  });
   void main().then((code) => process.exit(code));
 }

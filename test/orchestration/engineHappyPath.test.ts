@@ -1,29 +1,22 @@
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { pipeline, replayMismatches, seedPipeline, startEngineHost, type EngineHost } from './engineHarness';
+import { pipeline, seedPipeline, engineHostForSuite } from './engineHarness';
 
 describe('seed pipeline, happy path', () => {
-  let engine: EngineHost;
-  before(async () => {
-    engine = await startEngineHost({
+  const engine = engineHostForSuite({
       userActivities: {
         countRows: (input) => Promise.resolve({ counted: (input.input as { table: string }).table, rows: 42 }),
       },
     });
-  });
-  after(async () => {
-    assert.deepEqual(await replayMismatches(engine), []);
-    await engine.stop();
-  });
 
   test('runs export → load → transform in order and succeeds, with attempts and durations per step', async () => {
     const seed = seedPipeline();
-    engine.fake.script('load', [{ ok: { metrics: { rows_loaded: 1200, files_loaded: 3 } } }]);
-    const run = await engine.run(seed, 'happy-1');
+    engine().fake.script('load', [{ ok: { metrics: { rows_loaded: 1200, files_loaded: 3 } } }]);
+    const run = await engine().run(seed, 'happy-1');
 
     assert.equal(run.status, 'succeeded');
     assert.deepEqual(run.steps.map((s) => [s.id, s.status]), [['export', 'succeeded'], ['load', 'succeeded'], ['transform', 'succeeded']]);
-    assert.deepEqual(engine.fake.calls.filter((c) => c.runId === 'happy-1').map((c) => `${c.method}:${c.stepId}`), ['start:export', 'start:load', 'start:transform']);
+    assert.deepEqual(engine().fake.calls.filter((c) => c.runId === 'happy-1').map((c) => `${c.method}:${c.stepId}`), ['start:export', 'start:load', 'start:transform']);
     for (const step of run.steps) {
       assert.equal(step.attempts.length, 1, `${step.id} attempts`);
       const [attempt] = step.attempts;
@@ -33,9 +26,9 @@ describe('seed pipeline, happy path', () => {
     }
     assert.deepEqual(run.steps[1]?.metrics, { rows_loaded: 1200, files_loaded: 3 });
     assert.equal(typeof run.durationSeconds, 'number');
-    assert.equal(engine.recorder.runs.get('happy-1')?.status, 'succeeded');
-    assert.equal(engine.recorder.attempts.get('happy-1/load/1')?.status, 'succeeded');
-    assert.equal(engine.alerts.length, 0, 'the seed alerts on failure only');
+    assert.equal(engine().recorder.runs.get('happy-1')?.status, 'succeeded');
+    assert.equal(engine().recorder.attempts.get('happy-1/load/1')?.status, 'succeeded');
+    assert.equal(engine().alerts.length, 0, 'the seed alerts on failure only');
   });
 
   test('a step of kind activity calls the registered user activity and keeps its result as the step output', async () => {
@@ -47,9 +40,9 @@ describe('seed pipeline, happy path', () => {
         { id: 'count', kind: 'activity', activity: 'countRows', input: { table: 'orders' }, dependsOn: ['export'] },
       ],
     });
-    const run = await engine.run(p, 'custom-1');
+    const run = await engine().run(p, 'custom-1');
     assert.equal(run.status, 'succeeded');
     assert.deepEqual(run.steps[1]?.output, { counted: 'orders', rows: 42 });
-    assert.equal(engine.recorder.attempts.get('custom-1/count/1')?.status, 'succeeded');
+    assert.equal(engine().recorder.attempts.get('custom-1/count/1')?.status, 'succeeded');
   });
 });

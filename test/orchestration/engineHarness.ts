@@ -3,6 +3,8 @@
  * fake adapters, on a virtual clock. Registrations are built here (not through src/functions/*), so
  * each test gets its own adapters and recorder.
  */
+import { after, before } from 'node:test';
+import assert from 'node:assert/strict';
 import type { OrchestrationContext, OrchestrationHandler } from 'durable-functions';
 import type { Registration } from '../../src/app/registry';
 import { createStepActivities, type UserStepHandler } from '../../src/activities';
@@ -183,4 +185,27 @@ export async function replayMismatches(engine: EngineHost): Promise<string[]> {
     }
   }
   return problems;
+}
+
+/**
+ * An engine host for the enclosing suite: started before its tests, and when they end every
+ * finished run must replay from scratch to the same actions (the determinism guard).
+ */
+export function engineHostForSuite(options: EngineHostOptions = {}): () => EngineHost {
+  let engine: EngineHost | undefined;
+  before(async () => {
+    engine = await startEngineHost(options);
+  });
+  after(async () => {
+    if (!engine) return;
+    try {
+      assert.deepEqual(await replayMismatches(engine), []);
+    } finally {
+      await engine.stop();
+    }
+  });
+  return () => {
+    if (!engine) throw new Error('the engine host has not started');
+    return engine;
+  };
 }

@@ -1,7 +1,7 @@
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { StepState } from '../../src/engine';
-import { pipeline, replayMismatches, startEngineHost, type EngineHost } from './engineHarness';
+import { pipeline, engineHostForSuite } from './engineHarness';
 
 const connection = {
   account: { secret: 'snowflake-account' },
@@ -38,19 +38,12 @@ function interval(step: StepState | undefined): [number, number] {
 }
 
 describe('independent steps run in parallel', () => {
-  let engine: EngineHost;
-  before(async () => {
-    engine = await startEngineHost();
-  });
-  after(async () => {
-    assert.deepEqual(await replayMismatches(engine), []);
-    await engine.stop();
-  });
+  const engine = engineHostForSuite();
 
   test('two independent COPY INTO steps run concurrently before dbt', async () => {
-    engine.fake.script('loadOrders', [{ running: { polls: 4, pollAfterSeconds: 30 } }]);
-    engine.fake.script('loadCustomers', [{ fail: 'transient' }, { running: { polls: 1, pollAfterSeconds: 30 } }]);
-    const run = await engine.run(twoLoads, 'parallel-1');
+    engine().fake.script('loadOrders', [{ running: { polls: 4, pollAfterSeconds: 30 } }]);
+    engine().fake.script('loadCustomers', [{ fail: 'transient' }, { running: { polls: 1, pollAfterSeconds: 30 } }]);
+    const run = await engine().run(twoLoads, 'parallel-1');
 
     assert.equal(run.status, 'succeeded');
     const [, orders, customers, transform] = run.steps;
@@ -64,14 +57,14 @@ describe('independent steps run in parallel', () => {
   });
 
   test('when one parallel step fails for good, its sibling still finishes and nothing downstream starts', async () => {
-    engine.fake.script('loadOrders', [{ fail: 'permanent', message: "SQL compilation error: Table 'ORDERS' does not exist" }]);
-    engine.fake.script('loadCustomers', [{ running: { polls: 2, pollAfterSeconds: 30 } }]);
+    engine().fake.script('loadOrders', [{ fail: 'permanent', message: "SQL compilation error: Table 'ORDERS' does not exist" }]);
+    engine().fake.script('loadCustomers', [{ running: { polls: 2, pollAfterSeconds: 30 } }]);
     const noRetry = { ...twoLoads, pipelineRetry: { retries: 0, delay: 0 } };
-    const run = await engine.run(noRetry, 'parallel-fail');
+    const run = await engine().run(noRetry, 'parallel-fail');
 
     assert.equal(run.status, 'failed');
     assert.equal(run.error?.stepId, 'loadOrders');
     assert.deepEqual(run.steps.map((s) => s.status), ['succeeded', 'failed', 'succeeded', 'skipped']);
-    assert.equal(engine.fake.callsOf('parallel-fail', 'transform').length, 0);
+    assert.equal(engine().fake.callsOf('parallel-fail', 'transform').length, 0);
   });
 });

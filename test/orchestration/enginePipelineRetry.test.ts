@@ -1,50 +1,43 @@
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { replayMismatches, secondsBetween, seedPipeline, startEngineHost, type EngineHost } from './engineHarness';
+import { secondsBetween, seedPipeline, engineHostForSuite } from './engineHarness';
 
 describe('permanent failures and pipeline retry', () => {
-  let engine: EngineHost;
-  before(async () => {
-    engine = await startEngineHost();
-  });
-  after(async () => {
-    assert.deepEqual(await replayMismatches(engine), []);
-    await engine.stop();
-  });
+  const engine = engineHostForSuite();
 
   test('an HTTP 401 fails the step after one attempt, nothing downstream starts, the pipeline retry 300 s later re-runs it, final Failed with its error', async () => {
-    engine.fake.script('export', [
+    engine().fake.script('export', [
       { fail: 'permanent', message: 'HTTP 401 Unauthorized: invalid x-functions-key', code: '401' },
       { fail: 'permanent', message: 'HTTP 401 Unauthorized: invalid x-functions-key', code: '401' },
     ]);
-    const run = await engine.run(seedPipeline(), 'perm-401');
+    const run = await engine().run(seedPipeline(), 'perm-401');
 
-    const starts = engine.fake.callsOf('perm-401', 'export');
+    const starts = engine().fake.callsOf('perm-401', 'export');
     assert.equal(starts.length, 2, 'one attempt per pipeline attempt (the policy allows 3, permanent skips them)');
     assert.equal(secondsBetween(starts[0]!.at, starts[1]!.at), 300);
     assert.deepEqual(starts.map((c) => c.attempt), [1, 2]);
-    assert.equal(engine.fake.callsOf('perm-401', 'load').length, 0);
-    assert.equal(engine.fake.callsOf('perm-401', 'transform').length, 0);
+    assert.equal(engine().fake.callsOf('perm-401', 'load').length, 0);
+    assert.equal(engine().fake.callsOf('perm-401', 'transform').length, 0);
 
     assert.equal(run.status, 'failed');
     assert.equal(run.pipelineAttempt, 2);
     assert.deepEqual(run.error, { class: 'permanent', message: 'HTTP 401 Unauthorized: invalid x-functions-key', code: '401', stepId: 'export' });
     assert.deepEqual(run.steps.map((s) => s.status), ['failed', 'skipped', 'skipped']);
-    assert.equal(engine.recorder.runs.get('perm-401')?.status, 'failed');
-    assert.equal(engine.alerts.filter((a) => a.runId === 'perm-401').length, 1, 'the seed alerts on failure');
+    assert.equal(engine().recorder.runs.get('perm-401')?.status, 'failed');
+    assert.equal(engine().alerts.filter((a) => a.runId === 'perm-401').length, 1, 'the seed alerts on failure');
   });
 
   test('the pipeline retry re-runs only the failed step and those after it, attempt numbers continuing', async () => {
-    engine.fake.script('load', [{ fail: 'transient' }, { fail: 'transient' }, { fail: 'transient' }, { ok: { metrics: { rows_loaded: 10 } } }]);
-    const run = await engine.run(seedPipeline(), 'rerun-failed');
+    engine().fake.script('load', [{ fail: 'transient' }, { fail: 'transient' }, { fail: 'transient' }, { ok: { metrics: { rows_loaded: 10 } } }]);
+    const run = await engine().run(seedPipeline(), 'rerun-failed');
 
     assert.equal(run.status, 'succeeded');
     assert.equal(run.pipelineAttempt, 2);
-    assert.equal(engine.fake.callsOf('rerun-failed', 'export').length, 1, 'the succeeded export is kept');
-    const loads = engine.fake.callsOf('rerun-failed', 'load');
+    assert.equal(engine().fake.callsOf('rerun-failed', 'export').length, 1, 'the succeeded export is kept');
+    const loads = engine().fake.callsOf('rerun-failed', 'load');
     assert.deepEqual(loads.map((c) => c.attempt), [1, 2, 3, 4]);
     assert.deepEqual([1, 2, 3].map((i) => secondsBetween(loads[i - 1]!.at, loads[i]!.at)), [120, 120, 300]);
-    assert.equal(engine.fake.callsOf('rerun-failed', 'transform').length, 1);
+    assert.equal(engine().fake.callsOf('rerun-failed', 'transform').length, 1);
     const [exportState, loadState] = run.steps;
     assert.equal(exportState?.attempts.length, 1);
     assert.deepEqual(loadState?.attempts.map((a) => a.status), ['failed', 'failed', 'failed', 'succeeded']);
@@ -52,12 +45,12 @@ describe('permanent failures and pipeline retry', () => {
   });
 
   test('steps carried over from an earlier run are reused, not executed', async () => {
-    const run = await engine.run(seedPipeline(), 'resume-1', {
+    const run = await engine().run(seedPipeline(), 'resume-1', {
       trigger: { kind: 'rerun', origin: 'rerun-failed' },
       resumeFrom: { runId: 'rerun-failed', steps: { export: { fromRunId: 'rerun-failed', output: { files: 2 } } } },
     });
     assert.equal(run.status, 'succeeded');
-    assert.equal(engine.fake.callsOf('resume-1', 'export').length, 0);
+    assert.equal(engine().fake.callsOf('resume-1', 'export').length, 0);
     assert.deepEqual(run.steps.map((s) => s.status), ['reused', 'succeeded', 'succeeded']);
     assert.deepEqual(run.steps[0]?.output, { files: 2 });
   });

@@ -1,31 +1,24 @@
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ORCHESTRATOR_NAMES, type RunInput, type RunState } from '../../src/engine';
-import { replayMismatches, seedPipeline, startEngineHost, type EngineHost } from './engineHarness';
+import { seedPipeline, engineHostForSuite } from './engineHarness';
 
 describe('startNew with an existing run id', () => {
-  let engine: EngineHost;
-  before(async () => {
-    engine = await startEngineHost({ hostJson: { version: '2.0', extensions: { durableTask: { overridableExistingInstanceStates: 'NonRunningStates' } } } });
-  });
-  after(async () => {
-    assert.deepEqual(await replayMismatches(engine), []);
-    await engine.stop();
-  });
+  const engine = engineHostForSuite({ hostJson: { version: '2.0', extensions: { durableTask: { overridableExistingInstanceStates: 'NonRunningStates' } } } });
 
   test('is rejected while the run is running, and starts a new run over a completed one (NonRunningStates)', async () => {
     const input: RunInput = { pipeline: seedPipeline(), runId: 'same-id', trigger: { kind: 'manual' }, parameters: {} };
-    engine.fake.script('load', [{ running: { polls: 3, pollAfterSeconds: 30 } }]);
-    await engine.start(input.pipeline, 'same-id');
-    await engine.host.advance(31_000);
-    assert.equal(engine.host.status('same-id')?.runtimeStatus, 'Running');
-    await assert.rejects(engine.host.client.startNew(ORCHESTRATOR_NAMES.runPipeline, { instanceId: 'same-id', input }));
+    engine().fake.script('load', [{ running: { polls: 3, pollAfterSeconds: 30 } }]);
+    await engine().start(input.pipeline, 'same-id');
+    await engine().host.advance(31_000);
+    assert.equal(engine().host.status('same-id')?.runtimeStatus, 'Running');
+    await assert.rejects(engine().host.client.startNew(ORCHESTRATOR_NAMES.runPipeline, { instanceId: 'same-id', input }));
 
-    const first = await engine.host.waitFor('same-id');
+    const first = await engine().host.waitFor('same-id');
     assert.equal((first.output as RunState).status, 'succeeded');
-    await engine.host.client.startNew(ORCHESTRATOR_NAMES.runPipeline, { instanceId: 'same-id', input });
-    const second = await engine.host.waitFor('same-id');
+    await engine().host.client.startNew(ORCHESTRATOR_NAMES.runPipeline, { instanceId: 'same-id', input });
+    const second = await engine().host.waitFor('same-id');
     assert.equal(second.runtimeStatus, 'Completed');
-    assert.equal(engine.fake.callsOf('same-id', 'export').length, 2, 'the completed run was overwritten by a new one');
+    assert.equal(engine().fake.callsOf('same-id', 'export').length, 2, 'the completed run was overwritten by a new one');
   });
 });

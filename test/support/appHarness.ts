@@ -10,6 +10,7 @@
  */
 import type { AppServices } from '../../src/app/services';
 import type { DevHost } from '../../src/devhost';
+import { ORCHESTRATOR_NAMES } from '../../src/engine/types';
 import type { Catalog } from '../../src/pipelines/catalog';
 import type { TableRunStore } from '../../src/runs/tableStore';
 import { startStandInEnvironment, type StandInEnvironment, type StandInEnvironmentOptions } from './standins/environment';
@@ -43,6 +44,7 @@ export interface ApiCallOptions {
 
 export interface AppHarness {
   readonly world: StandInEnvironment;
+  /** The services the app uses now (changes on useCatalog). */
   readonly services: AppServices;
   readonly store: TableRunStore;
   /** The current development host (changes on restartHost). */
@@ -55,6 +57,10 @@ export interface AppHarness {
    * polling; throws after `timeoutMs` of wall time with `what` in the message.
    */
   until<T>(what: string, done: () => Promise<T | undefined | false>, options?: { timeoutMs?: number }): Promise<T>;
+  /** Serves these pipelines from now on (the API and the scheduler tick read the catalog per call). */
+  useCatalog(catalog: Catalog): void;
+  /** The runPipeline instances the current host knows, by id (sub-orchestrations left out). */
+  runInstances(prefix?: string): string[];
   /** Stops the development host; starts a new one at `startTime` (the app was down in between). */
   restartHost(startTime: Date): Promise<void>;
   stop(): Promise<void>;
@@ -74,6 +80,8 @@ export async function startApp(options: AppHarnessOptions = {}): Promise<AppHarn
       SCHEDULER_ENABLED: 'false',
       DURABLE_TASK_HUB: 'integration',
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      // Tests switch the stand-ins at runtime (setFailStep / setExportDelay rewrite a vault secret).
+      SECRET_CACHE_TTL_SECONDS: '0',
       ...options.settings,
     });
     const { useServices, createServices } = await import('../../src/app/services');
@@ -85,7 +93,7 @@ export async function startApp(options: AppHarnessOptions = {}): Promise<AppHarn
     }
 
     const current: { host?: DevHost } = {};
-    const services = await createServices({
+    let services = await createServices({
       credential: world.credential,
       secretClientOptions: world.secretClientOptions,
       now: () => current.host?.now() ?? options.startTime ?? new Date(),
@@ -148,8 +156,20 @@ export async function startApp(options: AppHarnessOptions = {}): Promise<AppHarn
 
     return {
       world,
-      services,
+      get services() {
+        return services;
+      },
       store,
+      useCatalog(catalog) {
+        services = { ...services, catalog };
+        useServices(services);
+      },
+      runInstances(prefix = '') {
+        return host()
+          .instanceIds()
+          .filter((id) => id.startsWith(prefix) && host().orchestratorName(id) === ORCHESTRATOR_NAMES.runPipeline)
+          .sort();
+      },
       get host() {
         return host();
       },
@@ -164,6 +184,8 @@ export async function startApp(options: AppHarnessOptions = {}): Promise<AppHarn
         current.host = await startHost(startTime);
       },
       async stop() {
+        // Let runs in flight end first: a stand-in closed under a running activity only slows the exit.
+        await current.host?.runUntilIdle();
         await current.host?.stop();
         current.host = undefined;
         await world.stop();

@@ -1,0 +1,343 @@
+/**
+ * The `durable-pipelines` CLI against `npm run demo -- --serve`: one demo process for the file, the
+ * CLI run as a child process like a user runs it, judged by its exit code and what it prints.
+ * Tests run in order and share the demo: later ones read the runs earlier ones made.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { closedPort, runCli, startCli, startDemo, stopAllChildren, type CliResult, type DemoProcess } from '../support/demoProcess';
+
+interface RunRow {
+  runId: string;
+  pipeline: string;
+  status: string;
+  createdAt: string;
+}
+
+interface RunView extends RunRow {
+  rerunOf?: string;
+  steps: { id: string; status: string; attempts: { attempt: number; status: string }[] }[];
+  metrics: Record<string, Record<string, unknown>>;
+}
+
+let demo: DemoProcess;
+let env: Record<string, string>;
+let seedRunId: string;
+/** Set by the tests that make them; read by later tests. */
+let followedRunId = '';
+let failedRunId = '';
+
+const cli = (...args: string[]): Promise<CliResult> => runCli(args, env);
+/** The CLI pointed at a port nothing listens on: proves a command needs no server. */
+const offline = async (...args: string[]): Promise<CliResult> =>
+  runCli(args, { DURABLE_PIPELINES_URL: `http://127.0.0.1:${await closedPort()}`, DURABLE_PIPELINES_KEY: 'demo-key' });
+
+function ok(result: CliResult, code = 0): CliResult {
+  assert.equal(result.code, code, `exit code ${String(result.code)}, expected ${code}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`);
+  return result;
+}
+const json = <T>(result: CliResult): T => JSON.parse(ok(result).stdout) as T;
+/** The table row whose first cells are `cells` (columns are padded with spaces). */
+const row = (stdout: string, ...cells: string[]): string | undefined =>
+  stdout.split('\n').find((line) => line.split(/\s{2,}/).slice(0, cells.length).join('|') === cells.join('|'));
+
+before(async () => {
+  // SECRET_CACHE_TTL_SECONDS: the demo's control endpoint switches the export URL through the stand-in
+  // Key Vault, which the app caches for 300 s by default, so exportDelayMs would not reach the next run.
+  demo = await startDemo({ env: { SECRET_CACHE_TTL_SECONDS: '1' } });
+  env = { DURABLE_PIPELINES_URL: demo.baseUrl, DURABLE_PIPELINES_KEY: demo.key };
+  const seed = /^run (\S+)$/m.exec(demo.output());
+  assert.ok(seed?.[1], `the demo printed no run id:\n${demo.output()}`);
+  seedRunId = seed[1];
+  assert.match(demo.output(), /Run succeeded/);
+});
+
+after(async () => {
+  await stopAllChildren();
+});
+
+describe('pipelines, validate and schedules', () => {
+  test('pipelines ls shows the seed pipeline with its steps and schedules (table and --json)', async () => {
+    const [tableOut, jsonOut] = await Promise.all([cli('pipelines', 'ls'), cli('--json', 'pipelines', 'ls')]);
+    const line = row(ok(tableOut).stdout, 'data-pipeline', 'Pipeline Data Complet', 'export → load → transform', 'production-daily, test-hourly');
+    assert.ok(line, tableOut.stdout);
+    assert.match(line, new RegExp(`succeeded ${seedRunId}`));
+
+    const list = json<{ name: string; steps: { id: string }[]; schedules: { name: string; cron: string; timezone: string; paused: boolean }[] }[]>(jsonOut);
+    assert.deepEqual(list.map((p) => p.name), ['data-pipeline']);
+    assert.deepEqual(list[0]!.steps.map((s) => s.id), ['export', 'load', 'transform']);
+    assert.deepEqual(
+      list[0]!.schedules.map(({ name, cron, timezone, paused }) => ({ name, cron, timezone, paused })),
+      [
+        { name: 'production-daily', cron: '0 2 * * *', timezone: 'Europe/Paris', paused: false },
+        { name: 'test-hourly', cron: '0 * * * *', timezone: 'UTC', paused: false },
+      ],
+    );
+  });
+
+  test('validate checks the definitions offline, without a server', async () => {
+    const [text, asJson] = await Promise.all([offline('validate'), offline('--json', 'validate')]);
+    assert.equal(ok(text).stdout.trim(), 'ok: data-pipeline (3 steps, 2 schedules)');
+    assert.deepEqual(json(asJson), { ok: true, pipelines: ['data-pipeline'] });
+  });
+
+  test('schedules ls, pause and resume: the change shows in the next ls', async () => {
+    const initial = ok(await cli('schedules', 'ls')).stdout;
+    assert.ok(row(initial, 'data-pipeline', 'production-daily', '0 2 * * *', 'Europe/Paris', 'active'), initial);
+    assert.ok(row(initial, 'data-pipeline', 'test-hourly', '0 * * * *', 'UTC', 'active'), initial);
+
+    try {
+      assert.equal(ok(await cli('schedules', 'pause', 'data-pipeline', 'test-hourly')).stdout.trim(), 'data-pipeline/test-hourly: paused');
+      const [paused, pausedJson] = await Promise.all([cli('schedules', 'ls'), cli('--json', 'schedules', 'ls')]);
+      assert.ok(row(ok(paused).stdout, 'data-pipeline', 'test-hourly', '0 * * * *', 'UTC', 'paused'), paused.stdout);
+      assert.ok(row(paused.stdout, 'data-pipeline', 'production-daily', '0 2 * * *', 'Europe/Paris', 'active'), paused.stdout);
+      const rows = json<{ pipeline: string; name: string; paused: boolean; nextRun: unknown }[]>(pausedJson);
+      assert.deepEqual(rows.map((r) => [r.pipeline, r.name, r.paused]), [['data-pipeline', 'production-daily', false], ['data-pipeline', 'test-hourly', true]]);
+      assert.equal(rows[1]!.nextRun, null);
+    } finally {
+      const resumed = ok(await cli('schedules', 'resume', 'data-pipeline', 'test-hourly'));
+      assert.match(resumed.stdout, /^data-pipeline\/test-hourly: active, next run \d{4}-\d\d-\d\dT\d\d:00:00\+00:00$/m);
+    }
+    const final = ok(await cli('schedules', 'ls')).stdout;
+    assert.ok(row(final, 'data-pipeline', 'test-hourly', '0 * * * *', 'UTC', 'active'), final);
+  });
+
+  test('schedules pause of an unknown schedule or pipeline: exit 4', async () => {
+    const [schedule, pipeline] = await Promise.all([cli('schedules', 'pause', 'data-pipeline', 'nightly'), cli('schedules', 'pause', 'no-such-pipeline', 'test-hourly')]);
+    assert.match(ok(schedule, 4).stderr, /no schedule "nightly"/);
+    assert.match(ok(pipeline, 4).stderr, /no-such-pipeline/);
+  });
+
+  test('schedules preview in Europe/Paris marks the spring gap and the autumn overlap (offline)', async () => {
+    const [spring, autumn, human] = await Promise.all([
+      offline('schedules', 'preview', 'data-pipeline', 'production-daily', '--from', '2026-03-28T00:00:00Z', '--count', '3', '--json'),
+      offline('schedules', 'preview', 'data-pipeline', 'production-daily', '--from', '2026-10-23T12:00:00Z', '--count', '3', '--json'),
+      offline('schedules', 'preview', 'data-pipeline', 'production-daily', '--from', '2026-03-28T00:00:00Z', '--count', '2'),
+    ]);
+    assert.deepEqual(json(spring), [
+      { utc: '2026-03-28T01:00:00Z', local: '2026-03-28T02:00:00+01:00', dst: null },
+      // 02:00 does not exist on 29 March in Paris: the run fires at 03:00 summer time.
+      { utc: '2026-03-29T01:00:00Z', local: '2026-03-29T03:00:00+02:00', dst: 'gap' },
+      { utc: '2026-03-30T00:00:00Z', local: '2026-03-30T02:00:00+02:00', dst: null },
+    ]);
+    assert.deepEqual(json(autumn), [
+      { utc: '2026-10-24T00:00:00Z', local: '2026-10-24T02:00:00+02:00', dst: null },
+      // 02:00 happens twice on 25 October: once, at the first (summer-time) occurrence.
+      { utc: '2026-10-25T00:00:00Z', local: '2026-10-25T02:00:00+02:00', dst: 'overlap' },
+      { utc: '2026-10-26T01:00:00Z', local: '2026-10-26T02:00:00+01:00', dst: null },
+    ]);
+    const lines = ok(human).stdout.split('\n');
+    assert.equal(lines[0], 'data-pipeline/production-daily: 0 2 * * * in Europe/Paris');
+    assert.ok(row(human.stdout, '2026-03-29T01:00:00Z', '2026-03-29T03:00:00+02:00', 'gap'), human.stdout);
+  });
+
+  test('schedules preview of a UTC schedule: every hour, no DST marks, even on the night Paris changes', async () => {
+    const result = await offline('--json', 'schedules', 'preview', 'data-pipeline', 'test-hourly', '--from', '2026-03-29T00:30:00Z', '--count', '3');
+    assert.deepEqual(json(result), [
+      { utc: '2026-03-29T01:00:00Z', local: '2026-03-29T01:00:00+00:00', dst: null },
+      { utc: '2026-03-29T02:00:00Z', local: '2026-03-29T02:00:00+00:00', dst: null },
+      { utc: '2026-03-29T03:00:00Z', local: '2026-03-29T03:00:00+00:00', dst: null },
+    ]);
+  });
+
+  test('schedules preview: unknown schedule exit 4, bad --count or --from exit 3', async () => {
+    const [unknown, count, from] = await Promise.all([
+      offline('schedules', 'preview', 'data-pipeline', 'weekly'),
+      offline('schedules', 'preview', 'data-pipeline', 'test-hourly', '--count', '0'),
+      offline('schedules', 'preview', 'data-pipeline', 'test-hourly', '--from', 'yesterday'),
+    ]);
+    assert.match(ok(unknown, 4).stderr, /no schedule "weekly" \(has: production-daily, test-hourly\)/);
+    assert.match(ok(count, 3).stderr, /--count/);
+    assert.match(ok(from, 3).stderr, /--from/);
+  });
+});
+
+describe('run', () => {
+  test('run data-pipeline --follow streams the steps and exits 0 when the run succeeds', async () => {
+    const result = ok(await cli('run', 'data-pipeline', '--follow', '--interval', '0.2'));
+    const started = /^started: (\S+)$/m.exec(result.stdout);
+    assert.ok(started?.[1], result.stdout);
+    followedRunId = started[1];
+    assert.match(result.stdout, /^\S+ {2}export +succeeded \(attempt 1\)/m);
+    assert.match(result.stdout, /^\S+ {2}load +succeeded \(attempt 1\) in [\d.]+s, 3447 rows loaded$/m);
+    assert.match(result.stdout, /^\S+ {2}transform +succeeded \(attempt 1\)/m);
+    assert.match(result.stdout, /^\S+ {2}transform +INFO +step transform attempt 1 succeeded$/m);
+    assert.match(result.stdout.trimEnd().split('\n').at(-1) ?? '', /^\S+ {2}run succeeded$/);
+  });
+
+  test('run --json without --follow returns the new run id at once', async () => {
+    const started = json<{ runId: string; pipeline: string; created: boolean }>(await cli('--json', 'run', 'data-pipeline'));
+    assert.match(started.runId, /^data-pipeline-/);
+    assert.notEqual(started.runId, followedRunId);
+    assert.equal(started.pipeline, 'data-pipeline');
+    assert.equal(started.created, true);
+  });
+
+  test('run with an unknown --param: exit 3 naming the field', async () => {
+    const result = ok(await cli('run', 'data-pipeline', '--param', 'day=2026-11-26'), 3);
+    assert.match(result.stderr, /parameters\.day: unknown parameter/);
+  });
+
+  test('run of an unknown pipeline: exit 4', async () => {
+    const result = ok(await cli('run', 'unknown-pipeline'), 4);
+    assert.match(result.stderr, /unknown pipeline "unknown-pipeline" \(known: data-pipeline\)/);
+  });
+
+  test('run twice with the same --idempotency-key: the same run', async () => {
+    const key = `cli-test-${randomUUID()}`;
+    const first = json<{ runId: string; created: boolean }>(await cli('--json', 'run', 'data-pipeline', '--idempotency-key', key));
+    const second = json<{ runId: string; created: boolean }>(await cli('--json', 'run', 'data-pipeline', '--idempotency-key', key));
+    assert.equal(second.runId, first.runId);
+    assert.deepEqual([first.created, second.created], [true, false]);
+    const text = ok(await cli('run', 'data-pipeline', '--idempotency-key', key));
+    assert.equal(text.stdout.trim(), `already exists: ${first.runId}`);
+  });
+});
+
+describe('runs and logs', () => {
+  test('runs ls --limit 10 lists the runs newest first', async () => {
+    const [text, asJson] = await Promise.all([cli('runs', 'ls', '--limit', '10'), cli('--json', 'runs', 'ls', '--limit', '10')]);
+    const { runs } = json<{ runs: RunRow[] }>(asJson);
+    const ids = runs.map((r) => r.runId);
+    assert.ok(ids.includes(seedRunId) && ids.includes(followedRunId), ids.join('\n'));
+    assert.ok(ids.indexOf(followedRunId) < ids.indexOf(seedRunId), ids.join('\n'));
+    const created = runs.map((r) => r.createdAt);
+    assert.deepEqual(created, [...created].sort().reverse());
+    assert.ok(row(ok(text).stdout, seedRunId, 'data-pipeline', 'succeeded', 'manual:api'), text.stdout);
+    assert.ok(text.stdout.indexOf(followedRunId) < text.stdout.indexOf(seedRunId));
+  });
+
+  test('runs ls --status succeeded --pipeline data-pipeline filters', async () => {
+    const { runs } = json<{ runs: RunRow[] }>(await cli('--json', 'runs', 'ls', '--status', 'succeeded', '--pipeline', 'data-pipeline'));
+    assert.ok(runs.length >= 2);
+    assert.ok(runs.every((r) => r.status === 'succeeded' && r.pipeline === 'data-pipeline'), JSON.stringify(runs, null, 2));
+    assert.ok(runs.some((r) => r.runId === seedRunId) && runs.some((r) => r.runId === followedRunId));
+    const [cancelled, otherPipeline] = await Promise.all([cli('runs', 'ls', '--status', 'cancelled'), cli('runs', 'ls', '--pipeline', 'other')]);
+    assert.equal(ok(cancelled).stdout.trim(), 'no runs');
+    assert.match(ok(otherPipeline, 4).stderr, /no pipeline named "other"/);
+  });
+
+  test('runs show: the steps, their attempts and metrics', async () => {
+    const [text, asJson] = await Promise.all([cli('runs', 'show', followedRunId), cli('--json', 'runs', 'show', followedRunId)]);
+    const out = ok(text).stdout;
+    assert.match(out.split('\n')[0] ?? '', new RegExp(`^${followedRunId} {2}data-pipeline {2}succeeded`));
+    assert.match(row(out, 'export', 'succeeded', '1') ?? '', /files_exported=3/);
+    assert.match(row(out, 'load', 'succeeded', '1') ?? '', /rowsLoaded=3447/);
+    assert.match(row(out, 'transform', 'succeeded', '1') ?? '', /modelsSucceeded=4/);
+    const run = json<RunView>(asJson);
+    assert.equal(run.status, 'succeeded');
+    assert.deepEqual(run.steps.map((s) => [s.id, s.status, s.attempts.length]), [['export', 'succeeded', 1], ['load', 'succeeded', 1], ['transform', 'succeeded', 1]]);
+    assert.equal(run.metrics['load']?.['rowsLoaded'], 3447);
+  });
+
+  test('logs <id> prints the run log lines', async () => {
+    const [text, asJson] = await Promise.all([cli('logs', followedRunId), cli('--json', 'logs', followedRunId)]);
+    const lines = ok(text).stdout.trimEnd().split('\n');
+    assert.match(lines[0] ?? '', /^\d{4}-\d\d-\d\dT\S+Z {2}export +INFO +step export attempt 1 started$/);
+    assert.ok(lines.some((l) => /load +INFO +step load attempt 1 succeeded$/.test(l)), lines.join('\n'));
+    assert.match(lines.at(-1) ?? '', /INFO +run succeeded$/);
+    const entries = json<{ msg: string; level: string }[]>(asJson);
+    assert.equal(entries.length, lines.length);
+    assert.equal(entries.at(-1)?.msg, 'run succeeded');
+  });
+
+  test('logs <id> --follow on a finished run prints the lines and exits 0', async () => {
+    const result = ok(await cli('logs', followedRunId, '--follow'));
+    assert.match(result.stdout, /step transform attempt 1 succeeded/);
+    assert.match(result.stdout.trimEnd().split('\n').at(-1) ?? '', /^\S+ {2}run succeeded$/);
+  });
+});
+
+describe('follow exit codes, rerun and cancel', () => {
+  test('a run that fails: --follow shows the retries and exits 1', async () => {
+    await demo.control({ failStep: 'load' });
+    try {
+      const result = ok(await cli('run', 'data-pipeline', '--follow', '--interval', '0.2'), 1);
+      failedRunId = /^started: (\S+)$/m.exec(result.stdout)?.[1] ?? '';
+      assert.ok(failedRunId, result.stdout);
+      assert.match(result.stdout, /load +WARN +step load attempt 1 failed \(transient\): Snowflake query failed: Warehouse/);
+      assert.match(result.stdout, /load +INFO +step load attempt 2 started/);
+      // three attempts, then the pipeline retry's three
+      assert.match(result.stdout, /^\S+ {2}load +failed \(attempt 6\): Snowflake query failed/m);
+      assert.match(result.stdout, /^\S+ {2}transform +skipped$/m);
+      assert.match(result.stdout.trimEnd().split('\n').at(-1) ?? '', /^\S+ {2}run failed: load: Snowflake query failed/);
+    } finally {
+      await demo.control({ failStep: null });
+    }
+  });
+
+  test('rerun <failed> --from failed --follow, once the service is healthy: reuses export, exits 0', async () => {
+    assert.ok(failedRunId, 'needs the failed run of the previous test');
+    const result = ok(await cli('rerun', failedRunId, '--from', 'failed', '--follow', '--interval', '0.2'));
+    const started = /^started (\S+): runs load, transform; reuses export$/m.exec(result.stdout);
+    assert.ok(started?.[1], result.stdout);
+    assert.match(result.stdout, /^\S+ {2}export +reused$/m);
+    assert.doesNotMatch(result.stdout, /step export attempt/);
+    assert.match(result.stdout.trimEnd().split('\n').at(-1) ?? '', /^\S+ {2}run succeeded$/);
+
+    const rerun = json<RunView>(await cli('--json', 'runs', 'show', started[1]));
+    assert.equal(rerun.rerunOf, failedRunId);
+    assert.equal(rerun.status, 'succeeded');
+    assert.deepEqual(rerun.steps.map((s) => [s.id, s.status, s.attempts.length]), [['export', 'reused', 0], ['load', 'succeeded', 1], ['transform', 'succeeded', 1]]);
+  });
+
+  test('cancel a running run: cancel exits 0, the following process exits 2', async () => {
+    await demo.control({ exportDelayMs: 8000 });
+    try {
+      const following = startCli(['run', 'data-pipeline', '--follow', '--interval', '0.2'], env);
+      const runId = (await following.waitFor(/^started: (\S+)$/m))[1]!;
+      const cancelled = ok(await cli('cancel', runId));
+      assert.equal(cancelled.stdout.trim(), `cancelling ${runId}`);
+      const result = ok(await following.done, 2);
+      assert.match(result.stdout, /^\S+ {2}export +cancelled/m);
+      assert.match(result.stdout.trimEnd().split('\n').at(-1) ?? '', /^\S+ {2}run cancelled/);
+      const run = json<RunView>(await cli('--json', 'runs', 'show', runId));
+      assert.equal(run.status, 'cancelled');
+      assert.deepEqual(run.steps.map((s) => s.status), ['cancelled', 'skipped', 'skipped']);
+    } finally {
+      await demo.control({ exportDelayMs: null });
+    }
+  });
+
+  test('--follow output piped into a reader that stops early (| head): no stack trace', async () => {
+    const following = startCli(['--json', 'run', 'data-pipeline', '--follow', '--interval', '0.2'], env);
+    const first = await following.waitFor(/^\{.*\}$/m);
+    assert.equal((JSON.parse(first[0]) as { event: string }).event, 'step');
+    following.closeStdout();
+    const result = await following.done;
+    assert.equal(result.stderr, '');
+    // it stopped following without knowing the run's outcome: not a success
+    assert.equal(result.code, 1);
+  });
+});
+
+describe('errors and their exit codes', () => {
+  test('cancel of a finished run: exit 7 (conflict)', async () => {
+    const result = ok(await cli('cancel', followedRunId), 7);
+    assert.match(result.stderr, /conflict: .*already succeeded/);
+  });
+
+  test('runs show of an unknown run: exit 4', async () => {
+    const [show, logs] = await Promise.all([cli('runs', 'show', 'unknown-run'), cli('logs', 'unknown-run')]);
+    assert.match(ok(show, 4).stderr, /not found: .*unknown-run/);
+    assert.match(ok(logs, 4).stderr, /not found: .*unknown-run/);
+  });
+
+  test('a wrong --key: exit 5', async () => {
+    const result = ok(await cli('--key', 'wrong-key', 'runs', 'ls'), 5);
+    assert.match(result.stderr, /refused the function key/);
+  });
+
+  test('an unreachable --url: exit 6 saying it cannot reach the server', async () => {
+    const url = `http://127.0.0.1:${await closedPort()}`;
+    const result = ok(await cli('--url', url, 'pipelines', 'ls'), 6);
+    assert.match(result.stderr, new RegExp(`cannot reach ${url.replace(/\./g, '\\.')}: ECONNREFUSED`));
+    assert.equal(result.stdout, '');
+  });
+
+  test('a command line error: exit 3 with the usage', async () => {
+    const result = ok(await cli('cancel'), 3);
+    assert.match(result.stderr, /missing required argument 'runId'/);
+  });
+});

@@ -60,15 +60,14 @@ async function main(): Promise<number> {
   await import('../src/index');
 
   const holder: { host?: Awaited<ReturnType<typeof DevHost.start>> } = {};
-  useServices(
-    await createServices({
-      credential: world.credential,
-      secretClientOptions: world.secretClientOptions,
-      now: () => holder.host?.now() ?? new Date(),
-    }),
-  );
+  const services = await createServices({
+    credential: world.credential,
+    secretClientOptions: world.secretClientOptions,
+    now: () => holder.host?.now() ?? new Date(),
+  });
+  useServices(services);
   const host = await DevHost.start({
-    registrations: [...registrations(), registerDemoControl(world)],
+    registrations: [...registrations(), registerDemoControl(world, services.secrets)],
     clock: 'virtual',
     httpPort: Number(opts.port),
     functionKey: opts.key,

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import type { HttpRegistration } from '../src/app/registry';
+import type { SecretResolver } from '../src/secrets/types';
 import type { StandInEnvironment } from '../test/support/standins/environment';
 
 const controlBody = z
@@ -14,7 +15,7 @@ const controlBody = z
   })
   .strict();
 
-export function registerDemoControl(world: StandInEnvironment): HttpRegistration {
+export function registerDemoControl(world: StandInEnvironment, secrets: SecretResolver): HttpRegistration {
   return {
     kind: 'http',
     name: 'demoControl',
@@ -24,6 +25,8 @@ export function registerDemoControl(world: StandInEnvironment): HttpRegistration
       if (!parsed.success) return { status: 400, jsonBody: { title: 'Invalid input', issues: parsed.error.issues } };
       if (parsed.data.failStep !== undefined) world.setFailStep(parsed.data.failStep ?? undefined);
       if (parsed.data.exportDelayMs !== undefined) world.setExportDelay(parsed.data.exportDelayMs ?? undefined);
+      // The export switches go through the vault's azure-function-url: like a rotation, drop the cached value.
+      secrets.invalidate('azure-function-url');
       return { status: 200, jsonBody: { ok: true, ...parsed.data } };
     },
   };

@@ -8,7 +8,7 @@ import { EXIT } from './exitCodes';
 interface StepView {
   id: string;
   status: string;
-  attempts: { attempt: number; status: string; durationSeconds?: number; error?: { message: string; class: string } }[];
+  attempts: { attempt: number; status: string; startedAt?: string; endedAt?: string; durationSeconds?: number; error?: { message: string; class: string } }[];
   metrics?: Record<string, unknown>;
   error?: { message: string; class: string };
   nextAt?: string;
@@ -19,6 +19,7 @@ export interface RunViewJson {
   pipeline: string;
   status: string;
   durationSeconds?: number;
+  endedAt?: string;
   error?: { message: string; stepId?: string };
   steps: StepView[];
   metrics: Record<string, Record<string, unknown>>;
@@ -55,7 +56,8 @@ export async function follow(client: ApiClient, runId: string, options: FollowOp
         if (seen.get(step.id) === key) continue;
         seen.set(step.id, key);
         if (options.json) options.write(JSON.stringify({ event: 'step', runId, step: step.id, status: step.status, attempt: last?.attempt ?? 0, error: step.error ?? last?.error ?? null, metrics: step.metrics ?? null }));
-        else options.write(`${clock()}  ${step.id.padEnd(12)} ${describe(step)}`);
+        // The server's times (virtual in the demo), like the log lines beside them.
+        else options.write(`${clock(last?.endedAt ?? last?.startedAt)}  ${step.id.padEnd(12)} ${describe(step)}`);
       }
     }
     for (;;) {
@@ -70,7 +72,10 @@ export async function follow(client: ApiClient, runId: string, options: FollowOp
     }
     if (TERMINAL.has(run.status)) {
       if (options.json) options.write(JSON.stringify({ event: 'end', runId, status: run.status, durationSeconds: run.durationSeconds ?? null, error: run.error ?? null }));
-      else options.write(`${clock()}  run ${run.status}${run.error ? `: ${run.error.stepId ? `${run.error.stepId}: ` : ''}${run.error.message}` : ''}`);
+      else {
+        const error = run.error && run.error.message !== `run ${run.status}` ? `: ${run.error.stepId ? `${run.error.stepId}: ` : ''}${run.error.message}` : '';
+        options.write(`${clock(run.endedAt)}  run ${run.status}${error}`);
+      }
       return { exitCode: exitCodeFor(run.status), run };
     }
     await new Promise((resolve) => setTimeout(resolve, options.intervalMs));

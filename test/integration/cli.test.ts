@@ -43,9 +43,7 @@ const row = (stdout: string, ...cells: string[]): string | undefined =>
   stdout.split('\n').find((line) => line.split(/\s{2,}/).slice(0, cells.length).join('|') === cells.join('|'));
 
 before(async () => {
-  // SECRET_CACHE_TTL_SECONDS: the demo's control endpoint switches the export URL through the stand-in
-  // Key Vault, which the app caches for 300 s by default, so exportDelayMs would not reach the next run.
-  demo = await startDemo({ env: { SECRET_CACHE_TTL_SECONDS: '1' } });
+  demo = await startDemo();
   env = { DURABLE_PIPELINES_URL: demo.baseUrl, DURABLE_PIPELINES_KEY: demo.key };
   const seed = /^run (\S+)$/m.exec(demo.output());
   assert.ok(seed?.[1], `the demo printed no run id:\n${demo.output()}`);

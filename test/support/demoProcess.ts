@@ -84,7 +84,7 @@ export async function startDemo(options: { env?: Record<string, string>; readyTi
     });
   } catch (error) {
     await stopChild(child);
-    throw new Error(`${(error as Error).message}\n--- stdout\n${stdout}\n--- stderr\n${stderr}`);
+    throw new Error(`${(error as Error).message}\n--- stdout\n${stdout}\n--- stderr\n${stderr}`, { cause: error });
   }
 
   return {

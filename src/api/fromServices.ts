@@ -26,6 +26,7 @@ export function apiDeps(services: AppServices, durable: DurableControl): ApiDeps
     health: healthChecks(services),
     now: services.now,
     randomSuffix,
+    schedulerEnabled: services.config.SCHEDULER_ENABLED,
     ...(services.config.PUBLIC_BASE_URL ? { baseUrl: services.config.PUBLIC_BASE_URL.replace(/\/+$/, '') } : {}),
   };
 }

@@ -49,4 +49,6 @@ export interface ApiDeps {
   readonly randomSuffix: () => string;
   /** Base URL for links in responses, e.g. https://app.azurewebsites.net. */
   readonly baseUrl?: string;
+  /** False when the app's scheduler is off (SCHEDULER_ENABLED=false); GET /api/pipelines says so. Default true. */
+  readonly schedulerEnabled?: boolean;
 }

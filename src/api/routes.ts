@@ -73,6 +73,10 @@ function links(deps: ApiDeps, runId: string): Record<string, string> {
 }
 
 export function createRoutes(deps: ApiDeps): Route[] {
+  // With the scheduler off nothing fires; the next runs stay what the schedules say (the CLI and
+  // previews show them), and the listing says the scheduler is off so nobody waits for them.
+  const schedulerEnabled = deps.schedulerEnabled ?? true;
+
   const listPipelines = async (): Promise<HttpResponseInit> => {
     const now = deps.now();
     const pipelines = await Promise.all(
@@ -110,7 +114,7 @@ export function createRoutes(deps: ApiDeps): Route[] {
         };
       }),
     );
-    return json(200, { pipelines });
+    return json(200, { schedulerEnabled, pipelines });
   };
 
   const startPipelineRun = async (request: ApiRequest): Promise<HttpResponseInit> => {

@@ -191,8 +191,19 @@ describe('HTTP API on the seed pipeline', () => {
     await finished(other.runId);
   });
 
+  test('the same idempotencyKey sent concurrently starts one run', async () => {
+    const before = app.world.callCounts();
+    const answers = await Promise.all(Array.from({ length: 4 }, () => startRun({ idempotencyKey: 'retried-by-a-proxy' })));
+    assert.equal(new Set(answers.map((a) => a.runId)).size, 1);
+    assert.equal(answers.filter((a) => a.created).length, 1);
+    const runId = answers[0]?.runId ?? '';
+    assert.equal((await finished(runId)).status, 'succeeded');
+    assert.equal(app.host.executions(runId).length, 1);
+    assert.equal(app.world.callCounts().export - before.export, 1);
+  });
+
   test('cancel a running run: 202, the run ends cancelled and no later step starts', async () => {
-    app.world.setExportDelay(3000);
+    app.setExportDelay(3000);
     try {
       const before = app.world.callCounts();
       const { runId } = await startRun();
@@ -203,6 +214,8 @@ describe('HTTP API on the seed pipeline', () => {
         assert.ok(i < 500, `export never showed running (run ${run.status})`);
         await new Promise((resolve) => setTimeout(resolve, 5));
       }
+      // While it runs there is nothing to rerun yet.
+      assert.equal((await app.api('POST', `runs/${runId}/rerun`, { from: 'failed' })).status, 409);
       const cancel = await app.api<{ status: string }>('POST', `runs/${runId}/cancel`);
       assert.equal(cancel.status, 202, cancel.text);
       assert.equal(cancel.json.status, 'cancelling');
@@ -221,16 +234,43 @@ describe('HTTP API on the seed pipeline', () => {
         ['load', 'skipped'],
         ['transform', 'skipped'],
       ]);
+      // Listings agree: it is among the cancelled runs, not left "running".
+      const cancelled = await app.api<RunsPage>('GET', 'runs?status=cancelled');
+      assert.deepEqual(cancelled.json.runs.map((r) => [r.runId, r.status]), [[runId, 'cancelled']]);
+      const running = await app.api<RunsPage>('GET', 'runs?status=running');
+      assert.deepEqual(running.json.runs, []);
       // Cancelling it again: it has finished.
       const again = await app.api('POST', `runs/${runId}/cancel`);
       assert.equal(again.status, 409);
     } finally {
-      app.world.setExportDelay(undefined);
+      app.setExportDelay(undefined);
     }
   });
 
+  test('cancel while the dbt job runs: the run ends cancelled and the job execution is stopped', async () => {
+    const stopsBefore = app.world.dbt.stops.length;
+    const { runId } = await startRun();
+    // Move virtual time in small steps until the transform step follows its job (it polls on durable timers).
+    for (let i = 0; ; i++) {
+      if ((await getRun(runId)).steps.find((s) => s.id === 'transform')?.status === 'running') break;
+      assert.ok(i < 100, 'the transform step never ran');
+      await app.host.advance(5_000);
+    }
+    const cancel = await app.api('POST', `runs/${runId}/cancel`);
+    assert.equal(cancel.status, 202, cancel.text);
+    const run = await finished(runId);
+    assert.equal(run.status, 'cancelled');
+    assert.deepEqual(run.steps.map((s) => [s.id, s.status]), [
+      ['export', 'succeeded'],
+      ['load', 'succeeded'],
+      ['transform', 'cancelled'],
+    ]);
+    await app.host.runUntilIdle();
+    assert.equal(app.world.dbt.stops.length - stopsBefore, 1, 'the dbt job execution was asked to stop');
+  });
+
   test('rerun from failed: only the failed step and what follows it execute again', async () => {
-    app.world.setFailStep('load');
+    app.setFailStep('load');
     let failedId: string;
     let atFailure: ReturnType<AppHarness['world']['callCounts']>;
     try {
@@ -244,7 +284,7 @@ describe('HTTP API on the seed pipeline', () => {
       assert.equal(atFailure.load - before.load, 6);
       assert.equal(atFailure.transform - before.transform, 0);
     } finally {
-      app.world.setFailStep(undefined);
+      app.setFailStep(undefined);
     }
 
     const response = await app.api<StartResponse & { rerunOf: string; rerunSteps: string[]; reusedSteps: string[] }>('POST', `runs/${failedId}/rerun`, { from: 'failed' });
@@ -269,5 +309,28 @@ describe('HTTP API on the seed pipeline', () => {
     );
     // The failed run is untouched by its rerun.
     assert.equal((await getRun(failedId)).status, 'failed');
+
+    // Rerun of the (succeeded) rerun from a step: that step and what follows, nothing upstream.
+    const beforeStep = app.world.callCounts();
+    const fromStep = await app.api<StartResponse & { rerunSteps: string[]; reusedSteps: string[] }>('POST', `runs/${response.json.runId}/rerun`, { from: 'transform' });
+    assert.equal(fromStep.status, 202, fromStep.text);
+    assert.deepEqual(fromStep.json.rerunSteps, ['transform']);
+    assert.deepEqual([...fromStep.json.reusedSteps].sort(), ['export', 'load']);
+    const again = await finished(fromStep.json.runId);
+    assert.equal(again.status, 'succeeded');
+    assert.deepEqual(again.steps.map((s) => [s.id, s.status]), [
+      ['export', 'reused'],
+      ['load', 'reused'],
+      ['transform', 'succeeded'],
+    ]);
+    // Reused steps keep their metrics: the new run still reports the rows loaded.
+    assert.equal(again.metrics['load']?.['rowsLoaded'], 3447);
+    const afterStep = app.world.callCounts();
+    assert.deepEqual(
+      { export: afterStep.export - beforeStep.export, load: afterStep.load - beforeStep.load, transform: afterStep.transform - beforeStep.transform },
+      { export: 0, load: 0, transform: 1 },
+    );
+    // Rerunning a run that succeeded entirely "from failed" has nothing to do.
+    assert.equal((await app.api('POST', `runs/${fromStep.json.runId}/rerun`, { from: 'failed' })).status, 409);
   });
 });

@@ -7,6 +7,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startApp, type AppHarness, type ApiResponse } from '../support/appHarness';
 import { ROUTE_TABLE } from '../../src/api/routes';
+import { loadCatalog } from '../../src/pipelines/catalog';
+import seed from '../../src/pipelines/definitions/data-pipeline';
 
 interface Problem {
   type: string;
@@ -22,6 +24,8 @@ let finishedRunId: string;
 
 before(async () => {
   app = await startApp({ startTime: new Date('2026-11-26T08:00:00Z') });
+  // The seed pipeline, and one that takes parameters.
+  app.useCatalog(loadCatalog([seed, { ...seed, name: 'backfill', schedules: [], parameters: { day: { type: 'date' }, batch: { type: 'integer', min: 1, default: 10 } } }]));
   // A finished run, for the 409 and the run-scoped cursors.
   const started = await app.api<{ runId: string }>('POST', 'pipelines/data-pipeline/runs', {});
   assert.equal(started.status, 202, started.text);
@@ -64,9 +68,13 @@ describe('bad input is answered, never crashes the app', () => {
     assertProblem(await app.api('POST', `runs/${finishedRunId}/cancel`, { reason: 'x' }), 400, ['body.reason']);
   });
 
-  test('unknown parameter → 400 naming it', async () => {
+  test('unknown, missing or ill-typed parameters → 400 naming each', async () => {
     const problem = assertProblem(await app.api('POST', 'pipelines/data-pipeline/runs', { parameters: { fullRefresh: true } }), 400, ['body.parameters.fullRefresh']);
     assert.match(problem.detail ?? '', /fullRefresh/);
+    assertProblem(await app.api('POST', 'pipelines/backfill/runs', { parameters: { dya: '2026-11-01' } }), 400, ['body.parameters.dya', 'body.parameters.day']);
+    assertProblem(await app.api('POST', 'pipelines/backfill/runs', { parameters: { day: 'yesterday', batch: 0 } }), 400, ['body.parameters.day', 'body.parameters.batch']);
+    assertProblem(await app.api('POST', 'pipelines/backfill/runs', { parameters: { day: '2026-11-01', batch: 2.5 } }), 400, ['body.parameters.batch']);
+    assert.deepEqual(app.runInstances('backfill'), [], 'no run was started by a refused request');
   });
 
   test('bad query values → 400 naming the query field', async () => {
@@ -125,6 +133,13 @@ describe('bad input is answered, never crashes the app', () => {
     assert.deepEqual(documented, served);
   });
 
+  test('GET /api/pipelines says when the scheduler is off (SCHEDULER_ENABLED=false)', async () => {
+    const response = await app.api<{ schedulerEnabled: boolean; pipelines: { name: string; schedules: { name: string }[] }[] }>('GET', 'pipelines');
+    assert.equal(response.status, 200);
+    assert.equal(response.json.schedulerEnabled, false);
+    assert.deepEqual(response.json.pipelines.find((p) => p.name === 'data-pipeline')?.schedules.map((s) => s.name), ['production-daily', 'test-hourly']);
+  });
+
   test('after all of that the app still serves: health 200 and a run starts and succeeds', async () => {
     const health = await app.api<{ status: string; checks: { name: string; ok: boolean }[] }>('GET', 'health');
     assert.equal(health.status, 200, health.text);
@@ -138,5 +153,12 @@ describe('bad input is answered, never crashes the app', () => {
     const run = await app.api<{ status: string }>('GET', `runs/${started.json.runId}`);
     assert.equal(run.json.status, 'succeeded');
     assert.equal(app.world.callCounts().transform - before.transform, 1);
+    // Parameters are validated, defaults filled, and the run keeps them.
+    const backfill = await app.api<{ runId: string }>('POST', 'pipelines/backfill/runs', { parameters: { day: '2026-11-01' } });
+    assert.equal(backfill.status, 202, backfill.text);
+    await app.host.waitFor(backfill.json.runId);
+    const view = await app.api<{ status: string; parameters: unknown }>('GET', `runs/${backfill.json.runId}`);
+    assert.equal(view.json.status, 'succeeded');
+    assert.deepEqual(view.json.parameters, { day: '2026-11-01', batch: 10 });
   });
 });

@@ -31,8 +31,9 @@ const PARIS_2AM = { cron: '0 2 * * *', timezone: 'Europe/Paris' } as const;
 type NextRun = { utc: string; local: string; dst: string | null } | null;
 
 async function nextRuns(): Promise<Record<string, NextRun>> {
-  const response = await app.api<{ pipelines: { name: string; schedules: { nextRun: NextRun }[] }[] }>('GET', 'pipelines');
+  const response = await app.api<{ schedulerEnabled: boolean; pipelines: { name: string; schedules: { nextRun: NextRun }[] }[] }>('GET', 'pipelines');
   assert.equal(response.status, 200, response.text);
+  assert.equal(response.json.schedulerEnabled, true);
   return Object.fromEntries(response.json.pipelines.map((p) => [p.name, p.schedules[0]?.nextRun ?? null]));
 }
 

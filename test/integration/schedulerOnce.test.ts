@@ -117,4 +117,33 @@ describe('scheduler: each slot starts at most one run', () => {
     }
     for (const slot of fired) assert.equal(app.host.status(slot.instanceId ?? '')?.runtimeStatus, 'Completed');
   });
+
+  test("overlap 'queue': a slot that comes while a run runs waits in the ledger and starts after it, one run at a time", async () => {
+    await app.restartHost(new Date('2026-11-26T15:59:30Z'));
+    app.useCatalog(catalogOf(['queued', { name: 'minutely', cron: '* * * * *', overlap: 'queue' }]));
+    await app.host.advance(4 * 60_000 + 30_000); // ticks 16:00 … 16:04
+    const midway = await app.store.listSlots('queued', 'minutely');
+    assert.deepEqual(midway.map((s) => s.slot), ['00', '01', '02', '03', '04'].map((m) => `2026-11-26T16:${m}:00Z`));
+    assert.ok(midway.some((s) => s.outcome === 'queued'), `some slot waits: ${midway.map((s) => s.outcome).join(', ')}`);
+    // Keep ticking until those five are no longer queued: each tick starts at most one, and only
+    // when no run of the pipeline is running. (New slots keep queueing behind them meanwhile.)
+    await app.until('the queue to drain', async () => {
+      await app.host.advance(60_000);
+      const ledger = await app.store.listSlots('queued', 'minutely');
+      return ledger.filter((s) => s.slot <= '2026-11-26T16:04:00Z').every((s) => s.outcome !== 'queued') ? ledger : undefined;
+    });
+    // Pausing drops what is still queued (recorded skipped-paused); let the runs in flight end.
+    assert.equal((await app.api('POST', 'pipelines/queued/schedules/minutely/pause')).status, 200);
+    await app.host.advance(5 * 60_000);
+    await app.host.runUntilIdle();
+    const ledger = (await app.store.listSlots('queued', 'minutely')).filter((s) => s.slot <= '2026-11-26T16:04:00Z');
+    assert.ok(ledger.every((s) => s.outcome === 'fired' || s.outcome === 'caught-up'), ledger.map((s) => `${s.slot} ${s.outcome}`).join(', '));
+    const runs = await Promise.all(ledger.map(async (s) => ({ slot: s.slot, run: await app.store.getRun(s.instanceId ?? '') })));
+    // Every slot ran, in slot order, and no two runs of the pipeline overlapped.
+    for (const [i, { slot, run }] of runs.entries()) {
+      assert.equal(run?.status, 'succeeded', `${slot}: ${run?.status ?? 'no run'}`);
+      const previous = runs[i - 1]?.run;
+      if (previous?.endedAt && run?.startedAt) assert.ok(Date.parse(previous.endedAt) <= Date.parse(run.startedAt), `${slot} started after the previous run ended`);
+    }
+  });
 });

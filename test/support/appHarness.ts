@@ -13,7 +13,7 @@ import type { DevHost } from '../../src/devhost';
 import { ORCHESTRATOR_NAMES } from '../../src/engine/types';
 import type { Catalog } from '../../src/pipelines/catalog';
 import type { TableRunStore } from '../../src/runs/tableStore';
-import { startStandInEnvironment, type StandInEnvironment, type StandInEnvironmentOptions } from './standins/environment';
+import { startStandInEnvironment, type FailableStep, type StandInEnvironment, type StandInEnvironmentOptions } from './standins/environment';
 
 export const FUNCTION_KEY = 'integration-test-key';
 
@@ -57,6 +57,10 @@ export interface AppHarness {
    * polling; throws after `timeoutMs` of wall time with `what` in the message.
    */
   until<T>(what: string, done: () => Promise<T | undefined | false>, options?: { timeoutMs?: number }): Promise<T>;
+  /** world.setFailStep, plus what an operator rotating the secret does: the app drops its cached copy. */
+  setFailStep(step: FailableStep | undefined): void;
+  /** world.setExportDelay, likewise (the slow export is another URL in the vault). */
+  setExportDelay(ms: number | undefined): void;
   /** Serves these pipelines from now on (the API and the scheduler tick read the catalog per call). */
   useCatalog(catalog: Catalog): void;
   /** The runPipeline instances the current host knows, by id (sub-orchestrations left out). */
@@ -67,6 +71,8 @@ export interface AppHarness {
 }
 
 let indexLoaded = false;
+/** The stand-ins switch the export step's behaviour through this vault secret (see environment.ts). */
+const SWITCHED_SECRET = 'azure-function-url';
 
 /** Starts the stand-ins, the app's services and a development host serving every registration. */
 export async function startApp(options: AppHarnessOptions = {}): Promise<AppHarness> {
@@ -80,8 +86,6 @@ export async function startApp(options: AppHarnessOptions = {}): Promise<AppHarn
       SCHEDULER_ENABLED: 'false',
       DURABLE_TASK_HUB: 'integration',
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-      // Tests switch the stand-ins at runtime (setFailStep / setExportDelay rewrite a vault secret).
-      SECRET_CACHE_TTL_SECONDS: '0',
       ...options.settings,
     });
     const { useServices, createServices } = await import('../../src/app/services');
@@ -160,6 +164,14 @@ export async function startApp(options: AppHarnessOptions = {}): Promise<AppHarn
         return services;
       },
       store,
+      setFailStep(step) {
+        world.setFailStep(step);
+        services.secrets.invalidate(SWITCHED_SECRET);
+      },
+      setExportDelay(ms) {
+        world.setExportDelay(ms);
+        services.secrets.invalidate(SWITCHED_SECRET);
+      },
       useCatalog(catalog) {
         services = { ...services, catalog };
         useServices(services);

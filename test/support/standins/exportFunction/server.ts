@@ -130,6 +130,9 @@ export async function startExportFunction(overrides: Partial<ExportFunctionConfi
         return reply(429, { error: 'too many exports' }, { 'retry-after': String(config.throttleRetryAfter) });
       case '/api/echo-ok':
         return reply(200, { received: { headers: req.headers, query, body } });
+      case '/api/echo-key-fail':
+        // A careless service that quotes the credential it rejected at the start of its error.
+        return reply(500, { error: `export failed for key ${String(presented)}` });
       case '/api/echo-fail':
         return reply(500, { error: 'export failed', received: { headers: req.headers, query, body } });
       case '/api/slow':

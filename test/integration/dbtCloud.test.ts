@@ -11,7 +11,7 @@ import type { DbtStep } from '../../src/steps/dbt/types';
 import type { StepOutcome } from '../../src/steps/protocol';
 import { startDbtCloudStandIn, type DbtCloudStandIn } from '../support/standins/dbtCloud/server';
 import { createTestStepContext } from '../support/standins/dbtCloud/stepContext';
-import { driveToEnd, MODEL_ERROR_RESULTS, SUCCESS_METRICS, SUCCESS_RESULTS, TEST_FAILURE_RESULTS } from '../support/standins/dbtCloud/fixtures';
+import { driveToEnd, MODEL_ERROR_RESULTS, SUCCESS_METRICS, SUCCESS_RESULTS, TEST_FAILURE_RESULTS, rejection } from '../support/standins/dbtCloud/fixtures';
 
 const canary = () => `dbtc_canary_${randomUUID().replace(/-/g, '')}`;
 
@@ -22,15 +22,6 @@ function cloudStep(server: DbtCloudStandIn, extra: Record<string, unknown> = {})
     runner: { type: 'cloud', accountId: server.accountId, jobId: server.jobId, token: { secret: 'dbt-cloud-token' }, baseUrl: server.url },
     ...extra,
   });
-}
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  assert.fail('expected a rejection');
 }
 
 /** The canary must not be anywhere a user or the run history could see it. */

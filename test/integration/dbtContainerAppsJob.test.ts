@@ -12,18 +12,9 @@ import type { DbtStep } from '../../src/steps/dbt/types';
 import type { StepOutcome } from '../../src/steps/protocol';
 import { startArmStandIn, StandInCredential, type ArmStandIn } from '../support/standins/arm/server';
 import { createTestStepContext } from '../support/standins/dbtCloud/stepContext';
-import { driveToEnd, MODEL_ERROR_RESULTS, SUCCESS_METRICS, SUCCESS_RESULTS } from '../support/standins/dbtCloud/fixtures';
+import { driveToEnd, MODEL_ERROR_RESULTS, SUCCESS_METRICS, SUCCESS_RESULTS, rejection } from '../support/standins/dbtCloud/fixtures';
 
 const canary = (what: string) => `${what}_canary_${randomUUID().replace(/-/g, '')}`;
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  assert.fail('expected a rejection');
-}
 
 function assertNoToken(tokens: readonly string[], ...things: unknown[]): void {
   for (const thing of things) {

@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 /** run_results.json bodies as dbt-core 1.9 writes them (trimmed to the fields that matter). */
 import type { StepAdapter, StepContext } from '../../../../src/steps/adapter';
 import type { StepOutcome } from '../../../../src/steps/protocol';
@@ -55,4 +56,14 @@ export async function driveToEnd<S extends StepDefinition>(adapter: StepAdapter<
     outcomes.push(outcome);
   }
   return { outcome, outcomes };
+}
+
+/** The error a promise rejects with; fails the test when it resolves. */
+export async function rejection(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as Error;
+  }
+  assert.fail('expected a rejection');
 }

@@ -2,11 +2,13 @@
  * The one place functions are registered. Each call registers with the Functions host (through
  * `@azure/functions` / `durable-functions`) *and* keeps the registration in a list, because outside
  * the host `@azure/functions` runs in "test mode" and drops registrations: the development host and
- * the tests serve this list instead.
+ * the tests serve this list instead. Activity, HTTP and timer handlers run with their invocation's
+ * logger bound (logging/invocation.ts), so their log lines reach Application Insights correlated.
  */
 import { app, type HttpMethod, type InvocationContext, type Timer } from '@azure/functions';
 import * as df from 'durable-functions';
 import type { ActivityHandler, DurableClient, HttpDurableClientHandler, OrchestrationHandler } from 'durable-functions';
+import { withInvocation } from '../logging/invocation';
 
 export interface HttpRegistration {
   readonly kind: 'http';
@@ -66,13 +68,15 @@ function remember(registration: Registration): void {
 }
 
 export function registerHttp(name: string, options: HttpRegistration['options'], handler: HttpDurableClientHandler): void {
-  remember({ kind: 'http', name, options, handler });
-  if (inFunctionsHost()) df.app.client.http(name, { route: options.route, methods: [...options.methods], authLevel: options.authLevel, handler });
+  const routed: HttpDurableClientHandler = (request, client, context) => withInvocation(context, async () => handler(request, client, context));
+  remember({ kind: 'http', name, options, handler: routed });
+  if (inFunctionsHost()) df.app.client.http(name, { route: options.route, methods: [...options.methods], authLevel: options.authLevel, handler: routed });
 }
 
 export function registerTimer(name: string, options: TimerRegistration['options'], handler: TimerHandler): void {
-  remember({ kind: 'timer', name, options, handler });
-  if (inFunctionsHost()) df.app.client.timer(name, { schedule: options.schedule, runOnStartup: options.runOnStartup, handler });
+  const routed: TimerHandler = (timer, client, context) => withInvocation(context, () => handler(timer, client, context));
+  remember({ kind: 'timer', name, options, handler: routed });
+  if (inFunctionsHost()) df.app.client.timer(name, { schedule: options.schedule, runOnStartup: options.runOnStartup, handler: routed });
 }
 
 export function registerOrchestration(name: string, handler: OrchestrationHandler): void {
@@ -81,8 +85,13 @@ export function registerOrchestration(name: string, handler: OrchestrationHandle
 }
 
 export function registerActivity(name: string, handler: ActivityHandler): void {
-  remember({ kind: 'activity', name, handler });
-  if (inFunctionsHost()) df.app.activity(name, { handler });
+  const routed: ActivityHandler = (input, context) =>
+    withInvocation(context, async () => {
+      const result: unknown = await handler(input, context);
+      return result;
+    });
+  remember({ kind: 'activity', name, handler: routed });
+  if (inFunctionsHost()) df.app.activity(name, { handler: routed });
 }
 
 /** Every registration made so far, in registration order. */

@@ -180,14 +180,12 @@ function printSummary(run: RunViewJson, world: StandInEnvironment): void {
   console.log('');
   for (const step of run.steps) {
     const n = step.attempts.length;
-    const failed = step.attempts.filter((a) => a.status === 'failed');
-    const lastError = failed.at(-1)?.error;
     const took = step.attempts.at(-1)?.durationSeconds;
-    console.log(
-      `${step.id.padEnd(10)} ${step.status.padEnd(10)} ${n} attempt${n === 1 ? '' : 's'}` +
-        (took !== undefined && step.status === 'succeeded' ? `, ${took.toFixed(1)}s` : '') +
-        (lastError ? `; ${failed.length} failed (${lastError.class}): ${lastError.message.slice(0, 90)}` : ''),
-    );
+    console.log(`${step.id.padEnd(10)} ${step.status.padEnd(10)} ${n} attempt${n === 1 ? '' : 's'}${took !== undefined && step.status === 'succeeded' ? `, ${took.toFixed(1)}s` : ''}`);
+    // Retries are the point of --fail-step: one line per failed attempt, at its (virtual) time.
+    for (const a of step.attempts.filter((x) => x.status === 'failed')) {
+      console.log(dim(`             #${a.attempt} at ${a.startedAt?.slice(11, 19) ?? '?'} failed (${a.error?.class ?? '?'}): ${a.error?.message.slice(0, 80) ?? ''}`));
+    }
   }
   console.log('');
   if (run.status === 'succeeded') {

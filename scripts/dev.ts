@@ -1,7 +1,7 @@
 /**
  * `npm run dev`: the app in the development host on PORT (default 7071), real clock, real step
  * adapters configured from local.settings.json (`Values`, like `func start`), Azurite started for
- * the run records unless a store is configured, and the scheduler ticking in real time when
+ * the run records unless a store is configured (in memory, or in AZURITE_LOCATION), and the scheduler ticking in real time when
  * SCHEDULER_ENABLED is true. Needs no Functions Core Tools.
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -25,9 +25,11 @@ async function main(): Promise<void> {
   let azurite: AzuriteInstance | undefined;
   const store = process.env['RUN_STORE_CONNECTION_STRING'];
   if (process.env['RUN_STORE_TABLE_URL'] === undefined && (store === undefined || store === 'UseDevelopmentStorage=true')) {
-    azurite = await startAzurite({ blob: false });
+    // AZURITE_LOCATION keeps run records across restarts (e.g. .azurite, git-ignored); unset = in memory.
+    const location = process.env['AZURITE_LOCATION'];
+    azurite = await startAzurite({ blob: false, ...(location ? { location } : {}) });
     process.env['RUN_STORE_CONNECTION_STRING'] = azurite.connectionString;
-    console.log(`Azurite (in memory) for run records: ${azurite.tableUrl}`);
+    console.log(`Azurite (${location ? `data in ${location}` : 'in memory'}) for run records: ${azurite.tableUrl}`);
   }
 
   await import('../src/index');

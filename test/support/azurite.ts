@@ -9,6 +9,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
 
 /** Azurite's well-known development account (public, documented; not a secret). */
 export const AZURITE_ACCOUNT = {
@@ -28,6 +30,8 @@ export interface AzuriteInstance {
 export interface AzuriteOptions {
   /** Also start the Blob service (default true). */
   readonly blob?: boolean;
+  /** Keep the table data in this folder (created if needed) instead of in memory. */
+  readonly location?: string;
 }
 
 interface ReadyMessage {
@@ -40,6 +44,8 @@ interface ReadyMessage {
 const CHILD_SCRIPT = `
 const paths = JSON.parse(process.env.AZURITE_PATHS);
 const withBlob = process.env.AZURITE_BLOB === '1';
+const location = process.env.AZURITE_LOCATION || '';
+const tableDb = location ? require('node:path').join(location, 'azurite-table.db') : 'azurite-table.db';
 const telemetry = require(paths.telemetry).AzuriteTelemetryClient;
 telemetry.enableTelemetry = false;
 const TableServer = require(paths.tableServer).default;
@@ -48,8 +54,8 @@ const servers = [];
 async function main() {
   // host, port, keepAlive, dbPath, debugLog, accessLog, accessStream, debugPath, loose,
   // skipApiVersionCheck, cert, key, pwd, oauth, disableProductStyleUrl, inMemoryPersistence
-  const table = new TableServer(new TableConfiguration('127.0.0.1', 0, undefined, 'azurite-table.db',
-    false, false, undefined, undefined, true, true, '', '', '', undefined, false, true));
+  const table = new TableServer(new TableConfiguration('127.0.0.1', 0, undefined, tableDb,
+    false, false, undefined, undefined, true, true, '', '', '', undefined, false, !location));
   await table.start();
   servers.push(table);
   let blobAddress;
@@ -109,9 +115,16 @@ async function waitReady(child: ChildProcess, stderr: () => string): Promise<Rea
 
 export async function startAzurite(options: AzuriteOptions = {}): Promise<AzuriteInstance> {
   const withBlob = options.blob ?? true;
+  if (options.location !== undefined) mkdirSync(options.location, { recursive: true });
   const child = spawn(process.execPath, ['-e', CHILD_SCRIPT], {
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-    env: { ...process.env, AZURITE_PATHS: JSON.stringify(azuritePaths()), AZURITE_BLOB: withBlob ? '1' : '0', NODE_OPTIONS: '' },
+    env: {
+      ...process.env,
+      AZURITE_PATHS: JSON.stringify(azuritePaths()),
+      AZURITE_BLOB: withBlob ? '1' : '0',
+      AZURITE_LOCATION: options.location === undefined ? '' : resolve(options.location),
+      NODE_OPTIONS: '',
+    },
   });
   let errText = '';
   child.stderr?.on('data', (chunk: Buffer) => {

@@ -3,6 +3,7 @@ import type { AppServices } from '../app/services';
 import type { ApiDeps, DurableControl, HealthCheck, RunQueries, ScheduleControl, IdempotencyKeys } from './ports';
 import { randomSuffix } from './runIds';
 import { maskSecrets } from '../logging/mask';
+import { referencedNames } from '../pipelines/references';
 
 /** Without a run store the API still starts and follows runs through Durable; history is empty. */
 const NO_STORE: RunQueries & ScheduleControl & IdempotencyKeys = {
@@ -32,9 +33,8 @@ export function apiDeps(services: AppServices, durable: DurableControl): ApiDeps
 }
 
 function healthChecks(services: AppServices): HealthCheck[] {
-  const firstSecret = services.catalog.pipelines
-    .flatMap((p) => JSON.stringify(p).match(/"secret":"([0-9A-Za-z-]+)"/g) ?? [])
-    .map((m) => m.slice(10, -1))[0];
+  // Reading one secret the pipelines use proves the vault answers and the identity may read it.
+  const firstSecret = services.catalog.pipelines.flatMap((p) => referencedNames(p, 'secret'))[0];
   return [
     {
       name: 'storage',

@@ -10,6 +10,7 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { configSchema } from '../../src/config/config';
 import { pipelineInputs } from '../../src/pipelines/definitions';
+import { referencedNames } from '../../src/pipelines/references';
 
 const root = resolve(__dirname, '..', '..');
 const read = (path: string): string => readFileSync(join(root, path), 'utf8');
@@ -23,19 +24,6 @@ function filesUnder(dir: string, suffix: string): string[] {
     if (statSync(path).isDirectory()) return filesUnder(relative(root, path), suffix);
     return name.endsWith(suffix) ? [relative(root, path)] : [];
   });
-}
-
-/** Every `{ [key]: string }` leaf object in a value (pipeline definitions are plain data). */
-function refs(value: unknown, key: 'secret' | 'setting', found = new Set<string>()): Set<string> {
-  if (Array.isArray(value)) {
-    for (const item of value) refs(item, key, found);
-  } else if (value !== null && typeof value === 'object') {
-    const record = value as Record<string, unknown>;
-    const ref = record[key];
-    if (typeof ref === 'string' && Object.keys(record).length === 1) found.add(ref);
-    for (const child of Object.values(record)) refs(child, key, found);
-  }
-  return found;
 }
 
 /** App settings read directly from the environment anywhere under src/. */
@@ -80,8 +68,8 @@ function settingsDocumented(): Set<string> {
   return names;
 }
 
-const secretNames = [...new Set(pipelineInputs.flatMap((p) => [...refs(p, 'secret')]))].sort();
-const definitionSettings = [...new Set(pipelineInputs.flatMap((p) => [...refs(p, 'setting')]))].sort();
+const secretNames = [...new Set(pipelineInputs.flatMap((p) => referencedNames(p, 'secret')))].sort();
+const definitionSettings = [...new Set(pipelineInputs.flatMap((p) => referencedNames(p, 'setting')))].sort();
 
 describe('app settings', () => {
   const infra = settingsSetByInfra();

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { loadCatalog } from '../../src/pipelines/catalog';
 import { pipelineInputs } from '../../src/pipelines/definitions';
 import { topologicalOrder } from '../../src/pipelines/graph';
+import { referencedNames } from '../../src/pipelines/references';
 
 // The numbers of the Prefect deployment this replaces (shared/BRIEF.md §1).
 test('the seed pipeline matches the Prefect flow it replaces', () => {
@@ -47,12 +48,8 @@ test('the seed pipeline matches the Prefect flow it replaces', () => {
   assert.deepEqual(p.alerts, [{ on: ['failed'], channel: 'slack', webhook: { secret: 'slack-webhook-url' } }]);
 
   // Secrets are named, never held, and they are the brief's names.
-  const secretNames = new Set<string>();
-  JSON.stringify(p, (key, value: unknown) => {
-    if (key === 'secret' && typeof value === 'string') secretNames.add(value);
-    return value;
-  });
+  const names = new Set(referencedNames(p, 'secret'));
   for (const name of ['azure-function-url', 'azure-function-key', 'snowflake-account', 'snowflake-user', 'snowflake-password', 'snowflake-warehouse', 'snowflake-database', 'snowflake-schema']) {
-    assert.ok(secretNames.has(name), `seed uses secret ${name}`);
+    assert.ok(names.has(name), `seed uses secret ${name}`);
   }
 });

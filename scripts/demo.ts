@@ -12,6 +12,7 @@
 import { Command, Option } from 'commander';
 import { startStandInEnvironment, type FailableStep, type StandInEnvironment } from '../test/support/standins/environment';
 import type { RunViewJson } from '../src/cli/follow';
+import { isTerminalRunStatus } from '../src/core/runStatus';
 
 interface DemoOptions {
   serve: boolean;
@@ -135,7 +136,6 @@ function startPump(host: { runUntilIdle(): Promise<void> }): { stop(): Promise<v
   };
 }
 
-const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
 
 /** Polls the run and shows its steps: a table redrawn in place on a terminal, plain lines otherwise. */
 async function watch(runId: string, get: (id: string) => Promise<RunViewJson>): Promise<RunViewJson> {
@@ -156,7 +156,7 @@ async function watch(runId: string, get: (id: string) => Promise<RunViewJson>): 
         console.log(`${step.id.padEnd(10)} ${step.status}${last ? ` (attempt ${last.attempt})` : ''}${step.status === 'waiting' && last?.error ? ` after: ${last.error.message}` : ''}`);
       }
     }
-    if (TERMINAL.has(run.status)) return run;
+    if (isTerminalRunStatus(run.status)) return run;
     await new Promise((resolve) => setTimeout(resolve, 150));
   }
 }

@@ -4,6 +4,7 @@
  * has just been accepted exists only in Durable for a moment).
  */
 import type { DurableOrchestrationStatus } from 'durable-functions';
+import { isTerminalRunStatus } from '../core/runStatus';
 import type { RunState, RunStatus, StepState } from '../engine/types';
 import type { AttemptRecord, RunRecord } from '../runs/recorder';
 
@@ -25,8 +26,7 @@ export interface RunView {
   readonly metrics: NonNullable<RunRecord['metrics']>;
 }
 
-const TERMINAL: ReadonlySet<RunStatus> = new Set(['succeeded', 'failed', 'cancelled']);
-export const isTerminal = (status: RunStatus): boolean => TERMINAL.has(status);
+export { isTerminalRunStatus as isTerminal } from '../core/runStatus';
 
 /** Durable's runtime status in our words. */
 export function statusFromDurable(status: DurableOrchestrationStatus): RunStatus {
@@ -64,7 +64,7 @@ export function mergeRunView(
   // A terminated instance never writes its own end: Durable's word is final there.
   const liveStatus = status ? statusFromDurable(status) : undefined;
   const statusWord: RunStatus =
-    record && isTerminal(record.status) ? record.status : (liveStatus ?? record?.status ?? 'pending');
+    record && isTerminalRunStatus(record.status) ? record.status : (liveStatus ?? record?.status ?? 'pending');
   const metrics: Record<string, NonNullable<StepState['metrics']>> = { ...(record?.metrics ?? {}) };
   for (const step of state?.steps ?? []) if (step.metrics && !metrics[step.id]) metrics[step.id] = step.metrics;
   return {

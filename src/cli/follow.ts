@@ -2,6 +2,7 @@
  * `--follow`: streams a run's step transitions and log lines until it ends, then returns the exit
  * code of its final status (0 succeeded, 1 failed, 2 cancelled) — what Prefect's CLI never did.
  */
+import { isTerminalRunStatus } from '../core/runStatus';
 import type { ApiClient } from './client';
 import { EXIT } from './exitCodes';
 
@@ -41,7 +42,6 @@ export interface FollowOptions {
 export const exitCodeFor = (status: string): number =>
   status === 'succeeded' ? EXIT.ok : status === 'cancelled' ? EXIT.cancelled : EXIT.failed;
 
-const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
 const clock = (iso?: string) => (iso ? iso.slice(11, 19) : new Date().toISOString().slice(11, 19));
 
 export async function follow(client: ApiClient, runId: string, options: FollowOptions): Promise<{ exitCode: number; run: RunViewJson }> {
@@ -70,7 +70,7 @@ export async function follow(client: ApiClient, runId: string, options: FollowOp
       if (page.lines.length === 0 || next === cursor) break;
       cursor = next ?? undefined;
     }
-    if (TERMINAL.has(run.status)) {
+    if (isTerminalRunStatus(run.status)) {
       if (options.json) options.write(JSON.stringify({ event: 'end', runId, status: run.status, durationSeconds: run.durationSeconds ?? null, error: run.error ?? null }));
       else {
         const error = run.error && run.error.message !== `run ${run.status}` ? `: ${run.error.stepId ? `${run.error.stepId}: ` : ''}${run.error.message}` : '';

@@ -55,13 +55,14 @@ export function buildProgram(out: Out = (l) => console.log(l), setExit: (code: n
   const globals = (): GlobalOptions => program.opts<GlobalOptions>();
   const client = () => new ApiClient({ baseUrl: globals().url, ...(globals().key ? { key: globals().key } : {}) });
   const print = (data: unknown, human: () => string) => out(globals().json ? JSON.stringify(data, null, 2) : human());
+  const fetchPipelines = async (api = client()): Promise<PipelineJson[]> => (await api.get<{ pipelines: PipelineJson[] }>('pipelines')).pipelines;
 
   const pipelines = program.command('pipelines').description('pipelines the app serves');
   pipelines
     .command('ls')
     .description('list pipelines with their schedules and last run')
     .action(async () => {
-      const { pipelines: list } = await client().get<{ pipelines: PipelineJson[] }>('pipelines');
+      const list = await fetchPipelines();
       print(list, () =>
         table(
           ['PIPELINE', 'TITLE', 'STEPS', 'SCHEDULES', 'LAST RUN'],
@@ -93,7 +94,7 @@ export function buildProgram(out: Out = (l) => console.log(l), setExit: (code: n
     .option('--interval <seconds>', 'poll interval while following', '2')
     .action(async (pipeline: string, opts: { param: string[]; idempotencyKey?: string; follow: boolean; interval: string }) => {
       const api = client();
-      const { pipelines: list } = await api.get<{ pipelines: PipelineJson[] }>('pipelines');
+      const list = await fetchPipelines(api);
       const definition = list.find((p) => p.name === pipeline);
       if (!definition) throw new CliError(`unknown pipeline "${pipeline}" (known: ${list.map((p) => p.name).join(', ')})`, EXIT.notFound);
       const parameters = parseParams(opts.param, definition.parameters);
@@ -183,7 +184,7 @@ export function buildProgram(out: Out = (l) => console.log(l), setExit: (code: n
     .command('ls')
     .description('every schedule with its next run')
     .action(async () => {
-      const { pipelines: list } = await client().get<{ pipelines: PipelineJson[] }>('pipelines');
+      const list = await fetchPipelines();
       const rows = list.flatMap((p) => p.schedules.map((s) => ({ pipeline: p.name, ...s })));
       print(rows, () =>
         table(['PIPELINE', 'SCHEDULE', 'CRON', 'TIME ZONE', 'STATE', 'NEXT (LOCAL)', 'NEXT (UTC)'], rows.map((s) => [s.pipeline, s.name, s.cron, s.timezone, !s.enabled ? 'disabled' : s.paused ? 'paused' : 'active', s.nextRun?.local, s.nextRun?.utc])),

@@ -5,6 +5,7 @@
  */
 import type { Json, JsonObject } from '../core/json';
 import type { FailureInfo } from '../core/errors';
+import { isTerminalRunStatus, TERMINAL_RUN_STATUSES } from '../core/runStatus';
 import type { RunStatus } from '../engine/types';
 import type { RunTrigger, StepMetrics } from '../steps/protocol';
 import type { DstMark, } from '../scheduler/slots';
@@ -49,10 +50,10 @@ function defined(props: Record<string, EntityValue | undefined>): EntityProps {
   return out;
 }
 
-export const TERMINAL: readonly RunStatus[] = ['succeeded', 'failed', 'cancelled'];
+export const TERMINAL: readonly RunStatus[] = TERMINAL_RUN_STATUSES;
 const RANK: Record<RunStatus, number> = { pending: 0, running: 1, succeeded: 2, failed: 2, cancelled: 2 };
 
-export const isTerminal = (status: RunStatus): boolean => TERMINAL.includes(status);
+export const isTerminal = (status: RunStatus): boolean => isTerminalRunStatus(status);
 
 /**
  * The status a run has after a write: a terminal status is final (the first one sticks) and a

@@ -8,7 +8,7 @@
  */
 import type { PipelinePolicy } from '@azure/core-rest-pipeline';
 import { TableTransaction, type TableServiceClientOptions } from '@azure/data-tables';
-import { startAzurite } from '../test/support/azurite';
+import { startAzurite } from '../src/standins/azurite';
 import { createRunStore, type TableRunStore } from '../src/runs/tableStore';
 import { createRunStoreTables, type RunStoreTables } from '../src/runs/tables';
 import { indexPartition, indexRowKey, monthBucket, RUN_ROW } from '../src/runs/keys';

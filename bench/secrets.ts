@@ -10,8 +10,8 @@ import { createSecretResolver } from '../src/secrets/resolver';
 import type { SecretResolver } from '../src/secrets/types';
 import { prepareAzureFunctionCall } from '../src/steps/azureFunction';
 import { median } from './stats';
-import { startKeyVaultInChild, type ChildKeyVault } from '../test/support/standins/keyvault/child';
-import { standInClientOptions, standInCredential } from '../test/support/standins/keyvault/server';
+import { startKeyVaultInChild, type ChildKeyVault } from '../src/standins/keyvault/child';
+import { standInClientOptions, standInCredential } from '../src/standins/keyvault/server';
 
 const SEED_SECRETS = [
   'azure-function-url', 'azure-function-key', 'snowflake-account', 'snowflake-user',

@@ -10,7 +10,7 @@ import { pipelineSchema } from '../src/pipelines/schema';
 import type { StepContext } from '../src/steps/adapter';
 import { createSnowflakeAdapter } from '../src/steps/snowflake/adapter';
 import { ConnectionCache } from '../src/steps/snowflake/connection';
-import { SnowflakeStandIn } from '../test/support/standins/snowflake/server';
+import { SnowflakeStandIn } from '../src/standins/snowflake/server';
 import { alternate, fmt, median, timeNodeProcess } from './stats';
 
 const SECRETS: Record<string, string> = {

@@ -10,7 +10,7 @@
  *   npm run demo -- --serve              keep serving for the CLI (durable-pipelines …)
  */
 import { Command, Option } from 'commander';
-import { startStandInEnvironment, type FailableStep, type StandInEnvironment } from '../test/support/standins/environment';
+import { startStandInEnvironment, type FailableStep, type StandInEnvironment } from '../src/standins/environment';
 import type { RunViewJson } from '../src/cli/follow';
 import { isTerminalRunStatus } from '../src/core/runStatus';
 

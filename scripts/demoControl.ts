@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import type { HttpRegistration } from '../src/app/registry';
 import type { SecretResolver } from '../src/secrets/types';
-import type { StandInEnvironment } from '../test/support/standins/environment';
+import type { StandInEnvironment } from '../src/standins/environment';
 
 const controlBody = z
   .object({

@@ -5,7 +5,7 @@
  * SCHEDULER_ENABLED is true. Needs no Functions Core Tools.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { startAzurite, type AzuriteInstance } from '../test/support/azurite';
+import { startAzurite, type AzuriteInstance } from '../src/standins/azurite';
 
 function loadLocalSettings(path = 'local.settings.json'): void {
   if (!existsSync(path)) {

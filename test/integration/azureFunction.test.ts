@@ -10,7 +10,7 @@ import type { StepContext } from '../../src/steps/adapter';
 import { createAzureFunctionAdapter, type AzureFunctionStep } from '../../src/steps/azureFunction';
 import type { StepOutcome } from '../../src/steps/protocol';
 import { memoryLogger } from '../support/canary';
-import { startExportFunction, type ExportFunctionStandIn } from '../support/standins/exportFunction/server';
+import { startExportFunction, type ExportFunctionStandIn } from '../../src/standins/exportFunction/server';
 
 type StepInput = Extract<PipelineInput['steps'][number], { kind: 'azureFunction' }>;
 

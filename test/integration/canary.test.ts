@@ -15,8 +15,8 @@ import { alertSchema, azureFunctionStepSchema } from '../../src/pipelines/schema
 import { createAzureFunctionAdapter } from '../../src/steps/azureFunction';
 import type { StepOutcome } from '../../src/steps/protocol';
 import { withCanary, type Canary } from '../support/canary';
-import { startExportFunction, type ExportFunctionStandIn } from '../support/standins/exportFunction/server';
-import { startWebhookStandIn, type WebhookStandIn } from '../support/standins/webhooks/server';
+import { startExportFunction, type ExportFunctionStandIn } from '../../src/standins/exportFunction/server';
+import { startWebhookStandIn, type WebhookStandIn } from '../../src/standins/webhooks/server';
 
 const step = azureFunctionStepSchema.parse({
   id: 'export',

@@ -12,9 +12,9 @@ import type { StepContext } from '../../src/steps/adapter';
 import { createDbtAdapter } from '../../src/steps/dbt/adapter';
 import type { StepOutcome } from '../../src/steps/protocol';
 import { withCanary, type Canary } from '../support/canary';
-import { startArmStandIn, StandInCredential } from '../support/standins/arm/server';
-import { startDbtCloudStandIn } from '../support/standins/dbtCloud/server';
-import { MODEL_ERROR_RESULTS, SUCCESS_RESULTS } from '../support/standins/dbtCloud/fixtures';
+import { startArmStandIn, StandInCredential } from '../../src/standins/arm/server';
+import { startDbtCloudStandIn } from '../../src/standins/dbtCloud/server';
+import { MODEL_ERROR_RESULTS, SUCCESS_RESULTS } from '../support/dbtCloud/fixtures';
 
 function context(canary: Canary, settings: Record<string, string> = {}): StepContext {
   return {

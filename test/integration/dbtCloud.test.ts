@@ -9,9 +9,9 @@ import { dbtStepSchema } from '../../src/pipelines/schema';
 import { createDbtAdapter } from '../../src/steps/dbt/adapter';
 import type { DbtStep } from '../../src/steps/dbt/types';
 import type { StepOutcome } from '../../src/steps/protocol';
-import { startDbtCloudStandIn, type DbtCloudStandIn } from '../support/standins/dbtCloud/server';
-import { createTestStepContext } from '../support/standins/dbtCloud/stepContext';
-import { driveToEnd, MODEL_ERROR_RESULTS, SUCCESS_METRICS, SUCCESS_RESULTS, TEST_FAILURE_RESULTS, rejection } from '../support/standins/dbtCloud/fixtures';
+import { startDbtCloudStandIn, type DbtCloudStandIn } from '../../src/standins/dbtCloud/server';
+import { createTestStepContext } from '../support/dbtCloud/stepContext';
+import { driveToEnd, MODEL_ERROR_RESULTS, SUCCESS_METRICS, SUCCESS_RESULTS, TEST_FAILURE_RESULTS, rejection } from '../support/dbtCloud/fixtures';
 
 const canary = () => `dbtc_canary_${randomUUID().replace(/-/g, '')}`;
 

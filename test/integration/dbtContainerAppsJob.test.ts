@@ -10,9 +10,9 @@ import { dbtStepSchema } from '../../src/pipelines/schema';
 import { createDbtAdapter } from '../../src/steps/dbt/adapter';
 import type { DbtStep } from '../../src/steps/dbt/types';
 import type { StepOutcome } from '../../src/steps/protocol';
-import { startArmStandIn, StandInCredential, type ArmStandIn } from '../support/standins/arm/server';
-import { createTestStepContext } from '../support/standins/dbtCloud/stepContext';
-import { driveToEnd, MODEL_ERROR_RESULTS, SUCCESS_METRICS, SUCCESS_RESULTS, rejection } from '../support/standins/dbtCloud/fixtures';
+import { startArmStandIn, StandInCredential, type ArmStandIn } from '../../src/standins/arm/server';
+import { createTestStepContext } from '../support/dbtCloud/stepContext';
+import { driveToEnd, MODEL_ERROR_RESULTS, SUCCESS_METRICS, SUCCESS_RESULTS, rejection } from '../support/dbtCloud/fixtures';
 
 const canary = (what: string) => `${what}_canary_${randomUUID().replace(/-/g, '')}`;
 

@@ -14,10 +14,10 @@ import { randomUUID } from 'node:crypto';
 import { dbtStepSchema } from '../../src/pipelines/schema';
 import { createDbtAdapter } from '../../src/steps/dbt/adapter';
 import type { StepOutcome } from '../../src/steps/protocol';
-import { startArmStandIn, StandInCredential, type ArmStandIn } from '../support/standins/arm/server';
-import { startReplicaEnvironmentStandIn, type ReplicaEnvironmentStandIn } from '../support/standins/arm/replicaEnvironment';
-import { createTestStepContext } from '../support/standins/dbtCloud/stepContext';
-import { MODEL_ERROR_RESULTS, SUCCESS_METRICS, SUCCESS_RESULTS } from '../support/standins/dbtCloud/fixtures';
+import { startArmStandIn, StandInCredential, type ArmStandIn } from '../../src/standins/arm/server';
+import { startReplicaEnvironmentStandIn, type ReplicaEnvironmentStandIn } from '../../src/standins/arm/replicaEnvironment';
+import { createTestStepContext } from '../support/dbtCloud/stepContext';
+import { MODEL_ERROR_RESULTS, SUCCESS_METRICS, SUCCESS_RESULTS } from '../support/dbtCloud/fixtures';
 
 const ENTRYPOINT = resolve(__dirname, '../../infra/dbt-job/entrypoint.py');
 // The interpreter itself, not a version manager's shim: every test starts Python twice.

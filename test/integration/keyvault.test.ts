@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { classify, PermanentError } from '../../src/core/errors';
 import { maskSecrets } from '../../src/logging/mask';
 import { createSecretResolver, type SecretResolverOptions } from '../../src/secrets/resolver';
-import { startKeyVaultStandIn, standInClientOptions, standInCredential, type KeyVaultStandIn } from '../support/standins/keyvault/server';
+import { startKeyVaultStandIn, standInClientOptions, standInCredential, type KeyVaultStandIn } from '../../src/standins/keyvault/server';
 
 const SEED_SECRETS = [
   'azure-function-url', 'azure-function-key', 'snowflake-account', 'snowflake-user',

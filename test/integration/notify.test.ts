@@ -5,7 +5,7 @@ import { createNotifier, type RunEvent } from '../../src/notify';
 import { alertSchema } from '../../src/pipelines/schema';
 import { createSecretResolver } from '../../src/secrets/resolver';
 import { memoryLogger } from '../support/canary';
-import { startWebhookStandIn, type WebhookStandIn } from '../support/standins/webhooks/server';
+import { startWebhookStandIn, type WebhookStandIn } from '../../src/standins/webhooks/server';
 
 const failed: RunEvent = {
   kind: 'failed',

@@ -4,7 +4,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startAzurite, type AzuriteInstance } from '../support/azurite';
+import { startAzurite, type AzuriteInstance } from '../../src/standins/azurite';
 import { createRunStore, InvalidCursorError, type TableRunStore } from '../../src/runs/tableStore';
 import { createRunStoreTables } from '../../src/runs/tables';
 import type { RunRecord } from '../../src/runs/recorder';

@@ -1,6 +1,6 @@
 /**
  * The snowflake step through the real, unmodified snowflake-sdk against the local stand-in
- * (test/support/standins/snowflake), reached through the SNOWFLAKE_ACCESS_URL setting.
+ * (src/standins/snowflake), reached through the SNOWFLAKE_ACCESS_URL setting.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,8 +11,8 @@ import seed from '../../src/pipelines/definitions/data-pipeline';
 import { createSnowflakeAdapter, type SnowflakeAdapterDeps } from '../../src/steps/snowflake/adapter';
 import { ConnectionCache } from '../../src/steps/snowflake/connection';
 import type { StepOutcome } from '../../src/steps/protocol';
-import { SnowflakeStandIn, copyIntoResult } from '../support/standins/snowflake/server';
-import { createTestStepContext } from '../support/standins/dbtCloud/stepContext';
+import { SnowflakeStandIn, copyIntoResult } from '../../src/standins/snowflake/server';
+import { createTestStepContext } from '../support/dbtCloud/stepContext';
 
 type SnowflakeStep = Extract<ReturnType<typeof pipelineSchema.parse>['steps'][number], { kind: 'snowflake' }>;
 

@@ -11,8 +11,8 @@ import { pipelineSchema } from '../../src/pipelines/schema';
 import seed from '../../src/pipelines/definitions/data-pipeline';
 import { createSnowflakeAdapter } from '../../src/steps/snowflake/adapter';
 import { ConnectionCache } from '../../src/steps/snowflake/connection';
-import { SnowflakeStandIn, copyIntoResult } from '../support/standins/snowflake/server';
-import { createTestStepContext } from '../support/standins/dbtCloud/stepContext';
+import { SnowflakeStandIn, copyIntoResult } from '../../src/standins/snowflake/server';
+import { createTestStepContext } from '../support/dbtCloud/stepContext';
 
 const server = new SnowflakeStandIn({ account: 'testacct', users: { wif_loader: { workloadIdentityToken: 'mi-token-for-snowflake' } } });
 

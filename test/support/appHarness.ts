@@ -13,7 +13,7 @@ import type { DevHost } from '../../src/devhost';
 import { ORCHESTRATOR_NAMES } from '../../src/engine/types';
 import type { Catalog } from '../../src/pipelines/catalog';
 import type { TableRunStore } from '../../src/runs/tableStore';
-import { startStandInEnvironment, type FailableStep, type StandInEnvironment, type StandInEnvironmentOptions } from './standins/environment';
+import { startStandInEnvironment, type FailableStep, type StandInEnvironment, type StandInEnvironmentOptions } from '../../src/standins/environment';
 
 export const FUNCTION_KEY = 'integration-test-key';
 

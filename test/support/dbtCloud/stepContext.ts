@@ -4,10 +4,10 @@
  * kept so tests can look for leaks.
  */
 import { Writable } from 'node:stream';
-import { createLogger } from '../../../../src/logging/logger';
-import { rememberSecretValue } from '../../../../src/logging/mask';
-import type { StepContext } from '../../../../src/steps/adapter';
-import type { SecretResolver } from '../../../../src/secrets/types';
+import { createLogger } from '../../../src/logging/logger';
+import { rememberSecretValue } from '../../../src/logging/mask';
+import type { StepContext } from '../../../src/steps/adapter';
+import type { SecretResolver } from '../../../src/secrets/types';
 
 export interface TestStepContext {
   readonly ctx: StepContext;

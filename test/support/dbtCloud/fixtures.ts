@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 /** run_results.json bodies as dbt-core 1.9 writes them (trimmed to the fields that matter). */
-import type { StepAdapter, StepContext } from '../../../../src/steps/adapter';
-import type { StepOutcome } from '../../../../src/steps/protocol';
-import type { StepDefinition } from '../../../../src/pipelines/schema';
+import type { StepAdapter, StepContext } from '../../../src/steps/adapter';
+import type { StepOutcome } from '../../../src/steps/protocol';
+import type { StepDefinition } from '../../../src/pipelines/schema';
 
 const meta = { dbt_schema_version: 'https://schemas.getdbt.com/dbt/run-results/v6.json', dbt_version: '1.9.4', generated_at: '2026-01-01T02:10:00Z' };
 const timing = [{ name: 'execute', started_at: '2026-01-01T02:09:00Z', completed_at: '2026-01-01T02:09:30Z' }];

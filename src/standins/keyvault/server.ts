@@ -1,5 +1,5 @@
 /**
- * A Key Vault stand-in speaking the secrets REST API over HTTPS (test CA, see test/support/tls) to
+ * A Key Vault stand-in speaking the secrets REST API over HTTPS (test CA, see src/standins/tls) to
  * the unmodified SecretClient:
  *   GET /secrets/{name}/?api-version=…            latest version
  *   GET /secrets/{name}/{version}?api-version=…   one version
@@ -12,7 +12,7 @@ import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
-import { testTls } from '../../tls/testCa';
+import { testTls } from '../tls/testCa';
 
 export const STANDIN_TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
 export const STANDIN_TOKEN = 'standin-access-token';

@@ -4,7 +4,7 @@
  * webhook and Azurite for run records. Returns the app settings that point the real app at them.
  * Used by `npm run demo` and by the end-to-end tests.
  */
-import { startAzurite, type AzuriteInstance } from '../azurite';
+import { startAzurite, type AzuriteInstance } from './azurite';
 import { startArmStandIn, type ArmStandIn } from './arm/server';
 import { startExportFunction, type ExportFunctionStandIn } from './exportFunction/server';
 import { startKeyVaultStandIn, standInClientOptions, STANDIN_TOKEN, type KeyVaultStandIn } from './keyvault/server';

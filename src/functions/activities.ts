@@ -32,5 +32,5 @@ export function registerStepActivities(): void {
 
 /** Registers a user activity that a pipeline step `{ kind: 'activity', activity: name }` calls. */
 export function registerStepActivity(name: string, handler: UserStepHandler): void {
-  registerActivity(name, async (input: unknown) => (await activities()).wrapUserActivity(handler)(input));
+  registerActivity(name, async (input: unknown) => (await activities()).wrapUserActivity(name, handler)(input));
 }

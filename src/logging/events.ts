@@ -93,6 +93,14 @@ export const EVENT_SCHEMAS = {
   'slot.failed': z.object(slotFields),
   /** A slot handled later than the schedule's `lateAfter` (started late or missed). */
   'slot.late': z.object({ ...slotFields, lateAfterSeconds: z.number() }),
+  // Operational lines no query reads yet, defined here so every `event` the app logs has one
+  // definition: src/scheduler/fromServices.ts, src/functions/scheduler.ts, src/runs/retention.ts.
+  /** The scheduler is on but has no run store (slot ledger): no schedule fires. */
+  'scheduler.disabled': z.object({}),
+  /** The scheduler's timer fired late (`isPastDue`). */
+  'scheduler.pastDue': z.object({}),
+  /** The retention timer purged old runs, slots and Durable histories. */
+  'retention.purged': z.object({ days: z.number(), runs: z.number(), slots: z.number(), instances: z.number() }),
 } as const;
 
 export type EventName = keyof typeof EVENT_SCHEMAS;

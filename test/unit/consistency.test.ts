@@ -37,7 +37,9 @@ function settingsReadInSource(): Set<string> {
     // Named constants passed to ctx.settings(), e.g. `ARM_URL_SETTING = 'AZURE_RESOURCE_MANAGER_URL'`.
     /\b[A-Z_]*SETTING[A-Z_]*\s*=\s*['"]([A-Z][A-Z0-9_]*[A-Z0-9])['"]/g,
   ];
-  for (const file of filesUnder('src', '.ts')) {
+  // The stand-ins (src/standins) are local servers for the demo and tests, not the deployed app:
+  // the variables they hand their own child processes are not app settings.
+  for (const file of filesUnder('src', '.ts').filter((f) => !f.split(/[\\/]/).includes('standins'))) {
     // Comments show examples (`{ setting: 'NAME' }`); only code counts.
     const code = read(file).replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
     for (const pattern of patterns) for (const m of code.matchAll(pattern)) names.add(m[1]!);

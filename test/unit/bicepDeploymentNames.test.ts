@@ -18,6 +18,9 @@
  * deployment `46d3xbcp.….${substring(uniqueString(deployment().name, location), 0, 4)}`; see
  * avm/res/key-vault/vault/main.bicep at tag avm/res/key-vault/vault/0.13.3 and
  * avm/res/storage/storage-account/main.bicep at 0.27.1), so it is unique when the module's name is.
+ *
+ * The second suite reads the same text for what azd and the Portal are handed: parameters azd maps,
+ * the vault's recovery switch, the workbook's binding and the cost defaults.
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -189,5 +192,77 @@ describe('Bicep module deployment names', () => {
     ]).length, 1);
     assert.equal(resolveName("'${deployment().name}-keyVault'", ROOT).maxLength, ARM_DEPLOYMENT_NAME_MAX + '-keyVault'.length);
     assert.equal(resolveName("'${uniqueString(deployment().name)}-kv'", ROOT).maxLength, UNIQUE_STRING_LENGTH + 3);
+  });
+});
+
+const readInfra = (path: string): string => readFileSync(join(root, 'infra', path), 'utf8');
+
+/** The default of `param <name> <type> = <default>` in a Bicep file. */
+function paramDefault(text: string, name: string): string | undefined {
+  return new RegExp(`^param ${name} \\w+ = (.+)$`, 'm').exec(text)?.[1]?.trim();
+}
+
+/** The `key: value` lines of one module's params block. */
+function moduleParams(text: string, symbol: string): Map<string, string> {
+  const start = text.search(new RegExp(`^module ${symbol} `, 'm'));
+  assert.ok(start >= 0, `module ${symbol}`);
+  const block = text.slice(start, text.indexOf('\n}\n', start));
+  return new Map([...block.matchAll(/^ {4}(\w+): (.+)$/gm)].map((m) => [m[1]!, m[2]!.trim()]));
+}
+
+describe('what azd and the Portal are handed', () => {
+  const main = readInfra('main.bicep');
+  const parameters = JSON.parse(readInfra('main.parameters.json')) as { parameters: Record<string, { value: string }> };
+
+  test('every azd parameter names a main.bicep parameter, and principalType is azd\'s AZURE_PRINCIPAL_TYPE', () => {
+    for (const name of Object.keys(parameters.parameters)) assert.match(main, new RegExp(`^param ${name} `, 'm'), name);
+    // azd substitutes the signed-in principal's type, User or ServicePrincipal
+    // (Azure/azure-dev cli/azd/pkg/infra/provisioning/bicep/bicep_provider.go, evalParamEnvSubst).
+    assert.equal(parameters.parameters['principalType']?.value, '${AZURE_PRINCIPAL_TYPE}');
+    assert.equal(moduleParams(main, 'rbac').get('secretsOfficerPrincipalType'), 'principalType');
+  });
+
+  test('a re-provision after azd down can recover the soft-deleted vault or take a new name', () => {
+    assert.equal(paramDefault(main, 'keyVaultCreateMode'), "'default'");
+    assert.match(main, /@allowed\(\['default', 'recover'\]\)\nparam keyVaultCreateMode /);
+    const kv = moduleParams(main, 'keyVault');
+    assert.equal(kv.get('createMode'), 'keyVaultCreateMode');
+    assert.equal(kv.get('name'), "!empty(keyVaultName) ? keyVaultName : 'kv-${token}'");
+    const wrapper = readInfra('app/keyVault.bicep');
+    // AVM key-vault/vault 0.13.3 takes createMode 'default' | 'recover' (its main.bicep at that tag).
+    assert.match(wrapper, /'br\/public:avm\/res\/key-vault\/vault:0\.13\.3'/);
+    assert.match(wrapper, /^ {4}createMode: createMode$/m);
+  });
+
+  test('the workbook opens on the deployment\'s Application Insights from either Portal entry', () => {
+    assert.equal(moduleParams(main, 'workbook').get('applicationInsightsResourceId'), 'monitoring.outputs.applicationInsightsResourceId');
+    const workbook = readInfra('app/workbook.bicep');
+    assert.match(workbook, /^ {4}sourceId: applicationInsightsResourceId$/m);
+    assert.match(workbook, /fallbackResourceIds: \[applicationInsightsResourceId\]/);
+  });
+
+  test('the shipped defaults scale to zero on small instances and create no container registry', () => {
+    assert.equal(paramDefault(main, 'durableAlwaysReady'), '0');
+    assert.equal(paramDefault(main, 'instanceMemoryMB'), '512');
+    assert.equal(paramDefault(main, 'dbtUsePrivateRegistry'), 'false');
+    assert.equal(parameters.parameters['durableAlwaysReady']?.value, '${DURABLE_ALWAYS_READY=0}');
+    assert.equal(parameters.parameters['instanceMemoryMB']?.value, '${INSTANCE_MEMORY_MB=512}');
+    assert.equal(parameters.parameters['dbtUsePrivateRegistry']?.value, '${DBT_USE_PRIVATE_REGISTRY=false}');
+    const app = moduleParams(main, 'functionApp');
+    assert.equal(app.get('durableAlwaysReady'), 'durableAlwaysReady');
+    assert.equal(app.get('instanceMemoryMB'), 'instanceMemoryMB');
+    assert.equal(moduleParams(main, 'dbtJob').get('usePrivateRegistry'), 'dbtUsePrivateRegistry');
+    const job = readInfra('app/dbtJob.bicep');
+    assert.match(job, /resource registry '[^']+' = if \(usePrivateRegistry\)/);
+    assert.match(job, /command: runsPublicImage \? \['python', '-c', loadTextContent\('\.\.\/dbt-job\/entrypoint\.py'\)\] : null/);
+  });
+
+  test('location accepts only Flex Consumption regions', () => {
+    const allowed = /@allowed\(\[\n((?: {2}'[a-z0-9]+'\n)+)\]\)\n@description\([^\n]*\)\n@metadata\(\{ azd: \{ type: 'location' \} \}\)\nparam location /.exec(main);
+    assert.ok(allowed, 'location has an @allowed list');
+    const regions = allowed[1]!.trim().split('\n').map((r) => r.trim().slice(1, -1));
+    assert.ok(regions.includes('westeurope') && regions.includes('northeurope'));
+    // West India has no Flex Consumption in Microsoft's azd Flex template list.
+    assert.ok(!regions.includes('westindia'));
   });
 });

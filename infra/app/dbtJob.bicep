@@ -29,7 +29,7 @@ param jobName string
 @description('Custom image built from infra/dbt-job (e.g. <registry>.azurecr.io/dbt-job:1), which has the project baked in. Empty: the public dbt image, or with usePrivateRegistry a placeholder until you push yours.')
 param image string = ''
 
-@description('Public dbt image run when image is empty and no private registry is used; its Python runs entrypoint.py. Tags: https://github.com/dbt-labs/dbt-snowflake/pkgs/container/dbt-snowflake')
+@description('Public dbt image run when image is empty and no private registry is used; its Python runs entrypoint.py. dbt Labs publishes <version> tags of ghcr.io/dbt-labs/dbt-snowflake; pin one.')
 param publicImage string = 'ghcr.io/dbt-labs/dbt-snowflake:1.9.0'
 
 @description('Blob URL of the dbt project archive (.tar.gz or .tar with dbt_project.yml and profiles.yml at its top) the public image downloads at start.')

@@ -28,7 +28,7 @@ const failureSchema = z.object({
 const metricsSchema = z.record(z.string(), z.union([z.number(), z.string(), z.boolean(), z.null()]));
 
 const FINISHED_RUN_STATUSES = ['succeeded', 'failed', 'cancelled'] as const satisfies readonly RunStatus[];
-const FINISHED_STEP_STATUSES = ['succeeded', 'failed', 'skipped', 'cancelled', 'reused', 'pending', 'running', 'waiting'] as const satisfies readonly StepStatus[];
+const STEP_STATUSES = ['succeeded', 'failed', 'skipped', 'cancelled', 'reused', 'pending', 'running', 'waiting'] as const satisfies readonly StepStatus[];
 
 const slotFields = {
   pipeline: z.string(),
@@ -71,7 +71,7 @@ export const EVENT_SCHEMAS = {
     runId: z.string(),
     pipeline: z.string(),
     stepId: z.string(),
-    status: z.enum(FINISHED_STEP_STATUSES),
+    status: z.enum(STEP_STATUSES),
     /** Attempts made (0 for a skipped or reused step). */
     attempts: z.number(),
     failedAttempts: z.number(),

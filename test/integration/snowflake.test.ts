@@ -186,11 +186,14 @@ void describe('snowflake step against the stand-in', () => {
     const before = server.queriesMatching(/^COPY INTO/).length;
     let outcome = await sf.start(loadStep(), ctx);
     const statuses: string[] = [outcome.status];
+    const shown: unknown[] = [];
     while (outcome.status === 'running' && statuses.length < 10) {
       outcome = await sf.poll!(loadStep(), outcome.handle, ctx);
       statuses.push(outcome.status);
+      if (outcome.status === 'running') shown.push(outcome.metrics?.['queryStatus']);
     }
     assert.deepEqual(statuses, ['running', 'running', 'running', 'succeeded']);
+    assert.deepEqual(shown, ['RESUMING_WAREHOUSE', 'RESUMING_WAREHOUSE'], 'the running step says why it waits');
     assert.equal(succeeded(outcome).metrics?.['rowsLoaded'], 147);
     assert.equal(server.queriesMatching(/^COPY INTO/).length, before + 1);
   });

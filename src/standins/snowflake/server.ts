@@ -677,7 +677,9 @@ export interface CopyFileRow {
 /**
  * COPY INTO's answer. With files, one row per file (docs.snowflake.com, COPY INTO <table>, "Output").
  * With nothing new to load (every file already in the load metadata, or none matched), Snowflake
- * answers a single `status` column and row instead: "Copy executed with 0 files processed."
+ * answers a single `status` column and row instead: "Copy executed with 0 files processed." That
+ * text is what Snowflake prints and users quote; the COPY INTO reference page reachable here does
+ * not spell it out, so the exact wording is unverified against the docs.
  */
 export function copyIntoResult(files: readonly CopyFileRow[]): ResultSpec {
   if (files.length === 0) {

@@ -10,18 +10,65 @@ targetScope = 'resourceGroup'
 @description('Environment name (azd env name): tags every resource and seeds the unique resource names.')
 param environmentName string
 
-@description('Azure region for every resource (must offer Flex Consumption).')
+// Regions with Flex Consumption, as listed by Microsoft's azd Flex template
+// (Azure-Samples/functions-quickstart-typescript-azd, infra/main.bicep, last changed 2025-05-07).
+// The list grows: `az functionapp list-flexconsumption-locations` gives today's; add a region here
+// when it appears there.
+@allowed([
+  'australiaeast'
+  'australiasoutheast'
+  'brazilsouth'
+  'canadacentral'
+  'centralindia'
+  'centralus'
+  'eastasia'
+  'eastus'
+  'eastus2'
+  'eastus2euap'
+  'francecentral'
+  'germanywestcentral'
+  'italynorth'
+  'japaneast'
+  'koreacentral'
+  'northcentralus'
+  'northeurope'
+  'norwayeast'
+  'southafricanorth'
+  'southcentralus'
+  'southeastasia'
+  'southindia'
+  'spaincentral'
+  'swedencentral'
+  'uaenorth'
+  'uksouth'
+  'ukwest'
+  'westcentralus'
+  'westeurope'
+  'westus'
+  'westus2'
+  'westus3'
+])
+@description('Azure region for every resource: one that offers Flex Consumption.')
+@metadata({ azd: { type: 'location' } })
 param location string = resourceGroup().location
 
 @description('Function App name; empty derives func-<token>. Globally unique.')
 param functionAppName string = ''
 
-@description('Object id of the person or group who sets pipeline secrets (gets Key Vault Secrets Officer); empty for none. azd fills in the signed-in user.')
+@description('Object id of the person, group or CI principal who sets pipeline secrets (Key Vault Secrets Officer) and uploads the dbt project (Storage Blob Data Contributor on dbt-project); empty for none. azd fills in the signed-in principal.')
 param principalId string = ''
 
-@description('Principal type of principalId.')
+@description('Principal type of principalId. azd fills in AZURE_PRINCIPAL_TYPE: User when a person signed in, ServicePrincipal in CI (Azure/azure-dev cli/azd/pkg/infra/provisioning/current_principal_id_provider.go).')
 @allowed(['User', 'Group', 'ServicePrincipal'])
 param principalType string = 'User'
+
+@description('Key Vault name; empty derives kv-<token>. Set a new name to start with an empty vault while the old one is still soft-deleted (3-24 letters, digits and hyphens, globally unique).')
+@maxLength(24)
+param keyVaultName string = ''
+
+@description('default creates the vault; recover restores the soft-deleted vault of the same name (after azd down, whose vault purge protection keeps for its retention days) with its secrets. Set it back to default once recovered.')
+@allowed(['default', 'recover'])
+param keyVaultCreateMode string = 'default'
 
 @description('Email notified when a run fails or a schedule slot fires late; empty for no notification.')
 param alertEmail string = ''
@@ -35,11 +82,14 @@ param durableBackend string = 'AzureStorage'
 @maxLength(45)
 param durableTaskHub string = 'durablepipelines'
 
-@description('Deploy the dbt-core Container Apps Job (registry, environment, job, roles).')
+@description('Deploy the dbt-core Container Apps Job (environment, job, roles; a registry only with dbtUsePrivateRegistry).')
 param enableDbtJob bool = true
 
-@description('dbt image (e.g. <registry>.azurecr.io/dbt-job:1); empty deploys a placeholder until you build infra/dbt-job with az acr build.')
+@description('Custom dbt image built from infra/dbt-job (e.g. <registry>.azurecr.io/dbt-job:1). Empty (default): the public dbt image runs and downloads the project from the dbt-project container.')
 param dbtImage string = ''
+
+@description('Create a private container registry (Basic, about 5 USD a month) for a custom dbt image. Off by default: the public image needs none.')
+param dbtUsePrivateRegistry bool = false
 
 @description('Integrate the app (and the dbt environment) with a new VNet for outbound traffic.')
 param enableVnet bool = false
@@ -49,9 +99,13 @@ param enableVnet bool = false
 @maxValue(1000)
 param maximumInstanceCount int = 40
 
-@description('Memory per Function App instance in MB.')
+@description('Memory per Function App instance in MB; drives the GB-second bill. 512 fits the seed run with margin (measured peak 199 MB RSS, docs/deploy.md); raise it for large outputs.')
 @allowed([512, 2048, 4096])
-param instanceMemoryMB int = 2048
+param instanceMemoryMB int = 512
+
+@description('Always-ready instances for the Durable trigger group. 0 (default) scales to zero: each wake-up pays a cold start of seconds, which a nightly batch does not notice. 1 keeps one instance warm and is billed all month (about 20 EUR at 2048 MB).')
+@minValue(0)
+param durableAlwaysReady int = 0
 
 @description('Prefix of the run-record tables.')
 param runStoreTablePrefix string = 'dp'
@@ -81,9 +135,16 @@ var appName = !empty(functionAppName) ? functionAppName : 'func-${token}'
 var storageName = 'st${token}'
 var deploymentContainerName = 'app-package'
 var dbtResultsContainerName = 'dbt-results'
+var dbtProjectContainerName = 'dbt-project'
+var dbtProjectArchiveName = 'project.tar.gz'
+
+// Module deployment names: each is '<hash of the parent deployment's name>-<module>', the pattern
+// AVM modules use inside themselves. A module named like a module it calls is rejected as
+// DeploymentActive (Azure/bicep#10816); the hash keeps names unique per provision and far below
+// ARM's 64 characters. test/unit/bicepDeploymentNames.test.ts checks every chain.
 
 module identity 'app/identity.bicep' = {
-  name: 'identity'
+  name: '${uniqueString(deployment().name, location)}-identity'
   params: {
     name: 'id-${token}'
     location: location
@@ -92,7 +153,7 @@ module identity 'app/identity.bicep' = {
 }
 
 module vnet 'app/vnet.bicep' = if (enableVnet) {
-  name: 'vnet'
+  name: '${uniqueString(deployment().name, location)}-vnet'
   params: {
     name: 'vnet-${token}'
     location: location
@@ -101,27 +162,29 @@ module vnet 'app/vnet.bicep' = if (enableVnet) {
 }
 
 module storage 'app/storage.bicep' = {
-  name: 'storage'
+  name: '${uniqueString(deployment().name, location)}-storage'
   params: {
     name: storageName
     location: location
     tags: tags
     deploymentContainerName: deploymentContainerName
     dbtResultsContainerName: dbtResultsContainerName
+    dbtProjectContainerName: dbtProjectContainerName
   }
 }
 
 module keyVault 'app/keyVault.bicep' = {
-  name: 'keyVault'
+  name: '${uniqueString(deployment().name, location)}-keyVault'
   params: {
-    name: 'kv-${token}'
+    name: !empty(keyVaultName) ? keyVaultName : 'kv-${token}'
+    createMode: keyVaultCreateMode
     location: location
     tags: tags
   }
 }
 
 module monitoring 'app/monitoring.bicep' = {
-  name: 'monitoring'
+  name: '${uniqueString(deployment().name, location)}-monitoring'
   params: {
     logAnalyticsName: 'log-${token}'
     applicationInsightsName: 'appi-${token}'
@@ -132,7 +195,7 @@ module monitoring 'app/monitoring.bicep' = {
 }
 
 module rbac 'app/rbac.bicep' = {
-  name: 'rbac'
+  name: '${uniqueString(deployment().name, location)}-rbac'
   params: {
     principalId: identity.outputs.principalId
     storageAccountName: storage.outputs.name
@@ -140,11 +203,12 @@ module rbac 'app/rbac.bicep' = {
     applicationInsightsName: monitoring.outputs.applicationInsightsName
     secretsOfficerPrincipalId: principalId
     secretsOfficerPrincipalType: principalType
+    dbtProjectContainerName: enableDbtJob ? dbtProjectContainerName : ''
   }
 }
 
 module durableTaskScheduler 'app/durableTaskScheduler.bicep' = if (durableBackend == 'DurableTaskScheduler') {
-  name: 'durableTaskScheduler'
+  name: '${uniqueString(deployment().name, location)}-durableTaskScheduler'
   params: {
     name: 'dts-${token}'
     location: location
@@ -155,14 +219,16 @@ module durableTaskScheduler 'app/durableTaskScheduler.bicep' = if (durableBacken
 }
 
 module dbtJob 'app/dbtJob.bicep' = if (enableDbtJob) {
-  name: 'dbtJob'
+  name: '${uniqueString(deployment().name, location)}-dbtJob'
   params: {
     location: location
     tags: tags
+    usePrivateRegistry: dbtUsePrivateRegistry
     registryName: 'cr${token}'
     environmentName: 'cae-${token}'
     jobName: 'dbt-${token}'
     image: dbtImage
+    projectArchiveUrl: '${storage.outputs.blobEndpoint}${dbtProjectContainerName}/${dbtProjectArchiveName}'
     identityResourceId: identity.outputs.resourceId
     identityClientId: identity.outputs.clientId
     identityPrincipalId: identity.outputs.principalId
@@ -174,7 +240,7 @@ module dbtJob 'app/dbtJob.bicep' = if (enableDbtJob) {
 }
 
 module functionApp 'app/functionApp.bicep' = {
-  name: 'functionApp'
+  name: '${uniqueString(deployment().name, location)}-functionApp'
   params: {
     name: appName
     planName: 'plan-${token}'
@@ -200,6 +266,7 @@ module functionApp 'app/functionApp.bicep' = {
     dbtResultsContainerUrl: '${storage.outputs.blobEndpoint}${dbtResultsContainerName}'
     maximumInstanceCount: maximumInstanceCount
     instanceMemoryMB: instanceMemoryMB
+    durableAlwaysReady: durableAlwaysReady
     virtualNetworkSubnetId: enableVnet ? vnet!.outputs.appSubnetId : ''
   }
   // The host starts as soon as the app exists: its identity must already hold the storage roles.
@@ -207,7 +274,7 @@ module functionApp 'app/functionApp.bicep' = {
 }
 
 module workbook 'app/workbook.bicep' = {
-  name: 'workbook'
+  name: '${uniqueString(deployment().name, location)}-workbook'
   params: {
     location: location
     tags: tags
@@ -216,7 +283,7 @@ module workbook 'app/workbook.bicep' = {
 }
 
 module alerts 'app/alerts.bicep' = {
-  name: 'alerts'
+  name: '${uniqueString(deployment().name, location)}-alerts'
   params: {
     location: location
     tags: tags
@@ -244,8 +311,11 @@ output AZURE_CLIENT_ID string = identity.outputs.clientId
 @description('Object (principal) id of the app identity: the SUBJECT of a Snowflake WORKLOAD_IDENTITY user.')
 output AZURE_IDENTITY_PRINCIPAL_ID string = identity.outputs.principalId
 
-@description('Container registry for the dbt image (az acr build -r <this>); empty when the dbt job is off.')
+@description('Container registry for a custom dbt image (az acr build -r <this>); empty unless dbtUsePrivateRegistry.')
 output DBT_REGISTRY_NAME string = enableDbtJob ? dbtJob!.outputs.registryName : ''
+
+@description('Where the public dbt image reads the dbt project from (az storage blob upload --auth-mode login); empty when the dbt job is off.')
+output DBT_PROJECT_URL string = enableDbtJob ? '${storage.outputs.blobEndpoint}${dbtProjectContainerName}/${dbtProjectArchiveName}' : ''
 
 @description('Resource id of the dbt Container Apps Job; empty when the dbt job is off.')
 output DBT_JOB_RESOURCE_ID string = enableDbtJob ? dbtJob!.outputs.jobResourceId : ''

@@ -1,7 +1,12 @@
 // Optional: dbt-core as an Azure Container Apps Job. The app starts an execution through ARM
-// (`POST …/jobs/{job}/start` with a command override) and polls it; the container pulls its image
-// from this registry with the same user-assigned identity (AcrPull), so no registry password exists.
-// The image is built from infra/dbt-job (see docs/deploy.md, `az acr build`).
+// (`POST …/jobs/{job}/start` with an args override) and polls it.
+//
+// By default the job runs the public dbt image (ghcr.io/dbt-labs/dbt-snowflake, pinned below) with
+// infra/dbt-job/entrypoint.py passed as `python -c`: at start the script downloads the dbt project
+// from the blob DBT_PROJECT_URL with the job's managed identity. No container registry exists, so
+// nothing is billed between runs (a Basic registry is about 5 USD a month). With
+// usePrivateRegistry the template instead creates a registry the job pulls from with the same
+// identity (AcrPull); build infra/dbt-job there (`az acr build`) and pass the image.
 
 @description('Azure region.')
 param location string
@@ -9,7 +14,10 @@ param location string
 @description('Tags applied to every resource here.')
 param tags object
 
-@description('Container registry name (5-50 letters and digits, globally unique).')
+@description('Create a private container registry for a custom dbt image (about 5 USD a month, Basic). Off: the public dbt image runs and fetches the project from blob storage.')
+param usePrivateRegistry bool = false
+
+@description('Container registry name (5-50 letters and digits, globally unique); used only with usePrivateRegistry.')
 param registryName string
 
 @description('Container Apps environment name.')
@@ -18,8 +26,14 @@ param environmentName string
 @description('Container Apps Job name.')
 param jobName string
 
-@description('Image the job runs, e.g. <registry>.azurecr.io/dbt-job:1. Empty deploys a public placeholder until you push the dbt image.')
+@description('Custom image built from infra/dbt-job (e.g. <registry>.azurecr.io/dbt-job:1), which has the project baked in. Empty: the public dbt image, or with usePrivateRegistry a placeholder until you push yours.')
 param image string = ''
+
+@description('Public dbt image run when image is empty and no private registry is used; its Python runs entrypoint.py. dbt Labs publishes <version> tags of ghcr.io/dbt-labs/dbt-snowflake; pin one.')
+param publicImage string = 'ghcr.io/dbt-labs/dbt-snowflake:1.9.0'
+
+@description('Blob URL of the dbt project archive (.tar.gz or .tar with dbt_project.yml and profiles.yml at its top) the public image downloads at start.')
+param projectArchiveUrl string
 
 @description('Resource id of the user-assigned identity (pulls the image, reads Key Vault, writes results).')
 param identityResourceId string
@@ -46,12 +60,20 @@ param replicaTimeoutSeconds int = 7200
 param infrastructureSubnetId string = ''
 
 var placeholderImage = 'mcr.microsoft.com/k8se/quickstart-jobs:latest'
+var runsPublicImage = empty(image) && !usePrivateRegistry
+var jobImage = !empty(image) ? image : (usePrivateRegistry ? placeholderImage : publicImage)
+var baseEnv = [
+  { name: 'AZURE_CLIENT_ID', value: identityClientId }
+  { name: 'KEY_VAULT_URL', value: keyVaultUri }
+  { name: 'DBT_RESULTS_CONTAINER_URL', value: resultsContainerUrl }
+]
+var projectEnv = runsPublicImage ? [{ name: 'DBT_PROJECT_URL', value: projectArchiveUrl }] : []
 var roles = {
   acrPull: '7f951dda-4ed3-4680-a7ca-43fe172d538d'
   containerAppsJobsOperator: 'b9a307c4-5aa3-4b52-ba60-2b17c136cd7b'
 }
 
-resource registry 'Microsoft.ContainerRegistry/registries@2023-07-01' = {
+resource registry 'Microsoft.ContainerRegistry/registries@2023-07-01' = if (usePrivateRegistry) {
   name: registryName
   location: location
   tags: tags
@@ -62,7 +84,7 @@ resource registry 'Microsoft.ContainerRegistry/registries@2023-07-01' = {
   }
 }
 
-resource acrPull 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+resource acrPull 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (usePrivateRegistry) {
   name: guid(registry.id, identityPrincipalId, roles.acrPull)
   scope: registry
   properties: {
@@ -120,21 +142,19 @@ resource job 'Microsoft.App/jobs@2024-03-01' = {
       // Our orchestrator owns retries (with its delays and error classes): no platform retry.
       replicaRetryLimit: 0
       replicaTimeout: replicaTimeoutSeconds
-      registries: [
-        { server: registry.properties.loginServer, identity: identityResourceId }
-      ]
+      registries: usePrivateRegistry ? [{ server: registry!.properties.loginServer, identity: identityResourceId }] : []
     }
     template: {
       containers: [
         {
           name: 'dbt'
-          image: empty(image) ? placeholderImage : image
+          image: jobImage
+          // The public image's entrypoint is `dbt`; run our script with its Python instead. The app's
+          // start override copies this command and replaces only args (src/steps/dbt/containerAppsJob.ts),
+          // which reach the script as sys.argv[1:].
+          command: runsPublicImage ? ['python', '-c', loadTextContent('../dbt-job/entrypoint.py')] : null
           resources: { cpu: json('1.0'), memory: '2Gi' }
-          env: [
-            { name: 'AZURE_CLIENT_ID', value: identityClientId }
-            { name: 'KEY_VAULT_URL', value: keyVaultUri }
-            { name: 'DBT_RESULTS_CONTAINER_URL', value: resultsContainerUrl }
-          ]
+          env: concat(baseEnv, projectEnv)
         }
       ]
     }
@@ -155,5 +175,5 @@ resource jobsOperator 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
 }
 
 output jobResourceId string = job.id
-output registryName string = registry.name
-output registryLoginServer string = registry.properties.loginServer
+output registryName string = usePrivateRegistry ? registry.name : ''
+output registryLoginServer string = usePrivateRegistry ? registry!.properties.loginServer : ''

@@ -80,13 +80,13 @@ param dbtResultsContainerUrl string = ''
 @maxValue(1000)
 param maximumInstanceCount int = 40
 
-@description('Memory per instance in MB (512, 2048 or 4096).')
+@description('Memory per instance in MB (512, 2048 or 4096). Billed per GB-second: 512 fits the demo run (peak RSS 199 MB, docs/deploy.md).')
 @allowed([512, 2048, 4096])
-param instanceMemoryMB int = 2048
+param instanceMemoryMB int = 512
 
-@description('Always-ready instances for the Durable trigger group: 1 keeps orchestrations and timers moving without a cold start.')
+@description('Always-ready instances for the Durable trigger group. 0 scales to zero between runs (a cold start of seconds per wake-up); 1 keeps an instance warm, billed all month.')
 @minValue(0)
-param durableAlwaysReady int = 1
+param durableAlwaysReady int = 0
 
 @description('Subnet resource id for VNet integration (delegated to Microsoft.App/environments); empty for none.')
 param virtualNetworkSubnetId string = ''
@@ -95,7 +95,7 @@ param virtualNetworkSubnetId string = ''
 param extraAppSettings object = {}
 
 module plan 'br/public:avm/res/web/serverfarm:0.7.0' = {
-  name: 'plan'
+  name: '${uniqueString(deployment().name, location)}-serverfarm'
   params: {
     name: planName
     location: location

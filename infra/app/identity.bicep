@@ -12,7 +12,7 @@ param location string
 param tags object
 
 module identity 'br/public:avm/res/managed-identity/user-assigned-identity:0.5.0' = {
-  name: 'identity'
+  name: '${uniqueString(deployment().name, location)}-userAssignedIdentity'
   params: {
     name: name
     location: location

@@ -16,8 +16,12 @@ param tags object
 @maxValue(90)
 param softDeleteRetentionInDays int = 90
 
+@description('default creates the vault; recover restores a soft-deleted vault of this name with its secrets (AVM key-vault/vault 0.13.3 createMode, allowed default|recover).')
+@allowed(['default', 'recover'])
+param createMode string = 'default'
+
 module vault 'br/public:avm/res/key-vault/vault:0.13.3' = {
-  name: 'keyVault'
+  name: '${uniqueString(deployment().name, location)}-vault'
   params: {
     name: name
     location: location
@@ -26,6 +30,9 @@ module vault 'br/public:avm/res/key-vault/vault:0.13.3' = {
     enableRbacAuthorization: true
     enableSoftDelete: true
     softDeleteRetentionInDays: softDeleteRetentionInDays
+    // A purge-protected vault stays soft-deleted after `azd down` and blocks its name until the
+    // retention ends; 'recover' brings it back instead of failing with a name conflict.
+    createMode: createMode
     enablePurgeProtection: true
     publicNetworkAccess: 'Enabled'
     networkAcls: {

@@ -20,7 +20,7 @@ param tags object
 param retentionInDays int = 30
 
 module workspace 'br/public:avm/res/operational-insights/workspace:0.16.1' = {
-  name: 'logAnalytics'
+  name: '${uniqueString(deployment().name, location)}-workspace'
   params: {
     name: logAnalyticsName
     location: location
@@ -32,7 +32,7 @@ module workspace 'br/public:avm/res/operational-insights/workspace:0.16.1' = {
 }
 
 module appInsights 'br/public:avm/res/insights/component:0.7.2' = {
-  name: 'applicationInsights'
+  name: '${uniqueString(deployment().name, location)}-component'
   params: {
     name: applicationInsightsName
     location: location

@@ -20,7 +20,11 @@ param secretsOfficerPrincipalId string = ''
 @allowed(['User', 'Group', 'ServicePrincipal'])
 param secretsOfficerPrincipalType string = 'User'
 
+@description('Blob container holding the dbt project archive: the principal above may upload it (Storage Blob Data Contributor on that container only); empty for none.')
+param dbtProjectContainerName string = ''
+
 var roles = {
+  storageBlobDataContributor: 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'
   storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
   storageQueueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
   storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
@@ -31,6 +35,10 @@ var roles = {
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: storageAccountName
+}
+
+resource dbtProjectContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' existing = if (!empty(dbtProjectContainerName)) {
+  name: '${storageAccountName}/default/${dbtProjectContainerName}'
 }
 
 resource vault 'Microsoft.KeyVault/vaults@2023-07-01' existing = {
@@ -103,5 +111,16 @@ resource secretsOfficer 'Microsoft.Authorization/roleAssignments@2022-04-01' = i
     principalId: secretsOfficerPrincipalId
     principalType: secretsOfficerPrincipalType
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultSecretsOfficer)
+  }
+}
+
+// The person deploying uploads the dbt project the public dbt image runs (docs/deploy.md).
+resource dbtProjectUploader 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(secretsOfficerPrincipalId) && !empty(dbtProjectContainerName)) {
+  name: guid(dbtProjectContainer.id, secretsOfficerPrincipalId, roles.storageBlobDataContributor)
+  scope: dbtProjectContainer
+  properties: {
+    principalId: secretsOfficerPrincipalId
+    principalType: secretsOfficerPrincipalType
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)
   }
 }

@@ -17,11 +17,14 @@ param deploymentContainerName string
 @description('Blob container the dbt job writes run_results.json into.')
 param dbtResultsContainerName string
 
+@description('Blob container the public dbt image downloads the dbt project archive from.')
+param dbtProjectContainerName string
+
 @description('When true, public network access is denied except for trusted Azure services (use with the VNet option and private endpoints).')
 param restrictNetwork bool = false
 
 module storage 'br/public:avm/res/storage/storage-account:0.27.1' = {
-  name: 'storage'
+  name: '${uniqueString(deployment().name, location)}-storageAccount'
   params: {
     name: name
     location: location
@@ -41,6 +44,7 @@ module storage 'br/public:avm/res/storage/storage-account:0.27.1' = {
       containers: [
         { name: deploymentContainerName, publicAccess: 'None' }
         { name: dbtResultsContainerName, publicAccess: 'None' }
+        { name: dbtProjectContainerName, publicAccess: 'None' }
       ]
     }
   }

@@ -23,8 +23,12 @@ resource workbook 'Microsoft.Insights/workbooks@2023-06-01' = {
   properties: {
     displayName: displayName
     category: 'workbook'
+    // Bound to the component twice: sourceId lists the workbook on the component's Workbooks blade,
+    // and fallbackResourceIds is the resource its queries run against when it is opened from
+    // Monitor > Workbooks instead (learn.microsoft.com/azure/azure-monitor/visualize/workbooks-automate).
+    // workbook.json keeps an empty list so the file stays deployment-neutral.
     sourceId: applicationInsightsResourceId
-    serializedData: loadTextContent('workbook.json')
+    serializedData: string(union(loadJsonContent('workbook.json'), { fallbackResourceIds: [applicationInsightsResourceId] }))
   }
 }
 

@@ -2,21 +2,28 @@
 """
 Entry point of the dbt Container Apps job started by durable-pipelines.
 
-  1. reads the Snowflake credentials from Key Vault (KEY_VAULT_URL) with the job's managed identity
+  1. when DBT_PROJECT_URL is set, downloads the dbt project (a .tar or .tar.gz blob) with the job's
+     managed identity and unpacks it into a fresh directory: the job then runs the public dbt image
+     (ghcr.io/dbt-labs/dbt-snowflake) with this file as `python -c`, and no registry of ours is
+     needed. Otherwise the project baked into the image (DBT_PROJECT_DIR) is used;
+  2. reads the Snowflake credentials from Key Vault (KEY_VAULT_URL) with the job's managed identity
      into environment variables, unless they are already set (e.g. as Container Apps secret refs);
-  2. runs `dbt <args>` (the execution's args; `run` when none) in the project baked into the image;
-  3. uploads target/run_results.json to DP_RESULTS_URL (a blob URL chosen by the app per run, step
+  3. runs `dbt <args>` (the execution's args; `run` when none) in the project;
+  4. uploads target/run_results.json to DP_RESULTS_URL (a blob URL chosen by the app per run, step
      and attempt) with the managed identity;
-  4. exits with dbt's exit code.
+  5. exits with dbt's exit code.
 
-Standard library only: the identity endpoint, Key Vault and Blob Storage are plain REST calls, so
-the image holds nothing but dbt and this file, and no credential is ever written to disk.
+Standard library only, one file: the identity endpoint, Key Vault and Blob Storage are plain REST
+calls, so the script runs in any image that has Python and dbt, and no credential is ever written
+to disk. It supports Python 3.8+ (the public dbt images ship 3.10/3.11).
 """
 import json
 import os
 import signal
 import subprocess
 import sys
+import tarfile
+import tempfile
 import time
 import urllib.error
 import urllib.parse
@@ -43,8 +50,9 @@ DEFAULT_SECRET_ENV = ",".join(
     ]
 )
 
-# Exit code when the job could not even start dbt (credentials unreadable): no run_results.json
-# is uploaded, so the app treats the execution as failed before dbt ran and retries it.
+# Exit code when the job could not even start dbt (project or credentials unreadable): no
+# run_results.json is uploaded, so the app treats the execution as failed before dbt ran and
+# retries it.
 EXIT_SETUP_FAILED = 3
 
 
@@ -127,21 +135,82 @@ def load_secrets_from_key_vault():
     log("read Snowflake settings from Key Vault", variables=loaded)
 
 
+def blob_headers(url):
+    """Bearer token from the managed identity, unless the URL carries its own SAS."""
+    headers = {"x-ms-version": BLOB_API_VERSION}
+    if "sig=" not in urllib.parse.urlsplit(url).query:
+        headers["Authorization"] = f"Bearer {managed_identity_token(STORAGE_RESOURCE)}"
+    return headers
+
+
+def without_query(url):
+    """The URL as it may be logged: a SAS in the query is a credential."""
+    return urllib.parse.urlunsplit(urllib.parse.urlsplit(url)._replace(query=""))
+
+
+def safe_members(archive, target):
+    """Members that unpack inside target as plain files and directories; anything else refuses the
+    archive (tarfile's own `filter="data"` exists only from Python 3.11.4/3.10.12)."""
+    root = os.path.realpath(target)
+    for member in archive.getmembers():
+        path = os.path.realpath(os.path.join(root, member.name))
+        if not (member.isfile() or member.isdir()):
+            raise ValueError(f"project archive entry {member.name!r} is not a plain file or directory")
+        if os.path.commonpath([root, path]) != root:
+            raise ValueError(f"project archive entry {member.name!r} points outside the project")
+        yield member
+
+
+def fetch_project(url):
+    """Downloads and unpacks the project archive; returns the directory holding dbt_project.yml."""
+    _, data = request(urllib.request.Request(url, headers=blob_headers(url)))
+    target = tempfile.mkdtemp(prefix="dbt-project-")
+    archive_path = os.path.join(target, ".project-archive")
+    with open(archive_path, "wb") as handle:
+        handle.write(data)
+    with tarfile.open(archive_path, mode="r:*") as archive:
+        archive.extractall(os.path.join(target, "project"), members=list(safe_members(archive, os.path.join(target, "project"))))
+    os.remove(archive_path)
+    project = os.path.join(target, "project")
+    # `tar -C my-project .` and `tar my-project/` both work: descend into a single top folder.
+    entries = [e for e in os.listdir(project) if e not in (".", "..")]
+    if not os.path.exists(os.path.join(project, "dbt_project.yml")) and len(entries) == 1:
+        project = os.path.join(project, entries[0])
+    if not os.path.exists(os.path.join(project, "dbt_project.yml")):
+        raise ValueError("the project archive has no dbt_project.yml at its top")
+    log("fetched the dbt project", blob=without_query(url), bytes=len(data))
+    return project
+
+
+def profiles_dir_for(project):
+    """The image's profiles directory when it has a profiles.yml, else the project's own."""
+    if os.path.exists(os.path.join(PROFILES_DIR, "profiles.yml")):
+        return PROFILES_DIR
+    return project
+
+
+def install_packages(project, profiles):
+    """`dbt deps` when the project names packages but the archive did not bring dbt_packages/."""
+    wants = any(os.path.exists(os.path.join(project, f)) for f in ("packages.yml", "dependencies.yml"))
+    if not wants or os.path.isdir(os.path.join(project, "dbt_packages")):
+        return 0
+    log("installing dbt packages (dbt deps)")
+    env = {**os.environ, "DBT_PROJECT_DIR": project, "DBT_PROFILES_DIR": profiles}
+    return subprocess.call(["dbt", "deps"], cwd=project, env=env)
+
+
 def upload_run_results(path, url):
     with open(path, "rb") as handle:
         data = handle.read()
-    headers = {"x-ms-blob-type": "BlockBlob", "x-ms-version": BLOB_API_VERSION, "Content-Type": "application/json"}
-    if "sig=" not in urllib.parse.urlsplit(url).query:
-        headers["Authorization"] = f"Bearer {managed_identity_token(STORAGE_RESOURCE)}"
+    headers = {**blob_headers(url), "x-ms-blob-type": "BlockBlob", "Content-Type": "application/json"}
     request(urllib.request.Request(url, data=data, method="PUT", headers=headers))
-    safe_url = urllib.parse.urlunsplit(urllib.parse.urlsplit(url)._replace(query=""))
-    log("uploaded run_results.json", blob=safe_url, bytes=len(data))
+    log("uploaded run_results.json", blob=without_query(url), bytes=len(data))
 
 
-def run_dbt(args):
+def run_dbt(args, project, profiles):
     """Runs dbt, passing SIGTERM/SIGINT on so a stopped execution cancels its Snowflake queries."""
-    env = {**os.environ, "DBT_PROJECT_DIR": PROJECT_DIR, "DBT_PROFILES_DIR": PROFILES_DIR}
-    child = subprocess.Popen(["dbt", *args], cwd=PROJECT_DIR, env=env)
+    env = {**os.environ, "DBT_PROJECT_DIR": project, "DBT_PROFILES_DIR": profiles}
+    child = subprocess.Popen(["dbt", *args], cwd=project, env=env)
 
     def forward(signum, _frame):
         child.send_signal(signum)
@@ -152,8 +221,18 @@ def run_dbt(args):
 
 
 def main(argv):
+    # `python entrypoint.py run …` and `python -c "<this file>" run …` both leave dbt's args at [1:].
     args = argv[1:] or ["run"]
-    results = os.path.join(PROJECT_DIR, os.environ.get("DBT_TARGET_PATH", "target"), "run_results.json")
+    project = PROJECT_DIR
+    project_url = os.environ.get("DBT_PROJECT_URL")
+    if project_url:
+        try:
+            project = fetch_project(project_url)
+        except Exception as error:  # noqa: BLE001 - without a project there is nothing to run
+            log("could not fetch the dbt project", blob=without_query(project_url), error=str(error))
+            return EXIT_SETUP_FAILED
+    profiles = profiles_dir_for(project)
+    results = os.path.join(project, os.environ.get("DBT_TARGET_PATH", "target"), "run_results.json")
     # A results file left by an earlier run in the image must never be reported as this run's.
     if os.path.exists(results):
         os.remove(results)
@@ -163,8 +242,12 @@ def main(argv):
         log("could not read the Snowflake settings from Key Vault", error=str(error))
         return EXIT_SETUP_FAILED
 
+    if install_packages(project, profiles) != 0:
+        log("dbt deps failed")
+        return EXIT_SETUP_FAILED
+
     log("running dbt", args=args, run=os.environ.get("DP_RUN_ID"), step=os.environ.get("DP_STEP_ID"), attempt=os.environ.get("DP_ATTEMPT"))
-    code = run_dbt(args)
+    code = run_dbt(args, project, profiles)
     log("dbt finished", exit_code=code)
 
     url = os.environ.get("DP_RESULTS_URL")

@@ -27,10 +27,15 @@ const python = probe.status === 0 ? probe.stdout.trim() : undefined;
 const FAKE_DBT = (interpreter: string) => `#!${interpreter}
 import json, os, sys
 project = os.environ["DBT_PROJECT_DIR"]
+with open(os.environ["FAKE_DBT_LOG"] + ".calls", "a") as f:
+    f.write(" ".join(sys.argv[1:]) + "\\n")
+if sys.argv[1:2] == ["deps"]:
+    sys.exit(0)
 with open(os.environ["FAKE_DBT_LOG"], "w") as f:
     json.dump({"argv": sys.argv[1:], "cwd": os.getcwd(), "account": os.environ.get("SNOWFLAKE_ACCOUNT"),
                "key": os.environ.get("SNOWFLAKE_PRIVATE_KEY"), "role": os.environ.get("SNOWFLAKE_ROLE"),
-               "profiles": os.environ.get("DBT_PROFILES_DIR")}, f)
+               "profiles": os.environ.get("DBT_PROFILES_DIR"),
+               "model": open("models/nightly.sql").read() if os.path.exists("models/nightly.sql") else None}, f)
 if "FAKE_DBT_RESULTS" in os.environ:
     os.makedirs(os.path.join(project, "target"), exist_ok=True)
     with open(os.path.join(project, "target", "run_results.json"), "w") as f:
@@ -41,7 +46,31 @@ sys.exit(int(os.environ.get("FAKE_DBT_EXIT", "0")))
 interface Ran {
   code: number;
   stderr: string;
-  dbt: { argv: string[]; cwd: string; account: string | null; key: string | null; role: string | null; profiles: string } | undefined;
+  dbt: { argv: string[]; cwd: string; account: string | null; key: string | null; role: string | null; profiles: string; model: string | null } | undefined;
+  /** Every dbt command line, in order (`deps`, then the run). */
+  calls: string[];
+}
+
+/**
+ * A plain .tar of the given files, built by Python's tarfile (what `tar -cf` writes). Plain tar of
+ * ASCII files holds only ASCII and NUL bytes, so it survives the ARM/Blob stand-in, which keeps blob
+ * bodies as text; the entrypoint opens .tar and .tar.gz alike (`tarfile.open(mode="r:*")`).
+ */
+function tarOf(interpreter: string, files: Record<string, string>): string {
+  const script = [
+    'import io, json, sys, tarfile',
+    'files = json.loads(sys.stdin.read())',
+    'out = io.BytesIO()',
+    'with tarfile.open(fileobj=out, mode="w") as tar:',
+    '    for name, text in files.items():',
+    '        data = text.encode()',
+    '        info = tarfile.TarInfo(name); info.size = len(data); info.mtime = 0',
+    '        tar.addfile(info, io.BytesIO(data))',
+    'sys.stdout.write(out.getvalue().decode("ascii"))',
+  ].join('\n');
+  const made = spawnSync(interpreter, ['-c', script], { input: JSON.stringify(files), encoding: 'utf8' });
+  assert.equal(made.status, 0, made.stderr);
+  return made.stdout;
 }
 
 void describe('dbt job entrypoint.py', { skip: python ? false : 'python3 is not installed' }, () => {
@@ -71,15 +100,20 @@ void describe('dbt job entrypoint.py', { skip: python ? false : 'python3 is not 
     rmSync(work, { recursive: true, force: true });
   });
 
-  function runEntrypoint(args: string[], env: Record<string, string>, vaultUrl = replica.vaultUrl): Promise<Ran> {
+  /**
+   * Runs entrypoint.py as the custom image does (`python entrypoint.py …`), or with `inline` as the
+   * public dbt image does through the job's command (`python -c "<entrypoint.py>" …`).
+   */
+  function runEntrypoint(args: string[], env: Record<string, string>, vaultUrl = replica.vaultUrl, inline = false): Promise<Ran> {
     const project = join(work, `project-${randomUUID()}`);
     mkdirSync(project);
     const log = join(work, `dbt-${randomUUID()}.json`);
+    const script = inline ? ['-c', readFileSync(ENTRYPOINT, 'utf8')] : [ENTRYPOINT];
     return new Promise((done) => {
       // Async on purpose: the stand-ins answer from this process's event loop.
       execFile(
         python!,
-        [ENTRYPOINT, ...args],
+        [...script, ...args],
         {
           env: {
             PATH: `${join(work, 'bin')}:${process.env['PATH'] ?? ''}`,
@@ -95,7 +129,8 @@ void describe('dbt job entrypoint.py', { skip: python ? false : 'python3 is not 
         },
         (error, _stdout, stderr) => {
           const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
-          done({ code, stderr, dbt: existsSync(log) ? (JSON.parse(readFileSync(log, 'utf8')) as Ran['dbt']) : undefined });
+          const calls = existsSync(`${log}.calls`) ? readFileSync(`${log}.calls`, 'utf8').split('\n').filter(Boolean) : [];
+          done({ code, stderr, dbt: existsSync(log) ? (JSON.parse(readFileSync(log, 'utf8')) as Ran['dbt']) : undefined, calls });
         },
       );
     });
@@ -150,6 +185,52 @@ void describe('dbt job entrypoint.py', { skip: python ? false : 'python3 is not 
     } finally {
       await denied.close();
     }
+  });
+
+  void test('public image: fetches the project from DBT_PROJECT_URL with the identity, runs dbt in it, uploads results', async () => {
+    const projectUrl = `${arm.resultsContainerUrl}/project/project.tar`;
+    arm.blobs.set(blobPath(projectUrl), tarOf(python!, {
+      'my-project/dbt_project.yml': "name: shop\nprofile: durable_pipelines\n",
+      'my-project/profiles.yml': 'durable_pipelines: {}\n',
+      'my-project/models/nightly.sql': 'select 1 as id',
+    }));
+    const url = `${arm.resultsContainerUrl}/run-e/transform/1/run_results.json`;
+    const before = replica.tokenRequests.length;
+    const ran = await runEntrypoint(['build'], { DBT_PROJECT_URL: projectUrl, DP_RESULTS_URL: url, FAKE_DBT_RESULTS: JSON.stringify(SUCCESS_RESULTS) }, replica.vaultUrl, true);
+    assert.equal(ran.code, 0, ran.stderr);
+    assert.deepEqual(ran.calls, ['build'], 'no packages named: no dbt deps');
+    assert.equal(ran.dbt?.model, 'select 1 as id', 'dbt runs inside the unpacked project');
+    assert.equal(ran.dbt?.profiles, ran.dbt?.cwd, "the project's profiles.yml is used when the image has none");
+    assert.equal(ran.dbt?.account, 'xy12345.west-europe.azure');
+    assert.deepEqual(JSON.parse(arm.blobs.get(blobPath(url)) ?? 'null'), SUCCESS_RESULTS);
+    const storageTokens = replica.tokenRequests.slice(before).filter((r) => r.resource === 'https://storage.azure.com/');
+    assert.ok(storageTokens.length >= 1 && storageTokens.every((r) => r.clientId === '00000000-0000-0000-0000-0000000000c1'));
+    assert.ok(arm.requests.some((r) => r.method === 'GET' && r.path === blobPath(projectUrl) && r.status === 200), 'the project blob was read with a bearer token');
+  });
+
+  void test('public image: a project that names packages but ships no dbt_packages runs dbt deps first', async () => {
+    const projectUrl = `${arm.resultsContainerUrl}/project/with-packages.tar`;
+    arm.blobs.set(blobPath(projectUrl), tarOf(python!, {
+      'dbt_project.yml': 'name: shop\n',
+      'packages.yml': 'packages:\n  - package: dbt-labs/dbt_utils\n    version: 1.3.0\n',
+    }));
+    const ran = await runEntrypoint(['run'], { DBT_PROJECT_URL: projectUrl, FAKE_DBT_RESULTS: JSON.stringify(SUCCESS_RESULTS) }, replica.vaultUrl, true);
+    assert.equal(ran.code, 0, ran.stderr);
+    assert.deepEqual(ran.calls, ['deps', 'run']);
+  });
+
+  void test('public image: a missing project or an archive entry outside the project stops the job before dbt (exit 3)', async () => {
+    const escaping = `${arm.resultsContainerUrl}/project/escaping.tar`;
+    arm.blobs.set(blobPath(escaping), tarOf(python!, { 'dbt_project.yml': 'name: shop\n', '../outside.txt': 'x' }));
+    const refused = await runEntrypoint(['run'], { DBT_PROJECT_URL: escaping, FAKE_DBT_RESULTS: '{}' }, replica.vaultUrl, true);
+    assert.equal(refused.code, 3);
+    assert.deepEqual(refused.calls, [], 'dbt did not run');
+    assert.match(refused.stderr, /points outside the project/);
+
+    const missing = await runEntrypoint(['run'], { DBT_PROJECT_URL: `${arm.resultsContainerUrl}/project/absent.tar`, FAKE_DBT_RESULTS: '{}' }, replica.vaultUrl, true);
+    assert.equal(missing.code, 3);
+    assert.deepEqual(missing.calls, []);
+    assert.match(missing.stderr, /could not fetch the dbt project.*HTTP 404/);
   });
 
   void test('end to end: the adapter starts the execution, the entrypoint uploads, the adapter reports metrics', async () => {

@@ -8,6 +8,7 @@
  * once; `restartHost` replaces only the development host (a host that was "down"), keeping the
  * stand-ins, the store and the services.
  */
+import type { Registration } from '../../src/app/registry';
 import type { AppServices } from '../../src/app/services';
 import type { DevHost } from '../../src/devhost';
 import { ORCHESTRATOR_NAMES } from '../../src/engine/types';
@@ -24,6 +25,8 @@ export interface AppHarnessOptions extends StandInEnvironmentOptions {
   readonly catalog?: Catalog;
   /** Virtual clock start (default: now, whole seconds). */
   readonly startTime?: Date;
+  /** Applied to the registrations each development host serves (e.g. to capture telemetry). */
+  readonly wrapRegistrations?: (registrations: readonly Registration[]) => readonly Registration[];
 }
 
 export interface ApiResponse<T = unknown> {
@@ -109,7 +112,7 @@ export async function startApp(options: AppHarnessOptions = {}): Promise<AppHarn
 
     const startHost = (startTime: Date | undefined): Promise<DevHost> =>
       DevHost.start({
-        registrations: registrations(),
+        registrations: options.wrapRegistrations ? options.wrapRegistrations(registrations()) : registrations(),
         clock: 'virtual',
         httpPort: 0,
         functionKey: FUNCTION_KEY,

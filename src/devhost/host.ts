@@ -23,7 +23,7 @@ import type { DevHostOptions, InstanceStats, InstanceStatusJson } from './types'
 
 interface TimerTrigger {
   readonly registration: TimerRegistration;
-  readonly schedule: NcrontabSchedule;
+  schedule: NcrontabSchedule;
   next: Date | undefined;
   last: Date | undefined;
 }
@@ -275,6 +275,20 @@ export class DevHost {
     const trigger = this.timerTriggers.find((t) => t.registration.name === name);
     if (!trigger) throw new Error(`no timer trigger "${name}"`);
     await this.invokeTimerTrigger(trigger, false);
+  }
+
+  /**
+   * Gives a timer trigger a new NCRONTAB schedule, as a redeploy whose registrations changed it
+   * does (the scheduler's timer follows the definitions): the next fire is computed afresh.
+   * Virtual clock only (tests swap definitions at runtime).
+   */
+  setTimerSchedule(name: string, schedule: string): void {
+    this.requireVirtual('setTimerSchedule');
+    const trigger = this.timerTriggers.find((t) => t.registration.name === name);
+    if (!trigger) throw new Error(`no timer trigger "${name}"`);
+    if (trigger.schedule.expression === schedule) return;
+    trigger.schedule = new NcrontabSchedule(schedule);
+    trigger.next = trigger.schedule.next(this.clock.now());
   }
 
   async stop(): Promise<void> {

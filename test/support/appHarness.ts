@@ -91,6 +91,7 @@ export async function startApp(options: AppHarnessOptions = {}): Promise<AppHarn
     const { useServices, createServices } = await import('../../src/app/services');
     const { DevHost } = await import('../../src/devhost');
     const { registrations } = await import('../../src/app/registry');
+    const { schedulerTimerSchedule, SCHEDULER_TIMER } = await import('../../src/functions/scheduler');
     if (!indexLoaded) {
       await import('../../src/index');
       indexLoaded = true;
@@ -118,6 +119,13 @@ export async function startApp(options: AppHarnessOptions = {}): Promise<AppHarn
         ...(process.env['TEST_HOST_LOG'] ? { log: (line: string) => console.error(line) } : {}),
       });
     current.host = await startHost(options.startTime);
+    // The scheduler timer's expression derives from the definitions (src/functions/scheduler.ts);
+    // swapping the catalog is a redeploy, so the timer follows it.
+    const followCatalog = (): void => {
+      const schedule = schedulerTimerSchedule(services.catalog, current.host?.now());
+      if (schedule !== undefined) current.host?.setTimerSchedule(SCHEDULER_TIMER, schedule);
+    };
+    followCatalog();
 
     const host = (): DevHost => {
       if (!current.host) throw new Error('host stopped');
@@ -175,6 +183,7 @@ export async function startApp(options: AppHarnessOptions = {}): Promise<AppHarn
       useCatalog(catalog) {
         services = { ...services, catalog };
         useServices(services);
+        followCatalog();
       },
       runInstances(prefix = '') {
         return host()
@@ -194,6 +203,7 @@ export async function startApp(options: AppHarnessOptions = {}): Promise<AppHarn
         await host().stop();
         current.host = undefined;
         current.host = await startHost(startTime);
+        followCatalog();
       },
       async stop() {
         // Let runs in flight end first: a stand-in closed under a running activity only slows the exit.

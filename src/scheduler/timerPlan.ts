@@ -195,11 +195,27 @@ export function formatNcrontab(fields: TimerFields): string {
   ].join(' ');
 }
 
+/** Every minute at second 0: the old tick's cadence. */
+const EVERY_MINUTE: TimerFields = {
+  second: new Set([0]), minute: new Set(range(0, 59)), hour: new Set(range(0, 23)),
+  day: new Set(range(1, 31)), month: new Set(range(1, 12)), dayOfWeek: new Set(range(0, 6)),
+};
+
+/** What the timer needs of a schedule. */
+export type TimerSchedule = ScheduleTiming & { readonly enabled: boolean; readonly overlap: 'skip' | 'queue' | 'allow' };
+
 /**
  * The UTC NCRONTAB expression of the scheduler's timer for these schedules, or undefined when
  * none can fire (no schedules, or all disabled): then no timer is needed at all.
+ *
+ * A schedule with `overlap: 'queue'` keeps the timer firing every minute: its queued slots start
+ * "as soon as no run of the pipeline is running", which only a tick can see, and a tick needs a
+ * fire. That is the old cost (43,800 fires a month), paid only by apps that ask for queueing.
  */
-export function schedulerTimerExpression(schedules: readonly (ScheduleTiming & { readonly enabled: boolean })[], window: { from: Date; to: Date }): string | undefined {
-  const fields = unionFields(schedules.filter((s) => s.enabled).map((s) => scheduleTimerFields(s, window)));
-  return fields && formatNcrontab(fields);
+export function schedulerTimerExpression(schedules: readonly TimerSchedule[], window: { from: Date; to: Date }): string | undefined {
+  const enabled = schedules.filter((s) => s.enabled);
+  const fields = enabled.map((s) => scheduleTimerFields(s, window));
+  if (enabled.some((s) => s.overlap === 'queue')) fields.push(EVERY_MINUTE);
+  const union = unionFields(fields);
+  return union && formatNcrontab(union);
 }

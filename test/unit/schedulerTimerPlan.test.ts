@@ -140,9 +140,15 @@ void describe('timer invocations per month', () => {
   });
 
   void test('the daily schedule alone wakes it twice a day; none enabled, no timer at all', () => {
-    const daily = { cron: '0 2 * * *', timezone: 'Europe/Paris', dst: { gap: 'next', overlap: 'first' }, enabled: true } as const;
+    const daily = { cron: '0 2 * * *', timezone: 'Europe/Paris', dst: { gap: 'next', overlap: 'first' }, enabled: true, overlap: 'skip' } as const;
     assert.equal(firesIn2027(schedulerTimerExpression([daily], WINDOW)), 730);
     assert.equal(schedulerTimerExpression([{ ...daily, enabled: false }], WINDOW), undefined);
+  });
+
+  void test("overlap 'queue' keeps the timer firing every minute, so a queued slot starts as soon as the running run ends", () => {
+    const daily = { cron: '0 2 * * *', timezone: 'Europe/Paris', dst: { gap: 'next', overlap: 'first' }, enabled: true, overlap: 'queue' } as const;
+    assert.equal(schedulerTimerExpression([daily], WINDOW), '0 * * * * *');
+    assert.equal(firesIn2027(schedulerTimerExpression([daily], WINDOW)) / 12, 43_800);
   });
 });
 

@@ -33,9 +33,9 @@ const CHANGES = new Map(ZONES.map((zone) => {
 const second = fc.constantFrom('0', '30', '*/20', '15,45');
 const minute = fc.constantFrom('0', '30', '45', '15', '*/15', '0-10/5', '5,35', '59', '*');
 const hour = fc.constantFrom('2', '0', '23', '1', '*/2', '1-3', '*', '0,12', '22-23', '3');
-const day = fc.constantFrom('*', '*', '*', '1', '15', '28-31', '31', '1,15', '29');
+const day = fc.constantFrom('*', '*', '*', '1', '15', '28-31', '31', '1,15', '29', 'L');
 const month = fc.constantFrom('*', '*', '3', '10', '1-3', '*/4', '2', '12');
-const weekday = fc.constantFrom('*', '*', '*', '0', '1-5', '6', '0,6', 'MON');
+const weekday = fc.constantFrom('*', '*', '*', '0', '1-5', '6', '0,6', 'MON', '1#2', '5L');
 const cron = fc.tuple(fc.boolean(), second, minute, hour, day, month, weekday).map(([withSeconds, s, m, h, d, mo, w]) => `${withSeconds ? `${s} ` : ''}${m} ${h} ${d} ${mo} ${w}`);
 const timing = fc.record({
   cron,

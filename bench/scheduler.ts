@@ -54,11 +54,7 @@ async function tickAt(catalog: PipelineDefinition[], store: SchedulerStore, star
 
 /** Fires of an NCRONTAB timer in 2027, as the Functions host (NCrontab) counts them, per month. */
 function firesPerMonth(expression: string): number {
-  const timer = new NcrontabSchedule(expression);
-  const end = Date.parse('2028-01-01T00:00:00Z');
-  let fires = 0;
-  for (let at = timer.next(new Date('2026-12-31T23:59:59Z')); at && at.getTime() < end; at = timer.next(at)) fires++;
-  return fires / 12;
+  return new NcrontabSchedule(expression).countBetween(new Date('2027-01-01T00:00:00Z'), new Date('2028-01-01T00:00:00Z')) / 12;
 }
 
 /** Timer invocations a month for the seed's definitions: the scheduler's timer and the retention timer. */

@@ -85,6 +85,15 @@ export class NcrontabSchedule {
     return this.has(3, at.getUTCDate()) && this.has(4, at.getUTCMonth() + 1) && this.has(5, at.getUTCDay());
   }
 
+  /** How many times it fires in [from, to), both at UTC midnight (for cost figures). */
+  countBetween(from: Date, to: Date): number {
+    if (from.getTime() % DAY_MS !== 0 || to.getTime() % DAY_MS !== 0) throw new Error('countBetween counts whole UTC days');
+    const perDay = [0, 1, 2].reduce((n, field) => n * (this.fields[field]?.size ?? 0), 1);
+    let fires = 0;
+    for (let day = from.getTime(); day < to.getTime(); day += DAY_MS) if (this.matchesDay(new Date(day))) fires += perDay;
+    return fires;
+  }
+
   /** The first occurrence strictly after `after`, within ten years; undefined if there is none. */
   next(after: Date): Date | undefined {
     const startMs = Math.floor(after.getTime() / 1000) * 1000 + 1000;

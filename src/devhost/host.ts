@@ -28,6 +28,14 @@ interface TimerTrigger {
   last: Date | undefined;
 }
 
+/** One timer trigger's schedule-monitor record (see DevHost.resumeTimers). */
+export interface TimerStatus {
+  readonly name: string;
+  readonly schedule: string;
+  readonly last: Date | undefined;
+  readonly next: Date | undefined;
+}
+
 export interface WaitOptions {
   /** Wall-clock time to wait before giving up (default 30 s). */
   readonly timeoutMs?: number;
@@ -289,6 +297,29 @@ export class DevHost {
     if (trigger.schedule.expression === schedule) return;
     trigger.schedule = new NcrontabSchedule(schedule);
     trigger.next = trigger.schedule.next(this.clock.now());
+  }
+
+  /** What the schedule monitor records per timer trigger: its expression, last and next fire. */
+  timerStatus(): TimerStatus[] {
+    return this.timerTriggers.map((t) => ({ name: t.registration.name, schedule: t.schedule.expression, last: t.last, next: t.next }));
+  }
+
+  /**
+   * A host started after downtime, given the status the previous one recorded: fires once, with
+   * `isPastDue`, every timer whose recorded next fire passed while it was down — the schedule
+   * monitor's start-up check (Azure/azure-webjobs-sdk-extensions, ScheduleMonitor.cs,
+   * CheckPastDueAsync; `useMonitor` defaults to true). A timer whose expression changed meanwhile
+   * is not past due: the monitor re-plans it from now.
+   */
+  async resumeTimers(previous: readonly TimerStatus[]): Promise<void> {
+    for (const status of previous) {
+      const trigger = this.timerTriggers.find((t) => t.registration.name === status.name);
+      if (!trigger || trigger.registration.options.useMonitor === false || trigger.schedule.expression !== status.schedule) continue;
+      if (status.next === undefined || status.next.getTime() >= this.clock.nowMs()) continue;
+      trigger.last = status.last;
+      trigger.next = status.next;
+      await this.invokeTimerTrigger(trigger, true);
+    }
   }
 
   async stop(): Promise<void> {

@@ -65,8 +65,13 @@ export interface AppHarness {
   useCatalog(catalog: Catalog): void;
   /** The runPipeline instances the current host knows, by id (sub-orchestrations left out). */
   runInstances(prefix?: string): string[];
-  /** Stops the development host; starts a new one at `startTime` (the app was down in between). */
-  restartHost(startTime: Date): Promise<void>;
+  /**
+   * Stops the development host; starts a new one at `startTime` (the app was down in between).
+   * With `monitor`, the new host fires the timers that were missed while it was down once, as the
+   * Functions host's schedule monitor does at start-up (off by default: tests use restarts to skip
+   * quiet stretches too).
+   */
+  restartHost(startTime: Date, options?: { monitor?: boolean }): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -199,11 +204,13 @@ export async function startApp(options: AppHarnessOptions = {}): Promise<AppHarn
       },
       api,
       until,
-      async restartHost(startTime) {
+      async restartHost(startTime, restart = {}) {
+        const status = host().timerStatus();
         await host().stop();
         current.host = undefined;
         current.host = await startHost(startTime);
         followCatalog();
+        if (restart.monitor) await current.host.resumeTimers(status);
       },
       async stop() {
         // Let runs in flight end first: a stand-in closed under a running activity only slows the exit.

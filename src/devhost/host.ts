@@ -28,6 +28,9 @@ interface TimerTrigger {
   last: Date | undefined;
 }
 
+/** The longest delay setTimeout honours (2^31 − 1 ms, about 24.8 days). */
+const MAX_TIMEOUT_MS = 2_147_483_647;
+
 /** One timer trigger's schedule-monitor record (see DevHost.resumeTimers). */
 export interface TimerStatus {
   readonly name: string;
@@ -418,11 +421,15 @@ export class DevHost {
   private armRealTrigger(trigger: TimerTrigger): void {
     if (!trigger.next || this.stopped) return;
     const due = trigger.next.getTime();
+    const wait = Math.max(0, due - Date.now());
     const handle = setTimeout(() => {
       this.realTimers.delete(handle);
+      // The scheduler timer can be weeks away (a monthly schedule); Node caps a timeout at
+      // 2^31 − 1 ms (it would fire at once), so long waits are taken in steps.
+      if (Date.now() < due) return this.armRealTrigger(trigger);
       const late = Date.now() - due > 1000;
       this.hub.track(this.invokeTimerTrigger(trigger, late).finally(() => this.armRealTrigger(trigger)));
-    }, Math.max(0, due - Date.now()));
+    }, Math.min(wait, MAX_TIMEOUT_MS));
     this.realTimers.add(handle);
   }
 

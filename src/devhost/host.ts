@@ -23,9 +23,20 @@ import type { DevHostOptions, InstanceStats, InstanceStatusJson } from './types'
 
 interface TimerTrigger {
   readonly registration: TimerRegistration;
-  readonly schedule: NcrontabSchedule;
+  schedule: NcrontabSchedule;
   next: Date | undefined;
   last: Date | undefined;
+}
+
+/** The longest delay setTimeout honours (2^31 − 1 ms, about 24.8 days). */
+const MAX_TIMEOUT_MS = 2_147_483_647;
+
+/** One timer trigger's schedule-monitor record (see DevHost.resumeTimers). */
+export interface TimerStatus {
+  readonly name: string;
+  readonly schedule: string;
+  readonly last: Date | undefined;
+  readonly next: Date | undefined;
 }
 
 export interface WaitOptions {
@@ -277,6 +288,43 @@ export class DevHost {
     await this.invokeTimerTrigger(trigger, false);
   }
 
+  /**
+   * Gives a timer trigger a new NCRONTAB schedule, as a redeploy whose registrations changed it
+   * does (the scheduler's timer follows the definitions): the next fire is computed afresh.
+   * Virtual clock only (tests swap definitions at runtime).
+   */
+  setTimerSchedule(name: string, schedule: string): void {
+    this.requireVirtual('setTimerSchedule');
+    const trigger = this.timerTriggers.find((t) => t.registration.name === name);
+    if (!trigger) throw new Error(`no timer trigger "${name}"`);
+    if (trigger.schedule.expression === schedule) return;
+    trigger.schedule = new NcrontabSchedule(schedule);
+    trigger.next = trigger.schedule.next(this.clock.now());
+  }
+
+  /** What the schedule monitor records per timer trigger: its expression, last and next fire. */
+  timerStatus(): TimerStatus[] {
+    return this.timerTriggers.map((t) => ({ name: t.registration.name, schedule: t.schedule.expression, last: t.last, next: t.next }));
+  }
+
+  /**
+   * A host started after downtime, given the status the previous one recorded: fires once, with
+   * `isPastDue`, every timer whose recorded next fire passed while it was down — the schedule
+   * monitor's start-up check (Azure/azure-webjobs-sdk-extensions, ScheduleMonitor.cs,
+   * CheckPastDueAsync; `useMonitor` defaults to true). A timer whose expression changed meanwhile
+   * is not past due: the monitor re-plans it from now.
+   */
+  async resumeTimers(previous: readonly TimerStatus[]): Promise<void> {
+    for (const status of previous) {
+      const trigger = this.timerTriggers.find((t) => t.registration.name === status.name);
+      if (!trigger || trigger.registration.options.useMonitor === false || trigger.schedule.expression !== status.schedule) continue;
+      if (status.next === undefined || status.next.getTime() >= this.clock.nowMs()) continue;
+      trigger.last = status.last;
+      trigger.next = status.next;
+      await this.invokeTimerTrigger(trigger, true);
+    }
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     for (const handle of this.realTimers) clearTimeout(handle);
@@ -373,11 +421,15 @@ export class DevHost {
   private armRealTrigger(trigger: TimerTrigger): void {
     if (!trigger.next || this.stopped) return;
     const due = trigger.next.getTime();
+    const wait = Math.max(0, due - Date.now());
     const handle = setTimeout(() => {
       this.realTimers.delete(handle);
+      // The scheduler timer can be weeks away (a monthly schedule); Node caps a timeout at
+      // 2^31 − 1 ms (it would fire at once), so long waits are taken in steps.
+      if (Date.now() < due) return this.armRealTrigger(trigger);
       const late = Date.now() - due > 1000;
       this.hub.track(this.invokeTimerTrigger(trigger, late).finally(() => this.armRealTrigger(trigger)));
-    }, Math.max(0, due - Date.now()));
+    }, Math.min(wait, MAX_TIMEOUT_MS));
     this.realTimers.add(handle);
   }
 

@@ -397,6 +397,44 @@ void describe('development host', () => {
     });
   });
 
+  void test('after downtime a timer fires once, past due, when its schedule is unchanged (the schedule monitor); not when it changed', async () => {
+    const fired: { at: string; isPastDue: boolean }[] = [];
+    let clock: DevHost | undefined;
+    const hourly = (schedule: string): Registration[] => [{
+      kind: 'timer',
+      name: 'hourly',
+      options: { schedule, runOnStartup: false },
+      handler: async (timer: Timer) => {
+        await Promise.resolve();
+        fired.push({ at: (clock as DevHost).now().toISOString(), isPastDue: timer.isPastDue });
+      },
+    }];
+    let status: ReturnType<DevHost['timerStatus']> = [];
+    await withHost({ registrations: hourly('0 0 * * * *') }, async (host) => {
+      clock = host;
+      await host.advance(60 * 60_000); // 10:07 → 11:07, fires at 11:00
+      status = host.timerStatus();
+    });
+    // Down from 11:07 to 15:30: the 12:00 fire (and three more) were missed; one fire makes up for them.
+    await withHost({ registrations: hourly('0 0 * * * *'), startTime: new Date('2026-03-02T15:30:00Z') }, async (host) => {
+      clock = host;
+      await host.resumeTimers(status);
+      await host.advance(40 * 60_000);
+    });
+    assert.deepEqual(fired, [
+      { at: '2026-03-02T11:00:00.000Z', isPastDue: false },
+      { at: '2026-03-02T15:30:00.000Z', isPastDue: true },
+      { at: '2026-03-02T16:00:00.000Z', isPastDue: false },
+    ]);
+    fired.length = 0;
+    // A redeploy that changed the expression: the monitor re-plans from now, nothing is past due.
+    await withHost({ registrations: hourly('0 30 * * * *'), startTime: new Date('2026-03-02T15:40:00Z') }, async (host) => {
+      clock = host;
+      await host.resumeTimers(status);
+    });
+    assert.deepEqual(fired, []);
+  });
+
   void test('replayFromScratch reproduces a deterministic orchestrator and flags one that reads changing state', async () => {
     let drift = 0;
     const registrations = [

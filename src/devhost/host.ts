@@ -5,7 +5,7 @@
  * extension's, activities as concurrent promises — with a virtual or real clock.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { InvocationContext, type Timer } from '@azure/functions';
 import * as df from 'durable-functions';
@@ -17,7 +17,7 @@ import type { HistoryEvent } from './history';
 import { loadHostJson, readDurableSettings, type DurableHostSettings } from './host-json';
 import { ApiProblem } from '../api/problem';
 import { isJsonMediaType } from '../api/request';
-import { compileRoute, fromHandlerResult, isAuthorized, keyMatches, matchRoute, presentedKey, toHttpRequest, type CompiledRoute } from './http-triggers';
+import { compileRoute, fromHandlerResult, isAuthorized, keyMatches, matchRoute, presentedKey, safeDecode, toHttpRequest, type CompiledRoute } from './http-triggers';
 import { isTerminal, TaskHub } from './instances';
 import { NcrontabSchedule } from './ncrontab';
 import { handleDurableRequest, MAX_REQUEST_BODY_BYTES, readBodyCapped, RPC_PREFIX, sendProblem, sendResult, WEBHOOK_PREFIX } from './rpc-server';
@@ -55,7 +55,7 @@ export class DevHost {
     settings: DurableHostSettings,
     baseUrl: string | undefined,
     private readonly log: (line: string) => void,
-    private readonly counters: { readonly bodyBytesRead: number },
+    private readonly counters: { readonly bodyBytesRead: number; readonly socketBytesClosed: number; readonly sockets: ReadonlySet<Socket> },
   ) {
     this.settings = settings;
     this.baseUrl = baseUrl;
@@ -107,7 +107,7 @@ export class DevHost {
 
     const serveTriggers = options.httpPort !== false;
     const state: { baseUrl: string; clientData?: ClientBindingData; routes: CompiledRoute[] } = { baseUrl: '', routes };
-    const counters = { bodyBytesRead: 0 };
+    const counters = { bodyBytesRead: 0, socketBytesClosed: 0, sockets: new Set<Socket>() };
     // The worker-facing RPC endpoint of the extension (its LocalHttpListener) listens on localhost for
     // the language worker only, and the SDK sends no key to it (DurableClient resolves every call
     // relative to `rpcBaseUrl`). Here it shares the port with the HTTP triggers, so it is reachable
@@ -122,6 +122,13 @@ export class DevHost {
           return;
         }
         sendProblem(res, new ApiProblem(500, 'Internal error', 'the request failed; see the host log'), '/', { closeConnection: true });
+      });
+    });
+    server.on('connection', (socket: Socket) => {
+      counters.sockets.add(socket);
+      socket.once('close', () => {
+        counters.sockets.delete(socket);
+        counters.socketBytesClosed += socket.bytesRead;
       });
     });
     const pageSize = options.statusPageSize ?? 100;
@@ -167,6 +174,10 @@ export class DevHost {
       // cross-site without a preflight) is refused before its body is read.
       if (hasBody(req) && !isJsonMediaType(req.headers['content-type'])) {
         return refuse(res, url, 415, 'Unsupported media type', 'request bodies must be application/json');
+      }
+      const malformed = path.split('/').filter((part) => safeDecode(part) === undefined);
+      if (malformed.length > 0) {
+        return sendProblem(res, new ApiProblem(400, 'Invalid input', `malformed percent-encoding in the path: ${malformed.join(', ')}`), url.pathname, { closeConnection: true });
       }
       const body = await bodyOf(req, res, url);
       if (!body) return;
@@ -228,9 +239,16 @@ export class DevHost {
     return this.clock.now();
   }
 
-  /** Request-body bytes this host has read into memory since it started (refused bodies stop at the cap). */
+  /** Request-body bytes this host has collected in memory since it started (refused bodies stop at the cap). */
   bodyBytesRead(): number {
     return this.counters.bodyBytesRead;
+  }
+
+  /** Every byte this host's server has read from its connections (headers and bodies, kept or not). */
+  bytesReceived(): number {
+    let open = 0;
+    for (const socket of this.counters.sockets) open += socket.bytesRead;
+    return this.counters.socketBytesClosed + open;
   }
 
   /** Moves virtual time forward by `ms`, firing every durable timer and timer trigger due on the way, in order. */

@@ -24,6 +24,7 @@ const NO_STORE: RunQueries & ScheduleControl & IdempotencyKeys & CancelRequests 
     localCancels.set(runId, requestedAt);
     return Promise.resolve({ first: true, requestedAt });
   },
+  findCancel: (runId) => Promise.resolve(localCancels.get(runId)),
   releaseCancel(runId) {
     localCancels.delete(runId);
     return Promise.resolve();

@@ -179,10 +179,15 @@ export function createRoutes(deps: ApiDeps): Route[] {
       throw notFound(`no run "${runId}"`);
     }
     const word = statusFromDurable(status);
-    if (isTerminal(word)) throw conflict(`run "${runId}" has already ${word === 'cancelled' ? 'been cancelled' : word}`);
     // Cancel is idempotent: however many callers (a client retrying after a timeout, a double
     // click), one cancel event is raised and every caller gets the same 202 naming the first
-    // request's time. A 409 for the later ones would tell a retrying client its cancel failed.
+    // request's time — also once the run has ended cancelled by it. A 409 for the later ones would
+    // tell a retrying client its cancel failed when it succeeded.
+    if (isTerminal(word)) {
+      const requestedAt = word === 'cancelled' ? await deps.cancels.findCancel(runId) : undefined;
+      if (requestedAt !== undefined) return json(202, { runId, status: 'cancelling', requestedAt, links: links(deps, runId) });
+      throw conflict(`run "${runId}" has already ${word === 'cancelled' ? 'been cancelled' : word}`);
+    }
     const claim = await deps.cancels.claimCancel(runId, deps.now().toISOString());
     if (claim.first) {
       try {

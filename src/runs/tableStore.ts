@@ -656,6 +656,12 @@ export class TableRunStore implements RunRecorder, SchedulerStore {
     return { first: false, requestedAt: typeof row?.['requestedAt'] === 'string' ? row['requestedAt'] : requestedAt };
   }
 
+  async findCancel(runId: string): Promise<string | undefined> {
+    await this.ready();
+    const row = await getOrUndefined(this.t.runs, runId, CANCEL_ROW);
+    return typeof row?.['requestedAt'] === 'string' ? row['requestedAt'] : undefined;
+  }
+
   async releaseCancel(runId: string): Promise<void> {
     await this.ready();
     await ignore404(this.t.runs.deleteEntity(runId, CANCEL_ROW));

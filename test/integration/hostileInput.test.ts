@@ -193,8 +193,10 @@ describe('idempotent operations', () => {
       const started = await app.api<{ runId: string }>('POST', 'pipelines/data-pipeline/runs', {});
       const runId = started.json.runId;
       // Not app.until: it settles activities in flight, and this one must stay in flight.
-      for (const deadline = Date.now() + 10_000; app.world.exportFunction.callsTo('/api/slow').length === 0; ) {
-        assert.ok(Date.now() < deadline, 'the export never started');
+      for (const deadline = Date.now() + 10_000; ; ) {
+        const run = await app.api<{ steps: { id: string; status: string }[] }>('GET', `runs/${runId}`);
+        if (run.json.steps.some((s) => s.id === 'export' && s.status === 'running')) break;
+        assert.ok(Date.now() < deadline, `the export never started: ${run.text}`);
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
       const cancels = await Promise.all(Array.from({ length: 50 }, () => app.api<{ status: string; requestedAt: string }>('POST', `runs/${runId}/cancel`)));
@@ -204,10 +206,15 @@ describe('idempotent operations', () => {
       assert.equal(raised.length, 1, `${raised.length} cancel events`);
       answers.push({ case: '50 concurrent cancels → 50 × 202, 1 event', status: 202, title: 'cancelling' });
       assert.equal(await runToEnd(runId), 'cancelled');
-      await refused('cancel after the run was cancelled', await app.api('POST', `runs/${runId}/cancel`).then(toAnswer), 409);
+      const retried = await app.api<{ requestedAt: string }>('POST', `runs/${runId}/cancel`);
+      assert.equal(retried.status, 202, 'a cancel retried after the run was cancelled is answered like the first');
+      assert.equal(retried.json.requestedAt, cancels[0]?.json.requestedAt);
     } finally {
       app.setExportDelay(undefined);
     }
+    const finished = (await app.api<{ runId: string }>('POST', 'pipelines/data-pipeline/runs', {})).json.runId;
+    assert.equal(await runToEnd(finished), 'succeeded');
+    await refused('cancel of a run that succeeded', await app.api('POST', `runs/${finished}/cancel`).then(toAnswer), 409);
   });
 
   test('five concurrent reruns with one idempotency key → one run; 50 concurrent starts with one key → one run', async () => {
@@ -261,7 +268,7 @@ describe('secrets stay masked', () => {
     // The export step sends no x-functions-key: the key lives only in the URL secret, as ?code=.
     app.useCatalog(loadCatalog([{ ...dataPipeline, steps: dataPipeline.steps.map((step) => (step.kind === 'azureFunction' ? withoutFunctionKey(step) : step)) }]));
     app.world.exportFunction.config.key = canary;
-    app.world.keyVault.setSecret('azure-function-url', `${app.world.exportFunction.baseUrl}/api/echo-fail?code=${canary}&action=export`);
+    app.world.keyVault.setSecret('azure-function-url', `${app.world.exportFunction.baseUrl}/api/echo-key-fail?code=${canary}&action=export`);
     app.services.secrets.invalidate('azure-function-url');
     let runId: string;
     try {
@@ -272,7 +279,7 @@ describe('secrets stay masked', () => {
       app.useCatalog(loadCatalog([dataPipeline]));
       app.setFailStep(undefined);
     }
-    const echoed = app.world.exportFunction.callsTo('/api/echo-fail');
+    const echoed = app.world.exportFunction.callsTo('/api/echo-key-fail');
     assert.ok(echoed.some((c) => c.query['code'] === canary), 'the export function received the key in the URL');
     const run = await app.api<{ error?: { message: string } }>('GET', `runs/${runId}`);
     assert.match(run.json.error?.message ?? '', /\*\*\*/, 'the step error quotes the echo, masked');

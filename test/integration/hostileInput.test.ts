@@ -253,7 +253,9 @@ describe('idempotent operations', () => {
 
     const [body = '', signature = ''] = cursor.split('.');
     const decoded = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as { b: string; r: string };
-    const edited = Buffer.from(JSON.stringify({ ...decoded, r: `${decoded.r.slice(0, -1)}0` })).toString('base64url');
+    // Point the cursor one character elsewhere (a different last character, whatever it was).
+    const edited = Buffer.from(JSON.stringify({ ...decoded, r: `${decoded.r.slice(0, -1)}${decoded.r.endsWith('0') ? '1' : '0'}` })).toString('base64url');
+    assert.notEqual(edited, body);
     for (const [what, tampered] of [['edited and re-encoded', `${edited}.${signature}`], ['signature dropped', body], ['forged signature', `${body}.${'A'.repeat(43)}`]] as const) {
       const problem = await refused(`cursor ${what}`, await app.api('GET', `runs?limit=1&cursor=${encodeURIComponent(tampered)}`).then(toAnswer), 400);
       assert.deepEqual(problem.invalidFields?.map((f) => f.field), ['query.cursor']);

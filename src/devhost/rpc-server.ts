@@ -20,8 +20,8 @@ export interface RpcResult {
 
 /** Routes one request below the RPC or webhook prefix; `path` is what follows the prefix. */
 export function handleDurableRequest(hub: TaskHub, method: string, path: string, query: URLSearchParams, bodyText: string, headers: IncomingMessage['headers'], options: { pageSize: number; managementUrls: (id: string) => Record<string, string> }): RpcResult {
-  const raw = path.split('/').filter((p) => p !== '');
-  const parts = raw.map(safeDecode);
+  const parts = path.split('/').filter((p) => p !== '').map(safeDecode);
+  // The host answers malformed encodings before calling here; any other caller gets a 400, not a throw.
   if (parts.includes(undefined)) return { status: 400, body: { Message: `malformed percent-encoding in ${path}` } };
   const [first, second, third, fourth] = parts;
 

@@ -171,8 +171,9 @@ export class DevHost {
 
     const serveDurable = async (req: IncomingMessage, res: ServerResponse, url: URL, method: string, path: string): Promise<void> => {
       // Only JSON starts or signals anything: a form or text/plain POST (what a browser sends
-      // cross-site without a preflight) is refused before its body is read.
-      if (hasBody(req) && !isJsonMediaType(req.headers['content-type'])) {
+      // cross-site without a preflight), even an empty one, is refused before its body is read.
+      const type = req.headers['content-type'];
+      if ((type !== undefined || hasBody(req)) && !isJsonMediaType(type)) {
         return refuse(res, url, 415, 'Unsupported media type', 'request bodies must be application/json');
       }
       const malformed = path.split('/').filter((part) => safeDecode(part) === undefined);

@@ -92,6 +92,7 @@ describe('every door checks the key before anything else', () => {
     const form = 'input=%7B%22runId%22%3A%22x%22%7D';
     await refused('form POST to the webhook without key', await raw('POST', WEBHOOK_START, { headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form }), 401);
     await refused('form POST to the webhook with the key', await raw('POST', `${WEBHOOK_START}?code=${FUNCTION_KEY}`, { headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form }), 415);
+    await refused('empty form POST to the webhook with the key', await raw('POST', `${WEBHOOK_START}?code=${FUNCTION_KEY}`, { headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: '' }), 415);
     await refused('text/plain POST to the webhook with the key', await raw('POST', `${WEBHOOK_START}?code=${FUNCTION_KEY}`, { headers: { 'content-type': 'text/plain' }, body: '{}' }), 415);
     await refused('form POST to start a run with the key', await raw('POST', `/api/pipelines/data-pipeline/runs?code=${FUNCTION_KEY}`, { headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'idempotencyKey=x' }), 415);
     await refused('application/xml with a JSON body', await app.api('POST', 'pipelines/data-pipeline/runs', undefined, { rawBody: '{}', headers: { 'content-type': 'application/xml' } }).then(toAnswer), 415);

@@ -22,7 +22,8 @@ import { readySteps, unreachableSteps } from './dag';
 import { readTaskFailure } from './failure';
 import { DEFAULT_POLLS_PER_EXECUTION } from './pollStep';
 import { stepInstanceId, type RunStepInput } from './runStep';
-import { forCustomStatus, RunTracker } from './state';
+import { forCustomStatus } from './customStatus';
+import { RunTracker } from './state';
 import { cancelPolledJobs, cancelTimers, createStepEnv, drive, isDone, runStepRoutine, type StepEnv } from './stepRoutine';
 import { ORCHESTRATOR_NAMES, type RunInput, type RunState, type StepState } from './types';
 

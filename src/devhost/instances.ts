@@ -355,13 +355,15 @@ export class TaskHub {
     instance.replayCpuMs += result.cpuMs;
     // terminated or overwritten while the orchestrator ran: the wake-up's results are discarded
     if (instance.generation !== generation || this.instances.get(instance.instanceId) !== instance) return;
-    const sizeError = customStatusSizeError(result.customStatus);
+    // the worker sends the status as JSON and the extension keeps it serialized
+    const customStatus = result.customStatus === undefined ? undefined : (JSON.parse(JSON.stringify(result.customStatus) ?? 'null') as unknown);
+    const sizeError = customStatusSizeError(customStatus);
     if (sizeError !== undefined) {
       // refused before any action is scheduled; the last accepted custom status stays
       this.fail(instance, customStatusFailure(instance.name, sizeError, result.error !== undefined));
       return;
     }
-    instance.customStatus = result.customStatus;
+    instance.customStatus = customStatus;
 
     if (result.error !== undefined) {
       this.fail(instance, `Orchestrator function '${instance.name}' failed: ${result.error}`);

@@ -621,11 +621,12 @@ function orchestrationFailure(message: string): { reason: string; details: strin
   };
 }
 
-/** `Utils.SerializeCause(friendlyMessageException)`: a System.Exception whose inner exception is the RpcException. */
-function serializedFriendlyException(message: string, inner: Record<string, unknown>): string {
-  return JSON.stringify({
-    $type: 'System.Exception, System.Private.CoreLib',
-    ClassName: 'System.Exception',
+/** A .NET exception as Newtonsoft serializes it (ISerializable fields, `$type` first). */
+function dotnetException(type: string, className: string, message: string, inner: Record<string, unknown> | null, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    $type: type,
+    ...extra,
+    ClassName: className,
     Message: message,
     Data: null,
     InnerException: inner,
@@ -637,29 +638,21 @@ function serializedFriendlyException(message: string, inner: Record<string, unkn
     HResult: -2146233088,
     Source: null,
     WatsonBuckets: null,
-  });
+  };
+}
+
+/** `Utils.SerializeCause(friendlyMessageException)`: a System.Exception whose inner exception is the RpcException. */
+function serializedFriendlyException(message: string, inner: Record<string, unknown>): string {
+  return JSON.stringify(dotnetException('System.Exception, System.Private.CoreLib', 'System.Exception', message, inner));
 }
 
 function serializedRpcException(rpcMessage: string, remoteMessage: string, stack: string | undefined): Record<string, unknown> {
-  return {
-    $type: 'Microsoft.Azure.WebJobs.Script.Workers.Rpc.RpcException, Microsoft.Azure.WebJobs.Script',
+  return dotnetException('Microsoft.Azure.WebJobs.Script.Workers.Rpc.RpcException, Microsoft.Azure.WebJobs.Script', 'Microsoft.Azure.WebJobs.Script.Workers.Rpc.RpcException', rpcMessage, null, {
     IsUserException: false,
     RemoteStackTrace: stack ?? null,
     RemoteMessage: remoteMessage,
     RemoteTypeName: null,
-    ClassName: 'Microsoft.Azure.WebJobs.Script.Workers.Rpc.RpcException',
-    Message: rpcMessage,
-    Data: null,
-    InnerException: null,
-    HelpURL: null,
-    StackTraceString: null,
-    RemoteStackTraceString: null,
-    RemoteStackIndex: 0,
-    ExceptionMethod: null,
-    HResult: -2146233088,
-    Source: null,
-    WatsonBuckets: null,
-  };
+  });
 }
 
 /** The status API's `historyEvents`: event names, function names and (optionally) payloads. */

@@ -16,7 +16,7 @@
  * whole state; views of a finished run read the output and the run store.
  */
 import type { FailureInfo } from '../core/errors';
-import type { RunState, RunStatus, StepState, StepStatus } from './types';
+import type { RunState, StepState, StepStatus } from './types';
 
 export const CUSTOM_STATUS_MAX_BYTES = 16 * 1024;
 
@@ -26,14 +26,7 @@ export function utf16JsonBytes(value: unknown): number {
 }
 
 /** The last level for a run: counts only, bounded whatever the run holds. */
-export interface RunStatusSummary {
-  readonly runId: string;
-  readonly pipeline: string;
-  readonly status: RunStatus;
-  readonly pipelineAttempt: number;
-  readonly startedAt: string;
-  readonly endedAt?: string;
-  readonly durationSeconds?: number;
+export interface RunStatusSummary extends Pick<RunState, 'runId' | 'pipeline' | 'status' | 'pipelineAttempt' | 'startedAt' | 'endedAt' | 'durationSeconds'> {
   readonly stepCount: number;
   readonly stepsByStatus: Readonly<Partial<Record<StepStatus, number>>>;
   readonly error?: ShortError;

@@ -11,16 +11,9 @@ import { CUSTOM_STATUS_MAX_BYTES, utf16JsonBytes } from '../../src/engine/custom
 import type { DurableOrchestrationStatus } from 'durable-functions';
 import type { JsonObject } from '../../src/core/json';
 import type { PipelineInput } from '../../src/pipelines/schema';
-import { engineHostForSuite, pipeline, type EngineHost } from './engineHarness';
+import { engineHostForSuite, pipeline, snowflakeConnection, type EngineHost } from './engineHarness';
 
-const connection = {
-  account: { secret: 'snowflake-account' },
-  user: { secret: 'snowflake-user' },
-  auth: { type: 'keyPair' as const, privateKey: { secret: 'snowflake-private-key' } },
-  warehouse: 'WH',
-  database: 'DB',
-  schema: 'RAW',
-};
+const connection = snowflakeConnection;
 
 type StepInput = PipelineInput['steps'][number];
 

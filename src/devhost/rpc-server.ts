@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ApiProblem, problemResponse } from '../api/problem';
 import { safeDecode } from './http-triggers';
 import type { TaskHub } from './instances';
+import { startConflictResponse, statusHttpCode } from './extension-rules';
 import { StartConflictError, UnknownFunctionError } from './instances';
 
 export const RPC_PREFIX = '/durabletask/';
@@ -30,7 +31,7 @@ export function handleDurableRequest(hub: TaskHub, method: string, path: string,
       const id = hub.startNew(second, third, bodyText === '' ? undefined : bodyText);
       return { status: 202, body: options.managementUrls(id) };
     } catch (error) {
-      if (error instanceof StartConflictError) return { status: 409, body: { Message: error.message } };
+      if (error instanceof StartConflictError) return startConflictResponse(error.existingStatus);
       if (error instanceof UnknownFunctionError) return { status: 400, body: { Message: error.message } };
       throw error;
     }
@@ -75,7 +76,7 @@ export function handleDurableRequest(hub: TaskHub, method: string, path: string,
         showInput: query.get('showInput') !== 'false',
       });
       if (!status) return { status: 404 };
-      const code = status.runtimeStatus === 'Completed' ? 200 : status.runtimeStatus === 'Failed' || status.runtimeStatus === 'Terminated' ? 400 : 202;
+      const code = statusHttpCode(status.runtimeStatus, query.get('returnInternalServerErrorOnFailure')?.toLowerCase() === 'true');
       return { status: code, body: status };
     }
     if (method === 'DELETE') {

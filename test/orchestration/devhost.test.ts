@@ -61,8 +61,11 @@ void describe('development host', () => {
       const scheduled = host.history(id).filter((e) => e.EventType === EventType.TaskScheduled).map((e) => e['Name']);
       assert.deepEqual(scheduled, ['upper', 'exclaim']);
       assert.equal(host.stats(id).replays, 3, 'start, then one wake-up per activity result');
-      const withHistory = await host.client.getStatus(id, { showHistory: true, showHistoryOutput: true });
-      const completions = (withHistory.history ?? []) as { EventType: string; FunctionName?: string; Result?: unknown }[];
+      // the extension's status body names the list `historyEvents` (HttpApiHandler.ConvertFrom)
+      const response = await fetch(`${host.rpcBaseUrl}instances/${id}?showHistory=true&showHistoryOutput=true`);
+      const body = (await response.json()) as { historyEvents?: unknown; history?: unknown };
+      assert.equal(body.history, undefined, 'no extra `history` key');
+      const completions = (body.historyEvents ?? []) as { EventType: string; FunctionName?: string; Result?: unknown }[];
       assert.deepEqual(
         completions.filter((e) => e.EventType === 'TaskCompleted').map((e) => [e.FunctionName, e.Result]),
         [['upper', 'PIPELINE'], ['exclaim', 'PIPELINE!']],
@@ -255,7 +258,10 @@ void describe('development host', () => {
     await withHost({ registrations, hostJson: { extensions: { durableTask: { overridableExistingInstanceStates: 'NonRunningStates' } } } }, async (host) => {
       await host.client.startNew('gate', { instanceId: 'run-2026-03-02', input: 'first' });
       await host.runUntilIdle();
-      await assert.rejects(host.client.startNew('gate', { instanceId: 'run-2026-03-02', input: 'second' }), /already exists/);
+      await assert.rejects(
+        host.client.startNew('gate', { instanceId: 'run-2026-03-02', input: 'second' }),
+        /unexpected status code: 500.*An Orchestration instance with the status Running already exists/,
+      );
       await host.client.raiseEvent('run-2026-03-02', 'go', 'one');
       assert.equal((await host.waitFor('run-2026-03-02')).output, 'one');
 

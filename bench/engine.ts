@@ -212,6 +212,9 @@ export function replayedWork(executions: readonly (readonly HistoryEvent[])[]): 
   return { events, bytes };
 }
 
+const sum = (values: readonly number[]): number => values.reduce((a, b) => a + b, 0);
+const mb = (bytes: number): string => `${(bytes / 1e6).toFixed(2)} MB`;
+
 function exponent(x1: number, y1: number, x2: number, y2: number): number {
   return Math.log(y2 / y1) / Math.log(x2 / x1);
 }
@@ -223,7 +226,9 @@ export async function runScheduling(): Promise<string[]> {
   const runShape = async (shape: DagShape): Promise<{ run: RunState; runId: string }> => {
     const runId = `sched-${runNo++}`;
     scriptDurations(engine, shape);
-    const run = await engine.run(shapePipeline(shape, `shape-${runNo}`), runId);
+    await engine.start(shapePipeline(shape, `shape-${runNo}`), runId);
+    // Wide waves replay a lot before the rework: give them wall time (virtual time moves on its own).
+    const run = (await engine.host.waitFor(runId, { timeoutMs: 60 * 60_000 })).output as RunState;
     if (run.status !== 'succeeded') throw new Error(`${shape.name} ended ${run.status}`);
     return { run, runId };
   };
@@ -246,27 +251,38 @@ export async function runScheduling(): Promise<string[]> {
       lines.push(`  ${label}: median ${fmt(median(ratios), 2)}, worst ${fmt(Math.max(...ratios), 2)}`);
     }
 
-    lines.push('one wave of n steps finishing one by one — parent orchestrator, summed over wake-ups');
-    lines.push('  n | wake-ups | events replayed | bytes replayed | replay CPU ms');
+    lines.push('one wave of n steps finishing one by one — events/bytes handed to orchestrators, summed over wake-ups');
+    lines.push('  n | parent: wake-ups, events, bytes, replay CPU ms | whole run (every instance): instances, events, bytes, replay CPU ms');
     const sizes = (process.env['BENCH_WAVE_SIZES'] ?? '10,50,200,400').split(',').map(Number);
-    const rows: { n: number; events: number; bytes: number; cpu: number }[] = [];
+    type Work = { events: number; bytes: number; cpu: number };
+    const rows: { n: number; parent: Work; total: Work }[] = [];
     for (const n of sizes) {
       const shape: DagShape = { name: `wave-${n}`, steps: Array.from({ length: n }, (_, i) => ({ id: `w${i}`, minutes: i + 1, dependsOn: [] })) };
       const { runId } = await runShape(shape);
-      const work = replayedWork(engine.host.executions(runId));
+      const parent = replayedWork(engine.host.executions(runId));
       const stats = engine.host.stats(runId);
-      rows.push({ n, events: work.events, bytes: work.bytes, cpu: stats.replayCpuMs });
-      lines.push(`  ${n} | ${stats.replays} | ${work.events} | ${(work.bytes / 1e6).toFixed(2)} MB | ${fmt(stats.replayCpuMs, 0)}`);
+      const ids = engine.host.instanceIds().filter((id) => id === runId || id.startsWith(`${runId}:`));
+      const whole = ids.map((id) => ({ ...replayedWork(engine.host.executions(id)), cpu: engine.host.stats(id).replayCpuMs }));
+      const total = { events: sum(whole.map((w) => w.events)), bytes: sum(whole.map((w) => w.bytes)), cpu: sum(whole.map((w) => w.cpu)) };
+      rows.push({ n, parent: { ...parent, cpu: stats.replayCpuMs }, total });
+      lines.push(
+        `  ${n} | ${stats.replays}, ${parent.events}, ${mb(parent.bytes)}, ${fmt(stats.replayCpuMs, 0)} | ${ids.length}, ${total.events}, ${mb(total.bytes)}, ${fmt(total.cpu, 0)}`,
+      );
     }
+    const growth = (label: string, a: Work, b: Work, na: number, nb: number) =>
+      `${label} events ${fmt(exponent(na, a.events, nb, b.events), 2)}, bytes ${fmt(exponent(na, a.bytes, nb, b.bytes), 2)}, CPU ${fmt(exponent(na, a.cpu, nb, b.cpu), 2)}`;
     for (let i = 1; i < rows.length; i++) {
       const a = rows[i - 1];
       const b = rows[i];
       if (!a || !b) continue;
-      lines.push(`  exponent ${a.n}→${b.n}: events ${fmt(exponent(a.n, a.events, b.n, b.events), 2)}, bytes ${fmt(exponent(a.n, a.bytes, b.n, b.bytes), 2)}, CPU ${fmt(exponent(a.n, a.cpu, b.n, b.cpu), 2)}`);
+      lines.push(`  exponent ${a.n}→${b.n}: ${growth('parent', a.parent, b.parent, a.n, b.n)}; ${growth('whole run', a.total, b.total, a.n, b.n)}`);
     }
     const first = rows[0];
     const last = rows.at(-1);
-    if (first && last && last !== first) lines.push(`  exponent ${first.n}→${last.n}: events ${fmt(exponent(first.n, first.events, last.n, last.events), 2)} (target ≤ 1.2)`);
+    if (first && last && last !== first) {
+      const e = exponent(first.n, first.total.events, last.n, last.total.events);
+      lines.push(`  exponent ${first.n}→${last.n}, whole run: events ${fmt(e, 2)} (target ≤ 1.2) ${e <= 1.2 ? 'OK' : 'OVER TARGET'}`);
+    }
     return lines;
   } finally {
     await engine.stop();

@@ -18,7 +18,7 @@ import { formatDuration } from '../pipelines/duration';
 import type { StepDefinition } from '../pipelines/schema';
 import { ACTIVITY_NAMES } from '../steps/protocol';
 import { dateAt } from './clock';
-import { readySteps, unreachableSteps } from './dag';
+import { admitWithinLimits, readySteps, unreachableSteps } from './dag';
 import { readTaskFailure } from './failure';
 import { DEFAULT_POLLS_PER_EXECUTION } from './pollStep';
 import { fanOutTasks, waveResults, type WaveRun } from './fanOut';
@@ -120,7 +120,11 @@ function* runRound(env: StepEnv, input: RunInput, interrupts: Interrupts): Gener
   const status = (id: string) => tracker.status(id);
   for (;;) {
     for (const id of unreachableSteps(steps, status)) tracker.skip(id);
-    const ready = readySteps(steps, status).flatMap((id) => steps.filter((s) => s.id === id));
+    // Limits cap each wave; a step left out starts in the next one.
+    const ready = admitWithinLimits(
+      readySteps(steps, status).flatMap((id) => steps.filter((s) => s.id === id)),
+      input.pipeline,
+    );
     if (ready.length === 0) {
       env.publish();
       return undefined;

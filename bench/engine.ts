@@ -4,7 +4,7 @@
  * (startStep × 3, finishRun) in a row. Target: ≤ 1.5× the events.
  *
  * Scheduling and fan-out cost (issue 13), on the same host with scripted step durations (fake
- * adapters: a step of d minutes answers "running" and finishes at its d-th poll, one a minute):
+ * adapters: a step of d minutes answers "running" and its one poll, d minutes later, finds it done):
  * - makespan / critical path for the DAG shapes of issue 13 and random 30-step DAGs (1.00 = every
  *   step starts the moment its dependencies succeed);
  * - one wave of n independent steps finishing one by one (step i takes i minutes): history events
@@ -184,9 +184,9 @@ export function shapePipeline(shape: DagShape, name: string, extra: Partial<Pipe
   return pipeline({ name, title: name, steps, ...extra });
 }
 
-/** Scripts each step of `shape` to run exactly its minutes (polled once a minute). */
+/** Scripts each step of `shape` to run exactly its minutes: a long job whose first poll, that late, finds it done. */
 export function scriptDurations(engine: EngineHost, shape: DagShape): void {
-  for (const step of shape.steps) engine.fake.script(step.id, [{ running: { polls: step.minutes - 1, pollAfterSeconds: 60 } }]);
+  for (const step of shape.steps) engine.fake.script(step.id, [{ running: { polls: 0, pollAfterSeconds: step.minutes * 60 } }]);
 }
 
 /** Minutes from the run's start to its last step's end. */
@@ -265,6 +265,7 @@ export async function runScheduling(): Promise<string[]> {
       const whole = ids.map((id) => ({ ...replayedWork(engine.host.executions(id)), cpu: engine.host.stats(id).replayCpuMs }));
       const total = { events: sum(whole.map((w) => w.events)), bytes: sum(whole.map((w) => w.bytes)), cpu: sum(whole.map((w) => w.cpu)) };
       rows.push({ n, parent: { ...parent, cpu: stats.replayCpuMs }, total });
+      console.error(`wave ${n} measured`);
       lines.push(
         `  ${n} | ${stats.replays}, ${parent.events}, ${mb(parent.bytes)}, ${fmt(stats.replayCpuMs, 0)} | ${ids.length}, ${total.events}, ${mb(total.bytes)}, ${fmt(total.cpu, 0)}`,
       );

@@ -7,9 +7,9 @@
  * function of the history: time comes from `context.df.currentUtcDateTime`, jitter from a hash.
  *
  * A single ready step runs inline (cheapest history: the seed pipeline is a chain). Several ready
- * steps run at once as `runPipelineStep` sub-orchestrations awaited with one `Task.all`; see
- * stepRoutine.ts for why a running task is never put into a second `Task.any`. Every wait races
- * a fresh `cancel` event waiter and, when the pipeline has a `timeout`, a fresh deadline timer.
+ * steps run at once as `runPipelineStep` sub-orchestrations (batched beyond 10, fanOut.ts) awaited
+ * with one `Task.all`; see stepRoutine.ts for why a running task is never put into a second
+ * `Task.any`. Every wait races a fresh `cancel` event waiter and, when the pipeline has a `timeout`, a fresh deadline timer.
  */
 import type { OrchestrationContext, OrchestrationHandler, Task } from 'durable-functions';
 import type { FailureInfo } from '../core/errors';

@@ -265,7 +265,6 @@ export async function runScheduling(): Promise<string[]> {
       const whole = ids.map((id) => ({ ...replayedWork(engine.host.executions(id)), cpu: engine.host.stats(id).replayCpuMs }));
       const total = { events: sum(whole.map((w) => w.events)), bytes: sum(whole.map((w) => w.bytes)), cpu: sum(whole.map((w) => w.cpu)) };
       rows.push({ n, parent: { ...parent, cpu: stats.replayCpuMs }, total });
-      console.error(`wave ${n} measured`);
       lines.push(
         `  ${n} | ${stats.replays}, ${parent.events}, ${mb(parent.bytes)}, ${fmt(stats.replayCpuMs, 0)} | ${ids.length}, ${total.events}, ${mb(total.bytes)}, ${fmt(total.cpu, 0)}`,
       );

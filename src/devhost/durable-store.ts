@@ -5,11 +5,16 @@
  * process leaves each instance as it was after its last complete step and never half-written.
  *
  * The extension's Azure Storage backend keeps the same facts in other shapes: history rows in the
- * `<hub>History` table, the instance row in `<hub>Instances`, and messages (ExecutionStarted,
- * TaskCompleted, TimerFired, EventRaised…) in control and work-item queues until an orchestrator
- * episode commits (DurableTask.AzureStorage: AzureTableTrackingStore.cs, ControlQueue.cs,
- * WorkItemQueue.cs). One file per instance is the local equivalent of committing an episode's
- * history rows, instance row and outgoing messages together.
+ * `<hub>History` table, one row per instance in `<hub>Instances`, and messages (ExecutionStarted,
+ * TaskCompleted, TimerFired, EventRaised…) in the `<hub>-control-NN` queues, activity work items in
+ * `<hub>-workitems` (Azure/durabletask, src/DurableTask.AzureStorage: AzureStorageOrchestrationServiceSettings
+ * HistoryTableName/InstanceTableName, Messaging/ControlQueue.cs, Messaging/WorkItemQueue.cs). Its
+ * CompleteTaskOrchestrationWorkItemAsync first sends an episode's outbound messages, then commits the
+ * history ("the actual checkpoint"), then deletes the messages it consumed; a crash in between
+ * means a duplicate replay or duplicate message, never a lost one. Here the instance's file is that
+ * checkpoint (history and not-yet-consumed messages together); an activity work item is implied by
+ * a TaskScheduled without an answer, and messages to other instances are their files (see
+ * TaskHub.resume for how duplicates are absorbed).
  */
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';

@@ -41,8 +41,12 @@ async function startDev(): Promise<DevProcess> {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.add(child);
-  child.once('exit', () => children.delete(child));
   let output = '';
+  child.once('exit', (code, signal) => {
+    children.delete(child);
+    // only the test kills it: any other end is a crash the failing assertion should come with
+    if (signal !== 'SIGKILL') process.stderr.write(`dev host exited unexpectedly (${signal ?? code ?? '?'}):\n${output}\n`);
+  });
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
   const baseUrl = await new Promise<string>((resolve, reject) => {

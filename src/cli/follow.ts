@@ -1,6 +1,10 @@
 /**
  * `--follow`: streams a run's step transitions and log lines until it ends, then returns the exit
  * code of its final status (0 succeeded, 1 failed, 2 cancelled) — what Prefect's CLI never did.
+ *
+ * Every line shows the server's time (the virtual clock in the demo), never this machine's, and each
+ * poll's step transitions and log lines are printed in the order they happened, so a step's sixth
+ * failure never comes before the log lines of its attempts 2–6.
  */
 import { isTerminalRunStatus } from '../core/runStatus';
 import type { ApiClient } from './client';
@@ -21,14 +25,31 @@ export interface RunViewJson {
   status: string;
   durationSeconds?: number;
   endedAt?: string;
+  pipelineAttempt?: number;
   error?: { message: string; stepId?: string };
   steps: StepView[];
   metrics: Record<string, Record<string, unknown>>;
 }
 
+interface LogLineJson {
+  time: string;
+  level: string;
+  msg: string;
+  stepId?: string;
+  attempt?: number;
+  cursor: string;
+}
+
 interface LogPage {
-  lines: { time: string; level: string; msg: string; stepId?: string; attempt?: number; cursor: string }[];
+  lines: LogLineJson[];
   nextCursor: string | null;
+}
+
+/** The part of a pipeline's listing that says whether and when a failed run is tried again. */
+interface PipelineRetryJson {
+  retries: number;
+  delay: number;
+  retryPermanent?: boolean;
 }
 
 export interface FollowOptions {
@@ -42,44 +63,124 @@ export interface FollowOptions {
 export const exitCodeFor = (status: string): number =>
   status === 'succeeded' ? EXIT.ok : status === 'cancelled' ? EXIT.cancelled : EXIT.failed;
 
-const clock = (iso?: string) => (iso ? iso.slice(11, 19) : new Date().toISOString().slice(11, 19));
+/** HH:MM:SS of a server time; blank when the server gave none (never this machine's clock). */
+const clock = (iso?: string) => (iso ? iso.slice(11, 19) : ' '.repeat(8));
+
+const RUN_END = /^run (succeeded|failed|cancelled)\b/;
+
+/**
+ * A run-log message as a user should read it: the run's end line carries its error, which for a
+ * cancelled run is itself "run cancelled[: reason]" — say it once.
+ */
+export function logText(msg: string): string {
+  const doubled = /^run (\w+): run \1(?::\s*([\s\S]*))?$/.exec(msg);
+  return doubled ? `run ${doubled[1] ?? ''}${doubled[2] ? `: ${doubled[2]}` : ''}` : msg;
+}
+
+/** The run's last line when its log has none (no run store): its status and error, once. */
+const endLine = (run: RunViewJson): string =>
+  logText(run.error ? `run ${run.status}: ${run.error.stepId ? `${run.error.stepId}: ` : ''}${run.error.message}` : `run ${run.status}`);
+
+/** One log line for a terminal; `logs` shows the full date-time, `--follow` the time of day. */
+export const formatLogLine = (line: Pick<LogLineJson, 'time' | 'level' | 'msg' | 'stepId'>, time: (iso: string) => string = clock): string =>
+  `${time(line.time)}  ${(line.stepId ?? '').padEnd(12)} ${line.level.toUpperCase().padEnd(5)} ${logText(line.msg)}`;
+
+interface Printable {
+  /** Server time; undefined sorts after every timed event of the same poll. */
+  readonly time?: string;
+  readonly text: string;
+  readonly json: Record<string, unknown>;
+}
 
 export async function follow(client: ApiClient, runId: string, options: FollowOptions): Promise<{ exitCode: number; run: RunViewJson }> {
   const seen = new Map<string, string>();
   let cursor: string | undefined;
+  let endLogged = false;
+  let retryAnnouncedFor = 0;
+  let pipelineRetry: PipelineRetryJson | null | undefined;
   for (;;) {
     const run = await client.get<RunViewJson>(`runs/${encodeURIComponent(runId)}`);
+    const events: Printable[] = [];
     if (options.steps) {
       for (const step of run.steps) {
         const last = step.attempts.at(-1);
         const key = `${step.status}#${step.attempts.length}`;
         if (seen.get(step.id) === key) continue;
         seen.set(step.id, key);
-        if (options.json) options.write(JSON.stringify({ event: 'step', runId, step: step.id, status: step.status, attempt: last?.attempt ?? 0, error: step.error ?? last?.error ?? null, metrics: step.metrics ?? null }));
-        // The server's times (virtual in the demo), like the log lines beside them.
-        else options.write(`${clock(last?.endedAt ?? last?.startedAt)}  ${step.id.padEnd(12)} ${describe(step)}`);
+        const time = last?.endedAt ?? last?.startedAt;
+        events.push({
+          ...(time ? { time } : {}),
+          text: `${clock(time)}  ${step.id.padEnd(12)} ${describe(step)}`,
+          json: { event: 'step', runId, step: step.id, status: step.status, attempt: last?.attempt ?? 0, error: step.error ?? last?.error ?? null, metrics: step.metrics ?? null },
+        });
+      }
+      const retry = await pendingPipelineRetry(client, run, retryAnnouncedFor, () => pipelineRetry, (p) => (pipelineRetry = p));
+      if (retry) {
+        retryAnnouncedFor = retry.pipelineAttempt;
+        events.push({
+          time: retry.at,
+          text: `${clock(retry.at)}  ${''.padEnd(12)} run failed (pipeline attempt ${retry.pipelineAttempt}); pipeline retry at ${retry.at.slice(11, 16)} UTC`,
+          json: { event: 'pipelineRetry', runId, pipelineAttempt: retry.pipelineAttempt, at: retry.at },
+        });
       }
     }
     for (;;) {
       const page = await client.get<LogPage>(`runs/${encodeURIComponent(runId)}/logs`, { after: cursor, limit: 500 });
       for (const line of page.lines) {
-        if (options.json) options.write(JSON.stringify({ event: 'log', runId, ...line }));
-        else options.write(`${clock(line.time)}  ${(line.stepId ?? '').padEnd(12)} ${line.level.toUpperCase().padEnd(5)} ${line.msg}`);
+        if (!line.stepId && RUN_END.test(line.msg)) endLogged = true;
+        events.push({ time: line.time, text: formatLogLine(line), json: { event: 'log', runId, ...line } });
       }
       const next = page.nextCursor ?? cursor;
       if (page.lines.length === 0 || next === cursor) break;
       cursor = next ?? undefined;
     }
+    for (const event of inTimeOrder(events)) options.write(options.json ? JSON.stringify(event.json) : event.text);
     if (isTerminalRunStatus(run.status)) {
       if (options.json) options.write(JSON.stringify({ event: 'end', runId, status: run.status, durationSeconds: run.durationSeconds ?? null, error: run.error ?? null }));
-      else {
-        const error = run.error && run.error.message !== `run ${run.status}` ? `: ${run.error.stepId ? `${run.error.stepId}: ` : ''}${run.error.message}` : '';
-        options.write(`${clock(run.endedAt)}  run ${run.status}${error}`);
-      }
+      // The run's own log already ends with "run <status>" when the app records runs: say it once.
+      else if (!endLogged) options.write(`${clock(run.endedAt)}  ${endLine(run)}`);
       return { exitCode: exitCodeFor(run.status), run };
     }
     await new Promise((resolve) => setTimeout(resolve, options.intervalMs));
   }
+}
+
+/** Stable sort by server time; events without one keep their place after the timed ones. */
+function inTimeOrder(events: readonly Printable[]): Printable[] {
+  return events
+    .map((event, index) => ({ event, index }))
+    .sort((a, b) => (a.event.time ?? '\uffff').localeCompare(b.event.time ?? '\uffff') || a.index - b.index)
+    .map((x) => x.event);
+}
+
+/**
+ * While a failed round waits for the pipeline retry, the run is still "running" with every step
+ * settled: say when the retry comes (the last failure + `pipelineRetry.delay`, the engine's rule in
+ * src/engine/runPipeline.ts), once per pipeline attempt. The definition is fetched only then.
+ */
+async function pendingPipelineRetry(
+  client: ApiClient,
+  run: RunViewJson,
+  announcedFor: number,
+  cached: () => PipelineRetryJson | null | undefined,
+  cache: (p: PipelineRetryJson | null) => void,
+): Promise<{ pipelineAttempt: number; at: string } | undefined> {
+  const attempt = run.pipelineAttempt ?? 1;
+  if (isTerminalRunStatus(run.status) || attempt <= announcedFor) return undefined;
+  const failed = run.steps.filter((s) => s.status === 'failed');
+  const settled = run.steps.every((s) => ['failed', 'skipped', 'succeeded', 'reused', 'cancelled'].includes(s.status));
+  if (failed.length === 0 || !settled) return undefined;
+  if (cached() === undefined) {
+    const listing = await client.get<{ pipelines: { name: string; pipelineRetry?: PipelineRetryJson }[] }>('pipelines');
+    cache(listing.pipelines.find((p) => p.name === run.pipeline)?.pipelineRetry ?? null);
+  }
+  const retry = cached();
+  if (!retry || attempt > retry.retries) return undefined;
+  const permanentOnly = failed.every((s) => (s.error ?? s.attempts.at(-1)?.error)?.class === 'permanent');
+  if (permanentOnly && !retry.retryPermanent) return undefined;
+  const lastEnd = failed.flatMap((s) => s.attempts.map((a) => a.endedAt ?? '')).sort().at(-1);
+  if (!lastEnd) return undefined;
+  return { pipelineAttempt: attempt, at: new Date(Date.parse(lastEnd) + retry.delay * 1000).toISOString() };
 }
 
 function describe(step: StepView): string {

@@ -14,7 +14,7 @@ import { PipelineValidationError } from '../pipelines/validate';
 import { previewSchedule, MAX_PREVIEW_COUNT } from '../scheduler/preview';
 import { ApiClient } from './client';
 import { CliError, EXIT } from './exitCodes';
-import { follow, type RunViewJson } from './follow';
+import { follow, formatLogLine, type RunViewJson } from './follow';
 import { seconds, table } from './table';
 
 interface GlobalOptions {
@@ -165,7 +165,7 @@ export function buildProgram(out: Out = (l) => console.log(l), setExit: (code: n
         const page = await api.get<{ lines: { time: string; level: string; msg: string; stepId?: string; cursor: string }[]; nextCursor: string | null }>(`runs/${encodeURIComponent(runId)}/logs`, { after, limit: 1000 });
         for (const l of page.lines) {
           lines.push(l);
-          if (!globals().json) out(`${l.time}  ${(l.stepId ?? '').padEnd(12)} ${l.level.toUpperCase().padEnd(5)} ${l.msg}`);
+          if (!globals().json) out(formatLogLine(l, (iso) => iso));
         }
         if (page.lines.length === 0 || !page.nextCursor || page.nextCursor === after) break;
         after = page.nextCursor;

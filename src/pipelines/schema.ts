@@ -90,7 +90,8 @@ const identifier = (maxParts: number, what: string) =>
 const identifierValue = (maxParts: number, what: string) =>
   z.union([identifier(maxParts, what), secretRefSchema, settingRefSchema]);
 
-const timeZoneSchema = z.string().refine(isTimeZone, { message: 'unknown IANA time zone' });
+// Quote the value: "unknown IANA time zone" alone leaves the user to find which string is wrong.
+const timeZoneSchema = z.string().refine(isTimeZone, { error: (issue) => `unknown IANA time zone ${JSON.stringify(issue.input)} (names like "Europe/Paris" or "UTC")` });
 
 export function isTimeZone(zone: string): boolean {
   try {

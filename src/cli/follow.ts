@@ -24,6 +24,8 @@ export interface RunViewJson {
   pipeline: string;
   status: string;
   durationSeconds?: number;
+  startedAt?: string;
+  createdAt?: string;
   endedAt?: string;
   pipelineAttempt?: number;
   error?: { message: string; stepId?: string };
@@ -86,9 +88,10 @@ export const formatLogLine = (line: Pick<LogLineJson, 'time' | 'level' | 'msg' |
   `${time(line.time)}  ${(line.stepId ?? '').padEnd(12)} ${line.level.toUpperCase().padEnd(5)} ${logText(line.msg)}`;
 
 interface Printable {
-  /** Server time; undefined sorts after every timed event of the same poll. */
+  /** Server time; undefined for a step that has not run (pending, skipped, reused). */
   readonly time?: string;
-  readonly text: string;
+  /** The line, given the time to show. */
+  readonly text: (time: string | undefined) => string;
   readonly json: Record<string, unknown>;
 }
 
@@ -98,6 +101,8 @@ export async function follow(client: ApiClient, runId: string, options: FollowOp
   let endLogged = false;
   let retryAnnouncedFor = 0;
   let pipelineRetry: PipelineRetryJson | null | undefined;
+  /** The latest server time printed: a step that has not run is shown "as of" it. */
+  let lastTime: string | undefined;
   for (;;) {
     const run = await client.get<RunViewJson>(`runs/${encodeURIComponent(runId)}`);
     const events: Printable[] = [];
@@ -110,7 +115,7 @@ export async function follow(client: ApiClient, runId: string, options: FollowOp
         const time = last?.endedAt ?? last?.startedAt;
         events.push({
           ...(time ? { time } : {}),
-          text: `${clock(time)}  ${step.id.padEnd(12)} ${describe(step)}`,
+          text: (t) => `${clock(t)}  ${step.id.padEnd(12)} ${describe(step)}`,
           json: { event: 'step', runId, step: step.id, status: step.status, attempt: last?.attempt ?? 0, error: step.error ?? last?.error ?? null, metrics: step.metrics ?? null },
         });
       }
@@ -118,8 +123,8 @@ export async function follow(client: ApiClient, runId: string, options: FollowOp
       if (retry) {
         retryAnnouncedFor = retry.pipelineAttempt;
         events.push({
-          time: retry.at,
-          text: `${clock(retry.at)}  ${''.padEnd(12)} run failed (pipeline attempt ${retry.pipelineAttempt}); pipeline retry at ${retry.at.slice(11, 16)} UTC`,
+          time: retry.failedAt,
+          text: (t) => `${clock(t)}  ${''.padEnd(12)} run failed (pipeline attempt ${retry.pipelineAttempt}); pipeline retry at ${retry.at.slice(11, 16)} UTC`,
           json: { event: 'pipelineRetry', runId, pipelineAttempt: retry.pipelineAttempt, at: retry.at },
         });
       }
@@ -127,14 +132,19 @@ export async function follow(client: ApiClient, runId: string, options: FollowOp
     for (;;) {
       const page = await client.get<LogPage>(`runs/${encodeURIComponent(runId)}/logs`, { after: cursor, limit: 500 });
       for (const line of page.lines) {
-        if (!line.stepId && RUN_END.test(line.msg)) endLogged = true;
-        events.push({ time: line.time, text: formatLogLine(line), json: { event: 'log', runId, ...line } });
+        // The run's own end line closes the output as `HH:MM:SS  run <status>[: error]`, said once.
+        const isEnd = !line.stepId && RUN_END.test(line.msg);
+        if (isEnd) endLogged = true;
+        events.push({ time: line.time, text: (t) => (isEnd ? `${clock(t)}  ${logText(line.msg)}` : formatLogLine(line)), json: { event: 'log', runId, ...line } });
       }
       const next = page.nextCursor ?? cursor;
       if (page.lines.length === 0 || next === cursor) break;
       cursor = next ?? undefined;
     }
-    for (const event of inTimeOrder(events)) options.write(options.json ? JSON.stringify(event.json) : event.text);
+    for (const event of inTimeOrder(events)) {
+      lastTime = [lastTime, event.time].filter((t) => t !== undefined).sort().at(-1) ?? run.startedAt ?? run.createdAt;
+      options.write(options.json ? JSON.stringify(event.json) : event.text(event.time ?? lastTime));
+    }
     if (isTerminalRunStatus(run.status)) {
       if (options.json) options.write(JSON.stringify({ event: 'end', runId, status: run.status, durationSeconds: run.durationSeconds ?? null, error: run.error ?? null }));
       // The run's own log already ends with "run <status>" when the app records runs: say it once.
@@ -164,7 +174,7 @@ async function pendingPipelineRetry(
   announcedFor: number,
   cached: () => PipelineRetryJson | null | undefined,
   cache: (p: PipelineRetryJson | null) => void,
-): Promise<{ pipelineAttempt: number; at: string } | undefined> {
+): Promise<{ pipelineAttempt: number; failedAt: string; at: string } | undefined> {
   const attempt = run.pipelineAttempt ?? 1;
   if (isTerminalRunStatus(run.status) || attempt <= announcedFor) return undefined;
   const failed = run.steps.filter((s) => s.status === 'failed');
@@ -180,7 +190,7 @@ async function pendingPipelineRetry(
   if (permanentOnly && !retry.retryPermanent) return undefined;
   const lastEnd = failed.flatMap((s) => s.attempts.map((a) => a.endedAt ?? '')).sort().at(-1);
   if (!lastEnd) return undefined;
-  return { pipelineAttempt: attempt, at: new Date(Date.parse(lastEnd) + retry.delay * 1000).toISOString() };
+  return { pipelineAttempt: attempt, failedAt: lastEnd, at: new Date(Date.parse(lastEnd) + retry.delay * 1000).toISOString() };
 }
 
 function describe(step: StepView): string {

@@ -48,7 +48,7 @@ interface LogPage {
 }
 
 /** The part of a pipeline's listing that says whether and when a failed run is tried again. */
-interface PipelineRetryJson {
+export interface PipelineRetryJson {
   retries: number;
   delay: number;
   retryPermanent?: boolean;
@@ -87,9 +87,13 @@ const endLine = (run: RunViewJson): string =>
 export const formatLogLine = (line: Pick<LogLineJson, 'time' | 'level' | 'msg' | 'stepId'>, time: (iso: string) => string = clock): string =>
   `${time(line.time)}  ${(line.stepId ?? '').padEnd(12)} ${line.level.toUpperCase().padEnd(5)} ${logText(line.msg)}`;
 
+/** At one server time: a log line, then the step's new state, then the retry notice, then the run's end. */
+const RANK = { log: 0, step: 1, retry: 2, end: 3 } as const;
+
 interface Printable {
   /** Server time; undefined for a step that has not run (pending, skipped, reused). */
   readonly time?: string;
+  readonly rank: number;
   /** The line, given the time to show. */
   readonly text: (time: string | undefined) => string;
   readonly json: Record<string, unknown>;
@@ -115,15 +119,21 @@ export async function follow(client: ApiClient, runId: string, options: FollowOp
         const time = last?.endedAt ?? last?.startedAt;
         events.push({
           ...(time ? { time } : {}),
+          rank: RANK.step,
           text: (t) => `${clock(t)}  ${step.id.padEnd(12)} ${describe(step)}`,
           json: { event: 'step', runId, step: step.id, status: step.status, attempt: last?.attempt ?? 0, error: step.error ?? last?.error ?? null, metrics: step.metrics ?? null },
         });
       }
-      const retry = await pendingPipelineRetry(client, run, retryAnnouncedFor, () => pipelineRetry, (p) => (pipelineRetry = p));
+      if (pipelineRetry === undefined && awaitsPipelineRetry(run, retryAnnouncedFor)) {
+        const listing = await client.get<{ pipelines: { name: string; pipelineRetry?: PipelineRetryJson }[] }>('pipelines');
+        pipelineRetry = listing.pipelines.find((p) => p.name === run.pipeline)?.pipelineRetry ?? null;
+      }
+      const retry = pipelineRetry && awaitsPipelineRetry(run, retryAnnouncedFor) ? pipelineRetryDue(run, pipelineRetry) : undefined;
       if (retry) {
         retryAnnouncedFor = retry.pipelineAttempt;
         events.push({
           time: retry.failedAt,
+          rank: RANK.retry,
           text: (t) => `${clock(t)}  ${''.padEnd(12)} run failed (pipeline attempt ${retry.pipelineAttempt}); pipeline retry at ${retry.at.slice(11, 16)} UTC`,
           json: { event: 'pipelineRetry', runId, pipelineAttempt: retry.pipelineAttempt, at: retry.at },
         });
@@ -135,16 +145,15 @@ export async function follow(client: ApiClient, runId: string, options: FollowOp
         // The run's own end line closes the output as `HH:MM:SS  run <status>[: error]`, said once.
         const isEnd = !line.stepId && RUN_END.test(line.msg);
         if (isEnd) endLogged = true;
-        events.push({ time: line.time, text: (t) => (isEnd ? `${clock(t)}  ${logText(line.msg)}` : formatLogLine(line)), json: { event: 'log', runId, ...line } });
+        events.push({ time: line.time, rank: isEnd ? RANK.end : RANK.log, text: (t) => (isEnd ? `${clock(t)}  ${logText(line.msg)}` : formatLogLine(line)), json: { event: 'log', runId, ...line } });
       }
       const next = page.nextCursor ?? cursor;
       if (page.lines.length === 0 || next === cursor) break;
       cursor = next ?? undefined;
     }
-    for (const event of inTimeOrder(events)) {
-      lastTime = [lastTime, event.time].filter((t) => t !== undefined).sort().at(-1) ?? run.startedAt ?? run.createdAt;
-      options.write(options.json ? JSON.stringify(event.json) : event.text(event.time ?? lastTime));
-    }
+    // A step that has not run is shown as of the latest server time seen (never this machine's clock).
+    lastTime = [lastTime, run.startedAt ?? run.createdAt, ...events.map((e) => e.time)].filter((t) => t !== undefined).sort().at(-1);
+    for (const event of inTimeOrder(events, lastTime)) options.write(options.json ? JSON.stringify(event.json) : event.text(event.time ?? lastTime));
     if (isTerminalRunStatus(run.status)) {
       if (options.json) options.write(JSON.stringify({ event: 'end', runId, status: run.status, durationSeconds: run.durationSeconds ?? null, error: run.error ?? null }));
       // The run's own log already ends with "run <status>" when the app records runs: say it once.
@@ -155,42 +164,38 @@ export async function follow(client: ApiClient, runId: string, options: FollowOp
   }
 }
 
-/** Stable sort by server time; events without one keep their place after the timed ones. */
-function inTimeOrder(events: readonly Printable[]): Printable[] {
+/** Stable sort by server time, then rank; an event without a time counts as `untimed` (the latest time seen). */
+function inTimeOrder(events: readonly Printable[], untimed = ''): Printable[] {
   return events
-    .map((event, index) => ({ event, index }))
-    .sort((a, b) => (a.event.time ?? '\uffff').localeCompare(b.event.time ?? '\uffff') || a.index - b.index)
+    .map((event, index) => ({ event, index, time: event.time ?? untimed }))
+    .sort((a, b) => a.time.localeCompare(b.time) || a.event.rank - b.event.rank || a.index - b.index)
     .map((x) => x.event);
 }
 
 /**
- * While a failed round waits for the pipeline retry, the run is still "running" with every step
- * settled: say when the retry comes (the last failure + `pipelineRetry.delay`, the engine's rule in
- * src/engine/runPipeline.ts), once per pipeline attempt. The definition is fetched only then.
+ * While a failed round waits for the pipeline retry the run is still "running" with every step
+ * settled (failed, skipped, succeeded). Announced once per pipeline attempt.
  */
-async function pendingPipelineRetry(
-  client: ApiClient,
-  run: RunViewJson,
-  announcedFor: number,
-  cached: () => PipelineRetryJson | null | undefined,
-  cache: (p: PipelineRetryJson | null) => void,
-): Promise<{ pipelineAttempt: number; failedAt: string; at: string } | undefined> {
-  const attempt = run.pipelineAttempt ?? 1;
-  if (isTerminalRunStatus(run.status) || attempt <= announcedFor) return undefined;
-  const failed = run.steps.filter((s) => s.status === 'failed');
+export function awaitsPipelineRetry(run: RunViewJson, announcedFor: number): boolean {
+  if (isTerminalRunStatus(run.status) || (run.pipelineAttempt ?? 1) <= announcedFor) return false;
   const settled = run.steps.every((s) => ['failed', 'skipped', 'succeeded', 'reused', 'cancelled'].includes(s.status));
-  if (failed.length === 0 || !settled) return undefined;
-  if (cached() === undefined) {
-    const listing = await client.get<{ pipelines: { name: string; pipelineRetry?: PipelineRetryJson }[] }>('pipelines');
-    cache(listing.pipelines.find((p) => p.name === run.pipeline)?.pipelineRetry ?? null);
-  }
-  const retry = cached();
-  if (!retry || attempt > retry.retries) return undefined;
+  return settled && run.steps.some((s) => s.status === 'failed');
+}
+
+/**
+ * When the pipeline retry of a settled failed round comes: the round's last failure + `delay`, the
+ * engine's rule (src/engine/runPipeline.ts) — none when no retry is left or every failure is
+ * permanent and the definition does not set `retryPermanent`.
+ */
+export function pipelineRetryDue(run: RunViewJson, retry: PipelineRetryJson): { pipelineAttempt: number; failedAt: string; at: string } | undefined {
+  const attempt = run.pipelineAttempt ?? 1;
+  if (attempt > retry.retries) return undefined;
+  const failed = run.steps.filter((s) => s.status === 'failed');
   const permanentOnly = failed.every((s) => (s.error ?? s.attempts.at(-1)?.error)?.class === 'permanent');
   if (permanentOnly && !retry.retryPermanent) return undefined;
-  const lastEnd = failed.flatMap((s) => s.attempts.map((a) => a.endedAt ?? '')).sort().at(-1);
-  if (!lastEnd) return undefined;
-  return { pipelineAttempt: attempt, failedAt: lastEnd, at: new Date(Date.parse(lastEnd) + retry.delay * 1000).toISOString() };
+  const failedAt = failed.flatMap((s) => s.attempts.map((a) => a.endedAt ?? '')).sort().at(-1);
+  if (!failedAt) return undefined;
+  return { pipelineAttempt: attempt, failedAt, at: new Date(Date.parse(failedAt) + retry.delay * 1000).toISOString() };
 }
 
 function describe(step: StepView): string {

@@ -298,15 +298,10 @@ describe('follow exit codes, rerun and cancel', () => {
       assert.ok(failedRunId, result.stdout);
       assert.match(result.stdout, /load +WARN +step load attempt 1 failed \(transient\): Snowflake query failed: Statement '[^']+' has locked table 'MA_TABLE_DESTINATION'/);
       assert.match(result.stdout, /load +INFO +step load attempt 2 started/);
-      // three attempts, then the pipeline retry's three; while it waits, --follow says until when
+      // three attempts, then the pipeline retry's three (the demo's virtual clock skips the 300 s
+      // wait, so the "pipeline retry at" notice is tested in test/unit/cliFollow.test.ts)
       assert.match(result.stdout, /^\S+ {2}load +failed \(attempt 6\): Snowflake query failed/m);
       assert.match(result.stdout, /^\S+ {2}transform +skipped$/m);
-      const retry = /^(\d\d:\d\d:\d\d) {15}run failed \(pipeline attempt 1\); pipeline retry at (\d\d:\d\d) UTC$/m.exec(result.stdout);
-      assert.ok(retry, result.stdout);
-      // the seed's pipeline retry comes 300 s after the round's last failure
-      const [h, m, sec] = retry[1]!.split(':').map(Number);
-      const due = (h! * 3600 + m! * 60 + sec! + 300) % 86_400;
-      assert.equal(retry[2], `${String(Math.floor(due / 3600)).padStart(2, '0')}:${String(Math.floor(due / 60) % 60).padStart(2, '0')}`);
       // attempt 6's failure comes after the log lines of attempts 2–6, not before them
       const lines = result.stdout.split('\n');
       const sixthFailed = lines.findIndex((l) => /load +failed \(attempt 6\)/.test(l));

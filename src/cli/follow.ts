@@ -79,7 +79,7 @@ export function logText(msg: string): string {
   return doubled ? `run ${doubled[1] ?? ''}${doubled[2] ? `: ${doubled[2]}` : ''}` : msg;
 }
 
-/** The run's last line when its log has none (no run store): its status and error, once. */
+/** The run's last line: its status and error (naming the step), once. */
 const endLine = (run: RunViewJson): string =>
   logText(run.error ? `run ${run.status}: ${run.error.stepId ? `${run.error.stepId}: ` : ''}${run.error.message}` : `run ${run.status}`);
 
@@ -87,8 +87,8 @@ const endLine = (run: RunViewJson): string =>
 export const formatLogLine = (line: Pick<LogLineJson, 'time' | 'level' | 'msg' | 'stepId'>, time: (iso: string) => string = clock): string =>
   `${time(line.time)}  ${(line.stepId ?? '').padEnd(12)} ${line.level.toUpperCase().padEnd(5)} ${logText(line.msg)}`;
 
-/** At one server time: a log line, then the step's new state, then the retry notice, then the run's end. */
-const RANK = { log: 0, step: 1, retry: 2, end: 3 } as const;
+/** At one server time: a log line, then the step's new state, then the retry notice. */
+const RANK = { log: 0, step: 1, retry: 2 } as const;
 
 interface Printable {
   /** Server time; undefined for a step that has not run (pending, skipped, reused). */
@@ -102,7 +102,7 @@ interface Printable {
 export async function follow(client: ApiClient, runId: string, options: FollowOptions): Promise<{ exitCode: number; run: RunViewJson }> {
   const seen = new Map<string, string>();
   let cursor: string | undefined;
-  let endLogged = false;
+  let endTime: string | undefined;
   let retryAnnouncedFor = 0;
   let pipelineRetry: PipelineRetryJson | null | undefined;
   /** The latest server time printed: a step that has not run is shown "as of" it. */
@@ -142,10 +142,13 @@ export async function follow(client: ApiClient, runId: string, options: FollowOp
     for (;;) {
       const page = await client.get<LogPage>(`runs/${encodeURIComponent(runId)}/logs`, { after: cursor, limit: 500 });
       for (const line of page.lines) {
-        // The run's own end line closes the output as `HH:MM:SS  run <status>[: error]`, said once.
-        const isEnd = !line.stepId && RUN_END.test(line.msg);
-        if (isEnd) endLogged = true;
-        events.push({ time: line.time, rank: isEnd ? RANK.end : RANK.log, text: (t) => (isEnd ? `${clock(t)}  ${logText(line.msg)}` : formatLogLine(line)), json: { event: 'log', runId, ...line } });
+        // The run's own "run <status>" line is said once, last, from the run's view (which names the
+        // step): the view polled just before may not have shown every step's final state yet.
+        if (!line.stepId && RUN_END.test(line.msg)) {
+          endTime = line.time;
+          if (!options.json) continue;
+        }
+        events.push({ time: line.time, rank: RANK.log, text: () => formatLogLine(line), json: { event: 'log', runId, ...line } });
       }
       const next = page.nextCursor ?? cursor;
       if (page.lines.length === 0 || next === cursor) break;
@@ -156,8 +159,7 @@ export async function follow(client: ApiClient, runId: string, options: FollowOp
     for (const event of inTimeOrder(events, lastTime)) options.write(options.json ? JSON.stringify(event.json) : event.text(event.time ?? lastTime));
     if (isTerminalRunStatus(run.status)) {
       if (options.json) options.write(JSON.stringify({ event: 'end', runId, status: run.status, durationSeconds: run.durationSeconds ?? null, error: run.error ?? null }));
-      // The run's own log already ends with "run <status>" when the app records runs: say it once.
-      else if (!endLogged) options.write(`${clock(run.endedAt)}  ${endLine(run)}`);
+      else options.write(`${clock(endTime ?? run.endedAt ?? lastTime)}  ${endLine(run)}`);
       return { exitCode: exitCodeFor(run.status), run };
     }
     await new Promise((resolve) => setTimeout(resolve, options.intervalMs));

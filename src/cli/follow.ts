@@ -9,6 +9,7 @@
 import { isTerminalRunStatus } from '../core/runStatus';
 import type { ApiClient } from './client';
 import { EXIT } from './exitCodes';
+import { oneLine } from './terminal';
 
 interface StepView {
   id: string;
@@ -85,7 +86,7 @@ const endLine = (run: RunViewJson): string =>
 
 /** One log line for a terminal; `logs` shows the full date-time, `--follow` the time of day. */
 export const formatLogLine = (line: Pick<LogLineJson, 'time' | 'level' | 'msg' | 'stepId'>, time: (iso: string) => string = clock): string =>
-  `${time(line.time)}  ${(line.stepId ?? '').padEnd(12)} ${line.level.toUpperCase().padEnd(5)} ${logText(line.msg)}`;
+  oneLine(`${time(line.time)}  ${(line.stepId ?? '').padEnd(12)} ${line.level.toUpperCase().padEnd(5)} ${logText(line.msg)}`);
 
 /** At one server time: a log line, then the step's new state, then the retry notice. */
 const RANK = { log: 0, step: 1, retry: 2 } as const;
@@ -156,10 +157,11 @@ export async function follow(client: ApiClient, runId: string, options: FollowOp
     }
     // A step that has not run is shown as of the latest server time seen (never this machine's clock).
     lastTime = [lastTime, run.startedAt ?? run.createdAt, ...events.map((e) => e.time)].filter((t) => t !== undefined).sort().at(-1);
-    for (const event of inTimeOrder(events, lastTime)) options.write(options.json ? JSON.stringify(event.json) : event.text(event.time ?? lastTime));
+    // A step's error or a log line comes from downstream services: one line each, no control characters.
+    for (const event of inTimeOrder(events, lastTime)) options.write(options.json ? JSON.stringify(event.json) : oneLine(event.text(event.time ?? lastTime)));
     if (isTerminalRunStatus(run.status)) {
       if (options.json) options.write(JSON.stringify({ event: 'end', runId, status: run.status, durationSeconds: run.durationSeconds ?? null, error: run.error ?? null }));
-      else options.write(`${clock(endTime ?? run.endedAt ?? lastTime)}  ${endLine(run)}`);
+      else options.write(oneLine(`${clock(endTime ?? run.endedAt ?? lastTime)}  ${endLine(run)}`));
       return { exitCode: exitCodeFor(run.status), run };
     }
     await new Promise((resolve) => setTimeout(resolve, options.intervalMs));

@@ -16,6 +16,7 @@ import { ApiClient } from './client';
 import { CliError, EXIT } from './exitCodes';
 import { follow, formatLogLine, type RunViewJson } from './follow';
 import { seconds, table } from './table';
+import { oneLine, terminalSafe } from './terminal';
 
 interface GlobalOptions {
   url: string;
@@ -44,7 +45,9 @@ interface RunRow {
 
 type Out = (line: string) => void;
 
-export function buildProgram(out: Out = (l) => console.log(l), setExit: (code: number) => void = (c) => (process.exitCode = c)): Command {
+export function buildProgram(print_: Out = (l) => console.log(l), setExit: (code: number) => void = (c) => (process.exitCode = c)): Command {
+  // Everything printed passes here: no control character from server data reaches the terminal.
+  const out: Out = (line) => print_(terminalSafe(line));
   const program = new Command('durable-pipelines')
     .description('Start, watch and steer durable-pipelines runs')
     .version(version, '-V, --version', 'print the CLI version')
@@ -311,7 +314,7 @@ export function parseParams(pairs: readonly string[], declared: Record<string, {
 }
 
 function showRun(run: RunViewJson): string {
-  const head = `${run.runId}  ${run.pipeline}  ${run.status}${run.durationSeconds !== undefined ? `  ${seconds(run.durationSeconds)}` : ''}${run.error ? `\nerror: ${run.error.stepId ? `${run.error.stepId}: ` : ''}${run.error.message}` : ''}`;
+  const head = `${run.runId}  ${run.pipeline}  ${run.status}${run.durationSeconds !== undefined ? `  ${seconds(run.durationSeconds)}` : ''}${run.error ? `\nerror: ${oneLine(`${run.error.stepId ? `${run.error.stepId}: ` : ''}${run.error.message}`)}` : ''}`;
   const steps = table(
     ['STEP', 'STATUS', 'ATTEMPTS', 'DURATION', 'METRICS / ERROR'],
     run.steps.map((s) => {
@@ -332,7 +335,8 @@ export async function main(argv: readonly string[] = process.argv, err: Out = (l
   // Under --json a script reads the error too: one JSON object on stderr, not prose and a usage text.
   const jsonErrors = argv.slice(2).includes('--json');
   const fail = (message: string, exitCode: number, fields: readonly { field: string; message: string }[] = []): number => {
-    err(jsonErrors ? JSON.stringify({ error: { message, exitCode, ...(fields.length ? { fields } : {}) } }) : `error: ${message}`);
+    // Error texts quote the server: no control character reaches the terminal (terminal.ts).
+    err(terminalSafe(jsonErrors ? JSON.stringify({ error: { message, exitCode, ...(fields.length ? { fields } : {}) } }) : `error: ${message}`));
     return exitCode;
   };
   if (jsonErrors) {

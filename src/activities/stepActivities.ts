@@ -17,7 +17,7 @@ import type { Logger } from '../logging/logger';
 import { maskDeep, maskSecrets, rememberSecretValue } from '../logging/mask';
 import { runEventFromState, type RunEvent } from '../notify/event';
 import type { AlertDefinition, StepDefinition, StepKind } from '../pipelines/schema';
-import type { AttemptRecord, LogLine, RunRecorder } from '../runs/recorder';
+import type { AttemptRecord, LogLine, RunRecorder, RunWrite } from '../runs/recorder';
 import type { SecretResolver, SettingsReader } from '../secrets/types';
 import type { StepAdapter, StepContext } from '../steps/adapter';
 import type { CancelActivityInput, PollActivityInput, StepActivityInput, StepOutcome } from '../steps/protocol';
@@ -113,68 +113,73 @@ export function createStepActivities(deps: StepActivityDeps): StepActivities {
     }
   }
 
-  async function recordAttempt(log: Logger, record: AttemptRecord): Promise<void> {
+  /**
+   * Everything one activity execution writes about the run goes in one `record` call: one request
+   * to Table Storage in the common case (docs/run-store.md, "Writes per run").
+   */
+  async function record(log: Logger, write: RunWrite): Promise<void> {
     const recorder = deps.recorder;
     if (!recorder) return;
-    await quietly(log, 'recording the attempt', () => recorder.recordAttempt(maskDeep(record)));
-  }
-
-  async function recordStart(input: StepActivityInput, log: Logger, startedAt: string): Promise<void> {
-    const recorder = deps.recorder;
-    if (!recorder) return;
-    // The first step activity of a run marks it running: no separate "run started" activity.
-    if (input.attempt === 1) {
-      await quietly(log, 'recording the run', () =>
-        recorder.upsertRun({ runId: input.runId, pipeline: input.pipeline, status: 'running', trigger: input.trigger, parameters: input.parameters }),
-      );
-    }
-    await recordAttempt(log, { runId: input.runId, pipeline: input.pipeline, stepId: input.stepId, attempt: input.attempt, status: 'running', startedAt });
-    await runLog(input, log, 'info', `step ${input.stepId} attempt ${input.attempt} started`);
-  }
-
-  async function recordEnd(input: StepActivityInput, log: Logger, startedAt: string, result: { outcome: StepOutcome } | { error: FailureInfo }): Promise<void> {
-    if ('outcome' in result && result.outcome.status === 'running') return;
-    const base = { runId: input.runId, pipeline: input.pipeline, stepId: input.stepId, attempt: input.attempt, startedAt, endedAt: now().toISOString() };
-    if ('error' in result) {
-      await recordAttempt(log, { ...base, status: 'failed', error: result.error });
-      return;
-    }
-    const outcome = result.outcome;
-    if (outcome.status !== 'succeeded') return;
-    await recordAttempt(log, {
-      ...base,
-      status: 'succeeded',
-      ...(outcome.metrics === undefined ? {} : { metrics: outcome.metrics }),
-      ...(outcome.output === undefined ? {} : { output: outcome.output }),
-    });
+    await quietly(log, 'recording the run', () =>
+      recorder.record({ ...write, ...(write.attempts ? { attempts: write.attempts.map((a) => maskDeep(a)) } : {}) }),
+    );
   }
 
   /** One line in the run's log (what `logs --follow` shows), next to the process log. */
-  async function runLog(input: StepActivityInput, log: Logger, level: LogLine['level'], msg: string, fields?: JsonObject): Promise<void> {
-    const recorder = deps.recorder;
-    if (!recorder) return;
-    const line: LogLine = { time: now().toISOString(), level, msg: maskSecrets(msg), stepId: input.stepId, attempt: input.attempt, ...(fields ? { fields: maskDeep(fields) } : {}) };
-    await quietly(log, 'appending the run log', () => recorder.appendLogs(input.runId, [line]));
+  function runLine(input: StepActivityInput, level: LogLine['level'], msg: string, fields?: JsonObject): LogLine {
+    return { time: now().toISOString(), level, msg: maskSecrets(msg), stepId: input.stepId, attempt: input.attempt, ...(fields ? { fields: maskDeep(fields) } : {}) };
   }
 
-  /** Runs one adapter call with recording and error conversion around it. */
-  async function attempt(input: StepActivityInput, startedAt: string, call: (ctx: StepContext) => Promise<StepOutcome>): Promise<StepOutcome> {
+  /** The first attempt of a step marks the run running: no separate "run started" activity. */
+  function startOf(input: StepActivityInput): Pick<RunWrite, 'start'> {
+    if (input.attempt !== 1) return {};
+    return { start: { root: input.step.dependsOn.length === 0, trigger: input.trigger, parameters: input.parameters } };
+  }
+
+  /**
+   * Runs one adapter call and records it with what the caller already has to write (`before`: the
+   * start of a step): the attempt as it stands after the call and its log lines, in one write. A
+   * poll that is still running writes nothing.
+   */
+  async function attempt(input: StepActivityInput, startedAt: string, before: RunWrite | undefined, call: (ctx: StepContext) => Promise<StepOutcome>): Promise<StepOutcome> {
     const ctx = contextFor(input);
+    const base = { runId: input.runId, pipeline: input.pipeline, stepId: input.stepId, attempt: input.attempt, startedAt };
+    const write = (lines: readonly LogLine[], attempt: AttemptRecord | undefined): RunWrite => ({
+      ...(before ?? { runId: input.runId, pipeline: input.pipeline }),
+      attempts: attempt ? [attempt] : [],
+      lines: [...(before?.lines ?? []), ...lines],
+    });
     try {
       const outcome = maskDeep(await call(ctx));
       if (outcome.status === 'succeeded') {
         ctx.log.info({ metrics: outcome.metrics }, 'step attempt succeeded');
-        await runLog(input, ctx.log, 'info', `step ${input.stepId} attempt ${input.attempt} succeeded`, outcome.metrics);
+        const line = runLine(input, 'info', `step ${input.stepId} attempt ${input.attempt} succeeded`, outcome.metrics);
+        await record(
+          ctx.log,
+          write([line], {
+            ...base,
+            status: 'succeeded',
+            endedAt: now().toISOString(),
+            ...(outcome.metrics === undefined ? {} : { metrics: outcome.metrics }),
+            ...(outcome.output === undefined ? {} : { output: outcome.output }),
+          }),
+        );
+      } else if (outcome.status === 'running' && before) {
+        await record(ctx.log, write([], { ...base, status: 'running' }));
       }
-      await recordEnd(input, ctx.log, startedAt, { outcome });
       return outcome;
     } catch (error) {
       const failure = maskedFailure(error);
       ctx.log.warn({ failure }, 'step attempt failed');
-      await runLog(input, ctx.log, failure.class === 'permanent' ? 'error' : 'warn', `step ${input.stepId} attempt ${input.attempt} failed (${failure.class}): ${failure.message}`);
-      await recordEnd(input, ctx.log, startedAt, { error: failure });
+      const line = runLine(input, failure.class === 'permanent' ? 'error' : 'warn', `step ${input.stepId} attempt ${input.attempt} failed (${failure.class}): ${failure.message}`);
+      await record(ctx.log, write([line], { ...base, status: 'failed', endedAt: now().toISOString(), error: failure }));
       throw activityError(error);
     }
+  }
+
+  /** What starting a step writes besides the attempt: the run's start, the "started" line. */
+  function stepStart(input: StepActivityInput): RunWrite {
+    return { runId: input.runId, pipeline: input.pipeline, ...startOf(input), lines: [runLine(input, 'info', `step ${input.stepId} attempt ${input.attempt} started`)] };
   }
 
   function startedAtFrom(elapsedSeconds: number): string {
@@ -185,13 +190,12 @@ export function createStepActivities(deps: StepActivityDeps): StepActivities {
     async startStep(raw) {
       const input = parseOrThrow(() => parse(stepActivityInputSchema, raw, 'startStep'));
       const startedAt = now().toISOString();
-      await recordStart(input, contextFor(input).log, startedAt);
-      return attempt(input, startedAt, (ctx) => adapterFor(input.step).start(input.step, ctx));
+      return attempt(input, startedAt, stepStart(input), (ctx) => adapterFor(input.step).start(input.step, ctx));
     },
 
     async pollStep(raw) {
       const input: PollActivityInput = parseOrThrow(() => parse(pollActivityInputSchema, raw, 'pollStep'));
-      return attempt(input, startedAtFrom(input.elapsedSeconds), (ctx) => {
+      return attempt(input, startedAtFrom(input.elapsedSeconds), undefined, (ctx) => {
         const adapter = adapterFor(input.step);
         if (!adapter.poll) throw new PermanentError(`step kind "${input.step.kind}" cannot be polled`);
         return adapter.poll(input.step, input.handle, ctx);
@@ -210,15 +214,10 @@ export function createStepActivities(deps: StepActivityDeps): StepActivities {
       // The attempt ends here for the run record: the orchestrator gave up on it.
       const error: FailureInfo =
         input.reason === 'timeout' ? { class: 'timeout', message: 'step timed out; job stop requested' } : { class: 'cancelled', message: 'run cancelled; job stop requested' };
-      await recordAttempt(ctx.log, {
+      await record(ctx.log, {
         runId: input.runId,
         pipeline: input.pipeline,
-        stepId: input.stepId,
-        attempt: input.attempt,
-        status: 'failed',
-        startedAt: now().toISOString(),
-        endedAt: now().toISOString(),
-        error,
+        attempts: [{ runId: input.runId, pipeline: input.pipeline, stepId: input.stepId, attempt: input.attempt, status: 'failed', startedAt: now().toISOString(), endedAt: now().toISOString(), error }],
       });
     },
 
@@ -227,50 +226,42 @@ export function createStepActivities(deps: StepActivityDeps): StepActivities {
       const run = input.run;
       const log = deps.logger.child({ runId: run.runId, pipeline: run.pipeline });
       log.info({ status: run.status, durationSeconds: run.durationSeconds, error: run.error }, 'run finished');
-      const recorder = deps.recorder;
-      if (recorder) {
-        const metrics: Record<string, NonNullable<RunState['steps'][number]['metrics']>> = {};
-        for (const step of run.steps) if (step.metrics) metrics[step.id] = step.metrics;
-        await quietly(log, 'recording the run', () =>
-          recorder.upsertRun({
+      const metrics: Record<string, NonNullable<RunState['steps'][number]['metrics']>> = {};
+      for (const step of run.steps) if (step.metrics) metrics[step.id] = step.metrics;
+      // Attempts the orchestrator abandoned (run cancelled or timed out, step timeout that the
+      // activity never saw) are only known here.
+      const abandoned: AttemptRecord[] = run.steps.flatMap((step) =>
+        step.attempts
+          .filter((a) => a.status === 'failed' && (a.error?.class === 'cancelled' || a.error?.class === 'timeout'))
+          .map((a) => ({
             runId: run.runId,
             pipeline: run.pipeline,
-            status: run.status,
-            trigger: input.trigger,
-            parameters: input.parameters,
-            startedAt: run.startedAt,
-            ...(run.endedAt === undefined ? {} : { endedAt: run.endedAt }),
-            ...(run.durationSeconds === undefined ? {} : { durationSeconds: run.durationSeconds }),
-            pipelineAttempt: run.pipelineAttempt,
-            ...(run.error === undefined ? {} : { error: run.error }),
-            metrics,
-            ...(input.trigger.kind === 'rerun' && input.trigger.origin ? { rerunOf: input.trigger.origin } : {}),
-          }),
-        );
-        const line: LogLine = {
-          time: now().toISOString(),
-          level: run.status === 'failed' ? 'error' : 'info',
-          msg: maskSecrets(`run ${run.status}${run.error ? `: ${run.error.message}` : ''}`),
-        };
-        await quietly(log, 'appending the run log', () => recorder.appendLogs(run.runId, [line]));
-        // Attempts the orchestrator abandoned (run cancelled or timed out, step timeout that the
-        // activity never saw) are only known here.
-        for (const step of run.steps) {
-          for (const a of step.attempts) {
-            if (a.status !== 'failed' || (a.error?.class !== 'cancelled' && a.error?.class !== 'timeout')) continue;
-            await recordAttempt(log, {
-              runId: run.runId,
-              pipeline: run.pipeline,
-              stepId: step.id,
-              attempt: a.attempt,
-              status: 'failed',
-              startedAt: a.startedAt,
-              ...(a.endedAt === undefined ? {} : { endedAt: a.endedAt }),
-              ...(a.error === undefined ? {} : { error: a.error }),
-            });
-          }
-        }
-      }
+            stepId: step.id,
+            attempt: a.attempt,
+            status: 'failed' as const,
+            startedAt: a.startedAt,
+            ...(a.endedAt === undefined ? {} : { endedAt: a.endedAt }),
+            ...(a.error === undefined ? {} : { error: a.error }),
+          })),
+      );
+      await record(log, {
+        runId: run.runId,
+        pipeline: run.pipeline,
+        finish: {
+          status: run.status,
+          trigger: input.trigger,
+          parameters: input.parameters,
+          startedAt: run.startedAt,
+          ...(run.endedAt === undefined ? {} : { endedAt: run.endedAt }),
+          ...(run.durationSeconds === undefined ? {} : { durationSeconds: run.durationSeconds }),
+          pipelineAttempt: run.pipelineAttempt,
+          ...(run.error === undefined ? {} : { error: run.error }),
+          metrics,
+          ...(input.trigger.kind === 'rerun' && input.trigger.origin ? { rerunOf: input.trigger.origin } : {}),
+        },
+        attempts: abandoned,
+        lines: [{ time: now().toISOString(), level: run.status === 'failed' ? 'error' : 'info', msg: maskSecrets(`run ${run.status}${run.error ? `: ${run.error.message}` : ''}`) }],
+      });
       const notifier = deps.notifier;
       const event = runEventFromState(run, input.title);
       if (notifier && event && input.alerts.some((a) => a.on.includes(event.kind))) {
@@ -282,8 +273,7 @@ export function createStepActivities(deps: StepActivityDeps): StepActivities {
       return async (raw) => {
         const input = parseOrThrow(() => parse(stepActivityInputSchema, raw, 'step activity'));
         const startedAt = now().toISOString();
-        await recordStart(input, contextFor(input).log, startedAt);
-        return attempt(input, startedAt, async (ctx) => {
+        return attempt(input, startedAt, stepStart(input), async (ctx) => {
           const stepInput = input.step.kind === 'activity' ? input.step.input : undefined;
           const result = await handler({ ...input, ...(stepInput === undefined ? {} : { input: stepInput as Json }) }, { log: ctx.log });
           return result === undefined ? { status: 'succeeded' } : { status: 'succeeded', output: result };

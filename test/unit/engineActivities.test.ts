@@ -7,7 +7,7 @@ import type { RunState } from '../../src/engine/types';
 import { createLogger } from '../../src/logging/logger';
 import { loadCatalog } from '../../src/pipelines/catalog';
 import { pipelineInputs } from '../../src/pipelines/definitions';
-import type { AttemptRecord, LogLine, RunRecord, RunRecorder } from '../../src/runs/recorder';
+import { recordStepByStep, type AttemptRecord, type LogLine, type RunRecord, type RunRecorder, type RunWrite } from '../../src/runs/recorder';
 import type { StepAdapter } from '../../src/steps/adapter';
 import type { StepActivityInput } from '../../src/steps/protocol';
 import { FakeAdapter } from '../support/fakeAdapters';
@@ -46,7 +46,10 @@ class ListRecorder implements RunRecorder {
     if (this.failing) return Promise.reject(new Error('table storage down'));
     this.logs.push(...lines);
     return Promise.resolve();
+  }  record(write: RunWrite): Promise<void> {
+    return recordStepByStep(this, write);
   }
+
 }
 
 function make(overrides: Partial<StepActivityDeps> = {}) {
@@ -83,8 +86,9 @@ describe('step activities', () => {
     const outcome = await activities.startStep(input());
     assert.deepEqual(outcome, { status: 'succeeded', output: { files: 3 }, metrics: { files: 3 } });
     assert.equal(recorder.runs[0]?.status, 'running');
-    assert.deepEqual(recorder.attempts.map((a) => a.status), ['running', 'succeeded']);
-    assert.deepEqual(recorder.attempts[1]?.metrics, { files: 3 });
+    // One write per activity execution: the attempt as it stands when the start returns.
+    assert.deepEqual(recorder.attempts.map((a) => a.status), ['succeeded']);
+    assert.deepEqual(recorder.attempts[0]?.metrics, { files: 3 });
     assert.deepEqual(recorder.logs.map((l) => l.msg), ['step export attempt 1 started', 'step export attempt 1 succeeded']);
     assert.deepEqual(recorder.logs[1]?.fields, { files: 3 });
   });

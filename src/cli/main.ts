@@ -12,6 +12,7 @@ import { pipelineInputs } from '../pipelines/definitions';
 import { PipelineValidationError } from '../pipelines/validate';
 import { previewSchedule, MAX_PREVIEW_COUNT } from '../scheduler/preview';
 import { ApiClient } from './client';
+import { addCostCommand } from './cost';
 import { CliError, EXIT } from './exitCodes';
 import { follow, type RunViewJson } from './follow';
 import { seconds, table } from './table';
@@ -217,6 +218,8 @@ export function buildProgram(out: Out = (l) => console.log(l), setExit: (code: n
       const slots = previewSchedule(s, { from, count });
       print(slots, () => `${pipeline}/${schedule}: ${s.cron} in ${s.timezone}\n` + table(['UTC', 'LOCAL', 'DST'], slots.map((x) => [x.utc, x.local, x.dst ?? ''])));
     });
+
+  addCostCommand(program, print);
 
   async function followAndExit(api: ApiClient, runId: string, interval: string, steps: boolean): Promise<void> {
     const intervalMs = Math.max(0.2, Number(interval) || 2) * 1000;

@@ -8,6 +8,7 @@
  * once; `restartHost` replaces only the development host (a host that was "down"), keeping the
  * stand-ins, the store and the services.
  */
+import type { TableServiceClientOptions } from '@azure/data-tables';
 import type { AppServices } from '../../src/app/services';
 import type { DevHost } from '../../src/devhost';
 import { ORCHESTRATOR_NAMES } from '../../src/engine/types';
@@ -24,6 +25,8 @@ export interface AppHarnessOptions extends StandInEnvironmentOptions {
   readonly catalog?: Catalog;
   /** Virtual clock start (default: now, whole seconds). */
   readonly startTime?: Date;
+  /** Options for the run store's TableClients (a request-counting policy: bench/runStore.ts). */
+  readonly tableClientOptions?: TableServiceClientOptions;
 }
 
 export interface ApiResponse<T = unknown> {
@@ -102,6 +105,7 @@ export async function startApp(options: AppHarnessOptions = {}): Promise<AppHarn
       secretClientOptions: world.secretClientOptions,
       now: () => current.host?.now() ?? options.startTime ?? new Date(),
       ...(options.catalog ? { catalog: options.catalog } : {}),
+      ...(options.tableClientOptions ? { tableClientOptions: options.tableClientOptions } : {}),
     });
     const store = services.store;
     if (!store) throw new Error('the run store is not configured (RUN_STORE_CONNECTION_STRING)');

@@ -60,6 +60,8 @@ export interface EstimateInput {
   readonly now?: Date;
 }
 
+/** Seconds as host.json writes a TimeSpan (hh:mm:ss). */
+const timeSpan = (sec: number): string => [Math.floor(sec / 3600), Math.floor(sec / 60) % 60, sec % 60].map((n) => String(n).padStart(2, '0')).join(':');
 const round4 = (n: number): number => Math.round(n * 10_000) / 10_000;
 const money = (n: number, currency: string): string => `${currency === 'EUR' ? '€' : `${currency} `}${n < 0.01 && n > 0 ? n.toFixed(4) : n.toFixed(2)}`;
 
@@ -154,7 +156,7 @@ export function estimateMonthlyCost(input: EstimateInput): CostEstimate {
     'Storage transactions',
     (storageTx / 10_000) * p('storageTransactionsPer10k'),
     infra.durableBackend === 'AzureStorage'
-      ? `idle polling ${a.durableQueues} queues × ${fmtCount(SECONDS_PER_MONTH)} s/month ÷ ${infra.maxQueuePollingSeconds} s (maxQueuePollingInterval) = ${fmtCount(idlePolls)}; Durable per run ≈ 4 × orchestrator + 4 × activity executions + timers = ${fmtCount(durablePerRun)}; run store ${fmtCount(tableOps)} table ops; total ${fmtCount(storageTx)}`
+      ? `idle polling ${a.durableQueues} queues × ${fmtCount(SECONDS_PER_MONTH)} s/month ÷ ${infra.maxQueuePollingSeconds} s = ${fmtCount(idlePolls)} (host.json maxQueuePollingInterval ${timeSpan(infra.maxQueuePollingSeconds)}); Durable per run ≈ 4 × orchestrator + 4 × activity executions + timers = ${fmtCount(durablePerRun)}; run store ${fmtCount(tableOps)} table ops; total ${fmtCount(storageTx)}`
       : `durableBackend ${infra.durableBackend}: no Azure Storage queue polling; run store ${fmtCount(tableOps)} table ops (the scheduler's own bill is not priced here)`,
   );
   add('Key Vault', (kvReads / 10_000) * p('keyVaultOperationsPer10k'), `${fmtCount(kvReads)} secret reads (cold cache every run) × ${money(prices.prices.keyVaultOperationsPer10k.price, cur)}/10,000`);

@@ -1,7 +1,13 @@
 // Scheduled log-query alert on failed runs and late schedule slots, notifying an action group.
-// Split by pipeline and alertKey (the run id, or the late slot) with auto-mitigation: each failed
-// run fires one alert and resolves once it leaves the 1-hour window, so late-ingested lines
-// (Application Insights can lag minutes) are still caught without repeated notifications.
+// The app's own Slack/Teams alert (a pipeline's `alerts`) is the first channel; this rule is the
+// Azure-side backstop that also works when the app cannot send.
+//
+// Cost: log search alerts are priced by evaluation frequency, per time series monitored (Azure
+// Monitor pricing, https://azure.microsoft.com/pricing/details/monitor/ "Alert rules": about
+// $1.50/month at 5 minutes, $0.50 at 15). So: every 15 minutes, split by pipeline only (one
+// series per pipeline), over a 1-hour window with auto-mitigation: each pipeline's failure
+// fires one alert that resolves once its lines leave the window, and lines ingested minutes late
+// (normal for Application Insights) are still counted. See docs/monitoring.md.
 
 @description('Azure region.')
 param location string
@@ -46,7 +52,7 @@ resource failedOrLate 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview
     severity: severity
     enabled: true
     scopes: [applicationInsightsResourceId]
-    evaluationFrequency: 'PT5M'
+    evaluationFrequency: 'PT15M'
     windowSize: 'PT1H'
     autoMitigate: true
     criteria: {
@@ -58,7 +64,6 @@ resource failedOrLate 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview
           threshold: 0
           dimensions: [
             { name: 'pipeline', operator: 'Include', values: ['*'] }
-            { name: 'alertKey', operator: 'Include', values: ['*'] }
           ]
           failingPeriods: {
             numberOfEvaluationPeriods: 1

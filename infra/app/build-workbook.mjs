@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // Regenerates workbook.json from queries/*.kql: `node infra/app/build-workbook.mjs`.
 // The workbook embeds each query verbatim (test/unit/consistency.test.ts checks it); edit the
-// .kql file, run this, and paste the new query into docs/monitoring.md.
+// .kql file, run this, and paste the new query into docs/monitoring.md. Every query is parsed and
+// type-checked by Kusto's language service, and the event fields it reads are checked against
+// src/logging/events.ts (test/unit/telemetryQueries.test.ts).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,7 +34,7 @@ const workbook = {
       type: 1,
       name: 'intro',
       content: {
-        json: "## durable-pipelines runs\nBuilt from the app's structured log lines (`run.finished`, `step.finished`, `slot.late`) in Application Insights `traces`. The queries are documented in docs/monitoring.md.",
+        json: "## durable-pipelines runs\nBuilt from the events the app logs (`run.finished`, `step.finished`; defined in src/logging/events.ts) as JSON lines in Application Insights `traces` (`parse_json(message)`). The queries are documented in docs/monitoring.md.",
       },
     },
     {
@@ -67,7 +69,7 @@ const workbook = {
         ],
       },
     }),
-    item('step-duration', 'Duration per step (seconds)', 'table'),
+    item('step-duration', 'Duration per step (seconds, per run)', 'table'),
     item('rows-loaded', 'Rows loaded per day', 'barchart'),
     item('recent-failures', 'Recent failures', 'table'),
   ],

@@ -13,6 +13,7 @@ import { PermanentError, classify, toActivityError, type FailureInfo } from '../
 import type { Json, JsonObject } from '../core/json';
 import type { FinishRunInput } from '../engine/runPipeline';
 import type { RunState } from '../engine/types';
+import { emitRunEvents } from '../logging/events';
 import type { Logger } from '../logging/logger';
 import { maskDeep, maskSecrets, rememberSecretValue } from '../logging/mask';
 import { runEventFromState, type RunEvent } from '../notify/event';
@@ -225,7 +226,10 @@ export function createStepActivities(deps: StepActivityDeps): StepActivities {
       const input = parseOrThrow(() => parse(finishRunInputSchema, raw, 'finishRun')) as FinishRunInput;
       const run = input.run;
       const log = deps.logger.child({ runId: run.runId, pipeline: run.pipeline });
-      log.info({ status: run.status, durationSeconds: run.durationSeconds, error: run.error }, 'run finished');
+      // The Portal's workbook and alert read these events (src/logging/events.ts). Through the
+      // unbound logger: the events carry runId and pipeline themselves, and a child's bindings
+      // would repeat those keys in the JSON line.
+      emitRunEvents(deps.logger, input);
       const metrics: Record<string, NonNullable<RunState['steps'][number]['metrics']>> = {};
       for (const step of run.steps) if (step.metrics) metrics[step.id] = step.metrics;
       // Attempts the orchestrator abandoned (run cancelled or timed out, step timeout that the

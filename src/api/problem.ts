@@ -27,7 +27,9 @@ export class ApiProblem extends Error {
 const TYPES: Readonly<Record<number, string>> = {
   400: 'bad-request',
   401: 'unauthorized',
+  403: 'forbidden',
   404: 'not-found',
+  405: 'method-not-allowed',
   409: 'conflict',
   413: 'payload-too-large',
   415: 'unsupported-media-type',

@@ -8,7 +8,12 @@ export const startRunBody = z
   })
   .strict();
 
-export const rerunBody = z.object({ from: z.string().min(1).default('failed') }).strict();
+export const rerunBody = z
+  .object({
+    from: z.string().min(1).default('failed'),
+    idempotencyKey: z.string().min(1).max(200).optional(),
+  })
+  .strict();
 
 export const RUN_STATUSES = ['pending', 'running', 'succeeded', 'failed', 'cancelled'] as const;
 

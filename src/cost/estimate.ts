@@ -7,7 +7,7 @@ import type { PipelineDefinition } from '../pipelines/schema';
 import type { InfraParameters } from './infra';
 import type { RunMeasurement } from './measurement';
 import type { PriceName, PriceTable } from './prices';
-import { firesPerMonth, fmtCount, SECONDS_PER_MONTH, timerInvocationsPerMonth, type ScheduleFires, type TriggerDesign } from './schedules';
+import { deployedTriggerDesign, firesPerMonth, fmtCount, SECONDS_PER_MONTH, timerInvocationsPerMonth, type ScheduleFires, type TriggerDesign } from './schedules';
 
 export interface CostLine {
   readonly name: string;
@@ -38,7 +38,7 @@ export interface CostAssumptions {
   readonly dbtJobSeconds: number;
   /** Durable Azure Storage provider queues polled when idle: 4 control queues (partitionCount) + 1 work-item queue. */
   readonly durableQueues: number;
-  /** Timer invocations a month outside the scheduler (the daily retention purge). */
+  /** Timer invocations a month outside the scheduler (the daily retention purge, RETENTION_SCHEDULE in src/functions/scheduler.ts). */
   readonly otherTimerInvocations: number;
 }
 
@@ -96,7 +96,7 @@ export function estimateMonthlyCost(input: EstimateInput): CostEstimate {
     return prices.prices[name].price;
   };
   const fires = firesPerMonth(input.pipelines, input.now);
-  const timers = timerInvocationsPerMonth(fires, input.trigger);
+  const timers = timerInvocationsPerMonth(fires, input.trigger ?? deployedTriggerDesign(input.pipelines, input.now), input.now);
 
   let runs = 0;
   let activity = 0;
@@ -144,7 +144,7 @@ export function estimateMonthlyCost(input: EstimateInput): CostEstimate {
   add(
     'Functions always-ready',
     infra.durableAlwaysReady * memGb * SECONDS_PER_MONTH * p('flexAlwaysReadyBaselineGbSecond'),
-    `durableAlwaysReady ${infra.durableAlwaysReady} × ${memGb} GB × ${fmtCount(SECONDS_PER_MONTH)} s × ${money(prices.prices.flexAlwaysReadyBaselineGbSecond.price, cur)}/GB-s`,
+    `durableAlwaysReady ${infra.durableAlwaysReady} × ${memGb} GB × ${fmtCount(SECONDS_PER_MONTH)} s × ${cur === 'EUR' ? '€' : `${cur} `}${prices.prices.flexAlwaysReadyBaselineGbSecond.price}/GB-s`,
   );
 
   // Storage: the Durable backend's idle polling, its per-run traffic, and the run store.

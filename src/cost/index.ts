@@ -3,7 +3,7 @@ export { estimateMonthlyCost, DEFAULT_ASSUMPTIONS, type CostEstimate, type CostL
 export { readInfraParameters, PARAMETER_NAMES, InfraReadError, type InfraParameters } from './infra';
 export { seedRunMeasurement, runMeasurementSchema, type RunMeasurement } from './measurement';
 export { loadPrices, shippedPrices, PriceTableError, type PriceTable } from './prices';
-export { firesPerMonth, timerInvocationsPerMonth, DEFAULT_TRIGGER_DESIGN, SECONDS_PER_MONTH, type TriggerDesign } from './schedules';
+export { deployedTriggerDesign, firesPerMonth, ncrontabFiresPerMonth, timerInvocationsPerMonth, DEFAULT_TRIGGER_DESIGN, SECONDS_PER_MONTH, type TriggerDesign } from './schedules';
 
 import type { CostEstimate } from './estimate';
 

@@ -3,8 +3,10 @@
  * that. Fires come from the scheduler's own slot computation (src/scheduler/slots.ts, DST rules
  * included) over a whole year, divided by 12: an average month with its share of DST changes.
  */
+import { NcrontabSchedule } from '../devhost/ncrontab';
 import type { PipelineDefinition } from '../pipelines/schema';
 import { slotsBetween } from '../scheduler/slots';
+import { coverageWindow, schedulerTimerExpression } from '../scheduler/timerPlan';
 
 /** Seconds in an average month (365.25 / 12 days). */
 export const SECONDS_PER_MONTH = (365.25 / 12) * 86_400;
@@ -39,12 +41,32 @@ export function firesPerMonth(pipelines: readonly PipelineDefinition[], now: Dat
  * DST offset and decides there is nothing to do). `fixed-tick`: a timer every `everySeconds`
  * whatever the schedules (the minute tick: 43,830 a month).
  */
-export type TriggerDesign = { readonly kind: 'per-slot'; readonly extraPerMonth?: number } | { readonly kind: 'fixed-tick'; readonly everySeconds: number };
+export type TriggerDesign =
+  | { readonly kind: 'per-slot'; readonly extraPerMonth?: number }
+  | { readonly kind: 'fixed-tick'; readonly everySeconds: number }
+  /** The NCRONTAB expression of the scheduler's timer (src/scheduler/timerPlan.ts), counted as NCrontab fires it. */
+  | { readonly kind: 'ncrontab'; readonly expression: string | undefined };
+
+/** NCRONTAB fires over a whole UTC year, divided by 12 (src/devhost/ncrontab.ts follows NCrontab's rules). */
+export function ncrontabFiresPerMonth(expression: string, now: Date = new Date()): number {
+  const year = now.getUTCFullYear() + 1;
+  return new NcrontabSchedule(expression).countBetween(new Date(Date.UTC(year, 0, 1)), new Date(Date.UTC(year + 1, 0, 1))) / 12;
+}
+
+/** The trigger the app deploys for these definitions: the scheduler's one timer, as src/functions/scheduler.ts computes it. */
+export function deployedTriggerDesign(pipelines: readonly PipelineDefinition[], now: Date = new Date()): TriggerDesign {
+  return { kind: 'ncrontab', expression: schedulerTimerExpression(pipelines.flatMap((p) => p.schedules), coverageWindow(now)) };
+}
 
 export const DEFAULT_TRIGGER_DESIGN: TriggerDesign = { kind: 'per-slot' };
 
 /** Timer invocations per month the scheduler costs for these fires. */
-export function timerInvocationsPerMonth(fires: readonly ScheduleFires[], design: TriggerDesign = DEFAULT_TRIGGER_DESIGN): { count: number; basis: string } {
+export function timerInvocationsPerMonth(fires: readonly ScheduleFires[], design: TriggerDesign = DEFAULT_TRIGGER_DESIGN, now: Date = new Date()): { count: number; basis: string } {
+  if (design.kind === 'ncrontab') {
+    if (design.expression === undefined) return { count: 0, basis: 'no schedule can fire: no scheduler timer' };
+    const count = ncrontabFiresPerMonth(design.expression, now);
+    return { count, basis: `scheduler timer '${design.expression}': ${fmtCount(count)}/month` };
+  }
   if (design.kind === 'fixed-tick') {
     const count = SECONDS_PER_MONTH / design.everySeconds;
     return { count, basis: `a tick every ${design.everySeconds} s: ${fmtCount(count)}/month` };

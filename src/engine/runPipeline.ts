@@ -22,7 +22,8 @@ import { readySteps, unreachableSteps } from './dag';
 import { readTaskFailure } from './failure';
 import { DEFAULT_POLLS_PER_EXECUTION } from './pollStep';
 import { stepInstanceId, type RunStepInput } from './runStep';
-import { forCustomStatus, RunTracker } from './state';
+import { fittedWhenSerialized, forCustomStatus } from './customStatus';
+import { RunTracker } from './state';
 import { cancelPolledJobs, cancelTimers, createStepEnv, drive, isDone, runStepRoutine, type StepEnv } from './stepRoutine';
 import { ORCHESTRATOR_NAMES, type RunInput, type RunState, type StepState } from './types';
 
@@ -166,7 +167,13 @@ export function createRunPipeline(options: RunPipelineOptions = {}): Orchestrati
       context,
       { runId: input.runId, pipelineName: input.pipeline.name, parameters: input.parameters, trigger: input.trigger },
       tracker,
-      { maxPollsPerExecution, publish: () => df.setCustomStatus(forCustomStatus(tracker.snapshot('running'))) },
+      {
+        maxPollsPerExecution,
+        publish: () => {
+          const snapshot = tracker.snapshot('running');
+          df.setCustomStatus(fittedWhenSerialized(() => forCustomStatus(snapshot)));
+        },
+      },
     );
     env.publish();
     const timeout = input.pipeline.timeout;
@@ -195,7 +202,7 @@ export function createRunPipeline(options: RunPipelineOptions = {}): Orchestrati
     if (stop) yield* stopRun(env, input, stop);
 
     const final = finalState(input, tracker, stop, env.nowMs());
-    df.setCustomStatus(forCustomStatus(final));
+    df.setCustomStatus(fittedWhenSerialized(() => forCustomStatus(final)));
     env.log(`run ${final.status}${final.error ? `: ${final.error.message}` : ''}`);
     const finish: FinishRunInput = {
       run: final,

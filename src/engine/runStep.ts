@@ -8,6 +8,7 @@ import type { OrchestrationContext, OrchestrationHandler, Task } from 'durable-f
 import type { JsonObject } from '../core/json';
 import type { StepDefinition } from '../pipelines/schema';
 import type { RunTrigger } from '../steps/protocol';
+import { fittedWhenSerialized, stepForCustomStatus } from './customStatus';
 import { RunTracker } from './state';
 import { createStepEnv, drive, runStepRoutine } from './stepRoutine';
 import type { StepState } from './types';
@@ -39,7 +40,10 @@ export function* runPipelineStep(context: OrchestrationContext): Generator<Task,
     tracker,
     {
       ...(input.maxPollsPerExecution === undefined ? {} : { maxPollsPerExecution: input.maxPollsPerExecution }),
-      publish: () => df.setCustomStatus(tracker.step(input.step.id)),
+      publish: () => {
+        const step = tracker.step(input.step.id);
+        df.setCustomStatus(fittedWhenSerialized(() => stepForCustomStatus(step)));
+      },
     },
   );
   yield* drive(env, runStepRoutine(env, input.step), () => []);

@@ -2,9 +2,18 @@
  * Sends run alerts to Slack and Teams webhooks. The webhook URL is a secret (whoever holds it can
  * post to the channel), resolved here and never logged. A notification that fails is logged as a
  * warning and reported in the result; it never throws, so it can never fail a run.
+ *
+ * Throttling and server errors are retried a few times, so a burst of alerts is not lost: Slack
+ * limits incoming webhooks to about one message per second per channel and answers 429 with a
+ * `Retry-After` header over that (api.slack.com "Rate limits"); 5xx (`rollup_error`, "likely not
+ * your fault at all") and network failures get a short backoff. The 4xx answers Slack documents
+ * for incoming webhooks (invalid_payload, action_prohibited, channel_not_found, no_service,
+ * channel_is_archived: api.slack.com changelog 2016-05-17 "Improving error conditions for
+ * Incoming Webhooks") say the message or the webhook is wrong: not retried.
  */
 import type { AlertDefinition } from '../pipelines/schema';
 import type { Logger } from '../logging/logger';
+import { parseRetryAfterSeconds } from '../core/retryAfter';
 import { maskSecrets } from '../logging/mask';
 import type { SecretResolver } from '../secrets/types';
 import type { RunEvent } from './event';
@@ -18,6 +27,17 @@ export interface NotifierDeps {
   readonly log?: Logger;
   /** Per webhook call (default 10 s). */
   readonly timeoutMs?: number;
+  /** Retries of one notification (default: 3 more tries, 1 s / 2 s / 4 s apart unless Retry-After says otherwise). */
+  readonly retry?: NotifyRetryOptions;
+  /** How the notifier waits between tries (tests pass one that records the waits). */
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+export interface NotifyRetryOptions {
+  /** Delays before each retry when the answer names none; their count is the number of retries. */
+  readonly delaysMs?: readonly number[];
+  /** A Retry-After longer than this is not waited for: the notification is reported undelivered. */
+  readonly maxRetryAfterSeconds?: number;
 }
 
 export interface NotifyResult {
@@ -27,6 +47,8 @@ export interface NotifyResult {
   readonly ok: boolean;
   readonly status?: number;
   readonly error?: string;
+  /** Tries made (1 when the first one settled it). */
+  readonly attempts: number;
 }
 
 export interface Notifier {
@@ -35,6 +57,10 @@ export interface Notifier {
 }
 
 const MAX_ERROR_CHARS = 1500;
+const DEFAULT_DELAYS_MS = [1000, 2000, 4000];
+const DEFAULT_MAX_RETRY_AFTER_SECONDS = 30;
+/** Answers worth another try: throttled, or the service failed. */
+const RETRIED_STATUSES = new Set([408, 429, 500, 502, 503, 504]);
 const FAILURE_MARKER = /\s*<<dp-failure>>[\s\S]*?<<\/dp-failure>>/g;
 
 export function createNotifier(deps: NotifierDeps): Notifier {
@@ -46,31 +72,60 @@ export function createNotifier(deps: NotifierDeps): Notifier {
     return `${deps.publicBaseUrl.replace(/\/+$/, '')}/api/runs/${encodeURIComponent(event.runId)}`;
   }
 
+  const delaysMs = deps.retry?.delaysMs ?? DEFAULT_DELAYS_MS;
+  const maxRetryAfterSeconds = deps.retry?.maxRetryAfterSeconds ?? DEFAULT_MAX_RETRY_AFTER_SECONDS;
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+
+  type Try = { readonly ok: true; readonly status: number } | { readonly ok: false; readonly status?: number; readonly reason: string; readonly retryAfterMs?: number; readonly retry: boolean };
+
+  async function post(url: string, body: string, alert: AlertDefinition): Promise<Try> {
+    let response: Response;
+    try {
+      response = await doFetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
+    } catch (error) {
+      return { ok: false, reason: describeError(error), retry: true };
+    }
+    const text = await response.text().catch(() => '');
+    if (response.ok) return { ok: true, status: response.status };
+    // A revoked or rotated webhook: re-read the secret next time.
+    if ([401, 403, 404, 410].includes(response.status)) deps.secrets.invalidate(alert.webhook.secret);
+    const reason = `webhook answered HTTP ${response.status}${text ? `: ${maskSecrets(text).slice(0, 200)}` : ''}`;
+    const retryAfter = parseRetryAfterSeconds(response.headers.get('retry-after'), Date.now());
+    return { ok: false, status: response.status, reason, retry: RETRIED_STATUSES.has(response.status), ...(retryAfter === undefined ? {} : { retryAfterMs: retryAfter * 1000 }) };
+  }
+
   async function send(event: RunEvent, alert: AlertDefinition): Promise<NotifyResult> {
     const base = { channel: alert.channel, webhook: alert.webhook.secret };
+    const where = { channel: alert.channel, webhook: alert.webhook.secret, pipeline: event.pipeline, runId: event.runId };
+    let url: string;
+    let body: string;
     try {
-      const url = await deps.secrets.get(alert.webhook.secret);
+      url = await deps.secrets.get(alert.webhook.secret);
       const error = event.error === undefined ? undefined : cleanError(event.error);
       const facts = factsOf(event, linkFor(event), error);
-      const payload = alert.channel === 'slack' ? slackPayload(facts) : teamsPayload(facts, event.kind);
-      const response = await doFetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: maskSecrets(JSON.stringify(payload)),
-        redirect: 'manual',
-        signal: AbortSignal.timeout(timeoutMs),
-      });
-      const text = await response.text().catch(() => '');
-      if (response.ok) return { ...base, ok: true, status: response.status };
-      // A revoked or rotated webhook: re-read the secret next time.
-      if ([401, 403, 404, 410].includes(response.status)) deps.secrets.invalidate(alert.webhook.secret);
-      const reason = `webhook answered HTTP ${response.status}${text ? `: ${maskSecrets(text).slice(0, 200)}` : ''}`;
-      deps.log?.warn({ channel: alert.channel, webhook: alert.webhook.secret, status: response.status, pipeline: event.pipeline, runId: event.runId }, `notification not delivered: ${reason}`);
-      return { ...base, ok: false, status: response.status, error: reason };
+      body = maskSecrets(JSON.stringify(alert.channel === 'slack' ? slackPayload(facts) : teamsPayload(facts, event.kind)));
     } catch (error) {
       const reason = describeError(error);
-      deps.log?.warn({ channel: alert.channel, webhook: alert.webhook.secret, pipeline: event.pipeline, runId: event.runId }, `notification not delivered: ${reason}`);
-      return { ...base, ok: false, error: reason };
+      deps.log?.warn(where, `notification not delivered: ${reason}`);
+      return { ...base, ok: false, error: reason, attempts: 0 };
+    }
+    for (let attempt = 1; ; attempt++) {
+      const result = await post(url, body, alert);
+      if (result.ok) return { ...base, ok: true, status: result.status, attempts: attempt };
+      const status = result.status === undefined ? {} : { status: result.status };
+      const delay = result.retryAfterMs ?? delaysMs[attempt - 1];
+      const last = !result.retry || delay === undefined || attempt > delaysMs.length;
+      if (!last && result.retryAfterMs !== undefined && result.retryAfterMs > maxRetryAfterSeconds * 1000) {
+        const reason = `${result.reason} (asked to retry after ${Math.round(result.retryAfterMs / 1000)} s, more than the ${maxRetryAfterSeconds} s we wait)`;
+        deps.log?.warn({ ...where, ...status, attempts: attempt }, `notification not delivered: ${reason}`);
+        return { ...base, ok: false, ...status, error: reason, attempts: attempt };
+      }
+      if (last) {
+        deps.log?.warn({ ...where, ...status, attempts: attempt }, `notification not delivered: ${result.reason}`);
+        return { ...base, ok: false, ...status, error: result.reason, attempts: attempt };
+      }
+      deps.log?.info({ ...where, ...status, attempt, retryInMs: delay }, `notification not delivered yet (${result.reason}); retrying`);
+      await sleep(delay);
     }
   }
 

@@ -26,7 +26,8 @@ function schemaFor(spec: ParameterSpec): z.ZodType {
     case 'boolean':
       return z.boolean();
     case 'date':
-      return z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'expected a date as YYYY-MM-DD');
+      // zod's ISO date checks the calendar too (month lengths, leap years): 2026-02-30 is refused.
+      return z.iso.date('expected a calendar date as YYYY-MM-DD');
   }
 }
 

@@ -28,13 +28,7 @@ export async function tickWithServices(services: AppServices, client: Pick<Durab
 
 async function notifyLate(services: AppServices, event: LateSlotsEvent): Promise<void> {
   const pipeline = services.catalog.get(event.pipeline);
-  for (const slot of event.slots) {
-    // One structured line per late slot: the Portal alert and workbook key on these fields.
-    services.log.warn(
-      { event: 'slot.late', pipeline: event.pipeline, schedule: event.schedule, slot: slot.slot, outcome: slot.outcome, lateBySeconds: slot.lateBySeconds ?? null, runId: slot.instanceId ?? null },
-      `slot ${slot.slot} of ${event.pipeline}/${event.schedule} is late (${slot.outcome})`,
-    );
-  }
+  // The `slot.late` event the Portal alert reads is logged by the tick itself (emitSlotLate), notifier or not.
   const alerts = (pipeline?.alerts ?? []).filter((a) => a.on.includes('late'));
   if (alerts.length === 0) return;
   const latest = event.slots[event.slots.length - 1];

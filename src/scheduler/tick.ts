@@ -1,5 +1,5 @@
 /**
- * One scheduler tick (the timer trigger fires it every minute, in UTC): for every schedule, find
+ * One scheduler tick (the timer trigger fires it when a slot may be due, in UTC: timerPlan.ts): for every schedule, find
  * the slots due since its checkpoint and start each at most once.
  *
  * Exactly-once rests on the slot ledger, not on timing: a slot's row is inserted if absent
@@ -7,6 +7,7 @@
  * ticks for the same minute, or two instances ticking at once, start one run. The checkpoint only
  * saves work; losing a race on it is harmless.
  */
+import { emitSlotEvent, emitSlotLate } from '../logging/events';
 import type { PipelineDefinition, ScheduleDefinition } from '../pipelines/schema';
 import { resolveParameters } from '../pipelines/parameters';
 import { SlotCalculator, scheduledInstanceId, type Slot } from './slots';
@@ -358,6 +359,7 @@ class ScheduleTick {
   // ── Reporting ───────────────────────────────────────────────────────────────────────────────────
 
   private async raiseLate(): Promise<boolean> {
+    for (const entry of this.late) emitSlotLate(this.input.log, entry, this.schedule.lateAfter);
     if (this.late.length === 0 || !this.input.notifyLate) return false;
     const event: LateSlotsEvent = {
       pipeline: this.pipeline.name,
@@ -380,6 +382,7 @@ class ScheduleTick {
   }
 
   private report(entry: SlotEntry): void {
+    emitSlotEvent(this.input.log, entry);
     this.results.push({
       slot: entry.slot,
       local: entry.local,

@@ -44,6 +44,20 @@ interface RestErrorLike {
   readonly statusCode?: number;
   readonly code?: string;
   readonly response?: { readonly headers: { get(name: string): string | undefined } };
+  /** The parsed error body: `{ error: { code, message, innerError: { code } } }`. */
+  readonly details?: unknown;
+}
+
+/**
+ * Key Vault's inner error code, the part that tells one 403 from another: `SecretDisabled` for a
+ * GET of a disabled secret, where a missing role gives `ForbiddenByRbac` (the body is
+ * `{ error: { code: 'Forbidden', message, innerError: { code } } }`; learn.microsoft.com "Azure Key
+ * Vault REST API Error Codes", and Azure/azure-sdk-for-js#24756 for the body a disabled secret gets).
+ */
+function innerErrorCode(details: unknown): string | undefined {
+  const inner = (details as { error?: { innerError?: { code?: unknown }; innererror?: { code?: unknown } } } | undefined)?.error;
+  const code = inner?.innerError?.code ?? inner?.innererror?.code;
+  return typeof code === 'string' ? code : undefined;
 }
 
 function asRecord(error: unknown): Partial<RestErrorLike> {
@@ -76,6 +90,9 @@ export function classifyKeyVaultError(name: string, description: string, error: 
     return new TransientError(`${what}: network error${code ? ` (${code})` : ''}`, opts);
   }
   if (status === 404) return new PermanentError(`${what}: not found (${detail})`, opts);
+  if (status === 403 && innerErrorCode(e.details) === 'SecretDisabled') {
+    return new PermanentError(`${what}: the secret is disabled; enable it in the vault (or add an enabled version)`, { code: 'SecretDisabled' });
+  }
   if (status === 401 || status === 403) return new PermanentError(`${what}: access denied (${detail}); grant the app's identity "Key Vault Secrets User"`, opts);
   if (status === 429 || status === 503) {
     const retryAfter = parseRetryAfterSeconds(e.response?.headers.get('retry-after'), Date.now());

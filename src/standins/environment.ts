@@ -8,7 +8,7 @@ import { startAzurite, type AzuriteInstance } from './azurite';
 import { startArmStandIn, type ArmStandIn } from './arm/server';
 import { startExportFunction, type ExportFunctionStandIn } from './exportFunction/server';
 import { startKeyVaultStandIn, standInClientOptions, STANDIN_TOKEN, type KeyVaultStandIn } from './keyvault/server';
-import { SnowflakeStandIn, copyIntoResult } from './snowflake/server';
+import { SNOWFLAKE_ERRORS, SnowflakeStandIn, copyIntoResult } from './snowflake/server';
 import { startWebhookStandIn, type WebhookStandIn } from './webhooks/server';
 
 export type FailableStep = 'export' | 'load' | 'transform';
@@ -96,7 +96,8 @@ export async function startStandInEnvironment(options: StandInEnvironmentOptions
   const applyFailStep = (): void => {
     keyVault.setSecret('azure-function-url', `${exportFunction.baseUrl}${exportPath()}`);
     if (failStep === 'load') {
-      snowflake.script({ match: /^\s*COPY INTO/i, error: { code: '000625', message: 'Warehouse LOAD_WH is resuming; statement could not be run', sqlState: '57P03' } });
+      // A real transient failure: the table's lock has too many waiters (000625); retried by policy.
+      snowflake.script({ match: /^\s*COPY INTO/i, error: SNOWFLAKE_ERRORS.lockWaitersExceeded('MA_TABLE_DESTINATION') });
     } else {
       snowflake.script({ match: /^\s*COPY INTO/i, result: DEMO_COPY_RESULT });
     }

@@ -166,6 +166,24 @@ void describe('azureFunction step', () => {
     assert.ok(fn.callsTo('/runtime/webhooks/durabletask/instances/').every((c) => c.status !== 401));
   });
 
+  void test('polling a Durable status URL sends its own code= and no x-functions-key, so the host accepts it', async () => {
+    fn.config.asyncPollsBeforeDone = 1;
+    fn.config.asyncOutcome = 'Completed';
+    const ctx = ctxFor('/api/export-async');
+    const before = fn.callsTo('/runtime/webhooks/durabletask/instances/').length;
+    let outcome: StepOutcome = running(await adapter.start(step, ctx));
+    outcome = await adapter.poll!(step, outcome.handle, ctx);
+    outcome = await adapter.poll!(step, running(outcome).handle, ctx);
+    assert.deepEqual(succeeded(outcome).metrics, { files_exported: 4, row_count: 5400 });
+    const polls = fn.callsTo('/runtime/webhooks/durabletask/instances/').slice(before);
+    assert.equal(polls.length, 2);
+    for (const poll of polls) {
+      assert.equal(poll.headers['x-functions-key'], undefined, 'the function key would win over code= and be refused');
+      assert.equal(poll.query['code'], fn.config.systemKey);
+      assert.equal(poll.status === 200 || poll.status === 202, true);
+    }
+  });
+
   void test('202 whose orchestration fails: permanent failure with the function\'s reason', async () => {
     fn.config.asyncPollsBeforeDone = 0;
     fn.config.asyncOutcome = 'Failed';

@@ -254,7 +254,7 @@ describe('follow exit codes, rerun and cancel', () => {
       const result = ok(await cli('run', 'data-pipeline', '--follow', '--interval', '0.2'), 1);
       failedRunId = /^started: (\S+)$/m.exec(result.stdout)?.[1] ?? '';
       assert.ok(failedRunId, result.stdout);
-      assert.match(result.stdout, /load +WARN +step load attempt 1 failed \(transient\): Snowflake query failed: Warehouse/);
+      assert.match(result.stdout, /load +WARN +step load attempt 1 failed \(transient\): Snowflake query failed: Statement '[^']+' has locked table 'MA_TABLE_DESTINATION'/);
       assert.match(result.stdout, /load +INFO +step load attempt 2 started/);
       // three attempts, then the pipeline retry's three
       assert.match(result.stdout, /^\S+ {2}load +failed \(attempt 6\): Snowflake query failed/m);

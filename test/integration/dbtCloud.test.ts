@@ -62,6 +62,30 @@ void describe('dbt Cloud runner', () => {
     assertNoCanary(token, outcomes, t.logLines);
   });
 
+  void test('a job of several commands (seed, run, test): every step\'s run_results.json is read and the results merged', async () => {
+    const only = (prefix: string) => ({ ...SUCCESS_RESULTS, results: SUCCESS_RESULTS.results.filter((r) => r.unique_id.startsWith(prefix)) });
+    server.setOutcome({
+      status: 10,
+      steps: [
+        { command: 'dbt seed', runResults: only('seed.') },
+        { command: 'dbt run', runResults: { ...SUCCESS_RESULTS, results: SUCCESS_RESULTS.results.filter((r) => /^(model|snapshot)\./.test(r.unique_id)) } },
+        { command: 'dbt test', runResults: only('test.') },
+      ],
+    });
+    try {
+      const t = createTestStepContext({ secrets: { 'dbt-cloud-token': token } });
+      const { outcome } = await driveToEnd(createDbtAdapter(), cloudStep(server), t.ctx);
+      assert.equal(outcome.status, 'succeeded');
+      // Read from the last step alone, the seed and the models would be missing (only tests counted).
+      assert.deepEqual(outcome.metrics, SUCCESS_METRICS);
+      const runId = server.triggers.at(-1)!.runId;
+      const artifactCalls = server.requests.filter((r) => r.path.endsWith(`/runs/${runId}/artifacts/run_results.json`));
+      assert.ok(artifactCalls.length >= 3, `one artifact call per step, got ${artifactCalls.length}`);
+    } finally {
+      server.setOutcome({ status: 10, runResults: SUCCESS_RESULTS });
+    }
+  });
+
   void test('sends steps_override built from command and args, quoted like a shell line', async () => {
     const adapter = createDbtAdapter();
     const t = createTestStepContext({ secrets: { 'dbt-cloud-token': token }, runId: `run-${randomUUID()}` });

@@ -109,6 +109,24 @@ void describe('Container Apps job runner', () => {
     assert.equal(arm.starts.length, before + 2, 'a new attempt is a new execution');
   });
 
+  void test('a start that runs twice finds its execution on a later page of the executions list (nextLink)', async () => {
+    const paged = await startArmStandIn({ armToken: tokens.arm, storageToken: tokens.storage, executionsPageSize: 1, outcome: { status: 'Succeeded', runResults: SUCCESS_RESULTS } });
+    try {
+      const adapter = createDbtAdapter({ credential: new StandInCredential(tokens) });
+      const t = context(paged);
+      const first = await adapter.start(jobStep(paged), t.ctx);
+      // Two newer executions push this attempt's to page 3 (the list is newest first).
+      await adapter.start(jobStep(paged), t.forAttempt(2));
+      await adapter.start(jobStep(paged), t.forAttempt(3));
+      assert.equal(paged.starts.length, 3);
+      const again = await adapter.start(jobStep(paged), t.ctx);
+      assert.equal(paged.starts.length, 3, 'the redelivered start followed the execution it had started');
+      assert.deepEqual(again.status === 'running' && again.handle, first.status === 'running' && first.handle);
+    } finally {
+      await paged.close();
+    }
+  });
+
   void test('503 on start is transient; the retried start succeeds', async () => {
     const adapter = createDbtAdapter({ credential: new StandInCredential(tokens) });
     const t = context(arm);

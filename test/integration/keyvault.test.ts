@@ -116,6 +116,20 @@ void describe('Key Vault secrets', () => {
     await assert.rejects(wrongToken.get('snowflake-user'), (e: unknown) => e instanceof PermanentError && /access denied/.test(e.message));
   });
 
+  void test('a disabled secret fails permanently saying it is disabled, naming it (not "grant Secrets User")', async () => {
+    kv.setSecret('snowflake-role', 'LOADER');
+    kv.setEnabled('snowflake-role', false);
+    try {
+      const error = await resolverFor(kv).get('snowflake-role').then(() => undefined, (e: unknown) => e);
+      assert.ok(error instanceof PermanentError, String(error));
+      assert.equal(classify(error).code, 'SecretDisabled');
+      assert.match(error.message, /secret "snowflake-role".*is disabled/);
+      assert.doesNotMatch(error.message, /Secrets User/);
+    } finally {
+      kv.setEnabled('snowflake-role', true);
+    }
+  });
+
   void test('every value read is masked in text from then on', async () => {
     const secrets = resolverFor(kv);
     const value = await secrets.get('snowflake-password');

@@ -26,8 +26,18 @@ const alerts = [
 void describe('notifications', () => {
   let hooks: WebhookStandIn;
   let settings: Record<string, string>;
+  /** Waits the notifier asked for, in ms: recorded, not slept, so retries cost no test time. */
+  let waits: number[] = [];
   const notifier = (log = memoryLogger().logger) =>
-    createNotifier({ secrets: createSecretResolver({ settings: (n) => settings[n] }), publicBaseUrl: 'https://pipelines.example.net/', log });
+    createNotifier({
+      secrets: createSecretResolver({ settings: (n) => settings[n] }),
+      publicBaseUrl: 'https://pipelines.example.net/',
+      log,
+      sleep: (ms) => {
+        waits.push(ms);
+        return Promise.resolve();
+      },
+    });
 
   before(async () => {
     hooks = await startWebhookStandIn();
@@ -82,19 +92,68 @@ void describe('notifications', () => {
     assert.match(slack, /15m 00s/);
   });
 
-  void test('a webhook answering 500 does not throw: the result says so and a warning is logged without the URL', async () => {
+  void test('a burst: Slack answers 429 with Retry-After, then 503; the alert is retried after the wait Slack asked for and delivered', async () => {
+    waits = [];
+    hooks.script([{ status: 429, retryAfter: 3 }, { status: 503, body: 'service_unavailable' }]);
+    const from = hooks.posts.length;
+    const slackOnly = alerts.filter((a) => a.channel === 'slack');
+    const results = await notifier().notify(failed, slackOnly);
+    assert.deepEqual(results.map((r) => [r.ok, r.status, r.attempts]), [[true, 200, 3]]);
+    assert.deepEqual(hooks.posts.slice(from).map((p) => p.status), [429, 503, 200]);
+    assert.equal(waits[0], 3000, 'waited what Retry-After said');
+    assert.equal(waits.length, 2);
+  });
+
+  void test('Slack\'s documented 4xx answers are not retried; the result carries Slack\'s error code', async () => {
+    waits = [];
+    for (const [status, code] of [[400, 'invalid_payload'], [404, 'channel_not_found'], [410, 'channel_is_archived']] as const) {
+      hooks.script([{ status }]);
+      const from = hooks.posts.length;
+      const [result] = await notifier().notify(failed, alerts.filter((a) => a.channel === 'slack'));
+      assert.equal(result?.ok, false);
+      assert.equal(result?.attempts, 1);
+      assert.match(result?.error ?? '', new RegExp(`HTTP ${status}: ${code}`));
+      assert.equal(hooks.posts.length - from, 1);
+    }
+    assert.deepEqual(waits, []);
+  });
+
+  void test('a Retry-After longer than the notifier waits is reported undelivered, not slept through', async () => {
+    waits = [];
+    hooks.script([{ status: 429, retryAfter: 3600 }]);
+    const [result] = await notifier().notify(failed, alerts.filter((a) => a.channel === 'slack'));
+    assert.equal(result?.ok, false);
+    assert.match(result?.error ?? '', /HTTP 429: rate_limited.*retry after 3600 s/);
+    assert.deepEqual(waits, []);
+  });
+
+  void test('a webhook that keeps answering 500 does not throw: retried, then the result says so and a warning is logged without the URL', async () => {
     const { logger, lines } = memoryLogger();
     hooks.failWith = 500;
+    waits = [];
     try {
       const results = await notifier(logger).notify(failed, alerts);
-      assert.deepEqual(results.map((r) => [r.ok, r.status]), [[false, 500], [false, 500]]);
-      assert.match(results[0]!.error ?? '', /HTTP 500/);
+      assert.deepEqual(results.map((r) => [r.ok, r.status, r.attempts]), [[false, 500, 4], [false, 500, 4]]);
+      assert.match(results[0]!.error ?? '', /HTTP 500: rollup_error/);
+      assert.deepEqual([...waits].sort((a, b) => a - b), [1000, 1000, 2000, 2000, 4000, 4000], 'three retries each, backing off');
     } finally {
       hooks.failWith = undefined;
     }
     const warnings = lines().filter((l) => l.includes('"level":"warn"'));
     assert.equal(warnings.length, 2);
     assert.ok(warnings.every((w) => !w.includes('slackwebhooktoken0001') && !w.includes('teamssig0001')));
+  });
+
+  void test('a revoked Slack webhook URL answers 404 no_service and is not retried', async () => {
+    const saved = { ...settings };
+    settings = { ...settings, SECRET_SLACK_WEBHOOK: `${hooks.baseUrl}/services/T0001/revoked` };
+    try {
+      const [result] = await notifier().notify(failed, alerts.filter((a) => a.channel === 'slack'));
+      assert.deepEqual([result?.ok, result?.status, result?.attempts], [false, 404, 1]);
+      assert.match(result?.error ?? '', /no_service/);
+    } finally {
+      settings = saved;
+    }
   });
 
   void test('an unreachable webhook or a missing webhook secret does not throw either', async () => {

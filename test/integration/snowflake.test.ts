@@ -11,7 +11,7 @@ import seed from '../../src/pipelines/definitions/data-pipeline';
 import { createSnowflakeAdapter, type SnowflakeAdapterDeps } from '../../src/steps/snowflake/adapter';
 import { ConnectionCache } from '../../src/steps/snowflake/connection';
 import type { StepOutcome } from '../../src/steps/protocol';
-import { SnowflakeStandIn, copyIntoResult } from '../../src/standins/snowflake/server';
+import { SNOWFLAKE_ERRORS, SnowflakeStandIn, copyIntoResult } from '../../src/standins/snowflake/server';
 import { createTestStepContext } from '../support/dbtCloud/stepContext';
 
 type SnowflakeStep = Extract<ReturnType<typeof pipelineSchema.parse>['steps'][number], { kind: 'snowflake' }>;
@@ -155,17 +155,83 @@ void describe('snowflake step against the stand-in', () => {
     assert.deepEqual(again.metrics, first.metrics);
   });
 
-  void test('a warehouse still resuming fails the attempt as transient; the next attempt succeeds', async () => {
-    server.script({ match: /^COPY INTO/, result: THREE_FILES, error: { code: '000625', message: "Warehouse 'LOAD_WH' is resuming; try again", sqlState: '57P03' }, failTimes: 1 });
+  void test('a COPY INTO given up on a busy table lock (000625) fails the attempt as transient; the next attempt succeeds', async () => {
+    server.script({ match: /^COPY INTO/, result: THREE_FILES, error: SNOWFLAKE_ERRORS.lockWaitersExceeded('MA_TABLE_DESTINATION'), failTimes: 1 });
     const test = context();
     const sf = adapter();
     const failure = await rejection(sf.start(loadStep(), test.ctx));
     assert.deepEqual([classify(failure).class, classify(failure).code], ['transient', '000625']);
+    assert.match(failure.message, /number of waiters for this lock exceeds/);
     succeeded(await sf.start(loadStep(), test.forAttempt(2)));
     assert.deepEqual(
       server.queriesMatching(/^COPY INTO/).slice(-2).map((q) => q.parameters['QUERY_TAG']),
       [`${test.ctx.runId}:load:1`, `${test.ctx.runId}:load:2`],
     );
+  });
+
+  void test('no usable warehouse (000606) and a canceled statement (000604) fail the step permanently, not retried to the end', async () => {
+    for (const error of [SNOWFLAKE_ERRORS.noActiveWarehouse, SNOWFLAKE_ERRORS.canceled]) {
+      server.script({ match: /^COPY INTO/, error });
+      const { ctx } = context();
+      const failure = await rejection(adapter().start(loadStep(), ctx));
+      assert.deepEqual([classify(failure).class, classify(failure).code], ['permanent', error.code], failure.message);
+      assert.ok(failure.message.includes(error.message.slice(0, 20)), failure.message);
+    }
+  });
+
+  void test('a warehouse resuming (RESUMING_WAREHOUSE status) keeps the query running; it is polled to completion, submitted once', async () => {
+    server.script({ match: /^COPY INTO/, result: THREE_FILES, runningPolls: 2, runningStatus: 'RESUMING_WAREHOUSE' });
+    const { ctx } = context();
+    const sf = adapter({ inlineWaitMs: 0 });
+    const before = server.queriesMatching(/^COPY INTO/).length;
+    let outcome = await sf.start(loadStep(), ctx);
+    const statuses: string[] = [outcome.status];
+    const shown: unknown[] = [];
+    while (outcome.status === 'running' && statuses.length < 10) {
+      outcome = await sf.poll!(loadStep(), outcome.handle, ctx);
+      statuses.push(outcome.status);
+      if (outcome.status === 'running') shown.push(outcome.metrics?.['queryStatus']);
+    }
+    assert.deepEqual(statuses, ['running', 'running', 'running', 'succeeded']);
+    assert.deepEqual(shown, ['RESUMING_WAREHOUSE', 'RESUMING_WAREHOUSE'], 'the running step says why it waits');
+    assert.equal(succeeded(outcome).metrics?.['rowsLoaded'], 147);
+    assert.equal(server.queriesMatching(/^COPY INTO/).length, before + 1);
+  });
+
+  void test('a query Snowflake has no record of yet right after submit (NO_QUERY_DATA) is waited for, not resubmitted', async () => {
+    server.script({ match: /^COPY INTO/, result: THREE_FILES, unknownPolls: 2 });
+    const { ctx } = context();
+    const before = server.queriesMatching(/^COPY INTO/).length;
+    const done = succeeded(await adapter().start(loadStep(), ctx));
+    assert.equal(done.metrics?.['rowsLoaded'], 147);
+    assert.equal(server.queriesMatching(/^COPY INTO/).length, before + 1);
+  });
+
+  void test('a query Snowflake never learns of fails the attempt as transient once the driver’s 24 no-data checks are used up', async () => {
+    server.script({ match: /^COPY INTO/, result: THREE_FILES, unknownPolls: 1000 });
+    const { ctx } = context();
+    const sf = adapter({ inlineWaitMs: 0 });
+    let outcome = await sf.start(loadStep(), ctx);
+    let polls = 0;
+    const failure = await rejection((async () => {
+      while (outcome.status === 'running') {
+        polls += 1;
+        outcome = await sf.poll!(loadStep(), outcome.handle, ctx);
+      }
+    })());
+    assert.deepEqual([classify(failure).class, classify(failure).code], ['transient', 'NO_QUERY_DATA']);
+    assert.equal(polls, 25);
+  });
+
+  void test('COPY INTO with nothing new to load ("Copy executed with 0 files processed.") succeeds with zero files and rows', async () => {
+    server.script({ match: /^COPY INTO/, result: copyIntoResult([]) });
+    const { ctx } = context();
+    const done = succeeded(await adapter().start(loadStep(), ctx));
+    assert.deepEqual(
+      [done.metrics?.['filesLoaded'], done.metrics?.['filesFailed'], done.metrics?.['rowsLoaded'], done.metrics?.['errorsSeen']],
+      [0, 0, 0, 0],
+    );
+    assert.equal((done.output as { filesTotal: number }).filesTotal, 0);
   });
 
   void test('SQL that does not compile fails the step permanently with Snowflake’s code', async () => {

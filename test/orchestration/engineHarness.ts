@@ -67,6 +67,16 @@ export function seedPipeline(): PipelineDefinition {
   return seed;
 }
 
+/** A Snowflake connection block for test pipelines (secret names only). */
+export const snowflakeConnection = {
+  account: { secret: 'snowflake-account' },
+  user: { secret: 'snowflake-user' },
+  auth: { type: 'keyPair' as const, privateKey: { secret: 'snowflake-private-key' } },
+  warehouse: 'WH',
+  database: 'DB',
+  schema: 'RAW',
+};
+
 /** A validated pipeline from a short definition (test-only shapes). */
 export function pipeline(input: PipelineInput): PipelineDefinition {
   return pipelineSchema.parse(input);

@@ -9,6 +9,7 @@
  * stand-ins, the store and the services.
  */
 import type { TableServiceClientOptions } from '@azure/data-tables';
+import type { Registration } from '../../src/app/registry';
 import type { AppServices } from '../../src/app/services';
 import type { DevHost } from '../../src/devhost';
 import { ORCHESTRATOR_NAMES } from '../../src/engine/types';
@@ -27,6 +28,8 @@ export interface AppHarnessOptions extends StandInEnvironmentOptions {
   readonly startTime?: Date;
   /** Options for the run store's TableClients (a request-counting policy: bench/runStore.ts). */
   readonly tableClientOptions?: TableServiceClientOptions;
+  /** Applied to the registrations each development host serves (e.g. to capture telemetry). */
+  readonly wrapRegistrations?: (registrations: readonly Registration[]) => readonly Registration[];
 }
 
 export interface ApiResponse<T = unknown> {
@@ -68,8 +71,13 @@ export interface AppHarness {
   useCatalog(catalog: Catalog): void;
   /** The runPipeline instances the current host knows, by id (sub-orchestrations left out). */
   runInstances(prefix?: string): string[];
-  /** Stops the development host; starts a new one at `startTime` (the app was down in between). */
-  restartHost(startTime: Date): Promise<void>;
+  /**
+   * Stops the development host; starts a new one at `startTime` (the app was down in between).
+   * With `monitor`, the new host fires the timers that were missed while it was down once, as the
+   * Functions host's schedule monitor does at start-up (off by default: tests use restarts to skip
+   * quiet stretches too).
+   */
+  restartHost(startTime: Date, options?: { monitor?: boolean }): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -94,6 +102,7 @@ export async function startApp(options: AppHarnessOptions = {}): Promise<AppHarn
     const { useServices, createServices } = await import('../../src/app/services');
     const { DevHost } = await import('../../src/devhost');
     const { registrations } = await import('../../src/app/registry');
+    const { schedulerTimerSchedule, SCHEDULER_TIMER } = await import('../../src/functions/scheduler');
     if (!indexLoaded) {
       await import('../../src/index');
       indexLoaded = true;
@@ -113,7 +122,7 @@ export async function startApp(options: AppHarnessOptions = {}): Promise<AppHarn
 
     const startHost = (startTime: Date | undefined): Promise<DevHost> =>
       DevHost.start({
-        registrations: registrations(),
+        registrations: options.wrapRegistrations ? options.wrapRegistrations(registrations()) : registrations(),
         clock: 'virtual',
         httpPort: 0,
         functionKey: FUNCTION_KEY,
@@ -122,6 +131,13 @@ export async function startApp(options: AppHarnessOptions = {}): Promise<AppHarn
         ...(process.env['TEST_HOST_LOG'] ? { log: (line: string) => console.error(line) } : {}),
       });
     current.host = await startHost(options.startTime);
+    // The scheduler timer's expression derives from the definitions (src/functions/scheduler.ts);
+    // swapping the catalog is a redeploy, so the timer follows it.
+    const followCatalog = (): void => {
+      const schedule = schedulerTimerSchedule(services.catalog, current.host?.now());
+      if (schedule !== undefined) current.host?.setTimerSchedule(SCHEDULER_TIMER, schedule);
+    };
+    followCatalog();
 
     const host = (): DevHost => {
       if (!current.host) throw new Error('host stopped');
@@ -179,6 +195,7 @@ export async function startApp(options: AppHarnessOptions = {}): Promise<AppHarn
       useCatalog(catalog) {
         services = { ...services, catalog };
         useServices(services);
+        followCatalog();
       },
       runInstances(prefix = '') {
         return host()
@@ -194,10 +211,13 @@ export async function startApp(options: AppHarnessOptions = {}): Promise<AppHarn
       },
       api,
       until,
-      async restartHost(startTime) {
+      async restartHost(startTime, restart = {}) {
+        const status = host().timerStatus();
         await host().stop();
         current.host = undefined;
         current.host = await startHost(startTime);
+        followCatalog();
+        if (restart.monitor) await current.host.resumeTimers(status);
       },
       async stop() {
         // Let runs in flight end first: a stand-in closed under a running activity only slows the exit.

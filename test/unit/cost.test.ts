@@ -10,7 +10,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { buildProgram } from '../../src/cli/main';
 import { costEstimate } from '../../src/cli/cost';
-import { firesPerMonth, SECONDS_PER_MONTH, shippedPrices, timerInvocationsPerMonth } from '../../src/cost';
+import { deployedTriggerDesign, firesPerMonth, SECONDS_PER_MONTH, shippedPrices, timerInvocationsPerMonth } from '../../src/cost';
 import { loadCatalog } from '../../src/pipelines/catalog';
 import { pipelineInputs } from '../../src/pipelines/definitions';
 
@@ -48,18 +48,21 @@ describe('cost estimate', () => {
     assert.equal(line(e, 'Container registry'), 0);
   });
 
-  test('with the alert evaluated every 15 minutes (issue 12 item 4) the seed costs at most €1.00 a month', async () => {
+  test('the seed on the shipped defaults costs at most €1.00 a month (issue 12)', async () => {
+    const e = await costEstimate({ project: '.', set: [] });
+    assert.ok(e.total <= 1, `total ${e.total}: ${JSON.stringify(e.lines)}`);
+  });
+
+  test('the alert line follows evaluationFrequency in infra/app/alerts.bicep: 15 minutes', async () => {
     const dir = await projectWithAlertFrequency('PT15M');
     try {
-      const e = await costEstimate({ project: dir, set: [] });
-      assert.equal(line(e, 'Alert (failed or late run)'), 0.5);
-      assert.ok(e.total <= 1, `total ${e.total}: ${JSON.stringify(e.lines)}`);
+      assert.equal(line(await costEstimate({ project: dir, set: [] }), 'Alert (failed or late run)'), 0.5);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
   });
 
-  test('the alert line follows evaluationFrequency in infra/app/alerts.bicep', async () => {
+  test('the alert line follows evaluationFrequency in infra/app/alerts.bicep: 5 minutes', async () => {
     const dir = await projectWithAlertFrequency('PT5M');
     try {
       assert.equal(line(await costEstimate({ project: dir, set: [] }), 'Alert (failed or late run)'), 1.5);
@@ -98,6 +101,17 @@ describe('cost estimate', () => {
     assert.equal(by['production-daily'], 365 / 12);
     assert.equal(timerInvocationsPerMonth(fires).count, 8760 / 12 + 365 / 12);
     assert.equal(Math.round(timerInvocationsPerMonth(fires, { kind: 'fixed-tick', everySeconds: 60 }).count), 43_830);
+  });
+
+  test('the estimate counts the scheduler timer the app deploys (its NCRONTAB expression), not a minute tick', async () => {
+    const pipelines = loadCatalog(pipelineInputs).pipelines;
+    const design = deployedTriggerDesign(pipelines, new Date('2026-11-29T00:00:00Z'));
+    assert.equal(design.kind, 'ncrontab');
+    const timers = timerInvocationsPerMonth([], design, new Date('2026-11-29T00:00:00Z'));
+    // The seed's hourly test schedule fires every hour; the daily Paris slot falls on one of those fires.
+    assert.equal(timers.count, 8760 / 12);
+    const e = await costEstimate({ project: '.', set: [] });
+    assert.match(e.lines[0]?.basis ?? '', /scheduler timer '[^']+': 730\/month/u);
   });
 });
 

@@ -5,7 +5,14 @@
  *   POST {job}/start?api-version=…                    body = JobExecutionTemplate; 200 `{ name, id }`
  *                                                      or (startMode 'async') 202 + Location
  *   GET  {Location}                                   202 once, then 200 `{ name, id }`
- *   GET  {job}/executions?api-version=…               the executions, newest first, with their templates
+ *   GET  {job}/executions?api-version=…               the executions, newest first, with their templates,
+ *                                                     one page at a time: ARM list operations answer
+ *                                                     `{ value, nextLink }`, nextLink an absolute URL
+ *                                                     to GET for the next page, absent on the last
+ *                                                     (learn.microsoft.com, Azure REST API guidelines
+ *                                                     "Pagination"; Container Apps "Jobs Executions -
+ *                                                     List" returns ContainerAppJobExecutions with
+ *                                                     `value` and `nextLink`)
  *   GET  {job}/executions/{name}?api-version=…        properties.status Running → Succeeded/Failed
  *   POST {job}/executions/{name}/stop?api-version=…   status becomes Stopped
  *   GET  /{container}/{blob path}                     Blob GET (Bearer + x-ms-version), 404 BlobNotFound
@@ -39,6 +46,8 @@ export interface ArmStandInOptions {
   readonly outcome?: ArmOutcome;
   /** A SAS signature accepted on blob URLs (`?…&sig=<sas>`) instead of a bearer token. */
   readonly sas?: string;
+  /** Executions per page of the list (default 20); the rest through `nextLink`. */
+  readonly executionsPageSize?: number;
 }
 
 export interface ArmStart {
@@ -89,6 +98,7 @@ export async function startArmStandIn(options: ArmStandInOptions): Promise<ArmSt
   const jobResourceId = `/subscriptions/${sub}/resourceGroups/${rg}/providers/Microsoft.App/jobs/${jobName}`;
   const containers = options.containers ?? DEFAULT_CONTAINERS;
   const pollsBeforeDone = options.pollsBeforeDone ?? 2;
+  const pageSize = Math.max(1, options.executionsPageSize ?? 20);
   let outcome: ArmOutcome = options.outcome ?? { status: 'Succeeded', runResults: { results: [] } };
   const failures = new FailureScript();
   const executions = new Map<string, Execution>();
@@ -195,11 +205,17 @@ export async function startArmStandIn(options: ArmStandInOptions): Promise<ArmSt
         if (op.polls === 1) return { status: 202, text: '', headers: { location: `${base}${req.path}?api-version=${ARM_API_VERSION}` } };
         return { status: 200, json: { name: op.execution, id: `${jobResourceId}/executions/${op.execution}` } };
       }
-      case 'executions':
+      case 'executions': {
+        const all = [...executions.values()].reverse();
+        const skip = Number(req.query.get('$skipToken') ?? '0');
+        const from = Number.isInteger(skip) && skip > 0 ? skip : 0;
+        const page = all.slice(from, from + pageSize);
+        const more = from + pageSize < all.length;
         return {
           status: 200,
           json: {
-            value: [...executions.values()].reverse().map((e) => ({
+            ...(more ? { nextLink: `${base}${jobResourceId}/executions?api-version=${ARM_API_VERSION}&$skipToken=${from + pageSize}` } : {}),
+            value: page.map((e) => ({
               id: `${jobResourceId}/executions/${e.name}`,
               name: e.name,
               type: 'Microsoft.App/jobs/executions',
@@ -207,6 +223,7 @@ export async function startArmStandIn(options: ArmStandInOptions): Promise<ArmSt
             })),
           },
         };
+      }
       case 'execution': {
         const execution = executions.get(req.path.split('/').pop() ?? '');
         if (!execution || !req.path.startsWith(`${jobResourceId}/executions/`)) return armError(404, 'ResourceNotFound', 'execution not found');

@@ -3,8 +3,12 @@
  * (`{ status: { code, is_success, user_message, developer_message }, data }`):
  *   POST /api/v2/accounts/{a}/jobs/{j}/run/                        trigger (cause, steps_override)
  *   GET  /api/v2/accounts/{a}/runs/?job_definition_id=…             list runs (with trigger.cause)
- *   GET  /api/v2/accounts/{a}/runs/{r}/                             run: 1 queued → 3 running → final
- *   GET  /api/v2/accounts/{a}/runs/{r}/artifacts/run_results.json   the scripted artifact, raw
+ *   GET  /api/v2/accounts/{a}/runs/{r}/                             run: 1 queued → 3 running → final;
+ *                                                                   `run_steps` filled when
+ *                                                                   `include_related` names it
+ *   GET  /api/v2/accounts/{a}/runs/{r}/artifacts/run_results.json   the artifact of step `?step=N`
+ *                                                                   (1-based), or of the last step
+ *                                                                   without it
  *   POST /api/v2/accounts/{a}/runs/{r}/cancel/                      run becomes 30 cancelled
  * Every call needs `Authorization: Token <token>`. Failures (429 with Retry-After, 503, 401) can
  * be scripted per route: 'trigger', 'list', 'run', 'artifact', 'cancel' or 'any'.
@@ -18,12 +22,38 @@ export interface DbtCloudTrigger {
   readonly body: Record<string, unknown>;
 }
 
+/** One dbt command of the job (`dbt seed`, `dbt run`…) and the run_results.json it wrote. */
+export interface DbtCloudCommandStep {
+  readonly command: string;
+  /** Absent: the step wrote no run_results.json (404). */
+  readonly runResults?: unknown;
+}
+
 export interface DbtCloudOutcome {
   /** 10 success, 20 error, 30 cancelled. */
   readonly status: 10 | 20 | 30;
-  /** Served as the run's run_results.json; absent = 404. */
+  /** A one-command job (`dbt build`) whose run_results.json is this; absent = 404. */
   readonly runResults?: unknown;
+  /** A multi-command job: each command's own run_results.json. Wins over `runResults`. */
+  readonly steps?: readonly DbtCloudCommandStep[];
   readonly statusMessage?: string;
+}
+
+/**
+ * The steps dbt Cloud runs before the job's own commands; they write no run_results.json.
+ * Artifacts are per step: "The index of the step in the run to query for artifacts. The first
+ * step in the run has the index 1. If the step parameter is omitted, then this method will return
+ * the artifacts compiled for the last step in the run." (dbt Cloud Administrative API v2,
+ * "Retrieve Run Artifact"; the same wording in prefect-dbt's cloud/runs.py, which wraps it.)
+ */
+const SETUP_STEPS = ['Clone git repository', 'Create profile from connection Snowflake', 'Invoke dbt with `dbt deps`'];
+
+function stepsOf(outcome: DbtCloudOutcome): { name: string; runResults: unknown }[] {
+  const commands = outcome.steps ?? [{ command: 'dbt build', runResults: outcome.runResults }];
+  return [
+    ...SETUP_STEPS.map((name) => ({ name, runResults: undefined })),
+    ...commands.map((c) => ({ name: `Invoke dbt with \`${c.command}\``, runResults: c.runResults })),
+  ];
 }
 
 export interface DbtCloudStandInOptions {
@@ -79,7 +109,18 @@ export async function startDbtCloudStandIn(options: DbtCloudStandInOptions): Pro
     json: { status: { code, is_success: code < 400, user_message: userMessage ?? (code < 400 ? 'Success!' : 'Error'), developer_message: '' }, data },
   });
 
-  const runData = (run: Run, base: string) => ({
+  /** A run step as the API lists it (RunStep: id, run_id, index, name, status…). */
+  const runSteps = (run: Run) => {
+    if (run.status < 10) return [];
+    const steps = stepsOf(run.outcome);
+    return steps.map((step, i) => {
+      const failedHere = run.status === 20 && i === steps.length - 1;
+      const status = run.status === 30 ? 30 : failedHere ? 20 : 10;
+      return { id: run.id * 100 + i + 1, run_id: run.id, account_id: Number(accountId), index: i + 1, name: step.name, status, status_humanized: { 10: 'Success', 20: 'Error', 30: 'Cancelled' }[status] };
+    });
+  };
+
+  const runData = (run: Run, base: string, related: readonly string[] = []) => ({
     id: run.id,
     account_id: Number(accountId),
     job_definition_id: run.jobId,
@@ -90,6 +131,7 @@ export async function startDbtCloudStandIn(options: DbtCloudStandInOptions): Pro
     is_complete: run.status >= 10,
     href: `${base}/deploy/${accountId}/projects/1/runs/${run.id}/`,
     trigger: { cause: run.cause },
+    run_steps: related.includes('run_steps') ? runSteps(run) : [],
   });
 
   function route(req: StandInRequest): string {
@@ -134,13 +176,17 @@ export async function startDbtCloudStandIn(options: DbtCloudStandInOptions): Pro
           run.polls++;
           run.status = run.polls > pollsBeforeDone ? run.outcome.status : run.polls === 1 ? 1 : 3;
         }
-        return envelope(200, runData(run, base));
+        return envelope(200, runData(run, base, relatedOf(req.query)));
       }
       case 'artifact': {
         const match = /\/runs\/(\d+)\/artifacts\/(.+)$/.exec(rest);
         const run = runs.get(Number(match?.[1]));
-        if (!run || match?.[2] !== 'run_results.json' || run.status < 10 || run.outcome.runResults === undefined) return envelope(404, null, 'Artifact not found.');
-        return { status: 200, json: run.outcome.runResults };
+        if (!run || match?.[2] !== 'run_results.json' || run.status < 10) return envelope(404, null, 'Artifact not found.');
+        const steps = stepsOf(run.outcome);
+        const index = req.query.get('step');
+        const step = index === null ? steps.at(-1) : /^\d+$/.test(index) ? steps[Number(index) - 1] : undefined;
+        if (step?.runResults === undefined) return envelope(404, null, 'Artifact not found.');
+        return { status: 200, json: step.runResults };
       }
       case 'cancel': {
         const run = runs.get(Number(/\/runs\/(\d+)\//.exec(rest)?.[1]));
@@ -152,6 +198,18 @@ export async function startDbtCloudStandIn(options: DbtCloudStandInOptions): Pro
       default:
         return envelope(404, null, 'The requested resource was not found.');
     }
+  }
+
+  /** `include_related=["trigger","run_steps"]` (a JSON list) or `include_related=run_steps,trigger`. */
+  function relatedOf(query: URLSearchParams): string[] {
+    const raw = query.get('include_related') ?? '';
+    try {
+      const parsed = JSON.parse(raw) as unknown;
+      if (Array.isArray(parsed)) return parsed.filter((x): x is string => typeof x === 'string');
+    } catch {
+      // not JSON: a comma list
+    }
+    return raw.split(',').map((x) => x.trim()).filter(Boolean);
   }
 
   let base = '';

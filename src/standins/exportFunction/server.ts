@@ -1,6 +1,7 @@
 /**
  * Stand-in for the export Azure Function and its Durable HTTP API, speaking what the Functions host
- * speaks: the key in `x-functions-key` or `?code=`, 401 with an empty body on a bad key.
+ * speaks: the key in `x-functions-key` or else `?code=` (the header wins), 401 with an empty body on a
+ * bad key.
  *
  *   POST /api/export         sync: 200 { status, files_exported, row_count }
  *   POST /api/export-async   202 + Durable's check-status payload ({ id, statusQueryGetUri, … },
@@ -82,7 +83,11 @@ export async function startExportFunction(overrides: Partial<ExportFunctionConfi
 
     const instance = /^\/runtime\/webhooks\/durabletask\/instances\/([0-9a-f]{32})(\/terminate)?$/.exec(url.pathname);
     if (instance) {
-      if (url.searchParams.get('code') !== config.systemKey) return reply(401);
+      // The host reads `x-functions-key` first and falls back to `?code=` only when the header is
+      // absent (azure-functions-host, AuthenticationLevelHandler.cs GetAuthorizationKeyInfoAsync:
+      // "header takes precedence"); this route needs the `durabletask_extension` system key, so a
+      // function key in the header is refused even when the URL's code= is right.
+      if (presented !== config.systemKey) return reply(401);
       const id = instance[1]!;
       const state = instances.get(id);
       if (!state) return reply(404);

@@ -21,7 +21,7 @@ export interface KeyVaultRequest {
   readonly at: number;
   readonly name: string;
   readonly version: string | undefined;
-  /** 401 = challenge (no token), 429 = throttled, 200/404 = answered. */
+  /** 401 = challenge (no token), 429 = throttled, 403 = disabled, 200/404 = answered. */
   readonly status: number;
 }
 
@@ -36,6 +36,8 @@ export interface KeyVaultStandIn {
   totalReads(): number;
   /** Adds a new version (rotation); returns the version id. */
   setSecret(name: string, value: string): string;
+  /** Enables or disables the secret's current version (`attributes.enabled`, as `az keyvault secret set-attributes --enabled`). */
+  setEnabled(name: string, enabled: boolean): void;
   /** The next `times` authenticated GETs (of `name`, or of any secret) answer 429 with Retry-After. */
   throttle(times: number, retryAfterSeconds: number, name?: string): void;
   close(): Promise<void>;
@@ -53,6 +55,7 @@ interface Version {
   readonly id: string;
   readonly value: string;
   readonly created: number;
+  enabled: boolean;
 }
 
 export async function startKeyVaultStandIn(options: KeyVaultStandInOptions = {}): Promise<KeyVaultStandIn> {
@@ -66,7 +69,7 @@ export async function startKeyVaultStandIn(options: KeyVaultStandInOptions = {})
   const setSecret = (name: string, value: string): string => {
     const version = randomUUID().replace(/-/g, '');
     const versions = store.get(name.toLowerCase()) ?? [];
-    versions.push({ id: version, value, created: Math.floor(Date.now() / 1000) });
+    versions.push({ id: version, value, created: Math.floor(Date.now() / 1000), enabled: true });
     store.set(name.toLowerCase(), versions);
     return version;
   };
@@ -122,11 +125,20 @@ export async function startKeyVaultStandIn(options: KeyVaultStandInOptions = {})
       send(res, 404, { error: { code: 'SecretNotFound', message: `A secret with (name/id) ${name} was not found in this key vault.` } });
       return;
     }
+    if (!found.enabled) {
+      // What Key Vault answers a GET of a disabled secret: 403 Forbidden with the inner error code
+      // SecretDisabled (quoted in Azure/azure-sdk-for-js#24756 and ansible-collections/azure#1989).
+      // On the wire the inner error is `innererror`: @azure/keyvault-secrets models.js
+      // (_keyVaultErrorErrorDeserializer) reads item["innererror"] into `innerError`.
+      record(403);
+      send(res, 403, { error: { code: 'Forbidden', message: 'Operation get is not allowed on a disabled secret.', innererror: { code: 'SecretDisabled' } } });
+      return;
+    }
     record(200);
     send(res, 200, {
       value: found.value,
       id: `${base}secrets/${name}/${found.id}`,
-      attributes: { enabled: true, created: found.created, updated: found.created, recoveryLevel: 'Recoverable+Purgeable', recoverableDays: 90 },
+      attributes: { enabled: found.enabled, created: found.created, updated: found.created, recoveryLevel: 'Recoverable+Purgeable', recoverableDays: 90 },
       tags: {},
     });
   };
@@ -143,6 +155,10 @@ export async function startKeyVaultStandIn(options: KeyVaultStandInOptions = {})
     reads: (name) => requests.filter((r) => authenticated(r) && r.name === name.toLowerCase()).length,
     totalReads: () => requests.filter(authenticated).length,
     setSecret,
+    setEnabled: (name, enabled) => {
+      const current = store.get(name.toLowerCase())?.at(-1);
+      if (current) current.enabled = enabled;
+    },
     throttle: (times, retryAfterSeconds, name) => throttles.push({ name: name?.toLowerCase(), left: times, retryAfter: retryAfterSeconds }),
     close: () =>
       new Promise<void>((resolve, reject) => {

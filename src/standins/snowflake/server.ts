@@ -49,7 +49,38 @@ export interface QueryScript {
   readonly runningPolls?: number;
   /** The status reported while running ('RUNNING', 'RESUMING_WAREHOUSE', 'QUEUED'…). */
   readonly runningStatus?: string;
+  /**
+   * The first `unknownPolls` status checks find no record of the query yet (`data.queries: []`,
+   * which snowflake-sdk reads as `NO_QUERY_DATA`): query monitoring lags a fresh submit, which is
+   * why every Snowflake driver keeps polling through "no data" for a while (snowflake-sdk
+   * connection.js `asyncNoDataMaxRetry = 24`; JDBC `NO_DATA_MAX_RETRIES`; Python `_NO_DATA_MAX_RETRY = 24`).
+   */
+  readonly unknownPolls?: number;
 }
+
+/**
+ * Errors as Snowflake words them, for scripts. Codes and SQLSTATEs as the drivers report them:
+ * 000604/57014 is what a canceled statement answers (this stand-in's own abort answers it too);
+ * 000606/57P03 is a session without a usable warehouse; 000625/57014 is a DML statement given up
+ * because too many statements already wait on the table's lock (the message as Snowflake prints
+ * it, quoted in Snowflake community and customer write-ups, e.g. resultant.com "Overcoming
+ * concurrent write limits in Snowflake"). Transient or not is the adapter's call, not ours.
+ */
+export const SNOWFLAKE_ERRORS = {
+  canceled: { code: '000604', message: 'SQL execution canceled', sqlState: '57014' },
+  noActiveWarehouse: {
+    code: '000606',
+    message: "No active warehouse selected in the current session.  Select an active warehouse with the 'use warehouse' command.",
+    sqlState: '57P03',
+  },
+  lockWaitersExceeded: (table: string): SnowflakeErrorSpec => ({
+    code: '000625',
+    message:
+      `Statement '01b6c04c-0108-5374-0008-50d700010052' has locked table '${table}' in transaction 1725239781553000000 and this lock has not yet been released.\n` +
+      "Your statement '01b6c04c-0108-5374-0008-50d700010056' was aborted because the number of waiters for this lock exceeds the 20 statements limit.",
+    sqlState: '57014',
+  }),
+} as const;
 
 export interface UserSpec {
   readonly password?: string;
@@ -83,6 +114,7 @@ export interface QueryRecord {
   readonly user: string;
   status: string;
   remainingPolls: number;
+  unknownPolls: number;
   readonly runningStatus: string;
   readonly outcome: { kind: 'result'; result: ResultSpec } | { kind: 'error'; error: SnowflakeErrorSpec };
 }
@@ -420,6 +452,7 @@ export class SnowflakeStandIn {
       user: session.user,
       status: 'RUNNING',
       remainingPolls: script?.runningPolls ?? 0,
+      unknownPolls: script?.unknownPolls ?? 0,
       runningStatus: script?.runningStatus ?? 'RUNNING',
       outcome,
     };
@@ -464,6 +497,10 @@ export class SnowflakeStandIn {
   private queryStatus(queryId: string, res: ServerResponse): void {
     const record = this.queryById.get(queryId);
     if (!record) return send(res, { success: true, code: null, message: null, data: { queries: [] } });
+    if (record.unknownPolls > 0) {
+      record.unknownPolls -= 1;
+      return send(res, { success: true, code: null, message: null, data: { queries: [] } });
+    }
     this.tick(record);
     const running = isRunning(record.status);
     const error = record.outcome.kind === 'error' && record.status === 'FAILED_WITH_ERROR' ? record.outcome.error : undefined;
@@ -502,7 +539,8 @@ export class SnowflakeStandIn {
 
   private answerFinished(record: QueryRecord, session: Session | undefined, res: ServerResponse): void {
     if (record.status === 'ABORTED') {
-      return send(res, { success: false, code: '000604', message: 'SQL execution canceled', data: { queryId: record.id, sqlState: '57014', errorCode: '000604', age: 0 } });
+      const { code, message, sqlState } = SNOWFLAKE_ERRORS.canceled;
+      return send(res, { success: false, code, message, data: { queryId: record.id, sqlState, errorCode: code, age: 0 } });
     }
     if (record.outcome.kind === 'error') {
       const { error } = record.outcome;
@@ -636,7 +674,17 @@ export interface CopyFileRow {
   firstErrorColumnName?: string | null;
 }
 
+/**
+ * COPY INTO's answer. With files, one row per file (docs.snowflake.com, COPY INTO <table>, "Output").
+ * With nothing new to load (every file already in the load metadata, or none matched), Snowflake
+ * answers a single `status` column and row instead: "Copy executed with 0 files processed." That
+ * text is what Snowflake prints and users quote; the COPY INTO reference page reachable here does
+ * not spell it out, so the exact wording is unverified against the docs.
+ */
 export function copyIntoResult(files: readonly CopyFileRow[]): ResultSpec {
+  if (files.length === 0) {
+    return { statementTypeId: 0x3000, columns: [{ name: 'status', type: 'text' }], rows: [['Copy executed with 0 files processed.']] };
+  }
   return {
     statementTypeId: 0x3000,
     columns: [

@@ -3,7 +3,8 @@
  *
  * 200/201/204 → succeeded, the body kept (bounded) and counts in it reported as metrics.
  * 202 with `statusQueryGetUri` (Durable's HTTP API) or `Location` → running; the orchestrator polls
- * the status URL. 401/403 → the key is re-read once (it may have rotated), then permanent.
+ * the status URL, with the key that URL carries (never our function key next to it: the host would
+ * read the header first). 401/403 → the key is re-read once (it may have rotated), then permanent.
  * URL and key are resolved here from secrets and never leave the activity: the handle holds the
  * status URL with its `code=` sealed (sealedQuery.ts), errors and outputs are masked.
  */
@@ -137,8 +138,7 @@ export function createAzureFunctionAdapter(deps: AzureFunctionAdapterDeps = {}):
       const prepared = await prepareAzureFunctionCall(step, ctx);
       const material = sealMaterial(prepared);
       const statusUrl = unsealQuery(handle.statusUrl, handle.statusSealed, material) ?? new URL(handle.statusUrl);
-      const headers: Record<string, string> = { accept: 'application/json' };
-      if (prepared.key !== undefined && statusUrl.origin === prepared.url.origin) headers['x-functions-key'] = prepared.key;
+      const headers: Record<string, string> = { accept: 'application/json', ...functionKeyHeaderFor(statusUrl, prepared) };
 
       const answer = await send(step, ctx, statusUrl, { method: 'GET', headers }, what);
       if (answer.status === 401 || answer.status === 403) invalidateCredentials(step, ctx);
@@ -172,8 +172,7 @@ export function createAzureFunctionAdapter(deps: AzureFunctionAdapterDeps = {}):
         const url = unsealQuery(handle.terminateUrl, handle.terminateSealed, sealMaterial(prepared));
         if (!url) return;
         const target = new URL(url.href.replace(encodeURIComponent('{text}'), encodeURIComponent(`cancelled by durable-pipelines run ${ctx.runId}`)));
-        const headers: Record<string, string> = {};
-        if (prepared.key !== undefined && target.origin === prepared.url.origin) headers['x-functions-key'] = prepared.key;
+        const headers = functionKeyHeaderFor(target, prepared);
         await send(step, ctx, target, { method: 'POST', headers }, `terminate of function ${describe(step.url)}`);
       } catch (error) {
         ctx.log.warn({ error: maskSecrets(error instanceof Error ? error.message : String(error)) }, 'could not terminate the function orchestration');
@@ -208,6 +207,20 @@ export async function prepareAzureFunctionCall(step: AzureFunctionStep, ctx: Pic
   if (hasBody) headers['content-type'] = 'application/json';
   if (key !== undefined) headers['x-functions-key'] = key;
   return { url, method: step.method, headers, body: hasBody ? JSON.stringify(step.body) : undefined, key };
+}
+
+/**
+ * `x-functions-key` for a follow-up URL (status, terminate), or nothing. The Functions host reads
+ * the header before `?code=` (azure-functions-host, AuthenticationLevelHandler.cs
+ * GetAuthorizationKeyInfoAsync: "header takes precedence"), and Durable's
+ * `runtime/webhooks/durabletask` routes need the extension's system key, which their URLs carry as
+ * `code=`. Sending our function key there would be refused with 401, so a URL that brings its own
+ * key, or any webhook route, gets no header; another host never gets our key at all.
+ */
+function functionKeyHeaderFor(target: URL, prepared: PreparedCall): Record<string, string> {
+  if (prepared.key === undefined || target.origin !== prepared.url.origin) return {};
+  if (target.searchParams.has('code') || target.pathname.startsWith('/runtime/webhooks/')) return {};
+  return { 'x-functions-key': prepared.key };
 }
 
 function describe(value: ConfigValue): string {

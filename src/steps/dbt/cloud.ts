@@ -1,6 +1,6 @@
 /**
  * dbt Cloud runner (Admin API v2): trigger the job with this attempt as its `cause`, poll the run,
- * read `run_results.json` from its artifacts. The API token is a secret; it goes in the
+ * read `run_results.json` from the artifacts of each of its steps. The API token is a secret; it goes in the
  * `Authorization: Token` header and nowhere else (not in the handle, not in errors).
  */
 import { z } from 'zod';
@@ -12,7 +12,7 @@ import type { StepContext } from '../adapter';
 import type { StepOutcome } from '../protocol';
 import { dbtCause, dbtCommandLine, patientPoll } from './common';
 import { finishDbtRun } from './outcome';
-import { summarizeRunResults } from './runResults';
+import { mergeRunResults, summarizeRunResults } from './runResults';
 import type { DbtCloudRunner, DbtStep } from './types';
 
 /** dbt Cloud run statuses (Admin API v2). */
@@ -33,7 +33,14 @@ const runSchema = z.object({
   trigger: z.object({ cause: z.string().nullish() }).nullish(),
 });
 
+/** RunStep (Admin API v2): only what picks the steps whose artifacts are read. */
+const runStepSchema = z.object({ index: z.number().int().positive(), name: z.string().nullish() });
+
 const runEnvelope = z.object({ data: runSchema, status: envelopeStatus });
+const runWithStepsEnvelope = z.object({ data: runSchema.extend({ run_steps: z.array(runStepSchema).nullish() }), status: envelopeStatus });
+
+/** More steps than any job we would run; bounds the artifact calls for one run. */
+const MAX_STEPS_READ = 30;
 const runListEnvelope = z.object({ data: z.array(runSchema), status: envelopeStatus });
 
 export interface CloudHandle extends JsonObject {
@@ -112,11 +119,36 @@ export function createDbtCloudRunner(deps: DbtCloudDeps) {
     return parse(runListEnvelope, reply, what).data.find((run) => run.trigger?.cause === cause)?.id;
   }
 
+  /** The step indexes of a finished run (`include_related=["run_steps"]`), in order; [] when none listed. */
+  async function listSteps(runner: DbtCloudRunner, ctx: StepContext, where: Resolved, runId: string): Promise<number[]> {
+    const what = `dbt Cloud GET run ${runId} steps`;
+    const query = new URLSearchParams({ include_related: '["run_steps"]' });
+    const reply = await call(runner, ctx, 'GET', `${accountUrl(where)}/runs/${encodeURIComponent(runId)}/?${query.toString()}`, what);
+    if (reply.status === 404) return [];
+    const steps = parse(runWithStepsEnvelope, reply, what).data.run_steps ?? [];
+    const indexes = [...new Set(steps.map((s) => s.index))].sort((a, b) => a - b);
+    if (indexes.length > MAX_STEPS_READ) ctx.log.warn({ dbtRunId: runId, steps: indexes.length }, `dbt Cloud run has more than ${MAX_STEPS_READ} steps; reading the last ${MAX_STEPS_READ}`);
+    return indexes.slice(-MAX_STEPS_READ);
+  }
+
+  /**
+   * run_results.json of every step, merged. Without `?step=` dbt Cloud serves the last step's
+   * artifact only ("If the step parameter is omitted, then this method will return the artifacts
+   * compiled for the last step in the run", Admin API v2 "Retrieve Run Artifact"; prefect-dbt
+   * cloud/runs.py says the same), so a `dbt seed` + `dbt run` + `dbt test` job would report its
+   * tests alone. Steps that ran no dbt command (git clone, profile) answer 404 and are skipped.
+   */
   async function fetchRunResults(runner: DbtCloudRunner, ctx: StepContext, where: Resolved, runId: string) {
-    const what = `dbt Cloud run ${runId} artifact run_results.json`;
-    const reply = await call(runner, ctx, 'GET', `${accountUrl(where)}/runs/${encodeURIComponent(runId)}/artifacts/run_results.json`, what);
-    if (reply.status === 404) return undefined;
-    const summary = summarizeRunResults(parseJson(reply, what));
+    const base = `${accountUrl(where)}/runs/${encodeURIComponent(runId)}/artifacts/run_results.json`;
+    const steps = await listSteps(runner, ctx, where, runId);
+    const artifacts: unknown[] = [];
+    for (const step of steps.length > 0 ? steps : [undefined]) {
+      const what = `dbt Cloud run ${runId} artifact run_results.json${step === undefined ? '' : ` of step ${step}`}`;
+      const reply = await call(runner, ctx, 'GET', step === undefined ? base : `${base}?step=${step}`, what);
+      if (reply.status !== 404) artifacts.push(parseJson(reply, what));
+    }
+    if (artifacts.length === 0) return undefined;
+    const summary = summarizeRunResults(mergeRunResults(artifacts));
     if (summary === undefined) ctx.log.warn({ dbtRunId: runId }, 'run_results.json has an unexpected shape; no dbt metrics');
     return summary;
   }

@@ -50,6 +50,7 @@ const jobSchema = z.object({
 const executionBaseSchema = z.object({ name: z.string().regex(EXECUTION_NAME), id: z.string().optional() });
 const executionSchema = z.object({ name: z.string().optional(), properties: z.object({ status: z.string() }) });
 const executionListSchema = z.object({
+  nextLink: z.string().nullish(),
   value: z.array(
     z.object({
       name: z.string().regex(EXECUTION_NAME),
@@ -57,6 +58,9 @@ const executionListSchema = z.object({
     }),
   ),
 });
+
+/** Pages of the executions list read when looking for this attempt's execution. */
+const MAX_EXECUTION_PAGES = 10;
 
 export interface JobHandle extends JsonObject {
   runner: 'containerAppsJob';
@@ -118,13 +122,27 @@ export function createContainerAppsJobRunner(deps: ContainerAppsJobDeps) {
    * time (activities run at least once): found by the DP_* variables it was started with.
    */
   async function findStarted(client: ArmClient, id: string, ctx: StepContext): Promise<string | undefined> {
-    const list = parseWith(executionListSchema, await client.call('GET', `${id}/executions`, CONTAINER_APPS_API_VERSION), `ARM GET ${id}/executions`);
+    const what = `ARM GET ${id}/executions`;
     const wanted: Record<string, string> = { [JOB_ENV.runId]: ctx.runId, [JOB_ENV.stepId]: ctx.stepId, [JOB_ENV.attempt]: String(ctx.attempt) };
-    return list.value.find((execution) =>
-      (execution.properties?.template?.containers ?? []).some((container) =>
-        Object.entries(wanted).every(([name, value]) => container.env?.some((v) => v.name === name && v.value === value)),
-      ),
-    )?.name;
+    // ARM list operations are paged: `value` plus an absolute `nextLink` to the next page, absent
+    // on the last (Azure REST API guidelines, "Pagination"; Jobs Executions - List). Newest come
+    // first, so a recent execution is on an early page; the bound keeps a job with a long history
+    // from costing this activity more than a few calls.
+    let page = parseWith(executionListSchema, await client.call('GET', `${id}/executions`, CONTAINER_APPS_API_VERSION), what);
+    for (let pages = 1; ; pages++) {
+      const found = page.value.find((execution) =>
+        (execution.properties?.template?.containers ?? []).some((container) =>
+          Object.entries(wanted).every(([name, value]) => container.env?.some((v) => v.name === name && v.value === value)),
+        ),
+      );
+      if (found) return found.name;
+      if (!page.nextLink) return undefined;
+      if (pages >= MAX_EXECUTION_PAGES) {
+        ctx.log.warn({ pages }, `no execution of this attempt in the first ${MAX_EXECUTION_PAGES} pages of the job's executions; starting one`);
+        return undefined;
+      }
+      page = parseWith(executionListSchema, await client.follow(page.nextLink), what);
+    }
   }
 
   function running(step: DbtStep, handle: JobHandle, status: string, pollAfterSeconds = step.pollInterval): StepOutcome {

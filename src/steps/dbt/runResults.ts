@@ -61,6 +61,23 @@ export function summarizeRunResults(raw: unknown): DbtRunSummary | undefined {
   return { metrics, failures };
 }
 
+/**
+ * One run_results.json from several (one per command of a dbt Cloud job, in step order). A node a
+ * later command ran again (`dbt run` then `dbt build`) counts once, with its latest result.
+ * An artifact that is not run_results-shaped makes the whole merge undefined-shaped (no metrics),
+ * rather than quietly dropping a step.
+ */
+export function mergeRunResults(artifacts: readonly unknown[]): unknown {
+  const parsed = artifacts.map((a) => runResultsSchema.safeParse(a));
+  if (parsed.some((p) => !p.success)) return undefined;
+  const byNode = new Map<string, unknown>();
+  for (const p of parsed) for (const result of p.data?.results ?? []) {
+    byNode.delete(result.unique_id);
+    byNode.set(result.unique_id, result);
+  }
+  return { results: [...byNode.values()] };
+}
+
 function describe(result: z.infer<typeof resultSchema>): string {
   const message = (result.message ?? result.status).replace(/\s+/g, ' ').trim();
   return `${result.unique_id}: ${message.length > MESSAGE_LIMIT ? `${message.slice(0, MESSAGE_LIMIT)}…` : message}`;

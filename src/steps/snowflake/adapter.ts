@@ -53,6 +53,8 @@ export interface SnowflakeAdapterDeps {
 }
 
 const OUTPUT_ROWS = 20;
+/** "No record of the query" answers accepted in a row, as snowflake-sdk's `asyncNoDataMaxRetry` (connection.js). */
+const MAX_UNKNOWN_CHECKS = 24;
 const OUTPUT_TEXT = 200;
 
 export function createSnowflakeAdapter(deps: SnowflakeAdapterDeps = {}): AdapterFor<'snowflake'> {
@@ -111,14 +113,20 @@ export function createSnowflakeAdapter(deps: SnowflakeAdapterDeps = {}): Adapter
     return succeeded(step, queryId, rows);
   }
 
-  /** Checks the query: finished (rows), failed (throws the query's own error), or still running. */
-  async function check(connection: Connection, queryId: string): Promise<'running' | 'done'> {
+  /**
+   * Checks the query: finished (rows), failed (throws the query's own error), still running, or
+   * not known yet. Query monitoring can lag a fresh submit: the driver reads an empty answer as
+   * NO_QUERY_DATA, and Snowflake's drivers keep polling through "no data" (snowflake-sdk
+   * connection.js getResultsFromQueryId, where NO_DATA is a running status, up to
+   * `asyncNoDataMaxRetry`). The caller bounds how many "unknown" answers it accepts.
+   */
+  async function check(connection: Connection, queryId: string): Promise<{ state: 'running' | 'unknown' | 'done'; status: string }> {
     const status = await deadline(connection.getQueryStatus(queryId), callTimeoutMs, 'status check');
-    if (connection.isStillRunning(status as Parameters<Connection['isStillRunning']>[0])) return 'running';
-    if (status === 'SUCCESS') return 'done';
-    if (status === 'NO_QUERY_DATA') {
-      throw new TransientError(`Snowflake has no record of query ${queryId} (yet); the step will submit it again`, { code: 'NO_QUERY_DATA' });
-    }
+    if (status === 'NO_QUERY_DATA' || status === 'NO_DATA') return { state: 'unknown', status };
+    // RESUMING_WAREHOUSE, QUEUED, QUEUED_REPARING_WAREHOUSE… are waits, not failures; the status is
+    // shown on the running step so a user sees why it is slow.
+    if (connection.isStillRunning(status as Parameters<Connection['isStillRunning']>[0])) return { state: 'running', status };
+    if (status === 'SUCCESS') return { state: 'done', status };
     // Failed or aborted: fetching the result yields the query's own error code and message.
     await deadline(fetchRows(connection, queryId, false), callTimeoutMs, 'result fetch');
     throw new TransientError(`Snowflake query ${queryId} ended with status ${status}`, { code: status });
@@ -132,22 +140,36 @@ export function createSnowflakeAdapter(deps: SnowflakeAdapterDeps = {}): Adapter
         const queryId = await deadline(submit(connection, sqlText, binds, tag), callTimeoutMs, 'submit');
         ctx.log.info({ queryId, queryTag: tag }, 'Snowflake query submitted');
         const started = Date.now();
+        let unknown = 0;
+        let status: string | undefined;
         for (const pause of [100, 250, 500, 1000, 1000]) {
           const waited = Date.now() - started;
           if (waited + pause > inlineWaitMs) break;
           await sleep(pause);
-          if ((await check(connection, queryId)) === 'done') return finish(step, connection, queryId);
+          const checked = await check(connection, queryId);
+          if (checked.state === 'done') return finish(step, connection, queryId);
+          unknown = checked.state === 'unknown' ? unknown + 1 : 0;
+          status = checked.status;
         }
-        return running(queryId, 1, Math.min(firstPollSeconds, step.pollInterval));
+        return running(queryId, 1, Math.min(firstPollSeconds, step.pollInterval), unknown, status);
       });
     },
 
     async poll(step, handle, ctx) {
       const queryId = queryIdOf(handle);
       const polls = typeof handle['polls'] === 'number' ? handle['polls'] : 1;
+      const unknownBefore = typeof handle['unknown'] === 'number' ? handle['unknown'] : 0;
       return withConnection(step, ctx, 'query', async (connection) => {
-        if ((await check(connection, queryId)) === 'running') return running(queryId, polls + 1, step.pollInterval);
-        return finish(step, connection, queryId);
+        const { state, status } = await check(connection, queryId);
+        if (state === 'done') return finish(step, connection, queryId);
+        if (state === 'running') return running(queryId, polls + 1, step.pollInterval, 0, status);
+        const unknown = unknownBefore + 1;
+        if (unknown > MAX_UNKNOWN_CHECKS) {
+          // The request id makes the next attempt's submit safe: Snowflake answers a request id it
+          // has seen with the query it started instead of running it twice.
+          throw new TransientError(`Snowflake has no record of query ${queryId} after ${unknown} status checks; the step will submit it again`, { code: 'NO_QUERY_DATA' });
+        }
+        return running(queryId, polls + 1, step.pollInterval, unknown, status);
       });
     },
 
@@ -309,8 +331,14 @@ function fetchRows(connection: Connection, queryId: string, checkedSuccess = tru
 
 // ── Outcomes ──────────────────────────────────────────────────────────────────────────────────────
 
-function running(queryId: string, polls: number, pollAfterSeconds: number): StepOutcome {
-  return { status: 'running', handle: { queryId, polls }, pollAfterSeconds: Math.max(1, pollAfterSeconds) };
+/** `unknown`: status checks in a row that found no record of the query (see `check`); `queryStatus`: Snowflake's last word. */
+function running(queryId: string, polls: number, pollAfterSeconds: number, unknown: number, queryStatus?: string): StepOutcome {
+  return {
+    status: 'running',
+    handle: { queryId, polls, ...(unknown > 0 ? { unknown } : {}) },
+    pollAfterSeconds: Math.max(1, pollAfterSeconds),
+    ...(queryStatus === undefined ? {} : { metrics: { queryStatus } }),
+  };
 }
 
 function queryIdOf(handle: JsonObject): string {

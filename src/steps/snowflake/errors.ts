@@ -19,11 +19,22 @@ export interface SnowflakeFailure {
 const SESSION_CODES = new Set(['390104', '390111', '390112', '390114']);
 
 /**
- * Snowflake error codes worth another attempt. 000625 is listed as "warehouse resuming" by the
- * project brief (not verified against a live account); 000603 is an internal error, 000630 a
- * statement or warehouse timeout, 000610 a warehouse suspended while the query ran.
+ * Snowflake error codes worth another attempt. 000625 (SQLSTATE 57014) is a DML statement given up
+ * because 20 statements already wait on the table's lock ("…was aborted because the number of
+ * waiters for this lock exceeds the 20 statements limit"): the lock frees, a later attempt runs.
+ * 000603 is an internal error, 000630 a statement or warehouse timeout, 000610 a warehouse
+ * suspended while the query ran. A warehouse that is still resuming is no error at all: the query
+ * waits with status RESUMING_WAREHOUSE (snowflake-sdk constants/query_status.js runningStatuses).
  */
 const TRANSIENT_CODES = new Set(['000625', '000603', '000610', '000630']);
+
+/**
+ * Codes that the SQLSTATE-57 ("operator intervention") rule below would call transient but that
+ * fail the same way on every attempt: 000606 (57P03) the session has no usable warehouse (none
+ * named, no USAGE, or it cannot resume), 000604 (57014) "SQL execution canceled", which someone
+ * (an admin, SYSTEM$CANCEL_QUERY, our own cancel) asked for. Retrying them only delays the alert.
+ */
+const PERMANENT_CODES = new Set(['000606', '000604']);
 
 /** SQLSTATE classes that mean "try again": connection, transaction rollback, operator, internal. */
 const TRANSIENT_SQLSTATE_CLASSES = new Set(['08', '40', '57', 'XX']);
@@ -72,6 +83,7 @@ export function classifySnowflakeError(error: unknown, what: string): SnowflakeF
   if (name === 'OperationFailedError' && code) {
     if (SESSION_CODES.has(code)) return { error: new TransientError(message, { code }), auth: false, dropConnection: true };
     if (isAuthCode(code)) return { error: new PermanentError(message, { code }), auth: true, dropConnection: true };
+    if (PERMANENT_CODES.has(code)) return { error: new PermanentError(message, { code }), auth: false, dropConnection: false };
     if (TRANSIENT_CODES.has(code) || (sqlState && TRANSIENT_SQLSTATE_CLASSES.has(sqlState.slice(0, 2)))) {
       return { error: new TransientError(message, { code }), auth: false, dropConnection: false };
     }

@@ -1,12 +1,14 @@
 /**
  * The activities the engine calls: `startStep`, `pollStep`, `cancelStep`, `finishRun`, plus the
- * wrapper for user-registered `activity` steps. Built by a factory that takes its clients, so
- * tests pass stand-in adapters and recorders.
+ * wrapper for user-registered `activity` steps. Built by a factory that takes its clients and the
+ * deployed catalog, so tests pass stand-in adapters, recorders and pipelines.
  *
- * Every handler parses its input (PermanentError when it does not parse), dispatches to the
- * adapter of the step's kind, records the attempt, and throws failures as classified errors with
- * secret values masked (`toActivityError`): an error is never returned as a success. Recording
- * and alerting are side effects that must not fail a step: their errors are logged and dropped.
+ * Every handler parses its input (PermanentError when it does not parse), looks the step up in the
+ * deployed catalog (deployedStep.ts: the input names a step, it never defines one), dispatches to
+ * the adapter of the step's kind, records the attempt, and throws failures as classified errors
+ * with secret values masked (`toActivityError`): an error is never returned as a success.
+ * Recording and alerting are side effects that must not fail a step: their errors are logged and
+ * dropped.
  */
 import type { z } from 'zod';
 import { PermanentError, classify, toActivityError, type FailureInfo } from '../core/errors';
@@ -22,6 +24,7 @@ import type { AttemptRecord, LogLine, RunRecorder, RunWrite } from '../runs/reco
 import type { SecretResolver, SettingsReader } from '../secrets/types';
 import type { StepAdapter, StepContext } from '../steps/adapter';
 import type { CancelActivityInput, PollActivityInput, StepActivityInput, StepOutcome } from '../steps/protocol';
+import { deployedPipeline, deployedStep, type DeployedPipelines, type DeployedStep } from './deployedStep';
 import { cancelActivityInputSchema, finishRunInputSchema, pollActivityInputSchema, stepActivityInputSchema } from './schemas';
 
 /** Sends run alerts (src/notify's Notifier): it picks the alerts whose `on` matches the event. */
@@ -30,6 +33,8 @@ export interface RunNotifier {
 }
 
 export interface StepActivityDeps {
+  /** The deployed pipelines: the only source of step definitions, alerts and titles. */
+  readonly catalog: DeployedPipelines;
   readonly adapters: Partial<Record<StepKind, StepAdapter>>;
   readonly secrets: SecretResolver;
   readonly settings: SettingsReader;
@@ -40,16 +45,19 @@ export interface StepActivityDeps {
   readonly clock?: () => Date;
 }
 
+/** What a user's step activity gets: the activity input, the deployed step and its `input`. */
+export type UserStepInput = StepActivityInput & { readonly step: StepDefinition; readonly input?: Json };
+
 /** A user's step activity: gets the step input, returns a small JSON result (or nothing). */
-export type UserStepHandler = (input: StepActivityInput & { readonly input?: Json }, ctx: { readonly log: Logger }) => Promise<Json | undefined | void>;
+export type UserStepHandler = (input: UserStepInput, ctx: { readonly log: Logger }) => Promise<Json | undefined | void>;
 
 export interface StepActivities {
   startStep(input: unknown): Promise<StepOutcome>;
   pollStep(input: unknown): Promise<StepOutcome>;
   cancelStep(input: unknown): Promise<void>;
   finishRun(input: unknown): Promise<void>;
-  /** Turns a user handler into the activity a `kind: 'activity'` step calls. */
-  wrapUserActivity(handler: UserStepHandler): (input: unknown) => Promise<StepOutcome>;
+  /** Turns a user handler into the activity registered as `name`, which `kind: 'activity'` steps naming it call. */
+  wrapUserActivity(name: string, handler: UserStepHandler): (input: unknown) => Promise<StepOutcome>;
 }
 
 function parse<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
@@ -91,13 +99,13 @@ export function createStepActivities(deps: StepActivityDeps): StepActivities {
     return adapter;
   }
 
-  function contextFor(input: StepActivityInput): StepContext {
+  function contextFor(input: StepActivityInput, parameters: JsonObject = input.parameters): StepContext {
     return {
       runId: input.runId,
       pipeline: input.pipeline,
       stepId: input.stepId,
       attempt: input.attempt,
-      parameters: input.parameters,
+      parameters,
       trigger: input.trigger,
       secrets,
       settings: deps.settings,
@@ -131,27 +139,41 @@ export function createStepActivities(deps: StepActivityDeps): StepActivities {
     return { time: now().toISOString(), level, msg: maskSecrets(msg), stepId: input.stepId, attempt: input.attempt, ...(fields ? { fields: maskDeep(fields) } : {}) };
   }
 
-  /** The first attempt of a step marks the run running: no separate "run started" activity. */
-  function startOf(input: StepActivityInput): Pick<RunWrite, 'start'> {
+  /**
+   * The first attempt of a step marks the run running: no separate "run started" activity. The
+   * row is created at a root step (no dependencies), read from the deployed step; when the catalog
+   * refuses the step there is none to read, so the write creates the row if it is missing (a
+   * refused create falls back to the read-then-write path, which settles an existing row), and the
+   * run's record still shows the refusal.
+   */
+  function startOf(input: StepActivityInput, deployed: DeployedStep | undefined): Pick<RunWrite, 'start'> {
     if (input.attempt !== 1) return {};
-    return { start: { root: input.step.dependsOn.length === 0, trigger: input.trigger, parameters: input.parameters } };
+    return { start: { root: deployed ? deployed.step.dependsOn.length === 0 : true, trigger: input.trigger, parameters: input.parameters } };
   }
 
   /**
-   * Runs one adapter call and records it with what the caller already has to write (`before`: the
-   * start of a step): the attempt as it stands after the call and its log lines, in one write. A
-   * poll that is still running writes nothing.
+   * Runs one adapter call on the deployed step and records it in one write: when the execution
+   * `starts` the attempt, the run's start and the "started" line, then the attempt as it stands
+   * after the call and its log lines. A poll that is still running writes nothing. A step the
+   * catalog refuses (unknown, other version, parameters that do not fit) fails the attempt like any
+   * permanent error, so the run's record says why.
    */
-  async function attempt(input: StepActivityInput, startedAt: string, before: RunWrite | undefined, call: (ctx: StepContext) => Promise<StepOutcome>): Promise<StepOutcome> {
-    const ctx = contextFor(input);
+  async function attempt(input: StepActivityInput, startedAt: string, starts: boolean, call: (deployed: DeployedStep, ctx: StepContext) => Promise<StepOutcome>): Promise<StepOutcome> {
+    let ctx = contextFor(input);
+    let deployed: DeployedStep | undefined;
+    const startLine = starts ? runLine(input, 'info', `step ${input.stepId} attempt ${input.attempt} started`) : undefined;
     const base = { runId: input.runId, pipeline: input.pipeline, stepId: input.stepId, attempt: input.attempt, startedAt };
     const write = (lines: readonly LogLine[], attempt: AttemptRecord | undefined): RunWrite => ({
-      ...(before ?? { runId: input.runId, pipeline: input.pipeline }),
+      runId: input.runId,
+      pipeline: input.pipeline,
+      ...(starts ? startOf(input, deployed) : {}),
       attempts: attempt ? [attempt] : [],
-      lines: [...(before?.lines ?? []), ...lines],
+      lines: [...(startLine ? [startLine] : []), ...lines],
     });
     try {
-      const outcome = maskDeep(await call(ctx));
+      deployed = deployedStep(deps.catalog, input);
+      ctx = contextFor(input, deployed.parameters);
+      const outcome = maskDeep(await call(deployed, ctx));
       if (outcome.status === 'succeeded') {
         ctx.log.info({ metrics: outcome.metrics }, 'step attempt succeeded');
         const line = runLine(input, 'info', `step ${input.stepId} attempt ${input.attempt} succeeded`, outcome.metrics);
@@ -165,7 +187,7 @@ export function createStepActivities(deps: StepActivityDeps): StepActivities {
             ...(outcome.output === undefined ? {} : { output: outcome.output }),
           }),
         );
-      } else if (outcome.status === 'running' && before) {
+      } else if (outcome.status === 'running' && starts) {
         await record(ctx.log, write([], { ...base, status: 'running' }));
       }
       return outcome;
@@ -178,11 +200,6 @@ export function createStepActivities(deps: StepActivityDeps): StepActivities {
     }
   }
 
-  /** What starting a step writes besides the attempt: the run's start, the "started" line. */
-  function stepStart(input: StepActivityInput): RunWrite {
-    return { runId: input.runId, pipeline: input.pipeline, ...startOf(input), lines: [runLine(input, 'info', `step ${input.stepId} attempt ${input.attempt} started`)] };
-  }
-
   function startedAtFrom(elapsedSeconds: number): string {
     return new Date(now().getTime() - elapsedSeconds * 1000).toISOString();
   }
@@ -191,26 +208,27 @@ export function createStepActivities(deps: StepActivityDeps): StepActivities {
     async startStep(raw) {
       const input = parseOrThrow(() => parse(stepActivityInputSchema, raw, 'startStep'));
       const startedAt = now().toISOString();
-      return attempt(input, startedAt, stepStart(input), (ctx) => adapterFor(input.step).start(input.step, ctx));
+      return attempt(input, startedAt, true, ({ step }, ctx) => adapterFor(step).start(step, ctx));
     },
 
     async pollStep(raw) {
       const input: PollActivityInput = parseOrThrow(() => parse(pollActivityInputSchema, raw, 'pollStep'));
-      return attempt(input, startedAtFrom(input.elapsedSeconds), undefined, (ctx) => {
-        const adapter = adapterFor(input.step);
-        if (!adapter.poll) throw new PermanentError(`step kind "${input.step.kind}" cannot be polled`);
-        return adapter.poll(input.step, input.handle, ctx);
+      return attempt(input, startedAtFrom(input.elapsedSeconds), false, ({ step }, ctx) => {
+        const adapter = adapterFor(step);
+        if (!adapter.poll) throw new PermanentError(`step kind "${step.kind}" cannot be polled`);
+        return adapter.poll(step, input.handle, ctx);
       });
     },
 
     async cancelStep(raw) {
       const input: CancelActivityInput = parseOrThrow(() => parse(cancelActivityInputSchema, raw, 'cancelStep'));
       const ctx = contextFor(input);
-      const adapter = deps.adapters[input.step.kind];
-      if (adapter?.cancel) {
-        const cancel = adapter.cancel.bind(adapter);
-        await quietly(ctx.log, `stopping the job (${input.reason})`, () => cancel(input.step, input.handle, ctx));
-      }
+      // Stopping is best-effort: a step the catalog refuses is not stopped (nothing of ours started it).
+      await quietly(ctx.log, `stopping the job (${input.reason})`, async () => {
+        const { step, parameters } = deployedStep(deps.catalog, input);
+        const adapter = deps.adapters[step.kind];
+        if (adapter?.cancel) await adapter.cancel(step, input.handle, contextFor(input, parameters));
+      });
       ctx.log.info({ reason: input.reason }, 'step job stop requested');
       // The attempt ends here for the run record: the orchestrator gave up on it.
       const error: FailureInfo =
@@ -230,8 +248,10 @@ export function createStepActivities(deps: StepActivityDeps): StepActivities {
       // unbound logger: the events carry runId and pipeline themselves, and a child's bindings
       // would repeat those keys in the JSON line.
       emitRunEvents(deps.logger, input);
-      const metrics: Record<string, NonNullable<RunState['steps'][number]['metrics']>> = {};
-      for (const step of run.steps) if (step.metrics) metrics[step.id] = step.metrics;
+      // fromEntries defines own properties whatever the step id is.
+      const metrics: Record<string, NonNullable<RunState['steps'][number]['metrics']>> = Object.fromEntries(
+        run.steps.flatMap((step) => (step.metrics ? [[step.id, step.metrics] as const] : [])),
+      );
       // Attempts the orchestrator abandoned (run cancelled or timed out, step timeout that the
       // activity never saw) are only known here.
       const abandoned: AttemptRecord[] = run.steps.flatMap((step) =>
@@ -266,20 +286,34 @@ export function createStepActivities(deps: StepActivityDeps): StepActivities {
         attempts: abandoned,
         lines: [{ time: now().toISOString(), level: run.status === 'failed' ? 'error' : 'info', msg: maskSecrets(`run ${run.status}${run.error ? `: ${run.error.message}` : ''}`) }],
       });
+      // Alerts and title come from the deployed definition, never from the run's input: a crafted
+      // run must not be able to send its summary to a webhook secret of its choosing.
       const notifier = deps.notifier;
-      const event = runEventFromState(run, input.title);
-      if (notifier && event && input.alerts.some((a) => a.on.includes(event.kind))) {
-        await quietly(log, 'sending the alert', () => notifier.notify(event, input.alerts));
+      let pipeline;
+      try {
+        pipeline = deployedPipeline(deps.catalog, run.pipeline);
+      } catch (error) {
+        log.warn({ err: (error as Error).message }, 'no alert sent');
+        return;
+      }
+      const { alerts, title } = pipeline;
+      const event = runEventFromState(run, title);
+      if (notifier && event && alerts.some((a) => a.on.includes(event.kind))) {
+        await quietly(log, 'sending the alert', () => notifier.notify(event, alerts));
       }
     },
 
-    wrapUserActivity(handler) {
+    wrapUserActivity(name, handler) {
       return async (raw) => {
         const input = parseOrThrow(() => parse(stepActivityInputSchema, raw, 'step activity'));
         const startedAt = now().toISOString();
-        return attempt(input, startedAt, stepStart(input), async (ctx) => {
-          const stepInput = input.step.kind === 'activity' ? input.step.input : undefined;
-          const result = await handler({ ...input, ...(stepInput === undefined ? {} : { input: stepInput as Json }) }, { log: ctx.log });
+        return attempt(input, startedAt, true, async ({ step, parameters }, ctx) => {
+          // Only a deployed step that names this activity may call it.
+          if (step.kind !== 'activity' || step.activity !== name) {
+            throw new PermanentError(`step "${step.id}" of pipeline "${input.pipeline}" does not call activity "${name}"`, { code: 'unknown-step' });
+          }
+          const stepInput = step.input;
+          const result = await handler({ ...input, parameters, step, ...(stepInput === undefined ? {} : { input: stepInput as Json }) }, { log: ctx.log });
           return result === undefined ? { status: 'succeeded' } : { status: 'succeeded', output: result };
         });
       };

@@ -13,6 +13,7 @@ import { pipelineInputs } from '../pipelines/definitions';
 import { PipelineValidationError } from '../pipelines/validate';
 import { previewSchedule, MAX_PREVIEW_COUNT } from '../scheduler/preview';
 import { ApiClient } from './client';
+import { addCostCommand } from './cost';
 import { CliError, EXIT } from './exitCodes';
 import { follow, formatLogLine, type RunViewJson } from './follow';
 import { seconds, table } from './table';
@@ -250,6 +251,8 @@ export function buildProgram(print_: Out = (l) => console.log(l), setExit: (code
       const slots = previewSchedule(s, { from, count });
       print(slots, () => `${pipeline}/${schedule}: ${s.cron} in ${s.timezone}\n` + table(['UTC', 'LOCAL', 'DST'], slots.map((x) => [x.utc, x.local, x.dst ?? ''])));
     });
+
+  addCostCommand(program, print);
 
   async function followAndExit(api: ApiClient, runId: string, interval: string, steps: boolean): Promise<void> {
     const intervalMs = Math.max(0.2, Number(interval) || 2) * 1000;

@@ -111,9 +111,11 @@ function assertFailedOnChangedDefinition(state: RunState): void {
   assert.equal(state.error?.stepId, 'export');
   assert.equal(state.error?.class, 'permanent');
   assert.match(state.error?.message ?? '', /definition of pipeline "data-pipeline" changed since the run started .*redeployed while running\?/);
-  // A permanent failure is not retried by the step's policy; only the pipeline retry runs it again.
+  // A permanent failure is retried neither by the step's policy nor by the pipeline retry
+  // (unless the definition sets pipelineRetry.retryPermanent, which the seed does not).
   const attempts = state.steps.find((s) => s.id === 'export')?.attempts ?? [];
-  assert.equal(attempts.length, 1 + deployed.pipelineRetry.retries);
+  assert.equal(deployed.pipelineRetry.retryPermanent, false);
+  assert.equal(attempts.length, 1);
   assert.ok(attempts.every((a) => a.status === 'failed' && a.error?.class === 'permanent'), JSON.stringify(attempts));
   assert.deepEqual(
     state.steps.filter((s) => s.id !== 'export').map((s) => s.status),

@@ -128,7 +128,8 @@ export function createRoutes(deps: ApiDeps): Route[] {
     const now = deps.now();
     let runId = body.idempotencyKey ? idempotentRunId(pipeline.name, body.idempotencyKey) : newRunId(pipeline.name, now, deps.randomSuffix());
     if (body.idempotencyKey) runId = await deps.idempotency.claim(pipeline.name, body.idempotencyKey, runId);
-    const trigger: RunTrigger = { kind: 'manual', origin: 'api' };
+    // The request's instant is the run's logical date (`{ run: 'logicalDate' }`) when no schedule gave one.
+    const trigger: RunTrigger = { kind: 'manual', origin: 'api', requestedAt: now.toISOString() };
     const created = await startRunOnce(deps.durable, { pipeline, runId, trigger, parameters: params.parameters });
     return json(202, { runId, pipeline: pipeline.name, created, links: links(deps, runId) }, { location: links(deps, runId)['self'] ?? '' });
   };
@@ -225,7 +226,8 @@ export function createRoutes(deps: ApiDeps): Route[] {
     const created = await startRunOnce(deps.durable, {
       pipeline,
       runId,
-      trigger: { kind: 'rerun', origin: sourceId },
+      // A rerun redoes the source run's work: it keeps the source's logical date.
+      trigger: { kind: 'rerun', origin: sourceId, ...logicalInstantOf(view.trigger, view.createdAt ?? deps.now().toISOString()) },
       parameters: view.parameters ?? {},
       resumeFrom: { runId: sourceId, steps: carried },
     });
@@ -331,4 +333,11 @@ function answerProblems(handle: Route['handle']): Route['handle'] {
       return problemResponse(new ApiProblem(500, 'Internal error', 'the request failed; see the app logs'), new URL(request.url).pathname);
     }
   };
+}
+
+/** The instant a rerun's `{ run: 'logicalDate' }` / `{ run: 'scheduledFor' }` resolve from: its source's. */
+function logicalInstantOf(source: Partial<RunTrigger> | undefined, sourceCreatedAt: string): Pick<RunTrigger, 'scheduledFor' | 'requestedAt'> {
+  if (source?.scheduledFor) return { scheduledFor: source.scheduledFor };
+  // The run store keeps no request instant; the source run's creation is the same moment.
+  return { requestedAt: source?.requestedAt ?? sourceCreatedAt };
 }

@@ -13,6 +13,7 @@ import type { Json, JsonObject } from '../../core/json';
 import { PermanentError, TransientError, type ClassifiedError } from '../../core/errors';
 import { parseRetryAfterSeconds } from '../../core/retryAfter';
 import { maskSecrets } from '../../logging/mask';
+import { fillJson } from '../../pipelines/runValues';
 import type { ConfigValue, StepDefinition } from '../../pipelines/schema';
 import { MissingSettingError, resolveValue } from '../../secrets/types';
 import type { AdapterFor, StepContext } from '../adapter';
@@ -182,7 +183,7 @@ export function createAzureFunctionAdapter(deps: AzureFunctionAdapterDeps = {}):
 }
 
 /** Resolves URL, key and headers for a call. Exported for the bench and for tests. */
-export async function prepareAzureFunctionCall(step: AzureFunctionStep, ctx: Pick<StepContext, 'secrets' | 'settings' | 'runId' | 'stepId' | 'attempt'>): Promise<PreparedCall> {
+export async function prepareAzureFunctionCall(step: AzureFunctionStep, ctx: Pick<StepContext, 'secrets' | 'settings' | 'runId' | 'stepId' | 'attempt' | 'parameters' | 'trigger'>): Promise<PreparedCall> {
   let rawUrl: string;
   try {
     rawUrl = await resolveValue(step.url, ctx.secrets, ctx.settings);
@@ -206,7 +207,7 @@ export async function prepareAzureFunctionCall(step: AzureFunctionStep, ctx: Pic
   const hasBody = step.body !== undefined && step.method !== 'GET' && step.method !== 'DELETE';
   if (hasBody) headers['content-type'] = 'application/json';
   if (key !== undefined) headers['x-functions-key'] = key;
-  return { url, method: step.method, headers, body: hasBody ? JSON.stringify(step.body) : undefined, key };
+  return { url, method: step.method, headers, body: hasBody ? JSON.stringify(fillJson(step.body as Json, ctx)) : undefined, key };
 }
 
 /**

@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { PermanentError, TransientError } from '../../core/errors';
 import type { Json, JsonObject } from '../../core/json';
 import { maskDeep, maskSecrets, rememberSecretValue } from '../../logging/mask';
+import { fillJson, fillTemplate, type RunValues } from '../../pipelines/runValues';
 import { isSnowflakeIdentifier, type ConfigValue } from '../../pipelines/schema';
 import { resolveValue } from '../../secrets/types';
 import type { AdapterFor, StepContext } from '../adapter';
@@ -134,7 +135,7 @@ export function createSnowflakeAdapter(deps: SnowflakeAdapterDeps = {}): Adapter
 
   return {
     async start(step, ctx) {
-      const { sqlText, binds } = statementOf(step);
+      const { sqlText, binds } = statementOf(step, ctx);
       const tag = `${ctx.runId}:${ctx.stepId}:${ctx.attempt}`;
       return withConnection(step, ctx, 'query', async (connection) => {
         const queryId = await deadline(submit(connection, sqlText, binds, tag), callTimeoutMs, 'submit');
@@ -279,9 +280,22 @@ function normalizePem(value: string): string {
 
 type Bind = string | number | boolean | null;
 
-function statementOf(step: SnowflakeStep): { sqlText: string; binds: Bind[] } {
-  if ('copyInto' in step.statement) return { sqlText: buildCopyInto(step.statement.copyInto), binds: [] };
-  return { sqlText: step.statement.sql, binds: step.statement.binds };
+/**
+ * The statement with the run's values in it: filled into COPY INTO's stage path (which
+ * `buildCopyInto` quotes as a string literal), or sent as bind variables. Never into SQL text.
+ */
+export function statementOf(step: SnowflakeStep, values: RunValues): { sqlText: string; binds: Bind[] } {
+  const { statement } = step;
+  if ('copyInto' in statement) {
+    const { path } = statement.copyInto;
+    return { sqlText: buildCopyInto({ ...statement.copyInto, ...(path === undefined ? {} : { path: fillTemplate(path, values) }) }), binds: [] };
+  }
+  return { sqlText: statement.sql, binds: statement.binds.map((bind) => asBind(fillJson(bind, values))) };
+}
+
+/** A parameter's value as a bind; values are scalars by their declared types, anything else goes as JSON text. */
+function asBind(value: Json): Bind {
+  return typeof value === 'object' && value !== null ? JSON.stringify(value) : value;
 }
 
 /**

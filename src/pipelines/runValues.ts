@@ -105,8 +105,8 @@ export function checkStepReferences(step: { readonly kind: string }, declared: r
 
 function whereTaken(kind: string): string {
   const fields = TEMPLATE_FIELDS[kind];
-  if (!fields) return `a ${kind} step takes none; it gets the run's parameters in its input`;
-  return `a ${kind} step takes them in ${fields.map((f) => f.join('.')).join(', ')}`;
+  if (!fields) return `${kind} steps take none; they get the run's parameters in their input`;
+  return `${kind} steps take them in ${fields.map((f) => f.join('.')).join(', ')}`;
 }
 
 /**

@@ -21,6 +21,7 @@ import type { AlertDefinition, StepDefinition, StepKind } from '../pipelines/sch
 import type { AttemptRecord, LogLine, RunRecorder } from '../runs/recorder';
 import type { SecretResolver, SettingsReader } from '../secrets/types';
 import type { StepAdapter, StepContext } from '../steps/adapter';
+import type { StepLogLine } from '../steps/resultLines';
 import type { CancelActivityInput, PollActivityInput, StepActivityInput, StepOutcome } from '../steps/protocol';
 import { cancelActivityInputSchema, finishRunInputSchema, pollActivityInputSchema, stepActivityInputSchema } from './schemas';
 
@@ -151,28 +152,32 @@ export function createStepActivities(deps: StepActivityDeps): StepActivities {
   }
 
   /** One line in the run's log (what `logs --follow` shows), next to the process log. */
-  async function runLog(input: StepActivityInput, log: Logger, level: LogLine['level'], msg: string, fields?: JsonObject): Promise<void> {
+  async function runLog(input: StepActivityInput, log: Logger, level: LogLine['level'], msg: string, fields?: JsonObject, reported: readonly StepLogLine[] = []): Promise<void> {
     const recorder = deps.recorder;
     if (!recorder) return;
-    const line: LogLine = { time: now().toISOString(), level, msg: maskSecrets(msg), stepId: input.stepId, attempt: input.attempt, ...(fields ? { fields: maskDeep(fields) } : {}) };
-    await quietly(log, 'appending the run log', () => recorder.appendLogs(input.runId, [line]));
+    const at = now().toISOString();
+    const line = (l: StepLogLine): LogLine => ({ time: at, level: l.level, msg: maskSecrets(l.msg), stepId: input.stepId, attempt: input.attempt, ...(l.fields ? { fields: maskDeep(l.fields) } : {}) });
+    // The step's own results first, then its verdict: one batch, so they stay together in order.
+    const lines = [...reported, { level, msg, ...(fields ? { fields } : {}) }].map(line);
+    await quietly(log, 'appending the run log', () => recorder.appendLogs(input.runId, lines));
   }
 
   /** Runs one adapter call with recording and error conversion around it. */
   async function attempt(input: StepActivityInput, startedAt: string, call: (ctx: StepContext) => Promise<StepOutcome>): Promise<StepOutcome> {
-    const ctx = contextFor(input);
+    const reported: StepLogLine[] = [];
+    const ctx: StepContext = { ...contextFor(input), report: (line) => void reported.push(line) };
     try {
       const outcome = maskDeep(await call(ctx));
       if (outcome.status === 'succeeded') {
         ctx.log.info({ metrics: outcome.metrics }, 'step attempt succeeded');
-        await runLog(input, ctx.log, 'info', `step ${input.stepId} attempt ${input.attempt} succeeded`, outcome.metrics);
+        await runLog(input, ctx.log, 'info', `step ${input.stepId} attempt ${input.attempt} succeeded`, outcome.metrics, reported);
       }
       await recordEnd(input, ctx.log, startedAt, { outcome });
       return outcome;
     } catch (error) {
       const failure = maskedFailure(error);
       ctx.log.warn({ failure }, 'step attempt failed');
-      await runLog(input, ctx.log, failure.class === 'permanent' ? 'error' : 'warn', `step ${input.stepId} attempt ${input.attempt} failed (${failure.class}): ${failure.message}`);
+      await runLog(input, ctx.log, failure.class === 'permanent' ? 'error' : 'warn', `step ${input.stepId} attempt ${input.attempt} failed (${failure.class}): ${failure.message}`, undefined, reported);
       await recordEnd(input, ctx.log, startedAt, { error: failure });
       throw activityError(error);
     }

@@ -20,6 +20,7 @@ import type { AdapterFor, StepContext } from '../adapter';
 import type { StepOutcome } from '../protocol';
 import { DEFAULT_MAX_OUTPUT_BYTES, boundedOutput, excerpt, httpFailure, isObject, metricsFrom, parseJson } from './response';
 import { sealQuery, unsealQuery } from './sealedQuery';
+import { answerLine } from '../resultLines';
 
 export type AzureFunctionStep = Extract<StepDefinition, { kind: 'azureFunction' }>;
 
@@ -110,7 +111,9 @@ export function createAzureFunctionAdapter(deps: AzureFunctionAdapterDeps = {}):
     return { prepared, answer };
   }
 
-  function succeeded(json: Json | undefined, text: string): StepOutcome {
+  /** The answer, kept bounded as the step's output and told in one line of the run's log. */
+  function succeeded(ctx: StepContext, what: string, status: number, json: Json | undefined, text: string): StepOutcome {
+    ctx.report?.(answerLine(what, status, json, text));
     const output = boundedOutput(json, text, maxOutputBytes);
     const metrics = metricsFrom(json);
     return { status: 'succeeded', ...(output === undefined ? {} : { output }), ...(metrics ? { metrics } : {}) };
@@ -126,10 +129,10 @@ export function createAzureFunctionAdapter(deps: AzureFunctionAdapterDeps = {}):
       const { prepared, answer } = await call(step, ctx);
       if (answer.status === 202) {
         const handle = handleFrom(answer, prepared);
-        if (!handle) return succeeded(answer.json, answer.text);
+        if (!handle) return succeeded(ctx, what, answer.status, answer.json, answer.text);
         return { status: 'running', handle: handle as unknown as JsonObject, pollAfterSeconds: pollAfter(step, answer.headers) };
       }
-      if (answer.status >= 200 && answer.status < 300) return succeeded(answer.json, answer.text);
+      if (answer.status >= 200 && answer.status < 300) return succeeded(ctx, what, answer.status, answer.json, answer.text);
       throw httpFailure(what, answer.status, answer.headers.get('retry-after'), answer.text, now());
     },
 
@@ -158,9 +161,9 @@ export function createAzureFunctionAdapter(deps: AzureFunctionAdapterDeps = {}):
       if (answer.status >= 200 && answer.status < 300) {
         if (runtimeStatus === 'Completed' && body) {
           const output = body['output'] ?? null;
-          return succeeded(output, JSON.stringify(output));
+          return succeeded(ctx, `${what} (orchestration completed)`, answer.status, output, JSON.stringify(output));
         }
-        return succeeded(answer.json, answer.text);
+        return succeeded(ctx, what, answer.status, answer.json, answer.text);
       }
       throw httpFailure(what, answer.status, answer.headers.get('retry-after'), answer.text, now());
     },

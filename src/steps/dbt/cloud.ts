@@ -196,7 +196,7 @@ export function createDbtCloudRunner(deps: DbtCloudDeps) {
           output: { dbtRunId: runId, ...(run.href ? { url: run.href } : {}) },
           ...(statusMessage ? { statusMessage } : {}),
           failedWithoutResults: () => new PermanentError(`${label} failed${statusMessage ? `: ${statusMessage}` : ''}`, { code: 'DBT_ERROR' }),
-        });
+        }, ctx);
       });
     },
 

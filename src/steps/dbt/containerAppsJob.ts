@@ -165,7 +165,7 @@ export function createContainerAppsJobRunner(deps: ContainerAppsJobDeps) {
       output: { execution },
       // The container died before dbt wrote results: image pull, OOM, replica timeout. Worth a retry.
       failedWithoutResults: () => new TransientError(`${label} ended ${status} without run_results.json (see the job's logs)`, { code: `EXECUTION_${status.toUpperCase()}` }),
-    });
+    }, ctx);
   }
 
   return {

@@ -15,6 +15,7 @@ import { isSnowflakeIdentifier, type ConfigValue } from '../../pipelines/schema'
 import { resolveValue } from '../../secrets/types';
 import type { AdapterFor, StepContext } from '../adapter';
 import type { StepMetrics, StepOutcome } from '../protocol';
+import { copyIntoLines } from '../resultLines';
 import { buildCopyInto } from './copyInto';
 import { copyMetrics, isCopyIntoResult, summarizeCopyInto, type Row } from './copyResult';
 import {
@@ -109,9 +110,9 @@ export function createSnowflakeAdapter(deps: SnowflakeAdapterDeps = {}): Adapter
     return failure.error;
   }
 
-  async function finish(step: SnowflakeStep, connection: Connection, queryId: string): Promise<StepOutcome> {
+  async function finish(step: SnowflakeStep, connection: Connection, queryId: string, ctx: StepContext): Promise<StepOutcome> {
     const rows = await deadline(fetchRows(connection, queryId), callTimeoutMs, 'result fetch');
-    return succeeded(step, queryId, rows);
+    return succeeded(step, queryId, rows, ctx);
   }
 
   /**
@@ -148,7 +149,7 @@ export function createSnowflakeAdapter(deps: SnowflakeAdapterDeps = {}): Adapter
           if (waited + pause > inlineWaitMs) break;
           await sleep(pause);
           const checked = await check(connection, queryId);
-          if (checked.state === 'done') return finish(step, connection, queryId);
+          if (checked.state === 'done') return finish(step, connection, queryId, ctx);
           unknown = checked.state === 'unknown' ? unknown + 1 : 0;
           status = checked.status;
         }
@@ -162,7 +163,7 @@ export function createSnowflakeAdapter(deps: SnowflakeAdapterDeps = {}): Adapter
       const unknownBefore = typeof handle['unknown'] === 'number' ? handle['unknown'] : 0;
       return withConnection(step, ctx, 'query', async (connection) => {
         const { state, status } = await check(connection, queryId);
-        if (state === 'done') return finish(step, connection, queryId);
+        if (state === 'done') return finish(step, connection, queryId, ctx);
         if (state === 'running') return running(queryId, polls + 1, step.pollInterval, 0, status);
         const unknown = unknownBefore + 1;
         if (unknown > MAX_UNKNOWN_CHECKS) {
@@ -361,10 +362,12 @@ function queryIdOf(handle: JsonObject): string {
   return queryId;
 }
 
-function succeeded(step: SnowflakeStep, queryId: string, rows: Row[]): StepOutcome {
+function succeeded(step: SnowflakeStep, queryId: string, rows: Row[], ctx: Pick<StepContext, 'report'>): StepOutcome {
   const isCopy = 'copyInto' in step.statement || isCopyIntoResult(rows);
   if (isCopy) {
     const summary = summarizeCopyInto(rows);
+    // Reported before the maxErrors verdict, so a failed load still shows which files broke.
+    copyIntoLines(summary, queryId).forEach((line) => ctx.report?.(line));
     const metrics: StepMetrics = maskDeep(copyMetrics(summary));
     if (step.maxErrors !== undefined && summary.errorsSeen > step.maxErrors) {
       throw new PermanentError(
@@ -387,6 +390,7 @@ function succeeded(step: SnowflakeStep, queryId: string, rows: Row[]): StepOutco
     }));
     return { status: 'succeeded', output: maskDeep({ queryId, files, filesTotal: summary.files.length }), metrics };
   }
+  ctx.report?.({ level: 'info', msg: `query ${queryId} returned ${rows.length} row${rows.length === 1 ? '' : 's'}` });
   const shown: Json = rows.slice(0, OUTPUT_ROWS).map((row) => Object.fromEntries(Object.entries(row).map(([k, v]) => [k, jsonCell(v)])));
   return { status: 'succeeded', output: maskDeep({ queryId, rowCount: rows.length, rows: shown }), metrics: { rowCount: rows.length } };
 }

@@ -30,13 +30,14 @@ import { ORCHESTRATOR_NAMES, type RunInput, type RunState, type StepState } from
 /** Name of the external event that cancels a run (`raiseEvent(runId, CANCEL_EVENT, { reason })`). */
 export const CANCEL_EVENT = 'cancel';
 
-/** Input of the `finishRun` activity. */
+/**
+ * Input of the `finishRun` activity. No alerts or title: the activity takes them from the deployed
+ * definition, so a crafted run cannot send its summary to a webhook of its choosing.
+ */
 export interface FinishRunInput {
   readonly run: RunState;
   readonly trigger: RunInput['trigger'];
   readonly parameters: JsonObject;
-  readonly alerts: RunInput['pipeline']['alerts'];
-  readonly title: string;
 }
 
 type Stop = { readonly kind: 'cancelled'; readonly reason?: string } | { readonly kind: 'timedOut' };
@@ -88,6 +89,7 @@ function* runMany(env: StepEnv, input: RunInput, steps: readonly StepDefinition[
     const stepInput: RunStepInput = {
       runId: input.runId,
       pipelineName: input.pipeline.name,
+      definitionVersion: input.definitionVersion,
       parameters: input.parameters,
       trigger: input.trigger,
       step,
@@ -165,7 +167,7 @@ export function createRunPipeline(options: RunPipelineOptions = {}): Orchestrati
     const tracker = new RunTracker(input, startedMs);
     const env = createStepEnv(
       context,
-      { runId: input.runId, pipelineName: input.pipeline.name, parameters: input.parameters, trigger: input.trigger },
+      { runId: input.runId, pipelineName: input.pipeline.name, definitionVersion: input.definitionVersion, parameters: input.parameters, trigger: input.trigger },
       tracker,
       {
         maxPollsPerExecution,
@@ -204,13 +206,7 @@ export function createRunPipeline(options: RunPipelineOptions = {}): Orchestrati
     const final = finalState(input, tracker, stop, env.nowMs());
     df.setCustomStatus(fittedWhenSerialized(() => forCustomStatus(final)));
     env.log(`run ${final.status}${final.error ? `: ${final.error.message}` : ''}`);
-    const finish: FinishRunInput = {
-      run: final,
-      trigger: input.trigger,
-      parameters: input.parameters,
-      alerts: input.pipeline.alerts,
-      title: input.pipeline.title,
-    };
+    const finish: FinishRunInput = { run: final, trigger: input.trigger, parameters: input.parameters };
     try {
       yield df.callActivity(ACTIVITY_NAMES.finishRun, finish);
     } catch (error) {

@@ -16,6 +16,7 @@ import type { StepState } from './types';
 export interface RunStepInput {
   readonly runId: string;
   readonly pipelineName: string;
+  readonly definitionVersion: string;
   readonly parameters: JsonObject;
   readonly trigger: RunTrigger;
   readonly step: StepDefinition;
@@ -36,7 +37,7 @@ export function* runPipelineStep(context: OrchestrationContext): Generator<Task,
   tracker.replace({ id: input.step.id, status: 'pending', attempts: input.state.attempts });
   const env = createStepEnv(
     context,
-    { runId: input.runId, pipelineName: input.pipelineName, parameters: input.parameters, trigger: input.trigger },
+    { runId: input.runId, pipelineName: input.pipelineName, definitionVersion: input.definitionVersion, parameters: input.parameters, trigger: input.trigger },
     tracker,
     {
       ...(input.maxPollsPerExecution === undefined ? {} : { maxPollsPerExecution: input.maxPollsPerExecution }),

@@ -26,7 +26,8 @@ export class RunTracker {
   ) {
     const carried = input.resumeFrom?.steps ?? {};
     for (const step of input.pipeline.steps) {
-      const reused = carried[step.id];
+      // Own properties only: a step id like `constructor` must not find Object.prototype's member.
+      const reused = Object.hasOwn(carried, step.id) ? carried[step.id] : undefined;
       this.steps.set(
         step.id,
         reused

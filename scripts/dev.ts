@@ -1,10 +1,11 @@
 /**
  * `npm run dev`: the app in the development host on PORT (default 7071), real clock, real step
  * adapters configured from local.settings.json (`Values`, like `func start`), Azurite started for
- * the run records unless a store is configured (in memory, or in AZURITE_LOCATION), and the scheduler ticking in real time when
+ * the run records unless a store is configured (data in AZURITE_LOCATION, default .azurite), and the scheduler ticking in real time when
  * SCHEDULER_ENABLED is true. Needs no Functions Core Tools.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { startAzurite, type AzuriteInstance } from '../src/standins/azurite';
 
 function loadLocalSettings(path = 'local.settings.json'): void {
@@ -22,14 +23,15 @@ function loadLocalSettings(path = 'local.settings.json'): void {
 async function main(): Promise<void> {
   loadLocalSettings();
   process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
+  // AZURITE_LOCATION (default .azurite, git-ignored): Azurite's data and the dev host's Durable state.
+  const dataFolder = process.env['AZURITE_LOCATION'] ?? '.azurite';
   let azurite: AzuriteInstance | undefined;
   const store = process.env['RUN_STORE_CONNECTION_STRING'];
   if (process.env['RUN_STORE_TABLE_URL'] === undefined && (store === undefined || store === 'UseDevelopmentStorage=true')) {
-    // AZURITE_LOCATION keeps run records across restarts (e.g. .azurite, git-ignored); unset = in memory.
-    const location = process.env['AZURITE_LOCATION'];
-    azurite = await startAzurite({ blob: false, ...(location ? { location } : {}) });
+    // Run records live in dataFolder, beside the Durable state, so both survive a restart.
+    azurite = await startAzurite({ blob: false, location: dataFolder });
     process.env['RUN_STORE_CONNECTION_STRING'] = azurite.connectionString;
-    console.log(`Azurite (${location ? `data in ${location}` : 'in memory'}) for run records: ${azurite.tableUrl}`);
+    console.log(`Azurite (data in ${dataFolder}) for run records: ${azurite.tableUrl}`);
   }
 
   await import('../src/index');
@@ -42,6 +44,8 @@ async function main(): Promise<void> {
     httpPort: Number(process.env['PORT'] ?? 7071),
     ...(key ? { functionKey: key } : {}),
     hostJsonPath: 'host.json',
+    // Durable state next to Azurite's data, so runs survive a restart (docs/devhost.md).
+    stateDirectory: join(dataFolder, 'durable'),
     log: (line) => console.log(line),
   });
   console.log(`durable-pipelines dev host on ${host.baseUrl ?? ''}${key ? ' (function key required)' : ' (no function key check: set DURABLE_PIPELINES_KEY to require one)'}`);

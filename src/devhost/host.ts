@@ -114,6 +114,7 @@ export class DevHost {
       taskFailureShape: options.taskFailureShape ?? 'reasonDetails',
       log,
       onTimerCreated: (fireAt) => holder.host?.armRealTimer(fireAt.getTime()),
+      ...(options.stateDirectory === undefined ? {} : { stateDirectory: options.stateDirectory }),
     });
 
     const serveTriggers = options.httpPort !== false;
@@ -242,6 +243,8 @@ export class DevHost {
     const clientData = clientBindingData(state.baseUrl, settings.hubName, options.functionKey, rpcToken);
     const host = new DevHost(clock, hub, server, timers, clientData, settings, serveTriggers ? state.baseUrl : undefined, log, counters);
     holder.host = host;
+    const resumed = hub.resume();
+    if (options.stateDirectory !== undefined) log(`durable state in ${options.stateDirectory}: ${resumed} unfinished instance(s) resumed`);
     host.startTimerTriggers();
     log(`dev host on ${state.baseUrl} (${clockMode} clock at ${clock.now().toISOString()}), ${orchestrators.size} orchestrators, ${activities.size} activities, ${routes.length} http routes, ${timers.length} timers`);
     return host;

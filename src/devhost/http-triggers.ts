@@ -102,7 +102,8 @@ export function toHttpRequest(req: IncomingMessage, url: URL, body: Buffer, para
   for (const [name, value] of Object.entries(req.headers)) {
     if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
   }
-  const query: Record<string, string> = {};
+  // Own properties only: `query['__proto__'] = v` on a plain object would set its prototype instead.
+  const query: Record<string, string> = Object.create(null) as Record<string, string>;
   for (const [name, value] of url.searchParams) query[name] = value;
   return new HttpRequest({
     method: req.method ?? 'GET',

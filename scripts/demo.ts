@@ -17,6 +17,7 @@ import type { RunViewJson } from '../src/cli/follow';
 import { isTerminalRunStatus } from '../src/core/runStatus';
 import { parseParams } from '../src/cli/main';
 import dataPipeline from '../src/pipelines/definitions/data-pipeline';
+import { explainStartupFailure, invalidDefinitions } from '../src/cli/localStartup';
 
 interface DemoOptions {
   serve: boolean;
@@ -43,6 +44,12 @@ async function main(): Promise<number> {
     .parse()
     .opts<DemoOptions>();
 
+  const invalid = invalidDefinitions();
+  if (invalid) {
+    console.error(invalid.message);
+    return invalid.exitCode;
+  }
+
   console.log(bold('durable-pipelines — DEMO'));
   console.log(dim('Local stand-ins for the export function, Snowflake, dbt (Container Apps Job), Key Vault and Table Storage (Azurite).'));
   console.log(dim('Nothing leaves this machine; durable timers run on a virtual clock (retry delays cost no wall time).'));
@@ -50,6 +57,7 @@ async function main(): Promise<number> {
   console.log('');
 
   const world = await startStandInEnvironment(opts.failStep ? { failStep: opts.failStep } : {});
+  port = opts.port;
   Object.assign(process.env, world.settings, {
     LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'silent',
     // Schedules would fire on every virtual jump; the scheduler has its own tests.
@@ -80,6 +88,10 @@ async function main(): Promise<number> {
     functionKey: opts.key,
     hostJsonPath: 'host.json',
     log: () => undefined,
+  }).catch(async (error: unknown) => {
+    // e.g. the port is taken: leave no stand-in behind.
+    await world.stop();
+    throw error;
   });
   holder.host = host;
   const baseUrl = host.baseUrl ?? '';
@@ -229,10 +241,14 @@ function printRunLog(page: { lines: RunLogLine[] }): void {
   }
 }
 
+/** The port asked for, for the message when it is taken. */
+let port = process.env['PORT'] ?? '7071';
+
 main().then(
   (code) => process.exit(code),
   (error: unknown) => {
-    console.error(error);
-    process.exit(1);
+    const failure = explainStartupFailure(error, port);
+    console.error(failure ? `error: ${failure.message}` : error);
+    process.exit(failure?.exitCode ?? 1);
   },
 );

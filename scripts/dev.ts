@@ -7,6 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startAzurite, type AzuriteInstance } from '../src/standins/azurite';
+import { explainStartupFailure, invalidDefinitions } from '../src/cli/localStartup';
 
 function loadLocalSettings(path = 'local.settings.json'): void {
   if (!existsSync(path)) {
@@ -20,8 +21,15 @@ function loadLocalSettings(path = 'local.settings.json'): void {
   }
 }
 
+const port = () => process.env['PORT'] ?? '7071';
+
 async function main(): Promise<void> {
   loadLocalSettings();
+  const invalid = invalidDefinitions();
+  if (invalid) {
+    console.error(invalid.message);
+    process.exit(invalid.exitCode);
+  }
   process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
   // AZURITE_LOCATION (default .azurite, git-ignored): Azurite's data and the dev host's Durable state.
   const dataFolder = process.env['AZURITE_LOCATION'] ?? '.azurite';
@@ -41,12 +49,16 @@ async function main(): Promise<void> {
   const host = await DevHost.start({
     registrations: registrations(),
     clock: 'real',
-    httpPort: Number(process.env['PORT'] ?? 7071),
+    httpPort: Number(port()),
     ...(key ? { functionKey: key } : {}),
     hostJsonPath: 'host.json',
     // Durable state next to Azurite's data, so runs survive a restart (docs/devhost.md).
     stateDirectory: join(dataFolder, 'durable'),
     log: (line) => console.log(line),
+  }).catch(async (error: unknown) => {
+    // e.g. the port is taken: leave no Azurite behind.
+    await azurite?.stop();
+    throw error;
   });
   console.log(`durable-pipelines dev host on ${host.baseUrl ?? ''}${key ? ' (function key required)' : ' (no function key check: set DURABLE_PIPELINES_KEY to require one)'}`);
   console.log(`scheduler ${(process.env['SCHEDULER_ENABLED'] ?? 'true').toLowerCase() !== 'false' ? 'on: schedules fire in real time' : 'off (SCHEDULER_ENABLED=false)'}`);
@@ -60,6 +72,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  console.error(error instanceof Error ? error.message : error);
-  process.exit(1);
+  const failure = explainStartupFailure(error, port());
+  console.error(failure ? `error: ${failure.message}` : error);
+  process.exit(failure?.exitCode ?? 1);
 });

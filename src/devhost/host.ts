@@ -136,6 +136,12 @@ export class DevHost {
         sendProblem(res, new ApiProblem(500, 'Internal error', 'the request failed; see the host log'), '/', { closeConnection: true });
       });
     });
+    // Node closes an idle keep-alive socket after 5 s by default, and a client (undici's fetch)
+    // that picks that socket for its next request at the same moment gets ECONNRESET — seen here
+    // under load with clients polling every few seconds. A long idle timeout, as the Azure front
+    // end has (minutes), leaves the client's pool to close idle sockets first.
+    server.keepAliveTimeout = 120_000;
+    server.headersTimeout = 125_000;
     server.on('connection', (socket: Socket) => {
       counters.sockets.add(socket);
       socket.once('close', () => {

@@ -38,6 +38,10 @@ function harness() {
       logs.push(...lines);
       return Promise.resolve();
     },
+    record: (write) => {
+      logs.push(...(write.lines ?? []));
+      return Promise.resolve();
+    },
   };
   const activities = createStepActivities({
     adapters: { snowflake: createSnowflakeAdapter({ connections: new ConnectionCache() }) },

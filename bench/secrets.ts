@@ -26,7 +26,7 @@ const step = azureFunctionStepSchema.parse({
 async function stepOverhead(secrets: SecretResolver): Promise<number> {
   const t0 = performance.now();
   await Promise.all(SEED_SECRETS.map((n) => secrets.get(n)));
-  await prepareAzureFunctionCall(step, { secrets, settings: () => undefined, runId: 'bench', stepId: 'export', attempt: 1 });
+  await prepareAzureFunctionCall(step, { secrets, settings: () => undefined, runId: 'bench', stepId: 'export', attempt: 1, parameters: {}, trigger: { kind: 'manual' } });
   return performance.now() - t0;
 }
 

@@ -8,15 +8,20 @@
  *   npm run demo                         run the seed pipeline, show it live, exit 0 if it succeeds
  *   npm run demo -- --fail-step load     the load step's service keeps failing: retries, then exit 1
  *   npm run demo -- --serve              keep serving for the CLI (durable-pipelines …)
+ *   npm run demo -- --param day=2026-11-27   load one day's folder (the stand-in's stage has
+ *                                        2026-11-27 and 2026-11-28; any other day loads no file)
  */
 import { Command, Option } from 'commander';
 import { startStandInEnvironment, type FailableStep, type StandInEnvironment } from '../src/standins/environment';
 import type { RunViewJson } from '../src/cli/follow';
 import { isTerminalRunStatus } from '../src/core/runStatus';
+import { parseParams } from '../src/cli/main';
+import dataPipeline from '../src/pipelines/definitions/data-pipeline';
 import { explainStartupFailure, invalidDefinitions } from '../src/cli/localStartup';
 
 interface DemoOptions {
   serve: boolean;
+  param: string[];
   failStep?: FailableStep;
   port: string;
   key: string;
@@ -35,6 +40,7 @@ async function main(): Promise<number> {
     .addOption(new Option('--fail-step <step>', 'make this step’s stand-in fail on every attempt').choices(STEPS))
     .option('--port <port>', 'HTTP port (0 = any free port)', process.env['PORT'] ?? '7071')
     .option('--key <key>', 'function key the API requires', 'demo-key')
+    .option('-p, --param <name=value>', 'a run parameter of data-pipeline, repeatable (e.g. day=2026-11-27)', (v: string, all: string[]) => [...all, v], [] as string[])
     .parse()
     .opts<DemoOptions>();
 
@@ -101,11 +107,15 @@ async function main(): Promise<number> {
     return (await response.json()) as T;
   };
 
-  console.log(`API on ${bold(baseUrl)} — starting ${bold('data-pipeline')} ("Pipeline Data Complet") over HTTP…`);
-  const { runId } = await api<{ runId: string }>('POST', 'pipelines/data-pipeline/runs', {});
+  // Typed as the CLI types them; the API answers unknown names and wrong values.
+  const parameters = parseParams(opts.param, dataPipeline.parameters);
+  const given = Object.entries(parameters).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ');
+  console.log(`API on ${bold(baseUrl)} — starting ${bold('data-pipeline')} ("Pipeline Data Complet") over HTTP${given ? ` with ${bold(given)}` : ''}…`);
+  const { runId } = await api<{ runId: string }>('POST', 'pipelines/data-pipeline/runs', { parameters });
   console.log(`run ${bold(runId)}\n`);
   const run = await watch(runId, (id) => api<RunViewJson>('GET', `runs/${encodeURIComponent(id)}`));
   printSummary(run, world);
+  printRunLog(await api<{ lines: RunLogLine[] }>('GET', `runs/${encodeURIComponent(runId)}/logs`));
 
   if (!opts.serve) {
     await pump.stop();
@@ -211,6 +221,24 @@ function printSummary(run: RunViewJson, world: StandInEnvironment): void {
   }
   const calls = world.callCounts();
   console.log(dim(`  service calls: export ${calls.export}, COPY INTO ${calls.load}, dbt job starts ${calls.transform}`));
+}
+
+interface RunLogLine {
+  time: string;
+  level: string;
+  msg: string;
+  stepId?: string;
+}
+
+/** The run's own log, as `durable-pipelines logs <id>` shows it: what each step loaded and ran. */
+function printRunLog(page: { lines: RunLogLine[] }): void {
+  console.log(`\n${bold("Run log")} ${dim('(durable-pipelines logs <id>)')}`);
+  const tint: Record<string, number> = { warn: 33, error: 31 };
+  for (const line of page.lines) {
+    const text = `  ${line.time.slice(11, 19)} ${(line.stepId ?? '').padEnd(10)} ${line.msg}`;
+    const code = tint[line.level];
+    console.log(code === undefined ? text : color(code, text));
+  }
 }
 
 /** The port asked for, for the message when it is taken. */

@@ -13,6 +13,7 @@ const triggerSchema = z.looseObject({
   kind: z.enum(['manual', 'schedule', 'rerun', 'api']),
   origin: z.string().optional(),
   scheduledFor: z.string().optional(),
+  requestedAt: z.string().optional(),
 });
 
 export const stepActivityInputSchema = z

@@ -23,6 +23,7 @@ import type { AlertDefinition, StepDefinition, StepKind } from '../pipelines/sch
 import type { AttemptRecord, LogLine, RunRecorder, RunWrite } from '../runs/recorder';
 import type { SecretResolver, SettingsReader } from '../secrets/types';
 import type { StepAdapter, StepContext } from '../steps/adapter';
+import type { StepLogLine } from '../steps/resultLines';
 import type { CancelActivityInput, PollActivityInput, StepActivityInput, StepOutcome } from '../steps/protocol';
 import { deployedPipeline, deployedStep, type DeployedPipelines, type DeployedStep } from './deployedStep';
 import { cancelActivityInputSchema, finishRunInputSchema, pollActivityInputSchema, stepActivityInputSchema } from './schemas';
@@ -159,7 +160,11 @@ export function createStepActivities(deps: StepActivityDeps): StepActivities {
    * permanent error, so the run's record says why.
    */
   async function attempt(input: StepActivityInput, startedAt: string, starts: boolean, call: (deployed: DeployedStep, ctx: StepContext) => Promise<StepOutcome>): Promise<StepOutcome> {
-    let ctx = contextFor(input);
+    // The step's own results (StepContext.report), written in the attempt's one write, before its verdict.
+    const reported: StepLogLine[] = [];
+    const report = (line: StepLogLine): void => void reported.push(line);
+    const results = (): LogLine[] => reported.map((l) => runLine(input, l.level, l.msg, l.fields));
+    let ctx: StepContext = { ...contextFor(input), report };
     let deployed: DeployedStep | undefined;
     const startLine = starts ? runLine(input, 'info', `step ${input.stepId} attempt ${input.attempt} started`) : undefined;
     const base = { runId: input.runId, pipeline: input.pipeline, stepId: input.stepId, attempt: input.attempt, startedAt };
@@ -172,14 +177,14 @@ export function createStepActivities(deps: StepActivityDeps): StepActivities {
     });
     try {
       deployed = deployedStep(deps.catalog, input);
-      ctx = contextFor(input, deployed.parameters);
+      ctx = { ...contextFor(input, deployed.parameters), report };
       const outcome = maskDeep(await call(deployed, ctx));
       if (outcome.status === 'succeeded') {
         ctx.log.info({ metrics: outcome.metrics }, 'step attempt succeeded');
         const line = runLine(input, 'info', `step ${input.stepId} attempt ${input.attempt} succeeded`, outcome.metrics);
         await record(
           ctx.log,
-          write([line], {
+          write([...results(), line], {
             ...base,
             status: 'succeeded',
             endedAt: now().toISOString(),
@@ -195,7 +200,7 @@ export function createStepActivities(deps: StepActivityDeps): StepActivities {
       const failure = maskedFailure(error);
       ctx.log.warn({ failure }, 'step attempt failed');
       const line = runLine(input, failure.class === 'permanent' ? 'error' : 'warn', `step ${input.stepId} attempt ${input.attempt} failed (${failure.class}): ${failure.message}`);
-      await record(ctx.log, write([line], { ...base, status: 'failed', endedAt: now().toISOString(), error: failure }));
+      await record(ctx.log, write([...results(), line], { ...base, status: 'failed', endedAt: now().toISOString(), error: failure }));
       throw activityError(error);
     }
   }

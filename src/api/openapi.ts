@@ -3,7 +3,7 @@
  * schemas the handlers parse with, so the document cannot drift from what is accepted.
  */
 import { z } from 'zod';
-import { listRunsQuery, logsQuery, rerunBody, startRunBody } from './schemas';
+import { listRunsQuery, logsQuery, rerunBody, slotsQuery, startRunBody } from './schemas';
 
 const problem = { description: 'Problem details (RFC 9457)', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } };
 const ok = (description: string) => ({ description, content: { 'application/json': { schema: { type: 'object' } } } });
@@ -43,6 +43,9 @@ export function openApiDocument(): object {
       },
       '/pipelines/{name}/schedules/{schedule}/pause': { post: { summary: 'Pause a schedule', parameters: [pathParam('name'), pathParam('schedule')], responses: { 200: ok('Paused'), 404: problem } } },
       '/pipelines/{name}/schedules/{schedule}/resume': { post: { summary: 'Resume a schedule', parameters: [pathParam('name'), pathParam('schedule')], responses: { 200: ok('Resumed'), 404: problem } } },
+      '/pipelines/{name}/schedules/{schedule}/slots': {
+        get: { summary: "A schedule's slots, newest first: fired, missed, skipped, late, with reasons", parameters: [pathParam('name'), pathParam('schedule'), ...queryParameters(slotsQuery)], responses: { 200: ok('{ slots }'), 400: problem, 404: problem } },
+      },
       '/runs': { get: { summary: 'List runs, newest first', parameters: queryParameters(listRunsQuery), responses: { 200: ok('{ runs, nextCursor }'), 400: problem } } },
       '/runs/{runId}': { get: { summary: 'A run with its steps, attempts and metrics', parameters: [pathParam('runId')], responses: { 200: ok('Run'), 404: problem } } },
       '/runs/{runId}/logs': { get: { summary: 'Log lines after a cursor (for follow)', parameters: [pathParam('runId'), ...queryParameters(logsQuery)], responses: { 200: ok('{ lines, nextCursor, status }'), 400: problem, 404: problem } } },

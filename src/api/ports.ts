@@ -7,6 +7,7 @@ import type { Catalog } from '../pipelines/catalog';
 import type { CursorSigner } from './cursors';
 import type { RunStatus } from '../engine/types';
 import type { AttemptRecord, LogLine, RunRecord } from '../runs/recorder';
+import type { SlotEntry } from '../scheduler/ports';
 
 export interface RunPage {
   readonly runs: readonly RunRecord[];
@@ -24,6 +25,8 @@ export interface RunQueries {
 export interface ScheduleControl {
   isPaused(pipeline: string, schedule: string): Promise<boolean>;
   setPaused(pipeline: string, schedule: string, paused: boolean, by?: string): Promise<void>;
+  /** The scheduler's slot ledger (fired, missed, skipped…), oldest first, between two instants. */
+  listSlots(pipeline: string, schedule: string, range?: { since?: string; until?: string }): Promise<readonly SlotEntry[]>;
 }
 
 export interface IdempotencyKeys {

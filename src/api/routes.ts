@@ -6,12 +6,12 @@ import type { HttpMethod, HttpResponseInit } from '@azure/functions';
 import { findInstance, startRunOnce } from '../app/durableStarter';
 import type { CarriedStep, RunState } from '../engine/types';
 import { resolveParameters } from '../pipelines/parameters';
-import type { PipelineDefinition } from '../pipelines/schema';
+import type { PipelineDefinition, ScheduleDefinition } from '../pipelines/schema';
 import { previewSchedule } from '../scheduler/preview';
 import type { RunTrigger } from '../steps/protocol';
 import { logger } from '../logging/logger';
 import { openApiDocument } from './openapi';
-import { emptyBody, listRunsQuery, logsQuery, rerunBody, startRunBody } from './schemas';
+import { emptyBody, listRunsQuery, logsQuery, rerunBody, slotsQuery, startRunBody } from './schemas';
 import type { ApiDeps } from './ports';
 import { ApiProblem, conflict, notFound, problemResponse } from './problem';
 import { readBody, readQuery, type ApiRequest } from './request';
@@ -36,6 +36,7 @@ export const ROUTE_TABLE = [
   { name: 'startRun', methods: ['POST'], route: 'pipelines/{name}/runs', authLevel: 'function' },
   { name: 'pauseSchedule', methods: ['POST'], route: 'pipelines/{name}/schedules/{schedule}/pause', authLevel: 'function' },
   { name: 'resumeSchedule', methods: ['POST'], route: 'pipelines/{name}/schedules/{schedule}/resume', authLevel: 'function' },
+  { name: 'listScheduleSlots', methods: ['GET'], route: 'pipelines/{name}/schedules/{schedule}/slots', authLevel: 'function' },
   { name: 'listRuns', methods: ['GET'], route: 'runs', authLevel: 'function' },
   { name: 'getRun', methods: ['GET'], route: 'runs/{runId}', authLevel: 'function' },
   { name: 'getRunLogs', methods: ['GET'], route: 'runs/{runId}/logs', authLevel: 'function' },
@@ -128,7 +129,8 @@ export function createRoutes(deps: ApiDeps): Route[] {
     const now = deps.now();
     let runId = body.idempotencyKey ? idempotentRunId(pipeline.name, body.idempotencyKey) : newRunId(pipeline.name, now, deps.randomSuffix());
     if (body.idempotencyKey) runId = await deps.idempotency.claim(pipeline.name, body.idempotencyKey, runId);
-    const trigger: RunTrigger = { kind: 'manual', origin: 'api' };
+    // The request's instant is the run's logical date (`{ run: 'logicalDate' }`) when no schedule gave one.
+    const trigger: RunTrigger = { kind: 'manual', origin: 'api', requestedAt: now.toISOString() };
     const created = await startRunOnce(deps.durable, { pipeline, runId, trigger, parameters: params.parameters });
     return json(202, { runId, pipeline: pipeline.name, created, links: links(deps, runId) }, { location: links(deps, runId)['self'] ?? '' });
   };
@@ -225,22 +227,54 @@ export function createRoutes(deps: ApiDeps): Route[] {
     const created = await startRunOnce(deps.durable, {
       pipeline,
       runId,
-      trigger: { kind: 'rerun', origin: sourceId },
+      // A rerun redoes the source run's work: it keeps the source's logical date.
+      trigger: { kind: 'rerun', origin: sourceId, ...logicalInstantOf(view.trigger, view.createdAt ?? deps.now().toISOString()) },
       parameters: view.parameters ?? {},
       resumeFrom: { runId: sourceId, steps: carried },
     });
     return json(202, { runId, rerunOf: sourceId, created, rerunSteps: [...rerunIds], reusedSteps: Object.keys(carried), links: links(deps, runId) });
   };
 
-  const setPaused = (paused: boolean) => async (request: ApiRequest): Promise<HttpResponseInit> => {
+  const scheduleOr404 = (request: ApiRequest): { pipeline: PipelineDefinition; schedule: ScheduleDefinition } => {
     const pipeline = pipelineOr404(deps, request.params['name']);
     const name = request.params['schedule'] ?? '';
     const schedule = pipeline.schedules.find((s) => s.name === name);
     if (!schedule) throw notFound(`pipeline "${pipeline.name}" has no schedule "${name}" (has: ${pipeline.schedules.map((s) => s.name).join(', ') || 'none'})`);
+    return { pipeline, schedule };
+  };
+
+  const setPaused = (paused: boolean) => async (request: ApiRequest): Promise<HttpResponseInit> => {
+    const { pipeline, schedule } = scheduleOr404(request);
     await readBody(request, emptyBody);
     await deps.schedules.setPaused(pipeline.name, schedule.name, paused);
     const next = paused || !schedule.enabled ? null : (previewSchedule(schedule, { from: deps.now(), count: 1 })[0] ?? null);
     return json(200, { pipeline: pipeline.name, schedule: schedule.name, paused, nextRun: next });
+  };
+
+  /**
+   * What the scheduler did with each slot, newest first: fired, caught up, queued, missed, skipped
+   * (overlap, paused), start failed, with its reason and run id; `late` when it started later than
+   * the schedule's `lateAfter`. Read from the run store's slot ledger.
+   */
+  const listScheduleSlots = async (request: ApiRequest): Promise<HttpResponseInit> => {
+    const { pipeline, schedule } = scheduleOr404(request);
+    const query = readQuery(request, slotsQuery);
+    const range = { ...(query.since ? { since: toSlotKey(query.since) } : {}), ...(query.until ? { until: toSlotKey(query.until) } : {}) };
+    const ledger = await deps.schedules.listSlots(pipeline.name, schedule.name, range);
+    const slots = ledger.slice(-query.limit).reverse().map((s) => ({
+      slot: s.slot,
+      local: s.local,
+      outcome: s.outcome,
+      ...(s.reason === undefined ? {} : { reason: s.reason }),
+      ...(s.instanceId === undefined ? {} : { runId: s.instanceId }),
+      lateBySeconds: s.lateBySeconds,
+      late: s.lateBySeconds > schedule.lateAfter,
+      attempts: s.attempts,
+      ...(s.dst === null ? {} : { dst: s.dst }),
+      recordedAt: s.recordedAt,
+      updatedAt: s.updatedAt,
+    }));
+    return json(200, { pipeline: pipeline.name, schedule: schedule.name, timezone: schedule.timezone, lateAfterSeconds: schedule.lateAfter, slots });
   };
 
   const health = async (): Promise<HttpResponseInit> => {
@@ -264,6 +298,7 @@ export function createRoutes(deps: ApiDeps): Route[] {
     startRun: startPipelineRun,
     pauseSchedule: setPaused(true),
     resumeSchedule: setPaused(false),
+    listScheduleSlots,
     listRuns,
     getRun,
     getRunLogs: getLogs,
@@ -331,4 +366,16 @@ function answerProblems(handle: Route['handle']): Route['handle'] {
       return problemResponse(new ApiProblem(500, 'Internal error', 'the request failed; see the app logs'), new URL(request.url).pathname);
     }
   };
+}
+
+/** The instant a rerun's `{ run: 'logicalDate' }` / `{ run: 'scheduledFor' }` resolve from: its source's. */
+function logicalInstantOf(source: Partial<RunTrigger> | undefined, sourceCreatedAt: string): Pick<RunTrigger, 'scheduledFor' | 'requestedAt'> {
+  if (source?.scheduledFor) return { scheduledFor: source.scheduledFor };
+  // The run store keeps no request instant; the source run's creation is the same moment.
+  return { requestedAt: source?.requestedAt ?? sourceCreatedAt };
+}
+
+/** Slot keys are ISO to the second in UTC (`2026-03-29T01:00:00Z`, src/scheduler/ports.ts); a query's instant is compared in that form. */
+function toSlotKey(iso: string): string {
+  return new Date(iso).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }

@@ -42,5 +42,14 @@ export const logsQuery = z
   })
   .strict();
 
+/** `GET …/schedules/{schedule}/slots`: the newest `limit` slots of the ledger, optionally in a time range. */
+export const slotsQuery = z
+  .object({
+    since: z.iso.datetime({ offset: true }).optional(),
+    until: z.iso.datetime({ offset: true }).optional(),
+    limit: z.string().regex(/^\d+$/, 'expected a whole number').transform(Number).pipe(z.number().int().min(1).max(1000)).default(50),
+  })
+  .strict();
+
 export const emptyBody = z.object({}).strict();
 

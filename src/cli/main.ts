@@ -234,6 +234,24 @@ export function buildProgram(print_: Out = (l) => console.log(l), setExit: (code
       });
   }
   schedules
+    .command('history <pipeline> <schedule>')
+    .description('what the scheduler did with each slot, newest first: fired, missed, skipped, late, with reasons')
+    .option('--limit <n>', 'how many slots (1–1000)', '20')
+    .action(async (pipeline: string, schedule: string, opts: { limit: string }) => {
+      const limit = Number(opts.limit);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new CliError('--limit: a whole number from 1 to 1000', EXIT.invalid);
+      const history = await client().get<SlotHistoryJson>(`pipelines/${encodeURIComponent(pipeline)}/schedules/${encodeURIComponent(schedule)}/slots`, { limit });
+      print(history, () =>
+        history.slots.length === 0
+          ? `${pipeline}/${schedule}: no slot recorded yet`
+          : `${pipeline}/${schedule} (${history.timezone}, late after ${history.lateAfterSeconds}s)\n` +
+            table(
+              ['SLOT (UTC)', 'LOCAL', 'OUTCOME', 'LATE BY', 'RUN', 'REASON'],
+              history.slots.map((s) => [s.slot, s.local, s.late ? `${s.outcome} (late)` : s.outcome, seconds(s.lateBySeconds), s.runId ?? '', s.reason ?? '']),
+            ),
+      );
+    });
+  schedules
     .command('preview <pipeline> <schedule>')
     .description('the next fire times, computed locally from the definitions (no server needed)')
     .option('--from <iso>', 'start instant (default: now)')
@@ -261,6 +279,12 @@ export function buildProgram(print_: Out = (l) => console.log(l), setExit: (code
   }
 
   return program;
+}
+
+interface SlotHistoryJson {
+  timezone: string;
+  lateAfterSeconds: number;
+  slots: { slot: string; local: string; outcome: string; reason?: string; runId?: string; lateBySeconds: number; late: boolean }[];
 }
 
 /** The same `runs ls` filters with the next page's cursor, for a user to paste. */

@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { Cron } from 'croner';
 import { parseDuration } from './duration';
+import { valueRefSchema } from './runValues';
 import { isPrototypeMember, reservedNameMessage } from './names';
 import { checkIdentifier, literalTextProblem } from './snowflakeIdentifier';
 
@@ -224,8 +225,14 @@ export const copyIntoSchema = z
   .object({
     table: identifier(3, 'table'),
     stage: identifier(3, 'stage'),
-    /** Path under the stage; letters, digits and `/._-=` only (it is quoted into the SQL). */
-    path: z.string().regex(/^[A-Za-z0-9/._=-]*$/, 'stage paths hold letters, digits and / . _ - = only').optional(),
+    /**
+     * Path under the stage; letters, digits and `/._-=`, and run values as `{param.day}` or
+     * `{run.logicalDate}`. The path with its values filled in is quoted into the SQL (copyInto.ts).
+     */
+    path: z
+      .string()
+      .regex(/^(?:[A-Za-z0-9/._=-]|\{(?:param|run)\.[A-Za-z_][A-Za-z0-9_]*\})*$/, 'stage paths hold letters, digits, / . _ - = and {param.name} or {run.name} only')
+      .optional(),
     fileFormat: fileFormatSchema,
     pattern: literalText.optional(),
     onError: onErrorSchema.default('ABORT_STATEMENT'),
@@ -236,7 +243,8 @@ export const copyIntoSchema = z
   .strict();
 export type CopyIntoSpec = z.output<typeof copyIntoSchema>;
 
-const bindValue = z.union([z.string(), z.number(), z.boolean(), z.null()]);
+/** A bind variable: a literal, or a run value (`{ param: 'day' }`, `{ run: 'id' }`) sent as a bind. */
+const bindValue = z.union([z.string(), z.number(), z.boolean(), z.null(), valueRefSchema]);
 
 export const snowflakeStepSchema = z
   .object({
@@ -281,6 +289,11 @@ export const dbtStepSchema = z
     runner: dbtRunnerSchema,
     command: z.enum(['run', 'build', 'test', 'seed', 'snapshot', 'source freshness']).default('run'),
     args: z.array(z.string()).default([]),
+    /**
+     * dbt's `--vars` (read in models with `var('day')`); values may be run values:
+     * `{ day: { param: 'day' }, run_id: '{run.id}' }`.
+     */
+    vars: z.record(z.string().min(1), jsonSchema).optional(),
     /** Fail the step when dbt tests fail (models may still succeed). */
     failOnTestFailure: z.boolean().default(true),
   })

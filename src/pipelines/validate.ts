@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { pipelineSchema, type PipelineDefinition } from './schema';
 import { checkStepGraph } from './graph';
+import { checkStepReferences } from './runValues';
 import { reservedNameMessage, reservedOwnKeys } from './names';
 
 export interface DefinitionProblem {
@@ -32,10 +33,17 @@ export function validatePipeline(input: unknown): ValidationResult {
   const problems: DefinitionProblem[] = [
     ...(parsed.success ? [] : parsed.error.issues.flatMap(explainUnion).map((i) => ({ path: formatPath(root, i.path), message: i.message }))),
     ...graph.map((g) => ({ path: formatPath(root, g.path), message: g.message })),
+    ...(parsed.success ? referenceProblems(parsed.data).map((r) => ({ path: formatPath(root, r.path), message: r.message })) : []),
     ...reservedParameterNames(input).map((r) => ({ path: formatPath(root, r.path), message: r.message })),
   ];
   if (parsed.success && problems.length === 0) return { ok: true, pipeline: parsed.data };
   return { ok: false, problems: dedupe(problems) };
+}
+
+/** Run values (`{ param: 'day' }`, `'{run.id}'`) checked against the declared parameters, per step. */
+function referenceProblems(pipeline: PipelineDefinition): FlatIssue[] {
+  const declared = Object.keys(pipeline.parameters);
+  return pipeline.steps.flatMap((step, index) => checkStepReferences(step, declared).map((r) => ({ path: ['steps', index, ...r.path], message: r.message })));
 }
 
 /**

@@ -9,6 +9,7 @@ import { startArmStandIn, type ArmStandIn } from './arm/server';
 import { startExportFunction, type ExportFunctionStandIn } from './exportFunction/server';
 import { startKeyVaultStandIn, standInClientOptions, STANDIN_TOKEN, type KeyVaultStandIn } from './keyvault/server';
 import { SNOWFLAKE_ERRORS, SnowflakeStandIn, copyIntoResult } from './snowflake/server';
+import { demoStageScripts } from './snowflake/demoStage';
 import { startWebhookStandIn, type WebhookStandIn } from './webhooks/server';
 
 export type FailableStep = 'export' | 'load' | 'transform';
@@ -100,6 +101,8 @@ export async function startStandInEnvironment(options: StandInEnvironmentOptions
       snowflake.script({ match: /^\s*COPY INTO/i, error: SNOWFLAKE_ERRORS.lockWaitersExceeded('MA_TABLE_DESTINATION') });
     } else {
       snowflake.script({ match: /^\s*COPY INTO/i, result: DEMO_COPY_RESULT });
+      // The seed's `day` parameter picks a folder; later scripts win, so these go after.
+      demoStageScripts().forEach((script) => snowflake.script(script));
     }
     // A job that ends Failed without results is an infrastructure failure: transient, retried.
     dbt.setOutcome(failStep === 'transform' ? { status: 'Failed' } : { status: 'Succeeded', runResults: DEMO_RUN_RESULTS });

@@ -3,6 +3,7 @@ import type { JsonObject } from '../core/json';
 import type { StepDefinition } from '../pipelines/schema';
 import type { SecretResolver, SettingsReader } from '../secrets/types';
 import type { RunTrigger, StepOutcome } from './protocol';
+import type { StepLogLine } from './resultLines';
 
 /** What an adapter gets besides its step definition. */
 export interface StepContext {
@@ -16,6 +17,12 @@ export interface StepContext {
   readonly settings: SettingsReader;
   /** Child logger bound to run, pipeline, step and attempt. */
   readonly log: Logger;
+  /**
+   * Adds a line to the run's log (what `logs --follow` shows): the step's own results. Lines are
+   * masked and written in one batch when the attempt's call ends, failed or not. Absent where no
+   * run log is kept.
+   */
+  readonly report?: (line: StepLogLine) => void;
 }
 
 /** One step kind's I/O. `start` finishes or returns a poll handle; `poll` advances a handle. */

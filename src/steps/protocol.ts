@@ -31,6 +31,8 @@ export interface RunTrigger {
   readonly origin?: string;
   /** The slot time (ISO) for scheduled runs. */
   readonly scheduledFor?: string;
+  /** When the run was asked for (ISO), for runs nobody scheduled: their logical date. */
+  readonly requestedAt?: string;
 }
 
 /**

@@ -17,7 +17,8 @@ import { createTestStepContext } from '../support/dbtCloud/stepContext';
 type SnowflakeStep = Extract<ReturnType<typeof pipelineSchema.parse>['steps'][number], { kind: 'snowflake' }>;
 
 const CANARY = 'canary-7f3e9b1c-pw';
-const SEED_SQL = "COPY INTO ma_table_destination FROM @mon_stage_azure/chemin/vers/fichiers FILE_FORMAT = (TYPE = 'JSON') ON_ERROR = 'CONTINUE'";
+// The seed's `day` parameter defaults to empty: the whole folder.
+const SEED_SQL = "COPY INTO ma_table_destination FROM @mon_stage_azure/chemin/vers/fichiers/ FILE_FORMAT = (TYPE = 'JSON') ON_ERROR = 'CONTINUE'";
 
 const keys = generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
 const otherKeys = generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });

@@ -13,6 +13,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
+import { seedDefaultParameters } from './seedParameters';
 import { createLogger, type Logger } from '../../src/logging/logger';
 import { createSecretResolver } from '../../src/secrets/resolver';
 import { SECRET_SETTING_PREFIX } from '../../src/secrets/settings';
@@ -63,7 +64,7 @@ export function withCanary(options: CanaryOptions = {}): Canary {
       pipeline: 'data-pipeline',
       stepId: 'step',
       attempt: 1,
-      parameters: {},
+      parameters: seedDefaultParameters(),
       trigger: { kind: 'manual' },
       secrets,
       settings: () => undefined,

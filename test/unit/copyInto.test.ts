@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { buildCopyInto, UnsafeSqlInputError } from '../../src/steps/snowflake/copyInto';
 import { copyIntoSchema, pipelineSchema, type CopyIntoSpec } from '../../src/pipelines/schema';
 import seed from '../../src/pipelines/definitions/data-pipeline';
+import { statementOf } from '../../src/steps/snowflake/adapter';
+import type { RunValues } from '../../src/pipelines/runValues';
 
 /**
  * An independent reading of Snowflake's lexical rules, enough to tell whether a text is one
@@ -159,9 +161,11 @@ void describe('COPY INTO builder', () => {
     const pipeline = pipelineSchema.parse(seed);
     const load = pipeline.steps.find((s) => s.id === 'load');
     assert.ok(load && load.kind === 'snowflake' && 'copyInto' in load.statement);
-    const expected = "COPY INTO ma_table_destination FROM @mon_stage_azure/chemin/vers/fichiers FILE_FORMAT = (TYPE = 'JSON') ON_ERROR = 'CONTINUE'";
+    // `day` defaults to empty: the whole folder, as the Prefect flow loaded it.
+    const expected = "COPY INTO ma_table_destination FROM @mon_stage_azure/chemin/vers/fichiers/ FILE_FORMAT = (TYPE = 'JSON') ON_ERROR = 'CONTINUE'";
     const squash = (s: string) => s.replace(/\s+/g, ' ').replace(/\(\s+/g, '(').replace(/\s+\)/g, ')').trim();
-    assert.equal(squash(buildCopyInto(load.statement.copyInto)), squash(expected));
+    assert.equal(squash(statementOf(load, { runId: 'r', parameters: { day: '' }, trigger: {} }).sqlText), squash(expected));
+    assert.match(statementOf(load, { runId: 'r', parameters: { day: '2026-11-27' }, trigger: {} }).sqlText, / FROM @mon_stage_azure\/chemin\/vers\/fichiers\/2026-11-27 /);
   });
 
   for (const field of ['table', 'stage'] as const) {
@@ -237,5 +241,66 @@ void describe('COPY INTO builder', () => {
       sql,
       "COPY INTO ma_table_destination FROM @mon_stage_azure/in/2024-01-01 PATTERN = '.*[.]json' FILE_FORMAT = (FORMAT_NAME = 'fmt.json_fmt') ON_ERROR = 'SKIP_FILE_10%' PURGE = TRUE MATCH_BY_COLUMN_NAME = CASE_INSENSITIVE FORCE = TRUE",
     );
+  });
+});
+
+/** Parameter values a user (or a compromised caller) could send with `run --param day=…`. */
+const HOSTILE_VALUES = [
+  "a'b",
+  "x'; DROP TABLE t; --",
+  "\\'; DROP TABLE t; --",
+  'a\\b',
+  'a\\',
+  'a;b',
+  'a\nDROP TABLE t',
+  'a\r\nb',
+  '$$; DROP TABLE t; $$',
+  'a--b',
+  'a//b',
+  'a/*b',
+  'Été/日本/ü',
+  '\u202eevil',
+  'a\u0000b',
+  '{run.id}',
+  ' ',
+];
+
+void describe('parameter values in a COPY INTO statement', () => {
+  const pipeline = pipelineSchema.parse(seed);
+  const load = pipeline.steps.find((s) => s.id === 'load');
+  assert.ok(load && load.kind === 'snowflake');
+  const sqlStep = { ...load, statement: { sql: 'SELECT COUNT(*) FROM ma_table_destination WHERE day = ? AND run = ?', binds: [{ param: 'day' }, '{run.id}'] } };
+  const values = (day: string): RunValues => ({ runId: 'run-1', parameters: { day }, trigger: {} });
+
+  void test('hostile values in the stage path are quoted into one safe statement, or refused', () => {
+    for (const day of HOSTILE_VALUES) {
+      let sql: string;
+      try {
+        sql = statementOf(load, values(day)).sqlText;
+      } catch (error) {
+        assert.ok(error instanceof UnsafeSqlInputError, `${JSON.stringify(day)}: ${String(error)}`);
+        continue;
+      }
+      expectSafe(sql, `day ${JSON.stringify(day)}`);
+      // The location is one token: the whole value stayed inside it.
+      assert.ok(sql.includes(' FROM @mon_stage_azure/chemin/vers/fichiers/') || sql.includes(" FROM '@mon_stage_azure/chemin/vers/fichiers/"), sql);
+    }
+  });
+
+  void test("quotes and backslashes are doubled per Snowflake's string-literal rules; line breaks and invisible characters are refused", () => {
+    const from = (day: string) => /FROM (\S+|'(?:[^'\\]|''|\\.)*') FILE_FORMAT/.exec(statementOf(load, values(day)).sqlText)?.[1];
+    assert.equal(from("x'; DROP TABLE t; --"), "'@mon_stage_azure/chemin/vers/fichiers/x''; DROP TABLE t; --'");
+    assert.equal(from('a\\b'), "'@mon_stage_azure/chemin/vers/fichiers/a\\\\b'");
+    assert.equal(from('$$; DROP TABLE t; $$'), "'@mon_stage_azure/chemin/vers/fichiers/$$; DROP TABLE t; $$'");
+    assert.equal(from('Été/日本/ü'), "'@mon_stage_azure/chemin/vers/fichiers/Été/日本/ü'");
+    for (const day of ['a\nDROP TABLE t', 'a\r\nb', '\u202eevil', 'a\u0000b']) assert.throws(() => statementOf(load, values(day)), UnsafeSqlInputError, JSON.stringify(day));
+  });
+
+  void test('values given to SQL statements travel as binds; the SQL text stays as written', () => {
+    for (const day of HOSTILE_VALUES) {
+      const { sqlText, binds } = statementOf(sqlStep, values(day));
+      assert.equal(sqlText, sqlStep.statement.sql);
+      assert.deepEqual(binds, [day, 'run-1']);
+    }
   });
 });

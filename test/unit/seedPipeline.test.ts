@@ -29,7 +29,8 @@ test('the seed pipeline matches the Prefect flow it replaces', () => {
     copyInto: {
       table: 'ma_table_destination',
       stage: 'mon_stage_azure',
-      path: 'chemin/vers/fichiers',
+      // The Prefect flow's folder; {param.day} picks one day's subfolder (empty by default: all of it).
+      path: 'chemin/vers/fichiers/{param.day}',
       fileFormat: { type: 'JSON', options: {} },
       onError: 'CONTINUE',
       purge: false,

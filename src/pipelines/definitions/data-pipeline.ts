@@ -10,6 +10,11 @@ export default definePipeline({
   title: 'Pipeline Data Complet',
   description: 'Azure Function → Snowflake COPY INTO → dbt',
   tags: ['data-pipeline'],
+  parameters: {
+    // Exports land in one folder per day. Empty (the default) loads every file not loaded yet:
+    // Snowflake's load metadata skips files already loaded, so the nightly run needs no day.
+    day: { type: 'string', default: '', description: 'export day folder to load (YYYY-MM-DD); empty loads every new file' },
+  },
   steps: [
     {
       id: 'export',
@@ -42,7 +47,7 @@ export default definePipeline({
         copyInto: {
           table: 'ma_table_destination',
           stage: 'mon_stage_azure',
-          path: 'chemin/vers/fichiers',
+          path: 'chemin/vers/fichiers/{param.day}',
           fileFormat: { type: 'JSON' },
           onError: 'CONTINUE',
         },

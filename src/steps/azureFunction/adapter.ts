@@ -13,12 +13,14 @@ import type { Json, JsonObject } from '../../core/json';
 import { PermanentError, TransientError, type ClassifiedError } from '../../core/errors';
 import { parseRetryAfterSeconds } from '../../core/retryAfter';
 import { maskSecrets } from '../../logging/mask';
+import { fillJson } from '../../pipelines/runValues';
 import type { ConfigValue, StepDefinition } from '../../pipelines/schema';
 import { MissingSettingError, resolveValue } from '../../secrets/types';
 import type { AdapterFor, StepContext } from '../adapter';
 import type { StepOutcome } from '../protocol';
 import { DEFAULT_MAX_OUTPUT_BYTES, boundedOutput, excerpt, httpFailure, isObject, metricsFrom, parseJson } from './response';
 import { sealQuery, unsealQuery } from './sealedQuery';
+import { answerLine } from '../resultLines';
 
 export type AzureFunctionStep = Extract<StepDefinition, { kind: 'azureFunction' }>;
 
@@ -109,7 +111,9 @@ export function createAzureFunctionAdapter(deps: AzureFunctionAdapterDeps = {}):
     return { prepared, answer };
   }
 
-  function succeeded(json: Json | undefined, text: string): StepOutcome {
+  /** The answer, kept bounded as the step's output and told in one line of the run's log. */
+  function succeeded(ctx: StepContext, what: string, status: number, json: Json | undefined, text: string): StepOutcome {
+    ctx.report?.(answerLine(what, status, json, text));
     const output = boundedOutput(json, text, maxOutputBytes);
     const metrics = metricsFrom(json);
     return { status: 'succeeded', ...(output === undefined ? {} : { output }), ...(metrics ? { metrics } : {}) };
@@ -125,10 +129,10 @@ export function createAzureFunctionAdapter(deps: AzureFunctionAdapterDeps = {}):
       const { prepared, answer } = await call(step, ctx);
       if (answer.status === 202) {
         const handle = handleFrom(answer, prepared);
-        if (!handle) return succeeded(answer.json, answer.text);
+        if (!handle) return succeeded(ctx, what, answer.status, answer.json, answer.text);
         return { status: 'running', handle: handle as unknown as JsonObject, pollAfterSeconds: pollAfter(step, answer.headers) };
       }
-      if (answer.status >= 200 && answer.status < 300) return succeeded(answer.json, answer.text);
+      if (answer.status >= 200 && answer.status < 300) return succeeded(ctx, what, answer.status, answer.json, answer.text);
       throw httpFailure(what, answer.status, answer.headers.get('retry-after'), answer.text, now());
     },
 
@@ -157,9 +161,9 @@ export function createAzureFunctionAdapter(deps: AzureFunctionAdapterDeps = {}):
       if (answer.status >= 200 && answer.status < 300) {
         if (runtimeStatus === 'Completed' && body) {
           const output = body['output'] ?? null;
-          return succeeded(output, JSON.stringify(output));
+          return succeeded(ctx, `${what} (orchestration completed)`, answer.status, output, JSON.stringify(output));
         }
-        return succeeded(answer.json, answer.text);
+        return succeeded(ctx, what, answer.status, answer.json, answer.text);
       }
       throw httpFailure(what, answer.status, answer.headers.get('retry-after'), answer.text, now());
     },
@@ -182,7 +186,7 @@ export function createAzureFunctionAdapter(deps: AzureFunctionAdapterDeps = {}):
 }
 
 /** Resolves URL, key and headers for a call. Exported for the bench and for tests. */
-export async function prepareAzureFunctionCall(step: AzureFunctionStep, ctx: Pick<StepContext, 'secrets' | 'settings' | 'runId' | 'stepId' | 'attempt'>): Promise<PreparedCall> {
+export async function prepareAzureFunctionCall(step: AzureFunctionStep, ctx: Pick<StepContext, 'secrets' | 'settings' | 'runId' | 'stepId' | 'attempt' | 'parameters' | 'trigger'>): Promise<PreparedCall> {
   let rawUrl: string;
   try {
     rawUrl = await resolveValue(step.url, ctx.secrets, ctx.settings);
@@ -206,7 +210,7 @@ export async function prepareAzureFunctionCall(step: AzureFunctionStep, ctx: Pic
   const hasBody = step.body !== undefined && step.method !== 'GET' && step.method !== 'DELETE';
   if (hasBody) headers['content-type'] = 'application/json';
   if (key !== undefined) headers['x-functions-key'] = key;
-  return { url, method: step.method, headers, body: hasBody ? JSON.stringify(step.body) : undefined, key };
+  return { url, method: step.method, headers, body: hasBody ? JSON.stringify(fillJson(step.body as Json, ctx)) : undefined, key };
 }
 
 /**

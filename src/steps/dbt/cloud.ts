@@ -166,7 +166,7 @@ export function createDbtCloudRunner(deps: DbtCloudDeps) {
         const what = `dbt Cloud trigger job ${where.jobId}`;
         const body: Record<string, unknown> = { cause };
         // The job's own steps run unless the step asks for something else.
-        if (step.command !== 'run' || step.args.length > 0) body['steps_override'] = [dbtCommandLine(step)];
+        if (step.command !== 'run' || step.args.length > 0 || step.vars !== undefined) body['steps_override'] = [dbtCommandLine(step, ctx)];
         const reply = await call(runner, ctx, 'POST', `${accountUrl(where)}/jobs/${where.jobId}/run/`, what, body);
         if (reply.status === 404) throw new PermanentError(`${what}: job not found in account ${where.accountId}`, { code: 'HTTP 404' });
         runId = parse(runEnvelope, reply, what).data.id;
@@ -196,7 +196,7 @@ export function createDbtCloudRunner(deps: DbtCloudDeps) {
           output: { dbtRunId: runId, ...(run.href ? { url: run.href } : {}) },
           ...(statusMessage ? { statusMessage } : {}),
           failedWithoutResults: () => new PermanentError(`${label} failed${statusMessage ? `: ${statusMessage}` : ''}`, { code: 'DBT_ERROR' }),
-        });
+        }, ctx);
       });
     },
 

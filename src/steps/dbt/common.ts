@@ -1,6 +1,7 @@
 /** Pieces both dbt runners share: the command line, the idempotency cause, patient polling. */
 import { classify, RetryAfterError } from '../../core/errors';
-import type { JsonObject } from '../../core/json';
+import type { Json, JsonObject } from '../../core/json';
+import { fillJson, type RunValues } from '../../pipelines/runValues';
 import type { StepContext } from '../adapter';
 import type { StepOutcome } from '../protocol';
 import type { DbtStep } from './types';
@@ -13,14 +14,19 @@ export function dbtCause(ctx: Pick<StepContext, 'runId' | 'stepId' | 'attempt'>)
   return `durable-pipelines run ${ctx.runId} step ${ctx.stepId} attempt ${ctx.attempt}`;
 }
 
-/** `dbt` arguments: the command (`source freshness` is two words) then the step's args. */
-export function dbtArgv(step: Pick<DbtStep, 'command' | 'args'>): string[] {
-  return [...step.command.split(' '), ...step.args];
+/**
+ * `dbt` arguments: the command (`source freshness` is two words), the step's args, then its vars
+ * with the run's values filled in as `--vars '<json>'` (dbt reads a YAML dictionary there, and JSON
+ * is YAML: docs.getdbt.com, "Project variables", defining variables on the command line).
+ */
+export function dbtArgv(step: Pick<DbtStep, 'command' | 'args' | 'vars'>, values: RunValues): string[] {
+  const vars = step.vars === undefined ? [] : ['--vars', JSON.stringify(fillJson(step.vars as Json, values))];
+  return [...step.command.split(' '), ...step.args, ...vars];
 }
 
 /** `dbt run --select 'tag:nightly daily'`: one shell-like line, as dbt Cloud's steps are written. */
-export function dbtCommandLine(step: Pick<DbtStep, 'command' | 'args'>): string {
-  return ['dbt', ...dbtArgv(step).map(shellQuote)].join(' ');
+export function dbtCommandLine(step: Pick<DbtStep, 'command' | 'args' | 'vars'>, values: RunValues): string {
+  return ['dbt', ...dbtArgv(step, values).map(shellQuote)].join(' ');
 }
 
 function shellQuote(arg: string): string {

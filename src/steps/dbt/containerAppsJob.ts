@@ -112,7 +112,7 @@ export function createContainerAppsJobRunner(deps: ContainerAppsJobDeps) {
     ];
     const initContainers = job.properties.template.initContainers;
     return {
-      containers: [{ ...first, args: dbtArgv(step), env }, ...others],
+      containers: [{ ...first, args: dbtArgv(step, ctx), env }, ...others],
       ...(initContainers && initContainers.length > 0 ? { initContainers } : {}),
     };
   }
@@ -165,7 +165,7 @@ export function createContainerAppsJobRunner(deps: ContainerAppsJobDeps) {
       output: { execution },
       // The container died before dbt wrote results: image pull, OOM, replica timeout. Worth a retry.
       failedWithoutResults: () => new TransientError(`${label} ended ${status} without run_results.json (see the job's logs)`, { code: `EXECUTION_${status.toUpperCase()}` }),
-    });
+    }, ctx);
   }
 
   return {
@@ -182,7 +182,7 @@ export function createContainerAppsJobRunner(deps: ContainerAppsJobDeps) {
       const template = overrideTemplate(job, step, ctx, resultsUrl);
       const reply = await client.call('POST', `${id}/start`, CONTAINER_APPS_API_VERSION, template);
       const handle = startedHandle(reply);
-      ctx.log.info({ execution: handle.execution, args: dbtArgv(step) }, 'Container Apps job execution started');
+      ctx.log.info({ execution: handle.execution, args: dbtArgv(step, ctx) }, 'Container Apps job execution started');
       return running(step, handle, 'Running', startWait(reply) ?? step.pollInterval);
     },
 

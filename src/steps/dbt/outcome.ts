@@ -6,7 +6,9 @@
 import { PermanentError, type ClassifiedError } from '../../core/errors';
 import type { JsonObject } from '../../core/json';
 import { maskSecrets } from '../../logging/mask';
+import type { StepContext } from '../adapter';
 import type { StepOutcome } from '../protocol';
+import { dbtNodeLines } from '../resultLines';
 import { onlyTestsFailed, type DbtRunSummary } from './runResults';
 import type { DbtStep } from './types';
 
@@ -27,8 +29,10 @@ export interface FinishedDbtRun {
 
 const LISTED_FAILURES = 5;
 
-export function finishDbtRun(step: DbtStep, run: FinishedDbtRun): StepOutcome {
+export function finishDbtRun(step: DbtStep, run: FinishedDbtRun, ctx: Pick<StepContext, 'report'>): StepOutcome {
   const { summary } = run;
+  // Reported before the verdict: a failed run's log shows which models broke and how long each took.
+  if (summary !== undefined) dbtNodeLines(summary.nodes, run.label).forEach((line) => ctx.report?.(line));
   if (summary === undefined) {
     if (!run.succeeded) throw run.failedWithoutResults();
     return { status: 'succeeded', output: { ...run.output, runResults: 'missing' } };

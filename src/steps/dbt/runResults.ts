@@ -10,6 +10,7 @@ const resultSchema = z.object({
   status: z.string(),
   message: z.string().nullable().optional(),
   failures: z.number().nullable().optional(),
+  execution_time: z.number().nullable().optional(),
 });
 
 /** Only the fields we read; dbt adds fields with every version. */
@@ -19,6 +20,17 @@ export interface DbtRunSummary {
   readonly metrics: DbtMetrics;
   /** `unique_id: message` of each errored model or failed test, in dbt's order. */
   readonly failures: readonly string[];
+  /** Every node dbt reported, in its order: what the run's log shows. */
+  readonly nodes: readonly DbtNodeResult[];
+}
+
+export interface DbtNodeResult {
+  readonly id: string;
+  /** dbt's own word: success, error, skipped, pass, fail, warn… */
+  readonly status: string;
+  /** `execution_time`, seconds. */
+  readonly seconds: number | null;
+  readonly message: string | null;
 }
 
 export interface DbtMetrics extends StepMetrics {
@@ -58,7 +70,8 @@ export function summarizeRunResults(raw: unknown): DbtRunSummary | undefined {
       }
     }
   }
-  return { metrics, failures };
+  const nodes = parsed.data.results.map((r) => ({ id: r.unique_id, status: r.status.toLowerCase(), seconds: r.execution_time ?? null, message: r.message ? clipMessage(r.message) : null }));
+  return { metrics, failures, nodes };
 }
 
 /**
@@ -79,8 +92,12 @@ export function mergeRunResults(artifacts: readonly unknown[]): unknown {
 }
 
 function describe(result: z.infer<typeof resultSchema>): string {
-  const message = (result.message ?? result.status).replace(/\s+/g, ' ').trim();
-  return `${result.unique_id}: ${message.length > MESSAGE_LIMIT ? `${message.slice(0, MESSAGE_LIMIT)}…` : message}`;
+  return `${result.unique_id}: ${clipMessage(result.message ?? result.status)}`;
+}
+
+function clipMessage(text: string): string {
+  const message = text.replace(/\s+/g, ' ').trim();
+  return message.length > MESSAGE_LIMIT ? `${message.slice(0, MESSAGE_LIMIT)}…` : message;
 }
 
 /** No model errored but some test failed: exactly what `failOnTestFailure: false` tolerates. */

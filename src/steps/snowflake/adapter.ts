@@ -10,10 +10,12 @@ import { createHash } from 'node:crypto';
 import { PermanentError, TransientError } from '../../core/errors';
 import type { Json, JsonObject } from '../../core/json';
 import { maskDeep, maskSecrets, rememberSecretValue } from '../../logging/mask';
+import { fillJson, fillTemplate, type RunValues } from '../../pipelines/runValues';
 import { isSnowflakeIdentifier, type ConfigValue } from '../../pipelines/schema';
 import { resolveValue } from '../../secrets/types';
 import type { AdapterFor, StepContext } from '../adapter';
 import type { StepMetrics, StepOutcome } from '../protocol';
+import { copyIntoLines } from '../resultLines';
 import { buildCopyInto } from './copyInto';
 import { copyMetrics, isCopyIntoResult, summarizeCopyInto, type Row } from './copyResult';
 import {
@@ -108,9 +110,9 @@ export function createSnowflakeAdapter(deps: SnowflakeAdapterDeps = {}): Adapter
     return failure.error;
   }
 
-  async function finish(step: SnowflakeStep, connection: Connection, queryId: string): Promise<StepOutcome> {
+  async function finish(step: SnowflakeStep, connection: Connection, queryId: string, ctx: StepContext): Promise<StepOutcome> {
     const rows = await deadline(fetchRows(connection, queryId), callTimeoutMs, 'result fetch');
-    return succeeded(step, queryId, rows);
+    return succeeded(step, queryId, rows, ctx);
   }
 
   /**
@@ -134,7 +136,7 @@ export function createSnowflakeAdapter(deps: SnowflakeAdapterDeps = {}): Adapter
 
   return {
     async start(step, ctx) {
-      const { sqlText, binds } = statementOf(step);
+      const { sqlText, binds } = statementOf(step, ctx);
       const tag = `${ctx.runId}:${ctx.stepId}:${ctx.attempt}`;
       return withConnection(step, ctx, 'query', async (connection) => {
         const queryId = await deadline(submit(connection, sqlText, binds, tag), callTimeoutMs, 'submit');
@@ -147,7 +149,7 @@ export function createSnowflakeAdapter(deps: SnowflakeAdapterDeps = {}): Adapter
           if (waited + pause > inlineWaitMs) break;
           await sleep(pause);
           const checked = await check(connection, queryId);
-          if (checked.state === 'done') return finish(step, connection, queryId);
+          if (checked.state === 'done') return finish(step, connection, queryId, ctx);
           unknown = checked.state === 'unknown' ? unknown + 1 : 0;
           status = checked.status;
         }
@@ -161,7 +163,7 @@ export function createSnowflakeAdapter(deps: SnowflakeAdapterDeps = {}): Adapter
       const unknownBefore = typeof handle['unknown'] === 'number' ? handle['unknown'] : 0;
       return withConnection(step, ctx, 'query', async (connection) => {
         const { state, status } = await check(connection, queryId);
-        if (state === 'done') return finish(step, connection, queryId);
+        if (state === 'done') return finish(step, connection, queryId, ctx);
         if (state === 'running') return running(queryId, polls + 1, step.pollInterval, 0, status);
         const unknown = unknownBefore + 1;
         if (unknown > MAX_UNKNOWN_CHECKS) {
@@ -279,9 +281,22 @@ function normalizePem(value: string): string {
 
 type Bind = string | number | boolean | null;
 
-function statementOf(step: SnowflakeStep): { sqlText: string; binds: Bind[] } {
-  if ('copyInto' in step.statement) return { sqlText: buildCopyInto(step.statement.copyInto), binds: [] };
-  return { sqlText: step.statement.sql, binds: step.statement.binds };
+/**
+ * The statement with the run's values in it: filled into COPY INTO's stage path (which
+ * `buildCopyInto` quotes as a string literal), or sent as bind variables. Never into SQL text.
+ */
+export function statementOf(step: SnowflakeStep, values: RunValues): { sqlText: string; binds: Bind[] } {
+  const { statement } = step;
+  if ('copyInto' in statement) {
+    const { path } = statement.copyInto;
+    return { sqlText: buildCopyInto({ ...statement.copyInto, ...(path === undefined ? {} : { path: fillTemplate(path, values) }) }), binds: [] };
+  }
+  return { sqlText: statement.sql, binds: statement.binds.map((bind) => asBind(fillJson(bind, values))) };
+}
+
+/** A parameter's value as a bind; values are scalars by their declared types, anything else goes as JSON text. */
+function asBind(value: Json): Bind {
+  return typeof value === 'object' && value !== null ? JSON.stringify(value) : value;
 }
 
 /**
@@ -347,10 +362,12 @@ function queryIdOf(handle: JsonObject): string {
   return queryId;
 }
 
-function succeeded(step: SnowflakeStep, queryId: string, rows: Row[]): StepOutcome {
+function succeeded(step: SnowflakeStep, queryId: string, rows: Row[], ctx: Pick<StepContext, 'report'>): StepOutcome {
   const isCopy = 'copyInto' in step.statement || isCopyIntoResult(rows);
   if (isCopy) {
     const summary = summarizeCopyInto(rows);
+    // Reported before the maxErrors verdict, so a failed load still shows which files broke.
+    copyIntoLines(summary, queryId).forEach((line) => ctx.report?.(line));
     const metrics: StepMetrics = maskDeep(copyMetrics(summary));
     if (step.maxErrors !== undefined && summary.errorsSeen > step.maxErrors) {
       throw new PermanentError(
@@ -373,6 +390,7 @@ function succeeded(step: SnowflakeStep, queryId: string, rows: Row[]): StepOutco
     }));
     return { status: 'succeeded', output: maskDeep({ queryId, files, filesTotal: summary.files.length }), metrics };
   }
+  ctx.report?.({ level: 'info', msg: `query ${queryId} returned ${rows.length} row${rows.length === 1 ? '' : 's'}` });
   const shown: Json = rows.slice(0, OUTPUT_ROWS).map((row) => Object.fromEntries(Object.entries(row).map(([k, v]) => [k, jsonCell(v)])));
   return { status: 'succeeded', output: maskDeep({ queryId, rowCount: rows.length, rows: shown }), metrics: { rowCount: rows.length } };
 }

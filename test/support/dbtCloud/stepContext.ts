@@ -8,6 +8,7 @@ import { createLogger } from '../../../src/logging/logger';
 import { rememberSecretValue } from '../../../src/logging/mask';
 import type { StepContext } from '../../../src/steps/adapter';
 import type { SecretResolver } from '../../../src/secrets/types';
+import { seedDefaultParameters } from '../seedParameters';
 
 export interface TestStepContext {
   readonly ctx: StepContext;
@@ -61,7 +62,7 @@ export function createTestStepContext(options: {
     pipeline: 'data-pipeline',
     stepId: options.stepId ?? 'transform',
     attempt,
-    parameters: {},
+    parameters: seedDefaultParameters(),
     trigger: { kind: 'manual' },
     secrets,
     settings: (name) => settings[name],

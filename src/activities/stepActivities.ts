@@ -289,7 +289,7 @@ export function createStepActivities(deps: StepActivityDeps): StepActivities {
           ...(input.trigger.kind === 'rerun' && input.trigger.origin ? { rerunOf: input.trigger.origin } : {}),
         },
         attempts: abandoned,
-        lines: [{ time: now().toISOString(), level: run.status === 'failed' ? 'error' : 'info', msg: maskSecrets(`run ${run.status}${run.error ? `: ${run.error.message}` : ''}`) }],
+        lines: [{ time: now().toISOString(), level: run.status === 'failed' ? 'error' : 'info', msg: maskSecrets(runEndMessage(run)) }],
       });
       // Alerts and title come from the deployed definition, never from the run's input: a crafted
       // run must not be able to send its summary to a webhook secret of its choosing.
@@ -334,3 +334,13 @@ function parseOrThrow<T>(fn: () => T): T {
   }
 }
 
+/**
+ * The run's last log line: its status, then the error unless the error already says it
+ * ("run cancelled: by user:…" rather than "run cancelled: run cancelled: by user:…").
+ */
+export function runEndMessage(run: Pick<RunState, 'status' | 'error'>): string {
+  const head = `run ${run.status}`;
+  const message = run.error?.message;
+  if (message === undefined || message === '') return head;
+  return message.startsWith(head) ? message : `${head}: ${message}`;
+}

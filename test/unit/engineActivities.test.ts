@@ -1,6 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createStepActivities, type StepActivityDeps } from '../../src/activities';
+import { runEndMessage } from '../../src/activities/stepActivities';
 import type { RunEvent } from '../../src/notify/event';
 import { PermanentError, TransientError, readFailure } from '../../src/core/errors';
 import type { RunState } from '../../src/engine/types';
@@ -288,5 +289,14 @@ describe('step activities act on the deployed definition only', () => {
     const onSeedStep = activities.wrapUserActivity('myActivity', () => Promise.resolve(void called++));
     assert.equal((await failureOf(onSeedStep(input()))).info.class, 'permanent');
     assert.equal(called, 0);
+  });
+});
+
+describe("the run's last log line", () => {
+  test('says the status once: a cancel reason that already says "run cancelled" is not repeated', () => {
+    assert.equal(runEndMessage({ status: 'succeeded' }), 'run succeeded');
+    assert.equal(runEndMessage({ status: 'cancelled', error: { class: 'cancelled', message: 'run cancelled' } }), 'run cancelled');
+    assert.equal(runEndMessage({ status: 'cancelled', error: { class: 'cancelled', message: 'run cancelled: by user:ana' } }), 'run cancelled: by user:ana');
+    assert.equal(runEndMessage({ status: 'failed', error: { class: 'permanent', message: 'load: 401' } }), 'run failed: load: 401');
   });
 });

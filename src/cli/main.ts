@@ -230,7 +230,13 @@ export function buildProgram(print_: Out = (l) => console.log(l), setExit: (code
       .description(`${verb} a schedule at runtime (no redeploy)`)
       .action(async (pipeline: string, schedule: string) => {
         const result = await client().post<{ paused: boolean; nextRun: { local: string } | null }>(`pipelines/${encodeURIComponent(pipeline)}/schedules/${encodeURIComponent(schedule)}/${verb}`);
-        print(result, () => `${pipeline}/${schedule}: ${result.paused ? 'paused' : `active, next run ${result.nextRun?.local ?? '-'}`}`);
+        // Resumed is not active when the app's scheduler is off: say so rather than show a next run.
+        const schedulerOn = result.paused || ((await fetchListing()).schedulerEnabled ?? true);
+        print(result, () =>
+          `${pipeline}/${schedule}: ${
+            result.paused ? 'paused' : schedulerOn ? `active, next run ${result.nextRun?.local ?? '-'}` : 'resumed; the scheduler is off on this app (SCHEDULER_ENABLED=false), so nothing fires'
+          }`,
+        );
       });
   }
   schedules

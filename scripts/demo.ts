@@ -7,18 +7,22 @@
  *
  *   npm run demo                         run the seed pipeline, show it live, exit 0 if it succeeds
  *   npm run demo -- --fail-step load     the load step's service keeps failing: retries, then exit 1
- *   npm run demo -- --serve              keep serving for the CLI (durable-pipelines …)
+ *   npm run demo -- --serve              keep serving for the CLI (durable-pipelines …) and the console
+ *   npm run demo -- --serve --as reader  the console signed in as a Pipelines.Read user (default: operator)
  */
 import { Command, Option } from 'commander';
 import { startStandInEnvironment, type FailableStep, type StandInEnvironment } from '../src/standins/environment';
 import type { RunViewJson } from '../src/cli/follow';
 import { isTerminalRunStatus } from '../src/core/runStatus';
+import { emulatedSignIn } from './signIn';
+import type { LocalUser } from '../src/auth/roles';
 
 interface DemoOptions {
   serve: boolean;
   failStep?: FailableStep;
   port: string;
   key: string;
+  as: LocalUser;
 }
 
 const STEPS: readonly FailableStep[] = ['export', 'load', 'transform'];
@@ -34,6 +38,7 @@ async function main(): Promise<number> {
     .addOption(new Option('--fail-step <step>', 'make this step’s stand-in fail on every attempt').choices(STEPS))
     .option('--port <port>', 'HTTP port (0 = any free port)', process.env['PORT'] ?? '7071')
     .option('--key <key>', 'function key the API requires', 'demo-key')
+    .addOption(new Option('--as <user>', 'who the emulated App Service sign-in says uses the console').choices(['reader', 'operator']).default('operator'))
     .parse()
     .opts<DemoOptions>();
 
@@ -44,6 +49,7 @@ async function main(): Promise<number> {
   console.log('');
 
   const world = await startStandInEnvironment(opts.failStep ? { failStep: opts.failStep } : {});
+  const signIn = emulatedSignIn(opts.as);
   Object.assign(process.env, world.settings, {
     LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'silent',
     // Schedules would fire on every virtual jump; the scheduler has its own tests.
@@ -51,6 +57,7 @@ async function main(): Promise<number> {
     DURABLE_TASK_HUB: 'demo',
     // snowflake-sdk's AWS SDK warns that it will need Node 22 from 2027; not news for a demo.
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    ...signIn.settings,
   });
 
   // The app, exactly as the Functions host loads it, then the dev host serving its registrations.
@@ -68,7 +75,8 @@ async function main(): Promise<number> {
   });
   useServices(services);
   const host = await DevHost.start({
-    registrations: [...registrations(), registerDemoControl(world, services.secrets)],
+    registrations: [...registrations(), registerDemoControl(world, services.secrets, signIn.switchTo)],
+    platformPrincipal: signIn.principal,
     clock: 'virtual',
     httpPort: Number(opts.port),
     functionKey: opts.key,
@@ -108,6 +116,7 @@ async function main(): Promise<number> {
   }
   console.log(`\nServing for the CLI (Ctrl-C to stop):\n  export DURABLE_PIPELINES_URL=${baseUrl} DURABLE_PIPELINES_KEY=${opts.key}`);
   console.log('  npx durable-pipelines pipelines ls | runs ls | runs show <id> | logs <id> --follow | run data-pipeline --follow');
+  console.log(`\nConsole: ${bold(`${baseUrl}/`)} (signed in as ${signIn.describe()}, emulated)`);
   console.log(`demo serving on ${baseUrl}`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);

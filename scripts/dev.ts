@@ -6,6 +6,17 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { startAzurite, type AzuriteInstance } from '../src/standins/azurite';
+import { emulatedSignIn } from './signIn';
+import type { LocalUser } from '../src/auth/roles';
+
+/** `--as reader|operator`: emulate App Service sign-in for the console (see scripts/signIn.ts). */
+function signedInAs(argv: readonly string[]): LocalUser | undefined {
+  const index = argv.indexOf('--as');
+  if (index === -1) return undefined;
+  const value = argv[index + 1];
+  if (value !== 'reader' && value !== 'operator') throw new Error('--as takes reader or operator');
+  return value;
+}
 
 function loadLocalSettings(path = 'local.settings.json'): void {
   if (!existsSync(path)) {
@@ -21,6 +32,9 @@ function loadLocalSettings(path = 'local.settings.json'): void {
 
 async function main(): Promise<void> {
   loadLocalSettings();
+  const as = signedInAs(process.argv.slice(2));
+  const signIn = as ? emulatedSignIn(as) : undefined;
+  if (signIn) Object.assign(process.env, signIn.settings);
   process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
   let azurite: AzuriteInstance | undefined;
   const store = process.env['RUN_STORE_CONNECTION_STRING'];
@@ -42,9 +56,11 @@ async function main(): Promise<void> {
     httpPort: Number(process.env['PORT'] ?? 7071),
     ...(key ? { functionKey: key } : {}),
     hostJsonPath: 'host.json',
+    ...(signIn ? { platformPrincipal: signIn.principal } : {}),
     log: (line) => console.log(line),
   });
   console.log(`durable-pipelines dev host on ${host.baseUrl ?? ''}${key ? ' (function key required)' : ' (no function key check: set DURABLE_PIPELINES_KEY to require one)'}`);
+  console.log(`console: ${host.baseUrl ?? ''}/ ${signIn ? `(signed in as ${signIn.describe()}, emulated)` : '(no sign-in: pass --as reader|operator to use it)'}`);
   console.log(`scheduler ${(process.env['SCHEDULER_ENABLED'] ?? 'true').toLowerCase() !== 'false' ? 'on: schedules fire in real time' : 'off (SCHEDULER_ENABLED=false)'}`);
   console.log(`try: npx durable-pipelines --url ${host.baseUrl ?? ''} pipelines ls`);
   await new Promise<void>((resolve) => {

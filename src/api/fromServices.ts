@@ -2,6 +2,7 @@
 import type { AppServices } from '../app/services';
 import type { ApiDeps, DurableControl, HealthCheck, RunQueries, ScheduleControl, IdempotencyKeys } from './ports';
 import { randomSuffix } from './runIds';
+import { loadAuthSettings } from '../auth/settings';
 import { maskSecrets } from '../logging/mask';
 import { referencedNames } from '../pipelines/references';
 
@@ -12,6 +13,7 @@ const NO_STORE: RunQueries & ScheduleControl & IdempotencyKeys = {
   getAttempts: () => Promise.resolve([]),
   getLogs: () => Promise.resolve({ lines: [] }),
   isPaused: () => Promise.resolve(false),
+  listSlots: () => Promise.resolve([]),
   setPaused: () => Promise.reject(new Error('pausing a schedule needs the run store (RUN_STORE_TABLE_URL or RUN_STORE_CONNECTION_STRING)')),
   claim: (_pipeline, _key, runId) => Promise.resolve(runId),
 };
@@ -28,6 +30,7 @@ export function apiDeps(services: AppServices, durable: DurableControl): ApiDeps
     now: services.now,
     randomSuffix,
     schedulerEnabled: services.config.SCHEDULER_ENABLED,
+    readOnly: loadAuthSettings().readOnly,
     ...(services.config.PUBLIC_BASE_URL ? { baseUrl: services.config.PUBLIC_BASE_URL.replace(/\/+$/, '') } : {}),
   };
 }

@@ -5,6 +5,7 @@
 import type { DurableClient } from 'durable-functions';
 import type { Catalog } from '../pipelines/catalog';
 import type { RunStatus } from '../engine/types';
+import type { SlotEntry } from '../scheduler/ports';
 import type { AttemptRecord, LogLine, RunRecord } from '../runs/recorder';
 
 export interface RunPage {
@@ -23,6 +24,8 @@ export interface RunQueries {
 export interface ScheduleControl {
   isPaused(pipeline: string, schedule: string): Promise<boolean>;
   setPaused(pipeline: string, schedule: string, paused: boolean, by?: string): Promise<void>;
+  /** The schedule's slot ledger (fired, missed, skipped, late), oldest first. */
+  listSlots(pipeline: string, schedule: string, range: { since?: string; until?: string }): Promise<readonly SlotEntry[]>;
 }
 
 export interface IdempotencyKeys {
@@ -51,4 +54,8 @@ export interface ApiDeps {
   readonly baseUrl?: string;
   /** False when the app's scheduler is off (SCHEDULER_ENABLED=false); GET /api/pipelines says so. Default true. */
   readonly schedulerEnabled?: boolean;
+  /** READ_ONLY=true: GET /api/me tells the console to show no change buttons. */
+  readonly readOnly?: boolean;
+  /** The Application Insights resource's Portal link, for the console's "records" link. */
+  readonly appInsightsUrl?: string;
 }

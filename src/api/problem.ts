@@ -27,6 +27,7 @@ export class ApiProblem extends Error {
 const TYPES: Readonly<Record<number, string>> = {
   400: 'bad-request',
   401: 'unauthorized',
+  403: 'forbidden',
   404: 'not-found',
   409: 'conflict',
   413: 'payload-too-large',

@@ -37,3 +37,14 @@ export const logsQuery = z
 
 export const emptyBody = z.object({}).strict();
 
+
+const wholeNumber = (max: number, fallback: number) =>
+  z.string().regex(/^\d+$/, 'expected a whole number').transform(Number).pipe(z.number().int().min(1).max(max)).default(fallback);
+
+export const slotsQuery = z
+  .object({
+    since: z.iso.datetime({ offset: true }).optional(),
+    until: z.iso.datetime({ offset: true }).optional(),
+    limit: wholeNumber(500, 100),
+  })
+  .strict();

@@ -15,7 +15,7 @@ import { registrations as registryList, type HttpRegistration, type Registration
 import { HostClock } from './clock';
 import type { HistoryEvent } from './history';
 import { loadHostJson, readDurableSettings, type DurableHostSettings } from './host-json';
-import { compileRoute, fromHandlerResult, isAuthorized, matchRoute, toHttpRequest, type CompiledRoute } from './http-triggers';
+import { byPrecedence, compileRoute, fromHandlerResult, isAuthorized, matchRoute, routePrefixOf, toHttpRequest, type CompiledRoute } from './http-triggers';
 import { isTerminal, TaskHub } from './instances';
 import { NcrontabSchedule } from './ncrontab';
 import { handleDurableRequest, readBody, RPC_PREFIX, sendResult, WEBHOOK_PREFIX } from './rpc-server';
@@ -62,7 +62,9 @@ export class DevHost {
 
   static async start(options: DevHostOptions = {}): Promise<DevHost> {
     const log = options.log ?? ((): void => undefined);
-    const settings = readDurableSettings(loadHostJson(options));
+    const hostJson = loadHostJson(options);
+    const settings = readDurableSettings(hostJson);
+    const routePrefix = routePrefixOf(hostJson);
     const clockMode = options.clock ?? 'virtual';
     const startTime = options.startTime ?? new Date(Math.floor(Date.now() / 1000) * 1000);
     const clock = new HostClock(clockMode, startTime);
@@ -91,6 +93,7 @@ export class DevHost {
       }
     }
 
+    routes.sort(byPrecedence);
     const holder: { host?: DevHost } = {};
     const hub = new TaskHub({
       clock,
@@ -126,14 +129,14 @@ export class DevHost {
           return;
         }
       }
-      if (serveTriggers && url.pathname.startsWith('/api/')) {
+      if (serveTriggers && url.pathname.startsWith(routePrefix)) {
         await serveHttpTrigger(req, res, url, body, method);
         return;
       }
       res.writeHead(404).end();
     };
     const serveHttpTrigger = async (req: IncomingMessage, res: ServerResponse, url: URL, body: Buffer, method: string): Promise<void> => {
-      const path = url.pathname.slice('/api/'.length);
+      const path = url.pathname.slice(routePrefix.length);
       let methodMismatch = false;
       for (const route of state.routes) {
         const params = matchRoute(route, path);
@@ -149,7 +152,7 @@ export class DevHost {
         }
         const host = holder.host;
         if (!host) throw new Error('host not started');
-        const request = toHttpRequest(req, url, body, params);
+        const request = toHttpRequest(req, url, body, params, options.platformPrincipal);
         const context = host.invocationContext(route.registration.name, 'httpTrigger');
         const result = await route.registration.handler(request, host.client, context);
         const response = await fromHandlerResult(result);

@@ -32,6 +32,8 @@ export interface RunTrigger {
   readonly origin?: string;
   /** The slot time (ISO) for scheduled runs. */
   readonly scheduledFor?: string;
+  /** Who started it through the API: `user:<name>` (signed in) or `key` (a function key). Schedules: absent. */
+  readonly by?: string;
 }
 
 /** Input of the `startStep` activity (and of user `activity` steps). */

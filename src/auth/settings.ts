@@ -1,0 +1,41 @@
+/**
+ * The two settings sign-in depends on, read once through one schema.
+ *
+ * - `WEBSITE_AUTH_ENABLED`: set to `True` by App Service when App Service Authentication ("Easy
+ *   Auth") runs in front of the app. Only then are the `x-ms-client-principal*` headers the
+ *   platform's: App Service strips them from outside requests while the module runs ("External
+ *   requests aren't allowed to set these headers", learn.microsoft.com/azure/app-service/
+ *   configure-authentication-user-identities); with it off they pass through untouched, so trusting
+ *   them would let anyone claim any role. The name and value are what Microsoft.Identity.Web tests
+ *   for (AzureAD/microsoft-identity-web, AppServicesAuth/AppServicesAuthenticationInformation.cs:
+ *   `WEBSITE_AUTH_ENABLED` = "True", compared case-insensitively).
+ * - `READ_ONLY`: `true` turns every change (run, cancel, rerun, pause, resume) off for everyone,
+ *   keys included — for a console opened to a wider audience, as in Durable Functions Monitor.
+ */
+import { z } from 'zod';
+
+const flag = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .refine((v) => v === 'true' || v === 'false' || v === '', { message: 'must be true or false' })
+  .transform((v) => v === 'true');
+
+const authSettingsSchema = z.object({
+  WEBSITE_AUTH_ENABLED: flag.optional().transform((v) => v ?? false),
+  READ_ONLY: flag.optional().transform((v) => v ?? false),
+});
+
+export interface AuthSettings {
+  /** The platform vouches for `x-ms-client-principal`. */
+  readonly platformAuth: boolean;
+  readonly readOnly: boolean;
+}
+
+export function loadAuthSettings(env: Readonly<Record<string, string | undefined>> = process.env): AuthSettings {
+  const parsed = authSettingsSchema.safeParse({ WEBSITE_AUTH_ENABLED: env['WEBSITE_AUTH_ENABLED'], READ_ONLY: env['READ_ONLY'] });
+  if (!parsed.success) {
+    throw new Error(`invalid auth settings: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  }
+  return { platformAuth: parsed.data.WEBSITE_AUTH_ENABLED, readOnly: parsed.data.READ_ONLY };
+}

@@ -3,7 +3,7 @@
  * schemas the handlers parse with, so the document cannot drift from what is accepted.
  */
 import { z } from 'zod';
-import { listRunsQuery, logsQuery, rerunBody, startRunBody } from './schemas';
+import { listRunsQuery, logsQuery, rerunBody, slotsQuery, startRunBody } from './schemas';
 
 const problem = { description: 'Problem details (RFC 9457)', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } };
 const ok = (description: string) => ({ description, content: { 'application/json': { schema: { type: 'object' } } } });
@@ -21,7 +21,10 @@ let cached: object | undefined;
 export function openApiDocument(): object {
   cached ??= {
     openapi: '3.1.0',
-    info: { title: 'durable-pipelines', version: '1', description: 'Start, watch and steer pipeline runs. Every route but this document needs a function key (`x-functions-key` header or `code` query).' },
+    info: { title: 'durable-pipelines', version: '1', description:
+        'Start, watch and steer pipeline runs. Every route but this document needs a function key (`x-functions-key` header or `code` query); a key acts as Pipelines.Operate. '
+        + 'The same routes under /api/console/… serve users signed in through App Service Authentication (Entra ID): reads need the app role Pipelines.Read, changes Pipelines.Operate '
+        + 'plus `content-type: application/json` and `x-requested-with: durable-pipelines-console`. READ_ONLY=true answers every change 403.' },
     servers: [{ url: '/api' }],
     components: {
       securitySchemes: { functionKey: { type: 'apiKey', in: 'header', name: 'x-functions-key' } },
@@ -43,6 +46,10 @@ export function openApiDocument(): object {
       },
       '/pipelines/{name}/schedules/{schedule}/pause': { post: { summary: 'Pause a schedule', parameters: [pathParam('name'), pathParam('schedule')], responses: { 200: ok('Paused'), 404: problem } } },
       '/pipelines/{name}/schedules/{schedule}/resume': { post: { summary: 'Resume a schedule', parameters: [pathParam('name'), pathParam('schedule')], responses: { 200: ok('Resumed'), 404: problem } } },
+      '/pipelines/{name}/schedules/{schedule}/slots': {
+        get: { summary: 'Schedule history: fired, late, missed and skipped slots with reasons, newest first', parameters: [pathParam('name'), pathParam('schedule'), ...queryParameters(slotsQuery)], responses: { 200: ok('{ timezone, slots }'), 400: problem, 404: problem } },
+      },
+      '/me': { get: { summary: 'Who is calling and what they may do ({ name, kind, canRead, canOperate, readOnly })', responses: { 200: ok('The caller'), 401: problem } } },
       '/runs': { get: { summary: 'List runs, newest first', parameters: queryParameters(listRunsQuery), responses: { 200: ok('{ runs, nextCursor }'), 400: problem } } },
       '/runs/{runId}': { get: { summary: 'A run with its steps, attempts and metrics', parameters: [pathParam('runId')], responses: { 200: ok('Run'), 404: problem } } },
       '/runs/{runId}/logs': { get: { summary: 'Log lines after a cursor (for follow)', parameters: [pathParam('runId'), ...queryParameters(logsQuery)], responses: { 200: ok('{ lines, nextCursor, status }'), 400: problem, 404: problem } } },

@@ -9,8 +9,8 @@ import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 
 export const CONSOLE_OUT = 'dist/console';
 
-export async function buildConsole() {
-  const assets = join(CONSOLE_OUT, 'assets');
+export async function buildConsole(outDir = CONSOLE_OUT) {
+  const assets = join(outDir, 'assets');
   mkdirSync(assets, { recursive: true });
   const result = await build({
     entryPoints: { app: 'src/console/web/main.ts', style: 'src/console/web/style.css' },
@@ -44,11 +44,11 @@ export async function buildConsole() {
 </body>
 </html>
 `;
-  writeFileSync(join(CONSOLE_OUT, 'index.html'), index);
-  for (const file of [...outputs, join(CONSOLE_OUT, 'index.html')]) {
+  writeFileSync(join(outDir, 'index.html'), index);
+  for (const file of [...outputs, join(outDir, 'index.html')]) {
     const bytes = readFileSync(file);
     writeFileSync(`${file}.br`, brotliCompressSync(bytes, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }));
     writeFileSync(`${file}.gz`, gzipSync(bytes, { level: 9 }));
   }
-  return { script, style };
+  return { dir: outDir, script, style };
 }

@@ -15,6 +15,8 @@ import { startStandInEnvironment, type FailableStep, type StandInEnvironment } f
 import type { RunViewJson } from '../src/cli/follow';
 import { isTerminalRunStatus } from '../src/core/runStatus';
 import { emulatedSignIn } from './signIn';
+import { buildConsole } from './buildConsole.mjs';
+import { resolve } from 'node:path';
 import type { LocalUser } from '../src/auth/roles';
 
 interface DemoOptions {
@@ -48,6 +50,8 @@ async function main(): Promise<number> {
   if (opts.failStep) console.log(color(33, `--fail-step ${opts.failStep}: that stand-in fails on every attempt.`));
   console.log('');
 
+  // The console the app serves at /, built like `npm run build` does (a second or so).
+  if (!process.env['CONSOLE_DIR']) process.env['CONSOLE_DIR'] = resolve((await buildConsole()).dir);
   const world = await startStandInEnvironment(opts.failStep ? { failStep: opts.failStep } : {});
   const signIn = emulatedSignIn(opts.as);
   Object.assign(process.env, world.settings, {

@@ -7,6 +7,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { startAzurite, type AzuriteInstance } from '../src/standins/azurite';
 import { emulatedSignIn } from './signIn';
+import { buildConsole } from './buildConsole.mjs';
+import { resolve } from 'node:path';
 import type { LocalUser } from '../src/auth/roles';
 
 /** `--as reader|operator`: emulate App Service sign-in for the console (see scripts/signIn.ts). */
@@ -46,6 +48,7 @@ async function main(): Promise<void> {
     console.log(`Azurite (${location ? `data in ${location}` : 'in memory'}) for run records: ${azurite.tableUrl}`);
   }
 
+  if (!process.env['CONSOLE_DIR']) process.env['CONSOLE_DIR'] = resolve((await buildConsole()).dir);
   await import('../src/index');
   const { registrations } = await import('../src/app/registry');
   const { DevHost } = await import('../src/devhost');

@@ -27,11 +27,11 @@ async function call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Pr
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   const text = await response.text();
-  let json: unknown = undefined;
+  let json: unknown;
   try {
     json = text ? JSON.parse(text) : undefined;
   } catch {
-    json = undefined;
+    // Not JSON (a proxy's error page): the status line says enough.
   }
   if (!response.ok) {
     const problem = (json ?? {}) as Partial<Problem>;
@@ -117,7 +117,9 @@ export interface StepJson {
   readonly nextAt?: string;
 }
 
-export interface RunJson extends RunSummary {
+/** A run just accepted exists only in Durable for a moment: no trigger nor creation time yet. */
+export interface RunJson extends Omit<RunSummary, 'trigger'> {
+  readonly trigger?: RunTriggerJson;
   readonly parameters?: Record<string, unknown>;
   readonly pipelineAttempt?: number;
   readonly error?: { class: string; message: string; stepId?: string };

@@ -9,7 +9,7 @@ export function Status({ status }: { status: string }) {
 
 export function ProblemBox({ error }: { error: unknown }) {
   if (!error) return null;
-  const problem: Problem = error instanceof ApiError ? error.problem : { status: 0, title: 'Network error', detail: String(error) };
+  const problem: Problem = error instanceof ApiError ? error.problem : { status: 0, title: 'Network error', detail: error instanceof Error ? error.message : JSON.stringify(error) };
   return html`<div class="problem" role="alert">
     <strong>${problem.title}</strong>${problem.detail ? html`: ${problem.detail}` : null}
     ${problem.invalidFields?.length ? html`<ul>${problem.invalidFields.map((f) => html`<li><code>${f.field}</code>: ${f.message}</li>`)}</ul>` : null}

@@ -23,7 +23,8 @@ export function duration(seconds: number | undefined | null): string {
 }
 
 /** Who started a run, in words: a schedule slot, a user, a key, or a rerun. */
-export function startedBy(trigger: { kind: string; origin?: string; scheduledFor?: string; by?: string }): string {
+export function startedBy(trigger: { kind: string; origin?: string; scheduledFor?: string; by?: string } | undefined): string {
+  if (!trigger) return '…';
   if (trigger.kind === 'schedule') return `schedule ${trigger.origin ?? ''}${trigger.scheduledFor ? ` (slot ${utc(trigger.scheduledFor)})` : ''}`;
   const who = trigger.by ? trigger.by.replace(/^user:/, '') : 'API';
   return trigger.kind === 'rerun' ? `rerun of ${trigger.origin ?? '?'} by ${who}` : who === 'key' ? 'function key' : who;

@@ -111,7 +111,7 @@ function Dag({ steps }: { steps: PipelineJson['steps'] }) {
 function RunForm({ pipeline, onClose }: { pipeline: PipelineJson; onClose: () => void }) {
   const specs = Object.entries(pipeline.parameters);
   const [values, setValues] = useState<Record<string, string>>(() =>
-    Object.fromEntries(specs.map(([name, spec]) => [name, spec.default === undefined ? '' : String(spec.default)])),
+    Object.fromEntries(specs.map(([name, spec]) => [name, spec.default === undefined ? '' : typeof spec.default === 'string' ? spec.default : JSON.stringify(spec.default)])),
   );
   const [idempotencyKey, setKey] = useState('');
   const [error, setError] = useState<unknown>(undefined);

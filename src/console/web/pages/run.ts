@@ -12,18 +12,18 @@ import { href, navigate } from '../router';
 const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
 
 export function RunPage({ runId, me }: { runId: string; me: Me }) {
-  const [live, setLive] = useState(true);
-  const { data: run, error, reload } = useLoad(() => get<RunJson>(`runs/${encodeURIComponent(runId)}`), runId, live ? 1500 : undefined);
+  const [fast, setFast] = useState(true);
+  // A finished run is still re-read, slowly: the run store and Durable can disagree for a moment
+  // after the end (the record is written by an activity before the instance completes).
+  const { data: run, error, reload } = useLoad(() => get<RunJson>(`runs/${encodeURIComponent(runId)}`), runId, fast ? 1500 : 5000);
   const done = run ? TERMINAL.has(run.status) : false;
-  useEffect(() => {
-    if (done) setLive(false);
-  }, [done]);
+  useEffect(() => setFast(!done), [done]);
   return html`<section>
     <p><a href=${href(['runs'])}>Runs</a> › ${run?.pipeline ?? ''}</p>
     <h1>Run <code>${runId}</code> ${run ? html`<${Status} status=${run.status} />` : null}</h1>
     <${ProblemBox} error=${error} />
     ${run ? html`<${Summary} run=${run} me=${me} />
-      <${Actions} run=${run} me=${me} onDone=${() => { setLive(true); reload(); }} />
+      <${Actions} run=${run} me=${me} onDone=${() => { setFast(true); reload(); }} />
       <h2>Timeline</h2><${Timeline} run=${run} />
       <h2>Steps</h2><${StepDetails} run=${run} />
       <h2>Log</h2><${Log} runId=${runId} finished=${done} />` : null}
@@ -116,7 +116,7 @@ function StepDetails({ run }: { run: RunJson }) {
     return html`<details key=${s.id} open=${s.status === 'failed'}>
       <summary>${s.id} <${Status} status=${s.status} /> · ${s.attempts.length} attempt${s.attempts.length === 1 ? '' : 's'}</summary>
       ${s.attempts.length ? html`<ol class="attempts">${s.attempts.map((a) => html`<li>#${a.attempt} ${a.status} · ${utc(a.startedAt)}${a.endedAt ? ` → ${utc(a.endedAt)}` : ''}${a.error ? html` · <span class="error-text">${a.error.class}: ${a.error.message}</span>` : null}</li>`)}</ol>` : null}
-      ${metrics ? html`<dl class="facts">${Object.entries(metrics).map(([k, v]) => html`<dt>${k}</dt><dd>${typeof v === 'object' ? JSON.stringify(v) : String(v)}</dd>`)}</dl>` : null}
+      ${metrics ? html`<dl class="facts">${Object.entries(metrics).map(([k, v]) => html`<dt>${k}</dt><dd>${typeof v === 'string' ? v : JSON.stringify(v)}</dd>`)}</dl>` : null}
       ${s.output !== undefined ? html`<pre class="output">${JSON.stringify(masked(s.output), null, 2)}</pre>` : null}
     </details>`;
   })}</div>`;

@@ -30,9 +30,15 @@ export function apiDeps(services: AppServices, durable: DurableControl): ApiDeps
     now: services.now,
     randomSuffix,
     schedulerEnabled: services.config.SCHEDULER_ENABLED,
-    readOnly: loadAuthSettings().readOnly,
+    ...consoleLinks(),
     ...(services.config.PUBLIC_BASE_URL ? { baseUrl: services.config.PUBLIC_BASE_URL.replace(/\/+$/, '') } : {}),
   };
+}
+
+/** Read-only mode and the Application Insights link, for GET /api/me (the console's buttons and links). */
+function consoleLinks(): Pick<ApiDeps, 'readOnly' | 'appInsightsUrl'> {
+  const settings = loadAuthSettings();
+  return { readOnly: settings.readOnly, ...(settings.appInsightsUrl ? { appInsightsUrl: settings.appInsightsUrl } : {}) };
 }
 
 function healthChecks(services: AppServices): HealthCheck[] {

@@ -9,6 +9,8 @@
  *   them would let anyone claim any role. The name and value are what Microsoft.Identity.Web tests
  *   for (AzureAD/microsoft-identity-web, AppServicesAuth/AppServicesAuthenticationInformation.cs:
  *   `WEBSITE_AUTH_ENABLED` = "True", compared case-insensitively).
+ * - `APPLICATIONINSIGHTS_PORTAL_URL`: the Portal page of the app's Application Insights resource,
+ *   linked from each run in the console (the app cannot derive it from the connection string).
  * - `READ_ONLY`: `true` turns every change (run, cancel, rerun, pause, resume) off for everyone,
  *   keys included — for a console opened to a wider audience, as in Durable Functions Monitor.
  */
@@ -24,18 +26,22 @@ const flag = z
 const authSettingsSchema = z.object({
   WEBSITE_AUTH_ENABLED: flag.optional().transform((v) => v ?? false),
   READ_ONLY: flag.optional().transform((v) => v ?? false),
+  APPLICATIONINSIGHTS_PORTAL_URL: z.url({ protocol: /^https$/ }).optional(),
 });
 
 export interface AuthSettings {
   /** The platform vouches for `x-ms-client-principal`. */
   readonly platformAuth: boolean;
   readonly readOnly: boolean;
+  readonly appInsightsUrl?: string;
 }
 
 export function loadAuthSettings(env: Readonly<Record<string, string | undefined>> = process.env): AuthSettings {
-  const parsed = authSettingsSchema.safeParse({ WEBSITE_AUTH_ENABLED: env['WEBSITE_AUTH_ENABLED'], READ_ONLY: env['READ_ONLY'] });
+  const portal = env['APPLICATIONINSIGHTS_PORTAL_URL'];
+  const parsed = authSettingsSchema.safeParse({ WEBSITE_AUTH_ENABLED: env['WEBSITE_AUTH_ENABLED'], READ_ONLY: env['READ_ONLY'], APPLICATIONINSIGHTS_PORTAL_URL: portal === '' ? undefined : portal });
   if (!parsed.success) {
     throw new Error(`invalid auth settings: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   }
-  return { platformAuth: parsed.data.WEBSITE_AUTH_ENABLED, readOnly: parsed.data.READ_ONLY };
+  const { WEBSITE_AUTH_ENABLED: platformAuth, READ_ONLY: readOnly, APPLICATIONINSIGHTS_PORTAL_URL: appInsightsUrl } = parsed.data;
+  return { platformAuth, readOnly, ...(appInsightsUrl ? { appInsightsUrl } : {}) };
 }

@@ -2,6 +2,7 @@
  * `--follow`: streams a run's step transitions and log lines until it ends, then returns the exit
  * code of its final status (0 succeeded, 1 failed, 2 cancelled) — what Prefect's CLI never did.
  */
+import type { TriggerWords } from '../core/trigger';
 import { isTerminalRunStatus } from '../core/runStatus';
 import type { ApiClient } from './client';
 import { EXIT } from './exitCodes';
@@ -19,6 +20,7 @@ export interface RunViewJson {
   runId: string;
   pipeline: string;
   status: string;
+  trigger?: TriggerWords;
   durationSeconds?: number;
   endedAt?: string;
   error?: { message: string; stepId?: string };

@@ -202,7 +202,8 @@ describe('runs and logs', () => {
     assert.ok(ids.indexOf(followedRunId) < ids.indexOf(seedRunId), ids.join('\n'));
     const created = runs.map((r) => r.createdAt);
     assert.deepEqual(created, [...created].sort().reverse());
-    assert.ok(row(ok(text).stdout, seedRunId, 'data-pipeline', 'succeeded', 'manual:api'), text.stdout);
+    // Who started it: the demo and this CLI use the function key.
+    assert.ok(row(ok(text).stdout, seedRunId, 'data-pipeline', 'succeeded', 'function key'), text.stdout);
     assert.ok(text.stdout.indexOf(followedRunId) < text.stdout.indexOf(seedRunId));
   });
 
@@ -220,6 +221,7 @@ describe('runs and logs', () => {
     const [text, asJson] = await Promise.all([cli('runs', 'show', followedRunId), cli('--json', 'runs', 'show', followedRunId)]);
     const out = ok(text).stdout;
     assert.match(out.split('\n')[0] ?? '', new RegExp(`^${followedRunId} {2}data-pipeline {2}succeeded`));
+    assert.equal(out.split('\n')[1], 'started by: function key');
     assert.match(row(out, 'export', 'succeeded', '1') ?? '', /files_exported=3/);
     assert.match(row(out, 'load', 'succeeded', '1') ?? '', /rowsLoaded=3447/);
     assert.match(row(out, 'transform', 'succeeded', '1') ?? '', /modelsSucceeded=4/);

@@ -22,13 +22,8 @@ export function duration(seconds: number | undefined | null): string {
   return m < 60 ? `${m} min ${Math.round(seconds % 60)} s` : `${Math.floor(m / 60)} h ${m % 60} min`;
 }
 
-/** Who started a run, in words: a schedule slot, a user, a key, or a rerun. */
-export function startedBy(trigger: { kind: string; origin?: string; scheduledFor?: string; by?: string } | undefined): string {
-  if (!trigger) return '…';
-  if (trigger.kind === 'schedule') return `schedule ${trigger.origin ?? ''}${trigger.scheduledFor ? ` (slot ${utc(trigger.scheduledFor)})` : ''}`;
-  const who = trigger.by ? trigger.by.replace(/^user:/, '') : 'API';
-  return trigger.kind === 'rerun' ? `rerun of ${trigger.origin ?? '?'} by ${who}` : who === 'key' ? 'function key' : who;
-}
+/** Who started a run, in words (shared with the CLI). */
+export { describeTrigger as startedBy } from '../../core/trigger';
 
 const SECRETISH = /secret|password|token|key|credential|connection/i;
 

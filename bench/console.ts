@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { buildConsole } from '../scripts/buildConsole.mjs';
 import { createRoutes } from '../src/api/routes';
 import type { ApiDeps, DurableControl } from '../src/api/ports';
+import { cursorSigner, processCursorKey } from '../src/api/cursors';
 import type { ApiRequest } from '../src/api/request';
 import { appCatalog } from '../src/app/catalog';
 import { KEY_CALLER } from '../src/auth/roles';
@@ -47,7 +48,7 @@ function runsPage(store: TableRunStore): () => Promise<void> {
   const unused = (): Promise<never> => Promise.reject(new Error('not used by GET /runs'));
   const durable = { startNew: unused, getStatus: unused, getStatusBy: unused, raiseEvent: unused, terminate: unused } as unknown as DurableControl;
   const deps: ApiDeps = {
-    catalog: appCatalog(), runs: store, schedules: store, idempotency: store, durable, health: [],
+    catalog: appCatalog(), runs: store, schedules: store, idempotency: store, cancels: store, cursors: cursorSigner(processCursorKey()), durable, health: [],
     now: () => new Date(), randomSuffix: () => 'bench',
   };
   const route = createRoutes(deps).find((r) => r.name === 'listRuns');

@@ -12,6 +12,7 @@ import type { FinishRunInput } from '../src/engine/runPipeline';
 import { createLogger } from '../src/logging/logger';
 import { loadCatalog } from '../src/pipelines/catalog';
 import { pipelineInputs } from '../src/pipelines/definitions';
+import { definitionVersion } from '../src/pipelines/version';
 import { ACTIVITY_NAMES, type StepActivityInput, type StepOutcome } from '../src/steps/protocol';
 import { FakeAdapter } from '../test/support/fakeAdapters';
 import { fmt, median } from './stats';
@@ -24,22 +25,24 @@ function* minimalThreeActivities(context: OrchestrationContext): Generator<unkno
   const startedAt = context.df.currentUtcDateTime.toISOString();
   const steps = [];
   for (const [i, step] of input.pipeline.steps.entries()) {
-    const stepInput: StepActivityInput = { runId: input.runId, pipeline: input.pipeline.name, stepId: step.id, attempt: 1, step, parameters: input.parameters, trigger: input.trigger };
+    const stepInput: StepActivityInput = { runId: input.runId, pipeline: input.pipeline.name, definitionVersion: input.definitionVersion, stepId: step.id, attempt: 1, parameters: input.parameters, trigger: input.trigger };
     const outcome = (yield context.df.callActivity(ACTIVITY_NAMES.startStep, stepInput)) as StepOutcome;
     steps.push({ id: step.id, status: 'succeeded' as const, attempts: [{ attempt: 1, startedAt, status: 'succeeded' as const }], ...(outcome.status === 'succeeded' && outcome.output !== undefined ? { output: outcome.output } : {}), order: i });
   }
   const run: RunState = { runId: input.runId, pipeline: input.pipeline.name, status: 'succeeded', pipelineAttempt: 1, startedAt, steps: steps.map(({ order: _o, ...s }) => s) };
-  const finish: FinishRunInput = { run, trigger: input.trigger, parameters: input.parameters, alerts: input.pipeline.alerts, title: input.pipeline.title };
+  const finish: FinishRunInput = { run, trigger: input.trigger, parameters: input.parameters };
   yield context.df.callActivity(ACTIVITY_NAMES.finishRun, finish);
   return run;
 }
 
 export async function run(): Promise<string[]> {
-  const seed = loadCatalog(pipelineInputs).get('data-pipeline');
+  const catalog = loadCatalog(pipelineInputs);
+  const seed = catalog.get('data-pipeline');
   if (!seed) throw new Error('seed pipeline missing');
   const clock = { now: () => new Date() };
   const fake = new FakeAdapter(() => clock.now());
   const activities = createStepActivities({
+    catalog,
     adapters: { azureFunction: fake, snowflake: fake, dbt: fake },
     secrets: { get: (name) => Promise.resolve(`value-${name}`), invalidate: () => undefined },
     settings: (name) => `setting-${name}`,
@@ -55,7 +58,7 @@ export async function run(): Promise<string[]> {
   const host = await DevHost.start({ registrations, clock: 'virtual', startTime: new Date('2026-03-02T01:00:00Z'), httpPort: false });
   clock.now = () => host.now();
   const measure = async (name: string, id: string) => {
-    const input: RunInput = { pipeline: seed, runId: id, trigger: { kind: 'manual' }, parameters: {} };
+    const input: RunInput = { pipeline: seed, definitionVersion: definitionVersion(seed), runId: id, trigger: { kind: 'manual' }, parameters: {} };
     await host.client.startNew(name, { instanceId: id, input });
     const status = await host.waitFor(id);
     if ((status.output as RunState).status !== 'succeeded') throw new Error(`${name} run ${id} did not succeed`);

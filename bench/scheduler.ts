@@ -1,8 +1,11 @@
 /**
  * Scheduler tick cost: CPU time of one tick and store operations per schedule, with the in-memory
- * store (storage latency is the Table store's own bench). A tick runs every minute: it must stay
- * far below that with many schedules, and its store operations are what a tick costs per month.
+ * store (storage latency is the Table store's own bench), and how often the seed's timers fire
+ * (the scheduler's timer fires only when a slot may be due: src/scheduler/timerPlan.ts).
  */
+import { appCatalog } from '../src/app/catalog';
+import { NcrontabSchedule } from '../src/devhost/ncrontab';
+import { RETENTION_SCHEDULE, schedulerTimerSchedule } from '../src/functions/scheduler';
 import { validatePipeline } from '../src/pipelines/validate';
 import type { PipelineDefinition } from '../src/pipelines/schema';
 import { previewSchedule } from '../src/scheduler/preview';
@@ -49,8 +52,25 @@ async function tickAt(catalog: PipelineDefinition[], store: SchedulerStore, star
   return Number(process.hrtime.bigint() - start) / 1e6;
 }
 
+/** Fires of an NCRONTAB timer in 2027, as the Functions host (NCrontab) counts them, per month. */
+function firesPerMonth(expression: string): number {
+  return new NcrontabSchedule(expression).countBetween(new Date('2027-01-01T00:00:00Z'), new Date('2028-01-01T00:00:00Z')) / 12;
+}
+
+/** Timer invocations a month for the seed's definitions: the scheduler's timer and the retention timer. */
+function seedTimerInvocations(lines: string[]): void {
+  const start = process.hrtime.bigint();
+  const expression = schedulerTimerSchedule(appCatalog(), new Date('2026-11-29T00:00:00Z'));
+  const planMs = Number(process.hrtime.bigint() - start) / 1e6;
+  const scheduler = expression === undefined ? 0 : firesPerMonth(expression);
+  const retention = firesPerMonth(RETENTION_SCHEDULE);
+  lines.push(`seed timer invocations per month: scheduler ${fmt(scheduler)} (${expression ?? 'no timer'}; a tick every minute was ${fmt(firesPerMonth('0 * * * * *'))}) + retention ${fmt(retention)} = ${fmt(scheduler + retention)}`);
+  lines.push(`scheduler timer plan at start-up (seed catalog, zone rules of 7 years): ${fmt(planMs)} ms`);
+}
+
 export async function run(): Promise<string[]> {
   const lines: string[] = [];
+  seedTimerInvocations(lines);
   const catalog = pipelines(100);
   const schedules = catalog.length * 2;
 

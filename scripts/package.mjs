@@ -5,16 +5,16 @@
 //
 // Output: dist/package/ (the staged app: host.json, package.json, the built dist/*.js and the
 // node_modules the build leaves external) and dist/durable-pipelines.zip (its contents at the zip
-// root, as Functions expects). Deploy with
+// root, as Functions expects). Every deploy route uploads that one folder (docs/deploy.md):
 //   az functionapp deployment source config-zip -g <rg> -n <app> --src dist/durable-pipelines.zip
-// or `cd dist/package && func azure functionapp publish <app>`.
+//   cd dist/package && FUNCTIONS_WORKER_RUNTIME=node func azure functionapp publish <app>
+//   azd deploy (azure.yaml: `dist: dist/package`, a prepackage hook running this script --no-zip)
 //
 // `npm run build` bundles the app with esbuild; the packages it keeps external are found by
-// reading the bundle's require() calls, so this script needs no list of its own. They are installed
-// by `npm ci --omit=dev --omit=optional --ignore-scripts --prefer-offline` in the staging directory
-// (offline when the npm cache holds the locked versions, which it does after any `npm ci` of this
-// repo; the lock guarantees the versions the tests ran against), then everything outside their
-// dependency closure is removed. `@azure/functions-core` is provided by the Node worker.
+// reading the bundle's require() calls, so this script needs no list of its own. They and their
+// dependency closure are copied from the repository's node_modules to the same paths (so they
+// resolve as they did for the tests), each checked against package-lock.json. No install runs
+// here: `npm ci` first. `@azure/functions-core` is provided by the Node worker.
 // The zip is written by the `zip` CLI (Debian package `zip`).
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -115,16 +115,20 @@ function readManifest(dir) {
   return JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
 }
 
-/** Node's lookup: <dir>/node_modules/<name>, then each parent's, up to the staging root. */
+/** Node's lookup from `fromDir`: <dir>/node_modules/<name>, then each parent's, up to the repository root. */
 function resolvePackage(fromDir, name) {
   for (let dir = fromDir; ; dir = dirname(dir)) {
     const candidate = join(dir, 'node_modules', name);
     if (existsSync(join(candidate, 'package.json'))) return candidate;
-    if (dir === stage || !dir.startsWith(stage)) return undefined;
+    if (dir === root || !dir.startsWith(root)) return undefined;
   }
 }
 
-/** Package directories reachable from the roots through dependencies (installed ones only). */
+/**
+ * Package directories reachable from the roots through `dependencies` and installed
+ * `peerDependencies`. Optional dependencies stay out, as `npm ci --omit=optional` would leave
+ * them: the packages that list them load without them.
+ */
 function dependencyClosure(roots) {
   const keep = new Set();
   const queue = [...roots];
@@ -133,35 +137,33 @@ function dependencyClosure(roots) {
     if (keep.has(dir)) continue;
     keep.add(dir);
     const manifest = readManifest(dir);
-    const deps = { ...manifest.peerDependencies, ...manifest.optionalDependencies, ...manifest.dependencies };
-    for (const name of Object.keys(deps)) {
+    const optional = new Set(Object.keys(manifest.optionalDependencies ?? {}));
+    const names = [...Object.keys(manifest.dependencies ?? {}), ...Object.keys(manifest.peerDependencies ?? {})];
+    for (const name of names.filter((n) => !optional.has(n))) {
       const found = resolvePackage(dir, name);
       if (found) queue.push(found);
+      else if (name in (manifest.dependencies ?? {})) throw new Error(`${relative(root, dir)} needs ${name}, which is not installed: run \`npm ci\``);
     }
   }
   return keep;
 }
 
-/** Removes every installed package outside `keep` (nested node_modules included). */
-function prune(nodeModules, keep) {
-  if (!existsSync(nodeModules)) return;
-  for (const name of readdirSync(nodeModules)) {
-    const path = join(nodeModules, name);
-    if (name.startsWith('.')) {
-      rmSync(path, { recursive: true, force: true });
-    } else if (name.startsWith('@')) {
-      for (const scoped of readdirSync(path)) pruneOne(join(path, scoped), keep);
-      if (readdirSync(path).length === 0) rmSync(path, { recursive: true });
-    } else {
-      pruneOne(path, keep);
-    }
+/**
+ * Copies the packages in `keep` from the repository's node_modules to the same relative paths in
+ * the stage, so Node resolves each require() there exactly as the tests resolved it here. Each
+ * copy must be the version package-lock.json locks at that path: a stale node_modules fails the
+ * package instead of shipping what the tests did not run.
+ */
+function copyPackages(keep) {
+  const lock = JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8')).packages ?? {};
+  for (const dir of [...keep].sort()) {
+    const path = relative(root, dir).split(sep).join('/');
+    const version = readManifest(dir).version;
+    const locked = lock[path]?.version;
+    if (locked !== version) throw new Error(`${path} is ${version} but package-lock.json locks ${locked ?? 'nothing there'}: run \`npm ci\``);
+    // Nested node_modules are packages of their own, copied only if they are in `keep`.
+    cpSync(dir, join(stage, path), { recursive: true, filter: (src) => src === dir || !relative(dir, src).split(sep).includes('node_modules') });
   }
-  if (readdirSync(nodeModules).length === 0) rmSync(nodeModules, { recursive: true });
-}
-
-function pruneOne(packageDir, keep) {
-  if (keep.has(packageDir)) prune(join(packageDir, 'node_modules'), keep);
-  else rmSync(packageDir, { recursive: true, force: true });
 }
 
 function stageApp() {
@@ -192,21 +194,12 @@ function stageApp() {
   const undeclared = needed.filter((name) => !(name in declared));
   if (undeclared.length > 0) throw new Error(`the build requires packages that are not dependencies: ${undeclared.join(', ')}`);
 
-  if (needed.length > 0) {
-    // npm ci needs the real manifest and lock (they must agree); both are trimmed afterwards.
-    cpSync(join(root, 'package.json'), join(stage, 'package.json'));
-    cpSync(join(root, 'package-lock.json'), join(stage, 'package-lock.json'));
-    run('npm', ['ci', '--omit=dev', '--omit=optional', '--ignore-scripts', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'], {
-      cwd: stage,
-    });
-    const roots = needed.map((name) => {
-      const dir = resolvePackage(stage, name);
-      if (!dir) throw new Error(`${name} did not install`);
-      return dir;
-    });
-    prune(join(stage, 'node_modules'), dependencyClosure(roots));
-    rmSync(join(stage, 'package-lock.json'), { force: true });
-  }
+  const roots = needed.map((name) => {
+    const dir = resolvePackage(root, name);
+    if (!dir) throw new Error(`${name} is not installed: run \`npm ci\``);
+    return dir;
+  });
+  copyPackages(dependencyClosure(roots));
 
   const deployed = {
     name: manifest.name,

@@ -1,9 +1,11 @@
 /**
- * Entry point (package.json `main`). Validates the pipelines, then registers every function.
+ * Entry point (package.json `main`). Validates the pipelines, registers every function, then refuses
+ * activity steps that name no registered activity.
  * Keep this file and the registration files light: heavy SDKs (snowflake-sdk, identity, tables)
  * load on first use, not here — cold start is measured by `npm run bench`.
  */
-import { configureApp } from './app/registry';
+import { configureApp, registrations } from './app/registry';
+import { refuseUnregisteredActivitySteps } from './app/activitySteps';
 import { appCatalog } from './app/catalog';
 import { PipelineValidationError } from './pipelines/validate';
 import { registerFunctions } from './functions';
@@ -11,13 +13,14 @@ import { registerFunctions } from './functions';
 configureApp();
 
 try {
-  appCatalog();
+  const catalog = appCatalog();
+  registerFunctions();
+  // after every registration (user activities included): a step naming none would hang in Azure
+  refuseUnregisteredActivitySteps(catalog, registrations());
 } catch (error) {
   if (error instanceof PipelineValidationError) {
-    // The host prints this at start-up; the app registers nothing until the definitions are fixed.
+    // The host prints this at start-up; the app serves nothing until the definitions are fixed.
     console.error(error.message);
   }
   throw error;
 }
-
-registerFunctions();

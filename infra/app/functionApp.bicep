@@ -65,6 +65,10 @@ param schedulerEnabled bool = true
 @description('Seconds a resolved secret stays cached in memory.')
 param secretCacheTtlSeconds int = 300
 
+@secure()
+@description('HMAC key that signs the API list cursors (src/api/cursors.ts). Every instance must share it, or a cursor from one instance is refused (400) by the next; a fresh random value per deployment is enough, since a cursor only lives for one paging session. newGuid() is allowed only as a parameter default.')
+param cursorSigningKey string = '${newGuid()}${newGuid()}'
+
 @description('pino log level.')
 @allowed(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
 param logLevel string = 'info'
@@ -206,6 +210,7 @@ var coreSettings = {
   PUBLIC_BASE_URL: 'https://${site.properties.defaultHostName}'
   READ_ONLY: readOnly ? 'true' : 'false'
   LOG_LEVEL: logLevel
+  CURSOR_SIGNING_KEY: cursorSigningKey
 }
 
 resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {

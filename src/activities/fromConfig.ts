@@ -14,6 +14,7 @@ export async function createAppStepActivities(services: AppServices): Promise<St
     import('../steps/dbt'),
   ]);
   return createStepActivities({
+    catalog: services.catalog,
     adapters: {
       azureFunction: createAzureFunctionAdapter(),
       snowflake: createSnowflakeAdapter(config.SNOWFLAKE_ACCESS_URL === undefined ? {} : { accessUrl: config.SNOWFLAKE_ACCESS_URL }),

@@ -1,10 +1,10 @@
 /**
  * One zod schema per activity input. Activities run at least once and their input crosses a
  * storage queue, so it is parsed on entry; an input that does not parse is a bug or a tampered
- * message, and retrying cannot fix it (PermanentError).
+ * message, and retrying cannot fix it (PermanentError). Inputs carry ids, never definitions:
+ * `strict()` refuses a `step`, `alerts` or `title` smuggled in (deployedStep.ts says why).
  */
 import { z } from 'zod';
-import { alertSchema, stepSchema } from '../pipelines/schema';
 
 const jsonObject = z.record(z.string(), z.json());
 
@@ -19,9 +19,9 @@ export const stepActivityInputSchema = z
   .object({
     runId: z.string().min(1),
     pipeline: z.string().min(1),
+    definitionVersion: z.string().min(1),
     stepId: z.string().min(1),
     attempt: z.number().int().min(1),
-    step: stepSchema,
     parameters: jsonObject,
     trigger: triggerSchema,
   })
@@ -80,7 +80,5 @@ export const finishRunInputSchema = z
     run: runStateSchema,
     trigger: triggerSchema,
     parameters: jsonObject,
-    alerts: z.array(alertSchema),
-    title: z.string(),
   })
   .strict();

@@ -1,12 +1,14 @@
 /**
  * The activities the engine calls: `startStep`, `pollStep`, `cancelStep`, `finishRun`, plus the
- * wrapper for user-registered `activity` steps. Built by a factory that takes its clients, so
- * tests pass stand-in adapters and recorders.
+ * wrapper for user-registered `activity` steps. Built by a factory that takes its clients and the
+ * deployed catalog, so tests pass stand-in adapters, recorders and pipelines.
  *
- * Every handler parses its input (PermanentError when it does not parse), dispatches to the
- * adapter of the step's kind, records the attempt, and throws failures as classified errors with
- * secret values masked (`toActivityError`): an error is never returned as a success. Recording
- * and alerting are side effects that must not fail a step: their errors are logged and dropped.
+ * Every handler parses its input (PermanentError when it does not parse), looks the step up in the
+ * deployed catalog (deployedStep.ts: the input names a step, it never defines one), dispatches to
+ * the adapter of the step's kind, records the attempt, and throws failures as classified errors
+ * with secret values masked (`toActivityError`): an error is never returned as a success.
+ * Recording and alerting are side effects that must not fail a step: their errors are logged and
+ * dropped.
  */
 import type { z } from 'zod';
 import { PermanentError, classify, toActivityError, type FailureInfo } from '../core/errors';
@@ -22,6 +24,7 @@ import type { AttemptRecord, LogLine, RunRecorder } from '../runs/recorder';
 import type { SecretResolver, SettingsReader } from '../secrets/types';
 import type { StepAdapter, StepContext } from '../steps/adapter';
 import type { CancelActivityInput, PollActivityInput, StepActivityInput, StepOutcome } from '../steps/protocol';
+import { deployedPipeline, deployedStep, type DeployedPipelines, type DeployedStep } from './deployedStep';
 import { cancelActivityInputSchema, finishRunInputSchema, pollActivityInputSchema, stepActivityInputSchema } from './schemas';
 
 /** Sends run alerts (src/notify's Notifier): it picks the alerts whose `on` matches the event. */
@@ -30,6 +33,8 @@ export interface RunNotifier {
 }
 
 export interface StepActivityDeps {
+  /** The deployed pipelines: the only source of step definitions, alerts and titles. */
+  readonly catalog: DeployedPipelines;
   readonly adapters: Partial<Record<StepKind, StepAdapter>>;
   readonly secrets: SecretResolver;
   readonly settings: SettingsReader;
@@ -40,16 +45,19 @@ export interface StepActivityDeps {
   readonly clock?: () => Date;
 }
 
+/** What a user's step activity gets: the activity input, the deployed step and its `input`. */
+export type UserStepInput = StepActivityInput & { readonly step: StepDefinition; readonly input?: Json };
+
 /** A user's step activity: gets the step input, returns a small JSON result (or nothing). */
-export type UserStepHandler = (input: StepActivityInput & { readonly input?: Json }, ctx: { readonly log: Logger }) => Promise<Json | undefined | void>;
+export type UserStepHandler = (input: UserStepInput, ctx: { readonly log: Logger }) => Promise<Json | undefined | void>;
 
 export interface StepActivities {
   startStep(input: unknown): Promise<StepOutcome>;
   pollStep(input: unknown): Promise<StepOutcome>;
   cancelStep(input: unknown): Promise<void>;
   finishRun(input: unknown): Promise<void>;
-  /** Turns a user handler into the activity a `kind: 'activity'` step calls. */
-  wrapUserActivity(handler: UserStepHandler): (input: unknown) => Promise<StepOutcome>;
+  /** Turns a user handler into the activity registered as `name`, which `kind: 'activity'` steps naming it call. */
+  wrapUserActivity(name: string, handler: UserStepHandler): (input: unknown) => Promise<StepOutcome>;
 }
 
 function parse<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
@@ -91,13 +99,13 @@ export function createStepActivities(deps: StepActivityDeps): StepActivities {
     return adapter;
   }
 
-  function contextFor(input: StepActivityInput): StepContext {
+  function contextFor(input: StepActivityInput, parameters: JsonObject = input.parameters): StepContext {
     return {
       runId: input.runId,
       pipeline: input.pipeline,
       stepId: input.stepId,
       attempt: input.attempt,
-      parameters: input.parameters,
+      parameters,
       trigger: input.trigger,
       secrets,
       settings: deps.settings,
@@ -158,11 +166,17 @@ export function createStepActivities(deps: StepActivityDeps): StepActivities {
     await quietly(log, 'appending the run log', () => recorder.appendLogs(input.runId, [line]));
   }
 
-  /** Runs one adapter call with recording and error conversion around it. */
-  async function attempt(input: StepActivityInput, startedAt: string, call: (ctx: StepContext) => Promise<StepOutcome>): Promise<StepOutcome> {
-    const ctx = contextFor(input);
+  /**
+   * Runs one adapter call on the deployed step with recording and error conversion around it. A
+   * step the catalog refuses (unknown, other version, parameters that do not fit) fails the
+   * attempt like any permanent error, so the run's record says why.
+   */
+  async function attempt(input: StepActivityInput, startedAt: string, call: (deployed: DeployedStep, ctx: StepContext) => Promise<StepOutcome>): Promise<StepOutcome> {
+    let ctx = contextFor(input);
     try {
-      const outcome = maskDeep(await call(ctx));
+      const deployed = deployedStep(deps.catalog, input);
+      ctx = contextFor(input, deployed.parameters);
+      const outcome = maskDeep(await call(deployed, ctx));
       if (outcome.status === 'succeeded') {
         ctx.log.info({ metrics: outcome.metrics }, 'step attempt succeeded');
         await runLog(input, ctx.log, 'info', `step ${input.stepId} attempt ${input.attempt} succeeded`, outcome.metrics);
@@ -187,26 +201,27 @@ export function createStepActivities(deps: StepActivityDeps): StepActivities {
       const input = parseOrThrow(() => parse(stepActivityInputSchema, raw, 'startStep'));
       const startedAt = now().toISOString();
       await recordStart(input, contextFor(input).log, startedAt);
-      return attempt(input, startedAt, (ctx) => adapterFor(input.step).start(input.step, ctx));
+      return attempt(input, startedAt, ({ step }, ctx) => adapterFor(step).start(step, ctx));
     },
 
     async pollStep(raw) {
       const input: PollActivityInput = parseOrThrow(() => parse(pollActivityInputSchema, raw, 'pollStep'));
-      return attempt(input, startedAtFrom(input.elapsedSeconds), (ctx) => {
-        const adapter = adapterFor(input.step);
-        if (!adapter.poll) throw new PermanentError(`step kind "${input.step.kind}" cannot be polled`);
-        return adapter.poll(input.step, input.handle, ctx);
+      return attempt(input, startedAtFrom(input.elapsedSeconds), ({ step }, ctx) => {
+        const adapter = adapterFor(step);
+        if (!adapter.poll) throw new PermanentError(`step kind "${step.kind}" cannot be polled`);
+        return adapter.poll(step, input.handle, ctx);
       });
     },
 
     async cancelStep(raw) {
       const input: CancelActivityInput = parseOrThrow(() => parse(cancelActivityInputSchema, raw, 'cancelStep'));
       const ctx = contextFor(input);
-      const adapter = deps.adapters[input.step.kind];
-      if (adapter?.cancel) {
-        const cancel = adapter.cancel.bind(adapter);
-        await quietly(ctx.log, `stopping the job (${input.reason})`, () => cancel(input.step, input.handle, ctx));
-      }
+      // Stopping is best-effort: a step the catalog refuses is not stopped (nothing of ours started it).
+      await quietly(ctx.log, `stopping the job (${input.reason})`, async () => {
+        const { step, parameters } = deployedStep(deps.catalog, input);
+        const adapter = deps.adapters[step.kind];
+        if (adapter?.cancel) await adapter.cancel(step, input.handle, contextFor(input, parameters));
+      });
       ctx.log.info({ reason: input.reason }, 'step job stop requested');
       // The attempt ends here for the run record: the orchestrator gave up on it.
       const error: FailureInfo =
@@ -233,8 +248,10 @@ export function createStepActivities(deps: StepActivityDeps): StepActivities {
       emitRunEvents(deps.logger, input);
       const recorder = deps.recorder;
       if (recorder) {
-        const metrics: Record<string, NonNullable<RunState['steps'][number]['metrics']>> = {};
-        for (const step of run.steps) if (step.metrics) metrics[step.id] = step.metrics;
+        // fromEntries defines own properties whatever the step id is.
+        const metrics: Record<string, NonNullable<RunState['steps'][number]['metrics']>> = Object.fromEntries(
+          run.steps.flatMap((step) => (step.metrics ? [[step.id, step.metrics] as const] : [])),
+        );
         await quietly(log, 'recording the run', () =>
           recorder.upsertRun({
             runId: run.runId,
@@ -275,21 +292,35 @@ export function createStepActivities(deps: StepActivityDeps): StepActivities {
           }
         }
       }
+      // Alerts and title come from the deployed definition, never from the run's input: a crafted
+      // run must not be able to send its summary to a webhook secret of its choosing.
       const notifier = deps.notifier;
-      const event = runEventFromState(run, input.title);
-      if (notifier && event && input.alerts.some((a) => a.on.includes(event.kind))) {
-        await quietly(log, 'sending the alert', () => notifier.notify(event, input.alerts));
+      let pipeline;
+      try {
+        pipeline = deployedPipeline(deps.catalog, run.pipeline);
+      } catch (error) {
+        log.warn({ err: (error as Error).message }, 'no alert sent');
+        return;
+      }
+      const { alerts, title } = pipeline;
+      const event = runEventFromState(run, title);
+      if (notifier && event && alerts.some((a) => a.on.includes(event.kind))) {
+        await quietly(log, 'sending the alert', () => notifier.notify(event, alerts));
       }
     },
 
-    wrapUserActivity(handler) {
+    wrapUserActivity(name, handler) {
       return async (raw) => {
         const input = parseOrThrow(() => parse(stepActivityInputSchema, raw, 'step activity'));
         const startedAt = now().toISOString();
         await recordStart(input, contextFor(input).log, startedAt);
-        return attempt(input, startedAt, async (ctx) => {
-          const stepInput = input.step.kind === 'activity' ? input.step.input : undefined;
-          const result = await handler({ ...input, ...(stepInput === undefined ? {} : { input: stepInput as Json }) }, { log: ctx.log });
+        return attempt(input, startedAt, async ({ step, parameters }, ctx) => {
+          // Only a deployed step that names this activity may call it.
+          if (step.kind !== 'activity' || step.activity !== name) {
+            throw new PermanentError(`step "${step.id}" of pipeline "${input.pipeline}" does not call activity "${name}"`, { code: 'unknown-step' });
+          }
+          const stepInput = step.input;
+          const result = await handler({ ...input, parameters, step, ...(stepInput === undefined ? {} : { input: stepInput as Json }) }, { log: ctx.log });
           return result === undefined ? { status: 'succeeded' } : { status: 'succeeded', output: result };
         });
       };

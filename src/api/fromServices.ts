@@ -1,13 +1,17 @@
 /** The API's dependencies from the app's services and the invocation's Durable client. */
 import type { AppServices } from '../app/services';
-import type { ApiDeps, DurableControl, HealthCheck, RunQueries, ScheduleControl, IdempotencyKeys } from './ports';
+import type { ApiDeps, CancelRequests, DurableControl, HealthCheck, RunQueries, ScheduleControl, IdempotencyKeys } from './ports';
+import { cursorSigner, processCursorKey } from './cursors';
 import { randomSuffix } from './runIds';
 import { loadAuthSettings } from '../auth/settings';
 import { maskSecrets } from '../logging/mask';
 import { referencedNames } from '../pipelines/references';
 
+/** Without a run store, cancel requests are remembered by this process only. */
+const localCancels = new Map<string, string>();
+
 /** Without a run store the API still starts and follows runs through Durable; history is empty. */
-const NO_STORE: RunQueries & ScheduleControl & IdempotencyKeys = {
+const NO_STORE: RunQueries & ScheduleControl & IdempotencyKeys & CancelRequests = {
   getRun: () => Promise.resolve(undefined),
   listRuns: () => Promise.resolve({ runs: [] }),
   getAttempts: () => Promise.resolve([]),
@@ -16,6 +20,17 @@ const NO_STORE: RunQueries & ScheduleControl & IdempotencyKeys = {
   listSlots: () => Promise.resolve([]),
   setPaused: () => Promise.reject(new Error('pausing a schedule needs the run store (RUN_STORE_TABLE_URL or RUN_STORE_CONNECTION_STRING)')),
   claim: (_pipeline, _key, runId) => Promise.resolve(runId),
+  claimCancel(runId, requestedAt) {
+    const first = localCancels.get(runId);
+    if (first !== undefined) return Promise.resolve({ first: false, requestedAt: first });
+    localCancels.set(runId, requestedAt);
+    return Promise.resolve({ first: true, requestedAt });
+  },
+  findCancel: (runId) => Promise.resolve(localCancels.get(runId)),
+  releaseCancel(runId) {
+    localCancels.delete(runId);
+    return Promise.resolve();
+  },
 };
 
 export function apiDeps(services: AppServices, durable: DurableControl): ApiDeps {
@@ -25,6 +40,8 @@ export function apiDeps(services: AppServices, durable: DurableControl): ApiDeps
     runs: store,
     schedules: store,
     idempotency: store,
+    cancels: store,
+    cursors: cursorSigner(services.config.CURSOR_SIGNING_KEY ?? processCursorKey()),
     durable,
     health: healthChecks(services),
     now: services.now,

@@ -4,6 +4,7 @@
  */
 import type { DurableClient } from 'durable-functions';
 import type { Catalog } from '../pipelines/catalog';
+import type { CursorSigner } from './cursors';
 import type { RunStatus } from '../engine/types';
 import type { SlotEntry } from '../scheduler/ports';
 import type { AttemptRecord, LogLine, RunRecord } from '../runs/recorder';
@@ -33,6 +34,16 @@ export interface IdempotencyKeys {
   claim(pipeline: string, key: string, runId: string): Promise<string>;
 }
 
+/** The first cancel of a run wins; later ones learn when it was asked for. */
+export interface CancelRequests {
+  /** Records the run's cancel request if none exists (one atomic conditional write). */
+  claimCancel(runId: string, requestedAt: string): Promise<{ readonly first: boolean; readonly requestedAt: string }>;
+  /** When the run's cancel was asked for, if it was. */
+  findCancel(runId: string): Promise<string | undefined>;
+  /** Drops the request again when raising the cancel event failed, so a retry can raise it. */
+  releaseCancel(runId: string): Promise<void>;
+}
+
 export interface HealthCheck {
   readonly name: string;
   check(): Promise<{ ok: boolean; detail?: string }>;
@@ -45,6 +56,9 @@ export interface ApiDeps {
   readonly runs: RunQueries;
   readonly schedules: ScheduleControl;
   readonly idempotency: IdempotencyKeys;
+  readonly cancels: CancelRequests;
+  /** Signs and checks the list cursors handed to callers. */
+  readonly cursors: CursorSigner;
   readonly durable: DurableControl;
   readonly health: readonly HealthCheck[];
   readonly now: () => Date;

@@ -13,8 +13,19 @@ export interface ApiRequest {
 }
 
 export const MAX_BODY_BYTES = 256 * 1024;
+/** Deepest nesting of objects and arrays a body may have; deeper input would overflow the schema parser's stack. */
+export const MAX_JSON_DEPTH = 64;
 
-/** Parses a JSON body (empty = `{}`) with its schema; 413 over 256 KiB, 400 when malformed. */
+/** `application/json` or a structured `+json` type (RFC 6839), parameters such as charset allowed. */
+export function isJsonMediaType(contentType: string | null | undefined): boolean {
+  return contentType !== null && contentType !== undefined && /^\s*application\/([\w.!#$&^-]+\+)?json\s*(;|$)/i.test(contentType);
+}
+
+/**
+ * Parses a JSON body (empty = `{}`) with its schema: 413 over 256 KiB, 415 unless the content type
+ * is JSON (a form or text/plain POST, which a browser sends cross-site without a preflight, is never
+ * acted on), 400 when malformed or nested deeper than MAX_JSON_DEPTH.
+ */
 export async function readBody<S extends z.ZodType>(request: ApiRequest, schema: S): Promise<z.output<S>> {
   const declared = Number(request.headers.get('content-length') ?? '0');
   if (declared > MAX_BODY_BYTES) throw tooLarge();
@@ -22,6 +33,11 @@ export async function readBody<S extends z.ZodType>(request: ApiRequest, schema:
   if (Buffer.byteLength(text) > MAX_BODY_BYTES) throw tooLarge();
   let value: unknown = {};
   if (text.trim() !== '') {
+    if (!isJsonMediaType(request.headers.get('content-type'))) {
+      throw new ApiProblem(415, 'Unsupported media type', `request bodies must be application/json, not ${request.headers.get('content-type') ?? 'untyped'}`, [
+        { field: 'header.content-type', message: 'expected application/json' },
+      ]);
+    }
     try {
       value = JSON.parse(text);
     } catch (error) {
@@ -29,15 +45,41 @@ export async function readBody<S extends z.ZodType>(request: ApiRequest, schema:
         { field: 'body', message: 'not valid JSON' },
       ]);
     }
+    const deep = pathDeeperThan(value, MAX_JSON_DEPTH);
+    if (deep) {
+      const field = ['body', ...deep].join('.').replace(/\.\[/g, '[');
+      throw new ApiProblem(400, 'Invalid input', `${field}: nested deeper than ${MAX_JSON_DEPTH} levels`, [{ field, message: `nested deeper than ${MAX_JSON_DEPTH} levels` }]);
+    }
   }
   const parsed = schema.safeParse(value);
   if (!parsed.success) throw invalidInput('body', parsed.error.issues);
   return parsed.data;
 }
 
-/** Parses the query string with its schema (repeated keys keep the last value). */
+/**
+ * The path to the first object or array nested deeper than `limit`, or undefined. Walks with an
+ * explicit stack: recursion is what the limit protects against.
+ */
+export function pathDeeperThan(value: unknown, limit: number): string[] | undefined {
+  const stack: { value: unknown; path: string[] }[] = [{ value, path: [] }];
+  for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
+    if (typeof item.value !== 'object' || item.value === null) continue;
+    if (item.path.length >= limit) return item.path;
+    const entries: [string, unknown][] = Array.isArray(item.value)
+      ? item.value.map((v, i): [string, unknown] => [`[${i}]`, v])
+      : Object.entries(item.value);
+    for (const [key, child] of entries) stack.push({ value: child, path: [...item.path, key] });
+  }
+  return undefined;
+}
+
+/**
+ * Parses the query string with its schema (repeated keys keep the last value). `code` is how the
+ * Functions host takes the function key in a URL (`?code=`); the host has checked it, so it is no
+ * input of ours and never reaches a schema.
+ */
 export function readQuery<S extends z.ZodType>(request: ApiRequest, schema: S): z.output<S> {
-  const raw = Object.fromEntries(request.query.entries());
+  const raw = Object.fromEntries([...request.query.entries()].filter(([name]) => name !== 'code'));
   const parsed = schema.safeParse(raw);
   if (!parsed.success) throw invalidInput('query', parsed.error.issues);
   return parsed.data;

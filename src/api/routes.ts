@@ -154,8 +154,14 @@ export function createRoutes(deps: ApiDeps): Route[] {
     if (query.since && query.until && Date.parse(query.since) > Date.parse(query.until)) {
       throw new ApiProblem(400, 'Invalid input', 'since is after until', [{ field: 'query.since', message: 'must not be after until' }]);
     }
-    const page = await deps.runs.listRuns(query).catch(cursorProblem('query.cursor'));
-    return json(200, { runs: page.runs, nextCursor: page.nextCursor ?? null });
+    let cursor: string | undefined;
+    if (query.cursor !== undefined) {
+      cursor = deps.cursors.verify(query.cursor);
+      if (cursor === undefined) throw new ApiProblem(400, 'Invalid input', 'query.cursor: not a cursor this API issued', [{ field: 'query.cursor', message: 'not a cursor this API issued' }]);
+    }
+    const { cursor: _signed, ...filters } = query;
+    const page = await deps.runs.listRuns({ ...filters, ...(cursor === undefined ? {} : { cursor }) }).catch(cursorProblem('query.cursor'));
+    return json(200, { runs: page.runs, nextCursor: page.nextCursor === undefined ? null : deps.cursors.sign(page.nextCursor) });
   };
 
   const getRun = async (request: ApiRequest): Promise<HttpResponseInit> => {
@@ -188,11 +194,27 @@ export function createRoutes(deps: ApiDeps): Route[] {
       throw notFound(`no run "${runId}"`);
     }
     const word = statusFromDurable(status);
-    if (isTerminal(word)) throw conflict(`run "${runId}" has already ${word === 'cancelled' ? 'been cancelled' : word}`);
+    // Cancel is idempotent: however many callers (a client retrying after a timeout, a double
+    // click), one cancel event is raised and every caller gets the same 202 naming the first
+    // request's time — also once the run has ended cancelled by it. A 409 for the later ones would
+    // tell a retrying client its cancel failed when it succeeded.
+    if (isTerminal(word)) {
+      const requestedAt = word === 'cancelled' ? await deps.cancels.findCancel(runId) : undefined;
+      if (requestedAt !== undefined) return json(202, { runId, status: 'cancelling', requestedAt, links: links(deps, runId) });
+      throw conflict(`run "${runId}" has already ${word === 'cancelled' ? 'been cancelled' : word}`);
+    }
     // The reason becomes the run's error message ("run cancelled: by user:…"): who cancelled is on the record.
     const cancelledBy = caller ? callerLabel(caller) : 'unknown';
-    await deps.durable.raiseEvent(runId, 'cancel', { reason: `by ${cancelledBy}`, requestedAt: deps.now().toISOString() });
-    return json(202, { runId, status: 'cancelling', cancelledBy, links: links(deps, runId) });
+    const claim = await deps.cancels.claimCancel(runId, deps.now().toISOString());
+    if (claim.first) {
+      try {
+        await deps.durable.raiseEvent(runId, 'cancel', { reason: `by ${cancelledBy}`, requestedAt: claim.requestedAt });
+      } catch (error) {
+        await deps.cancels.releaseCancel(runId);
+        throw error;
+      }
+    }
+    return json(202, { runId, status: 'cancelling', requestedAt: claim.requestedAt, links: links(deps, runId) });
   };
 
   const rerun = async (request: ApiRequest, caller?: Caller): Promise<HttpResponseInit> => {
@@ -212,15 +234,19 @@ export function createRoutes(deps: ApiDeps): Route[] {
       if (rerunIds.has(step.id)) continue;
       carried[step.id] = { fromRunId: sourceId, ...(step.output !== undefined ? { output: step.output } : {}), ...(step.metrics ? { metrics: step.metrics } : {}) };
     }
-    const runId = newRunId(pipeline.name, deps.now(), deps.randomSuffix());
-    await startRunOnce(deps.durable, {
+    // Like a start, a rerun with an idempotency key lands on one run however often it is sent;
+    // the key is scoped to the source run so it never collides with a start's key.
+    const scopedKey = body.idempotencyKey === undefined ? undefined : `rerun:${sourceId}:${body.idempotencyKey}`;
+    let runId = scopedKey ? idempotentRunId(pipeline.name, scopedKey) : newRunId(pipeline.name, deps.now(), deps.randomSuffix());
+    if (scopedKey) runId = await deps.idempotency.claim(pipeline.name, scopedKey, runId);
+    const created = await startRunOnce(deps.durable, {
       pipeline,
       runId,
       trigger: { kind: 'rerun', origin: sourceId, ...by(caller) },
       parameters: view.parameters ?? {},
       resumeFrom: { runId: sourceId, steps: carried },
     });
-    return json(202, { runId, rerunOf: sourceId, rerunSteps: [...rerunIds], reusedSteps: Object.keys(carried), links: links(deps, runId) });
+    return json(202, { runId, rerunOf: sourceId, created, rerunSteps: [...rerunIds], reusedSteps: Object.keys(carried), links: links(deps, runId) });
   };
 
   const setPaused = (paused: boolean) => async (request: ApiRequest, caller?: Caller): Promise<HttpResponseInit> => {

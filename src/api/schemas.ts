@@ -1,14 +1,21 @@
 /** One schema per API input: bodies and query strings. The OpenAPI document is built from them. */
 import { z } from 'zod';
+import { namedRecord } from '../pipelines/names';
 
 export const startRunBody = z
   .object({
-    parameters: z.record(z.string(), z.json()).optional(),
+    // Parameter names are checked as the body's own keys: zod would drop `__proto__` silently.
+    parameters: namedRecord(z.json(), 'parameter').optional(),
     idempotencyKey: z.string().min(1).max(200).optional(),
   })
   .strict();
 
-export const rerunBody = z.object({ from: z.string().min(1).default('failed') }).strict();
+export const rerunBody = z
+  .object({
+    from: z.string().min(1).default('failed'),
+    idempotencyKey: z.string().min(1).max(200).optional(),
+  })
+  .strict();
 
 export const RUN_STATUSES = ['pending', 'running', 'succeeded', 'failed', 'cancelled'] as const;
 

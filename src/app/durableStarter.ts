@@ -5,6 +5,7 @@
  */
 import type { DurableClient, DurableOrchestrationStatus } from 'durable-functions';
 import { ORCHESTRATOR_NAMES, type RunInput } from '../engine/types';
+import { definitionVersion } from '../pipelines/version';
 import type { RunStarter, ScheduledStart } from '../scheduler/ports';
 
 export type DurableStartClient = Pick<DurableClient, 'startNew' | 'getStatus' | 'getStatusBy'>;
@@ -20,8 +21,12 @@ export async function findInstance(client: Pick<DurableClient, 'getStatus'>, ins
   }
 }
 
-/** Starts `input` under its run id unless an instance with that id exists; true when started. */
-export async function startRunOnce(client: DurableStartClient, input: RunInput): Promise<boolean> {
+/** A run to start: the definition's version is stamped here, the one door every start goes through. */
+export type RunStart = Omit<RunInput, 'definitionVersion'>;
+
+/** Starts `start` under its run id unless an instance with that id exists; true when started. */
+export async function startRunOnce(client: DurableStartClient, start: RunStart): Promise<boolean> {
+  const input: RunInput = { ...start, definitionVersion: definitionVersion(start.pipeline) };
   if (await findInstance(client, input.runId)) return false;
   try {
     await client.startNew(ORCHESTRATOR_NAMES.runPipeline, { instanceId: input.runId, input });

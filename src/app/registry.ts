@@ -22,8 +22,12 @@ export type TimerHandler = (timer: Timer, client: DurableClient, context: Invoca
 export interface TimerRegistration {
   readonly kind: 'timer';
   readonly name: string;
-  /** NCRONTAB, six fields, evaluated in UTC on Linux plans. */
-  readonly options: { readonly schedule: string; readonly runOnStartup: boolean };
+  /**
+   * NCRONTAB, six fields, evaluated in UTC on Linux plans. `useMonitor`: the host records each
+   * fire and, at start-up, fires once a schedule that was missed while the app was down
+   * (Azure/azure-webjobs-sdk-extensions, Extensions/Timers/Scheduling/ScheduleMonitor.cs).
+   */
+  readonly options: { readonly schedule: string; readonly runOnStartup: boolean; readonly useMonitor?: boolean };
   readonly handler: TimerHandler;
 }
 
@@ -76,7 +80,7 @@ export function registerHttp(name: string, options: HttpRegistration['options'],
 export function registerTimer(name: string, options: TimerRegistration['options'], handler: TimerHandler): void {
   const routed: TimerHandler = (timer, client, context) => withInvocation(context, () => handler(timer, client, context));
   remember({ kind: 'timer', name, options, handler: routed });
-  if (inFunctionsHost()) df.app.client.timer(name, { schedule: options.schedule, runOnStartup: options.runOnStartup, handler: routed });
+  if (inFunctionsHost()) df.app.client.timer(name, { schedule: options.schedule, runOnStartup: options.runOnStartup, useMonitor: options.useMonitor ?? true, handler: routed });
 }
 
 export function registerOrchestration(name: string, handler: OrchestrationHandler): void {

@@ -62,6 +62,7 @@ export class ApiClient {
         throw new CliError(`not found: ${what}`, EXIT.notFound);
       case 400:
       case 413:
+      case 415:
         throw new CliError(`${problem.title ?? 'invalid input'}${fields || `: ${what}`}`, EXIT.invalid);
       case 409:
         throw new CliError(`conflict: ${what}`, EXIT.conflict);

@@ -6,6 +6,7 @@ import type { TriggerWords } from '../core/trigger';
 import { isTerminalRunStatus } from '../core/runStatus';
 import type { ApiClient } from './client';
 import { EXIT } from './exitCodes';
+import { oneLine } from './terminal';
 
 interface StepView {
   id: string;
@@ -59,14 +60,14 @@ export async function follow(client: ApiClient, runId: string, options: FollowOp
         seen.set(step.id, key);
         if (options.json) options.write(JSON.stringify({ event: 'step', runId, step: step.id, status: step.status, attempt: last?.attempt ?? 0, error: step.error ?? last?.error ?? null, metrics: step.metrics ?? null }));
         // The server's times (virtual in the demo), like the log lines beside them.
-        else options.write(`${clock(last?.endedAt ?? last?.startedAt)}  ${step.id.padEnd(12)} ${describe(step)}`);
+        else options.write(oneLine(`${clock(last?.endedAt ?? last?.startedAt)}  ${step.id.padEnd(12)} ${describe(step)}`));
       }
     }
     for (;;) {
       const page = await client.get<LogPage>(`runs/${encodeURIComponent(runId)}/logs`, { after: cursor, limit: 500 });
       for (const line of page.lines) {
         if (options.json) options.write(JSON.stringify({ event: 'log', runId, ...line }));
-        else options.write(`${clock(line.time)}  ${(line.stepId ?? '').padEnd(12)} ${line.level.toUpperCase().padEnd(5)} ${line.msg}`);
+        else options.write(oneLine(`${clock(line.time)}  ${(line.stepId ?? '').padEnd(12)} ${line.level.toUpperCase().padEnd(5)} ${line.msg}`));
       }
       const next = page.nextCursor ?? cursor;
       if (page.lines.length === 0 || next === cursor) break;
@@ -76,7 +77,7 @@ export async function follow(client: ApiClient, runId: string, options: FollowOp
       if (options.json) options.write(JSON.stringify({ event: 'end', runId, status: run.status, durationSeconds: run.durationSeconds ?? null, error: run.error ?? null }));
       else {
         const error = run.error && run.error.message !== `run ${run.status}` ? `: ${run.error.stepId ? `${run.error.stepId}: ` : ''}${run.error.message}` : '';
-        options.write(`${clock(run.endedAt)}  run ${run.status}${error}`);
+        options.write(oneLine(`${clock(run.endedAt)}  run ${run.status}${error}`));
       }
       return { exitCode: exitCodeFor(run.status), run };
     }

@@ -16,6 +16,7 @@ import { ApiClient } from './client';
 import { CliError, EXIT } from './exitCodes';
 import { follow, type RunViewJson } from './follow';
 import { seconds, table } from './table';
+import { oneLine, terminalSafe } from './terminal';
 
 interface GlobalOptions {
   url: string;
@@ -44,7 +45,9 @@ interface RunRow {
 
 type Out = (line: string) => void;
 
-export function buildProgram(out: Out = (l) => console.log(l), setExit: (code: number) => void = (c) => (process.exitCode = c)): Command {
+export function buildProgram(print_: Out = (l) => console.log(l), setExit: (code: number) => void = (c) => (process.exitCode = c)): Command {
+  // Everything printed passes here: no control character from server data reaches the terminal.
+  const out: Out = (line) => print_(terminalSafe(line));
   const program = new Command('durable-pipelines')
     .description('Start, watch and steer durable-pipelines runs')
     .addOption(new Option('--url <url>', 'base URL of the app').env('DURABLE_PIPELINES_URL').default('http://localhost:7071'))
@@ -150,7 +153,7 @@ export function buildProgram(out: Out = (l) => console.log(l), setExit: (code: n
         const page = await api.get<{ lines: { time: string; level: string; msg: string; stepId?: string; cursor: string }[]; nextCursor: string | null }>(`runs/${encodeURIComponent(runId)}/logs`, { after, limit: 1000 });
         for (const l of page.lines) {
           lines.push(l);
-          if (!globals().json) out(`${l.time}  ${(l.stepId ?? '').padEnd(12)} ${l.level.toUpperCase().padEnd(5)} ${l.msg}`);
+          if (!globals().json) out(oneLine(`${l.time}  ${(l.stepId ?? '').padEnd(12)} ${l.level.toUpperCase().padEnd(5)} ${l.msg}`));
         }
         if (page.lines.length === 0 || !page.nextCursor || page.nextCursor === after) break;
         after = page.nextCursor;
@@ -248,7 +251,7 @@ export function parseParams(pairs: readonly string[], declared: Record<string, {
 }
 
 function showRun(run: RunViewJson): string {
-  const head = `${run.runId}  ${run.pipeline}  ${run.status}${run.durationSeconds !== undefined ? `  ${seconds(run.durationSeconds)}` : ''}\nstarted by: ${describeTrigger(run.trigger)}${run.error ? `\nerror: ${run.error.stepId ? `${run.error.stepId}: ` : ''}${run.error.message}` : ''}`;
+  const head = `${run.runId}  ${run.pipeline}  ${run.status}${run.durationSeconds !== undefined ? `  ${seconds(run.durationSeconds)}` : ''}\nstarted by: ${describeTrigger(run.trigger)}${run.error ? `\nerror: ${oneLine(`${run.error.stepId ? `${run.error.stepId}: ` : ''}${run.error.message}`)}` : ''}`;
   const steps = table(
     ['STEP', 'STATUS', 'ATTEMPTS', 'DURATION', 'METRICS / ERROR'],
     run.steps.map((s) => {
@@ -268,14 +271,14 @@ export async function main(argv: readonly string[] = process.argv): Promise<numb
   } catch (error) {
     const e = error as { code?: string; exitCode?: number };
     if (error instanceof CliError) {
-      console.error(`error: ${error.message}`);
+      console.error(`error: ${terminalSafe(error.message)}`);
       return error.exitCode;
     }
     if (typeof e.code === 'string' && e.code.startsWith('commander.')) {
       // help and version exit 0; usage errors were already printed by commander
       return e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help' ? EXIT.ok : EXIT.invalid;
     }
-    console.error(`error: ${(error as Error).message}`);
+    console.error(`error: ${terminalSafe((error as Error).message)}`);
     return EXIT.failed;
   }
   return code;

@@ -1,6 +1,8 @@
-/** Plain aligned columns for terminals; `--json` prints the data instead. */
+import { oneLine } from './terminal';
+
+/** Plain aligned columns for terminals; `--json` prints the data instead. A cell never spans lines. */
 export function table(headers: readonly string[], rows: readonly (readonly unknown[])[]): string {
-  const cells = rows.map((r) => r.map((c) => (c === undefined || c === null ? '-' : typeof c === 'object' ? JSON.stringify(c) : String(c as string | number | boolean))));
+  const cells = rows.map((r) => r.map((c) => oneLine(c === undefined || c === null ? '-' : typeof c === 'object' ? JSON.stringify(c) : String(c as string | number | boolean))));
   const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => (r[i] ?? '').length)));
   const line = (r: readonly string[]) => r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
   return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n');

@@ -49,6 +49,11 @@ export const configSchema = z.object({
    * tests and development, a private-link URL. Unset = the account's own URL. Read through settings.
    */
   SNOWFLAKE_ACCESS_URL: optionalUrl,
+  /**
+   * Key that signs the API's list cursors (HMAC-SHA256), at least 32 characters; a Key Vault reference
+   * works. Unset = a random key per process: cursors then fail (400) on another instance or after a restart.
+   */
+  CURSOR_SIGNING_KEY: z.string().min(32, 'at least 32 characters').optional(),
   /** pino level. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });

@@ -5,8 +5,8 @@
  * extension's, activities as concurrent promises — with a virtual or real clock.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { randomUUID } from 'node:crypto';
+import type { AddressInfo, Socket } from 'node:net';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { InvocationContext, type Timer } from '@azure/functions';
 import * as df from 'durable-functions';
 import type { ActivityHandler, DurableClient, DurableOrchestrationStatus, OrchestrationHandler } from 'durable-functions';
@@ -15,17 +15,30 @@ import { registrations as registryList, type HttpRegistration, type Registration
 import { HostClock } from './clock';
 import type { HistoryEvent } from './history';
 import { loadHostJson, readDurableSettings, type DurableHostSettings } from './host-json';
-import { byPrecedence, compileRoute, fromHandlerResult, isAuthorized, matchRoute, routePrefixOf, toHttpRequest, type CompiledRoute } from './http-triggers';
+import { ApiProblem } from '../api/problem';
+import { isJsonMediaType } from '../api/request';
+import { byPrecedence, compileRoute, fromHandlerResult, isAuthorized, keyMatches, matchRoute, presentedKey, routePrefixOf, safeDecode, toHttpRequest, type CompiledRoute } from './http-triggers';
 import { isTerminal, TaskHub } from './instances';
 import { NcrontabSchedule } from './ncrontab';
-import { handleDurableRequest, readBody, RPC_PREFIX, sendResult, WEBHOOK_PREFIX } from './rpc-server';
+import { handleDurableRequest, MAX_REQUEST_BODY_BYTES, readBodyCapped, RPC_PREFIX, sendProblem, sendResult, WEBHOOK_PREFIX } from './rpc-server';
 import type { DevHostOptions, InstanceStats, InstanceStatusJson } from './types';
 
 interface TimerTrigger {
   readonly registration: TimerRegistration;
-  readonly schedule: NcrontabSchedule;
+  schedule: NcrontabSchedule;
   next: Date | undefined;
   last: Date | undefined;
+}
+
+/** The longest delay setTimeout honours (2^31 − 1 ms, about 24.8 days). */
+const MAX_TIMEOUT_MS = 2_147_483_647;
+
+/** One timer trigger's schedule-monitor record (see DevHost.resumeTimers). */
+export interface TimerStatus {
+  readonly name: string;
+  readonly schedule: string;
+  readonly last: Date | undefined;
+  readonly next: Date | undefined;
 }
 
 export interface WaitOptions {
@@ -53,6 +66,7 @@ export class DevHost {
     settings: DurableHostSettings,
     baseUrl: string | undefined,
     private readonly log: (line: string) => void,
+    private readonly counters: { readonly bodyBytesRead: number; readonly socketBytesClosed: number; readonly sockets: ReadonlySet<Socket> },
   ) {
     this.settings = settings;
     this.baseUrl = baseUrl;
@@ -107,52 +121,109 @@ export class DevHost {
 
     const serveTriggers = options.httpPort !== false;
     const state: { baseUrl: string; clientData?: ClientBindingData; routes: CompiledRoute[] } = { baseUrl: '', routes };
+    const counters = { bodyBytesRead: 0, socketBytesClosed: 0, sockets: new Set<Socket>() };
+    // The worker-facing RPC endpoint of the extension (its LocalHttpListener) listens on localhost for
+    // the language worker only, and the SDK sends no key to it (DurableClient resolves every call
+    // relative to `rpcBaseUrl`). Here it shares the port with the HTTP triggers, so it is reachable
+    // only under an unguessable per-process path segment that only this host's client knows.
+    const rpcToken = randomBytes(24).toString('base64url');
+    const rpcPrefix = `${RPC_PREFIX}${rpcToken}/`;
     const server = createServer((req, res) => {
       void handle(req, res).catch((error: unknown) => {
         log(`request ${req.method ?? ''} ${req.url ?? ''} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-        if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
-        res.end(error instanceof Error ? error.message : String(error));
+        if (res.headersSent) {
+          res.end();
+          return;
+        }
+        sendProblem(res, new ApiProblem(500, 'Internal error', 'the request failed; see the host log'), '/', { closeConnection: true });
+      });
+    });
+    server.on('connection', (socket: Socket) => {
+      counters.sockets.add(socket);
+      socket.once('close', () => {
+        counters.sockets.delete(socket);
+        counters.socketBytesClosed += socket.bytesRead;
       });
     });
     const pageSize = options.statusPageSize ?? 100;
+    /** Where a caller is refused before its body is read: the answer closes the connection. */
+    const refuse = (res: ServerResponse, url: URL, status: number, title: string, detail: string): void =>
+      sendProblem(res, new ApiProblem(status, title, detail), url.pathname, { closeConnection: true });
+    const unauthorized = (res: ServerResponse, url: URL): void =>
+      refuse(res, url, 401, 'Unauthorized', 'this endpoint needs the function key: header x-functions-key or query parameter code');
+    /** The body under the size cap, or undefined once a 413 was answered. */
+    const bodyOf = async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<Buffer | undefined> => {
+      const read = await readBodyCapped(req, MAX_REQUEST_BODY_BYTES, (n) => (counters.bodyBytesRead += n));
+      if (read.ok) return read.body;
+      refuse(res, url, 413, 'Body too large', `request bodies are limited to ${MAX_REQUEST_BODY_BYTES / 1024} KiB`);
+      return undefined;
+    };
+
     const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
       const url = new URL(req.url ?? '/', state.baseUrl);
-      const body = await readBody(req);
       const method = (req.method ?? 'GET').toUpperCase();
-      for (const prefix of [RPC_PREFIX, WEBHOOK_PREFIX]) {
-        if (url.pathname.startsWith(prefix)) {
-          const result = handleDurableRequest(hub, method, url.pathname.slice(prefix.length), url.searchParams, body.toString('utf8'), req.headers, {
-            pageSize,
-            managementUrls: (id) => managementPayload(state.baseUrl, settings.hubName, id, options.functionKey),
-          });
-          sendResult(res, result);
-          return;
-        }
-      }
-      if (serveTriggers && url.pathname.startsWith(routePrefix)) {
-        await serveHttpTrigger(req, res, url, body, method);
+      if (url.pathname.startsWith(RPC_PREFIX)) {
+        const token = url.pathname.slice(RPC_PREFIX.length).split('/')[0];
+        if (!keyMatches(token, rpcToken)) return unauthorized(res, url);
+        await serveDurable(req, res, url, method, url.pathname.slice(rpcPrefix.length));
         return;
       }
-      res.writeHead(404).end();
+      if (url.pathname.startsWith(WEBHOOK_PREFIX)) {
+        // In Azure these webhooks need the durabletask_extension system key (or the master key):
+        // "extensibility webhooks authorized by the Functions host" (learn.microsoft.com, Durable
+        // Functions HTTP API reference, `systemKey`). The dev host's one key stands for both.
+        if (options.functionKey !== undefined && !keyMatches(presentedKey(req.headers, url.searchParams), options.functionKey)) return unauthorized(res, url);
+        await serveDurable(req, res, url, method, url.pathname.slice(WEBHOOK_PREFIX.length));
+        return;
+      }
+      if (serveTriggers && url.pathname.startsWith(routePrefix)) {
+        await serveHttpTrigger(req, res, url, method);
+        return;
+      }
+      refuse(res, url, 404, 'Not found', `nothing is served at ${url.pathname}`);
     };
-    const serveHttpTrigger = async (req: IncomingMessage, res: ServerResponse, url: URL, body: Buffer, method: string): Promise<void> => {
+
+    const serveDurable = async (req: IncomingMessage, res: ServerResponse, url: URL, method: string, path: string): Promise<void> => {
+      // Only JSON starts or signals anything: a form or text/plain POST (what a browser sends
+      // cross-site without a preflight), even an empty one, is refused before its body is read.
+      const type = req.headers['content-type'];
+      if ((type !== undefined || hasBody(req)) && !isJsonMediaType(type)) {
+        return refuse(res, url, 415, 'Unsupported media type', 'request bodies must be application/json');
+      }
+      const malformed = path.split('/').filter((part) => safeDecode(part) === undefined);
+      if (malformed.length > 0) {
+        return sendProblem(res, new ApiProblem(400, 'Invalid input', `malformed percent-encoding in the path: ${malformed.join(', ')}`), url.pathname, { closeConnection: true });
+      }
+      const body = await bodyOf(req, res, url);
+      if (!body) return;
+      const result = handleDurableRequest(hub, method, path, url.searchParams, body.toString('utf8'), req.headers, {
+        pageSize,
+        managementUrls: (id) => managementPayload(state.baseUrl, settings.hubName, id, options.functionKey),
+      });
+      sendResult(res, result);
+    };
+
+    const serveHttpTrigger = async (req: IncomingMessage, res: ServerResponse, url: URL, method: string): Promise<void> => {
       const path = url.pathname.slice(routePrefix.length);
       let methodMismatch = false;
       for (const route of state.routes) {
-        const params = matchRoute(route, path);
-        if (!params) continue;
+        const match = matchRoute(route, path);
+        if (!match) continue;
         const methods = route.registration.options.methods;
         if (methods.length > 0 && !methods.includes(method as HttpRegistration['options']['methods'][number])) {
           methodMismatch = true;
           continue;
         }
-        if (!isAuthorized(route.registration, options.functionKey, req.headers, url.searchParams)) {
-          res.writeHead(401).end();
-          return;
+        if (!isAuthorized(route.registration, options.functionKey, req.headers, url.searchParams)) return unauthorized(res, url);
+        if (match.malformed.length > 0) {
+          return sendProblem(res, new ApiProblem(400, 'Invalid input', `malformed percent-encoding in the path (${match.malformed.join(', ')})`,
+            match.malformed.map((name) => ({ field: `path.${name}`, message: 'malformed percent-encoding' }))), url.pathname, { closeConnection: true });
         }
+        const body = await bodyOf(req, res, url);
+        if (!body) return;
         const host = holder.host;
         if (!host) throw new Error('host not started');
-        const request = toHttpRequest(req, url, body, params, options.platformPrincipal);
+        const request = toHttpRequest(req, url, body, match.params, options.platformPrincipal);
         const context = host.invocationContext(route.registration.name, 'httpTrigger');
         const result = await route.registration.handler(request, host.client, context);
         const response = await fromHandlerResult(result);
@@ -160,7 +231,8 @@ export class DevHost {
         res.end(response.body);
         return;
       }
-      res.writeHead(methodMismatch ? 405 : 404).end();
+      if (methodMismatch) refuse(res, url, 405, 'Method not allowed', `${method} is not allowed on ${url.pathname}`);
+      else refuse(res, url, 404, 'Not found', `no route ${url.pathname}`);
     };
 
     const port = options.httpPort === false ? 0 : (options.httpPort ?? 0);
@@ -170,8 +242,8 @@ export class DevHost {
     });
     const address = server.address() as AddressInfo;
     state.baseUrl = `http://127.0.0.1:${address.port}`;
-    const clientData = clientBindingData(state.baseUrl, settings.hubName, options.functionKey);
-    const host = new DevHost(clock, hub, server, timers, clientData, settings, serveTriggers ? state.baseUrl : undefined, log);
+    const clientData = clientBindingData(state.baseUrl, settings.hubName, options.functionKey, rpcToken);
+    const host = new DevHost(clock, hub, server, timers, clientData, settings, serveTriggers ? state.baseUrl : undefined, log, counters);
     holder.host = host;
     host.startTimerTriggers();
     log(`dev host on ${state.baseUrl} (${clockMode} clock at ${clock.now().toISOString()}), ${orchestrators.size} orchestrators, ${activities.size} activities, ${routes.length} http routes, ${timers.length} timers`);
@@ -180,6 +252,18 @@ export class DevHost {
 
   now(): Date {
     return this.clock.now();
+  }
+
+  /** Request-body bytes this host has collected in memory since it started (refused bodies stop at the cap). */
+  bodyBytesRead(): number {
+    return this.counters.bodyBytesRead;
+  }
+
+  /** Every byte this host's server has read from its connections (headers and bodies, kept or not). */
+  bytesReceived(): number {
+    let open = 0;
+    for (const socket of this.counters.sockets) open += socket.bytesRead;
+    return this.counters.socketBytesClosed + open;
   }
 
   /** Moves virtual time forward by `ms`, firing every durable timer and timer trigger due on the way, in order. */
@@ -280,6 +364,43 @@ export class DevHost {
     await this.invokeTimerTrigger(trigger, false);
   }
 
+  /**
+   * Gives a timer trigger a new NCRONTAB schedule, as a redeploy whose registrations changed it
+   * does (the scheduler's timer follows the definitions): the next fire is computed afresh.
+   * Virtual clock only (tests swap definitions at runtime).
+   */
+  setTimerSchedule(name: string, schedule: string): void {
+    this.requireVirtual('setTimerSchedule');
+    const trigger = this.timerTriggers.find((t) => t.registration.name === name);
+    if (!trigger) throw new Error(`no timer trigger "${name}"`);
+    if (trigger.schedule.expression === schedule) return;
+    trigger.schedule = new NcrontabSchedule(schedule);
+    trigger.next = trigger.schedule.next(this.clock.now());
+  }
+
+  /** What the schedule monitor records per timer trigger: its expression, last and next fire. */
+  timerStatus(): TimerStatus[] {
+    return this.timerTriggers.map((t) => ({ name: t.registration.name, schedule: t.schedule.expression, last: t.last, next: t.next }));
+  }
+
+  /**
+   * A host started after downtime, given the status the previous one recorded: fires once, with
+   * `isPastDue`, every timer whose recorded next fire passed while it was down — the schedule
+   * monitor's start-up check (Azure/azure-webjobs-sdk-extensions, ScheduleMonitor.cs,
+   * CheckPastDueAsync; `useMonitor` defaults to true). A timer whose expression changed meanwhile
+   * is not past due: the monitor re-plans it from now.
+   */
+  async resumeTimers(previous: readonly TimerStatus[]): Promise<void> {
+    for (const status of previous) {
+      const trigger = this.timerTriggers.find((t) => t.registration.name === status.name);
+      if (!trigger || trigger.registration.options.useMonitor === false || trigger.schedule.expression !== status.schedule) continue;
+      if (status.next === undefined || status.next.getTime() >= this.clock.nowMs()) continue;
+      trigger.last = status.last;
+      trigger.next = status.next;
+      await this.invokeTimerTrigger(trigger, true);
+    }
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     for (const handle of this.realTimers) clearTimeout(handle);
@@ -376,11 +497,15 @@ export class DevHost {
   private armRealTrigger(trigger: TimerTrigger): void {
     if (!trigger.next || this.stopped) return;
     const due = trigger.next.getTime();
+    const wait = Math.max(0, due - Date.now());
     const handle = setTimeout(() => {
       this.realTimers.delete(handle);
+      // The scheduler timer can be weeks away (a monthly schedule); Node caps a timeout at
+      // 2^31 − 1 ms (it would fire at once), so long waits are taken in steps.
+      if (Date.now() < due) return this.armRealTrigger(trigger);
       const late = Date.now() - due > 1000;
       this.hub.track(this.invokeTimerTrigger(trigger, late).finally(() => this.armRealTrigger(trigger)));
-    }, Math.max(0, due - Date.now()));
+    }, Math.min(wait, MAX_TIMEOUT_MS));
     this.realTimers.add(handle);
   }
 
@@ -414,11 +539,16 @@ function withReplacement(registration: Registration, replacements: DevHostOption
   return { ...registration, handler: replacement } as Registration;
 }
 
+/** A request carries a body when it declares a length above 0 or is chunked (RFC 9112 §6.3). */
+function hasBody(req: IncomingMessage): boolean {
+  return Number(req.headers['content-length'] ?? '0') > 0 || req.headers['transfer-encoding'] !== undefined;
+}
+
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-function clientBindingData(baseUrl: string, hubName: string, functionKey: string | undefined): ClientBindingData {
+function clientBindingData(baseUrl: string, hubName: string, functionKey: string | undefined, rpcToken: string): ClientBindingData {
   const webhook = `${baseUrl}${WEBHOOK_PREFIX}`;
   const query = `taskHub=${hubName}&connection=Storage${functionKey ? `&code=${functionKey}` : ''}`;
   return {
@@ -430,7 +560,7 @@ function clientBindingData(baseUrl: string, hubName: string, functionKey: string
     managementUrls: managementPayload(baseUrl, hubName, 'INSTANCEID', functionKey),
     baseUrl: webhook,
     requiredQueryStringParameters: query,
-    rpcBaseUrl: `${baseUrl}${RPC_PREFIX}`,
+    rpcBaseUrl: `${baseUrl}${RPC_PREFIX}${rpcToken}/`,
   };
 }
 

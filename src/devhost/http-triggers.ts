@@ -3,6 +3,7 @@
  * handed a real `HttpRequest` from @azure/functions, with the response converted back through
  * `HttpResponse` (so `jsonBody`, `body` and `headers` behave as on the Functions host).
  */
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { HttpRequest, HttpResponse, type HttpResponseInit } from '@azure/functions';
 import type { HttpRegistration } from '../app/registry';
@@ -54,35 +55,70 @@ export function byPrecedence(a: CompiledRoute, b: CompiledRoute): number {
   return 0;
 }
 
-export function matchRoute(route: CompiledRoute, path: string): Record<string, string> | undefined {
+export interface RouteMatch {
+  readonly params: Record<string, string>;
+  /** Parameters whose percent-encoding is malformed (`%ZZ`): answered 400 once the caller is authorized. */
+  readonly malformed: readonly string[];
+}
+
+export function matchRoute(route: CompiledRoute, path: string): RouteMatch | undefined {
   const parts = path.split('/').filter((p) => p !== '');
   const params: Record<string, string> = {};
+  const malformed: string[] = [];
+  const decoded = (name: string, raw: string): string => {
+    const value = safeDecode(raw);
+    if (value === undefined) malformed.push(name);
+    return value ?? raw;
+  };
   let i = 0;
   for (const segment of route.segments) {
     const part = parts[i];
     if (segment.catchAll) {
-      if (parts.length > i) params[segment.param ?? ''] = parts.slice(i).map(decodeURIComponent).join('/');
-      return params;
+      if (parts.length > i) params[segment.param ?? ''] = parts.slice(i).map((p) => decoded(segment.param ?? '', p)).join('/');
+      return { params, malformed };
     }
     if (part === undefined) {
       if (segment.optional) continue;
       return undefined;
     }
     if (segment.literal !== undefined) {
-      if (decodeURIComponent(part).toLowerCase() !== segment.literal) return undefined;
+      if ((safeDecode(part) ?? part).toLowerCase() !== segment.literal) return undefined;
     } else {
-      params[segment.param ?? ''] = decodeURIComponent(part);
+      params[segment.param ?? ''] = decoded(segment.param ?? '', part);
     }
     i++;
   }
-  return i === parts.length ? params : undefined;
+  return i === parts.length ? { params, malformed } : undefined;
+}
+
+/** decodeURIComponent, or undefined for malformed percent-encoding (where it throws URIError). */
+export function safeDecode(text: string): string | undefined {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The key a caller presented, read as the Functions host does: `x-functions-key` header, else `?code=`. */
+export function presentedKey(headers: IncomingMessage['headers'], query: URLSearchParams): string | undefined {
+  const header = headers['x-functions-key'];
+  return (Array.isArray(header) ? header[0] : header) ?? query.get('code') ?? undefined;
+}
+
+/**
+ * Constant-time key comparison. Both sides are hashed to equal-length SHA-256 digests first:
+ * `timingSafeEqual` needs equal lengths, and comparing lengths first would leak the key's length.
+ */
+export function keyMatches(presented: string | undefined, expected: string): boolean {
+  if (presented === undefined) return false;
+  const digest = (text: string) => createHash('sha256').update(text, 'utf8').digest();
+  return timingSafeEqual(digest(presented), digest(expected));
 }
 
 export function isAuthorized(registration: HttpRegistration, functionKey: string | undefined, headers: IncomingMessage['headers'], query: URLSearchParams): boolean {
   if (registration.options.authLevel === 'anonymous' || functionKey === undefined) return true;
-  const header = headers['x-functions-key'];
-  const presented = (Array.isArray(header) ? header[0] : header) ?? query.get('code') ?? undefined;
-  return presented === functionKey;
+  return keyMatches(presentedKey(headers, query), functionKey);
 }
 
 export function toHttpRequest(req: IncomingMessage, url: URL, body: Buffer, params: Record<string, string>, platformPrincipal?: () => string | undefined): HttpRequest {

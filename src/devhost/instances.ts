@@ -17,6 +17,7 @@ import {
   type FailureDetailsPayload,
   type HistoryEvent,
 } from './history';
+import { activityFailureReason, customStatusFailure, customStatusSizeError, friendlyOutOfProcMessage, rpcExceptionMessage } from './extension-rules';
 import { MAXIMUM_SHORT_TIMER_MS, runEpisode, toSdkEvent, type SequencedAction } from './replay';
 import { TERMINAL_STATUSES, type InstanceStats, type InstanceStatusJson, type RuntimeStatus, type StatusQuery, type TaskFailureShape } from './types';
 
@@ -55,6 +56,9 @@ interface Instance {
 
 export class StartConflictError extends Error {
   override readonly name = 'StartConflictError';
+  constructor(readonly existingStatus: RuntimeStatus) {
+    super(`An Orchestration instance with the status ${existingStatus} already exists.`);
+  }
 }
 
 export class UnknownFunctionError extends Error {
@@ -90,7 +94,7 @@ export class TaskHub {
     const id = instanceId ?? randomUUID().replace(/-/g, '');
     const existing = this.instances.get(id);
     if (existing && this.options.settings.overridableExistingInstanceStates === 'NonRunningStates' && !isTerminal(existing.status)) {
-      throw new StartConflictError(`An Orchestration instance with the status ${existing.status} already exists.`);
+      throw new StartConflictError(existing.status);
     }
     if (existing) this.dropInstance(existing);
     this.createInstance(name, id, inputJson, undefined);
@@ -351,7 +355,15 @@ export class TaskHub {
     instance.replayCpuMs += result.cpuMs;
     // terminated or overwritten while the orchestrator ran: the wake-up's results are discarded
     if (instance.generation !== generation || this.instances.get(instance.instanceId) !== instance) return;
-    instance.customStatus = result.customStatus;
+    // the worker sends the status as JSON and the extension keeps it serialized
+    const customStatus = result.customStatus === undefined ? undefined : (JSON.parse(JSON.stringify(result.customStatus) ?? 'null') as unknown);
+    const sizeError = customStatusSizeError(customStatus);
+    if (sizeError !== undefined) {
+      // refused before any action is scheduled; the last accepted custom status stays
+      this.fail(instance, customStatusFailure(instance.name, sizeError, result.error !== undefined));
+      return;
+    }
+    instance.customStatus = customStatus;
 
     if (result.error !== undefined) {
       this.fail(instance, `Orchestrator function '${instance.name}' failed: ${result.error}`);
@@ -383,6 +395,10 @@ export class TaskHub {
     const execution = instance.execution;
     switch (action.kind) {
       case 'activity':
+        if (!this.options.activities.has(action.name)) {
+          this.swallowUnknownFunction(instance, 'activity', action.name);
+          return;
+        }
         append(execution, historyEvent.taskScheduled(now, seq, action.name, action.input));
         this.track(this.runActivity(instance, instance.generation, seq, action.name, action.input));
         return;
@@ -396,6 +412,10 @@ export class TaskHub {
         return;
       }
       case 'subOrchestration': {
+        if (!this.options.orchestrators.has(action.name)) {
+          this.swallowUnknownFunction(instance, 'orchestrator', action.name);
+          return;
+        }
         const childId = action.instanceId ?? `${instance.instanceId}:${(execution.subOrchestrationCounter++).toString(16).toUpperCase().padStart(4, '0')}`;
         append(execution, historyEvent.subOrchestrationCreated(now, seq, action.name, childId, action.input));
         this.startChild(instance, seq, action.name, childId, action.input);
@@ -410,10 +430,6 @@ export class TaskHub {
       const failure = orchestrationFailure(message);
       this.deliver(parent, generation, historyEvent.subOrchestrationFailed(this.options.clock.now(), seq, failure.reason, failure.details, this.failureDetails(failure.errorType, message)));
     };
-    if (!this.options.orchestrators.has(name)) {
-      failChild(`The function '${name}' doesn't exist, is disabled, or is not an orchestrator function.`);
-      return;
-    }
     const existing = this.instances.get(childId);
     if (existing && !isTerminal(existing.status)) {
       failChild(`An Orchestration instance with the status ${existing.status} already exists.`);
@@ -427,8 +443,7 @@ export class TaskHub {
     const handler = this.options.activities.get(name);
     let event: HistoryEvent;
     if (!handler) {
-      const message = `The function '${name}' doesn't exist, is disabled, or is not an activity function.`;
-      event = historyEvent.taskFailed(this.options.clock.now(), seq, message, '', this.failureDetails('FunctionFailedException', message));
+      throw new Error(`activity '${name}' is not registered (schedule() should have dropped it)`);
     } else {
       const context = new InvocationContext({
         functionName: name,
@@ -446,6 +461,20 @@ export class TaskHub {
       }
     }
     this.deliver(instance, generation, event);
+  }
+
+  /**
+   * An activity or sub-orchestrator nobody registered. The extension's `CallDurableTaskFunctionAsync`
+   * throws `ThrowIfFunctionDoesNotExist`'s ArgumentException inside an async method, and
+   * `OutOfProcOrchestrationShim.ProcessAsyncActionsV2` awaits each action's task in a
+   * `catch (Exception) { }` ("Silently ignore exceptions thrown by user code"): nothing is
+   * scheduled, no event ever arrives, and the orchestration waits forever (durable-js #197).
+   */
+  private swallowUnknownFunction(instance: Instance, kind: 'activity' | 'orchestrator', name: string): void {
+    this.log(
+      `${instance.name} ${instance.instanceId}: The function '${name}' doesn't exist, is disabled, or is not an ${kind} function. ` +
+        'Azure ignores this call and the orchestration never hears back; so does the development host.',
+    );
   }
 
   private failureDetails(errorType: string, message: string, stack?: string): FailureDetailsPayload | undefined {
@@ -521,7 +550,9 @@ export class TaskHub {
       output: parseJsonString(instance.output) ?? null,
       createdTime: instance.createdTime.toISOString(),
       lastUpdatedTime: instance.lastUpdatedTime.toISOString(),
-      ...(history ? { historyEvents: history, history } : {}),
+      // HttpApiHandler.ConvertFrom writes `historyEvents` only (durable-functions reads `history`,
+      // so DurableOrchestrationStatus.history stays undefined against the real extension too)
+      ...(history ? { historyEvents: history } : {}),
     };
   }
 }
@@ -547,24 +578,32 @@ function describe(value: unknown): string {
 }
 
 /**
- * An activity failure the way the extension records it for an out-of-process (Node) worker: the
- * worker's error arrives as an RpcException whose message is "Result: Failure\nException: …\nStack: …";
- * TaskActivityShim makes Reason "Activity function 'X' failed: <that message>" and Details the
- * exception serialized as JSON. The SDK then throws `new Error(`${Reason} \n ${Details}`)` into the
- * orchestrator, so the activity's own message appears verbatim in Reason.
+ * An activity failure the way the extension records it for a Node worker. The worker reports
+ * `{ message: error.message, stackTrace: error.stack }` after `ensureErrorType` (strings as they
+ * are, other objects as JSON; azure-functions-nodejs-worker src/errors.ts); the host wraps it in an
+ * RpcException; TaskActivityShim extracts the friendly message and records Reason / Details (see
+ * extension-rules.ts). The SDK then throws `new Error(`${Reason} \n ${Details}`)` into the
+ * orchestrator, so the activity's own message appears verbatim in the caught error's text.
  */
-function activityFailure(name: string, error: unknown): { reason: string; details: string; errorType: string; message: string; stack: string | undefined } {
-  const message = error instanceof Error ? error.message : String(error);
-  const stack = error instanceof Error ? error.stack : undefined;
-  const errorType = error instanceof Error ? error.name : 'Error';
-  const rpcMessage = `Result: Failure\nException: ${message}\nStack: ${stack ?? ''}`;
+function activityFailure(name: string, thrown: unknown): { reason: string; details: string; errorType: string; message: string; stack: string | undefined } {
+  const error = workerError(thrown);
+  const rpcMessage = rpcExceptionMessage(error.message, error.stack);
   return {
-    reason: `Activity function '${name}' failed: ${rpcMessage}`,
-    details: serializedRpcException(rpcMessage, message, stack),
-    errorType,
-    message,
-    stack,
+    reason: activityFailureReason(name, rpcMessage),
+    details: serializedFriendlyException(friendlyOutOfProcMessage(rpcMessage) ?? error.message, serializedRpcException(rpcMessage, error.message, error.stack)),
+    errorType: error.name,
+    message: error.message,
+    stack: error.stack,
   };
+}
+
+/** azure-functions-nodejs-worker `ensureErrorType`. */
+function workerError(thrown: unknown): Error {
+  if (thrown instanceof Error) return thrown;
+  if (thrown === undefined || thrown === null) return new Error('Unknown error');
+  if (typeof thrown === 'string') return new Error(thrown);
+  if (typeof thrown === 'number' || typeof thrown === 'boolean' || typeof thrown === 'bigint' || typeof thrown === 'symbol') return new Error(String(thrown));
+  return new Error(JSON.stringify(thrown)); // objects (functions stringify to undefined there too)
 }
 
 function orchestrationFailure(message: string): { reason: string; details: string; errorType: string } {
@@ -582,17 +621,15 @@ function orchestrationFailure(message: string): { reason: string; details: strin
   };
 }
 
-function serializedRpcException(rpcMessage: string, remoteMessage: string, stack: string | undefined): string {
-  return JSON.stringify({
-    $type: 'Microsoft.Azure.WebJobs.Script.Workers.Rpc.RpcException, Microsoft.Azure.WebJobs.Script',
-    IsUserException: false,
-    RemoteStackTrace: stack ?? null,
-    RemoteMessage: remoteMessage,
-    RemoteTypeName: null,
-    ClassName: 'Microsoft.Azure.WebJobs.Script.Workers.Rpc.RpcException',
-    Message: rpcMessage,
+/** A .NET exception as Newtonsoft serializes it (ISerializable fields, `$type` first). */
+function dotnetException(type: string, className: string, message: string, inner: Record<string, unknown> | null, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    $type: type,
+    ...extra,
+    ClassName: className,
+    Message: message,
     Data: null,
-    InnerException: null,
+    InnerException: inner,
     HelpURL: null,
     StackTraceString: null,
     RemoteStackTraceString: null,
@@ -601,6 +638,20 @@ function serializedRpcException(rpcMessage: string, remoteMessage: string, stack
     HResult: -2146233088,
     Source: null,
     WatsonBuckets: null,
+  };
+}
+
+/** `Utils.SerializeCause(friendlyMessageException)`: a System.Exception whose inner exception is the RpcException. */
+function serializedFriendlyException(message: string, inner: Record<string, unknown>): string {
+  return JSON.stringify(dotnetException('System.Exception, System.Private.CoreLib', 'System.Exception', message, inner));
+}
+
+function serializedRpcException(rpcMessage: string, remoteMessage: string, stack: string | undefined): Record<string, unknown> {
+  return dotnetException('Microsoft.Azure.WebJobs.Script.Workers.Rpc.RpcException, Microsoft.Azure.WebJobs.Script', 'Microsoft.Azure.WebJobs.Script.Workers.Rpc.RpcException', rpcMessage, null, {
+    IsUserException: false,
+    RemoteStackTrace: stack ?? null,
+    RemoteMessage: remoteMessage,
+    RemoteTypeName: null,
   });
 }
 

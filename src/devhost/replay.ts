@@ -14,9 +14,18 @@ import {
 } from 'durable-functions/lib/src/util/testingUtils';
 import type { HistoryEvent } from './history';
 
-/** The replay schema the current extension announces (upperSchemaVersion V3, upperSchemaVersionNew V4). */
-const UPPER_SCHEMA_VERSION = 2;
-const UPPER_SCHEMA_VERSION_NEW = 3;
+/**
+ * The replay schema the extension announces: `OrchestrationTriggerAttributeBindingProvider.
+ * OrchestrationContextToString` sends `upperSchemaVersion = SchemaVersion.V2` and
+ * `upperSchemaVersionNew = SchemaVersion.V3`, whose values are 1 and 2 (`enum SchemaVersion
+ * { Original = 0, V2 = 1, V3 = 2 }` in OutOfProcOrchestrationShim.cs, dev/main/v3.x branches as of
+ * Oct 2024). The SDK takes the new field, so orchestrators run at ReplaySchema.V3 (2).
+ * Azure/azure-functions-durable-extension#3453 (merged June 2026, release not verified here) raises
+ * `upperSchemaVersionNew` to V4 (3) for entity locks; our orchestrators use neither locks nor
+ * callHttp, the only features that look at the version, so both announce the same behaviour.
+ */
+const UPPER_SCHEMA_VERSION = 1;
+const UPPER_SCHEMA_VERSION_NEW = 2;
 export const MAXIMUM_SHORT_TIMER_MS = 6 * 24 * 3600 * 1000;
 
 /** SDK ActionType values. */

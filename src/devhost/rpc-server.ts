@@ -4,7 +4,10 @@
  * task hub. Handlers get the package's real DurableClient pointed at this server.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ApiProblem, problemResponse } from '../api/problem';
+import { safeDecode } from './http-triggers';
 import type { TaskHub } from './instances';
+import { startConflictResponse, statusHttpCode } from './extension-rules';
 import { StartConflictError, UnknownFunctionError } from './instances';
 
 export const RPC_PREFIX = '/durabletask/';
@@ -18,7 +21,9 @@ export interface RpcResult {
 
 /** Routes one request below the RPC or webhook prefix; `path` is what follows the prefix. */
 export function handleDurableRequest(hub: TaskHub, method: string, path: string, query: URLSearchParams, bodyText: string, headers: IncomingMessage['headers'], options: { pageSize: number; managementUrls: (id: string) => Record<string, string> }): RpcResult {
-  const parts = path.split('/').filter((p) => p !== '').map(decodeURIComponent);
+  const parts = path.split('/').filter((p) => p !== '').map(safeDecode);
+  // The host answers malformed encodings before calling here; any other caller gets a 400, not a throw.
+  if (parts.includes(undefined)) return { status: 400, body: { Message: `malformed percent-encoding in ${path}` } };
   const [first, second, third, fourth] = parts;
 
   if (first === 'orchestrators' && second !== undefined && method === 'POST') {
@@ -26,7 +31,7 @@ export function handleDurableRequest(hub: TaskHub, method: string, path: string,
       const id = hub.startNew(second, third, bodyText === '' ? undefined : bodyText);
       return { status: 202, body: options.managementUrls(id) };
     } catch (error) {
-      if (error instanceof StartConflictError) return { status: 409, body: { Message: error.message } };
+      if (error instanceof StartConflictError) return startConflictResponse(error.existingStatus);
       if (error instanceof UnknownFunctionError) return { status: 400, body: { Message: error.message } };
       throw error;
     }
@@ -71,7 +76,7 @@ export function handleDurableRequest(hub: TaskHub, method: string, path: string,
         showInput: query.get('showInput') !== 'false',
       });
       if (!status) return { status: 404 };
-      const code = status.runtimeStatus === 'Completed' ? 200 : status.runtimeStatus === 'Failed' || status.runtimeStatus === 'Terminated' ? 400 : 202;
+      const code = statusHttpCode(status.runtimeStatus, query.get('returnInternalServerErrorOnFailure')?.toLowerCase() === 'true');
       return { status: code, body: status };
     }
     if (method === 'DELETE') {
@@ -92,13 +97,52 @@ export function handleDurableRequest(hub: TaskHub, method: string, path: string,
   return { status: 404, body: { Message: `no route ${method} ${path}` } };
 }
 
-export function readBody(req: IncomingMessage): Promise<Buffer> {
+/** Request bodies the host reads are capped; past the cap the host answers 413 and reads no more. */
+export const MAX_REQUEST_BODY_BYTES = 1024 * 1024;
+
+export type BodyRead = { readonly ok: true; readonly body: Buffer } | { readonly ok: false; readonly reason: 'too-large' };
+
+/**
+ * Reads a request body up to `limit` bytes. A declared Content-Length over the limit is refused
+ * before a byte is read; a streamed body stops being collected at the first chunk past the limit
+ * (the caller answers 413 and closes the connection, so the rest is never buffered).
+ * `onBytes` counts what was read, so tests can prove a refused body was not kept.
+ */
+export function readBodyCapped(req: IncomingMessage, limit: number, onBytes: (n: number) => void = () => undefined): Promise<BodyRead> {
+  if (Number(req.headers['content-length'] ?? '0') > limit) return Promise.resolve({ ok: false, reason: 'too-large' });
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => resolve(Buffer.concat(chunks)));
+    let size = 0;
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      onBytes(chunk.length);
+      if (size > limit) {
+        req.off('data', onData);
+        req.pause();
+        chunks.length = 0;
+        resolve({ ok: false, reason: 'too-large' });
+        return;
+      }
+      chunks.push(chunk);
+    };
+    req.on('data', onData);
+    req.on('end', () => resolve({ ok: true, body: Buffer.concat(chunks) }));
     req.on('error', reject);
   });
+}
+
+/**
+ * Answers a problem+json (src/api/problem.ts). When the body was not read (refused before reading, or
+ * cut off past the cap) the connection is closed after the answer, so the rest of the body is
+ * neither read nor buffered.
+ */
+export function sendProblem(res: ServerResponse, problem: ApiProblem, path: string, options: { closeConnection: boolean }): void {
+  const init = problemResponse(problem, path);
+  res.writeHead(problem.status, {
+    ...(init.headers as Record<string, string>),
+    ...(options.closeConnection ? { connection: 'close' } : {}),
+  });
+  res.end(typeof init.body === 'string' ? init.body : '');
 }
 
 export function sendResult(res: ServerResponse, result: RpcResult): void {

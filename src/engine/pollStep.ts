@@ -19,7 +19,12 @@ export const DEFAULT_POLLS_PER_EXECUTION = 50;
 export const MIN_POLL_SECONDS = 1;
 
 export interface PollOrchestratorInput {
+  /** The attempt's activity input (ids only), passed on to `pollStep` and `cancelStep`. */
   readonly step: StepActivityInput;
+  /** The step's `pollInterval`: used when the service gives no hint. */
+  readonly pollIntervalSeconds: number;
+  /** The step's `timeout`, for the failure message. */
+  readonly timeoutSeconds?: number;
   readonly handle: JsonObject;
   readonly pollAfterSeconds: number;
   /** When the attempt started (epoch ms, orchestrator clock). */
@@ -71,7 +76,7 @@ export function* pollStepUntilDone(context: OrchestrationContext): Generator<Tas
     polls++;
     if (outcome.status === 'succeeded') return outcome;
     handle = outcome.handle;
-    pollAfter = outcome.pollAfterSeconds > 0 ? outcome.pollAfterSeconds : input.step.step.pollInterval;
+    pollAfter = outcome.pollAfterSeconds > 0 ? outcome.pollAfterSeconds : input.pollIntervalSeconds;
     if (input.deadlineMs !== undefined && nowMs() >= input.deadlineMs) {
       const cancel: CancelActivityInput = { ...input.step, handle, reason: 'timeout' };
       try {
@@ -79,7 +84,7 @@ export function* pollStepUntilDone(context: OrchestrationContext): Generator<Tas
       } catch {
         // Best-effort: the timeout stands whether or not the job could be stopped.
       }
-      const limit = formatDuration(input.step.step.timeout ?? 0);
+      const limit = formatDuration(input.timeoutSeconds ?? 0);
       throw fail(new TimeoutError(`step "${input.step.stepId}" still running after its timeout of ${limit} (${polls} polls)`).failure);
     }
   }

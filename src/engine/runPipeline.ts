@@ -22,20 +22,22 @@ import { readySteps, unreachableSteps } from './dag';
 import { readTaskFailure } from './failure';
 import { DEFAULT_POLLS_PER_EXECUTION } from './pollStep';
 import { stepInstanceId, type RunStepInput } from './runStep';
-import { forCustomStatus, RunTracker } from './state';
+import { fittedWhenSerialized, forCustomStatus } from './customStatus';
+import { RunTracker } from './state';
 import { cancelPolledJobs, cancelTimers, createStepEnv, drive, isDone, runStepRoutine, type StepEnv } from './stepRoutine';
 import { ORCHESTRATOR_NAMES, type RunInput, type RunState, type StepState } from './types';
 
 /** Name of the external event that cancels a run (`raiseEvent(runId, CANCEL_EVENT, { reason })`). */
 export const CANCEL_EVENT = 'cancel';
 
-/** Input of the `finishRun` activity. */
+/**
+ * Input of the `finishRun` activity. No alerts or title: the activity takes them from the deployed
+ * definition, so a crafted run cannot send its summary to a webhook of its choosing.
+ */
 export interface FinishRunInput {
   readonly run: RunState;
   readonly trigger: RunInput['trigger'];
   readonly parameters: JsonObject;
-  readonly alerts: RunInput['pipeline']['alerts'];
-  readonly title: string;
 }
 
 type Stop = { readonly kind: 'cancelled'; readonly reason?: string } | { readonly kind: 'timedOut' };
@@ -87,6 +89,7 @@ function* runMany(env: StepEnv, input: RunInput, steps: readonly StepDefinition[
     const stepInput: RunStepInput = {
       runId: input.runId,
       pipelineName: input.pipeline.name,
+      definitionVersion: input.definitionVersion,
       parameters: input.parameters,
       trigger: input.trigger,
       step,
@@ -164,9 +167,15 @@ export function createRunPipeline(options: RunPipelineOptions = {}): Orchestrati
     const tracker = new RunTracker(input, startedMs);
     const env = createStepEnv(
       context,
-      { runId: input.runId, pipelineName: input.pipeline.name, parameters: input.parameters, trigger: input.trigger },
+      { runId: input.runId, pipelineName: input.pipeline.name, definitionVersion: input.definitionVersion, parameters: input.parameters, trigger: input.trigger },
       tracker,
-      { maxPollsPerExecution, publish: () => df.setCustomStatus(forCustomStatus(tracker.snapshot('running'))) },
+      {
+        maxPollsPerExecution,
+        publish: () => {
+          const snapshot = tracker.snapshot('running');
+          df.setCustomStatus(fittedWhenSerialized(() => forCustomStatus(snapshot)));
+        },
+      },
     );
     env.publish();
     const timeout = input.pipeline.timeout;
@@ -195,15 +204,9 @@ export function createRunPipeline(options: RunPipelineOptions = {}): Orchestrati
     if (stop) yield* stopRun(env, input, stop);
 
     const final = finalState(input, tracker, stop, env.nowMs());
-    df.setCustomStatus(forCustomStatus(final));
+    df.setCustomStatus(fittedWhenSerialized(() => forCustomStatus(final)));
     env.log(`run ${final.status}${final.error ? `: ${final.error.message}` : ''}`);
-    const finish: FinishRunInput = {
-      run: final,
-      trigger: input.trigger,
-      parameters: input.parameters,
-      alerts: input.pipeline.alerts,
-      title: input.pipeline.title,
-    };
+    const finish: FinishRunInput = { run: final, trigger: input.trigger, parameters: input.parameters };
     try {
       yield df.callActivity(ACTIVITY_NAMES.finishRun, finish);
     } catch (error) {

@@ -8,6 +8,7 @@ import type { OrchestrationContext, OrchestrationHandler, Task } from 'durable-f
 import type { JsonObject } from '../core/json';
 import type { StepDefinition } from '../pipelines/schema';
 import type { RunTrigger } from '../steps/protocol';
+import { fittedWhenSerialized, stepForCustomStatus } from './customStatus';
 import { RunTracker } from './state';
 import { createStepEnv, drive, runStepRoutine } from './stepRoutine';
 import type { StepState } from './types';
@@ -15,6 +16,7 @@ import type { StepState } from './types';
 export interface RunStepInput {
   readonly runId: string;
   readonly pipelineName: string;
+  readonly definitionVersion: string;
   readonly parameters: JsonObject;
   readonly trigger: RunTrigger;
   readonly step: StepDefinition;
@@ -35,11 +37,14 @@ export function* runPipelineStep(context: OrchestrationContext): Generator<Task,
   tracker.replace({ id: input.step.id, status: 'pending', attempts: input.state.attempts });
   const env = createStepEnv(
     context,
-    { runId: input.runId, pipelineName: input.pipelineName, parameters: input.parameters, trigger: input.trigger },
+    { runId: input.runId, pipelineName: input.pipelineName, definitionVersion: input.definitionVersion, parameters: input.parameters, trigger: input.trigger },
     tracker,
     {
       ...(input.maxPollsPerExecution === undefined ? {} : { maxPollsPerExecution: input.maxPollsPerExecution }),
-      publish: () => df.setCustomStatus(tracker.step(input.step.id)),
+      publish: () => {
+        const step = tracker.step(input.step.id);
+        df.setCustomStatus(fittedWhenSerialized(() => stepForCustomStatus(step)));
+      },
     },
   );
   yield* drive(env, runStepRoutine(env, input.step), () => []);

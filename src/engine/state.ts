@@ -26,7 +26,8 @@ export class RunTracker {
   ) {
     const carried = input.resumeFrom?.steps ?? {};
     for (const step of input.pipeline.steps) {
-      const reused = carried[step.id];
+      // Own properties only: a step id like `constructor` must not find Object.prototype's member.
+      const reused = Object.hasOwn(carried, step.id) ? carried[step.id] : undefined;
       this.steps.set(
         step.id,
         reused
@@ -168,42 +169,4 @@ export class RunTracker {
   private put(step: StepState): void {
     this.steps.set(step.id, step);
   }
-}
-
-/** The Durable extension refuses custom status payloads over 16 KB (it would fail the orchestration). */
-export const CUSTOM_STATUS_LIMIT = 15_000;
-
-/**
- * The run state as custom status: whole when it fits, otherwise without step outputs, then with
- * only the last attempts of each step, so a live view never breaks a run. The output keeps it all.
- */
-export function forCustomStatus(state: RunState, limit = CUSTOM_STATUS_LIMIT): RunState {
-  const fits = (s: RunState) => {
-    const json = JSON.stringify(s);
-    // A UTF-16 unit is at most 3 UTF-8 bytes: small states skip the byte count.
-    return json.length * 3 <= limit || utf8Length(json) <= limit;
-  };
-  if (fits(state)) return state;
-  const withoutOutputs: RunState = { ...state, steps: state.steps.map(({ output: _o, ...step }) => step) };
-  if (fits(withoutOutputs)) return withoutOutputs;
-  for (const keep of [3, 1]) {
-    const trimmed: RunState = { ...withoutOutputs, steps: withoutOutputs.steps.map((step) => ({ ...step, attempts: step.attempts.slice(-keep) })) };
-    if (fits(trimmed)) return trimmed;
-  }
-  return { ...withoutOutputs, steps: withoutOutputs.steps.map(({ id, status }) => ({ id, status, attempts: [] })) };
-}
-
-/** Bytes of `text` in UTF-8 (the extension measures the payload in bytes). */
-export function utf8Length(text: string): number {
-  let bytes = 0;
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    if (code < 0x80) bytes += 1;
-    else if (code < 0x800) bytes += 2;
-    else if (code >= 0xd800 && code <= 0xdbff) {
-      bytes += 4;
-      i++;
-    } else bytes += 3;
-  }
-  return bytes;
 }

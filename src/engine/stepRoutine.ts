@@ -36,6 +36,7 @@ export interface StepEnv {
   readonly context: OrchestrationContext;
   readonly runId: string;
   readonly pipelineName: string;
+  readonly definitionVersion: string;
   readonly parameters: JsonObject;
   readonly trigger: RunTrigger;
   readonly tracker: RunTracker;
@@ -62,7 +63,7 @@ export function stepActivityName(step: StepDefinition): string {
 
 export function createStepEnv(
   context: OrchestrationContext,
-  run: { runId: string; pipelineName: string; parameters: JsonObject; trigger: RunTrigger },
+  run: { runId: string; pipelineName: string; definitionVersion: string; parameters: JsonObject; trigger: RunTrigger },
   tracker: RunTracker,
   options: { maxPollsPerExecution?: number; publish?: () => void },
 ): StepEnv {
@@ -105,6 +106,8 @@ function* runAttempt(env: StepEnv, step: StepDefinition, input: StepActivityInpu
 
   const pollInput: PollOrchestratorInput = {
     step: input,
+    pollIntervalSeconds: step.pollInterval,
+    ...(step.timeout === undefined ? {} : { timeoutSeconds: step.timeout }),
     handle: outcome.handle,
     pollAfterSeconds: outcome.pollAfterSeconds > 0 ? outcome.pollAfterSeconds : step.pollInterval,
     attemptStartedMs: startedMs,
@@ -134,12 +137,13 @@ export function* runStepRoutine(env: StepEnv, step: StepDefinition): StepRoutine
     const startedMs = env.nowMs();
     tracker.attemptStarted(step.id, attempt, startedMs);
     env.publish();
+    // Ids only: the activity looks the step up in the deployed catalog (see steps/protocol.ts).
     const activityInput: StepActivityInput = {
       runId: env.runId,
       pipeline: env.pipelineName,
+      definitionVersion: env.definitionVersion,
       stepId: step.id,
       attempt,
-      step,
       parameters: env.parameters,
       trigger: env.trigger,
     };

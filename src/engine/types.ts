@@ -23,8 +23,15 @@ export interface CarriedStep {
 }
 
 export interface RunInput {
-  /** The definition as validated at start: a redeploy does not change a run in flight. */
+  /**
+   * The definition as validated at start. The orchestrator reads only its shape from it (steps and
+   * dependencies, retry policies, timeouts); activities act on the deployed definition, looked up
+   * by name and checked against `definitionVersion`, so a crafted definition here sends nothing
+   * anywhere the deployed one does not.
+   */
   readonly pipeline: PipelineDefinition;
+  /** `definitionVersion(pipeline)` at start (src/pipelines/version.ts): a redeploy while running fails the run's next step. */
+  readonly definitionVersion: string;
   /** Also the Durable instance id. */
   readonly runId: string;
   readonly trigger: RunTrigger;

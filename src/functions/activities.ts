@@ -1,26 +1,29 @@
 /**
  * Registers the step activities (startStep, pollStep, cancelStep, finishRun) and offers
  * `registerStepActivity` for pipelines' `kind: 'activity'` steps. The activities are built on the
- * first call, from the app's shared services.
+ * first call, from the app's shared services (again if those are replaced).
  */
 import { registerActivity } from '../app/registry';
 import type { StepActivities, UserStepHandler } from '../activities';
 import { createAppStepActivities } from '../activities/fromConfig';
-import { appServices } from '../app/services';
+import { appServices, type AppServices } from '../app/services';
 import { PermanentError, toActivityError } from '../core/errors';
 import { ACTIVITY_NAMES } from '../steps/protocol';
 
-let built: Promise<StepActivities> | undefined;
+/** The activities, built for one services instance (the dev host and tests swap services, e.g. the catalog). */
+let built: { readonly services: AppServices; readonly activities: Promise<StepActivities> } | undefined;
 
-function activities(): Promise<StepActivities> {
-  built ??= Promise.resolve()
-    .then(async () => createAppStepActivities(await appServices()))
-    .catch((error: unknown) => {
-      built = undefined; // a setting fixed later must not need a restart
-      // Retrying the step cannot fix the app's settings.
-      throw toActivityError(new PermanentError(error instanceof Error ? error.message : String(error), { cause: error }));
-    });
-  return built;
+async function activities(): Promise<StepActivities> {
+  try {
+    const services = await appServices();
+    // Activities look steps up in the services' catalog: follow the services the app serves now.
+    if (built?.services !== services) built = { services, activities: createAppStepActivities(services) };
+    return await built.activities;
+  } catch (error) {
+    built = undefined; // a setting fixed later must not need a restart
+    // Retrying the step cannot fix the app's settings.
+    throw toActivityError(new PermanentError(error instanceof Error ? error.message : String(error), { cause: error }));
+  }
 }
 
 export function registerStepActivities(): void {
@@ -32,5 +35,5 @@ export function registerStepActivities(): void {
 
 /** Registers a user activity that a pipeline step `{ kind: 'activity', activity: name }` calls. */
 export function registerStepActivity(name: string, handler: UserStepHandler): void {
-  registerActivity(name, async (input: unknown) => (await activities()).wrapUserActivity(handler)(input));
+  registerActivity(name, async (input: unknown) => (await activities()).wrapUserActivity(name, handler)(input));
 }

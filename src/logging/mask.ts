@@ -17,6 +17,49 @@ export function rememberSecretValue(value: string): void {
   if (value.length < 4 || known.has(value)) return;
   known.add(value);
   forms = undefined;
+  for (const part of credentialParts(value)) rememberSecretValue(part);
+}
+
+/**
+ * Query parameters that carry a credential inside a URL: Azure Functions keys (`code`, see
+ * learn.microsoft.com "Work with access keys in Azure Functions"), SAS signatures (`sig`), OAuth
+ * tokens, API keys and passwords. Compared case-insensitively.
+ */
+const CREDENTIAL_PARAMS = new Set([
+  'code', 'sig', 'signature', 'token', 'access_token', 'refresh_token', 'id_token', 'key', 'apikey', 'api_key', 'api-key',
+  'password', 'pwd', 'secret', 'client_secret', 'x-functions-key',
+]);
+
+/**
+ * The parts of a URL-shaped secret that are credentials on their own: a service that echoes only
+ * `?code=…` or only the password of `user:password@` must not print it in clear because the whole
+ * URL was the secret. Both the decoded value and the form as written in the URL are returned.
+ */
+export function credentialParts(value: string): string[] {
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(value.trim())) return [];
+  let url: URL;
+  try {
+    url = new URL(value.trim());
+  } catch {
+    return [];
+  }
+  const parts: string[] = [];
+  if (url.password !== '') parts.push(url.password, safeDecode(url.password), `${url.username}:${url.password}`);
+  for (const pair of url.search.slice(1).split('&')) {
+    const [rawName = '', ...rest] = pair.split('=');
+    const raw = rest.join('=');
+    if (raw === '' || !CREDENTIAL_PARAMS.has(safeDecode(rawName).toLowerCase())) continue;
+    parts.push(raw, safeDecode(raw.replace(/\+/g, ' ')));
+  }
+  return parts;
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
 }
 
 /** For tests that need a clean slate between cases. */

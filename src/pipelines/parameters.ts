@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import type { JsonObject } from '../core/json';
+import { isPrototypeMember, reservedNameMessage } from './names';
 import type { ParameterSpec, PipelineDefinition } from './schema';
 
 function schemaFor(spec: ParameterSpec): z.ZodType {
@@ -26,7 +27,8 @@ function schemaFor(spec: ParameterSpec): z.ZodType {
     case 'boolean':
       return z.boolean();
     case 'date':
-      return z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'expected a date as YYYY-MM-DD');
+      // zod's ISO date checks the calendar too (month lengths, leap years): 2026-02-30 is refused.
+      return z.iso.date('expected a calendar date as YYYY-MM-DD');
   }
 }
 
@@ -44,24 +46,29 @@ export function resolveParameters(pipeline: PipelineDefinition, given: unknown, 
   if (given !== undefined && (typeof given !== 'object' || given === null || Array.isArray(given))) {
     return { ok: false, problems: [{ path: 'parameters', message: 'expected an object of parameter values' }] };
   }
-  const values: Record<string, unknown> = { ...overrides, ...(given as Record<string, unknown> | undefined) };
+  // Own keys only, in a Map: a name like `constructor` must read as "not given", never as
+  // Object.prototype's member (validation refuses such names; this keeps lookups honest anyway).
+  const values = new Map<string, unknown>([...Object.entries(overrides), ...Object.entries((given ?? {}) as Record<string, unknown>)]);
+  const declared = new Map(Object.entries(pipeline.parameters));
   const problems: ParameterProblem[] = [];
-  const parameters: JsonObject = {};
-  for (const name of Object.keys(values)) {
-    if (!(name in pipeline.parameters)) {
-      const known = Object.keys(pipeline.parameters);
+  const parameters: [string, JsonObject[string]][] = [];
+  for (const name of values.keys()) {
+    if (isPrototypeMember(name)) problems.push({ path: `parameters.${name}`, message: reservedNameMessage('parameter', name) });
+    else if (!declared.has(name)) {
+      const known = [...declared.keys()];
       problems.push({ path: `parameters.${name}`, message: `unknown parameter${known.length ? ` (known: ${known.join(', ')})` : ' (this pipeline takes none)'}` });
     }
   }
-  for (const [name, spec] of Object.entries(pipeline.parameters)) {
-    const value = values[name] ?? spec.default;
+  for (const [name, spec] of declared) {
+    const value = values.get(name) ?? spec.default;
     if (value === undefined) {
       problems.push({ path: `parameters.${name}`, message: `required ${spec.type} parameter is missing` });
       continue;
     }
     const parsed = schemaFor(spec).safeParse(value);
-    if (parsed.success) parameters[name] = parsed.data as JsonObject[string];
+    if (parsed.success) parameters.push([name, parsed.data as JsonObject[string]]);
     else problems.push(...parsed.error.issues.map((i) => ({ path: `parameters.${name}`, message: i.message })));
   }
-  return problems.length === 0 ? { ok: true, parameters } : { ok: false, problems };
+  // Object.fromEntries defines own properties, whatever the name.
+  return problems.length === 0 ? { ok: true, parameters: Object.fromEntries(parameters) } : { ok: false, problems };
 }

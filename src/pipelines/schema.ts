@@ -7,6 +7,8 @@
 import { z } from 'zod';
 import { Cron } from 'croner';
 import { parseDuration } from './duration';
+import { isPrototypeMember, reservedNameMessage } from './names';
+import { checkIdentifier, literalTextProblem } from './snowflakeIdentifier';
 
 // ── Leaves ────────────────────────────────────────────────────────────────────────────────────────
 
@@ -29,9 +31,15 @@ const slug = z
   .string()
   .regex(/^[a-z0-9]+(?:-[a-z0-9]+)*$/, 'must be a slug: lower-case letters, digits and single hyphens');
 
-const stepId = z
-  .string()
-  .regex(/^[A-Za-z][A-Za-z0-9_-]{0,62}$/, 'must start with a letter and hold only letters, digits, _ and - (≤ 63)');
+/** A name that must not be a member of Object.prototype (see names.ts). */
+const notReserved = <T extends z.ZodString>(schema: T, what: string) =>
+  schema.refine((name) => !isPrototypeMember(name), { error: (issue) => reservedNameMessage(what, String(issue.input)) });
+
+const stepId = notReserved(
+  z.string().regex(/^[A-Za-z][A-Za-z0-9_-]{0,62}$/, 'must start with a letter and hold only letters, digits, _ and - (≤ 63)'),
+  'step id',
+);
+
 
 /** Key Vault accepts 1–127 characters of 0-9, a-z, A-Z and `-`. */
 export const secretNameSchema = z
@@ -52,39 +60,27 @@ export type SettingRef = z.infer<typeof settingRefSchema>;
 export const configValueSchema = z.union([z.string().min(1), secretRefSchema, settingRefSchema]);
 export type ConfigValue = z.infer<typeof configValueSchema>;
 
-/**
- * Snowflake identifiers: unquoted (letter or _, then letters, digits, _ and $, ≤ 255) or
- * double-quoted with any printable character but `"`. Dots separate qualified parts.
- */
-// eslint-disable-next-line no-control-regex -- control characters are exactly what quoted names may not hold
-const IDENTIFIER_PART = /^(?:[A-Za-z_][A-Za-z0-9_$]{0,254}|"[^"\u0000-\u001f]{1,253}")$/;
-
+/** True when `name` passes the one identifier rule (snowflakeIdentifier.ts) in at most `maxParts` parts. */
 export function isSnowflakeIdentifier(name: string, maxParts = 3): boolean {
-  const parts = splitQualified(name);
-  return parts !== undefined && parts.length >= 1 && parts.length <= maxParts && parts.every((p) => IDENTIFIER_PART.test(p));
-}
-
-/** Splits `db."my.schema".tbl` on the dots that are outside quotes. */
-export function splitQualified(name: string): string[] | undefined {
-  const parts: string[] = [];
-  let current = '';
-  let quoted = false;
-  for (const ch of name) {
-    if (ch === '"') quoted = !quoted;
-    if (ch === '.' && !quoted) {
-      parts.push(current);
-      current = '';
-    } else current += ch;
-  }
-  if (quoted) return undefined;
-  parts.push(current);
-  return parts;
+  return checkIdentifier(name, maxParts).ok;
 }
 
 const identifier = (maxParts: number, what: string) =>
-  z.string().refine((v) => isSnowflakeIdentifier(v, maxParts), {
-    message: `not a valid Snowflake ${what} identifier (letters, digits, _ and $, starting with a letter or _, or a "quoted" name; at most ${maxParts} dot-separated parts)`,
+  z.string().superRefine((value, ctx) => {
+    const check = checkIdentifier(value, maxParts);
+    if (!check.ok) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `not a valid Snowflake ${what} identifier: ${check.problem} (letters, digits, _ and $, starting with a letter or _, or a "quoted" name; at most ${maxParts} dot-separated parts)`,
+      });
+    }
   });
+
+/** Text that becomes a SQL string literal: the builder's rule, checked when the definition loads. */
+const literalText = z.string().superRefine((value, ctx) => {
+  const problem = literalTextProblem(value);
+  if (problem) ctx.addIssue({ code: 'custom', message: `not usable in SQL: ${problem}` });
+});
 
 /** An identifier written in the definition, or one read from a secret/setting (checked at run time). */
 const identifierValue = (maxParts: number, what: string) =>
@@ -205,7 +201,7 @@ const fileFormatSchema = z.union([
     .object({
       type: z.enum(['CSV', 'JSON', 'AVRO', 'ORC', 'PARQUET', 'XML']),
       /** Format options, e.g. `{ SKIP_HEADER: 1 }`; keys are checked, values are bound as literals. */
-      options: z.record(z.string().regex(/^[A-Z_]+$/, 'format option names are upper-case words'), z.union([z.string(), z.number(), z.boolean()])).default({}),
+      options: z.record(z.string().regex(/^[A-Z_]+$/, 'format option names are upper-case words'), z.union([literalText, z.number(), z.boolean()])).default({}),
     })
     .strict(),
   z.object({ name: identifier(3, 'file format') }).strict(),
@@ -223,7 +219,7 @@ export const copyIntoSchema = z
     /** Path under the stage; letters, digits and `/._-=` only (it is quoted into the SQL). */
     path: z.string().regex(/^[A-Za-z0-9/._=-]*$/, 'stage paths hold letters, digits and / . _ - = only').optional(),
     fileFormat: fileFormatSchema,
-    pattern: z.string().optional(),
+    pattern: literalText.optional(),
     onError: onErrorSchema.default('ABORT_STATEMENT'),
     purge: z.boolean().default(false),
     matchByColumnName: z.enum(['CASE_SENSITIVE', 'CASE_INSENSITIVE', 'NONE']).optional(),
@@ -316,7 +312,7 @@ export type ParameterSpec = z.output<typeof parameterSchema>;
 
 export const scheduleSchema = z
   .object({
-    name: slug,
+    name: notReserved(slug, 'schedule name'),
     cron: cronSchema,
     timezone: timeZoneSchema.default('UTC'),
     enabled: z.boolean().default(true),

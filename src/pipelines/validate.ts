@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { pipelineSchema, type PipelineDefinition } from './schema';
 import { checkStepGraph } from './graph';
+import { reservedNameMessage, reservedOwnKeys } from './names';
 
 export interface DefinitionProblem {
   /** `data-pipeline.steps[1].retry.delays[0]` */
@@ -31,9 +32,27 @@ export function validatePipeline(input: unknown): ValidationResult {
   const problems: DefinitionProblem[] = [
     ...(parsed.success ? [] : parsed.error.issues.flatMap(explainUnion).map((i) => ({ path: formatPath(root, i.path), message: i.message }))),
     ...graph.map((g) => ({ path: formatPath(root, g.path), message: g.message })),
+    ...reservedParameterNames(input).map((r) => ({ path: formatPath(root, r.path), message: r.message })),
   ];
   if (parsed.success && problems.length === 0) return { ok: true, pipeline: parsed.data };
   return { ok: false, problems: dedupe(problems) };
+}
+
+/**
+ * Parameter names that are Object.prototype members, declared or set by a schedule. Read from the
+ * raw input because zod's record parser drops an own `__proto__` key without a word.
+ */
+function reservedParameterNames(input: unknown): FlatIssue[] {
+  if (typeof input !== 'object' || input === null) return [];
+  const { parameters, schedules } = input as { parameters?: unknown; schedules?: unknown };
+  const issues: FlatIssue[] = reservedOwnKeys(parameters).map((name) => ({ path: ['parameters', name], message: reservedNameMessage('parameter', name) }));
+  if (Array.isArray(schedules)) {
+    schedules.forEach((schedule: unknown, index) => {
+      const given = typeof schedule === 'object' && schedule !== null ? (schedule as { parameters?: unknown }).parameters : undefined;
+      for (const name of reservedOwnKeys(given)) issues.push({ path: ['schedules', index, 'parameters', name], message: reservedNameMessage('parameter', name) });
+    });
+  }
+  return issues;
 }
 
 interface FlatIssue {

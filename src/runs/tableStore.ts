@@ -154,6 +154,9 @@ interface HeadEntry {
   readonly ms: number;
 }
 
+/** Row of a run's partition holding its first cancel request. */
+const CANCEL_ROW = 'cancel';
+
 export class TableRunStore implements RunRecorder, SchedulerStore {
   /** As a health check (GET /api/health): `check()` below. */
   readonly name = 'table-storage';
@@ -631,6 +634,37 @@ export class TableRunStore implements RunRecorder, SchedulerStore {
 
   claimIdempotencyKey(pipeline: string, key: string, runId: string): Promise<string> {
     return this.claim(pipeline, key, runId);
+  }
+
+  // ───────────────────────────── cancel requests ─────────────────────────────
+
+  /**
+   * Records a run's cancel request unless one exists. The insert is the atomic conditional write:
+   * Table Storage refuses a second entity with the same keys (409 EntityAlreadyExists), so of any
+   * number of concurrent callers exactly one is first. The row sits in the run's partition, so
+   * retention deletes it with the run.
+   */
+  async claimCancel(runId: string, requestedAt: string): Promise<{ first: boolean; requestedAt: string }> {
+    await this.ready();
+    try {
+      await this.t.runs.createEntity({ partitionKey: runId, rowKey: CANCEL_ROW, requestedAt });
+      return { first: true, requestedAt };
+    } catch (error) {
+      if (statusOf(error) !== 409) throw error;
+    }
+    const row = await getOrUndefined(this.t.runs, runId, CANCEL_ROW);
+    return { first: false, requestedAt: typeof row?.['requestedAt'] === 'string' ? row['requestedAt'] : requestedAt };
+  }
+
+  async findCancel(runId: string): Promise<string | undefined> {
+    await this.ready();
+    const row = await getOrUndefined(this.t.runs, runId, CANCEL_ROW);
+    return typeof row?.['requestedAt'] === 'string' ? row['requestedAt'] : undefined;
+  }
+
+  async releaseCancel(runId: string): Promise<void> {
+    await this.ready();
+    await ignore404(this.t.runs.deleteEntity(runId, CANCEL_ROW));
   }
 
   // ───────────────────────────── retention ─────────────────────────────

@@ -1,5 +1,5 @@
 /**
- * One scheduler tick (the timer trigger fires it every minute, in UTC): for every schedule, find
+ * One scheduler tick (the timer trigger fires it when a slot may be due, in UTC: timerPlan.ts): for every schedule, find
  * the slots due since its checkpoint and start each at most once.
  *
  * Exactly-once rests on the slot ledger, not on timing: a slot's row is inserted if absent

@@ -132,3 +132,55 @@ export function formatLocal(clock: ZoneClock, epochMs: number): string {
 export function formatUtc(epochMs: number): string {
   return new Date(epochMs).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
+
+/** A change of a zone's offset: at `atMs` the offset goes from `before` to `after` (milliseconds). */
+export interface ZoneChange {
+  readonly atMs: number;
+  readonly before: number;
+  readonly after: number;
+}
+
+/**
+ * Every offset a zone takes in [fromMs, toMs), and the instants (to the second) where it sets its
+ * clocks forward. Sampled weekly (this runs at start-up, in the cold start), which finds every
+ * change as long as a zone does not change its offset and back within a week; none does (the
+ * shortest are Morocco's Ramadan suspensions, about a month). Each change is then bisected.
+ */
+export function zoneChanges(zone: string, fromMs: number, toMs: number): { offsets: ReadonlySet<number>; forwardChanges: readonly ZoneChange[] } {
+  // Many schedules share a zone and a window (the scheduler's timer plan): compute once.
+  const key = `${zone} ${fromMs} ${toMs}`;
+  let found = zoneChangeCache.get(key);
+  if (!found) {
+    found = findZoneChanges(zone, fromMs, toMs);
+    zoneChangeCache.set(key, found);
+  }
+  return found;
+}
+
+const zoneChangeCache = new Map<string, { offsets: ReadonlySet<number>; forwardChanges: readonly ZoneChange[] }>();
+
+function findZoneChanges(zone: string, fromMs: number, toMs: number): { offsets: Set<number>; forwardChanges: ZoneChange[] } {
+  const step = 7 * 24 * HOUR;
+  const offsets = new Set<number>();
+  const forwardChanges: ZoneChange[] = [];
+  let previous = offsetAt(zone, fromMs);
+  offsets.add(previous);
+  for (let t = fromMs + step; t < toMs + step; t += step) {
+    const current = offsetAt(zone, t);
+    if (current === previous) continue;
+    offsets.add(current);
+    if (current > previous) {
+      // Bisect to the first second with the new offset.
+      let low = Math.floor((t - step) / 1000);
+      let high = Math.floor(t / 1000);
+      while (high - low > 1) {
+        const mid = Math.floor((low + high) / 2);
+        if (offsetAt(zone, mid * 1000) === previous) low = mid;
+        else high = mid;
+      }
+      forwardChanges.push({ atMs: high * 1000, before: previous, after: current });
+    }
+    previous = current;
+  }
+  return { offsets, forwardChanges };
+}

@@ -4,7 +4,6 @@
  * poll handle (`running`); failures are thrown as classified errors (core/errors.ts).
  */
 import type { Json, JsonObject } from '../core/json';
-import type { StepDefinition } from '../pipelines/schema';
 
 /** Numbers a step reports: rows loaded, files, dbt models… shown in run views and alerts. */
 export type StepMetrics = Record<string, number | string | boolean | null>;
@@ -36,14 +35,21 @@ export interface RunTrigger {
   readonly by?: string;
 }
 
-/** Input of the `startStep` activity (and of user `activity` steps). */
+/**
+ * Input of the `startStep` activity (and of user `activity` steps). Ids, not definitions: the
+ * activity looks the step up in the deployed catalog by pipeline name and step id, and acts only
+ * when the deployed definition's version is the one the run started with. Whoever can start an
+ * orchestration can write anything into its input; nothing here can point a secret elsewhere.
+ */
 export interface StepActivityInput {
   readonly runId: string;
   readonly pipeline: string;
+  /** `definitionVersion()` of the definition the run started with (src/pipelines/version.ts). */
+  readonly definitionVersion: string;
   readonly stepId: string;
   /** 1-based attempt of this step within the run (pipeline retries continue the count). */
   readonly attempt: number;
-  readonly step: StepDefinition;
+  /** Re-validated by the activity against the deployed definition's declared parameters. */
   readonly parameters: JsonObject;
   readonly trigger: RunTrigger;
 }

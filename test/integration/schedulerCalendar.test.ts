@@ -3,10 +3,11 @@
  * Europe/Paris through both 2026 DST changes (firing, the ledger, and the next-run preview of
  * GET /api/pipelines), and three days of downtime under each catch-up policy.
  *
- * Every minute of virtual time runs a real tick against Azurite (~10 ms of wall time each), so the
- * tests tick minute by minute only around the instants that matter. Long quiet stretches in between
- * are crossed by restarting the host later (`restartHost`): the checkpoint is kept in the store, so
- * that is the app being down — and where no slot falls in the stretch, being down changes nothing.
+ * The scheduler's timer fires at the UTC times its expression computes from the definitions (for
+ * `0 2 * * *` Paris: 00:00 and 01:00 UTC), so every slot here is reached by a real fire of that
+ * timer, not by a tick every minute. Long quiet stretches are crossed by restarting the host later
+ * (`restartHost`): the checkpoint is kept in the store, so that is the app being down — and where
+ * no slot falls in the stretch, being down changes nothing.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,6 +16,7 @@ import { withSchedules, type ScheduleInput } from '../support/schedulerPipelines
 import { loadCatalog } from '../../src/pipelines/catalog';
 import seed from '../../src/pipelines/definitions/data-pipeline';
 import type { SlotEntry } from '../../src/scheduler/ports';
+import { schedulerTimerSchedule } from '../../src/functions/scheduler';
 
 let app: AppHarness;
 
@@ -39,7 +41,7 @@ async function nextRuns(): Promise<Record<string, NextRun>> {
 
 const row = (s: SlotEntry) => ({ slot: s.slot, local: s.local, scheduledLocal: s.scheduledLocal, dst: s.dst, outcome: s.outcome, lateBySeconds: s.lateBySeconds });
 
-/** Ticks minute by minute from now until `untilIso`, then lets every run started end. */
+/** Lets virtual time run to `untilIso` (the scheduler timer fires on the way), then lets every run started end. */
 async function tickThrough(untilIso: string): Promise<void> {
   await app.host.advance(Date.parse(untilIso) - app.host.now().getTime());
   await app.host.runUntilIdle();
@@ -58,6 +60,8 @@ describe('scheduler: DST in Europe/Paris', () => {
       withSchedules(seed, 'spring-next', [{ name: 'nightly', ...PARIS_2AM }]),
       withSchedules(seed, 'spring-skip', [{ name: 'nightly', ...PARIS_2AM, dst: { gap: 'skip' } }]),
     ]));
+    // The timer fires only at the two UTC times 02:00 Paris can be: the moved slot must come from one.
+    assert.equal(schedulerTimerSchedule(app.services.catalog, app.host.now()), '0 0 0,1 * * *');
     // Saturday noon (UTC): the preview shows the moved slot.
     assert.deepEqual(await nextRuns(), {
       'spring-next': { utc: '2026-03-29T01:00:00Z', local: '2026-03-29T03:00:00+02:00', dst: 'gap' },
@@ -133,9 +137,9 @@ describe('scheduler: catch-up after three days down', () => {
     const before = app.world.callCounts();
     const slackBefore = app.world.slack.posts.length;
 
-    // Down from Friday 10:20 to Monday 10:20.
-    await app.restartHost(new Date('2026-11-23T10:20:00Z'));
-    await tick();
+    // Down from Friday 10:20 to Monday 10:20. The timer's 11:00 fire was missed: at start-up the
+    // host fires it once, past due (the schedule monitor), and that tick catches up.
+    await app.restartHost(new Date('2026-11-23T10:20:00Z'), { monitor: true });
 
     const hours = Array.from({ length: 72 }, (_, i) => new Date(Date.parse('2026-11-20T11:00:00Z') + i * 3_600_000).toISOString().replace('.000Z', 'Z'));
     const ledgers: Record<string, SlotEntry[]> = {};

@@ -61,8 +61,11 @@ void describe('development host', () => {
       const scheduled = host.history(id).filter((e) => e.EventType === EventType.TaskScheduled).map((e) => e['Name']);
       assert.deepEqual(scheduled, ['upper', 'exclaim']);
       assert.equal(host.stats(id).replays, 3, 'start, then one wake-up per activity result');
-      const withHistory = await host.client.getStatus(id, { showHistory: true, showHistoryOutput: true });
-      const completions = (withHistory.history ?? []) as { EventType: string; FunctionName?: string; Result?: unknown }[];
+      // the extension's status body names the list `historyEvents` (HttpApiHandler.ConvertFrom)
+      const response = await fetch(`${host.rpcBaseUrl}instances/${id}?showHistory=true&showHistoryOutput=true`);
+      const body = (await response.json()) as { historyEvents?: unknown; history?: unknown };
+      assert.equal(body.history, undefined, 'no extra `history` key');
+      const completions = (body.historyEvents ?? []) as { EventType: string; FunctionName?: string; Result?: unknown }[];
       assert.deepEqual(
         completions.filter((e) => e.EventType === 'TaskCompleted').map((e) => [e.FunctionName, e.Result]),
         [['upper', 'PIPELINE'], ['exclaim', 'PIPELINE!']],
@@ -255,7 +258,10 @@ void describe('development host', () => {
     await withHost({ registrations, hostJson: { extensions: { durableTask: { overridableExistingInstanceStates: 'NonRunningStates' } } } }, async (host) => {
       await host.client.startNew('gate', { instanceId: 'run-2026-03-02', input: 'first' });
       await host.runUntilIdle();
-      await assert.rejects(host.client.startNew('gate', { instanceId: 'run-2026-03-02', input: 'second' }), /already exists/);
+      await assert.rejects(
+        host.client.startNew('gate', { instanceId: 'run-2026-03-02', input: 'second' }),
+        /unexpected status code: 500.*An Orchestration instance with the status Running already exists/,
+      );
       await host.client.raiseEvent('run-2026-03-02', 'go', 'one');
       assert.equal((await host.waitFor('run-2026-03-02')).output, 'one');
 
@@ -395,6 +401,44 @@ void describe('development host', () => {
       assert.equal((await host.waitFor('tick-2')).output, 'ticked');
       assert.equal(host.now().toISOString(), '2026-03-02T10:37:00.000Z');
     });
+  });
+
+  void test('after downtime a timer fires once, past due, when its schedule is unchanged (the schedule monitor); not when it changed', async () => {
+    const fired: { at: string; isPastDue: boolean }[] = [];
+    let clock: DevHost | undefined;
+    const hourly = (schedule: string): Registration[] => [{
+      kind: 'timer',
+      name: 'hourly',
+      options: { schedule, runOnStartup: false },
+      handler: async (timer: Timer) => {
+        await Promise.resolve();
+        fired.push({ at: (clock as DevHost).now().toISOString(), isPastDue: timer.isPastDue });
+      },
+    }];
+    let status: ReturnType<DevHost['timerStatus']> = [];
+    await withHost({ registrations: hourly('0 0 * * * *') }, async (host) => {
+      clock = host;
+      await host.advance(60 * 60_000); // 10:07 → 11:07, fires at 11:00
+      status = host.timerStatus();
+    });
+    // Down from 11:07 to 15:30: the 12:00 fire (and three more) were missed; one fire makes up for them.
+    await withHost({ registrations: hourly('0 0 * * * *'), startTime: new Date('2026-03-02T15:30:00Z') }, async (host) => {
+      clock = host;
+      await host.resumeTimers(status);
+      await host.advance(40 * 60_000);
+    });
+    assert.deepEqual(fired, [
+      { at: '2026-03-02T11:00:00.000Z', isPastDue: false },
+      { at: '2026-03-02T15:30:00.000Z', isPastDue: true },
+      { at: '2026-03-02T16:00:00.000Z', isPastDue: false },
+    ]);
+    fired.length = 0;
+    // A redeploy that changed the expression: the monitor re-plans from now, nothing is past due.
+    await withHost({ registrations: hourly('0 30 * * * *'), startTime: new Date('2026-03-02T15:40:00Z') }, async (host) => {
+      clock = host;
+      await host.resumeTimers(status);
+    });
+    assert.deepEqual(fired, []);
   });
 
   void test('replayFromScratch reproduces a deterministic orchestrator and flags one that reads changing state', async () => {

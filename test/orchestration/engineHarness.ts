@@ -15,6 +15,7 @@ import { createLogger } from '../../src/logging/logger';
 import { loadCatalog } from '../../src/pipelines/catalog';
 import { pipelineInputs } from '../../src/pipelines/definitions';
 import { pipelineSchema, type PipelineDefinition, type PipelineInput } from '../../src/pipelines/schema';
+import { definitionVersion } from '../../src/pipelines/version';
 import type { AttemptRecord, LogLine, RunRecord, RunRecorder } from '../../src/runs/recorder';
 import { ACTIVITY_NAMES } from '../../src/steps/protocol';
 import { FakeAdapter } from '../support/fakeAdapters';
@@ -64,6 +65,16 @@ export function seedPipeline(): PipelineDefinition {
   return seed;
 }
 
+/** A Snowflake connection block for test pipelines (secret names only). */
+export const snowflakeConnection = {
+  account: { secret: 'snowflake-account' },
+  user: { secret: 'snowflake-user' },
+  auth: { type: 'keyPair' as const, privateKey: { secret: 'snowflake-private-key' } },
+  warehouse: 'WH',
+  database: 'DB',
+  schema: 'RAW',
+};
+
 /** A validated pipeline from a short definition (test-only shapes). */
 export function pipeline(input: PipelineInput): PipelineDefinition {
   return pipelineSchema.parse(input);
@@ -108,7 +119,10 @@ export async function startEngineHost(options: EngineHostOptions = {}): Promise<
   const fake = new FakeAdapter(() => clock.now());
   const recorder = new MemoryRecorder();
   const alerts: RunEvent[] = [];
+  // The pipelines this host has started, as its "deployed catalog": activities look steps up here.
+  const deployed = new Map<string, PipelineDefinition>();
   const activities = createStepActivities({
+    catalog: { get: (name) => deployed.get(name) },
     adapters: { azureFunction: fake, snowflake: fake, dbt: fake },
     secrets: { get: (name) => Promise.resolve(`value-of-${name}`), invalidate: () => undefined },
     settings: (name) => `setting-${name}`,
@@ -128,7 +142,7 @@ export async function startEngineHost(options: EngineHostOptions = {}): Promise<
     { kind: 'activity', name: ACTIVITY_NAMES.pollStep, handler: (input: unknown) => activities.pollStep(input) },
     { kind: 'activity', name: ACTIVITY_NAMES.cancelStep, handler: (input: unknown) => activities.cancelStep(input) },
     { kind: 'activity', name: ACTIVITY_NAMES.finishRun, handler: (input: unknown) => activities.finishRun(input) },
-    ...Object.entries(options.userActivities ?? {}).map(([name, handler]) => ({ kind: 'activity' as const, name, handler: activities.wrapUserActivity(handler) })),
+    ...Object.entries(options.userActivities ?? {}).map(([name, handler]) => ({ kind: 'activity' as const, name, handler: activities.wrapUserActivity(name, handler) })),
   ];
   const host = await DevHost.start({
     registrations,
@@ -140,7 +154,8 @@ export async function startEngineHost(options: EngineHostOptions = {}): Promise<
   clock.now = () => host.now();
 
   const start = async (p: PipelineDefinition, runId: string, extra: Partial<RunInput> = {}): Promise<void> => {
-    const input: RunInput = { pipeline: p, runId, trigger: { kind: 'manual' }, parameters: {}, ...extra };
+    deployed.set(p.name, p);
+    const input: RunInput = { pipeline: p, definitionVersion: definitionVersion(p), runId, trigger: { kind: 'manual' }, parameters: {}, ...extra };
     await host.client.startNew(ORCHESTRATOR_NAMES.runPipeline, { instanceId: runId, input });
   };
   return {

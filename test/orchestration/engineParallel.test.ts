@@ -1,16 +1,9 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { StepState } from '../../src/engine';
-import { pipeline, engineHostForSuite } from './engineHarness';
+import { pipeline, engineHostForSuite, snowflakeConnection } from './engineHarness';
 
-const connection = {
-  account: { secret: 'snowflake-account' },
-  user: { secret: 'snowflake-user' },
-  auth: { type: 'keyPair' as const, privateKey: { secret: 'snowflake-private-key' } },
-  warehouse: 'WH',
-  database: 'DB',
-  schema: 'RAW',
-};
+const connection = snowflakeConnection;
 const copy = (id: string, table: string) => ({
   id,
   kind: 'snowflake' as const,

@@ -1,13 +1,15 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ORCHESTRATOR_NAMES, type RunInput, type RunState } from '../../src/engine';
+import { definitionVersion } from '../../src/pipelines/version';
 import { seedPipeline, engineHostForSuite } from './engineHarness';
 
 describe('startNew with an existing run id', () => {
   const engine = engineHostForSuite({ hostJson: { version: '2.0', extensions: { durableTask: { overridableExistingInstanceStates: 'NonRunningStates' } } } });
 
   test('is rejected while the run is running, and starts a new run over a completed one (NonRunningStates)', async () => {
-    const input: RunInput = { pipeline: seedPipeline(), runId: 'same-id', trigger: { kind: 'manual' }, parameters: {} };
+    const pipeline = seedPipeline();
+    const input: RunInput = { pipeline, definitionVersion: definitionVersion(pipeline), runId: 'same-id', trigger: { kind: 'manual' }, parameters: {} };
     engine().fake.script('load', [{ running: { polls: 3, pollAfterSeconds: 30 } }]);
     await engine().start(input.pipeline, 'same-id');
     await engine().host.advance(31_000);

@@ -68,8 +68,13 @@ export interface AppHarness {
   useCatalog(catalog: Catalog): void;
   /** The runPipeline instances the current host knows, by id (sub-orchestrations left out). */
   runInstances(prefix?: string): string[];
-  /** Stops the development host; starts a new one at `startTime` (the app was down in between). */
-  restartHost(startTime: Date): Promise<void>;
+  /**
+   * Stops the development host; starts a new one at `startTime` (the app was down in between).
+   * With `monitor`, the new host fires the timers that were missed while it was down once, as the
+   * Functions host's schedule monitor does at start-up (off by default: tests use restarts to skip
+   * quiet stretches too).
+   */
+  restartHost(startTime: Date, options?: { monitor?: boolean }): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -94,6 +99,7 @@ export async function startApp(options: AppHarnessOptions = {}): Promise<AppHarn
     const { useServices, createServices } = await import('../../src/app/services');
     const { DevHost } = await import('../../src/devhost');
     const { registrations } = await import('../../src/app/registry');
+    const { schedulerTimerSchedule, SCHEDULER_TIMER } = await import('../../src/functions/scheduler');
     if (!indexLoaded) {
       await import('../../src/index');
       indexLoaded = true;
@@ -121,6 +127,13 @@ export async function startApp(options: AppHarnessOptions = {}): Promise<AppHarn
         ...(process.env['TEST_HOST_LOG'] ? { log: (line: string) => console.error(line) } : {}),
       });
     current.host = await startHost(options.startTime);
+    // The scheduler timer's expression derives from the definitions (src/functions/scheduler.ts);
+    // swapping the catalog is a redeploy, so the timer follows it.
+    const followCatalog = (): void => {
+      const schedule = schedulerTimerSchedule(services.catalog, current.host?.now());
+      if (schedule !== undefined) current.host?.setTimerSchedule(SCHEDULER_TIMER, schedule);
+    };
+    followCatalog();
 
     const host = (): DevHost => {
       if (!current.host) throw new Error('host stopped');
@@ -178,6 +191,7 @@ export async function startApp(options: AppHarnessOptions = {}): Promise<AppHarn
       useCatalog(catalog) {
         services = { ...services, catalog };
         useServices(services);
+        followCatalog();
       },
       runInstances(prefix = '') {
         return host()
@@ -193,10 +207,13 @@ export async function startApp(options: AppHarnessOptions = {}): Promise<AppHarn
       },
       api,
       until,
-      async restartHost(startTime) {
+      async restartHost(startTime, restart = {}) {
+        const status = host().timerStatus();
         await host().stop();
         current.host = undefined;
         current.host = await startHost(startTime);
+        followCatalog();
+        if (restart.monitor) await current.host.resumeTimers(status);
       },
       async stop() {
         // Let runs in flight end first: a stand-in closed under a running activity only slows the exit.

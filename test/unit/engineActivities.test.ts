@@ -7,22 +7,33 @@ import type { RunState } from '../../src/engine/types';
 import { createLogger } from '../../src/logging/logger';
 import { loadCatalog } from '../../src/pipelines/catalog';
 import { pipelineInputs } from '../../src/pipelines/definitions';
+import { definitionVersion } from '../../src/pipelines/version';
 import type { AttemptRecord, LogLine, RunRecord, RunRecorder } from '../../src/runs/recorder';
 import type { StepAdapter } from '../../src/steps/adapter';
 import type { StepActivityInput } from '../../src/steps/protocol';
 import { FakeAdapter } from '../support/fakeAdapters';
 
-const seed = loadCatalog(pipelineInputs).get('data-pipeline');
+/** The "deployed" catalog of these tests: the seed plus a pipeline with a user activity step. */
+const catalog = loadCatalog([
+  ...pipelineInputs,
+  {
+    name: 'custom-pipeline',
+    title: 'Custom',
+    parameters: { day: { type: 'date', default: '2026-03-01' } },
+    steps: [{ id: 'custom', kind: 'activity', activity: 'myActivity', input: { n: 2 } }],
+  },
+]);
+const seed = catalog.get('data-pipeline');
 if (!seed) throw new Error('seed missing');
-const exportStep = seed.steps[0];
-if (!exportStep) throw new Error('export step missing');
+const custom = catalog.get('custom-pipeline');
+if (!custom) throw new Error('custom pipeline missing');
 
 const input = (attempt = 1): StepActivityInput => ({
   runId: 'run-1',
   pipeline: 'data-pipeline',
+  definitionVersion: definitionVersion(seed),
   stepId: 'export',
   attempt,
-  step: exportStep,
   parameters: {},
   trigger: { kind: 'manual' },
 });
@@ -54,6 +65,7 @@ function make(overrides: Partial<StepActivityDeps> = {}) {
   const recorder = new ListRecorder();
   const alerts: RunEvent[] = [];
   const activities = createStepActivities({
+    catalog,
     adapters: { azureFunction: fake, snowflake: fake, dbt: fake },
     secrets: { get: (name) => Promise.resolve(`s3cr3t-${name}`), invalidate: () => undefined },
     settings: () => undefined,
@@ -160,13 +172,14 @@ describe('step activities', () => {
       steps: [{ id: 'export', status: 'failed', attempts: [], error: { class: 'permanent', message: 'HTTP 401' } }],
       error: { class: 'permanent', message: 'HTTP 401', stepId: 'export' },
     };
-    const finish = { run, trigger: { kind: 'manual' }, parameters: {}, alerts: seed.alerts, title: seed.title };
+    const finish = { run, trigger: { kind: 'manual' }, parameters: {} };
     const { recorder, alerts, activities } = make();
     await activities.finishRun(finish);
     assert.equal(recorder.runs.at(-1)?.status, 'failed');
     assert.equal(alerts.length, 1);
     assert.equal(alerts[0]?.failedStep, 'export');
     assert.equal(alerts[0]?.kind, 'failed');
+    assert.equal(alerts[0]?.title, seed.title, 'the title comes from the deployed definition');
 
     const quiet = make({ notifier: { notify: () => Promise.reject(new Error('slack down')) } });
     await quiet.activities.finishRun(finish);
@@ -175,11 +188,86 @@ describe('step activities', () => {
 
   test('a user activity step returns its handler’s result as the step output; its errors keep their class', async () => {
     const { activities } = make();
-    const step = { id: 'custom', kind: 'activity' as const, activity: 'myActivity', input: { n: 2 }, dependsOn: [], retry: exportStep.retry, pollInterval: 30 };
-    const userInput = { ...input(), stepId: 'custom', step };
-    const ok = activities.wrapUserActivity((i) => Promise.resolve({ doubled: (i.input as { n: number }).n * 2 }));
-    assert.deepEqual(await ok(userInput), { status: 'succeeded', output: { doubled: 4 } });
-    const bad = activities.wrapUserActivity(() => Promise.reject(new PermanentError('bad request')));
+    const userInput = { ...input(), pipeline: 'custom-pipeline', definitionVersion: definitionVersion(custom), stepId: 'custom' };
+    const ok = activities.wrapUserActivity('myActivity', (i) => Promise.resolve({ doubled: (i.input as { n: number }).n * 2, day: i.parameters['day'] ?? null }));
+    // The deployed step's input and the deployed parameter defaults reach the handler.
+    assert.deepEqual(await ok(userInput), { status: 'succeeded', output: { doubled: 4, day: '2026-03-01' } });
+    const bad = activities.wrapUserActivity('myActivity', () => Promise.reject(new PermanentError('bad request')));
     assert.equal((await failureOf(bad(userInput))).info.class, 'permanent');
+  });
+});
+
+describe('step activities act on the deployed definition only', () => {
+  test('an input that carries a step definition is refused before any adapter call or secret', async () => {
+    const crafted = { kind: 'azureFunction', id: 'export', url: 'http://127.0.0.1:9/steal', functionKey: { secret: 'snowflake-password' } };
+    const resolved: string[] = [];
+    const { fake, activities } = make({ secrets: { get: (name) => {
+          resolved.push(name);
+          return Promise.resolve(`s3cr3t-${name}`);
+        }, invalidate: () => undefined } });
+    const { info } = await failureOf(activities.startStep({ ...input(), step: crafted }));
+    assert.equal(info.class, 'permanent');
+    assert.match(info.message, /invalid startStep input: \(root\): Unrecognized key: "step"/);
+    assert.equal(fake.calls.length, 0);
+    assert.deepEqual(resolved, []);
+  });
+
+  test('a run started with another definition version fails permanently, saying the definition changed', async () => {
+    const { fake, recorder, activities } = make();
+    const { info } = await failureOf(activities.startStep({ ...input(), definitionVersion: 'sha256:0000' }));
+    assert.equal(info.class, 'permanent');
+    assert.match(info.message, /definition of pipeline "data-pipeline" changed since the run started .*redeployed while running\?/);
+    assert.equal(fake.calls.length, 0);
+    // The run's own record says why.
+    assert.equal(recorder.attempts.at(-1)?.status, 'failed');
+    assert.match(recorder.logs.at(-1)?.msg ?? '', /changed since the run started/);
+  });
+
+  test('an unknown pipeline or step fails permanently, naming it', async () => {
+    const { fake, activities } = make();
+    assert.match((await failureOf(activities.startStep({ ...input(), pipeline: 'not-deployed' }))).info.message, /pipeline "not-deployed" is not deployed/);
+    assert.match((await failureOf(activities.startStep({ ...input(), stepId: 'steal' }))).info.message, /pipeline "data-pipeline" has no step "steal"/);
+    assert.match((await failureOf(activities.pollStep({ ...input(), stepId: 'steal', handle: {}, elapsedSeconds: 1 }))).info.message, /has no step "steal"/);
+    assert.equal(fake.calls.length, 0);
+  });
+
+  test('parameters are re-validated against the deployed declarations', async () => {
+    const { fake, activities } = make();
+    const { info } = await failureOf(activities.startStep({ ...input(), parameters: { webhook: 'http://127.0.0.1:9' } }));
+    assert.equal(info.class, 'permanent');
+    assert.match(info.message, /the run's parameters do not fit pipeline "data-pipeline": parameters\.webhook: unknown parameter/);
+    assert.equal(fake.calls.length, 0);
+  });
+
+  test('cancelStep does not reach an adapter for a step the catalog refuses', async () => {
+    let cancelled = 0;
+    const adapter: StepAdapter = { start: () => Promise.resolve({ status: 'succeeded' }), cancel: () => Promise.resolve(void cancelled++) };
+    const { activities } = make({ adapters: { azureFunction: adapter } });
+    await activities.cancelStep({ ...input(), definitionVersion: 'sha256:0000', handle: { job: 'j' }, reason: 'cancelled' });
+    assert.equal(cancelled, 0);
+    await activities.cancelStep({ ...input(), handle: { job: 'j' }, reason: 'cancelled' });
+    assert.equal(cancelled, 1);
+  });
+
+  test('finishRun refuses alerts or a title in its input and alerts only where the deployed definition says', async () => {
+    const run: RunState = { runId: 'run-1', pipeline: 'data-pipeline', status: 'failed', pipelineAttempt: 1, startedAt: '2026-03-02T01:00:00.000Z', steps: [] };
+    const { alerts, activities } = make();
+    const crafted = { run, trigger: { kind: 'manual' }, parameters: {}, alerts: [{ on: ['failed'], channel: 'slack', webhook: { secret: 'snowflake-password' } }], title: 'x' };
+    assert.match((await failureOf(activities.finishRun(crafted))).info.message, /invalid finishRun input: \(root\): Unrecognized keys: "alerts", "title"/);
+    assert.equal(alerts.length, 0);
+    // A pipeline that is not deployed is recorded but alerts nobody.
+    await activities.finishRun({ run: { ...run, pipeline: 'not-deployed' }, trigger: { kind: 'manual' }, parameters: {} });
+    assert.equal(alerts.length, 0);
+  });
+
+  test('a user activity runs only for a deployed step that names it', async () => {
+    const { activities } = make();
+    let called = 0;
+    const other = activities.wrapUserActivity('otherActivity', () => Promise.resolve(void called++));
+    const userInput = { ...input(), pipeline: 'custom-pipeline', definitionVersion: definitionVersion(custom), stepId: 'custom' };
+    assert.match((await failureOf(other(userInput))).info.message, /step "custom" of pipeline "custom-pipeline" does not call activity "otherActivity"/);
+    const onSeedStep = activities.wrapUserActivity('myActivity', () => Promise.resolve(void called++));
+    assert.equal((await failureOf(onSeedStep(input()))).info.class, 'permanent');
+    assert.equal(called, 0);
   });
 });

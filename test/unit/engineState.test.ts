@@ -1,7 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { forCustomStatus, RunTracker, utf8Length } from '../../src/engine/state';
-import type { RunState } from '../../src/engine/types';
+import { RunTracker } from '../../src/engine/state';
 
 const run = { runId: 'r1', pipeline: { name: 'p', steps: [{ id: 'a' }, { id: 'b' }] } };
 const T0 = Date.parse('2026-03-02T01:00:00Z');
@@ -33,36 +32,5 @@ describe('run state', () => {
     assert.equal(t.status('a'), 'succeeded');
     assert.equal(t.status('b'), 'pending');
     assert.equal(t.attemptCount('b'), 1);
-  });
-
-  test('custom status stays under the extension’s 16 KB limit, trimming outputs first, then old attempts', () => {
-    const big: RunState = {
-      runId: 'r1',
-      pipeline: 'p',
-      status: 'running',
-      pipelineAttempt: 1,
-      startedAt: '2026-03-02T01:00:00.000Z',
-      steps: Array.from({ length: 6 }, (_, i) => ({
-        id: `s${i}`,
-        status: 'failed' as const,
-        output: { blob: 'x'.repeat(3000) },
-        attempts: Array.from({ length: 30 }, (_, n) => ({ attempt: n + 1, startedAt: '2026-03-02T01:00:00.000Z', status: 'failed' as const, error: { class: 'transient' as const, message: 'HTTP 503 Service Unavailable from the export function' } })),
-      })),
-    };
-    const small = forCustomStatus(big);
-    assert.ok(JSON.stringify(small).length <= 15_000);
-    assert.equal(small.steps.length, 6);
-    assert.equal(small.steps[0]?.output, undefined);
-    assert.ok((small.steps[0]?.attempts.length ?? 0) >= 1);
-    assert.equal(small.steps[0]?.attempts.at(-1)?.attempt, 30, 'the latest attempt is kept');
-    const tiny: RunState = { ...big, steps: [{ id: 'a', status: 'succeeded', attempts: [], output: { ok: true } }] };
-    assert.equal(forCustomStatus(tiny), tiny);
-  });
-
-  test('sizes are measured in UTF-8 bytes', () => {
-    assert.equal(utf8Length('abc'), 3);
-    assert.equal(utf8Length('échec'), 6);
-    assert.equal(utf8Length('→'), 3);
-    assert.equal(utf8Length('😀'), 4);
   });
 });

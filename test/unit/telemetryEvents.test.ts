@@ -40,7 +40,7 @@ const run: RunState = {
     { id: 'transform', status: 'skipped', attempts: [] },
   ],
 };
-const input: FinishRunInput = { run, trigger: { kind: 'manual' }, parameters: {}, alerts: [], title: 'P' };
+const input: FinishRunInput = { run, trigger: { kind: 'manual' }, parameters: {} };
 
 describe('run events from a finished run', () => {
   test('one step.finished per step, then run.finished; failures at warn/error; every line matches its schema', () => {

@@ -1,22 +1,14 @@
 /**
  * COPY INTO from the structured `copyInto` fields. Nothing from the definition reaches the SQL
- * raw: identifiers are rendered unquoted only when they are plain ASCII words (so the seed's
- * statement reads as people write it), otherwise double-quoted with `"` doubled; every other value
- * is an escaped string literal, a checked keyword, or a number. The schema already rejects most
- * hostile input; this module re-checks it, since a definition can reach it by other roads.
+ * raw: identifiers follow the one rule that definition validation uses too
+ * (pipelines/snowflakeIdentifier.ts), rendered unquoted only when they are plain ASCII words (so
+ * the seed's statement reads as people write it) and double-quoted otherwise; every other value
+ * is an escaped string literal, a checked keyword, or a number. The schema already rejects what
+ * this module refuses; it re-checks, because SQL is the last place to catch a mistake.
  */
 import { PermanentError } from '../../core/errors';
-import { splitQualified, type CopyIntoSpec } from '../../pipelines/schema';
-
-/** Snowflake's unquoted identifier: stored upper-case, so rendering it as written keeps its meaning. */
-const UNQUOTED = /^[A-Za-z_][A-Za-z0-9_$]{0,254}$/;
-
-/**
- * Characters no quoted identifier or literal of ours may hold: control characters, and the
- * invisible or direction-changing ones that make SQL read differently from what it does.
- */
-// eslint-disable-next-line no-control-regex -- control characters are what this pattern is for
-const INVISIBLE = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/u;
+import type { CopyIntoSpec } from '../../pipelines/schema';
+import { checkIdentifier, literalTextProblem, renderCheckedIdentifier } from '../../pipelines/snowflakeIdentifier';
 
 /** A stage path that cannot start a comment (`--`, `//`) and needs no quoting. */
 const PLAIN_PATH = /^(?!.*--)[A-Za-z0-9_=.-]+(?:\/[A-Za-z0-9_=.-]+)*\/?$/;
@@ -28,23 +20,15 @@ const MATCH_BY = new Set(['CASE_SENSITIVE', 'CASE_INSENSITIVE', 'NONE']);
 
 export class UnsafeSqlInputError extends PermanentError {}
 
-function reject(what: string, value: string): never {
-  throw new UnsafeSqlInputError(`COPY INTO: refusing ${what} ${JSON.stringify(value)}`, { code: 'unsafe-input' });
+function reject(what: string, value: string, problem?: string): never {
+  throw new UnsafeSqlInputError(`COPY INTO: refusing ${what} ${JSON.stringify(value)}${problem ? `: ${problem}` : ''}`, { code: 'unsafe-input' });
 }
 
-/** One identifier part: `name` as written when plain, else `"name"` with `"` doubled. */
-export function quoteIdentifierPart(part: string): string {
-  if (UNQUOTED.test(part)) return part;
-  const inner = part.length >= 2 && part.startsWith('"') && part.endsWith('"') ? part.slice(1, -1).replace(/""/g, '"') : part;
-  if (inner.length === 0 || inner.length > 255 || INVISIBLE.test(inner)) reject('identifier', part);
-  return `"${inner.replace(/"/g, '""')}"`;
-}
-
-/** `db.schema.name` (up to `maxParts` parts), each part rendered by `quoteIdentifierPart`. */
+/** `db.schema.name` (up to `maxParts` parts): plain parts as written, others double-quoted. */
 export function renderIdentifier(name: string, maxParts: number): string {
-  const parts = splitQualified(name);
-  if (!parts || parts.length === 0 || parts.length > maxParts || parts.some((p) => p.length === 0)) reject('identifier', name);
-  return parts.map(quoteIdentifierPart).join('.');
+  const check = checkIdentifier(name, maxParts);
+  if (!check.ok) reject('identifier', name, check.problem);
+  return renderCheckedIdentifier(check.parts);
 }
 
 /**
@@ -52,7 +36,8 @@ export function renderIdentifier(name: string, maxParts: number): string {
  * doubled along with the single quote; control and invisible characters are refused.
  */
 export function sqlString(value: string): string {
-  if (INVISIBLE.test(value)) reject('text', value);
+  const problem = literalTextProblem(value);
+  if (problem) reject('text', value, problem);
   return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
 }
 

@@ -79,10 +79,24 @@ export function pathDeeperThan(value: unknown, limit: number): string[] | undefi
  * input of ours and never reaches a schema.
  */
 export function readQuery<S extends z.ZodType>(request: ApiRequest, schema: S): z.output<S> {
-  const raw = Object.fromEntries([...request.query.entries()].filter(([name]) => name !== 'code'));
+  const raw = Object.fromEntries([...queryOf(request).entries()].filter(([name]) => name !== 'code'));
   const parsed = schema.safeParse(raw);
   if (!parsed.success) throw invalidInput('query', parsed.error.issues);
   return parsed.data;
+}
+
+/**
+ * The query as the caller sent it, read from the URL. `request.query` may have passed through a plain
+ * object on its way in (`@azure/functions` builds it from a key/value mapping: `fromNullableMapping`
+ * in its HttpRequest), where a key such as `__proto__` sets the prototype and silently disappears;
+ * the URL keeps every name, so an unknown one is answered 400 like any other.
+ */
+function queryOf(request: ApiRequest): URLSearchParams {
+  try {
+    return new URL(request.url).searchParams;
+  } catch {
+    return request.query;
+  }
 }
 
 function tooLarge(): ApiProblem {

@@ -130,7 +130,8 @@ export function toHttpRequest(req: IncomingMessage, url: URL, body: Buffer, para
   }
   const principal = platformPrincipal?.();
   if (principal !== undefined) headers['x-ms-client-principal'] = principal;
-  const query: Record<string, string> = {};
+  // Own properties only: `query['__proto__'] = v` on a plain object would set its prototype instead.
+  const query: Record<string, string> = Object.create(null) as Record<string, string>;
   for (const [name, value] of url.searchParams) query[name] = value;
   return new HttpRequest({
     method: req.method ?? 'GET',

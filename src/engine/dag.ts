@@ -41,3 +41,33 @@ export function unreachableSteps(steps: readonly DagStep[], status: (id: string)
   const order = new Map(steps.map((s, i) => [s.id, i]));
   return found.sort((a, b) => (order.get(a) ?? 0) - (order.get(b) ?? 0));
 }
+
+/** The concurrency limits of a pipeline (`maxParallel`, `concurrencyGroups`), and each step's group. */
+export interface ConcurrencyLimits {
+  readonly maxParallel?: number;
+  /** Optional: inputs of runs started before groups existed have none. */
+  readonly concurrencyGroups?: Readonly<Record<string, { readonly maxParallel: number }>>;
+}
+
+/**
+ * Of the ready steps (in definition order), those that may start together: at most `maxParallel`
+ * steps of the run and at most each group's `maxParallel` of that group. Earlier steps in the
+ * definition go first, so the choice is the same on every replay.
+ */
+export function admitWithinLimits<S extends { readonly id: string; readonly group?: string | undefined }>(ready: readonly S[], limits: ConcurrencyLimits): S[] {
+  const perGroup = new Map<string, number>();
+  let total = 0;
+  const admitted: S[] = [];
+  for (const step of ready) {
+    if (limits.maxParallel !== undefined && total >= limits.maxParallel) break;
+    const group = step.group === undefined ? undefined : limits.concurrencyGroups?.[step.group];
+    const inGroup = step.group === undefined ? 0 : (perGroup.get(step.group) ?? 0);
+    if (group && step.group !== undefined) {
+      if (inGroup >= group.maxParallel) continue;
+      perGroup.set(step.group, inGroup + 1);
+    }
+    admitted.push(step);
+    total++;
+  }
+  return admitted;
+}

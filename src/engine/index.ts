@@ -2,6 +2,7 @@
 import type { OrchestrationHandler } from 'durable-functions';
 import { pollStepOrchestrator } from './pollStep';
 import { createRunPipeline, type RunPipelineOptions } from './runPipeline';
+import { runPipelineSteps } from './fanOut';
 import { runStepOrchestrator } from './runStep';
 import { ORCHESTRATOR_NAMES } from './types';
 
@@ -9,6 +10,7 @@ export { runPipeline, createRunPipeline, CANCEL_EVENT, type FinishRunInput, type
 export { pollStepUntilDone, pollStepOrchestrator, DEFAULT_POLLS_PER_EXECUTION, type PollOrchestratorInput, type PollStatus } from './pollStep';
 export { runPipelineStep, runStepOrchestrator, stepInstanceId, type RunStepInput } from './runStep';
 export { pollInstanceId } from './stepRoutine';
+export { runPipelineSteps, FAN_OUT, type RunStepsInput } from './fanOut';
 export { ORCHESTRATOR_NAMES } from './types';
 export type { RunInput, RunState, StepState, RunStatus, StepStatus, StepAttemptSummary } from './types';
 
@@ -18,5 +20,6 @@ export function engineOrchestrators(options: RunPipelineOptions = {}): readonly 
     { name: ORCHESTRATOR_NAMES.runPipeline, handler: createRunPipeline(options) },
     { name: ORCHESTRATOR_NAMES.pollStep, handler: pollStepOrchestrator },
     { name: ORCHESTRATOR_NAMES.runStep, handler: runStepOrchestrator },
+    { name: ORCHESTRATOR_NAMES.runSteps, handler: runPipelineSteps },
   ];
 }

@@ -7,9 +7,9 @@
  * function of the history: time comes from `context.df.currentUtcDateTime`, jitter from a hash.
  *
  * A single ready step runs inline (cheapest history: the seed pipeline is a chain). Several ready
- * steps run at once as `runPipelineStep` sub-orchestrations awaited with one `Task.all`; see
- * stepRoutine.ts for why a running task is never put into a second `Task.any`. Every wait races
- * a fresh `cancel` event waiter and, when the pipeline has a `timeout`, a fresh deadline timer.
+ * steps run at once as `runPipelineStep` sub-orchestrations (batched beyond 10, fanOut.ts) awaited
+ * with one `Task.all`; see stepRoutine.ts for why a running task is never put into a second
+ * `Task.any`. Every wait races a fresh `cancel` event waiter and, when the pipeline has a `timeout`, a fresh deadline timer.
  */
 import type { OrchestrationContext, OrchestrationHandler, Task } from 'durable-functions';
 import type { FailureInfo } from '../core/errors';
@@ -18,14 +18,14 @@ import { formatDuration } from '../pipelines/duration';
 import type { StepDefinition } from '../pipelines/schema';
 import { ACTIVITY_NAMES } from '../steps/protocol';
 import { dateAt } from './clock';
-import { readySteps, unreachableSteps } from './dag';
+import { admitWithinLimits, readySteps, unreachableSteps } from './dag';
 import { readTaskFailure } from './failure';
 import { DEFAULT_POLLS_PER_EXECUTION } from './pollStep';
-import { stepInstanceId, type RunStepInput } from './runStep';
+import { fanOutTasks, waveResults, type WaveRun } from './fanOut';
 import { fittedWhenSerialized, forCustomStatus } from './customStatus';
 import { RunTracker } from './state';
 import { cancelPolledJobs, cancelTimers, createStepEnv, drive, isDone, runStepRoutine, type StepEnv } from './stepRoutine';
-import { ORCHESTRATOR_NAMES, type RunInput, type RunState, type StepState } from './types';
+import type { RunInput, RunState } from './types';
 
 /** Name of the external event that cancels a run (`raiseEvent(runId, CANCEL_EVENT, { reason })`). */
 export const CANCEL_EVENT = 'cancel';
@@ -84,21 +84,16 @@ function* runOne(env: StepEnv, step: StepDefinition, interrupts: Interrupts): Ge
 /** Runs several ready steps at once as sub-orchestrations; returns the stop if an interrupt fired. */
 function* runMany(env: StepEnv, input: RunInput, steps: readonly StepDefinition[], interrupts: Interrupts): Generator<Task, Stop | undefined, unknown> {
   const df = env.context.df;
-  const subs = steps.map((step) => {
-    const state = env.tracker.step(step.id);
-    const stepInput: RunStepInput = {
-      runId: input.runId,
-      pipelineName: input.pipeline.name,
-      definitionVersion: input.definitionVersion,
-      parameters: input.parameters,
-      trigger: input.trigger,
-      step,
-      state,
-      maxPollsPerExecution: env.maxPollsPerExecution,
-    };
-    env.tracker.running(step.id);
-    return df.callSubOrchestrator(ORCHESTRATOR_NAMES.runStep, stepInput, stepInstanceId(input.runId, step.id, state.attempts.length + 1));
-  });
+  const run: WaveRun = {
+    runId: input.runId,
+    pipelineName: input.pipeline.name,
+    definitionVersion: input.definitionVersion,
+    parameters: input.parameters,
+    trigger: input.trigger,
+    maxPollsPerExecution: env.maxPollsPerExecution,
+  };
+  const subs = fanOutTasks(env.context, run, steps.map((step) => ({ step, state: env.tracker.step(step.id) })));
+  for (const step of steps) env.tracker.running(step.id);
   env.publish();
   env.log(`steps ${steps.map((s) => s.id).join(', ')} run in parallel`);
   const all = df.Task.all(subs);
@@ -112,7 +107,7 @@ function* runMany(env: StepEnv, input: RunInput, steps: readonly StepDefinition[
     const failure = readTaskFailure(all.result);
     for (const step of steps) if (env.tracker.status(step.id) === 'running') env.tracker.stepFailed(step.id, failure);
   } else {
-    for (const state of all.result as StepState[]) env.tracker.replace(state);
+    for (const state of waveResults(all.result as unknown[])) env.tracker.replace(state);
   }
   env.publish();
   return undefined;
@@ -125,7 +120,11 @@ function* runRound(env: StepEnv, input: RunInput, interrupts: Interrupts): Gener
   const status = (id: string) => tracker.status(id);
   for (;;) {
     for (const id of unreachableSteps(steps, status)) tracker.skip(id);
-    const ready = readySteps(steps, status).flatMap((id) => steps.filter((s) => s.id === id));
+    // Limits cap each wave; a step left out starts in the next one.
+    const ready = admitWithinLimits(
+      readySteps(steps, status).flatMap((id) => steps.filter((s) => s.id === id)),
+      input.pipeline,
+    );
     if (ready.length === 0) {
       env.publish();
       return undefined;

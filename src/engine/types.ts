@@ -12,6 +12,8 @@ export const ORCHESTRATOR_NAMES = {
   pollStep: 'pollStepUntilDone',
   /** One step with its retries, when several steps run at once (see src/engine/README.md). */
   runStep: 'runPipelineStep',
+  /** A batch of a wide wave of parallel steps, so no orchestration awaits more than a few children (fanOut.ts). */
+  runSteps: 'runPipelineSteps',
 } as const;
 
 /** A succeeded step carried over from an earlier run (rerun from the failed step). */

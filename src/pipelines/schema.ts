@@ -159,6 +159,8 @@ const stepBase = {
   timeout: durationSchema.optional(),
   /** How often a long-running step is polled when the service gives no hint. */
   pollInterval: durationSchema.default(30),
+  /** A concurrency group declared in the pipeline's `concurrencyGroups` (e.g. one warehouse). */
+  group: z.string().optional(),
 };
 
 const httpMethod = z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']);
@@ -362,8 +364,18 @@ export const pipelineSchema = z
     timeout: durationSchema.optional(),
     schedules: z.array(scheduleSchema).default([]),
     alerts: z.array(alertSchema).default([]),
+    /** At most this many steps of one run at once. */
+    maxParallel: z.number().int().min(1).optional(),
+    /** Named step groups, each with its own limit (e.g. at most 4 COPY INTO on one warehouse). */
+    concurrencyGroups: z.record(notReserved(slug, 'concurrency group'), z.object({ maxParallel: z.number().int().min(1) }).strict()).default({}),
   })
-  .strict();
+  .strict()
+  .superRefine((pipeline, ctx) => {
+    for (const [index, step] of pipeline.steps.entries()) {
+      if (step.group === undefined || Object.hasOwn(pipeline.concurrencyGroups, step.group)) continue;
+      ctx.addIssue({ code: 'custom', path: ['steps', index, 'group'], message: `unknown concurrency group "${step.group}" (declare it in concurrencyGroups)` });
+    }
+  });
 
 /** What a user writes (durations as text, defaults omitted). */
 export type PipelineInput = z.input<typeof pipelineSchema>;

@@ -136,6 +136,13 @@ describe('bounded parsing', () => {
     assert.equal(logs.status, 200, logs.text);
   });
 
+  test('prototype names in the query string are unknown fields, not silently dropped', async () => {
+    for (const name of ['__proto__', 'constructor', 'toString']) {
+      const problem = await refused(`?${name}=`, await raw('GET', `/api/runs?${name}=x`, { headers: { 'x-functions-key': FUNCTION_KEY } }), 400);
+      assert.ok(JSON.stringify(problem).includes(name), `the answer names ${name}: ${JSON.stringify(problem)}`);
+    }
+  });
+
   test('parameters nested 10,000 deep: 400 naming where the depth limit is crossed', async () => {
     const depth = 10_000;
     const body = `{"parameters":{"p":${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}}}`;

@@ -1,6 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readySteps, unreachableSteps } from '../../src/engine/dag';
+import { admitWithinLimits, readySteps, unreachableSteps } from '../../src/engine/dag';
+import { validatePipeline } from '../../src/pipelines/validate';
 import type { StepStatus } from '../../src/engine/types';
 
 const steps = [
@@ -27,5 +28,44 @@ describe('DAG scheduling', () => {
   test('a failed step makes everything downstream unreachable, transitively, and nothing else', () => {
     assert.deepEqual(unreachableSteps(steps, statusOf({ export: 'succeeded', loadA: 'failed', loadB: 'running' })), ['dbt', 'report']);
     assert.deepEqual(unreachableSteps(steps, statusOf({ export: 'cancelled' })), ['loadA', 'loadB', 'dbt', 'report']);
+  });
+});
+
+describe('concurrency limits', () => {
+  const wide = [
+    { id: 'copyA', group: 'warehouse' },
+    { id: 'copyB', group: 'warehouse' },
+    { id: 'copyC', group: 'warehouse' },
+    { id: 'notify' },
+    { id: 'copyD', group: 'warehouse' },
+  ];
+  test('a group admits at most its maxParallel; steps outside it are not held back', () => {
+    const admitted = admitWithinLimits(wide, { concurrencyGroups: { warehouse: { maxParallel: 2 } } });
+    assert.deepEqual(admitted.map((s) => s.id), ['copyA', 'copyB', 'notify']);
+  });
+  test('the pipeline maxParallel caps the whole wave, earlier steps first', () => {
+    const admitted = admitWithinLimits(wide, { maxParallel: 3, concurrencyGroups: { warehouse: { maxParallel: 2 } } });
+    assert.deepEqual(admitted.map((s) => s.id), ['copyA', 'copyB', 'notify']);
+    assert.deepEqual(admitWithinLimits(wide, { maxParallel: 1, concurrencyGroups: {} }).map((s) => s.id), ['copyA']);
+  });
+  test('a run started before groups existed (no concurrencyGroups in its input) runs unlimited', () => {
+    assert.equal(admitWithinLimits(wide, {}).length, wide.length);
+  });
+  test('a step naming an undeclared group is refused, naming the field', () => {
+    const result = validatePipeline({
+      name: 'limits',
+      title: 'limits',
+      concurrencyGroups: { warehouse: { maxParallel: 4 } },
+      steps: [
+        { id: 'a', kind: 'azureFunction', url: 'https://fn.example/a', group: 'warehouse' },
+        { id: 'b', kind: 'azureFunction', url: 'https://fn.example/b', group: 'warehous' },
+      ],
+    });
+    assert.equal(result.ok, false);
+    assert.ok(!result.ok && result.problems.some((p) => p.path === 'limits.steps[1].group' && p.message.includes('unknown concurrency group "warehous"')), JSON.stringify(result));
+  });
+  test('maxParallel must be a positive integer', () => {
+    const result = validatePipeline({ name: 'limits', title: 'limits', maxParallel: 0, steps: [{ id: 'a', kind: 'azureFunction', url: 'https://fn.example/a' }] });
+    assert.ok(!result.ok && result.problems.some((p) => p.path === 'limits.maxParallel'), JSON.stringify(result));
   });
 });

@@ -1,65 +1,32 @@
 /**
  * Run store benchmark, against a real Azurite:
- * 1. Table operations (HTTP requests, retries included) a seed-like run costs: 3 steps with one
- *    attempt each and a few log lines, written the way the step activities write them.
+ * 1. Table operations one seed run costs, as the app really writes them: the seed pipeline run
+ *    once through the development host with the real activities (test/support/measureRun.ts),
+ *    requests counted by a pipeline policy on the run store's clients. The same run's other counts
+ *    (activity and orchestrator executions, timers, history events, Key Vault reads) are written
+ *    to src/cost/seed-run.measured.json for `durable-pipelines cost`.
  * 2. "Latest 20 runs of a pipeline" with 100 runs stored vs 100,000, measured alternately; the
- *    ratio should stay near 1 (target ≤ 1.5) because the read does not depend on history size.
- *    Also the next page (cursor → index range query), reported as is.
+ *    ratio should stay near 1 (target ≤ 1.5). Also the next page (cursor), reported as is.
  */
-import type { PipelinePolicy } from '@azure/core-rest-pipeline';
-import { TableTransaction, type TableServiceClientOptions } from '@azure/data-tables';
+import { writeFile } from 'node:fs/promises';
+import { TableTransaction } from '@azure/data-tables';
 import { startAzurite } from '../src/standins/azurite';
 import { createRunStore, type TableRunStore } from '../src/runs/tableStore';
 import { createRunStoreTables, type RunStoreTables } from '../src/runs/tables';
 import { indexPartition, indexRowKey, monthBucket, RUN_ROW } from '../src/runs/keys';
 import { runProps } from '../src/runs/entities';
 import type { RunRecord } from '../src/runs/recorder';
+import { measureSeedRun } from '../test/support/measureRun';
 import { fmt, median } from './stats';
+
+const MEASUREMENT_FILE = 'src/cost/seed-run.measured.json';
 
 const BIG = 100_000;
 const SMALL = 100;
 const ROUNDS = 41;
 export const INTERVAL_MS = 15 * 60_000;
 
-function counting(): { options: TableServiceClientOptions; count: () => number } {
-  let n = 0;
-  const policy: PipelinePolicy = {
-    name: 'countRequests',
-    sendRequest: (request, next) => {
-      n += 1;
-      return next(request);
-    },
-  };
-  return { options: { additionalPolicies: [{ policy, position: 'perRetry' }] }, count: () => n };
-}
-
-/** What the step activities and finishRun write for one run (src/activities/stepActivities.ts). */
-async function seedLikeRun(store: TableRunStore, runId: string, count: () => number): Promise<{ steps: number[]; finish: number }> {
-  const trigger = { kind: 'schedule', origin: 'production-daily', scheduledFor: '2026-11-26T01:00:00Z' } as const;
-  const parameters = { day: '2026-11-25' };
-  const steps: number[] = [];
-  const t = (s: number): string => new Date(Date.parse('2026-11-26T01:00:00Z') + s * 1000).toISOString();
-  for (const [i, stepId] of ['export', 'load', 'transform'].entries()) {
-    const before = count();
-    await store.upsertRun({ runId, pipeline: 'data-pipeline', status: 'running', trigger, parameters });
-    await store.recordAttempt({ runId, pipeline: 'data-pipeline', stepId, attempt: 1, status: 'running', startedAt: t(i * 60) });
-    await store.appendLogs(runId, [
-      { time: t(i * 60), level: 'info', msg: 'step attempt started', stepId, attempt: 1 },
-      { time: t(i * 60 + 30), level: 'info', msg: 'step attempt succeeded', stepId, attempt: 1, fields: { row_count: 1200 } },
-    ]);
-    await store.recordAttempt({ runId, pipeline: 'data-pipeline', stepId, attempt: 1, status: 'succeeded', startedAt: t(i * 60), endedAt: t(i * 60 + 30), metrics: { rows: 1200 } });
-    steps.push(count() - before);
-  }
-  const before = count();
-  await store.upsertRun({
-    runId, pipeline: 'data-pipeline', status: 'succeeded', trigger, parameters, startedAt: t(0), endedAt: t(180), durationSeconds: 180, pipelineAttempt: 1,
-    metrics: { export: { files: 3 }, load: { rows_loaded: 1200 }, transform: { models_passed: 12 } },
-  });
-  await store.appendLogs(runId, [{ time: t(180), level: 'info', msg: 'run finished' }]);
-  return { steps, finish: count() - before };
-}
-
-export function runAt(i: number, start: number): RunRecord {
+function runAt(i: number, start: number): RunRecord {
   const createdAt = new Date(start + i * INTERVAL_MS).toISOString();
   return {
     runId: `bench-${String(i).padStart(6, '0')}`,
@@ -86,9 +53,9 @@ async function pool<T>(items: readonly T[], width: number, work: (item: T) => Pr
 }
 
 /**
- * Stores `count` runs. The oldest and the newest 100 go through `upsertRun` (so the head row and
- * month bounds are the store's own); the rest are written row for row in the store's layout, index
- * rows in batched transactions of 100 per partition, to keep the setup within a couple of minutes.
+ * Stores `count` runs. The oldest and the newest 100 go through `upsertRun` (so the month bounds
+ * are the store's own); the rest are written row for row in the store's layout, index rows in
+ * batched transactions of 100 per partition, to keep the setup within a couple of minutes.
  */
 export async function seed(store: TableRunStore, tables: RunStoreTables, count: number, start: number): Promise<void> {
   const viaStore = new Set([0, ...Array.from({ length: Math.min(100, count) }, (_, k) => count - 1 - k)]);
@@ -99,11 +66,10 @@ export async function seed(store: TableRunStore, tables: RunStoreTables, count: 
     const run = runAt(i, start);
     const ms = Date.parse(run.createdAt);
     const row = { rowKey: indexRowKey(ms, run.runId), runId: run.runId, pipeline: run.pipeline };
-    for (const pk of [indexPartition('pipeline', run.pipeline, monthBucket(ms)), indexPartition('all', '', monthBucket(ms)), indexPartition('status', run.status, monthBucket(ms))]) {
-      const rows = partitions.get(pk) ?? [];
-      rows.push(row);
-      partitions.set(pk, rows);
-    }
+    const pk = indexPartition(monthBucket(ms));
+    const rows = partitions.get(pk) ?? [];
+    rows.push(row);
+    partitions.set(pk, rows);
   }
   const batches: { pk: string; rows: { rowKey: string; runId: string; pipeline: string }[] }[] = [];
   // In key order: Azurite's LokiJS keeps sorted key indexes, and appending at their end is cheap.
@@ -148,18 +114,20 @@ export async function alternateAsync(rounds: number, a: () => Promise<unknown>, 
 }
 
 export async function run(): Promise<string[]> {
-  const azurite = await startAzurite({ blob: false });
   const lines: string[] = [];
+  // 1. One seed run through the real app.
+  const m = await measureSeedRun();
+  await writeFile(MEASUREMENT_FILE, `${JSON.stringify(m, null, 2)}\n`);
+  const byTable = Object.entries(m.tableOperationsByTable).map(([t, n]) => `${t} ${n}`).join(', ');
+  lines.push(`table operations per seed run (${m.steps} steps, real activities in the development host): ${m.tableOperations} (${byTable}); target ≤ ${2 * m.steps + 2}`);
+  lines.push(
+    `same run: ${m.activityExecutions} activity executions, ${m.orchestratorExecutions} orchestrator executions (replays), ${m.durableTimers} durable timers, ` +
+      `${m.historyEvents} history events, ${m.keyVaultReads} Key Vault reads → ${MEASUREMENT_FILE}`,
+  );
+
+  const azurite = await startAzurite({ blob: false });
   try {
     const connection = { connectionString: azurite.connectionString };
-
-    // 1. Operations per run.
-    const counter = counting();
-    const countedStore = createRunStore({ tables: createRunStoreTables(connection, 'benchops', counter.options) });
-    await seedLikeRun(countedStore, 'warm-up', counter.count); // creates the tables, fills the bounds cache
-    const ops = await seedLikeRun(countedStore, 'seed-like-run', counter.count);
-    const total = ops.steps.reduce((a, b) => a + b, 0) + ops.finish;
-    lines.push(`table operations per seed-like run (3 steps × 1 attempt, 7 log lines): ${total} — per step ${ops.steps.join(' / ')}, finish ${ops.finish}`);
 
     // 2. Latest 20 with 100 vs 100,000 runs stored.
     const end = Date.now();

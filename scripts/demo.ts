@@ -14,6 +14,7 @@ import { Command, Option } from 'commander';
 import { startStandInEnvironment, type FailableStep, type StandInEnvironment } from '../src/standins/environment';
 import type { RunViewJson } from '../src/cli/follow';
 import { isTerminalRunStatus } from '../src/core/runStatus';
+import { explainStartupFailure, invalidDefinitions } from '../src/cli/localStartup';
 import { emulatedSignIn } from './signIn';
 import { buildConsole } from './buildConsole.mjs';
 import { resolve } from 'node:path';
@@ -44,6 +45,12 @@ async function main(): Promise<number> {
     .parse()
     .opts<DemoOptions>();
 
+  const invalid = invalidDefinitions();
+  if (invalid) {
+    console.error(invalid.message);
+    return invalid.exitCode;
+  }
+
   console.log(bold('durable-pipelines — DEMO'));
   console.log(dim('Local stand-ins for the export function, Snowflake, dbt (Container Apps Job), Key Vault and Table Storage (Azurite).'));
   console.log(dim('Nothing leaves this machine; durable timers run on a virtual clock (retry delays cost no wall time).'));
@@ -54,6 +61,7 @@ async function main(): Promise<number> {
   if (!process.env['CONSOLE_DIR']) process.env['CONSOLE_DIR'] = resolve((await buildConsole()).dir);
   const world = await startStandInEnvironment(opts.failStep ? { failStep: opts.failStep } : {});
   const signIn = emulatedSignIn(opts.as);
+  port = opts.port;
   Object.assign(process.env, world.settings, {
     LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'silent',
     // Schedules would fire on every virtual jump; the scheduler has its own tests.
@@ -86,6 +94,10 @@ async function main(): Promise<number> {
     functionKey: opts.key,
     hostJsonPath: 'host.json',
     log: () => undefined,
+  }).catch(async (error: unknown) => {
+    // e.g. the port is taken: leave no stand-in behind.
+    await world.stop();
+    throw error;
   });
   holder.host = host;
   const baseUrl = host.baseUrl ?? '';
@@ -214,10 +226,14 @@ function printSummary(run: RunViewJson, world: StandInEnvironment): void {
   console.log(dim(`  service calls: export ${calls.export}, COPY INTO ${calls.load}, dbt job starts ${calls.transform}`));
 }
 
+/** The port asked for, for the message when it is taken. */
+let port = process.env['PORT'] ?? '7071';
+
 main().then(
   (code) => process.exit(code),
   (error: unknown) => {
-    console.error(error);
-    process.exit(1);
+    const failure = explainStartupFailure(error, port);
+    console.error(failure ? `error: ${failure.message}` : error);
+    process.exit(failure?.exitCode ?? 1);
   },
 );

@@ -1,15 +1,16 @@
 /**
  * `npm run dev`: the app in the development host on PORT (default 7071), real clock, real step
  * adapters configured from local.settings.json (`Values`, like `func start`), Azurite started for
- * the run records unless a store is configured (in memory, or in AZURITE_LOCATION), and the scheduler ticking in real time when
+ * the run records unless a store is configured (data in AZURITE_LOCATION, default .azurite), and the scheduler ticking in real time when
  * SCHEDULER_ENABLED is true. Needs no Functions Core Tools.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { startAzurite, type AzuriteInstance } from '../src/standins/azurite';
 import { emulatedSignIn } from './signIn';
 import { buildConsole } from './buildConsole.mjs';
-import { resolve } from 'node:path';
 import type { LocalUser } from '../src/auth/roles';
+import { explainStartupFailure, invalidDefinitions } from '../src/cli/localStartup';
 
 /** `--as reader|operator`: emulate App Service sign-in for the console (see scripts/signIn.ts). */
 function signedInAs(argv: readonly string[]): LocalUser | undefined {
@@ -32,20 +33,28 @@ function loadLocalSettings(path = 'local.settings.json'): void {
   }
 }
 
+const port = () => process.env['PORT'] ?? '7071';
+
 async function main(): Promise<void> {
   loadLocalSettings();
+  const invalid = invalidDefinitions();
+  if (invalid) {
+    console.error(invalid.message);
+    process.exit(invalid.exitCode);
+  }
   const as = signedInAs(process.argv.slice(2));
   const signIn = as ? emulatedSignIn(as) : undefined;
   if (signIn) Object.assign(process.env, signIn.settings);
   process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
+  // AZURITE_LOCATION (default .azurite, git-ignored): Azurite's data and the dev host's Durable state.
+  const dataFolder = process.env['AZURITE_LOCATION'] ?? '.azurite';
   let azurite: AzuriteInstance | undefined;
   const store = process.env['RUN_STORE_CONNECTION_STRING'];
   if (process.env['RUN_STORE_TABLE_URL'] === undefined && (store === undefined || store === 'UseDevelopmentStorage=true')) {
-    // AZURITE_LOCATION keeps run records across restarts (e.g. .azurite, git-ignored); unset = in memory.
-    const location = process.env['AZURITE_LOCATION'];
-    azurite = await startAzurite({ blob: false, ...(location ? { location } : {}) });
+    // Run records live in dataFolder, beside the Durable state, so both survive a restart.
+    azurite = await startAzurite({ blob: false, location: dataFolder });
     process.env['RUN_STORE_CONNECTION_STRING'] = azurite.connectionString;
-    console.log(`Azurite (${location ? `data in ${location}` : 'in memory'}) for run records: ${azurite.tableUrl}`);
+    console.log(`Azurite (data in ${dataFolder}) for run records: ${azurite.tableUrl}`);
   }
 
   if (!process.env['CONSOLE_DIR']) process.env['CONSOLE_DIR'] = resolve((await buildConsole()).dir);
@@ -56,11 +65,17 @@ async function main(): Promise<void> {
   const host = await DevHost.start({
     registrations: registrations(),
     clock: 'real',
-    httpPort: Number(process.env['PORT'] ?? 7071),
+    httpPort: Number(port()),
     ...(key ? { functionKey: key } : {}),
     hostJsonPath: 'host.json',
     ...(signIn ? { platformPrincipal: signIn.principal } : {}),
+    // Durable state next to Azurite's data, so runs survive a restart (docs/devhost.md).
+    stateDirectory: join(dataFolder, 'durable'),
     log: (line) => console.log(line),
+  }).catch(async (error: unknown) => {
+    // e.g. the port is taken: leave no Azurite behind.
+    await azurite?.stop();
+    throw error;
   });
   console.log(`durable-pipelines dev host on ${host.baseUrl ?? ''}${key ? ' (function key required)' : ' (no function key check: set DURABLE_PIPELINES_KEY to require one)'}`);
   console.log(`console: ${host.baseUrl ?? ''}/ ${signIn ? `(signed in as ${signIn.describe()}, emulated)` : '(no sign-in: pass --as reader|operator to use it)'}`);
@@ -75,6 +90,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  console.error(error instanceof Error ? error.message : error);
-  process.exit(1);
+  const failure = explainStartupFailure(error, port());
+  console.error(failure ? `error: ${failure.message}` : error);
+  process.exit(failure?.exitCode ?? 1);
 });

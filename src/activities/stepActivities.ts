@@ -20,7 +20,7 @@ import type { Logger } from '../logging/logger';
 import { maskDeep, maskSecrets, rememberSecretValue } from '../logging/mask';
 import { runEventFromState, type RunEvent } from '../notify/event';
 import type { AlertDefinition, StepDefinition, StepKind } from '../pipelines/schema';
-import type { AttemptRecord, LogLine, RunRecorder } from '../runs/recorder';
+import type { AttemptRecord, LogLine, RunRecorder, RunWrite } from '../runs/recorder';
 import type { SecretResolver, SettingsReader } from '../secrets/types';
 import type { StepAdapter, StepContext } from '../steps/adapter';
 import type { CancelActivityInput, PollActivityInput, StepActivityInput, StepOutcome } from '../steps/protocol';
@@ -122,72 +122,80 @@ export function createStepActivities(deps: StepActivityDeps): StepActivities {
     }
   }
 
-  async function recordAttempt(log: Logger, record: AttemptRecord): Promise<void> {
+  /**
+   * Everything one activity execution writes about the run goes in one `record` call: one request
+   * to Table Storage in the common case (docs/run-store.md, "Writes per run").
+   */
+  async function record(log: Logger, write: RunWrite): Promise<void> {
     const recorder = deps.recorder;
     if (!recorder) return;
-    await quietly(log, 'recording the attempt', () => recorder.recordAttempt(maskDeep(record)));
-  }
-
-  async function recordStart(input: StepActivityInput, log: Logger, startedAt: string): Promise<void> {
-    const recorder = deps.recorder;
-    if (!recorder) return;
-    // The first step activity of a run marks it running: no separate "run started" activity.
-    if (input.attempt === 1) {
-      await quietly(log, 'recording the run', () =>
-        recorder.upsertRun({ runId: input.runId, pipeline: input.pipeline, status: 'running', trigger: input.trigger, parameters: input.parameters }),
-      );
-    }
-    await recordAttempt(log, { runId: input.runId, pipeline: input.pipeline, stepId: input.stepId, attempt: input.attempt, status: 'running', startedAt });
-    await runLog(input, log, 'info', `step ${input.stepId} attempt ${input.attempt} started`);
-  }
-
-  async function recordEnd(input: StepActivityInput, log: Logger, startedAt: string, result: { outcome: StepOutcome } | { error: FailureInfo }): Promise<void> {
-    if ('outcome' in result && result.outcome.status === 'running') return;
-    const base = { runId: input.runId, pipeline: input.pipeline, stepId: input.stepId, attempt: input.attempt, startedAt, endedAt: now().toISOString() };
-    if ('error' in result) {
-      await recordAttempt(log, { ...base, status: 'failed', error: result.error });
-      return;
-    }
-    const outcome = result.outcome;
-    if (outcome.status !== 'succeeded') return;
-    await recordAttempt(log, {
-      ...base,
-      status: 'succeeded',
-      ...(outcome.metrics === undefined ? {} : { metrics: outcome.metrics }),
-      ...(outcome.output === undefined ? {} : { output: outcome.output }),
-    });
+    await quietly(log, 'recording the run', () =>
+      recorder.record({ ...write, ...(write.attempts ? { attempts: write.attempts.map((a) => maskDeep(a)) } : {}) }),
+    );
   }
 
   /** One line in the run's log (what `logs --follow` shows), next to the process log. */
-  async function runLog(input: StepActivityInput, log: Logger, level: LogLine['level'], msg: string, fields?: JsonObject): Promise<void> {
-    const recorder = deps.recorder;
-    if (!recorder) return;
-    const line: LogLine = { time: now().toISOString(), level, msg: maskSecrets(msg), stepId: input.stepId, attempt: input.attempt, ...(fields ? { fields: maskDeep(fields) } : {}) };
-    await quietly(log, 'appending the run log', () => recorder.appendLogs(input.runId, [line]));
+  function runLine(input: StepActivityInput, level: LogLine['level'], msg: string, fields?: JsonObject): LogLine {
+    return { time: now().toISOString(), level, msg: maskSecrets(msg), stepId: input.stepId, attempt: input.attempt, ...(fields ? { fields: maskDeep(fields) } : {}) };
   }
 
   /**
-   * Runs one adapter call on the deployed step with recording and error conversion around it. A
-   * step the catalog refuses (unknown, other version, parameters that do not fit) fails the
-   * attempt like any permanent error, so the run's record says why.
+   * The first attempt of a step marks the run running: no separate "run started" activity. The
+   * row is created at a root step (no dependencies), read from the deployed step; when the catalog
+   * refuses the step there is none to read, so the write creates the row if it is missing (a
+   * refused create falls back to the read-then-write path, which settles an existing row), and the
+   * run's record still shows the refusal.
    */
-  async function attempt(input: StepActivityInput, startedAt: string, call: (deployed: DeployedStep, ctx: StepContext) => Promise<StepOutcome>): Promise<StepOutcome> {
+  function startOf(input: StepActivityInput, deployed: DeployedStep | undefined): Pick<RunWrite, 'start'> {
+    if (input.attempt !== 1) return {};
+    return { start: { root: deployed ? deployed.step.dependsOn.length === 0 : true, trigger: input.trigger, parameters: input.parameters } };
+  }
+
+  /**
+   * Runs one adapter call on the deployed step and records it in one write: when the execution
+   * `starts` the attempt, the run's start and the "started" line, then the attempt as it stands
+   * after the call and its log lines. A poll that is still running writes nothing. A step the
+   * catalog refuses (unknown, other version, parameters that do not fit) fails the attempt like any
+   * permanent error, so the run's record says why.
+   */
+  async function attempt(input: StepActivityInput, startedAt: string, starts: boolean, call: (deployed: DeployedStep, ctx: StepContext) => Promise<StepOutcome>): Promise<StepOutcome> {
     let ctx = contextFor(input);
+    let deployed: DeployedStep | undefined;
+    const startLine = starts ? runLine(input, 'info', `step ${input.stepId} attempt ${input.attempt} started`) : undefined;
+    const base = { runId: input.runId, pipeline: input.pipeline, stepId: input.stepId, attempt: input.attempt, startedAt };
+    const write = (lines: readonly LogLine[], attempt: AttemptRecord | undefined): RunWrite => ({
+      runId: input.runId,
+      pipeline: input.pipeline,
+      ...(starts ? startOf(input, deployed) : {}),
+      attempts: attempt ? [attempt] : [],
+      lines: [...(startLine ? [startLine] : []), ...lines],
+    });
     try {
-      const deployed = deployedStep(deps.catalog, input);
+      deployed = deployedStep(deps.catalog, input);
       ctx = contextFor(input, deployed.parameters);
       const outcome = maskDeep(await call(deployed, ctx));
       if (outcome.status === 'succeeded') {
         ctx.log.info({ metrics: outcome.metrics }, 'step attempt succeeded');
-        await runLog(input, ctx.log, 'info', `step ${input.stepId} attempt ${input.attempt} succeeded`, outcome.metrics);
+        const line = runLine(input, 'info', `step ${input.stepId} attempt ${input.attempt} succeeded`, outcome.metrics);
+        await record(
+          ctx.log,
+          write([line], {
+            ...base,
+            status: 'succeeded',
+            endedAt: now().toISOString(),
+            ...(outcome.metrics === undefined ? {} : { metrics: outcome.metrics }),
+            ...(outcome.output === undefined ? {} : { output: outcome.output }),
+          }),
+        );
+      } else if (outcome.status === 'running' && starts) {
+        await record(ctx.log, write([], { ...base, status: 'running' }));
       }
-      await recordEnd(input, ctx.log, startedAt, { outcome });
       return outcome;
     } catch (error) {
       const failure = maskedFailure(error);
       ctx.log.warn({ failure }, 'step attempt failed');
-      await runLog(input, ctx.log, failure.class === 'permanent' ? 'error' : 'warn', `step ${input.stepId} attempt ${input.attempt} failed (${failure.class}): ${failure.message}`);
-      await recordEnd(input, ctx.log, startedAt, { error: failure });
+      const line = runLine(input, failure.class === 'permanent' ? 'error' : 'warn', `step ${input.stepId} attempt ${input.attempt} failed (${failure.class}): ${failure.message}`);
+      await record(ctx.log, write([line], { ...base, status: 'failed', endedAt: now().toISOString(), error: failure }));
       throw activityError(error);
     }
   }
@@ -200,13 +208,12 @@ export function createStepActivities(deps: StepActivityDeps): StepActivities {
     async startStep(raw) {
       const input = parseOrThrow(() => parse(stepActivityInputSchema, raw, 'startStep'));
       const startedAt = now().toISOString();
-      await recordStart(input, contextFor(input).log, startedAt);
-      return attempt(input, startedAt, ({ step }, ctx) => adapterFor(step).start(step, ctx));
+      return attempt(input, startedAt, true, ({ step }, ctx) => adapterFor(step).start(step, ctx));
     },
 
     async pollStep(raw) {
       const input: PollActivityInput = parseOrThrow(() => parse(pollActivityInputSchema, raw, 'pollStep'));
-      return attempt(input, startedAtFrom(input.elapsedSeconds), ({ step }, ctx) => {
+      return attempt(input, startedAtFrom(input.elapsedSeconds), false, ({ step }, ctx) => {
         const adapter = adapterFor(step);
         if (!adapter.poll) throw new PermanentError(`step kind "${step.kind}" cannot be polled`);
         return adapter.poll(step, input.handle, ctx);
@@ -226,15 +233,10 @@ export function createStepActivities(deps: StepActivityDeps): StepActivities {
       // The attempt ends here for the run record: the orchestrator gave up on it.
       const error: FailureInfo =
         input.reason === 'timeout' ? { class: 'timeout', message: 'step timed out; job stop requested' } : { class: 'cancelled', message: 'run cancelled; job stop requested' };
-      await recordAttempt(ctx.log, {
+      await record(ctx.log, {
         runId: input.runId,
         pipeline: input.pipeline,
-        stepId: input.stepId,
-        attempt: input.attempt,
-        status: 'failed',
-        startedAt: now().toISOString(),
-        endedAt: now().toISOString(),
-        error,
+        attempts: [{ runId: input.runId, pipeline: input.pipeline, stepId: input.stepId, attempt: input.attempt, status: 'failed', startedAt: now().toISOString(), endedAt: now().toISOString(), error }],
       });
     },
 
@@ -246,52 +248,44 @@ export function createStepActivities(deps: StepActivityDeps): StepActivities {
       // unbound logger: the events carry runId and pipeline themselves, and a child's bindings
       // would repeat those keys in the JSON line.
       emitRunEvents(deps.logger, input);
-      const recorder = deps.recorder;
-      if (recorder) {
-        // fromEntries defines own properties whatever the step id is.
-        const metrics: Record<string, NonNullable<RunState['steps'][number]['metrics']>> = Object.fromEntries(
-          run.steps.flatMap((step) => (step.metrics ? [[step.id, step.metrics] as const] : [])),
-        );
-        await quietly(log, 'recording the run', () =>
-          recorder.upsertRun({
+      // fromEntries defines own properties whatever the step id is.
+      const metrics: Record<string, NonNullable<RunState['steps'][number]['metrics']>> = Object.fromEntries(
+        run.steps.flatMap((step) => (step.metrics ? [[step.id, step.metrics] as const] : [])),
+      );
+      // Attempts the orchestrator abandoned (run cancelled or timed out, step timeout that the
+      // activity never saw) are only known here.
+      const abandoned: AttemptRecord[] = run.steps.flatMap((step) =>
+        step.attempts
+          .filter((a) => a.status === 'failed' && (a.error?.class === 'cancelled' || a.error?.class === 'timeout'))
+          .map((a) => ({
             runId: run.runId,
             pipeline: run.pipeline,
-            status: run.status,
-            trigger: input.trigger,
-            parameters: input.parameters,
-            startedAt: run.startedAt,
-            ...(run.endedAt === undefined ? {} : { endedAt: run.endedAt }),
-            ...(run.durationSeconds === undefined ? {} : { durationSeconds: run.durationSeconds }),
-            pipelineAttempt: run.pipelineAttempt,
-            ...(run.error === undefined ? {} : { error: run.error }),
-            metrics,
-            ...(input.trigger.kind === 'rerun' && input.trigger.origin ? { rerunOf: input.trigger.origin } : {}),
-          }),
-        );
-        const line: LogLine = {
-          time: now().toISOString(),
-          level: run.status === 'failed' ? 'error' : 'info',
-          msg: maskSecrets(`run ${run.status}${run.error ? `: ${run.error.message}` : ''}`),
-        };
-        await quietly(log, 'appending the run log', () => recorder.appendLogs(run.runId, [line]));
-        // Attempts the orchestrator abandoned (run cancelled or timed out, step timeout that the
-        // activity never saw) are only known here.
-        for (const step of run.steps) {
-          for (const a of step.attempts) {
-            if (a.status !== 'failed' || (a.error?.class !== 'cancelled' && a.error?.class !== 'timeout')) continue;
-            await recordAttempt(log, {
-              runId: run.runId,
-              pipeline: run.pipeline,
-              stepId: step.id,
-              attempt: a.attempt,
-              status: 'failed',
-              startedAt: a.startedAt,
-              ...(a.endedAt === undefined ? {} : { endedAt: a.endedAt }),
-              ...(a.error === undefined ? {} : { error: a.error }),
-            });
-          }
-        }
-      }
+            stepId: step.id,
+            attempt: a.attempt,
+            status: 'failed' as const,
+            startedAt: a.startedAt,
+            ...(a.endedAt === undefined ? {} : { endedAt: a.endedAt }),
+            ...(a.error === undefined ? {} : { error: a.error }),
+          })),
+      );
+      await record(log, {
+        runId: run.runId,
+        pipeline: run.pipeline,
+        finish: {
+          status: run.status,
+          trigger: input.trigger,
+          parameters: input.parameters,
+          startedAt: run.startedAt,
+          ...(run.endedAt === undefined ? {} : { endedAt: run.endedAt }),
+          ...(run.durationSeconds === undefined ? {} : { durationSeconds: run.durationSeconds }),
+          pipelineAttempt: run.pipelineAttempt,
+          ...(run.error === undefined ? {} : { error: run.error }),
+          metrics,
+          ...(input.trigger.kind === 'rerun' && input.trigger.origin ? { rerunOf: input.trigger.origin } : {}),
+        },
+        attempts: abandoned,
+        lines: [{ time: now().toISOString(), level: run.status === 'failed' ? 'error' : 'info', msg: maskSecrets(`run ${run.status}${run.error ? `: ${run.error.message}` : ''}`) }],
+      });
       // Alerts and title come from the deployed definition, never from the run's input: a crafted
       // run must not be able to send its summary to a webhook secret of its choosing.
       const notifier = deps.notifier;
@@ -313,8 +307,7 @@ export function createStepActivities(deps: StepActivityDeps): StepActivities {
       return async (raw) => {
         const input = parseOrThrow(() => parse(stepActivityInputSchema, raw, 'step activity'));
         const startedAt = now().toISOString();
-        await recordStart(input, contextFor(input).log, startedAt);
-        return attempt(input, startedAt, async ({ step, parameters }, ctx) => {
+        return attempt(input, startedAt, true, async ({ step, parameters }, ctx) => {
           // Only a deployed step that names this activity may call it.
           if (step.kind !== 'activity' || step.activity !== name) {
             throw new PermanentError(`step "${step.id}" of pipeline "${input.pipeline}" does not call activity "${name}"`, { code: 'unknown-step' });

@@ -59,24 +59,41 @@ function consoleLinks(): Pick<ApiDeps, 'readOnly' | 'appInsightsUrl'> {
 }
 
 function healthChecks(services: AppServices): HealthCheck[] {
-  // Reading one secret the pipelines use proves the vault answers and the identity may read it.
-  const firstSecret = services.catalog.pipelines.flatMap((p) => referencedNames(p, 'secret'))[0];
+  const pipelines = services.catalog.pipelines;
+  const secretNames = [...new Set(pipelines.flatMap((p) => referencedNames(p, 'secret')))].sort();
+  const settingNames = [...new Set(pipelines.flatMap((p) => referencedNames(p, 'setting')))].sort();
   return [
     {
       name: 'storage',
       check: () => (services.store ? services.store.check() : Promise.resolve({ ok: false, detail: 'no run store configured' })),
     },
     {
-      name: 'keyVault',
+      // Every secret a deployed definition names, read through the app's own resolver (Key Vault, or
+      // the SECRET_* app settings): a step that needs a missing one fails permanently, so say which now.
+      name: 'secrets',
       async check() {
-        if (!services.config.KEY_VAULT_URL) return { ok: true, detail: 'not configured: secrets come from app settings' };
-        if (!firstSecret) return { ok: true, detail: 'no pipeline names a secret' };
-        try {
-          await services.secrets.get(firstSecret);
-          return { ok: true, detail: `read ${firstSecret}` };
-        } catch (error) {
-          return { ok: false, detail: maskSecrets((error as Error).message) };
-        }
+        const source = services.config.KEY_VAULT_URL ? `Key Vault ${services.config.KEY_VAULT_URL}` : 'app settings (SECRET_*)';
+        if (secretNames.length === 0) return { ok: true, detail: 'no pipeline names a secret' };
+        const failures = await Promise.all(
+          secretNames.map((name) =>
+            services.secrets.get(name).then(
+              (value) => (value === '' ? { name, problem: 'empty' } : undefined),
+              (error: unknown) => ({ name, problem: maskSecrets((error as Error).message) }),
+            ),
+          ),
+        );
+        const missing = failures.filter((f) => f !== undefined);
+        if (missing.length === 0) return { ok: true, detail: `${secretNames.length} secrets readable from ${source}: ${secretNames.join(', ')}` };
+        return { ok: false, detail: `${missing.length} of ${secretNames.length} secrets missing or unreadable in ${source}: ${missing.map((m) => `${m.name} (${m.problem})`).join('; ')}`, missing: missing.map((m) => m.name) };
+      },
+    },
+    {
+      name: 'settings',
+      check() {
+        if (settingNames.length === 0) return Promise.resolve({ ok: true, detail: 'no pipeline names an app setting' });
+        const missing = settingNames.filter((name) => (services.settings(name) ?? '') === '');
+        if (missing.length === 0) return Promise.resolve({ ok: true, detail: `${settingNames.length} app settings set: ${settingNames.join(', ')}` });
+        return Promise.resolve({ ok: false, detail: `${missing.length} of ${settingNames.length} app settings missing or empty: ${missing.join(', ')}`, missing });
       },
     },
   ];

@@ -46,7 +46,8 @@ export interface CancelRequests {
 
 export interface HealthCheck {
   readonly name: string;
-  check(): Promise<{ ok: boolean; detail?: string }>;
+  /** `missing`: the names (secrets, app settings) whose absence failed the check. */
+  check(): Promise<{ ok: boolean; detail?: string; missing?: readonly string[] }>;
 }
 
 export type DurableControl = Pick<DurableClient, 'startNew' | 'getStatus' | 'getStatusBy' | 'raiseEvent' | 'terminate'>;

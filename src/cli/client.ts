@@ -52,8 +52,10 @@ export class ApiClient {
     const parsed = parseJson(text);
     if (response.ok) return parsed as T;
     const problem = (parsed ?? {}) as Problem;
-    const fields = (problem.invalidFields ?? []).map((f) => `\n  ${f.field}: ${f.message}`).join('');
-    const what = problem.detail ?? problem.title ?? (text.slice(0, 200) || response.statusText);
+    const invalidFields = (problem.invalidFields ?? []).map((f) => ({ field: flagFor(f.field), message: f.message }));
+    const fields = invalidFields.map((f) => `\n  ${f.field}: ${f.message}`).join('');
+    // The detail repeats the HTTP field names (`query.limit: …`); the list above already says it in flags.
+    const what = (fields ? undefined : problem.detail) ?? problem.title ?? (text.slice(0, 200) || response.statusText);
     switch (response.status) {
       case 401:
       case 403:
@@ -63,13 +65,26 @@ export class ApiClient {
       case 400:
       case 413:
       case 415:
-        throw new CliError(`${problem.title ?? 'invalid input'}${fields || `: ${what}`}`, EXIT.invalid);
+        throw new CliError(`${problem.title ?? 'invalid input'}${fields || `: ${what}`}`, EXIT.invalid, invalidFields);
       case 409:
         throw new CliError(`conflict: ${what}`, EXIT.conflict);
       default:
         throw new CliError(`server error (HTTP ${response.status}): ${what}`, EXIT.failed);
     }
   }
+}
+
+/**
+ * The flag a user typed for a field the API names: `query.limit` → `--limit`, `body.from` → `--from`,
+ * `body.parameters.day` → `--param day`, `body.idempotencyKey` → `--idempotency-key`. A field with
+ * no flag (`body`) stays as the API names it.
+ */
+export function flagFor(field: string): string {
+  const param = /^body\.parameters\.(.+)$/.exec(field);
+  if (param?.[1]) return `--param ${param[1]}`;
+  const plain = /^(?:query|body)\.([A-Za-z][A-Za-z0-9]*)$/.exec(field);
+  if (plain?.[1]) return `--${plain[1].replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+  return field;
 }
 
 function parseJson(text: string): unknown {

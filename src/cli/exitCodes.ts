@@ -19,7 +19,12 @@ export const EXIT = {
 
 export class CliError extends Error {
   override readonly name = 'CliError';
-  constructor(message: string, readonly exitCode: number) {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+    /** The flags at fault, for `--json` output. */
+    readonly fields: readonly { field: string; message: string }[] = [],
+  ) {
     super(message);
   }
 }

@@ -1,6 +1,10 @@
 /**
  * `--follow`: streams a run's step transitions and log lines until it ends, then returns the exit
  * code of its final status (0 succeeded, 1 failed, 2 cancelled) — what Prefect's CLI never did.
+ *
+ * Every line shows the server's time (the virtual clock in the demo), never this machine's, and each
+ * poll's step transitions and log lines are printed in the order they happened, so a step's sixth
+ * failure never comes before the log lines of its attempts 2–6.
  */
 import type { TriggerWords } from '../core/trigger';
 import { isTerminalRunStatus } from '../core/runStatus';
@@ -23,15 +27,34 @@ export interface RunViewJson {
   status: string;
   trigger?: TriggerWords;
   durationSeconds?: number;
+  startedAt?: string;
+  createdAt?: string;
   endedAt?: string;
+  pipelineAttempt?: number;
   error?: { message: string; stepId?: string };
   steps: StepView[];
   metrics: Record<string, Record<string, unknown>>;
 }
 
+interface LogLineJson {
+  time: string;
+  level: string;
+  msg: string;
+  stepId?: string;
+  attempt?: number;
+  cursor: string;
+}
+
 interface LogPage {
-  lines: { time: string; level: string; msg: string; stepId?: string; attempt?: number; cursor: string }[];
+  lines: LogLineJson[];
   nextCursor: string | null;
+}
+
+/** The part of a pipeline's listing that says whether and when a failed run is tried again. */
+export interface PipelineRetryJson {
+  retries: number;
+  delay: number;
+  retryPermanent?: boolean;
 }
 
 export interface FollowOptions {
@@ -45,44 +68,140 @@ export interface FollowOptions {
 export const exitCodeFor = (status: string): number =>
   status === 'succeeded' ? EXIT.ok : status === 'cancelled' ? EXIT.cancelled : EXIT.failed;
 
-const clock = (iso?: string) => (iso ? iso.slice(11, 19) : new Date().toISOString().slice(11, 19));
+/** HH:MM:SS of a server time; blank when the server gave none (never this machine's clock). */
+const clock = (iso?: string) => (iso ? iso.slice(11, 19) : ' '.repeat(8));
+
+const RUN_END = /^run (succeeded|failed|cancelled)\b/;
+
+/**
+ * A run-log message as a user should read it: the run's end line carries its error, which for a
+ * cancelled run is itself "run cancelled[: reason]" — say it once.
+ */
+export function logText(msg: string): string {
+  const doubled = /^run (\w+): run \1(?::\s*([\s\S]*))?$/.exec(msg);
+  return doubled ? `run ${doubled[1] ?? ''}${doubled[2] ? `: ${doubled[2]}` : ''}` : msg;
+}
+
+/** The run's last line: its status and error (naming the step), once. */
+const endLine = (run: RunViewJson): string =>
+  logText(run.error ? `run ${run.status}: ${run.error.stepId ? `${run.error.stepId}: ` : ''}${run.error.message}` : `run ${run.status}`);
+
+/** One log line for a terminal; `logs` shows the full date-time, `--follow` the time of day. */
+export const formatLogLine = (line: Pick<LogLineJson, 'time' | 'level' | 'msg' | 'stepId'>, time: (iso: string) => string = clock): string =>
+  oneLine(`${time(line.time)}  ${(line.stepId ?? '').padEnd(12)} ${line.level.toUpperCase().padEnd(5)} ${logText(line.msg)}`);
+
+/** At one server time: a log line, then the step's new state, then the retry notice. */
+const RANK = { log: 0, step: 1, retry: 2 } as const;
+
+interface Printable {
+  /** Server time; undefined for a step that has not run (pending, skipped, reused). */
+  readonly time?: string;
+  readonly rank: number;
+  /** The line, given the time to show. */
+  readonly text: (time: string | undefined) => string;
+  readonly json: Record<string, unknown>;
+}
 
 export async function follow(client: ApiClient, runId: string, options: FollowOptions): Promise<{ exitCode: number; run: RunViewJson }> {
   const seen = new Map<string, string>();
   let cursor: string | undefined;
+  let endTime: string | undefined;
+  let retryAnnouncedFor = 0;
+  let pipelineRetry: PipelineRetryJson | null | undefined;
+  /** The latest server time printed: a step that has not run is shown "as of" it. */
+  let lastTime: string | undefined;
   for (;;) {
     const run = await client.get<RunViewJson>(`runs/${encodeURIComponent(runId)}`);
+    const events: Printable[] = [];
     if (options.steps) {
       for (const step of run.steps) {
         const last = step.attempts.at(-1);
         const key = `${step.status}#${step.attempts.length}`;
         if (seen.get(step.id) === key) continue;
         seen.set(step.id, key);
-        if (options.json) options.write(JSON.stringify({ event: 'step', runId, step: step.id, status: step.status, attempt: last?.attempt ?? 0, error: step.error ?? last?.error ?? null, metrics: step.metrics ?? null }));
-        // The server's times (virtual in the demo), like the log lines beside them.
-        else options.write(oneLine(`${clock(last?.endedAt ?? last?.startedAt)}  ${step.id.padEnd(12)} ${describe(step)}`));
+        const time = last?.endedAt ?? last?.startedAt;
+        events.push({
+          ...(time ? { time } : {}),
+          rank: RANK.step,
+          text: (t) => `${clock(t)}  ${step.id.padEnd(12)} ${describe(step)}`,
+          json: { event: 'step', runId, step: step.id, status: step.status, attempt: last?.attempt ?? 0, error: step.error ?? last?.error ?? null, metrics: step.metrics ?? null },
+        });
+      }
+      if (pipelineRetry === undefined && awaitsPipelineRetry(run, retryAnnouncedFor)) {
+        const listing = await client.get<{ pipelines: { name: string; pipelineRetry?: PipelineRetryJson }[] }>('pipelines');
+        pipelineRetry = listing.pipelines.find((p) => p.name === run.pipeline)?.pipelineRetry ?? null;
+      }
+      const retry = pipelineRetry && awaitsPipelineRetry(run, retryAnnouncedFor) ? pipelineRetryDue(run, pipelineRetry) : undefined;
+      if (retry) {
+        retryAnnouncedFor = retry.pipelineAttempt;
+        events.push({
+          time: retry.failedAt,
+          rank: RANK.retry,
+          text: (t) => `${clock(t)}  ${''.padEnd(12)} run failed (pipeline attempt ${retry.pipelineAttempt}); pipeline retry at ${retry.at.slice(11, 16)} UTC`,
+          json: { event: 'pipelineRetry', runId, pipelineAttempt: retry.pipelineAttempt, at: retry.at },
+        });
       }
     }
     for (;;) {
       const page = await client.get<LogPage>(`runs/${encodeURIComponent(runId)}/logs`, { after: cursor, limit: 500 });
       for (const line of page.lines) {
-        if (options.json) options.write(JSON.stringify({ event: 'log', runId, ...line }));
-        else options.write(oneLine(`${clock(line.time)}  ${(line.stepId ?? '').padEnd(12)} ${line.level.toUpperCase().padEnd(5)} ${line.msg}`));
+        // The run's own "run <status>" line is said once, last, from the run's view (which names the
+        // step): the view polled just before may not have shown every step's final state yet.
+        if (!line.stepId && RUN_END.test(line.msg)) {
+          endTime = line.time;
+          if (!options.json) continue;
+        }
+        events.push({ time: line.time, rank: RANK.log, text: () => formatLogLine(line), json: { event: 'log', runId, ...line } });
       }
       const next = page.nextCursor ?? cursor;
       if (page.lines.length === 0 || next === cursor) break;
       cursor = next ?? undefined;
     }
+    // A step that has not run is shown as of the latest server time seen (never this machine's clock).
+    lastTime = [lastTime, run.startedAt ?? run.createdAt, ...events.map((e) => e.time)].filter((t) => t !== undefined).sort().at(-1);
+    // A step's error or a log line comes from downstream services: one line each, no control characters.
+    for (const event of inTimeOrder(events, lastTime)) options.write(options.json ? JSON.stringify(event.json) : oneLine(event.text(event.time ?? lastTime)));
     if (isTerminalRunStatus(run.status)) {
       if (options.json) options.write(JSON.stringify({ event: 'end', runId, status: run.status, durationSeconds: run.durationSeconds ?? null, error: run.error ?? null }));
-      else {
-        const error = run.error && run.error.message !== `run ${run.status}` ? `: ${run.error.stepId ? `${run.error.stepId}: ` : ''}${run.error.message}` : '';
-        options.write(oneLine(`${clock(run.endedAt)}  run ${run.status}${error}`));
-      }
+      else options.write(oneLine(`${clock(endTime ?? run.endedAt ?? lastTime)}  ${endLine(run)}`));
       return { exitCode: exitCodeFor(run.status), run };
     }
     await new Promise((resolve) => setTimeout(resolve, options.intervalMs));
   }
+}
+
+/** Stable sort by server time, then rank; an event without a time counts as `untimed` (the latest time seen). */
+function inTimeOrder(events: readonly Printable[], untimed = ''): Printable[] {
+  return events
+    .map((event, index) => ({ event, index, time: event.time ?? untimed }))
+    .sort((a, b) => a.time.localeCompare(b.time) || a.event.rank - b.event.rank || a.index - b.index)
+    .map((x) => x.event);
+}
+
+/**
+ * While a failed round waits for the pipeline retry the run is still "running" with every step
+ * settled (failed, skipped, succeeded). Announced once per pipeline attempt.
+ */
+export function awaitsPipelineRetry(run: RunViewJson, announcedFor: number): boolean {
+  if (isTerminalRunStatus(run.status) || (run.pipelineAttempt ?? 1) <= announcedFor) return false;
+  const settled = run.steps.every((s) => ['failed', 'skipped', 'succeeded', 'reused', 'cancelled'].includes(s.status));
+  return settled && run.steps.some((s) => s.status === 'failed');
+}
+
+/**
+ * When the pipeline retry of a settled failed round comes: the round's last failure + `delay`, the
+ * engine's rule (src/engine/runPipeline.ts) — none when no retry is left or every failure is
+ * permanent and the definition does not set `retryPermanent`.
+ */
+export function pipelineRetryDue(run: RunViewJson, retry: PipelineRetryJson): { pipelineAttempt: number; failedAt: string; at: string } | undefined {
+  const attempt = run.pipelineAttempt ?? 1;
+  if (attempt > retry.retries) return undefined;
+  const failed = run.steps.filter((s) => s.status === 'failed');
+  const permanentOnly = failed.every((s) => (s.error ?? s.attempts.at(-1)?.error)?.class === 'permanent');
+  if (permanentOnly && !retry.retryPermanent) return undefined;
+  const failedAt = failed.flatMap((s) => s.attempts.map((a) => a.endedAt ?? '')).sort().at(-1);
+  if (!failedAt) return undefined;
+  return { pipelineAttempt: attempt, failedAt, at: new Date(Date.parse(failedAt) + retry.delay * 1000).toISOString() };
 }
 
 function describe(step: StepView): string {

@@ -8,13 +8,15 @@
  */
 import { describeTrigger, type TriggerWords } from '../core/trigger';
 import { Command, Option } from 'commander';
+import { version } from '../../package.json';
 import { loadCatalog } from '../pipelines/catalog';
 import { pipelineInputs } from '../pipelines/definitions';
 import { PipelineValidationError } from '../pipelines/validate';
 import { previewSchedule, MAX_PREVIEW_COUNT } from '../scheduler/preview';
 import { ApiClient } from './client';
+import { addCostCommand } from './cost';
 import { CliError, EXIT } from './exitCodes';
-import { follow, type RunViewJson } from './follow';
+import { follow, formatLogLine, type RunViewJson } from './follow';
 import { seconds, table } from './table';
 import { oneLine, terminalSafe } from './terminal';
 
@@ -29,7 +31,7 @@ interface PipelineJson {
   title: string;
   tags: string[];
   parameters: Record<string, { type: string }>;
-  steps: { id: string }[];
+  steps: { id: string; dependsOn: string[] }[];
   schedules: { name: string; cron: string; timezone: string; enabled: boolean; paused: boolean; tags: string[]; nextRun: { utc: string; local: string } | null }[];
   lastRun: { runId: string; status: string; createdAt: string } | null;
 }
@@ -50,6 +52,7 @@ export function buildProgram(print_: Out = (l) => console.log(l), setExit: (code
   const out: Out = (line) => print_(terminalSafe(line));
   const program = new Command('durable-pipelines')
     .description('Start, watch and steer durable-pipelines runs')
+    .version(version, '-V, --version', 'print the CLI version')
     .addOption(new Option('--url <url>', 'base URL of the app').env('DURABLE_PIPELINES_URL').default('http://localhost:7071'))
     .addOption(new Option('--key <key>', 'function key (x-functions-key)').env('DURABLE_PIPELINES_KEY'))
     .option('--json', 'print JSON instead of tables', false)
@@ -59,7 +62,8 @@ export function buildProgram(print_: Out = (l) => console.log(l), setExit: (code
   const globals = (): GlobalOptions => program.opts<GlobalOptions>();
   const client = () => new ApiClient({ baseUrl: globals().url, ...(globals().key ? { key: globals().key } : {}) });
   const print = (data: unknown, human: () => string) => out(globals().json ? JSON.stringify(data, null, 2) : human());
-  const fetchPipelines = async (api = client()): Promise<PipelineJson[]> => (await api.get<{ pipelines: PipelineJson[] }>('pipelines')).pipelines;
+  const fetchListing = (api = client()) => api.get<{ pipelines: PipelineJson[]; schedulerEnabled?: boolean }>('pipelines');
+  const fetchPipelines = async (api = client()): Promise<PipelineJson[]> => (await fetchListing(api)).pipelines;
 
   const pipelines = program.command('pipelines').description('pipelines the app serves');
   pipelines
@@ -122,13 +126,26 @@ export function buildProgram(print_: Out = (l) => console.log(l), setExit: (code
     .option('--status <status>', 'pending | running | succeeded | failed | cancelled')
     .option('--since <iso>')
     .option('--until <iso>')
-    .option('--limit <n>', 'how many', '10')
-    .action(async (opts: { pipeline?: string; status?: string; since?: string; until?: string; limit: string }) => {
-      const page = await client().get<{ runs: RunRow[]; nextCursor: string | null }>('runs', { pipeline: opts.pipeline, status: opts.status, since: opts.since, until: opts.until, limit: opts.limit });
-      print(page, () =>
-        page.runs.length === 0
+    .option('--limit <n>', 'how many per page', '10')
+    .option('--cursor <cursor>', 'the page after the one that printed this cursor')
+    .option('--all', 'every page, one after the other', false)
+    .action(async (opts: { pipeline?: string; status?: string; since?: string; until?: string; limit: string; cursor?: string; all: boolean }) => {
+      const api = client();
+      const filters = { pipeline: opts.pipeline, status: opts.status, since: opts.since, until: opts.until, limit: opts.limit };
+      const runsSeen: RunRow[] = [];
+      let cursor = opts.cursor;
+      let nextCursor: string | null;
+      do {
+        const page = await api.get<{ runs: RunRow[]; nextCursor: string | null }>('runs', { ...filters, cursor });
+        runsSeen.push(...page.runs);
+        nextCursor = page.nextCursor;
+        cursor = nextCursor ?? undefined;
+      } while (opts.all && nextCursor);
+      print({ runs: runsSeen, nextCursor }, () =>
+        (runsSeen.length === 0
           ? 'no runs'
-          : table(['RUN', 'PIPELINE', 'STATUS', 'STARTED BY', 'CREATED', 'DURATION'], page.runs.map((r) => [r.runId, r.pipeline, r.status, describeTrigger(r.trigger), r.createdAt, seconds(r.durationSeconds)])),
+          : table(['RUN', 'PIPELINE', 'STATUS', 'STARTED BY', 'CREATED', 'DURATION'], runsSeen.map((r) => [r.runId, r.pipeline, r.status, describeTrigger(r.trigger), r.createdAt, seconds(r.durationSeconds)]))) +
+        (nextCursor ? `\n\nmore runs: durable-pipelines runs ls ${nextPageArgs(opts, nextCursor)}   (or --all)` : ''),
       );
     });
   runs
@@ -153,7 +170,7 @@ export function buildProgram(print_: Out = (l) => console.log(l), setExit: (code
         const page = await api.get<{ lines: { time: string; level: string; msg: string; stepId?: string; cursor: string }[]; nextCursor: string | null }>(`runs/${encodeURIComponent(runId)}/logs`, { after, limit: 1000 });
         for (const l of page.lines) {
           lines.push(l);
-          if (!globals().json) out(oneLine(`${l.time}  ${(l.stepId ?? '').padEnd(12)} ${l.level.toUpperCase().padEnd(5)} ${l.msg}`));
+          if (!globals().json) out(formatLogLine(l, (iso) => iso));
         }
         if (page.lines.length === 0 || !page.nextCursor || page.nextCursor === after) break;
         after = page.nextCursor;
@@ -177,9 +194,13 @@ export function buildProgram(print_: Out = (l) => console.log(l), setExit: (code
     .option('--interval <seconds>', 'poll interval while following', '2')
     .action(async (runId: string, opts: { from: string; follow: boolean; interval: string }) => {
       const api = client();
-      const result = await api.post<{ runId: string; rerunSteps: string[]; reusedSteps: string[] }>(`runs/${encodeURIComponent(runId)}/rerun`, { from: opts.from });
-      if (!opts.follow || globals().json) print(result, () => `started ${result.runId}: runs ${result.rerunSteps.join(', ')}; reuses ${result.reusedSteps.join(', ') || 'nothing'}`);
-      else out(`started ${result.runId}: runs ${result.rerunSteps.join(', ')}; reuses ${result.reusedSteps.join(', ') || 'nothing'}`);
+      const result = await api.post<{ runId: string; rerunOf?: string; rerunSteps: string[]; reusedSteps: string[] }>(`runs/${encodeURIComponent(runId)}/rerun`, { from: opts.from });
+      const upstream = opts.from === 'failed' ? [] : await upstreamReruns(api, runId, opts.from, result.rerunSteps);
+      const text = () =>
+        `started ${result.runId}: runs ${result.rerunSteps.join(', ')}; reuses ${result.reusedSteps.join(', ') || 'nothing'}` +
+        (upstream.length ? `\nnote: --from ${opts.from} also reruns ${upstream.join(', ')}: upstream of ${opts.from}, ${upstream.length === 1 ? 'it' : 'they'} did not succeed in ${runId}` : '');
+      if (!opts.follow || globals().json) print({ ...result, upstreamReruns: upstream }, text);
+      else out(text());
       if (opts.follow) await followAndExit(api, result.runId, opts.interval, true);
     });
 
@@ -188,10 +209,20 @@ export function buildProgram(print_: Out = (l) => console.log(l), setExit: (code
     .command('ls')
     .description('every schedule with its next run')
     .action(async () => {
-      const list = await fetchPipelines();
-      const rows = list.flatMap((p) => p.schedules.map((s) => ({ pipeline: p.name, ...s })));
+      const listing = await fetchListing();
+      // With the app's scheduler off nothing fires: no schedule is "active" and none has a next run.
+      const schedulerOn = listing.schedulerEnabled ?? true;
+      const rows = listing.pipelines.flatMap((p) =>
+        p.schedules.map((s) => ({
+          pipeline: p.name,
+          ...s,
+          state: !s.enabled ? 'disabled' : s.paused ? 'paused' : schedulerOn ? 'active' : 'scheduler off',
+          nextRun: schedulerOn ? s.nextRun : null,
+        })),
+      );
       print(rows, () =>
-        table(['PIPELINE', 'SCHEDULE', 'CRON', 'TIME ZONE', 'STATE', 'NEXT (LOCAL)', 'NEXT (UTC)'], rows.map((s) => [s.pipeline, s.name, s.cron, s.timezone, !s.enabled ? 'disabled' : s.paused ? 'paused' : 'active', s.nextRun?.local, s.nextRun?.utc])),
+        table(['PIPELINE', 'SCHEDULE', 'CRON', 'TIME ZONE', 'STATE', 'NEXT (LOCAL)', 'NEXT (UTC)'], rows.map((s) => [s.pipeline, s.name, s.cron, s.timezone, s.state, s.nextRun?.local, s.nextRun?.utc])) +
+        (schedulerOn ? '' : '\n\nthe scheduler is off on this app (SCHEDULER_ENABLED=false): no schedule fires; `schedules preview` shows when they would'),
       );
     });
   for (const verb of ['pause', 'resume'] as const) {
@@ -222,6 +253,8 @@ export function buildProgram(print_: Out = (l) => console.log(l), setExit: (code
       print(slots, () => `${pipeline}/${schedule}: ${s.cron} in ${s.timezone}\n` + table(['UTC', 'LOCAL', 'DST'], slots.map((x) => [x.utc, x.local, x.dst ?? ''])));
     });
 
+  addCostCommand(program, print);
+
   async function followAndExit(api: ApiClient, runId: string, interval: string, steps: boolean): Promise<void> {
     const intervalMs = Math.max(0.2, Number(interval) || 2) * 1000;
     const { exitCode } = await follow(api, runId, { json: globals().json, intervalMs, write: out, steps });
@@ -229,6 +262,40 @@ export function buildProgram(print_: Out = (l) => console.log(l), setExit: (code
   }
 
   return program;
+}
+
+/** The same `runs ls` filters with the next page's cursor, for a user to paste. */
+function nextPageArgs(opts: { pipeline?: string; status?: string; since?: string; until?: string; limit: string }, cursor: string): string {
+  const args: string[] = [];
+  if (opts.pipeline) args.push('--pipeline', opts.pipeline);
+  if (opts.status) args.push('--status', opts.status);
+  if (opts.since) args.push('--since', opts.since);
+  if (opts.until) args.push('--until', opts.until);
+  if (opts.limit !== '10') args.push('--limit', opts.limit);
+  args.push('--cursor', cursor);
+  return args.map(shellWord).join(' ');
+}
+
+const shellWord = (word: string): string => (/^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`);
+
+/**
+ * The steps a `rerun --from <step>` runs that are neither <step> nor downstream of it: upstream steps
+ * that did not succeed in the source run, which the server reruns because <step> needs their output.
+ */
+async function upstreamReruns(api: ApiClient, sourceRunId: string, from: string, rerunSteps: readonly string[]): Promise<string[]> {
+  const source = await api.get<{ pipeline: string }>(`runs/${encodeURIComponent(sourceRunId)}`);
+  const steps = (await api.get<{ pipelines: PipelineJson[] }>('pipelines')).pipelines.find((p) => p.name === source.pipeline)?.steps ?? [];
+  const downstream = new Set([from]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const s of steps) {
+      if (!downstream.has(s.id) && s.dependsOn.some((d) => downstream.has(d))) {
+        downstream.add(s.id);
+        grew = true;
+      }
+    }
+  }
+  return rerunSteps.filter((id) => !downstream.has(id));
 }
 
 /** `--param day=2026-11-26` typed by the pipeline's declared parameter types. */
@@ -263,28 +330,40 @@ function showRun(run: RunViewJson): string {
   return `${head}\n\n${steps}`;
 }
 
-export async function main(argv: readonly string[] = process.argv): Promise<number> {
+/** Every command of the tree, the root first (commander copies settings only to commands made later). */
+const allCommands = (command: Command): Command[] => [command, ...command.commands.flatMap(allCommands)];
+
+export async function main(argv: readonly string[] = process.argv, err: Out = (l) => console.error(l)): Promise<number> {
   let code: number = EXIT.ok;
   const program = buildProgram(undefined, (c) => (code = c));
+  // Under --json a script reads the error too: one JSON object on stderr, not prose and a usage text.
+  const jsonErrors = argv.slice(2).includes('--json');
+  const fail = (message: string, exitCode: number, fields: readonly { field: string; message: string }[] = []): number => {
+    // Error texts quote the server: no control character reaches the terminal (terminal.ts).
+    err(terminalSafe(jsonErrors ? JSON.stringify({ error: { message, exitCode, ...(fields.length ? { fields } : {}) } }) : `error: ${message}`));
+    return exitCode;
+  };
+  if (jsonErrors) {
+    for (const command of allCommands(program)) {
+      command.showHelpAfterError(false).configureOutput({ outputError: (text) => void fail(text.replace(/^error: /, '').trim(), EXIT.invalid) });
+    }
+  }
   try {
     await program.parseAsync([...argv]);
   } catch (error) {
     const e = error as { code?: string; exitCode?: number };
-    if (error instanceof CliError) {
-      console.error(`error: ${terminalSafe(error.message)}`);
-      return error.exitCode;
-    }
+    if (error instanceof CliError) return fail(error.message, error.exitCode, error.fields);
     if (typeof e.code === 'string' && e.code.startsWith('commander.')) {
       // help and version exit 0; usage errors were already printed by commander
       return e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help' ? EXIT.ok : EXIT.invalid;
     }
-    console.error(`error: ${terminalSafe((error as Error).message)}`);
-    return EXIT.failed;
+    return fail((error as Error).message, EXIT.failed);
   }
   return code;
 }
 
-if (require.main === module) {
+/** The process entry (bin/durable-pipelines.js, or `node src/cli/main.ts`): runs `main` and exits with its code. */
+export function runCli(): void {
   // `… --follow | head`: once the reader is gone, stop quietly instead of dying on EPIPE with a stack
   // trace. Exit 1: the command did not finish what it was asked (the run's outcome is unknown).
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {
@@ -293,3 +372,5 @@ if (require.main === module) {
   });
   void main().then((code) => process.exit(code));
 }
+
+if (require.main === module) runCli();

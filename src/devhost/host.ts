@@ -117,6 +117,7 @@ export class DevHost {
       taskFailureShape: options.taskFailureShape ?? 'reasonDetails',
       log,
       onTimerCreated: (fireAt) => holder.host?.armRealTimer(fireAt.getTime()),
+      ...(options.stateDirectory === undefined ? {} : { stateDirectory: options.stateDirectory }),
     });
 
     const serveTriggers = options.httpPort !== false;
@@ -138,6 +139,12 @@ export class DevHost {
         sendProblem(res, new ApiProblem(500, 'Internal error', 'the request failed; see the host log'), '/', { closeConnection: true });
       });
     });
+    // Node closes an idle keep-alive socket after 5 s by default, and a client (undici's fetch)
+    // that picks that socket for its next request at the same moment gets ECONNRESET — seen here
+    // under load with clients polling every few seconds. A long idle timeout, as the Azure front
+    // end has (minutes), leaves the client's pool to close idle sockets first.
+    server.keepAliveTimeout = 120_000;
+    server.headersTimeout = 125_000;
     server.on('connection', (socket: Socket) => {
       counters.sockets.add(socket);
       socket.once('close', () => {
@@ -245,6 +252,8 @@ export class DevHost {
     const clientData = clientBindingData(state.baseUrl, settings.hubName, options.functionKey, rpcToken);
     const host = new DevHost(clock, hub, server, timers, clientData, settings, serveTriggers ? state.baseUrl : undefined, log, counters);
     holder.host = host;
+    const resumed = hub.resume();
+    if (options.stateDirectory !== undefined) log(`durable state in ${options.stateDirectory}: ${resumed} unfinished instance(s) resumed`);
     host.startTimerTriggers();
     log(`dev host on ${state.baseUrl} (${clockMode} clock at ${clock.now().toISOString()}), ${orchestrators.size} orchestrators, ${activities.size} activities, ${routes.length} http routes, ${timers.length} timers`);
     return host;

@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { InvocationContext } from '@azure/functions';
 import type { ActivityHandler, OrchestrationHandler } from 'durable-functions';
 import type { HostClock } from './clock';
+import { InstanceFileStore, type PersistedInstance } from './durable-store';
 import type { DurableHostSettings } from './host-json';
 import {
   EventType,
@@ -74,6 +75,8 @@ export interface HubOptions {
   readonly log: (line: string) => void;
   /** Called when a durable timer is created (the real clock arms a setTimeout). */
   readonly onTimerCreated: (fireAt: Date) => void;
+  /** Keeps every instance on disk here (see durable-store.ts); unset = in memory only. */
+  readonly stateDirectory?: string;
 }
 
 export class TaskHub {
@@ -82,8 +85,13 @@ export class TaskHub {
   private readonly inFlight = new Set<Promise<unknown>>();
   private pumping = false;
   private readonly changeListeners = new Set<() => void>();
+  private readonly store: InstanceFileStore | undefined;
+  /** Instances whose orchestrator is running: saved once its episode ends, never half-way through. */
+  private readonly inEpisode = new Set<string>();
 
-  constructor(private readonly options: HubOptions) {}
+  constructor(private readonly options: HubOptions) {
+    this.store = options.stateDirectory === undefined ? undefined : new InstanceFileStore(options.stateDirectory);
+  }
 
   // ---- client operations -------------------------------------------------------------------
 
@@ -109,6 +117,7 @@ export class TaskHub {
     const output = toJsonString(reason);
     append(instance.execution, historyEvent.executionTerminated(now, reason), historyEvent.executionCompleted(now, 'Terminated', output));
     this.finish(instance, 'Terminated', output);
+    this.persist(instance);
     this.log(`${instance.name} ${instanceId} terminated: ${reason}`);
     this.notifyParent(instance, 'Terminated', output);
     return 'terminated';
@@ -126,6 +135,7 @@ export class TaskHub {
     const instance = this.instances.get(instanceId);
     if (!instance || !isTerminal(instance.status)) return 0;
     this.instances.delete(instanceId);
+    this.store?.remove(instanceId);
     return 1;
   }
 
@@ -134,6 +144,7 @@ export class TaskHub {
     for (const instance of this.query(query)) {
       if (isTerminal(instance.status)) {
         this.instances.delete(instance.instanceId);
+        this.store?.remove(instance.instanceId);
         count++;
       }
     }
@@ -240,6 +251,56 @@ export class TaskHub {
     return () => this.changeListeners.delete(listener);
   }
 
+  // ---- persistence ---------------------------------------------------------------------------
+
+  /**
+   * Loads the instances a previous process saved and resumes the unfinished ones, as a task hub
+   * worker does when it takes its partitions back: queued messages are processed, pending durable
+   * timers re-armed (due ones fire at the next check), activities scheduled but never answered run
+   * again (activities are at-least-once in Azure too: a work item whose lease expired is
+   * redelivered), and sub-orchestrations started but never answered are started or re-answered.
+   * Call once, after the host can arm timers. Returns how many unfinished instances it resumed.
+   */
+  resume(): number {
+    if (!this.store) return 0;
+    const { instances, unreadable } = this.store.load();
+    for (const bad of unreadable) this.log(`durable state: ${bad.file} could not be read and was set aside as ${bad.file}.unreadable: ${bad.reason}`);
+    for (const record of instances) this.instances.set(record.instanceId, fromRecord(record));
+    let resumed = 0;
+    for (const instance of this.instances.values()) {
+      if (isTerminal(instance.status)) continue;
+      resumed++;
+      for (const fireAt of instance.timers.values()) this.options.onTimerCreated(fireAt);
+      const answered = answeredTaskIds(instance);
+      for (const event of instance.execution.history) {
+        if (answered.has(event.EventId)) continue;
+        if (event.EventType === EventType.TaskScheduled) {
+          const name = String(event['Name']);
+          const input = typeof event['Input'] === 'string' ? event['Input'] : undefined;
+          this.log(`${instance.name} ${instance.instanceId}: activity ${name} (#${event.EventId}) had not answered before the restart; running it again`);
+          this.track(this.runActivity(instance, instance.generation, event.EventId, name, input));
+        } else if (event.EventType === EventType.SubOrchestrationInstanceCreated) {
+          const childId = String(event['InstanceId']);
+          const child = this.instances.get(childId);
+          if (!child) {
+            const input = typeof event['Input'] === 'string' ? event['Input'] : undefined;
+            this.createInstance(String(event['Name']), childId, input, { instanceId: instance.instanceId, taskScheduledId: event.EventId });
+          } else if (isTerminal(child.status)) {
+            this.notifyParent(child, child.status, child.output ?? toJsonString(null));
+          }
+        }
+      }
+      if (instance.inbox.length > 0) this.ready.add(instance.instanceId);
+    }
+    if (this.ready.size > 0) this.kick();
+    return resumed;
+  }
+
+  private persist(instance: Instance): void {
+    if (!this.store || this.instances.get(instance.instanceId) !== instance) return;
+    this.store.save(toRecord(instance));
+  }
+
   // ---- internals -----------------------------------------------------------------------------
 
   private require(instanceId: string): Instance {
@@ -277,6 +338,7 @@ export class TaskHub {
       replayCpuMs: 0,
     };
     this.instances.set(instanceId, instance);
+    this.persist(instance);
     this.ready.add(instanceId);
     this.kick();
     this.changed();
@@ -288,11 +350,13 @@ export class TaskHub {
     instance.timers.clear();
     this.instances.delete(instance.instanceId);
     this.ready.delete(instance.instanceId);
+    this.store?.remove(instance.instanceId);
   }
 
   private deliver(instance: Instance, generation: number, event: HistoryEvent): void {
     if (this.instances.get(instance.instanceId) !== instance || instance.generation !== generation || isTerminal(instance.status)) return;
     instance.inbox.push(event);
+    if (!this.inEpisode.has(instance.instanceId)) this.persist(instance);
     this.ready.add(instance.instanceId);
     this.kick();
   }
@@ -310,7 +374,14 @@ export class TaskHub {
         if (next.done) break;
         this.ready.delete(next.value);
         const instance = this.instances.get(next.value);
-        if (instance) await this.wakeUp(instance);
+        if (!instance) continue;
+        this.inEpisode.add(instance.instanceId);
+        try {
+          await this.wakeUp(instance);
+        } finally {
+          this.inEpisode.delete(instance.instanceId);
+          this.persist(instance);
+        }
       }
     } finally {
       this.pumping = false;
@@ -431,6 +502,12 @@ export class TaskHub {
       this.deliver(parent, generation, historyEvent.subOrchestrationFailed(this.options.clock.now(), seq, failure.reason, failure.details, this.failureDetails(failure.errorType, message)));
     };
     const existing = this.instances.get(childId);
+    // The same start replayed after a restart (the child was saved, the parent's episode was not):
+    // the child already running for this very task is the one the parent waits for.
+    if (existing?.parent?.instanceId === parent.instanceId && existing.parent.taskScheduledId === seq && existing.name === name) {
+      if (isTerminal(existing.status)) this.notifyParent(existing, existing.status, existing.output ?? toJsonString(null));
+      return;
+    }
     if (existing && !isTerminal(existing.status)) {
       failChild(`An Orchestration instance with the status ${existing.status} already exists.`);
       return;
@@ -555,6 +632,72 @@ export class TaskHub {
       ...(history ? { historyEvents: history } : {}),
     };
   }
+}
+
+/** Scheduled ids (activities, sub-orchestrations) whose answer is in the history or waiting in the inbox. */
+function answeredTaskIds(instance: Instance): Set<number> {
+  const answered = new Set<number>();
+  for (const event of [...instance.execution.history, ...instance.inbox]) {
+    const id = event['TaskScheduledId'];
+    if (typeof id === 'number') answered.add(id);
+  }
+  return answered;
+}
+
+function toRecord(instance: Instance): PersistedInstance {
+  return {
+    version: 1,
+    instanceId: instance.instanceId,
+    name: instance.name,
+    createdTime: instance.createdTime.toISOString(),
+    lastUpdatedTime: instance.lastUpdatedTime.toISOString(),
+    status: instance.status,
+    input: instance.input,
+    output: instance.output,
+    customStatus: instance.customStatus,
+    parent: instance.parent,
+    execution: {
+      executionId: instance.execution.executionId,
+      history: instance.execution.history,
+      input: instance.execution.input,
+      scheduled: instance.execution.scheduled,
+      subOrchestrationCounter: instance.execution.subOrchestrationCounter,
+    },
+    pastExecutions: instance.pastExecutions,
+    inbox: instance.inbox,
+    timers: [...instance.timers].map(([id, fireAt]) => [id, fireAt.toISOString()] as const),
+    replays: instance.replays,
+    replayCpuMs: instance.replayCpuMs,
+  };
+}
+
+function fromRecord(record: PersistedInstance): Instance {
+  const history = record.execution.history.map((event) => ({ ...event }));
+  return {
+    instanceId: record.instanceId,
+    name: record.name,
+    createdTime: new Date(record.createdTime),
+    lastUpdatedTime: new Date(record.lastUpdatedTime),
+    status: record.status,
+    input: record.input,
+    output: record.output,
+    customStatus: record.customStatus,
+    parent: record.parent,
+    execution: {
+      executionId: record.execution.executionId,
+      history,
+      sdkView: history.map(toSdkEvent),
+      input: record.execution.input,
+      scheduled: record.execution.scheduled,
+      subOrchestrationCounter: record.execution.subOrchestrationCounter,
+    },
+    pastExecutions: record.pastExecutions.map((events) => [...events]),
+    inbox: [...record.inbox],
+    timers: new Map(record.timers.map(([id, fireAt]) => [id, new Date(fireAt)])),
+    generation: 0,
+    replays: record.replays,
+    replayCpuMs: record.replayCpuMs,
+  };
 }
 
 function newExecution(inputJson: string | undefined): Execution {

@@ -37,6 +37,11 @@ export interface DevHostOptions {
   readonly hostJson?: unknown;
   readonly log?: (line: string) => void;
   readonly taskFailureShape?: TaskFailureShape;
+  /**
+   * Folder for the Durable state (instances, histories, pending timers and messages; see
+   * docs/devhost.md): unfinished runs resume when a host starts on the same folder. Unset = in memory.
+   */
+  readonly stateDirectory?: string;
   /** Page size of the status query API (the client follows continuation tokens). Default 100. */
   readonly statusPageSize?: number;
 }

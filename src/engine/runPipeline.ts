@@ -185,6 +185,9 @@ export function createRunPipeline(options: RunPipelineOptions = {}): Orchestrati
     for (;;) {
       stop = yield* runRound(env, input, interrupts);
       if (stop || !firstFailed(input, tracker) || retriesLeft <= 0) break;
+      // A permanent failure (bad credentials, missing secret, SQL that does not compile) fails the
+      // same way on every run: waiting `delay` for it only hides it, unless the definition says so.
+      if (!input.pipeline.pipelineRetry.retryPermanent && onlyPermanentFailures(input, tracker)) break;
       retriesLeft--;
       const delay = input.pipeline.pipelineRetry.delay;
       env.log(`run failed; pipeline retry in ${delay}s (${retriesLeft} left after this one)`);
@@ -222,6 +225,11 @@ function firstFailed(input: RunInput, tracker: RunTracker): { id: string; error?
     if (state.status === 'failed') return { id: step.id, ...(state.error ? { error: state.error } : {}) };
   }
   return undefined;
+}
+
+function onlyPermanentFailures(input: RunInput, tracker: RunTracker): boolean {
+  const failed = input.pipeline.steps.map((s) => tracker.step(s.id)).filter((s) => s.status === 'failed');
+  return failed.length > 0 && failed.every((s) => s.error?.class === 'permanent');
 }
 
 function finalState(input: RunInput, tracker: RunTracker, stop: Stop | undefined, nowMs: number): RunState {

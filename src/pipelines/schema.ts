@@ -86,7 +86,8 @@ const literalText = z.string().superRefine((value, ctx) => {
 const identifierValue = (maxParts: number, what: string) =>
   z.union([identifier(maxParts, what), secretRefSchema, settingRefSchema]);
 
-const timeZoneSchema = z.string().refine(isTimeZone, { message: 'unknown IANA time zone' });
+// Quote the value: "unknown IANA time zone" alone leaves the user to find which string is wrong.
+const timeZoneSchema = z.string().refine(isTimeZone, { error: (issue) => `unknown IANA time zone ${JSON.stringify(issue.input)} (names like "Europe/Paris" or "UTC")` });
 
 export function isTimeZone(zone: string): boolean {
   try {
@@ -145,6 +146,11 @@ export const pipelineRetrySchema = z
     /** Extra runs of the steps that did not succeed (Prefect's flow `retries`). */
     retries: z.number().int().min(0).max(10),
     delay: durationSchema.default(0),
+    /**
+     * Retry a run whose every failed step failed permanently (rejected credentials, a missing
+     * secret, SQL that does not compile)? Off: such a run fails at once, since a retry fails alike.
+     */
+    retryPermanent: z.boolean().default(false),
   })
   .strict();
 
@@ -359,7 +365,7 @@ export const pipelineSchema = z
     tags: z.array(z.string()).default([]),
     parameters: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'parameter names are identifiers'), parameterSchema).default({}),
     steps: z.array(stepSchema).min(1),
-    pipelineRetry: pipelineRetrySchema.default({ retries: 0, delay: 0 }),
+    pipelineRetry: pipelineRetrySchema.default({ retries: 0, delay: 0, retryPermanent: false }),
     /** Wall time allowed for the whole run, retries included. */
     timeout: durationSchema.optional(),
     schedules: z.array(scheduleSchema).default([]),

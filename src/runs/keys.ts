@@ -65,12 +65,12 @@ export function monthsDescending(newest: string, oldest: string): string[] {
   return out;
 }
 
-export type IndexKind = 'pipeline' | 'status' | 'all';
-
-/** Index partition: `p~<pipeline>~<month>`, `s~<status>~<month>`, `a~<month>`. */
-export function indexPartition(kind: IndexKind, value: string, bucket: string): string {
-  if (kind === 'all') return `a${SEP}${bucket}`;
-  return `${kind === 'pipeline' ? 'p' : 's'}${SEP}${encodeKeyPart(value)}${SEP}${bucket}`;
+/**
+ * Index partition `a~<month>`: one row per run ({ runId, pipeline }), written once when the run
+ * row is created. Pipeline and status filters run inside it (docs/run-store.md, "Listings").
+ */
+export function indexPartition(bucket: string): string {
+  return `a${SEP}${bucket}`;
 }
 
 /** Index row key: newest first, run id breaks ties within a millisecond. */
@@ -88,9 +88,34 @@ export function attemptRowKey(stepId: string, attempt: number): string {
 }
 export const ATTEMPT_PREFIX = `attempt${SEP}`;
 
-/** Log sequence numbers are 1-based, zero-padded so row keys sort in append order. */
-export function logRowKey(seq: number): string {
-  return `log${SEP}${String(seq).padStart(10, '0')}`;
+/**
+ * Log row keys sort in write order without a counter to read first: the write time (ms), a
+ * sequence that keeps one process's lines in order within a millisecond, and a random tail so two
+ * processes writing in the same millisecond never collide. The part after `log~` is the cursor.
+ */
+export function logRowKey(cursor: string): string {
+  return `log${SEP}${cursor}`;
+}
+export const LOG_CURSOR = /^\d{13}~\d{4}~[0-9a-z]{6}$/u;
+
+/** Issues log cursors in this process's write order (see logRowKey). */
+export class LogCursorClock {
+  private lastMs = 0;
+  private seq = 0;
+  next(nowMs: number): string {
+    if (nowMs > this.lastMs) {
+      this.lastMs = nowMs;
+      this.seq = 0;
+    } else {
+      this.seq += 1;
+      if (this.seq > 9999) {
+        this.lastMs += 1;
+        this.seq = 0;
+      }
+    }
+    const tail = Math.floor(Math.random() * 36 ** 6).toString(36).padStart(6, '0');
+    return `${String(this.lastMs).padStart(13, '0')}${SEP}${String(this.seq).padStart(4, '0')}${SEP}${tail}`;
+  }
 }
 export const LOG_PREFIX = `log${SEP}`;
 
@@ -108,13 +133,11 @@ export function pendingSlotRowKey(slot: string): string {
 }
 export const PENDING_PREFIX = `pending${SEP}`;
 
-/** Head row of a pipeline: its most recent run ids, one point read for "latest N". */
-export function pipelineHeadPartition(pipeline: string): string {
-  return `head${SEP}${encodeKeyPart(pipeline)}`;
-}
 /** Store-wide bounds of the months that hold runs, so listings know where to stop walking. */
 export const META_PARTITION = 'meta';
-export const HEAD_ROW = '';
+export const META_ROW = '';
+/** Marks a run's end in its partition: inserted once, so a second end cannot overwrite the first. */
+export const END_ROW = 'end';
 
 /** Opaque listing cursor: the index month and the last row key returned. */
 export interface ListCursor {

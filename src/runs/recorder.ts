@@ -54,4 +54,36 @@ export interface RunRecorder {
   recordAttempt(attempt: AttemptRecord): Promise<void>;
   /** Appends log lines to a run, in order, bounded per run. */
   appendLogs(runId: string, lines: readonly LogLine[]): Promise<void>;
+  /**
+   * Everything one activity execution writes about a run, in one request when it can (one entity
+   * group transaction in the run's partition): the cheap path docs/run-store.md counts.
+   */
+  record(write: RunWrite): Promise<void>;
+}
+
+/** What one activity execution writes about a run. */
+export interface RunWrite {
+  readonly runId: string;
+  readonly pipeline: string;
+  /**
+   * The first attempt of a step starts: the run exists and is running from here on. `root` (a step
+   * with no dependencies) is where a run normally begins, so the row is created there.
+   */
+  readonly start?: { readonly root: boolean; readonly trigger: RunTrigger; readonly parameters: JsonObject };
+  /** The run ended: its terminal fields (written once; a second end keeps the first status). */
+  readonly finish?: Partial<RunRecord> & Pick<RunRecord, 'status'>;
+  readonly attempts?: readonly AttemptRecord[];
+  readonly lines?: readonly LogLine[];
+}
+
+/**
+ * A RunWrite as separate calls of the three methods: what a recorder without transactions does,
+ * and the Table store's path when its one-request write is refused.
+ */
+export async function recordStepByStep(recorder: Pick<RunRecorder, 'upsertRun' | 'recordAttempt' | 'appendLogs'>, write: RunWrite): Promise<void> {
+  const { runId, pipeline } = write;
+  if (write.start) await recorder.upsertRun({ runId, pipeline, status: 'running', trigger: write.start.trigger, parameters: write.start.parameters });
+  if (write.finish) await recorder.upsertRun({ ...write.finish, runId, pipeline });
+  for (const a of write.attempts ?? []) await recorder.recordAttempt(a);
+  if ((write.lines ?? []).length > 0) await recorder.appendLogs(runId, write.lines ?? []);
 }

@@ -14,18 +14,16 @@
 import { TableTransaction, type TableClient, type TableEntityResult, type TransactionAction } from '@azure/data-tables';
 import type { RunStatus } from '../engine/types';
 import { PENDING_OUTCOMES, type ScheduleState, type SchedulerStore, type SlotEntry, type SlotOutcome } from '../scheduler/ports';
-import type { AttemptRecord, LogLine, RunRecord, RunRecorder } from './recorder';
+import { recordStepByStep, type AttemptRecord, type LogLine, type RunRecord, type RunRecorder, type RunWrite } from './recorder';
 import {
   attemptFromEntity,
   attemptProps,
-  decodeJson,
   encodeJson,
   isTerminal,
   logFromEntity,
   logProps,
   mergeMetrics,
   nextStatus,
-  RUN_STATUSES,
   runFromEntity,
   runProps,
   slotFromEntity,
@@ -37,40 +35,39 @@ import {
   decodeCursor,
   encodeCursor,
   encodeKeyPart,
-  HEAD_ROW,
+  END_ROW,
   IDEMPOTENCY_MARKER_ROW,
   indexPartition,
   indexRowKey,
   fromInvertedTime,
   invertedTime,
+  LOG_CURSOR,
   LOG_META_ROW,
   LOG_PREFIX,
+  LogCursorClock,
   logRowKey,
   META_PARTITION,
+  META_ROW,
   monthBucket,
   monthsDescending,
   odataString,
   attemptRowKey,
   pendingSlotRowKey,
   PENDING_PREFIX,
-  pipelineHeadPartition,
   prefixEnd,
   RUN_ROW,
   SCHEDULE_STATE_ROW,
   schedulePartition,
   slotRowKey,
   SLOT_PREFIX,
-  type IndexKind,
   type ListCursor,
 } from './keys';
 import { ensureTable, statusOf, type RunStoreTables } from './tables';
 
 export interface RunStoreOptions {
   readonly tables: RunStoreTables;
-  /** Log lines kept per run; later lines are counted as dropped. */
+  /** Log lines kept per run by `appendLogs`; later lines are counted as dropped. */
   readonly maxLogLinesPerRun?: number;
-  /** Run ids kept in a pipeline's head row ("latest N" in one point read). */
-  readonly headSize?: number;
   readonly now?: () => Date;
 }
 
@@ -112,6 +109,8 @@ const MAX_RETRIES = 20;
 const MAX_LIMIT = 1000;
 /** A transaction holds ≤ 100 operations; one is the log meta row. */
 const LOG_LINES_PER_BATCH = 99;
+/** Entity group transactions: ≤ 100 operations, one partition (Table service REST, "Performing entity group transactions"). */
+const MAX_TRANSACTION_ACTIONS = 100;
 
 type Row = TableEntityResult<Record<string, unknown>>;
 const rowKeyOf = (row: Row): string => row.rowKey ?? '';
@@ -149,7 +148,7 @@ const pkEq = (pk: string): string => `PartitionKey eq ${odataString(pk)}`;
 const rangeFilter = (pk: string, from: string, to: string, fromInclusive = true): string =>
   `${pkEq(pk)} and RowKey ${fromInclusive ? 'ge' : 'gt'} ${odataString(from)} and RowKey lt ${odataString(to)}`;
 
-interface HeadEntry {
+interface IndexHit {
   readonly id: string;
   readonly ms: number;
 }
@@ -162,15 +161,14 @@ export class TableRunStore implements RunRecorder, SchedulerStore {
   readonly name = 'table-storage';
   private readonly t: RunStoreTables;
   private readonly maxLogLines: number;
-  private readonly headSize: number;
   private readonly now: () => Date;
+  private readonly logCursors = new LogCursorClock();
   /** Month bounds known to be recorded in the meta row (only ever widen). */
   private knownBounds: { oldest: string; newest: string } | undefined;
 
   constructor(options: RunStoreOptions) {
     this.t = options.tables;
     this.maxLogLines = options.maxLogLinesPerRun ?? 5000;
-    this.headSize = options.headSize ?? 100;
     this.now = options.now ?? (() => new Date());
   }
 
@@ -183,13 +181,11 @@ export class TableRunStore implements RunRecorder, SchedulerStore {
 
   async upsertRun(run: Partial<RunRecord> & Pick<RunRecord, 'runId' | 'pipeline'>): Promise<void> {
     await this.ready();
-    /** Status index rows this call wrote, so the ones that lost a race can be removed. */
-    const indexed = new Set<RunStatus>();
     for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
       const existing = await getOrUndefined(this.t.runs, run.runId, RUN_ROW);
       try {
-        const final = existing ? await this.updateRun(existing, run, indexed) : await this.createRun(run, indexed);
-        await Promise.all([...indexed].filter((s) => s !== final.status).map((s) => this.deleteStatusIndex(final, s)));
+        if (existing) await this.updateRun(existing, run);
+        else await this.createRun(run);
         return;
       } catch (error) {
         if (!isConflict(error)) throw error;
@@ -198,52 +194,40 @@ export class TableRunStore implements RunRecorder, SchedulerStore {
     throw new Error(`run ${run.runId}: too many concurrent writers`);
   }
 
-  private async createRun(run: Partial<RunRecord> & Pick<RunRecord, 'runId' | 'pipeline'>, indexed: Set<RunStatus>): Promise<RunRecord> {
+  private async createRun(run: Partial<RunRecord> & Pick<RunRecord, 'runId' | 'pipeline'>): Promise<void> {
     const createdAt = run.createdAt ?? this.now().toISOString();
     const status = run.status ?? 'pending';
     const full: RunRecord = { trigger: { kind: 'manual' }, parameters: {}, ...run, createdAt, status };
     const ms = Date.parse(createdAt);
-    const rk = indexRowKey(ms, run.runId);
-    const bucket = monthBucket(ms);
-    // Derived rows first: a crash before the run row leaves only index hits readers drop.
-    await this.extendBounds(bucket);
-    const indexRow = { runId: run.runId, pipeline: run.pipeline };
-    await Promise.all([
-      this.t.index.upsertEntity({ partitionKey: indexPartition('pipeline', run.pipeline, bucket), rowKey: rk, ...indexRow }, 'Replace'),
-      this.t.index.upsertEntity({ partitionKey: indexPartition('all', '', bucket), rowKey: rk, ...indexRow }, 'Replace'),
-      this.t.index.upsertEntity({ partitionKey: indexPartition('status', status, bucket), rowKey: rk, ...indexRow }, 'Replace'),
-      this.addToHead(run.pipeline, { id: run.runId, ms }),
-    ]);
-    indexed.add(status);
+    // The derived row first: a crash before the run row leaves only an index hit readers drop.
+    await this.writeIndexRow(run.runId, run.pipeline, ms);
     try {
       await this.t.runs.createEntity({ partitionKey: run.runId, rowKey: RUN_ROW, ...runProps(full) });
     } catch (error) {
-      if (statusOf(error) === 409) await this.discardLosingCreate(run.runId, run.pipeline, ms, status, indexed);
+      if (statusOf(error) === 409) await this.discardLosingCreate(run.runId, ms);
       throw error;
     }
-    return full;
+  }
+
+  /** The run's one index row (and the month bounds listings walk). Idempotent. */
+  private async writeIndexRow(runId: string, pipeline: string, ms: number): Promise<void> {
+    const bucket = monthBucket(ms);
+    await this.extendBounds(bucket);
+    await this.t.index.upsertEntity({ partitionKey: indexPartition(bucket), rowKey: indexRowKey(ms, runId), runId, pipeline }, 'Replace');
   }
 
   /**
-   * Two first writes of one run raced (parallel first steps) and ours lost. When the winner chose
-   * another creation time, our index rows and head entry point at a key the run does not have:
-   * remove them now rather than leave them for readers to skip.
+   * Two first writes of one run raced (parallel first steps, a retried activity) and ours lost.
+   * When the winner chose another creation time, our index row points at a key the run does not
+   * have: remove it now rather than leave it for readers to skip.
    */
-  private async discardLosingCreate(runId: string, pipeline: string, ms: number, status: RunStatus, indexed: Set<RunStatus>): Promise<void> {
+  private async discardLosingCreate(runId: string, ms: number): Promise<void> {
     const winner = await this.getRun(runId);
     if (!winner || Date.parse(winner.createdAt) === ms) return;
-    const bucket = monthBucket(ms);
-    const rk = indexRowKey(ms, runId);
-    indexed.delete(status);
-    await Promise.all([
-      ignore404(this.t.index.deleteEntity(indexPartition('pipeline', pipeline, bucket), rk)),
-      ignore404(this.t.index.deleteEntity(indexPartition('all', '', bucket), rk)),
-      ignore404(this.t.index.deleteEntity(indexPartition('status', status, bucket), rk)),
-    ]);
-    await this.removeFromHead(pipeline, new Set([runId]), { id: runId, ms: Date.parse(winner.createdAt) });
+    await ignore404(this.t.index.deleteEntity(indexPartition(monthBucket(ms)), indexRowKey(ms, runId)));
   }
 
-  private async updateRun(existing: Row, run: Partial<RunRecord> & Pick<RunRecord, 'runId' | 'pipeline'>, indexed: Set<RunStatus>): Promise<RunRecord> {
+  private async updateRun(existing: Row, run: Partial<RunRecord> & Pick<RunRecord, 'runId' | 'pipeline'>): Promise<void> {
     const before = runFromEntity(run.runId, existing);
     const status = nextStatus(before.status, run.status);
     const accepted = run.status === undefined || run.status === status;
@@ -256,48 +240,8 @@ export class TableRunStore implements RunRecorder, SchedulerStore {
     const metrics = mergeMetrics(existing['metrics'], run.metrics);
     if (metrics !== undefined) patch['metrics'] = encodeJson(metrics);
     if (status !== before.status) patch['status'] = status;
-    if (Object.entries(patch).every(([k, v]) => existing[k] === v)) return before;
-
-    const ms = Date.parse(before.createdAt);
-    if (status !== before.status) {
-      await this.t.index.upsertEntity(
-        { partitionKey: indexPartition('status', status, monthBucket(ms)), rowKey: indexRowKey(ms, run.runId), runId: run.runId, pipeline: before.pipeline },
-        'Replace',
-      );
-      indexed.add(status);
-    }
+    if (Object.entries(patch).every(([k, v]) => existing[k] === v)) return;
     await this.t.runs.updateEntity({ partitionKey: run.runId, rowKey: RUN_ROW, ...patch }, 'Merge', { etag: existing.etag });
-    const after = runFromEntity(run.runId, { ...existing, ...patch });
-    if (status !== before.status) await this.deleteStatusIndex(after, before.status);
-    return after;
-  }
-
-  private async deleteStatusIndex(run: RunRecord, status: RunStatus): Promise<void> {
-    const ms = Date.parse(run.createdAt);
-    await ignore404(this.t.index.deleteEntity(indexPartition('status', status, monthBucket(ms)), indexRowKey(ms, run.runId)));
-  }
-
-  /** Adds a run to its pipeline's head row (newest first, bounded). */
-  private async addToHead(pipeline: string, entry: HeadEntry): Promise<void> {
-    const pk = pipelineHeadPartition(pipeline);
-    for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
-      const row = await getOrUndefined(this.t.index, pk, HEAD_ROW);
-      const entries = decodeJson<[string, number][]>(row?.['recent']) ?? [];
-      if (entries.some(([id]) => id === entry.id)) return;
-      const complete = row?.['complete'] !== false;
-      const next = [...entries, [entry.id, entry.ms] as [string, number]].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? 1 : -1));
-      const kept = next.slice(0, this.headSize);
-      if (kept.length === entries.length && kept.every((e, i) => e[0] === entries[i]?.[0])) return;
-      const entity = { partitionKey: pk, rowKey: HEAD_ROW, recent: JSON.stringify(kept), complete: complete && next.length <= this.headSize };
-      try {
-        if (row) await this.t.index.updateEntity(entity, 'Replace', { etag: row.etag });
-        else await this.t.index.createEntity(entity);
-        return;
-      } catch (error) {
-        if (!isConflict(error)) throw error;
-      }
-    }
-    throw new Error(`pipeline ${pipeline}: too many concurrent head writers`);
   }
 
   /** Widens the store-wide month bounds so listings walk every month that holds runs. */
@@ -305,14 +249,14 @@ export class TableRunStore implements RunRecorder, SchedulerStore {
     const known = this.knownBounds;
     if (known && bucket >= known.oldest && bucket <= known.newest) return;
     for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
-      const row = await getOrUndefined(this.t.index, META_PARTITION, HEAD_ROW);
+      const row = await getOrUndefined(this.t.index, META_PARTITION, META_ROW);
       const oldest = typeof row?.['oldest'] === 'string' ? row['oldest'] : bucket;
       const newest = typeof row?.['newest'] === 'string' ? row['newest'] : bucket;
       const next = { oldest: bucket < oldest ? bucket : oldest, newest: bucket > newest ? bucket : newest };
       try {
-        if (!row) await this.t.index.createEntity({ partitionKey: META_PARTITION, rowKey: HEAD_ROW, ...next });
+        if (!row) await this.t.index.createEntity({ partitionKey: META_PARTITION, rowKey: META_ROW, ...next });
         else if (next.oldest !== oldest || next.newest !== newest) {
-          await this.t.index.updateEntity({ partitionKey: META_PARTITION, rowKey: HEAD_ROW, ...next }, 'Replace', { etag: row.etag });
+          await this.t.index.updateEntity({ partitionKey: META_PARTITION, rowKey: META_ROW, ...next }, 'Replace', { etag: row.etag });
         }
         this.knownBounds = next;
         return;
@@ -323,9 +267,60 @@ export class TableRunStore implements RunRecorder, SchedulerStore {
   }
 
   private async readBounds(): Promise<{ oldest: string; newest: string } | undefined> {
-    const row = await getOrUndefined(this.t.index, META_PARTITION, HEAD_ROW);
+    const row = await getOrUndefined(this.t.index, META_PARTITION, META_ROW);
     if (typeof row?.['oldest'] !== 'string' || typeof row['newest'] !== 'string') return undefined;
     return { oldest: row['oldest'], newest: row['newest'] };
+  }
+
+  /**
+   * One activity execution's writes in one entity group transaction on the run's partition, with
+   * no read first. Every action in it is safe to repeat or fails the whole transaction:
+   * - a root step's first attempt creates the run row (`createEntity`: 409 when it exists), after
+   *   writing the run's index row (derived rows first, as everywhere in this store);
+   * - another step's first attempt only touches the row if it exists (`updateEntity`, If-Match *:
+   *   404 when a rerun started past the roots and no row exists yet);
+   * - the run's end inserts the `end` marker (409 on a second end) and merges the terminal fields;
+   * - a `running` attempt is inserted (409 when it already ended), a finished one merged;
+   * - log lines get fresh write-ordered keys.
+   * When the transaction is refused (409/404/412), the same write goes through the read-then-write
+   * methods above, which settle every case (status only forward, first end wins, the losing
+   * creator's index row removed).
+   */
+  async record(write: RunWrite): Promise<void> {
+    await this.ready();
+    const lines = write.lines ?? [];
+    const attempts = write.attempts ?? [];
+    const pk = write.runId;
+    const tx = new TableTransaction();
+    let createdMs: number | undefined;
+    if (write.start?.root) {
+      createdMs = this.now().getTime();
+      const run: RunRecord = { runId: write.runId, pipeline: write.pipeline, status: 'running', trigger: write.start.trigger, parameters: write.start.parameters, createdAt: new Date(createdMs).toISOString() };
+      tx.createEntity({ partitionKey: pk, rowKey: RUN_ROW, ...runProps(run) });
+    } else if (write.start) {
+      tx.updateEntity({ partitionKey: pk, rowKey: RUN_ROW, pipeline: write.pipeline }, 'Merge');
+    }
+    if (write.finish) {
+      tx.createEntity({ partitionKey: pk, rowKey: END_ROW, status: write.finish.status });
+      tx.updateEntity({ partitionKey: pk, rowKey: RUN_ROW, ...runProps({ ...write.finish, createdAt: undefined, pipeline: undefined }) }, 'Merge');
+    }
+    for (const a of attempts) {
+      const entity = { partitionKey: pk, rowKey: attemptRowKey(a.stepId, a.attempt), ...attemptProps(a) };
+      if (a.status === 'running') tx.createEntity(entity);
+      else tx.upsertEntity(entity, 'Merge');
+    }
+    const nowMs = this.now().getTime();
+    for (const line of lines) tx.createEntity({ partitionKey: pk, rowKey: logRowKey(this.logCursors.next(nowMs)), ...logProps(line) });
+    if (tx.actions.length > MAX_TRANSACTION_ACTIONS) return recordStepByStep(this, write);
+    if (createdMs !== undefined) await this.writeIndexRow(write.runId, write.pipeline, createdMs);
+    try {
+      await this.submit(this.t.runs, tx.actions);
+    } catch (error) {
+      const s = statusOf(error);
+      if (s !== 409 && s !== 404 && s !== 412) throw error;
+      if (createdMs !== undefined) await this.discardLosingCreate(write.runId, createdMs);
+      await recordStepByStep(this, write);
+    }
   }
 
   /**
@@ -347,8 +342,10 @@ export class TableRunStore implements RunRecorder, SchedulerStore {
   }
 
   /**
-   * Appends in order: the log meta row (count, dropped) and the new lines go in one transaction
-   * with the meta row's ETag, so concurrent appenders never share a sequence number.
+   * Appends in order, bounded: the log meta row (count, dropped) and the new lines go in one
+   * transaction with the meta row's ETag, so concurrent appenders never exceed the bound. Lines
+   * written by `record` (at most a few per activity execution, so bounded by the pipeline's
+   * attempts) are not counted here.
    */
   async appendLogs(runId: string, lines: readonly LogLine[]): Promise<void> {
     if (lines.length === 0) return;
@@ -366,7 +363,8 @@ export class TableRunStore implements RunRecorder, SchedulerStore {
       const tx = new TableTransaction();
       if (meta) tx.updateEntity(metaEntity, 'Replace', { etag: meta.etag });
       else tx.createEntity(metaEntity);
-      take.forEach((line, i) => tx.createEntity({ partitionKey: runId, rowKey: logRowKey(count + i + 1), ...logProps(line) }));
+      const nowMs = this.now().getTime();
+      for (const line of take) tx.createEntity({ partitionKey: runId, rowKey: logRowKey(this.logCursors.next(nowMs)), ...logProps(line) });
       try {
         await this.t.runs.submitTransaction(tx.actions);
         rest = drop > 0 ? [] : rest.slice(take.length);
@@ -392,11 +390,11 @@ export class TableRunStore implements RunRecorder, SchedulerStore {
     return rows.map((r) => attemptFromEntity(runId, r));
   }
 
-  /** Lines after the cursor (a sequence number), oldest first. */
+  /** Lines after the cursor (a line's `cursor`: its key after `log~`), oldest first. */
   async getLogs(runId: string, query: { after?: string; limit: number }): Promise<LogPage> {
     await this.ready();
-    const after = query.after === undefined || query.after === '' ? 0 : Number(query.after);
-    if (!Number.isInteger(after) || after < 0) throw new InvalidCursorError(`log cursor must be a line number, got ${String(query.after)}`);
+    const after = query.after ?? '';
+    if (after !== '' && !LOG_CURSOR.test(after)) throw new InvalidCursorError(`log cursor was not issued by this API: ${after}`);
     const limit = Math.max(1, Math.min(MAX_LIMIT, query.limit));
     const filter = rangeFilter(runId, logRowKey(after), prefixEnd(LOG_PREFIX), false);
     const page = await this.t.runs
@@ -404,64 +402,45 @@ export class TableRunStore implements RunRecorder, SchedulerStore {
       .byPage({ maxPageSize: limit })
       .next();
     const rows: Row[] = page.done ? [] : page.value.slice(0, limit);
-    const lines = rows.map((r) => ({ ...logFromEntity(r), cursor: String(Number(rowKeyOf(r).slice(LOG_PREFIX.length))) }));
+    const lines = rows.map((r) => ({ ...logFromEntity(r), cursor: rowKeyOf(r).slice(LOG_PREFIX.length) }));
     const meta = await getOrUndefined(this.t.runs, runId, LOG_META_ROW);
     const dropped = typeof meta?.['dropped'] === 'number' ? meta['dropped'] : 0;
-    const nextCursor = lines.at(-1)?.cursor ?? (after > 0 ? String(after) : undefined);
+    const nextCursor = lines.at(-1)?.cursor ?? (after !== '' ? after : undefined);
     return { lines, dropped, ...(nextCursor !== undefined ? { nextCursor } : {}) };
   }
 
   /**
-   * Runs newest first. By pipeline, by status (optionally narrowed to a pipeline), or all; since /
-   * until on creation time; cursor paging. Each is a walk over month partitions of one index, each
-   * step a range query; index hits are checked against the run rows.
+   * Runs newest first: by pipeline, by status, or both, since / until on creation time, cursor
+   * paging. A walk over the month partitions of the one index, each step a range query with the
+   * pipeline filter inside the partition; hits are checked against the run rows (which hold the
+   * status), so a listing always shows current data.
    */
   async listRuns(query: ListRunsQuery): Promise<RunPage> {
     await this.ready();
     const limit = Math.max(1, Math.min(MAX_LIMIT, Math.floor(query.limit)));
     const cursor = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
     if (query.cursor !== undefined && cursor === undefined) throw new InvalidCursorError('cursor was not issued by this API');
-    if (query.pipeline !== undefined && query.status === undefined && query.since === undefined && query.until === undefined && cursor === undefined) {
-      const fromHead = await this.latestFromHead(query.pipeline, limit);
-      if (fromHead) return fromHead;
-    }
-    const kind: IndexKind = query.status !== undefined ? 'status' : query.pipeline !== undefined ? 'pipeline' : 'all';
-    const value = query.status ?? query.pipeline ?? '';
-    const narrowToPipeline = query.status !== undefined && query.pipeline !== undefined ? query.pipeline : undefined;
-    return this.walkIndex(kind, value, { ...query, limit, cursor, narrowToPipeline });
+    return this.walkIndex({ ...query, limit, cursor });
   }
 
-  /** Latest runs of a pipeline from its head row: one point read plus one per run. */
-  private async latestFromHead(pipeline: string, limit: number): Promise<RunPage | undefined> {
-    const row = await getOrUndefined(this.t.index, pipelineHeadPartition(pipeline), HEAD_ROW);
-    if (!row) return { runs: [] };
-    const entries = decodeJson<[string, number][]>(row['recent']) ?? [];
-    const complete = row['complete'] !== false;
-    if (entries.length < limit && !complete) return undefined;
-    const runs = await this.readRuns(entries.slice(0, limit).map(([id, ms]) => ({ id, ms })));
-    if (runs.length < Math.min(limit, entries.length)) return undefined; // stale entries: use the index
-    const last = entries[limit - 1];
-    const more = entries.length > limit || (!complete && entries.length === limit);
-    if (!more || !last) return { runs };
-    return { runs, nextCursor: encodeCursor({ b: monthBucket(last[1]), r: indexRowKey(last[1], last[0]) }) };
-  }
-
-  /** Point reads of runs, in order; drops runs that are gone or whose creation time differs. */
-  private async readRuns(entries: readonly HeadEntry[], status?: RunStatus, pipeline?: string): Promise<RunRecord[]> {
-    const runs = await Promise.all(entries.map((e) => this.getRun(e.id)));
-    return runs.filter((r, i): r is RunRecord => {
-      if (!r) return false;
-      if (Date.parse(r.createdAt) !== entries[i]!.ms) return false;
-      if (status !== undefined && r.status !== status) return false;
-      return pipeline === undefined || r.pipeline === pipeline;
+  /** Point reads of the runs behind index hits, aligned with them; undefined for a hit that is gone, re-keyed or does not match. */
+  private async readHits(hits: readonly IndexHit[], status?: RunStatus, pipeline?: string): Promise<(RunRecord | undefined)[]> {
+    const runs = await Promise.all(hits.map((e) => this.getRun(e.id)));
+    return runs.map((r, i) => {
+      if (!r || Date.parse(r.createdAt) !== hits[i]!.ms) return undefined;
+      if (status !== undefined && r.status !== status) return undefined;
+      return pipeline === undefined || r.pipeline === pipeline ? r : undefined;
     });
   }
 
-  private async walkIndex(
-    kind: IndexKind,
-    value: string,
-    q: { since?: string; until?: string; limit: number; cursor: ListCursor | undefined; narrowToPipeline: string | undefined },
-  ): Promise<RunPage> {
+  private async walkIndex(q: {
+    pipeline?: string;
+    status?: RunStatus;
+    since?: string;
+    until?: string;
+    limit: number;
+    cursor: ListCursor | undefined;
+  }): Promise<RunPage> {
     const bounds = await this.readBounds();
     if (!bounds) return { runs: [] };
     const sinceMs = q.since === undefined ? undefined : Date.parse(q.since);
@@ -476,29 +455,23 @@ export class TableRunStore implements RunRecorder, SchedulerStore {
     const upper = sinceMs === undefined ? '~' : `${invertedTime(sinceMs)}~~`;
     const runs: RunRecord[] = [];
     for (const bucket of monthsDescending(newest, oldest)) {
-      const pk = indexPartition(kind, value, bucket);
+      const pk = indexPartition(bucket);
       const fromCursor = q.cursor !== undefined && q.cursor.b === bucket;
-      let from = fromCursor && q.cursor!.r > lowerTime ? q.cursor!.r : lowerTime;
-      let inclusive = !(fromCursor && q.cursor!.r >= lowerTime);
-      for (;;) {
-        const need = q.limit - runs.length;
-        let filter = `${pkEq(pk)} and RowKey ${inclusive ? 'ge' : 'gt'} ${odataString(from)} and RowKey lt ${odataString(upper)}`;
-        if (q.narrowToPipeline !== undefined) filter += ` and pipeline eq ${odataString(q.narrowToPipeline)}`;
-        const page = await this.t.index
-          .listEntities<Record<string, unknown>>({ queryOptions: { filter, select: ['RowKey', 'runId'] } })
-          .byPage({ maxPageSize: need })
-          .next();
-        const rows: Row[] = page.done ? [] : page.value.slice(0, need);
-        if (rows.length === 0) break;
-        const hits = rows.map((r) => ({ id: typeof r['runId'] === 'string' ? r['runId'] : '', ms: fromInvertedTime(rowKeyOf(r)) }));
-        const found = await this.readRuns(hits, kind === 'status' ? (value as RunStatus) : undefined, q.narrowToPipeline);
-        runs.push(...found);
-        const lastRow = rows.at(-1)!;
-        const lastKey: ListCursor = { b: bucket, r: rowKeyOf(lastRow) };
-        from = lastKey.r;
-        inclusive = false;
-        if (runs.length >= q.limit) return { runs, nextCursor: encodeCursor(lastKey) };
-        if (rows.length < need) break;
+      const from = fromCursor && q.cursor!.r > lowerTime ? q.cursor!.r : lowerTime;
+      const inclusive = !(fromCursor && q.cursor!.r >= lowerTime);
+      let filter = `${pkEq(pk)} and RowKey ${inclusive ? 'ge' : 'gt'} ${odataString(from)} and RowKey lt ${odataString(upper)}`;
+      if (q.pipeline !== undefined) filter += ` and pipeline eq ${odataString(q.pipeline)}`;
+      // Pages may come back short or empty with a continuation (a filter, the service's time
+      // limit): follow the continuation rather than take a short page for the end.
+      const pages = this.t.index.listEntities<Record<string, unknown>>({ queryOptions: { filter, select: ['RowKey', 'runId'] } }).byPage({ maxPageSize: q.limit });
+      for await (const page of pages) {
+        const hits = page.map((r) => ({ id: typeof r['runId'] === 'string' ? r['runId'] : '', ms: fromInvertedTime(rowKeyOf(r)) }));
+        const found = await this.readHits(hits, q.status, q.pipeline);
+        for (const [i, run] of found.entries()) {
+          if (!run) continue;
+          runs.push(run);
+          if (runs.length >= q.limit) return { runs, nextCursor: encodeCursor({ b: bucket, r: rowKeyOf(page[i]!) }) };
+        }
       }
     }
     return { runs };
@@ -679,21 +652,16 @@ export class TableRunStore implements RunRecorder, SchedulerStore {
     const cutoffMs = this.now().getTime() - days * 86_400_000;
     const bounds = await this.readBounds();
     const runIds: string[] = [];
-    const pipelines = new Set<string>();
     if (bounds) {
       const newest = monthBucket(cutoffMs) < bounds.newest ? monthBucket(cutoffMs) : bounds.newest;
       for (const bucket of monthsDescending(newest, bounds.oldest)) {
-        const rows = await queryAll(this.t.index, rangeFilter(indexPartition('all', '', bucket), invertedTime(cutoffMs - 1), '~'));
+        const rows = await queryAll(this.t.index, rangeFilter(indexPartition(bucket), invertedTime(cutoffMs - 1), '~'));
         for (const row of rows) {
           const runId = typeof row['runId'] === 'string' ? row['runId'] : '';
-          const pipeline = typeof row['pipeline'] === 'string' ? row['pipeline'] : '';
-          await this.purgeRun(runId, pipeline, rowKeyOf(row), bucket);
+          await this.purgeRun(runId, rowKeyOf(row), bucket);
           runIds.push(runId);
-          pipelines.add(pipeline);
         }
       }
-      const purged = new Set(runIds);
-      for (const pipeline of pipelines) await this.removeFromHead(pipeline, purged);
       await this.raiseOldestBound(monthBucket(cutoffMs));
     }
     let slotsDeleted = 0;
@@ -708,36 +676,14 @@ export class TableRunStore implements RunRecorder, SchedulerStore {
     return { runIds, slotsDeleted };
   }
 
-  /** Drops runs from a pipeline's head row (purged, or re-keyed), so "latest N" stays one point read. */
-  private async removeFromHead(pipeline: string, purged: ReadonlySet<string>, replacement?: HeadEntry): Promise<void> {
-    const pk = pipelineHeadPartition(pipeline);
-    for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
-      const row = await getOrUndefined(this.t.index, pk, HEAD_ROW);
-      if (!row) return;
-      const entries = decodeJson<[string, number][]>(row['recent']) ?? [];
-      const kept = entries.filter(([id]) => !purged.has(id));
-      if (kept.length === entries.length) return;
-      if (replacement) {
-        kept.push([replacement.id, replacement.ms]);
-        kept.sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? 1 : -1));
-      }
-      try {
-        await this.t.index.updateEntity({ partitionKey: pk, rowKey: HEAD_ROW, recent: JSON.stringify(kept) }, 'Merge', { etag: row.etag });
-        return;
-      } catch (error) {
-        if (!isConflict(error)) throw error;
-      }
-    }
-  }
-
   /** After a purge no run is older than the cutoff month: listings stop walking there. */
   private async raiseOldestBound(bucket: string): Promise<void> {
     for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
-      const row = await getOrUndefined(this.t.index, META_PARTITION, HEAD_ROW);
+      const row = await getOrUndefined(this.t.index, META_PARTITION, META_ROW);
       if (!row || typeof row['oldest'] !== 'string' || typeof row['newest'] !== 'string' || row['oldest'] >= bucket) return;
       const next = { oldest: bucket < row['newest'] ? bucket : row['newest'], newest: row['newest'] };
       try {
-        await this.t.index.updateEntity({ partitionKey: META_PARTITION, rowKey: HEAD_ROW, ...next }, 'Replace', { etag: row.etag });
+        await this.t.index.updateEntity({ partitionKey: META_PARTITION, rowKey: META_ROW, ...next }, 'Replace', { etag: row.etag });
         this.knownBounds = undefined;
         return;
       } catch (error) {
@@ -746,7 +692,7 @@ export class TableRunStore implements RunRecorder, SchedulerStore {
     }
   }
 
-  private async purgeRun(runId: string, pipeline: string, rk: string, bucket: string): Promise<void> {
+  private async purgeRun(runId: string, rk: string, bucket: string): Promise<void> {
     const rows = await queryAll(this.t.runs, pkEq(runId));
     const marker = rows.find((r) => r.rowKey === IDEMPOTENCY_MARKER_ROW);
     if (marker && typeof marker['pipeline'] === 'string' && typeof marker['key'] === 'string') {
@@ -756,12 +702,8 @@ export class TableRunStore implements RunRecorder, SchedulerStore {
       if (owner && owner['runId'] === runId) await ignore404(this.t.idempotency.deleteEntity(pk, key, { etag: owner.etag }));
     }
     await this.deleteRows(this.t.runs, runId, rows.map(rowKeyOf));
-    await Promise.all([
-      ignore404(this.t.index.deleteEntity(indexPartition('pipeline', pipeline, bucket), rk)),
-      ...RUN_STATUSES.map((s) => ignore404(this.t.index.deleteEntity(indexPartition('status', s, bucket), rk))),
-    ]);
-    // The "all" row goes last: while it exists, a retried purge finds the run again.
-    await ignore404(this.t.index.deleteEntity(indexPartition('all', '', bucket), rk));
+    // The index row goes last: while it exists, a retried purge finds the run again.
+    await ignore404(this.t.index.deleteEntity(indexPartition(bucket), rk));
   }
 
   private async deleteRows(client: TableClient, pk: string, rowKeys: readonly string[]): Promise<void> {
@@ -790,7 +732,7 @@ export class TableRunStore implements RunRecorder, SchedulerStore {
   async check(): Promise<{ ok: boolean; detail?: string }> {
     try {
       await this.ready();
-      await getOrUndefined(this.t.index, META_PARTITION, HEAD_ROW);
+      await getOrUndefined(this.t.index, META_PARTITION, META_ROW);
       return { ok: true };
     } catch (error) {
       return { ok: false, detail: error instanceof Error ? error.message : String(error) };

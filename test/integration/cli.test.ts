@@ -6,6 +6,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { closedPort, runCli, startCli, startDemo, stopAllChildren, type CliResult, type DemoProcess } from '../support/demoProcess';
 
 interface RunRow {
@@ -41,6 +43,16 @@ const json = <T>(result: CliResult): T => JSON.parse(ok(result).stdout) as T;
 /** The table row whose first cells are `cells` (columns are padded with spaces). */
 const row = (stdout: string, ...cells: string[]): string | undefined =>
   stdout.split('\n').find((line) => line.split(/\s{2,}/).slice(0, cells.length).join('|') === cells.join('|'));
+
+/** --follow's lines carry server times (HH:MM:SS, or blank): they must never go backwards. */
+function assertInTimeOrder(stdout: string): void {
+  const clock = stdout.split('\n').map((l) => /^(\d\d):(\d\d):(\d\d) /.exec(l)).filter((m) => m !== null).map((m) => Number(m[1]) * 3600 + Number(m[2]) * 60 + Number(m[3]));
+  assert.ok(clock.length > 3, stdout);
+  // A run that crosses midnight UTC goes from 23:59:59 to 00:00:00: count on from there.
+  let day = 0;
+  const seconds = clock.map((t, i) => (i > 0 && t < clock[i - 1]! - 12 * 3600 ? (day += 86_400) : day) + t);
+  assert.deepEqual(seconds, [...seconds].sort((a, b) => a - b), `lines out of time order:\n${stdout}`);
+}
 
 before(async () => {
   demo = await startDemo();
@@ -80,25 +92,27 @@ describe('pipelines, validate and schedules', () => {
     assert.deepEqual(json(asJson), { ok: true, pipelines: ['data-pipeline'] });
   });
 
-  test('schedules ls, pause and resume: the change shows in the next ls', async () => {
+  test('schedules ls, pause and resume: the change shows in the next ls; with the scheduler off nothing is "active"', async () => {
+    // The demo runs with SCHEDULER_ENABLED=false: no schedule fires, so none shows a next run.
     const initial = ok(await cli('schedules', 'ls')).stdout;
-    assert.ok(row(initial, 'data-pipeline', 'production-daily', '0 2 * * *', 'Europe/Paris', 'active'), initial);
-    assert.ok(row(initial, 'data-pipeline', 'test-hourly', '0 * * * *', 'UTC', 'active'), initial);
+    assert.equal(row(initial, 'data-pipeline', 'production-daily', '0 2 * * *', 'Europe/Paris', 'scheduler off'), 'data-pipeline  production-daily  0 2 * * *  Europe/Paris  scheduler off  -             -', initial);
+    assert.ok(row(initial, 'data-pipeline', 'test-hourly', '0 * * * *', 'UTC', 'scheduler off'), initial);
+    assert.match(initial, /the scheduler is off on this app \(SCHEDULER_ENABLED=false\): no schedule fires/);
+    assert.doesNotMatch(initial, /active/);
 
     try {
       assert.equal(ok(await cli('schedules', 'pause', 'data-pipeline', 'test-hourly')).stdout.trim(), 'data-pipeline/test-hourly: paused');
       const [paused, pausedJson] = await Promise.all([cli('schedules', 'ls'), cli('--json', 'schedules', 'ls')]);
       assert.ok(row(ok(paused).stdout, 'data-pipeline', 'test-hourly', '0 * * * *', 'UTC', 'paused'), paused.stdout);
-      assert.ok(row(paused.stdout, 'data-pipeline', 'production-daily', '0 2 * * *', 'Europe/Paris', 'active'), paused.stdout);
-      const rows = json<{ pipeline: string; name: string; paused: boolean; nextRun: unknown }[]>(pausedJson);
-      assert.deepEqual(rows.map((r) => [r.pipeline, r.name, r.paused]), [['data-pipeline', 'production-daily', false], ['data-pipeline', 'test-hourly', true]]);
-      assert.equal(rows[1]!.nextRun, null);
+      assert.ok(row(paused.stdout, 'data-pipeline', 'production-daily', '0 2 * * *', 'Europe/Paris', 'scheduler off'), paused.stdout);
+      const rows = json<{ pipeline: string; name: string; paused: boolean; state: string; nextRun: unknown }[]>(pausedJson);
+      assert.deepEqual(rows.map((r) => [r.pipeline, r.name, r.paused, r.state, r.nextRun]), [['data-pipeline', 'production-daily', false, 'scheduler off', null], ['data-pipeline', 'test-hourly', true, 'paused', null]]);
     } finally {
       const resumed = ok(await cli('schedules', 'resume', 'data-pipeline', 'test-hourly'));
       assert.match(resumed.stdout, /^data-pipeline\/test-hourly: active, next run \d{4}-\d\d-\d\dT\d\d:00:00\+00:00$/m);
     }
     const final = ok(await cli('schedules', 'ls')).stdout;
-    assert.ok(row(final, 'data-pipeline', 'test-hourly', '0 * * * *', 'UTC', 'active'), final);
+    assert.ok(row(final, 'data-pipeline', 'test-hourly', '0 * * * *', 'UTC', 'scheduler off'), final);
   });
 
   test('schedules pause of an unknown schedule or pipeline: exit 4', async () => {
@@ -162,6 +176,8 @@ describe('run', () => {
     assert.match(result.stdout, /^\S+ {2}transform +succeeded \(attempt 1\)/m);
     assert.match(result.stdout, /^\S+ {2}transform +INFO +step transform attempt 1 succeeded$/m);
     assert.match(result.stdout.trimEnd().split('\n').at(-1) ?? '', /^\S+ {2}run succeeded$/);
+    assert.equal(result.stdout.match(/run succeeded/g)?.length, 1, `"run succeeded" said once:\n${result.stdout}`);
+    assertInTimeOrder(result.stdout);
   });
 
   test('run --json without --follow returns the new run id at once', async () => {
@@ -172,9 +188,14 @@ describe('run', () => {
     assert.equal(started.created, true);
   });
 
-  test('run with an unknown --param: exit 3 naming the field', async () => {
-    const result = ok(await cli('run', 'data-pipeline', '--param', 'day=2026-11-26'), 3);
-    assert.match(result.stderr, /parameters\.day: unknown parameter/);
+  test('run with an unknown --param: exit 3 naming the flag, as JSON under --json', async () => {
+    const [text, asJson] = await Promise.all([cli('run', 'data-pipeline', '--param', 'day=2026-11-26'), cli('--json', 'run', 'data-pipeline', '--param', 'day=2026-11-26')]);
+    assert.match(ok(text, 3).stderr, /^ {2}--param day: unknown parameter \(this pipeline takes none\)$/m);
+    assert.doesNotMatch(text.stderr, /parameters\.day/);
+    assert.equal(ok(asJson, 3).stdout, '');
+    assert.deepEqual(JSON.parse(asJson.stderr), {
+      error: { message: 'Invalid parameters\n  --param day: unknown parameter (this pipeline takes none)', exitCode: 3, fields: [{ field: '--param day', message: 'unknown parameter (this pipeline takes none)' }] },
+    });
   });
 
   test('run of an unknown pipeline: exit 4', async () => {
@@ -205,6 +226,27 @@ describe('runs and logs', () => {
     // Who started it: the demo and this CLI use the function key.
     assert.ok(row(ok(text).stdout, seedRunId, 'data-pipeline', 'succeeded', 'function key'), text.stdout);
     assert.ok(text.stdout.indexOf(followedRunId) < text.stdout.indexOf(seedRunId));
+  });
+
+  test('runs ls pages: --limit 1 prints the command for the next page, --cursor follows it, --all lists every run', async () => {
+    const first = ok(await cli('runs', 'ls', '--limit', '1', '--pipeline', 'data-pipeline')).stdout;
+    const next = /^more runs: durable-pipelines (runs ls --pipeline data-pipeline --limit 1 --cursor (\S+)) {3}\(or --all\)$/m.exec(first);
+    assert.ok(next?.[1] && next[2], first);
+    const second = ok(await cli(...next[1].split(' '))).stdout;
+    const idOf = (out: string) => out.split('\n')[2]?.split(/\s{2,}/)[0];
+    assert.ok(idOf(first) && idOf(second) && idOf(first) !== idOf(second), `${first}\n---\n${second}`);
+
+    const all = json<{ runs: RunRow[]; nextCursor: string | null }>(await cli('--json', 'runs', 'ls', '--limit', '1', '--all'));
+    const { runs: tenAtOnce } = json<{ runs: RunRow[] }>(await cli('--json', 'runs', 'ls', '--limit', '100'));
+    assert.deepEqual(all.runs.map((r) => r.runId), tenAtOnce.map((r) => r.runId));
+    assert.equal(all.nextCursor, null);
+    assert.ok(all.runs.length >= 2);
+  });
+
+  test('runs ls --limit 0: the error names the flag, not the HTTP field', async () => {
+    const result = ok(await cli('runs', 'ls', '--limit', '0'), 3);
+    assert.match(result.stderr, /^ {2}--limit: /m);
+    assert.doesNotMatch(result.stderr, /query\./);
   });
 
   test('runs ls --status succeeded --pipeline data-pipeline filters', async () => {
@@ -258,10 +300,18 @@ describe('follow exit codes, rerun and cancel', () => {
       assert.ok(failedRunId, result.stdout);
       assert.match(result.stdout, /load +WARN +step load attempt 1 failed \(transient\): Snowflake query failed: Statement '[^']+' has locked table 'MA_TABLE_DESTINATION'/);
       assert.match(result.stdout, /load +INFO +step load attempt 2 started/);
-      // three attempts, then the pipeline retry's three
+      // three attempts, then the pipeline retry's three (the demo's virtual clock skips the 300 s
+      // wait, so the "pipeline retry at" notice is tested in test/unit/cliFollow.test.ts)
       assert.match(result.stdout, /^\S+ {2}load +failed \(attempt 6\): Snowflake query failed/m);
       assert.match(result.stdout, /^\S+ {2}transform +skipped$/m);
+      // attempt 6's failure comes after the log lines of attempts 2–6, not before them
+      const lines = result.stdout.split('\n');
+      const sixthFailed = lines.findIndex((l) => /load +failed \(attempt 6\)/.test(l));
+      assert.ok(sixthFailed > lines.findIndex((l) => /step load attempt 6 failed/.test(l)), result.stdout);
+      assert.ok(lines.findIndex((l) => /step load attempt 2 started/.test(l)) < sixthFailed, result.stdout);
+      assertInTimeOrder(result.stdout);
       assert.match(result.stdout.trimEnd().split('\n').at(-1) ?? '', /^\S+ {2}run failed: load: Snowflake query failed/);
+      assert.equal(result.stdout.match(/run failed: /g)?.length, 1, result.stdout);
     } finally {
       await demo.control({ failStep: null });
     }
@@ -282,6 +332,14 @@ describe('follow exit codes, rerun and cancel', () => {
     assert.deepEqual(rerun.steps.map((s) => [s.id, s.status, s.attempts.length]), [['export', 'reused', 0], ['load', 'succeeded', 1], ['transform', 'succeeded', 1]]);
   });
 
+  test('rerun --from transform of a run whose load failed: says it reruns load too', async () => {
+    assert.ok(failedRunId, 'needs the failed run of an earlier test');
+    const [text, asJson] = await Promise.all([cli('rerun', failedRunId, '--from', 'transform'), cli('--json', 'rerun', failedRunId, '--from', 'transform')]);
+    assert.match(ok(text).stdout, /^started \S+: runs transform, load; reuses export$|^started \S+: runs load, transform; reuses export$/m);
+    assert.match(text.stdout, new RegExp(`^note: --from transform also reruns load: upstream of transform, it did not succeed in ${failedRunId}$`, 'm'));
+    assert.deepEqual(json<{ upstreamReruns: string[] }>(asJson).upstreamReruns, ['load']);
+  });
+
   test('cancel a running run: cancel exits 0, the following process exits 2', async () => {
     await demo.control({ exportDelayMs: 8000 });
     try {
@@ -292,6 +350,7 @@ describe('follow exit codes, rerun and cancel', () => {
       const result = ok(await following.done, 2);
       assert.match(result.stdout, /^\S+ {2}export +cancelled/m);
       assert.match(result.stdout.trimEnd().split('\n').at(-1) ?? '', /^\S+ {2}run cancelled/);
+      assert.doesNotMatch(result.stdout, /run cancelled: run cancelled/);
       const run = json<RunView>(await cli('--json', 'runs', 'show', runId));
       assert.equal(run.status, 'cancelled');
       assert.deepEqual(run.steps.map((s) => s.status), ['cancelled', 'skipped', 'skipped']);
@@ -336,8 +395,24 @@ describe('errors and their exit codes', () => {
     assert.equal(result.stdout, '');
   });
 
-  test('a command line error: exit 3 with the usage', async () => {
-    const result = ok(await cli('cancel'), 3);
-    assert.match(result.stderr, /missing required argument 'runId'/);
+  test('a command line error: exit 3 with the usage; under --json one JSON error and no usage text', async () => {
+    const [text, asJson] = await Promise.all([cli('cancel'), cli('--json', 'cancel')]);
+    assert.match(ok(text, 3).stderr, /missing required argument 'runId'/);
+    assert.match(text.stderr, /Usage: durable-pipelines cancel/);
+    assert.deepEqual(JSON.parse(ok(asJson, 3).stderr), { error: { message: "missing required argument 'runId'", exitCode: 3 } });
+  });
+
+  test('--json errors from the server are JSON too (unknown run: exit 4)', async () => {
+    const result = ok(await cli('--json', 'runs', 'show', 'unknown-run'), 4);
+    const parsed = JSON.parse(result.stderr) as { error: { message: string; exitCode: number } };
+    assert.equal(parsed.error.exitCode, 4);
+    assert.match(parsed.error.message, /not found: .*unknown-run/);
+  });
+
+  test('--version prints the package version', async () => {
+    const { version } = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string };
+    const [long, short] = await Promise.all([offline('--version'), offline('-V')]);
+    assert.equal(ok(long).stdout, `${version}\n`);
+    assert.equal(ok(short).stdout, `${version}\n`);
   });
 });

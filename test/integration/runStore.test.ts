@@ -25,7 +25,7 @@ after(async () => {
   await azurite.stop();
 });
 
-function freshStore(options: { maxLogLinesPerRun?: number; headSize?: number; now?: () => Date } = {}): TableRunStore {
+function freshStore(options: { maxLogLinesPerRun?: number; now?: () => Date } = {}): TableRunStore {
   counter += 1;
   const tables = createRunStoreTables({ connectionString: azurite.connectionString }, `t${counter}x${process.pid}`);
   return createRunStore({ tables, ...options });
@@ -131,8 +131,8 @@ describe('run recorder semantics', () => {
 });
 
 describe('listing runs', () => {
-  test('by pipeline, newest first, paged with a cursor past the head row and across months', async () => {
-    const store = freshStore({ headSize: 5 });
+  test('by pipeline, newest first, paged with a cursor across months', async () => {
+    const store = freshStore();
     // 30 runs, 2 days apart: two months of index partitions.
     const ids = await seedRuns(store, 'sales', 30, { stepMs: 2 * 86_400_000 });
     await seedRuns(store, 'other', 3);
@@ -152,7 +152,7 @@ describe('listing runs', () => {
     assert.equal(latest.runs[0]?.pipeline, 'sales');
   });
 
-  test('a small pipeline lists completely from its head, without a cursor', async () => {
+  test('a small pipeline lists completely, without a cursor', async () => {
     const store = freshStore();
     const ids = await seedRuns(store, 'tiny', 3);
     const page = await store.listRuns({ pipeline: 'tiny', limit: 10 });
@@ -204,6 +204,70 @@ describe('listing runs', () => {
   });
 });
 
+describe('one write per activity execution (record)', () => {
+  const trigger = { kind: 'schedule' as const, origin: 'daily', scheduledFor: iso(T0) };
+  const start = (root: boolean) => ({ root, trigger, parameters: { day: '2026-10-01' } });
+  const attempt = (stepId: string, status: 'running' | 'succeeded' | 'failed') => ({ runId: 'w1', pipeline: 'sales', stepId, attempt: 1, status, startedAt: iso(T0) });
+  const line = (msg: string) => ({ time: iso(T0), level: 'info' as const, msg });
+
+  test('a run started, stepped and finished through record reads like one written field by field', async () => {
+    const store = freshStore();
+    await store.record({ runId: 'w1', pipeline: 'sales', start: start(true), attempts: [attempt('export', 'running')], lines: [line('export started')] });
+    const running = await store.getRun('w1');
+    assert.equal(running?.status, 'running');
+    assert.deepEqual(running?.trigger, trigger);
+    assert.deepEqual((await store.listRuns({ status: 'running', limit: 5 })).runs.map((r) => r.runId), ['w1']);
+    await store.record({ runId: 'w1', pipeline: 'sales', attempts: [attempt('export', 'succeeded')], lines: [line('export succeeded')] });
+    await store.record({ runId: 'w1', pipeline: 'sales', start: start(false), attempts: [attempt('load', 'succeeded')], lines: [line('load started'), line('load succeeded')] });
+    await store.record({ runId: 'w1', pipeline: 'sales', finish: { status: 'succeeded', endedAt: iso(T0 + 60_000), metrics: { load: { rows_loaded: 5 } } }, lines: [line('run succeeded')] });
+    const run = await store.getRun('w1');
+    assert.equal(run?.status, 'succeeded');
+    assert.deepEqual(run?.metrics, { load: { rows_loaded: 5 } });
+    assert.deepEqual(run?.parameters, { day: '2026-10-01' });
+    assert.deepEqual((await store.getAttempts('w1')).map((a) => [a.stepId, a.status]), [['export', 'succeeded'], ['load', 'succeeded']]);
+    assert.deepEqual((await store.getLogs('w1', { limit: 10 })).lines.map((l) => l.msg), ['export started', 'export succeeded', 'load started', 'load succeeded', 'run succeeded']);
+    assert.deepEqual((await store.listRuns({ pipeline: 'sales', status: 'succeeded', limit: 5 })).runs.map((r) => r.runId), ['w1']);
+    assert.deepEqual((await store.listRuns({ status: 'running', limit: 5 })).runs, []);
+  });
+
+  test('a retried start after the end, or a late "running" attempt, undoes nothing and lists the run once', async () => {
+    const store = freshStore();
+    await store.record({ runId: 'w1', pipeline: 'sales', start: start(true), attempts: [attempt('export', 'succeeded')] });
+    const createdAt = (await store.getRun('w1'))?.createdAt;
+    await store.record({ runId: 'w1', pipeline: 'sales', finish: { status: 'failed', error: { class: 'permanent', message: 'boom' } } });
+    await store.record({ runId: 'w1', pipeline: 'sales', start: start(true), attempts: [attempt('export', 'running')], lines: [line('retried')] });
+    const run = await store.getRun('w1');
+    assert.equal(run?.status, 'failed');
+    assert.equal(run?.createdAt, createdAt);
+    assert.deepEqual((await store.getAttempts('w1')).map((a) => a.status), ['succeeded']);
+    assert.deepEqual((await store.listRuns({ limit: 5 })).runs.map((r) => r.runId), ['w1']);
+    assert.deepEqual((await store.getLogs('w1', { limit: 5 })).lines.map((l) => l.msg), ['retried'], 'the retried execution\'s line is kept');
+  });
+
+  test('the first end wins: a second finish with another status keeps the first', async () => {
+    const store = freshStore();
+    await store.record({ runId: 'w1', pipeline: 'sales', start: start(true) });
+    await store.record({ runId: 'w1', pipeline: 'sales', finish: { status: 'cancelled' } });
+    await store.record({ runId: 'w1', pipeline: 'sales', finish: { status: 'succeeded' } });
+    assert.equal((await store.getRun('w1'))?.status, 'cancelled');
+  });
+
+  test('a run whose first started step is not a root (rerun from a failed step) is still created and listed', async () => {
+    const store = freshStore();
+    await store.record({ runId: 'w1', pipeline: 'sales', start: start(false), attempts: [attempt('load', 'running')] });
+    assert.equal((await store.getRun('w1'))?.status, 'running');
+    assert.deepEqual((await store.listRuns({ pipeline: 'sales', limit: 5 })).runs.map((r) => r.runId), ['w1']);
+  });
+
+  test('parallel root steps starting together leave one run, listed once', async () => {
+    const store = freshStore();
+    await Promise.all(['a', 'b', 'c'].map((stepId) => store.record({ runId: 'w1', pipeline: 'dag', start: start(true), attempts: [attempt(stepId, 'running')] })));
+    assert.deepEqual((await store.listRuns({ pipeline: 'dag', limit: 5 })).runs.map((r) => r.runId), ['w1']);
+    assert.deepEqual((await store.listRuns({ limit: 5 })).runs.map((r) => r.runId), ['w1']);
+    assert.equal((await store.getAttempts('w1')).length, 3);
+  });
+});
+
 describe('logs', () => {
   test('appended in order, read after a cursor, bounded per run with a drop count', async () => {
     const store = freshStore({ maxLogLinesPerRun: 150 });
@@ -221,8 +285,10 @@ describe('logs', () => {
     assert.equal(second.lines.length, 23);
     assert.deepEqual(second.lines.slice(0, 20).map((l) => l.msg), Array.from({ length: 20 }, (_, i) => `line ${i + 101}`));
     assert.deepEqual(new Set(second.lines.slice(20).map((l) => l.msg)), new Set(['line 121', 'line 122', 'line 123']));
-    const cursors = [...first.lines, ...second.lines].map((l) => Number(l.cursor));
-    assert.deepEqual(cursors, Array.from({ length: 123 }, (_, i) => i + 1));
+    // Cursors are opaque, unique and in read order: follow resumes exactly after the last line.
+    const cursors = [...first.lines, ...second.lines].map((l) => l.cursor);
+    assert.equal(new Set(cursors).size, 123);
+    assert.deepEqual(cursors, [...cursors].sort());
 
     const tail = await store.getLogs('r-logs', { after: second.nextCursor, limit: 100 });
     assert.deepEqual(tail.lines, []);

@@ -16,7 +16,7 @@ import { loadCatalog } from '../../src/pipelines/catalog';
 import { pipelineInputs } from '../../src/pipelines/definitions';
 import { pipelineSchema, type PipelineDefinition, type PipelineInput } from '../../src/pipelines/schema';
 import { definitionVersion } from '../../src/pipelines/version';
-import type { AttemptRecord, LogLine, RunRecord, RunRecorder } from '../../src/runs/recorder';
+import { recordStepByStep, type AttemptRecord, type LogLine, type RunRecord, type RunRecorder, type RunWrite } from '../../src/runs/recorder';
 import { ACTIVITY_NAMES } from '../../src/steps/protocol';
 import { FakeAdapter } from '../support/fakeAdapters';
 
@@ -37,7 +37,10 @@ export class MemoryRecorder implements RunRecorder {
   appendLogs(_runId: string, lines: readonly LogLine[]): Promise<void> {
     this.logs.push(...lines);
     return Promise.resolve();
+  }  record(write: RunWrite): Promise<void> {
+    return recordStepByStep(this, write);
   }
+
 }
 
 export interface EngineHost {

@@ -52,7 +52,7 @@ describe('independent steps run in parallel', () => {
   test('when one parallel step fails for good, its sibling still finishes and nothing downstream starts', async () => {
     engine().fake.script('loadOrders', [{ fail: 'permanent', message: "SQL compilation error: Table 'ORDERS' does not exist" }]);
     engine().fake.script('loadCustomers', [{ running: { polls: 2, pollAfterSeconds: 30 } }]);
-    const noRetry = { ...twoLoads, pipelineRetry: { retries: 0, delay: 0 } };
+    const noRetry = { ...twoLoads, pipelineRetry: { retries: 0, delay: 0, retryPermanent: false } };
     const run = await engine().run(noRetry, 'parallel-fail');
 
     assert.equal(run.status, 'failed');

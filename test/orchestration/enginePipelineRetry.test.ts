@@ -5,26 +5,37 @@ import { secondsBetween, seedPipeline, engineHostForSuite } from './engineHarnes
 describe('permanent failures and pipeline retry', () => {
   const engine = engineHostForSuite();
 
-  test('an HTTP 401 fails the step after one attempt, nothing downstream starts, the pipeline retry 300 s later re-runs it, final Failed with its error', async () => {
-    engine().fake.script('export', [
-      { fail: 'permanent', message: 'HTTP 401 Unauthorized: invalid x-functions-key', code: '401' },
-      { fail: 'permanent', message: 'HTTP 401 Unauthorized: invalid x-functions-key', code: '401' },
-    ]);
+  test('an HTTP 401 fails the run after one attempt: nothing downstream starts and no pipeline retry waits for a failure that will not change', async () => {
+    engine().fake.script('export', [{ fail: 'permanent', message: 'HTTP 401 Unauthorized: invalid x-functions-key', code: '401' }]);
     const run = await engine().run(seedPipeline(), 'perm-401');
 
     const starts = engine().fake.callsOf('perm-401', 'export');
-    assert.equal(starts.length, 2, 'one attempt per pipeline attempt (the policy allows 3, permanent skips them)');
-    assert.equal(secondsBetween(starts[0]!.at, starts[1]!.at), 300);
-    assert.deepEqual(starts.map((c) => c.attempt), [1, 2]);
+    assert.equal(starts.length, 1, 'one attempt: the policy allows 3 and the seed a pipeline retry, permanent skips both');
     assert.equal(engine().fake.callsOf('perm-401', 'load').length, 0);
     assert.equal(engine().fake.callsOf('perm-401', 'transform').length, 0);
 
     assert.equal(run.status, 'failed');
-    assert.equal(run.pipelineAttempt, 2);
+    assert.equal(run.pipelineAttempt, 1);
+    assert.equal(run.durationSeconds, 0, 'no 300 s wait for the pipeline retry');
     assert.deepEqual(run.error, { class: 'permanent', message: 'HTTP 401 Unauthorized: invalid x-functions-key', code: '401', stepId: 'export' });
     assert.deepEqual(run.steps.map((s) => s.status), ['failed', 'skipped', 'skipped']);
     assert.equal(engine().recorder.runs.get('perm-401')?.status, 'failed');
     assert.equal(engine().alerts.filter((a) => a.runId === 'perm-401').length, 1, 'the seed alerts on failure');
+  });
+
+  test('pipelineRetry.retryPermanent: true: the permanent failure is retried after the delay, attempt numbers continuing', async () => {
+    engine().fake.script('export', [
+      { fail: 'permanent', message: 'HTTP 401 Unauthorized: invalid x-functions-key', code: '401' },
+      { fail: 'permanent', message: 'HTTP 401 Unauthorized: invalid x-functions-key', code: '401' },
+    ]);
+    const seed = seedPipeline();
+    const run = await engine().run({ ...seed, pipelineRetry: { ...seed.pipelineRetry, retryPermanent: true } }, 'perm-401-retried');
+
+    const starts = engine().fake.callsOf('perm-401-retried', 'export');
+    assert.deepEqual(starts.map((c) => c.attempt), [1, 2]);
+    assert.equal(secondsBetween(starts[0]!.at, starts[1]!.at), 300);
+    assert.equal(run.status, 'failed');
+    assert.equal(run.pipelineAttempt, 2);
   });
 
   test('the pipeline retry re-runs only the failed step and those after it, attempt numbers continuing', async () => {

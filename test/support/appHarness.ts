@@ -8,6 +8,7 @@
  * once; `restartHost` replaces only the development host (a host that was "down"), keeping the
  * stand-ins, the store and the services.
  */
+import type { TableServiceClientOptions } from '@azure/data-tables';
 import type { Registration } from '../../src/app/registry';
 import type { AppServices } from '../../src/app/services';
 import type { DevHost } from '../../src/devhost';
@@ -25,6 +26,8 @@ export interface AppHarnessOptions extends StandInEnvironmentOptions {
   readonly catalog?: Catalog;
   /** Virtual clock start (default: now, whole seconds). */
   readonly startTime?: Date;
+  /** Options for the run store's TableClients (a request-counting policy: bench/runStore.ts). */
+  readonly tableClientOptions?: TableServiceClientOptions;
   /** Applied to the registrations each development host serves (e.g. to capture telemetry). */
   readonly wrapRegistrations?: (registrations: readonly Registration[]) => readonly Registration[];
 }
@@ -111,6 +114,7 @@ export async function startApp(options: AppHarnessOptions = {}): Promise<AppHarn
       secretClientOptions: world.secretClientOptions,
       now: () => current.host?.now() ?? options.startTime ?? new Date(),
       ...(options.catalog ? { catalog: options.catalog } : {}),
+      ...(options.tableClientOptions ? { tableClientOptions: options.tableClientOptions } : {}),
     });
     const store = services.store;
     if (!store) throw new Error('the run store is not configured (RUN_STORE_CONNECTION_STRING)');

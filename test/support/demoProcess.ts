@@ -117,10 +117,10 @@ export interface CliProcess {
   readonly done: Promise<CliResult>;
 }
 
-/** The CLI as a user runs it (`node --import tsx src/cli/main.ts …`), with the env it is given. */
+/** The CLI as a user runs it (the package bin, `npx durable-pipelines …`), with the env it is given. */
 export function startCli(args: readonly string[], env: Record<string, string>, timeoutMs = 60_000): CliProcess {
   const child = track(
-    spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+    spawn(process.execPath, ['bin/durable-pipelines.js', ...args], {
       cwd: REPO_ROOT,
       // The CLI must take its server from what the test gives it, not from the developer's shell.
       env: { ...withoutCliSettings(process.env), NODE_NO_WARNINGS: '1', ...env },

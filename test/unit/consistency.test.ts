@@ -103,10 +103,11 @@ describe('app settings', () => {
   });
 
   test('the sample names one SECRET_ setting per seed secret and holds no value', () => {
-    for (const name of secretNames) {
-      const setting = `SECRET_${name.toUpperCase().replace(/-/g, '_')}`;
-      assert.equal(sample.Values[setting], '', `${setting} should be listed empty`);
-    }
+    const settingOf = (name: string) => `SECRET_${name.toUpperCase().replace(/-/g, '_')}`;
+    const missing = secretNames.map(settingOf).filter((setting) => !(setting in sample.Values));
+    assert.deepEqual(missing, [], `local.settings.sample.json: add to "Values", each with an empty value (a new user's local.settings.json starts from it; README "Adding a pipeline"):\n${missing.map((s) => `    "${s}": "",`).join('\n')}`);
+    const withValue = secretNames.map(settingOf).filter((setting) => setting in sample.Values && sample.Values[setting] !== '');
+    assert.deepEqual(withValue, [], 'local.settings.sample.json is committed: leave these secret settings empty ("")');
   });
 });
 
@@ -116,7 +117,7 @@ describe('secrets', () => {
   test('every secret a shipped pipeline uses has an az keyvault secret set line in docs/deploy.md', () => {
     assert.ok(secretNames.includes('snowflake-account'));
     const missing = secretNames.filter((name) => !new RegExp(`az keyvault secret set[^\\n]*--name ${name}\\b`).test(deploy));
-    assert.deepEqual(missing, []);
+    assert.deepEqual(missing, [], `docs/deploy.md, section "Put the secrets in Key Vault": add a line per secret (README "Adding a pipeline"):\n${missing.map((n) => `    az keyvault secret set --vault-name "$KV" --name ${n} --value '<…>'`).join('\n')}`);
   });
 });
 

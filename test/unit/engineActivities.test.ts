@@ -8,7 +8,7 @@ import { createLogger } from '../../src/logging/logger';
 import { loadCatalog } from '../../src/pipelines/catalog';
 import { pipelineInputs } from '../../src/pipelines/definitions';
 import { definitionVersion } from '../../src/pipelines/version';
-import type { AttemptRecord, LogLine, RunRecord, RunRecorder } from '../../src/runs/recorder';
+import { recordStepByStep, type AttemptRecord, type LogLine, type RunRecord, type RunRecorder, type RunWrite } from '../../src/runs/recorder';
 import type { StepAdapter } from '../../src/steps/adapter';
 import type { StepActivityInput } from '../../src/steps/protocol';
 import { FakeAdapter } from '../support/fakeAdapters';
@@ -58,6 +58,12 @@ class ListRecorder implements RunRecorder {
     this.logs.push(...lines);
     return Promise.resolve();
   }
+  /** Each activity execution's one write, as it was asked for (the Table store sends it in one request). */
+  writes: RunWrite[] = [];
+  record(write: RunWrite): Promise<void> {
+    this.writes.push(write);
+    return recordStepByStep(this, write);
+  }
 }
 
 function make(overrides: Partial<StepActivityDeps> = {}) {
@@ -95,10 +101,17 @@ describe('step activities', () => {
     const outcome = await activities.startStep(input());
     assert.deepEqual(outcome, { status: 'succeeded', output: { files: 3 }, metrics: { files: 3 } });
     assert.equal(recorder.runs[0]?.status, 'running');
-    assert.deepEqual(recorder.attempts.map((a) => a.status), ['running', 'succeeded']);
-    assert.deepEqual(recorder.attempts[1]?.metrics, { files: 3 });
+    // One write per activity execution: the attempt as it stands when the start returns.
+    assert.deepEqual(recorder.attempts.map((a) => a.status), ['succeeded']);
+    assert.deepEqual(recorder.attempts[0]?.metrics, { files: 3 });
     assert.deepEqual(recorder.logs.map((l) => l.msg), ['step export attempt 1 started', 'step export attempt 1 succeeded']);
     assert.deepEqual(recorder.logs[1]?.fields, { files: 3 });
+    // The deployed definition says where the run begins: "export" has no dependencies, "load" has.
+    assert.equal(recorder.writes[0]?.start?.root, true);
+    fake.script('load', [{ ok: {} }]);
+    await activities.startStep({ ...input(), stepId: 'load' });
+    assert.equal(recorder.writes.length, 2);
+    assert.equal(recorder.writes[1]?.start?.root, false);
   });
 
   test('an input that does not parse fails permanently, before any adapter call', async () => {
@@ -221,6 +234,12 @@ describe('step activities act on the deployed definition only', () => {
     // The run's own record says why.
     assert.equal(recorder.attempts.at(-1)?.status, 'failed');
     assert.match(recorder.logs.at(-1)?.msg ?? '', /changed since the run started/);
+    // ...in the execution's one write, which still marks the run started (no deployed step to say
+    // whether it is a root, so the write may create the run row).
+    assert.equal(recorder.writes.length, 1);
+    assert.equal(recorder.writes[0]?.start?.root, true);
+    assert.deepEqual(recorder.writes[0]?.attempts?.map((a) => a.status), ['failed']);
+    assert.equal(recorder.writes[0]?.lines?.length, 2);
   });
 
   test('an unknown pipeline or step fails permanently, naming it', async () => {

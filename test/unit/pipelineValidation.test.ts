@@ -64,7 +64,17 @@ describe('pipeline validation reports each problem at its path', () => {
   test('unknown time zone', () => {
     const p = seed();
     p.schedules[0]!['timezone'] = 'Europe/Pariss';
-    assertProblem(p, 'data-pipeline.schedules[0].timezone', /unknown IANA time zone/);
+    assertProblem(p, 'data-pipeline.schedules[0].timezone', /: unknown IANA time zone "Europe\/Pariss" \(names like "Europe\/Paris" or "UTC"\)$/);
+  });
+
+  test('pipelineRetry.retryPermanent: off unless asked, and only a boolean', () => {
+    const on = validatePipeline({ ...seed(), pipelineRetry: { retries: 1, delay: '5m', retryPermanent: true } });
+    assert.ok(on.ok);
+    assert.deepEqual(on.pipeline.pipelineRetry, { retries: 1, delay: 300, retryPermanent: true });
+    const off = validatePipeline({ ...seed(), pipelineRetry: { retries: 1 } });
+    assert.ok(off.ok);
+    assert.equal(off.pipeline.pipelineRetry.retryPermanent, false);
+    assertProblem({ ...seed(), pipelineRetry: { retries: 1, retryPermanent: 'yes' } }, 'data-pipeline.pipelineRetry.retryPermanent', /expected boolean/);
   });
 
   test('secret names Key Vault would reject', () => {

@@ -20,7 +20,7 @@ test('the seed pipeline matches the Prefect flow it replaces', () => {
   assert.deepEqual([load?.retry.attempts, load?.retry.delays], [3, 120]);
   assert.equal(transform?.kind, 'dbt');
   assert.deepEqual([transform?.retry.attempts, transform?.retry.delays], [2, 60]);
-  assert.deepEqual(p.pipelineRetry, { retries: 1, delay: 300 });
+  assert.deepEqual(p.pipelineRetry, { retries: 1, delay: 300, retryPermanent: false });
 
   if (exportStep?.kind !== 'azureFunction' || load?.kind !== 'snowflake' || transform?.kind !== 'dbt') throw new Error('kinds');
   assert.deepEqual(exportStep.body, { action: 'export_to_blob' });

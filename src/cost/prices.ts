@@ -1,0 +1,79 @@
+/**
+ * The price table `durable-pipelines cost` multiplies by: data, not code (prices.westeurope.eur.json,
+ * or the user's own file with --prices). Every unit price names its source and the date it was
+ * checked; `confirmed: false` marks a figure not read from the provider's page for this region.
+ */
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+import shipped from './prices.westeurope.eur.json';
+
+const priceSchema = z.object({
+  price: z.number().min(0),
+  unit: z.string().min(1),
+  source: z.string().min(1),
+  url: z.string().optional(),
+  checked: z.string().regex(/^\d{4}-\d{2}-\d{2}$/u, 'a date, YYYY-MM-DD'),
+  confirmed: z.boolean(),
+});
+
+export const PRICE_NAMES = [
+  'flexOnDemandGbSecond',
+  'flexOnDemandFreeGbSeconds',
+  'flexOnDemandExecutionsPerMillion',
+  'flexOnDemandFreeExecutions',
+  'flexAlwaysReadyBaselineGbSecond',
+  'storageTransactionsPer10k',
+  'keyVaultOperationsPer10k',
+  'logAnalyticsPerGb',
+  'logAnalyticsFreeGb',
+  'logAlertPerMonthAt5Min',
+  'logAlertPerMonthAt10Min',
+  'logAlertPerMonthAt15Min',
+  'metricAlertPerTimeSeries',
+  'containerAppsVcpuSecond',
+  'containerAppsGibSecond',
+  'containerAppsFreeVcpuSeconds',
+  'containerAppsFreeGibSeconds',
+  'containerRegistryBasicPerMonth',
+] as const;
+export type PriceName = (typeof PRICE_NAMES)[number];
+
+export const priceTableSchema = z.object({
+  region: z.string().min(1),
+  currency: z.string().length(3),
+  note: z.string().optional(),
+  prices: z.object(Object.fromEntries(PRICE_NAMES.map((n) => [n, priceSchema])) as Record<PriceName, typeof priceSchema>).strict(),
+});
+export type PriceTable = z.infer<typeof priceTableSchema>;
+
+export class PriceTableError extends Error {
+  override readonly name = 'PriceTableError';
+}
+
+function parseTable(value: unknown, where: string): PriceTable {
+  const result = priceTableSchema.safeParse(value);
+  if (result.success) return result.data;
+  const issues = result.error.issues.slice(0, 5).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+  throw new PriceTableError(`${where}: ${issues.join('; ')}`);
+}
+
+export function shippedPrices(): PriceTable {
+  return parseTable(shipped, 'src/cost/prices.westeurope.eur.json');
+}
+
+export async function loadPrices(file: string | undefined): Promise<PriceTable> {
+  if (file === undefined) return shippedPrices();
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new PriceTableError(`${file}: ${(error as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new PriceTableError(`${file}: not JSON (${(error as Error).message})`);
+  }
+  return parseTable(json, file);
+}

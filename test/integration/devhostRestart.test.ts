@@ -1,0 +1,209 @@
+/**
+ * `npm run dev` survives a restart: a dev host process (wired like scripts/dev.ts, against the
+ * stand-ins) is SIGKILLed while a run's export step waits on the export function; a new process on
+ * the same data folder finishes the run as if nothing happened.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { request } from 'node:http';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startStandInEnvironment, type StandInEnvironment } from '../../src/standins/environment';
+
+const REPO_ROOT = join(__dirname, '..', '..');
+const KEY = 'restart-test-key';
+
+interface DevProcess {
+  readonly child: ChildProcess;
+  readonly baseUrl: string;
+  output(): string;
+}
+
+let world: StandInEnvironment;
+let dataFolder: string;
+const children = new Set<ChildProcess>();
+
+async function startDev(): Promise<DevProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/devHostChild.ts'], {
+    cwd: REPO_ROOT,
+    env: {
+      ...process.env,
+      ...world.settings,
+      NODE_NO_WARNINGS: '1',
+      LOG_LEVEL: 'silent',
+      SCHEDULER_ENABLED: 'false',
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      DEVHOST_STATE_DIR: join(dataFolder, 'durable'),
+      STANDIN_KEY_VAULT_CA: world.keyVault.ca,
+      DURABLE_PIPELINES_KEY: KEY,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.add(child);
+  let output = '';
+  child.once('exit', (code, signal) => {
+    children.delete(child);
+    // only the test kills it: any other end is a crash the failing assertion should come with
+    if (signal !== 'SIGKILL') process.stderr.write(`dev host exited unexpectedly (${signal ?? code ?? '?'}):\n${output}\n`);
+  });
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+  const baseUrl = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`dev host not serving after 60 s:\n${output}`)), 60_000);
+    const onData = (): void => {
+      const match = /dev host serving on (http:\/\/\S+)/.exec(output);
+      if (!match?.[1]) return;
+      clearTimeout(timer);
+      child.stdout.off('data', onData);
+      resolve(match[1]);
+    };
+    child.stdout.on('data', onData);
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`dev host exited (${signal ?? code ?? '?'}) before serving:\n${output}`));
+    });
+  });
+  return { child, baseUrl, output: () => output };
+}
+
+async function kill(dev: DevProcess): Promise<void> {
+  const exited = new Promise<void>((resolve) => dev.child.once('exit', () => resolve()));
+  dev.child.kill('SIGKILL');
+  await exited;
+}
+
+/**
+ * One request on its own connection (`agent: false`): the host's port may be one a killed process
+ * held, and a pooled keep-alive socket from before the kill must not carry the next request.
+ */
+async function api(dev: DevProcess, method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  try {
+    return await new Promise((resolve, reject) => {
+      const req = request(`${dev.baseUrl}/api/${path}`, { method, agent: false, headers: { 'x-functions-key': KEY, 'content-type': 'application/json' } }, (res) => {
+        let text = '';
+        res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+        res.once('end', () => resolve({ status: res.statusCode ?? 0, json: text === '' ? undefined : (JSON.parse(text) as unknown) }));
+        res.once('error', reject);
+      });
+      req.once('error', reject);
+      req.end(payload);
+    });
+  } catch (error) {
+    throw new Error(`${method} /api/${path}: ${String(error)}\n--- dev host output\n${dev.output()}`, { cause: error });
+  }
+}
+
+interface RunJson {
+  readonly runId: string;
+  readonly status: string;
+  readonly steps: readonly { readonly id: string; readonly status: string; readonly attempts: readonly { readonly attempt: number; readonly status: string }[] }[];
+}
+
+async function run(dev: DevProcess, runId: string): Promise<RunJson> {
+  const { status, json } = await api(dev, 'GET', `runs/${encodeURIComponent(runId)}`);
+  assert.equal(status, 200, JSON.stringify(json));
+  return json as RunJson;
+}
+
+/** Polls until `check` holds (or fails with what was last seen): the restart tests wait on real work. */
+async function until<T>(what: string, read: () => Promise<T>, check: (value: T) => boolean, timeoutMs = 90_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (check(value)) return value;
+    if (Date.now() > deadline) throw new Error(`${what}: still ${JSON.stringify(value)} after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+async function startRunMidExport(dev: DevProcess): Promise<string> {
+  const started = await api(dev, 'POST', 'pipelines/data-pipeline/runs', {});
+  assert.equal(started.status, 202, JSON.stringify(started.json));
+  const { runId } = started.json as { runId: string };
+  // the attempt is recorded as started before the export is called, which then takes 8 s to answer
+  await until('export running', () => run(dev, runId), (r) => r.steps.some((s) => s.id === 'export' && s.status === 'running'));
+  return runId;
+}
+
+before(async () => {
+  dataFolder = mkdtempSync(join(tmpdir(), 'devhost-restart-'));
+  // The export function answers after 8 s: the process is killed while the export step waits on it.
+  world = await startStandInEnvironment({ exportDelayMs: 8000 });
+});
+
+after(async () => {
+  for (const child of children) child.kill('SIGKILL');
+  await world.stop();
+  rmSync(dataFolder, { recursive: true, force: true });
+});
+
+describe('npm run dev survives a restart', () => {
+  test('a run killed mid-export, then mid-transform, finishes after restarts: same run, every attempt, logs complete, 409 on cancel', async () => {
+    const startsBefore = world.dbt.starts.length;
+    const first = await startDev();
+    const runId = await startRunMidExport(first);
+    await kill(first);
+
+    // restarted: the export activity runs again and the run moves on to transform, which polls the
+    // dbt job between durable timers (pollInterval 30 s); killed again while such a timer is pending
+    const second = await startDev();
+    assert.match(second.output(), /1 unfinished instance\(s\) resumed/);
+    assert.match(second.output(), /activity startStep \(#\d+\) had not answered before the restart; running it again/);
+    await until('transform running', () => run(second, runId), (r) => r.steps.some((s) => s.id === 'transform' && s.status === 'running'));
+    await until('transform polling', () => Promise.resolve(world.dbt.starts.length), (n) => n > startsBefore);
+    await kill(second);
+
+    const third = await startDev();
+    try {
+      const done = await until('run status', () => run(third, runId), (r) => r.status !== 'running' && r.status !== 'pending', 150_000);
+      assert.equal(done.runId, runId);
+      assert.equal(done.status, 'succeeded', JSON.stringify(done));
+      assert.deepEqual(
+        done.steps.map((s) => [s.id, s.status, s.attempts.map((a) => [a.attempt, a.status])]),
+        [['export', 'succeeded', [[1, 'succeeded']]], ['load', 'succeeded', [[1, 'succeeded']]], ['transform', 'succeeded', [[1, 'succeeded']]]],
+      );
+      // the dbt job was started once: its polling carried on across the second restart
+      assert.equal(world.dbt.starts.length - startsBefore, 1);
+
+      const logs = await api(third, 'GET', `runs/${encodeURIComponent(runId)}/logs`);
+      assert.equal(logs.status, 200);
+      const messages = (logs.json as { lines: readonly { msg: string }[] }).lines.map((line) => line.msg);
+      // every step to the end, in order; the export attempt that was killed may have logged its start
+      // before the kill, and then its re-run logs it again (consecutive repeats are folded here)
+      const expected = [
+        'step export attempt 1 started',
+        'step export attempt 1 succeeded',
+        'step load attempt 1 started',
+        'step load attempt 1 succeeded',
+        'step transform attempt 1 started',
+        'step transform attempt 1 succeeded',
+        'run succeeded',
+      ];
+      assert.deepEqual(messages.filter((m, i) => m !== messages[i + 1]), expected, messages.join('\n'));
+      const cancel = await api(third, 'POST', `runs/${encodeURIComponent(runId)}/cancel`, {});
+      assert.equal(cancel.status, 409, JSON.stringify(cancel.json));
+    } finally {
+      await kill(third);
+    }
+  });
+
+  test('a run cancelled after a restart ends cancelled', async () => {
+    const first = await startDev();
+    const runId = await startRunMidExport(first);
+    await kill(first);
+
+    const second = await startDev();
+    try {
+      const cancel = await api(second, 'POST', `runs/${encodeURIComponent(runId)}/cancel`, {});
+      assert.equal(cancel.status, 202, JSON.stringify(cancel.json));
+      const done = await until('run status', () => run(second, runId), (r) => r.status !== 'running' && r.status !== 'pending');
+      assert.equal(done.status, 'cancelled', JSON.stringify(done));
+      assert.deepEqual(done.steps.map((s) => s.status), ['cancelled', 'skipped', 'skipped']);
+    } finally {
+      await kill(second);
+    }
+  });
+});

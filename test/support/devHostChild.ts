@@ -1,0 +1,42 @@
+/**
+ * A child process wired like `npm run dev` (scripts/dev.ts): the app in the dev host on a real
+ * clock, Durable state in DEVHOST_STATE_DIR, but its services pointed at stand-ins the parent test
+ * runs (settings in the environment, the stand-in vault's CA in STANDIN_KEY_VAULT_CA, the stand-ins'
+ * token), so the parent can SIGKILL it mid-run and start it again on the same folder.
+ * Prints `dev host serving on <url>` when ready.
+ */
+import { standInClientOptions, standInCredential } from '../../src/standins/keyvault/server';
+
+async function main(): Promise<void> {
+  const stateDirectory = process.env['DEVHOST_STATE_DIR'];
+  const ca = process.env['STANDIN_KEY_VAULT_CA'];
+  const key = process.env['DURABLE_PIPELINES_KEY'];
+  if (!stateDirectory || !ca || !key) throw new Error('DEVHOST_STATE_DIR, STANDIN_KEY_VAULT_CA and DURABLE_PIPELINES_KEY are required');
+  const { useServices, createServices } = await import('../../src/app/services');
+  await import('../../src/index');
+  const { registrations } = await import('../../src/app/registry');
+  const { DevHost } = await import('../../src/devhost');
+  useServices(
+    await createServices({
+      credential: standInCredential,
+      secretClientOptions: standInClientOptions({ ca }),
+    }),
+  );
+  const host = await DevHost.start({
+    registrations: registrations(),
+    clock: 'real',
+    httpPort: 0,
+    functionKey: key,
+    hostJsonPath: 'host.json',
+    stateDirectory,
+    log: (line) => console.log(line),
+  });
+  console.log(`dev host serving on ${host.baseUrl ?? ''}`);
+  await new Promise<void>((resolve) => process.once('SIGTERM', resolve));
+  await host.stop();
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? (error.stack ?? error.message) : error);
+  process.exit(1);
+});

@@ -4,12 +4,18 @@
 // per request (src/console/serve.ts).
 import { build } from 'esbuild';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 
 export const CONSOLE_OUT = 'dist/console';
 
-export async function buildConsole(outDir = CONSOLE_OUT) {
+// Paths are the repository's, not the caller's working directory: `npm run dev` may be started
+// from another folder (test/integration/devFirstHour.test.ts does).
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+export async function buildConsole(out = CONSOLE_OUT) {
+  const outDir = resolve(ROOT, out);
   const assets = join(outDir, 'assets');
   mkdirSync(assets, { recursive: true });
   const result = await build({
@@ -24,8 +30,10 @@ export async function buildConsole(outDir = CONSOLE_OUT) {
     metafile: true,
     legalComments: 'none',
     logLevel: 'warning',
+    absWorkingDir: ROOT,
   });
-  const outputs = Object.keys(result.metafile.outputs);
+  // The metafile names outputs relative to absWorkingDir.
+  const outputs = Object.keys(result.metafile.outputs).map((f) => resolve(ROOT, f));
   const script = outputs.find((f) => f.endsWith('.js'));
   const style = outputs.find((f) => f.endsWith('.css'));
   if (!script || !style) throw new Error('console build produced no script or style');

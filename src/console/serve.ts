@@ -55,6 +55,12 @@ export function serveConsole(request: StaticRequest, dir: string | undefined): H
   if (path === 'api' || path.startsWith('api/')) {
     return problemResponse(new ApiProblem(404, 'Not found', `no API route ${request.method} /${path} (see /api/openapi.json)`), `/${path}`);
   }
+  // `admin/…` is the Functions host's own management API: the host keeps that route space for
+  // itself (azure-functions-host ScriptHost.ValidateFunction: "The specified route conflicts with one
+  // or more built in routes"), so it never reaches this catch-all in Azure; the dev host answers 404.
+  if (path === 'admin' || path.startsWith('admin/')) {
+    return problemResponse(new ApiProblem(404, 'Not found', `/${path} is the Functions host's admin API, not served by the app`), `/${path}`);
+  }
   if (!dir) return problemResponse(new ApiProblem(503, 'Console not built', 'run `npm run build` to build the console into dist/console'), `/${path}`);
   const isAsset = path.startsWith('assets/');
   const file = isAsset ? normalize(join(dir, path)) : join(dir, 'index.html');

@@ -52,8 +52,8 @@ describe('serving the console', () => {
     assert.deepEqual(bytes(none.body), plain);
   });
 
-  test('an unknown /api path, a missing asset and a path out of the folder are problem+json 404s', () => {
-    for (const path of ['/api/nope', '/assets/missing.js', '/assets/../../package.json']) {
+  test('an unknown /api path, the host admin API path, a missing asset and a path out of the folder are problem+json 404s', () => {
+    for (const path of ['/api/nope', '/assets/missing.js', '/assets/../../package.json', '/admin/host/status']) {
       const response = serveConsole({ path, method: 'GET', acceptEncoding: '' }, dir);
       assert.equal(response.status, 404, path);
       assert.equal((response.headers as Record<string, string>)['content-type'], 'application/problem+json');

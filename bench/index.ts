@@ -15,6 +15,7 @@ const benches: Record<string, () => Promise<Bench>> = {
   runStore: () => import('./runStore'),
   scheduler: () => import('./scheduler'),
   package: () => import('./package'),
+  console: () => import('./console'),
 };
 
 async function main(): Promise<void> {

@@ -24,7 +24,7 @@ const MEASUREMENT_FILE = 'src/cost/seed-run.measured.json';
 const BIG = 100_000;
 const SMALL = 100;
 const ROUNDS = 41;
-const INTERVAL_MS = 15 * 60_000;
+export const INTERVAL_MS = 15 * 60_000;
 
 function runAt(i: number, start: number): RunRecord {
   const createdAt = new Date(start + i * INTERVAL_MS).toISOString();
@@ -57,7 +57,7 @@ async function pool<T>(items: readonly T[], width: number, work: (item: T) => Pr
  * are the store's own); the rest are written row for row in the store's layout, index rows in
  * batched transactions of 100 per partition, to keep the setup within a couple of minutes.
  */
-async function seed(store: TableRunStore, tables: RunStoreTables, count: number, start: number): Promise<void> {
+export async function seed(store: TableRunStore, tables: RunStoreTables, count: number, start: number): Promise<void> {
   const viaStore = new Set([0, ...Array.from({ length: Math.min(100, count) }, (_, k) => count - 1 - k)]);
   const bulk = Array.from({ length: count }, (_, i) => i).filter((i) => !viaStore.has(i));
   await store.upsertRun(runAt(0, start));
@@ -98,7 +98,7 @@ async function timeMs(work: () => Promise<unknown>): Promise<number> {
   return Number(process.hrtime.bigint() - s) / 1e6;
 }
 
-async function alternate(rounds: number, a: () => Promise<unknown>, b: () => Promise<unknown>): Promise<{ a: number; b: number; ratio: number }> {
+export async function alternateAsync(rounds: number, a: () => Promise<unknown>, b: () => Promise<unknown>): Promise<{ a: number; b: number; ratio: number }> {
   const as: number[] = [];
   const bs: number[] = [];
   for (let i = 0; i < rounds; i++) {
@@ -149,14 +149,14 @@ export async function run(): Promise<string[]> {
     };
     const cursorSmall = await expectLatest(small, SMALL)();
     const cursorBig = await expectLatest(big, BIG)();
-    const latest = await alternate(ROUNDS, expectLatest(big, BIG), expectLatest(small, SMALL));
+    const latest = await alternateAsync(ROUNDS, expectLatest(big, BIG), expectLatest(small, SMALL));
     lines.push(`latest 20 runs of a pipeline: ${fmt(latest.b, 2)} ms with ${SMALL} runs, ${fmt(latest.a, 2)} ms with ${BIG.toLocaleString('en')} → ratio ${fmt(latest.ratio, 2)} (target ≤ 1.5; medians of ${ROUNDS}, alternated)`);
 
     const nextPage = (store: TableRunStore, cursor: string | undefined, count: number) => async (): Promise<void> => {
       const page = await store.listRuns({ pipeline: 'data-pipeline', limit: 20, ...(cursor ? { cursor } : {}) });
       if (page.runs[0]?.runId !== runAt(count - 21, 0).runId || page.runs.length !== 20) throw new Error(`page 2 of ${count} runs came back wrong`);
     };
-    const second = await alternate(ROUNDS, nextPage(big, cursorBig, BIG), nextPage(small, cursorSmall, SMALL));
+    const second = await alternateAsync(ROUNDS, nextPage(big, cursorBig, BIG), nextPage(small, cursorSmall, SMALL));
     lines.push(
       `next 20 (cursor → index range query): ${fmt(second.b, 2)} ms vs ${fmt(second.a, 2)} ms → ratio ${fmt(second.ratio, 2)} ` +
         '(Azurite filters a query over the whole table; Table Storage reads only the range)',

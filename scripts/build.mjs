@@ -7,6 +7,7 @@
 // (measured: cold-start ratio 1.35 with them bundled, 1.18 without; `npm run bench -- coldStart`).
 import { build } from 'esbuild';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { buildConsole } from './buildConsole.mjs';
 
 export const EXTERNAL = ['@azure/functions-core', 'snowflake-sdk', '@azure/identity', '@azure/keyvault-secrets', '@azure/data-tables'];
 
@@ -36,3 +37,6 @@ await build({
   legalComments: 'none',
   logLevel: 'warning',
 });
+
+// The web console the app serves at / (src/console/serve.ts finds it next to dist/index.js).
+await buildConsole();

@@ -1,10 +1,12 @@
 /**
  * Demo only: `POST /api/demo/control` switches the stand-ins at runtime, so one `--serve` session
  * can show a success, a failure and its rerun, and a run slow enough to cancel.
- * Body: `{ "failStep": "export" | "load" | "transform" | null, "exportDelayMs": number | null }`.
+ * Body: `{ "failStep": "export" | "load" | "transform" | null, "exportDelayMs": number | null,
+ * "as": "reader" | "operator" | null }` (`as`: who the emulated sign-in says is using the console).
  */
 import { z } from 'zod';
 import type { HttpRegistration } from '../src/app/registry';
+import type { LocalUser } from '../src/auth/roles';
 import type { SecretResolver } from '../src/secrets/types';
 import type { StandInEnvironment } from '../src/standins/environment';
 
@@ -12,19 +14,21 @@ const controlBody = z
   .object({
     failStep: z.enum(['export', 'load', 'transform']).nullable().optional(),
     exportDelayMs: z.number().int().min(0).max(600_000).nullable().optional(),
+    as: z.enum(['reader', 'operator']).nullable().optional(),
   })
   .strict();
 
-export function registerDemoControl(world: StandInEnvironment, secrets: SecretResolver): HttpRegistration {
+export function registerDemoControl(world: StandInEnvironment, secrets: SecretResolver, signIn: (user: LocalUser | undefined) => void): HttpRegistration {
   return {
     kind: 'http',
     name: 'demoControl',
-    options: { route: 'demo/control', methods: ['POST'], authLevel: 'function' },
+    options: { route: 'api/demo/control', methods: ['POST'], authLevel: 'function' },
     handler: async (request) => {
       const parsed = controlBody.safeParse(await request.json().catch(() => undefined));
       if (!parsed.success) return { status: 400, jsonBody: { title: 'Invalid input', issues: parsed.error.issues } };
       if (parsed.data.failStep !== undefined) world.setFailStep(parsed.data.failStep ?? undefined);
       if (parsed.data.exportDelayMs !== undefined) world.setExportDelay(parsed.data.exportDelayMs ?? undefined);
+      if (parsed.data.as !== undefined) signIn(parsed.data.as ?? undefined);
       // The export switches go through the vault's azure-function-url: like a rotation, drop the cached value.
       secrets.invalidate('azure-function-url');
       return { status: 200, jsonBody: { ok: true, ...parsed.data } };

@@ -5,9 +5,21 @@
  * SCHEDULER_ENABLED is true. Needs no Functions Core Tools.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { startAzurite, type AzuriteInstance } from '../src/standins/azurite';
+import { emulatedSignIn } from './signIn';
+import { buildConsole } from './buildConsole.mjs';
+import type { LocalUser } from '../src/auth/roles';
 import { explainStartupFailure, invalidDefinitions } from '../src/cli/localStartup';
+
+/** `--as reader|operator`: emulate App Service sign-in for the console (see scripts/signIn.ts). */
+function signedInAs(argv: readonly string[]): LocalUser | undefined {
+  const index = argv.indexOf('--as');
+  if (index === -1) return undefined;
+  const value = argv[index + 1];
+  if (value !== 'reader' && value !== 'operator') throw new Error('--as takes reader or operator');
+  return value;
+}
 
 function loadLocalSettings(path = 'local.settings.json'): void {
   if (!existsSync(path)) {
@@ -30,6 +42,9 @@ async function main(): Promise<void> {
     console.error(invalid.message);
     process.exit(invalid.exitCode);
   }
+  const as = signedInAs(process.argv.slice(2));
+  const signIn = as ? emulatedSignIn(as) : undefined;
+  if (signIn) Object.assign(process.env, signIn.settings);
   process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
   // AZURITE_LOCATION (default .azurite, git-ignored): Azurite's data and the dev host's Durable state.
   const dataFolder = process.env['AZURITE_LOCATION'] ?? '.azurite';
@@ -42,6 +57,7 @@ async function main(): Promise<void> {
     console.log(`Azurite (data in ${dataFolder}) for run records: ${azurite.tableUrl}`);
   }
 
+  if (!process.env['CONSOLE_DIR']) process.env['CONSOLE_DIR'] = resolve((await buildConsole()).dir);
   await import('../src/index');
   const { registrations } = await import('../src/app/registry');
   const { DevHost } = await import('../src/devhost');
@@ -52,6 +68,7 @@ async function main(): Promise<void> {
     httpPort: Number(port()),
     ...(key ? { functionKey: key } : {}),
     hostJsonPath: 'host.json',
+    ...(signIn ? { platformPrincipal: signIn.principal } : {}),
     // Durable state next to Azurite's data, so runs survive a restart (docs/devhost.md).
     stateDirectory: join(dataFolder, 'durable'),
     log: (line) => console.log(line),
@@ -61,6 +78,7 @@ async function main(): Promise<void> {
     throw error;
   });
   console.log(`durable-pipelines dev host on ${host.baseUrl ?? ''}${key ? ' (function key required)' : ' (no function key check: set DURABLE_PIPELINES_KEY to require one)'}`);
+  console.log(`console: ${host.baseUrl ?? ''}/ ${signIn ? `(signed in as ${signIn.describe()}, emulated)` : '(no sign-in: pass --as reader|operator to use it)'}`);
   console.log(`scheduler ${(process.env['SCHEDULER_ENABLED'] ?? 'true').toLowerCase() !== 'false' ? 'on: schedules fire in real time' : 'off (SCHEDULER_ENABLED=false)'}`);
   console.log(`try: npx durable-pipelines --url ${host.baseUrl ?? ''} pipelines ls`);
   await new Promise<void>((resolve) => {

@@ -184,8 +184,12 @@ function stageApp() {
     mkdirSync(dirname(target), { recursive: true });
     cpSync(file, target);
   }
+  // The web console the app serves at / (src/console/serve.ts looks for it next to dist/index.js).
+  const consoleDir = join(builtDir, 'console');
+  if (!existsSync(join(consoleDir, 'index.html'))) throw new Error('dist/console is missing: run `npm run build`');
+  cpSync(consoleDir, join(stage, 'dist', 'console'), { recursive: true });
   const skipped = walk(builtDir)
-    .filter((f) => f.path.endsWith('.js') && !f.path.startsWith('package/') && !shipped.has(join(builtDir, f.path)))
+    .filter((f) => f.path.endsWith('.js') && !f.path.startsWith('package/') && !f.path.startsWith('console/') && !shipped.has(join(builtDir, f.path)))
     .map((f) => `dist/${f.path}`);
   if (skipped.length > 0) console.log(`not shipped (not required by ${manifest.main}): ${skipped.join(', ')}`);
 

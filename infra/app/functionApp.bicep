@@ -92,6 +92,12 @@ param instanceMemoryMB int = 512
 @minValue(0)
 param durableAlwaysReady int = 0
 
+@description('Application (client) id of the Entra app registration for console sign-in (docs/deploy.md); empty = no App Service Authentication, the console door refuses everyone and keys work as before.')
+param authClientId string = ''
+
+@description('Turn every change (run, cancel, rerun, pause, resume) off for everyone, keys included.')
+param readOnly bool = false
+
 @description('Subnet resource id for VNet integration (delegated to Microsoft.App/environments); empty for none.')
 param virtualNetworkSubnetId string = ''
 
@@ -202,6 +208,7 @@ var coreSettings = {
   SCHEDULER_ENABLED: schedulerEnabled ? 'true' : 'false'
   SECRET_CACHE_TTL_SECONDS: string(secretCacheTtlSeconds)
   PUBLIC_BASE_URL: 'https://${site.properties.defaultHostName}'
+  READ_ONLY: readOnly ? 'true' : 'false'
   LOG_LEVEL: logLevel
   CURSOR_SIGNING_KEY: cursorSigningKey
 }
@@ -210,6 +217,16 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
   parent: site
   name: 'appsettings'
   properties: union(extraAppSettings, dbtSettings, durableSchedulerSettings, coreSettings)
+}
+
+// Console sign-in (App Service Authentication with Entra ID), only once an app registration exists.
+module auth 'auth.bicep' = if (!empty(authClientId)) {
+  name: '${uniqueString(deployment().name, name)}-auth'
+  params: {
+    siteName: site.name
+    clientId: authClientId
+  }
+  dependsOn: [appSettings]
 }
 
 output name string = site.name

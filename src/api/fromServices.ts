@@ -3,6 +3,7 @@ import type { AppServices } from '../app/services';
 import type { ApiDeps, CancelRequests, DurableControl, HealthCheck, RunQueries, ScheduleControl, IdempotencyKeys } from './ports';
 import { cursorSigner, processCursorKey } from './cursors';
 import { randomSuffix } from './runIds';
+import { loadAuthSettings } from '../auth/settings';
 import { maskSecrets } from '../logging/mask';
 import { referencedNames } from '../pipelines/references';
 
@@ -46,8 +47,15 @@ export function apiDeps(services: AppServices, durable: DurableControl): ApiDeps
     now: services.now,
     randomSuffix,
     schedulerEnabled: services.config.SCHEDULER_ENABLED,
+    ...consoleLinks(),
     ...(services.config.PUBLIC_BASE_URL ? { baseUrl: services.config.PUBLIC_BASE_URL.replace(/\/+$/, '') } : {}),
   };
+}
+
+/** Read-only mode and the Application Insights link, for GET /api/me (the console's buttons and links). */
+function consoleLinks(): Pick<ApiDeps, 'readOnly' | 'appInsightsUrl'> {
+  const settings = loadAuthSettings();
+  return { readOnly: settings.readOnly, ...(settings.appInsightsUrl ? { appInsightsUrl: settings.appInsightsUrl } : {}) };
 }
 
 function healthChecks(services: AppServices): HealthCheck[] {

@@ -21,7 +21,10 @@ let cached: object | undefined;
 export function openApiDocument(): object {
   cached ??= {
     openapi: '3.1.0',
-    info: { title: 'durable-pipelines', version: '1', description: 'Start, watch and steer pipeline runs. Every route but this document needs a function key (`x-functions-key` header or `code` query).' },
+    info: { title: 'durable-pipelines', version: '1', description:
+        'Start, watch and steer pipeline runs. Every route but this document needs a function key (`x-functions-key` header or `code` query); a key acts as Pipelines.Operate. '
+        + 'The same routes under /api/console/… serve users signed in through App Service Authentication (Entra ID): reads need the app role Pipelines.Read, changes Pipelines.Operate '
+        + 'plus `content-type: application/json` and `x-requested-with: durable-pipelines-console`. READ_ONLY=true answers every change 403.' },
     servers: [{ url: '/api' }],
     components: {
       securitySchemes: { functionKey: { type: 'apiKey', in: 'header', name: 'x-functions-key' } },
@@ -46,6 +49,7 @@ export function openApiDocument(): object {
       '/pipelines/{name}/schedules/{schedule}/slots': {
         get: { summary: "A schedule's slots, newest first: fired, missed, skipped, late, with reasons", parameters: [pathParam('name'), pathParam('schedule'), ...queryParameters(slotsQuery)], responses: { 200: ok('{ slots }'), 400: problem, 404: problem } },
       },
+      '/me': { get: { summary: 'Who is calling and what they may do ({ name, kind, canRead, canOperate, readOnly })', responses: { 200: ok('The caller'), 401: problem } } },
       '/runs': { get: { summary: 'List runs, newest first', parameters: queryParameters(listRunsQuery), responses: { 200: ok('{ runs, nextCursor }'), 400: problem } } },
       '/runs/{runId}': { get: { summary: 'A run with its steps, attempts and metrics', parameters: [pathParam('runId')], responses: { 200: ok('Run'), 404: problem } } },
       '/runs/{runId}/logs': { get: { summary: 'Log lines after a cursor (for follow)', parameters: [pathParam('runId'), ...queryParameters(logsQuery)], responses: { 200: ok('{ lines, nextCursor, status }'), 400: problem, 404: problem } } },

@@ -6,8 +6,8 @@ import type { DurableClient } from 'durable-functions';
 import type { Catalog } from '../pipelines/catalog';
 import type { CursorSigner } from './cursors';
 import type { RunStatus } from '../engine/types';
-import type { AttemptRecord, LogLine, RunRecord } from '../runs/recorder';
 import type { SlotEntry } from '../scheduler/ports';
+import type { AttemptRecord, LogLine, RunRecord } from '../runs/recorder';
 
 export interface RunPage {
   readonly runs: readonly RunRecord[];
@@ -69,4 +69,8 @@ export interface ApiDeps {
   readonly baseUrl?: string;
   /** False when the app's scheduler is off (SCHEDULER_ENABLED=false); GET /api/pipelines says so. Default true. */
   readonly schedulerEnabled?: boolean;
+  /** READ_ONLY=true: GET /api/me tells the console to show no change buttons. */
+  readonly readOnly?: boolean;
+  /** The Application Insights resource's Portal link, for the console's "records" link. */
+  readonly appInsightsUrl?: string;
 }

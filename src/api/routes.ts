@@ -10,6 +10,7 @@ import type { PipelineDefinition, ScheduleDefinition } from '../pipelines/schema
 import { previewSchedule } from '../scheduler/preview';
 import type { RunTrigger } from '../steps/protocol';
 import { logger } from '../logging/logger';
+import { callerLabel, type Access, type Caller } from '../auth/roles';
 import { openApiDocument } from './openapi';
 import { emptyBody, listRunsQuery, logsQuery, rerunBody, slotsQuery, startRunBody } from './schemas';
 import type { ApiDeps } from './ports';
@@ -21,30 +22,34 @@ import { isTerminal, mergeRunView, stateFromDurable, statusFromDurable } from '.
 export interface RouteSpec {
   readonly name: RouteName;
   readonly methods: readonly HttpMethod[];
-  /** Functions route template, under /api. */
+  /** Functions route template, under /api (the key door) and /api/console (the console door). */
   readonly route: string;
   readonly authLevel: 'anonymous' | 'function';
+  /** Who may call it (api/access.ts): keys act as Operate; users need the app role. */
+  readonly access: Access;
 }
 
 export interface Route extends RouteSpec {
-  readonly handle: (request: ApiRequest) => Promise<HttpResponseInit>;
+  /** `caller` is undefined only for public routes. */
+  readonly handle: (request: ApiRequest, caller?: Caller) => Promise<HttpResponseInit>;
 }
 
 /** Every route of the API; registration and the OpenAPI document follow this table. */
 export const ROUTE_TABLE = [
-  { name: 'listPipelines', methods: ['GET'], route: 'pipelines', authLevel: 'function' },
-  { name: 'startRun', methods: ['POST'], route: 'pipelines/{name}/runs', authLevel: 'function' },
-  { name: 'pauseSchedule', methods: ['POST'], route: 'pipelines/{name}/schedules/{schedule}/pause', authLevel: 'function' },
-  { name: 'resumeSchedule', methods: ['POST'], route: 'pipelines/{name}/schedules/{schedule}/resume', authLevel: 'function' },
-  { name: 'listScheduleSlots', methods: ['GET'], route: 'pipelines/{name}/schedules/{schedule}/slots', authLevel: 'function' },
-  { name: 'listRuns', methods: ['GET'], route: 'runs', authLevel: 'function' },
-  { name: 'getRun', methods: ['GET'], route: 'runs/{runId}', authLevel: 'function' },
-  { name: 'getRunLogs', methods: ['GET'], route: 'runs/{runId}/logs', authLevel: 'function' },
-  { name: 'cancelRun', methods: ['POST'], route: 'runs/{runId}/cancel', authLevel: 'function' },
-  { name: 'rerunRun', methods: ['POST'], route: 'runs/{runId}/rerun', authLevel: 'function' },
-  { name: 'health', methods: ['GET'], route: 'health', authLevel: 'function' },
-  { name: 'openApi', methods: ['GET'], route: 'openapi.json', authLevel: 'anonymous' },
-] as const satisfies readonly { name: string; methods: readonly HttpMethod[]; route: string; authLevel: 'anonymous' | 'function' }[];
+  { name: 'listPipelines', methods: ['GET'], route: 'pipelines', authLevel: 'function', access: 'read' },
+  { name: 'startRun', methods: ['POST'], route: 'pipelines/{name}/runs', authLevel: 'function', access: 'operate' },
+  { name: 'pauseSchedule', methods: ['POST'], route: 'pipelines/{name}/schedules/{schedule}/pause', authLevel: 'function', access: 'operate' },
+  { name: 'resumeSchedule', methods: ['POST'], route: 'pipelines/{name}/schedules/{schedule}/resume', authLevel: 'function', access: 'operate' },
+  { name: 'listScheduleSlots', methods: ['GET'], route: 'pipelines/{name}/schedules/{schedule}/slots', authLevel: 'function', access: 'read' },
+  { name: 'listRuns', methods: ['GET'], route: 'runs', authLevel: 'function', access: 'read' },
+  { name: 'getRun', methods: ['GET'], route: 'runs/{runId}', authLevel: 'function', access: 'read' },
+  { name: 'getRunLogs', methods: ['GET'], route: 'runs/{runId}/logs', authLevel: 'function', access: 'read' },
+  { name: 'cancelRun', methods: ['POST'], route: 'runs/{runId}/cancel', authLevel: 'function', access: 'operate' },
+  { name: 'rerunRun', methods: ['POST'], route: 'runs/{runId}/rerun', authLevel: 'function', access: 'operate' },
+  { name: 'whoAmI', methods: ['GET'], route: 'me', authLevel: 'function', access: 'signedIn' },
+  { name: 'health', methods: ['GET'], route: 'health', authLevel: 'function', access: 'read' },
+  { name: 'openApi', methods: ['GET'], route: 'openapi.json', authLevel: 'anonymous', access: 'public' },
+] as const satisfies readonly { name: string; methods: readonly HttpMethod[]; route: string; authLevel: 'anonymous' | 'function'; access: Access }[];
 
 export type RouteName = (typeof ROUTE_TABLE)[number]['name'];
 
@@ -61,6 +66,15 @@ function pipelineOr404(deps: ApiDeps, name: string | undefined): PipelineDefinit
   if (!pipeline) throw notFound(`no pipeline named "${name ?? ''}" (known: ${deps.catalog.pipelines.map((p) => p.name).join(', ')})`);
   return pipeline;
 }
+
+function scheduleOr404(pipeline: PipelineDefinition, name: string | undefined): PipelineDefinition['schedules'][number] {
+  const schedule = pipeline.schedules.find((s) => s.name === name);
+  if (!schedule) throw notFound(`pipeline "${pipeline.name}" has no schedule "${name ?? ''}" (has: ${pipeline.schedules.map((s) => s.name).join(', ') || 'none'})`);
+  return schedule;
+}
+
+/** Who started a run, on its trigger: `user:…` or `key`. */
+const by = (caller: Caller | undefined): { by?: string } => (caller ? { by: callerLabel(caller) } : {});
 
 function runIdOr404(request: ApiRequest): string {
   const runId = request.params['runId'] ?? '';
@@ -118,7 +132,7 @@ export function createRoutes(deps: ApiDeps): Route[] {
     return json(200, { schedulerEnabled, pipelines });
   };
 
-  const startPipelineRun = async (request: ApiRequest): Promise<HttpResponseInit> => {
+  const startPipelineRun = async (request: ApiRequest, caller?: Caller): Promise<HttpResponseInit> => {
     const pipeline = pipelineOr404(deps, request.params['name']);
     const body = await readBody(request, startRunBody);
     const params = resolveParameters(pipeline, body.parameters ?? {});
@@ -130,7 +144,7 @@ export function createRoutes(deps: ApiDeps): Route[] {
     let runId = body.idempotencyKey ? idempotentRunId(pipeline.name, body.idempotencyKey) : newRunId(pipeline.name, now, deps.randomSuffix());
     if (body.idempotencyKey) runId = await deps.idempotency.claim(pipeline.name, body.idempotencyKey, runId);
     // The request's instant is the run's logical date (`{ run: 'logicalDate' }`) when no schedule gave one.
-    const trigger: RunTrigger = { kind: 'manual', origin: 'api', requestedAt: now.toISOString() };
+    const trigger: RunTrigger = { kind: 'manual', origin: 'api', requestedAt: now.toISOString(), ...by(caller) };
     const created = await startRunOnce(deps.durable, { pipeline, runId, trigger, parameters: params.parameters });
     return json(202, { runId, pipeline: pipeline.name, created, links: links(deps, runId) }, { location: links(deps, runId)['self'] ?? '' });
   };
@@ -172,7 +186,7 @@ export function createRoutes(deps: ApiDeps): Route[] {
     return json(200, { runId, status: view?.status ?? 'pending', lines: page.lines, nextCursor: page.nextCursor ?? page.lines.at(-1)?.cursor ?? query.after ?? null });
   };
 
-  const cancelRun = async (request: ApiRequest): Promise<HttpResponseInit> => {
+  const cancelRun = async (request: ApiRequest, caller?: Caller): Promise<HttpResponseInit> => {
     const runId = runIdOr404(request);
     await readBody(request, emptyBody);
     const status = await findInstance(deps.durable, runId);
@@ -190,10 +204,12 @@ export function createRoutes(deps: ApiDeps): Route[] {
       if (requestedAt !== undefined) return json(202, { runId, status: 'cancelling', requestedAt, links: links(deps, runId) });
       throw conflict(`run "${runId}" has already ${word === 'cancelled' ? 'been cancelled' : word}`);
     }
+    // The reason becomes the run's error message ("run cancelled: by user:…"): who cancelled is on the record.
+    const cancelledBy = caller ? callerLabel(caller) : 'unknown';
     const claim = await deps.cancels.claimCancel(runId, deps.now().toISOString());
     if (claim.first) {
       try {
-        await deps.durable.raiseEvent(runId, 'cancel', { requestedAt: claim.requestedAt });
+        await deps.durable.raiseEvent(runId, 'cancel', { reason: `by ${cancelledBy}`, requestedAt: claim.requestedAt });
       } catch (error) {
         await deps.cancels.releaseCancel(runId);
         throw error;
@@ -202,7 +218,7 @@ export function createRoutes(deps: ApiDeps): Route[] {
     return json(202, { runId, status: 'cancelling', requestedAt: claim.requestedAt, links: links(deps, runId) });
   };
 
-  const rerun = async (request: ApiRequest): Promise<HttpResponseInit> => {
+  const rerun = async (request: ApiRequest, caller?: Caller): Promise<HttpResponseInit> => {
     const sourceId = runIdOr404(request);
     const body = await readBody(request, rerunBody);
     const [record, attempts, status] = await Promise.all([deps.runs.getRun(sourceId), deps.runs.getAttempts(sourceId), findInstance(deps.durable, sourceId)]);
@@ -228,25 +244,18 @@ export function createRoutes(deps: ApiDeps): Route[] {
       pipeline,
       runId,
       // A rerun redoes the source run's work: it keeps the source's logical date.
-      trigger: { kind: 'rerun', origin: sourceId, ...logicalInstantOf(view.trigger, view.createdAt ?? deps.now().toISOString()) },
+      trigger: { kind: 'rerun', origin: sourceId, ...logicalInstantOf(view.trigger, view.createdAt ?? deps.now().toISOString()), ...by(caller) },
       parameters: view.parameters ?? {},
       resumeFrom: { runId: sourceId, steps: carried },
     });
     return json(202, { runId, rerunOf: sourceId, created, rerunSteps: [...rerunIds], reusedSteps: Object.keys(carried), links: links(deps, runId) });
   };
 
-  const scheduleOr404 = (request: ApiRequest): { pipeline: PipelineDefinition; schedule: ScheduleDefinition } => {
+  const setPaused = (paused: boolean) => async (request: ApiRequest, caller?: Caller): Promise<HttpResponseInit> => {
     const pipeline = pipelineOr404(deps, request.params['name']);
-    const name = request.params['schedule'] ?? '';
-    const schedule = pipeline.schedules.find((s) => s.name === name);
-    if (!schedule) throw notFound(`pipeline "${pipeline.name}" has no schedule "${name}" (has: ${pipeline.schedules.map((s) => s.name).join(', ') || 'none'})`);
-    return { pipeline, schedule };
-  };
-
-  const setPaused = (paused: boolean) => async (request: ApiRequest): Promise<HttpResponseInit> => {
-    const { pipeline, schedule } = scheduleOr404(request);
+    const schedule = scheduleOr404(pipeline, request.params['schedule']);
     await readBody(request, emptyBody);
-    await deps.schedules.setPaused(pipeline.name, schedule.name, paused);
+    await deps.schedules.setPaused(pipeline.name, schedule.name, paused, caller ? callerLabel(caller) : undefined);
     const next = paused || !schedule.enabled ? null : (previewSchedule(schedule, { from: deps.now(), count: 1 })[0] ?? null);
     return json(200, { pipeline: pipeline.name, schedule: schedule.name, paused, nextRun: next });
   };
@@ -257,7 +266,8 @@ export function createRoutes(deps: ApiDeps): Route[] {
    * the schedule's `lateAfter`. Read from the run store's slot ledger.
    */
   const listScheduleSlots = async (request: ApiRequest): Promise<HttpResponseInit> => {
-    const { pipeline, schedule } = scheduleOr404(request);
+    const pipeline = pipelineOr404(deps, request.params['name']);
+    const schedule = scheduleOr404(pipeline, request.params['schedule']);
     const query = readQuery(request, slotsQuery);
     const range = { ...(query.since ? { since: toSlotKey(query.since) } : {}), ...(query.until ? { until: toSlotKey(query.until) } : {}) };
     const ledger = await deps.schedules.listSlots(pipeline.name, schedule.name, range);
@@ -276,6 +286,16 @@ export function createRoutes(deps: ApiDeps): Route[] {
     }));
     return json(200, { pipeline: pipeline.name, schedule: schedule.name, timezone: schedule.timezone, lateAfterSeconds: schedule.lateAfter, slots });
   };
+
+  const whoAmI = (_request: ApiRequest, caller?: Caller): Promise<HttpResponseInit> =>
+    Promise.resolve(json(200, {
+      name: caller?.name ?? null,
+      kind: caller?.kind ?? null,
+      canRead: caller?.canRead ?? false,
+      canOperate: (caller?.canOperate ?? false) && !(deps.readOnly ?? false),
+      readOnly: deps.readOnly ?? false,
+      appInsightsUrl: deps.appInsightsUrl ?? null,
+    }));
 
   const health = async (): Promise<HttpResponseInit> => {
     const checks = await Promise.all(
@@ -299,6 +319,7 @@ export function createRoutes(deps: ApiDeps): Route[] {
     pauseSchedule: setPaused(true),
     resumeSchedule: setPaused(false),
     listScheduleSlots,
+    whoAmI,
     listRuns,
     getRun,
     getRunLogs: getLogs,
@@ -352,9 +373,9 @@ function cursorProblem(field: string): (error: unknown) => never {
 
 /** Turns thrown problems into problem+json and unexpected errors into a 500 that names no secret. */
 function answerProblems(handle: Route['handle']): Route['handle'] {
-  return async (request) => {
+  return async (request, caller) => {
     try {
-      return await handle(request);
+      return await handle(request, caller);
     } catch (error) {
       if (error instanceof ApiProblem) return problemResponse(error, new URL(request.url).pathname);
       if (error instanceof Error && error.name === 'InvalidCursorError') {

@@ -6,6 +6,7 @@
  * poll's step transitions and log lines are printed in the order they happened, so a step's sixth
  * failure never comes before the log lines of its attempts 2–6.
  */
+import type { TriggerWords } from '../core/trigger';
 import { isTerminalRunStatus } from '../core/runStatus';
 import type { ApiClient } from './client';
 import { EXIT } from './exitCodes';
@@ -24,6 +25,7 @@ export interface RunViewJson {
   runId: string;
   pipeline: string;
   status: string;
+  trigger?: TriggerWords;
   durationSeconds?: number;
   startedAt?: string;
   createdAt?: string;

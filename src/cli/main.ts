@@ -6,6 +6,7 @@
  *   prefect flow-run logs --follow <id>                               →  durable-pipelines logs <id> --follow
  *   changing a schedule                                               →  durable-pipelines schedules pause|resume …
  */
+import { describeTrigger, type TriggerWords } from '../core/trigger';
 import { Command, Option } from 'commander';
 import { version } from '../../package.json';
 import { loadCatalog } from '../pipelines/catalog';
@@ -39,7 +40,7 @@ interface RunRow {
   runId: string;
   pipeline: string;
   status: string;
-  trigger?: { kind: string; origin?: string };
+  trigger?: TriggerWords;
   createdAt: string;
   durationSeconds?: number;
 }
@@ -143,7 +144,7 @@ export function buildProgram(print_: Out = (l) => console.log(l), setExit: (code
       print({ runs: runsSeen, nextCursor }, () =>
         (runsSeen.length === 0
           ? 'no runs'
-          : table(['RUN', 'PIPELINE', 'STATUS', 'TRIGGER', 'CREATED', 'DURATION'], runsSeen.map((r) => [r.runId, r.pipeline, r.status, r.trigger ? `${r.trigger.kind}${r.trigger.origin ? `:${r.trigger.origin}` : ''}` : '-', r.createdAt, seconds(r.durationSeconds)]))) +
+          : table(['RUN', 'PIPELINE', 'STATUS', 'STARTED BY', 'CREATED', 'DURATION'], runsSeen.map((r) => [r.runId, r.pipeline, r.status, describeTrigger(r.trigger), r.createdAt, seconds(r.durationSeconds)]))) +
         (nextCursor ? `\n\nmore runs: durable-pipelines runs ls ${nextPageArgs(opts, nextCursor)}   (or --all)` : ''),
       );
     });
@@ -347,7 +348,7 @@ export function parseParams(pairs: readonly string[], declared: Record<string, {
 }
 
 function showRun(run: RunViewJson): string {
-  const head = `${run.runId}  ${run.pipeline}  ${run.status}${run.durationSeconds !== undefined ? `  ${seconds(run.durationSeconds)}` : ''}${run.error ? `\nerror: ${oneLine(`${run.error.stepId ? `${run.error.stepId}: ` : ''}${run.error.message}`)}` : ''}`;
+  const head = `${run.runId}  ${run.pipeline}  ${run.status}${run.durationSeconds !== undefined ? `  ${seconds(run.durationSeconds)}` : ''}\nstarted by: ${describeTrigger(run.trigger)}${run.error ? `\nerror: ${oneLine(`${run.error.stepId ? `${run.error.stepId}: ` : ''}${run.error.message}`)}` : ''}`;
   const steps = table(
     ['STEP', 'STATUS', 'ATTEMPTS', 'DURATION', 'METRICS / ERROR'],
     run.steps.map((s) => {

@@ -17,7 +17,7 @@ import type { HistoryEvent } from './history';
 import { loadHostJson, readDurableSettings, type DurableHostSettings } from './host-json';
 import { ApiProblem } from '../api/problem';
 import { isJsonMediaType } from '../api/request';
-import { compileRoute, fromHandlerResult, isAuthorized, keyMatches, matchRoute, presentedKey, safeDecode, toHttpRequest, type CompiledRoute } from './http-triggers';
+import { byPrecedence, compileRoute, fromHandlerResult, isAuthorized, keyMatches, matchRoute, presentedKey, routePrefixOf, safeDecode, toHttpRequest, type CompiledRoute } from './http-triggers';
 import { isTerminal, TaskHub } from './instances';
 import { NcrontabSchedule } from './ncrontab';
 import { handleDurableRequest, MAX_REQUEST_BODY_BYTES, readBodyCapped, RPC_PREFIX, sendProblem, sendResult, WEBHOOK_PREFIX } from './rpc-server';
@@ -76,7 +76,9 @@ export class DevHost {
 
   static async start(options: DevHostOptions = {}): Promise<DevHost> {
     const log = options.log ?? ((): void => undefined);
-    const settings = readDurableSettings(loadHostJson(options));
+    const hostJson = loadHostJson(options);
+    const settings = readDurableSettings(hostJson);
+    const routePrefix = routePrefixOf(hostJson);
     const clockMode = options.clock ?? 'virtual';
     const startTime = options.startTime ?? new Date(Math.floor(Date.now() / 1000) * 1000);
     const clock = new HostClock(clockMode, startTime);
@@ -105,6 +107,7 @@ export class DevHost {
       }
     }
 
+    routes.sort(byPrecedence);
     const holder: { host?: DevHost } = {};
     const hub = new TaskHub({
       clock,
@@ -180,7 +183,7 @@ export class DevHost {
         await serveDurable(req, res, url, method, url.pathname.slice(WEBHOOK_PREFIX.length));
         return;
       }
-      if (serveTriggers && url.pathname.startsWith('/api/')) {
+      if (serveTriggers && url.pathname.startsWith(routePrefix)) {
         await serveHttpTrigger(req, res, url, method);
         return;
       }
@@ -208,7 +211,7 @@ export class DevHost {
     };
 
     const serveHttpTrigger = async (req: IncomingMessage, res: ServerResponse, url: URL, method: string): Promise<void> => {
-      const path = url.pathname.slice('/api/'.length);
+      const path = url.pathname.slice(routePrefix.length);
       let methodMismatch = false;
       for (const route of state.routes) {
         const match = matchRoute(route, path);
@@ -227,7 +230,7 @@ export class DevHost {
         if (!body) return;
         const host = holder.host;
         if (!host) throw new Error('host not started');
-        const request = toHttpRequest(req, url, body, match.params);
+        const request = toHttpRequest(req, url, body, match.params, options.platformPrincipal);
         const context = host.invocationContext(route.registration.name, 'httpTrigger');
         const result = await route.registration.handler(request, host.client, context);
         const response = await fromHandlerResult(result);

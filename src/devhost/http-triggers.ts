@@ -31,6 +31,30 @@ export function compileRoute(registration: HttpRegistration): CompiledRoute {
   return { registration, segments };
 }
 
+/**
+ * host.json `extensions.http.routePrefix` as a path prefix: "api" (the Functions default) → "/api/",
+ * "" → "/" (learn.microsoft.com/azure/azure-functions/functions-bindings-http-webhook-output#hostjson-settings).
+ */
+export function routePrefixOf(hostJson: unknown): string {
+  const prefix = (hostJson as { extensions?: { http?: { routePrefix?: unknown } } } | undefined)?.extensions?.http?.routePrefix;
+  const trimmed = (typeof prefix === 'string' ? prefix : 'api').replace(/^\/+|\/+$/g, '');
+  return trimmed === '' ? '/' : `/${trimmed}/`;
+}
+
+/**
+ * Orders routes as ASP.NET Core ranks templates, segment by segment: a literal before a parameter,
+ * a parameter before an optional one, a catch-all last — so `{*path}` never shadows `api/runs`
+ * whatever the registration order (aspnetcore RoutePrecedence.ComputeInbound).
+ */
+export function byPrecedence(a: CompiledRoute, b: CompiledRoute): number {
+  const rank = (s: Segment | undefined): number => (s === undefined ? 5 : s.literal !== undefined ? 1 : s.catchAll ? 4 : s.optional ? 3 : 2);
+  for (let i = 0; i < Math.max(a.segments.length, b.segments.length); i++) {
+    const difference = rank(a.segments[i]) - rank(b.segments[i]);
+    if (difference !== 0) return difference;
+  }
+  return 0;
+}
+
 export interface RouteMatch {
   readonly params: Record<string, string>;
   /** Parameters whose percent-encoding is malformed (`%ZZ`): answered 400 once the caller is authorized. */
@@ -97,11 +121,15 @@ export function isAuthorized(registration: HttpRegistration, functionKey: string
   return keyMatches(presentedKey(headers, query), functionKey);
 }
 
-export function toHttpRequest(req: IncomingMessage, url: URL, body: Buffer, params: Record<string, string>): HttpRequest {
+export function toHttpRequest(req: IncomingMessage, url: URL, body: Buffer, params: Record<string, string>, platformPrincipal?: () => string | undefined): HttpRequest {
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(req.headers)) {
+    // With sign-in emulated, like App Service, a client cannot send its own principal.
+    if (platformPrincipal && name.startsWith('x-ms-client-principal')) continue;
     if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
   }
+  const principal = platformPrincipal?.();
+  if (principal !== undefined) headers['x-ms-client-principal'] = principal;
   // Own properties only: `query['__proto__'] = v` on a plain object would set its prototype instead.
   const query: Record<string, string> = Object.create(null) as Record<string, string>;
   for (const [name, value] of url.searchParams) query[name] = value;

@@ -26,6 +26,12 @@ export interface DevHostOptions {
   readonly httpPort?: number | false;
   /** Key that authLevel 'function'/'admin' routes require (x-functions-key header or ?code=). Unset = no check. */
   readonly functionKey?: string;
+  /**
+   * Emulates App Service Authentication: when set, every HTTP trigger request loses any
+   * `x-ms-client-principal*` header the client sent (the platform strips them) and carries this
+   * principal instead (Base64 JSON, the platform's format); undefined = not signed in.
+   */
+  readonly platformPrincipal?: () => string | undefined;
   readonly hostJsonPath?: string;
   /** host.json content; wins over hostJsonPath. */
   readonly hostJson?: unknown;

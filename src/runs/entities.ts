@@ -75,6 +75,7 @@ export function runProps(run: Partial<RunRecord>): EntityProps {
     triggerKind: run.trigger?.kind,
     triggerOrigin: run.trigger?.origin,
     scheduledFor: run.trigger?.scheduledFor,
+    triggerBy: run.trigger?.by,
     parameters: run.parameters === undefined ? undefined : encodeJson(run.parameters),
     createdAt: run.createdAt,
     startedAt: run.startedAt,
@@ -96,6 +97,7 @@ export function runFromEntity(runId: string, e: Record<string, unknown>): RunRec
     kind: kind ?? 'manual',
     ...(str(e['triggerOrigin']) !== undefined ? { origin: str(e['triggerOrigin'])! } : {}),
     ...(str(e['scheduledFor']) !== undefined ? { scheduledFor: str(e['scheduledFor'])! } : {}),
+    ...(str(e['triggerBy']) !== undefined ? { by: str(e['triggerBy'])! } : {}),
   };
   const error = decodeJson<FailureInfo & { stepId?: string }>(e['error']);
   const metrics = decodeJson<Record<string, StepMetrics>>(e['metrics']);

@@ -33,6 +33,8 @@ export interface RunTrigger {
   readonly scheduledFor?: string;
   /** When the run was asked for (ISO), for runs nobody scheduled: their logical date. */
   readonly requestedAt?: string;
+  /** Who started it through the API: `user:<name>` (signed in) or `key` (a function key). Schedules: absent. */
+  readonly by?: string;
 }
 
 /**

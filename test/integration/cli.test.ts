@@ -223,7 +223,8 @@ describe('runs and logs', () => {
     assert.ok(ids.indexOf(followedRunId) < ids.indexOf(seedRunId), ids.join('\n'));
     const created = runs.map((r) => r.createdAt);
     assert.deepEqual(created, [...created].sort().reverse());
-    assert.ok(row(ok(text).stdout, seedRunId, 'data-pipeline', 'succeeded', 'manual:api'), text.stdout);
+    // Who started it: the demo and this CLI use the function key.
+    assert.ok(row(ok(text).stdout, seedRunId, 'data-pipeline', 'succeeded', 'function key'), text.stdout);
     assert.ok(text.stdout.indexOf(followedRunId) < text.stdout.indexOf(seedRunId));
   });
 
@@ -262,6 +263,7 @@ describe('runs and logs', () => {
     const [text, asJson] = await Promise.all([cli('runs', 'show', followedRunId), cli('--json', 'runs', 'show', followedRunId)]);
     const out = ok(text).stdout;
     assert.match(out.split('\n')[0] ?? '', new RegExp(`^${followedRunId} {2}data-pipeline {2}succeeded`));
+    assert.equal(out.split('\n')[1], 'started by: function key');
     assert.match(row(out, 'export', 'succeeded', '1') ?? '', /files_exported=3/);
     assert.match(row(out, 'load', 'succeeded', '1') ?? '', /rowsLoaded=3447/);
     assert.match(row(out, 'transform', 'succeeded', '1') ?? '', /modelsSucceeded=4/);
@@ -360,8 +362,11 @@ describe('follow exit codes, rerun and cancel', () => {
   test('--follow output piped into a reader that stops early (| head): no stack trace', async () => {
     const following = startCli(['--json', 'run', 'data-pipeline', '--follow', '--interval', '0.2'], env);
     const first = await following.waitFor(/^\{.*\}$/m);
-    // events come in the order they happened: a step transition or its first log line
-    assert.ok(['step', 'log'].includes((JSON.parse(first[0]) as { event: string }).event), first[0]);
+    // The first event of the run: its first step's state or, at the same server time, that step's
+    // first log line (log lines come first at one time: src/cli/follow.ts).
+    const event = JSON.parse(first[0]) as { event: string; runId: string };
+    assert.ok(['step', 'log'].includes(event.event), first[0]);
+    assert.match(event.runId, /^data-pipeline-/);
     following.closeStdout();
     const result = await following.done;
     assert.equal(result.stderr, '');

@@ -158,6 +158,8 @@ describe('deploy artifact: every route uploads an app that loads', () => {
       return m?.[1] ? [m[1]] : [];
     }));
     assert.ok(existsSync(join(stage, 'host.json')));
+    // The web console the app serves at / ships next to the bundle.
+    assert.ok(existsSync(join(stage, 'dist', 'console', 'index.html')), 'dist/console/index.html is staged');
     assert.ok(staged.size > 0);
     assert.deepEqual([...staged].filter((name) => kinds.get(name) === true), []);
   });

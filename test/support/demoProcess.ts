@@ -46,7 +46,7 @@ export interface DemoProcess {
   /** Everything the demo printed so far (stdout). */
   output(): string;
   /** `POST /api/demo/control`: switch the stand-ins at runtime. */
-  control(body: { failStep?: 'export' | 'load' | 'transform' | null; exportDelayMs?: number | null }): Promise<void>;
+  control(body: { failStep?: 'export' | 'load' | 'transform' | null; exportDelayMs?: number | null; as?: 'reader' | 'operator' | null }): Promise<void>;
   stop(): Promise<void>;
 }
 

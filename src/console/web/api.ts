@@ -1,0 +1,149 @@
+/**
+ * The console's only way to the app: the API's console door (`/api/console/…`). Changes carry the
+ * JSON content type and the custom header the app requires of this door (src/api/access.ts), so no
+ * other site can make a signed-in browser send them. Errors come back as problem details.
+ */
+export const CONSOLE_HEADER = 'x-requested-with';
+export const CONSOLE_HEADER_VALUE = 'durable-pipelines-console';
+
+export interface Problem {
+  readonly status: number;
+  readonly title: string;
+  readonly detail?: string;
+  readonly invalidFields?: readonly { field: string; message: string }[];
+}
+
+export class ApiError extends Error {
+  constructor(readonly problem: Problem) {
+    super(problem.detail ?? problem.title);
+  }
+}
+
+async function call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+  const response = await fetch(`/api/console/${path}`, {
+    method,
+    credentials: 'same-origin',
+    headers: { accept: 'application/json', ...(method === 'POST' ? { 'content-type': 'application/json', [CONSOLE_HEADER]: CONSOLE_HEADER_VALUE } : {}) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await response.text();
+  let json: unknown;
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    // Not JSON (a proxy's error page): the status line says enough.
+  }
+  if (!response.ok) {
+    const problem = (json ?? {}) as Partial<Problem>;
+    throw new ApiError({ status: response.status, title: problem.title ?? `HTTP ${response.status}`, ...(problem.detail ? { detail: problem.detail } : {}), ...(problem.invalidFields ? { invalidFields: problem.invalidFields } : {}) });
+  }
+  return json as T;
+}
+
+export const get = <T>(path: string): Promise<T> => call<T>('GET', path);
+export const post = <T>(path: string, body: unknown = {}): Promise<T> => call<T>('POST', path, body);
+
+// ── Shapes the API answers (src/api/routes.ts) ─────────────────────────────────────────────────
+
+export interface Me {
+  readonly name: string | null;
+  readonly canRead: boolean;
+  readonly canOperate: boolean;
+  readonly readOnly: boolean;
+  readonly appInsightsUrl: string | null;
+}
+
+export interface ParameterSpec {
+  readonly type: 'string' | 'number' | 'integer' | 'boolean' | 'date';
+  readonly default?: unknown;
+  readonly description?: string;
+  readonly required?: boolean;
+  readonly enum?: readonly unknown[];
+}
+
+export interface ScheduleJson {
+  readonly name: string;
+  readonly cron: string;
+  readonly timezone: string;
+  readonly enabled: boolean;
+  readonly paused: boolean;
+  readonly tags: readonly string[];
+  readonly nextRun: { utc: string; local: string; dst: string } | null;
+}
+
+export interface PipelineJson {
+  readonly name: string;
+  readonly title?: string;
+  readonly description?: string;
+  readonly tags: readonly string[];
+  readonly parameters: Readonly<Record<string, ParameterSpec>>;
+  readonly steps: readonly { id: string; kind: string; title: string; dependsOn: readonly string[] }[];
+  readonly schedules: readonly ScheduleJson[];
+  readonly lastRun: { runId: string; status: string; createdAt: string; endedAt: string | null } | null;
+}
+
+export interface RunTriggerJson {
+  readonly kind: string;
+  readonly origin?: string;
+  readonly scheduledFor?: string;
+  readonly by?: string;
+}
+
+export interface RunSummary {
+  readonly runId: string;
+  readonly pipeline: string;
+  readonly status: string;
+  readonly trigger: RunTriggerJson;
+  readonly createdAt: string;
+  readonly startedAt?: string;
+  readonly endedAt?: string;
+  readonly durationSeconds?: number;
+}
+
+export interface AttemptJson {
+  readonly attempt: number;
+  readonly startedAt: string;
+  readonly endedAt?: string;
+  readonly status: string;
+  readonly error?: { class: string; message: string };
+}
+
+export interface StepJson {
+  readonly id: string;
+  readonly status: string;
+  readonly attempts: readonly AttemptJson[];
+  readonly output?: unknown;
+  readonly error?: { class: string; message: string };
+  readonly nextAt?: string;
+}
+
+/** A run just accepted exists only in Durable for a moment: no trigger nor creation time yet. */
+export interface RunJson extends Omit<RunSummary, 'trigger'> {
+  readonly trigger?: RunTriggerJson;
+  readonly parameters?: Record<string, unknown>;
+  readonly pipelineAttempt?: number;
+  readonly error?: { class: string; message: string; stepId?: string };
+  readonly rerunOf?: string;
+  readonly steps: readonly StepJson[];
+  readonly metrics: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+}
+
+export interface LogLineJson {
+  readonly time: string;
+  readonly level: string;
+  readonly msg: string;
+  readonly stepId?: string;
+  readonly attempt?: number;
+  readonly cursor: string;
+}
+
+export interface SlotJson {
+  readonly slot: string;
+  readonly local: string;
+  readonly scheduledLocal: string;
+  readonly dst: string;
+  readonly outcome: string;
+  readonly reason?: string;
+  readonly runId?: string;
+  readonly lateBySeconds: number;
+}

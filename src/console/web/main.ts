@@ -1,0 +1,45 @@
+/**
+ * The console's shell: who is signed in (GET /api/console/me), the navigation, and the page for
+ * the current hash route. Change buttons appear only for a caller who may use them; the API
+ * refuses them anyway (403) — hiding is for clarity, not security.
+ */
+import { render } from 'preact';
+import { get, ApiError, type Me } from './api';
+import { ProblemBox, useLoad } from './components';
+import { html } from './html';
+import { href, useLocation } from './router';
+import { PipelinesPage } from './pages/pipelines';
+import { RunsPage } from './pages/runs';
+import { RunPage } from './pages/run';
+import { SlotsPage } from './pages/slots';
+
+function App() {
+  const location = useLocation();
+  const me = useLoad(() => get<Me>('me'), 'me');
+  const [first = 'pipelines', second, third, fourth] = location.parts;
+  const signedOut = me.error instanceof ApiError && me.error.problem.status === 401;
+  let page = null;
+  if (me.data?.canRead) {
+    if (first === 'runs' && second) page = html`<${RunPage} runId=${second} me=${me.data} />`;
+    else if (first === 'runs') page = html`<${RunsPage} location=${location} />`;
+    else if (first === 'pipelines' && second && third === 'schedules' && fourth) page = html`<${SlotsPage} pipeline=${second} schedule=${fourth} />`;
+    else page = html`<${PipelinesPage} me=${me.data} />`;
+  }
+  const current = (name: string) => (first === name ? 'page' : undefined);
+  return html`<div class="shell">
+    <a class="skip" href="#main">Skip to content</a>
+    <header class="top">
+      <a class="brand" href=${href(['pipelines'])}>durable-pipelines</a>
+      <nav aria-label="Main"><a href=${href(['pipelines'])} aria-current=${current('pipelines')}>Pipelines</a> <a href=${href(['runs'])} aria-current=${current('runs')}>Runs</a></nav>
+      <div class="who">${me.data ? html`${me.data.name} · ${me.data.canOperate ? 'operator' : me.data.readOnly ? 'read-only mode' : 'reader'} · <a href="/.auth/logout">Sign out</a>` : null}</div>
+    </header>
+    <main id="main" tabindex="-1">
+      ${signedOut ? html`<div class="problem" role="alert"><strong>Not signed in.</strong> <a href="/.auth/login/aad?post_login_redirect_uri=/">Sign in with Microsoft Entra ID</a>. ${me.error instanceof ApiError ? me.error.problem.detail : ''}</div>` : html`<${ProblemBox} error=${me.error} />`}
+      ${me.data && !me.data.canRead ? html`<div class="problem" role="alert"><strong>No access.</strong> ${me.data.name} has neither Pipelines.Read nor Pipelines.Operate: ask an owner of the app registration to assign one.</div>` : null}
+      ${page}
+    </main>
+  </div>`;
+}
+
+const root = document.getElementById('app');
+if (root) render(html`<${App} />`, root);

@@ -1,0 +1,162 @@
+/**
+ * Pipelines: each with its step graph, schedules (next fire in the schedule's zone, the viewer's
+ * and UTC, DST gaps and overlaps marked), pause/resume, the last run and a Run form generated from
+ * the declared parameters. Validation messages are the API's, shown beside the field they name.
+ */
+import { useState } from 'preact/hooks';
+import { get, post, ApiError, type Me, type ParameterSpec, type PipelineJson, type ScheduleJson } from '../api';
+import { ProblemBox, Status, useLoad } from '../components';
+import { html, utc, when } from '../html';
+import { href, navigate } from '../router';
+
+export function PipelinesPage({ me }: { me: Me }) {
+  const { data, error, reload } = useLoad(() => get<{ schedulerEnabled: boolean; pipelines: PipelineJson[] }>('pipelines'), 'pipelines', 10_000);
+  return html`<section>
+    <h1>Pipelines</h1>
+    <${ProblemBox} error=${error} />
+    ${data && !data.schedulerEnabled ? html`<p class="note">The scheduler is off (SCHEDULER_ENABLED=false): schedules do not fire.</p>` : null}
+    ${data?.pipelines.map((p) => html`<${PipelineCard} key=${p.name} pipeline=${p} me=${me} onChange=${reload} />`)}
+  </section>`;
+}
+
+function PipelineCard({ pipeline, me, onChange }: { pipeline: PipelineJson; me: Me; onChange: () => void }) {
+  const [running, setRunning] = useState(false);
+  return html`<article class="card" aria-labelledby=${`p-${pipeline.name}`}>
+    <header class="card-head">
+      <div>
+        <h2 id=${`p-${pipeline.name}`}>${pipeline.title ?? pipeline.name} <small class="muted">${pipeline.name}</small></h2>
+        ${pipeline.description ? html`<p class="muted">${pipeline.description}</p>` : null}
+        <p>${pipeline.tags.map((t) => html`<span class="tag">${t}</span> `)}</p>
+      </div>
+      ${me.canOperate ? html`<button class="primary" onClick=${() => setRunning(!running)} aria-expanded=${running}>Run…</button>` : null}
+    </header>
+    ${running ? html`<${RunForm} pipeline=${pipeline} onClose=${() => setRunning(false)} />` : null}
+    <h3>Steps</h3>
+    <${Dag} steps=${pipeline.steps} />
+    <h3>Last run</h3>
+    <p>${pipeline.lastRun
+      ? html`<a href=${href(['runs', pipeline.lastRun.runId])}>${pipeline.lastRun.runId}</a> <${Status} status=${pipeline.lastRun.status} /> ${when(pipeline.lastRun.createdAt)}`
+      : 'never run'} · <a href=${href(['runs'], { pipeline: pipeline.name })}>all runs</a></p>
+    <h3>Schedules</h3>
+    ${pipeline.schedules.length === 0 ? html`<p class="muted">none</p>` : html`<div class="scroll"><table>
+      <thead><tr><th scope="col">Schedule</th><th scope="col">Cron</th><th scope="col">Next fire</th><th scope="col">State</th><th scope="col"><span class="sr-only">Actions</span></th></tr></thead>
+      <tbody>${pipeline.schedules.map((s) => html`<${ScheduleRow} key=${s.name} pipeline=${pipeline.name} schedule=${s} me=${me} onChange=${onChange} />`)}</tbody>
+    </table></div>`}
+  </article>`;
+}
+
+function ScheduleRow({ pipeline, schedule, me, onChange }: { pipeline: string; schedule: ScheduleJson; me: Me; onChange: () => void }) {
+  const [error, setError] = useState<unknown>(undefined);
+  const toggle = () => {
+    post(`pipelines/${encodeURIComponent(pipeline)}/schedules/${encodeURIComponent(schedule.name)}/${schedule.paused ? 'resume' : 'pause'}`).then(
+      () => {
+        setError(undefined);
+        onChange();
+      },
+      setError,
+    );
+  };
+  const next = schedule.nextRun;
+  return html`<tr>
+    <th scope="row"><a href=${href(['pipelines', pipeline, 'schedules', schedule.name])}>${schedule.name}</a>
+      <div>${schedule.tags.map((t) => html`<span class="tag">${t}</span> `)}</div></th>
+    <td><code>${schedule.cron}</code><div class="muted">${schedule.timezone}</div></td>
+    <td>${next ? html`<div>${next.local} <span class="muted">(${schedule.timezone})</span></div>
+      <div class="muted">${when(next.utc)} your time · ${utc(next.utc)}</div>
+      ${next.dst ? html`<span class="badge dst" title="daylight-saving change on this slot">DST ${next.dst}</span>` : null}` : html`<span class="muted">—</span>`}</td>
+    <td>${!schedule.enabled ? 'disabled' : schedule.paused ? html`<span class="badge status-cancelled">paused</span>` : html`<span class="badge status-succeeded">active</span>`}</td>
+    <td>${me.canOperate && schedule.enabled ? html`<button onClick=${toggle}>${schedule.paused ? 'Resume' : 'Pause'} <span class="sr-only">${schedule.name}</span></button>` : null}
+      <${ProblemBox} error=${error} /></td>
+  </tr>`;
+}
+
+/** The DAG, layered by longest path from a root: columns are levels, arrows are dependencies. */
+function Dag({ steps }: { steps: PipelineJson['steps'] }) {
+  const level = new Map<string, number>();
+  const depth = (id: string, seen: Set<string> = new Set()): number => {
+    const known = level.get(id);
+    if (known !== undefined) return known;
+    if (seen.has(id)) return 0;
+    seen.add(id);
+    const step = steps.find((s) => s.id === id);
+    const value = step && step.dependsOn.length > 0 ? 1 + Math.max(...step.dependsOn.map((d) => depth(d, seen))) : 0;
+    level.set(id, value);
+    return value;
+  };
+  steps.forEach((s) => depth(s.id));
+  const rows = new Map<number, number>();
+  const position = new Map<string, { x: number; y: number }>();
+  for (const s of steps) {
+    const l = level.get(s.id) ?? 0;
+    const row = rows.get(l) ?? 0;
+    rows.set(l, row + 1);
+    position.set(s.id, { x: 10 + l * 190, y: 10 + row * 70 });
+  }
+  const width = 10 + (Math.max(0, ...level.values()) + 1) * 190;
+  const height = 10 + Math.max(1, ...rows.values()) * 70;
+  return html`<div class="scroll"><svg class="dag" viewBox=${`0 0 ${width} ${height}`} width=${width} height=${height} role="img" aria-label=${`Step graph: ${steps.map((s) => (s.dependsOn.length ? `${s.id} after ${s.dependsOn.join(', ')}` : s.id)).join('; ')}`}>
+    ${steps.flatMap((s) => s.dependsOn.map((d) => {
+      const from = position.get(d);
+      const to = position.get(s.id);
+      if (!from || !to) return null;
+      return html`<path class="edge" d=${`M${from.x + 160},${from.y + 25} C${from.x + 175},${from.y + 25} ${to.x - 15},${to.y + 25} ${to.x},${to.y + 25}`} />`;
+    }))}
+    ${steps.map((s) => {
+      const p = position.get(s.id) ?? { x: 0, y: 0 };
+      return html`<g class="node"><rect x=${p.x} y=${p.y} width="160" height="50" rx="6" /><text x=${p.x + 10} y=${p.y + 21}>${s.title.slice(0, 22)}</text><text class="muted" x=${p.x + 10} y=${p.y + 40}>${s.id} · ${s.kind}</text></g>`;
+    })}
+  </svg></div>`;
+}
+
+function RunForm({ pipeline, onClose }: { pipeline: PipelineJson; onClose: () => void }) {
+  const specs = Object.entries(pipeline.parameters);
+  const [values, setValues] = useState<Record<string, string>>(() =>
+    Object.fromEntries(specs.map(([name, spec]) => [name, spec.default === undefined ? '' : typeof spec.default === 'string' ? spec.default : JSON.stringify(spec.default)])),
+  );
+  const [idempotencyKey, setKey] = useState('');
+  const [error, setError] = useState<unknown>(undefined);
+  const [busy, setBusy] = useState(false);
+  const fieldErrors = error instanceof ApiError ? error.problem.invalidFields ?? [] : [];
+  const errorFor = (name: string) => fieldErrors.find((f) => f.field === `body.parameters.${name}` || f.field === `body.${name}`)?.message;
+  const submit = (event: Event) => {
+    event.preventDefault();
+    setBusy(true);
+    const parameters = Object.fromEntries(specs.filter(([name]) => values[name] !== '').map(([name, spec]) => [name, convert(spec, values[name] ?? '')]));
+    post<{ runId: string }>(`pipelines/${encodeURIComponent(pipeline.name)}/runs`, { parameters, ...(idempotencyKey ? { idempotencyKey } : {}) }).then(
+      (started) => navigate(href(['runs', started.runId])),
+      (e: unknown) => {
+        setBusy(false);
+        setError(e);
+      },
+    );
+  };
+  return html`<form class="run-form" onSubmit=${submit} aria-label=${`Run ${pipeline.name}`}>
+    ${specs.length === 0 ? html`<p class="muted">This pipeline declares no parameters.</p>` : null}
+    ${specs.map(([name, spec]) => html`<${ParameterField} key=${name} name=${name} spec=${spec} value=${values[name] ?? ''}
+      error=${errorFor(name)} onInput=${(v: string) => setValues({ ...values, [name]: v })} />`)}
+    <label>Idempotency key <span class="muted">(optional: the same key never starts a second run)</span>
+      <input name="idempotencyKey" value=${idempotencyKey} onInput=${(e: Event) => setKey((e.target as HTMLInputElement).value)} /></label>
+    <${ProblemBox} error=${error} />
+    <div class="actions"><button class="primary" type="submit" disabled=${busy}>Start run</button> <button type="button" onClick=${onClose}>Close</button></div>
+  </form>`;
+}
+
+function ParameterField({ name, spec, value, error, onInput }: { name: string; spec: ParameterSpec; value: string; error?: string; onInput: (v: string) => void }) {
+  const id = `param-${name}`;
+  const set = (e: Event) => onInput((e.target as HTMLInputElement).type === 'checkbox' ? String((e.target as HTMLInputElement).checked) : (e.target as HTMLInputElement).value);
+  const input = spec.type === 'boolean'
+    ? html`<input id=${id} type="checkbox" checked=${value === 'true'} onChange=${set} aria-invalid=${error ? 'true' : undefined} />`
+    : spec.enum
+      ? html`<select id=${id} value=${value} onChange=${set}>${['', ...spec.enum.map(String)].map((o) => html`<option value=${o}>${o || '(default)'}</option>`)}</select>`
+      : html`<input id=${id} type=${spec.type === 'date' ? 'date' : spec.type === 'string' ? 'text' : 'number'} value=${value} onInput=${set}
+          aria-invalid=${error ? 'true' : undefined} aria-describedby=${error ? `${id}-error` : undefined} />`;
+  return html`<div class="field"><label for=${id}>${name} <span class="muted">${spec.type}${spec.description ? ` — ${spec.description}` : ''}</span></label>
+    ${input}${error ? html`<div class="field-error" id=${`${id}-error`}>${error}</div>` : null}</div>`;
+}
+
+function convert(spec: ParameterSpec, raw: string): unknown {
+  if (spec.type === 'boolean') return raw === 'true';
+  // Sent as typed; a value that is not a number goes as text so the API names the field.
+  if (spec.type === 'number' || spec.type === 'integer') return raw.trim() !== '' && Number.isFinite(Number(raw)) ? Number(raw) : raw;
+  return raw;
+}

@@ -94,6 +94,12 @@ param dbtUsePrivateRegistry bool = false
 @description('Integrate the app (and the dbt environment) with a new VNet for outbound traffic.')
 param enableVnet bool = false
 
+@description('Application (client) id of the Entra app registration for console sign-in (docs/deploy.md); empty leaves App Service Authentication off, and the API takes function keys only.')
+param authClientId string = ''
+
+@description('Turn every change (run, cancel, rerun, pause, resume) off for everyone, keys included.')
+param readOnly bool = false
+
 @description('Maximum Function App instances.')
 @minValue(1)
 @maxValue(1000)
@@ -268,6 +274,8 @@ module functionApp 'app/functionApp.bicep' = {
     instanceMemoryMB: instanceMemoryMB
     durableAlwaysReady: durableAlwaysReady
     virtualNetworkSubnetId: enableVnet ? vnet!.outputs.appSubnetId : ''
+    authClientId: authClientId
+    readOnly: readOnly
   }
   // The host starts as soon as the app exists: its identity must already hold the storage roles.
   dependsOn: [rbac]

@@ -57,10 +57,14 @@ describe('the web console, in Chromium, against the demo', () => {
   test('an operator starts a run from the form, watches it succeed on the timeline and reads its log', async () => {
     await open();
     await page.getByRole('button', { name: 'Run…' }).click();
+    // The form is generated from the pipeline's declared parameters: the seed declares `day`.
+    await page.getByLabel(/^day\b/).fill('2026-11-27');
     await page.getByLabel(/Idempotency key/).fill(`browser-${Date.now()}`);
     await page.getByRole('button', { name: 'Start run' }).click();
     await page.waitForURL(/#\/runs\/data-pipeline/);
     await runStatus('succeeded');
+    // The parameter reached the load step: it read that day's folder of the stage.
+    await page.locator('pre.log').filter({ hasText: /2026-11-27\/part-0001\.json/ }).waitFor({ timeout: FINISH_MS });
     const bars = page.locator('.gantt .bar-attempt.bar-succeeded');
     await bars.nth(2).waitFor({ timeout: FINISH_MS });
     assert.equal(await bars.count(), 3, 'one succeeded attempt bar per step');

@@ -180,6 +180,13 @@ describe('run', () => {
     assertInTimeOrder(result.stdout);
   });
 
+  test('run --param day=…: the load step reads that day, and --follow shows its files', async () => {
+    const result = ok(await cli('run', 'data-pipeline', '--param', 'day=2026-11-27', '--follow', '--interval', '0.2'));
+    assert.match(result.stdout, /^\S+ {2}load +succeeded \(attempt 1\) in [\d.]+s, 1440 rows loaded$/m);
+    assert.match(result.stdout, /2026-11-27\/part-0001\.json: LOADED/);
+    assert.doesNotMatch(result.stdout, /2026-11-28/);
+  });
+
   test('run --json without --follow returns the new run id at once', async () => {
     const started = json<{ runId: string; pipeline: string; created: boolean }>(await cli('--json', 'run', 'data-pipeline'));
     assert.match(started.runId, /^data-pipeline-/);

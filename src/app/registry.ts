@@ -41,7 +41,15 @@ export interface ActivityRegistration {
   readonly kind: 'activity';
   readonly name: string;
   readonly handler: ActivityHandler;
+  /**
+   * Declared with a Durable client input binding (`df.input.durableClient()`), so the invocation
+   * context carries the client's binding data and `df.getClient(context)` works: the way an
+   * activity raises events to other instances (durable-js orchestrators cannot).
+   */
+  readonly durableClient?: true;
 }
+
+export type ClientActivityHandler = (input: unknown, client: DurableClient, context: InvocationContext) => unknown;
 
 export type Registration = HttpRegistration | TimerRegistration | OrchestrationRegistration | ActivityRegistration;
 
@@ -96,6 +104,22 @@ export function registerActivity(name: string, handler: ActivityHandler): void {
     });
   remember({ kind: 'activity', name, handler: routed });
   if (inFunctionsHost()) df.app.activity(name, { handler: routed });
+}
+
+/**
+ * An activity that gets a Durable client, like HTTP and timer handlers do
+ * (`df.app.activity(name, { extraInputs: [df.input.durableClient()] })`, durable-functions
+ * types/activity.d.ts `ActivityOptions.extraInputs`).
+ */
+export function registerClientActivity(name: string, handler: ClientActivityHandler): void {
+  const clientInput = df.input.durableClient();
+  const routed: ActivityHandler = (input, context) =>
+    withInvocation(context, async () => {
+      const result: unknown = await handler(input, df.getClient(context), context);
+      return result;
+    });
+  remember({ kind: 'activity', name, handler: routed, durableClient: true });
+  if (inFunctionsHost()) df.app.activity(name, { handler: routed, extraInputs: [clientInput] });
 }
 
 /** Every registration made so far, in registration order. */

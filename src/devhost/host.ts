@@ -86,6 +86,7 @@ export class DevHost {
 
     const orchestrators = new Map<string, OrchestrationHandler>();
     const activities = new Map<string, ActivityHandler>();
+    const clientActivities = new Set<string>();
     const routes: CompiledRoute[] = [];
     const timers: TimerTrigger[] = [];
     for (const registration of list) {
@@ -95,6 +96,7 @@ export class DevHost {
           break;
         case 'activity':
           activities.set(registration.name, registration.handler);
+          if (registration.durableClient) clientActivities.add(registration.name);
           break;
         case 'http':
           routes.push(compileRoute(registration));
@@ -117,6 +119,13 @@ export class DevHost {
       taskFailureShape: options.taskFailureShape ?? 'reasonDetails',
       log,
       onTimerCreated: (fireAt) => holder.host?.armRealTimer(fireAt.getTime()),
+      activityClientBinding: {
+        names: clientActivities,
+        data: () => {
+          if (!state.clientData) throw new Error('the dev host ran an activity before it listened');
+          return state.clientData;
+        },
+      },
       ...(options.stateDirectory === undefined ? {} : { stateDirectory: options.stateDirectory }),
     });
 
@@ -250,6 +259,7 @@ export class DevHost {
     const address = server.address() as AddressInfo;
     state.baseUrl = `http://127.0.0.1:${address.port}`;
     const clientData = clientBindingData(state.baseUrl, settings.hubName, options.functionKey, rpcToken);
+    state.clientData = clientData;
     const host = new DevHost(clock, hub, server, timers, clientData, settings, serveTriggers ? state.baseUrl : undefined, log, counters);
     holder.host = host;
     const resumed = hub.resume();

@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { InvocationContext } from '@azure/functions';
+import * as df from 'durable-functions';
 import type { ActivityHandler, OrchestrationHandler } from 'durable-functions';
 import type { HostClock } from './clock';
 import { InstanceFileStore, type PersistedInstance } from './durable-store';
@@ -71,6 +72,12 @@ export interface HubOptions {
   readonly settings: DurableHostSettings;
   readonly orchestrators: ReadonlyMap<string, OrchestrationHandler>;
   readonly activities: ReadonlyMap<string, ActivityHandler>;
+  /**
+   * Binding data of the Durable client input, handed to the activities declared with one
+   * (`registerClientActivity`); read when the activity runs, since the host knows its URL only
+   * after it listens.
+   */
+  readonly activityClientBinding?: { readonly names: ReadonlySet<string>; readonly data: () => unknown };
   readonly taskFailureShape: TaskFailureShape;
   readonly log: (line: string) => void;
   /** Called when a durable timer is created (the real clock arms a setTimeout). */
@@ -522,13 +529,16 @@ export class TaskHub {
     if (!handler) {
       throw new Error(`activity '${name}' is not registered (schedule() should have dropped it)`);
     } else {
+      const binding = this.options.activityClientBinding;
+      const clientInput = binding?.names.has(name) === true ? df.input.durableClient() : undefined;
       const context = new InvocationContext({
         functionName: name,
         invocationId: randomUUID(),
         triggerMetadata: { instanceId: instance.instanceId, name },
-        options: { trigger: { type: 'activityTrigger', name: 'input' } },
+        options: { trigger: { type: 'activityTrigger', name: 'input' }, ...(clientInput ? { extraInputs: [clientInput] } : {}) },
         logHandler: (level, ...args) => this.log(`[${name} ${instance.instanceId}#${seq}] ${level}: ${args.map(describe).join(' ')}`),
       });
+      if (clientInput && binding) context.extraInputs.set(clientInput, binding.data());
       try {
         const result: unknown = await handler(input === undefined ? undefined : parseJsonString(input), context);
         event = historyEvent.taskCompleted(this.options.clock.now(), seq, toJsonString(result));

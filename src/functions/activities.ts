@@ -1,9 +1,10 @@
 /**
- * Registers the step activities (startStep, pollStep, cancelStep, finishRun) and offers
+ * Registers the step activities (startStep, pollStep, cancelStep, finishRun, notifyStepDone) and offers
  * `registerStepActivity` for pipelines' `kind: 'activity'` steps. The activities are built on the
  * first call, from the app's shared services (again if those are replaced).
  */
-import { registerActivity } from '../app/registry';
+import { registerActivity, registerClientActivity } from '../app/registry';
+import { notifyStepDone } from '../activities/notifyStepDone';
 import type { StepActivities, UserStepHandler } from '../activities';
 import { createAppStepActivities } from '../activities/fromConfig';
 import { appServices, type AppServices } from '../app/services';
@@ -31,6 +32,7 @@ export function registerStepActivities(): void {
   registerActivity(ACTIVITY_NAMES.pollStep, async (input: unknown) => (await activities()).pollStep(input));
   registerActivity(ACTIVITY_NAMES.cancelStep, async (input: unknown) => (await activities()).cancelStep(input));
   registerActivity(ACTIVITY_NAMES.finishRun, async (input: unknown) => (await activities()).finishRun(input));
+  registerClientActivity(ACTIVITY_NAMES.notifyStepDone, (input, client) => notifyStepDone(input, client));
 }
 
 /** Registers a user activity that a pipeline step `{ kind: 'activity', activity: name }` calls. */

@@ -74,4 +74,6 @@ export const ACTIVITY_NAMES = {
   pollStep: 'pollStep',
   cancelStep: 'cancelStep',
   finishRun: 'finishRun',
+  /** Raises `stepDone` to a step sub-orchestration's parent run (activities/notifyStepDone.ts). */
+  notifyStepDone: 'notifyStepDone',
 } as const;

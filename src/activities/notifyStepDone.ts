@@ -1,0 +1,41 @@
+/**
+ * `notifyStepDone`: a step sub-orchestration's last action, telling its parent run that the step
+ * ended. durable-js orchestrators cannot raise events to other instances (no `sendEvent` in
+ * durable-functions 3.x), so the signal goes through an activity holding a Durable client. The
+ * parent receives it as a fresh `waitForExternalEvent('stepDone')` at every wait — unlike the
+ * sub-orchestration task itself, which cannot be re-yielded in a new `Task.any` without being
+ * scheduled again (Azure/azure-functions-durable-js#574; src/engine/README.md).
+ */
+import type { DurableClient } from 'durable-functions';
+import { z } from 'zod';
+import { PermanentError, toActivityError } from '../core/errors';
+
+export const STEP_DONE_EVENT = 'stepDone';
+
+// The state is the step's `StepState` as the sub-orchestration returns it; the parent validates
+// what it merges, so only the fields it keys on are checked here.
+export const notifyStepDoneInputSchema = z
+  .object({
+    parentInstanceId: z.string().min(1),
+    stepId: z.string().min(1),
+    state: z.looseObject({ id: z.string().min(1), status: z.string().min(1) }),
+  })
+  .strict();
+
+export type NotifyStepDoneInput = z.infer<typeof notifyStepDoneInputSchema>;
+
+export async function notifyStepDone(input: unknown, client: DurableClient): Promise<void> {
+  const parsed = notifyStepDoneInputSchema.safeParse(input);
+  if (!parsed.success) throw toActivityError(new PermanentError(`notifyStepDone input: ${z.prettifyError(parsed.error)}`));
+  const { parentInstanceId, stepId, state } = parsed.data;
+  if (state.id !== stepId) throw toActivityError(new PermanentError(`notifyStepDone input: state.id "${state.id}" is not step "${stepId}"`));
+  try {
+    // durable-functions' DurableClient.raiseEvent resolves on 202 and on 410 (the parent is no
+    // longer running: a cancelled or timed-out run needs no signal) and rejects on 404.
+    await client.raiseEvent(parentInstanceId, STEP_DONE_EVENT, { stepId, state });
+  } catch (error) {
+    // A parent that does not exist will not appear later: retrying cannot deliver the signal.
+    const message = error instanceof Error ? error.message : String(error);
+    throw toActivityError(/No instance with ID/.test(message) ? new PermanentError(`notifyStepDone: ${message}`, { cause: error }) : error);
+  }
+}

@@ -112,14 +112,19 @@ export function registerActivity(name: string, handler: ActivityHandler): void {
  * types/activity.d.ts `ActivityOptions.extraInputs`).
  */
 export function registerClientActivity(name: string, handler: ClientActivityHandler): void {
-  const clientInput = df.input.durableClient();
+  const registration = clientActivityRegistration(name, handler);
+  remember(registration);
+  if (inFunctionsHost()) df.app.activity(name, { handler: registration.handler, extraInputs: [df.input.durableClient()] });
+}
+
+/** The registration `registerClientActivity` keeps, for hosts that serve their own list (tests). */
+export function clientActivityRegistration(name: string, handler: ClientActivityHandler): ActivityRegistration {
   const routed: ActivityHandler = (input, context) =>
     withInvocation(context, async () => {
       const result: unknown = await handler(input, df.getClient(context), context);
       return result;
     });
-  remember({ kind: 'activity', name, handler: routed, durableClient: true });
-  if (inFunctionsHost()) df.app.activity(name, { handler: routed, extraInputs: [clientInput] });
+  return { kind: 'activity', name, handler: routed, durableClient: true };
 }
 
 /** Every registration made so far, in registration order. */

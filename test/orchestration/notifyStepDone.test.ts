@@ -71,7 +71,7 @@ void describe('notifyStepDone', () => {
       // First a parent that never existed: the activity fails permanently, retrying cannot help.
       const failed = await host.waitFor(done);
       assert.equal(failed.runtimeStatus, 'Failed');
-      assert.equal(readFailure(failed.output)?.class, 'permanent');
+      assert.equal(readFailure(String(failed.output))?.class, 'permanent');
       assert.match(String(failed.output), /No instance with ID 'nobody-yet'/);
 
       const finished = await host.client.startNew('child', { instanceId: 'parent-finished', input: { parentInstanceId: 'gone', stepId: 's', state: { id: 's', status: 'failed' } } });
@@ -84,7 +84,7 @@ void describe('notifyStepDone', () => {
       const id = await host.client.startNew('child', { instanceId: 'bad', input: { parentInstanceId: 'x', stepId: 's', state: { status: 'failed' } } });
       const status = await host.waitFor(id);
       assert.equal(status.runtimeStatus, 'Failed');
-      assert.equal(readFailure(status.output)?.class, 'permanent');
+      assert.equal(readFailure(String(status.output))?.class, 'permanent');
       assert.match(String(status.output), /state\.id/);
     });
   });

@@ -9,8 +9,9 @@
 import type { DurableClient } from 'durable-functions';
 import { z } from 'zod';
 import { PermanentError, toActivityError } from '../core/errors';
+import { STEP_DONE_EVENT } from '../steps/protocol';
 
-export const STEP_DONE_EVENT = 'stepDone';
+export { STEP_DONE_EVENT };
 
 // The state is the step's `StepState` as the sub-orchestration returns it; the parent validates
 // what it merges, so only the fields it keys on are checked here.
@@ -18,6 +19,8 @@ export const notifyStepDoneInputSchema = z
   .object({
     parentInstanceId: z.string().min(1),
     stepId: z.string().min(1),
+    // The step's sub-orchestration: the run ignores a notice from one it no longer waits for.
+    instanceId: z.string().min(1),
     state: z.looseObject({ id: z.string().min(1), status: z.string().min(1) }),
   })
   .strict();
@@ -27,12 +30,12 @@ export type NotifyStepDoneInput = z.infer<typeof notifyStepDoneInputSchema>;
 export async function notifyStepDone(input: unknown, client: DurableClient): Promise<void> {
   const parsed = notifyStepDoneInputSchema.safeParse(input);
   if (!parsed.success) throw toActivityError(new PermanentError(`notifyStepDone input: ${z.prettifyError(parsed.error)}`));
-  const { parentInstanceId, stepId, state } = parsed.data;
+  const { parentInstanceId, stepId, instanceId, state } = parsed.data;
   if (state.id !== stepId) throw toActivityError(new PermanentError(`notifyStepDone input: state.id "${state.id}" is not step "${stepId}"`));
   try {
     // durable-functions' DurableClient.raiseEvent resolves on 202 and on 410 (the parent is no
     // longer running: a cancelled or timed-out run needs no signal) and rejects on 404.
-    await client.raiseEvent(parentInstanceId, STEP_DONE_EVENT, { stepId, state });
+    await client.raiseEvent(parentInstanceId, STEP_DONE_EVENT, { stepId, instanceId, state });
   } catch (error) {
     // A parent that does not exist will not appear later: retrying cannot deliver the signal.
     const message = error instanceof Error ? error.message : String(error);

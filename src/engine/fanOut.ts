@@ -48,6 +48,11 @@ export function chunks<T>(items: readonly T[], parts: number): T[][] {
   return out;
 }
 
+/** The steps each task of `fanOutTasks` runs, in the same order. */
+export function fanOutGroups<T>(steps: readonly T[]): T[][] {
+  return steps.length <= FAN_OUT ? steps.map((step) => [step]) : chunks(steps, FAN_OUT);
+}
+
 /**
  * The sub-orchestration tasks for one wave: one `runPipelineStep` per step when they fit under
  * `FAN_OUT`, else one `runPipelineSteps` per chunk. Each task's result is a StepState or a list.

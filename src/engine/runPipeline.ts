@@ -16,16 +16,17 @@ import type { FailureInfo } from '../core/errors';
 import type { JsonObject } from '../core/json';
 import { formatDuration } from '../pipelines/duration';
 import type { StepDefinition } from '../pipelines/schema';
-import { ACTIVITY_NAMES } from '../steps/protocol';
+import { ACTIVITY_NAMES, STEP_DONE_EVENT } from '../steps/protocol';
 import { dateAt } from './clock';
 import { admitWithinLimits, readySteps, unreachableSteps } from './dag';
 import { readTaskFailure } from './failure';
 import { DEFAULT_POLLS_PER_EXECUTION } from './pollStep';
-import { fanOutTasks, waveResults, type WaveRun } from './fanOut';
+import { fanOutGroups, fanOutTasks, waveResults, type WaveRun } from './fanOut';
+import { stepInstanceId, type StepDoneEvent } from './runStep';
 import { fittedWhenSerialized, forCustomStatus } from './customStatus';
 import { RunTracker } from './state';
 import { cancelPolledJobs, cancelTimers, createStepEnv, drive, isDone, runStepRoutine, type StepEnv } from './stepRoutine';
-import type { RunInput, RunState } from './types';
+import type { RunInput, RunState, StepState } from './types';
 
 /** Name of the external event that cancels a run (`raiseEvent(runId, CANCEL_EVENT, { reason })`). */
 export const CANCEL_EVENT = 'cancel';
@@ -81,9 +82,14 @@ function* runOne(env: StepEnv, step: StepDefinition, interrupts: Interrupts): Ge
   return fired ? interrupts.read(fired) : undefined;
 }
 
-/** Runs several ready steps at once as sub-orchestrations; returns the stop if an interrupt fired. */
-function* runMany(env: StepEnv, input: RunInput, steps: readonly StepDefinition[], interrupts: Interrupts): Generator<Task, Stop | undefined, unknown> {
-  const df = env.context.df;
+/** Step id → instance id of the `runPipelineStep` running it, for the steps of a round in flight. */
+type InFlight = Map<string, string>;
+
+/**
+ * Starts steps as sub-orchestrations (batched beyond `FAN_OUT`, fanOut.ts), each told to report its
+ * end to this run; returns the new tasks with the steps each one runs.
+ */
+function startSteps(env: StepEnv, input: RunInput, steps: readonly StepDefinition[], inFlight: InFlight): { task: Task; steps: readonly StepDefinition[] }[] {
   const run: WaveRun = {
     runId: input.runId,
     pipelineName: input.pipeline.name,
@@ -91,47 +97,93 @@ function* runMany(env: StepEnv, input: RunInput, steps: readonly StepDefinition[
     parameters: input.parameters,
     trigger: input.trigger,
     maxPollsPerExecution: env.maxPollsPerExecution,
+    reportTo: env.context.df.instanceId,
   };
-  const subs = fanOutTasks(env.context, run, steps.map((step) => ({ step, state: env.tracker.step(step.id) })));
-  for (const step of steps) env.tracker.running(step.id);
-  env.publish();
-  env.log(`steps ${steps.map((s) => s.id).join(', ')} run in parallel`);
-  const all = df.Task.all(subs);
-  const fresh = interrupts.make();
-  yield df.Task.any([all, ...fresh]);
-  const fired = fresh.find(isDone);
-  cancelTimers(fresh);
-  if (fired) return interrupts.read(fired);
-  if (all.isFaulted) {
-    // A step sub-orchestration never fails by design; if one crashed, its steps fail with the reason.
-    const failure = readTaskFailure(all.result);
-    for (const step of steps) if (env.tracker.status(step.id) === 'running') env.tracker.stepFailed(step.id, failure);
-  } else {
-    for (const state of waveResults(all.result as unknown[])) env.tracker.replace(state);
+  const wave = steps.map((step) => ({ step, state: env.tracker.step(step.id) }));
+  const tasks = fanOutTasks(env.context, run, wave);
+  for (const { step, state } of wave) {
+    inFlight.set(step.id, stepInstanceId(input.runId, step.id, state.attempts.length + 1));
+    env.tracker.running(step.id);
   }
   env.publish();
-  return undefined;
+  env.log(`steps ${steps.map((s) => s.id).join(', ')} started`);
+  return fanOutGroups(steps).map((group, i) => {
+    const task = tasks[i];
+    if (!task) throw new Error('fan-out returned fewer tasks than groups');
+    return { task, steps: group };
+  });
 }
 
-/** Runs the DAG until nothing more can start; returns the stop if an interrupt fired. */
+/** Takes a finished step's state, once: a second notice of the same step (or a stale one) is ignored. */
+function settle(env: StepEnv, inFlight: InFlight, state: StepState, instanceId?: string): void {
+  const expected = inFlight.get(state.id);
+  if (expected === undefined || (instanceId !== undefined && instanceId !== expected)) return;
+  inFlight.delete(state.id);
+  env.tracker.replace(state);
+}
+
+/**
+ * Runs the DAG until nothing more can start; returns the stop if an interrupt fired.
+ *
+ * A step starts the moment its own dependencies succeed: whenever one ends, everything it unblocked
+ * starts, within `maxParallel` and the groups' limits. Alone (nothing else in flight) a step runs
+ * inline; otherwise it runs as a `runPipelineStep` sub-orchestration that raises `stepDone` to
+ * this run when it ends. Every wait is `Task.any` of fresh tasks only — the sub-orchestrations
+ * started just now, a new `stepDone` waiter, the interrupts — never a task yielded before
+ * (Azure/azure-functions-durable-js#574, see stepRoutine.ts): a running step is followed through
+ * its event, not its task.
+ */
 function* runRound(env: StepEnv, input: RunInput, interrupts: Interrupts): Generator<Task, Stop | undefined, unknown> {
   const { tracker } = env;
+  const df = env.context.df;
   const steps = input.pipeline.steps;
+  const byId = new Map(steps.map((s) => [s.id, s]));
   const status = (id: string) => tracker.status(id);
+  const inFlight: InFlight = new Map();
   for (;;) {
     for (const id of unreachableSteps(steps, status)) tracker.skip(id);
-    // Limits cap each wave; a step left out starts in the next one.
-    const ready = admitWithinLimits(
-      readySteps(steps, status).flatMap((id) => steps.filter((s) => s.id === id)),
-      input.pipeline,
-    );
-    if (ready.length === 0) {
-      env.publish();
-      return undefined;
+    const ready = readySteps(steps, status).flatMap((id) => byId.get(id) ?? []);
+    const running = [...inFlight.keys()].flatMap((id) => byId.get(id) ?? []);
+    // Steps in flight hold their slots; ready steps left out start when one frees.
+    const admitted = admitWithinLimits([...running, ...ready], input.pipeline).filter((s) => !inFlight.has(s.id));
+    if (inFlight.size === 0) {
+      const [only] = admitted;
+      if (!only) {
+        env.publish();
+        return undefined;
+      }
+      if (admitted.length === 1) {
+        const stop = yield* runOne(env, only, interrupts);
+        if (stop) return stop;
+        continue;
+      }
     }
-    const [only] = ready;
-    const stop = ready.length === 1 && only ? yield* runOne(env, only, interrupts) : yield* runMany(env, input, ready, interrupts);
-    if (stop) return stop;
+    const started = admitted.length > 0 ? startSteps(env, input, admitted, inFlight) : [];
+    const signal = df.waitForExternalEvent(STEP_DONE_EVENT);
+    const fresh = interrupts.make();
+    yield df.Task.any([...started.map((s) => s.task), signal, ...fresh]);
+    const fired = fresh.find(isDone);
+    cancelTimers(fresh);
+    if (fired) return interrupts.read(fired);
+    if (isDone(signal)) {
+      const event = signal.result as StepDoneEvent;
+      settle(env, inFlight, event.state, event.instanceId);
+    }
+    for (const { task, steps: group } of started) {
+      if (!isDone(task)) continue;
+      if (task.isFaulted) {
+        // A step sub-orchestration never fails by design; if one crashed, its steps fail with the reason.
+        const failure = readTaskFailure(task.result);
+        for (const step of group) {
+          if (!inFlight.has(step.id)) continue;
+          inFlight.delete(step.id);
+          tracker.stepFailed(step.id, failure);
+        }
+      } else {
+        for (const state of waveResults([task.result])) settle(env, inFlight, state);
+      }
+    }
+    env.publish();
   }
 }
 

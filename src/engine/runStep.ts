@@ -8,7 +8,9 @@ import type { OrchestrationContext, OrchestrationHandler, Task } from 'durable-f
 import type { JsonObject } from '../core/json';
 import type { StepDefinition } from '../pipelines/schema';
 import type { RunTrigger } from '../steps/protocol';
+import { ACTIVITY_NAMES } from '../steps/protocol';
 import { fittedWhenSerialized, stepForCustomStatus } from './customStatus';
+import { readTaskFailure } from './failure';
 import { RunTracker } from './state';
 import { createStepEnv, drive, runStepRoutine } from './stepRoutine';
 import type { StepState } from './types';
@@ -23,6 +25,18 @@ export interface RunStepInput {
   /** The step's state so far (attempts of earlier pipeline attempts continue the numbering). */
   readonly state: StepState;
   readonly maxPollsPerExecution?: number;
+  /**
+   * The run to tell when the step ends (activity `notifyStepDone`, event `stepDone`), so the run
+   * can start what depends on this step at once; unset in inputs of runs started before it existed.
+   */
+  readonly reportTo?: string;
+}
+
+/** Payload of the `stepDone` event: which sub-orchestration ended, and the step's final state. */
+export interface StepDoneEvent {
+  readonly stepId: string;
+  readonly instanceId: string;
+  readonly state: StepState;
 }
 
 /** Instance id of a step's sub-orchestration: unique per run, step and first attempt. */
@@ -48,7 +62,17 @@ export function* runPipelineStep(context: OrchestrationContext): Generator<Task,
     },
   );
   yield* drive(env, runStepRoutine(env, input.step), () => []);
-  return tracker.step(input.step.id);
+  const state = tracker.step(input.step.id);
+  if (input.reportTo !== undefined) {
+    const notice = { parentInstanceId: input.reportTo, stepId: input.step.id, instanceId: df.instanceId, state };
+    try {
+      yield df.callActivity(ACTIVITY_NAMES.notifyStepDone, notice);
+    } catch (error) {
+      // The parent still learns the result when it is waiting on this sub-orchestration itself.
+      env.log(`telling run ${input.reportTo} that step ${input.step.id} ended failed: ${readTaskFailure(error).message}`);
+    }
+  }
+  return state;
 }
 
 export const runStepOrchestrator: OrchestrationHandler = runPipelineStep;

@@ -77,3 +77,6 @@ export const ACTIVITY_NAMES = {
   /** Raises `stepDone` to a step sub-orchestration's parent run (activities/notifyStepDone.ts). */
   notifyStepDone: 'notifyStepDone',
 } as const;
+
+/** External event a step sub-orchestration raises to its run (through `notifyStepDone`) when it ends. */
+export const STEP_DONE_EVENT = 'stepDone';

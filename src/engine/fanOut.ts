@@ -9,9 +9,10 @@
  * orchestration, each node replays O(FAN_OUT²) and there are about n / (FAN_OUT − 1) nodes: the
  * run's replay work grows as n · FAN_OUT · log(n), and the parent's stays bounded.
  *
- * The wave keeps its meaning: `runPipeline` still awaits one `Task.all` (fresh tasks only, see
- * stepRoutine.ts), a batch node awaits one `Task.all` of its own fresh children, and every step
- * still runs in its own `runPipelineStep` with its own retries.
+ * Each step still runs in its own `runPipelineStep` with its own retries and raises `stepDone` to
+ * the run when it ends, so `runPipeline` follows steps by their events (the parent's history grows
+ * by one event per step, see src/engine/README.md) while a batch node awaits one `Task.all` of its
+ * own fresh children.
  */
 import type { OrchestrationContext, Task } from 'durable-functions';
 import type { StepDefinition } from '../pipelines/schema';

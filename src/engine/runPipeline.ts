@@ -6,10 +6,10 @@
  * Orchestrator code is replayed from history on every wake-up, so everything here is a pure
  * function of the history: time comes from `context.df.currentUtcDateTime`, jitter from a hash.
  *
- * A single ready step runs inline (cheapest history: the seed pipeline is a chain). Several ready
- * steps run at once as `runPipelineStep` sub-orchestrations (batched beyond 10, fanOut.ts) awaited
- * with one `Task.all`; see stepRoutine.ts for why a running task is never put into a second
- * `Task.any`. Every wait races a fresh `cancel` event waiter and, when the pipeline has a `timeout`, a fresh deadline timer.
+ * A ready step with nothing else in flight runs inline (cheapest history: the seed pipeline is a
+ * chain). Otherwise steps run as `runPipelineStep` sub-orchestrations (batched beyond 10,
+ * fanOut.ts) that raise `stepDone` to this run when they end; see runRound, and stepRoutine.ts for
+ * why a running task is never put into a second `Task.any`. Every wait races a fresh `cancel` event waiter and, when the pipeline has a `timeout`, a fresh deadline timer.
  */
 import type { OrchestrationContext, OrchestrationHandler, Task } from 'durable-functions';
 import type { FailureInfo } from '../core/errors';

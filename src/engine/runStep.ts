@@ -1,8 +1,8 @@
 /**
  * `runPipelineStep`: one step with its retries, as a sub-orchestration. `runPipeline` uses it when
- * several steps are ready at once: it waits on them with one `Task.all` (fresh tasks only, see
- * stepRoutine.ts) and merges the step states they return. It never fails: a failed step is a
- * result, so `Task.all` waits for every parallel step.
+ * a step starts while others run; the step's last action tells the run it ended (`stepDone`
+ * through activity `notifyStepDone`), since the run cannot wait on this task again (stepRoutine.ts).
+ * It never fails: a failed step is a result.
  */
 import type { OrchestrationContext, OrchestrationHandler, Task } from 'durable-functions';
 import type { JsonObject } from '../core/json';

@@ -7,7 +7,7 @@
  * worker on every episode — durable-js `TaskOrchestrationExecutor.execute`). One orchestration
  * awaiting n children therefore replays O(n²) events. With at most `FAN_OUT` children per
  * orchestration, each node replays O(FAN_OUT²) and there are about n / (FAN_OUT − 1) nodes: the
- * run's replay work grows as n · FAN_OUT · log(n), and the parent's stays bounded.
+ * run's replay work grows as n · FAN_OUT · log(n), and each batch node's stays bounded.
  *
  * Each step still runs in its own `runPipelineStep` with its own retries and raises `stepDone` to
  * the run when it ends, so `runPipeline` follows steps by their events (the parent's history grows

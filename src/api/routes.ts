@@ -6,7 +6,7 @@ import type { HttpMethod, HttpResponseInit } from '@azure/functions';
 import { findInstance, startRunOnce } from '../app/durableStarter';
 import type { CarriedStep, RunState } from '../engine/types';
 import { resolveParameters } from '../pipelines/parameters';
-import type { PipelineDefinition, ScheduleDefinition } from '../pipelines/schema';
+import type { PipelineDefinition } from '../pipelines/schema';
 import { previewSchedule } from '../scheduler/preview';
 import type { RunTrigger } from '../steps/protocol';
 import { logger } from '../logging/logger';

@@ -167,10 +167,13 @@ export function createRoutes(deps: ApiDeps): Route[] {
 
   const getRun = async (request: ApiRequest): Promise<HttpResponseInit> => {
     const runId = runIdOr404(request);
+    // Read before the stores: everything that happened before `asOf` is in this view, so a client
+    // merging it with the run's log (`--follow`) can hold back later log lines and print in order.
+    const asOf = deps.now().toISOString();
     const [record, attempts, status] = await Promise.all([deps.runs.getRun(runId), deps.runs.getAttempts(runId), findInstance(deps.durable, runId)]);
     const view = mergeRunView(runId, record, attempts, status);
     if (!view) throw notFound(`no run "${runId}"`);
-    return json(200, { ...view, links: links(deps, runId) });
+    return json(200, { ...view, asOf, links: links(deps, runId) });
   };
 
   const getLogs = async (request: ApiRequest): Promise<HttpResponseInit> => {

@@ -6,7 +6,7 @@ import type { HttpMethod, HttpResponseInit } from '@azure/functions';
 import { findInstance, startRunOnce } from '../app/durableStarter';
 import type { CarriedStep, RunState } from '../engine/types';
 import { resolveParameters } from '../pipelines/parameters';
-import type { PipelineDefinition, ScheduleDefinition } from '../pipelines/schema';
+import type { PipelineDefinition } from '../pipelines/schema';
 import { previewSchedule } from '../scheduler/preview';
 import type { RunTrigger } from '../steps/protocol';
 import { logger } from '../logging/logger';
@@ -167,10 +167,13 @@ export function createRoutes(deps: ApiDeps): Route[] {
 
   const getRun = async (request: ApiRequest): Promise<HttpResponseInit> => {
     const runId = runIdOr404(request);
+    // Read before the stores: everything that happened before `asOf` is in this view, so a client
+    // merging it with the run's log (`--follow`) can hold back later log lines and print in order.
+    const asOf = deps.now().toISOString();
     const [record, attempts, status] = await Promise.all([deps.runs.getRun(runId), deps.runs.getAttempts(runId), findInstance(deps.durable, runId)]);
     const view = mergeRunView(runId, record, attempts, status);
     if (!view) throw notFound(`no run "${runId}"`);
-    return json(200, { ...view, links: links(deps, runId) });
+    return json(200, { ...view, asOf, links: links(deps, runId) });
   };
 
   const getLogs = async (request: ApiRequest): Promise<HttpResponseInit> => {

@@ -2,9 +2,11 @@
  * `--follow`: streams a run's step transitions and log lines until it ends, then returns the exit
  * code of its final status (0 succeeded, 1 failed, 2 cancelled) — what Prefect's CLI never did.
  *
- * Every line shows the server's time (the virtual clock in the demo), never this machine's, and each
- * poll's step transitions and log lines are printed in the order they happened, so a step's sixth
- * failure never comes before the log lines of its attempts 2–6.
+ * Every line shows the server's time (the virtual clock in the demo), never this machine's, and step
+ * transitions and log lines are printed in the order they happened, so a step's sixth failure never
+ * comes before the log lines of its attempts 2–6. Each poll reads the run's view, then its log; the
+ * log may already hold lines from after the view (the next step started in between), so lines from
+ * after the view's `asOf` are held back for the next poll, where the view that explains them arrives.
  */
 import type { TriggerWords } from '../core/trigger';
 import { isTerminalRunStatus } from '../core/runStatus';
@@ -34,6 +36,8 @@ export interface RunViewJson {
   error?: { message: string; stepId?: string };
   steps: StepView[];
   metrics: Record<string, Record<string, unknown>>;
+  /** The server's time when it read the view: everything before it is in the view. */
+  asOf?: string;
 }
 
 interface LogLineJson {
@@ -110,9 +114,12 @@ export async function follow(client: ApiClient, runId: string, options: FollowOp
   let pipelineRetry: PipelineRetryJson | null | undefined;
   /** The latest server time printed: a step that has not run is shown "as of" it. */
   let lastTime: string | undefined;
+  /** Events after the latest view's `asOf`, printed once a later view covers them. */
+  let held: Printable[] = [];
   for (;;) {
     const run = await client.get<RunViewJson>(`runs/${encodeURIComponent(runId)}`);
-    const events: Printable[] = [];
+    const events: Printable[] = held;
+    held = [];
     if (options.steps) {
       for (const step of run.steps) {
         const last = step.attempts.at(-1);
@@ -157,11 +164,19 @@ export async function follow(client: ApiClient, runId: string, options: FollowOp
       if (page.lines.length === 0 || next === cursor) break;
       cursor = next ?? undefined;
     }
-    // A step that has not run is shown as of the latest server time seen (never this machine's clock).
-    lastTime = [lastTime, run.startedAt ?? run.createdAt, ...events.map((e) => e.time)].filter((t) => t !== undefined).sort().at(-1);
+    const terminal = isTerminalRunStatus(run.status);
+    // A finished run's view is final; an older server gives no `asOf` and everything prints at once.
+    const watermark = terminal || !options.steps ? undefined : run.asOf;
+    // Lines at `asOf` itself print now: the demo's virtual clock stands still while a step works, so
+    // holding them would hold everything until the clock moves (nothing would stream).
+    const now = watermark === undefined ? events : events.filter((e) => e.time === undefined || e.time <= watermark);
+    if (watermark !== undefined) held = events.filter((e) => e.time !== undefined && e.time > watermark);
+    // A step that has not run is shown as of the latest server time printed (never this machine's clock).
+    // (Held events are after the watermark, which is at or after the run's start: never earlier.)
+    lastTime = [lastTime, run.startedAt ?? run.createdAt, ...now.map((e) => e.time)].filter((t) => t !== undefined).sort().at(-1);
     // A step's error or a log line comes from downstream services: one line each, no control characters.
-    for (const event of inTimeOrder(events, lastTime)) options.write(options.json ? JSON.stringify(event.json) : oneLine(event.text(event.time ?? lastTime)));
-    if (isTerminalRunStatus(run.status)) {
+    for (const event of inTimeOrder(now, lastTime)) options.write(options.json ? JSON.stringify(event.json) : oneLine(event.text(event.time ?? lastTime)));
+    if (terminal) {
       if (options.json) options.write(JSON.stringify({ event: 'end', runId, status: run.status, durationSeconds: run.durationSeconds ?? null, error: run.error ?? null }));
       else options.write(oneLine(`${clock(endTime ?? run.endedAt ?? lastTime)}  ${endLine(run)}`));
       return { exitCode: exitCodeFor(run.status), run };

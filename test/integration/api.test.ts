@@ -84,7 +84,8 @@ describe('HTTP API on the seed pipeline', () => {
     const run = await finished(runId);
     assert.equal(run.status, 'succeeded');
     assert.equal(run.pipeline, 'data-pipeline');
-    assert.deepEqual(run.trigger, { kind: 'manual', origin: 'api' });
+    // Started with a function key: the run records who started it (issue 15).
+    assert.deepEqual(run.trigger, { kind: 'manual', origin: 'api', by: 'key' });
     assert.deepEqual(run.steps.map((s) => [s.id, s.status, s.attempts.length]), [
       ['export', 'succeeded', 1],
       ['load', 'succeeded', 1],

@@ -196,12 +196,12 @@ describe('run', () => {
   });
 
   test('run with an unknown --param: exit 3 naming the flag, as JSON under --json', async () => {
-    const [text, asJson] = await Promise.all([cli('run', 'data-pipeline', '--param', 'day=2026-11-26'), cli('--json', 'run', 'data-pipeline', '--param', 'day=2026-11-26')]);
-    assert.match(ok(text, 3).stderr, /^ {2}--param day: unknown parameter \(this pipeline takes none\)$/m);
-    assert.doesNotMatch(text.stderr, /parameters\.day/);
+    const [text, asJson] = await Promise.all([cli('run', 'data-pipeline', '--param', 'dya=2026-11-26'), cli('--json', 'run', 'data-pipeline', '--param', 'dya=2026-11-26')]);
+    assert.match(ok(text, 3).stderr, /^ {2}--param dya: unknown parameter \(known: day\)$/m);
+    assert.doesNotMatch(text.stderr, /parameters\.dya/);
     assert.equal(ok(asJson, 3).stdout, '');
     assert.deepEqual(JSON.parse(asJson.stderr), {
-      error: { message: 'Invalid parameters\n  --param day: unknown parameter (this pipeline takes none)', exitCode: 3, fields: [{ field: '--param day', message: 'unknown parameter (this pipeline takes none)' }] },
+      error: { message: 'Invalid parameters\n  --param dya: unknown parameter (known: day)', exitCode: 3, fields: [{ field: '--param dya', message: 'unknown parameter (known: day)' }] },
     });
   });
 

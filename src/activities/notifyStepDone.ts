@@ -13,15 +13,21 @@ import { STEP_DONE_EVENT } from '../steps/protocol';
 
 export { STEP_DONE_EVENT };
 
-// The state is the step's `StepState` as the sub-orchestration returns it; the parent validates
+// Each state is a step's `StepState` as its sub-orchestration returns it; the parent validates
 // what it merges, so only the fields it keys on are checked here.
+const stepResultSchema = z
+  .object({
+    // The step's sub-orchestration: the run ignores a result from one it no longer waits for.
+    instanceId: z.string().min(1),
+    state: z.looseObject({ id: z.string().min(1), status: z.string().min(1) }),
+  })
+  .strict();
+
 export const notifyStepDoneInputSchema = z
   .object({
     parentInstanceId: z.string().min(1),
-    stepId: z.string().min(1),
-    // The step's sub-orchestration: the run ignores a notice from one it no longer waits for.
-    instanceId: z.string().min(1),
-    state: z.looseObject({ id: z.string().min(1), status: z.string().min(1) }),
+    // One step's result, or every result of a batch node (src/engine/fanOut.ts).
+    results: z.array(stepResultSchema).min(1),
   })
   .strict();
 
@@ -30,12 +36,11 @@ export type NotifyStepDoneInput = z.infer<typeof notifyStepDoneInputSchema>;
 export async function notifyStepDone(input: unknown, client: DurableClient): Promise<void> {
   const parsed = notifyStepDoneInputSchema.safeParse(input);
   if (!parsed.success) throw toActivityError(new PermanentError(`notifyStepDone input: ${z.prettifyError(parsed.error)}`));
-  const { parentInstanceId, stepId, instanceId, state } = parsed.data;
-  if (state.id !== stepId) throw toActivityError(new PermanentError(`notifyStepDone input: state.id "${state.id}" is not step "${stepId}"`));
+  const { parentInstanceId, results } = parsed.data;
   try {
     // durable-functions' DurableClient.raiseEvent resolves on 202 and on 410 (the parent is no
     // longer running: a cancelled or timed-out run needs no signal) and rejects on 404.
-    await client.raiseEvent(parentInstanceId, STEP_DONE_EVENT, { stepId, instanceId, state });
+    await client.raiseEvent(parentInstanceId, STEP_DONE_EVENT, { results });
   } catch (error) {
     // A parent that does not exist will not appear later: retrying cannot deliver the signal.
     const message = error instanceof Error ? error.message : String(error);

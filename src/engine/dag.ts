@@ -71,3 +71,29 @@ export function admitWithinLimits<S extends { readonly id: string; readonly grou
   }
   return admitted;
 }
+
+/**
+ * Whether the run must hear of `step`'s end the moment it happens, rather than when all of
+ * `reportedWith` (the steps whose results reach the run together with it: its batch node) have
+ * ended. Yes when a pending step needs a slot `step` holds (the run's `maxParallel`, or its
+ * group's), or depends on `step` but not on every step reported with it — a join over the whole
+ * batch cannot start before the batch's last step ends anyway. Asked when `step` starts; pending
+ * steps only ever leave that state, so the answer never turns from no to yes later.
+ */
+export function endAwaited<S extends DagStep & { readonly group?: string | undefined }>(
+  step: S,
+  steps: readonly S[],
+  status: (id: string) => StepStatus,
+  limits: ConcurrencyLimits,
+  reportedWith: readonly string[] = [step.id],
+): boolean {
+  const groupLimited = step.group !== undefined && limits.concurrencyGroups?.[step.group] !== undefined;
+  return steps.some(
+    (other) =>
+      other.id !== step.id &&
+      status(other.id) === 'pending' &&
+      (limits.maxParallel !== undefined ||
+        (groupLimited && other.group === step.group) ||
+        (other.dependsOn.includes(step.id) && reportedWith.some((id) => !other.dependsOn.includes(id)))),
+  );
+}

@@ -1,5 +1,5 @@
 /**
- * Fan-out of a wave of parallel steps as a tree of sub-orchestrations, so no orchestration ever
+ * Fan-out of steps started together as a tree of sub-orchestrations, so no orchestration ever
  * waits on more than `FAN_OUT` children.
  *
  * Every child that completes wakes the orchestration awaiting it, and each wake-up replays that
@@ -9,31 +9,35 @@
  * orchestration, each node replays O(FAN_OUT²) and there are about n / (FAN_OUT − 1) nodes: the
  * run's replay work grows as n · FAN_OUT · log(n), and each batch node's stays bounded.
  *
- * Each step still runs in its own `runPipelineStep` with its own retries and raises `stepDone` to
- * the run when it ends, so `runPipeline` follows steps by their events (the parent's history grows
- * by one event per step, see src/engine/README.md) while a batch node awaits one `Task.all` of its
- * own fresh children.
+ * The run follows what it started through `stepDone` notices (stepDone.ts): each child it started
+ * itself sends one when it ends (a batch node with all its steps' results), and a step deeper in
+ * the tree sends its own only when the run marked it `notify` — another step waits for its end.
  */
 import type { OrchestrationContext, Task } from 'durable-functions';
 import type { StepDefinition } from '../pipelines/schema';
 import { stepInstanceId, type RunStepInput } from './runStep';
+import { tellRun } from './stepDone';
 import { ORCHESTRATOR_NAMES, type StepState } from './types';
 
 /** Most children one orchestration awaits at once. */
 export const FAN_OUT = 10;
 
-/** What every step sub-orchestration of a run shares. */
-export type WaveRun = Omit<RunStepInput, 'step' | 'state'>;
+/** What every step sub-orchestration of a run shares; `reportTo` is the run to send notices to. */
+export type WaveRun = Omit<RunStepInput, 'step' | 'state' | 'reportTo'> & { readonly reportTo: string };
 
 export interface WaveStep {
   readonly step: StepDefinition;
   readonly state: StepState;
+  /** The step tells the run the moment it ends, even inside a batch node: something waits for it. */
+  readonly notify?: boolean;
 }
 
 /** Input of the `runPipelineSteps` batch sub-orchestration. */
 export interface RunStepsInput {
   readonly run: WaveRun;
   readonly steps: readonly WaveStep[];
+  /** The run started this node itself: it sends the run every result when its steps have ended. */
+  readonly notify?: boolean;
 }
 
 /** Instance id of a batch node: unique per run, its first step and first attempt, and its size. */
@@ -54,22 +58,27 @@ export function fanOutGroups<T>(steps: readonly T[]): T[][] {
   return steps.length <= FAN_OUT ? steps.map((step) => [step]) : chunks(steps, FAN_OUT);
 }
 
+/** Instance id of the `runPipelineStep` that runs a step from its state's next attempt. */
+export const waveStepInstanceId = (runId: string, { step, state }: WaveStep): string => stepInstanceId(runId, step.id, state.attempts.length + 1);
+
 /**
- * The sub-orchestration tasks for one wave: one `runPipelineStep` per step when they fit under
- * `FAN_OUT`, else one `runPipelineSteps` per chunk. Each task's result is a StepState or a list.
+ * The sub-orchestration tasks for steps started together: one `runPipelineStep` per step when they
+ * fit under `FAN_OUT`, else one `runPipelineSteps` per chunk. Each task's result is a StepState or
+ * a list. `top`: the run itself awaits these tasks, so each one sends a notice when it ends.
  */
-export function fanOutTasks(context: OrchestrationContext, run: WaveRun, steps: readonly WaveStep[]): Task[] {
+export function fanOutTasks(context: OrchestrationContext, run: WaveRun, steps: readonly WaveStep[], top: boolean): Task[] {
   const df = context.df;
+  const { reportTo, ...shared } = run;
   if (steps.length <= FAN_OUT) {
-    return steps.map(({ step, state }) => {
-      const input: RunStepInput = { ...run, step, state };
-      return df.callSubOrchestrator(ORCHESTRATOR_NAMES.runStep, input, stepInstanceId(run.runId, step.id, state.attempts.length + 1));
+    return steps.map((wave) => {
+      const input: RunStepInput = { ...shared, step: wave.step, state: wave.state, ...(top || wave.notify === true ? { reportTo } : {}) };
+      return df.callSubOrchestrator(ORCHESTRATOR_NAMES.runStep, input, waveStepInstanceId(run.runId, wave));
     });
   }
   return chunks(steps, FAN_OUT).map((chunk) => {
     const [first] = chunk;
     if (!first) throw new Error('empty chunk');
-    const input: RunStepsInput = { run, steps: chunk };
+    const input: RunStepsInput = { run, steps: chunk, ...(top ? { notify: true } : {}) };
     return df.callSubOrchestrator(ORCHESTRATOR_NAMES.runSteps, input, batchInstanceId(run.runId, first, chunk.length));
   });
 }
@@ -82,6 +91,17 @@ export function waveResults(results: readonly unknown[]): StepState[] {
 /** `runPipelineSteps`: one batch node of a wide wave; never fails (its steps' failures are results). */
 export function* runPipelineSteps(context: OrchestrationContext): Generator<Task, StepState[], unknown> {
   const input = context.df.getInput<RunStepsInput>();
-  const results = (yield context.df.Task.all(fanOutTasks(context, input.run, input.steps))) as unknown[];
-  return waveResults(results);
+  const states = waveResults((yield context.df.Task.all(fanOutTasks(context, input.run, input.steps, false))) as unknown[]);
+  if (input.notify === true) {
+    // States come back in the order of `input.steps` (Task.all keeps order, chunks are contiguous).
+    const results = input.steps.map((wave, i) => {
+      const state = states[i];
+      if (state?.id !== wave.step.id) throw new Error(`batch node: no result for step ${wave.step.id}`);
+      return { instanceId: waveStepInstanceId(input.run.runId, wave), state };
+    });
+    yield* tellRun(context, input.run.reportTo, results, (m) => {
+      if (!context.df.isReplaying) context.log(`[${input.run.runId}] ${m}`);
+    });
+  }
+  return states;
 }

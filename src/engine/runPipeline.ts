@@ -18,11 +18,11 @@ import { formatDuration } from '../pipelines/duration';
 import type { StepDefinition } from '../pipelines/schema';
 import { ACTIVITY_NAMES, STEP_DONE_EVENT } from '../steps/protocol';
 import { dateAt } from './clock';
-import { admitWithinLimits, readySteps, unreachableSteps } from './dag';
+import { admitWithinLimits, endAwaited, readySteps, unreachableSteps } from './dag';
 import { readTaskFailure } from './failure';
 import { DEFAULT_POLLS_PER_EXECUTION } from './pollStep';
-import { fanOutGroups, fanOutTasks, waveResults, type WaveRun } from './fanOut';
-import { stepInstanceId, type StepDoneEvent } from './runStep';
+import { fanOutGroups, fanOutTasks, waveResults, waveStepInstanceId, type WaveRun, type WaveStep } from './fanOut';
+import type { StepDoneEvent } from './stepDone';
 import { fittedWhenSerialized, forCustomStatus } from './customStatus';
 import { RunTracker } from './state';
 import { cancelPolledJobs, cancelTimers, createStepEnv, drive, isDone, runStepRoutine, type StepEnv } from './stepRoutine';
@@ -85,11 +85,27 @@ function* runOne(env: StepEnv, step: StepDefinition, interrupts: Interrupts): Ge
 /** Step id → instance id of the `runPipelineStep` running it, for the steps of a round in flight. */
 type InFlight = Map<string, string>;
 
+/** A sub-orchestration the run started, with the steps it runs and their instances. */
+interface Started {
+  readonly task: Task;
+  readonly members: readonly { readonly id: string; readonly instanceId: string }[];
+}
+
 /**
- * Starts steps as sub-orchestrations (batched beyond `FAN_OUT`, fanOut.ts), each told to report its
- * end to this run; returns the new tasks with the steps each one runs.
+ * How often a run with steps in flight wakes on its own to take results whose notice never came
+ * (stepDone.ts): a quarter of an hour, on the clock, so every wait in one quarter shares the instant.
  */
-function startSteps(env: StepEnv, input: RunInput, steps: readonly StepDefinition[], inFlight: InFlight): { task: Task; steps: readonly StepDefinition[] }[] {
+export const CHECK_IN_MS = 15 * 60_000;
+
+const nextCheckIn = (nowMs: number): number => (Math.floor(nowMs / CHECK_IN_MS) + 1) * CHECK_IN_MS;
+
+/**
+ * Starts steps as sub-orchestrations (batched beyond `FAN_OUT`, fanOut.ts). The ones this run
+ * awaits directly send a `stepDone` notice when they end; a step inside a batch node sends its own
+ * only when another step waits for its end (`endAwaited`), else its batch reports it.
+ */
+function startSteps(env: StepEnv, input: RunInput, steps: readonly StepDefinition[], inFlight: InFlight): Started[] {
+  const { tracker } = env;
   const run: WaveRun = {
     runId: input.runId,
     pipelineName: input.pipeline.name,
@@ -99,27 +115,51 @@ function startSteps(env: StepEnv, input: RunInput, steps: readonly StepDefinitio
     maxPollsPerExecution: env.maxPollsPerExecution,
     reportTo: env.context.df.instanceId,
   };
-  const wave = steps.map((step) => ({ step, state: env.tracker.step(step.id) }));
-  const tasks = fanOutTasks(env.context, run, wave);
-  for (const { step, state } of wave) {
-    inFlight.set(step.id, stepInstanceId(input.runId, step.id, state.attempts.length + 1));
-    env.tracker.running(step.id);
+  const states = steps.map((step) => ({ step, state: tracker.step(step.id) }));
+  for (const { step, state } of states) {
+    inFlight.set(step.id, waveStepInstanceId(input.runId, { step, state }));
+    tracker.running(step.id);
   }
+  const status = (id: string) => tracker.status(id);
+  // Each group is one task of this run: a step, or a batch node that reports its steps together.
+  const groups: WaveStep[][] = fanOutGroups(states).map((group) => {
+    const ids = group.map((w) => w.step.id);
+    return group.map((w) => ({ ...w, notify: endAwaited(w.step, input.pipeline.steps, status, input.pipeline, ids) }));
+  });
+  const tasks = fanOutTasks(env.context, run, groups.flat(), true);
   env.publish();
   env.log(`steps ${steps.map((s) => s.id).join(', ')} started`);
-  return fanOutGroups(steps).map((group, i) => {
+  return groups.map((group, i) => {
     const task = tasks[i];
     if (!task) throw new Error('fan-out returned fewer tasks than groups');
-    return { task, steps: group };
+    return { task, members: group.map((w) => ({ id: w.step.id, instanceId: waveStepInstanceId(input.runId, w) })) };
   });
 }
 
 /** Takes a finished step's state, once: a second notice of the same step (or a stale one) is ignored. */
-function settle(env: StepEnv, inFlight: InFlight, state: StepState, instanceId?: string): void {
-  const expected = inFlight.get(state.id);
-  if (expected === undefined || (instanceId !== undefined && instanceId !== expected)) return;
+function settle(env: StepEnv, inFlight: InFlight, state: StepState, instanceId: string): void {
+  if (inFlight.get(state.id) !== instanceId) return;
   inFlight.delete(state.id);
   env.tracker.replace(state);
+}
+
+/** Takes what a finished sub-orchestration returned (its notice may have come first, or never). */
+function settleTask(env: StepEnv, inFlight: InFlight, { task, members }: Started): void {
+  if (task.isFaulted) {
+    // A step sub-orchestration never fails by design; if one crashed, its steps fail with the reason.
+    const failure = readTaskFailure(task.result);
+    for (const { id, instanceId } of members) {
+      if (inFlight.get(id) !== instanceId) continue;
+      inFlight.delete(id);
+      env.tracker.stepFailed(id, failure);
+    }
+    return;
+  }
+  const states = waveResults([task.result]);
+  members.forEach(({ instanceId }, i) => {
+    const state = states[i];
+    if (state) settle(env, inFlight, state, instanceId);
+  });
 }
 
 /**
@@ -127,11 +167,12 @@ function settle(env: StepEnv, inFlight: InFlight, state: StepState, instanceId?:
  *
  * A step starts the moment its own dependencies succeed: whenever one ends, everything it unblocked
  * starts, within `maxParallel` and the groups' limits. Alone (nothing else in flight) a step runs
- * inline; otherwise it runs as a `runPipelineStep` sub-orchestration that raises `stepDone` to
- * this run when it ends. Every wait is `Task.any` of fresh tasks only — the sub-orchestrations
- * started just now, a new `stepDone` waiter, the interrupts — never a task yielded before
- * (Azure/azure-functions-durable-js#574, see stepRoutine.ts): a running step is followed through
- * its event, not its task.
+ * inline; otherwise it runs in a sub-orchestration and the run learns its end from a `stepDone`
+ * notice (stepDone.ts). Every wait is `Task.any` of fresh tasks only — the sub-orchestrations
+ * started just now, a new `stepDone` waiter, a check-in timer, the interrupts — never a task
+ * yielded before (Azure/azure-functions-durable-js#574, see stepRoutine.ts). Tasks yielded before
+ * are still completed by their history events, so after every wake-up the run also reads the ones
+ * that finished: a lost notice costs at most one check-in (`CHECK_IN_MS`), never a hung run.
  */
 function* runRound(env: StepEnv, input: RunInput, interrupts: Interrupts): Generator<Task, Stop | undefined, unknown> {
   const { tracker } = env;
@@ -140,6 +181,7 @@ function* runRound(env: StepEnv, input: RunInput, interrupts: Interrupts): Gener
   const byId = new Map(steps.map((s) => [s.id, s]));
   const status = (id: string) => tracker.status(id);
   const inFlight: InFlight = new Map();
+  let open: Started[] = [];
   for (;;) {
     for (const id of unreachableSteps(steps, status)) tracker.skip(id);
     const ready = readySteps(steps, status).flatMap((id) => byId.get(id) ?? []);
@@ -159,30 +201,17 @@ function* runRound(env: StepEnv, input: RunInput, interrupts: Interrupts): Gener
       }
     }
     const started = admitted.length > 0 ? startSteps(env, input, admitted, inFlight) : [];
+    open = [...open, ...started];
     const signal = df.waitForExternalEvent(STEP_DONE_EVENT);
+    const checkIn = df.createTimer(dateAt(nextCheckIn(env.nowMs())));
     const fresh = interrupts.make();
-    yield df.Task.any([...started.map((s) => s.task), signal, ...fresh]);
+    yield df.Task.any([...started.map((s) => s.task), signal, checkIn, ...fresh]);
     const fired = fresh.find(isDone);
-    cancelTimers(fresh);
+    cancelTimers([checkIn, ...fresh]);
     if (fired) return interrupts.read(fired);
-    if (isDone(signal)) {
-      const event = signal.result as StepDoneEvent;
-      settle(env, inFlight, event.state, event.instanceId);
-    }
-    for (const { task, steps: group } of started) {
-      if (!isDone(task)) continue;
-      if (task.isFaulted) {
-        // A step sub-orchestration never fails by design; if one crashed, its steps fail with the reason.
-        const failure = readTaskFailure(task.result);
-        for (const step of group) {
-          if (!inFlight.has(step.id)) continue;
-          inFlight.delete(step.id);
-          tracker.stepFailed(step.id, failure);
-        }
-      } else {
-        for (const state of waveResults([task.result])) settle(env, inFlight, state);
-      }
-    }
+    if (isDone(signal)) for (const { instanceId, state } of (signal.result as StepDoneEvent).results) settle(env, inFlight, state, instanceId);
+    for (const entry of open) if (isDone(entry.task)) settleTask(env, inFlight, entry);
+    open = open.filter((entry) => !isDone(entry.task));
     env.publish();
   }
 }

@@ -8,10 +8,9 @@ import type { OrchestrationContext, OrchestrationHandler, Task } from 'durable-f
 import type { JsonObject } from '../core/json';
 import type { StepDefinition } from '../pipelines/schema';
 import type { RunTrigger } from '../steps/protocol';
-import { ACTIVITY_NAMES } from '../steps/protocol';
 import { fittedWhenSerialized, stepForCustomStatus } from './customStatus';
-import { readTaskFailure } from './failure';
 import { RunTracker } from './state';
+import { tellRun } from './stepDone';
 import { createStepEnv, drive, runStepRoutine } from './stepRoutine';
 import type { StepState } from './types';
 
@@ -26,17 +25,10 @@ export interface RunStepInput {
   readonly state: StepState;
   readonly maxPollsPerExecution?: number;
   /**
-   * The run to tell when the step ends (activity `notifyStepDone`, event `stepDone`), so the run
-   * can start what depends on this step at once; unset in inputs of runs started before it existed.
+   * The run to tell when the step ends (`stepDone`, stepDone.ts), so it can start what waits for
+   * this step at once; unset when nothing does (inside a batch node) and in older runs' inputs.
    */
   readonly reportTo?: string;
-}
-
-/** Payload of the `stepDone` event: which sub-orchestration ended, and the step's final state. */
-export interface StepDoneEvent {
-  readonly stepId: string;
-  readonly instanceId: string;
-  readonly state: StepState;
 }
 
 /** Instance id of a step's sub-orchestration: unique per run, step and first attempt. */
@@ -63,15 +55,7 @@ export function* runPipelineStep(context: OrchestrationContext): Generator<Task,
   );
   yield* drive(env, runStepRoutine(env, input.step), () => []);
   const state = tracker.step(input.step.id);
-  if (input.reportTo !== undefined) {
-    const notice = { parentInstanceId: input.reportTo, stepId: input.step.id, instanceId: df.instanceId, state };
-    try {
-      yield df.callActivity(ACTIVITY_NAMES.notifyStepDone, notice);
-    } catch (error) {
-      // The parent still learns the result when it is waiting on this sub-orchestration itself.
-      env.log(`telling run ${input.reportTo} that step ${input.step.id} ended failed: ${readTaskFailure(error).message}`);
-    }
-  }
+  if (input.reportTo !== undefined) yield* tellRun(context, input.reportTo, [{ instanceId: df.instanceId, state }], (m) => env.log(m));
   return state;
 }
 

@@ -7,6 +7,9 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RunState } from '../../src/engine';
 import { randomDag, scriptDurations, shapePipeline, type DagShape } from '../../bench/engine';
+import { EventType } from '../../src/devhost/history';
+import { CHECK_IN_MS } from '../../src/engine/runPipeline';
+import { NOTICE_ATTEMPTS, NOTICE_RETRY_MS } from '../../src/engine/stepDone';
 import { engineHostForSuite } from './engineHarness';
 
 interface Span {
@@ -73,4 +76,57 @@ describe('each step starts the moment its own dependencies succeed', () => {
       assert.ok(waited > 0, 'the limit held some step back (the check above had something to check)');
     });
   }
+});
+
+describe('a wide wave reports by batch node, except the steps another step waits for', () => {
+  const engine = engineHostForSuite();
+
+  test('in a wave of 25, the quick step with a dependent hands over at its own end, not its batch`s', async () => {
+    // 24 slow independent steps and one quick step `q` with a dependent `d`: started together they
+    // run in batch nodes; `d` must start when `q` ends, not when q's batch node ends.
+    const shape: DagShape = {
+      name: 'wide-with-chain',
+      // q first: it shares its batch node with the slow w0, w1.
+      steps: [
+        { id: 'q', minutes: 2, dependsOn: [] },
+        ...Array.from({ length: 24 }, (_, i) => ({ id: `w${i}`, minutes: 30 + i, dependsOn: [] })),
+        { id: 'd', minutes: 3, dependsOn: ['q'] },
+      ],
+    };
+    scriptDurations(engine(), shape);
+    const run = await engine().run(shapePipeline(shape, 'wide-with-chain'), 'wide-with-chain');
+    assert.equal(run.status, 'succeeded');
+    const batches = engine().host.instanceIds().filter((id) => id.startsWith('wide-with-chain:') && id.includes(':batch'));
+    assert.ok(batches.length > 0, 'the wave ran in batch nodes');
+    for (const span of spans(shape, run)) assert.equal(new Date(span.start).toISOString(), new Date(span.ready).toISOString(), `${span.id} starts when its dependencies end`);
+    const notices = engine().host.executions('wide-with-chain').flat().filter((e) => e.EventType === EventType.EventRaised && e['Name'] === 'stepDone').length;
+    assert.ok(notices < 25, `${notices} stepDone notices for 26 steps: the wave reports by batch node`);
+  });
+});
+
+describe('a stepDone notice that never arrives', () => {
+  // Every notice fails (a transient error, as when storage is unreachable): the steps' results
+  // still reach the run, from their sub-orchestrations' completions, at its next check-in.
+  const engine = engineHostForSuite({ notifyStepDone: () => Promise.reject(new Error('storage unreachable')) });
+
+  test('costs the run at most one check-in, never a hung run', async () => {
+    const shape: DagShape = {
+      name: 'lost-notice',
+      steps: [
+        { id: 'a', minutes: 1, dependsOn: [] },
+        { id: 'b', minutes: 30, dependsOn: [] },
+        { id: 'c', minutes: 1, dependsOn: ['a'] },
+      ],
+    };
+    scriptDurations(engine(), shape);
+    const run = await engine().run(shapePipeline(shape, 'lost-notice'), 'lost-notice');
+    assert.equal(run.status, 'succeeded');
+    assert.ok(run.steps.every((s) => s.status === 'succeeded'), JSON.stringify(run.steps.map((s) => [s.id, s.status])));
+    // b ends, its notice is retried (NOTICE_ATTEMPTS, doubling from NOTICE_RETRY_MS), then its
+    // sub-orchestration completes; the run takes it at the first check-in after that.
+    const bEnd = Date.parse(run.steps.find((s) => s.id === 'b')?.attempts.at(-1)?.endedAt ?? '');
+    const retries = Array.from({ length: NOTICE_ATTEMPTS - 1 }, (_, i) => NOTICE_RETRY_MS * 2 ** i).reduce((x, y) => x + y, 0);
+    const checkIn = (Math.floor((bEnd + retries) / CHECK_IN_MS) + 1) * CHECK_IN_MS;
+    assert.equal(run.endedAt, new Date(checkIn).toISOString());
+  });
 });

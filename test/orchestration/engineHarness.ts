@@ -6,7 +6,7 @@
 import { after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import type { OrchestrationContext, OrchestrationHandler } from 'durable-functions';
-import { clientActivityRegistration, type Registration } from '../../src/app/registry';
+import { clientActivityRegistration, type ClientActivityHandler, type Registration } from '../../src/app/registry';
 import { notifyStepDone } from '../../src/activities/notifyStepDone';
 import { createStepActivities, type UserStepHandler } from '../../src/activities';
 import type { RunEvent } from '../../src/notify/event';
@@ -61,6 +61,8 @@ export interface EngineHostOptions extends RunPipelineOptions {
   readonly hostJson?: unknown;
   /** User activities for `kind: 'activity'` steps, by registered name. */
   readonly userActivities?: Readonly<Record<string, UserStepHandler>>;
+  /** Stands in for the `notifyStepDone` activity (to lose notices); the app's by default. */
+  readonly notifyStepDone?: ClientActivityHandler;
 }
 
 export function seedPipeline(): PipelineDefinition {
@@ -146,7 +148,7 @@ export async function startEngineHost(options: EngineHostOptions = {}): Promise<
     { kind: 'activity', name: ACTIVITY_NAMES.pollStep, handler: (input: unknown) => activities.pollStep(input) },
     { kind: 'activity', name: ACTIVITY_NAMES.cancelStep, handler: (input: unknown) => activities.cancelStep(input) },
     { kind: 'activity', name: ACTIVITY_NAMES.finishRun, handler: (input: unknown) => activities.finishRun(input) },
-    clientActivityRegistration(ACTIVITY_NAMES.notifyStepDone, (input, client) => notifyStepDone(input, client)),
+    clientActivityRegistration(ACTIVITY_NAMES.notifyStepDone, options.notifyStepDone ?? ((input, client) => notifyStepDone(input, client))),
     ...Object.entries(options.userActivities ?? {}).map(([name, handler]) => ({ kind: 'activity' as const, name, handler: activities.wrapUserActivity(name, handler) })),
   ];
   const host = await DevHost.start({

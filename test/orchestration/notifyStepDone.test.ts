@@ -23,7 +23,7 @@ const notifyRegistration = findRegistration(ACTIVITY_NAMES.notifyStepDone);
 
 /** A step sub-orchestration whose last action is the signal to its parent. */
 const child = orchestration('child', function* (context) {
-  const input = context.df.getInput<{ parentInstanceId: string; stepId: string; state: unknown }>();
+  const input = context.df.getInput<{ parentInstanceId: string; results: unknown }>();
   yield context.df.callActivity(ACTIVITY_NAMES.notifyStepDone, input);
   return 'child done';
 });
@@ -47,7 +47,7 @@ void describe('notifyStepDone', () => {
   void test('the parent receives stepDone with the step id and state from the child`s activity', async () => {
     const state = { id: 'load', status: 'succeeded', attempts: [] };
     const parent = orchestration('parent', function* (context) {
-      const running = context.df.callSubOrchestrator('child', { parentInstanceId: context.df.instanceId, stepId: 'load', instanceId: 'parent-1:load', state }, 'parent-1:load');
+      const running = context.df.callSubOrchestrator('child', { parentInstanceId: context.df.instanceId, results: [{ instanceId: 'parent-1:load', state }] }, 'parent-1:load');
       const signal = context.df.waitForExternalEvent(STEP_DONE_EVENT);
       const first = yield context.df.Task.any([running, signal]);
       const event = first === signal ? signal.result : yield signal;
@@ -57,7 +57,7 @@ void describe('notifyStepDone', () => {
       const id = await host.client.startNew('parent', { instanceId: 'parent-1' });
       const status = await host.waitFor(id);
       assert.equal(status.runtimeStatus, 'Completed');
-      assert.deepEqual(status.output, { stepId: 'load', instanceId: 'parent-1:load', state });
+      assert.deepEqual(status.output, { results: [{ instanceId: 'parent-1:load', state }] });
       const raised = host.history(id).filter((e) => e.EventType === EventType.EventRaised).map((e) => e['Name']);
       assert.deepEqual(raised, [STEP_DONE_EVENT]);
       const childStatus = await host.waitFor('parent-1:load');
@@ -67,25 +67,25 @@ void describe('notifyStepDone', () => {
 
   void test('a parent that never existed fails it permanently; one that already finished is no failure', async () => {
     await withHost([], async (host) => {
-      const done = await host.client.startNew('child', { instanceId: 'gone', input: { parentInstanceId: 'nobody-yet', stepId: 's', instanceId: 'c', state: { id: 's', status: 'failed' } } });
+      const done = await host.client.startNew('child', { instanceId: 'gone', input: { parentInstanceId: 'nobody-yet', results: [{ instanceId: 'c', state: { id: 's', status: 'failed' } }] } });
       // First a parent that never existed: the activity fails permanently, retrying cannot help.
       const failed = await host.waitFor(done);
       assert.equal(failed.runtimeStatus, 'Failed');
       assert.equal(readFailure(String(failed.output))?.class, 'permanent');
       assert.match(String(failed.output), /No instance with ID 'nobody-yet'/);
 
-      const finished = await host.client.startNew('child', { instanceId: 'parent-finished', input: { parentInstanceId: 'gone', stepId: 's', instanceId: 'c', state: { id: 's', status: 'failed' } } });
+      const finished = await host.client.startNew('child', { instanceId: 'parent-finished', input: { parentInstanceId: 'gone', results: [{ instanceId: 'c', state: { id: 's', status: 'failed' } }] } });
       assert.equal((await host.waitFor(finished)).runtimeStatus, 'Completed');
     });
   });
 
   void test('an input that does not fit fails permanently and names the field', async () => {
     await withHost([], async (host) => {
-      const id = await host.client.startNew('child', { instanceId: 'bad', input: { parentInstanceId: 'x', stepId: 's', instanceId: 'c', state: { status: 'failed' } } });
+      const id = await host.client.startNew('child', { instanceId: 'bad', input: { parentInstanceId: 'x', results: [{ instanceId: 'c', state: { status: 'failed' } }] } });
       const status = await host.waitFor(id);
       assert.equal(status.runtimeStatus, 'Failed');
       assert.equal(readFailure(String(status.output))?.class, 'permanent');
-      assert.match(String(status.output), /state\.id/);
+      assert.match(String(status.output), /results\[0\]\.state\.id|state\.id/);
     });
   });
 });

@@ -228,7 +228,9 @@ export async function runScheduling(): Promise<string[]> {
     scriptDurations(engine, shape);
     await engine.start(shapePipeline(shape, `shape-${runNo}`), runId);
     // Wide waves replay a lot before the rework: give them wall time (virtual time moves on its own).
-    const run = (await engine.host.waitFor(runId, { timeoutMs: 60 * 60_000 })).output as RunState;
+    const status = await engine.host.waitFor(runId, { timeoutMs: 60 * 60_000 });
+    const run = status.output as RunState;
+    if (run?.status === undefined) throw new Error(`${shape.name}: ${String(status.runtimeStatus)} ${JSON.stringify(status.output).slice(0, 500)}`);
     if (run.status !== 'succeeded') throw new Error(`${shape.name} ended ${run.status}`);
     return { run, runId };
   };

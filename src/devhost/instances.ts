@@ -44,7 +44,13 @@ interface Instance {
   readonly input: string | undefined;
   output: string | undefined;
   customStatus: unknown;
-  readonly parent: { readonly instanceId: string; readonly taskScheduledId: number } | undefined;
+  /**
+   * The parent's task this instance answers, and the parent's execution that scheduled it (its
+   * number of earlier executions): an answer to an execution that has since continued as new is
+   * dropped, as DurableTask.Core does (`TaskOrchestrationDispatcher.ReconcileMessagesWithState`,
+   * "ExecutionId of event does not match current executionId"). Absent in older saved state.
+   */
+  readonly parent: { readonly instanceId: string; readonly taskScheduledId: number; readonly execution?: number } | undefined;
   execution: Execution;
   readonly pastExecutions: HistoryEvent[][];
   inbox: HistoryEvent[];
@@ -520,7 +526,7 @@ export class TaskHub {
       return;
     }
     if (existing) this.dropInstance(existing);
-    this.createInstance(name, childId, input, { instanceId: parent.instanceId, taskScheduledId: seq });
+    this.createInstance(name, childId, input, { instanceId: parent.instanceId, taskScheduledId: seq, execution: parent.pastExecutions.length });
   }
 
   private async runActivity(instance: Instance, generation: number, seq: number, name: string, input: string | undefined): Promise<void> {
@@ -576,7 +582,11 @@ export class TaskHub {
     instance.generation++;
     instance.timers.clear(); // pending timers are dropped with the old execution
     instance.execution = newExecution(inputJson);
-    instance.inbox = [historyEvent.executionStarted(now, instance.name, inputJson, instance.parent)];
+    // Events raised while that last episode ran were not part of it: the extension delivers them to
+    // the new execution (a raised event names no execution: DurableClient clears its ExecutionId).
+    // Answers to the old execution's tasks are not carried over.
+    const raised = instance.inbox.filter((event) => event.EventType === EventType.EventRaised);
+    instance.inbox = [historyEvent.executionStarted(now, instance.name, inputJson, instance.parent), ...raised];
     instance.lastUpdatedTime = now;
     this.ready.add(instance.instanceId);
     this.changed();
@@ -606,6 +616,7 @@ export class TaskHub {
     if (!child.parent) return;
     const parent = this.instances.get(child.parent.instanceId);
     if (!parent) return;
+    if (child.parent.execution !== undefined && child.parent.execution !== parent.pastExecutions.length) return;
     const now = this.options.clock.now();
     const seq = child.parent.taskScheduledId;
     if (status === 'Completed') {

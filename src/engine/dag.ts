@@ -72,28 +72,42 @@ export function admitWithinLimits<S extends { readonly id: string; readonly grou
   return admitted;
 }
 
+/** The pending steps, indexed for `endAwaited`: by the step they depend on, and by group. */
+export interface PendingIndex<S> {
+  readonly dependents: ReadonlyMap<string, readonly S[]>;
+  readonly count: number;
+  readonly perGroup: ReadonlyMap<string, number>;
+}
+
+export function pendingIndex<S extends DagStep & { readonly group?: string | undefined }>(steps: readonly S[], status: (id: string) => StepStatus): PendingIndex<S> {
+  const dependents = new Map<string, S[]>();
+  const perGroup = new Map<string, number>();
+  let count = 0;
+  for (const step of steps) {
+    if (status(step.id) !== 'pending') continue;
+    count++;
+    if (step.group !== undefined) perGroup.set(step.group, (perGroup.get(step.group) ?? 0) + 1);
+    for (const dependency of step.dependsOn) dependents.set(dependency, [...(dependents.get(dependency) ?? []), step]);
+  }
+  return { dependents, count, perGroup };
+}
+
 /**
  * Whether the run must hear of `step`'s end the moment it happens, rather than when all of
  * `reportedWith` (the steps whose results reach the run together with it: its batch node) have
  * ended. Yes when a pending step needs a slot `step` holds (the run's `maxParallel`, or its
  * group's), or depends on `step` but not on every step reported with it — a join over the whole
- * batch cannot start before the batch's last step ends anyway. Asked when `step` starts; pending
- * steps only ever leave that state, so the answer never turns from no to yes later.
+ * batch cannot start before the batch's last step ends anyway. Asked when `step` starts (it is no
+ * longer pending); pending steps only ever leave that state, so the answer never turns from no to
+ * yes later.
  */
 export function endAwaited<S extends DagStep & { readonly group?: string | undefined }>(
   step: S,
-  steps: readonly S[],
-  status: (id: string) => StepStatus,
+  pending: PendingIndex<S>,
   limits: ConcurrencyLimits,
   reportedWith: readonly string[] = [step.id],
 ): boolean {
-  const groupLimited = step.group !== undefined && limits.concurrencyGroups?.[step.group] !== undefined;
-  return steps.some(
-    (other) =>
-      other.id !== step.id &&
-      status(other.id) === 'pending' &&
-      (limits.maxParallel !== undefined ||
-        (groupLimited && other.group === step.group) ||
-        (other.dependsOn.includes(step.id) && reportedWith.some((id) => !other.dependsOn.includes(id)))),
-  );
+  if (limits.maxParallel !== undefined && pending.count > 0) return true;
+  if (step.group !== undefined && limits.concurrencyGroups?.[step.group] !== undefined && (pending.perGroup.get(step.group) ?? 0) > 0) return true;
+  return (pending.dependents.get(step.id) ?? []).some((other) => reportedWith.some((id) => !other.dependsOn.includes(id)));
 }

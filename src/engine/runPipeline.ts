@@ -18,7 +18,7 @@ import { formatDuration } from '../pipelines/duration';
 import type { StepDefinition } from '../pipelines/schema';
 import { ACTIVITY_NAMES, STEP_DONE_EVENT } from '../steps/protocol';
 import { dateAt } from './clock';
-import { admitWithinLimits, endAwaited, readySteps, unreachableSteps } from './dag';
+import { admitWithinLimits, endAwaited, pendingIndex, readySteps, unreachableSteps } from './dag';
 import { readTaskFailure } from './failure';
 import { DEFAULT_POLLS_PER_EXECUTION } from './pollStep';
 import { fanOutGroups, fanOutTasks, waveResults, waveStepInstanceId, type WaveRun, type WaveStep } from './fanOut';
@@ -26,7 +26,7 @@ import type { StepDoneEvent } from './stepDone';
 import { fittedWhenSerialized, forCustomStatus } from './customStatus';
 import { RunTracker } from './state';
 import { cancelPolledJobs, cancelTimers, createStepEnv, drive, isDone, runStepRoutine, type StepEnv } from './stepRoutine';
-import type { RunInput, RunState, StepState } from './types';
+import type { RunCarry, RunInput, RunState, StepState } from './types';
 
 /** Name of the external event that cancels a run (`raiseEvent(runId, CANCEL_EVENT, { reason })`). */
 export const CANCEL_EVENT = 'cancel';
@@ -120,11 +120,11 @@ function startSteps(env: StepEnv, input: RunInput, steps: readonly StepDefinitio
     inFlight.set(step.id, waveStepInstanceId(input.runId, { step, state }));
     tracker.running(step.id);
   }
-  const status = (id: string) => tracker.status(id);
+  const pending = pendingIndex(input.pipeline.steps, (id) => tracker.status(id));
   // Each group is one task of this run: a step, or a batch node that reports its steps together.
   const groups: WaveStep[][] = fanOutGroups(states).map((group) => {
     const ids = group.map((w) => w.step.id);
-    return group.map((w) => ({ ...w, notify: endAwaited(w.step, input.pipeline.steps, status, input.pipeline, ids) }));
+    return group.map((w) => ({ ...w, notify: endAwaited(w.step, pending, input.pipeline, ids) }));
   });
   const tasks = fanOutTasks(env.context, run, groups.flat(), true);
   env.publish();
@@ -163,6 +163,97 @@ function settleTask(env: StepEnv, inFlight: InFlight, { task, members }: Started
 }
 
 /**
+ * Waits `runPipeline` makes in one execution before it continues as new. Each wait adds a handful
+ * of history events (the sub-orchestrations it started and their completions, a notice, timers),
+ * and every wake-up replays the execution's whole history: bounding the waits bounds what a
+ * wake-up replays, so a run's replay work grows linearly with its steps, however many there are.
+ */
+export const WAITS_PER_EXECUTION = 40;
+
+/** Waits made so far in this execution. */
+interface Budget {
+  waits: number;
+}
+
+const CONTINUE = { kind: 'continue' } as const;
+type RoundEnd = Stop | typeof CONTINUE | undefined;
+
+/** What activity `reconcileRun` answers (src/activities/reconcileRun.ts). */
+interface ReconcileAnswer {
+  readonly results: readonly { readonly instanceId: string; readonly state: unknown }[];
+  readonly failed: readonly { readonly instanceId: string; readonly message: string }[];
+  readonly cancelRequestedAt: string | null;
+}
+
+/**
+ * Before continuing as new: takes every notice already delivered (durable-js hands a pending event
+ * to the next waiter at once), until a timer due now wins. A notice or a cancel that lands in the
+ * very episode that continues is dropped by the extension; `reconcile` finds those.
+ */
+function* drainNotices(env: StepEnv, inFlight: InFlight, interrupts: Interrupts): Generator<Task, Stop | undefined, unknown> {
+  const df = env.context.df;
+  for (;;) {
+    const signal = df.waitForExternalEvent(STEP_DONE_EVENT);
+    const settleTimer = df.createTimer(dateAt(env.nowMs()));
+    const fresh = interrupts.make();
+    yield df.Task.any([signal, settleTimer, ...fresh]);
+    const fired = fresh.find(isDone);
+    cancelTimers([settleTimer, ...fresh]);
+    if (fired) return interrupts.read(fired);
+    if (!isDone(signal)) return undefined;
+    for (const { instanceId, state } of (signal.result as StepDoneEvent).results) settle(env, inFlight, state, instanceId);
+  }
+}
+
+/**
+ * Asks activity `reconcileRun` after steps started by an earlier execution (their sub-orchestrations
+ * report their completion to it, and their notices may have been dropped) and after a cancel whose
+ * event may have been dropped.
+ */
+const askReconcile = (env: StepEnv, input: RunInput, instanceIds: readonly string[]): Task =>
+  env.context.df.callActivity(ACTIVITY_NAMES.reconcileRun, { runId: input.runId, instanceIds });
+
+/** Takes what `reconcileRun` answered; returns the stop when a cancel was requested. */
+function takeReconciled(env: StepEnv, inFlight: InFlight, task: Task): Stop | undefined {
+  if (task.isFaulted) {
+    env.log(`reading the steps of earlier executions failed (the next check-in asks again): ${readTaskFailure(task.result).message}`);
+    return undefined;
+  }
+  const answer = task.result as ReconcileAnswer;
+  for (const { instanceId, state } of answer.results) {
+    if (isStepState(state)) settle(env, inFlight, state, instanceId);
+  }
+  for (const { instanceId, message } of answer.failed) {
+    const id = [...inFlight].find(([, running]) => running === instanceId)?.[0];
+    if (id === undefined) continue;
+    inFlight.delete(id);
+    env.tracker.stepFailed(id, { class: 'permanent', message });
+  }
+  return answer.cancelRequestedAt === null ? undefined : { kind: 'cancelled' };
+}
+
+/**
+ * A continued execution's first question, before any `stepDone` waiter exists: a notice arriving
+ * meanwhile is kept for the first waiter (durable-js `deferredTasks`). Later questions ride in a
+ * wait of `runRound` beside a fresh waiter instead: while the run awaits anything else, a notice
+ * would go to the newest *earlier* waiter — external-event waiters are a stack (`openEvents`) — and
+ * be lost with it.
+ */
+function* reconcile(env: StepEnv, input: RunInput, inFlight: InFlight, instanceIds: readonly string[]): Generator<Task, Stop | undefined, unknown> {
+  const task = askReconcile(env, input, instanceIds);
+  try {
+    yield task;
+  } catch {
+    // read from the task below
+  }
+  return takeReconciled(env, inFlight, task);
+}
+
+function isStepState(value: unknown): value is StepState {
+  return typeof value === 'object' && value !== null && typeof (value as { id?: unknown }).id === 'string' && Array.isArray((value as { attempts?: unknown }).attempts);
+}
+
+/**
  * Runs the DAG until nothing more can start; returns the stop if an interrupt fired.
  *
  * A step starts the moment its own dependencies succeed: whenever one ends, everything it unblocked
@@ -174,15 +265,22 @@ function settleTask(env: StepEnv, inFlight: InFlight, { task, members }: Started
  * are still completed by their history events, so after every wake-up the run also reads the ones
  * that finished: a lost notice costs at most one check-in (`CHECK_IN_MS`), never a hung run.
  */
-function* runRound(env: StepEnv, input: RunInput, interrupts: Interrupts): Generator<Task, Stop | undefined, unknown> {
+function* runRound(env: StepEnv, input: RunInput, interrupts: Interrupts, inFlight: InFlight, budget: Budget): Generator<Task, RoundEnd, unknown> {
   const { tracker } = env;
   const df = env.context.df;
   const steps = input.pipeline.steps;
   const byId = new Map(steps.map((s) => [s.id, s]));
   const status = (id: string) => tracker.status(id);
-  const inFlight: InFlight = new Map();
   let open: Started[] = [];
+  /** A check-in found steps of earlier executions still running: ask after them at the next wait. */
+  let askAfter: string[] = [];
+  let asking: Task | undefined;
   for (;;) {
+    if (inFlight.size > 0 && budget.waits >= WAITS_PER_EXECUTION) {
+      // History bound reached: take the notices already delivered, then hand over (see above).
+      const stop = yield* drainNotices(env, inFlight, interrupts);
+      return stop ?? CONTINUE;
+    }
     for (const id of unreachableSteps(steps, status)) tracker.skip(id);
     const ready = readySteps(steps, status).flatMap((id) => byId.get(id) ?? []);
     const running = [...inFlight.keys()].flatMap((id) => byId.get(id) ?? []);
@@ -205,13 +303,26 @@ function* runRound(env: StepEnv, input: RunInput, interrupts: Interrupts): Gener
     const signal = df.waitForExternalEvent(STEP_DONE_EVENT);
     const checkIn = df.createTimer(dateAt(nextCheckIn(env.nowMs())));
     const fresh = interrupts.make();
-    yield df.Task.any([...started.map((s) => s.task), signal, checkIn, ...fresh]);
+    const ask = askAfter.length > 0 ? askReconcile(env, input, askAfter) : undefined;
+    if (ask) [asking, askAfter] = [ask, []];
+    yield df.Task.any([...started.map((s) => s.task), ...(ask ? [ask] : []), signal, checkIn, ...fresh]);
+    budget.waits++;
     const fired = fresh.find(isDone);
     cancelTimers([checkIn, ...fresh]);
     if (fired) return interrupts.read(fired);
     if (isDone(signal)) for (const { instanceId, state } of (signal.result as StepDoneEvent).results) settle(env, inFlight, state, instanceId);
     for (const entry of open) if (isDone(entry.task)) settleTask(env, inFlight, entry);
     open = open.filter((entry) => !isDone(entry.task));
+    if (asking && isDone(asking)) {
+      const stop = takeReconciled(env, inFlight, asking);
+      asking = undefined;
+      if (stop) return stop;
+    }
+    if (isDone(checkIn) && !asking) {
+      // Steps started by an earlier execution have no task here: ask after them.
+      const tracked = new Set(open.flatMap((entry) => entry.members.map((m) => m.instanceId)));
+      askAfter = [...inFlight.values()].filter((instanceId) => !tracked.has(instanceId));
+    }
     env.publish();
   }
 }
@@ -243,8 +354,13 @@ export function createRunPipeline(options: RunPipelineOptions = {}): Orchestrati
   return function* runPipeline(context: OrchestrationContext): Generator<Task, RunState, unknown> {
     const df = context.df;
     const input = df.getInput<RunInput>();
-    const startedMs = df.currentUtcDateTime.getTime();
+    const { carry } = input;
+    const startedMs = carry?.startedMs ?? df.currentUtcDateTime.getTime();
     const tracker = new RunTracker(input, startedMs);
+    if (carry) {
+      for (const state of carry.steps) tracker.replace(state);
+      tracker.pipelineAttempt = carry.pipelineAttempt;
+    }
     const env = createStepEnv(
       context,
       { runId: input.runId, pipelineName: input.pipeline.name, definitionVersion: input.definitionVersion, parameters: input.parameters, trigger: input.trigger },
@@ -261,10 +377,29 @@ export function createRunPipeline(options: RunPipelineOptions = {}): Orchestrati
     const timeout = input.pipeline.timeout;
     const interrupts = interruptsFor(context, timeout === undefined ? undefined : startedMs + timeout * 1000);
 
-    let retriesLeft = input.pipeline.pipelineRetry.retries;
-    let stop: Stop | undefined;
+    let retriesLeft = carry?.retriesLeft ?? input.pipeline.pipelineRetry.retries;
+    const budget: Budget = { waits: 0 };
+    let inFlight: InFlight = new Map(Object.entries(carry?.inFlight ?? {}));
+    // A continued execution first asks after what its predecessor could not hear (reconcile).
+    let stop: Stop | undefined = inFlight.size > 0 ? yield* reconcile(env, input, inFlight, [...inFlight.values()]) : undefined;
     for (;;) {
-      stop = yield* runRound(env, input, interrupts);
+      if (stop) break;
+      const end = yield* runRound(env, input, interrupts, inFlight, budget);
+      if (end?.kind === 'continue') {
+        const next: RunCarry = {
+          startedMs,
+          pipelineAttempt: tracker.pipelineAttempt,
+          retriesLeft,
+          steps: tracker.snapshot('running').steps,
+          inFlight: Object.fromEntries(inFlight),
+          continued: (carry?.continued ?? 0) + 1,
+        };
+        env.log(`history bound reached: continuing as new (execution ${next.continued + 1}), ${inFlight.size} steps in flight`);
+        df.continueAsNew({ ...input, carry: next } satisfies RunInput);
+        return tracker.snapshot('running');
+      }
+      stop = end;
+      inFlight = new Map();
       if (stop || !firstFailed(input, tracker) || retriesLeft <= 0) break;
       // A permanent failure (bad credentials, missing secret, SQL that does not compile) fails the
       // same way on every run: waiting `delay` for it only hides it, unless the definition says so.

@@ -41,6 +41,24 @@ export interface RunInput {
   readonly parameters: JsonObject;
   /** Steps already succeeded in an earlier run: not executed again, their results reused. */
   readonly resumeFrom?: { readonly runId: string; readonly steps: Readonly<Record<string, CarriedStep>> };
+  /** Set when the run continued as new to bound its history: where the previous execution was. */
+  readonly carry?: RunCarry;
+}
+
+/**
+ * The state `runPipeline` hands to its next execution (`continueAsNew`, runPipeline.ts) when its
+ * history passes the bound: every step's state, the retry budget, and the steps still running in
+ * sub-orchestrations of an earlier execution (step id → instance id).
+ */
+export interface RunCarry {
+  /** The run's start, epoch milliseconds (the first execution's first instant). */
+  readonly startedMs: number;
+  readonly pipelineAttempt: number;
+  readonly retriesLeft: number;
+  readonly steps: readonly StepState[];
+  readonly inFlight: Readonly<Record<string, string>>;
+  /** Executions so far (1 after the first continue). */
+  readonly continued: number;
 }
 
 export type RunStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'cancelled';

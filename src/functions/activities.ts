@@ -1,10 +1,12 @@
 /**
- * Registers the step activities (startStep, pollStep, cancelStep, finishRun, notifyStepDone) and offers
+ * Registers the step activities (startStep, pollStep, cancelStep, finishRun, notifyStepDone,
+ * reconcileRun) and offers
  * `registerStepActivity` for pipelines' `kind: 'activity'` steps. The activities are built on the
  * first call, from the app's shared services (again if those are replaced).
  */
 import { registerActivity, registerClientActivity } from '../app/registry';
 import { notifyStepDone } from '../activities/notifyStepDone';
+import { reconcileRun } from '../activities/reconcileRun';
 import type { StepActivities, UserStepHandler } from '../activities';
 import { createAppStepActivities } from '../activities/fromConfig';
 import { appServices, type AppServices } from '../app/services';
@@ -33,6 +35,7 @@ export function registerStepActivities(): void {
   registerActivity(ACTIVITY_NAMES.cancelStep, async (input: unknown) => (await activities()).cancelStep(input));
   registerActivity(ACTIVITY_NAMES.finishRun, async (input: unknown) => (await activities()).finishRun(input));
   registerClientActivity(ACTIVITY_NAMES.notifyStepDone, (input, client) => notifyStepDone(input, client));
+  registerClientActivity(ACTIVITY_NAMES.reconcileRun, async (input, client) => reconcileRun(input, client, (await appServices()).store));
 }
 
 /** Registers a user activity that a pipeline step `{ kind: 'activity', activity: name }` calls. */

@@ -76,6 +76,8 @@ export const ACTIVITY_NAMES = {
   finishRun: 'finishRun',
   /** Raises `stepDone` to a step sub-orchestration's parent run (activities/notifyStepDone.ts). */
   notifyStepDone: 'notifyStepDone',
+  /** Reads a continued run's step sub-orchestrations and cancel request (activities/reconcileRun.ts). */
+  reconcileRun: 'reconcileRun',
 } as const;
 
 /** External event a step sub-orchestration raises to its run (through `notifyStepDone`) when it ends. */

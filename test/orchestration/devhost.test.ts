@@ -193,6 +193,45 @@ void describe('development host', () => {
     });
   });
 
+  void test('after continueAsNew, a sub-orchestration answers the execution that started it: dropped; a raised event reaches the new one', async () => {
+    // DurableTask.Core drops a message whose ExecutionId is not the current one
+    // (TaskOrchestrationDispatcher.ReconcileMessagesWithState, "ExecutionIdMismatch"); a raised event
+    // names no execution (the extension's DurableClient clears its ExecutionId), so it is delivered.
+    const registrations = [
+      orchestration('waiter', function* (context) {
+        yield context.df.waitForExternalEvent('go');
+        return 'child result';
+      }),
+      orchestration('continuing', function* (context) {
+        const { execution } = context.df.getInput<{ execution: number }>();
+        const df = context.df;
+        if (execution === 1) {
+          const child = df.callSubOrchestrator('waiter', undefined, 'continuing-1:child');
+          yield df.Task.any([child, df.createTimer(new Date(df.currentUtcDateTime.getTime() + 1000))]);
+          df.continueAsNew({ execution: 2 });
+          return undefined;
+        }
+        // Task 0 of this execution: a stale answer to the first execution's task 0 must not end it.
+        const timer = df.createTimer(new Date(df.currentUtcDateTime.getTime() + 10 * 60_000));
+        const early = (yield timer);
+        const timerAt = df.currentUtcDateTime.toISOString();
+        const event = (yield df.waitForExternalEvent('finish'));
+        return { early: early ?? null, timerAt, event };
+      }),
+    ];
+    await withHost({ registrations }, async (host) => {
+      const id = await host.client.startNew('continuing', { instanceId: 'continuing-1', input: { execution: 1 } });
+      await host.advance(2000);
+      assert.equal(host.stats(id).executions, 2);
+      await host.client.raiseEvent('continuing-1:child', 'go', null);
+      assert.equal((await host.waitFor('continuing-1:child')).runtimeStatus, 'Completed');
+      await host.advance(11 * 60_000);
+      await host.client.raiseEvent(id, 'finish', 'done');
+      const status = await host.waitFor(id);
+      assert.deepEqual(status.output, { early: null, timerAt: new Date(T0.getTime() + 1000 + 10 * 60_000).toISOString(), event: 'done' });
+    });
+  });
+
   void test('continueAsNew starts a fresh history, so a long poll keeps every execution small', async () => {
     const registrations = [
       activity('poll', (input) => ({ done: (input as number) >= 119 })),

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import type { OrchestrationContext, OrchestrationHandler } from 'durable-functions';
 import { clientActivityRegistration, type ClientActivityHandler, type Registration } from '../../src/app/registry';
 import { notifyStepDone } from '../../src/activities/notifyStepDone';
+import { reconcileRun } from '../../src/activities/reconcileRun';
 import { createStepActivities, type UserStepHandler } from '../../src/activities';
 import type { RunEvent } from '../../src/notify/event';
 import { DevHost } from '../../src/devhost';
@@ -149,6 +150,7 @@ export async function startEngineHost(options: EngineHostOptions = {}): Promise<
     { kind: 'activity', name: ACTIVITY_NAMES.cancelStep, handler: (input: unknown) => activities.cancelStep(input) },
     { kind: 'activity', name: ACTIVITY_NAMES.finishRun, handler: (input: unknown) => activities.finishRun(input) },
     clientActivityRegistration(ACTIVITY_NAMES.notifyStepDone, options.notifyStepDone ?? ((input, client) => notifyStepDone(input, client))),
+    clientActivityRegistration(ACTIVITY_NAMES.reconcileRun, (input, client) => reconcileRun(input, client)),
     ...Object.entries(options.userActivities ?? {}).map(([name, handler]) => ({ kind: 'activity' as const, name, handler: activities.wrapUserActivity(name, handler) })),
   ];
   const host = await DevHost.start({

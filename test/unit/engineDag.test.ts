@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { admitWithinLimits, readySteps, unreachableSteps } from '../../src/engine/dag';
+import { admitWithinLimits, endAwaited, pendingIndex, readySteps, unreachableSteps } from '../../src/engine/dag';
 import { validatePipeline } from '../../src/pipelines/validate';
 import type { StepStatus } from '../../src/engine/types';
 
@@ -67,5 +67,32 @@ describe('concurrency limits', () => {
   test('maxParallel must be a positive integer', () => {
     const result = validatePipeline({ name: 'limits', title: 'limits', maxParallel: 0, steps: [{ id: 'a', kind: 'azureFunction', url: 'https://fn.example/a' }] });
     assert.ok(!result.ok && result.problems.some((p) => p.path === 'limits.maxParallel'), JSON.stringify(result));
+  });
+});
+
+describe('whose end the run must hear of at once (stepDone notices, src/engine/stepDone.ts)', () => {
+  const running = statusOf({ export: 'succeeded', loadA: 'running', loadB: 'running' });
+  const step = (id: string) => steps.find((s) => s.id === id) ?? { id, dependsOn: [] };
+  test('a join over every step of the batch node waits for the batch anyway: no own notice', () => {
+    assert.equal(endAwaited(step('loadA'), pendingIndex(steps, running), {}, ['loadA', 'loadB']), false);
+  });
+  test('a dependent that does not wait for the whole batch node needs the step`s own notice', () => {
+    assert.equal(endAwaited(step('loadA'), pendingIndex(steps, running), {}, ['loadA', 'audit']), true);
+    assert.equal(endAwaited(step('dbt'), pendingIndex(steps, statusOf({ dbt: 'running', audit: 'running' })), {}, ['dbt', 'audit']), true, 'report waits for dbt alone');
+    assert.equal(endAwaited(step('dbt'), pendingIndex(steps, statusOf({ dbt: 'running' })), {}), false, 'alone in its group, its group`s notice is its own');
+  });
+  test('nothing pending depends on it and no slot is awaited: no own notice', () => {
+    assert.equal(endAwaited(step('audit'), pendingIndex(steps, running), {}, ['audit', 'loadA']), false);
+  });
+  test('a pending step waiting for a slot of maxParallel, or of the step`s group, needs it', () => {
+    assert.equal(endAwaited(step('audit'), pendingIndex(steps, running), { maxParallel: 3 }, ['audit', 'loadA']), true);
+    const grouped = [
+      { id: 'a', dependsOn: [], group: 'wh' },
+      { id: 'b', dependsOn: [], group: 'wh' },
+      { id: 'c', dependsOn: [], group: 'other' },
+    ];
+    const limits = { concurrencyGroups: { wh: { maxParallel: 1 } } };
+    assert.equal(endAwaited(grouped[0]!, pendingIndex(grouped, statusOf({ a: 'running' })), limits, ['a', 'c']), true);
+    assert.equal(endAwaited(grouped[0]!, pendingIndex(grouped, statusOf({ a: 'running', b: 'running' })), limits, ['a', 'b']), false);
   });
 });

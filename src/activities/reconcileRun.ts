@@ -40,6 +40,10 @@ export async function reconcileRun(input: unknown, client: DurableClient, cancel
   const parsed = reconcileRunInputSchema.safeParse(input);
   if (!parsed.success) throw toActivityError(new PermanentError(`reconcileRun input: ${z.prettifyError(parsed.error)}`));
   const { runId, instanceIds } = parsed.data;
+  // A run asks only after its own steps (their instance ids start with the run id, runStep.ts): a
+  // crafted input cannot read other instances through it.
+  const foreign = instanceIds.find((id) => !id.startsWith(`${runId}:`));
+  if (foreign !== undefined) throw toActivityError(new PermanentError(`reconcileRun input: instance "${foreign}" is not a step of run "${runId}"`));
   const results: ReconcileRunResult['results'] = [];
   const failed: ReconcileRunResult['failed'] = [];
   // One status read per step still running; a few at a time (a wide run may have hundreds).

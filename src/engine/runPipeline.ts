@@ -163,8 +163,8 @@ function settleTask(env: StepEnv, inFlight: InFlight, { task, members }: Started
 }
 
 /**
- * Waits `runPipeline` makes in one execution before it continues as new. Each wait adds a handful
- * of history events (the sub-orchestrations it started and their completions, a notice, timers),
+ * Waits `runPipeline` makes in one execution before it continues as new (an inline step counts as
+ * one). Each wait adds a handful of history events (the sub-orchestrations it started and their completions, a notice, timers),
  * and every wake-up replays the execution's whole history: bounding the waits bounds what a
  * wake-up replays, so a run's replay work grows linearly with its steps, however many there are.
  */
@@ -276,27 +276,27 @@ function* runRound(env: StepEnv, input: RunInput, interrupts: Interrupts, inFlig
   let askAfter: string[] = [];
   let asking: Task | undefined;
   for (;;) {
-    if (inFlight.size > 0 && budget.waits >= WAITS_PER_EXECUTION) {
-      // History bound reached: take the notices already delivered, then hand over (see above).
-      const stop = yield* drainNotices(env, inFlight, interrupts);
-      return stop ?? CONTINUE;
-    }
     for (const id of unreachableSteps(steps, status)) tracker.skip(id);
     const ready = readySteps(steps, status).flatMap((id) => byId.get(id) ?? []);
     const running = [...inFlight.keys()].flatMap((id) => byId.get(id) ?? []);
     // Steps in flight hold their slots; ready steps left out start when one frees.
     const admitted = admitWithinLimits([...running, ...ready], input.pipeline).filter((s) => !inFlight.has(s.id));
-    if (inFlight.size === 0) {
-      const [only] = admitted;
-      if (!only) {
-        env.publish();
-        return undefined;
-      }
-      if (admitted.length === 1) {
-        const stop = yield* runOne(env, only, interrupts);
-        if (stop) return stop;
-        continue;
-      }
+    const [only] = admitted;
+    if (inFlight.size === 0 && !only) {
+      env.publish();
+      return undefined;
+    }
+    if (budget.waits >= WAITS_PER_EXECUTION) {
+      // History bound reached: take the notices already delivered, then hand over (see above).
+      const stop = inFlight.size > 0 ? yield* drainNotices(env, inFlight, interrupts) : undefined;
+      return stop ?? CONTINUE;
+    }
+    if (inFlight.size === 0 && only && admitted.length === 1) {
+      const stop = yield* runOne(env, only, interrupts);
+      // An inline step writes about as much history as a wait of the loop below.
+      budget.waits++;
+      if (stop) return stop;
+      continue;
     }
     const started = admitted.length > 0 ? startSteps(env, input, admitted, inFlight) : [];
     open = [...open, ...started];
@@ -380,8 +380,9 @@ export function createRunPipeline(options: RunPipelineOptions = {}): Orchestrati
     let retriesLeft = carry?.retriesLeft ?? input.pipeline.pipelineRetry.retries;
     const budget: Budget = { waits: 0 };
     let inFlight: InFlight = new Map(Object.entries(carry?.inFlight ?? {}));
-    // A continued execution first asks after what its predecessor could not hear (reconcile).
-    let stop: Stop | undefined = inFlight.size > 0 ? yield* reconcile(env, input, inFlight, [...inFlight.values()]) : undefined;
+    // A continued execution first asks after what its predecessor could not hear (reconcile): its
+    // steps in flight, and a cancel dropped with the last episode.
+    let stop: Stop | undefined = carry ? yield* reconcile(env, input, inFlight, [...inFlight.values()]) : undefined;
     for (;;) {
       if (stop) break;
       const end = yield* runRound(env, input, interrupts, inFlight, budget);

@@ -42,6 +42,17 @@ describe('a run of many steps continues as new and keeps its meaning', () => {
     });
   }
 
+  test('a chain of 100 steps, run inline one after another, continues as new too', async () => {
+    const shape: DagShape = { name: 'chain', steps: Array.from({ length: 100 }, (_, i) => ({ id: `c${i}`, minutes: 1 + (i % 5), dependsOn: i === 0 ? [] : [`c${i - 1}`] })) };
+    scriptDurations(engine(), shape);
+    const run = await engine().run(shapePipeline(shape, 'bounded-chain'), 'bounded-chain');
+    assert.equal(run.status, 'succeeded');
+    const executions = engine().host.executions('bounded-chain');
+    assert.ok(executions.length >= 2, `${executions.length} executions: the run continued as new`);
+    for (const [i, history] of executions.entries()) assert.ok(history.length <= EVENTS_PER_EXECUTION, `execution ${i + 1} holds ${history.length} events`);
+    for (const { id, start, ready } of startsAndReadies(shape, run)) assert.equal(start, ready, `${id} starts when its dependency ends`);
+  });
+
   test('a cancel raised after the run continued as new cancels it', async () => {
     const shape = randomDag(7, 200);
     scriptDurations(engine(), shape);

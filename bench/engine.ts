@@ -189,6 +189,27 @@ export function scriptDurations(engine: EngineHost, shape: DagShape): void {
   for (const step of shape.steps) engine.fake.script(step.id, [{ running: { polls: 0, pollAfterSeconds: step.minutes * 60 } }]);
 }
 
+/** A step of a finished run: its first start, its last end, and when its dependencies had all ended (epoch ms). */
+export interface StepSpan {
+  readonly id: string;
+  readonly start: number;
+  readonly end: number;
+  readonly ready: number;
+}
+
+/** Each step's span; the reference check compares `start` with `ready` (test/orchestration). */
+export function spans(shape: DagShape, run: RunState): StepSpan[] {
+  const byId = new Map(run.steps.map((s) => [s.id, s]));
+  const startMs = (id: string) => Date.parse(byId.get(id)?.attempts[0]?.startedAt ?? '');
+  const endMs = (id: string) => Date.parse(byId.get(id)?.attempts.at(-1)?.endedAt ?? '');
+  return shape.steps.map((s) => ({
+    id: s.id,
+    start: startMs(s.id),
+    end: endMs(s.id),
+    ready: Math.max(Date.parse(run.startedAt), ...s.dependsOn.map(endMs)),
+  }));
+}
+
 /** Minutes from the run's start to its last step's end. */
 export function makespanMinutes(run: RunState): number {
   const ends = run.steps.flatMap((s) => s.attempts.flatMap((a) => (a.endedAt ? [Date.parse(a.endedAt)] : [])));

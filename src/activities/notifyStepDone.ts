@@ -31,8 +31,6 @@ export const notifyStepDoneInputSchema = z
   })
   .strict();
 
-export type NotifyStepDoneInput = z.infer<typeof notifyStepDoneInputSchema>;
-
 export async function notifyStepDone(input: unknown, client: DurableClient): Promise<void> {
   const parsed = notifyStepDoneInputSchema.safeParse(input);
   if (!parsed.success) throw toActivityError(new PermanentError(`notifyStepDone input: ${z.prettifyError(parsed.error)}`));

@@ -12,7 +12,9 @@
  */
 import type { DurableClient } from 'durable-functions';
 import { z } from 'zod';
+import type { CancelRequests } from '../api/ports';
 import { PermanentError, toActivityError } from '../core/errors';
+import type { ReconcileRunAnswer } from '../steps/protocol';
 
 export const reconcileRunInputSchema = z
   .object({
@@ -22,21 +24,7 @@ export const reconcileRunInputSchema = z
   })
   .strict();
 
-export interface ReconcileRunResult {
-  /** Finished sub-orchestrations' results (a `runPipelineStep` returns its step's final state). */
-  readonly results: { readonly instanceId: string; readonly state: unknown }[];
-  /** Sub-orchestrations that failed or were terminated, with the reason. */
-  readonly failed: { readonly instanceId: string; readonly message: string }[];
-  /** When a cancel of the run was requested, if one was. */
-  readonly cancelRequestedAt: string | null;
-}
-
-/** Where the API records cancel requests (the run store); absent where nothing records them. */
-export interface CancelRequests {
-  findCancel(runId: string): Promise<string | undefined>;
-}
-
-export async function reconcileRun(input: unknown, client: DurableClient, cancels?: CancelRequests): Promise<ReconcileRunResult> {
+export async function reconcileRun(input: unknown, client: DurableClient, cancels?: Pick<CancelRequests, 'findCancel'>): Promise<ReconcileRunAnswer> {
   const parsed = reconcileRunInputSchema.safeParse(input);
   if (!parsed.success) throw toActivityError(new PermanentError(`reconcileRun input: ${z.prettifyError(parsed.error)}`));
   const { runId, instanceIds } = parsed.data;
@@ -44,8 +32,8 @@ export async function reconcileRun(input: unknown, client: DurableClient, cancel
   // crafted input cannot read other instances through it.
   const foreign = instanceIds.find((id) => !id.startsWith(`${runId}:`));
   if (foreign !== undefined) throw toActivityError(new PermanentError(`reconcileRun input: instance "${foreign}" is not a step of run "${runId}"`));
-  const results: ReconcileRunResult['results'] = [];
-  const failed: ReconcileRunResult['failed'] = [];
+  const results: { instanceId: string; state: unknown }[] = [];
+  const failed: { instanceId: string; message: string }[] = [];
   // One status read per step still running; a few at a time (a wide run may have hundreds).
   for (let i = 0; i < instanceIds.length; i += 16) {
     await Promise.all(

@@ -69,17 +69,16 @@ export const waveStepInstanceId = (runId: string, { step, state }: WaveStep): st
 export function fanOutTasks(context: OrchestrationContext, run: WaveRun, steps: readonly WaveStep[], top: boolean): Task[] {
   const df = context.df;
   const { reportTo, ...shared } = run;
-  if (steps.length <= FAN_OUT) {
-    return steps.map((wave) => {
-      const input: RunStepInput = { ...shared, step: wave.step, state: wave.state, ...(top || wave.notify === true ? { reportTo } : {}) };
-      return df.callSubOrchestrator(ORCHESTRATOR_NAMES.runStep, input, waveStepInstanceId(run.runId, wave));
-    });
-  }
-  return chunks(steps, FAN_OUT).map((chunk) => {
-    const [first] = chunk;
-    if (!first) throw new Error('empty chunk');
-    const input: RunStepsInput = { run, steps: chunk, ...(top ? { notify: true } : {}) };
-    return df.callSubOrchestrator(ORCHESTRATOR_NAMES.runSteps, input, batchInstanceId(run.runId, first, chunk.length));
+  const batched = steps.length > FAN_OUT;
+  return fanOutGroups(steps).map((group) => {
+    const [first] = group;
+    if (!first) throw new Error('empty fan-out group');
+    if (!batched) {
+      const input: RunStepInput = { ...shared, step: first.step, state: first.state, ...(top || first.notify === true ? { reportTo } : {}) };
+      return df.callSubOrchestrator(ORCHESTRATOR_NAMES.runStep, input, waveStepInstanceId(run.runId, first));
+    }
+    const input: RunStepsInput = { run, steps: group, ...(top ? { notify: true } : {}) };
+    return df.callSubOrchestrator(ORCHESTRATOR_NAMES.runSteps, input, batchInstanceId(run.runId, first, group.length));
   });
 }
 

@@ -16,7 +16,7 @@ import type { FailureInfo } from '../core/errors';
 import type { JsonObject } from '../core/json';
 import { formatDuration } from '../pipelines/duration';
 import type { StepDefinition } from '../pipelines/schema';
-import { ACTIVITY_NAMES, STEP_DONE_EVENT } from '../steps/protocol';
+import { ACTIVITY_NAMES, STEP_DONE_EVENT, type ReconcileRunAnswer } from '../steps/protocol';
 import { dateAt } from './clock';
 import { admitWithinLimits, endAwaited, pendingIndex, readySteps, unreachableSteps } from './dag';
 import { readTaskFailure } from './failure';
@@ -178,13 +178,6 @@ interface Budget {
 const CONTINUE = { kind: 'continue' } as const;
 type RoundEnd = Stop | typeof CONTINUE | undefined;
 
-/** What activity `reconcileRun` answers (src/activities/reconcileRun.ts). */
-interface ReconcileAnswer {
-  readonly results: readonly { readonly instanceId: string; readonly state: unknown }[];
-  readonly failed: readonly { readonly instanceId: string; readonly message: string }[];
-  readonly cancelRequestedAt: string | null;
-}
-
 /**
  * Before continuing as new: takes every notice already delivered (durable-js hands a pending event
  * to the next waiter at once), until a timer due now wins. A notice or a cancel that lands in the
@@ -219,7 +212,7 @@ function takeReconciled(env: StepEnv, inFlight: InFlight, task: Task): Stop | un
     env.log(`reading the steps of earlier executions failed (the next check-in asks again): ${readTaskFailure(task.result).message}`);
     return undefined;
   }
-  const answer = task.result as ReconcileAnswer;
+  const answer = task.result as ReconcileRunAnswer;
   for (const { instanceId, state } of answer.results) {
     if (isStepState(state)) settle(env, inFlight, state, instanceId);
   }

@@ -82,3 +82,13 @@ export const ACTIVITY_NAMES = {
 
 /** External event a step sub-orchestration raises to its run (through `notifyStepDone`) when it ends. */
 export const STEP_DONE_EVENT = 'stepDone';
+
+/** What activity `reconcileRun` answers a continued run (activities/reconcileRun.ts). */
+export interface ReconcileRunAnswer {
+  /** Finished sub-orchestrations' results (a `runPipelineStep` returns its step's final state). */
+  readonly results: readonly { readonly instanceId: string; readonly state: unknown }[];
+  /** Sub-orchestrations that failed or were terminated, with the reason. */
+  readonly failed: readonly { readonly instanceId: string; readonly message: string }[];
+  /** When a cancel of the run was requested, if one was. */
+  readonly cancelRequestedAt: string | null;
+}

@@ -6,21 +6,10 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomDag, scriptDurations, shapePipeline, type DagShape } from '../../bench/engine';
+import { randomDag, scriptDurations, shapePipeline, spans, type DagShape } from '../../bench/engine';
 import type { RunState } from '../../src/engine';
 import { CANCEL_EVENT, WAITS_PER_EXECUTION } from '../../src/engine/runPipeline';
 import { engineHostForSuite } from './engineHarness';
-
-/** Each step's first start and the latest end of its dependencies (or the run's start). */
-function startsAndReadies(shape: DagShape, run: RunState): { id: string; start: string; ready: string }[] {
-  const byId = new Map(run.steps.map((s) => [s.id, s]));
-  const endMs = (id: string) => Date.parse(byId.get(id)?.attempts.at(-1)?.endedAt ?? '');
-  return shape.steps.map((s) => ({
-    id: s.id,
-    start: byId.get(s.id)?.attempts[0]?.startedAt ?? 'never',
-    ready: new Date(Math.max(Date.parse(run.startedAt), ...s.dependsOn.map(endMs))).toISOString(),
-  }));
-}
 
 /** No execution's history holds more than this, whatever the number of steps (measured: ~350). */
 const EVENTS_PER_EXECUTION = 12 * WAITS_PER_EXECUTION;
@@ -38,7 +27,7 @@ describe('a run of many steps continues as new and keeps its meaning', () => {
       const executions = engine().host.executions(runId);
       assert.ok(executions.length >= 2, `${executions.length} executions: the run continued as new`);
       for (const [i, history] of executions.entries()) assert.ok(history.length <= EVENTS_PER_EXECUTION, `execution ${i + 1} holds ${history.length} events`);
-      for (const { id, start, ready } of startsAndReadies(shape, run)) assert.equal(start, ready, `${id} starts when its dependencies end`);
+      for (const { id, start, ready } of spans(shape, run)) assert.equal(new Date(start).toISOString(), new Date(ready).toISOString(), `${id} starts when its dependencies end`);
     });
   }
 
@@ -50,7 +39,7 @@ describe('a run of many steps continues as new and keeps its meaning', () => {
     const executions = engine().host.executions('bounded-chain');
     assert.ok(executions.length >= 2, `${executions.length} executions: the run continued as new`);
     for (const [i, history] of executions.entries()) assert.ok(history.length <= EVENTS_PER_EXECUTION, `execution ${i + 1} holds ${history.length} events`);
-    for (const { id, start, ready } of startsAndReadies(shape, run)) assert.equal(start, ready, `${id} starts when its dependency ends`);
+    for (const { id, start, ready } of spans(shape, run)) assert.equal(new Date(start).toISOString(), new Date(ready).toISOString(), `${id} starts when its dependency ends`);
   });
 
   test('a cancel raised after the run continued as new cancels it', async () => {

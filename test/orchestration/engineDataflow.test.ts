@@ -5,34 +5,13 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { RunState } from '../../src/engine';
-import { randomDag, scriptDurations, shapePipeline, type DagShape } from '../../bench/engine';
+import { randomDag, scriptDurations, shapePipeline, spans, type DagShape, type StepSpan } from '../../bench/engine';
 import { EventType } from '../../src/devhost/history';
 import { CHECK_IN_MS } from '../../src/engine/runPipeline';
 import { NOTICE_ATTEMPTS, NOTICE_RETRY_MS } from '../../src/engine/stepDone';
 import { engineHostForSuite } from './engineHarness';
 
-interface Span {
-  readonly id: string;
-  readonly start: number;
-  readonly end: number;
-  readonly ready: number;
-}
-
-/** Each step's first start, last end, and the moment its dependencies had all ended. */
-function spans(shape: DagShape, run: RunState): Span[] {
-  const byId = new Map(run.steps.map((s) => [s.id, s]));
-  const startMs = (id: string) => Date.parse(byId.get(id)?.attempts[0]?.startedAt ?? '');
-  const endMs = (id: string) => Date.parse(byId.get(id)?.attempts.at(-1)?.endedAt ?? '');
-  return shape.steps.map((s) => ({
-    id: s.id,
-    start: startMs(s.id),
-    end: endMs(s.id),
-    ready: Math.max(Date.parse(run.startedAt), ...s.dependsOn.map(endMs)),
-  }));
-}
-
-function runningAt(all: readonly Span[], t: number): number {
+function runningAt(all: readonly StepSpan[], t: number): number {
   return all.filter((s) => s.start <= t && t < s.end).length;
 }
 

@@ -1,12 +1,12 @@
 #!/usr/bin/env node
-// Runs test tiers with node's test runner: `node scripts/run-tests.mjs unit orchestration integration`.
+// Runs test tiers with node's test runner: `node scripts/run-tests.mjs unit orchestration integration security`.
 // Each tier is test/<tier>/**/*.test.ts; a tier with no tests says so and passes.
 import { readdirSync, statSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 
 const tiers = process.argv.slice(2);
-if (tiers.length === 0) tiers.push('unit', 'orchestration', 'integration');
+if (tiers.length === 0) tiers.push('unit', 'orchestration', 'integration', 'security');
 
 function findTests(dir) {
   if (!existsSync(dir)) return [];

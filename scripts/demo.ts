@@ -10,7 +10,9 @@
  *   npm run demo -- --param day=2026-11-27   load one day's folder (the stand-in's stage has
  *                                        2026-11-27 and 2026-11-28; any other day loads no file)
  *   npm run demo -- --serve              keep serving for the CLI (durable-pipelines …) and the console
- *   npm run demo -- --serve --as reader  the console signed in as a Pipelines.Read user (default: operator)
+ *   npm run demo -- --serve --as operator   the console signed in as an emulated Pipelines.Operate user
+ *                                        (--as reader: Pipelines.Read); without --as nobody is signed in
+ *   --allow-host <name>                  also answer requests naming <name> (default: loopback names only)
  */
 import { Command, Option } from 'commander';
 import { startStandInEnvironment, type FailableStep, type StandInEnvironment } from '../src/standins/environment';
@@ -19,6 +21,7 @@ import { isTerminalRunStatus } from '../src/core/runStatus';
 import { parseParams } from '../src/cli/main';
 import dataPipeline from '../src/pipelines/definitions/data-pipeline';
 import { explainStartupFailure, invalidDefinitions } from '../src/cli/localStartup';
+import { describeExposure } from './exposure';
 import { emulatedSignIn } from './signIn';
 import { buildConsole } from './buildConsole.mjs';
 import { resolve } from 'node:path';
@@ -30,7 +33,8 @@ interface DemoOptions {
   failStep?: FailableStep;
   port: string;
   key: string;
-  as: LocalUser;
+  as?: LocalUser;
+  allowHost: string[];
 }
 
 const STEPS: readonly FailableStep[] = ['export', 'load', 'transform'];
@@ -47,7 +51,8 @@ async function main(): Promise<number> {
     .option('--port <port>', 'HTTP port (0 = any free port)', process.env['PORT'] ?? '7071')
     .option('--key <key>', 'function key the API requires', 'demo-key')
     .option('-p, --param <name=value>', 'a run parameter of data-pipeline, repeatable (e.g. day=2026-11-27)', (v: string, all: string[]) => [...all, v], [] as string[])
-    .addOption(new Option('--as <user>', 'who the emulated App Service sign-in says uses the console').choices(['reader', 'operator']).default('operator'))
+    .addOption(new Option('--as <user>', 'emulate App Service sign-in: the console is used as this user (default: nobody signed in)').choices(['reader', 'operator']))
+    .option('--allow-host <name>', 'also answer requests whose Host is <name> (default: loopback names only), repeatable', (v: string, all: string[]) => [...all, v], [] as string[])
     .parse()
     .opts<DemoOptions>();
 
@@ -66,7 +71,7 @@ async function main(): Promise<number> {
   // The console the app serves at /, built like `npm run build` does (a second or so).
   if (!process.env['CONSOLE_DIR']) process.env['CONSOLE_DIR'] = resolve((await buildConsole()).dir);
   const world = await startStandInEnvironment(opts.failStep ? { failStep: opts.failStep } : {});
-  const signIn = emulatedSignIn(opts.as);
+  const signIn = opts.as ? emulatedSignIn(opts.as) : undefined;
   port = opts.port;
   Object.assign(process.env, world.settings, {
     LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'silent',
@@ -75,7 +80,7 @@ async function main(): Promise<number> {
     DURABLE_TASK_HUB: 'demo',
     // snowflake-sdk's AWS SDK warns that it will need Node 22 from 2027; not news for a demo.
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-    ...signIn.settings,
+    ...signIn?.settings,
   });
 
   // The app, exactly as the Functions host loads it, then the dev host serving its registrations.
@@ -93,8 +98,9 @@ async function main(): Promise<number> {
   });
   useServices(services);
   const host = await DevHost.start({
-    registrations: [...registrations(), registerDemoControl(world, services.secrets, signIn.switchTo)],
-    platformPrincipal: signIn.principal,
+    registrations: [...registrations(), registerDemoControl(world, services.secrets, signIn?.switchTo)],
+    ...(signIn ? { platformPrincipal: signIn.principal } : {}),
+    allowedHosts: opts.allowHost,
     clock: 'virtual',
     httpPort: Number(opts.port),
     functionKey: opts.key,
@@ -142,7 +148,8 @@ async function main(): Promise<number> {
   }
   console.log(`\nServing for the CLI (Ctrl-C to stop):\n  export DURABLE_PIPELINES_URL=${baseUrl} DURABLE_PIPELINES_KEY=${opts.key}`);
   console.log('  npx durable-pipelines pipelines ls | runs ls | runs show <id> | logs <id> --follow | run data-pipeline --follow');
-  console.log(`\nConsole: ${bold(`${baseUrl}/`)} (signed in as ${signIn.describe()}, emulated)`);
+  console.log('');
+  for (const line of describeExposure({ baseUrl, key: opts.key, signIn, allowedHosts: opts.allowHost, signInHint: 'restart with npm run demo -- --serve --as operator (or --as reader)' })) console.log(line);
   console.log(`demo serving on ${baseUrl}`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);

@@ -18,7 +18,8 @@ const controlBody = z
   })
   .strict();
 
-export function registerDemoControl(world: StandInEnvironment, secrets: SecretResolver, signIn: (user: LocalUser | undefined) => void): HttpRegistration {
+/** `signIn`: switches the emulated user; undefined when the demo was started without `--as` (no emulated sign-in). */
+export function registerDemoControl(world: StandInEnvironment, secrets: SecretResolver, signIn: ((user: LocalUser | undefined) => void) | undefined): HttpRegistration {
   return {
     kind: 'http',
     name: 'demoControl',
@@ -26,9 +27,13 @@ export function registerDemoControl(world: StandInEnvironment, secrets: SecretRe
     handler: async (request) => {
       const parsed = controlBody.safeParse(await request.json().catch(() => undefined));
       if (!parsed.success) return { status: 400, jsonBody: { title: 'Invalid input', issues: parsed.error.issues } };
+      // Sign-in is emulated only when the command line asked for it: a key holder cannot turn it on.
+      if (parsed.data.as !== undefined && !signIn) {
+        return { status: 409, jsonBody: { title: 'Conflict', detail: 'emulated sign-in is off: start the demo with --as operator or --as reader' } };
+      }
       if (parsed.data.failStep !== undefined) world.setFailStep(parsed.data.failStep ?? undefined);
       if (parsed.data.exportDelayMs !== undefined) world.setExportDelay(parsed.data.exportDelayMs ?? undefined);
-      if (parsed.data.as !== undefined) signIn(parsed.data.as ?? undefined);
+      if (parsed.data.as !== undefined) signIn?.(parsed.data.as ?? undefined);
       // The export switches go through the vault's azure-function-url: like a rotation, drop the cached value.
       secrets.invalidate('azure-function-url');
       return { status: 200, jsonBody: { ok: true, ...parsed.data } };

@@ -7,6 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { startAzurite, type AzuriteInstance } from '../src/standins/azurite';
+import { describeExposure, repeatedFlag } from './exposure';
 import { emulatedSignIn } from './signIn';
 import { buildConsole } from './buildConsole.mjs';
 import type { LocalUser } from '../src/auth/roles';
@@ -43,8 +44,14 @@ async function main(): Promise<void> {
     process.exit(invalid.exitCode);
   }
   const as = signedInAs(process.argv.slice(2));
+  const allowedHosts = repeatedFlag(process.argv.slice(2), '--allow-host');
   const signIn = as ? emulatedSignIn(as) : undefined;
   if (signIn) Object.assign(process.env, signIn.settings);
+  else if ((process.env['WEBSITE_AUTH_ENABLED'] ?? '').toLowerCase() === 'true') {
+    // Copied from Azure's settings: only the platform can vouch for a principal, and here the dev
+    // host is the platform. It drops client-sent principals, so the console signs in nobody.
+    console.log('WEBSITE_AUTH_ENABLED=True in your settings: locally nobody is signed in unless you pass --as reader|operator (client-sent principals are dropped).');
+  }
   process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
   // AZURITE_LOCATION (default .azurite, git-ignored): Azurite's data and the dev host's Durable state.
   const dataFolder = process.env['AZURITE_LOCATION'] ?? '.azurite';
@@ -69,6 +76,7 @@ async function main(): Promise<void> {
     ...(key ? { functionKey: key } : {}),
     hostJsonPath: 'host.json',
     ...(signIn ? { platformPrincipal: signIn.principal } : {}),
+    allowedHosts,
     // Durable state next to Azurite's data, so runs survive a restart (docs/devhost.md).
     stateDirectory: join(dataFolder, 'durable'),
     log: (line) => console.log(line),
@@ -78,7 +86,7 @@ async function main(): Promise<void> {
     throw error;
   });
   console.log(`durable-pipelines dev host on ${host.baseUrl ?? ''}${key ? ' (function key required)' : ' (no function key check: set DURABLE_PIPELINES_KEY to require one)'}`);
-  console.log(`console: ${host.baseUrl ?? ''}/ ${signIn ? `(signed in as ${signIn.describe()}, emulated)` : '(no sign-in: pass --as reader|operator to use it)'}`);
+  for (const line of describeExposure({ baseUrl: host.baseUrl ?? '', key: key ? 'DURABLE_PIPELINES_KEY' : undefined, signIn, allowedHosts, signInHint: 'restart with npm run dev -- --as operator (or --as reader)' })) console.log(line);
   console.log(`scheduler ${(process.env['SCHEDULER_ENABLED'] ?? 'true').toLowerCase() !== 'false' ? 'on: schedules fire in real time' : 'off (SCHEDULER_ENABLED=false)'}`);
   console.log(`try: npx durable-pipelines --url ${host.baseUrl ?? ''} pipelines ls`);
   await new Promise<void>((resolve) => {

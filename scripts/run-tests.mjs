@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Runs test tiers with node's test runner: `node scripts/run-tests.mjs unit orchestration integration`.
+// Runs test tiers with node's test runner: `node scripts/run-tests.mjs unit orchestration integration security`.
 // Each tier is test/<tier>/**/*.test.ts; a tier with no tests says so and passes.
 //
 // Files run concurrently, each in its own process (node's runner defaults to one at a time on a
@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 
 const tiers = process.argv.slice(2);
-if (tiers.length === 0) tiers.push('unit', 'orchestration', 'integration');
+if (tiers.length === 0) tiers.push('unit', 'orchestration', 'integration', 'security');
 
 function findTests(dir) {
   if (!existsSync(dir)) return [];

@@ -1,14 +1,15 @@
 /** The API's dependencies from the app's services and the invocation's Durable client. */
 import type { AppServices } from '../app/services';
 import type { ApiDeps, CancelRequests, DurableControl, HealthCheck, RunQueries, ScheduleControl, IdempotencyKeys } from './ports';
+import { BoundedMap } from '../core/boundedMap';
 import { cursorSigner, processCursorKey } from './cursors';
 import { randomSuffix } from './runIds';
 import { loadAuthSettings } from '../auth/settings';
 import { maskSecrets } from '../logging/mask';
 import { referencedNames } from '../pipelines/references';
 
-/** Without a run store, cancel requests are remembered by this process only. */
-const localCancels = new Map<string, string>();
+/** Without a run store, cancel requests are remembered by this process only (the latest 10,000 runs'). */
+const localCancels = new BoundedMap<string, string>(10_000);
 
 /** Without a run store the API still starts and follows runs through Durable; history is empty. */
 const NO_STORE: RunQueries & ScheduleControl & IdempotencyKeys & CancelRequests = {

@@ -37,10 +37,17 @@ const TYPES: Readonly<Record<number, string>> = {
   503: 'unavailable',
 };
 
+/**
+ * Headers on every API answer: run data is never kept by a browser or a shared cache (a signed-in
+ * user's runs on a kiosk, a proxy between the CLI and the app), and the JSON is never sniffed as
+ * something a browser would render.
+ */
+export const API_HEADERS: Readonly<Record<string, string>> = { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' };
+
 export function problemResponse(problem: ApiProblem, instance?: string): HttpResponseInit {
   return {
     status: problem.status,
-    headers: { 'content-type': 'application/problem+json' },
+    headers: { ...API_HEADERS, 'content-type': 'application/problem+json' },
     body: JSON.stringify({
       type: `https://durable-pipelines.dev/problems/${TYPES[problem.status] ?? 'error'}`,
       title: problem.title,

@@ -14,7 +14,7 @@ import { callerLabel, type Access, type Caller } from '../auth/roles';
 import { openApiDocument } from './openapi';
 import { emptyBody, listRunsQuery, logsQuery, rerunBody, slotsQuery, startRunBody } from './schemas';
 import type { ApiDeps } from './ports';
-import { ApiProblem, conflict, notFound, problemResponse } from './problem';
+import { API_HEADERS, ApiProblem, conflict, notFound, problemResponse } from './problem';
 import { readBody, readQuery, type ApiRequest } from './request';
 import { idempotentRunId, newRunId, RUN_ID_PATTERN } from './runIds';
 import { isTerminal, mergeRunView, stateFromDurable, statusFromDurable } from './runView';
@@ -57,7 +57,7 @@ export type RouteName = (typeof ROUTE_TABLE)[number]['name'];
 
 const json = (status: number, body: unknown, headers: Record<string, string> = {}): HttpResponseInit => ({
   status,
-  headers: { 'content-type': 'application/json', ...headers },
+  headers: { ...API_HEADERS, 'content-type': 'application/json', ...headers },
   body: JSON.stringify(body),
 });
 
@@ -155,14 +155,19 @@ export function createRoutes(deps: ApiDeps): Route[] {
     if (query.since && query.until && Date.parse(query.since) > Date.parse(query.until)) {
       throw new ApiProblem(400, 'Invalid input', 'since is after until', [{ field: 'query.since', message: 'must not be after until' }]);
     }
+    // A cursor is a position in one list: the filters it was issued under (not the page size).
+    const scope = JSON.stringify([query.pipeline ?? null, query.status ?? null, instantOrNull(query.since), instantOrNull(query.until)]);
     let cursor: string | undefined;
     if (query.cursor !== undefined) {
-      cursor = deps.cursors.verify(query.cursor);
-      if (cursor === undefined) throw new ApiProblem(400, 'Invalid input', 'query.cursor: not a cursor this API issued', [{ field: 'query.cursor', message: 'not a cursor this API issued' }]);
+      cursor = deps.cursors.verify(query.cursor, scope);
+      if (cursor === undefined) {
+        const message = 'not a cursor this API issued for these filters (pipeline, status, since, until): keep the filters of the page that gave it, or start without a cursor';
+        throw new ApiProblem(400, 'Invalid input', `query.cursor: ${message}`, [{ field: 'query.cursor', message }]);
+      }
     }
     const { cursor: _signed, ...filters } = query;
     const page = await deps.runs.listRuns({ ...filters, ...(cursor === undefined ? {} : { cursor }) }).catch(cursorProblem('query.cursor'));
-    return json(200, { runs: page.runs, nextCursor: page.nextCursor === undefined ? null : deps.cursors.sign(page.nextCursor) });
+    return json(200, { runs: page.runs, nextCursor: page.nextCursor === undefined ? null : deps.cursors.sign(page.nextCursor, scope) });
   };
 
   const getRun = async (request: ApiRequest): Promise<HttpResponseInit> => {
@@ -397,6 +402,11 @@ function logicalInstantOf(source: Partial<RunTrigger> | undefined, sourceCreated
   if (source?.scheduledFor) return { scheduledFor: source.scheduledFor };
   // The run store keeps no request instant; the source run's creation is the same moment.
   return { requestedAt: source?.requestedAt ?? sourceCreatedAt };
+}
+
+/** An ISO instant in one spelling (`+00:00` and `Z` alike), so a cursor's scope does not depend on how a filter was written. */
+function instantOrNull(iso: string | undefined): string | null {
+  return iso === undefined ? null : new Date(iso).toISOString();
 }
 
 /** Slot keys are ISO to the second in UTC (`2026-03-29T01:00:00Z`, src/scheduler/ports.ts); a query's instant is compared in that form. */

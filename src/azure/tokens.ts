@@ -3,6 +3,7 @@
  * they expire, so a poll every 30 s does not ask the identity endpoint every time.
  */
 import { CredentialUnavailableError, DefaultAzureCredential, type TokenCredential } from '@azure/identity';
+import { BoundedMap } from '../core/boundedMap';
 import { PermanentError, TransientError } from '../core/errors';
 import { maskSecrets } from '../logging/mask';
 
@@ -30,7 +31,8 @@ export function defaultCredential(clientId?: string): TokenCredential {
 }
 
 export function createTokenSource(credential: TokenCredential, now: () => number = Date.now): TokenSource {
-  const cache = new Map<string, { value: string; expiresAt: number }>();
+  // Scopes are the app's own (Key Vault, Storage, ARM, Snowflake…): a handful; bounded all the same.
+  const cache = new BoundedMap<string, { value: string; expiresAt: number }>(64);
   return {
     async token(scope) {
       const cached = cache.get(scope);

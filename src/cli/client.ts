@@ -1,4 +1,6 @@
 /** The HTTP API as the CLI sees it: fetch with the function key, problems turned into CliErrors. */
+import { oneLine } from '../core/visibleText';
+import { maskUrlCredentials } from '../logging/mask';
 import { CliError, EXIT } from './exitCodes';
 
 export interface ClientOptions {
@@ -42,8 +44,12 @@ export class ApiClient {
       });
     } catch (error) {
       const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+      // The URL may carry credentials (`user:password@`, `?code=`): fetch refuses the first and
+      // quotes the URL in its error, so both the URL and the error are shown masked.
+      const why = maskUrlCredentials(cause?.code ?? cause?.message ?? (error as Error).message);
+      const credentials = hasUserinfo(this.options.baseUrl) ? ' A URL cannot carry credentials: pass the function key with --key or DURABLE_PIPELINES_KEY.' : '';
       throw new CliError(
-        `cannot reach ${this.options.baseUrl}: ${cause?.code ?? cause?.message ?? (error as Error).message}. ` +
+        `cannot reach ${maskUrlCredentials(this.options.baseUrl)}: ${why}.${credentials} ` +
           'Is the app running (npm run dev / npm run demo -- --serve)? Set --url or DURABLE_PIPELINES_URL.',
         EXIT.unreachable,
       );
@@ -53,9 +59,10 @@ export class ApiClient {
     if (response.ok) return parsed as T;
     const problem = (parsed ?? {}) as Problem;
     const invalidFields = (problem.invalidFields ?? []).map((f) => ({ field: flagFor(f.field), message: f.message }));
-    const fields = invalidFields.map((f) => `\n  ${f.field}: ${f.message}`).join('');
+    // The server's words, one line each: a detail cannot pose as another line of the error.
+    const fields = invalidFields.map((f) => `\n  ${oneLine(f.field)}: ${oneLine(f.message)}`).join('');
     // The detail repeats the HTTP field names (`query.limit: …`); the list above already says it in flags.
-    const what = (fields ? undefined : problem.detail) ?? problem.title ?? (text.slice(0, 200) || response.statusText);
+    const what = oneLine((fields ? undefined : problem.detail) ?? problem.title ?? (text.slice(0, 200) || response.statusText));
     switch (response.status) {
       case 401:
       case 403:
@@ -65,7 +72,7 @@ export class ApiClient {
       case 400:
       case 413:
       case 415:
-        throw new CliError(`${problem.title ?? 'invalid input'}${fields || `: ${what}`}`, EXIT.invalid, invalidFields);
+        throw new CliError(`${oneLine(problem.title ?? 'invalid input')}${fields || `: ${what}`}`, EXIT.invalid, invalidFields);
       case 409:
         throw new CliError(`conflict: ${what}`, EXIT.conflict);
       default:
@@ -85,6 +92,15 @@ export function flagFor(field: string): string {
   const plain = /^(?:query|body)\.([A-Za-z][A-Za-z0-9]*)$/.exec(field);
   if (plain?.[1]) return `--${plain[1].replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
   return field;
+}
+
+function hasUserinfo(url: string): boolean {
+  try {
+    const parsed = new URL(url);
+    return parsed.username !== '' || parsed.password !== '';
+  } catch {
+    return false;
+  }
 }
 
 function parseJson(text: string): unknown {

@@ -12,7 +12,7 @@ import type { TriggerWords } from '../core/trigger';
 import { isTerminalRunStatus } from '../core/runStatus';
 import type { ApiClient } from './client';
 import { EXIT } from './exitCodes';
-import { oneLine } from './terminal';
+import { oneLine } from '../core/visibleText';
 
 interface StepView {
   id: string;

@@ -18,7 +18,7 @@ import { addCostCommand } from './cost';
 import { CliError, EXIT } from './exitCodes';
 import { follow, formatLogLine, type RunViewJson } from './follow';
 import { seconds, table } from './table';
-import { oneLine, terminalSafe } from './terminal';
+import { inLine, keepingLines } from '../core/visibleText';
 
 interface GlobalOptions {
   url: string;
@@ -49,7 +49,7 @@ type Out = (line: string) => void;
 
 export function buildProgram(print_: Out = (l) => console.log(l), setExit: (code: number) => void = (c) => (process.exitCode = c)): Command {
   // Everything printed passes here: no control character from server data reaches the terminal.
-  const out: Out = (line) => print_(terminalSafe(line));
+  const out: Out = (line) => print_(keepingLines(line));
   const program = new Command('durable-pipelines')
     .description('Start, watch and steer durable-pipelines runs')
     .version(version, '-V, --version', 'print the CLI version')
@@ -111,10 +111,10 @@ export function buildProgram(print_: Out = (l) => console.log(l), setExit: (code
         ...(opts.idempotencyKey ? { idempotencyKey: opts.idempotencyKey } : {}),
       });
       if (!opts.follow) {
-        print(started, () => `${started.created ? 'started' : 'already exists'}: ${started.runId}`);
+        print(started, () => inLine`${started.created ? 'started' : 'already exists'}: ${started.runId}`);
         return;
       }
-      if (!globals().json) out(`${started.created ? 'started' : 'already exists'}: ${started.runId}`);
+      if (!globals().json) out(inLine`${started.created ? 'started' : 'already exists'}: ${started.runId}`);
       await followAndExit(api, started.runId, opts.interval, true);
     });
 
@@ -145,7 +145,7 @@ export function buildProgram(print_: Out = (l) => console.log(l), setExit: (code
         (runsSeen.length === 0
           ? 'no runs'
           : table(['RUN', 'PIPELINE', 'STATUS', 'STARTED BY', 'CREATED', 'DURATION'], runsSeen.map((r) => [r.runId, r.pipeline, r.status, describeTrigger(r.trigger), r.createdAt, seconds(r.durationSeconds)]))) +
-        (nextCursor ? `\n\nmore runs: durable-pipelines runs ls ${nextPageArgs(opts, nextCursor)}   (or --all)` : ''),
+        (nextCursor ? inLine`\n\nmore runs: durable-pipelines runs ls ${nextPageArgs(opts, nextCursor)}   (or --all)` : ''),
       );
     });
   runs
@@ -183,7 +183,7 @@ export function buildProgram(print_: Out = (l) => console.log(l), setExit: (code
     .description('cancel a running run')
     .action(async (runId: string) => {
       const result = await client().post<{ runId: string; status: string }>(`runs/${encodeURIComponent(runId)}/cancel`);
-      print(result, () => `cancelling ${result.runId}`);
+      print(result, () => inLine`cancelling ${result.runId}`);
     });
 
   program
@@ -197,8 +197,8 @@ export function buildProgram(print_: Out = (l) => console.log(l), setExit: (code
       const result = await api.post<{ runId: string; rerunOf?: string; rerunSteps: string[]; reusedSteps: string[] }>(`runs/${encodeURIComponent(runId)}/rerun`, { from: opts.from });
       const upstream = opts.from === 'failed' ? [] : await upstreamReruns(api, runId, opts.from, result.rerunSteps);
       const text = () =>
-        `started ${result.runId}: runs ${result.rerunSteps.join(', ')}; reuses ${result.reusedSteps.join(', ') || 'nothing'}` +
-        (upstream.length ? `\nnote: --from ${opts.from} also reruns ${upstream.join(', ')}: upstream of ${opts.from}, ${upstream.length === 1 ? 'it' : 'they'} did not succeed in ${runId}` : '');
+        inLine`started ${result.runId}: runs ${result.rerunSteps.join(', ')}; reuses ${result.reusedSteps.join(', ') || 'nothing'}` +
+        (upstream.length ? inLine`\nnote: --from ${opts.from} also reruns ${upstream.join(', ')}: upstream of ${opts.from}, ${upstream.length === 1 ? 'it' : 'they'} did not succeed in ${runId}` : '');
       if (!opts.follow || globals().json) print({ ...result, upstreamReruns: upstream }, text);
       else out(text());
       if (opts.follow) await followAndExit(api, result.runId, opts.interval, true);
@@ -234,9 +234,8 @@ export function buildProgram(print_: Out = (l) => console.log(l), setExit: (code
         // Resumed is not active when the app's scheduler is off: say so rather than show a next run.
         const schedulerOn = result.paused || ((await fetchListing()).schedulerEnabled ?? true);
         print(result, () =>
-          `${pipeline}/${schedule}: ${
-            result.paused ? 'paused' : schedulerOn ? `active, next run ${result.nextRun?.local ?? '-'}` : 'resumed; the scheduler is off on this app (SCHEDULER_ENABLED=false), so nothing fires'
-          }`,
+          inLine`${pipeline}/${schedule}: ` +
+          (result.paused ? 'paused' : schedulerOn ? inLine`active, next run ${result.nextRun?.local ?? '-'}` : 'resumed; the scheduler is off on this app (SCHEDULER_ENABLED=false), so nothing fires'),
         );
       });
   }
@@ -250,8 +249,8 @@ export function buildProgram(print_: Out = (l) => console.log(l), setExit: (code
       const history = await client().get<SlotHistoryJson>(`pipelines/${encodeURIComponent(pipeline)}/schedules/${encodeURIComponent(schedule)}/slots`, { limit });
       print(history, () =>
         history.slots.length === 0
-          ? `${pipeline}/${schedule}: no slot recorded yet`
-          : `${pipeline}/${schedule} (${history.timezone}, late after ${history.lateAfterSeconds}s)\n` +
+          ? inLine`${pipeline}/${schedule}: no slot recorded yet`
+          : inLine`${pipeline}/${schedule} (${history.timezone}, late after ${history.lateAfterSeconds}s)\n` +
             table(
               ['SLOT (UTC)', 'LOCAL', 'OUTCOME', 'LATE BY', 'RUN', 'REASON'],
               history.slots.map((s) => [s.slot, s.local, s.late ? `${s.outcome} (late)` : s.outcome, seconds(s.lateBySeconds), s.runId ?? '', s.reason ?? '']),
@@ -348,7 +347,10 @@ export function parseParams(pairs: readonly string[], declared: Record<string, {
 }
 
 function showRun(run: RunViewJson): string {
-  const head = `${run.runId}  ${run.pipeline}  ${run.status}${run.durationSeconds !== undefined ? `  ${seconds(run.durationSeconds)}` : ''}\nstarted by: ${describeTrigger(run.trigger)}${run.error ? `\nerror: ${oneLine(`${run.error.stepId ? `${run.error.stepId}: ` : ''}${run.error.message}`)}` : ''}`;
+  // Every value is the server's: one line each, so none can pose as another line (`error: …`).
+  const head =
+    inLine`${run.runId}  ${run.pipeline}  ${run.status}${run.durationSeconds !== undefined ? `  ${seconds(run.durationSeconds)}` : ''}\nstarted by: ${describeTrigger(run.trigger)}` +
+    (run.error ? inLine`\nerror: ${run.error.stepId ? `${run.error.stepId}: ` : ''}${run.error.message}` : '');
   const steps = table(
     ['STEP', 'STATUS', 'ATTEMPTS', 'DURATION', 'METRICS / ERROR'],
     run.steps.map((s) => {
@@ -370,7 +372,7 @@ export async function main(argv: readonly string[] = process.argv, err: Out = (l
   const jsonErrors = argv.slice(2).includes('--json');
   const fail = (message: string, exitCode: number, fields: readonly { field: string; message: string }[] = []): number => {
     // Error texts quote the server: no control character reaches the terminal (terminal.ts).
-    err(terminalSafe(jsonErrors ? JSON.stringify({ error: { message, exitCode, ...(fields.length ? { fields } : {}) } }) : `error: ${message}`));
+    err(keepingLines(jsonErrors ? JSON.stringify({ error: { message, exitCode, ...(fields.length ? { fields } : {}) } }) : `error: ${message}`));
     return exitCode;
   };
   if (jsonErrors) {

@@ -1,4 +1,4 @@
-import { oneLine } from './terminal';
+import { oneLine } from '../core/visibleText';
 
 /** Plain aligned columns for terminals; `--json` prints the data instead. A cell never spans lines. */
 export function table(headers: readonly string[], rows: readonly (readonly unknown[])[]): string {

@@ -5,10 +5,11 @@
  * request's Accept-Encoding), and a Content-Security-Policy that allows nothing but this origin:
  * no inline script or style, no other host, no framing.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { extname, join, normalize, sep } from 'node:path';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { extname, join } from 'node:path';
 import type { HttpResponseInit } from '@azure/functions';
 import { ApiProblem, problemResponse } from '../api/problem';
+import { BoundedMap } from '../core/boundedMap';
 
 export const CONTENT_SECURITY_POLICY =
   "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
@@ -43,10 +44,34 @@ interface StaticRequest {
   readonly acceptEncoding: string;
 }
 
-const cache = new Map<string, Buffer | null>();
-function read(file: string): Buffer | undefined {
-  if (!cache.has(file)) cache.set(file, existsSync(file) ? readFileSync(file) : null);
-  return cache.get(file) ?? undefined;
+/** The files a build wrote, read once: relative path (`index.html`, `assets/main-3F2A.js.br`) → bytes. */
+type BuiltFiles = ReadonlyMap<string, Buffer>;
+
+/**
+ * What the console can serve is fixed by the build: every file under the folder, listed and read
+ * the first time it is asked for (a few files, about 100 KB). A request is answered from this list
+ * or not at all, so no path a caller sends — a miss, a directory, `..`, an encoded slash — touches
+ * the disk or stays in memory: the route is anonymous, and a cache keyed by what callers send
+ * would grow with every distinct path (issue 20: 20,000 misses kept 136 MiB).
+ */
+/** The folders a process serves: one, or one per test; a bound all the same. */
+const builds = new BoundedMap<string, BuiltFiles>(8);
+
+function builtFiles(dir: string): BuiltFiles {
+  let files = builds.get(dir);
+  if (!files) {
+    const found = new Map<string, Buffer>();
+    const walk = (folder: string, prefix: string): void => {
+      for (const entry of readdirSync(folder, { withFileTypes: true })) {
+        if (entry.isDirectory()) walk(join(folder, entry.name), `${prefix}${entry.name}/`);
+        else if (entry.isFile()) found.set(`${prefix}${entry.name}`, readFileSync(join(folder, entry.name)));
+      }
+    };
+    walk(dir, '');
+    files = found;
+    builds.set(dir, files);
+  }
+  return files;
 }
 
 export function serveConsole(request: StaticRequest, dir: string | undefined): HttpResponseInit {
@@ -62,18 +87,19 @@ export function serveConsole(request: StaticRequest, dir: string | undefined): H
     return problemResponse(new ApiProblem(404, 'Not found', `/${path} is the Functions host's admin API, not served by the app`), `/${path}`);
   }
   if (!dir) return problemResponse(new ApiProblem(503, 'Console not built', 'run `npm run build` to build the console into dist/console'), `/${path}`);
-  const isAsset = path.startsWith('assets/');
-  const file = isAsset ? normalize(join(dir, path)) : join(dir, 'index.html');
-  if (!file.startsWith(dir + sep) || (isAsset && read(file) === undefined)) {
-    return problemResponse(new ApiProblem(404, 'Not found', `no file /${path}`), `/${path}`);
-  }
-  const type = TYPES[extname(file)] ?? 'application/octet-stream';
+  const files = builtFiles(dir);
+  const isAsset = path === 'assets' || path.startsWith('assets/');
+  // Assets by their exact built name (hashed, plain ASCII); every other path is a page of the app.
+  const name = isAsset ? path : 'index.html';
+  const plain = files.get(name);
+  if (!plain) return problemResponse(new ApiProblem(404, 'Not found', `no file /${path}`), `/${path}`);
+  const type = TYPES[extname(name)] ?? 'application/octet-stream';
   const accepts = request.acceptEncoding.toLowerCase();
   const encoded = (['br', 'gzip'] as const)
     .filter((encoding) => accepts.includes(encoding))
-    .map((encoding) => ({ encoding, body: read(`${file}.${encoding === 'br' ? 'br' : 'gz'}`) }))
+    .map((encoding) => ({ encoding, body: files.get(`${name}.${encoding === 'br' ? 'br' : 'gz'}`) }))
     .find((candidate) => candidate.body !== undefined);
-  const body = encoded?.body ?? read(file) ?? Buffer.alloc(0);
+  const body = encoded?.body ?? plain;
   return {
     status: 200,
     headers: {

@@ -17,7 +17,10 @@ import type { HistoryEvent } from './history';
 import { loadHostJson, readDurableSettings, type DurableHostSettings } from './host-json';
 import { ApiProblem } from '../api/problem';
 import { isJsonMediaType } from '../api/request';
+import { oneLine } from '../core/visibleText';
+import { maskUrlCredentials } from '../logging/mask';
 import { byPrecedence, compileRoute, fromHandlerResult, isAuthorized, keyMatches, matchRoute, presentedKey, routePrefixOf, safeDecode, toHttpRequest, type CompiledRoute } from './http-triggers';
+import { hostAllowed, requestAuthority } from './hostNames';
 import { isTerminal, TaskHub } from './instances';
 import { NcrontabSchedule } from './ncrontab';
 import { handleDurableRequest, MAX_REQUEST_BODY_BYTES, readBodyCapped, RPC_PREFIX, sendProblem, sendResult, WEBHOOK_PREFIX } from './rpc-server';
@@ -75,7 +78,8 @@ export class DevHost {
   }
 
   static async start(options: DevHostOptions = {}): Promise<DevHost> {
-    const log = options.log ?? ((): void => undefined);
+    // A request's URL can carry the function key (`?code=`): no line this host logs shows one.
+    const log = (line: string): void => options.log?.(maskUrlCredentials(line));
     const hostJson = loadHostJson(options);
     const settings = readDurableSettings(hostJson);
     const routePrefix = routePrefixOf(hostJson);
@@ -130,6 +134,7 @@ export class DevHost {
     });
 
     const serveTriggers = options.httpPort !== false;
+    const allowedHosts = options.allowedHosts ?? [];
     const state: { baseUrl: string; clientData?: ClientBindingData; routes: CompiledRoute[] } = { baseUrl: '', routes };
     const counters = { bodyBytesRead: 0, socketBytesClosed: 0, sockets: new Set<Socket>() };
     // The worker-facing RPC endpoint of the extension (its LocalHttpListener) listens on localhost for
@@ -176,7 +181,15 @@ export class DevHost {
     };
 
     const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-      const url = new URL(req.url ?? '/', state.baseUrl);
+      const authority = requestAuthority(req);
+      if (!hostAllowed(authority, allowedHosts)) {
+        return refuse(res, new URL(state.baseUrl), 403, 'Host not allowed',
+          `this dev host answers requests to loopback names only (localhost, 127.0.0.1, [::1]), not to ${JSON.stringify(oneLine((authority ?? '').slice(0, 100)))}; ` +
+          'start it with --allow-host <name> to serve another name');
+      }
+      // The URL a handler sees is the one the client used (the Functions host builds it from `Host`
+      // too), so a same-origin check compares like with like.
+      const url = new URL(req.url ?? '/', `http://${authority ?? ''}`);
       const method = (req.method ?? 'GET').toUpperCase();
       if (url.pathname.startsWith(RPC_PREFIX)) {
         const token = url.pathname.slice(RPC_PREFIX.length).split('/')[0];
@@ -239,7 +252,10 @@ export class DevHost {
         if (!body) return;
         const host = holder.host;
         if (!host) throw new Error('host not started');
-        const request = toHttpRequest(req, url, body, match.params, options.platformPrincipal);
+        // A principal header is the platform's to set: without emulated sign-in the host still
+        // drops what a client sent, as App Service does (local settings copied from Azure may say
+        // WEBSITE_AUTH_ENABLED=True, and the app would then believe the client).
+        const request = toHttpRequest(req, url, body, match.params, options.platformPrincipal ?? noPrincipal);
         const context = host.invocationContext(route.registration.name, 'httpTrigger');
         const result = await route.registration.handler(request, host.client, context);
         const response = await fromHandlerResult(result);
@@ -562,6 +578,8 @@ function withReplacement(registration: Registration, replacements: DevHostOption
 function hasBody(req: IncomingMessage): boolean {
   return Number(req.headers['content-length'] ?? '0') > 0 || req.headers['transfer-encoding'] !== undefined;
 }
+
+const noPrincipal = (): undefined => undefined;
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

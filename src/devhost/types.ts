@@ -24,12 +24,18 @@ export interface DevHostOptions {
   readonly startTime?: Date;
   /** Port for HTTP triggers: 0 = a free port (default), false = no HTTP trigger server. */
   readonly httpPort?: number | false;
+  /**
+   * Host names answered besides the loopback ones (localhost, *.localhost, 127.0.0.0/8, [::1]);
+   * any other `Host` is refused 403 before anything runs (src/devhost/hostNames.ts). The server
+   * listens on 127.0.0.1 either way.
+   */
+  readonly allowedHosts?: readonly string[];
   /** Key that authLevel 'function'/'admin' routes require (x-functions-key header or ?code=). Unset = no check. */
   readonly functionKey?: string;
   /**
-   * Emulates App Service Authentication: when set, every HTTP trigger request loses any
-   * `x-ms-client-principal*` header the client sent (the platform strips them) and carries this
-   * principal instead (Base64 JSON, the platform's format); undefined = not signed in.
+   * Emulates App Service Authentication: every HTTP trigger request carries this principal (Base64
+   * JSON, the platform's format); undefined = not signed in. Whether or not it is set, the host
+   * drops any `x-ms-client-principal*` header a client sent: only the platform sets them.
    */
   readonly platformPrincipal?: () => string | undefined;
   readonly hostJsonPath?: string;

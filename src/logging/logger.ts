@@ -3,7 +3,7 @@
  * step and attempt on every line. Values of known secrets are masked wherever they appear.
  */
 import pino, { type Logger } from 'pino';
-import { maskSecrets } from './mask';
+import { maskSecrets, maskUrlCredentials } from './mask';
 import { invocationDestination } from './invocation';
 
 export type { Logger };
@@ -29,8 +29,9 @@ export function createLogger(options: { level?: string; destination?: pino.Desti
           method.apply(this, args.map((a) => (typeof a === 'string' ? maskSecrets(a) : a)) as Parameters<typeof method>);
         },
         // The last line of defence: a secret inside a logged object, error stack or cause is
-        // masked in the serialized line (JSON-escaped forms included).
-        streamWrite: (line) => maskSecrets(line),
+        // masked in the serialized line (JSON-escaped forms included), and so is any credential a
+        // URL carries (a request's `?code=` function key, a SAS `sig`, `user:password@`).
+        streamWrite: (line) => maskUrlCredentials(maskSecrets(line)),
       },
     },
     options.destination ?? invocationDestination(),

@@ -12,12 +12,25 @@ export const MASK = '***';
 const known = new Set<string>();
 /** Every form of every known value, longest first; rebuilt lazily after a change. */
 let forms: string[] | undefined;
+/**
+ * A bound on the values kept, so a process that lives through many rotations does not grow without
+ * end. Far above what one app holds at once (each secret name has one current value, re-remembered
+ * at every read), so what is forgotten first is a value rotated out long ago.
+ */
+export const MAX_KNOWN_SECRET_VALUES = 1000;
 
 export function rememberSecretValue(value: string): void {
-  if (value.length < 4 || known.has(value)) return;
+  if (value.length < 4) return;
+  if (!known.has(value)) forms = undefined;
+  // Most recently read last: eviction takes the values no read has returned for longest.
+  known.delete(value);
   known.add(value);
-  forms = undefined;
   for (const part of credentialParts(value)) rememberSecretValue(part);
+  for (const oldest of known) {
+    if (known.size <= MAX_KNOWN_SECRET_VALUES) break;
+    known.delete(oldest);
+    forms = undefined;
+  }
 }
 
 /**
@@ -52,6 +65,25 @@ export function credentialParts(value: string): string[] {
     parts.push(raw, safeDecode(raw.replace(/\+/g, ' ')));
   }
   return parts;
+}
+
+/** `scheme://userinfo@`: the userinfo up to `@`, never past a path, query or fragment (no backtracking past one `://`). */
+const URL_USERINFO = /:\/\/([^/?#@\s"'<>]*)@/g;
+/** `?name=value` / `&name=value`; the name stops at `?` too, so a scan never runs past the next pair. */
+const QUERY_PAIR = /([?&])([^=&?#\s"'<>]+)=([^&#\s"'<>]*)/g;
+
+/**
+ * A text (a URL, a request line, a log line, an error) with every credential a URL can carry
+ * masked: the value of a credential query parameter (`?code=` function keys, SAS `sig`, tokens) and
+ * the userinfo of `scheme://user:password@`. The Functions host masks the same in its own log
+ * lines (azure-functions-host, Sanitizer.cs: `?code=`, `&code=`, `?sig=`, `user:password@`); this
+ * is ours, for what the app and the dev host log and the CLI prints. Linear in the text's length.
+ */
+export function maskUrlCredentials(text: string): string {
+  return text
+    .replace(URL_USERINFO, (_match, userinfo: string) => `://${userinfo.includes(':') ? `${userinfo.slice(0, userinfo.indexOf(':'))}:${MASK}` : MASK}@`)
+    .replace(QUERY_PAIR, (match, separator: string, name: string, value: string) =>
+      value !== '' && CREDENTIAL_PARAMS.has(safeDecode(name).toLowerCase()) ? `${separator}${name}=${MASK}` : match);
 }
 
 function safeDecode(text: string): string {

@@ -5,6 +5,7 @@
 import { RestError, TableClient, TableServiceClient, type TableServiceClientOptions } from '@azure/data-tables';
 import type { NamedKeyCredential } from '@azure/data-tables';
 import type { TokenCredential } from '@azure/identity';
+import { BoundedMap } from '../core/boundedMap';
 
 export interface RunStoreTables {
   /** Per run (PartitionKey = run id): the run row, its attempts, its log lines. */
@@ -25,9 +26,27 @@ export function tableNames(prefix: string): Record<keyof RunStoreTables, string>
   return { runs: `${prefix}Runs`, index: `${prefix}RunIndex`, schedules: `${prefix}Schedules`, idempotency: `${prefix}IdempotencyKeys` };
 }
 
+/**
+ * U+2028 and U+2029 written as JSON escapes in what the clients send. JSON allows them raw, and
+ * JSON.stringify leaves them raw, but Azurite reads each operation of a batch with a regular
+ * expression whose `.` stops at them (TableBatchSerialization: `/{+.+}+/`), so a log line quoting a
+ * file name or a service error that holds one failed the whole batch ("Transaction Failed", 500).
+ * The escape means the same character to any JSON reader: the stored text is unchanged.
+ */
+const escapeLineSeparators: NonNullable<TableServiceClientOptions['additionalPolicies']>[number]['policy'] = {
+  name: 'escapeLineSeparators',
+  sendRequest(request, next) {
+    if (typeof request.body === 'string' && /[\u2028\u2029]/.test(request.body)) {
+      request.body = request.body.replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+    }
+    return next(request);
+  },
+};
+
 /** Builds the four clients. `options.additionalPolicies` lets the bench count requests. */
-export function createRunStoreTables(connection: RunStoreConnection, prefix: string, options: TableServiceClientOptions = {}): RunStoreTables {
+export function createRunStoreTables(connection: RunStoreConnection, prefix: string, given: TableServiceClientOptions = {}): RunStoreTables {
   const names = tableNames(prefix);
+  const options: TableServiceClientOptions = { ...given, additionalPolicies: [{ policy: escapeLineSeparators, position: 'perCall' }, ...(given.additionalPolicies ?? [])] };
   const make = (table: string): TableClient => {
     if ('connectionString' in connection) {
       // Azurite speaks plain HTTP; real accounts are https and ignore the flag.
@@ -48,7 +67,8 @@ export function createServiceClient(connection: RunStoreConnection, options: Tab
   return new TableServiceClient(connection.url, connection.credential as TokenCredential, { allowInsecureConnection: connection.url.startsWith('http://'), ...options });
 }
 
-const created = new Map<string, Promise<void>>();
+/** The run store's own tables (a handful): forgetting one only means a createTable that answers 409. */
+const created = new BoundedMap<string, Promise<void>>(64);
 
 /** createTable once per process per table; a failure is forgotten so the next call tries again. */
 export function ensureTable(client: TableClient): Promise<void> {

@@ -3,6 +3,7 @@
  * as naive milliseconds: the local date and time read as if they were UTC, so that cron matching
  * and arithmetic on local times need no zone at all.
  */
+import { BoundedMap } from '../core/boundedMap';
 
 const HOUR = 3_600_000;
 /**
@@ -12,7 +13,8 @@ const HOUR = 3_600_000;
  */
 const BRACKET = 15 * HOUR;
 
-const formatters = new Map<string, Intl.DateTimeFormat>();
+/** One formatter per zone the definitions name; bounded above the IANA database's size (about 600 zones). */
+const formatters = new BoundedMap<string, Intl.DateTimeFormat>(1024);
 
 function formatter(zone: string): Intl.DateTimeFormat {
   let f = formatters.get(zone);
@@ -157,7 +159,8 @@ export function zoneChanges(zone: string, fromMs: number, toMs: number): { offse
   return found;
 }
 
-const zoneChangeCache = new Map<string, { offsets: ReadonlySet<number>; forwardChanges: readonly ZoneChange[] }>();
+/** Keyed by zone and window, and windows move with time: bounded, the oldest forgotten. */
+const zoneChangeCache = new BoundedMap<string, { offsets: ReadonlySet<number>; forwardChanges: readonly ZoneChange[] }>(64);
 
 function findZoneChanges(zone: string, fromMs: number, toMs: number): { offsets: Set<number>; forwardChanges: ZoneChange[] } {
   const step = 7 * 24 * HOUR;

@@ -10,10 +10,14 @@
  *   value is served for up to `maxStaleSeconds` more; an invalidated value never is.
  * Every value read is registered for masking before anyone sees it.
  */
+import { BoundedMap } from '../core/boundedMap';
 import { ClassifiedError } from '../core/errors';
 import { rememberSecretValue } from '../logging/mask';
 import type { Logger } from '../logging/logger';
 import type { SecretResolver } from './types';
+
+/** More secret names than any catalog names: the cache's backstop bound. */
+const MAX_CACHED_SECRETS = 1000;
 
 /** Where values come from. `read` throws classified errors whose text holds no value. */
 export interface SecretSource {
@@ -43,7 +47,8 @@ export function createCachingResolver(source: SecretSource, options: SecretCache
   const now = options.now ?? Date.now;
   const ttlMs = options.ttlSeconds * 1000;
   const maxStaleMs = (options.maxStaleSeconds ?? options.ttlSeconds) * 1000;
-  const entries = new Map<string, Entry>();
+  // Names come from the deployed definitions; the bound is a backstop far above any catalog.
+  const entries = new BoundedMap<string, Entry>(MAX_CACHED_SECRETS);
   const flights = new Map<string, Flight>();
 
   // Key Vault names are case-insensitive; so is the cache.

@@ -20,7 +20,8 @@ describe('the web console, in Chromium, against the demo', () => {
   const scriptErrors: string[] = [];
 
   before(async () => {
-    demo = await startDemo();
+    // The operator is asked for on the command line: the demo emulates no sign-in by default.
+    demo = await startDemo({ as: 'operator' });
     browser = await launchBrowser();
     page = await browser.newPage();
     page.on('console', (message) => {

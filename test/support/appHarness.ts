@@ -28,6 +28,8 @@ export interface AppHarnessOptions extends StandInEnvironmentOptions {
   readonly startTime?: Date;
   /** Options for the run store's TableClients (a request-counting policy: bench/runStore.ts). */
   readonly tableClientOptions?: TableServiceClientOptions;
+  /** Emulated App Service sign-in: the principal every HTTP request carries (DevHostOptions.platformPrincipal). */
+  readonly platformPrincipal?: () => string | undefined;
   /** Applied to the registrations each development host serves (e.g. to capture telemetry). */
   readonly wrapRegistrations?: (registrations: readonly Registration[]) => readonly Registration[];
 }
@@ -127,6 +129,7 @@ export async function startApp(options: AppHarnessOptions = {}): Promise<AppHarn
         httpPort: 0,
         functionKey: FUNCTION_KEY,
         hostJsonPath: 'host.json',
+        ...(options.platformPrincipal ? { platformPrincipal: options.platformPrincipal } : {}),
         ...(startTime ? { startTime } : {}),
         ...(process.env['TEST_HOST_LOG'] ? { log: (line: string) => console.error(line) } : {}),
       });

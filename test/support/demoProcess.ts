@@ -50,10 +50,11 @@ export interface DemoProcess {
   stop(): Promise<void>;
 }
 
-export async function startDemo(options: { env?: Record<string, string>; readyTimeoutMs?: number } = {}): Promise<DemoProcess> {
+/** `as`: emulate App Service sign-in as that local user (`--as`); `args`: more demo flags. */
+export async function startDemo(options: { env?: Record<string, string>; readyTimeoutMs?: number; as?: 'reader' | 'operator'; args?: readonly string[] } = {}): Promise<DemoProcess> {
   const key = 'demo-key';
   const child = track(
-    spawn(process.execPath, ['--import', 'tsx', 'scripts/demo.ts', '--serve', '--port', '0', '--key', key], {
+    spawn(process.execPath, ['--import', 'tsx', 'scripts/demo.ts', '--serve', '--port', '0', '--key', key, ...(options.as ? ['--as', options.as] : []), ...(options.args ?? [])], {
       cwd: REPO_ROOT,
       env: { ...process.env, NODE_NO_WARNINGS: '1', ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -2,19 +2,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { table } from '../../src/cli/table';
-import { oneLine, terminalSafe } from '../../src/cli/terminal';
+import { keepingLines, oneLine } from '../../src/core/visibleText';
 
 const HOSTILE = 'a\u001b]0;title\u0007b\u001b[2Kc\u009b31md\u202eevil\u202ce\u200bf\r';
 
 test('ESC, OSC, BEL, C1, bidi and zero-width characters are printed as visible escapes', () => {
-  assert.equal(terminalSafe(HOSTILE), 'a\\u001b]0;title\\u0007b\\u001b[2Kc\\u009b31md\\u202eevil\\u202ce\\u200bf\\r');
-  assert.equal(terminalSafe('line one\n\tline two'), 'line one\n\tline two', 'the CLI\'s own newlines and tabs stay');
+  assert.equal(keepingLines(HOSTILE), 'a\\u001b]0;title\\u0007b\\u001b[2Kc\\u009b31md\\u202eevil\\u202ce\\u200bf\\r');
+  assert.equal(keepingLines('line one\n\tline two'), 'line one\n\tline two', 'the CLI\'s own newlines and tabs stay');
   assert.equal(oneLine('msg\nforged\tline'), 'msg\\nforged\\tline');
 });
 
 test('escaping JSON output keeps it valid and equal', () => {
   const data = { message: HOSTILE, metric: { 'rows\nloaded': 5 } };
-  assert.deepEqual(JSON.parse(terminalSafe(JSON.stringify(data, null, 2))), data);
+  assert.deepEqual(JSON.parse(keepingLines(JSON.stringify(data, null, 2))), data);
 });
 
 test('a cell with a newline or escape does not break the table', () => {

@@ -12,7 +12,7 @@ import { decodePrincipal, encodePrincipal } from '../../src/auth/principal';
 import { LOCAL_USERS } from '../../src/auth/roles';
 import { loadAuthSettings } from '../../src/auth/settings';
 
-const request = (method: string, headers: Record<string, string> = {}) => ({ method, headers: new Headers(headers) });
+const request = (method: string, headers: Record<string, string> = {}) => ({ method, url: 'https://pipelines.example.net/api/console/runs', headers: new Headers(headers) });
 const signedIn = (user: { name: string; roles: readonly string[] }, extra: Record<string, string> = {}) => ({ 'x-ms-client-principal': encodePrincipal(user), ...extra });
 const consoleChange = { 'content-type': 'application/json', 'x-requested-with': 'durable-pipelines-console' };
 const on = { platformAuth: true, readOnly: false };

@@ -1,7 +1,19 @@
-/** Small pieces the pages share: status badges, problem messages, data loading with refresh. */
+/** Small pieces the pages share: status badges, problem messages, shown text, data loading with refresh. */
 import { useCallback, useEffect, useState } from 'preact/hooks';
+import { visibleParts } from '../../core/visibleText';
 import { ApiError, type Problem } from './api';
 import { html } from './html';
+
+/**
+ * Text a run produced or a caller sent (an error, a log message, a file name, who started a run),
+ * on one line: its line breaks, controls and bidi characters shown as marked escapes (`\n`,
+ * `\u202e`), so it can neither forge a line nor reorder what is around it. The store keeps the
+ * original; this is display only.
+ */
+export function Shown({ text }: { text: string | null | undefined }) {
+  if (!text) return null;
+  return html`${visibleParts(text).map((part) => (part.escaped ? html`<span class="ctl">${part.text}</span>` : part.text))}`;
+}
 
 export function Status({ status }: { status: string }) {
   return html`<span class=${`badge status-${status}`}>${status}</span>`;
@@ -11,8 +23,8 @@ export function ProblemBox({ error }: { error: unknown }) {
   if (!error) return null;
   const problem: Problem = error instanceof ApiError ? error.problem : { status: 0, title: 'Network error', detail: error instanceof Error ? error.message : JSON.stringify(error) };
   return html`<div class="problem" role="alert">
-    <strong>${problem.title}</strong>${problem.detail ? html`: ${problem.detail}` : null}
-    ${problem.invalidFields?.length ? html`<ul>${problem.invalidFields.map((f) => html`<li><code>${f.field}</code>: ${f.message}</li>`)}</ul>` : null}
+    <strong><${Shown} text=${problem.title} /></strong>${problem.detail ? html`: <${Shown} text=${problem.detail} />` : null}
+    ${problem.invalidFields?.length ? html`<ul>${problem.invalidFields.map((f) => html`<li><code><${Shown} text=${f.field} /></code>: <${Shown} text=${f.message} /></li>`)}</ul>` : null}
   </div>`;
 }
 

@@ -5,7 +5,7 @@
  */
 import { render } from 'preact';
 import { get, ApiError, type Me } from './api';
-import { ProblemBox, useLoad } from './components';
+import { ProblemBox, Shown, useLoad } from './components';
 import { html } from './html';
 import { href, useLocation } from './router';
 import { PipelinesPage } from './pages/pipelines';
@@ -31,11 +31,11 @@ function App() {
     <header class="top">
       <a class="brand" href=${href(['pipelines'])}>durable-pipelines</a>
       <nav aria-label="Main"><a href=${href(['pipelines'])} aria-current=${current('pipelines')}>Pipelines</a> <a href=${href(['runs'])} aria-current=${current('runs')}>Runs</a></nav>
-      <div class="who">${me.data ? html`${me.data.name} · ${me.data.canOperate ? 'operator' : me.data.readOnly ? 'read-only mode' : 'reader'} · <a href="/.auth/logout">Sign out</a>` : null}</div>
+      <div class="who">${me.data ? html`<${Shown} text=${me.data.name} /> · ${me.data.canOperate ? 'operator' : me.data.readOnly ? 'read-only mode' : 'reader'} · <a href="/.auth/logout">Sign out</a>` : null}</div>
     </header>
     <main id="main" tabindex="-1">
-      ${signedOut ? html`<div class="problem" role="alert"><strong>Not signed in.</strong> <a href="/.auth/login/aad?post_login_redirect_uri=/">Sign in with Microsoft Entra ID</a>. ${me.error instanceof ApiError ? me.error.problem.detail : ''}</div>` : html`<${ProblemBox} error=${me.error} />`}
-      ${me.data && !me.data.canRead ? html`<div class="problem" role="alert"><strong>No access.</strong> ${me.data.name} has neither Pipelines.Read nor Pipelines.Operate: ask an owner of the app registration to assign one.</div>` : null}
+      ${signedOut ? html`<div class="problem" role="alert"><strong>Not signed in.</strong> <a href="/.auth/login/aad?post_login_redirect_uri=/">Sign in with Microsoft Entra ID</a>. <${Shown} text=${me.error instanceof ApiError ? me.error.problem.detail : ''} /></div>` : html`<${ProblemBox} error=${me.error} />`}
+      ${me.data && !me.data.canRead ? html`<div class="problem" role="alert"><strong>No access.</strong> <${Shown} text=${me.data.name} /> has neither Pipelines.Read nor Pipelines.Operate: ask an owner of the app registration to assign one.</div>` : null}
       ${page}
     </main>
   </div>`;

@@ -5,7 +5,8 @@
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { get, post, type LogLineJson, type Me, type RunJson, type StepJson } from '../api';
-import { ProblemBox, Status, useLoad } from '../components';
+import { oneLine, keepingLines } from '../../../core/visibleText';
+import { ProblemBox, Shown, Status, useLoad } from '../components';
 import { duration, html, masked, startedBy, utc, when } from '../html';
 import { href, navigate } from '../router';
 
@@ -19,8 +20,8 @@ export function RunPage({ runId, me }: { runId: string; me: Me }) {
   const done = run ? TERMINAL.has(run.status) : false;
   useEffect(() => setFast(!done), [done]);
   return html`<section>
-    <p><a href=${href(['runs'])}>Runs</a> › ${run?.pipeline ?? ''}</p>
-    <h1>Run <code>${runId}</code> ${run ? html`<${Status} status=${run.status} />` : null}</h1>
+    <p><a href=${href(['runs'])}>Runs</a> › <${Shown} text=${run?.pipeline} /></p>
+    <h1>Run <code><${Shown} text=${runId} /></code> ${run ? html`<${Status} status=${run.status} />` : null}</h1>
     <${ProblemBox} error=${error} />
     ${run ? html`<${Summary} run=${run} me=${me} />
       <${Actions} run=${run} me=${me} onDone=${() => { setFast(true); reload(); }} />
@@ -32,14 +33,14 @@ export function RunPage({ runId, me }: { runId: string; me: Me }) {
 
 function Summary({ run, me }: { run: RunJson; me: Me }) {
   return html`<dl class="facts">
-    <dt>Pipeline</dt><dd><a href=${href(['runs'], { pipeline: run.pipeline })}>${run.pipeline}</a></dd>
-    <dt>Started by</dt><dd>${startedBy(run.trigger)}</dd>
+    <dt>Pipeline</dt><dd><a href=${href(['runs'], { pipeline: run.pipeline })}><${Shown} text=${run.pipeline} /></a></dd>
+    <dt>Started by</dt><dd><${Shown} text=${startedBy(run.trigger)} /></dd>
     <dt>Created</dt><dd>${when(run.createdAt)} <span class="muted">${utc(run.createdAt)}</span></dd>
     <dt>Duration</dt><dd>${duration(run.durationSeconds)}</dd>
     ${run.pipelineAttempt && run.pipelineAttempt > 1 ? html`<dt>Pipeline attempt</dt><dd>${run.pipelineAttempt} (pipeline-level retry)</dd>` : null}
     ${run.rerunOf ? html`<dt>Rerun of</dt><dd><a href=${href(['runs', run.rerunOf])}>${run.rerunOf}</a></dd>` : null}
-    ${run.error ? html`<dt>Error</dt><dd class="error-text">${run.error.stepId ? `${run.error.stepId}: ` : ''}${run.error.message}</dd>` : null}
-    ${run.parameters && Object.keys(run.parameters).length ? html`<dt>Parameters</dt><dd><code>${JSON.stringify(run.parameters)}</code></dd>` : null}
+    ${run.error ? html`<dt>Error</dt><dd class="error-text"><${Shown} text=${`${run.error.stepId ? `${run.error.stepId}: ` : ''}${run.error.message}`} /></dd>` : null}
+    ${run.parameters && Object.keys(run.parameters).length ? html`<dt>Parameters</dt><dd><code><${Shown} text=${JSON.stringify(run.parameters)} /></code></dd>` : null}
     <dt>Telemetry</dt><dd>${me.appInsightsUrl
       ? html`<a href=${me.appInsightsUrl} target="_blank" rel="noopener">Application Insights</a> <span class="muted">(traces where customDimensions.runId == "${run.runId}")</span>`
       : html`<span class="muted">Application Insights not configured (APPLICATIONINSIGHTS_PORTAL_URL)</span>`}</dd>
@@ -82,7 +83,7 @@ function barsOf(step: StepJson, now: number): Bar[] {
   step.attempts.forEach((a, i) => {
     const start = Date.parse(a.startedAt);
     const end = a.endedAt ? Date.parse(a.endedAt) : now;
-    bars.push({ kind: 'attempt', start, end, status: a.status, label: `attempt ${a.attempt} ${a.status}${a.error ? `: ${a.error.message}` : ''}` });
+    bars.push({ kind: 'attempt', start, end, status: a.status, label: oneLine(`attempt ${a.attempt} ${a.status}${a.error ? `: ${a.error.message}` : ''}`) });
     const next = step.attempts[i + 1];
     const waitEnd = next ? Date.parse(next.startedAt) : step.nextAt && a.endedAt ? Date.parse(step.nextAt) : undefined;
     if (a.endedAt && waitEnd !== undefined && waitEnd > end) bars.push({ kind: 'wait', start: end, end: waitEnd, status: 'waiting', label: `retry wait ${duration((waitEnd - end) / 1000)}` });
@@ -115,9 +116,9 @@ function StepDetails({ run }: { run: RunJson }) {
     const metrics = run.metrics[s.id];
     return html`<details key=${s.id} open=${s.status === 'failed'}>
       <summary>${s.id} <${Status} status=${s.status} /> · ${s.attempts.length} attempt${s.attempts.length === 1 ? '' : 's'}</summary>
-      ${s.attempts.length ? html`<ol class="attempts">${s.attempts.map((a) => html`<li>#${a.attempt} ${a.status} · ${utc(a.startedAt)}${a.endedAt ? ` → ${utc(a.endedAt)}` : ''}${a.error ? html` · <span class="error-text">${a.error.class}: ${a.error.message}</span>` : null}</li>`)}</ol>` : null}
-      ${metrics ? html`<dl class="facts">${Object.entries(metrics).map(([k, v]) => html`<dt>${k}</dt><dd>${typeof v === 'string' ? v : JSON.stringify(v)}</dd>`)}</dl>` : null}
-      ${s.output !== undefined ? html`<pre class="output">${JSON.stringify(masked(s.output), null, 2)}</pre>` : null}
+      ${s.attempts.length ? html`<ol class="attempts">${s.attempts.map((a) => html`<li>#${a.attempt} ${a.status} · ${utc(a.startedAt)}${a.endedAt ? ` → ${utc(a.endedAt)}` : ''}${a.error ? html` · <span class="error-text"><${Shown} text=${`${a.error.class}: ${a.error.message}`} /></span>` : null}</li>`)}</ol>` : null}
+      ${metrics ? html`<dl class="facts">${Object.entries(metrics).map(([k, v]) => html`<dt><${Shown} text=${k} /></dt><dd><${Shown} text=${typeof v === 'string' ? v : JSON.stringify(v)} /></dd>`)}</dl>` : null}
+      ${s.output !== undefined ? html`<pre class="output">${keepingLines(JSON.stringify(masked(s.output), null, 2))}</pre>` : null}
     </details>`;
   })}</div>`;
 }
@@ -152,6 +153,6 @@ function Log({ runId, finished }: { runId: string; finished: boolean }) {
   return html`<div>
     <label class="inline"><input type="checkbox" checked=${follow} onChange=${() => setFollow(!follow)} /> Follow</label>
     <${ProblemBox} error=${error} />
-    <pre class="log" ref=${box} tabindex="0" aria-label="Run log" aria-live=${follow ? 'polite' : 'off'}>${lines.length === 0 ? 'no log lines yet' : lines.map((l) => `${utc(l.time)} ${l.level.toUpperCase().padEnd(5)} ${l.stepId ? `[${l.stepId}${l.attempt ? `#${l.attempt}` : ''}] ` : ''}${l.msg}\n`).join('')}</pre>
+    <pre class="log" ref=${box} tabindex="0" aria-label="Run log" aria-live=${follow ? 'polite' : 'off'}>${lines.length === 0 ? 'no log lines yet' : lines.map((l) => html`${utc(l.time)} ${l.level.toUpperCase().padEnd(5)} ${l.stepId ? `[${oneLine(l.stepId)}${l.attempt ? `#${l.attempt}` : ''}] ` : ''}<${Shown} text=${l.msg} />${'\n'}`)}</pre>
   </div>`;
 }

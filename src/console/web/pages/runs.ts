@@ -1,7 +1,7 @@
 /** Runs: newest first, filtered by pipeline, status and date, paged by the API's cursor, refreshed live. */
 import { useState } from 'preact/hooks';
 import { get, type RunSummary } from '../api';
-import { ProblemBox, Status, useLoad } from '../components';
+import { ProblemBox, Shown, Status, useLoad } from '../components';
 import { duration, html, startedBy, when } from '../html';
 import { href, navigate, type Location } from '../router';
 
@@ -36,8 +36,8 @@ export function RunsPage({ location }: { location: Location }) {
     <div class="scroll"><table class="runs">
       <thead><tr><th scope="col">Run</th><th scope="col">Status</th><th scope="col">Pipeline</th><th scope="col">Started by</th><th scope="col">Created</th><th scope="col">Duration</th></tr></thead>
       <tbody>${data?.runs.map((r) => html`<tr key=${r.runId}>
-        <th scope="row"><a href=${href(['runs', r.runId])}>${r.runId}</a></th>
-        <td><${Status} status=${r.status} /></td><td>${r.pipeline}</td><td>${startedBy(r.trigger)}</td>
+        <th scope="row"><a href=${href(['runs', r.runId])}><${Shown} text=${r.runId} /></a></th>
+        <td><${Status} status=${r.status} /></td><td><${Shown} text=${r.pipeline} /></td><td><${Shown} text=${startedBy(r.trigger)} /></td>
         <td>${when(r.createdAt)}</td><td>${duration(r.durationSeconds)}</td></tr>`)}</tbody>
     </table></div>
     ${data && data.runs.length === 0 ? html`<p class="muted">No runs match.</p>` : null}

@@ -1,6 +1,6 @@
 /** Schedule history: every slot the scheduler evaluated — fired, late, missed, skipped — with its reason. */
 import { get, type SlotJson } from '../api';
-import { ProblemBox, useLoad } from '../components';
+import { ProblemBox, Shown, useLoad } from '../components';
 import { html, utc } from '../html';
 import { href } from '../router';
 
@@ -17,7 +17,7 @@ export function SlotsPage({ pipeline, schedule }: { pipeline: string; schedule: 
         <th scope="row">${s.local}${s.dst ? html` <span class="badge dst">DST ${s.dst}</span>` : null}</th>
         <td>${utc(s.slot)}</td><td><span class=${`badge outcome-${s.outcome}`}>${s.outcome}</span></td>
         <td>${s.lateBySeconds > 0 ? `${s.lateBySeconds} s` : '—'}</td>
-        <td>${s.runId ? html`<a href=${href(["runs", s.runId])}>${s.runId}</a>` : '—'}</td><td>${s.reason ?? ''}</td></tr>`)}</tbody>
+        <td>${s.runId ? html`<a href=${href(["runs", s.runId])}>${s.runId}</a>` : '—'}</td><td><${Shown} text=${s.reason} /></td></tr>`)}</tbody>
     </table></div>
     ${data && data.slots.length === 0 ? html`<p class="muted">No slots recorded yet: the scheduler records each slot when it evaluates it.</p>` : null}
   </section>`;

@@ -13,6 +13,7 @@ import { ConnectionCache } from '../../src/steps/snowflake/connection';
 import type { StepOutcome } from '../../src/steps/protocol';
 import { SNOWFLAKE_ERRORS, SnowflakeStandIn, copyIntoResult } from '../../src/standins/snowflake/server';
 import { createTestStepContext } from '../support/dbtCloud/stepContext';
+import { seedSnowflakeSecrets } from '../support/snowflakeSecrets';
 
 type SnowflakeStep = Extract<ReturnType<typeof pipelineSchema.parse>['steps'][number], { kind: 'snowflake' }>;
 
@@ -48,15 +49,7 @@ function context(secrets: Record<string, string> = {}) {
   return createTestStepContext({
     runId: `run-${runCounter}`,
     stepId: 'load',
-    secrets: {
-      'snowflake-account': 'testacct',
-      'snowflake-user': 'loader',
-      'snowflake-password': CANARY,
-      'snowflake-warehouse': 'LOAD_WH',
-      'snowflake-database': 'RAW',
-      'snowflake-schema': 'PUBLIC',
-      ...secrets,
-    },
+    secrets: { ...seedSnowflakeSecrets(CANARY), ...secrets },
     settings: { SNOWFLAKE_ACCESS_URL: server.url },
   });
 }

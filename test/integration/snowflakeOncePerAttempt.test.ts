@@ -6,7 +6,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { classify, type ClassifiedError } from '../../src/core/errors';
+import { classify } from '../../src/core/errors';
 import { pipelineSchema } from '../../src/pipelines/schema';
 import seed from '../../src/pipelines/definitions/data-pipeline';
 import { createSnowflakeAdapter, type SnowflakeAdapterDeps } from '../../src/steps/snowflake/adapter';
@@ -14,6 +14,8 @@ import { ConnectionCache, connect, destroyQuietly, loadSnowflakeSdk, type Connec
 import type { StepOutcome } from '../../src/steps/protocol';
 import { SNOWFLAKE_ERRORS, SnowflakeStandIn, copyIntoResult } from '../../src/standins/snowflake/server';
 import { createTestStepContext } from '../support/dbtCloud/stepContext';
+import { seedSnowflakeSecrets } from '../support/snowflakeSecrets';
+import { rejection } from '../support/dbtCloud/fixtures';
 
 type SnowflakeStep = Extract<ReturnType<typeof pipelineSchema.parse>['steps'][number], { kind: 'snowflake' }>;
 
@@ -35,14 +37,7 @@ function context() {
   return createTestStepContext({
     runId: `once-${runs}`,
     stepId: 'load',
-    secrets: {
-      'snowflake-account': 'testacct',
-      'snowflake-user': 'loader',
-      'snowflake-password': PASSWORD,
-      'snowflake-warehouse': 'LOAD_WH',
-      'snowflake-database': 'RAW',
-      'snowflake-schema': 'PUBLIC',
-    },
+    secrets: seedSnowflakeSecrets(PASSWORD),
     settings: { SNOWFLAKE_ACCESS_URL: server.url },
   });
 }
@@ -51,15 +46,6 @@ function context() {
 const instance = (deps: SnowflakeAdapterDeps = {}) => createSnowflakeAdapter({ connections: new ConnectionCache(), ...deps });
 
 const copies = () => server.queriesMatching(/^COPY INTO/).length;
-
-async function rejection(promise: Promise<unknown>): Promise<ClassifiedError> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as ClassifiedError;
-  }
-  assert.fail('expected the step to fail');
-}
 
 async function pollToEnd(adapter: ReturnType<typeof instance>, step: SnowflakeStep, first: StepOutcome, ctx: ReturnType<typeof context>['ctx'], limit = 20) {
   const shown: unknown[] = [];

@@ -9,7 +9,9 @@ import { build } from 'esbuild';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { buildConsole } from './buildConsole.mjs';
 
-export const EXTERNAL = ['@azure/functions-core', 'snowflake-sdk', '@azure/identity', '@azure/keyvault-secrets', '@azure/data-tables'];
+// @azure/core-rest-pipeline and @azure/core-util are the Key Vault client's own pipeline packages
+// (src/secrets/keyVault.ts adds a retry policy to it): external, so the app and the SDK share one copy.
+export const EXTERNAL = ['@azure/functions-core', 'snowflake-sdk', '@azure/identity', '@azure/keyvault-secrets', '@azure/data-tables', '@azure/core-rest-pipeline', '@azure/core-util'];
 
 export const ENTRIES = {
   index: 'src/index.ts',

@@ -2,6 +2,10 @@
 """
 Entry point of the dbt Container Apps job started by durable-pipelines.
 
+  0. writes {"execution": <CONTAINER_APP_JOB_EXECUTION_NAME>} to DP_STARTED_URL: the app finds the
+     execution of an attempt by this blob when a start is delivered twice, or when ARM's start
+     operation ended without naming it (Container Apps sets CONTAINER_APP_JOB_EXECUTION_NAME in a
+     job's replicas: learn.microsoft.com "Manage environment variables on Azure Container Apps");
   1. when DBT_PROJECT_URL is set, downloads the dbt project (a .tar or .tar.gz blob) with the job's
      managed identity and unpacks it into a fresh directory: the job then runs the public dbt image
      (ghcr.io/dbt-labs/dbt-snowflake) with this file as `python -c`, and no registry of ours is
@@ -199,6 +203,20 @@ def install_packages(project, profiles):
     return subprocess.call(["dbt", "deps"], cwd=project, env=env)
 
 
+def announce_execution():
+    """Names this execution next to the attempt's results, before anything that can fail."""
+    url = os.environ.get("DP_STARTED_URL")
+    name = os.environ.get("CONTAINER_APP_JOB_EXECUTION_NAME")
+    if not url or not name:
+        return
+    headers = {**blob_headers(url), "x-ms-blob-type": "BlockBlob", "Content-Type": "application/json"}
+    try:
+        request(urllib.request.Request(url, data=json.dumps({"execution": name}).encode(), method="PUT", headers=headers))
+        log("announced the execution", execution=name, blob=without_query(url))
+    except Exception as error:  # noqa: BLE001 - the app also noted the start; dbt still runs
+        log("could not announce the execution", error=str(error))
+
+
 def upload_run_results(path, url):
     with open(path, "rb") as handle:
         data = handle.read()
@@ -223,6 +241,7 @@ def run_dbt(args, project, profiles):
 def main(argv):
     # `python entrypoint.py run …` and `python -c "<this file>" run …` both leave dbt's args at [1:].
     args = argv[1:] or ["run"]
+    announce_execution()
     project = PROJECT_DIR
     project_url = os.environ.get("DBT_PROJECT_URL")
     if project_url:

@@ -9,7 +9,15 @@
  * your fault at all") and network failures get a short backoff. The 4xx answers Slack documents
  * for incoming webhooks (invalid_payload, action_prohibited, channel_not_found, no_service,
  * channel_is_archived: api.slack.com changelog 2016-05-17 "Improving error conditions for
- * Incoming Webhooks") say the message or the webhook is wrong: not retried.
+ * Incoming Webhooks") say the message or the webhook is wrong: not retried — except
+ * `invalid_blocks` / `invalid_blocks_format` (Slack refused the Block Kit, not the message): the
+ * alert goes again as plain text, since an alert without its layout beats no alert.
+ *
+ * Delivery: Slack answers 200 `ok` once the message is posted. A Teams workflow ("When a Teams
+ * webhook request is received") answers 202 as soon as it takes the request; its flow posts the
+ * card afterwards, and a failure there shows only in the flow's run history (an HTTP request
+ * trigger with no Response action "immediately returns 202 Accepted": learn.microsoft.com, Logic
+ * Apps request trigger). So a 202 is reported as `delivery: 'accepted'`, not `'posted'`.
  */
 import type { AlertDefinition } from '../pipelines/schema';
 import type { Logger } from '../logging/logger';
@@ -49,6 +57,10 @@ export interface NotifyResult {
   readonly error?: string;
   /** Tries made (1 when the first one settled it). */
   readonly attempts: number;
+  /** When ok: `posted` (the service says it posted it) or `accepted` (taken; a Teams flow posts it later, or not). */
+  readonly delivery?: 'posted' | 'accepted';
+  /** `text` when Slack refused the blocks and the alert went as plain text. */
+  readonly format?: 'text';
 }
 
 export interface Notifier {
@@ -62,6 +74,8 @@ const DEFAULT_MAX_RETRY_AFTER_SECONDS = 30;
 /** Answers worth another try: throttled, or the service failed. */
 const RETRIED_STATUSES = new Set([408, 429, 500, 502, 503, 504]);
 const FAILURE_MARKER = /\s*<<dp-failure>>[\s\S]*?<<\/dp-failure>>/g;
+/** Slack's answers to blocks it will not render (the message itself is fine). */
+const BLOCKS_REFUSED = new Set(['invalid_blocks', 'invalid_blocks_format']);
 
 export function createNotifier(deps: NotifierDeps): Notifier {
   const doFetch = deps.fetch ?? fetch;
@@ -76,7 +90,9 @@ export function createNotifier(deps: NotifierDeps): Notifier {
   const maxRetryAfterSeconds = deps.retry?.maxRetryAfterSeconds ?? DEFAULT_MAX_RETRY_AFTER_SECONDS;
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
 
-  type Try = { readonly ok: true; readonly status: number } | { readonly ok: false; readonly status?: number; readonly reason: string; readonly retryAfterMs?: number; readonly retry: boolean };
+  type Try =
+    | { readonly ok: true; readonly status: number }
+    | { readonly ok: false; readonly status?: number; readonly answer?: string; readonly reason: string; readonly retryAfterMs?: number; readonly retry: boolean };
 
   async function post(url: string, body: string, alert: AlertDefinition): Promise<Try> {
     let response: Response;
@@ -91,7 +107,7 @@ export function createNotifier(deps: NotifierDeps): Notifier {
     if ([401, 403, 404, 410].includes(response.status)) deps.secrets.invalidate(alert.webhook.secret);
     const reason = `webhook answered HTTP ${response.status}${text ? `: ${maskSecrets(text).slice(0, 200)}` : ''}`;
     const retryAfter = parseRetryAfterSeconds(response.headers.get('retry-after'), Date.now());
-    return { ok: false, status: response.status, reason, retry: RETRIED_STATUSES.has(response.status), ...(retryAfter === undefined ? {} : { retryAfterMs: retryAfter * 1000 }) };
+    return { ok: false, status: response.status, answer: text.trim(), reason, retry: RETRIED_STATUSES.has(response.status), ...(retryAfter === undefined ? {} : { retryAfterMs: retryAfter * 1000 }) };
   }
 
   async function send(event: RunEvent, alert: AlertDefinition): Promise<NotifyResult> {
@@ -99,19 +115,34 @@ export function createNotifier(deps: NotifierDeps): Notifier {
     const where = { channel: alert.channel, webhook: alert.webhook.secret, pipeline: event.pipeline, runId: event.runId };
     let url: string;
     let body: string;
+    /** The same alert as plain text, for a Slack that refuses its blocks. */
+    let plain: string | undefined;
     try {
       url = await deps.secrets.get(alert.webhook.secret);
       const error = event.error === undefined ? undefined : cleanError(event.error);
       const facts = factsOf(event, linkFor(event), error);
-      body = maskSecrets(JSON.stringify(alert.channel === 'slack' ? slackPayload(facts) : teamsPayload(facts, event.kind)));
+      const payload = alert.channel === 'slack' ? slackPayload(facts) : teamsPayload(facts, event.kind);
+      body = maskSecrets(JSON.stringify(payload));
+      if (alert.channel === 'slack') plain = maskSecrets(JSON.stringify({ text: payload['text'] }));
     } catch (error) {
       const reason = describeError(error);
       deps.log?.warn(where, `notification not delivered: ${reason}`);
       return { ...base, ok: false, error: reason, attempts: 0 };
     }
+    let format: NotifyResult['format'];
     for (let attempt = 1; ; attempt++) {
       const result = await post(url, body, alert);
-      if (result.ok) return { ...base, ok: true, status: result.status, attempts: attempt };
+      if (result.ok) {
+        const delivery = result.status === 202 ? 'accepted' : 'posted';
+        if (delivery === 'accepted') deps.log?.info({ ...where, status: result.status }, `${alert.channel === 'teams' ? 'Teams' : 'the webhook'} accepted the alert (202); whether it was posted shows only in the flow's run history`);
+        return { ...base, ok: true, status: result.status, attempts: attempt, delivery, ...(format ? { format } : {}) };
+      }
+      if (plain !== undefined && format === undefined && result.status === 400 && BLOCKS_REFUSED.has(result.answer ?? '')) {
+        deps.log?.warn({ ...where, status: result.status, attempt }, `Slack refused the alert's blocks (${result.answer ?? ''}); sending it as plain text`);
+        body = plain;
+        format = 'text';
+        continue;
+      }
       const status = result.status === undefined ? {} : { status: result.status };
       const delay = result.retryAfterMs ?? delaysMs[attempt - 1];
       const last = !result.retry || delay === undefined || attempt > delaysMs.length;

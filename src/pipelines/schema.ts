@@ -183,6 +183,13 @@ export const azureFunctionStepSchema = z
     body: jsonSchema.optional(),
     headers: z.record(z.string(), z.string()).default({}),
     requestTimeout: durationSchema.default(230),
+    /**
+     * The function honours the `Idempotency-Key` header the step sends (src/steps/azureFunction/
+     * README.md: a key whose work runs answers 409, one that succeeded answers its stored response).
+     * Then an answer lost to Azure's 230-second HTTP limit is recovered by sending the same request
+     * again; without it, such a step fails rather than call the function a second time.
+     */
+    honoursIdempotencyKey: z.boolean().default(false),
   })
   .strict();
 

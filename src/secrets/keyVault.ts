@@ -1,25 +1,58 @@
 /**
  * Secrets from Azure Key Vault through the SDK's SecretClient.
  *
- * Retries: the SDK's pipeline already retries 429 and 503 honouring Retry-After (and
- * retry-after-ms), and 408/5xx/network errors with exponential backoff. We tune that policy
- * (`keyVaultRetryOptions`) and do not retry again on top of it: an error that reaches us has used
- * the SDK's retries and is only classified here — the step's own retry policy takes it from there.
+ * Retries: the SDK's pipeline retries 429 and 503 *when they carry* Retry-After (or
+ * retry-after-ms), and 408/5xx/network errors with exponential backoff. A 429 without Retry-After
+ * falls through both (@azure/core-rest-pipeline: throttlingRetryStrategy skips a response with no
+ * Retry-After, exponentialRetryStrategy only takes 408 and 5xx), and that is what Key Vault was
+ * seen sending when a vault's request-type limit is reached ("Reason:
+ * VaultRequestTypeLimitReached", no Retry-After: vcsjones/AzureSignTool#219). Key Vault's
+ * throttling guidance asks for exponential backoff on 429 (learn.microsoft.com "Azure Key Vault
+ * throttling guidance"), so `bareThrottleRetryPolicy` adds it, in the SDK's own retry policy with a
+ * strategy for that one case. Errors that reach us have used those retries and are only
+ * classified here; the step's own retry policy takes it from there.
  */
+import { retryPolicy, type PipelinePolicy } from '@azure/core-rest-pipeline';
+import { calculateRetryDelay } from '@azure/core-util';
 import type { SecretClient } from '@azure/keyvault-secrets';
 import { PermanentError, RetryAfterError, TransientError, type ClassifiedError } from '../core/errors';
 import { parseRetryAfterSeconds } from '../core/retryAfter';
 import type { SecretSource } from './cache';
 
 export interface KeyVaultRetryOptions {
-  /** Retries after the first try (SDK default 3). */
+  /** Retries after the first try (SDK default 3); also the bound for a 429 without Retry-After. */
   readonly maxRetries?: number;
   /** First exponential delay (SDK default 1000 ms); Retry-After overrides it on 429/503. */
   readonly retryDelayInMs?: number;
   readonly maxRetryDelayInMs?: number;
+  /** First delay after a 429 without Retry-After, doubled each time up to `maxRetryDelayInMs`, with jitter. */
+  readonly throttledRetryDelayInMs?: number;
 }
 
-export const DEFAULT_KEY_VAULT_RETRY: Required<KeyVaultRetryOptions> = { maxRetries: 3, retryDelayInMs: 500, maxRetryDelayInMs: 8000 };
+export const DEFAULT_KEY_VAULT_RETRY: Required<KeyVaultRetryOptions> = { maxRetries: 3, retryDelayInMs: 500, maxRetryDelayInMs: 8000, throttledRetryDelayInMs: 1000 };
+
+const RETRY_AFTER_HEADERS = ['retry-after', 'retry-after-ms', 'x-ms-retry-after-ms'];
+
+/**
+ * Retries a 429 that names no time to wait, with exponential backoff and jitter (1 s, 2 s, 4 s by
+ * default). Added per call, around the SDK's own retry policy, which hands such a response back
+ * untouched; a 429 with Retry-After stays the SDK's to honour.
+ */
+export function bareThrottleRetryPolicy(options: KeyVaultRetryOptions = {}): PipelinePolicy {
+  const settings = { ...DEFAULT_KEY_VAULT_RETRY, ...options };
+  return retryPolicy(
+    [
+      {
+        name: 'keyVaultBareThrottle',
+        retry({ retryCount, response }) {
+          if (response?.status !== 429 || RETRY_AFTER_HEADERS.some((h) => response.headers.get(h) !== undefined)) return { skipStrategy: true };
+          return calculateRetryDelay(retryCount, { retryDelayInMs: settings.throttledRetryDelayInMs, maxRetryDelayInMs: settings.maxRetryDelayInMs });
+        },
+      },
+    ],
+    { maxRetries: settings.maxRetries },
+  );
+}
 
 export function keyVaultSource(client: SecretClient): SecretSource {
   const description = `Key Vault ${client.vaultUrl}`;

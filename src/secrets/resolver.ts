@@ -7,7 +7,7 @@ import { SecretClient, type SecretClientOptions } from '@azure/keyvault-secrets'
 import type { AppConfig } from '../config/config';
 import type { Logger } from '../logging/logger';
 import { createCachingResolver } from './cache';
-import { DEFAULT_KEY_VAULT_RETRY, keyVaultSource, type KeyVaultRetryOptions } from './keyVault';
+import { bareThrottleRetryPolicy, DEFAULT_KEY_VAULT_RETRY, keyVaultSource, type KeyVaultRetryOptions } from './keyVault';
 import { settingsSource } from './settings';
 import type { SecretResolver, SettingsReader } from './types';
 
@@ -28,7 +28,7 @@ export interface SecretResolverOptions {
   readonly credential?: TokenCredential;
   /** Extra SecretClient options (tests pass `tlsOptions: { ca }`, `disableChallengeResourceVerification`). */
   readonly clientOptions?: SecretClientOptions;
-  /** The SDK's retry policy for 429/503/5xx/network (we add no retry loop of our own). */
+  /** The SDK's retry policy for 429/503/5xx/network, plus backoff for a 429 without Retry-After (keyVault.ts). */
   readonly retry?: KeyVaultRetryOptions;
   readonly now?: () => number;
   readonly log?: Logger;
@@ -68,8 +68,10 @@ export function createSecretClient(vaultUrl: string, options: Pick<SecretResolve
     (options.managedIdentityClientId
       ? new ManagedIdentityCredential({ clientId: options.managedIdentityClientId })
       : new DefaultAzureCredential());
+  const retry = { ...DEFAULT_KEY_VAULT_RETRY, ...options.retry, ...options.clientOptions?.retryOptions };
   return new SecretClient(vaultUrl, credential, {
     ...options.clientOptions,
-    retryOptions: { ...DEFAULT_KEY_VAULT_RETRY, ...options.retry, ...options.clientOptions?.retryOptions },
+    retryOptions: retry,
+    additionalPolicies: [...(options.clientOptions?.additionalPolicies ?? []), { policy: bareThrottleRetryPolicy(retry), position: 'perCall' }],
   });
 }

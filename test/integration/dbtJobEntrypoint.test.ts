@@ -152,6 +152,13 @@ void describe('dbt job entrypoint.py', { skip: python ? false : 'python3 is not 
     assert.ok(!ran.stderr.includes('MIIEvQ'), 'no secret value in the job log');
   });
 
+  void test('names its execution (CONTAINER_APP_JOB_EXECUTION_NAME) in DP_STARTED_URL before running dbt', async () => {
+    const started = `${arm.resultsContainerUrl}/run-b/transform/1/execution.json`;
+    const ran = await runEntrypoint(['run'], { DP_STARTED_URL: started, CONTAINER_APP_JOB_EXECUTION_NAME: 'dbt-job-x00042', FAKE_DBT_RESULTS: JSON.stringify(SUCCESS_RESULTS) });
+    assert.equal(ran.code, 0, ran.stderr);
+    assert.deepEqual(JSON.parse(arm.blobs.get(blobPath(started)) ?? 'null'), { execution: 'dbt-job-x00042' });
+  });
+
   void test('no args means `dbt run`', async () => {
     const ran = await runEntrypoint([], { FAKE_DBT_RESULTS: JSON.stringify(SUCCESS_RESULTS) });
     assert.equal(ran.code, 0, ran.stderr);

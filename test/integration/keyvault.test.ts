@@ -56,6 +56,29 @@ void describe('Key Vault secrets', () => {
     assert.ok(reads[1]!.at - reads[0]!.at >= 950, 'the retry came sooner than Retry-After');
   });
 
+  void test('a bare 429 (no Retry-After, VaultRequestTypeLimitReached) is retried with backoff through the real SecretClient', async () => {
+    // The SDK's own policies leave it alone: throttlingRetryStrategy needs a Retry-After and
+    // exponentialRetryStrategy only takes 408 and 5xx (@azure/core-rest-pipeline).
+    const secrets = resolverFor(kv, { retry: { throttledRetryDelayInMs: 200 } });
+    kv.throttle(2, undefined, 'snowflake-warehouse');
+    const from = kv.requests.length;
+    assert.equal(await secrets.get('snowflake-warehouse'), 'value-of-snowflake-warehouse-0001');
+    const reads = kv.requests.slice(from).filter((r) => r.name === 'snowflake-warehouse' && r.status !== 401);
+    assert.deepEqual(reads.map((r) => r.status), [429, 429, 200]);
+    // Exponential with jitter: at least half of 200 ms, then of 400 ms.
+    assert.ok(reads[1]!.at - reads[0]!.at >= 100 && reads[2]!.at - reads[1]!.at >= 200, 'retried without backing off');
+  });
+
+  void test('a bare 429 that outlasts the backoff is a transient failure naming the secret', async () => {
+    const secrets = resolverFor(kv, { retry: { maxRetries: 2, throttledRetryDelayInMs: 10 } });
+    kv.throttle(3, undefined, 'snowflake-database');
+    const error = await secrets.get('snowflake-database').then(() => undefined, (e: unknown) => e);
+    const info = classify(error);
+    assert.deepEqual([info.class, info.code], ['transient', 'Throttled']);
+    assert.match(info.message, /snowflake-database.*throttled/);
+    assert.equal(kv.requests.filter((r) => r.name === 'snowflake-database' && r.status === 429).length, 3);
+  });
+
   void test('throttling that outlasts the retries is a transient failure that names the secret, not its value', async () => {
     const secrets = resolverFor(kv, { retry: { maxRetries: 2 } });
     kv.throttle(3, 0, 'snowflake-schema');

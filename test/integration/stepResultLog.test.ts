@@ -15,19 +15,13 @@ import { createSnowflakeAdapter } from '../../src/steps/snowflake/adapter';
 import { ConnectionCache } from '../../src/steps/snowflake/connection';
 import { demoStageScripts } from '../../src/standins/snowflake/demoStage';
 import { SnowflakeStandIn, copyIntoResult } from '../../src/standins/snowflake/server';
+import { seedSnowflakeSecrets } from '../support/snowflakeSecrets';
 
 const PASSWORD = 'stepResultLog-canary-pw';
 const server = new SnowflakeStandIn({ account: 'testacct', users: { loader: { password: PASSWORD } } });
 const catalog = loadCatalog(pipelineInputs);
 const seed = catalog.get('data-pipeline')!;
-const secrets: Record<string, string> = {
-  'snowflake-account': 'testacct',
-  'snowflake-user': 'loader',
-  'snowflake-password': PASSWORD,
-  'snowflake-warehouse': 'LOAD_WH',
-  'snowflake-database': 'RAW',
-  'snowflake-schema': 'PUBLIC',
-};
+const secrets: Record<string, string> = seedSnowflakeSecrets(PASSWORD);
 
 function harness() {
   const logs: LogLine[] = [];

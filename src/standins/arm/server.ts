@@ -4,7 +4,12 @@
  *   GET  {job}?api-version=…                          the job resource (template.containers)
  *   POST {job}/start?api-version=…                    body = JobExecutionTemplate; 200 `{ name, id }`
  *                                                      or (startMode 'async') 202 + Location
- *   GET  {Location}                                   202 once, then 200 `{ name, id }`
+ *   GET  {Location}                                   202 once, then 200 `{ name, id }` — or, with
+ *                                                     `operationFinal: 'no-content'`, 204 and no body:
+ *                                                     the spec declares the start's final state "via
+ *                                                     location" (Jobs.json, Jobs_Start) and ARM's
+ *                                                     async guidelines let a finished operation
+ *                                                     answer 204, so a start may end naming nothing
  *   GET  {job}/executions?api-version=…               the executions, newest first, with their templates,
  *                                                     one page at a time: ARM list operations answer
  *                                                     `{ value, nextLink }`, nextLink an absolute URL
@@ -14,12 +19,22 @@
  *                                                     List" returns ContainerAppJobExecutions with
  *                                                     `value` and `nextLink`)
  *   GET  {job}/executions/{name}?api-version=…        properties.status Running → Succeeded/Failed
+ *                                                     (or through Degraded, see ArmOutcome)
  *   POST {job}/executions/{name}/stop?api-version=…   status becomes Stopped
  *   GET  /{container}/{blob path}                     Blob GET (Bearer + x-ms-version), 404 BlobNotFound
  *   PUT  /{container}/{blob path}                     Put Blob (x-ms-blob-type: BlockBlob), as the job uploads
  * ARM wants `Authorization: Bearer <armToken>`, Blob `Bearer <storageToken>`: a token asked for the
- * wrong scope is refused. When an execution finishes, the stand-in plays the container's part: it
- * writes the scripted run_results.json to the blob named by the execution's DP_RESULTS_URL env.
+ * wrong scope is refused. The stand-in plays the container's part: when an execution begins it
+ * writes `{ execution: <its name> }` to the blob its DP_STARTED_URL env names (what entrypoint.py
+ * does with CONTAINER_APP_JOB_EXECUTION_NAME), and when it finishes, the scripted run_results.json
+ * to the blob DP_RESULTS_URL names.
+ *
+ * What the spec leaves open is offered both ways. Whether an execution's `template` echoes the env
+ * values it was started with: the spec's examples (Job_Executions_Get.json) show containers with
+ * image, name, resources, command and args, never env; `executionTemplate` picks 'without-env'
+ * (default) or 'as-sent'. What Degraded means (the status enum lists it, nothing says whether it
+ * is an end): an outcome of status 'Degraded' stays Degraded, `degradedPolls` passes through
+ * Degraded on the way to another status.
  */
 import type { AccessToken, GetTokenOptions, TokenCredential } from '@azure/identity';
 import { FailureScript, serve, type StandInReply, type StandInRequest } from '../dbtCloud/httpServer';
@@ -31,6 +46,8 @@ export interface ArmOutcome {
   readonly status: 'Succeeded' | 'Failed' | 'Degraded';
   /** What the "container" uploads to DP_RESULTS_URL when it ends; absent = nothing uploaded. */
   readonly runResults?: unknown;
+  /** Status checks that see Degraded before `status` (nothing uploaded meanwhile). */
+  readonly degradedPolls?: number;
 }
 
 export interface ArmStandInOptions {
@@ -48,6 +65,12 @@ export interface ArmStandInOptions {
   readonly sas?: string;
   /** Executions per page of the list (default 20); the rest through `nextLink`. */
   readonly executionsPageSize?: number;
+  /** What an execution's `template` shows of its env (see the header comment); default 'without-env'. */
+  readonly executionTemplate?: 'as-sent' | 'without-env';
+  /** How the start operation's Location answers once done: `{ name, id }` (default) or 204, no body. */
+  readonly operationFinal?: 'body' | 'no-content';
+  /** Execution GETs before the "container" writes DP_STARTED_URL (an image still pulling); default 0. */
+  readonly containerStartPolls?: number;
 }
 
 export interface ArmStart {
@@ -75,8 +98,9 @@ interface Execution {
   polls: number;
   status: string;
   readonly resultsPath: string | undefined;
+  readonly startedPath: string | undefined;
   readonly outcome: ArmOutcome;
-  readonly template: unknown;
+  readonly template: ArmStart['body'];
 }
 
 const DEFAULT_CONTAINERS = [
@@ -139,10 +163,24 @@ export async function startArmStandIn(options: ArmStandInOptions): Promise<ArmSt
     return { status: 200, text: content, headers: { 'content-type': 'application/json' } };
   }
 
+  const containerStartPolls = options.containerStartPolls ?? 0;
+
+  /** The container's first act: say which execution it is, where it was told to. */
+  function announce(execution: Execution): void {
+    if (execution.startedPath !== undefined && execution.polls >= containerStartPolls) blobs.set(execution.startedPath, JSON.stringify({ execution: execution.name }));
+  }
+
   function advance(execution: Execution): void {
-    if (execution.status !== 'Running') return;
+    if (execution.status !== 'Running' && execution.status !== 'Degraded') return;
     execution.polls++;
+    announce(execution);
     if (execution.polls <= pollsBeforeDone) return;
+    const degraded = execution.outcome.degradedPolls ?? 0;
+    if (execution.polls <= pollsBeforeDone + degraded) {
+      execution.status = 'Degraded';
+      return;
+    }
+    if (execution.status === execution.outcome.status) return;
     execution.status = execution.outcome.status;
     // The container's last act: upload run_results.json where it was told to.
     if (execution.resultsPath !== undefined && execution.outcome.runResults !== undefined) {
@@ -150,14 +188,24 @@ export async function startArmStandIn(options: ArmStandInOptions): Promise<ArmSt
     }
   }
 
+  const blobPathOf = (body: ArmStart['body'], name: string) => {
+    const url = body.containers?.[0]?.env?.find((e) => e.name === name)?.value;
+    return url === undefined ? undefined : decodeURIComponent(new URL(url).pathname);
+  };
+
   function createExecution(body: ArmStart['body']): Execution {
     const name = `${jobName}-x${(++counter).toString(36).padStart(5, '0')}`;
-    const resultsUrl = body.containers?.[0]?.env?.find((e) => e.name === 'DP_RESULTS_URL')?.value;
-    const resultsPath = resultsUrl === undefined ? undefined : decodeURIComponent(new URL(resultsUrl).pathname);
-    const execution: Execution = { name, polls: 0, status: 'Running', resultsPath, outcome, template: body };
+    const execution: Execution = { name, polls: 0, status: 'Running', resultsPath: blobPathOf(body, 'DP_RESULTS_URL'), startedPath: blobPathOf(body, 'DP_STARTED_URL'), outcome, template: body };
     executions.set(name, execution);
     starts.push({ execution: name, body });
+    announce(execution);
     return execution;
+  }
+
+  /** The template as an execution shows it. */
+  function shownTemplate(execution: Execution): unknown {
+    if (options.executionTemplate === 'as-sent') return execution.template;
+    return { ...execution.template, containers: execution.template.containers?.map(({ env: _env, ...rest }) => rest) };
   }
 
   function handle(req: StandInRequest): StandInReply {
@@ -203,6 +251,7 @@ export async function startArmStandIn(options: ArmStandInOptions): Promise<ArmSt
         if (!op) return armError(404, 'OperationNotFound', 'no such operation');
         op.polls++;
         if (op.polls === 1) return { status: 202, text: '', headers: { location: `${base}${req.path}?api-version=${ARM_API_VERSION}` } };
+        if (options.operationFinal === 'no-content') return { status: 204, text: '' };
         return { status: 200, json: { name: op.execution, id: `${jobResourceId}/executions/${op.execution}` } };
       }
       case 'executions': {
@@ -219,7 +268,7 @@ export async function startArmStandIn(options: ArmStandInOptions): Promise<ArmSt
               id: `${jobResourceId}/executions/${e.name}`,
               name: e.name,
               type: 'Microsoft.App/jobs/executions',
-              properties: { status: e.status, startTime: '2026-01-01T02:00:00+00:00', template: e.template },
+              properties: { status: e.status, startTime: '2026-01-01T02:00:00+00:00', template: shownTemplate(e) },
             })),
           },
         };
@@ -230,7 +279,7 @@ export async function startArmStandIn(options: ArmStandInOptions): Promise<ArmSt
         advance(execution);
         return {
           status: 200,
-          json: { id: `${jobResourceId}/executions/${execution.name}`, name: execution.name, type: 'Microsoft.App/jobs/executions', properties: { status: execution.status, startTime: '2026-01-01T02:00:00+00:00', template: execution.template } },
+          json: { id: `${jobResourceId}/executions/${execution.name}`, name: execution.name, type: 'Microsoft.App/jobs/executions', properties: { status: execution.status, startTime: '2026-01-01T02:00:00+00:00', template: shownTemplate(execution) } },
         };
       }
       case 'stop': {

@@ -2,7 +2,9 @@
  * A dbt Cloud Admin API v2 stand-in, speaking the real paths and envelope
  * (`{ status: { code, is_success, user_message, developer_message }, data }`):
  *   POST /api/v2/accounts/{a}/jobs/{j}/run/                        trigger (cause, steps_override)
- *   GET  /api/v2/accounts/{a}/runs/?job_definition_id=…             list runs (with trigger.cause)
+ *   GET  /api/v2/accounts/{a}/runs/?job_definition_id=…             list runs (`trigger` with its
+ *                                                                   cause when `include_related`
+ *                                                                   names it)
  *   GET  /api/v2/accounts/{a}/runs/{r}/                             run: 1 queued → 3 running → final;
  *                                                                   `run_steps` filled when
  *                                                                   `include_related` names it
@@ -63,6 +65,15 @@ export interface DbtCloudStandInOptions {
   /** GETs of a run that answer "not done" before the final status (default 2). */
   readonly pollsBeforeDone?: number;
   readonly outcome?: DbtCloudOutcome;
+  /**
+   * The forms of `include_related` honoured: a JSON list (`["trigger","run_steps"]`, how the Admin
+   * API v2 reference writes its example), a plain or comma-separated value (`trigger,run_steps`, or
+   * the parameter repeated, which is what Airflow's and prefect-dbt's HTTP clients send for a
+   * list), or both. Which one dbt Cloud parses is not documented beyond "a list of related fields";
+   * a form it does not parse is ignored, and the run comes back without `trigger` and with no
+   * `run_steps`. Default 'both'.
+   */
+  readonly includeRelatedForm?: 'json' | 'plain' | 'both';
 }
 
 export interface DbtCloudStandIn {
@@ -70,6 +81,7 @@ export interface DbtCloudStandIn {
   readonly accountId: string;
   readonly jobId: string;
   readonly triggers: readonly DbtCloudTrigger[];
+  includeRelatedForm: 'json' | 'plain' | 'both';
   readonly cancels: readonly number[];
   /** Every request, method and path, with the Authorization header as received. */
   readonly requests: readonly { method: string; path: string; authorization: string | undefined; status: number }[];
@@ -103,6 +115,7 @@ export async function startDbtCloudStandIn(options: DbtCloudStandInOptions): Pro
   const cancels: number[] = [];
   const requests: { method: string; path: string; authorization: string | undefined; status: number }[] = [];
   let nextRunId = 9000;
+  const state = { includeRelatedForm: options.includeRelatedForm ?? 'both' };
 
   const envelope = (code: number, data: unknown, userMessage?: string): StandInReply => ({
     status: code,
@@ -130,7 +143,8 @@ export async function startDbtCloudStandIn(options: DbtCloudStandInOptions): Pro
     in_progress: run.status < 10,
     is_complete: run.status >= 10,
     href: `${base}/deploy/${accountId}/projects/1/runs/${run.id}/`,
-    trigger: { cause: run.cause },
+    trigger_id: run.id + 500000,
+    trigger: related.includes('trigger') ? { id: run.id + 500000, cause: run.cause } : null,
     run_steps: related.includes('run_steps') ? runSteps(run) : [],
   });
 
@@ -167,7 +181,7 @@ export async function startDbtCloudStandIn(options: DbtCloudStandInOptions): Pro
       case 'list': {
         const job = req.query.get('job_definition_id');
         const list = [...runs.values()].filter((r) => job === null || String(r.jobId) === job).sort((a, b) => b.id - a.id);
-        return envelope(200, list.map((r) => runData(r, base)));
+        return envelope(200, list.map((r) => runData(r, base, relatedOf(req.query))));
       }
       case 'run': {
         const run = runs.get(Number(/\/runs\/(\d+)\//.exec(rest)?.[1]));
@@ -200,16 +214,23 @@ export async function startDbtCloudStandIn(options: DbtCloudStandInOptions): Pro
     }
   }
 
-  /** `include_related=["trigger","run_steps"]` (a JSON list) or `include_related=run_steps,trigger`. */
+  /** The related objects asked for, in the forms this stand-in honours (`includeRelatedForm`). */
   function relatedOf(query: URLSearchParams): string[] {
-    const raw = query.get('include_related') ?? '';
-    try {
-      const parsed = JSON.parse(raw) as unknown;
-      if (Array.isArray(parsed)) return parsed.filter((x): x is string => typeof x === 'string');
-    } catch {
-      // not JSON: a comma list
+    const names: string[] = [];
+    for (const raw of query.getAll('include_related')) {
+      let list: unknown;
+      try {
+        list = JSON.parse(raw) as unknown;
+      } catch {
+        list = undefined;
+      }
+      if (Array.isArray(list)) {
+        if (state.includeRelatedForm !== 'plain') names.push(...list.filter((x): x is string => typeof x === 'string'));
+      } else if (state.includeRelatedForm !== 'json') {
+        names.push(...raw.split(',').map((x) => x.trim()).filter(Boolean));
+      }
     }
-    return raw.split(',').map((x) => x.trim()).filter(Boolean);
+    return names;
   }
 
   let base = '';
@@ -225,6 +246,12 @@ export async function startDbtCloudStandIn(options: DbtCloudStandInOptions): Pro
     accountId,
     jobId,
     triggers,
+    get includeRelatedForm() {
+      return state.includeRelatedForm;
+    },
+    set includeRelatedForm(form) {
+      state.includeRelatedForm = form;
+    },
     cancels,
     requests,
     failNext: (r, status, opts) => failures.add(r, status, opts),

@@ -6,7 +6,7 @@
  * with the challenge-auth flow the SDK expects: a request without a bearer token gets 401 and
  * `WWW-Authenticate: Bearer authorization="https://login.microsoftonline.com/<tenant>",
  * resource="https://vault.azure.net"`; the SDK then asks its credential for a token and retries.
- * Scriptable 429 with Retry-After; counts reads per secret.
+ * Scriptable 429, with or without Retry-After; counts reads per secret.
  */
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -38,8 +38,16 @@ export interface KeyVaultStandIn {
   setSecret(name: string, value: string): string;
   /** Enables or disables the secret's current version (`attributes.enabled`, as `az keyvault secret set-attributes --enabled`). */
   setEnabled(name: string, enabled: boolean): void;
-  /** The next `times` authenticated GETs (of `name`, or of any secret) answer 429 with Retry-After. */
-  throttle(times: number, retryAfterSeconds: number, name?: string): void;
+  /**
+   * The next `times` authenticated GETs (of `name`, or of any secret) answer 429. With
+   * `retryAfterSeconds`, a `Retry-After` header says when to come back; without it the answer is
+   * the one Key Vault was seen sending when a vault's request-type limit is reached: no
+   * Retry-After, body `{"error":{"code":"Throttled","message":"Request was not processed because
+   * too many requests were received. Reason: VaultRequestTypeLimitReached"}}` (the full response,
+   * headers included, is quoted in vcsjones/AzureSignTool#219). Which of the two a throttled vault
+   * sends is not documented: tests use both.
+   */
+  throttle(times: number, retryAfterSeconds: number | undefined, name?: string): void;
   close(): Promise<void>;
 }
 
@@ -63,7 +71,7 @@ export async function startKeyVaultStandIn(options: KeyVaultStandInOptions = {})
   const token = options.token ?? STANDIN_TOKEN;
   const store = new Map<string, Version[]>();
   const requests: KeyVaultRequest[] = [];
-  const throttles: { name: string | undefined; left: number; retryAfter: number }[] = [];
+  const throttles: { name: string | undefined; left: number; retryAfter: number | undefined }[] = [];
   let base = '';
 
   const setSecret = (name: string, value: string): string => {
@@ -113,6 +121,14 @@ export async function startKeyVaultStandIn(options: KeyVaultStandInOptions = {})
     if (throttle) {
       throttle.left -= 1;
       record(429);
+      if (throttle.retryAfter === undefined) {
+        send(res, 429, { error: { code: 'Throttled', message: 'Request was not processed because too many requests were received. Reason: VaultRequestTypeLimitReached' } }, {
+          'cache-control': 'no-cache',
+          pragma: 'no-cache',
+          expires: '-1',
+        });
+        return;
+      }
       send(res, 429, { error: { code: 'Throttled', message: 'Request was not processed because too many requests were received.' } }, {
         'retry-after': String(throttle.retryAfter),
       });

@@ -13,6 +13,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createHash, createPublicKey, randomUUID, verify, type KeyObject } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
+import { answerMetadataQuery, DEFAULT_TIMEOUT_PARAMETERS, isMetadataQuery, type TimeoutParameters } from './metadata';
 
 export type CellValue = string | number | boolean | null;
 
@@ -50,10 +51,28 @@ export interface QueryScript {
   /** The status reported while running ('RUNNING', 'RESUMING_WAREHOUSE', 'QUEUED'…). */
   readonly runningStatus?: string;
   /**
-   * The first `unknownPolls` status checks find no record of the query yet (`data.queries: []`,
-   * which snowflake-sdk reads as `NO_QUERY_DATA`): query monitoring lags a fresh submit, which is
-   * why every Snowflake driver keeps polling through "no data" for a while (snowflake-sdk
-   * connection.js `asyncNoDataMaxRetry = 24`; JDBC `NO_DATA_MAX_RETRIES`; Python `_NO_DATA_MAX_RETRY = 24`).
+   * The statuses reported by successive status checks while the query runs, one each (the last
+   * repeats): `['QUEUED', 'BLOCKED', 'RESTARTED']`. Any of snowflake-sdk's statuses
+   * (lib/constants/query_status.js) may be scripted, also those the driver files under
+   * `errorStatuses` though the statement still lives: BLOCKED (waiting on a lock; QUERY_HISTORY
+   * lists "blocked" among a running query's execution statuses), ABORTING (on its way to ABORTED),
+   * DISCONNECTED. `runningPolls` defaults to this list's length.
+   */
+  readonly runningStatuses?: readonly string[];
+  /** The query ends ABORTED (as after a cancel) instead of with `result`/`error`. */
+  readonly endsAborted?: boolean;
+  /**
+   * The first `noDataPolls` status checks answer the status NO_DATA (a record without data yet),
+   * which every driver keeps polling through, up to `asyncNoDataMaxRetry = 24` in snowflake-sdk.
+   */
+  readonly noDataPolls?: number;
+  /**
+   * The first `unknownPolls` status checks find no record of the query (`data.queries: []`).
+   * snowflake-sdk reads that as NO_QUERY_DATA and, since #882 (connection.js
+   * getResultsFromQueryId), gives up at once; JDBC and the Python connector read the same answer
+   * as NO_DATA and keep polling up to 24 times. Whether monitoring can lag a fresh submit is not
+   * documented either way: scripting this offers the "lag" behaviour, an id never submitted
+   * offers the "unknown" one.
    */
   readonly unknownPolls?: number;
 }
@@ -73,6 +92,18 @@ export const SNOWFLAKE_ERRORS = {
     message: "No active warehouse selected in the current session.  Select an active warehouse with the 'use warehouse' command.",
     sqlState: '57P03',
   },
+  /**
+   * A statement stopped by STATEMENT_TIMEOUT_IN_SECONDS (session, user, warehouse or account
+   * level, the lowest wins) or by STATEMENT_QUEUED_TIMEOUT_IN_SECONDS: Snowflake words both the
+   * same way, naming the limit in seconds ("Statement reached its statement or warehouse timeout
+   * of 3,600 second(s) and was canceled.", quoted in Snowflake community threads and the
+   * snowflake-connector-python issues).
+   */
+  statementTimeout: (seconds: number): SnowflakeErrorSpec => ({
+    code: '000630',
+    message: `Statement reached its statement or warehouse timeout of ${seconds.toLocaleString('en-US')} second(s) and was canceled.`,
+    sqlState: '57014',
+  }),
   lockWaitersExceeded: (table: string): SnowflakeErrorSpec => ({
     code: '000625',
     message:
@@ -115,13 +146,20 @@ export interface QueryRecord {
   status: string;
   remainingPolls: number;
   unknownPolls: number;
-  readonly runningStatus: string;
+  noDataPolls: number;
+  /** Status checks answered while the query ran. */
+  runningChecks: number;
+  readonly runningStatuses: readonly string[];
+  readonly endsAborted: boolean;
+  readonly startedAt: number;
   readonly outcome: { kind: 'result'; result: ResultSpec } | { kind: 'error'; error: SnowflakeErrorSpec };
 }
 
 export interface StandInOptions {
   readonly account?: string;
   readonly users?: Record<string, UserSpec>;
+  /** Timeout parameters `SHOW PARAMETERS … IN SESSION` / `IN WAREHOUSE` answer (metadata.ts). */
+  readonly parameters?: TimeoutParameters;
 }
 
 interface Session {
@@ -160,8 +198,13 @@ export class SnowflakeStandIn {
   private readonly queryById = new Map<string, QueryRecord>();
   private nextSessionId = 1000;
   private loginFailures: { status: number; remaining: number } | undefined;
+  /** Session tokens past their validity (390112) and master tokens past theirs (390114). */
+  private readonly expiredTokens = new Set<string>();
+  private readonly expiredMasterTokens = new Set<string>();
 
   readonly account: string;
+  /** What `SHOW PARAMETERS LIKE 'STATEMENT%' IN SESSION | IN WAREHOUSE <name>` answers; tests may change it. */
+  parameters: TimeoutParameters;
   /** Every login attempt, in order. */
   readonly logins: LoginRecord[] = [];
   /** Every query-request received, in order. */
@@ -177,6 +220,7 @@ export class SnowflakeStandIn {
 
   constructor(options: StandInOptions = {}) {
     this.account = (options.account ?? 'testacct').toUpperCase();
+    this.parameters = options.parameters ?? DEFAULT_TIMEOUT_PARAMETERS;
     for (const [name, spec] of Object.entries(options.users ?? {})) this.users.set(name.toUpperCase(), spec);
   }
 
@@ -228,6 +272,20 @@ export class SnowflakeStandIn {
     this.masterTokens.clear();
   }
 
+  /**
+   * Every current session token expires (requests then get 390112 "session expired", which the
+   * driver answers by renewing through `/session/token-request` with the master token:
+   * snowflake-sdk services/sf.js StateConnected / StateRenewing). With `master`, the master
+   * tokens expire too: the renewal gets 390114 and the driver is disconnected, so the next
+   * request needs a new login, i.e. a new session.
+   */
+  expireSessions(options: { master?: boolean } = {}): void {
+    for (const session of this.sessions.values()) {
+      this.expiredTokens.add(session.token);
+      if (options.master) this.expiredMasterTokens.add(session.masterToken);
+    }
+  }
+
   get loginCount(): number {
     return this.logins.length;
   }
@@ -257,7 +315,15 @@ export class SnowflakeStandIn {
     if (method === 'POST' && url.pathname === '/session/v1/login-request') return this.login(url, body, res);
     if (method === 'GET' && url.pathname === '/msi/token') return this.managedIdentityToken(req, url, res);
 
-    const session = this.sessionFor(req, url.pathname === '/session/token-request');
+    const renewal = url.pathname === '/session/token-request';
+    const presented = /^Snowflake Token="([^"]+)"$/.exec(req.headers.authorization ?? '')?.[1] ?? '';
+    if (renewal && this.expiredMasterTokens.has(presented)) {
+      return send(res, { success: false, code: '390114', message: 'Authentication token has expired.  The user must authenticate again.', data: null });
+    }
+    if (!renewal && this.expiredTokens.has(presented)) {
+      return send(res, { success: false, code: '390112', message: 'Your session has expired. Please login again.', data: null });
+    }
+    const session = this.sessionFor(req, renewal);
     if (!session) {
       return send(res, { success: false, code: '390111', message: 'Session no longer exists.  New login required to access the service.', data: null });
     }
@@ -414,9 +480,13 @@ export class SnowflakeStandIn {
 
   private queryRequest(url: URL, body: Body, session: Session, res: ServerResponse): void {
     const sql = str(body['sqlText']);
-    // Like Snowflake, a request id seen before answers with the query it started, without running it again.
+    // A request id this *session* has seen answers with the query it started, without running it
+    // again. Request ids are per session: snowflake-sdk's own integration test
+    // (test/integration/testExecute.js, "Execute INSERT for the same request id and different
+    // connection") expects the same request id sent on a second connection to run the INSERT a
+    // second time, and on the same connection not to.
     const requestId = url.searchParams.get('requestId') ?? undefined;
-    const earlier = requestId === undefined ? undefined : this.queries.find((q) => q.requestId === requestId && q.user === session.user);
+    const earlier = requestId === undefined ? undefined : this.queries.find((q) => q.requestId === requestId && q.sessionId === session.id);
     if (earlier) {
       this.resubmissions += 1;
       if (isRunning(earlier.status) || earlier.asyncExec) {
@@ -425,7 +495,8 @@ export class SnowflakeStandIn {
       }
       return this.answerFinished(earlier, session, res);
     }
-    const entry = this.findScript(sql);
+    const metadata = isMetadataQuery(sql);
+    const entry = metadata ? undefined : this.findScript(sql);
     const script = entry?.script;
     if (entry && script?.httpStatus !== undefined && entry.httpAnswered < (script.httpTimes ?? Infinity)) {
       entry.httpAnswered += 1;
@@ -436,6 +507,11 @@ export class SnowflakeStandIn {
     let outcome: QueryRecord['outcome'] = { kind: 'result', result: script?.result ?? DEFAULT_RESULT };
     if (entry && script?.error && (script.failTimes === undefined || entry.executions < script.failTimes)) {
       outcome = { kind: 'error', error: script.error };
+    }
+    if (metadata) {
+      const bindings = body['bindings'] as QueryRecord['bindings'];
+      const answer = answerMetadataQuery(sql, bindings, { sessionId: session.id, user: session.user, warehouse: session.warehouse }, this.queries, this.historyView, this.parameters);
+      outcome = 'result' in answer ? { kind: 'result', result: answer.result } : { kind: 'error', error: answer.error };
     }
     if (entry) entry.executions += 1;
     const cancel = /SYSTEM\$CANCEL_QUERY/i.test(sql) ? this.cancelFromBindings(body) : undefined;
@@ -451,9 +527,13 @@ export class SnowflakeStandIn {
       sessionId: session.id,
       user: session.user,
       status: 'RUNNING',
-      remainingPolls: script?.runningPolls ?? 0,
+      remainingPolls: script?.runningPolls ?? script?.runningStatuses?.length ?? 0,
       unknownPolls: script?.unknownPolls ?? 0,
-      runningStatus: script?.runningStatus ?? 'RUNNING',
+      noDataPolls: script?.noDataPolls ?? 0,
+      runningChecks: 0,
+      runningStatuses: script?.runningStatuses ?? [script?.runningStatus ?? 'RUNNING'],
+      endsAborted: script?.endsAborted ?? false,
+      startedAt: this.queries.length,
       outcome,
     };
     this.queries.push(record);
@@ -481,8 +561,26 @@ export class SnowflakeStandIn {
 
   private finish(record: QueryRecord): void {
     if (record.status === 'ABORTED') return;
-    record.status = record.outcome.kind === 'error' ? 'FAILED_WITH_ERROR' : 'SUCCESS';
+    record.status = record.endsAborted ? 'ABORTED' : record.outcome.kind === 'error' ? 'FAILED_WITH_ERROR' : 'SUCCESS';
   }
+
+  /** The status a running query shows: its scripted statuses, one per check, the last repeating. */
+  private runningStatusOf(record: QueryRecord): string {
+    const statuses = record.runningStatuses;
+    return statuses[Math.min(Math.max(record.runningChecks - 1, 0), statuses.length - 1)] ?? 'RUNNING';
+  }
+
+  /** How QUERY_HISTORY reports a query (metadata.ts): it lists fewer statuses than monitoring. */
+  private readonly historyView = {
+    executionStatus: (q: QueryRecord): string => {
+      if (q.status === 'ABORTED') return 'FAILED_WITH_ERROR';
+      if (!isRunning(q.status)) return q.status;
+      const shown = this.runningStatusOf(q);
+      return ['QUEUED', 'BLOCKED', 'RESUMING_WAREHOUSE'].includes(shown) ? shown : 'RUNNING';
+    },
+    errorOf: (q: QueryRecord): SnowflakeErrorSpec | undefined =>
+      q.status === 'ABORTED' ? SNOWFLAKE_ERRORS.canceled : q.status === 'FAILED_WITH_ERROR' && q.outcome.kind === 'error' ? q.outcome.error : undefined,
+  };
 
   /**
    * A status check or result fetch of a running query counts as one poll: the first
@@ -490,8 +588,10 @@ export class SnowflakeStandIn {
    */
   private tick(record: QueryRecord): void {
     if (!isRunning(record.status)) return;
-    if (record.remainingPolls > 0) record.remainingPolls -= 1;
-    else this.finish(record);
+    if (record.remainingPolls > 0) {
+      record.remainingPolls -= 1;
+      record.runningChecks += 1;
+    } else this.finish(record);
   }
 
   private queryStatus(queryId: string, res: ServerResponse): void {
@@ -501,9 +601,13 @@ export class SnowflakeStandIn {
       record.unknownPolls -= 1;
       return send(res, { success: true, code: null, message: null, data: { queries: [] } });
     }
+    if (record.noDataPolls > 0) {
+      record.noDataPolls -= 1;
+      return send(res, { success: true, code: null, message: null, data: { queries: [{ id: record.id, status: 'NO_DATA', state: 'NO_DATA', sqlText: record.sql, sessionId: record.sessionId, errorCode: null, errorMessage: null }] } });
+    }
     this.tick(record);
     const running = isRunning(record.status);
-    const error = record.outcome.kind === 'error' && record.status === 'FAILED_WITH_ERROR' ? record.outcome.error : undefined;
+    const error = this.historyView.errorOf(record);
     send(res, {
       success: true,
       code: null,
@@ -512,8 +616,8 @@ export class SnowflakeStandIn {
         queries: [
           {
             id: record.id,
-            status: running ? record.runningStatus : record.status,
-            state: running ? 'RUNNING' : 'SUCCEEDED',
+            status: running ? this.runningStatusOf(record) : record.status,
+            state: running ? 'RUNNING' : record.status === 'SUCCESS' ? 'SUCCEEDED' : 'FAILED',
             sqlText: record.sql,
             sessionId: record.sessionId,
             errorCode: error?.code ?? null,

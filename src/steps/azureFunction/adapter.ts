@@ -5,6 +5,10 @@
  * 202 with `statusQueryGetUri` (Durable's HTTP API) or `Location` → running; the orchestrator polls
  * the status URL, with the key that URL carries (never our function key next to it: the host would
  * read the header first). 401/403 → the key is re-read once (it may have rotated), then permanent.
+ * Every call carries `Idempotency-Key: <runId>:<stepId>`. A POST or PATCH whose answer is lost —
+ * Azure's front end answers 502 at 230 s while the function goes on, or no answer came within
+ * `requestTimeout` — may have done its work: it is never retried blindly (README.md, "Answers
+ * lost past 230 s").
  * URL and key are resolved here from secrets and never leave the activity: the handle holds the
  * status URL with its `code=` sealed (sealedQuery.ts), errors and outputs are masked.
  */
@@ -29,7 +33,20 @@ export interface AzureFunctionAdapterDeps {
   /** Bytes of response body kept in the run record (default 8 KiB). */
   readonly maxOutputBytes?: number;
   readonly now?: () => number;
+  /** Azure's front-end limit for an HTTP answer (230 s); tests scale it down with their stand-in. */
+  readonly frontEndLimitMs?: number;
 }
+
+/**
+ * "Regardless of the function app timeout setting, 230 seconds is the maximum amount of time that
+ * an HTTP triggered function can take to respond to a request. This is because of the default idle
+ * timeout of Azure Load Balancer." (learn.microsoft.com, Azure Functions "Function app timeout
+ * duration", footnote 1). The caller gets a 502 and the function keeps running.
+ */
+export const FRONT_END_LIMIT_MS = 230_000;
+
+/** Methods whose repetition has the effect of one call (RFC 9110 §9.2.2): safe to retry on a lost answer. */
+const IDEMPOTENT_METHODS = new Set(['GET', 'PUT', 'DELETE']);
 
 /** What a request needs, resolved from secrets. Lives only inside the activity. */
 export interface PreparedCall {
@@ -45,6 +62,9 @@ const RUNNING = ['Running', 'Pending', 'ContinuedAsNew', 'Suspended'];
 const ENDED_BADLY = ['Failed', 'Terminated', 'Canceled', 'Cancelled'];
 
 /** The poll handle: persisted in Durable history, so credential parameters are sealed. */
+/** The handle while the step re-sends its request with the same Idempotency-Key to learn the outcome. */
+const resendHandleSchema = z.object({ resend: z.literal(true) });
+
 const handleSchema = z.object({
   statusUrl: z.string().url(),
   statusSealed: z.string().optional(),
@@ -58,12 +78,15 @@ export function createAzureFunctionAdapter(deps: AzureFunctionAdapterDeps = {}):
   const doFetch = deps.fetch ?? fetch;
   const maxOutputBytes = deps.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
   const now = deps.now ?? Date.now;
+  const frontEndLimitMs = deps.frontEndLimitMs ?? FRONT_END_LIMIT_MS;
 
   interface Answer {
     readonly status: number;
     readonly headers: Headers;
     readonly text: string;
     readonly json: Json | undefined;
+    /** How long the answer took. */
+    readonly ms: number;
   }
 
   async function send(step: AzureFunctionStep, ctx: StepContext, url: URL, init: { method: string; headers: Record<string, string>; body?: string | undefined }, what: string): Promise<Answer> {
@@ -89,8 +112,9 @@ export function createAzureFunctionAdapter(deps: AzureFunctionAdapterDeps = {}):
     } catch (error) {
       throw networkFailure(what, error, step.requestTimeout);
     }
-    ctx.log.info({ host: url.host, method: init.method, status: response.status, ms: now() - started }, `${what} answered ${response.status}`);
-    return { status: response.status, headers: response.headers, text, json: parseJson(text) };
+    const ms = now() - started;
+    ctx.log.info({ host: url.host, method: init.method, status: response.status, ms }, `${what} answered ${response.status}`);
+    return { status: response.status, headers: response.headers, text, json: parseJson(text), ms };
   }
 
   async function call(step: AzureFunctionStep, ctx: StepContext): Promise<{ prepared: PreparedCall; answer: Answer }> {
@@ -123,20 +147,57 @@ export function createAzureFunctionAdapter(deps: AzureFunctionAdapterDeps = {}):
     return parseRetryAfterSeconds(headers.get('retry-after'), now()) ?? step.pollInterval;
   }
 
+  /**
+   * The call's answer was lost: the front end gave up at its limit, or ours did. A POST or PATCH
+   * may have done its work, so it is not retried blindly: a function that honours the
+   * Idempotency-Key is asked again with the same key (`{ resend: true }`: it answers 409 while the
+   * work runs, then the work's stored answer); any other fails the step, saying what to change.
+   */
+  function lostAnswer(step: AzureFunctionStep, ctx: StepContext, what: string, reason: string): StepOutcome {
+    if (step.honoursIdempotencyKey) {
+      ctx.log.warn({ reason }, `${what}: answer lost; asking again with the same Idempotency-Key`);
+      return { status: 'running', handle: { resend: true }, pollAfterSeconds: step.pollInterval };
+    }
+    throw new PermanentError(
+      `${what}: ${reason}; the function may still be running, so the step is not retried (a retry would call it a second time). ` +
+        `Make the function answer 202 with a status URL (the Durable Functions async pattern), or have it honour the Idempotency-Key header and set honoursIdempotencyKey: true on the step`,
+      { code: 'OUTCOME_UNKNOWN' },
+    );
+  }
+
+  /** One call of the step's request: what `start` does, and what a `{ resend: true }` poll does again. */
+  async function callOnce(step: AzureFunctionStep, ctx: StepContext): Promise<StepOutcome> {
+    const what = `function ${describe(step.url)}`;
+    const mayRepeat = IDEMPOTENT_METHODS.has(step.method);
+    let result: { prepared: PreparedCall; answer: Answer };
+    try {
+      result = await call(step, ctx);
+    } catch (error) {
+      if (!mayRepeat && error instanceof TransientError && error.code === 'REQUEST_TIMEOUT') return lostAnswer(step, ctx, what, `no answer within ${step.requestTimeout} s (requestTimeout)`);
+      throw error;
+    }
+    const { prepared, answer } = result;
+    if (!mayRepeat && (answer.status === 502 || answer.status === 504) && answer.ms >= frontEndLimitMs * 0.9) {
+      return lostAnswer(step, ctx, what, `no answer within Azure's ${Math.round(FRONT_END_LIMIT_MS / 1000)}-second limit for an HTTP answer (the front end answered ${answer.status} after ${(answer.ms / 1000).toFixed(1)} s)`);
+    }
+    if (answer.status === 409 && step.honoursIdempotencyKey) {
+      // The function is still working on this run's step (an earlier call, or an earlier delivery).
+      return { status: 'running', handle: { resend: true }, pollAfterSeconds: pollAfter(step, answer.headers) };
+    }
+    if (answer.status === 202) {
+      const handle = handleFrom(answer, prepared);
+      if (!handle) return succeeded(ctx, what, answer.status, answer.json, answer.text);
+      return { status: 'running', handle: handle as unknown as JsonObject, pollAfterSeconds: pollAfter(step, answer.headers) };
+    }
+    if (answer.status >= 200 && answer.status < 300) return succeeded(ctx, what, answer.status, answer.json, answer.text);
+    throw httpFailure(what, answer.status, answer.headers.get('retry-after'), answer.text, now());
+  }
+
   return {
-    async start(step, ctx) {
-      const what = `function ${describe(step.url)}`;
-      const { prepared, answer } = await call(step, ctx);
-      if (answer.status === 202) {
-        const handle = handleFrom(answer, prepared);
-        if (!handle) return succeeded(ctx, what, answer.status, answer.json, answer.text);
-        return { status: 'running', handle: handle as unknown as JsonObject, pollAfterSeconds: pollAfter(step, answer.headers) };
-      }
-      if (answer.status >= 200 && answer.status < 300) return succeeded(ctx, what, answer.status, answer.json, answer.text);
-      throw httpFailure(what, answer.status, answer.headers.get('retry-after'), answer.text, now());
-    },
+    start: callOnce,
 
     async poll(step, rawHandle, ctx) {
+      if (resendHandleSchema.safeParse(rawHandle).success) return callOnce(step, ctx);
       const what = `status of function ${describe(step.url)}`;
       const handle = parseHandle(rawHandle);
       const prepared = await prepareAzureFunctionCall(step, ctx);
@@ -169,6 +230,8 @@ export function createAzureFunctionAdapter(deps: AzureFunctionAdapterDeps = {}):
     },
 
     async cancel(step, rawHandle, ctx) {
+      // A re-sent call has no orchestration of ours to stop.
+      if (resendHandleSchema.safeParse(rawHandle).success) return;
       try {
         const handle = parseHandle(rawHandle);
         if (!handle.terminateUrl) return;
@@ -206,6 +269,10 @@ export async function prepareAzureFunctionCall(step: AzureFunctionStep, ctx: Pic
     'x-dp-step-id': ctx.stepId,
     'x-dp-attempt': String(ctx.attempt),
     ...step.headers,
+    // One key per run and step, the same on every attempt and delivery: a function that honours
+    // it does the step's work once (README.md). Named as in the IETF httpapi draft
+    // "The Idempotency-Key HTTP Header Field".
+    'idempotency-key': `${ctx.runId}:${ctx.stepId}`,
   };
   const hasBody = step.body !== undefined && step.method !== 'GET' && step.method !== 'DELETE';
   if (hasBody) headers['content-type'] = 'application/json';

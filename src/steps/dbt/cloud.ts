@@ -33,6 +33,16 @@ const runSchema = z.object({
   trigger: z.object({ cause: z.string().nullish() }).nullish(),
 });
 
+/**
+ * The two forms `include_related` might be parsed in: a JSON list (`["trigger"]`, the form of the
+ * Admin API v2 reference's example) and a plain, comma-separated value (`trigger`, what HTTP
+ * clients send for a list). Which one dbt Cloud parses is not documented beyond "a list of related
+ * fields", and a form it does not parse is ignored silently: the run comes back without `trigger`
+ * or `run_steps`. So the runner asks in one form, checks the related objects came back, and asks in
+ * the other when they did not; the form that worked is asked first from then on.
+ */
+const RELATED_FORMS: readonly ((names: readonly string[]) => string)[] = [(names) => JSON.stringify(names), (names) => names.join(',')];
+
 /** RunStep (Admin API v2): only what picks the steps whose artifacts are read. */
 const runStepSchema = z.object({ index: z.number().int().positive(), name: z.string().nullish() });
 
@@ -60,6 +70,29 @@ interface Resolved {
 }
 
 export function createDbtCloudRunner(deps: DbtCloudDeps) {
+  /** Index of the `include_related` form that last brought the related objects back. */
+  let workingForm = 0;
+
+  /**
+   * GETs with `include_related` in each form until `got` says the related objects came back;
+   * undefined when every form was ignored (or on 404).
+   */
+  async function withRelated<T>(runner: DbtCloudRunner, ctx: StepContext, url: (include: string) => string, names: readonly string[], what: string, read: (reply: HttpReply) => T, got: (value: T) => boolean): Promise<T | undefined> {
+    const order = [workingForm, ...RELATED_FORMS.keys()].filter((i, at, all) => all.indexOf(i) === at);
+    for (const index of order) {
+      const form = RELATED_FORMS[index];
+      if (!form) continue;
+      const reply = await call(runner, ctx, 'GET', url(form(names)), what);
+      if (reply.status === 404) return undefined;
+      const value = read(reply);
+      if (got(value)) {
+        workingForm = index;
+        return value;
+      }
+    }
+    return undefined;
+  }
+
   async function resolve(runner: DbtCloudRunner, ctx: StepContext): Promise<Resolved> {
     const [baseUrl, accountId, jobId] = await Promise.all([
       resolveValue(runner.baseUrl, ctx.secrets, ctx.settings),
@@ -110,22 +143,29 @@ export function createDbtCloudRunner(deps: DbtCloudDeps) {
     return parse(runEnvelope, reply, what).data;
   }
 
-  /** The run this very attempt already triggered, if the start activity is running a second time. */
+  /**
+   * The run this very attempt already triggered, if the start activity is running a second time:
+   * the job's 20 newest runs with their trigger, matched on the cause this attempt sends. When no
+   * form of `include_related` brings triggers back, nothing can be matched: the start goes ahead
+   * and says so in the log.
+   */
   async function findTriggered(runner: DbtCloudRunner, ctx: StepContext, where: Resolved, cause: string): Promise<number | undefined> {
-    const query = new URLSearchParams({ job_definition_id: where.jobId, order_by: '-id', limit: '20', include_related: '["trigger"]' });
     const what = 'dbt Cloud list runs';
-    const reply = await call(runner, ctx, 'GET', `${accountUrl(where)}/runs/?${query.toString()}`, what);
-    if (reply.status === 404) return undefined;
-    return parse(runListEnvelope, reply, what).data.find((run) => run.trigger?.cause === cause)?.id;
+    const url = (include: string) => `${accountUrl(where)}/runs/?${new URLSearchParams({ job_definition_id: where.jobId, order_by: '-id', limit: '20', include_related: include }).toString()}`;
+    const runs = await withRelated(runner, ctx, url, ['trigger'], what, (reply) => parse(runListEnvelope, reply, what).data, (list) => list.length === 0 || list.some((run) => run.trigger));
+    if (runs === undefined) {
+      ctx.log.warn({ jobId: where.jobId }, 'dbt Cloud listed the job’s runs without their triggers in either form of include_related; cannot tell whether this attempt already triggered one');
+      return undefined;
+    }
+    return runs.find((run) => run.trigger?.cause === cause)?.id;
   }
 
-  /** The step indexes of a finished run (`include_related=["run_steps"]`), in order; [] when none listed. */
+  /** The step indexes of a finished run (`include_related` run_steps), in order; [] when none listed. */
   async function listSteps(runner: DbtCloudRunner, ctx: StepContext, where: Resolved, runId: string): Promise<number[]> {
     const what = `dbt Cloud GET run ${runId} steps`;
-    const query = new URLSearchParams({ include_related: '["run_steps"]' });
-    const reply = await call(runner, ctx, 'GET', `${accountUrl(where)}/runs/${encodeURIComponent(runId)}/?${query.toString()}`, what);
-    if (reply.status === 404) return [];
-    const steps = parse(runWithStepsEnvelope, reply, what).data.run_steps ?? [];
+    const url = (include: string) => `${accountUrl(where)}/runs/${encodeURIComponent(runId)}/?${new URLSearchParams({ include_related: include }).toString()}`;
+    const run = await withRelated(runner, ctx, url, ['run_steps'], what, (reply) => parse(runWithStepsEnvelope, reply, what).data, (data) => (data.run_steps ?? []).length > 0);
+    const steps = run?.run_steps ?? [];
     const indexes = [...new Set(steps.map((s) => s.index))].sort((a, b) => a - b);
     if (indexes.length > MAX_STEPS_READ) ctx.log.warn({ dbtRunId: runId, steps: indexes.length }, `dbt Cloud run has more than ${MAX_STEPS_READ} steps; reading the last ${MAX_STEPS_READ}`);
     return indexes.slice(-MAX_STEPS_READ);

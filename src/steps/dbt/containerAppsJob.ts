@@ -6,12 +6,22 @@
  * ARM replaces the job's *whole* template with a start override (documented behaviour), so the
  * override is built from the job's own template: same image, resources and env (secret references
  * included), with our args and the DP_* variables added.
+ *
+ * Once per attempt: the attempt's execution is recorded in two blobs next to its
+ * run_results.json, by two writers, so a re-delivered start finds it without relying on what ARM
+ * echoes of an execution's template (its env values are not shown in the spec's examples):
+ * `start.json`, written by this runner the moment ARM answers the start (execution name, or the
+ * start operation's Location), and `execution.json`, written by the container as its first act
+ * (entrypoint.py, from CONTAINER_APP_JOB_EXECUTION_NAME, which Container Apps sets in a job's
+ * replicas: learn.microsoft.com "Manage environment variables on Azure Container Apps", built-in
+ * variables for jobs). The second also names the execution when the start operation ends without
+ * saying (a final 204).
  */
 import { z } from 'zod';
 import { PermanentError, TransientError } from '../../core/errors';
 import type { JsonObject } from '../../core/json';
 import { createArmClient, type ArmClient } from '../../azure/arm';
-import { blobUrl, readBlobText, stripQuery } from '../../azure/blob';
+import { blobUrl, readBlobText, stripQuery, writeBlobJson } from '../../azure/blob';
 import { parseJson, type Fetch, type HttpReply } from '../../azure/http';
 import { ARM_DEFAULT_URL, type TokenSource } from '../../azure/tokens';
 import { resolveValue } from '../../secrets/types';
@@ -49,22 +59,22 @@ const jobSchema = z.object({
 });
 const executionBaseSchema = z.object({ name: z.string().regex(EXECUTION_NAME), id: z.string().optional() });
 const executionSchema = z.object({ name: z.string().optional(), properties: z.object({ status: z.string() }) });
-const executionListSchema = z.object({
-  nextLink: z.string().nullish(),
-  value: z.array(
-    z.object({
-      name: z.string().regex(EXECUTION_NAME),
-      properties: z.object({ template: z.object({ containers: z.array(containerSchema).nullish() }).nullish() }).nullish(),
-    }),
-  ),
-});
+/** `start.json` (this runner) and `execution.json` (the container): what names the attempt's execution. */
+const markerSchema = z.object({ execution: z.string().regex(EXECUTION_NAME).nullish(), startOperation: z.string().url().nullish() });
 
-/** Pages of the executions list read when looking for this attempt's execution. */
-const MAX_EXECUTION_PAGES = 10;
+/**
+ * Polls of an execution in `Degraded` without run_results.json before the step treats it as ended.
+ * The status enum lists Degraded without saying whether it is an end (Jobs.json,
+ * JobExecutionRunningState): an execution passing through it is waited for, one that stays is not
+ * waited for forever.
+ */
+export const DEGRADED_POLL_LIMIT = 10;
+/** Polls waiting for the container to name its execution when the start operation did not. */
+export const ANNOUNCE_POLL_LIMIT = 40;
 
 export interface JobHandle extends JsonObject {
   runner: 'containerAppsJob';
-  /** Known once ARM has created the execution. */
+  /** Known once ARM has created the execution (or the container announced it). */
   execution: string | null;
   /** ARM's `Location` while the start operation is still accepted-not-done. */
   startOperation: string | null;
@@ -76,7 +86,7 @@ export interface ContainerAppsJobDeps {
 }
 
 /** Names of the environment variables the job's entry script reads. */
-export const JOB_ENV = { runId: 'DP_RUN_ID', stepId: 'DP_STEP_ID', attempt: 'DP_ATTEMPT', resultsUrl: 'DP_RESULTS_URL' } as const;
+export const JOB_ENV = { runId: 'DP_RUN_ID', stepId: 'DP_STEP_ID', attempt: 'DP_ATTEMPT', resultsUrl: 'DP_RESULTS_URL', startedUrl: 'DP_STARTED_URL' } as const;
 const OUR_ENV: readonly string[] = Object.values(JOB_ENV);
 
 export function createContainerAppsJobRunner(deps: ContainerAppsJobDeps) {
@@ -91,17 +101,38 @@ export function createContainerAppsJobRunner(deps: ContainerAppsJobDeps) {
     return id;
   }
 
-  /** Where this attempt's container uploads `run_results.json`: one blob per run, step and attempt. */
-  async function resultsBlob(runner: ContainerAppsJobRunner, ctx: StepContext): Promise<string> {
+  /**
+   * The attempt's blobs, one folder per run, step and attempt: `run_results.json` (the container
+   * uploads it), `execution.json` (the container names itself), `start.json` (this runner).
+   */
+  async function attemptBlob(runner: ContainerAppsJobRunner, ctx: StepContext, name: 'run_results.json' | 'execution.json' | 'start.json'): Promise<string> {
     const container = await resolveValue(runner.resultsContainerUrl, ctx.secrets, ctx.settings);
     try {
-      return blobUrl(container, [ctx.runId, ctx.stepId, String(ctx.attempt), 'run_results.json']);
+      return blobUrl(container, [ctx.runId, ctx.stepId, String(ctx.attempt), name]);
     } catch {
       throw new PermanentError('resultsContainerUrl is not a URL', { code: 'CONFIG' });
     }
   }
+  const resultsBlob = (runner: ContainerAppsJobRunner, ctx: StepContext) => attemptBlob(runner, ctx, 'run_results.json');
 
-  function overrideTemplate(job: z.infer<typeof jobSchema>, step: DbtStep, ctx: StepContext, resultsUrl: string) {
+  async function readMarker(runner: ContainerAppsJobRunner, ctx: StepContext, name: 'execution.json' | 'start.json') {
+    const url = await attemptBlob(runner, ctx, name);
+    const text = await readBlobText(url, deps);
+    if (text === undefined) return undefined;
+    const parsed = markerSchema.safeParse(safeJson(text));
+    if (!parsed.success) {
+      ctx.log.warn({ blob: stripQuery(url) }, `${name} does not name an execution; ignored`);
+      return undefined;
+    }
+    return parsed.data;
+  }
+
+  /** The execution the container announced (`execution.json`), if it has. */
+  async function announced(runner: ContainerAppsJobRunner, ctx: StepContext): Promise<string | undefined> {
+    return (await readMarker(runner, ctx, 'execution.json'))?.execution ?? undefined;
+  }
+
+  function overrideTemplate(job: z.infer<typeof jobSchema>, step: DbtStep, ctx: StepContext, resultsUrl: string, startedUrl: string) {
     const [first, ...others] = job.properties.template.containers as [Container, ...Container[]];
     const env = [
       ...(first.env ?? []).filter((v) => !OUR_ENV.includes(v.name)),
@@ -109,6 +140,7 @@ export function createContainerAppsJobRunner(deps: ContainerAppsJobDeps) {
       { name: JOB_ENV.stepId, value: ctx.stepId },
       { name: JOB_ENV.attempt, value: String(ctx.attempt) },
       { name: JOB_ENV.resultsUrl, value: resultsUrl },
+      { name: JOB_ENV.startedUrl, value: startedUrl },
     ];
     const initContainers = job.properties.template.initContainers;
     return {
@@ -119,39 +151,28 @@ export function createContainerAppsJobRunner(deps: ContainerAppsJobDeps) {
 
   /**
    * The execution this very attempt already started, if the start activity is running a second
-   * time (activities run at least once): found by the DP_* variables it was started with.
+   * time (activities run at least once): the container's own word first, then this runner's note.
    */
-  async function findStarted(client: ArmClient, id: string, ctx: StepContext): Promise<string | undefined> {
-    const what = `ARM GET ${id}/executions`;
-    const wanted: Record<string, string> = { [JOB_ENV.runId]: ctx.runId, [JOB_ENV.stepId]: ctx.stepId, [JOB_ENV.attempt]: String(ctx.attempt) };
-    // ARM list operations are paged: `value` plus an absolute `nextLink` to the next page, absent
-    // on the last (Azure REST API guidelines, "Pagination"; Jobs Executions - List). Newest come
-    // first, so a recent execution is on an early page; the bound keeps a job with a long history
-    // from costing this activity more than a few calls.
-    let page = parseWith(executionListSchema, await client.call('GET', `${id}/executions`, CONTAINER_APPS_API_VERSION), what);
-    for (let pages = 1; ; pages++) {
-      const found = page.value.find((execution) =>
-        (execution.properties?.template?.containers ?? []).some((container) =>
-          Object.entries(wanted).every(([name, value]) => container.env?.some((v) => v.name === name && v.value === value)),
-        ),
-      );
-      if (found) return found.name;
-      if (!page.nextLink) return undefined;
-      if (pages >= MAX_EXECUTION_PAGES) {
-        ctx.log.warn({ pages }, `no execution of this attempt in the first ${MAX_EXECUTION_PAGES} pages of the job's executions; starting one`);
-        return undefined;
-      }
-      page = parseWith(executionListSchema, await client.follow(page.nextLink), what);
-    }
+  async function findStarted(runner: ContainerAppsJobRunner, ctx: StepContext): Promise<JobHandle | undefined> {
+    const execution = await announced(runner, ctx);
+    if (execution !== undefined) return { runner: 'containerAppsJob', execution, startOperation: null };
+    const noted = await readMarker(runner, ctx, 'start.json');
+    if (noted?.execution) return { runner: 'containerAppsJob', execution: noted.execution, startOperation: null };
+    if (noted?.startOperation) return { runner: 'containerAppsJob', execution: null, startOperation: noted.startOperation };
+    return undefined;
   }
 
   function running(step: DbtStep, handle: JobHandle, status: string, pollAfterSeconds = step.pollInterval): StepOutcome {
     return { status: 'running', handle, pollAfterSeconds, metrics: { executionStatus: status } };
   }
 
-  async function finish(step: DbtStep, runner: ContainerAppsJobRunner, ctx: StepContext, execution: string, status: string): Promise<StepOutcome> {
+  /**
+   * The step's result once the execution ended. `text` is run_results.json when the caller already
+   * read it. A Degraded execution that left results is judged by them, as dbt's own word.
+   */
+  async function finish(step: DbtStep, runner: ContainerAppsJobRunner, ctx: StepContext, execution: string, status: string, text?: string): Promise<StepOutcome> {
     const url = await resultsBlob(runner, ctx);
-    const text = await readBlobText(url, deps);
+    if (text === undefined) text = await readBlobText(url, deps);
     let summary;
     if (text !== undefined) {
       summary = summarizeRunResults(parseJson({ status: 200, headers: new Headers(), text }, `read ${stripQuery(url)}`));
@@ -159,7 +180,7 @@ export function createContainerAppsJobRunner(deps: ContainerAppsJobDeps) {
     } else ctx.log.warn({ execution, blob: stripQuery(url) }, 'the job uploaded no run_results.json');
     const label = `Container Apps job execution ${execution}`;
     return finishDbtRun(step, {
-      succeeded: status === 'Succeeded',
+      succeeded: status === 'Succeeded' || (status === 'Degraded' && text !== undefined),
       summary,
       label,
       output: { execution },
@@ -173,15 +194,22 @@ export function createContainerAppsJobRunner(deps: ContainerAppsJobDeps) {
       const client = arm(ctx);
       const id = await jobId(runner, ctx);
       const resultsUrl = await resultsBlob(runner, ctx);
-      const already = await findStarted(client, id, ctx);
+      const startedUrl = await attemptBlob(runner, ctx, 'execution.json');
+      const already = await findStarted(runner, ctx);
       if (already !== undefined) {
-        ctx.log.info({ execution: already }, 'execution already started by this attempt; following it');
-        return running(step, { runner: 'containerAppsJob', execution: already, startOperation: null }, 'Running');
+        ctx.log.info({ execution: already.execution, startOperation: already.startOperation !== null }, 'execution already started by this attempt; following it');
+        return running(step, already, already.execution === null ? 'Starting' : 'Running');
       }
       const job = parseWith(jobSchema, await client.call('GET', id, CONTAINER_APPS_API_VERSION), `ARM GET ${id}`);
-      const template = overrideTemplate(job, step, ctx, resultsUrl);
+      const template = overrideTemplate(job, step, ctx, resultsUrl, startedUrl);
       const reply = await client.call('POST', `${id}/start`, CONTAINER_APPS_API_VERSION, template);
       const handle = startedHandle(reply);
+      // Noted before anything else: a start delivered again finds this execution instead of starting another.
+      try {
+        await writeBlobJson(await attemptBlob(runner, ctx, 'start.json'), { execution: handle.execution, startOperation: handle.startOperation }, deps);
+      } catch (error) {
+        ctx.log.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not note the started execution in start.json; a re-delivered start relies on the container announcing itself');
+      }
       ctx.log.info({ execution: handle.execution, args: dbtArgv(step, ctx) }, 'Container Apps job execution started');
       return running(step, handle, 'Running', startWait(reply) ?? step.pollInterval);
     },
@@ -193,19 +221,38 @@ export function createContainerAppsJobRunner(deps: ContainerAppsJobDeps) {
         let current = readHandle(handle);
         if (current.execution === null && current.startOperation !== null) {
           const reply = await client.follow(current.startOperation);
-          if (reply.status === 202 || reply.text.trim() === '') return running(step, current, 'Starting', startWait(reply) ?? step.pollInterval);
-          current = { runner: 'containerAppsJob', execution: parseWith(executionBaseSchema, reply, 'ARM start operation').name, startOperation: null };
+          if (reply.status === 202) return running(step, current, 'Starting', startWait(reply) ?? step.pollInterval);
+          const body = reply.text.trim() === '' ? undefined : executionBaseSchema.safeParse(safeJson(reply.text));
+          // A finished operation that names nothing (204, or an empty 200): the container will.
+          current = { runner: 'containerAppsJob', execution: body?.success ? body.data.name : null, startOperation: null };
         }
-        const execution = current.execution;
-        if (execution === null) throw new PermanentError('Container Apps poll handle names no execution', { code: 'BAD_HANDLE' });
+        let execution = current.execution;
+        if (execution === null) {
+          const named = await announced(runner, ctx);
+          if (named === undefined) {
+            const waited = (typeof handle['announcePolls'] === 'number' ? handle['announcePolls'] : 0) + 1;
+            if (waited > ANNOUNCE_POLL_LIMIT) {
+              throw new TransientError(`the Container Apps job start ended without naming its execution, and no execution of this attempt announced itself in ${ANNOUNCE_POLL_LIMIT} polls`, { code: 'EXECUTION_UNKNOWN' });
+            }
+            return running(step, { ...current, announcePolls: waited }, 'Starting');
+          }
+          execution = named;
+          current = { runner: 'containerAppsJob', execution, startOperation: null };
+        }
         const what = `ARM GET execution ${execution}`;
         const state = parseWith(executionSchema, await client.call('GET', `${id}/executions/${execution}`, CONTAINER_APPS_API_VERSION), what);
         const status = state.properties.status;
         switch (status) {
           case 'Succeeded':
           case 'Failed':
-          case 'Degraded':
             return finish(step, runner, ctx, execution, status);
+          case 'Degraded': {
+            // An end only once the container left its results, or after waiting long enough.
+            const text = await readBlobText(await resultsBlob(runner, ctx), deps);
+            const degraded = (typeof handle['degradedPolls'] === 'number' ? handle['degradedPolls'] : 0) + 1;
+            if (text !== undefined || degraded >= DEGRADED_POLL_LIMIT) return finish(step, runner, ctx, execution, status, text);
+            return running(step, { ...current, degradedPolls: degraded }, status);
+          }
           case 'Stopped':
             throw new PermanentError(`Container Apps job execution ${execution} was stopped`, { code: 'EXECUTION_STOPPED' });
           default:
@@ -255,6 +302,8 @@ function readHandle(handle: JsonObject): JobHandle {
   const startOperation = handle['startOperation'];
   if (typeof execution === 'string' && EXECUTION_NAME.test(execution)) return { runner: 'containerAppsJob', execution, startOperation: null };
   if (typeof startOperation === 'string') return { runner: 'containerAppsJob', execution: null, startOperation };
+  // The start operation ended without naming the execution: waiting for the container to.
+  if (execution === null && startOperation === null) return { runner: 'containerAppsJob', execution: null, startOperation: null };
   throw new PermanentError('Container Apps poll handle names no execution', { code: 'BAD_HANDLE' });
 }
 

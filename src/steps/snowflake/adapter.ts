@@ -2,11 +2,10 @@
  * The `snowflake` step: runs a COPY INTO built from structured fields, or SQL with bind
  * parameters, as an asynchronous Snowflake query. `start` submits it (and waits a moment, so a
  * short statement finishes in one activity); otherwise it hands the orchestrator the query id to
- * poll. Every statement carries `QUERY_TAG = <runId>:<stepId>:<attempt>` and a request id derived
- * from it, so Snowflake's query history traces each attempt and a re-delivered activity does not
- * submit twice.
+ * poll. Every statement carries `QUERY_TAG = <runId>:<stepId>:<attempt>`; before submitting,
+ * `start` looks that tag up in the user's query history and follows the statement it finds, so a
+ * re-delivered start (another instance, another session, a re-login) does not submit twice.
  */
-import { createHash } from 'node:crypto';
 import { PermanentError, TransientError } from '../../core/errors';
 import type { Json, JsonObject } from '../../core/json';
 import { maskDeep, maskSecrets, rememberSecretValue } from '../../logging/mask';
@@ -31,6 +30,10 @@ import {
   type Sdk,
 } from './connection';
 import { classifySnowflakeError, isSessionGone } from './errors';
+import { deadline, fetchRows, queryTagFor, runSync, submit, type Bind } from './execute';
+import { findTaggedQuery } from './queryHistory';
+import { MAX_NO_DATA_CHECKS, queryStateOf } from './queryStatus';
+import { STATEMENT_TIMEOUT_CODE, statementTimeoutFailure } from './statementTimeout';
 
 type SnowflakeStep = Parameters<AdapterFor<'snowflake'>['start']>[0];
 
@@ -55,8 +58,6 @@ export interface SnowflakeAdapterDeps {
 }
 
 const OUTPUT_ROWS = 20;
-/** "No record of the query" answers accepted in a row, as snowflake-sdk's `asyncNoDataMaxRetry` (connection.js). */
-const MAX_UNKNOWN_CHECKS = 24;
 const OUTPUT_TEXT = 200;
 
 export function createSnowflakeAdapter(deps: SnowflakeAdapterDeps = {}): AdapterFor<'snowflake'> {
@@ -66,13 +67,13 @@ export function createSnowflakeAdapter(deps: SnowflakeAdapterDeps = {}): Adapter
   const callTimeoutMs = deps.callTimeoutMs ?? 60_000;
   const firstPollSeconds = deps.firstPollSeconds ?? 10;
 
-  /** Resolves the connection, connects (or reuses), runs `use`, and classifies what it throws. */
   /**
    * Resolves the connection, connects (or reuses the cached session), runs `use`, and classifies
-   * what it throws. A cached session Snowflake no longer knows is replaced once, within the same
-   * attempt: the statement never reached Snowflake, so running it on a fresh session is safe.
+   * what it throws. A session Snowflake no longer knows (expired, dropped) is replaced once, within
+   * the same attempt, and `use` runs again on the new one: `start` looks its tag up first, so a
+   * statement the lost session had already submitted is followed, not submitted again.
    */
-  async function withConnection<T>(step: SnowflakeStep, ctx: StepContext, what: string, use: (c: Connection) => Promise<T>): Promise<T> {
+  async function withConnection<T>(step: SnowflakeStep, ctx: StepContext, what: string, use: (c: Connection, settings: ConnectionSettings) => Promise<T>): Promise<T> {
     const resolved = await resolveConnection(step, ctx, deps.accessUrl);
     const key = connectionKey(resolved.settings, resolved.credentials.type);
     for (let round = 1; ; round += 1) {
@@ -85,7 +86,7 @@ export function createSnowflakeAdapter(deps: SnowflakeAdapterDeps = {}): Adapter
         throw fail(error, 'login', resolved.secretNames, ctx, key, true);
       }
       try {
-        return await use(connection);
+        return await use(connection, resolved.settings);
       } catch (error) {
         if (round === 1 && isSessionGone(error)) {
           ctx.log.info('Snowflake session expired or was closed; logging in again');
@@ -116,62 +117,89 @@ export function createSnowflakeAdapter(deps: SnowflakeAdapterDeps = {}): Adapter
   }
 
   /**
-   * Checks the query: finished (rows), failed (throws the query's own error), still running, or
-   * not known yet. Query monitoring can lag a fresh submit: the driver reads an empty answer as
-   * NO_QUERY_DATA, and Snowflake's drivers keep polling through "no data" (snowflake-sdk
-   * connection.js getResultsFromQueryId, where NO_DATA is a running status, up to
-   * `asyncNoDataMaxRetry`). The caller bounds how many "unknown" answers it accepts.
+   * Checks the query (queryStatus.ts): succeeded, ended badly (throws the query's own error),
+   * no data yet, or still alive in any other status (RUNNING, QUEUED, BLOCKED, RESTARTED,
+   * ABORTING, DISCONNECTED…), which is shown on the running step so a user sees why it is slow.
+   * A query id the monitoring endpoint does not know (NO_QUERY_DATA) is looked up by its tag in
+   * the query history: whether monitoring can lag a fresh submit is undocumented (JDBC and the
+   * Python connector poll through it, snowflake-sdk gives up at once since #882), so a query the
+   * history knows is followed by what the history says, and one it does not know fails the
+   * attempt at once, as snowflake-sdk does.
    */
-  async function check(connection: Connection, queryId: string): Promise<{ state: 'running' | 'unknown' | 'done'; status: string }> {
-    const status = await deadline(connection.getQueryStatus(queryId), callTimeoutMs, 'status check');
-    if (status === 'NO_QUERY_DATA' || status === 'NO_DATA') return { state: 'unknown', status };
-    // RESUMING_WAREHOUSE, QUEUED, QUEUED_REPARING_WAREHOUSE… are waits, not failures; the status is
-    // shown on the running step so a user sees why it is slow.
-    if (connection.isStillRunning(status as Parameters<Connection['isStillRunning']>[0])) return { state: 'running', status };
-    if (status === 'SUCCESS') return { state: 'done', status };
-    // Failed or aborted: fetching the result yields the query's own error code and message.
-    await deadline(fetchRows(connection, queryId, false), callTimeoutMs, 'result fetch');
+  async function check(connection: Connection, settings: ConnectionSettings, queryId: string, tag: string): Promise<{ state: 'waiting' | 'no-data' | 'done'; status: string }> {
+    let status = await deadline(connection.getQueryStatus(queryId), callTimeoutMs, 'status check');
+    if (queryStateOf(status) === 'unknown') {
+      const known = await deadline(findTaggedQuery(connection, tag), callTimeoutMs, 'query history look-up');
+      if (known?.queryId !== queryId) {
+        throw new TransientError(`Snowflake has no record of query ${queryId}; the step will submit the statement again on its next attempt`, { code: 'NO_QUERY_DATA' });
+      }
+      status = known.executionStatus;
+    }
+    switch (queryStateOf(status)) {
+      case 'succeeded':
+        return { state: 'done', status };
+      case 'unknown':
+      case 'no-data':
+        return { state: 'no-data', status };
+      case 'waiting':
+        return { state: 'waiting', status };
+      case 'ended-badly':
+        break;
+    }
+    // Fetching the result of a query that ended badly yields its own error code and message.
+    try {
+      await deadline(fetchRows(connection, queryId, false), callTimeoutMs, 'result fetch');
+    } catch (error) {
+      const { code, message } = error as { code?: unknown; message?: unknown };
+      if (String(code) === STATEMENT_TIMEOUT_CODE && typeof message === 'string') throw await statementTimeoutFailure(connection, message, settings.warehouse, callTimeoutMs);
+      throw error;
+    }
     throw new TransientError(`Snowflake query ${queryId} ended with status ${status}`, { code: status });
   }
 
   return {
     async start(step, ctx) {
       const { sqlText, binds } = statementOf(step, ctx);
-      const tag = `${ctx.runId}:${ctx.stepId}:${ctx.attempt}`;
-      return withConnection(step, ctx, 'query', async (connection) => {
-        const queryId = await deadline(submit(connection, sqlText, binds, tag), callTimeoutMs, 'submit');
-        ctx.log.info({ queryId, queryTag: tag }, 'Snowflake query submitted');
+      const tag = queryTagFor(ctx);
+      return withConnection(step, ctx, 'query', async (connection, settings) => {
+        const earlier = await deadline(findTaggedQuery(connection, tag), callTimeoutMs, 'query history look-up');
+        let queryId: string;
+        if (earlier) {
+          queryId = earlier.queryId;
+          ctx.log.info({ queryId, queryTag: tag, executionStatus: earlier.executionStatus }, 'this attempt already submitted its statement (found by its query tag); following it');
+        } else {
+          queryId = await deadline(submit(connection, sqlText, binds, tag), callTimeoutMs, 'submit');
+          ctx.log.info({ queryId, queryTag: tag }, 'Snowflake query submitted');
+        }
         const started = Date.now();
-        let unknown = 0;
+        let noData = 0;
         let status: string | undefined;
         for (const pause of [100, 250, 500, 1000, 1000]) {
           const waited = Date.now() - started;
           if (waited + pause > inlineWaitMs) break;
           await sleep(pause);
-          const checked = await check(connection, queryId);
+          const checked = await check(connection, settings, queryId, tag);
           if (checked.state === 'done') return finish(step, connection, queryId, ctx);
-          unknown = checked.state === 'unknown' ? unknown + 1 : 0;
+          noData = checked.state === 'no-data' ? noData + 1 : 0;
           status = checked.status;
         }
-        return running(queryId, 1, Math.min(firstPollSeconds, step.pollInterval), unknown, status);
+        return running(queryId, 1, Math.min(firstPollSeconds, step.pollInterval), noData, status);
       });
     },
 
     async poll(step, handle, ctx) {
       const queryId = queryIdOf(handle);
       const polls = typeof handle['polls'] === 'number' ? handle['polls'] : 1;
-      const unknownBefore = typeof handle['unknown'] === 'number' ? handle['unknown'] : 0;
-      return withConnection(step, ctx, 'query', async (connection) => {
-        const { state, status } = await check(connection, queryId);
+      const noDataBefore = typeof handle['noData'] === 'number' ? handle['noData'] : 0;
+      return withConnection(step, ctx, 'query', async (connection, settings) => {
+        const { state, status } = await check(connection, settings, queryId, queryTagFor(ctx));
         if (state === 'done') return finish(step, connection, queryId, ctx);
-        if (state === 'running') return running(queryId, polls + 1, step.pollInterval, 0, status);
-        const unknown = unknownBefore + 1;
-        if (unknown > MAX_UNKNOWN_CHECKS) {
-          // The request id makes the next attempt's submit safe: Snowflake answers a request id it
-          // has seen with the query it started instead of running it twice.
-          throw new TransientError(`Snowflake has no record of query ${queryId} after ${unknown} status checks; the step will submit it again`, { code: 'NO_QUERY_DATA' });
+        if (state === 'waiting') return running(queryId, polls + 1, step.pollInterval, 0, status);
+        const noData = noDataBefore + 1;
+        if (noData > MAX_NO_DATA_CHECKS) {
+          throw new TransientError(`Snowflake returned no data on query ${queryId} in ${noData} status checks in a row (snowflake-sdk gives up after ${MAX_NO_DATA_CHECKS})`, { code: 'NO_DATA' });
         }
-        return running(queryId, polls + 1, step.pollInterval, unknown, status);
+        return running(queryId, polls + 1, step.pollInterval, noData, status);
       });
     },
 
@@ -179,7 +207,7 @@ export function createSnowflakeAdapter(deps: SnowflakeAdapterDeps = {}): Adapter
       try {
         const queryId = queryIdOf(handle);
         await withConnection(step, ctx, 'cancel', (connection) =>
-          deadline(submitSync(connection, 'SELECT SYSTEM$CANCEL_QUERY(?)', [queryId]), callTimeoutMs, 'cancel'),
+          deadline(runSync(connection, 'SELECT SYSTEM$CANCEL_QUERY(?)', [queryId]), callTimeoutMs, 'cancel'),
         );
       } catch (error) {
         ctx.log.warn({ err: maskSecrets(String(error)) }, 'could not cancel the Snowflake query');
@@ -279,8 +307,6 @@ function normalizePem(value: string): string {
 
 // ── Statements ────────────────────────────────────────────────────────────────────────────────────
 
-type Bind = string | number | boolean | null;
-
 /**
  * The statement with the run's values in it: filled into COPY INTO's stage path (which
  * `buildCopyInto` quotes as a string literal), or sent as bind variables. Never into SQL text.
@@ -299,58 +325,13 @@ function asBind(value: Json): Bind {
   return typeof value === 'object' && value !== null ? JSON.stringify(value) : value;
 }
 
-/**
- * A stable request id per attempt and statement: Snowflake answers a resubmitted request id with
- * the query it first started, so a re-delivered activity does not run the statement twice.
- */
-function requestIdFor(tag: string, sqlText: string, binds: Bind[]): string {
-  const hex = createHash('sha256').update(JSON.stringify(['durable-pipelines', tag, sqlText, binds])).digest('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${((parseInt(hex.slice(16, 18), 16) & 0x3f) | 0x80).toString(16)}${hex.slice(18, 20)}-${hex.slice(20, 32)}`;
-}
-
-function submit(connection: Connection, sqlText: string, binds: Bind[], tag: string): Promise<string> {
-  return new Promise<string>((resolve, reject) => {
-    connection.execute({
-      sqlText,
-      ...(binds.length > 0 ? { binds } : {}),
-      asyncExec: true,
-      // With asyncExec alone the driver hands `complete` a null error even when the submit failed
-      // (statement.js invokeStatementComplete); with streamResult it passes the error through.
-      streamResult: true,
-      requestId: requestIdFor(tag, sqlText, binds),
-      parameters: { QUERY_TAG: tag },
-      complete: (error, statement) => {
-        if (error) return reject(error);
-        const queryId = statement.getQueryId();
-        if (!queryId) return reject(new TransientError('Snowflake accepted the query but returned no query id'));
-        resolve(queryId);
-      },
-    });
-  });
-}
-
-function submitSync(connection: Connection, sqlText: string, binds: Bind[]): Promise<Row[]> {
-  return new Promise<Row[]>((resolve, reject) => {
-    connection.execute({ sqlText, binds, complete: (error, _statement, rows) => (error ? reject(error) : resolve((rows ?? []) as Row[])) });
-  });
-}
-
-/** Rows of a finished query, read by query id (works from any session of the same user). */
-function fetchRows(connection: Connection, queryId: string, checkedSuccess = true): Promise<Row[]> {
-  return new Promise<Row[]>((resolve, reject) => {
-    const options = { queryId, complete: (error: Error | undefined, _s: unknown, rows: unknown[] | undefined) => (error ? reject(error) : resolve((rows ?? []) as Row[])) };
-    if (checkedSuccess) connection.getResultsFromQueryId(options as Parameters<Connection['getResultsFromQueryId']>[0]).catch(reject);
-    else connection.fetchResult(options);
-  });
-}
-
 // ── Outcomes ──────────────────────────────────────────────────────────────────────────────────────
 
-/** `unknown`: status checks in a row that found no record of the query (see `check`); `queryStatus`: Snowflake's last word. */
-function running(queryId: string, polls: number, pollAfterSeconds: number, unknown: number, queryStatus?: string): StepOutcome {
+/** `noData`: status checks in a row that answered NO_DATA (see `check`); `queryStatus`: Snowflake's last word. */
+function running(queryId: string, polls: number, pollAfterSeconds: number, noData: number, queryStatus?: string): StepOutcome {
   return {
     status: 'running',
-    handle: { queryId, polls, ...(unknown > 0 ? { unknown } : {}) },
+    handle: { queryId, polls, ...(noData > 0 ? { noData } : {}) },
     pollAfterSeconds: Math.max(1, pollAfterSeconds),
     ...(queryStatus === undefined ? {} : { metrics: { queryStatus } }),
   };
@@ -416,13 +397,4 @@ function isDriverError(error: unknown): boolean {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Bounds a driver call: the driver retries 5xx answers on its own, for a long time. */
-function deadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new TransientError(`Snowflake ${what} took longer than ${Math.round(ms / 1000)} s`, { code: 'timeout' })), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

@@ -22,9 +22,11 @@ const SESSION_CODES = new Set(['390104', '390111', '390112', '390114']);
  * Snowflake error codes worth another attempt. 000625 (SQLSTATE 57014) is a DML statement given up
  * because 20 statements already wait on the table's lock ("…was aborted because the number of
  * waiters for this lock exceeds the 20 statements limit"): the lock frees, a later attempt runs.
- * 000603 is an internal error, 000630 a statement or warehouse timeout, 000610 a warehouse
- * suspended while the query ran. A warehouse that is still resuming is no error at all: the query
- * waits with status RESUMING_WAREHOUSE (snowflake-sdk constants/query_status.js runningStatuses).
+ * 000603 is an internal error, 000610 a warehouse suspended while the query ran. 000630 (a
+ * statement or queue timeout) is classified by the setting that stopped it where the adapter can
+ * read it (statementTimeout.ts); a 000630 that arrives without that reading stays transient. A
+ * warehouse that is still resuming is no error at all: the query waits with status
+ * RESUMING_WAREHOUSE (queryStatus.ts).
  */
 const TRANSIENT_CODES = new Set(['000625', '000603', '000610', '000630']);
 

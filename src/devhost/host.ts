@@ -17,7 +17,8 @@ import type { HistoryEvent } from './history';
 import { loadHostJson, readDurableSettings, type DurableHostSettings } from './host-json';
 import { ApiProblem } from '../api/problem';
 import { isJsonMediaType } from '../api/request';
-import { byPrecedence, compileRoute, fromHandlerResult, isAuthorized, keyMatches, matchRoute, presentedKey, routePrefixOf, safeDecode, toHttpRequest, type CompiledRoute } from './http-triggers';
+import { fromHandlerResult, isAuthorized, keyMatches, presentedKey, routePrefixOf, safeDecode, toHttpRequest } from './http-triggers';
+import { assertValidFunctionName, compileRoutes, findRoute, type CompiledRoute } from './http-routes';
 import { isTerminal, TaskHub } from './instances';
 import { NcrontabSchedule } from './ncrontab';
 import { handleDurableRequest, MAX_REQUEST_BODY_BYTES, readBodyCapped, RPC_PREFIX, sendProblem, sendResult, WEBHOOK_PREFIX } from './rpc-server';
@@ -87,9 +88,10 @@ export class DevHost {
     const orchestrators = new Map<string, OrchestrationHandler>();
     const activities = new Map<string, ActivityHandler>();
     const clientActivities = new Set<string>();
-    const routes: CompiledRoute[] = [];
+    const httpRegistrations: HttpRegistration[] = [];
     const timers: TimerTrigger[] = [];
     for (const registration of list) {
+      assertValidFunctionName(registration.name);
       switch (registration.kind) {
         case 'orchestration':
           orchestrators.set(registration.name, registration.handler);
@@ -99,7 +101,7 @@ export class DevHost {
           if (registration.durableClient) clientActivities.add(registration.name);
           break;
         case 'http':
-          routes.push(compileRoute(registration));
+          httpRegistrations.push(registration);
           break;
         case 'timer': {
           const schedule = new NcrontabSchedule(registration.options.schedule);
@@ -109,7 +111,8 @@ export class DevHost {
       }
     }
 
-    routes.sort(byPrecedence);
+    // Tried in function-name order, first match wins, as the Functions host does (http-routes.ts).
+    const routes: CompiledRoute[] = compileRoutes(httpRegistrations);
     const holder: { host?: DevHost } = {};
     const hub = new TaskHub({
       clock,
@@ -192,7 +195,8 @@ export class DevHost {
         await serveDurable(req, res, url, method, url.pathname.slice(WEBHOOK_PREFIX.length));
         return;
       }
-      if (serveTriggers && url.pathname.startsWith(routePrefix)) {
+      // `/api` is under the prefix `api` as much as `/api/` is (a template `api/{*rest}` takes both).
+      if (serveTriggers && (url.pathname.startsWith(routePrefix) || `${url.pathname}/` === routePrefix)) {
         await serveHttpTrigger(req, res, url, method);
         return;
       }
@@ -221,34 +225,25 @@ export class DevHost {
 
     const serveHttpTrigger = async (req: IncomingMessage, res: ServerResponse, url: URL, method: string): Promise<void> => {
       const path = url.pathname.slice(routePrefix.length);
-      let methodMismatch = false;
-      for (const route of state.routes) {
-        const match = matchRoute(route, path);
-        if (!match) continue;
-        const methods = route.registration.options.methods;
-        if (methods.length > 0 && !methods.includes(method as HttpRegistration['options']['methods'][number])) {
-          methodMismatch = true;
-          continue;
-        }
-        if (!isAuthorized(route.registration, options.functionKey, req.headers, url.searchParams)) return unauthorized(res, url);
-        if (match.malformed.length > 0) {
-          return sendProblem(res, new ApiProblem(400, 'Invalid input', `malformed percent-encoding in the path (${match.malformed.join(', ')})`,
-            match.malformed.map((name) => ({ field: `path.${name}`, message: 'malformed percent-encoding' }))), url.pathname, { closeConnection: true });
-        }
-        const body = await bodyOf(req, res, url);
-        if (!body) return;
-        const host = holder.host;
-        if (!host) throw new Error('host not started');
-        const request = toHttpRequest(req, url, body, match.params, options.platformPrincipal);
-        const context = host.invocationContext(route.registration.name, 'httpTrigger');
-        const result = await route.registration.handler(request, host.client, context);
-        const response = await fromHandlerResult(result);
-        res.writeHead(response.status, response.headers);
-        res.end(response.body);
-        return;
+      const match = findRoute(state.routes, method, path);
+      // No route took it (a wrong method included: the method is a route constraint in the host).
+      if (!match) return refuse(res, url, 404, 'Not found', `no route ${method} ${url.pathname}`);
+      const { route } = match;
+      if (!isAuthorized(route.registration, options.functionKey, req.headers, url.searchParams)) return unauthorized(res, url);
+      if (match.malformed.length > 0) {
+        return sendProblem(res, new ApiProblem(400, 'Invalid input', `malformed percent-encoding in the path (${match.malformed.join(', ')})`,
+          match.malformed.map((name) => ({ field: `path.${name}`, message: 'malformed percent-encoding' }))), url.pathname, { closeConnection: true });
       }
-      if (methodMismatch) refuse(res, url, 405, 'Method not allowed', `${method} is not allowed on ${url.pathname}`);
-      else refuse(res, url, 404, 'Not found', `no route ${url.pathname}`);
+      const body = await bodyOf(req, res, url);
+      if (!body) return;
+      const host = holder.host;
+      if (!host) throw new Error('host not started');
+      const request = toHttpRequest(req, url, body, match.params, options.platformPrincipal);
+      const context = host.invocationContext(route.registration.name, 'httpTrigger');
+      const result = await route.registration.handler(request, host.client, context);
+      const response = await fromHandlerResult(result);
+      res.writeHead(response.status, response.headers);
+      res.end(response.body);
     };
 
     const port = options.httpPort === false ? 0 : (options.httpPort ?? 0);

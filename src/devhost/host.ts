@@ -21,6 +21,7 @@ import { fromHandlerResult, isAuthorized, keyMatches, presentedKey, routePrefixO
 import { assertValidFunctionName, compileRoutes, findRoute, type CompiledRoute } from './http-routes';
 import { isTerminal, TaskHub } from './instances';
 import { NcrontabSchedule } from './ncrontab';
+import { checkPastDue, type TimerStatus } from './schedule-monitor';
 import { handleDurableRequest, MAX_REQUEST_BODY_BYTES, readBodyCapped, RPC_PREFIX, sendProblem, sendResult, WEBHOOK_PREFIX } from './rpc-server';
 import type { DevHostOptions, InstanceStats, InstanceStatusJson } from './types';
 
@@ -29,18 +30,19 @@ interface TimerTrigger {
   schedule: NcrontabSchedule;
   next: Date | undefined;
   last: Date | undefined;
+  lastUpdated: Date | undefined;
 }
+
+/**
+ * Why a timer trigger runs: its schedule, the monitor's past-due check, `runOnStartup`, or a
+ * manual run (the portal's Test/Run goes through the admin API, not the listener: no status change).
+ */
+type TimerInvocation = 'schedule' | 'pastDue' | 'startup' | 'manual';
 
 /** The longest delay setTimeout honours (2^31 − 1 ms, about 24.8 days). */
 const MAX_TIMEOUT_MS = 2_147_483_647;
 
-/** One timer trigger's schedule-monitor record (see DevHost.resumeTimers). */
-export interface TimerStatus {
-  readonly name: string;
-  readonly schedule: string;
-  readonly last: Date | undefined;
-  readonly next: Date | undefined;
-}
+export type { TimerStatus } from './schedule-monitor';
 
 export interface WaitOptions {
   /** Wall-clock time to wait before giving up (default 30 s). */
@@ -105,7 +107,7 @@ export class DevHost {
           break;
         case 'timer': {
           const schedule = new NcrontabSchedule(registration.options.schedule);
-          timers.push({ registration, schedule, next: schedule.next(clock.now()), last: undefined });
+          timers.push({ registration, schedule, next: schedule.next(clock.now()), last: undefined, lastUpdated: undefined });
           break;
         }
       }
@@ -259,7 +261,7 @@ export class DevHost {
     holder.host = host;
     const resumed = hub.resume();
     if (options.stateDirectory !== undefined) log(`durable state in ${options.stateDirectory}: ${resumed} unfinished instance(s) resumed`);
-    host.startTimerTriggers();
+    host.startTimerTriggers(options.timerStatus);
     log(`dev host on ${state.baseUrl} (${clockMode} clock at ${clock.now().toISOString()}), ${orchestrators.size} orchestrators, ${activities.size} activities, ${routes.length} http routes, ${timers.length} timers`);
     return host;
   }
@@ -375,7 +377,7 @@ export class DevHost {
   async invokeTimer(name: string): Promise<void> {
     const trigger = this.timerTriggers.find((t) => t.registration.name === name);
     if (!trigger) throw new Error(`no timer trigger "${name}"`);
-    await this.invokeTimerTrigger(trigger, false);
+    await this.invokeTimerTrigger(trigger, 'manual');
   }
 
   /**
@@ -394,24 +396,25 @@ export class DevHost {
 
   /** What the schedule monitor records per timer trigger: its expression, last and next fire. */
   timerStatus(): TimerStatus[] {
-    return this.timerTriggers.map((t) => ({ name: t.registration.name, schedule: t.schedule.expression, last: t.last, next: t.next }));
+    return this.timerTriggers.map((t) => ({ name: t.registration.name, schedule: t.schedule.expression, last: t.last, next: t.next, lastUpdated: t.lastUpdated }));
   }
 
   /**
-   * A host started after downtime, given the status the previous one recorded: fires once, with
-   * `isPastDue`, every timer whose recorded next fire passed while it was down — the schedule
-   * monitor's start-up check (Azure/azure-webjobs-sdk-extensions, ScheduleMonitor.cs,
-   * CheckPastDueAsync; `useMonitor` defaults to true). A timer whose expression changed meanwhile
-   * is not past due: the monitor re-plans it from now.
+   * The schedule monitor's past-due check as a timer listener starting on another instance makes
+   * it, given the status recorded before (`timerStatus()` of an earlier host): fires once, with
+   * `isPastDue`, every monitored timer whose recorded next fire passed — unless its schedule
+   * changed meanwhile (src/devhost/schedule-monitor.ts). A host started with `timerStatus` makes
+   * this check itself at start-up; this one never makes the `runOnStartup` invocation.
    */
   async resumeTimers(previous: readonly TimerStatus[]): Promise<void> {
     for (const status of previous) {
       const trigger = this.timerTriggers.find((t) => t.registration.name === status.name);
-      if (!trigger || trigger.registration.options.useMonitor === false || trigger.schedule.expression !== status.schedule) continue;
-      if (status.next === undefined || status.next.getTime() >= this.clock.nowMs()) continue;
+      if (!trigger || trigger.registration.options.useMonitor === false) continue;
+      const decision = checkPastDue(status, trigger.schedule, this.clock.now());
+      if (!decision.pastDue) continue;
       trigger.last = status.last;
-      trigger.next = status.next;
-      await this.invokeTimerTrigger(trigger, true);
+      trigger.next = decision.next;
+      await this.invokeTimerTrigger(trigger, 'pastDue');
     }
   }
 
@@ -468,28 +471,36 @@ export class DevHost {
     let fired = 0;
     for (const trigger of this.timerTriggers) {
       if (trigger.next && trigger.next.getTime() <= now) {
-        await this.invokeTimerTrigger(trigger, false);
+        await this.invokeTimerTrigger(trigger, 'schedule');
         fired++;
       }
     }
     return fired;
   }
 
-  private async invokeTimerTrigger(trigger: TimerTrigger, isPastDue: boolean): Promise<void> {
+  /**
+   * One invocation, as TimerListener.InvokeJobFunction makes it: the handler sees the status as it
+   * stood (`next` = the occurrence being fired), then `last` becomes the occurrence (or now, for a
+   * past-due or start-up invocation) and `next` the following occurrence.
+   */
+  private async invokeTimerTrigger(trigger: TimerTrigger, reason: TimerInvocation): Promise<void> {
     const now = this.clock.now();
-    const due = trigger.next ?? now;
-    const next = trigger.schedule.next(now);
     const timer: Timer = {
-      isPastDue,
+      isPastDue: reason === 'pastDue',
       schedule: { adjustForDST: false },
       scheduleStatus: {
-        last: (trigger.last ?? due).toISOString(),
-        next: (next ?? due).toISOString(),
-        lastUpdated: now.toISOString(),
+        last: (trigger.last ?? new Date(0)).toISOString(),
+        next: (trigger.next ?? now).toISOString(),
+        lastUpdated: (trigger.lastUpdated ?? now).toISOString(),
       },
     };
-    trigger.last = due;
-    trigger.next = next;
+    if (reason !== 'manual') {
+      // A fire a moment early counts as its occurrence, so the next is not the same one again.
+      const last = reason === 'schedule' && trigger.next && trigger.next.getTime() > now.getTime() ? trigger.next : now;
+      trigger.last = last;
+      trigger.next = trigger.schedule.next(last);
+      trigger.lastUpdated = last;
+    }
     const context = this.invocationContext(trigger.registration.name, 'timerTrigger');
     try {
       await trigger.registration.handler(timer, this.client, context);
@@ -499,11 +510,29 @@ export class DevHost {
     }
   }
 
-  private startTimerTriggers(): void {
+  /**
+   * Each timer listener's start (TimerListener.StartAsync): with a recorded status and
+   * `useMonitor`, the past-due check; then one immediate invocation — past due, or else
+   * `runOnStartup` — and the schedule from there on.
+   */
+  private startTimerTriggers(recorded: readonly TimerStatus[] | undefined): void {
+    const now = this.clock.now();
     for (const trigger of this.timerTriggers) {
-      if (trigger.registration.options.runOnStartup) {
-        this.hub.track(this.invokeTimerTrigger({ ...trigger, next: this.clock.now() }, false));
+      const status = recorded?.find((s) => s.name === trigger.registration.name);
+      const monitored = trigger.registration.options.useMonitor !== false;
+      const decision = monitored && status ? checkPastDue(status, trigger.schedule, now) : undefined;
+      if (status && decision) {
+        trigger.last = status.last;
+        trigger.next = decision.next;
+        trigger.lastUpdated = status.lastUpdated;
+      } else if (monitored) {
+        // A first start writes the initial record: next computed now (CheckPastDueAsync).
+        trigger.lastUpdated = now;
       }
+      const startup: TimerInvocation | undefined = decision?.pastDue ? 'pastDue' : trigger.registration.options.runOnStartup ? 'startup' : undefined;
+      // The listener schedules the start-up invocation instead of making it inside StartAsync
+      // (it must not delay the host's start): here, once start() has returned.
+      if (startup) this.hub.track(new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.invokeTimerTrigger(trigger, startup)));
       if (this.clock.mode === 'real') this.armRealTrigger(trigger);
     }
   }
@@ -517,8 +546,8 @@ export class DevHost {
       // The scheduler timer can be weeks away (a monthly schedule); Node caps a timeout at
       // 2^31 − 1 ms (it would fire at once), so long waits are taken in steps.
       if (Date.now() < due) return this.armRealTrigger(trigger);
-      const late = Date.now() - due > 1000;
-      this.hub.track(this.invokeTimerTrigger(trigger, late).finally(() => this.armRealTrigger(trigger)));
+      // A late regular fire is not `isPastDue`: only the listener's start-up check sets that.
+      this.hub.track(this.invokeTimerTrigger(trigger, 'schedule').finally(() => this.armRealTrigger(trigger)));
     }, Math.min(wait, MAX_TIMEOUT_MS));
     this.realTimers.add(handle);
   }

@@ -481,6 +481,44 @@ void describe('development host', () => {
     assert.deepEqual(fired, []);
   });
 
+  void test('a timer listener starts with one invocation: past due when the record says so, else runOnStartup; a change is judged by next occurrences', async () => {
+    const fired: { at: string; isPastDue: boolean }[] = [];
+    let clock: DevHost | undefined;
+    const hourly = (schedule: string): Registration[] => [{
+      kind: 'timer',
+      name: 'hourly',
+      options: { schedule, runOnStartup: true },
+      handler: async (timer: Timer) => {
+        await Promise.resolve();
+        fired.push({ at: (clock as DevHost).now().toISOString(), isPastDue: timer.isPastDue });
+      },
+    }];
+    const start = async (schedule: string, startTime: string, timerStatus: ReturnType<DevHost['timerStatus']> | undefined, run: (host: DevHost) => Promise<void> = () => Promise.resolve()) => {
+      fired.length = 0;
+      await withHost({ registrations: hourly(schedule), startTime: new Date(startTime), ...(timerStatus ? { timerStatus } : {}) }, async (host) => {
+        clock = host;
+        await host.fireTimers();
+        await run(host);
+      });
+    };
+    let status: ReturnType<DevHost['timerStatus']> = [];
+    // First start: no record, so runOnStartup fires at once; then the schedule.
+    await start('0 0 * * * *', '2026-03-02T10:07:00Z', undefined, async (host) => {
+      await host.advance(60 * 60_000);
+      status = host.timerStatus();
+    });
+    assert.deepEqual(fired, [{ at: '2026-03-02T10:07:00.000Z', isPastDue: false }, { at: '2026-03-02T11:00:00.000Z', isPastDue: false }]);
+    // Down until 15:30: past due, and that is the only start-up invocation (not runOnStartup too).
+    await start('0 0 * * * *', '2026-03-02T15:30:00Z', status);
+    assert.deepEqual(fired, [{ at: '2026-03-02T15:30:00.000Z', isPastDue: true }]);
+    // Another expression with the same next occurrence after the last fire (12:00): not a change.
+    await start('0 0 */2 * * *', '2026-03-02T15:40:00Z', status);
+    assert.deepEqual(fired, [{ at: '2026-03-02T15:40:00.000Z', isPastDue: true }]);
+    // A real change (next after 11:00 is 11:30, not 12:00): re-planned from now, not past due; runOnStartup fires.
+    await start('0 30 * * * *', '2026-03-02T15:40:00Z', status);
+    assert.deepEqual(fired, [{ at: '2026-03-02T15:40:00.000Z', isPastDue: false }]);
+  });
+
   void test('replayFromScratch reproduces a deterministic orchestrator and flags one that reads changing state', async () => {
     let drift = 0;
     const registrations = [

@@ -31,6 +31,19 @@ async function withHost(options: Parameters<typeof DevHost.start>[0], run: (host
   }
 }
 
+/** A timer trigger `hourly` that records each fire (virtual time, isPastDue) in `fired`. */
+function recordingTimer(schedule: string, runOnStartup: boolean, fired: { at: string; isPastDue: boolean }[], clock: () => DevHost | undefined): Registration[] {
+  return [{
+    kind: 'timer',
+    name: 'hourly',
+    options: { schedule, runOnStartup },
+    handler: async (timer: Timer) => {
+      await Promise.resolve();
+      fired.push({ at: clock()?.now().toISOString() ?? '', isPastDue: timer.isPastDue });
+    },
+  }];
+}
+
 function minutesSinceStart(host: DevHost): number {
   return (host.now().getTime() - T0.getTime()) / 60_000;
 }
@@ -446,15 +459,7 @@ void describe('development host', () => {
   void test('after downtime a timer fires once, past due, when its schedule is unchanged (the schedule monitor); not when it changed', async () => {
     const fired: { at: string; isPastDue: boolean }[] = [];
     let clock: DevHost | undefined;
-    const hourly = (schedule: string): Registration[] => [{
-      kind: 'timer',
-      name: 'hourly',
-      options: { schedule, runOnStartup: false },
-      handler: async (timer: Timer) => {
-        await Promise.resolve();
-        fired.push({ at: (clock as DevHost).now().toISOString(), isPastDue: timer.isPastDue });
-      },
-    }];
+    const hourly = (schedule: string): Registration[] => recordingTimer(schedule, false, fired, () => clock);
     let status: ReturnType<DevHost['timerStatus']> = [];
     await withHost({ registrations: hourly('0 0 * * * *') }, async (host) => {
       clock = host;
@@ -484,15 +489,7 @@ void describe('development host', () => {
   void test('a timer listener starts with one invocation: past due when the record says so, else runOnStartup; a change is judged by next occurrences', async () => {
     const fired: { at: string; isPastDue: boolean }[] = [];
     let clock: DevHost | undefined;
-    const hourly = (schedule: string): Registration[] => [{
-      kind: 'timer',
-      name: 'hourly',
-      options: { schedule, runOnStartup: true },
-      handler: async (timer: Timer) => {
-        await Promise.resolve();
-        fired.push({ at: (clock as DevHost).now().toISOString(), isPastDue: timer.isPastDue });
-      },
-    }];
+    const hourly = (schedule: string): Registration[] => recordingTimer(schedule, true, fired, () => clock);
     const start = async (schedule: string, startTime: string, timerStatus: ReturnType<DevHost['timerStatus']> | undefined, run: (host: DevHost) => Promise<void> = () => Promise.resolve()) => {
       fired.length = 0;
       await withHost({ registrations: hourly(schedule), startTime: new Date(startTime), ...(timerStatus ? { timerStatus } : {}) }, async (host) => {

@@ -97,6 +97,9 @@ param enableVnet bool = false
 @description('Application (client) id of the Entra app registration for console sign-in (docs/deploy.md); empty leaves App Service Authentication off, and the API takes function keys only.')
 param authClientId string = ''
 
+@description('Key Vault secret holding the console sign-in app registration\'s client secret (docs/deploy.md); referenced by the app setting MICROSOFT_PROVIDER_AUTHENTICATION_SECRET when authClientId is set.')
+param authClientSecretName string = 'easyauth-client-secret'
+
 @description('Turn every change (run, cancel, rerun, pause, resume) off for everyone, keys included.')
 param readOnly bool = false
 
@@ -260,6 +263,7 @@ module functionApp 'app/functionApp.bicep' = {
     deploymentContainerName: deploymentContainerName
     applicationInsightsConnectionString: monitoring.outputs.applicationInsightsConnectionString
     keyVaultUri: keyVault.outputs.uri
+    applicationInsightsResourceId: monitoring.outputs.applicationInsightsResourceId
     durableTaskHub: durableTaskHub
     durableBackend: durableBackend
     durableTaskSchedulerEndpoint: durableBackend == 'DurableTaskScheduler' ? durableTaskScheduler!.outputs.endpoint : ''
@@ -275,6 +279,7 @@ module functionApp 'app/functionApp.bicep' = {
     durableAlwaysReady: durableAlwaysReady
     virtualNetworkSubnetId: enableVnet ? vnet!.outputs.appSubnetId : ''
     authClientId: authClientId
+    authClientSecretName: authClientSecretName
     readOnly: readOnly
   }
   // The host starts as soon as the app exists: its identity must already hold the storage roles.

@@ -2,6 +2,11 @@
 // Every app setting the code reads is set here (test/unit/consistency.test.ts checks it); none
 // holds a key: storage, Key Vault, Tables and App Insights are reached with the identity.
 //
+// `Microsoft.Web/sites/config 'appsettings'` replaces the whole collection at every deployment:
+// a setting put on the app by hand is gone after the next `azd provision`. So every setting the
+// docs ask for is produced here, from parameters (azd environment values, main.parameters.json),
+// resource ids, or Key Vault references (test/unit/provisionSettings.test.ts checks the docs).
+//
 // The site itself is a plain `Microsoft.Web/sites` resource rather than the AVM web/site module:
 // its Flex-specific `functionAppConfig` (deployment container, always-ready, runtime) and the
 // app-settings shape changed across AVM releases, and the settings below are the contract the
@@ -42,6 +47,9 @@ param applicationInsightsConnectionString string
 
 @description('Key Vault URI (https://<vault>.vault.azure.net/).')
 param keyVaultUri string
+
+@description('Resource id of the Application Insights component: the console links each run to its Portal page.')
+param applicationInsightsResourceId string
 
 @description('Durable task hub name: letters and digits, 3-45 characters, starting with a letter.')
 param durableTaskHub string
@@ -94,6 +102,9 @@ param durableAlwaysReady int = 0
 
 @description('Application (client) id of the Entra app registration for console sign-in (docs/deploy.md); empty = no App Service Authentication, the console door refuses everyone and keys work as before.')
 param authClientId string = ''
+
+@description('Name of the Key Vault secret holding that app registration\'s client secret; the app setting MICROSOFT_PROVIDER_AUTHENTICATION_SECRET references it (only with authClientId).')
+param authClientSecretName string = 'easyauth-client-secret'
 
 @description('Turn every change (run, cancel, rerun, pause, resume) off for everyone, keys included.')
 param readOnly bool = false
@@ -192,6 +203,15 @@ var dbtSettings = empty(dbtJobResourceId)
       DBT_RESULTS_CONTAINER_URL: dbtResultsContainerUrl
     }
 
+// Sign-in's client secret stays in Key Vault: the platform resolves the reference with the app's
+// identity (keyVaultReferenceIdentity above; Key Vault Secrets User in rbac.bicep). Versionless,
+// so a new secret version is picked up without a deployment.
+var authSettings = empty(authClientId)
+  ? {}
+  : {
+      MICROSOFT_PROVIDER_AUTHENTICATION_SECRET: '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/${authClientSecretName}/)'
+    }
+
 var coreSettings = {
   // Host storage (task hub, timers, leases) through the identity, not a connection string.
   AzureWebJobsStorage__accountName: storageAccountName
@@ -208,6 +228,7 @@ var coreSettings = {
   SCHEDULER_ENABLED: schedulerEnabled ? 'true' : 'false'
   SECRET_CACHE_TTL_SECONDS: string(secretCacheTtlSeconds)
   PUBLIC_BASE_URL: 'https://${site.properties.defaultHostName}'
+  APPLICATIONINSIGHTS_PORTAL_URL: '${environment().portal}/#@${tenant().tenantId}/resource${applicationInsightsResourceId}'
   READ_ONLY: readOnly ? 'true' : 'false'
   LOG_LEVEL: logLevel
   CURSOR_SIGNING_KEY: cursorSigningKey
@@ -216,7 +237,7 @@ var coreSettings = {
 resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
   parent: site
   name: 'appsettings'
-  properties: union(extraAppSettings, dbtSettings, durableSchedulerSettings, coreSettings)
+  properties: union(extraAppSettings, dbtSettings, durableSchedulerSettings, authSettings, coreSettings)
 }
 
 // Console sign-in (App Service Authentication with Entra ID), only once an app registration exists.

@@ -24,8 +24,9 @@ export interface TimerRegistration {
   readonly name: string;
   /**
    * NCRONTAB, six fields, evaluated in UTC on Linux plans. `useMonitor`: the host records each
-   * fire and, at start-up, fires once a schedule that was missed while the app was down
-   * (Azure/azure-webjobs-sdk-extensions, Extensions/Timers/Scheduling/ScheduleMonitor.cs).
+   * fire and, when the listener starts, fires once past due if a fire was missed — unless the
+   * schedule changed (Azure/azure-webjobs-sdk-extensions, Extensions/Timers/Scheduling/ScheduleMonitor.cs).
+   * `runOnStartup`: otherwise, one invocation at that start (Listener/TimerListener.cs `StartAsync`).
    */
   readonly options: { readonly schedule: string; readonly runOnStartup: boolean; readonly useMonitor?: boolean };
   readonly handler: TimerHandler;

@@ -19,10 +19,12 @@ import { ApiProblem } from '../api/problem';
 import { isJsonMediaType } from '../api/request';
 import { oneLine } from '../core/visibleText';
 import { maskUrlCredentials } from '../logging/mask';
-import { byPrecedence, compileRoute, fromHandlerResult, isAuthorized, keyMatches, matchRoute, presentedKey, routePrefixOf, safeDecode, toHttpRequest, type CompiledRoute } from './http-triggers';
+import { fromHandlerResult, isAuthorized, keyMatches, presentedKey, routePrefixOf, safeDecode, toHttpRequest } from './http-triggers';
+import { assertValidFunctionName, compileRoutes, findRoute, type CompiledRoute } from './http-routes';
 import { hostAllowed, requestAuthority } from './hostNames';
 import { isTerminal, TaskHub } from './instances';
 import { NcrontabSchedule } from './ncrontab';
+import { checkPastDue, type TimerStatus } from './schedule-monitor';
 import { handleDurableRequest, MAX_REQUEST_BODY_BYTES, readBodyCapped, RPC_PREFIX, sendProblem, sendResult, WEBHOOK_PREFIX } from './rpc-server';
 import type { DevHostOptions, InstanceStats, InstanceStatusJson } from './types';
 
@@ -31,18 +33,19 @@ interface TimerTrigger {
   schedule: NcrontabSchedule;
   next: Date | undefined;
   last: Date | undefined;
+  lastUpdated: Date | undefined;
 }
+
+/**
+ * Why a timer trigger runs: its schedule, the monitor's past-due check, `runOnStartup`, or a
+ * manual run (the portal's Test/Run goes through the admin API, not the listener: no status change).
+ */
+type TimerInvocation = 'schedule' | 'pastDue' | 'startup' | 'manual';
 
 /** The longest delay setTimeout honours (2^31 − 1 ms, about 24.8 days). */
 const MAX_TIMEOUT_MS = 2_147_483_647;
 
-/** One timer trigger's schedule-monitor record (see DevHost.resumeTimers). */
-export interface TimerStatus {
-  readonly name: string;
-  readonly schedule: string;
-  readonly last: Date | undefined;
-  readonly next: Date | undefined;
-}
+export type { TimerStatus } from './schedule-monitor';
 
 export interface WaitOptions {
   /** Wall-clock time to wait before giving up (default 30 s). */
@@ -91,9 +94,10 @@ export class DevHost {
     const orchestrators = new Map<string, OrchestrationHandler>();
     const activities = new Map<string, ActivityHandler>();
     const clientActivities = new Set<string>();
-    const routes: CompiledRoute[] = [];
+    const httpRegistrations: HttpRegistration[] = [];
     const timers: TimerTrigger[] = [];
     for (const registration of list) {
+      assertValidFunctionName(registration.name);
       switch (registration.kind) {
         case 'orchestration':
           orchestrators.set(registration.name, registration.handler);
@@ -103,17 +107,18 @@ export class DevHost {
           if (registration.durableClient) clientActivities.add(registration.name);
           break;
         case 'http':
-          routes.push(compileRoute(registration));
+          httpRegistrations.push(registration);
           break;
         case 'timer': {
           const schedule = new NcrontabSchedule(registration.options.schedule);
-          timers.push({ registration, schedule, next: schedule.next(clock.now()), last: undefined });
+          timers.push({ registration, schedule, next: schedule.next(clock.now()), last: undefined, lastUpdated: undefined });
           break;
         }
       }
     }
 
-    routes.sort(byPrecedence);
+    // Tried in function-name order, first match wins, as the Functions host does (http-routes.ts).
+    const routes: CompiledRoute[] = compileRoutes(httpRegistrations);
     const holder: { host?: DevHost } = {};
     const hub = new TaskHub({
       clock,
@@ -205,7 +210,8 @@ export class DevHost {
         await serveDurable(req, res, url, method, url.pathname.slice(WEBHOOK_PREFIX.length));
         return;
       }
-      if (serveTriggers && url.pathname.startsWith(routePrefix)) {
+      // `/api` is under the prefix `api` as much as `/api/` is (a template `api/{*rest}` takes both).
+      if (serveTriggers && (url.pathname.startsWith(routePrefix) || `${url.pathname}/` === routePrefix)) {
         await serveHttpTrigger(req, res, url, method);
         return;
       }
@@ -234,37 +240,28 @@ export class DevHost {
 
     const serveHttpTrigger = async (req: IncomingMessage, res: ServerResponse, url: URL, method: string): Promise<void> => {
       const path = url.pathname.slice(routePrefix.length);
-      let methodMismatch = false;
-      for (const route of state.routes) {
-        const match = matchRoute(route, path);
-        if (!match) continue;
-        const methods = route.registration.options.methods;
-        if (methods.length > 0 && !methods.includes(method as HttpRegistration['options']['methods'][number])) {
-          methodMismatch = true;
-          continue;
-        }
-        if (!isAuthorized(route.registration, options.functionKey, req.headers, url.searchParams)) return unauthorized(res, url);
-        if (match.malformed.length > 0) {
-          return sendProblem(res, new ApiProblem(400, 'Invalid input', `malformed percent-encoding in the path (${match.malformed.join(', ')})`,
-            match.malformed.map((name) => ({ field: `path.${name}`, message: 'malformed percent-encoding' }))), url.pathname, { closeConnection: true });
-        }
-        const body = await bodyOf(req, res, url);
-        if (!body) return;
-        const host = holder.host;
-        if (!host) throw new Error('host not started');
-        // A principal header is the platform's to set: without emulated sign-in the host still
-        // drops what a client sent, as App Service does (local settings copied from Azure may say
-        // WEBSITE_AUTH_ENABLED=True, and the app would then believe the client).
-        const request = toHttpRequest(req, url, body, match.params, options.platformPrincipal ?? noPrincipal);
-        const context = host.invocationContext(route.registration.name, 'httpTrigger');
-        const result = await route.registration.handler(request, host.client, context);
-        const response = await fromHandlerResult(result);
-        res.writeHead(response.status, response.headers);
-        res.end(response.body);
-        return;
+      const match = findRoute(state.routes, method, path);
+      // No route took it (a wrong method included: the method is a route constraint in the host).
+      if (!match) return refuse(res, url, 404, 'Not found', `no route ${method} ${url.pathname}`);
+      const { route } = match;
+      if (!isAuthorized(route.registration, options.functionKey, req.headers, url.searchParams)) return unauthorized(res, url);
+      if (match.malformed.length > 0) {
+        return sendProblem(res, new ApiProblem(400, 'Invalid input', `malformed percent-encoding in the path (${match.malformed.join(', ')})`,
+          match.malformed.map((name) => ({ field: `path.${name}`, message: 'malformed percent-encoding' }))), url.pathname, { closeConnection: true });
       }
-      if (methodMismatch) refuse(res, url, 405, 'Method not allowed', `${method} is not allowed on ${url.pathname}`);
-      else refuse(res, url, 404, 'Not found', `no route ${url.pathname}`);
+      const body = await bodyOf(req, res, url);
+      if (!body) return;
+      const host = holder.host;
+      if (!host) throw new Error('host not started');
+      // A principal header is the platform's to set: without emulated sign-in the host still
+      // drops what a client sent, as App Service does (local settings copied from Azure may say
+      // WEBSITE_AUTH_ENABLED=True, and the app would then believe the client).
+      const request = toHttpRequest(req, url, body, match.params, options.platformPrincipal ?? noPrincipal);
+      const context = host.invocationContext(route.registration.name, 'httpTrigger');
+      const result = await route.registration.handler(request, host.client, context);
+      const response = await fromHandlerResult(result);
+      res.writeHead(response.status, response.headers);
+      res.end(response.body);
     };
 
     const port = options.httpPort === false ? 0 : (options.httpPort ?? 0);
@@ -280,7 +277,7 @@ export class DevHost {
     holder.host = host;
     const resumed = hub.resume();
     if (options.stateDirectory !== undefined) log(`durable state in ${options.stateDirectory}: ${resumed} unfinished instance(s) resumed`);
-    host.startTimerTriggers();
+    host.startTimerTriggers(options.timerStatus);
     log(`dev host on ${state.baseUrl} (${clockMode} clock at ${clock.now().toISOString()}), ${orchestrators.size} orchestrators, ${activities.size} activities, ${routes.length} http routes, ${timers.length} timers`);
     return host;
   }
@@ -396,7 +393,7 @@ export class DevHost {
   async invokeTimer(name: string): Promise<void> {
     const trigger = this.timerTriggers.find((t) => t.registration.name === name);
     if (!trigger) throw new Error(`no timer trigger "${name}"`);
-    await this.invokeTimerTrigger(trigger, false);
+    await this.invokeTimerTrigger(trigger, 'manual');
   }
 
   /**
@@ -415,24 +412,25 @@ export class DevHost {
 
   /** What the schedule monitor records per timer trigger: its expression, last and next fire. */
   timerStatus(): TimerStatus[] {
-    return this.timerTriggers.map((t) => ({ name: t.registration.name, schedule: t.schedule.expression, last: t.last, next: t.next }));
+    return this.timerTriggers.map((t) => ({ name: t.registration.name, schedule: t.schedule.expression, last: t.last, next: t.next, lastUpdated: t.lastUpdated }));
   }
 
   /**
-   * A host started after downtime, given the status the previous one recorded: fires once, with
-   * `isPastDue`, every timer whose recorded next fire passed while it was down — the schedule
-   * monitor's start-up check (Azure/azure-webjobs-sdk-extensions, ScheduleMonitor.cs,
-   * CheckPastDueAsync; `useMonitor` defaults to true). A timer whose expression changed meanwhile
-   * is not past due: the monitor re-plans it from now.
+   * The schedule monitor's past-due check as a timer listener starting on another instance makes
+   * it, given the status recorded before (`timerStatus()` of an earlier host): fires once, with
+   * `isPastDue`, every monitored timer whose recorded next fire passed — unless its schedule
+   * changed meanwhile (src/devhost/schedule-monitor.ts). A host started with `timerStatus` makes
+   * this check itself at start-up; this one never makes the `runOnStartup` invocation.
    */
   async resumeTimers(previous: readonly TimerStatus[]): Promise<void> {
     for (const status of previous) {
       const trigger = this.timerTriggers.find((t) => t.registration.name === status.name);
-      if (!trigger || trigger.registration.options.useMonitor === false || trigger.schedule.expression !== status.schedule) continue;
-      if (status.next === undefined || status.next.getTime() >= this.clock.nowMs()) continue;
+      if (!trigger || trigger.registration.options.useMonitor === false) continue;
+      const decision = checkPastDue(status, trigger.schedule, this.clock.now());
+      if (!decision.pastDue) continue;
       trigger.last = status.last;
-      trigger.next = status.next;
-      await this.invokeTimerTrigger(trigger, true);
+      trigger.next = decision.next;
+      await this.invokeTimerTrigger(trigger, 'pastDue');
     }
   }
 
@@ -489,28 +487,36 @@ export class DevHost {
     let fired = 0;
     for (const trigger of this.timerTriggers) {
       if (trigger.next && trigger.next.getTime() <= now) {
-        await this.invokeTimerTrigger(trigger, false);
+        await this.invokeTimerTrigger(trigger, 'schedule');
         fired++;
       }
     }
     return fired;
   }
 
-  private async invokeTimerTrigger(trigger: TimerTrigger, isPastDue: boolean): Promise<void> {
+  /**
+   * One invocation, as TimerListener.InvokeJobFunction makes it: the handler sees the status as it
+   * stood (`next` = the occurrence being fired), then `last` becomes the occurrence (or now, for a
+   * past-due or start-up invocation) and `next` the following occurrence.
+   */
+  private async invokeTimerTrigger(trigger: TimerTrigger, reason: TimerInvocation): Promise<void> {
     const now = this.clock.now();
-    const due = trigger.next ?? now;
-    const next = trigger.schedule.next(now);
     const timer: Timer = {
-      isPastDue,
+      isPastDue: reason === 'pastDue',
       schedule: { adjustForDST: false },
       scheduleStatus: {
-        last: (trigger.last ?? due).toISOString(),
-        next: (next ?? due).toISOString(),
-        lastUpdated: now.toISOString(),
+        last: (trigger.last ?? new Date(0)).toISOString(),
+        next: (trigger.next ?? now).toISOString(),
+        lastUpdated: (trigger.lastUpdated ?? now).toISOString(),
       },
     };
-    trigger.last = due;
-    trigger.next = next;
+    if (reason !== 'manual') {
+      // A fire a moment early counts as its occurrence, so the next is not the same one again.
+      const last = reason === 'schedule' && trigger.next && trigger.next.getTime() > now.getTime() ? trigger.next : now;
+      trigger.last = last;
+      trigger.next = trigger.schedule.next(last);
+      trigger.lastUpdated = last;
+    }
     const context = this.invocationContext(trigger.registration.name, 'timerTrigger');
     try {
       await trigger.registration.handler(timer, this.client, context);
@@ -520,11 +526,29 @@ export class DevHost {
     }
   }
 
-  private startTimerTriggers(): void {
+  /**
+   * Each timer listener's start (TimerListener.StartAsync): with a recorded status and
+   * `useMonitor`, the past-due check; then one immediate invocation — past due, or else
+   * `runOnStartup` — and the schedule from there on.
+   */
+  private startTimerTriggers(recorded: readonly TimerStatus[] | undefined): void {
+    const now = this.clock.now();
     for (const trigger of this.timerTriggers) {
-      if (trigger.registration.options.runOnStartup) {
-        this.hub.track(this.invokeTimerTrigger({ ...trigger, next: this.clock.now() }, false));
+      const status = recorded?.find((s) => s.name === trigger.registration.name);
+      const monitored = trigger.registration.options.useMonitor !== false;
+      const decision = monitored && status ? checkPastDue(status, trigger.schedule, now) : undefined;
+      if (status && decision) {
+        trigger.last = status.last;
+        trigger.next = decision.next;
+        trigger.lastUpdated = status.lastUpdated;
+      } else if (monitored) {
+        // A first start writes the initial record: next computed now (CheckPastDueAsync).
+        trigger.lastUpdated = now;
       }
+      const startup: TimerInvocation | undefined = decision?.pastDue ? 'pastDue' : trigger.registration.options.runOnStartup ? 'startup' : undefined;
+      // The listener schedules the start-up invocation instead of making it inside StartAsync
+      // (it must not delay the host's start): here, once start() has returned.
+      if (startup) this.hub.track(new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.invokeTimerTrigger(trigger, startup)));
       if (this.clock.mode === 'real') this.armRealTrigger(trigger);
     }
   }
@@ -538,8 +562,8 @@ export class DevHost {
       // The scheduler timer can be weeks away (a monthly schedule); Node caps a timeout at
       // 2^31 − 1 ms (it would fire at once), so long waits are taken in steps.
       if (Date.now() < due) return this.armRealTrigger(trigger);
-      const late = Date.now() - due > 1000;
-      this.hub.track(this.invokeTimerTrigger(trigger, late).finally(() => this.armRealTrigger(trigger)));
+      // A late regular fire is not `isPastDue`: only the listener's start-up check sets that.
+      this.hub.track(this.invokeTimerTrigger(trigger, 'schedule').finally(() => this.armRealTrigger(trigger)));
     }, Math.min(wait, MAX_TIMEOUT_MS));
     this.realTimers.add(handle);
   }

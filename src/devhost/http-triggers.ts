@@ -1,94 +1,24 @@
 /**
- * HTTP triggers: `/api/<route>` matched against each registration's route template and methods,
- * handed a real `HttpRequest` from @azure/functions, with the response converted back through
- * `HttpResponse` (so `jsonBody`, `body` and `headers` behave as on the Functions host).
+ * HTTP triggers: the request handed to a handler is a real `HttpRequest` from @azure/functions and
+ * the response is converted back through `HttpResponse` (so `jsonBody`, `body` and `headers`
+ * behave as on the Functions host); keys are read and compared as the host reads them. Which
+ * function a request goes to is src/devhost/http-routes.ts.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { HttpRequest, HttpResponse, type HttpResponseInit } from '@azure/functions';
 import type { HttpRegistration } from '../app/registry';
 
-interface Segment {
-  readonly literal?: string;
-  readonly param?: string;
-  readonly optional?: boolean;
-  readonly catchAll?: boolean;
-}
-
-export interface CompiledRoute {
-  readonly registration: HttpRegistration;
-  readonly segments: readonly Segment[];
-}
-
-/** Azure route templates: `runs/{runId}`, `{name?}`, `{id:int}` (constraints ignored), `{*rest}`. */
-export function compileRoute(registration: HttpRegistration): CompiledRoute {
-  const template = registration.options.route.replace(/^\/+|\/+$/g, '');
-  const segments = template === '' ? [] : template.split('/').map((part): Segment => {
-    const match = /^\{(\*?)([A-Za-z_][\w]*)(?::[^}?]*)?(\??)\}$/.exec(part);
-    if (!match) return { literal: part.toLowerCase() };
-    return { param: match[2] ?? '', catchAll: match[1] === '*', optional: match[3] === '?' || match[1] === '*' };
-  });
-  return { registration, segments };
-}
-
 /**
- * host.json `extensions.http.routePrefix` as a path prefix: "api" (the Functions default) → "/api/",
- * "" → "/" (learn.microsoft.com/azure/azure-functions/functions-bindings-http-webhook-output#hostjson-settings).
+ * host.json `extensions.http.routePrefix` as a path prefix: "api" when absent → "/api/", "" → "/"
+ * (Azure/azure-webjobs-sdk-extensions, src/WebJobs.Extensions.Http/Config/HttpOptions.cs defaults
+ * `RoutePrefix` to `HttpExtensionConstants.DefaultRoutePrefix`; Routing/WebJobsRouteBuilder.cs
+ * `BuildRouteTemplate` puts it before every template, and nothing when it is empty).
  */
 export function routePrefixOf(hostJson: unknown): string {
   const prefix = (hostJson as { extensions?: { http?: { routePrefix?: unknown } } } | undefined)?.extensions?.http?.routePrefix;
   const trimmed = (typeof prefix === 'string' ? prefix : 'api').replace(/^\/+|\/+$/g, '');
   return trimmed === '' ? '/' : `/${trimmed}/`;
-}
-
-/**
- * Orders routes as ASP.NET Core ranks templates, segment by segment: a literal before a parameter,
- * a parameter before an optional one, a catch-all last — so `{*path}` never shadows `api/runs`
- * whatever the registration order (aspnetcore RoutePrecedence.ComputeInbound).
- */
-export function byPrecedence(a: CompiledRoute, b: CompiledRoute): number {
-  const rank = (s: Segment | undefined): number => (s === undefined ? 5 : s.literal !== undefined ? 1 : s.catchAll ? 4 : s.optional ? 3 : 2);
-  for (let i = 0; i < Math.max(a.segments.length, b.segments.length); i++) {
-    const difference = rank(a.segments[i]) - rank(b.segments[i]);
-    if (difference !== 0) return difference;
-  }
-  return 0;
-}
-
-export interface RouteMatch {
-  readonly params: Record<string, string>;
-  /** Parameters whose percent-encoding is malformed (`%ZZ`): answered 400 once the caller is authorized. */
-  readonly malformed: readonly string[];
-}
-
-export function matchRoute(route: CompiledRoute, path: string): RouteMatch | undefined {
-  const parts = path.split('/').filter((p) => p !== '');
-  const params: Record<string, string> = {};
-  const malformed: string[] = [];
-  const decoded = (name: string, raw: string): string => {
-    const value = safeDecode(raw);
-    if (value === undefined) malformed.push(name);
-    return value ?? raw;
-  };
-  let i = 0;
-  for (const segment of route.segments) {
-    const part = parts[i];
-    if (segment.catchAll) {
-      if (parts.length > i) params[segment.param ?? ''] = parts.slice(i).map((p) => decoded(segment.param ?? '', p)).join('/');
-      return { params, malformed };
-    }
-    if (part === undefined) {
-      if (segment.optional) continue;
-      return undefined;
-    }
-    if (segment.literal !== undefined) {
-      if ((safeDecode(part) ?? part).toLowerCase() !== segment.literal) return undefined;
-    } else {
-      params[segment.param ?? ''] = decoded(segment.param ?? '', part);
-    }
-    i++;
-  }
-  return i === parts.length ? { params, malformed } : undefined;
 }
 
 /** decodeURIComponent, or undefined for malformed percent-encoding (where it throws URIError). */

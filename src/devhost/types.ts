@@ -2,6 +2,7 @@
 import type { Registration } from '../app/registry';
 import type { ClockMode } from './clock';
 import type { HistoryEvent } from './history';
+import type { TimerStatus } from './schedule-monitor';
 
 export type RuntimeStatus = 'Pending' | 'Running' | 'Completed' | 'ContinuedAsNew' | 'Failed' | 'Terminated';
 
@@ -50,6 +51,13 @@ export interface DevHostOptions {
   readonly stateDirectory?: string;
   /** Page size of the status query API (the client follows continuation tokens). Default 100. */
   readonly statusPageSize?: number;
+  /**
+   * The schedule monitor's records from an earlier host (its `timerStatus()`): each monitored
+   * timer then starts as the Functions host's timer listener does — past due once if its recorded
+   * next fire passed and its schedule did not change, else `runOnStartup` (schedule-monitor.ts).
+   * Unset = no record, as for a first start.
+   */
+  readonly timerStatus?: readonly TimerStatus[];
 }
 
 export interface InstanceStats {

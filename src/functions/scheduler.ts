@@ -3,6 +3,13 @@
  * deployed definitions, so it fires only when a slot may be due (src/scheduler/timerPlan.ts), not
  * every minute. Schedules' own zones are evaluated by the tick (src/scheduler). A daily timer
  * purges runs past their retention together with their Durable history.
+ *
+ * The tick also runs when the timer's listener starts (`runOnStartup`), so slots missed while the
+ * app was down or being deployed are caught up then, by each schedule's policy, instead of at the
+ * next fire. The host's own start-up fire cannot be relied on for that: its schedule monitor does
+ * not fire past due when the expression changed (azure-webjobs-sdk-extensions ScheduleMonitor.cs
+ * `CheckPastDueAsync`), and the expression changes with any schedule and with the years it covers.
+ * Why this hook and not another, with the sources: docs/scheduling.md, "Catch-up at start-up".
  */
 import { appCatalog } from '../app/catalog';
 import { registerTimer } from '../app/registry';
@@ -27,9 +34,9 @@ export function schedulerTimerSchedule(catalog: Catalog, now: Date = new Date())
 export function registerScheduler(): void {
   const schedule = schedulerTimerSchedule(appCatalog());
   if (schedule !== undefined) {
-    // useMonitor (the default, stated): after downtime the host fires once at start-up with
-    // isPastDue, and the tick's checkpoint then finds what was missed.
-    registerTimer(SCHEDULER_TIMER, { schedule, runOnStartup: false, useMonitor: true }, async (timer, client) => {
+    // The listener's start makes one invocation: past due (useMonitor) or else runOnStartup
+    // (TimerListener.StartAsync); either way the tick compares the ledger with the slots owed.
+    registerTimer(SCHEDULER_TIMER, { schedule, runOnStartup: true, useMonitor: true }, async (timer, client) => {
       const services = await appServices();
       if (timer.isPastDue) services.log.warn({ event: 'scheduler.pastDue' }, 'scheduler tick is running late');
       await tickWithServices(services, client, services.now());

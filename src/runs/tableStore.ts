@@ -14,6 +14,7 @@
 import { TableTransaction, type TableClient, type TableEntityResult, type TransactionAction } from '@azure/data-tables';
 import type { RunStatus } from '../engine/types';
 import { PENDING_OUTCOMES, type ScheduleState, type SchedulerStore, type SlotEntry, type SlotOutcome } from '../scheduler/ports';
+import { parseRecordedSchedule, recordedSchedule, type RecordedSchedule } from '../scheduler/owedSlots';
 import { recordStepByStep, type AttemptRecord, type LogLine, type RunRecord, type RunRecorder, type RunWrite } from './recorder';
 import {
   attemptFromEntity,
@@ -483,16 +484,23 @@ export class TableRunStore implements RunRecorder, SchedulerStore {
     await this.ready();
     const row = await getOrUndefined(this.t.schedules, schedulePartition(pipeline, schedule), SCHEDULE_STATE_ROW);
     if (!row) return { paused: false };
+    const definition = typeof row['definition'] === 'string' ? parseRecordedSchedule(row['definition']) : undefined;
     return {
       ...(typeof row['checkpoint'] === 'string' ? { checkpoint: row['checkpoint'] } : {}),
+      ...(definition ? { schedule: definition } : {}),
       paused: row['paused'] === true,
       ...(row.etag ? { etag: row.etag } : {}),
     };
   }
 
-  async setCheckpoint(pipeline: string, schedule: string, checkpoint: string, etag: string | undefined): Promise<boolean> {
+  async setCheckpoint(pipeline: string, schedule: string, checkpoint: string, etag: string | undefined, definition?: RecordedSchedule): Promise<boolean> {
     await this.ready();
-    const entity = { partitionKey: schedulePartition(pipeline, schedule), rowKey: SCHEDULE_STATE_ROW, checkpoint };
+    const entity = {
+      partitionKey: schedulePartition(pipeline, schedule),
+      rowKey: SCHEDULE_STATE_ROW,
+      checkpoint,
+      ...(definition ? { definition: JSON.stringify(recordedSchedule(definition)) } : {}),
+    };
     try {
       if (etag === undefined) await this.t.schedules.createEntity({ ...entity, paused: false });
       else await this.t.schedules.updateEntity(entity, 'Merge', { etag });

@@ -6,6 +6,7 @@
 import type { JsonObject } from '../core/json';
 import type { PipelineDefinition, ScheduleDefinition } from '../pipelines/schema';
 import type { RunTrigger } from '../steps/protocol';
+import type { RecordedSchedule } from './owedSlots';
 import type { DstMark } from './slots';
 
 /**
@@ -57,6 +58,11 @@ export interface SlotEntry {
 export interface ScheduleState {
   /** Slots at or before this instant have been evaluated. Absent the first time a schedule is seen. */
   readonly checkpoint?: string;
+  /**
+   * The schedule's definition (cron, zone, DST policy, enabled) the checkpoint was evaluated under,
+   * so a tick can tell a deploy changed it (owedSlots.ts). Absent in rows written before.
+   */
+  readonly schedule?: RecordedSchedule;
   /** Set and cleared at runtime (pause / resume), without a redeploy. */
   readonly paused: boolean;
   /** Opaque version of the state row, for `setCheckpoint`. Absent when no row exists yet. */
@@ -67,11 +73,12 @@ export interface SchedulerStore {
   /** One read per schedule per tick: checkpoint and pause flag live together. */
   getScheduleState(pipeline: string, schedule: string): Promise<ScheduleState>;
   /**
-   * Moves the checkpoint, only if the row is still at `etag` (or, with no etag, if no row exists).
-   * Must not touch the pause flag. Returns false when another writer got there first: that is
-   * fine, the ledger keeps slots from firing twice.
+   * Moves the checkpoint, only if the row is still at `etag` (or, with no etag, if no row exists),
+   * and records the definition it was evaluated under (when given). Must not touch the pause
+   * flag. Returns false when another writer got there first: that is fine, the ledger keeps slots
+   * from firing twice.
    */
-  setCheckpoint(pipeline: string, schedule: string, checkpoint: string, etag: string | undefined): Promise<boolean>;
+  setCheckpoint(pipeline: string, schedule: string, checkpoint: string, etag: string | undefined, definition?: RecordedSchedule): Promise<boolean>;
   /** Inserts the slot's ledger row if absent. True only for the caller that inserted it. */
   claimSlot(entry: SlotEntry): Promise<boolean>;
   /**

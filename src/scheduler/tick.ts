@@ -10,7 +10,8 @@
 import { emitSlotEvent, emitSlotLate } from '../logging/events';
 import type { PipelineDefinition, ScheduleDefinition } from '../pipelines/schema';
 import { resolveParameters } from '../pipelines/parameters';
-import { SlotCalculator, scheduledInstanceId, type Slot } from './slots';
+import { owedSlots, recordedSchedule } from './owedSlots';
+import { scheduledInstanceId, type Slot } from './slots';
 import type { LateSlotsEvent, NotifyLate, RunStarter, SchedulerStore, SlotEntry, SlotOutcome } from './ports';
 
 /** The logging the tick does (a pino logger fits). */
@@ -160,8 +161,9 @@ class ScheduleTick {
     let unrecorded = 0;
     const kind = !this.schedule.enabled ? 'disabled' : state.paused ? 'paused' : 'active';
     if (kind !== 'disabled') {
+      // Slots of the definition in force at their time: a deploy may have changed it (owedSlots.ts).
       const window = fromMs < this.nowMs
-        ? new SlotCalculator(this.schedule).between(new Date(fromMs), this.input.now, this.input.maxSlotsPerSchedule ?? 1000)
+        ? owedSlots({ schedule: this.schedule, recorded: state.schedule, from: new Date(fromMs), now: this.input.now, lookbackMs, limit: this.input.maxSlotsPerSchedule ?? 1000 })
         : { slots: [], dropped: 0 };
       unrecorded = window.dropped;
       if (unrecorded > 0) {
@@ -175,7 +177,7 @@ class ScheduleTick {
     }
 
     // A disabled or paused schedule advances too, so that enabling or resuming it does not backfill.
-    const checkpointAdvanced = fromMs < this.nowMs && (await store.setCheckpoint(this.pipeline.name, this.schedule.name, this.nowIso, state.etag));
+    const checkpointAdvanced = fromMs < this.nowMs && (await store.setCheckpoint(this.pipeline.name, this.schedule.name, this.nowIso, state.etag, recordedSchedule(this.schedule)));
     const lateAlert = await this.raiseLate();
     return {
       pipeline: this.pipeline.name,

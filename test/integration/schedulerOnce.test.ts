@@ -16,7 +16,8 @@ import { withSchedules } from '../support/schedulerPipelines';
 let app: AppHarness;
 
 before(async () => {
-  app = await startApp({ startTime: new Date('2026-11-26T10:00:00Z'), settings: { SCHEDULER_ENABLED: 'true' } });
+  // Deployed without schedules: each test deploys its own (a host start runs a tick, runOnStartup).
+  app = await startApp({ startTime: new Date('2026-11-26T10:00:00Z'), settings: { SCHEDULER_ENABLED: 'true' }, catalog: loadCatalog([withSchedules(seed, 'unscheduled', [])]) });
 });
 after(async () => {
   await app?.stop();
@@ -91,23 +92,24 @@ describe('scheduler: each slot starts at most one run', () => {
   });
 
   test("overlap 'skip': a slot that comes while the previous run still runs is recorded skipped-overlap", async () => {
-    await app.restartHost(new Date('2026-11-26T13:59:30Z'));
-    app.useCatalog(catalogOf(['minutely', { name: 'minutely', cron: '* * * * *' }]));
-    // Ticks 14:00 … 14:05; a seed run takes 90 s of virtual time (the dbt job is polled).
-    await app.host.advance(5 * 60_000 + 30_000);
+    // Deployed at 13:59:10: the start-up tick fires 13:59 (within a new schedule's one-minute
+    // look-back), then ticks 14:00 … 14:05; a seed run takes 90 s of virtual time (the dbt job is polled).
+    await app.restartHost(new Date('2026-11-26T13:59:10Z'), { catalog: catalogOf(['minutely', { name: 'minutely', cron: '* * * * *' }]) });
+    await app.host.advance(6 * 60_000); // to 14:05:10
     await app.host.runUntilIdle();
 
-    const ledger = await app.store.listSlots('minutely', 'minutely');
-    assert.deepEqual(ledger.map((s) => s.slot), ['00', '01', '02', '03', '04', '05'].map((m) => `2026-11-26T14:${m}:00Z`));
+    // (Letting the last run end moves time on: later slots may be in the ledger too.)
+    const ledger = (await app.store.listSlots('minutely', 'minutely')).filter((s) => s.slot <= '2026-11-26T14:05:00Z');
+    assert.deepEqual(ledger.map((s) => s.slot), ['13:59', '14:00', '14:01', '14:02', '14:03', '14:04', '14:05'].map((m) => `2026-11-26T${m}:00Z`));
     assert.equal(ledger[0]?.outcome, 'fired');
     assert.equal(ledger[1]?.outcome, 'skipped-overlap');
-    assert.match(ledger[1]?.reason ?? '', /run sched:minutely:minutely:20261126T1400Z of minutely was still running/);
+    assert.match(ledger[1]?.reason ?? '', /run sched:minutely:minutely:20261126T1359Z of minutely was still running/);
 
     const fired = ledger.filter((s) => s.outcome === 'fired');
     const skipped = ledger.filter((s) => s.outcome === 'skipped-overlap');
     assert.equal(fired.length + skipped.length, ledger.length);
     // Exactly the fired slots have runs, and every skipped slot fell inside the run its reason names.
-    assert.deepEqual(app.runInstances('sched:minutely:'), fired.map((s) => s.instanceId).sort());
+    assert.deepEqual(app.runInstances('sched:minutely:').filter((id) => id <= 'sched:minutely:minutely:20261126T1405Z'), fired.map((s) => s.instanceId).sort());
     for (const slot of skipped) {
       const runId = /run (\S+) of/.exec(slot.reason ?? '')?.[1] ?? '';
       const run = await app.store.getRun(runId);
@@ -119,11 +121,10 @@ describe('scheduler: each slot starts at most one run', () => {
   });
 
   test("overlap 'queue': a slot that comes while a run runs waits in the ledger and starts after it, one run at a time", async () => {
-    await app.restartHost(new Date('2026-11-26T15:59:30Z'));
-    app.useCatalog(catalogOf(['queued', { name: 'minutely', cron: '* * * * *', overlap: 'queue' }]));
-    await app.host.advance(4 * 60_000 + 30_000); // ticks 16:00 … 16:04
+    await app.restartHost(new Date('2026-11-26T15:59:30Z'), { catalog: catalogOf(['queued', { name: 'minutely', cron: '* * * * *', overlap: 'queue' }]) });
+    await app.host.advance(4 * 60_000 + 30_000); // the start-up tick fires 15:59, then ticks 16:00 … 16:04
     const midway = await app.store.listSlots('queued', 'minutely');
-    assert.deepEqual(midway.map((s) => s.slot), ['00', '01', '02', '03', '04'].map((m) => `2026-11-26T16:${m}:00Z`));
+    assert.deepEqual(midway.map((s) => s.slot), ['15:59', '16:00', '16:01', '16:02', '16:03', '16:04'].map((m) => `2026-11-26T${m}:00Z`));
     assert.ok(midway.some((s) => s.outcome === 'queued'), `some slot waits: ${midway.map((s) => s.outcome).join(', ')}`);
     // Keep ticking until those five are no longer queued: each tick starts at most one, and only
     // when no run of the pipeline is running. (New slots keep queueing behind them meanwhile.)

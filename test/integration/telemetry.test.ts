@@ -45,8 +45,9 @@ before(async () => {
     startTime: new Date('2026-11-26T10:00:00Z'),
     settings: { SCHEDULER_ENABLED: 'true', LOG_LEVEL: 'info' },
     wrapRegistrations: capture.wrap,
+    // Deployed with this catalog: the tick the host runs at start-up (runOnStartup) fires 10:00.
+    catalog: loadCatalog([withSchedules(seed, 'hourly', [{ name: 'hourly', cron: '0 * * * *' }])]),
   });
-  app.useCatalog(loadCatalog([withSchedules(seed, 'hourly', [{ name: 'hourly', cron: '0 * * * *' }])]));
 
   await app.host.invokeTimer('schedulerTick');
   assert.equal(await runEnded(OK_RUN), 'succeeded');

@@ -31,6 +31,19 @@ async function withHost(options: Parameters<typeof DevHost.start>[0], run: (host
   }
 }
 
+/** A timer trigger `hourly` that records each fire (virtual time, isPastDue) in `fired`. */
+function recordingTimer(schedule: string, runOnStartup: boolean, fired: { at: string; isPastDue: boolean }[], clock: () => DevHost | undefined): Registration[] {
+  return [{
+    kind: 'timer',
+    name: 'hourly',
+    options: { schedule, runOnStartup },
+    handler: async (timer: Timer) => {
+      await Promise.resolve();
+      fired.push({ at: clock()?.now().toISOString() ?? '', isPastDue: timer.isPastDue });
+    },
+  }];
+}
+
 function minutesSinceStart(host: DevHost): number {
   return (host.now().getTime() - T0.getTime()) / 60_000;
 }
@@ -404,7 +417,8 @@ void describe('development host', () => {
       assert.equal((await post('/api/pipelines/other/runs?code=sekret')).status, 202);
       assert.equal((await fetch(`${base}/api/health`)).status, 200);
       assert.deepEqual(await (await fetch(`${base}/api/health`)).json(), { ok: true });
-      assert.equal((await fetch(`${base}/api/pipelines/seed/runs`, { headers: { 'x-functions-key': 'sekret' } })).status, 405);
+      // The method is a route constraint in the host: a GET on a POST route is no route, 404.
+      assert.equal((await fetch(`${base}/api/pipelines/seed/runs`, { headers: { 'x-functions-key': 'sekret' } })).status, 404);
       assert.equal((await fetch(`${base}/api/nowhere`)).status, 404);
 
       const status = await fetch(payload.statusQueryGetUri);
@@ -445,15 +459,7 @@ void describe('development host', () => {
   void test('after downtime a timer fires once, past due, when its schedule is unchanged (the schedule monitor); not when it changed', async () => {
     const fired: { at: string; isPastDue: boolean }[] = [];
     let clock: DevHost | undefined;
-    const hourly = (schedule: string): Registration[] => [{
-      kind: 'timer',
-      name: 'hourly',
-      options: { schedule, runOnStartup: false },
-      handler: async (timer: Timer) => {
-        await Promise.resolve();
-        fired.push({ at: (clock as DevHost).now().toISOString(), isPastDue: timer.isPastDue });
-      },
-    }];
+    const hourly = (schedule: string): Registration[] => recordingTimer(schedule, false, fired, () => clock);
     let status: ReturnType<DevHost['timerStatus']> = [];
     await withHost({ registrations: hourly('0 0 * * * *') }, async (host) => {
       clock = host;
@@ -478,6 +484,36 @@ void describe('development host', () => {
       await host.resumeTimers(status);
     });
     assert.deepEqual(fired, []);
+  });
+
+  void test('a timer listener starts with one invocation: past due when the record says so, else runOnStartup; a change is judged by next occurrences', async () => {
+    const fired: { at: string; isPastDue: boolean }[] = [];
+    let clock: DevHost | undefined;
+    const hourly = (schedule: string): Registration[] => recordingTimer(schedule, true, fired, () => clock);
+    const start = async (schedule: string, startTime: string, timerStatus: ReturnType<DevHost['timerStatus']> | undefined, run: (host: DevHost) => Promise<void> = () => Promise.resolve()) => {
+      fired.length = 0;
+      await withHost({ registrations: hourly(schedule), startTime: new Date(startTime), ...(timerStatus ? { timerStatus } : {}) }, async (host) => {
+        clock = host;
+        await host.fireTimers();
+        await run(host);
+      });
+    };
+    let status: ReturnType<DevHost['timerStatus']> = [];
+    // First start: no record, so runOnStartup fires at once; then the schedule.
+    await start('0 0 * * * *', '2026-03-02T10:07:00Z', undefined, async (host) => {
+      await host.advance(60 * 60_000);
+      status = host.timerStatus();
+    });
+    assert.deepEqual(fired, [{ at: '2026-03-02T10:07:00.000Z', isPastDue: false }, { at: '2026-03-02T11:00:00.000Z', isPastDue: false }]);
+    // Down until 15:30: past due, and that is the only start-up invocation (not runOnStartup too).
+    await start('0 0 * * * *', '2026-03-02T15:30:00Z', status);
+    assert.deepEqual(fired, [{ at: '2026-03-02T15:30:00.000Z', isPastDue: true }]);
+    // Another expression with the same next occurrence after the last fire (12:00): not a change.
+    await start('0 0 */2 * * *', '2026-03-02T15:40:00Z', status);
+    assert.deepEqual(fired, [{ at: '2026-03-02T15:40:00.000Z', isPastDue: true }]);
+    // A real change (next after 11:00 is 11:30, not 12:00): re-planned from now, not past due; runOnStartup fires.
+    await start('0 30 * * * *', '2026-03-02T15:40:00Z', status);
+    assert.deepEqual(fired, [{ at: '2026-03-02T15:40:00.000Z', isPastDue: false }]);
   });
 
   void test('replayFromScratch reproduces a deterministic orchestrator and flags one that reads changing state', async () => {

@@ -12,6 +12,7 @@ import type { TableServiceClientOptions } from '@azure/data-tables';
 import type { Registration } from '../../src/app/registry';
 import type { AppServices } from '../../src/app/services';
 import type { DevHost } from '../../src/devhost';
+import type { TimerStatus } from '../../src/devhost/host';
 import { ORCHESTRATOR_NAMES } from '../../src/engine/types';
 import type { Catalog } from '../../src/pipelines/catalog';
 import type { TableRunStore } from '../../src/runs/tableStore';
@@ -75,11 +76,15 @@ export interface AppHarness {
   runInstances(prefix?: string): string[];
   /**
    * Stops the development host; starts a new one at `startTime` (the app was down in between).
-   * With `monitor`, the new host fires the timers that were missed while it was down once, as the
-   * Functions host's schedule monitor does at start-up (off by default: tests use restarts to skip
-   * quiet stretches too).
+   * Each start runs what the Functions host runs when a timer listener starts: the scheduler tick
+   * (`runOnStartup`), or, with `monitor`, a past-due fire instead when the schedule monitor's
+   * record says one was missed and the timer's expression is unchanged (off by default: there is
+   * no record then). With `catalog`, the new host serves those definitions: a deploy that changed
+   * them, the scheduler timer's expression computed afresh at start as src/functions does. With
+   * `pastDueToo`, the schedule monitor's past-due fire arrives as well, at the same time, as when
+   * the timer's listener starts on two instances one after the other.
    */
-  restartHost(startTime: Date, options?: { monitor?: boolean }): Promise<void>;
+  restartHost(startTime: Date, options?: { monitor?: boolean; catalog?: Catalog; pastDueToo?: boolean }): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -122,25 +127,32 @@ export async function startApp(options: AppHarnessOptions = {}): Promise<AppHarn
     if (!store) throw new Error('the run store is not configured (RUN_STORE_CONNECTION_STRING)');
     useServices(services);
 
-    const startHost = (startTime: Date | undefined): Promise<DevHost> =>
+    // A host registers the scheduler timer with the expression of the definitions it serves, at
+    // its start time (src/functions/scheduler.ts computes it when the app loads).
+    const deployed = (startTime: Date | undefined): Registration[] => {
+      const schedule = schedulerTimerSchedule(services.catalog, startTime ?? new Date());
+      return registrations().map((r) => (r.kind === 'timer' && r.name === SCHEDULER_TIMER && schedule !== undefined ? { ...r, options: { ...r.options, schedule } } : r));
+    };
+    const startHost = (startTime: Date | undefined, timerStatus?: readonly TimerStatus[]): Promise<DevHost> =>
       DevHost.start({
-        registrations: options.wrapRegistrations ? options.wrapRegistrations(registrations()) : registrations(),
+        registrations: options.wrapRegistrations ? options.wrapRegistrations(deployed(startTime)) : deployed(startTime),
         clock: 'virtual',
         httpPort: 0,
         functionKey: FUNCTION_KEY,
         hostJsonPath: 'host.json',
         ...(options.platformPrincipal ? { platformPrincipal: options.platformPrincipal } : {}),
         ...(startTime ? { startTime } : {}),
+        ...(timerStatus ? { timerStatus } : {}),
         ...(process.env['TEST_HOST_LOG'] ? { log: (line: string) => console.error(line) } : {}),
       });
     current.host = await startHost(options.startTime);
-    // The scheduler timer's expression derives from the definitions (src/functions/scheduler.ts);
-    // swapping the catalog is a redeploy, so the timer follows it.
+    await current.host.fireTimers();
+    // Swapping the catalog while the host runs (useCatalog) is a redeploy without downtime: the
+    // timer follows the new definitions' expression.
     const followCatalog = (): void => {
       const schedule = schedulerTimerSchedule(services.catalog, current.host?.now());
       if (schedule !== undefined) current.host?.setTimerSchedule(SCHEDULER_TIMER, schedule);
     };
-    followCatalog();
 
     const host = (): DevHost => {
       if (!current.host) throw new Error('host stopped');
@@ -218,9 +230,13 @@ export async function startApp(options: AppHarnessOptions = {}): Promise<AppHarn
         const status = host().timerStatus();
         await host().stop();
         current.host = undefined;
-        current.host = await startHost(startTime);
-        followCatalog();
-        if (restart.monitor) await current.host.resumeTimers(status);
+        if (restart.catalog) {
+          services = { ...services, catalog: restart.catalog };
+          useServices(services);
+        }
+        current.host = await startHost(startTime, restart.monitor ? status : undefined);
+        // Let the start-up invocation (the tick) finish, as the timer's first call would.
+        await Promise.all([current.host.fireTimers(), restart.pastDueToo ? current.host.resumeTimers(status) : undefined]);
       },
       async stop() {
         // Let runs in flight end first: a stand-in closed under a running activity only slows the exit.

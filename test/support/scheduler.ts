@@ -12,11 +12,13 @@ import {
   type SlotEntry,
   type SlotOutcome,
 } from '../../src/scheduler/ports';
+import type { RecordedSchedule } from '../../src/scheduler/owedSlots';
 
 const yieldTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 interface StateRow {
   checkpoint?: string;
+  schedule?: RecordedSchedule;
   paused: boolean;
   version: number;
 }
@@ -40,21 +42,21 @@ export class MemorySchedulerStore implements SchedulerStore {
     this.maybeFail('getScheduleState');
     const row = this.states.get(key(pipeline, schedule));
     if (!row) return { paused: false };
-    return { ...(row.checkpoint !== undefined ? { checkpoint: row.checkpoint } : {}), paused: row.paused, etag: String(row.version) };
+    return { ...(row.checkpoint !== undefined ? { checkpoint: row.checkpoint } : {}), ...(row.schedule ? { schedule: row.schedule } : {}), paused: row.paused, etag: String(row.version) };
   }
 
-  async setCheckpoint(pipeline: string, schedule: string, checkpoint: string, etag: string | undefined): Promise<boolean> {
+  async setCheckpoint(pipeline: string, schedule: string, checkpoint: string, etag: string | undefined, definition?: RecordedSchedule): Promise<boolean> {
     await yieldTurn();
     this.maybeFail('setCheckpoint');
     const k = key(pipeline, schedule);
     const row = this.states.get(k);
     if (etag === undefined) {
       if (row) return false;
-      this.states.set(k, { checkpoint, paused: false, version: 1 });
+      this.states.set(k, { checkpoint, ...(definition ? { schedule: definition } : {}), paused: false, version: 1 });
       return true;
     }
     if (!row || String(row.version) !== etag) return false;
-    this.states.set(k, { ...row, checkpoint, version: row.version + 1 });
+    this.states.set(k, { ...row, checkpoint, ...(definition ? { schedule: definition } : {}), version: row.version + 1 });
     return true;
   }
 

@@ -1,7 +1,8 @@
 /**
  * How the app serves the built console (src/console/serve.ts) and routes `/` beside the API: what a
  * browser gets back — compressed bytes it asked for, caching that lets a deploy show at once, the
- * CSP, API 404s that stay problem+json — and the dev host ranking `api/…` above the catch-all.
+ * CSP, API 404s that stay problem+json — and the route prefix that puts it at `/`. Which function
+ * a path goes to is test/unit/httpRoutes.test.ts.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -9,9 +10,8 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
-import type { HttpRegistration } from '../../src/app/registry';
 import { serveConsole } from '../../src/console/serve';
-import { byPrecedence, compileRoute, matchRoute, routePrefixOf } from '../../src/devhost/http-triggers';
+import { routePrefixOf } from '../../src/devhost/http-triggers';
 import { buildConsole } from '../../scripts/buildConsole.mjs';
 
 const bytes = (body: unknown): Buffer => Buffer.from(body as Uint8Array);
@@ -67,21 +67,10 @@ describe('serving the console', () => {
   });
 });
 
-describe('routing / beside the API in the dev host', () => {
-  const route = (name: string, template: string): HttpRegistration => ({ kind: 'http', name, options: { route: template, methods: ['GET'], authLevel: 'anonymous' }, handler: () => Promise.resolve({}) });
-
+describe('the console at / beside the API', () => {
   test('host.json routePrefix "" serves from the root; absent means the Functions default "api"', () => {
     assert.equal(routePrefixOf({ extensions: { http: { routePrefix: '' } } }), '/');
     assert.equal(routePrefixOf({}), '/api/');
     assert.equal(routePrefixOf(JSON.parse(readFileSync('host.json', 'utf8'))), '/');
-  });
-
-  test('literal API routes win over the catch-all whatever the registration order', () => {
-    const routes = [route('console', '{*path}'), route('getRun', 'api/runs/{runId}'), route('listRuns', 'api/runs')].map(compileRoute).sort(byPrecedence);
-    const first = (path: string) => routes.find((r) => matchRoute(r, path))?.registration.name;
-    assert.equal(first('api/runs'), 'listRuns');
-    assert.equal(first('api/runs/abc'), 'getRun');
-    assert.equal(first(''), 'console');
-    assert.equal(first('assets/app.js'), 'console');
   });
 });

@@ -1,0 +1,105 @@
+/**
+ * `cost --compare`: the shipped configuration against the alternatives a user can switch to — the
+ * other Durable backend, one always-ready instance, Microsoft's Flex guidance, other polling
+ * intervals and partition counts, more polls per job — for this project's pipelines and for ten
+ * times as many, with what each switch does to latency. Latencies are worst cases read from the
+ * components' sources (rates.ts), not measured in Azure; a cold start is the Flex platform's and
+ * is named rather than guessed.
+ */
+import type { PipelineDefinition } from '../pipelines/schema';
+import { estimateMonthlyCost, type CostEstimate, type EstimateInput } from './estimate';
+import type { InfraParameters } from './infra';
+import { RATES } from './rates';
+import type { CostAssumptions } from './usage';
+
+export interface Configuration {
+  readonly name: string;
+  readonly infra?: Partial<InfraParameters>;
+  readonly assumptions?: Partial<CostAssumptions>;
+}
+
+/** What a user compares against the shipped configuration (applied on top of it). */
+export const CONFIGURATIONS: readonly Configuration[] = [
+  { name: 'shipped defaults' },
+  { name: "Microsoft's Flex guidance: 1 always-ready, polling 10 s (Durable's other defaults)", infra: { durableAlwaysReady: 1, partitionCount: 4, maxQueuePollingSeconds: 10, tablePartitionManagement: false } },
+  { name: 'always-ready 1', infra: { durableAlwaysReady: 1 } },
+  { name: 'previous defaults: 4 partitions, blob leases, polling 30 s', infra: { partitionCount: 4, maxQueuePollingSeconds: 30, tablePartitionManagement: false } },
+  { name: 'blob partition leases (bundle default)', infra: { tablePartitionManagement: false } },
+  { name: 'polling 30 s', infra: { maxQueuePollingSeconds: 30 } },
+  { name: '4 partitions (Durable default)', infra: { partitionCount: 4 } },
+  { name: 'Durable Task Scheduler (Consumption)', infra: { durableBackend: 'DurableTaskScheduler' } },
+  { name: 'jobs of 3 polls', assumptions: { pollsPerJob: 3 } },
+  { name: 'jobs of 30 polls', assumptions: { pollsPerJob: 30 } },
+];
+
+export interface Latency {
+  /** First step of a scheduled run after the app was idle. */
+  readonly firstStep: string;
+  /** A step retried after 60 s (longer than an idle instance lives). */
+  readonly retryWait: string;
+  /** A job polled every 30 s. */
+  readonly poll: string;
+}
+
+export function latencyOf(infra: InfraParameters): Latency {
+  const pulse = RATES.scaleControllerPulseSeconds.value;
+  const poll = infra.maxQueuePollingSeconds;
+  if (infra.durableBackend !== 'AzureStorage') {
+    const fromZero = 'scale controller asks the scheduler (interval unpublished) + cold start';
+    return infra.durableAlwaysReady > 0
+      ? { firstStep: 'pushed to the warm instance (gRPC stream)', retryWait: 'pushed', poll: 'pushed' }
+      : { firstStep: fromZero, retryWait: fromZero, poll: `pushed while the instance is up, else ${fromZero}` };
+  }
+  if (infra.durableAlwaysReady > 0) {
+    const late = `≤ ${poll} s (idle queue back-off)`;
+    return { firstStep: late, retryWait: late, poll: late };
+  }
+  const fromZero = `≤ ${pulse} s + cold start`;
+  return { firstStep: fromZero, retryWait: fromZero, poll: `≤ ${Math.max(poll, pulse)} s (+ cold start if scaled in)` };
+}
+
+export interface ConfigurationRow {
+  readonly name: string;
+  readonly total: number;
+  readonly tenPipelines: number;
+  /** Change against the shipped configuration, this project's pipelines. */
+  readonly delta: number;
+  readonly latency: Latency;
+  readonly lines: readonly { readonly name: string; readonly monthly: number }[];
+}
+
+export interface Comparison {
+  readonly currency: string;
+  readonly rows: readonly ConfigurationRow[];
+  /** The shipped configuration's total with the cheapest and dearest assumptions. */
+  readonly range: { readonly low: number; readonly high: number; readonly basis: string };
+}
+
+/** Ten copies of each pipeline, each with its schedules: the "ten pipelines" workload. */
+export function timesTen(pipelines: readonly PipelineDefinition[]): PipelineDefinition[] {
+  return Array.from({ length: 10 }, (_, i) => pipelines.map((p) => ({ ...p, name: i === 0 ? p.name : `${p.name}-${i + 1}` }))).flat();
+}
+
+export function compareConfigurations(base: EstimateInput): Comparison {
+  const run = (c: Configuration, pipelines: readonly PipelineDefinition[]): CostEstimate =>
+    estimateMonthlyCost({ ...base, pipelines, infra: { ...base.infra, ...c.infra }, assumptions: { ...base.assumptions, ...c.assumptions } });
+  const shipped = run(CONFIGURATIONS[0]!, base.pipelines);
+  const rows = CONFIGURATIONS.map((c) => {
+    const e = run(c, base.pipelines);
+    return {
+      name: c.name,
+      total: e.total,
+      tenPipelines: run(c, timesTen(base.pipelines)).total,
+      delta: Math.round((e.total - shipped.total) * 10_000) / 10_000,
+      latency: latencyOf({ ...base.infra, ...c.infra }),
+      lines: e.lines.map((l) => ({ name: l.name, monthly: l.monthly })),
+    };
+  });
+  const low = run({ name: 'low', assumptions: { pollsPerJob: 3 } }, base.pipelines).total;
+  const high = run({ name: 'high', assumptions: { pollsPerJob: 30, logAnalyticsFreeGrantAvailable: false, billedSecondsPerExecution: 2 } }, base.pipelines).total;
+  return {
+    currency: shipped.currency,
+    rows,
+    range: { low, high, basis: 'low: jobs of 3 polls; high: jobs of 30 polls, 2 billed s per execution, the 5 GB Log Analytics grant used elsewhere' },
+  };
+}

@@ -1,0 +1,228 @@
+/**
+ * A month of usage, as counts: what the schedules fire, what each run does (measured, priced at N
+ * polls per long job), what the Durable backend and the Functions host do around it (rates.ts), and
+ * how long instances are up. estimate.ts multiplies these by prices.
+ */
+import type { PipelineDefinition } from '../pipelines/schema';
+import type { InfraParameters } from './infra';
+import { countsAtPolls, type RunMeasurement } from './measurement';
+import { RATES, rampPolls } from './rates';
+import { firesPerMonth, SECONDS_PER_MONTH, timerInvocationsPerMonth, type ScheduleFires, type TriggerDesign } from './schedules';
+
+/** Figures nobody here could measure: stated in the output, changeable by the caller. */
+export interface CostAssumptions {
+  /** Polls each long job (export, COPY INTO, dbt) takes: a 5-minute job polled every 30 s (the steps' default pollInterval). */
+  readonly pollsPerJob: number;
+  /** Billed seconds per Function execution (Flex bills execution time; an episode or a poll is well under a second, rounded up). */
+  readonly billedSecondsPerExecution: number;
+  /** Bytes Log Analytics bills for a telemetry row besides its message (timestamp, ids, role, custom dimensions). */
+  readonly bytesPerTelemetryRow: number;
+  /** Console and system log bytes of one dbt Container Apps job execution. */
+  readonly dbtJobLogBytes: number;
+  /** Whether the billing account's 5 GB free Log Analytics ingestion is left for this app. */
+  readonly logAnalyticsFreeGrantAvailable: boolean;
+  /** Timer invocations a month outside the scheduler (the daily retention purge, src/functions/scheduler.ts). */
+  readonly otherTimerInvocations: number;
+}
+
+export const DEFAULT_ASSUMPTIONS: CostAssumptions = {
+  pollsPerJob: 10,
+  billedSecondsPerExecution: 1,
+  bytesPerTelemetryRow: 700,
+  dbtJobLogBytes: 20_000,
+  logAnalyticsFreeGrantAvailable: true,
+  otherTimerInvocations: 365.25 / 12,
+};
+
+/** The step polling cadence the stand-in runs used (the steps' default pollInterval). */
+const POLL_SECONDS = 30;
+
+export interface MonthlyUsage {
+  readonly schedules: readonly ScheduleFires[];
+  readonly runs: number;
+  readonly pipelines: number;
+  readonly perRun: ReturnType<typeof countsAtPolls> & { readonly awakeSeconds: number; readonly wakeUps: number; readonly staleWakeUps: number };
+  readonly timerInvocations: { readonly count: number; readonly basis: string };
+  readonly orchestratorExecutions: number;
+  readonly activityExecutions: number;
+  readonly durableExecutions: number;
+  readonly timerExecutions: number;
+  /** Durable backend traffic of the runs (Azure Storage provider). */
+  readonly durableQueueOps: number;
+  readonly durableTableOps: number;
+  /** Scale controller polling of the task hub (Azure Storage provider). */
+  readonly pulses: number;
+  readonly scaleQueueOps: number;
+  readonly scalePartitionReads: number;
+  /** Seconds a month an instance of the Durable group is up (always-ready: all month). */
+  readonly durableAwakeSeconds: number;
+  readonly durableWakeUps: number;
+  readonly workerQueuePolls: number;
+  readonly leaseRenewOps: number;
+  readonly leaseListOps: number;
+  readonly leaseReadOps: number;
+  /** Table partition manager: partition table queries and lease replaces. */
+  readonly leaseTableOps: number;
+  readonly hostLockOps: number;
+  readonly timerInstanceSeconds: number;
+  readonly timerLockOps: number;
+  readonly timerStatusOps: number;
+  readonly hostStartRequests: number;
+  readonly runStoreTableOps: number;
+  readonly keyVaultReads: number;
+  readonly dbtExecutions: number;
+  readonly dbtJobSeconds: number;
+  readonly telemetryRows: number;
+  readonly telemetryBytes: number;
+  readonly dtsActions: number;
+  readonly alertSeries: number;
+}
+
+/** Seconds covered by [t, t + keep] over `instants`, and how many separate stretches that makes. */
+export function awakeStretches(instants: readonly number[], keep: number): { seconds: number; stretches: number } {
+  const sorted = [...instants].sort((a, b) => a - b);
+  let seconds = 0;
+  let stretches = 0;
+  let end = -Infinity;
+  for (const t of sorted) {
+    if (t > end) {
+      stretches += 1;
+      seconds += keep;
+    } else {
+      seconds += t + keep - end;
+    }
+    end = t + keep;
+  }
+  return { seconds, stretches };
+}
+
+/** Host log rows per invocation that host.json lets through: Executing/Executed traces and the request row. */
+export function hostRowsPerInvocation(levels: Readonly<Record<string, string>>): number {
+  const rank: Record<string, number> = { trace: 0, debug: 1, information: 2, warning: 3, error: 4, critical: 5, none: 6 };
+  const min = (category: string): number => {
+    let best: string | undefined;
+    for (const key of Object.keys(levels)) {
+      if (key !== 'default' && (category === key || category.startsWith(`${key}.`)) && (!best || key.length > best.length)) best = key;
+    }
+    return rank[(levels[best ?? 'default'] ?? 'Information').toLowerCase()] ?? 2;
+  };
+  // azure-webjobs-sdk FunctionExecutor logs "Executing …" and "Executed …" under Function.<name>;
+  // the host's Host.Results category carries the `requests` row (configure-monitoring#configure-categories).
+  return (min('Function.runPipeline') <= 2 ? 2 : 0) + (min('Host.Results') <= 2 ? 1 : 0);
+}
+
+export interface UsageInput {
+  readonly pipelines: readonly PipelineDefinition[];
+  readonly infra: InfraParameters;
+  readonly measurement: RunMeasurement;
+  readonly trigger: TriggerDesign;
+  readonly assumptions: CostAssumptions;
+  readonly now?: Date;
+}
+
+export function monthlyUsage(input: UsageInput): MonthlyUsage {
+  const { infra, measurement: m, assumptions: a } = input;
+  const keep = RATES.idleKeepAliveSeconds.value;
+  const schedules = firesPerMonth(input.pipelines, input.now);
+  const runs = schedules.reduce((x, f) => x + f.perMonth, 0);
+  const timers = timerInvocationsPerMonth(schedules, input.trigger, input.now);
+  const n = a.pollsPerJob;
+  const counts = countsAtPolls(m, n);
+
+  // When a run keeps an instance busy: the measured instants at the measured N nearest to n,
+  // stretched by the difference in run length.
+  const nearest = [...m.runs].sort((x, y) => Math.abs(x.pollsPerJob - n) - Math.abs(y.pollsPerJob - n))[0]!;
+  const own = awakeStretches(nearest.workInstants, keep);
+  const awakeSeconds = own.seconds + Math.max(0, counts.runSeconds - nearest.runSeconds);
+  // Timers left pending fire later: each wakes the app unless another run of the same schedule is up then.
+  let staleWakeUps = 0;
+  for (const s of schedules) {
+    const period = SECONDS_PER_MONTH / Math.max(s.perMonth, 1e-9);
+    const covered = nearest.pendingTimerOffsets.filter((t) => t > period && t % period < awakeSeconds).length;
+    staleWakeUps += s.perMonth * (nearest.pendingTimerOffsets.length - covered);
+  }
+  const perRun = { ...counts, awakeSeconds, wakeUps: own.stretches, staleWakeUps: runs > 0 ? staleWakeUps / runs : 0 };
+
+  const storage = infra.durableBackend === 'AzureStorage';
+  const queues = infra.partitionCount + 1;
+  const orchestratorExecutions = runs * counts.orchestratorExecutions;
+  const activityExecutions = runs * counts.activityExecutions;
+  const timerExecutions = timers.count + a.otherTimerInvocations;
+  const pendingMessages = runs * counts.timersPendingAtEnd;
+
+  const durableQueueOps = storage ? RATES.queueOpsPerMessage.value * (runs * (counts.controlQueueMessages + counts.workItemMessages) + pendingMessages) : 0;
+  const durableTableOps = storage ? RATES.tableOpsPerEpisode.value * orchestratorExecutions + runs * m.runs[0]!.instances + RATES.tableOpsPerStaleMessage.value * pendingMessages : 0;
+
+  const pulses = storage ? SECONDS_PER_MONTH / RATES.scaleControllerPulseSeconds.value : 0;
+  const scaleQueueOps = pulses * RATES.queueOpsPerQueuePerPulse.value * queues;
+  const scalePartitionReads = pulses * RATES.partitionReadsPerPulse.value;
+
+  const alwaysReady = infra.durableAlwaysReady > 0;
+  const durableWakeUps = alwaysReady ? 0 : runs * own.stretches + staleWakeUps;
+  const durableAwakeSeconds = alwaysReady ? infra.durableAlwaysReady * SECONDS_PER_MONTH : runs * awakeSeconds + staleWakeUps * keep;
+  const workInstants = runs * nearest.workInstants.length + staleWakeUps;
+  const workerQueuePolls = storage
+    ? queues * (durableAwakeSeconds / infra.maxQueuePollingSeconds) + 2 * rampPolls(infra.maxQueuePollingSeconds) * workInstants
+    : 0;
+  const loops = storage ? durableAwakeSeconds / RATES.partitionLoopSeconds.value : 0;
+  const tableLeases = infra.tablePartitionManagement;
+  const leaseRenewOps = (tableLeases ? 0 : loops * 2 * infra.partitionCount) + (storage ? durableAwakeSeconds / RATES.appLeaseRenewSeconds.value : 0);
+  const leaseListOps = tableLeases ? 0 : loops * RATES.blobLeaseListsPerLoop.value;
+  const leaseReadOps = tableLeases ? 0 : loops * 2 * infra.partitionCount;
+  const leaseTableOps = tableLeases ? loops * (RATES.tableLeaseQueriesPerLoop.value + infra.partitionCount) : 0;
+  const timerInstanceSeconds = timers.count * keep;
+  const hostLockOps = (durableAwakeSeconds + timerInstanceSeconds) / RATES.hostLockRenewSeconds.value;
+  const timerLockOps = timerInstanceSeconds / RATES.timerListenerLockRenewSeconds.value;
+  const timerStatusOps = timers.count * RATES.timerStatusOpsPerFire.value;
+  const hostStartRequests = durableWakeUps * (RATES.hostStartRequestsBase.value + (storage ? RATES.hostStartRequestsPerQueue.value * queues : 0)) + timers.count * 3;
+
+  let dbtPerRun = 0;
+  for (const p of input.pipelines) {
+    const fires = schedules.filter((f) => f.pipeline === p.name).reduce((x, f) => x + f.perMonth, 0);
+    dbtPerRun += fires * p.steps.filter((s) => s.kind === 'dbt' && s.runner.type === 'containerAppsJob').length;
+  }
+  const dbtExecutions = infra.enableDbtJob ? dbtPerRun : 0;
+  const invocations = orchestratorExecutions + activityExecutions + timerExecutions;
+  const hostRows = invocations * hostRowsPerInvocation(infra.logLevels);
+  const appRows = runs * counts.appLogLines;
+  const telemetryRows = hostRows + appRows;
+  const telemetryBytes = telemetryRows * a.bytesPerTelemetryRow + runs * counts.appLogBytes + dbtExecutions * a.dbtJobLogBytes;
+
+  return {
+    schedules,
+    runs,
+    pipelines: input.pipelines.length,
+    perRun,
+    timerInvocations: timers,
+    orchestratorExecutions,
+    activityExecutions,
+    durableExecutions: orchestratorExecutions + activityExecutions,
+    timerExecutions,
+    durableQueueOps,
+    durableTableOps,
+    pulses,
+    scaleQueueOps,
+    scalePartitionReads,
+    durableAwakeSeconds,
+    durableWakeUps,
+    workerQueuePolls,
+    leaseRenewOps,
+    leaseListOps,
+    leaseReadOps,
+    leaseTableOps,
+    hostLockOps,
+    timerInstanceSeconds,
+    timerLockOps,
+    timerStatusOps,
+    hostStartRequests,
+    runStoreTableOps: runs * counts.tableOperations,
+    keyVaultReads: runs * counts.keyVaultReads,
+    dbtExecutions,
+    dbtJobSeconds: n * POLL_SECONDS,
+    telemetryRows,
+    telemetryBytes,
+    // Actions: each message dispatched to the app (a start, an activity, an answer, a timer, an event).
+    dtsActions: storage ? 0 : runs * (counts.controlQueueMessages + counts.workItemMessages) + pendingMessages,
+    alertSeries: infra.alert.kind === 'log' && infra.alert.splitBy !== undefined ? input.pipelines.length : 1,
+  };
+}

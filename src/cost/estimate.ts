@@ -143,7 +143,12 @@ export function estimateMonthlyCost(input: EstimateInput): CostEstimate {
       : `${fmtCount(u.runs)} runs × ${fmtCount(u.dtsActions / Math.max(u.runs, 1))} actions (every message dispatched: starts, activities, answers, timers) = ${fmtCount(u.dtsActions)} × ${unit('durableTaskSchedulerActionsPerMillion')} (Consumption SKU; unit price unconfirmed)`,
     ['durableTaskSchedulerActionsPerMillion'],
   );
-  add('Key Vault', (u.keyVaultReads / 10_000) * p('keyVaultOperationsPer10k'), `${fmtCount(u.keyVaultReads)} secret reads (${fmtCount(c.keyVaultReads)} per run, measured; the cache is cold after a scale-in) × ${unit('keyVaultOperationsPer10k')}`, ['keyVaultOperationsPer10k']);
+  add(
+    'Key Vault',
+    (u.keyVaultReads / 10_000) * p('keyVaultOperationsPer10k'),
+    `${fmtCount(u.keyVaultReads)} secret reads (${fmtCount(c.keyVaultReads)} by the app per run, measured, the cache cold after a scale-in; + ${RATES.dbtJobSecretReads.value} by each dbt job execution, infra/dbt-job/entrypoint.py) × ${unit('keyVaultOperationsPer10k')}`,
+    ['keyVaultOperationsPer10k'],
+  );
 
   // ── Monitoring ───────────────────────────────────────────────────────────────────────────────
   const gb = u.telemetryBytes / 1e9;
@@ -174,7 +179,7 @@ export function estimateMonthlyCost(input: EstimateInput): CostEstimate {
     add(
       'Container Apps job (dbt)',
       Math.max(0, vcpuS - p('containerAppsFreeVcpuSeconds')) * p('containerAppsVcpuSecond') + Math.max(0, gibS - p('containerAppsFreeGibSeconds')) * p('containerAppsGibSecond'),
-      `${fmtCount(u.dbtExecutions)} executions × ${u.dbtJobSeconds} s (${a.pollsPerJob} polls × 30 s) × ${infra.dbtJobVcpu} vCPU / ${infra.dbtJobMemoryGiB} GiB = ${fmtCount(vcpuS)} vCPU-s, ${fmtCount(gibS)} GiB-s; ${fmtCount(p('containerAppsFreeVcpuSeconds'))} vCPU-s and ${fmtCount(p('containerAppsFreeGibSeconds'))} GiB-s free; ${unit('containerAppsVcpuSecond')}, ${unit('containerAppsGibSecond')}`,
+      `${fmtCount(u.dbtExecutions)} executions × ${u.dbtJobSeconds} s (${a.pollsPerJob} polls × 30 s + ${RATES.dbtJobStartSeconds.value} s start) × ${infra.dbtJobVcpu} vCPU / ${infra.dbtJobMemoryGiB} GiB = ${fmtCount(vcpuS)} vCPU-s, ${fmtCount(gibS)} GiB-s; ${fmtCount(p('containerAppsFreeVcpuSeconds'))} vCPU-s and ${fmtCount(p('containerAppsFreeGibSeconds'))} GiB-s free; ${unit('containerAppsVcpuSecond')}, ${unit('containerAppsGibSecond')}`,
       ['containerAppsVcpuSecond', 'containerAppsGibSecond', 'containerAppsFreeVcpuSeconds', 'containerAppsFreeGibSeconds'],
     );
   } else {

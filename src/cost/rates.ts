@@ -53,6 +53,10 @@ export const RATES = {
   tableOpsPerEpisode: rate(3, 'DurableTask.AzureStorage Tracking/AzureTableTrackingStore.cs GetHistoryEventsAsync (query) and UpdateStateAsync (history batch + Instances row)'),
   /** A timer that fires after its orchestration ended: dequeued, its instance read, dropped. */
   tableOpsPerStaleMessage: rate(1, 'DurableTask.AzureStorage: the session loads the instance before discarding a message for a completed execution (OrchestrationSessionManager)'),
+  /** Secrets the dbt job's entry script reads from Key Vault at every execution. */
+  dbtJobSecretReads: rate(8, 'infra/dbt-job/entrypoint.py DEFAULT_SECRET_ENV: 8 secrets, each read with the job identity'),
+  /** A Container Apps job execution runs before its first status answer (container start, project download). */
+  dbtJobStartSeconds: rate(60, 'assumed: image start and project download before dbt runs (independent model: 60 s)'),
 } as const;
 
 export type RateName = keyof typeof RATES;

@@ -36,6 +36,24 @@ export function firesPerMonth(pipelines: readonly PipelineDefinition[], now: Dat
 }
 
 /**
+ * Runs a month per pipeline: slots of one pipeline's schedules that fall on the same instant start
+ * one run (the seed's daily 02:00 Paris is an hourly slot too): the scheduler's tick records the
+ * other `skipped-overlap` (src/scheduler/tick.ts, overlap 'skip', the default).
+ */
+export function runsPerMonth(pipelines: readonly PipelineDefinition[], now: Date = new Date()): Map<string, number> {
+  const { from, to } = yearAfter(now);
+  const out = new Map<string, number>();
+  for (const p of pipelines) {
+    const enabled = p.schedules.filter((x) => x.enabled);
+    const slots = enabled.map((s) => slotsBetween(s, from, to));
+    const all = slots.reduce((n, list) => n + list.length, 0);
+    const instants = new Set(slots.flat().map((slot) => slot.utc));
+    out.set(p.name, (enabled.some((s) => s.overlap === 'allow') ? all : instants.size) / 12);
+  }
+  return out;
+}
+
+/**
  * How the scheduler is woken. `per-slot`: one timer invocation per slot that fires, plus
  * `extraPerMonth` for fires the design adds (e.g. a UTC expression that also fires at the other
  * DST offset and decides there is nothing to do). `fixed-tick`: a timer every `everySeconds`

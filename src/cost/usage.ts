@@ -7,7 +7,7 @@ import type { PipelineDefinition } from '../pipelines/schema';
 import type { InfraParameters } from './infra';
 import { countsAtPolls, type RunMeasurement } from './measurement';
 import { RATES, rampPolls } from './rates';
-import { firesPerMonth, SECONDS_PER_MONTH, timerInvocationsPerMonth, type ScheduleFires, type TriggerDesign } from './schedules';
+import { firesPerMonth, runsPerMonth, SECONDS_PER_MONTH, timerInvocationsPerMonth, type ScheduleFires, type TriggerDesign } from './schedules';
 
 /** Figures nobody here could measure: stated in the output, changeable by the caller. */
 export interface CostAssumptions {
@@ -124,7 +124,8 @@ export function monthlyUsage(input: UsageInput): MonthlyUsage {
   const { infra, measurement: m, assumptions: a } = input;
   const keep = RATES.idleKeepAliveSeconds.value;
   const schedules = firesPerMonth(input.pipelines, input.now);
-  const runs = schedules.reduce((x, f) => x + f.perMonth, 0);
+  const runsBy = runsPerMonth(input.pipelines, input.now);
+  const runs = [...runsBy.values()].reduce((x, n) => x + n, 0);
   const timers = timerInvocationsPerMonth(schedules, input.trigger, input.now);
   const n = a.pollsPerJob;
   const counts = countsAtPolls(m, n);
@@ -141,6 +142,8 @@ export function monthlyUsage(input: UsageInput): MonthlyUsage {
     const covered = nearest.pendingTimerOffsets.filter((t) => t > period && t % period < awakeSeconds).length;
     staleWakeUps += s.perMonth * (nearest.pendingTimerOffsets.length - covered);
   }
+  // Slots skipped for overlap start no run and leave no timer.
+  staleWakeUps *= runs / Math.max(schedules.reduce((x, f) => x + f.perMonth, 0), 1e-9);
   const perRun = { ...counts, awakeSeconds, wakeUps: own.stretches, staleWakeUps: runs > 0 ? staleWakeUps / runs : 0 };
 
   const storage = infra.durableBackend === 'AzureStorage';
@@ -178,8 +181,7 @@ export function monthlyUsage(input: UsageInput): MonthlyUsage {
 
   let dbtPerRun = 0;
   for (const p of input.pipelines) {
-    const fires = schedules.filter((f) => f.pipeline === p.name).reduce((x, f) => x + f.perMonth, 0);
-    dbtPerRun += fires * p.steps.filter((s) => s.kind === 'dbt' && s.runner.type === 'containerAppsJob').length;
+    dbtPerRun += (runsBy.get(p.name) ?? 0) * p.steps.filter((s) => s.kind === 'dbt' && s.runner.type === 'containerAppsJob').length;
   }
   const dbtExecutions = infra.enableDbtJob ? dbtPerRun : 0;
   const invocations = orchestratorExecutions + activityExecutions + timerExecutions;
@@ -216,9 +218,10 @@ export function monthlyUsage(input: UsageInput): MonthlyUsage {
     timerStatusOps,
     hostStartRequests,
     runStoreTableOps: runs * counts.tableOperations,
-    keyVaultReads: runs * counts.keyVaultReads,
+    // The app's reads are measured; the dbt job's entry script reads its own at every execution.
+    keyVaultReads: runs * counts.keyVaultReads + dbtExecutions * RATES.dbtJobSecretReads.value,
     dbtExecutions,
-    dbtJobSeconds: n * POLL_SECONDS,
+    dbtJobSeconds: n * POLL_SECONDS + RATES.dbtJobStartSeconds.value,
     telemetryRows,
     telemetryBytes,
     // Actions: each message dispatched to the app (a start, an activity, an answer, a timer, an event).

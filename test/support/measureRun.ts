@@ -62,7 +62,7 @@ function countOrchestratorLines(registrations: readonly Registration[], onLine: 
           return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
         },
       });
-      return (yield* inner(proxied) as Generator<unknown, unknown, unknown>) as unknown;
+      return yield* inner(proxied) as Generator<unknown, unknown, unknown>;
     } as OrchestrationHandler;
     return { ...r, handler };
   });

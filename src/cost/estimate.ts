@@ -47,6 +47,8 @@ export interface EstimateInput {
 }
 
 const round4 = (n: number): number => Math.round(n * 10_000) / 10_000;
+/** Azure Monitor pricing, log search alerts: each time series beyond the first costs a tenth (USD 0.05 at 15 min). */
+const ALERT_EXTRA_SERIES_SHARE = 0.1;
 
 export function estimateMonthlyCost(input: EstimateInput): CostEstimate {
   const a: CostAssumptions = { ...DEFAULT_ASSUMPTIONS, ...input.assumptions };
@@ -164,10 +166,12 @@ export function estimateMonthlyCost(input: EstimateInput): CostEstimate {
   } else {
     const every = infra.alert.evaluationMinutes;
     const name: PriceName = every >= 15 ? 'logAlertPerSeriesAt15Min' : every >= 10 ? 'logAlertPerSeriesAt10Min' : 'logAlertPerSeriesAt5Min';
+    // The first time series at the rule's price, each further one (a dimension value) at a tenth.
+    const extra = Math.max(0, u.alertSeries - 1);
     add(
       'Alert (failed or late run)',
-      u.alertSeries * p(name),
-      `log alert every ${every} min (infra/app/alerts.bicep), ${infra.alert.splitBy ? `split by ${infra.alert.splitBy}: ${u.alertSeries} time series (one per pipeline)` : '1 time series'} × ${unit(name)}`,
+      p(name) * (1 + extra * ALERT_EXTRA_SERIES_SHARE),
+      `log alert every ${every} min (infra/app/alerts.bicep), ${infra.alert.splitBy ? `split by ${infra.alert.splitBy}: ${u.alertSeries} time series (one per pipeline)` : '1 time series'}: the first × ${unit(name)}${extra > 0 ? ` + ${extra} × ${ALERT_EXTRA_SERIES_SHARE * 100} % of it` : ''}`,
       [name],
     );
   }

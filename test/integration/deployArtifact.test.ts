@@ -8,6 +8,8 @@
  * (b) `azd deploy` with azure.yaml as committed; (c) `func azure functionapp publish` from the
  * staged folder; (d) the repository root under .funcignore with azd's gitignore rules — the route
  * an azure.yaml without `dist` takes, where an unanchored `src` once dropped node_modules/**∕src.
+ *
+ * @test-exclusive: it rebuilds dist/ (npm run package, then npm run build), which the CLI and demo tests load.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -49,7 +49,7 @@ async function loadTheirs(): Promise<TheirModel> {
 export async function sideBySide(): Promise<SideBySide[]> {
   const theirs = await loadTheirs();
   const infra = await readInfraParameters(path.join(__dirname, '..', '..'));
-  const shipped = { partitionCount: infra.partitionCount, maxQueuePollingIntervalSeconds: infra.maxQueuePollingSeconds, durableAlwaysReady: infra.durableAlwaysReady, instanceLingerSeconds: RATES.idleKeepAliveSeconds.value };
+  const shipped = { partitionCount: infra.partitionCount, maxQueuePollingIntervalSeconds: infra.maxQueuePollingSeconds, durableAlwaysReady: infra.durableAlwaysReady, instanceMemoryMB: infra.instanceMemoryMB, instanceLingerSeconds: RATES.idleKeepAliveSeconds.value };
   const catalog = loadCatalog(pipelineInputs).pipelines;
   const ours = (pipelines: typeof catalog): CostEstimate => estimateMonthlyCost({ pipelines, infra, measurement: seedRunMeasurement(), prices: shippedPrices() });
   const pair = (workload: string, e: CostEstimate, t: { total: number; lines: readonly TheirLine[] }): SideBySide => ({

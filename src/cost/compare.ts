@@ -9,6 +9,7 @@
 import type { PipelineDefinition } from '../pipelines/schema';
 import { estimateMonthlyCost, type CostEstimate, type EstimateInput } from './estimate';
 import type { InfraParameters } from './infra';
+import type { PriceName, PriceTable } from './prices';
 import { RATES } from './rates';
 import type { CostAssumptions } from './usage';
 
@@ -16,6 +17,14 @@ export interface Configuration {
   readonly name: string;
   readonly infra?: Partial<InfraParameters>;
   readonly assumptions?: Partial<CostAssumptions>;
+  /** Unit prices replaced (the range's high end). */
+  readonly prices?: Partial<Record<PriceName, number>>;
+}
+
+function withPrices(table: PriceTable, replaced: Partial<Record<PriceName, number>> = {}): PriceTable {
+  const prices = { ...table.prices };
+  for (const [name, price] of Object.entries(replaced) as [PriceName, number][]) prices[name] = { ...prices[name], price };
+  return { ...table, prices };
 }
 
 /** What a user compares against the shipped configuration (applied on top of it). */
@@ -28,6 +37,7 @@ export const CONFIGURATIONS: readonly Configuration[] = [
   { name: 'polling 30 s', infra: { maxQueuePollingSeconds: 30 } },
   { name: '4 partitions (Durable default)', infra: { partitionCount: 4 } },
   { name: 'Durable Task Scheduler (Consumption)', infra: { durableBackend: 'DurableTaskScheduler' } },
+  { name: '512 MB instances (app + host leave < 25 % free: bench memory)', infra: { instanceMemoryMB: 512 } },
   { name: 'jobs of 3 polls', assumptions: { pollsPerJob: 3 } },
   { name: 'jobs of 30 polls', assumptions: { pollsPerJob: 30 } },
 ];
@@ -89,7 +99,7 @@ export function timesTen(pipelines: readonly PipelineDefinition[]): PipelineDefi
 
 export function compareConfigurations(base: EstimateInput): Comparison {
   const run = (c: Configuration, pipelines: readonly PipelineDefinition[]): CostEstimate =>
-    estimateMonthlyCost({ ...base, pipelines, infra: { ...base.infra, ...c.infra }, assumptions: { ...base.assumptions, ...c.assumptions } });
+    estimateMonthlyCost({ ...base, pipelines, infra: { ...base.infra, ...c.infra }, assumptions: { ...base.assumptions, ...c.assumptions }, prices: withPrices(base.prices, c.prices) });
   const shipped = run(CONFIGURATIONS[0]!, base.pipelines);
   const rows = CONFIGURATIONS.map((c) => {
     const e = run(c, base.pipelines);
@@ -103,10 +113,14 @@ export function compareConfigurations(base: EstimateInput): Comparison {
     };
   });
   const low = run({ name: 'low', assumptions: { pollsPerJob: 3 } }, base.pipelines).total;
-  const high = run({ name: 'high', assumptions: { pollsPerJob: 30, logAnalyticsFreeGrantAvailable: false, billedSecondsPerExecution: 2 } }, base.pipelines).total;
+  // Table transactions at the queue price: the one unit price the two models could not settle.
+  const high = run(
+    { name: 'high', assumptions: { pollsPerJob: 30, logAnalyticsFreeGrantAvailable: false, billedSecondsPerActivePeriod: 2 }, prices: { tableTransactionsPer10k: base.prices.prices.queueOperationsPer10k.price } },
+    base.pipelines,
+  ).total;
   return {
     currency: shipped.currency,
     rows,
-    range: { low, high, basis: 'low: jobs of 3 polls; high: jobs of 30 polls, 2 billed s per execution, the 5 GB Log Analytics grant used elsewhere' },
+    range: { low, high, basis: 'low: jobs of 3 polls; high: jobs of 30 polls, 2 billed s per active period, the 5 GB Log Analytics grant used elsewhere, table transactions at the queue price' },
   };
 }

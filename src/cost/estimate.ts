@@ -7,6 +7,7 @@ import type { PipelineDefinition } from '../pipelines/schema';
 import type { InfraParameters } from './infra';
 import type { RunMeasurement } from './measurement';
 import type { PriceName, PriceTable } from './prices';
+import { RETENTION_SCHEDULE } from '../scheduler/timerPlan';
 import { RATES } from './rates';
 import { deployedTriggerDesign, fmtCount, SECONDS_PER_MONTH, type ScheduleFires, type TriggerDesign } from './schedules';
 import { DEFAULT_ASSUMPTIONS, monthlyUsage, type CostAssumptions, type MonthlyUsage } from './usage';
@@ -77,24 +78,25 @@ export function estimateMonthlyCost(input: EstimateInput): CostEstimate {
   add(
     'Functions on-demand executions',
     (Math.max(0, onDemandExec - p('flexOnDemandFreeExecutions')) / 1e6) * p('flexOnDemandExecutionsPerMillion'),
-    `${alwaysReady ? '' : `${fmtCount(u.runs)} runs × (${fmtCount(c.orchestratorExecutions)} orchestrator episodes + ${fmtCount(c.activityExecutions)} activities, measured at ${a.pollsPerJob} polls per long job) + `}${fmtCount(u.timerInvocations.count)} scheduler timers (${u.timerInvocations.basis}) + ${fmtCount(a.otherTimerInvocations)} retention = ${fmtCount(onDemandExec)}; ${fmtCount(p('flexOnDemandFreeExecutions'))} free; ${unit('flexOnDemandExecutionsPerMillion')}`,
+    `${alwaysReady ? '' : `${fmtCount(u.runs)} runs × (${fmtCount(c.orchestratorExecutions)} orchestrator episodes + ${fmtCount(c.activityExecutions)} activities, measured at ${a.pollsPerJob} polls per long job) + `}${fmtCount(u.timerInvocations.count)} scheduler timers (${u.timerInvocations.basis}) + ${fmtCount(u.retentionInvocations)} retention purges (timer '${RETENTION_SCHEDULE}') = ${fmtCount(onDemandExec)}; ${fmtCount(p('flexOnDemandFreeExecutions'))} free; ${unit('flexOnDemandExecutionsPerMillion')}`,
     ['flexOnDemandExecutionsPerMillion', 'flexOnDemandFreeExecutions'],
   );
-  const onDemandGbs = onDemandExec * a.billedSecondsPerExecution * memGb;
+  const onDemandPeriods = (alwaysReady ? 0 : u.durableActivePeriods) + u.timerActivePeriods;
+  const onDemandGbs = onDemandPeriods * a.billedSecondsPerActivePeriod * memGb;
   add(
     'Functions on-demand GB-s',
     Math.max(0, onDemandGbs - p('flexOnDemandFreeGbSeconds')) * p('flexOnDemandGbSecond'),
-    `${fmtCount(onDemandExec)} executions × ${a.billedSecondsPerExecution} s (assumed) × ${memGb} GB (instanceMemoryMB ${infra.instanceMemoryMB}) = ${fmtCount(onDemandGbs)} GB-s; ${fmtCount(p('flexOnDemandFreeGbSeconds'))} free; ${unit('flexOnDemandGbSecond')}`,
+    `${fmtCount(onDemandPeriods)} active periods (${alwaysReady ? '' : `${fmtCount(u.runs)} runs × ${fmtCount(c.activePeriods)} bursts of work, measured, + `}${fmtCount(u.timerActivePeriods)} timer invocations) × ${a.billedSecondsPerActivePeriod} s (Flex's minimum billable period, assumed enough) × ${memGb} GB (instanceMemoryMB ${infra.instanceMemoryMB}) = ${fmtCount(onDemandGbs)} GB-s; ${fmtCount(p('flexOnDemandFreeGbSeconds'))} free; ${unit('flexOnDemandGbSecond')}`,
     ['flexOnDemandGbSecond', 'flexOnDemandFreeGbSeconds'],
   );
-  const arGbs = u.durableExecutions * a.billedSecondsPerExecution * memGb;
+  const arGbs = u.durableActivePeriods * a.billedSecondsPerActivePeriod * memGb;
   add(
     'Functions always-ready',
     alwaysReady
       ? infra.durableAlwaysReady * memGb * SECONDS_PER_MONTH * p('flexAlwaysReadyBaselineGbSecond') + arGbs * p('flexAlwaysReadyExecutionGbSecond') + (u.durableExecutions / 1e6) * p('flexAlwaysReadyExecutionsPerMillion')
       : 0,
     alwaysReady
-      ? `baseline ${infra.durableAlwaysReady} × ${memGb} GB × ${fmtCount(SECONDS_PER_MONTH)} s × ${unit('flexAlwaysReadyBaselineGbSecond')} + ${fmtCount(u.durableExecutions)} Durable executions on it (${fmtCount(arGbs)} GB-s × ${unit('flexAlwaysReadyExecutionGbSecond')}, executions × ${unit('flexAlwaysReadyExecutionsPerMillion')}); no free grant on always-ready`
+      ? `baseline ${infra.durableAlwaysReady} × ${memGb} GB × ${fmtCount(SECONDS_PER_MONTH)} s × ${unit('flexAlwaysReadyBaselineGbSecond')} + ${fmtCount(u.durableExecutions)} Durable executions on it in ${fmtCount(u.durableActivePeriods)} active periods (${fmtCount(arGbs)} GB-s × ${unit('flexAlwaysReadyExecutionGbSecond')}, executions × ${unit('flexAlwaysReadyExecutionsPerMillion')}); no free grant on always-ready`
       : `durableAlwaysReady 0: the Durable group scales to zero`,
     ['flexAlwaysReadyBaselineGbSecond', 'flexAlwaysReadyExecutionGbSecond', 'flexAlwaysReadyExecutionsPerMillion'],
   );
@@ -183,7 +185,7 @@ export function estimateMonthlyCost(input: EstimateInput): CostEstimate {
     add(
       'Container Apps job (dbt)',
       Math.max(0, vcpuS - p('containerAppsFreeVcpuSeconds')) * p('containerAppsVcpuSecond') + Math.max(0, gibS - p('containerAppsFreeGibSeconds')) * p('containerAppsGibSecond'),
-      `${fmtCount(u.dbtExecutions)} executions × ${u.dbtJobSeconds} s (${a.pollsPerJob} polls × 30 s + ${RATES.dbtJobStartSeconds.value} s start) × ${infra.dbtJobVcpu} vCPU / ${infra.dbtJobMemoryGiB} GiB = ${fmtCount(vcpuS)} vCPU-s, ${fmtCount(gibS)} GiB-s; ${fmtCount(p('containerAppsFreeVcpuSeconds'))} vCPU-s and ${fmtCount(p('containerAppsFreeGibSeconds'))} GiB-s free; ${unit('containerAppsVcpuSecond')}, ${unit('containerAppsGibSecond')}`,
+      `${fmtCount(u.dbtExecutions)} executions × ${fmtCount(u.dbtJobSeconds)} s (${a.pollsPerJob} polls at the step's pollInterval + ${RATES.dbtJobStartSeconds.value} s start) × ${infra.dbtJobVcpu} vCPU / ${infra.dbtJobMemoryGiB} GiB = ${fmtCount(vcpuS)} vCPU-s, ${fmtCount(gibS)} GiB-s; ${fmtCount(p('containerAppsFreeVcpuSeconds'))} vCPU-s and ${fmtCount(p('containerAppsFreeGibSeconds'))} GiB-s free; ${unit('containerAppsVcpuSecond')}, ${unit('containerAppsGibSecond')}`,
       ['containerAppsVcpuSecond', 'containerAppsGibSecond', 'containerAppsFreeVcpuSeconds', 'containerAppsFreeGibSeconds'],
     );
   } else {

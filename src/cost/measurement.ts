@@ -88,11 +88,15 @@ export const PER_POLL_FIELDS = [
 ] as const satisfies readonly (keyof RunCounts)[];
 export type PerRunField = (typeof PER_POLL_FIELDS)[number];
 
-/** A run's counts at `polls` per long job: the first measurement plus (polls − 1) × the measured increment. */
-export function countsAtPolls(m: RunMeasurement, polls: number): Record<PerRunField, number> & { runSeconds: number } {
+/**
+ * A run's counts at `polls` per long job: the first measurement plus (polls − 1) × the measured
+ * increment. `activePeriods`: the separate instants at which the run does work (workInstants), each
+ * a burst an instance spends executing.
+ */
+export function countsAtPolls(m: RunMeasurement, polls: number): Record<PerRunField, number> & { runSeconds: number; activePeriods: number } {
   const [one, many] = m.runs as [RunCounts, RunCounts];
   const span = many.pollsPerJob - one.pollsPerJob;
   const at = (a: number, b: number): number => a + ((b - a) / span) * (polls - one.pollsPerJob);
   const out = Object.fromEntries(PER_POLL_FIELDS.map((f) => [f, at(one[f], many[f])])) as Record<PerRunField, number>;
-  return { ...out, runSeconds: at(one.runSeconds, many.runSeconds) };
+  return { ...out, runSeconds: at(one.runSeconds, many.runSeconds), activePeriods: at(one.workInstants.length, many.workInstants.length) };
 }

@@ -7,35 +7,43 @@ import type { PipelineDefinition } from '../pipelines/schema';
 import type { InfraParameters } from './infra';
 import { countsAtPolls, type RunMeasurement } from './measurement';
 import { RATES, rampPolls } from './rates';
-import { firesPerMonth, runsPerMonth, SECONDS_PER_MONTH, timerInvocationsPerMonth, type ScheduleFires, type TriggerDesign } from './schedules';
+import { RETENTION_SCHEDULE } from '../scheduler/timerPlan';
+import { firesPerMonth, ncrontabFiresPerMonth, runsPerMonth, SECONDS_PER_MONTH, timerInvocationsPerMonth, type ScheduleFires, type TriggerDesign } from './schedules';
 
 /** Figures nobody here could measure: stated in the output, changeable by the caller. */
 export interface CostAssumptions {
-  /** Polls each long job (export, COPY INTO, dbt) takes: a 5-minute job polled every 30 s (the steps' default pollInterval). */
+  /**
+   * Polls each long job (export, COPY INTO, dbt) takes: JOB_SECONDS at the steps' pollInterval
+   * (30 s, the schema's default), i.e. 10; test/unit/cost.test.ts fails when the seed's intervals
+   * and this figure part.
+   */
   readonly pollsPerJob: number;
-  /** Billed seconds per Function execution (Flex bills execution time; an episode or a poll is well under a second, rounded up). */
-  readonly billedSecondsPerExecution: number;
+  /**
+   * Billed seconds per active period of an instance. Flex bills the memory of an instance while it
+   * executes at least one function, 1 s at least, then rounded up to 100 ms (MicrosoftDocs
+   * azure-docs includes/functions-flex-consumption-billing-table.md, flex-consumption-plan.md
+   * "Billing"): an orchestrator episode, the activity it schedules and the episode its answer
+   * wakes are one period, assumed to fit in the minimum.
+   */
+  readonly billedSecondsPerActivePeriod: number;
   /** Bytes Log Analytics bills for a telemetry row besides its message (timestamp, ids, role, custom dimensions). */
   readonly bytesPerTelemetryRow: number;
   /** Console and system log bytes of one dbt Container Apps job execution. */
   readonly dbtJobLogBytes: number;
   /** Whether the billing account's 5 GB free Log Analytics ingestion is left for this app. */
   readonly logAnalyticsFreeGrantAvailable: boolean;
-  /** Timer invocations a month outside the scheduler (the daily retention purge, src/functions/scheduler.ts). */
-  readonly otherTimerInvocations: number;
 }
 
 export const DEFAULT_ASSUMPTIONS: CostAssumptions = {
   pollsPerJob: 10,
-  billedSecondsPerExecution: 1,
+  billedSecondsPerActivePeriod: 1,
   bytesPerTelemetryRow: 700,
   dbtJobLogBytes: 20_000,
   logAnalyticsFreeGrantAvailable: true,
-  otherTimerInvocations: 365.25 / 12,
 };
 
-/** The step polling cadence the stand-in runs used (the steps' default pollInterval). */
-const POLL_SECONDS = 30;
+/** How long an export, a COPY INTO or a dbt run of the seed takes, assumed: 5 minutes. */
+export const JOB_SECONDS = 300;
 
 export interface MonthlyUsage {
   readonly schedules: readonly ScheduleFires[];
@@ -43,10 +51,15 @@ export interface MonthlyUsage {
   readonly pipelines: number;
   readonly perRun: ReturnType<typeof countsAtPolls> & { readonly awakeSeconds: number; readonly wakeUps: number; readonly staleWakeUps: number };
   readonly timerInvocations: { readonly count: number; readonly basis: string };
+  /** The daily retention purge's timer (src/functions/scheduler.ts RETENTION_SCHEDULE). */
+  readonly retentionInvocations: number;
   readonly orchestratorExecutions: number;
   readonly activityExecutions: number;
   readonly durableExecutions: number;
   readonly timerExecutions: number;
+  /** Active periods of a Durable instance (each burst of work of a run, measured) and of timer instances (one per invocation). */
+  readonly durableActivePeriods: number;
+  readonly timerActivePeriods: number;
   /** Durable backend traffic of the runs (Azure Storage provider). */
   readonly durableQueueOps: number;
   readonly durableTableOps: number;
@@ -150,7 +163,8 @@ export function monthlyUsage(input: UsageInput): MonthlyUsage {
   const queues = infra.partitionCount + 1;
   const orchestratorExecutions = runs * counts.orchestratorExecutions;
   const activityExecutions = runs * counts.activityExecutions;
-  const timerExecutions = timers.count + a.otherTimerInvocations;
+  const retentionInvocations = ncrontabFiresPerMonth(RETENTION_SCHEDULE, input.now);
+  const timerExecutions = timers.count + retentionInvocations;
   const pendingMessages = runs * counts.timersPendingAtEnd;
 
   const durableQueueOps = storage ? RATES.queueOpsPerMessage.value * (runs * (counts.controlQueueMessages + counts.workItemMessages) + pendingMessages) : 0;
@@ -179,9 +193,14 @@ export function monthlyUsage(input: UsageInput): MonthlyUsage {
   const timerStatusOps = timers.count * RATES.timerStatusOpsPerFire.value;
   const hostStartRequests = durableWakeUps * (RATES.hostStartRequestsBase.value + (storage ? RATES.hostStartRequestsPerQueue.value * queues : 0)) + timers.count * 3;
 
+  // Each dbt job execution lasts its polls at its step's pollInterval, after its start-up.
   let dbtPerRun = 0;
+  let dbtSeconds = 0;
   for (const p of input.pipelines) {
-    dbtPerRun += (runsBy.get(p.name) ?? 0) * p.steps.filter((s) => s.kind === 'dbt' && s.runner.type === 'containerAppsJob').length;
+    for (const step of p.steps.filter((s) => s.kind === 'dbt' && s.runner.type === 'containerAppsJob')) {
+      dbtPerRun += runsBy.get(p.name) ?? 0;
+      dbtSeconds += (runsBy.get(p.name) ?? 0) * (n * step.pollInterval + RATES.dbtJobStartSeconds.value);
+    }
   }
   const dbtExecutions = infra.enableDbtJob ? dbtPerRun : 0;
   const invocations = orchestratorExecutions + activityExecutions + timerExecutions;
@@ -196,10 +215,13 @@ export function monthlyUsage(input: UsageInput): MonthlyUsage {
     pipelines: input.pipelines.length,
     perRun,
     timerInvocations: timers,
+    retentionInvocations,
     orchestratorExecutions,
     activityExecutions,
     durableExecutions: orchestratorExecutions + activityExecutions,
     timerExecutions,
+    durableActivePeriods: runs * counts.activePeriods,
+    timerActivePeriods: timerExecutions,
     durableQueueOps,
     durableTableOps,
     pulses,
@@ -221,7 +243,7 @@ export function monthlyUsage(input: UsageInput): MonthlyUsage {
     // The app's reads are measured; the dbt job's entry script reads its own at every execution.
     keyVaultReads: runs * counts.keyVaultReads + dbtExecutions * RATES.dbtJobSecretReads.value,
     dbtExecutions,
-    dbtJobSeconds: n * POLL_SECONDS + RATES.dbtJobStartSeconds.value,
+    dbtJobSeconds: dbtPerRun > 0 ? dbtSeconds / dbtPerRun : 0,
     telemetryRows,
     telemetryBytes,
     // Actions: each message dispatched to the app (a start, an activity, an answer, a timer, an event).

@@ -12,11 +12,12 @@ import { z } from 'zod';
 import { buildProgram } from '../../src/cli/main';
 import { costComparison, costEstimate } from '../../src/cli/cost';
 import {
-  deployedTriggerDesign, estimateMonthlyCost, firesPerMonth, readInfraParameters, SECONDS_PER_MONTH, seedRunMeasurement, shippedPrices, timerInvocationsPerMonth,
+  deployedTriggerDesign, estimateMonthlyCost, firesPerMonth, ncrontabFiresPerMonth, readInfraParameters, SECONDS_PER_MONTH, seedRunMeasurement, shippedPrices, timerInvocationsPerMonth,
   type RunMeasurement,
 } from '../../src/cost';
 import { timesTen } from '../../src/cost/compare';
 import { PER_POLL_FIELDS } from '../../src/cost/measurement';
+import { DEFAULT_ASSUMPTIONS, JOB_SECONDS } from '../../src/cost/usage';
 import { loadCatalog } from '../../src/pipelines/catalog';
 import { pipelineInputs } from '../../src/pipelines/definitions';
 
@@ -86,11 +87,15 @@ describe('cost estimate', () => {
   });
 
   test('always-ready gets no free grant: baseline all month + its executions at the always-ready rates', async () => {
-    const warm = estimateMonthlyCost(await base({ durableAlwaysReady: '1' }));
+    const input = await base({ durableAlwaysReady: '1' });
+    const warm = estimateMonthlyCost(input);
     const p = shippedPrices().prices;
     const u = warm.usage;
-    const expected = 0.5 * SECONDS_PER_MONTH * p.flexAlwaysReadyBaselineGbSecond.price + u.durableExecutions * 0.5 * p.flexAlwaysReadyExecutionGbSecond.price + (u.durableExecutions / 1e6) * p.flexAlwaysReadyExecutionsPerMillion.price;
+    const gb = input.infra.instanceMemoryMB / 1024;
+    // Execution time is billed per active period of the instance (1 s minimum), not per execution.
+    const expected = gb * SECONDS_PER_MONTH * p.flexAlwaysReadyBaselineGbSecond.price + u.durableActivePeriods * gb * p.flexAlwaysReadyExecutionGbSecond.price + (u.durableExecutions / 1e6) * p.flexAlwaysReadyExecutionsPerMillion.price;
     assert.ok(Math.abs(line(warm, 'Functions always-ready') - expected) < 0.001);
+    assert.ok(u.durableActivePeriods < u.durableExecutions / 2, `${u.durableActivePeriods} periods for ${u.durableExecutions} executions`);
     // The instance is up all month: its polling and leases are billed all month too.
     assert.equal(u.durableAwakeSeconds, SECONDS_PER_MONTH);
     const big = estimateMonthlyCost(await base({ durableAlwaysReady: '1', instanceMemoryMB: '2048' }));
@@ -132,6 +137,16 @@ describe('cost estimate', () => {
     assert.ok(more.usage.durableQueueOps > before.usage.durableQueueOps && more.usage.dbtJobSeconds > before.usage.dbtJobSeconds);
   });
 
+  test('the default polls per job is a 5-minute job at the seed\'s poll intervals', () => {
+    // A changed pollInterval changes how often a job of the same length is polled: the estimate must follow.
+    const intervals = new Map(pipelines.find((p) => p.name === seedRunMeasurement().pipeline)?.steps.map((s) => [s.id, s.pollInterval] as const));
+    for (const id of seedRunMeasurement().longJobs) {
+      const interval = intervals.get(id);
+      assert.ok(interval !== undefined, id);
+      assert.equal(DEFAULT_ASSUMPTIONS.pollsPerJob * interval, JOB_SECONDS, `${id}: ${DEFAULT_ASSUMPTIONS.pollsPerJob} polls × ${interval} s`);
+    }
+  });
+
   test('per-run counts at N polls follow the two measured runs (linear between 1 and 10)', async () => {
     const input = await base();
     const [one, ten] = input.measurement.runs as [RunMeasurement['runs'][number], RunMeasurement['runs'][number]];
@@ -163,7 +178,8 @@ describe('durable-pipelines cost --compare', () => {
     const c = await costComparison({ project: '.', set: [] });
     const shipped = c.rows[0]!;
     assert.equal(shipped.name, 'shipped defaults');
-    for (const row of c.rows.filter((r) => !/Scheduler|polls$/u.test(r.name))) assert.ok(row.total >= shipped.total - 0.005, `${row.name} ${row.total} < ${shipped.total}`);
+    // Not comparable: another backend, another workload, or instances too small for the app and the host.
+    for (const row of c.rows.filter((r) => !/Scheduler|polls$|512 MB/u.test(r.name))) assert.ok(row.total >= shipped.total - 0.005, `${row.name} ${row.total} < ${shipped.total}`);
     for (const row of c.rows) assert.match(row.latency.firstStep, /≤ \d+ s|pushed|scheduler/u);
     assert.ok(c.range.low <= shipped.total && shipped.total <= c.range.high);
     assert.ok(shipped.tenPipelines > shipped.total);
@@ -182,5 +198,32 @@ describe('durable-pipelines cost --json', () => {
     });
     const parsed = shape.parse(JSON.parse(out.join('\n')));
     assert.ok(Math.abs(parsed.total - parsed.lines.reduce((a, l) => a + l.monthly, 0)) < 0.001);
+  });
+});
+
+describe('every timer the app registers is priced', () => {
+  test('the estimate counts each registered timer trigger at its own NCRONTAB schedule', async () => {
+    await import('../../src/index');
+    const { registrations } = await import('../../src/app/registry');
+    const now = new Date();
+    const timers = registrations().filter((r) => r.kind === 'timer');
+    assert.ok(timers.length >= 2, 'the scheduler and the retention purge');
+    const registered = timers.reduce((n, t) => n + ncrontabFiresPerMonth(t.options.schedule, now), 0);
+    const e = estimateMonthlyCost({ ...(await base()), now });
+    // A timer added, or a schedule changed, without the estimate following fails here.
+    assert.ok(Math.abs(e.usage.timerExecutions - registered) < 1e-9, `estimate ${e.usage.timerExecutions} timer invocations/month, registrations ${registered} (${timers.map((t) => `${t.name} '${t.options.schedule}'`).join(', ')})`);
+  });
+});
+
+describe('README "What it costs"', () => {
+  test('states the figure and the range `durable-pipelines cost` computes now, and pastes its output', async () => {
+    const readme = await readFile('README.md', 'utf8');
+    const section = readme.slice(readme.indexOf('## What it costs'), readme.indexOf('## CLI: every Prefect command'));
+    const e = await costEstimate({ project: '.', set: [] });
+    const c = await costComparison({ project: '.', set: [] });
+    assert.match(section, new RegExp(`\\*\\*About €${e.total.toFixed(2).replace('.', '\\.')} a month\\*\\*`, 'u'), 'the headline figure');
+    assert.ok(section.includes(`**€${c.range.low.toFixed(2)}–${c.range.high.toFixed(2)}**`), `the range €${c.range.low.toFixed(2)}–${c.range.high.toFixed(2)}`);
+    assert.match(section, new RegExp(`^TOTAL +€${e.total.toFixed(2).replace('.', '\\.')} `, 'mu'), 'the pasted `cost` output');
+    assert.match(section, new RegExp(`^shipped defaults +€${e.total.toFixed(2).replace('.', '\\.')} `, 'mu'), 'the pasted `cost --compare` output');
   });
 });

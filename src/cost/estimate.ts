@@ -125,7 +125,7 @@ export function estimateMonthlyCost(input: EstimateInput): CostEstimate {
   add(
     'Storage: instances while up (polling, leases, locks)',
     q(u.workerQueuePolls + u.hostStartRequests) + t(u.leaseTableOps) + (blobOther / 10_000) * p('blobOtherOperationsPer10k') + ((u.leaseListOps + u.timerStatusOps / 2) / 10_000) * p('blobWriteOperationsPer10k') + ((u.leaseReadOps + u.timerStatusOps / 2) / 10_000) * p('blobReadOperationsPer10k'),
-    `Durable group up ${fmtCount(u.durableAwakeSeconds / 3600)} h/month (${alwaysReady ? `${infra.durableAlwaysReady} always-ready instance all month` : `${fmtCount(u.runs)} runs × ${fmtCount(c.awakeSeconds)} s (measured work + ${RATES.idleKeepAliveSeconds.value} s idle before scale-in) + ${fmtCount(c.staleWakeUps * u.runs)} wake-ups for timers firing after a run`}), ${fmtCount(u.durableWakeUps)} starts from zero; ` +
+    `Durable group up ${fmtCount(u.durableAwakeSeconds / 3600)} h/month (${alwaysReady ? `${infra.durableAlwaysReady} always-ready instance all month` : `${fmtCount(u.runs)} runs × ${fmtCount(c.awakeSeconds)} s (measured work, ${fmtCount(c.wakeUps)} starts: a gap + the ${fmtCount(infra.maxQueuePollingSeconds / 2)} s mean wait for the next queue poll longer than the ${RATES.idleKeepAliveSeconds.value} s an idle instance lives) + ${fmtCount(c.staleWakeUps * u.runs)} wake-ups for timers firing after a run`}), ${fmtCount(u.durableWakeUps)} starts from zero; ` +
       `worker queue polls ${fmtCount(u.workerQueuePolls)} (${queues} queues, back-off to ${infra.maxQueuePollingSeconds} s) + host starts ${fmtCount(u.hostStartRequests)} × ${unit('queueOperationsPer10k')}; ` +
       (infra.tablePartitionManagement
         ? `partition table (useTablePartitionManagement) ${fmtCount(u.leaseTableOps)} × ${unit('tableTransactionsPer10k')}; `
@@ -150,7 +150,7 @@ export function estimateMonthlyCost(input: EstimateInput): CostEstimate {
   add(
     'Key Vault',
     (u.keyVaultReads / 10_000) * p('keyVaultOperationsPer10k'),
-    `${fmtCount(u.keyVaultReads)} secret reads (${fmtCount(c.keyVaultReads)} by the app per run, measured, the cache cold after a scale-in; + ${RATES.dbtJobSecretReads.value} by each dbt job execution, infra/dbt-job/entrypoint.py) × ${unit('keyVaultOperationsPer10k')}`,
+    `${fmtCount(u.keyVaultReads)} secret reads (${fmtCount(c.coldPolls ? c.keyVaultReadsColdPolls : c.keyVaultReads)} by the app per run, measured ${c.coldPolls ? 'with each poll on a new instance (the cache lives as long as an idle instance)' : 'on an instance that stays up (300 s cache)'}; + ${RATES.dbtJobSecretReads.value} by each dbt job execution, infra/dbt-job/entrypoint.py) × ${unit('keyVaultOperationsPer10k')}`,
     ['keyVaultOperationsPer10k'],
   );
 
@@ -200,6 +200,6 @@ export function estimateMonthlyCost(input: EstimateInput): CostEstimate {
 
   const total = round4(lines.reduce((x, l) => x + l.monthly, 0));
   const unconfirmed = [...used].filter((n) => !prices.prices[n].confirmed);
-  const perRun = `per ${input.measurement.pipeline} run at ${a.pollsPerJob} polls per long job (measured at 1 and 10, src/cost/seed-run.measured.json): ${fmtCount(c.orchestratorExecutions)} orchestrator episodes, ${fmtCount(c.activityExecutions)} activities, ${fmtCount(c.timersCreated)} timers (${fmtCount(c.timersPendingAtEnd)} fire after the run), ${fmtCount(c.tableOperations)} run-store table ops, ${fmtCount(c.keyVaultReads)} Key Vault reads, ${fmtCount(c.appLogLines)} log lines, ${fmtCount(c.runSeconds / 60)} min`;
+  const perRun = `per ${input.measurement.pipeline} run at ${a.pollsPerJob} polls per long job (measured at 1 and 10, src/cost/seed-run.measured.json): ${fmtCount(c.orchestratorExecutions)} orchestrator episodes, ${fmtCount(c.activityExecutions)} activities, ${fmtCount(c.timersCreated)} timers (${fmtCount(c.timersPendingAtEnd)} fire after the run), ${fmtCount(c.tableOperations)} run-store table ops, ${fmtCount(c.keyVaultReads)} Key Vault reads on a warm instance (${fmtCount(c.keyVaultReadsColdPolls)} with each poll on a new one), ${fmtCount(c.appLogLines)} log lines, ${fmtCount(c.runSeconds / 60)} min`;
   return { currency: cur, region: prices.region, lines, total, schedules: u.schedules, unconfirmed, perRun, usage: u, assumptions: a };
 }

@@ -22,7 +22,14 @@ export const runCountsSchema = z
     /** Run-store Table Storage requests (reads, writes, transactions; retries included). */
     tableOperations: count,
     tableOperationsByTable: z.record(z.string(), count),
+    /** Key Vault reads of the run on one warm instance (the app's 300 s secret cache). */
     keyVaultReads: count,
+    /**
+     * Key Vault reads when a burst of work 30 s or more after the last lands on a new instance
+     * (secrets cached only as long as an idle Flex instance lives): each poll of a step re-reads
+     * that step's secrets.
+     */
+    keyVaultReadsColdPolls: count,
     /** Activity function executions (TaskScheduled events): one work-item queue message each. */
     activityExecutions: count,
     /** Orchestrator episodes (OrchestratorStarted events): one control-queue work item each. */
@@ -74,6 +81,7 @@ export function seedRunMeasurement(): RunMeasurement {
 export const PER_POLL_FIELDS = [
   'tableOperations',
   'keyVaultReads',
+  'keyVaultReadsColdPolls',
   'activityExecutions',
   'orchestratorExecutions',
   'timersCreated',

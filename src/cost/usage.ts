@@ -49,7 +49,7 @@ export interface MonthlyUsage {
   readonly schedules: readonly ScheduleFires[];
   readonly runs: number;
   readonly pipelines: number;
-  readonly perRun: ReturnType<typeof countsAtPolls> & { readonly awakeSeconds: number; readonly wakeUps: number; readonly staleWakeUps: number };
+  readonly perRun: ReturnType<typeof countsAtPolls> & { readonly awakeSeconds: number; readonly wakeUps: number; readonly staleWakeUps: number; readonly coldPolls: boolean };
   readonly timerInvocations: { readonly count: number; readonly basis: string };
   /** The daily retention purge's timer (src/functions/scheduler.ts RETENTION_SCHEDULE). */
   readonly retentionInvocations: number;
@@ -91,20 +91,25 @@ export interface MonthlyUsage {
   readonly alertSeries: number;
 }
 
-/** Seconds covered by [t, t + keep] over `instants`, and how many separate stretches that makes. */
-export function awakeStretches(instants: readonly number[], keep: number): { seconds: number; stretches: number } {
+/**
+ * How long instances are up for work at `instants` (seconds from a run's start, measured on the
+ * development host's clock, where a due timer is handled at once) and how many start from zero. An
+ * idle instance lives `keep` seconds; on a live instance a due message waits `latency` more for the
+ * worker's next queue poll. A gap the instance does not outlive starts a new one.
+ */
+export function awakeStretches(instants: readonly number[], keep: number, latency = 0): { seconds: number; stretches: number } {
   const sorted = [...instants].sort((a, b) => a - b);
   let seconds = 0;
   let stretches = 0;
-  let end = -Infinity;
+  let previous: number | undefined;
   for (const t of sorted) {
-    if (t > end) {
+    if (previous === undefined || t - previous + latency > keep) {
       stretches += 1;
       seconds += keep;
     } else {
-      seconds += t + keep - end;
+      seconds += t - previous + latency;
     }
-    end = t + keep;
+    previous = t;
   }
   return { seconds, stretches };
 }
@@ -146,7 +151,8 @@ export function monthlyUsage(input: UsageInput): MonthlyUsage {
   // When a run keeps an instance busy: the measured instants at the measured N nearest to n,
   // stretched by the difference in run length.
   const nearest = [...m.runs].sort((x, y) => Math.abs(x.pollsPerJob - n) - Math.abs(y.pollsPerJob - n))[0]!;
-  const own = awakeStretches(nearest.workInstants, keep);
+  // A due timer waits for the live instance's next control-queue poll: half the backed-off interval on average.
+  const own = awakeStretches(nearest.workInstants, keep, infra.maxQueuePollingSeconds / 2);
   const awakeSeconds = own.seconds + Math.max(0, counts.runSeconds - nearest.runSeconds);
   // Timers left pending fire later: each wakes the app unless another run of the same schedule is up then.
   let staleWakeUps = 0;
@@ -157,7 +163,11 @@ export function monthlyUsage(input: UsageInput): MonthlyUsage {
   }
   // Slots skipped for overlap start no run and leave no timer.
   staleWakeUps *= runs / Math.max(schedules.reduce((x, f) => x + f.perMonth, 0), 1e-9);
-  const perRun = { ...counts, awakeSeconds, wakeUps: own.stretches, staleWakeUps: runs > 0 ? staleWakeUps / runs : 0 };
+  const alwaysReady = infra.durableAlwaysReady > 0;
+  // Polls that land on a new instance read their step's secrets again (measured with the cache
+  // living as long as an idle instance); an always-ready instance keeps its cache.
+  const coldPolls = !alwaysReady && own.stretches > 1;
+  const perRun = { ...counts, awakeSeconds, wakeUps: own.stretches, staleWakeUps: runs > 0 ? staleWakeUps / runs : 0, coldPolls };
 
   const storage = infra.durableBackend === 'AzureStorage';
   const queues = infra.partitionCount + 1;
@@ -174,7 +184,6 @@ export function monthlyUsage(input: UsageInput): MonthlyUsage {
   const scaleQueueOps = pulses * RATES.queueOpsPerQueuePerPulse.value * queues;
   const scalePartitionReads = pulses * RATES.partitionReadsPerPulse.value;
 
-  const alwaysReady = infra.durableAlwaysReady > 0;
   const durableWakeUps = alwaysReady ? 0 : runs * own.stretches + staleWakeUps;
   const durableAwakeSeconds = alwaysReady ? infra.durableAlwaysReady * SECONDS_PER_MONTH : runs * awakeSeconds + staleWakeUps * keep;
   const workInstants = runs * nearest.workInstants.length + staleWakeUps;
@@ -241,7 +250,7 @@ export function monthlyUsage(input: UsageInput): MonthlyUsage {
     hostStartRequests,
     runStoreTableOps: runs * counts.tableOperations,
     // The app's reads are measured; the dbt job's entry script reads its own at every execution.
-    keyVaultReads: runs * counts.keyVaultReads + dbtExecutions * RATES.dbtJobSecretReads.value,
+    keyVaultReads: runs * (coldPolls ? counts.keyVaultReadsColdPolls : counts.keyVaultReads) + dbtExecutions * RATES.dbtJobSecretReads.value,
     dbtExecutions,
     dbtJobSeconds: dbtPerRun > 0 ? dbtSeconds / dbtPerRun : 0,
     telemetryRows,

@@ -24,6 +24,7 @@ import type { OrchestrationContext, OrchestrationHandler } from 'durable-functio
 import type { Registration } from '../../src/app/registry';
 import type { RunCounts, RunMeasurement } from '../../src/cost/measurement';
 import { MEASURED_POLLS } from '../../src/cost/measurement';
+import { RATES } from '../../src/cost/rates';
 import { EventType, type HistoryEvent } from '../../src/devhost/history';
 import { isTerminalRunStatus } from '../../src/core/runStatus';
 import { DEMO_COPY_RESULT } from '../../src/standins/environment';
@@ -81,16 +82,21 @@ const CONTROL_MESSAGES: ReadonlySet<number> = new Set([
 
 const seconds = (fromMs: number, iso: string): number => Math.round((Date.parse(iso) - fromMs) / 100) / 10;
 
-/** One seed run with `pollsPerJob` polls for each long job (export, COPY INTO, dbt). */
-export async function measureSeedRunWith(pollsPerJob: number): Promise<RunCounts> {
+/**
+ * One seed run with `pollsPerJob` polls for each long job (export, COPY INTO, dbt).
+ * `secretCacheSeconds` sets SECRET_CACHE_TTL_SECONDS (default: the app's 300 s).
+ */
+export async function measureSeedRunWith(pollsPerJob: number, secretCacheSeconds?: number): Promise<Omit<RunCounts, 'keyVaultReadsColdPolls'>> {
   if (!Number.isInteger(pollsPerJob) || pollsPerJob < 1) throw new Error(`pollsPerJob: a whole number ≥ 1, got ${pollsPerJob}`);
+  // startApp layers settings over process.env, where an earlier run's cache setting would stay.
+  delete process.env['SECRET_CACHE_TTL_SECONDS'];
   const counter = tableRequestCounter();
   const capture = new TelemetryCapture('host.json');
   const orchestratorLines: string[] = [];
   const app = await startApp({
     tableClientOptions: { additionalPolicies: [{ policy: counter.policy, position: 'perRetry' }] },
     // The level infra deploys (infra/main.bicep logLevel).
-    settings: { LOG_LEVEL: 'info' },
+    settings: { LOG_LEVEL: 'info', ...(secretCacheSeconds === undefined ? {} : { SECRET_CACHE_TTL_SECONDS: String(secretCacheSeconds) }) },
     // The stand-in job answers Running to this many status reads; the adapter reads once per poll.
     dbtJobPolls: pollsPerJob - 1,
     wrapRegistrations: (list) => capture.wrap(countOrchestratorLines(list, (line) => orchestratorLines.push(line))),
@@ -189,10 +195,19 @@ export async function measureSeedRunWith(pollsPerJob: number): Promise<RunCounts
   }
 }
 
-/** The seed measured at each N of MEASURED_POLLS: what src/cost/seed-run.measured.json holds. */
+/**
+ * The seed measured at each N of MEASURED_POLLS: what src/cost/seed-run.measured.json holds. Each N
+ * runs twice: as deployed, and once more with secrets cached only as long as an idle Flex instance
+ * lives (rates.ts idleKeepAliveSeconds), which is what a run pays when each poll lands on a new
+ * instance: only its Key Vault reads are kept from that run.
+ */
 export async function measureSeedRun(): Promise<RunMeasurement> {
   const runs: RunCounts[] = [];
-  for (const n of MEASURED_POLLS) runs.push(await measureSeedRunWith(n));
+  for (const n of MEASURED_POLLS) {
+    const warm = await measureSeedRunWith(n);
+    const cold = await measureSeedRunWith(n, RATES.idleKeepAliveSeconds.value);
+    runs.push({ ...warm, keyVaultReadsColdPolls: cold.keyVaultReads });
+  }
   return { pipeline: 'data-pipeline', steps: 3, longJobs: ['export', 'load', 'transform'], runs };
 }
 

@@ -125,12 +125,16 @@ describe('cost estimate', () => {
 
   test('every measured count moves the estimate: a timer, a poll, a table operation or a log line more per run costs more', async () => {
     const input = await base();
+    // Reads on a warm instance are what an always-ready instance pays; the shipped defaults pay the cold ones.
+    const warm = { ...input, infra: { ...input.infra, durableAlwaysReady: 1 } };
     const before = estimateMonthlyCost({ ...input, assumptions: { logAnalyticsFreeGrantAvailable: false } });
     for (const field of PER_POLL_FIELDS) {
       if (field === 'timersFired' || field === 'timersCreated' || field === 'historyEvents' || field === 'executions') continue; // descriptive: priced through messages and episodes
+      const where = field === 'keyVaultReads' ? warm : input;
       const bumped: RunMeasurement = { ...input.measurement, runs: input.measurement.runs.map((r) => ({ ...r, [field]: r[field] + 50 })) };
-      const after = estimateMonthlyCost({ ...input, measurement: bumped, assumptions: { logAnalyticsFreeGrantAvailable: false } });
-      assert.ok(after.total > before.total, `${field} +50 per run left the estimate at ${after.total}`);
+      const was = estimateMonthlyCost({ ...where, assumptions: { logAnalyticsFreeGrantAvailable: false } });
+      const after = estimateMonthlyCost({ ...where, measurement: bumped, assumptions: { logAnalyticsFreeGrantAvailable: false } });
+      assert.ok(after.total > was.total, `${field} +50 per run left the estimate at ${after.total}`);
     }
     // More polls per job: more executions, messages, awake time and dbt job seconds.
     const more = estimateMonthlyCost({ ...input, assumptions: { pollsPerJob: 20 } });

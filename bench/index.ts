@@ -16,6 +16,8 @@ const benches: Record<string, () => Promise<Bench>> = {
   scheduler: () => import('./scheduler'),
   package: () => import('./package'),
   console: () => import('./console'),
+  cost: () => import('./cost/compareModels'),
+  memory: () => import('./memory'),
 };
 
 async function main(): Promise<void> {

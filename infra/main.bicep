@@ -108,9 +108,9 @@ param readOnly bool = false
 @maxValue(1000)
 param maximumInstanceCount int = 40
 
-@description('Memory per Function App instance in MB; drives the GB-second bill. 512 fits the seed run with margin (measured peak 199 MB RSS, docs/deploy.md); raise it for large outputs.')
+@description('Memory per Function App instance in MB, shared by the Functions host and the Node worker; drives the GB-second bill. 2048: on 512 the app (measured peak ~190 MB RSS with 10 concurrent runs) and the host (~180-230 MB, estimated) leave under 25 % free (docs/deploy.md).')
 @allowed([512, 2048, 4096])
-param instanceMemoryMB int = 512
+param instanceMemoryMB int = 2048
 
 @description('Always-ready instances for the Durable trigger group. 0 (default) scales to zero: each wake-up pays a cold start of seconds, which a nightly batch does not notice. 1 keeps one instance warm and is billed all month (about 20 EUR at 2048 MB).')
 @minValue(0)

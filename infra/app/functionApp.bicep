@@ -92,9 +92,9 @@ param dbtResultsContainerUrl string = ''
 @maxValue(1000)
 param maximumInstanceCount int = 40
 
-@description('Memory per instance in MB (512, 2048 or 4096). Billed per GB-second: 512 fits the demo run (peak RSS 199 MB, docs/deploy.md).')
+@description('Memory per instance in MB (512, 2048 or 4096), shared by the Functions host and the Node worker. Billed per GB-second of active execution (docs/deploy.md).')
 @allowed([512, 2048, 4096])
-param instanceMemoryMB int = 512
+param instanceMemoryMB int = 2048
 
 @description('Always-ready instances for the Durable trigger group. 0 scales to zero between runs (a cold start of seconds per wake-up); 1 keeps an instance warm, billed all month.')
 @minValue(0)

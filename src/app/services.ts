@@ -51,11 +51,15 @@ export async function createServices(overrides: ServiceOverrides = {}): Promise<
     import('../notify'),
     import('../runs/fromConfig'),
   ]);
+  const clock = overrides.now;
   const secrets =
     overrides.secrets ??
     secretResolverFromConfig(config, {
       log,
       settings: (name) => env[name],
+      // The cache's TTL runs on the services' clock: the dev host's virtual clock when it drives
+      // time, so a poll 5 virtual minutes later re-reads an expired secret as it would in Azure.
+      ...(clock ? { now: () => clock().getTime() } : {}),
       ...(overrides.credential ? { credential: overrides.credential } : {}),
       ...(overrides.secretClientOptions ? { clientOptions: overrides.secretClientOptions } : {}),
     });

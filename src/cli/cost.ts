@@ -4,7 +4,9 @@
  * per-run counts from the committed measurement, prices from the price table.
  */
 import type { Command } from 'commander';
-import { costJson, estimateMonthlyCost, InfraReadError, loadPrices, PriceTableError, readInfraParameters, seedRunMeasurement, type CostEstimate } from '../cost';
+import { compareConfigurations, costJson, estimateMonthlyCost, InfraReadError, loadPrices, PriceTableError, readInfraParameters, seedRunMeasurement, type Comparison, type CostEstimate } from '../cost';
+import { timesTen } from '../cost/compare';
+import type { EstimateInput } from '../cost/estimate';
 import { loadCatalog } from '../pipelines/catalog';
 import { pipelineInputs } from '../pipelines/definitions';
 import { CliError, EXIT } from './exitCodes';
@@ -14,6 +16,11 @@ interface CostOptions {
   prices?: string;
   project: string;
   set: string[];
+  /** Polls each long job takes (default: the estimate's assumption, 10). */
+  polls?: string;
+  /** Price ten copies of the project's pipelines. */
+  tenPipelines?: boolean;
+  compare?: boolean;
 }
 
 function parseSets(pairs: readonly string[]): Record<string, string> {
@@ -26,14 +33,43 @@ function parseSets(pairs: readonly string[]): Record<string, string> {
   return out;
 }
 
-export async function costEstimate(opts: CostOptions): Promise<CostEstimate> {
+async function estimateInput(opts: CostOptions): Promise<EstimateInput> {
   try {
     const [prices, infra] = await Promise.all([loadPrices(opts.prices), readInfraParameters(opts.project, parseSets(opts.set))]);
-    return estimateMonthlyCost({ pipelines: loadCatalog(pipelineInputs).pipelines, infra, measurement: seedRunMeasurement(), prices });
+    const polls = opts.polls === undefined ? undefined : Number(opts.polls);
+    if (polls !== undefined && (!Number.isInteger(polls) || polls < 1)) throw new CliError(`--polls ${opts.polls}: a whole number of polls per long job, 1 or more`, EXIT.invalid);
+    const catalog = loadCatalog(pipelineInputs).pipelines;
+    return {
+      pipelines: opts.tenPipelines ? timesTen(catalog) : catalog,
+      infra,
+      measurement: seedRunMeasurement(),
+      prices,
+      ...(polls === undefined ? {} : { assumptions: { pollsPerJob: polls } }),
+    };
   } catch (error) {
     if (error instanceof InfraReadError || error instanceof PriceTableError) throw new CliError(error.message, EXIT.invalid);
     throw error;
   }
+}
+
+export async function costEstimate(opts: CostOptions): Promise<CostEstimate> {
+  return estimateMonthlyCost(await estimateInput(opts));
+}
+
+export async function costComparison(opts: CostOptions): Promise<Comparison> {
+  return compareConfigurations(await estimateInput(opts));
+}
+
+export function formatComparison(c: Comparison): string {
+  const sym = c.currency === 'EUR' ? '€' : `${c.currency} `;
+  const money = (n: number) => `${sym}${n.toFixed(2)}`;
+  const rows = c.rows.map((r) => [r.name, money(r.total), r.delta === 0 ? '' : `${r.delta > 0 ? '+' : '−'}${money(Math.abs(r.delta))}`, money(r.tenPipelines), r.latency.firstStep, r.latency.retryWait, r.latency.poll]);
+  return [
+    table(['CONFIGURATION', 'MONTHLY', 'CHANGE', '×10 PIPELINES', 'FIRST STEP AFTER IDLE', 'A RETRY WAIT', 'A POLL'], rows),
+    '',
+    `Shipped defaults range: ${money(c.range.low)}–${money(c.range.high)} (${c.range.basis}).`,
+    'Latency: worst case added by the platform, from the components\' sources (src/cost/rates.ts); cold starts not included.',
+  ].join('\n');
 }
 
 export function formatCost(e: CostEstimate): string {
@@ -58,9 +94,18 @@ export function addCostCommand(program: Command, print: (data: unknown, human: (
     .description('monthly estimate for the definitions in this project (local: infra/, host.json, price table; no server)')
     .option('--prices <file>', 'price table JSON (default: the shipped src/cost/prices.westeurope.eur.json)')
     .option('--project <dir>', 'project folder holding infra/ and host.json', '.')
-    .option('--set <name=value>', 'override a deployment parameter, e.g. durableAlwaysReady=1 (repeatable)', (v: string, all: string[]) => [...all, v], [] as string[])
+    .option('--set <name=value>', 'override a deployment parameter or host.json setting, e.g. durableAlwaysReady=1, partitionCount=4, maxQueuePollingSeconds=30 (repeatable)', (v: string, all: string[]) => [...all, v], [] as string[])
+    .option('--polls <n>', 'polls each long job (export, COPY INTO, dbt) takes (default 10: a 5-minute job polled every 30 s)')
+    .option('--ten-pipelines', 'price ten copies of the project\'s pipelines, each with its schedules')
+    .option('--compare', 'compare configurations (backends, always-ready, polling, partitions, polls per job) and their latency')
     .action(async (opts: CostOptions) => {
+      if (opts.compare) {
+        const comparison = await costComparison(opts);
+        print(comparison, () => formatComparison(comparison));
+        return;
+      }
       const estimate = await costEstimate(opts);
-      print(costJson(estimate), () => formatCost(estimate));
+      const comparison = compareConfigurations(await estimateInput(opts));
+      print(costJson(estimate, { range: comparison.range }), () => `${formatCost(estimate)}\nRange: ${estimate.currency === 'EUR' ? '€' : ''}${comparison.range.low.toFixed(2)}–${comparison.range.high.toFixed(2)} (${comparison.range.basis}).`);
     });
 }

@@ -1,19 +1,26 @@
 /**
- * The monthly estimate: schedules' fires × each run's counted operations + the infrastructure
- * that is billed whether or not anything runs, priced from a price table. Every line carries the
- * arithmetic it came from (`basis`), so a reader can check it against the bill.
+ * The monthly estimate: a month of usage (usage.ts) × unit prices (the price table). Every line
+ * carries its quantity, its unit price and where both come from (`basis`), so a reader can check
+ * it against the bill line by line.
  */
 import type { PipelineDefinition } from '../pipelines/schema';
 import type { InfraParameters } from './infra';
 import type { RunMeasurement } from './measurement';
 import type { PriceName, PriceTable } from './prices';
-import { deployedTriggerDesign, firesPerMonth, fmtCount, SECONDS_PER_MONTH, timerInvocationsPerMonth, type ScheduleFires, type TriggerDesign } from './schedules';
+import { RETENTION_SCHEDULE } from '../scheduler/timerPlan';
+import { RATES } from './rates';
+import { deployedTriggerDesign, fmtCount, SECONDS_PER_MONTH, type ScheduleFires, type TriggerDesign } from './schedules';
+import { DEFAULT_ASSUMPTIONS, monthlyUsage, type CostAssumptions, type MonthlyUsage } from './usage';
+
+export { DEFAULT_ASSUMPTIONS, type CostAssumptions };
 
 export interface CostLine {
   readonly name: string;
   /** In the price table's currency, per month, rounded to 1/10,000. */
   readonly monthly: number;
   readonly basis: string;
+  /** The price-table entries the line multiplies by. */
+  readonly prices: readonly PriceName[];
 }
 
 export interface CostEstimate {
@@ -26,29 +33,9 @@ export interface CostEstimate {
   readonly unconfirmed: readonly string[];
   /** Where the per-run counts come from. */
   readonly perRun: string;
+  readonly usage: MonthlyUsage;
+  readonly assumptions: CostAssumptions;
 }
-
-/** Figures nobody here could measure: stated in the output, changeable by the caller. */
-export interface CostAssumptions {
-  /** Billed on-demand seconds per Function execution (a step start or poll is an HTTP call; a replay is milliseconds). */
-  readonly billedSecondsPerExecution: number;
-  /** Telemetry per Function execution reaching Log Analytics with host.json's quiet levels, KB. */
-  readonly telemetryKbPerExecution: number;
-  /** Wall time of one dbt Container Apps job execution, seconds. */
-  readonly dbtJobSeconds: number;
-  /** Durable Azure Storage provider queues polled when idle: 4 control queues (partitionCount) + 1 work-item queue. */
-  readonly durableQueues: number;
-  /** Timer invocations a month outside the scheduler (the daily retention purge, RETENTION_SCHEDULE in src/functions/scheduler.ts). */
-  readonly otherTimerInvocations: number;
-}
-
-export const DEFAULT_ASSUMPTIONS: CostAssumptions = {
-  billedSecondsPerExecution: 1,
-  telemetryKbPerExecution: 2,
-  dbtJobSeconds: 120,
-  durableQueues: 5,
-  otherTimerInvocations: 365.25 / 12,
-};
 
 export interface EstimateInput {
   readonly pipelines: readonly PipelineDefinition[];
@@ -60,138 +47,159 @@ export interface EstimateInput {
   readonly now?: Date;
 }
 
-/** Seconds as host.json writes a TimeSpan (hh:mm:ss). */
-const timeSpan = (sec: number): string => [Math.floor(sec / 3600), Math.floor(sec / 60) % 60, sec % 60].map((n) => String(n).padStart(2, '0')).join(':');
 const round4 = (n: number): number => Math.round(n * 10_000) / 10_000;
-const money = (n: number, currency: string): string => `${currency === 'EUR' ? '€' : `${currency} `}${n < 0.01 && n > 0 ? n.toFixed(4) : n.toFixed(2)}`;
-
-/** Per-run counts for a pipeline: the measured ones for the measured pipeline, else scaled by step count. */
-function perRun(pipeline: PipelineDefinition, m: RunMeasurement): { counts: RunMeasurement; scaled: boolean } {
-  if (pipeline.name === m.pipeline) return { counts: m, scaled: false };
-  const f = pipeline.steps.length / m.steps;
-  const s = (n: number) => n * f;
-  return {
-    counts: {
-      ...m,
-      pipeline: pipeline.name,
-      steps: pipeline.steps.length,
-      tableOperations: s(m.tableOperations),
-      keyVaultReads: s(m.keyVaultReads),
-      activityExecutions: s(m.activityExecutions),
-      orchestratorExecutions: s(m.orchestratorExecutions),
-      durableTimers: s(m.durableTimers),
-      historyEvents: s(m.historyEvents),
-    },
-    scaled: true,
-  };
-}
+/** Azure Monitor pricing, log search alerts: each time series beyond the first costs a tenth (USD 0.05 at 15 min). */
+const ALERT_EXTRA_SERIES_SHARE = 0.1;
 
 export function estimateMonthlyCost(input: EstimateInput): CostEstimate {
-  const a = { ...DEFAULT_ASSUMPTIONS, ...input.assumptions };
+  const a: CostAssumptions = { ...DEFAULT_ASSUMPTIONS, ...input.assumptions };
   const { infra, prices } = input;
   const cur = prices.currency;
+  const sym = cur === 'EUR' ? '€' : `${cur} `;
+  const u = monthlyUsage({ pipelines: input.pipelines, infra, measurement: input.measurement, trigger: input.trigger ?? deployedTriggerDesign(input.pipelines, input.now), assumptions: a, ...(input.now ? { now: input.now } : {}) });
   const used = new Set<PriceName>();
   const p = (name: PriceName): number => {
     used.add(name);
     return prices.prices[name].price;
   };
-  const fires = firesPerMonth(input.pipelines, input.now);
-  const timers = timerInvocationsPerMonth(fires, input.trigger ?? deployedTriggerDesign(input.pipelines, input.now), input.now);
-
-  let runs = 0;
-  let activity = 0;
-  let orchestrator = 0;
-  let durableTimers = 0;
-  let tableOps = 0;
-  let kvReads = 0;
-  let dbtRuns = 0;
-  const scaledNames: string[] = [];
-  for (const pipeline of input.pipelines) {
-    const n = fires.filter((f) => f.pipeline === pipeline.name).reduce((x, f) => x + f.perMonth, 0);
-    if (n === 0) continue;
-    const { counts, scaled } = perRun(pipeline, input.measurement);
-    if (scaled) scaledNames.push(pipeline.name);
-    runs += n;
-    activity += n * counts.activityExecutions;
-    orchestrator += n * counts.orchestratorExecutions;
-    durableTimers += n * counts.durableTimers;
-    tableOps += n * counts.tableOperations;
-    kvReads += n * counts.keyVaultReads;
-    dbtRuns += n * pipeline.steps.filter((s) => s.kind === 'dbt' && s.runner.type === 'containerAppsJob').length;
-  }
-  const m = input.measurement;
-  const measuredBasis = `per ${m.pipeline} run (measured): ${m.activityExecutions} activity + ${m.orchestratorExecutions} orchestrator executions, ${m.durableTimers} timers, ${m.tableOperations} table ops, ${m.keyVaultReads} Key Vault reads${scaledNames.length > 0 ? `; ${scaledNames.join(', ')} scaled by step count` : ''}`;
-
+  const unit = (name: PriceName): string => `${sym}${prices.prices[name].price} per ${prices.prices[name].unit}`;
   const lines: CostLine[] = [];
-  const add = (name: string, monthly: number, basis: string) => lines.push({ name, monthly: round4(Math.max(0, monthly)), basis });
-
-  // Functions: on-demand executions and GB-s after the Flex free grants; always-ready baseline.
-  const executions = activity + orchestrator + timers.count + a.otherTimerInvocations;
-  const freeExec = p('flexOnDemandFreeExecutions');
-  add(
-    'Functions executions',
-    ((executions - freeExec) / 1_000_000) * p('flexOnDemandExecutionsPerMillion'),
-    `${fmtCount(runs)} runs/month × (${fmtCount(activity / Math.max(runs, 1))} activity + ${fmtCount(orchestrator / Math.max(runs, 1))} orchestrator) + ${fmtCount(timers.count)} scheduler timers (${timers.basis}) + ${fmtCount(a.otherTimerInvocations)} retention = ${fmtCount(executions)} executions; ${fmtCount(freeExec)} free`,
-  );
+  const add = (name: string, monthly: number, basis: string, names: PriceName[]) => {
+    names.forEach((n) => used.add(n));
+    lines.push({ name, monthly: round4(Math.max(0, monthly)), basis, prices: names });
+  };
+  const storage = infra.durableBackend === 'AzureStorage';
   const memGb = infra.instanceMemoryMB / 1024;
-  const gbs = executions * a.billedSecondsPerExecution * memGb;
-  const freeGbs = p('flexOnDemandFreeGbSeconds');
+  const c = u.perRun;
+  const alwaysReady = infra.durableAlwaysReady > 0;
+
+  // ── Functions ────────────────────────────────────────────────────────────────────────────────
+  const onDemandExec = alwaysReady ? u.timerExecutions : u.durableExecutions + u.timerExecutions;
+  add(
+    'Functions on-demand executions',
+    (Math.max(0, onDemandExec - p('flexOnDemandFreeExecutions')) / 1e6) * p('flexOnDemandExecutionsPerMillion'),
+    `${alwaysReady ? '' : `${fmtCount(u.runs)} runs × (${fmtCount(c.orchestratorExecutions)} orchestrator episodes + ${fmtCount(c.activityExecutions)} activities, measured at ${a.pollsPerJob} polls per long job) + `}${fmtCount(u.timerInvocations.count)} scheduler timers (${u.timerInvocations.basis}) + ${fmtCount(u.retentionInvocations)} retention purges (timer '${RETENTION_SCHEDULE}') = ${fmtCount(onDemandExec)}; ${fmtCount(p('flexOnDemandFreeExecutions'))} free; ${unit('flexOnDemandExecutionsPerMillion')}`,
+    ['flexOnDemandExecutionsPerMillion', 'flexOnDemandFreeExecutions'],
+  );
+  const onDemandPeriods = (alwaysReady ? 0 : u.durableActivePeriods) + u.timerActivePeriods;
+  const onDemandGbs = onDemandPeriods * a.billedSecondsPerActivePeriod * memGb;
   add(
     'Functions on-demand GB-s',
-    (gbs - freeGbs) * p('flexOnDemandGbSecond'),
-    `${fmtCount(executions)} executions × ${a.billedSecondsPerExecution} s (assumed) × ${memGb} GB (instanceMemoryMB ${infra.instanceMemoryMB}) = ${fmtCount(gbs)} GB-s; ${fmtCount(freeGbs)} free`,
+    Math.max(0, onDemandGbs - p('flexOnDemandFreeGbSeconds')) * p('flexOnDemandGbSecond'),
+    `${fmtCount(onDemandPeriods)} active periods (${alwaysReady ? '' : `${fmtCount(u.runs)} runs × ${fmtCount(c.activePeriods)} bursts of work, measured, + `}${fmtCount(u.timerActivePeriods)} timer invocations) × ${a.billedSecondsPerActivePeriod} s (Flex's minimum billable period, assumed enough) × ${memGb} GB (instanceMemoryMB ${infra.instanceMemoryMB}) = ${fmtCount(onDemandGbs)} GB-s; ${fmtCount(p('flexOnDemandFreeGbSeconds'))} free; ${unit('flexOnDemandGbSecond')}`,
+    ['flexOnDemandGbSecond', 'flexOnDemandFreeGbSeconds'],
   );
+  const arGbs = u.durableActivePeriods * a.billedSecondsPerActivePeriod * memGb;
   add(
     'Functions always-ready',
-    infra.durableAlwaysReady * memGb * SECONDS_PER_MONTH * p('flexAlwaysReadyBaselineGbSecond'),
-    `durableAlwaysReady ${infra.durableAlwaysReady} × ${memGb} GB × ${fmtCount(SECONDS_PER_MONTH)} s × ${cur === 'EUR' ? '€' : `${cur} `}${prices.prices.flexAlwaysReadyBaselineGbSecond.price}/GB-s`,
+    alwaysReady
+      ? infra.durableAlwaysReady * memGb * SECONDS_PER_MONTH * p('flexAlwaysReadyBaselineGbSecond') + arGbs * p('flexAlwaysReadyExecutionGbSecond') + (u.durableExecutions / 1e6) * p('flexAlwaysReadyExecutionsPerMillion')
+      : 0,
+    alwaysReady
+      ? `baseline ${infra.durableAlwaysReady} × ${memGb} GB × ${fmtCount(SECONDS_PER_MONTH)} s × ${unit('flexAlwaysReadyBaselineGbSecond')} + ${fmtCount(u.durableExecutions)} Durable executions on it in ${fmtCount(u.durableActivePeriods)} active periods (${fmtCount(arGbs)} GB-s × ${unit('flexAlwaysReadyExecutionGbSecond')}, executions × ${unit('flexAlwaysReadyExecutionsPerMillion')}); no free grant on always-ready`
+      : `durableAlwaysReady 0: the Durable group scales to zero`,
+    ['flexAlwaysReadyBaselineGbSecond', 'flexAlwaysReadyExecutionGbSecond', 'flexAlwaysReadyExecutionsPerMillion'],
   );
 
-  // Storage: the Durable backend's idle polling, its per-run traffic, and the run store.
-  const idlePolls = infra.durableBackend === 'AzureStorage' ? (a.durableQueues * SECONDS_PER_MONTH) / infra.maxQueuePollingSeconds : 0;
-  // Per orchestrator execution: dequeue, delete, history write, instance row (4); per activity: enqueue, dequeue, delete, result enqueue (4); per timer: enqueue (1).
-  const durablePerRun = 4 * orchestrator + 4 * activity + durableTimers;
-  const storageTx = idlePolls + (infra.durableBackend === 'AzureStorage' ? durablePerRun : 0) + tableOps;
+  // ── Storage ──────────────────────────────────────────────────────────────────────────────────
+  const q = (ops: number) => (ops / 10_000) * p('queueOperationsPer10k');
+  const t = (ops: number) => (ops / 10_000) * p('tableTransactionsPer10k');
+  const queues = infra.partitionCount + 1;
   add(
-    'Storage transactions',
-    (storageTx / 10_000) * p('storageTransactionsPer10k'),
-    infra.durableBackend === 'AzureStorage'
-      ? `idle polling ${a.durableQueues} queues × ${fmtCount(SECONDS_PER_MONTH)} s/month ÷ ${infra.maxQueuePollingSeconds} s = ${fmtCount(idlePolls)} (host.json maxQueuePollingInterval ${timeSpan(infra.maxQueuePollingSeconds)}); Durable per run ≈ 4 × orchestrator + 4 × activity executions + timers = ${fmtCount(durablePerRun)}; run store ${fmtCount(tableOps)} table ops; total ${fmtCount(storageTx)}`
-      : `durableBackend ${infra.durableBackend}: no Azure Storage queue polling; run store ${fmtCount(tableOps)} table ops (the scheduler's own bill is not priced here)`,
+    'Storage: scale controller polling',
+    storage ? q(u.scaleQueueOps) + t(u.scalePartitionReads) : 0,
+    storage
+      ? `${fmtCount(u.pulses)} pulses (every ${RATES.scaleControllerPulseSeconds.value} s, all month, scaled to zero or not) × ${RATES.queueOpsPerQueuePerPulse.value} requests × ${queues} queues (partitionCount ${infra.partitionCount} + work items) = ${fmtCount(u.scaleQueueOps)} queue ops × ${unit('queueOperationsPer10k')} + ${fmtCount(u.scalePartitionReads)} partition reads × ${unit('tableTransactionsPer10k')}`
+      : `durableBackend ${infra.durableBackend}: the scale controller asks the scheduler, no storage account polling`,
+    ['queueOperationsPer10k', 'tableTransactionsPer10k'],
   );
-  add('Key Vault', (kvReads / 10_000) * p('keyVaultOperationsPer10k'), `${fmtCount(kvReads)} secret reads (cold cache every run) × ${money(prices.prices.keyVaultOperationsPer10k.price, cur)}/10,000`);
+  add(
+    'Storage: Durable messages and history',
+    storage ? q(u.durableQueueOps) + t(u.durableTableOps) : 0,
+    storage
+      ? `${fmtCount(u.runs)} runs × (${fmtCount(c.controlQueueMessages)} control + ${fmtCount(c.workItemMessages)} work-item messages + ${fmtCount(c.timersPendingAtEnd)} timers firing after the end) × ${RATES.queueOpsPerMessage.value} (put, get, delete) = ${fmtCount(u.durableQueueOps)} queue ops × ${unit('queueOperationsPer10k')}; ${fmtCount(u.orchestratorExecutions)} episodes × ${RATES.tableOpsPerEpisode.value} (history read, history batch, instance row) + instances + stale timers = ${fmtCount(u.durableTableOps)} table ops × ${unit('tableTransactionsPer10k')}`
+      : `durableBackend ${infra.durableBackend}: history and messages live in the scheduler`,
+    ['queueOperationsPer10k', 'tableTransactionsPer10k'],
+  );
+  const blobOther = u.leaseRenewOps + u.hostLockOps + u.timerLockOps;
+  add(
+    'Storage: instances while up (polling, leases, locks)',
+    q(u.workerQueuePolls + u.hostStartRequests) + t(u.leaseTableOps) + (blobOther / 10_000) * p('blobOtherOperationsPer10k') + ((u.leaseListOps + u.timerStatusOps / 2) / 10_000) * p('blobWriteOperationsPer10k') + ((u.leaseReadOps + u.timerStatusOps / 2) / 10_000) * p('blobReadOperationsPer10k'),
+    `Durable group up ${fmtCount(u.durableAwakeSeconds / 3600)} h/month (${alwaysReady ? `${infra.durableAlwaysReady} always-ready instance all month` : `${fmtCount(u.runs)} runs × ${fmtCount(c.awakeSeconds)} s (measured work, ${fmtCount(c.wakeUps)} starts: a gap + the ${fmtCount(infra.maxQueuePollingSeconds / 2)} s mean wait for the next queue poll longer than the ${RATES.idleKeepAliveSeconds.value} s an idle instance lives) + ${fmtCount(c.staleWakeUps * u.runs)} wake-ups for timers firing after a run`}), ${fmtCount(u.durableWakeUps)} starts from zero; ` +
+      `worker queue polls ${fmtCount(u.workerQueuePolls)} (${queues} queues, back-off to ${infra.maxQueuePollingSeconds} s) + host starts ${fmtCount(u.hostStartRequests)} × ${unit('queueOperationsPer10k')}; ` +
+      (infra.tablePartitionManagement
+        ? `partition table (useTablePartitionManagement) ${fmtCount(u.leaseTableOps)} × ${unit('tableTransactionsPer10k')}; `
+        : `blob partition leases (bundle default): lists ${fmtCount(u.leaseListOps)} × ${unit('blobWriteOperationsPer10k')}, reads ${fmtCount(u.leaseReadOps)}; `) +
+      `lease renewals + app lease + host/timer locks ${fmtCount(blobOther)} × ${unit('blobOtherOperationsPer10k')}; timer status ${fmtCount(u.timerStatusOps)} (rates: src/cost/rates.ts)`,
+    ['queueOperationsPer10k', 'tableTransactionsPer10k', 'blobOtherOperationsPer10k', 'blobWriteOperationsPer10k', 'blobReadOperationsPer10k'],
+  );
+  add(
+    'Storage: run records',
+    t(u.runStoreTableOps),
+    `${fmtCount(u.runs)} runs × ${fmtCount(c.tableOperations)} run-store table ops (measured) = ${fmtCount(u.runStoreTableOps)} × ${unit('tableTransactionsPer10k')}`,
+    ['tableTransactionsPer10k'],
+  );
+  add(
+    'Durable Task Scheduler',
+    storage ? 0 : (u.dtsActions / 1e6) * p('durableTaskSchedulerActionsPerMillion'),
+    storage
+      ? 'durableBackend AzureStorage: not deployed'
+      : `${fmtCount(u.runs)} runs × ${fmtCount(u.dtsActions / Math.max(u.runs, 1))} actions (every message dispatched: starts, activities, answers, timers) = ${fmtCount(u.dtsActions)} × ${unit('durableTaskSchedulerActionsPerMillion')} (Consumption SKU; unit price unconfirmed)`,
+    ['durableTaskSchedulerActionsPerMillion'],
+  );
+  add(
+    'Key Vault',
+    (u.keyVaultReads / 10_000) * p('keyVaultOperationsPer10k'),
+    `${fmtCount(u.keyVaultReads)} secret reads (${fmtCount(c.coldPolls ? c.keyVaultReadsColdPolls : c.keyVaultReads)} by the app per run, measured ${c.coldPolls ? 'with each poll on a new instance (the cache lives as long as an idle instance)' : 'on an instance that stays up (300 s cache)'}; + ${RATES.dbtJobSecretReads.value} by each dbt job execution, infra/dbt-job/entrypoint.py) × ${unit('keyVaultOperationsPer10k')}`,
+    ['keyVaultOperationsPer10k'],
+  );
 
-  const gb = (executions * a.telemetryKbPerExecution) / 1024 / 1024;
-  const freeGb = p('logAnalyticsFreeGb');
-  add('Log Analytics', (gb - freeGb) * p('logAnalyticsPerGb'), `${fmtCount(executions)} executions × ${a.telemetryKbPerExecution} KB (assumed, quiet host.json levels) = ${gb.toFixed(3)} GB; ${freeGb} GB free`);
-
+  // ── Monitoring ───────────────────────────────────────────────────────────────────────────────
+  const gb = u.telemetryBytes / 1e9;
+  const freeGb = a.logAnalyticsFreeGrantAvailable ? p('logAnalyticsFreeGb') : 0;
+  add(
+    'Log Analytics',
+    Math.max(0, gb - freeGb) * p('logAnalyticsPerGb'),
+    `${fmtCount(u.telemetryRows)} rows (host.json: ${fmtCount(u.telemetryRows - u.runs * c.appLogLines)} Executing/Executed/request rows for ${fmtCount(u.durableExecutions + u.timerExecutions)} invocations + ${fmtCount(c.appLogLines)} app lines per run, measured) × ${a.bytesPerTelemetryRow} B (assumed) + ${fmtCount(u.dbtExecutions)} dbt job logs × ${fmtCount(a.dbtJobLogBytes)} B (assumed) = ${gb.toFixed(3)} GB; ${freeGb} GB free${a.logAnalyticsFreeGrantAvailable ? ' (if the billing account does not use it elsewhere)' : ''}; ${unit('logAnalyticsPerGb')}`,
+    ['logAnalyticsPerGb', 'logAnalyticsFreeGb'],
+  );
   if (infra.alert.kind === 'metric') {
-    add('Alert (failed or late run)', infra.alert.timeSeries * p('metricAlertPerTimeSeries'), `metric alert, ${infra.alert.timeSeries} time series (infra/app/alerts.bicep)`);
+    add('Alert (failed or late run)', infra.alert.timeSeries * p('metricAlertPerTimeSeries'), `metric alert, ${infra.alert.timeSeries} time series × ${unit('metricAlertPerTimeSeries')}`, ['metricAlertPerTimeSeries']);
   } else {
     const every = infra.alert.evaluationMinutes;
-    const price = every >= 15 ? p('logAlertPerMonthAt15Min') : every >= 10 ? p('logAlertPerMonthAt10Min') : p('logAlertPerMonthAt5Min');
-    add('Alert (failed or late run)', price, `log alert evaluated every ${every} min (infra/app/alerts.bicep evaluationFrequency)`);
+    const name: PriceName = every >= 15 ? 'logAlertPerSeriesAt15Min' : every >= 10 ? 'logAlertPerSeriesAt10Min' : 'logAlertPerSeriesAt5Min';
+    // The first time series at the rule's price, each further one (a dimension value) at a tenth.
+    const extra = Math.max(0, u.alertSeries - 1);
+    add(
+      'Alert (failed or late run)',
+      p(name) * (1 + extra * ALERT_EXTRA_SERIES_SHARE),
+      `log alert every ${every} min (infra/app/alerts.bicep), ${infra.alert.splitBy ? `split by ${infra.alert.splitBy}: ${u.alertSeries} time series (one per pipeline)` : '1 time series'}: the first × ${unit(name)}${extra > 0 ? ` + ${extra} × ${ALERT_EXTRA_SERIES_SHARE * 100} % of it` : ''}`,
+      [name],
+    );
   }
 
+  // ── dbt ──────────────────────────────────────────────────────────────────────────────────────
   if (infra.enableDbtJob) {
-    const vcpuS = dbtRuns * a.dbtJobSeconds * infra.dbtJobVcpu;
-    const gibS = dbtRuns * a.dbtJobSeconds * infra.dbtJobMemoryGiB;
-    const cost = Math.max(0, vcpuS - p('containerAppsFreeVcpuSeconds')) * p('containerAppsVcpuSecond') + Math.max(0, gibS - p('containerAppsFreeGibSeconds')) * p('containerAppsGibSecond');
+    const vcpuS = u.dbtExecutions * u.dbtJobSeconds * infra.dbtJobVcpu;
+    const gibS = u.dbtExecutions * u.dbtJobSeconds * infra.dbtJobMemoryGiB;
     add(
       'Container Apps job (dbt)',
-      cost,
-      `${fmtCount(dbtRuns)} executions × ${a.dbtJobSeconds} s (assumed) × ${infra.dbtJobVcpu} vCPU / ${infra.dbtJobMemoryGiB} GiB = ${fmtCount(vcpuS)} vCPU-s, ${fmtCount(gibS)} GiB-s; ${fmtCount(prices.prices.containerAppsFreeVcpuSeconds.price)} vCPU-s and ${fmtCount(prices.prices.containerAppsFreeGibSeconds.price)} GiB-s free`,
+      Math.max(0, vcpuS - p('containerAppsFreeVcpuSeconds')) * p('containerAppsVcpuSecond') + Math.max(0, gibS - p('containerAppsFreeGibSeconds')) * p('containerAppsGibSecond'),
+      `${fmtCount(u.dbtExecutions)} executions × ${fmtCount(u.dbtJobSeconds)} s (${a.pollsPerJob} polls at the step's pollInterval + ${RATES.dbtJobStartSeconds.value} s start) × ${infra.dbtJobVcpu} vCPU / ${infra.dbtJobMemoryGiB} GiB = ${fmtCount(vcpuS)} vCPU-s, ${fmtCount(gibS)} GiB-s; ${fmtCount(p('containerAppsFreeVcpuSeconds'))} vCPU-s and ${fmtCount(p('containerAppsFreeGibSeconds'))} GiB-s free; ${unit('containerAppsVcpuSecond')}, ${unit('containerAppsGibSecond')}`,
+      ['containerAppsVcpuSecond', 'containerAppsGibSecond', 'containerAppsFreeVcpuSeconds', 'containerAppsFreeGibSeconds'],
     );
   } else {
-    add('Container Apps job (dbt)', 0, 'enableDbtJob false');
+    add('Container Apps job (dbt)', 0, 'enableDbtJob false', []);
   }
   add(
     'Container registry',
     infra.dbtUsePrivateRegistry ? p('containerRegistryBasicPerMonth') : 0,
-    infra.dbtUsePrivateRegistry ? 'dbtUsePrivateRegistry true: Basic registry' : 'dbtUsePrivateRegistry false: public dbt image, no registry',
+    infra.dbtUsePrivateRegistry ? `dbtUsePrivateRegistry true: Basic registry ${unit('containerRegistryBasicPerMonth')}` : 'dbtUsePrivateRegistry false: public dbt image, no registry',
+    infra.dbtUsePrivateRegistry ? ['containerRegistryBasicPerMonth'] : [],
   );
 
   const total = round4(lines.reduce((x, l) => x + l.monthly, 0));
   const unconfirmed = [...used].filter((n) => !prices.prices[n].confirmed);
-  return { currency: cur, region: prices.region, lines, total, schedules: fires, unconfirmed, perRun: measuredBasis };
+  const perRun = `per ${input.measurement.pipeline} run at ${a.pollsPerJob} polls per long job (measured at 1 and 10, src/cost/seed-run.measured.json): ${fmtCount(c.orchestratorExecutions)} orchestrator episodes, ${fmtCount(c.activityExecutions)} activities, ${fmtCount(c.timersCreated)} timers (${fmtCount(c.timersPendingAtEnd)} fire after the run), ${fmtCount(c.tableOperations)} run-store table ops, ${fmtCount(c.keyVaultReads)} Key Vault reads on a warm instance (${fmtCount(c.keyVaultReadsColdPolls)} with each poll on a new one), ${fmtCount(c.appLogLines)} log lines, ${fmtCount(c.runSeconds / 60)} min`;
+  return { currency: cur, region: prices.region, lines, total, schedules: u.schedules, unconfirmed, perRun, usage: u, assumptions: a };
 }

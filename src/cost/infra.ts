@@ -2,7 +2,7 @@
  * The deployment parameters that drive the bill, read from the files the deployment itself reads:
  * infra/main.parameters.json (azd's `${VAR=default}` values), the Bicep parameter defaults,
  * infra/app/alerts.bicep (alert kind and `evaluationFrequency`), infra/app/dbtJob.bicep (job
- * size) and host.json (`maxQueuePollingInterval`). Reading them, rather than copying the numbers,
+ * size) and host.json (`partitionCount`, `maxQueuePollingInterval`, log levels). Reading them, rather than copying the numbers,
  * keeps the estimate in step when someone changes the infra.
  */
 import { readFile } from 'node:fs/promises';
@@ -14,16 +14,27 @@ export interface InfraParameters {
   readonly enableDbtJob: boolean;
   readonly dbtUsePrivateRegistry: boolean;
   readonly durableBackend: string;
-  /** The failed-or-late alert: a log alert evaluated every N minutes, or a metric alert. */
-  readonly alert: { readonly kind: 'log'; readonly evaluationMinutes: number } | { readonly kind: 'metric'; readonly timeSeries: number };
+  /**
+   * The failed-or-late alert: a log alert evaluated every N minutes (split by a dimension, one
+   * time series per value: per pipeline), or a metric alert.
+   */
+  readonly alert: { readonly kind: 'log'; readonly evaluationMinutes: number; readonly splitBy: string | undefined } | { readonly kind: 'metric'; readonly timeSeries: number };
   /** host.json durableTask.storageProvider.maxQueuePollingInterval, seconds. */
   readonly maxQueuePollingSeconds: number;
+  /** host.json durableTask.storageProvider.partitionCount: control queues. */
+  readonly partitionCount: number;
+  /** host.json durableTask.storageProvider.useTablePartitionManagement: partition leases in a table instead of blobs. */
+  readonly tablePartitionManagement: boolean;
+  /** host.json logging.logLevel (category → level). */
+  readonly logLevels: Readonly<Record<string, string>>;
   readonly dbtJobVcpu: number;
   readonly dbtJobMemoryGiB: number;
 }
 
 export const PARAMETER_NAMES = ['durableAlwaysReady', 'instanceMemoryMB', 'enableDbtJob', 'dbtUsePrivateRegistry', 'durableBackend'] as const;
 type ParameterName = (typeof PARAMETER_NAMES)[number];
+/** host.json settings `--set` may override too (as an `AzureFunctionsJobHost__…` app setting would). */
+export const HOST_SETTING_NAMES = ['partitionCount', 'maxQueuePollingSeconds'] as const;
 
 export class InfraReadError extends Error {
   override readonly name = 'InfraReadError';
@@ -81,8 +92,9 @@ function toInt(name: string, value: string): number {
  * value would.
  */
 export async function readInfraParameters(projectDir: string, overrides: Readonly<Record<string, string>> = {}): Promise<InfraParameters> {
+  const known: readonly string[] = [...PARAMETER_NAMES, ...HOST_SETTING_NAMES];
   for (const name of Object.keys(overrides)) {
-    if (!(PARAMETER_NAMES as readonly string[]).includes(name)) throw new InfraReadError(`--set ${name}: not a cost parameter (known: ${PARAMETER_NAMES.join(', ')})`);
+    if (!known.includes(name)) throw new InfraReadError(`--set ${name}: not a cost parameter (known: ${known.join(', ')})`);
   }
   const infra = path.join(projectDir, 'infra');
   const [paramsText, mainBicep, alertsBicep, dbtBicep, hostJsonText] = await Promise.all([
@@ -106,8 +118,13 @@ export async function readInfraParameters(projectDir: string, overrides: Readonl
   const metric = /'Microsoft\.Insights\/metricAlerts@/u.test(alertsBicep);
   const frequency = /evaluationFrequency:\s*'([^']+)'/u.exec(alertsBicep)?.[1];
   if (!metric && frequency === undefined) throw new InfraReadError('infra/app/alerts.bicep: no evaluationFrequency found');
-  const hostJson = JSON.parse(hostJsonText) as { extensions?: { durableTask?: { storageProvider?: { maxQueuePollingInterval?: string } } } };
-  const polling = hostJson.extensions?.durableTask?.storageProvider?.maxQueuePollingInterval;
+  const hostJson = JSON.parse(hostJsonText) as {
+    extensions?: { durableTask?: { storageProvider?: { maxQueuePollingInterval?: string; partitionCount?: number; useTablePartitionManagement?: boolean } } };
+    logging?: { logLevel?: Record<string, string> };
+  };
+  const provider = hostJson.extensions?.durableTask?.storageProvider;
+  const polling = provider?.maxQueuePollingInterval;
+  const split = /dimensions:\s*\[\s*\{\s*name:\s*'([^']+)'/u.exec(alertsBicep)?.[1];
   const job = /resources:\s*\{\s*cpu:\s*json\('([\d.]+)'\),\s*memory:\s*'([\d.]+)Gi'\s*\}/u.exec(dbtBicep);
   if (!job) throw new InfraReadError('infra/app/dbtJob.bicep: no container resources (cpu, memory) found');
 
@@ -118,9 +135,14 @@ export async function readInfraParameters(projectDir: string, overrides: Readonl
     dbtUsePrivateRegistry: toBool('dbtUsePrivateRegistry', value('dbtUsePrivateRegistry')),
     durableBackend: value('durableBackend'),
     // One time series: the rule watches one component's custom events.
-    alert: metric ? { kind: 'metric', timeSeries: 1 } : { kind: 'log', evaluationMinutes: isoMinutes(frequency ?? '') },
-    // Durable Functions' documented default when host.json does not set it: 30 s.
-    maxQueuePollingSeconds: polling === undefined ? 30 : timeSpanSeconds(polling),
+    alert: metric ? { kind: 'metric', timeSeries: 1 } : { kind: 'log', evaluationMinutes: isoMinutes(frequency ?? ''), splitBy: split },
+    // Durable Functions' defaults when host.json does not set them: 30 s and 4 partitions
+    // (DurableTask.AzureStorage AzureStorageOrchestrationServiceSettings).
+    maxQueuePollingSeconds: overrides['maxQueuePollingSeconds'] !== undefined ? toInt('maxQueuePollingSeconds', overrides['maxQueuePollingSeconds']) : polling === undefined ? 30 : timeSpanSeconds(polling),
+    partitionCount: overrides['partitionCount'] !== undefined ? toInt('partitionCount', overrides['partitionCount']) : (provider?.partitionCount ?? 4),
+    // The extension bundle's Durable 2.x defaults to blob leases (AzureStorageOptions.UseTablePartitionManagement = false).
+    tablePartitionManagement: provider?.useTablePartitionManagement === true,
+    logLevels: hostJson.logging?.logLevel ?? {},
     dbtJobVcpu: Number(job[1]),
     dbtJobMemoryGiB: Number(job[2]),
   };

@@ -9,6 +9,8 @@ import shipped from './prices.westeurope.eur.json';
 
 const priceSchema = z.object({
   price: z.number().min(0),
+  /** The USD list price the EUR figure was converted from (× the table's usdToEur). */
+  usd: z.number().min(0).optional(),
   unit: z.string().min(1),
   source: z.string().min(1),
   url: z.string().optional(),
@@ -18,29 +20,38 @@ const priceSchema = z.object({
 
 export const PRICE_NAMES = [
   'flexOnDemandGbSecond',
-  'flexOnDemandFreeGbSeconds',
   'flexOnDemandExecutionsPerMillion',
+  'flexOnDemandFreeGbSeconds',
   'flexOnDemandFreeExecutions',
   'flexAlwaysReadyBaselineGbSecond',
-  'storageTransactionsPer10k',
+  'flexAlwaysReadyExecutionGbSecond',
+  'flexAlwaysReadyExecutionsPerMillion',
+  'queueOperationsPer10k',
+  'tableTransactionsPer10k',
+  'blobWriteOperationsPer10k',
+  'blobReadOperationsPer10k',
+  'blobOtherOperationsPer10k',
   'keyVaultOperationsPer10k',
   'logAnalyticsPerGb',
   'logAnalyticsFreeGb',
-  'logAlertPerMonthAt5Min',
-  'logAlertPerMonthAt10Min',
-  'logAlertPerMonthAt15Min',
+  'logAlertPerSeriesAt5Min',
+  'logAlertPerSeriesAt10Min',
+  'logAlertPerSeriesAt15Min',
   'metricAlertPerTimeSeries',
   'containerAppsVcpuSecond',
   'containerAppsGibSecond',
   'containerAppsFreeVcpuSeconds',
   'containerAppsFreeGibSeconds',
   'containerRegistryBasicPerMonth',
+  'durableTaskSchedulerActionsPerMillion',
 ] as const;
 export type PriceName = (typeof PRICE_NAMES)[number];
 
 export const priceTableSchema = z.object({
   region: z.string().min(1),
   currency: z.string().length(3),
+  /** EUR per USD used for entries given in USD. */
+  usdToEur: z.number().positive().optional(),
   note: z.string().optional(),
   prices: z.object(Object.fromEntries(PRICE_NAMES.map((n) => [n, priceSchema])) as Record<PriceName, typeof priceSchema>).strict(),
 });

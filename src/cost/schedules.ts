@@ -17,6 +17,22 @@ function yearAfter(now: Date): { from: Date; to: Date } {
   return { from: new Date(Date.UTC(year, 0, 1) - 1), to: new Date(Date.UTC(year + 1, 0, 1) - 1) };
 }
 
+/**
+ * A year of one schedule's slots is a few hundred milliseconds of zone arithmetic, and `cost
+ * --compare` prices the same schedules some twenty times: computed once per schedule and year.
+ */
+const slotCache = new Map<string, ReturnType<typeof slotsBetween>>();
+function yearSlots(schedule: Parameters<typeof slotsBetween>[0], from: Date, to: Date): ReturnType<typeof slotsBetween> {
+  const key = `${JSON.stringify(schedule)}|${from.getTime()}|${to.getTime()}`;
+  let slots = slotCache.get(key);
+  if (!slots) {
+    if (slotCache.size > 500) slotCache.clear();
+    slots = slotsBetween(schedule, from, to);
+    slotCache.set(key, slots);
+  }
+  return slots;
+}
+
 export interface ScheduleFires {
   readonly pipeline: string;
   readonly schedule: string;
@@ -31,8 +47,26 @@ export function firesPerMonth(pipelines: readonly PipelineDefinition[], now: Dat
   return pipelines.flatMap((p) =>
     p.schedules
       .filter((s) => s.enabled)
-      .map((s) => ({ pipeline: p.name, schedule: s.name, cron: s.cron, timezone: s.timezone, perMonth: slotsBetween(s, from, to).length / 12 })),
+      .map((s) => ({ pipeline: p.name, schedule: s.name, cron: s.cron, timezone: s.timezone, perMonth: yearSlots(s, from, to).length / 12 })),
   );
+}
+
+/**
+ * Runs a month per pipeline: slots of one pipeline's schedules that fall on the same instant start
+ * one run (the seed's daily 02:00 Paris is an hourly slot too): the scheduler's tick records the
+ * other `skipped-overlap` (src/scheduler/tick.ts, overlap 'skip', the default).
+ */
+export function runsPerMonth(pipelines: readonly PipelineDefinition[], now: Date = new Date()): Map<string, number> {
+  const { from, to } = yearAfter(now);
+  const out = new Map<string, number>();
+  for (const p of pipelines) {
+    const enabled = p.schedules.filter((x) => x.enabled);
+    const slots = enabled.map((s) => yearSlots(s, from, to));
+    const all = slots.reduce((n, list) => n + list.length, 0);
+    const instants = new Set(slots.flat().map((slot) => slot.utc));
+    out.set(p.name, (enabled.some((s) => s.overlap === 'allow') ? all : instants.size) / 12);
+  }
+  return out;
 }
 
 /**

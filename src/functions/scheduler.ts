@@ -16,11 +16,11 @@ import { registerTimer } from '../app/registry';
 import { appServices } from '../app/services';
 import type { Catalog } from '../pipelines/catalog';
 import { tickWithServices } from '../scheduler/fromServices';
-import { coverageWindow, schedulerTimerExpression } from '../scheduler/timerPlan';
+import { coverageWindow, RETENTION_SCHEDULE, schedulerTimerExpression } from '../scheduler/timerPlan';
 import { purgeExpiredRuns } from '../runs/retention';
 
 export const SCHEDULER_TIMER = 'schedulerTick';
-export const RETENTION_SCHEDULE = '0 17 3 * * *';
+export { RETENTION_SCHEDULE };
 
 /**
  * The scheduler timer's NCRONTAB expression for these definitions (undefined: no enabled

@@ -164,7 +164,7 @@ const stepBase = {
   retry: retryPolicySchema.default(NO_RETRY),
   /** Wall time allowed for one attempt, polling included. */
   timeout: durationSchema.optional(),
-  /** How often a long-running step is polled when the service gives no hint. */
+  /** How often a long-running step is polled; a service's longer wait hint (Retry-After) wins. */
   pollInterval: durationSchema.default(30),
   /** A concurrency group declared in the pipeline's `concurrencyGroups` (e.g. one warehouse). */
   group: z.string().optional(),

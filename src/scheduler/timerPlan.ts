@@ -41,6 +41,9 @@ export interface TimerFields {
   readonly dayOfWeek: ReadonlySet<number>;
 }
 
+/** The daily retention purge's timer (registered in src/functions/scheduler.ts); here so `cost` prices it without loading the registrations. */
+export const RETENTION_SCHEDULE = '0 17 3 * * *';
+
 /** The years whose zone rules the expression covers (from, to): deterministic within a calendar year. */
 export function coverageWindow(now: Date, yearsAhead = 5): { from: Date; to: Date } {
   const year = now.getUTCFullYear();

@@ -19,6 +19,8 @@ export interface StandInEnvironmentOptions {
   readonly failStep?: FailableStep;
   /** Milliseconds the export function takes to answer (real time: gives time to cancel). */
   readonly exportDelayMs?: number;
+  /** Status checks the dbt Container Apps job execution answers Running before it ends (default 2). */
+  readonly dbtJobPolls?: number;
 }
 
 export interface StandInEnvironment {
@@ -71,7 +73,7 @@ export async function startStandInEnvironment(options: StandInEnvironmentOptions
     startExportFunction({ flakyFailures: Number.MAX_SAFE_INTEGER, slowMs: options.exportDelayMs ?? 2000 }),
     startWebhookStandIn(),
     startAzurite({ blob: false }),
-    startArmStandIn({ armToken: STANDIN_TOKEN, storageToken: STANDIN_TOKEN, pollsBeforeDone: 2, outcome: { status: 'Succeeded', runResults: DEMO_RUN_RESULTS } }),
+    startArmStandIn({ armToken: STANDIN_TOKEN, storageToken: STANDIN_TOKEN, pollsBeforeDone: options.dbtJobPolls ?? 2, outcome: { status: 'Succeeded', runResults: DEMO_RUN_RESULTS } }),
   ]);
   const snowflake = new SnowflakeStandIn({ account: 'demo_account', users: { [SNOWFLAKE_USER]: { password: SNOWFLAKE_PASSWORD } } });
   await snowflake.start();

@@ -148,7 +148,9 @@ void describe('azureFunction step', () => {
     fn.config.asyncOutcome = 'Completed';
     const ctx = ctxFor('/api/export-async');
     const started = running(await adapter.start(step, ctx));
-    assert.equal(started.pollAfterSeconds, fn.config.asyncRetryAfter);
+    // The Durable HTTP API's Retry-After (5 s) is shorter than the step's pollInterval: the step's cadence holds.
+    assert.equal(started.pollAfterSeconds, Math.max(step.pollInterval, fn.config.asyncRetryAfter));
+    assert.ok(fn.config.asyncRetryAfter < step.pollInterval);
     const persisted = JSON.stringify(started.handle);
     assert.ok(!persisted.includes(fn.config.systemKey), 'system key in the handle');
     assert.ok(!persisted.includes(fn.config.key), 'function key in the handle');
@@ -164,6 +166,21 @@ void describe('azureFunction step', () => {
     assert.deepEqual(succeeded(outcome).metrics, { files_exported: 4, row_count: 5400 });
     // The status endpoint only answers with the system key: the poll restored the sealed code=.
     assert.ok(fn.callsTo('/runtime/webhooks/durabletask/instances/').every((c) => c.status !== 401));
+  });
+
+  void test('a Retry-After longer than the step\'s pollInterval is honoured', async () => {
+    fn.config.asyncPollsBeforeDone = 1;
+    fn.config.asyncOutcome = 'Completed';
+    const before = fn.config.asyncRetryAfter;
+    fn.config.asyncRetryAfter = step.pollInterval + 15;
+    try {
+      const ctx = ctxFor('/api/export-async');
+      const started = running(await adapter.start(step, ctx));
+      const polled = running(await adapter.poll!(step, started.handle, ctx));
+      assert.equal(polled.pollAfterSeconds, step.pollInterval + 15);
+    } finally {
+      fn.config.asyncRetryAfter = before;
+    }
   });
 
   void test('polling a Durable status URL sends its own code= and no x-functions-key, so the host accepts it', async () => {

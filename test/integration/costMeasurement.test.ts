@@ -1,20 +1,26 @@
 /**
  * `durable-pipelines cost` prices the seed from a committed measurement
- * (src/cost/seed-run.measured.json). This re-measures one seed run through the real app and fails
- * when the file is stale: refresh it with `npm run bench -- runStore`.
+ * (src/cost/seed-run.measured.json: the seed at 1 and at 10 polls per long job). This re-measures
+ * both runs through the real app and fails when the file is stale — a timer, a poll, a table
+ * operation or a log line more or less per run — so the estimate cannot drift from what the app
+ * does: refresh it with `npm run bench -- runStore`.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { seedRunMeasurement } from '../../src/cost';
+import { MEASURED_POLLS, seedRunMeasurement } from '../../src/cost';
 import { measureSeedRun } from '../support/measureRun';
 
-test('the committed seed-run measurement matches a run measured now, and stays within the table budget', async () => {
+test('the committed seed-run measurement matches runs measured now, polls included', async () => {
   const measured = await measureSeedRun();
   assert.deepEqual(
     measured,
     seedRunMeasurement(),
     `src/cost/seed-run.measured.json is stale (measured now: ${JSON.stringify(measured)}): run \`npm run bench -- runStore\` and commit it`,
   );
-  // Issue 12: at most 2 table operations per step + 2 per run.
-  assert.ok(measured.tableOperations <= 2 * measured.steps + 2, `${measured.tableOperations} table operations for ${measured.steps} steps`);
+  measured.runs.forEach((run, i) => {
+    // The stand-ins really made every long job take N polls.
+    for (const job of measured.longJobs) assert.equal(run.pollsByStep[job], MEASURED_POLLS[i], `${job} polls at N = ${MEASURED_POLLS[i]}`);
+    // Issue 12: at most 2 run-store table operations per step + 2 per run, + 1 per polled job's status write.
+    assert.ok(run.tableOperations <= 2 * measured.steps + 2 + measured.longJobs.length, `${run.tableOperations} table operations for ${measured.steps} steps`);
+  });
 });

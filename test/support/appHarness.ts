@@ -97,6 +97,7 @@ export async function startApp(options: AppHarnessOptions = {}): Promise<AppHarn
   const world = await startStandInEnvironment({
     ...(options.failStep ? { failStep: options.failStep } : {}),
     ...(options.exportDelayMs !== undefined ? { exportDelayMs: options.exportDelayMs } : {}),
+    ...(options.dbtJobPolls !== undefined ? { dbtJobPolls: options.dbtJobPolls } : {}),
   });
   try {
     Object.assign(process.env, world.settings, {

@@ -241,12 +241,12 @@ describe('what azd and the Portal are handed', () => {
     assert.match(workbook, /fallbackResourceIds: \[applicationInsightsResourceId\]/);
   });
 
-  test('the shipped defaults scale to zero on small instances and create no container registry', () => {
+  test('the shipped defaults scale to zero on 2048 MB instances and create no container registry', () => {
     assert.equal(paramDefault(main, 'durableAlwaysReady'), '0');
-    assert.equal(paramDefault(main, 'instanceMemoryMB'), '512');
+    assert.equal(paramDefault(main, 'instanceMemoryMB'), '2048');
     assert.equal(paramDefault(main, 'dbtUsePrivateRegistry'), 'false');
     assert.equal(parameters.parameters['durableAlwaysReady']?.value, '${DURABLE_ALWAYS_READY=0}');
-    assert.equal(parameters.parameters['instanceMemoryMB']?.value, '${INSTANCE_MEMORY_MB=512}');
+    assert.equal(parameters.parameters['instanceMemoryMB']?.value, '${INSTANCE_MEMORY_MB=2048}');
     assert.equal(parameters.parameters['dbtUsePrivateRegistry']?.value, '${DBT_USE_PRIVATE_REGISTRY=false}');
     const app = moduleParams(main, 'functionApp');
     assert.equal(app.get('durableAlwaysReady'), 'durableAlwaysReady');

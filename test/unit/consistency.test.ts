@@ -125,7 +125,7 @@ describe('host.json', () => {
   interface HostJson {
     version: string;
     extensionBundle: { id: string; version: string };
-    extensions: { durableTask: { hubName: string; overridableExistingInstanceStates: string; storageProvider: { maxQueuePollingInterval: string } } };
+    extensions: { durableTask: { hubName: string; overridableExistingInstanceStates: string; storageProvider: { partitionCount: number; useTablePartitionManagement: boolean; maxQueuePollingInterval: string } } };
   }
   const host = readJson<HostJson>('host.json');
   const durable = host.extensions.durableTask;
@@ -137,11 +137,17 @@ describe('host.json', () => {
     assert.ok(readJson<LocalSettings>('local.settings.sample.json').Values['DURABLE_TASK_HUB']);
   });
 
-  test('queue polling backs off to the extension default 30 s and a start over a running instance is rejected', () => {
-    // Each idle poll of the 4 control queues + 1 work-item queue is a billed storage transaction;
-    // 30 s is AzureStorageOptions.MaxQueuePollingInterval's default (azure-functions-durable-extension).
+  test('one partition, queue polling backs off to 10 s at most, and a start over a running instance is rejected', () => {
+    // The scale controller polls every control queue + the work-item queue every 10 s all month,
+    // scaled to zero or not: one partition means 2 queues instead of 5 (README "What it costs").
+    // 10 s is Microsoft's Flex guidance; it costs cents because an idle Flex instance is removed
+    // within about 30 s, so the worker's own polling only runs while a run does.
+    assert.equal(durable.storageProvider.partitionCount, 1);
+    // Partition leases in a table: a query + a replace every 10 s at table prices, instead of two
+    // blob lease collections listing and renewing (AzureStorageOptions.UseTablePartitionManagement).
+    assert.equal(durable.storageProvider.useTablePartitionManagement, true);
     const [h, m, s] = durable.storageProvider.maxQueuePollingInterval.split(':').map(Number);
-    assert.equal(h! * 3600 + m! * 60 + s!, 30);
+    assert.equal(h! * 3600 + m! * 60 + s!, 10);
     assert.equal(durable.overridableExistingInstanceStates, 'NonRunningStates');
     assert.equal(host.extensionBundle.id, 'Microsoft.Azure.Functions.ExtensionBundle');
     assert.equal(host.extensionBundle.version, '[4.*, 5.0.0)');

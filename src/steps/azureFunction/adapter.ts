@@ -143,8 +143,15 @@ export function createAzureFunctionAdapter(deps: AzureFunctionAdapterDeps = {}):
     return { status: 'succeeded', ...(output === undefined ? {} : { output }), ...(metrics ? { metrics } : {}) };
   }
 
+  /**
+   * The step's `pollInterval` is the cadence; a longer `Retry-After` wins. A shorter one does not:
+   * the Durable HTTP API answers every 202 with `Retry-After: 5` (azure-functions-durable-extension
+   * `HttpApiHandler.cs`, "so clients don't retry in a tight loop"), which would make a 5-minute
+   * export 60 polls, each a durable timer, an activity and two orchestrator wake-ups (docs: README
+   * "What it costs").
+   */
   function pollAfter(step: AzureFunctionStep, headers: Headers): number {
-    return parseRetryAfterSeconds(headers.get('retry-after'), now()) ?? step.pollInterval;
+    return Math.max(step.pollInterval, parseRetryAfterSeconds(headers.get('retry-after'), now()) ?? 0);
   }
 
   /**

@@ -17,6 +17,7 @@ const NO_STORE: RunQueries & ScheduleControl & IdempotencyKeys & CancelRequests 
   getAttempts: () => Promise.resolve([]),
   getLogs: () => Promise.resolve({ lines: [] }),
   isPaused: () => Promise.resolve(false),
+  getScheduleState: () => Promise.resolve({ paused: false }),
   listSlots: () => Promise.resolve([]),
   setPaused: () => Promise.reject(new Error('pausing a schedule needs the run store (RUN_STORE_TABLE_URL or RUN_STORE_CONNECTION_STRING)')),
   claim: (_pipeline, _key, runId) => Promise.resolve(runId),

@@ -13,7 +13,7 @@
  */
 import { TableTransaction, type TableClient, type TableEntityResult, type TransactionAction } from '@azure/data-tables';
 import type { RunStatus } from '../engine/types';
-import { PENDING_OUTCOMES, type ScheduleState, type SchedulerStore, type SlotEntry, type SlotOutcome } from '../scheduler/ports';
+import { PENDING_OUTCOMES, type ScheduleState, type SchedulerStore, type SlotEntry, type SlotOutcome, type StartFailure } from '../scheduler/ports';
 import { recordStepByStep, type AttemptRecord, type LogLine, type RunRecord, type RunRecorder, type RunWrite } from './recorder';
 import {
   attemptFromEntity,
@@ -483,16 +483,20 @@ export class TableRunStore implements RunRecorder, SchedulerStore {
     await this.ready();
     const row = await getOrUndefined(this.t.schedules, schedulePartition(pipeline, schedule), SCHEDULE_STATE_ROW);
     if (!row) return { paused: false };
+    const failedSlot = row['lastStartFailureSlot'];
     return {
       ...(typeof row['checkpoint'] === 'string' ? { checkpoint: row['checkpoint'] } : {}),
       paused: row['paused'] === true,
+      // Cleared as '' (a Merge cannot remove a property).
+      ...(typeof failedSlot === 'string' && failedSlot !== '' ? { lastStartFailure: { slot: failedSlot, reason: String(row['lastStartFailureReason'] ?? '') } } : {}),
       ...(row.etag ? { etag: row.etag } : {}),
     };
   }
 
-  async setCheckpoint(pipeline: string, schedule: string, checkpoint: string, etag: string | undefined): Promise<boolean> {
+  async setCheckpoint(pipeline: string, schedule: string, checkpoint: string, etag: string | undefined, startFailure?: StartFailure | null): Promise<boolean> {
     await this.ready();
-    const entity = { partitionKey: schedulePartition(pipeline, schedule), rowKey: SCHEDULE_STATE_ROW, checkpoint };
+    const mark = startFailure === undefined ? {} : { lastStartFailureSlot: startFailure?.slot ?? '', lastStartFailureReason: startFailure?.reason.slice(0, 2000) ?? '' };
+    const entity = { partitionKey: schedulePartition(pipeline, schedule), rowKey: SCHEDULE_STATE_ROW, checkpoint, ...mark };
     try {
       if (etag === undefined) await this.t.schedules.createEntity({ ...entity, paused: false });
       else await this.t.schedules.updateEntity(entity, 'Merge', { etag });

@@ -54,11 +54,19 @@ export interface SlotEntry {
   readonly updatedAt: string;
 }
 
+/** The latest slot of a schedule that could not start its run: shown until a later slot starts one. */
+export interface StartFailure {
+  readonly slot: string;
+  readonly reason: string;
+}
+
 export interface ScheduleState {
   /** Slots at or before this instant have been evaluated. Absent the first time a schedule is seen. */
   readonly checkpoint?: string;
   /** Set and cleared at runtime (pause / resume), without a redeploy. */
   readonly paused: boolean;
+  /** Set when a slot ends `start-failed`, cleared when a later slot starts its run. */
+  readonly lastStartFailure?: StartFailure;
   /** Opaque version of the state row, for `setCheckpoint`. Absent when no row exists yet. */
   readonly etag?: string;
 }
@@ -69,9 +77,10 @@ export interface SchedulerStore {
   /**
    * Moves the checkpoint, only if the row is still at `etag` (or, with no etag, if no row exists).
    * Must not touch the pause flag. Returns false when another writer got there first: that is
-   * fine, the ledger keeps slots from firing twice.
+   * fine, the ledger keeps slots from firing twice. `startFailure`, when given, is written in the
+   * same request: a failure to show, or null to clear it.
    */
-  setCheckpoint(pipeline: string, schedule: string, checkpoint: string, etag: string | undefined): Promise<boolean>;
+  setCheckpoint(pipeline: string, schedule: string, checkpoint: string, etag: string | undefined, startFailure?: StartFailure | null): Promise<boolean>;
   /** Inserts the slot's ledger row if absent. True only for the caller that inserted it. */
   claimSlot(entry: SlotEntry): Promise<boolean>;
   /**
@@ -124,3 +133,13 @@ export interface LateSlotsEvent {
 }
 
 export type NotifyLate = (event: LateSlotsEvent) => Promise<void>;
+
+/** Raised (once per tick and schedule) for slots whose run could not be started: alerted like a failed run. */
+export interface StartFailedSlotsEvent {
+  readonly pipeline: string;
+  readonly schedule: string;
+  readonly now: string;
+  readonly slots: readonly Pick<SlotEntry, 'slot' | 'local' | 'reason'>[];
+}
+
+export type NotifyStartFailed = (event: StartFailedSlotsEvent) => Promise<void>;

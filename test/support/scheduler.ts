@@ -11,6 +11,7 @@ import {
   type SchedulerStore,
   type SlotEntry,
   type SlotOutcome,
+  type StartFailure,
 } from '../../src/scheduler/ports';
 
 const yieldTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -19,6 +20,7 @@ interface StateRow {
   checkpoint?: string;
   paused: boolean;
   version: number;
+  lastStartFailure?: StartFailure;
 }
 
 export class MemorySchedulerStore implements SchedulerStore {
@@ -40,21 +42,31 @@ export class MemorySchedulerStore implements SchedulerStore {
     this.maybeFail('getScheduleState');
     const row = this.states.get(key(pipeline, schedule));
     if (!row) return { paused: false };
-    return { ...(row.checkpoint !== undefined ? { checkpoint: row.checkpoint } : {}), paused: row.paused, etag: String(row.version) };
+    return {
+      ...(row.checkpoint !== undefined ? { checkpoint: row.checkpoint } : {}),
+      paused: row.paused,
+      ...(row.lastStartFailure ? { lastStartFailure: row.lastStartFailure } : {}),
+      etag: String(row.version),
+    };
   }
 
-  async setCheckpoint(pipeline: string, schedule: string, checkpoint: string, etag: string | undefined): Promise<boolean> {
+  async setCheckpoint(pipeline: string, schedule: string, checkpoint: string, etag: string | undefined, startFailure?: StartFailure | null): Promise<boolean> {
     await yieldTurn();
     this.maybeFail('setCheckpoint');
     const k = key(pipeline, schedule);
     const row = this.states.get(k);
+    const mark = (base: StateRow): StateRow => {
+      if (startFailure === undefined) return base;
+      const { lastStartFailure: _old, ...rest } = base;
+      return startFailure === null ? rest : { ...rest, lastStartFailure: startFailure };
+    };
     if (etag === undefined) {
       if (row) return false;
-      this.states.set(k, { checkpoint, paused: false, version: 1 });
+      this.states.set(k, mark({ checkpoint, paused: false, version: 1 }));
       return true;
     }
     if (!row || String(row.version) !== etag) return false;
-    this.states.set(k, { ...row, checkpoint, version: row.version + 1 });
+    this.states.set(k, mark({ ...row, checkpoint, version: row.version + 1 }));
     return true;
   }
 

@@ -8,6 +8,7 @@
  */
 import { describeTrigger, type TriggerWords } from '../core/trigger';
 import { firesNext, scheduleStateWord, type ScheduleStateWord } from '../core/scheduleState';
+import { repeatedErrorCompactor } from '../core/repeatedErrors';
 import { Command, Option } from 'commander';
 import { version } from '../../package.json';
 import { loadCatalog } from '../pipelines/catalog';
@@ -91,7 +92,7 @@ export function buildProgram(print_: Out = (l) => console.log(l), setExit: (code
     .action(() => {
       try {
         const catalog = loadCatalog(pipelineInputs);
-        print({ ok: true, pipelines: catalog.pipelines.map((p) => p.name) }, () => `ok: ${catalog.pipelines.map((p) => `${p.name} (${p.steps.length} steps, ${p.schedules.length} schedules)`).join(', ')}`);
+        print({ ok: true, pipelines: catalog.pipelines.map((p) => p.name) }, () => `ok: ${catalog.pipelines.map((p) => `${p.name} (${plural(p.steps.length, 'step')}, ${plural(p.schedules.length, 'schedule')})`).join(', ')}`);
       } catch (error) {
         if (!(error instanceof PipelineValidationError)) throw error;
         print({ ok: false, problems: error.problems }, () => error.message);
@@ -172,11 +173,12 @@ export function buildProgram(print_: Out = (l) => console.log(l), setExit: (code
       if (opts.follow) return followAndExit(api, runId, opts.interval, false);
       const lines: unknown[] = [];
       let after: string | undefined;
+      const compact = repeatedErrorCompactor();
       for (;;) {
         const page = await api.get<{ lines: { time: string; level: string; msg: string; stepId?: string; cursor: string }[]; nextCursor: string | null }>(`runs/${encodeURIComponent(runId)}/logs`, { after, limit: 1000 });
         for (const l of page.lines) {
           lines.push(l);
-          if (!globals().json) out(formatLogLine(l, (iso) => iso));
+          if (!globals().json) out(formatLogLine({ ...l, msg: compact(l.msg) }, (iso) => iso));
         }
         if (page.lines.length === 0 || !page.nextCursor || page.nextCursor === after) break;
         after = page.nextCursor;
@@ -411,3 +413,6 @@ export function runCli(): void {
 }
 
 if (require.main === module) runCli();
+
+/** `1 schedule`, `2 schedules`. */
+export const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;

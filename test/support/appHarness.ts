@@ -30,6 +30,8 @@ export interface AppHarnessOptions extends StandInEnvironmentOptions {
   readonly tableClientOptions?: TableServiceClientOptions;
   /** Applied to the registrations each development host serves (e.g. to capture telemetry). */
   readonly wrapRegistrations?: (registrations: readonly Registration[]) => readonly Registration[];
+  /** The emulated App Service sign-in (scripts/signIn.ts), for tests that open the console. */
+  readonly platformPrincipal?: () => string | undefined;
 }
 
 export interface ApiResponse<T = unknown> {
@@ -128,6 +130,7 @@ export async function startApp(options: AppHarnessOptions = {}): Promise<AppHarn
         functionKey: FUNCTION_KEY,
         hostJsonPath: 'host.json',
         ...(startTime ? { startTime } : {}),
+        ...(options.platformPrincipal ? { platformPrincipal: options.platformPrincipal } : {}),
         ...(process.env['TEST_HOST_LOG'] ? { log: (line: string) => console.error(line) } : {}),
       });
     current.host = await startHost(options.startTime);

@@ -1,7 +1,7 @@
 /**
  * What the demo's stage holds, folder by day: `COPY INTO … FROM @mon_stage_azure/chemin/vers/fichiers/<day>`
  * loads that day's files, so the seed pipeline's `day` parameter (by default the run's logical
- * date) visibly changes what a run loads. The exports start on DEMO_FIRST_DAY: 2026-11-27 and
+ * date) visibly changes what a run loads. The exports start on DEMO_FIRST_DAY (2026-01-01): 2026-11-27 and
  * 2026-11-28 have their own files, every later day holds the daily export (DEMO_DAILY_EXPORT,
  * three files, one partially loaded), so a run on today's date loads something. A day before
  * them answers as Snowflake does when no file matches: "Copy executed with 0 files processed."
@@ -24,7 +24,7 @@ export const DEMO_STAGE_DAYS: Readonly<Record<string, Parameters<typeof copyInto
 };
 
 /** The first day the demo's exports wrote a folder for. */
-export const DEMO_FIRST_DAY = '2026-11-27';
+export const DEMO_FIRST_DAY = '2026-01-01';
 
 /** The daily export every day after the fixed ones holds, in that day's folder. */
 export function demoDailyExport(day: string): Parameters<typeof copyIntoResult>[0] {

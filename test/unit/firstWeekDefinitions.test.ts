@@ -11,7 +11,7 @@ import { previewSchedule } from '../../src/scheduler/preview';
 import dataPipeline from '../../src/pipelines/definitions/data-pipeline';
 
 type Loose = Record<string, unknown> & { steps: Record<string, unknown>[]; schedules: Record<string, unknown>[] };
-const seed = (): Loose => structuredClone(dataPipeline) as unknown as Loose;
+const seed = (): Loose => structuredClone(dataPipeline);
 
 function problems(input: unknown): string[] {
   const result = validatePipeline(input);

@@ -484,11 +484,12 @@ export class TableRunStore implements RunRecorder, SchedulerStore {
     const row = await getOrUndefined(this.t.schedules, schedulePartition(pipeline, schedule), SCHEDULE_STATE_ROW);
     if (!row) return { paused: false };
     const failedSlot = row['lastStartFailureSlot'];
+    const failedReason = row['lastStartFailureReason'];
     return {
       ...(typeof row['checkpoint'] === 'string' ? { checkpoint: row['checkpoint'] } : {}),
       paused: row['paused'] === true,
       // Cleared as '' (a Merge cannot remove a property).
-      ...(typeof failedSlot === 'string' && failedSlot !== '' ? { lastStartFailure: { slot: failedSlot, reason: String(row['lastStartFailureReason'] ?? '') } } : {}),
+      ...(typeof failedSlot === 'string' && failedSlot !== '' ? { lastStartFailure: { slot: failedSlot, reason: typeof failedReason === 'string' ? failedReason : '' } } : {}),
       ...(row.etag ? { etag: row.etag } : {}),
     };
   }

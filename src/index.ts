@@ -22,8 +22,13 @@ try {
   // after every registration (user activities included): a step naming none would hang in Azure
   refuseUnregisteredActivitySteps(catalog, registrations());
 } catch (error) {
-  if (error instanceof PipelineValidationError || error instanceof ConfigError) {
-    // The host prints this at start-up; the app serves nothing until the definitions or settings are fixed.
+  if (error instanceof ConfigError) {
+    // Listed once on stderr (the host log); what the host reports as the load failure points to it.
+    console.error(error.message);
+    throw new ConfigError('the app did not start: its app settings are invalid (listed above)');
+  }
+  if (error instanceof PipelineValidationError) {
+    // The host prints this at start-up; the app serves nothing until the definitions are fixed.
     console.error(error.message);
   }
   throw error;

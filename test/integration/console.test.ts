@@ -65,8 +65,14 @@ describe('the web console, in Chromium, against the demo', () => {
   test('an operator starts a run from the form, watches it succeed on the timeline and reads its log', async () => {
     await open();
     await seedCard().getByRole('button', { name: 'Run…' }).click();
-    // The form is generated from the pipeline's declared parameters: the seed declares `day`.
-    await page.getByLabel(/^day\b/).fill('2026-11-27');
+    // The form is generated from the pipeline's declared parameters: the seed declares `day`, a date
+    // typed as the API takes it (not the browser's mm/dd/yyyy), empty meaning the run's logical date.
+    const day = page.getByLabel(/^day\b/);
+    assert.equal(await day.getAttribute('placeholder'), 'YYYY-MM-DD');
+    assert.equal(await day.getAttribute('type'), 'text');
+    assert.equal(await day.getAttribute('required'), null, 'it has a default: not required');
+    assert.match((await page.locator('#param-day-hint').textContent()) ?? '', /empty: the run's logical date \(today, UTC\)/);
+    await day.fill('2026-11-27');
     await page.getByLabel(/Idempotency key/).fill(`browser-${Date.now()}`);
     await page.getByRole('button', { name: 'Start run' }).click();
     await page.waitForURL(/#\/runs\/data-pipeline/);
@@ -170,6 +176,29 @@ describe('the web console, in Chromium, against the demo', () => {
       });
       assert.ok(overflow <= 0, `the page scrolls sideways by ${overflow}px`);
       await shot(small, 'console-run-mobile-dark');
+    } finally {
+      await small.close();
+    }
+  });
+
+  test('at 360 px the pipelines page keeps Pause and the whole step graph on screen', async () => {
+    const small = await browser.newPage({ width: 360, height: 780 });
+    try {
+      await small.goto(`${demo.baseUrl}/`);
+      const card = small.getByRole('article', { name: /Pipeline Data Complet/ });
+      const pause = card.getByRole('row', { name: /production-daily/ }).getByRole('button', { name: /Pause/ });
+      await pause.waitFor();
+      const within = async (what: string, box: { x: number; width: number } | null) => {
+        assert.ok(box, `${what} is not laid out`);
+        assert.ok(box.x >= 0 && box.x + box.width <= 360, `${what} spans ${box.x}–${box.x + box.width} px of 360`);
+      };
+      await within('Pause', await pause.boundingBox());
+      await within('the step graph', await card.getByRole('img', { name: /Step graph/ }).boundingBox());
+      const overflow = await small.evaluate(() => {
+        const root = (globalThis as unknown as { document: { documentElement: { scrollWidth: number; clientWidth: number } } }).document.documentElement;
+        return root.scrollWidth - root.clientWidth;
+      });
+      assert.ok(overflow <= 0, `the page scrolls sideways by ${overflow}px`);
     } finally {
       await small.close();
     }

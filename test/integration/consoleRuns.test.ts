@@ -90,14 +90,21 @@ describe('the run page in Chromium, across in-app navigation and the pipeline-re
 
   test('a rerun, the link back to its source, back and forward: each run page shows only its own log and bars', async () => {
     app.setFailStep('load');
+    // Its failure alert goes to a webhook Slack no longer knows (404 no_service).
+    app.world.keyVault.setSecret('slack-webhook-url', `${app.world.slack.baseUrl}/services/revoked`);
+    app.services.secrets.invalidate('slack-webhook-url');
     try {
       failedRun = await startRun();
       await finish(failedRun, 'failed');
     } finally {
       app.setFailStep(undefined);
+      app.world.keyVault.setSecret('slack-webhook-url', app.world.slack.slackUrl);
+      app.services.secrets.invalidate('slack-webhook-url');
     }
     await page.goto(`${app.baseUrl}/#/runs/${encodeURIComponent(failedRun)}`);
     await logPane().filter({ hasText: /ERROR run failed/ }).waitFor();
+    // The alert that was not delivered fails nothing, so the page says it.
+    await page.getByRole('alert').filter({ hasText: 'Alert not delivered: slack (webhook secret slack-webhook-url): webhook answered HTTP 404: no_service' }).waitFor();
     await page.locator('.gantt .bar-attempt.bar-failed').first().waitFor();
     await startRecording();
 

@@ -58,7 +58,9 @@ describe('npm run dev with no secrets set', () => {
     // Measured, not asserted (speed belongs in `npm run bench`): the Done-when figure is < 10 s.
     t.diagnostic(`run --follow to the failed end: ${wallSeconds.toFixed(1)} s wall time, CLI start-up included`);
     assert.equal(result.code, 1, `${result.stdout}\n${result.stderr}`);
-    assert.match(result.stdout, /^\S+ {2}export +failed \(attempt 1\): secret "azure-function-url" is not set: add the app setting SECRET_AZURE_FUNCTION_URL/m);
+    assert.match(result.stdout, /^\S+ {2}export +ERROR step export attempt 1 failed \(permanent\): secret "azure-function-url" is not set: add the app setting SECRET_AZURE_FUNCTION_URL/m);
+    // Said once in full: the step's state refers to it.
+    assert.match(result.stdout, /^\S+ {2}export +failed \(attempt 1\): the error above$/m);
     assert.match(result.stdout.trimEnd().split('\n').at(-1) ?? '', /^\S+ {2}run failed: (?:export: )?secret "azure-function-url" is not set/);
     assert.doesNotMatch(result.stdout, /pipeline retry/);
 

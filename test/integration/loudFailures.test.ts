@@ -4,12 +4,20 @@
  * - an alert that cannot be delivered is written in the run's log (and the console shows it);
  * - GET /api/health checks that every alert webhook secret holds a URL an alert can be posted to;
  * - the pipeline-retry wait is in GET /api/runs/{id} as the engine published it, and
- *   `durable-pipelines logs <id> --follow` says "pipeline attempt 2 at HH:MM" while it waits.
+ *   `durable-pipelines logs <id> --follow` says "pipeline attempt 2 at HH:MM" while it waits;
+ * - a scheduled slot whose run cannot be started is alerted like a failed run, and the schedule
+ *   shows `failing` in GET /api/pipelines and `schedules ls`.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FUNCTION_KEY, startApp, type AppHarness } from '../support/appHarness';
-import { startCli, stopAllChildren } from '../support/demoProcess';
+import { runCli, startCli, stopAllChildren } from '../support/demoProcess';
+import { withSchedules } from '../support/schedulerPipelines';
+import { loadCatalog } from '../../src/pipelines/catalog';
+import seed from '../../src/pipelines/definitions/data-pipeline';
+import { tickWithServices } from '../../src/scheduler/fromServices';
+import type { DurableStartClient } from '../../src/app/durableStarter';
+import { useServices } from '../../src/app/services';
 
 interface RunJson {
   status: string;
@@ -123,6 +131,43 @@ void describe('loud failures and the pipeline-retry wait', () => {
       assert.equal(ended.pipelineRetry, undefined, 'no wait on an ended run');
     } finally {
       app.setFailStep(undefined);
+    }
+  });
+
+  void test('a slot whose run cannot start: alerted like a failed run, and the schedule shows failing in the listing and schedules ls', async () => {
+    // An hourly schedule whose every start fails (Durable refuses it), alerting on failure.
+    const hourly = withSchedules(seed, 'hourly-load', [{ name: 'hourly', cron: '0 * * * *', timezone: 'UTC' }], [{ on: ['failed'], channel: 'slack', webhook: { secret: WEBHOOK } }]);
+    const catalog = loadCatalog([hourly]);
+    app.useCatalog(catalog);
+    try {
+      const refusing: DurableStartClient = {
+        getStatus: () => Promise.reject(new Error('404 Not Found')),
+        getStatusBy: () => Promise.resolve([]),
+        startNew: () => Promise.reject(new Error('the task hub is not available')),
+      };
+      const services = { ...app.services, config: { ...app.services.config, SCHEDULER_ENABLED: true } };
+      const posts = app.world.slack.posts.length;
+      // The slot's tick, then two retries on later ticks: the third gives up.
+      for (const at of ['2026-11-28T02:00:05Z', '2026-11-28T02:01:05Z', '2026-11-28T02:02:05Z']) await tickWithServices(services, refusing, new Date(at));
+      const alerts = app.world.slack.posts.slice(posts).map((p) => JSON.stringify(p.payload));
+      assert.equal(alerts.length, 1, alerts.join('\n'));
+      assert.match(alerts[0] ?? '', /hourly-load could not start its scheduled run/);
+      assert.match(alerts[0] ?? '', /start failed \(attempt 3 of 3\): the task hub is not available/);
+
+      // The app as deployed, with its scheduler on, lists the schedule as failing, saying why;
+      // `schedules ls` prints the same word and the reason.
+      useServices(services);
+      const listing = await app.api<{ pipelines: { name: string; schedules: { name: string; state: string; lastStartFailure: { slot: string; reason: string } | null }[] }[] }>('GET', 'pipelines');
+      const schedule = listing.json.pipelines.find((p) => p.name === 'hourly-load')?.schedules[0];
+      assert.equal(schedule?.state, 'failing');
+      assert.equal(schedule?.lastStartFailure?.slot, '2026-11-28T02:00:00Z');
+      assert.match(schedule?.lastStartFailure?.reason ?? '', /the task hub is not available/);
+      const ls = await runCli(['schedules', 'ls'], { DURABLE_PIPELINES_URL: app.baseUrl, DURABLE_PIPELINES_KEY: FUNCTION_KEY });
+      assert.equal(ls.code, 0, ls.stderr);
+      assert.match(ls.stdout, /^hourly-load +hourly +0 \* \* \* \* +UTC +failing /m);
+      assert.match(ls.stdout, /hourly-load\/hourly is failing: the slot of 2026-11-28T02:00:00Z could not start its run: start failed \(attempt 3 of 3\): the task hub is not available/);
+    } finally {
+      app.useCatalog(loadCatalog([seed]));
     }
   });
 });

@@ -188,12 +188,12 @@ describe('the web console, in Chromium, against the demo', () => {
       const card = small.getByRole('article', { name: /Pipeline Data Complet/ });
       const pause = card.getByRole('row', { name: /production-daily/ }).getByRole('button', { name: /Pause/ });
       await pause.waitFor();
-      const within = async (what: string, box: { x: number; width: number } | null) => {
+      const within = (what: string, box: { x: number; width: number } | null): void => {
         assert.ok(box, `${what} is not laid out`);
         assert.ok(box.x >= 0 && box.x + box.width <= 360, `${what} spans ${box.x}–${box.x + box.width} px of 360`);
       };
-      await within('Pause', await pause.boundingBox());
-      await within('the step graph', await card.getByRole('img', { name: /Step graph/ }).boundingBox());
+      within('Pause', await pause.boundingBox());
+      within('the step graph', await card.getByRole('img', { name: /Step graph/ }).boundingBox());
       const overflow = await small.evaluate(() => {
         const root = (globalThis as unknown as { document: { documentElement: { scrollWidth: number; clientWidth: number } } }).document.documentElement;
         return root.scrollWidth - root.clientWidth;

@@ -8,7 +8,7 @@ import type { CarriedStep, RunState } from '../engine/types';
 import { resolveParameters, runFactsAt } from '../pipelines/parameters';
 import type { PipelineDefinition } from '../pipelines/schema';
 import { previewSchedule } from '../scheduler/preview';
-import { firesNext, scheduleStateWord } from '../core/scheduleState';
+import { scheduleStateWord } from '../core/scheduleState';
 import type { RunTrigger } from '../steps/protocol';
 import { logger } from '../logging/logger';
 import { callerLabel, type Access, type Caller } from '../auth/roles';
@@ -103,7 +103,9 @@ export function createRoutes(deps: ApiDeps): Route[] {
             p.schedules.map(async (s) => {
               const { paused, lastStartFailure } = await deps.schedules.getScheduleState(p.name, s.name);
               const state = scheduleStateWord({ enabled: s.enabled, paused, schedulerEnabled, failing: lastStartFailure !== undefined });
-              const next = firesNext(state) ? previewSchedule(s, { from: now, count: 1 })[0] : undefined;
+              // When the schedule would fire (not disabled or paused), even with the scheduler off:
+              // `state` says whether it will; the console shows it as "would fire", the CLI hides it.
+              const next = state !== 'disabled' && state !== 'paused' ? previewSchedule(s, { from: now, count: 1 })[0] : undefined;
               return {
                 name: s.name,
                 cron: s.cron,

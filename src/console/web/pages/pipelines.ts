@@ -61,7 +61,7 @@ function ScheduleRow({ pipeline, schedule, me, onChange }: { pipeline: string; s
     <th scope="row"><a href=${href(['pipelines', pipeline, 'schedules', schedule.name])}>${schedule.name}</a>
       <div>${schedule.tags.map((t) => html`<span class="tag">${t}</span> `)}</div></th>
     <td data-label="Cron"><code>${schedule.cron}</code><div class="muted">${schedule.timezone}</div></td>
-    <td data-label="Next fire">${next ? html`<div>${next.local} <span class="muted">(${schedule.timezone})</span></div>
+    <td data-label="Next fire">${next ? html`${schedule.state === 'scheduler off' ? html`<div class="muted">would fire (the scheduler is off):</div>` : null}<div>${next.local} <span class="muted">(${schedule.timezone})</span></div>
       <div class="muted">${when(next.utc)} your time · ${utc(next.utc)}</div>
       ${next.dst ? html`<span class="badge dst" title="daylight-saving change on this slot">DST ${next.dst}</span>` : null}` : html`<span class="muted">—</span>`}</td>
     <td data-label="State"><${ScheduleState} schedule=${schedule} /></td>

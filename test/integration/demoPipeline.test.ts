@@ -8,6 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { runInNewContext } from 'node:vm';
 import { startApp, type AppHarness } from '../support/appHarness';
 import { loadCatalog } from '../../src/pipelines/catalog';
 import { validatePipeline } from '../../src/pipelines/validate';
@@ -20,8 +21,8 @@ function readmeExample(): PipelineDefinition {
   const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
   const source = /```ts\nimport \{ definePipeline \} from '\.\.\/define';\n\nexport default definePipeline\((\{[\s\S]*?\})\);\n```/.exec(readme)?.[1];
   assert.ok(source, 'the README example pipeline');
-  // The example is an object literal (comments, unquoted keys): evaluated as one, with no scope.
-  const input: unknown = new Function(`return (${source});`)();
+  // The example is an object literal (comments, unquoted keys): evaluated as one, in an empty context.
+  const input: unknown = runInNewContext(`(${source})`);
   const result = validatePipeline(input);
   assert.ok(result.ok, result.ok ? '' : result.problems.map((p) => `${p.path}: ${p.message}`).join('\n'));
   return result.pipeline;

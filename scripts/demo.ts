@@ -13,13 +13,20 @@
  *   npm run demo -- --serve --as operator   the console signed in as an emulated Pipelines.Operate user
  *                                        (--as reader: Pipelines.Read); without --as nobody is signed in
  *   --allow-host <name>                  also answer requests naming <name> (default: loopback names only)
+ *   npm run demo -- --pipeline <name>    run another pipeline of the catalog against the stand-ins
+ *                                        (src/standins/pipelineWorld.ts gives each secret and setting it names a stand-in)
  */
 import { Command, Option } from 'commander';
 import { startStandInEnvironment, type FailableStep, type StandInEnvironment } from '../src/standins/environment';
 import type { RunViewJson } from '../src/cli/follow';
 import { isTerminalRunStatus } from '../src/core/runStatus';
 import { parseParams } from '../src/cli/main';
-import dataPipeline from '../src/pipelines/definitions/data-pipeline';
+import { loadCatalog } from '../src/pipelines/catalog';
+import { pipelineInputs } from '../src/pipelines/definitions';
+import type { PipelineDefinition } from '../src/pipelines/schema';
+import { literalSnowflakeAccount, standInsForPipeline } from '../src/standins/pipelineWorld';
+import { repeatedErrorCompactor, sameErrorAs } from '../src/core/repeatedErrors';
+import { EXIT } from '../src/cli/exitCodes';
 import { explainStartupFailure, invalidDefinitions } from '../src/cli/localStartup';
 import { describeExposure } from './exposure';
 import { emulatedSignIn } from './signIn';
@@ -28,6 +35,7 @@ import { resolve } from 'node:path';
 import type { LocalUser } from '../src/auth/roles';
 
 interface DemoOptions {
+  pipeline: string;
   serve: boolean;
   param: string[];
   failStep?: FailableStep;
@@ -46,11 +54,12 @@ const dim = (t: string) => color(2, t);
 async function main(): Promise<number> {
   const opts = new Command('demo')
     .description('durable-pipelines demo: the seed pipeline against local stand-ins')
+    .option('--pipeline <name>', 'the pipeline of the catalog to run (src/pipelines/definitions)', 'data-pipeline')
     .option('--serve', 'keep serving after the run, for the CLI', false)
     .addOption(new Option('--fail-step <step>', 'make this step’s stand-in fail on every attempt').choices(STEPS))
     .option('--port <port>', 'HTTP port (0 = any free port)', process.env['PORT'] ?? '7071')
     .option('--key <key>', 'function key the API requires', 'demo-key')
-    .option('-p, --param <name=value>', 'a run parameter of data-pipeline, repeatable (e.g. day=2026-11-27)', (v: string, all: string[]) => [...all, v], [] as string[])
+    .option('-p, --param <name=value>', 'a run parameter of the pipeline, repeatable (e.g. day=2026-11-27)', (v: string, all: string[]) => [...all, v], [] as string[])
     .addOption(new Option('--as <user>', 'emulate App Service sign-in: the console is used as this user (default: nobody signed in)').choices(['reader', 'operator']))
     .option('--allow-host <name>', 'also answer requests whose Host is <name> (default: loopback names only), repeatable', (v: string, all: string[]) => [...all, v], [] as string[])
     .parse()
@@ -61,6 +70,12 @@ async function main(): Promise<number> {
     console.error(invalid.message);
     return invalid.exitCode;
   }
+  const catalog = loadCatalog(pipelineInputs);
+  const pipeline: PipelineDefinition | undefined = catalog.get(opts.pipeline);
+  if (!pipeline) {
+    console.error(`error: no pipeline named "${opts.pipeline}" (the catalog has: ${catalog.pipelines.map((p) => p.name).join(', ')})`);
+    return EXIT.invalid;
+  }
 
   console.log(bold('durable-pipelines — DEMO'));
   console.log(dim('Local stand-ins for the export function, Snowflake, dbt (Container Apps Job), Key Vault and Table Storage (Azurite).'));
@@ -70,10 +85,19 @@ async function main(): Promise<number> {
 
   // The console the app serves at /, built like `npm run build` does (a second or so).
   if (!process.env['CONSOLE_DIR']) process.env['CONSOLE_DIR'] = resolve((await buildConsole()).dir);
-  const world = await startStandInEnvironment(opts.failStep ? { failStep: opts.failStep } : {});
+  const account = literalSnowflakeAccount(pipeline);
+  const world = await startStandInEnvironment({ ...(opts.failStep ? { failStep: opts.failStep } : {}), ...(account ? { snowflakeAccount: account } : {}) });
+  // Every secret and setting this pipeline names, pointed at the stand-ins (the seed's are already).
+  const standIns = await standInsForPipeline(pipeline, world, { failTransform: opts.failStep === 'transform' });
+  if (standIns.problems.length > 0) {
+    await standIns.stop();
+    await world.stop();
+    console.error(`the demo cannot run ${pipeline.name} against its stand-ins:\n${standIns.problems.map((p) => `  ${p}`).join('\n')}`);
+    return EXIT.invalid;
+  }
   const signIn = opts.as ? emulatedSignIn(opts.as) : undefined;
   port = opts.port;
-  Object.assign(process.env, world.settings, {
+  Object.assign(process.env, world.settings, standIns.settings, {
     LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'silent',
     // Schedules would fire on every virtual jump; the scheduler has its own tests.
     SCHEDULER_ENABLED: 'false',
@@ -108,6 +132,7 @@ async function main(): Promise<number> {
     log: () => undefined,
   }).catch(async (error: unknown) => {
     // e.g. the port is taken: leave no stand-in behind.
+    await standIns.stop();
     await world.stop();
     throw error;
   });
@@ -126,19 +151,30 @@ async function main(): Promise<number> {
   };
 
   // Typed as the CLI types them; the API answers unknown names and wrong values.
-  const parameters = parseParams(opts.param, dataPipeline.parameters);
+  const parameters = parseParams(opts.param, pipeline.parameters);
   const given = Object.entries(parameters).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ');
-  console.log(`API on ${bold(baseUrl)} — starting ${bold('data-pipeline')} ("Pipeline Data Complet") over HTTP${given ? ` with ${bold(given)}` : ''}…`);
-  const { runId } = await api<{ runId: string }>('POST', 'pipelines/data-pipeline/runs', { parameters });
+  console.log(`API on ${bold(baseUrl)} — starting ${bold(pipeline.name)} ("${pipeline.title}") over HTTP${given ? ` with ${bold(given)}` : ''}…`);
+  const started = await fetch(`${baseUrl}/api/pipelines/${encodeURIComponent(pipeline.name)}/runs`, {
+    method: 'POST',
+    headers: { 'x-functions-key': opts.key, 'content-type': 'application/json' },
+    body: JSON.stringify({ parameters }),
+  });
+  if (started.status === 400) {
+    // A parameter the API refuses (a day that is not a date): said once, before any work.
+    const problem = (await started.json()) as { detail?: string };
+    console.error(`error: ${problem.detail ?? 'invalid parameters'}`);
+    await stopAll();
+    return EXIT.invalid;
+  }
+  if (!started.ok) throw new Error(`POST /api/pipelines/${pipeline.name}/runs: HTTP ${started.status} ${await started.text()}`);
+  const { runId } = (await started.json()) as { runId: string };
   console.log(`run ${bold(runId)}\n`);
   const run = await watch(runId, (id) => api<RunViewJson>('GET', `runs/${encodeURIComponent(id)}`));
-  printSummary(run, world);
+  printSummary(run, world, pipeline, standIns.dbtCloud?.triggers.length ?? 0);
   printRunLog(await api<{ lines: RunLogLine[] }>('GET', `runs/${encodeURIComponent(runId)}/logs`));
 
   if (!opts.serve) {
-    await pump.stop();
-    await host.stop();
-    await world.stop();
+    await stopAll();
     return run.status === 'succeeded' ? 0 : 1;
   }
   if (opts.failStep) {
@@ -147,7 +183,7 @@ async function main(): Promise<number> {
     console.log(`  npx durable-pipelines rerun ${runId} --follow`);
   }
   console.log(`\nServing for the CLI (Ctrl-C to stop):\n  export DURABLE_PIPELINES_URL=${baseUrl} DURABLE_PIPELINES_KEY=${opts.key}`);
-  console.log('  npx durable-pipelines pipelines ls | runs ls | runs show <id> | logs <id> --follow | run data-pipeline --follow');
+  console.log(`  npx durable-pipelines pipelines ls | runs ls | runs show <id> | logs <id> --follow | run ${pipeline.name} --follow`);
   console.log('');
   for (const line of describeExposure({ baseUrl, key: opts.key, signIn, allowedHosts: opts.allowHost, signInHint: 'restart with npm run demo -- --serve --as operator (or --as reader)' })) console.log(line);
   console.log(`demo serving on ${baseUrl}`);
@@ -155,10 +191,15 @@ async function main(): Promise<number> {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
-  await pump.stop();
-  await host.stop();
-  await world.stop();
+  await stopAll();
   return 0;
+
+  async function stopAll(): Promise<void> {
+    await pump.stop();
+    await host.stop();
+    await standIns.stop();
+    await world.stop();
+  }
 }
 
 /** Keeps the virtual clock moving: whenever nothing is in flight, jump to the next durable timer. */
@@ -216,31 +257,38 @@ function stepTable(run: RunViewJson): string[] {
 /** A metric for display: numbers as they are, anything missing as the fallback. */
 const show = (value: unknown, fallback: string | number): string => (typeof value === 'number' || typeof value === 'string' ? String(value) : String(fallback));
 
-function printSummary(run: RunViewJson, world: StandInEnvironment): void {
-  const load = run.metrics['load'] ?? {};
-  const transform = run.metrics['transform'] ?? {};
+function printSummary(run: RunViewJson, world: StandInEnvironment, pipeline: PipelineDefinition, dbtCloudRuns: number): void {
   console.log('');
   for (const step of run.steps) {
     const n = step.attempts.length;
     const took = step.attempts.at(-1)?.durationSeconds;
     console.log(`${step.id.padEnd(10)} ${step.status.padEnd(10)} ${n} attempt${n === 1 ? '' : 's'}${took !== undefined && step.status === 'succeeded' ? `, ${took.toFixed(1)}s` : ''}`);
-    // Retries are the point of --fail-step: one line per failed attempt, at its (virtual) time.
-    for (const a of step.attempts.filter((x) => x.status === 'failed')) {
-      console.log(dim(`             #${a.attempt} at ${a.startedAt?.slice(11, 19) ?? '?'} failed (${a.error?.class ?? '?'}): ${a.error?.message.slice(0, 80) ?? ''}`));
-    }
+    // Retries are the point of --fail-step: one line per failed attempt, at its (virtual) time; an
+    // error said before is referred to, not repeated.
+    step.attempts.forEach((a, i) => {
+      if (a.status !== 'failed') return;
+      const same = sameErrorAs(step.attempts, i);
+      console.log(dim(`             #${a.attempt} at ${a.startedAt?.slice(11, 19) ?? '?'} failed (${a.error?.class ?? '?'}): ${same === undefined ? (a.error?.message.slice(0, 80) ?? '') : `same error as #${same}`}`));
+    });
   }
   console.log('');
   if (run.status === 'succeeded') {
     console.log(bold(color(32, `Run succeeded in ${run.durationSeconds?.toFixed(1) ?? '?'}s (virtual time).`)));
-    console.log(`  rows loaded: ${show(load['rowsLoaded'], '?')} of ${show(load['rowsParsed'], '?')} parsed, files loaded ${show(load['filesLoaded'], '?')}, partially loaded ${show(load['filesPartiallyLoaded'], 0)}, errors seen ${show(load['errorsSeen'], 0)}`);
-    console.log(`  dbt models: ${show(transform['modelsSucceeded'], '?')} succeeded, ${show(transform['modelsErrored'], 0)} errored, ${show(transform['modelsSkipped'], 0)} skipped`);
+    // What each step did, by kind: rows for Snowflake steps, models for dbt steps.
+    for (const step of pipeline.steps) {
+      const m = run.metrics[step.id] ?? {};
+      if (step.kind === 'snowflake' && m['rowsLoaded'] !== undefined) {
+        console.log(`  ${step.id}: rows loaded: ${show(m['rowsLoaded'], '?')} of ${show(m['rowsParsed'], '?')} parsed, files loaded ${show(m['filesLoaded'], '?')}, partially loaded ${show(m['filesPartiallyLoaded'], 0)}, errors seen ${show(m['errorsSeen'], 0)}`);
+      }
+      if (step.kind === 'dbt') console.log(`  ${step.id}: dbt models: ${show(m['modelsSucceeded'], '?')} succeeded, ${show(m['modelsErrored'], 0)} errored, ${show(m['modelsSkipped'], 0)} skipped`);
+    }
   } else {
     console.log(bold(color(31, `Run ${run.status}${run.error ? `: ${run.error.stepId ? `${run.error.stepId}: ` : ''}${run.error.message}` : ''}`)));
     const alerts = world.slack.posts.length;
     if (alerts > 0) console.log(`  Slack alert sent (${alerts} message${alerts === 1 ? '' : 's'} captured by the webhook stand-in).`);
   }
   const calls = world.callCounts();
-  console.log(dim(`  service calls: export ${calls.export}, COPY INTO ${calls.load}, dbt job starts ${calls.transform}`));
+  console.log(dim(`  service calls: export ${calls.export}, COPY INTO ${calls.load}, dbt job starts ${calls.transform}${dbtCloudRuns > 0 ? `, dbt Cloud runs ${dbtCloudRuns}` : ''}`));
 }
 
 interface RunLogLine {
@@ -254,8 +302,9 @@ interface RunLogLine {
 function printRunLog(page: { lines: RunLogLine[] }): void {
   console.log(`\n${bold("Run log")} ${dim('(durable-pipelines logs <id>)')}`);
   const tint: Record<string, number> = { warn: 33, error: 31 };
+  const compact = repeatedErrorCompactor();
   for (const line of page.lines) {
-    const text = `  ${line.time.slice(11, 19)} ${(line.stepId ?? '').padEnd(10)} ${line.msg}`;
+    const text = `  ${line.time.slice(11, 19)} ${(line.stepId ?? '').padEnd(10)} ${compact(line.msg)}`;
     const code = tint[line.level];
     console.log(code === undefined ? text : color(code, text));
   }

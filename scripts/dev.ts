@@ -3,6 +3,11 @@
  * adapters configured from local.settings.json (`Values`, like `func start`), Azurite started for
  * the run records unless a store is configured (data in AZURITE_LOCATION, default .azurite), and the scheduler ticking in real time when
  * SCHEDULER_ENABLED is true. Needs no Functions Core Tools.
+ *
+ * Invalid settings stop it before anything starts, every problem listed once (exit 3, as for an
+ * invalid definition). Without local.settings.json the scheduler is off unless asked for
+ * (`--scheduler`, or SCHEDULER_ENABLED=true in the environment): a fresh clone on a laptop must not
+ * fire the production schedules.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -11,7 +16,8 @@ import { describeExposure, repeatedFlag } from './exposure';
 import { emulatedSignIn } from './signIn';
 import { buildConsole } from './buildConsole.mjs';
 import type { LocalUser } from '../src/auth/roles';
-import { explainStartupFailure, invalidDefinitions } from '../src/cli/localStartup';
+import { explainStartupFailure, invalidDefinitions, invalidSettings } from '../src/cli/localStartup';
+import { loadConfig } from '../src/config/config';
 
 /** `--as reader|operator`: emulate App Service sign-in for the console (see scripts/signIn.ts). */
 function signedInAs(argv: readonly string[]): LocalUser | undefined {
@@ -22,36 +28,50 @@ function signedInAs(argv: readonly string[]): LocalUser | undefined {
   return value;
 }
 
-function loadLocalSettings(path = 'local.settings.json'): void {
+/** Reads `Values` into the environment; false when there is no file. */
+function loadLocalSettings(path = 'local.settings.json'): boolean {
   if (!existsSync(path)) {
     console.log(`no ${path}: copy local.settings.sample.json to ${path} and fill in your services (see README).`);
-    return;
+    return false;
   }
   const values = (JSON.parse(readFileSync(path, 'utf8')) as { Values?: Record<string, unknown> }).Values ?? {};
   for (const [name, value] of Object.entries(values)) {
     // The environment wins, as with func start; empty values mean "not set".
     if (process.env[name] === undefined && typeof value === 'string' && value !== '') process.env[name] = value;
   }
+  return true;
+}
+
+/**
+ * Without settings the scheduler runs only when asked: `--scheduler` or SCHEDULER_ENABLED from the
+ * environment. With local.settings.json, the file (or the environment) says, as with func start.
+ */
+function decideScheduler(hasSettingsFile: boolean, argv: readonly string[]): void {
+  if (argv.includes('--scheduler')) process.env['SCHEDULER_ENABLED'] = 'true';
+  else if (!hasSettingsFile && process.env['SCHEDULER_ENABLED'] === undefined) process.env['SCHEDULER_ENABLED'] = 'false';
 }
 
 const port = () => process.env['PORT'] ?? '7071';
 
 async function main(): Promise<void> {
-  loadLocalSettings();
-  const invalid = invalidDefinitions();
+  const hasSettingsFile = loadLocalSettings();
+  decideScheduler(hasSettingsFile, process.argv.slice(2));
+  const as = signedInAs(process.argv.slice(2));
+  const signIn = as ? emulatedSignIn(as) : undefined;
+  if (signIn) Object.assign(process.env, signIn.settings);
+  // Settings and definitions are checked before anything starts, every problem at once.
+  const invalid = invalidSettings(hasSettingsFile) ?? invalidDefinitions();
   if (invalid) {
     console.error(invalid.message);
     process.exit(invalid.exitCode);
   }
-  const as = signedInAs(process.argv.slice(2));
   const allowedHosts = repeatedFlag(process.argv.slice(2), '--allow-host');
-  const signIn = as ? emulatedSignIn(as) : undefined;
-  if (signIn) Object.assign(process.env, signIn.settings);
-  else if ((process.env['WEBSITE_AUTH_ENABLED'] ?? '').toLowerCase() === 'true') {
+  if (!signIn && (process.env['WEBSITE_AUTH_ENABLED'] ?? '').toLowerCase() === 'true') {
     // Copied from Azure's settings: only the platform can vouch for a principal, and here the dev
     // host is the platform. It drops client-sent principals, so the console signs in nobody.
     console.log('WEBSITE_AUTH_ENABLED=True in your settings: locally nobody is signed in unless you pass --as reader|operator (client-sent principals are dropped).');
   }
+  const config = loadConfig();
   process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
   // AZURITE_LOCATION (default .azurite, git-ignored): Azurite's data and the dev host's Durable state.
   const dataFolder = process.env['AZURITE_LOCATION'] ?? '.azurite';
@@ -87,7 +107,13 @@ async function main(): Promise<void> {
   });
   console.log(`durable-pipelines dev host on ${host.baseUrl ?? ''}${key ? ' (function key required)' : ' (no function key check: set DURABLE_PIPELINES_KEY to require one)'}`);
   for (const line of describeExposure({ baseUrl: host.baseUrl ?? '', key: key ? 'DURABLE_PIPELINES_KEY' : undefined, signIn, allowedHosts, signInHint: 'restart with npm run dev -- --as operator (or --as reader)' })) console.log(line);
-  console.log(`scheduler ${(process.env['SCHEDULER_ENABLED'] ?? 'true').toLowerCase() !== 'false' ? 'on: schedules fire in real time' : 'off (SCHEDULER_ENABLED=false)'}`);
+  console.log(
+    config.SCHEDULER_ENABLED
+      ? 'scheduler on: schedules fire in real time'
+      : hasSettingsFile || process.env['SCHEDULER_ENABLED'] !== 'false'
+        ? 'scheduler off (SCHEDULER_ENABLED=false)'
+        : 'scheduler off: no local.settings.json (pass --scheduler, or set SCHEDULER_ENABLED=true, to fire the schedules in real time)',
+  );
   console.log(`try: npx durable-pipelines --url ${host.baseUrl ?? ''} pipelines ls`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);

@@ -304,7 +304,24 @@ export function createStepActivities(deps: StepActivityDeps): StepActivities {
       const { alerts, title } = pipeline;
       const event = runEventFromState(run, title);
       if (notifier && event && alerts.some((a) => a.on.includes(event.kind))) {
-        await quietly(log, 'sending the alert', () => notifier.notify(event, alerts));
+        // An alert that is not delivered fails nothing: say so in the run's own log (one more
+        // write, only then), where `logs` and the console show it.
+        const undelivered = await notifier.notify(event, alerts).then(undeliveredAlerts, (error: unknown) => [
+          { channel: 'alerts', webhook: alerts.map((a) => a.webhook.secret).join(', '), error: error instanceof Error ? error.message : String(error), attempts: 0 },
+        ]);
+        if (undelivered.length > 0) {
+          const time = now().toISOString();
+          await record(log, {
+            runId: run.runId,
+            pipeline: run.pipeline,
+            lines: undelivered.map((a) => ({
+              time,
+              level: 'error' as const,
+              msg: maskSecrets(`${event.kind} alert to ${a.channel} (webhook secret ${a.webhook}) not delivered${a.attempts > 1 ? ` after ${a.attempts} tries` : ''}: ${a.error}`),
+              fields: maskDeep({ alert: { channel: a.channel, webhook: a.webhook, error: a.error, attempts: a.attempts } }),
+            })),
+          });
+        }
       }
     },
 
@@ -324,6 +341,23 @@ export function createStepActivities(deps: StepActivityDeps): StepActivities {
       };
     },
   };
+}
+
+interface UndeliveredAlert {
+  readonly channel: string;
+  readonly webhook: string;
+  readonly error: string;
+  readonly attempts: number;
+}
+
+/** The alerts a notifier's answer says were not delivered (src/notify's NotifyResult: `ok: false`). */
+function undeliveredAlerts(results: unknown): UndeliveredAlert[] {
+  if (!Array.isArray(results)) return [];
+  return results.flatMap((r: unknown) => {
+    const result = r as { ok?: unknown; channel?: unknown; webhook?: unknown; error?: unknown; attempts?: unknown };
+    if (typeof result !== 'object' || result === null || result.ok !== false) return [];
+    return [{ channel: String(result.channel), webhook: String(result.webhook), error: typeof result.error === 'string' ? result.error : 'not delivered', attempts: typeof result.attempts === 'number' ? result.attempts : 1 }];
+  });
 }
 
 function parseOrThrow<T>(fn: () => T): T {

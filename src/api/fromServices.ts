@@ -18,6 +18,7 @@ const NO_STORE: RunQueries & ScheduleControl & IdempotencyKeys & CancelRequests 
   getAttempts: () => Promise.resolve([]),
   getLogs: () => Promise.resolve({ lines: [] }),
   isPaused: () => Promise.resolve(false),
+  getScheduleState: () => Promise.resolve({ paused: false }),
   listSlots: () => Promise.resolve([]),
   setPaused: () => Promise.reject(new Error('pausing a schedule needs the run store (RUN_STORE_TABLE_URL or RUN_STORE_CONNECTION_STRING)')),
   claim: (_pipeline, _key, runId) => Promise.resolve(runId),
@@ -89,6 +90,27 @@ function healthChecks(services: AppServices): HealthCheck[] {
       },
     },
     {
+      // An alert that cannot be delivered fails nothing and would be found only when it is needed:
+      // check now that every webhook secret an alert names holds a URL a POST can go to.
+      name: 'webhooks',
+      async check() {
+        const webhooks = [...new Map(pipelines.flatMap((p) => p.alerts.map((a) => [a.webhook.secret, a.channel] as const))).entries()].sort(([a], [b]) => (a < b ? -1 : 1));
+        if (webhooks.length === 0) return { ok: true, detail: 'no pipeline sends alerts' };
+        const problems = (
+          await Promise.all(
+            webhooks.map(([name, channel]) =>
+              services.secrets.get(name).then(
+                (value) => webhookUrlProblem(value).map((problem) => `${name} (${channel}): ${problem}`),
+                (error: unknown) => [`${name} (${channel}): unreadable: ${maskSecrets((error as Error).message)}`],
+              ),
+            ),
+          )
+        ).flat();
+        if (problems.length === 0) return { ok: true, detail: `${webhooks.length} alert webhook URL${webhooks.length === 1 ? '' : 's'} parse: ${webhooks.map(([n]) => n).join(', ')}` };
+        return { ok: false, detail: `alert webhooks that cannot be posted to: ${problems.join('; ')}`, missing: webhooks.map(([n]) => n).filter((n) => problems.some((p) => p.startsWith(`${n} `))) };
+      },
+    },
+    {
       name: 'settings',
       check() {
         if (settingNames.length === 0) return Promise.resolve({ ok: true, detail: 'no pipeline names an app setting' });
@@ -98,4 +120,18 @@ function healthChecks(services: AppServices): HealthCheck[] {
       },
     },
   ];
+}
+
+/** Why a webhook secret's value is not a URL an alert can be POSTed to (never quoting it: it is a secret). */
+export function webhookUrlProblem(value: string): string[] {
+  if (value.trim() === '') return ['empty'];
+  let url: URL;
+  try {
+    url = new URL(value.trim());
+  } catch {
+    return ['not a URL (expected https://hooks.slack.com/services/… or a Teams workflow URL)'];
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return [`not an http(s) URL (scheme ${url.protocol.replace(/:$/, '')})`];
+  if (url.protocol === 'http:' && !['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname)) return ['http:// outside this machine: webhooks take https://'];
+  return [];
 }

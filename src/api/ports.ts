@@ -6,7 +6,7 @@ import type { DurableClient } from 'durable-functions';
 import type { Catalog } from '../pipelines/catalog';
 import type { CursorSigner } from './cursors';
 import type { RunStatus } from '../engine/types';
-import type { SlotEntry } from '../scheduler/ports';
+import type { ScheduleState, SlotEntry } from '../scheduler/ports';
 import type { AttemptRecord, LogLine, RunRecord } from '../runs/recorder';
 
 export interface RunPage {
@@ -24,6 +24,8 @@ export interface RunQueries {
 
 export interface ScheduleControl {
   isPaused(pipeline: string, schedule: string): Promise<boolean>;
+  /** Paused, and the latest slot that could not start its run (until a later one starts). */
+  getScheduleState(pipeline: string, schedule: string): Promise<Pick<ScheduleState, 'paused' | 'lastStartFailure'>>;
   setPaused(pipeline: string, schedule: string, paused: boolean, by?: string): Promise<void>;
   /** The scheduler's slot ledger (fired, missed, skipped…), oldest first, between two instants. */
   listSlots(pipeline: string, schedule: string, range?: { since?: string; until?: string }): Promise<readonly SlotEntry[]>;

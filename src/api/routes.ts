@@ -5,9 +5,10 @@
 import type { HttpMethod, HttpResponseInit } from '@azure/functions';
 import { findInstance, startRunOnce } from '../app/durableStarter';
 import type { CarriedStep, RunState } from '../engine/types';
-import { resolveParameters } from '../pipelines/parameters';
+import { resolveParameters, runFactsAt } from '../pipelines/parameters';
 import type { PipelineDefinition } from '../pipelines/schema';
 import { previewSchedule } from '../scheduler/preview';
+import { scheduleStateWord } from '../core/scheduleState';
 import type { RunTrigger } from '../steps/protocol';
 import { logger } from '../logging/logger';
 import { callerLabel, type Access, type Caller } from '../auth/roles';
@@ -88,8 +89,8 @@ function links(deps: ApiDeps, runId: string): Record<string, string> {
 }
 
 export function createRoutes(deps: ApiDeps): Route[] {
-  // With the scheduler off nothing fires; the next runs stay what the schedules say (the CLI and
-  // previews show them), and the listing says the scheduler is off so nobody waits for them.
+  // With the scheduler off nothing fires: the listing says so per schedule (state `scheduler off`,
+  // no next run), in the one word the CLI and the console both show; previews still tell when.
   const schedulerEnabled = deps.schedulerEnabled ?? true;
 
   const listPipelines = async (): Promise<HttpResponseInit> => {
@@ -100,14 +101,19 @@ export function createRoutes(deps: ApiDeps): Route[] {
           deps.runs.listRuns({ pipeline: p.name, limit: 1 }).then((page) => page.runs[0]),
           Promise.all(
             p.schedules.map(async (s) => {
-              const paused = await deps.schedules.isPaused(p.name, s.name);
-              const next = s.enabled && !paused ? previewSchedule(s, { from: now, count: 1 })[0] : undefined;
+              const { paused, lastStartFailure } = await deps.schedules.getScheduleState(p.name, s.name);
+              const state = scheduleStateWord({ enabled: s.enabled, paused, schedulerEnabled, failing: lastStartFailure !== undefined });
+              // When the schedule would fire (not disabled or paused), even with the scheduler off:
+              // `state` says whether it will; the console shows it as "would fire", the CLI hides it.
+              const next = state !== 'disabled' && state !== 'paused' ? previewSchedule(s, { from: now, count: 1 })[0] : undefined;
               return {
                 name: s.name,
                 cron: s.cron,
                 timezone: s.timezone,
                 enabled: s.enabled,
                 paused,
+                state,
+                lastStartFailure: lastStartFailure ?? null,
                 tags: s.tags,
                 catchUp: s.catchUp,
                 overlap: s.overlap,
@@ -135,12 +141,13 @@ export function createRoutes(deps: ApiDeps): Route[] {
   const startPipelineRun = async (request: ApiRequest, caller?: Caller): Promise<HttpResponseInit> => {
     const pipeline = pipelineOr404(deps, request.params['name']);
     const body = await readBody(request, startRunBody);
-    const params = resolveParameters(pipeline, body.parameters ?? {});
+    const now = deps.now();
+    // A parameter that defaults to the run's logical date takes the request's (UTC) date.
+    const params = resolveParameters(pipeline, body.parameters ?? {}, {}, runFactsAt(now));
     if (!params.ok) {
       throw new ApiProblem(400, 'Invalid parameters', params.problems.map((p) => `${p.path}: ${p.message}`).join('; '),
         params.problems.map((p) => ({ field: `body.${p.path}`, message: p.message })));
     }
-    const now = deps.now();
     let runId = body.idempotencyKey ? idempotentRunId(pipeline.name, body.idempotencyKey) : newRunId(pipeline.name, now, deps.randomSuffix());
     if (body.idempotencyKey) runId = await deps.idempotency.claim(pipeline.name, body.idempotencyKey, runId);
     // The request's instant is the run's logical date (`{ run: 'logicalDate' }`) when no schedule gave one.

@@ -5,7 +5,7 @@
  */
 import type { DurableOrchestrationStatus } from 'durable-functions';
 import { isTerminalRunStatus } from '../core/runStatus';
-import type { RunState, RunStatus, StepState } from '../engine/types';
+import type { PipelineRetryWait, RunState, RunStatus, StepState } from '../engine/types';
 import type { AttemptRecord, RunRecord } from '../runs/recorder';
 
 export interface RunView {
@@ -19,6 +19,8 @@ export interface RunView {
   readonly endedAt?: string;
   readonly durationSeconds?: number;
   readonly pipelineAttempt?: number;
+  /** While a failed round waits for its pipeline retry: which attempt comes, and when (the engine's timer). */
+  readonly pipelineRetry?: PipelineRetryWait;
   readonly error?: RunRecord['error'];
   readonly rerunOf?: string;
   readonly steps: readonly StepState[];
@@ -78,6 +80,8 @@ export function mergeRunView(
     endedAt: record?.endedAt ?? state?.endedAt,
     durationSeconds: record?.durationSeconds ?? state?.durationSeconds,
     pipelineAttempt: record?.pipelineAttempt ?? state?.pipelineAttempt,
+    // The live state's word, and only while the run runs: a wait never outlives its run.
+    ...(statusWord === 'running' && state?.pipelineRetry ? { pipelineRetry: state.pipelineRetry } : {}),
     error: record?.error ?? state?.error,
     ...(record?.rerunOf ? { rerunOf: record.rerunOf } : {}),
     steps: state?.steps ?? stepsFromAttempts(attempts),

@@ -36,9 +36,19 @@ export interface AuthSettings {
   readonly appInsightsUrl?: string;
 }
 
-export function loadAuthSettings(env: Readonly<Record<string, string | undefined>> = process.env): AuthSettings {
+function parseAuthSettings(env: Readonly<Record<string, string | undefined>>) {
   const portal = env['APPLICATIONINSIGHTS_PORTAL_URL'];
-  const parsed = authSettingsSchema.safeParse({ WEBSITE_AUTH_ENABLED: env['WEBSITE_AUTH_ENABLED'], READ_ONLY: env['READ_ONLY'], APPLICATIONINSIGHTS_PORTAL_URL: portal === '' ? undefined : portal });
+  return authSettingsSchema.safeParse({ WEBSITE_AUTH_ENABLED: env['WEBSITE_AUTH_ENABLED'], READ_ONLY: env['READ_ONLY'], APPLICATIONINSIGHTS_PORTAL_URL: portal === '' ? undefined : portal });
+}
+
+/** The sign-in settings' problems, as `NAME: what is wrong` (the start-up check lists them with the others). */
+export function authSettingsProblems(env: Readonly<Record<string, string | undefined>> = process.env): string[] {
+  const parsed = parseAuthSettings(env);
+  return parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+}
+
+export function loadAuthSettings(env: Readonly<Record<string, string | undefined>> = process.env): AuthSettings {
+  const parsed = parseAuthSettings(env);
   if (!parsed.success) {
     throw new Error(`invalid auth settings: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   }

@@ -10,6 +10,7 @@
  */
 import type { TriggerWords } from '../core/trigger';
 import { isTerminalRunStatus } from '../core/runStatus';
+import { repeatedErrors, type RepeatedErrors } from '../core/repeatedErrors';
 import type { ApiClient } from './client';
 import { EXIT } from './exitCodes';
 import { oneLine } from '../core/visibleText';
@@ -33,6 +34,8 @@ export interface RunViewJson {
   createdAt?: string;
   endedAt?: string;
   pipelineAttempt?: number;
+  /** While a failed round waits for its pipeline retry (published by the engine): which attempt, and when. */
+  pipelineRetry?: { attempt: number; at: string };
   error?: { message: string; stepId?: string };
   steps: StepView[];
   metrics: Record<string, Record<string, unknown>>;
@@ -52,13 +55,6 @@ interface LogLineJson {
 interface LogPage {
   lines: LogLineJson[];
   nextCursor: string | null;
-}
-
-/** The part of a pipeline's listing that says whether and when a failed run is tried again. */
-export interface PipelineRetryJson {
-  retries: number;
-  delay: number;
-  retryPermanent?: boolean;
 }
 
 export interface FollowOptions {
@@ -110,8 +106,10 @@ export async function follow(client: ApiClient, runId: string, options: FollowOp
   const seen = new Map<string, string>();
   let cursor: string | undefined;
   let endTime: string | undefined;
-  let retryAnnouncedFor = 0;
-  let pipelineRetry: PipelineRetryJson | null | undefined;
+  let retryAnnouncedFor = 1;
+  // A repeated error is said once, then referred to (src/core/repeatedErrors.ts); texts are made
+  // when printed, so "first" is the first printed.
+  const repeats = repeatedErrors();
   /** The latest server time printed: a step that has not run is shown "as of" it. */
   let lastTime: string | undefined;
   /** Events after the latest view's `asOf`, printed once a later view covers them. */
@@ -130,24 +128,23 @@ export async function follow(client: ApiClient, runId: string, options: FollowOp
         events.push({
           ...(time ? { time } : {}),
           rank: RANK.step,
-          text: (t) => `${clock(t)}  ${step.id.padEnd(12)} ${describe(step)}`,
+          text: (t) => `${clock(t)}  ${step.id.padEnd(12)} ${describe(step, repeats)}`,
           json: { event: 'step', runId, step: step.id, status: step.status, attempt: last?.attempt ?? 0, error: step.error ?? last?.error ?? null, metrics: step.metrics ?? null },
         });
       }
-      if (pipelineRetry === undefined && awaitsPipelineRetry(run, retryAnnouncedFor)) {
-        const listing = await client.get<{ pipelines: { name: string; pipelineRetry?: PipelineRetryJson }[] }>('pipelines');
-        pipelineRetry = listing.pipelines.find((p) => p.name === run.pipeline)?.pipelineRetry ?? null;
-      }
-      const retry = pipelineRetry && awaitsPipelineRetry(run, retryAnnouncedFor) ? pipelineRetryDue(run, pipelineRetry) : undefined;
-      if (retry) {
-        retryAnnouncedFor = retry.pipelineAttempt;
-        events.push({
-          time: retry.failedAt,
-          rank: RANK.retry,
-          text: (t) => `${clock(t)}  ${''.padEnd(12)} run failed (pipeline attempt ${retry.pipelineAttempt}); pipeline retry at ${retry.at.slice(11, 16)} UTC`,
-          json: { event: 'pipelineRetry', runId, pipelineAttempt: retry.pipelineAttempt, at: retry.at },
-        });
-      }
+    }
+    // The engine publishes the wait (src/engine: RunState.pipelineRetry); said once per attempt, by
+    // `logs --follow` too: the one line that tells why a failed-looking run is still running.
+    const wait = run.pipelineRetry;
+    if (wait && wait.attempt > retryAnnouncedFor) {
+      retryAnnouncedFor = wait.attempt;
+      const failedAt = run.steps.flatMap((s) => s.attempts.map((a) => a.endedAt ?? '')).sort().at(-1) || run.asOf;
+      events.push({
+        ...(failedAt ? { time: failedAt } : {}),
+        rank: RANK.retry,
+        text: (t) => `${clock(t)}  ${''.padEnd(12)} run failed (pipeline attempt ${wait.attempt - 1}); pipeline attempt ${wait.attempt} at ${wait.at.slice(11, 16)} UTC`,
+        json: { event: 'pipelineRetry', runId, pipelineAttempt: wait.attempt, at: wait.at },
+      });
     }
     for (;;) {
       const page = await client.get<LogPage>(`runs/${encodeURIComponent(runId)}/logs`, { after: cursor, limit: 500 });
@@ -158,7 +155,7 @@ export async function follow(client: ApiClient, runId: string, options: FollowOp
           endTime = line.time;
           if (!options.json) continue;
         }
-        events.push({ time: line.time, rank: RANK.log, text: () => formatLogLine(line), json: { event: 'log', runId, ...line } });
+        events.push({ time: line.time, rank: RANK.log, text: () => formatLogLine({ ...line, msg: repeats.line(line.msg) }), json: { event: 'log', runId, ...line } });
       }
       const next = page.nextCursor ?? cursor;
       if (page.lines.length === 0 || next === cursor) break;
@@ -193,40 +190,16 @@ function inTimeOrder(events: readonly Printable[], untimed = ''): Printable[] {
     .map((x) => x.event);
 }
 
-/**
- * While a failed round waits for the pipeline retry the run is still "running" with every step
- * settled (failed, skipped, succeeded). Announced once per pipeline attempt.
- */
-export function awaitsPipelineRetry(run: RunViewJson, announcedFor: number): boolean {
-  if (isTerminalRunStatus(run.status) || (run.pipelineAttempt ?? 1) <= announcedFor) return false;
-  const settled = run.steps.every((s) => ['failed', 'skipped', 'succeeded', 'reused', 'cancelled'].includes(s.status));
-  return settled && run.steps.some((s) => s.status === 'failed');
-}
-
-/**
- * When the pipeline retry of a settled failed round comes: the round's last failure + `delay`, the
- * engine's rule (src/engine/runPipeline.ts) — none when no retry is left or every failure is
- * permanent and the definition does not set `retryPermanent`.
- */
-export function pipelineRetryDue(run: RunViewJson, retry: PipelineRetryJson): { pipelineAttempt: number; failedAt: string; at: string } | undefined {
-  const attempt = run.pipelineAttempt ?? 1;
-  if (attempt > retry.retries) return undefined;
-  const failed = run.steps.filter((s) => s.status === 'failed');
-  const permanentOnly = failed.every((s) => (s.error ?? s.attempts.at(-1)?.error)?.class === 'permanent');
-  if (permanentOnly && !retry.retryPermanent) return undefined;
-  const failedAt = failed.flatMap((s) => s.attempts.map((a) => a.endedAt ?? '')).sort().at(-1);
-  if (!failedAt) return undefined;
-  return { pipelineAttempt: attempt, failedAt, at: new Date(Date.parse(failedAt) + retry.delay * 1000).toISOString() };
-}
-
-function describe(step: StepView): string {
+/** A step's state in words; an error said before for this step is referred to by its first attempt. */
+function describe(step: StepView, repeats: RepeatedErrors): string {
   const last = step.attempts.at(-1);
   const attempt = last ? ` (attempt ${last.attempt})` : '';
+  const said = (message: string | undefined): string => (message === undefined ? '' : repeats.error(step.id, last?.attempt ?? 0, message));
   switch (step.status) {
     case 'failed':
-      return `failed${attempt}: ${(step.error ?? last?.error)?.message ?? ''}`;
+      return `failed${attempt}: ${said((step.error ?? last?.error)?.message)}`;
     case 'waiting':
-      return `waiting to retry${attempt}${last?.error ? ` after: ${last.error.message}` : ''}${step.nextAt ? ` — next at ${clock(step.nextAt)}` : ''}`;
+      return `waiting to retry${attempt}${last?.error ? ` after: ${said(last.error.message)}` : ''}${step.nextAt ? ` — next at ${clock(step.nextAt)}` : ''}`;
     case 'succeeded': {
       const rows = step.metrics?.['rowsLoaded'];
       return `succeeded${attempt}${last?.durationSeconds !== undefined ? ` in ${last.durationSeconds.toFixed(1)}s` : ''}${typeof rows === 'number' ? `, ${rows} rows loaded` : ''}`;

@@ -6,6 +6,7 @@ import { loadCatalog } from '../pipelines/catalog';
 import { pipelineInputs } from '../pipelines/definitions';
 import { PipelineValidationError } from '../pipelines/validate';
 import { EXIT } from './exitCodes';
+import { ConfigError, invalidSettingsMessage, settingsProblems } from '../config/config';
 
 export interface StartupFailure {
   readonly message: string;
@@ -29,6 +30,16 @@ export function invalidDefinitions(): StartupFailure | undefined {
   }
 }
 
+/** The settings' problems, listed once, before anything starts; undefined when they are valid. */
+export function invalidSettings(fromFile: boolean, env: NodeJS.ProcessEnv = process.env): StartupFailure | undefined {
+  const problems = settingsProblems(env);
+  if (problems.length === 0) return undefined;
+  return {
+    message: `${invalidSettingsMessage(problems)}\nFix ${fromFile ? 'local.settings.json (Values) or ' : ''}the environment and start again (local.settings.sample.json explains each setting).`,
+    exitCode: EXIT.invalid,
+  };
+}
+
 /** A failure the user can act on, in words; undefined for anything else (a bug: show it whole). */
 export function explainStartupFailure(error: unknown, port: string | number): StartupFailure | undefined {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
@@ -40,5 +51,6 @@ export function explainStartupFailure(error: unknown, port: string | number): St
   }
   if (code === 'EACCES') return { message: `not allowed to listen on port ${port}: pick a port above 1023.`, exitCode: EXIT_PORT_IN_USE };
   if (error instanceof PipelineValidationError) return invalidDefinitions() ?? { message: error.message, exitCode: EXIT.invalid };
+  if (error instanceof ConfigError) return { message: error.message, exitCode: EXIT.invalid };
   return undefined;
 }

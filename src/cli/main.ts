@@ -7,6 +7,8 @@
  *   changing a schedule                                               →  durable-pipelines schedules pause|resume …
  */
 import { describeTrigger, type TriggerWords } from '../core/trigger';
+import { firesNext, scheduleStateWord, type ScheduleStateWord } from '../core/scheduleState';
+import { repeatedErrorCompactor } from '../core/repeatedErrors';
 import { Command, Option } from 'commander';
 import { version } from '../../package.json';
 import { loadCatalog } from '../pipelines/catalog';
@@ -18,7 +20,7 @@ import { addCostCommand } from './cost';
 import { CliError, EXIT } from './exitCodes';
 import { follow, formatLogLine, type RunViewJson } from './follow';
 import { seconds, table } from './table';
-import { inLine, keepingLines } from '../core/visibleText';
+import { inLine, keepingLines, oneLine } from '../core/visibleText';
 
 interface GlobalOptions {
   url: string;
@@ -32,7 +34,12 @@ interface PipelineJson {
   tags: string[];
   parameters: Record<string, { type: string }>;
   steps: { id: string; dependsOn: string[] }[];
-  schedules: { name: string; cron: string; timezone: string; enabled: boolean; paused: boolean; tags: string[]; nextRun: { utc: string; local: string } | null }[];
+  schedules: {
+    name: string; cron: string; timezone: string; enabled: boolean; paused: boolean; tags: string[]; nextRun: { utc: string; local: string } | null;
+    /** Absent from servers that predate it. */
+    state?: ScheduleStateWord;
+    lastStartFailure?: { slot: string; reason: string } | null;
+  }[];
   lastRun: { runId: string; status: string; createdAt: string } | null;
 }
 
@@ -85,7 +92,7 @@ export function buildProgram(print_: Out = (l) => console.log(l), setExit: (code
     .action(() => {
       try {
         const catalog = loadCatalog(pipelineInputs);
-        print({ ok: true, pipelines: catalog.pipelines.map((p) => p.name) }, () => `ok: ${catalog.pipelines.map((p) => `${p.name} (${p.steps.length} steps, ${p.schedules.length} schedules)`).join(', ')}`);
+        print({ ok: true, pipelines: catalog.pipelines.map((p) => p.name) }, () => `ok: ${catalog.pipelines.map((p) => `${p.name} (${plural(p.steps.length, 'step')}, ${plural(p.schedules.length, 'schedule')})`).join(', ')}`);
       } catch (error) {
         if (!(error instanceof PipelineValidationError)) throw error;
         print({ ok: false, problems: error.problems }, () => error.message);
@@ -166,11 +173,12 @@ export function buildProgram(print_: Out = (l) => console.log(l), setExit: (code
       if (opts.follow) return followAndExit(api, runId, opts.interval, false);
       const lines: unknown[] = [];
       let after: string | undefined;
+      const compact = repeatedErrorCompactor();
       for (;;) {
         const page = await api.get<{ lines: { time: string; level: string; msg: string; stepId?: string; cursor: string }[]; nextCursor: string | null }>(`runs/${encodeURIComponent(runId)}/logs`, { after, limit: 1000 });
         for (const l of page.lines) {
           lines.push(l);
-          if (!globals().json) out(formatLogLine(l, (iso) => iso));
+          if (!globals().json) out(formatLogLine({ ...l, msg: compact(l.msg) }, (iso) => iso));
         }
         if (page.lines.length === 0 || !page.nextCursor || page.nextCursor === after) break;
         after = page.nextCursor;
@@ -210,18 +218,19 @@ export function buildProgram(print_: Out = (l) => console.log(l), setExit: (code
     .description('every schedule with its next run')
     .action(async () => {
       const listing = await fetchListing();
-      // With the app's scheduler off nothing fires: no schedule is "active" and none has a next run.
+      // The state is the API's word (src/core/scheduleState.ts), the one the console shows too;
+      // a server that predates it gets the same word computed here.
       const schedulerOn = listing.schedulerEnabled ?? true;
       const rows = listing.pipelines.flatMap((p) =>
-        p.schedules.map((s) => ({
-          pipeline: p.name,
-          ...s,
-          state: !s.enabled ? 'disabled' : s.paused ? 'paused' : schedulerOn ? 'active' : 'scheduler off',
-          nextRun: schedulerOn ? s.nextRun : null,
-        })),
+        p.schedules.map((s) => {
+          const state = s.state ?? scheduleStateWord({ enabled: s.enabled, paused: s.paused, schedulerEnabled: schedulerOn, failing: false });
+          return { pipeline: p.name, ...s, state, nextRun: firesNext(state) ? s.nextRun : null };
+        }),
       );
+      const failing = rows.filter((s) => s.state === 'failing' && s.lastStartFailure);
       print(rows, () =>
         table(['PIPELINE', 'SCHEDULE', 'CRON', 'TIME ZONE', 'STATE', 'NEXT (LOCAL)', 'NEXT (UTC)'], rows.map((s) => [s.pipeline, s.name, s.cron, s.timezone, s.state, s.nextRun?.local, s.nextRun?.utc])) +
+        failing.map((s) => `\n\n${oneLine(`${s.pipeline}/${s.name} is failing: the slot of ${s.lastStartFailure?.slot ?? '?'} could not start its run: ${s.lastStartFailure?.reason ?? ''}`)}\n  (durable-pipelines schedules history ${s.pipeline} ${s.name})`).join('') +
         (schedulerOn ? '' : '\n\nthe scheduler is off on this app (SCHEDULER_ENABLED=false): no schedule fires; `schedules preview` shows when they would'),
       );
     });
@@ -406,3 +415,6 @@ export function runCli(): void {
 }
 
 if (require.main === module) runCli();
+
+/** `1 schedule`, `2 schedules`. */
+export const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;

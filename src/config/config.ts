@@ -3,11 +3,12 @@
  * Every setting here is listed in local.settings.sample.json and the README's settings table.
  */
 import { z } from 'zod';
+import { authSettingsProblems } from '../auth/settings';
 
 /** "true"/"false" (any case) only: `z.coerce.boolean()` would read "false" as true. */
 const booleanSetting = (fallback: boolean) =>
   z
-    .enum(['true', 'false', 'TRUE', 'FALSE', 'True', 'False', '1', '0'])
+    .enum(['true', 'false', 'TRUE', 'FALSE', 'True', 'False', '1', '0'], { error: (issue) => `must be true or false, not ${JSON.stringify(issue.input)}` })
     .optional()
     .transform((v) => (v === undefined ? fallback : v.toLowerCase() === 'true' || v === '1'));
 
@@ -18,7 +19,8 @@ const positiveInt = (fallback: number) =>
     .optional()
     .transform((v) => (v === undefined ? fallback : Number(v)));
 
-const optionalUrl = z.string().url().optional();
+// The value is not quoted back: a URL may carry a token.
+const optionalUrl = z.url({ error: 'must be an absolute URL (https://…)' }).optional();
 
 export const configSchema = z.object({
   /** Key Vault holding the pipelines' secrets; when unset, secrets come from settings (see secrets/). */
@@ -49,6 +51,8 @@ export const configSchema = z.object({
    * tests and development, a private-link URL. Unset = the account's own URL. Read through settings.
    */
   SNOWFLAKE_ACCESS_URL: optionalUrl,
+  /** Endpoint every dbt Cloud step talks to instead of its `baseUrl` (private link, the demo's stand-in). Read through settings. */
+  DBT_CLOUD_ACCESS_URL: optionalUrl,
   /**
    * Key that signs the API's list cursors (HMAC-SHA256), at least 32 characters; a Key Vault reference
    * works. Unset = a random key per process: cursors then fail (400) on another instance or after a restart.
@@ -64,10 +68,30 @@ export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
 
-/** Parses the settings; throws one error naming every bad setting. */
+/** Every problem of the settings (this schema's and sign-in's), each once, as `NAME: what is wrong`. */
+export function settingsProblems(env: NodeJS.ProcessEnv = process.env): string[] {
+  const parsed = configSchema.safeParse(env);
+  const problems = parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+  return [...new Set([...problems, ...authSettingsProblems(env)])];
+}
+
+/** Parses the settings; throws one error naming every bad setting, once each. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const parsed = configSchema.safeParse(env);
   if (parsed.success) return parsed.data;
-  const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
-  throw new ConfigError(`invalid app settings:\n${lines.join('\n')}`);
+  throw new ConfigError(invalidSettingsMessage(settingsProblems(env)));
+}
+
+/** The start-up refusal: every problem, one per line. */
+export function invalidSettingsMessage(problems: readonly string[]): string {
+  return `invalid app settings (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${problems.map((p) => `  ${p}`).join('\n')}`;
+}
+
+/**
+ * Refuses to start on invalid settings, as the app does on an invalid definition: every problem at
+ * once, before anything is served (a host that starts anyway answers every request 500).
+ */
+export function assertValidSettings(env: NodeJS.ProcessEnv = process.env): void {
+  const problems = settingsProblems(env);
+  if (problems.length > 0) throw new ConfigError(invalidSettingsMessage(problems));
 }

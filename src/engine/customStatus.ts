@@ -26,7 +26,7 @@ export function utf16JsonBytes(value: unknown): number {
 }
 
 /** The last level for a run: counts only, bounded whatever the run holds. */
-export interface RunStatusSummary extends Pick<RunState, 'runId' | 'pipeline' | 'status' | 'pipelineAttempt' | 'startedAt' | 'endedAt' | 'durationSeconds'> {
+export interface RunStatusSummary extends Pick<RunState, 'runId' | 'pipeline' | 'status' | 'pipelineAttempt' | 'pipelineRetry' | 'startedAt' | 'endedAt' | 'durationSeconds'> {
   readonly stepCount: number;
   readonly stepsByStatus: Readonly<Partial<Record<StepStatus, number>>>;
   readonly error?: ShortError;
@@ -115,6 +115,7 @@ function summarize(state: RunState): RunStatusSummary {
     pipeline: clip(state.pipeline, SHORT_NAME),
     status: state.status,
     pipelineAttempt: state.pipelineAttempt,
+    ...(state.pipelineRetry === undefined ? {} : { pipelineRetry: state.pipelineRetry }),
     startedAt: clip(state.startedAt, SHORT_NAME),
     ...(state.endedAt === undefined ? {} : { endedAt: clip(state.endedAt, SHORT_NAME) }),
     ...(state.durationSeconds === undefined ? {} : { durationSeconds: state.durationSeconds }),

@@ -17,7 +17,7 @@ import type { JsonObject } from '../core/json';
 import { formatDuration } from '../pipelines/duration';
 import type { StepDefinition } from '../pipelines/schema';
 import { ACTIVITY_NAMES, STEP_DONE_EVENT, type ReconcileRunAnswer } from '../steps/protocol';
-import { dateAt } from './clock';
+import { dateAt, isoAt } from './clock';
 import { admitWithinLimits, endAwaited, pendingIndex, readySteps, unreachableSteps } from './dag';
 import { readTaskFailure } from './failure';
 import { DEFAULT_POLLS_PER_EXECUTION } from './pollStep';
@@ -401,11 +401,16 @@ export function createRunPipeline(options: RunPipelineOptions = {}): Orchestrati
       retriesLeft--;
       const delay = input.pipeline.pipelineRetry.delay;
       env.log(`run failed; pipeline retry in ${delay}s (${retriesLeft} left after this one)`);
-      const timer = df.createTimer(dateAt(env.nowMs() + delay * 1000));
+      const retryAtMs = env.nowMs() + delay * 1000;
+      // The wait is part of the run's state, so every view can say "pipeline attempt 2 at 02:10".
+      tracker.pipelineRetry = { attempt: tracker.pipelineAttempt + 1, at: isoAt(retryAtMs) };
+      env.publish();
+      const timer = df.createTimer(dateAt(retryAtMs));
       const fresh = interrupts.make();
       yield df.Task.any([timer, ...fresh]);
       const fired = fresh.find(isDone);
       cancelTimers(fresh);
+      tracker.pipelineRetry = undefined;
       if (fired) {
         stop = interrupts.read(fired);
         break;

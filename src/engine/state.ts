@@ -6,7 +6,7 @@ import type { FailureInfo } from '../core/errors';
 import type { Json } from '../core/json';
 import type { StepMetrics } from '../steps/protocol';
 import { isoAt, secondsBetween } from './clock';
-import type { RunInput, RunState, RunStatus, StepAttemptSummary, StepState, StepStatus } from './types';
+import type { PipelineRetryWait, RunInput, RunState, RunStatus, StepAttemptSummary, StepState, StepStatus } from './types';
 
 /** What the tracker needs of a run: a whole run, or one step of it (the step sub-orchestration). */
 export interface TrackedRun {
@@ -19,6 +19,8 @@ export class RunTracker {
   private readonly steps = new Map<string, StepState>();
   private readonly attemptStarts = new Map<string, number>();
   pipelineAttempt = 1;
+  /** The pipeline retry the run waits for, while it waits (runPipeline.ts). */
+  pipelineRetry: PipelineRetryWait | undefined;
 
   constructor(
     private readonly input: TrackedRun,
@@ -132,6 +134,8 @@ export class RunTracker {
       pipeline: this.input.pipeline.name,
       status,
       pipelineAttempt: this.pipelineAttempt,
+      // Only a running run waits: an ended one never carries a wait.
+      ...(this.pipelineRetry === undefined || status !== 'running' ? {} : { pipelineRetry: this.pipelineRetry }),
       startedAt: isoAt(this.startedMs),
       ...(endedMs === undefined ? {} : { endedAt: isoAt(endedMs), durationSeconds: secondsBetween(this.startedMs, endedMs) }),
       steps: this.input.pipeline.steps.map((s) => this.get(s.id)),

@@ -84,6 +84,13 @@ export interface StepState {
   readonly nextAt?: string;
 }
 
+export interface PipelineRetryWait {
+  /** The pipeline attempt that will run (2 for the first pipeline retry). */
+  readonly attempt: number;
+  /** When it starts, ISO. */
+  readonly at: string;
+}
+
 /** Custom status while running, and the orchestrator's output when done: one shape for live views. */
 export interface RunState {
   readonly runId: string;
@@ -91,6 +98,11 @@ export interface RunState {
   readonly status: RunStatus;
   /** 1 + pipeline retries used so far. */
   readonly pipelineAttempt: number;
+  /**
+   * Set while a failed round waits for its pipeline retry: the attempt that comes and when (the
+   * durable timer's fire time). Cleared when that attempt starts.
+   */
+  readonly pipelineRetry?: PipelineRetryWait;
   readonly startedAt: string;
   readonly endedAt?: string;
   readonly durationSeconds?: number;

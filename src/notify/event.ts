@@ -21,6 +21,8 @@ export interface RunEvent {
   readonly schedule?: string;
   readonly scheduledFor?: string;
   readonly lateBySeconds?: number;
+  /** A `failed` event for a slot whose run could not be started at all (no run exists). */
+  readonly notStarted?: true;
 }
 
 /** The event for a finished run, from the orchestrator's final state. */

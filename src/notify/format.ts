@@ -27,7 +27,7 @@ export function formatDuration(seconds: number): string {
 
 export function factsOf(event: RunEvent, link: string | undefined, error: string | undefined): Facts {
   const name = event.title ?? event.pipeline;
-  const verb = event.kind === 'late' ? 'is late' : event.kind;
+  const verb = event.kind === 'late' ? 'is late' : event.notStarted ? 'could not start its scheduled run' : event.kind;
   const facts: [string, string][] = [['Pipeline', event.pipeline]];
   if (event.runId) facts.push(['Run', event.runId]);
   if (event.failedStep) facts.push(['Failed step', event.failedStep]);

@@ -1,7 +1,9 @@
 /**
  * Run parameters, validated against a pipeline's declared parameters: unknown names are refused
  * (a typo must not be silently ignored), defaults fill what is omitted, required ones (no default)
- * must be given.
+ * must be given. A date parameter may default to the run's logical date (`default: { run:
+ * 'logicalDate' }`, Airflow's `ds`): the scheduled slot's UTC date, or the request's for a manual
+ * run. It is filled in when the run starts, so the run carries a plain date like any other value.
  */
 import { z } from 'zod';
 import type { JsonObject } from '../core/json';
@@ -41,8 +43,28 @@ export type ParameterResult =
   | { readonly ok: true; readonly parameters: JsonObject }
   | { readonly ok: false; readonly problems: ParameterProblem[] };
 
+/** What a run knows when it starts, for defaults taken from the run. */
+export interface RunFacts {
+  /** `YYYY-MM-DD`: the UTC date of the scheduled slot, or of the request for a manual run. */
+  readonly logicalDate?: string;
+}
+
+/** The run facts of a run triggered at this instant (a slot, or a request). */
+export function runFactsAt(instant: string | Date): RunFacts {
+  return { logicalDate: (typeof instant === 'string' ? instant : instant.toISOString()).slice(0, 10) };
+}
+
+/** The value a parameter takes when none is given: its default, read from the run if it says so. */
+function defaultOf(spec: ParameterSpec, facts: RunFacts | undefined): { value: unknown } | { problem: string } | undefined {
+  const fallback = spec.default;
+  if (fallback === undefined) return undefined;
+  if (typeof fallback !== 'object') return { value: fallback };
+  if (facts?.logicalDate === undefined) return { problem: "defaults to the run's logical date, but the run has none" };
+  return { value: facts.logicalDate };
+}
+
 /** Validates `given` (layered over `overrides`, e.g. a schedule's) and fills defaults. */
-export function resolveParameters(pipeline: PipelineDefinition, given: unknown, overrides: JsonObject = {}): ParameterResult {
+export function resolveParameters(pipeline: PipelineDefinition, given: unknown, overrides: JsonObject = {}, facts?: RunFacts): ParameterResult {
   if (given !== undefined && (typeof given !== 'object' || given === null || Array.isArray(given))) {
     return { ok: false, problems: [{ path: 'parameters', message: 'expected an object of parameter values' }] };
   }
@@ -60,11 +82,16 @@ export function resolveParameters(pipeline: PipelineDefinition, given: unknown, 
     }
   }
   for (const [name, spec] of declared) {
-    const value = values.get(name) ?? spec.default;
-    if (value === undefined) {
+    const fallback = values.has(name) ? { value: values.get(name) } : defaultOf(spec, facts);
+    if (fallback === undefined || ('value' in fallback && fallback.value === undefined)) {
       problems.push({ path: `parameters.${name}`, message: `required ${spec.type} parameter is missing` });
       continue;
     }
+    if ('problem' in fallback) {
+      problems.push({ path: `parameters.${name}`, message: fallback.problem });
+      continue;
+    }
+    const value = fallback.value;
     const parsed = schemaFor(spec).safeParse(value);
     if (parsed.success) parameters.push([name, parsed.data as JsonObject[string]]);
     else problems.push(...parsed.error.issues.map((i) => ({ path: `parameters.${name}`, message: i.message })));

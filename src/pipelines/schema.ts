@@ -5,28 +5,16 @@
  * every problem at once.
  */
 import { z } from 'zod';
-import { Cron } from 'croner';
-import { parseDuration } from './duration';
+import { cronProblems } from './cron';
+import { durationSchema } from './durationSchema';
+import { NO_RETRY, retryPolicySchema } from './retryPolicy';
 import { valueRefSchema } from './runValues';
 import { isPrototypeMember, reservedNameMessage } from './names';
 import { checkIdentifier, literalTextProblem } from './snowflakeIdentifier';
 
 // ── Leaves ────────────────────────────────────────────────────────────────────────────────────────
 
-/** `'90s'`, `'5m'`, `'2h'` or a number of seconds; parsed to seconds. */
-export const durationSchema = z
-  .union([z.number(), z.string()])
-  .transform((value, ctx) => {
-    const seconds = parseDuration(value);
-    if (seconds === undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        message: `not a duration: ${JSON.stringify(value)} (use seconds or '90s', '5m', '2h', '1d')`,
-      });
-      return z.NEVER;
-    }
-    return seconds;
-  });
+export { durationSchema } from './durationSchema';
 
 const slug = z
   .string()
@@ -99,48 +87,11 @@ export function isTimeZone(zone: string): boolean {
   }
 }
 
-const cronSchema = z.string().superRefine((expr, ctx) => {
-  const fields = expr.trim().split(/\s+/).length;
-  if (fields !== 5 && fields !== 6) {
-    ctx.addIssue({ code: 'custom', message: `cron must have 5 or 6 fields, got ${fields}` });
-    return;
-  }
-  try {
-    new Cron(expr, { paused: true });
-  } catch (error) {
-    ctx.addIssue({ code: 'custom', message: `invalid cron "${expr}": ${(error as Error).message}` });
-  }
-});
-
 const jsonSchema: z.ZodType<unknown> = z.json();
 
 // ── Retry and timeouts ────────────────────────────────────────────────────────────────────────────
 
-const failureClassSchema = z.enum(['transient', 'timeout']);
-
-const backoffSchema = z
-  .object({
-    initial: durationSchema,
-    factor: z.number().min(1).default(2),
-    max: durationSchema.optional(),
-  })
-  .strict();
-
-export const retryPolicySchema = z
-  .object({
-    /** Total attempts, the first included. */
-    attempts: z.number().int().min(1).max(100),
-    /** One delay for every retry, a list (the last repeats), or exponential backoff. */
-    delays: z.union([durationSchema, z.array(durationSchema).min(1), backoffSchema]).default(0),
-    /** Up to this fraction of each delay is added, derived from the run id (replay-safe). */
-    jitter: z.number().min(0).max(1).default(0),
-    /** Which failure classes are retried; permanent failures never are. */
-    retryOn: z.array(failureClassSchema).default(['transient', 'timeout']),
-  })
-  .strict();
-export type RetryPolicy = z.output<typeof retryPolicySchema>;
-
-const NO_RETRY: RetryPolicy = { attempts: 1, delays: 0, jitter: 0, retryOn: ['transient', 'timeout'] };
+export { retryPolicySchema, type RetryPolicy } from './retryPolicy';
 
 export const pipelineRetrySchema = z
   .object({
@@ -334,14 +285,24 @@ const parameterSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('number'), default: z.number().optional(), min: z.number().optional(), max: z.number().optional(), description: z.string().optional() }).strict(),
   z.object({ type: z.literal('integer'), default: z.number().int().optional(), min: z.number().int().optional(), max: z.number().int().optional(), description: z.string().optional() }).strict(),
   z.object({ type: z.literal('boolean'), default: z.boolean().optional(), description: z.string().optional() }).strict(),
-  z.object({ type: z.literal('date'), default: z.string().regex(/^\d{4}-\d{2}-\d{2}$/).optional(), description: z.string().optional() }).strict(),
+  z
+    .object({
+      type: z.literal('date'),
+      /** A date, or `{ run: 'logicalDate' }`: the scheduled slot's UTC date (the request's for a manual run). */
+      default: z.union([z.iso.date('expected a calendar date as YYYY-MM-DD'), z.object({ run: z.literal('logicalDate') }).strict()]).optional(),
+      description: z.string().optional(),
+    })
+    .strict(),
 ]);
 export type ParameterSpec = z.output<typeof parameterSchema>;
 
 export const scheduleSchema = z
   .object({
     name: notReserved(slug, 'schedule name'),
-    cron: cronSchema,
+    /** Five fields, or a macro (`@daily`); six only with `cronSeconds: true` (cron.ts). */
+    cron: z.string(),
+    /** The cron has six fields and the first is seconds (Azure NCRONTAB's reading). */
+    cronSeconds: z.boolean().default(false),
     timezone: timeZoneSchema.default('UTC'),
     enabled: z.boolean().default(true),
     tags: z.array(z.string()).default([]),
@@ -363,7 +324,10 @@ export const scheduleSchema = z
     /** A slot not started this long after its time raises the `late` alert. */
     lateAfter: durationSchema.default(600),
   })
-  .strict();
+  .strict()
+  .superRefine((schedule, ctx) => {
+    for (const message of cronProblems(schedule.cron, { seconds: schedule.cronSeconds })) ctx.addIssue({ code: 'custom', path: ['cron'], message });
+  });
 export type ScheduleDefinition = z.output<typeof scheduleSchema>;
 
 export const alertSchema = z

@@ -3,6 +3,7 @@ import { pipelineSchema, type PipelineDefinition } from './schema';
 import { checkStepGraph } from './graph';
 import { checkStepReferences } from './runValues';
 import { reservedNameMessage, reservedOwnKeys } from './names';
+import { resolveParameters } from './parameters';
 
 export interface DefinitionProblem {
   /** `data-pipeline.steps[1].retry.delays[0]` */
@@ -34,6 +35,7 @@ export function validatePipeline(input: unknown): ValidationResult {
     ...(parsed.success ? [] : parsed.error.issues.flatMap(explainUnion).map((i) => ({ path: formatPath(root, i.path), message: i.message }))),
     ...graph.map((g) => ({ path: formatPath(root, g.path), message: g.message })),
     ...(parsed.success ? referenceProblems(parsed.data).map((r) => ({ path: formatPath(root, r.path), message: r.message })) : []),
+    ...(parsed.success ? scheduleParameterProblems(parsed.data).map((r) => ({ path: formatPath(root, r.path), message: r.message })) : []),
     ...reservedParameterNames(input).map((r) => ({ path: formatPath(root, r.path), message: r.message })),
   ];
   if (parsed.success && problems.length === 0) return { ok: true, pipeline: parsed.data };
@@ -44,6 +46,29 @@ export function validatePipeline(input: unknown): ValidationResult {
 function referenceProblems(pipeline: PipelineDefinition): FlatIssue[] {
   const declared = Object.keys(pipeline.parameters);
   return pipeline.steps.flatMap((step, index) => checkStepReferences(step, declared).map((r) => ({ path: ['steps', index, ...r.path], message: r.message })));
+}
+
+/**
+ * A schedule must be able to start its pipeline: every parameter gets a valid value from the
+ * schedule, a default, or the slot (`default: { run: 'logicalDate' }`). Otherwise every slot would
+ * fail to start, long after the definition was accepted.
+ */
+function scheduleParameterProblems(pipeline: PipelineDefinition): FlatIssue[] {
+  return pipeline.schedules.flatMap((schedule, index) => {
+    // Any slot's date will do: the check is whether a value exists and fits, not which.
+    const resolved = resolveParameters(pipeline, undefined, schedule.parameters, { logicalDate: '2000-01-01' });
+    if (resolved.ok) return [];
+    return resolved.problems.map((p) => {
+      const name = p.path.replace(/^parameters\./, '');
+      const missing = /required .* is missing/.test(p.message);
+      return {
+        path: ['schedules', index, 'parameters', name],
+        message: missing
+          ? `${p.message}: this schedule could never start a run; set parameters: { ${name}: … } on the schedule, or give the parameter a default${pipeline.parameters[name]?.type === 'date' ? " (default: { run: 'logicalDate' } takes the slot's date)" : ''}`
+          : p.message,
+      };
+    });
+  });
 }
 
 /**

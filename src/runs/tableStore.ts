@@ -13,8 +13,8 @@
  */
 import { TableTransaction, type TableClient, type TableEntityResult, type TransactionAction } from '@azure/data-tables';
 import type { RunStatus } from '../engine/types';
-import { PENDING_OUTCOMES, type ScheduleState, type SchedulerStore, type SlotEntry, type SlotOutcome } from '../scheduler/ports';
-import { parseRecordedSchedule, recordedSchedule, type RecordedSchedule } from '../scheduler/owedSlots';
+import { PENDING_OUTCOMES, type CheckpointChanges, type ScheduleState, type SchedulerStore, type SlotEntry, type SlotOutcome } from '../scheduler/ports';
+import { parseRecordedSchedule, recordedSchedule } from '../scheduler/owedSlots';
 import { recordStepByStep, type AttemptRecord, type LogLine, type RunRecord, type RunRecorder, type RunWrite } from './recorder';
 import {
   attemptFromEntity,
@@ -485,21 +485,28 @@ export class TableRunStore implements RunRecorder, SchedulerStore {
     const row = await getOrUndefined(this.t.schedules, schedulePartition(pipeline, schedule), SCHEDULE_STATE_ROW);
     if (!row) return { paused: false };
     const definition = typeof row['definition'] === 'string' ? parseRecordedSchedule(row['definition']) : undefined;
+    const failedSlot = row['lastStartFailureSlot'];
+    const failedReason = row['lastStartFailureReason'];
     return {
       ...(typeof row['checkpoint'] === 'string' ? { checkpoint: row['checkpoint'] } : {}),
       ...(definition ? { schedule: definition } : {}),
       paused: row['paused'] === true,
+      // Cleared as '' (a Merge cannot remove a property).
+      ...(typeof failedSlot === 'string' && failedSlot !== '' ? { lastStartFailure: { slot: failedSlot, reason: typeof failedReason === 'string' ? failedReason : '' } } : {}),
       ...(row.etag ? { etag: row.etag } : {}),
     };
   }
 
-  async setCheckpoint(pipeline: string, schedule: string, checkpoint: string, etag: string | undefined, definition?: RecordedSchedule): Promise<boolean> {
+  async setCheckpoint(pipeline: string, schedule: string, checkpoint: string, etag: string | undefined, changes: CheckpointChanges = {}): Promise<boolean> {
     await this.ready();
+    const { definition, startFailure } = changes;
+    const mark = startFailure === undefined ? {} : { lastStartFailureSlot: startFailure?.slot ?? '', lastStartFailureReason: startFailure?.reason.slice(0, 2000) ?? '' };
     const entity = {
       partitionKey: schedulePartition(pipeline, schedule),
       rowKey: SCHEDULE_STATE_ROW,
       checkpoint,
       ...(definition ? { definition: JSON.stringify(recordedSchedule(definition)) } : {}),
+      ...mark,
     };
     try {
       if (etag === undefined) await this.t.schedules.createEntity({ ...entity, paused: false });

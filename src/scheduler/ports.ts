@@ -55,6 +55,19 @@ export interface SlotEntry {
   readonly updatedAt: string;
 }
 
+/** The latest slot of a schedule that could not start its run: shown until a later slot starts one. */
+export interface StartFailure {
+  readonly slot: string;
+  readonly reason: string;
+}
+
+/** What a checkpoint write also records (SchedulerStore.setCheckpoint). */
+export interface CheckpointChanges {
+  readonly definition?: RecordedSchedule;
+  /** A failure to show on the schedule, or null to clear the mark; absent leaves it as it is. */
+  readonly startFailure?: StartFailure | null;
+}
+
 export interface ScheduleState {
   /** Slots at or before this instant have been evaluated. Absent the first time a schedule is seen. */
   readonly checkpoint?: string;
@@ -65,6 +78,8 @@ export interface ScheduleState {
   readonly schedule?: RecordedSchedule;
   /** Set and cleared at runtime (pause / resume), without a redeploy. */
   readonly paused: boolean;
+  /** Set when a slot ends `start-failed`, cleared when a later slot starts its run. */
+  readonly lastStartFailure?: StartFailure;
   /** Opaque version of the state row, for `setCheckpoint`. Absent when no row exists yet. */
   readonly etag?: string;
 }
@@ -73,12 +88,13 @@ export interface SchedulerStore {
   /** One read per schedule per tick: checkpoint and pause flag live together. */
   getScheduleState(pipeline: string, schedule: string): Promise<ScheduleState>;
   /**
-   * Moves the checkpoint, only if the row is still at `etag` (or, with no etag, if no row exists),
-   * and records the definition it was evaluated under (when given). Must not touch the pause
-   * flag. Returns false when another writer got there first: that is fine, the ledger keeps slots
-   * from firing twice.
+   * Moves the checkpoint, only if the row is still at `etag` (or, with no etag, if no row exists).
+   * Must not touch the pause flag. Returns false when another writer got there first: that is
+   * fine, the ledger keeps slots from firing twice. `changes` ride on the same request: the
+   * definition the checkpoint was evaluated under (owedSlots.ts), and the start-failure mark (a
+   * failure to show, or null to clear it).
    */
-  setCheckpoint(pipeline: string, schedule: string, checkpoint: string, etag: string | undefined, definition?: RecordedSchedule): Promise<boolean>;
+  setCheckpoint(pipeline: string, schedule: string, checkpoint: string, etag: string | undefined, changes?: CheckpointChanges): Promise<boolean>;
   /** Inserts the slot's ledger row if absent. True only for the caller that inserted it. */
   claimSlot(entry: SlotEntry): Promise<boolean>;
   /**
@@ -131,3 +147,13 @@ export interface LateSlotsEvent {
 }
 
 export type NotifyLate = (event: LateSlotsEvent) => Promise<void>;
+
+/** Raised (once per tick and schedule) for slots whose run could not be started: alerted like a failed run. */
+export interface StartFailedSlotsEvent {
+  readonly pipeline: string;
+  readonly schedule: string;
+  readonly now: string;
+  readonly slots: readonly Pick<SlotEntry, 'slot' | 'local' | 'reason'>[];
+}
+
+export type NotifyStartFailed = (event: StartFailedSlotsEvent) => Promise<void>;

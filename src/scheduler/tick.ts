@@ -9,10 +9,10 @@
  */
 import { emitSlotEvent, emitSlotLate } from '../logging/events';
 import type { PipelineDefinition, ScheduleDefinition } from '../pipelines/schema';
-import { resolveParameters } from '../pipelines/parameters';
+import { resolveParameters, runFactsAt } from '../pipelines/parameters';
 import { owedSlots, recordedSchedule } from './owedSlots';
 import { scheduledInstanceId, type Slot } from './slots';
-import type { LateSlotsEvent, NotifyLate, RunStarter, SchedulerStore, SlotEntry, SlotOutcome } from './ports';
+import type { LateSlotsEvent, NotifyLate, NotifyStartFailed, RunStarter, SchedulerStore, SlotEntry, SlotOutcome, StartFailure } from './ports';
 
 /** The logging the tick does (a pino logger fits). */
 export interface SchedulerLog {
@@ -28,6 +28,8 @@ export interface SchedulerTickInput {
   readonly starter: RunStarter;
   readonly log: SchedulerLog;
   readonly notifyLate?: NotifyLate;
+  /** Slots whose run could not be started are alerted like failed runs (the `failed` alerts). */
+  readonly notifyStartFailed?: NotifyStartFailed;
   /**
    * The first time a schedule is seen there is no checkpoint: history is not backfilled, only a
    * slot this close before the tick is taken (one timer period, so a schedule deployed just
@@ -67,6 +69,8 @@ export interface ScheduleTickResult {
   readonly unrecorded: number;
   readonly checkpointAdvanced: boolean;
   readonly lateAlert: boolean;
+  /** True when the slots that failed to start this tick were alerted. */
+  readonly startFailedAlert?: boolean;
   readonly error?: string;
 }
 
@@ -140,6 +144,8 @@ class ScheduleTick {
   private readonly results: SlotResult[] = [];
   private readonly started: string[] = [];
   private readonly late: SlotEntry[] = [];
+  /** Slots whose start failed for good in this tick. */
+  private readonly startFailed: SlotEntry[] = [];
 
   constructor(
     private readonly input: SchedulerTickInput,
@@ -177,8 +183,16 @@ class ScheduleTick {
     }
 
     // A disabled or paused schedule advances too, so that enabling or resuming it does not backfill.
-    const checkpointAdvanced = fromMs < this.nowMs && (await store.setCheckpoint(this.pipeline.name, this.schedule.name, this.nowIso, state.etag, recordedSchedule(this.schedule)));
+    // The schedule's failure mark rides on the same write: set by a failed start, cleared by a start.
+    const mark = this.startFailureMark(state.lastStartFailure);
+    const checkpointAdvanced =
+      fromMs < this.nowMs &&
+      (await store.setCheckpoint(this.pipeline.name, this.schedule.name, this.nowIso, state.etag, {
+        definition: recordedSchedule(this.schedule),
+        ...(mark === undefined ? {} : { startFailure: mark }),
+      }));
     const lateAlert = await this.raiseLate();
+    const startFailedAlert = await this.raiseStartFailed();
     return {
       pipeline: this.pipeline.name,
       schedule: this.schedule.name,
@@ -190,7 +204,16 @@ class ScheduleTick {
       unrecorded,
       checkpointAdvanced,
       lateAlert,
+      ...(startFailedAlert ? { startFailedAlert } : {}),
     };
+  }
+
+  /** What to write on the schedule's row: the latest failed start, null once a later slot started, or nothing. */
+  private startFailureMark(current: StartFailure | undefined): StartFailure | null | undefined {
+    const failed = this.startFailed.at(-1);
+    const startedAfter = this.results.some((r) => (r.outcome === 'fired' || r.outcome === 'caught-up') && (failed === undefined || r.slot > failed.slot));
+    if (startedAfter) return current === undefined ? undefined : null;
+    return failed ? { slot: failed.slot, reason: failed.reason ?? 'start failed' } : undefined;
   }
 
   // ── New slots ───────────────────────────────────────────────────────────────────────────────────
@@ -307,13 +330,15 @@ class ScheduleTick {
     const late = this.nowMs - slotMs > this.toleranceMs;
     const fields = { pipeline: entry.pipeline, schedule: entry.schedule, slot: entry.slot, local: entry.local, runId: instanceId };
 
-    const parameters = resolveParameters(this.pipeline, undefined, this.schedule.parameters);
+    // A parameter defaulting to the run's logical date takes the slot's (`day` = the slot's UTC date).
+    const parameters = resolveParameters(this.pipeline, undefined, this.schedule.parameters, runFactsAt(entry.slot));
     if (!parameters.ok) {
       // A definition problem: retrying cannot help.
       const reason = `invalid parameters: ${parameters.problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`;
       await this.transition(entry, 'starting', { outcome: 'start-failed', reason, lateBySeconds, updatedAt: this.nowIso });
       this.input.log.error({ ...fields, reason }, 'scheduled run not started');
       this.report({ ...entry, outcome: 'start-failed', reason });
+      this.startFailed.push({ ...entry, outcome: 'start-failed', reason });
       return;
     }
 
@@ -341,6 +366,7 @@ class ScheduleTick {
       await this.transition(entry, 'starting', { ...(final ? { outcome: 'start-failed' as const } : {}), reason, updatedAt: this.nowIso });
       this.input.log.error({ ...fields, err: error, attempt: entry.attempts, willRetry: !final }, 'scheduled run could not be started');
       this.report({ ...entry, outcome: final ? 'start-failed' : 'starting', reason });
+      if (final) this.startFailed.push({ ...entry, outcome: 'start-failed', reason });
     }
   }
 
@@ -379,6 +405,23 @@ class ScheduleTick {
       return true;
     } catch (error) {
       this.input.log.error({ pipeline: event.pipeline, schedule: event.schedule, err: error }, 'late alert could not be sent');
+      return false;
+    }
+  }
+
+  /** Slots that could not start are alerted like a failed run, once, with their reasons. */
+  private async raiseStartFailed(): Promise<boolean> {
+    if (this.startFailed.length === 0 || !this.input.notifyStartFailed) return false;
+    try {
+      await this.input.notifyStartFailed({
+        pipeline: this.pipeline.name,
+        schedule: this.schedule.name,
+        now: this.nowIso,
+        slots: this.startFailed.map((e) => ({ slot: e.slot, local: e.local, ...(e.reason === undefined ? {} : { reason: e.reason }) })),
+      });
+      return true;
+    } catch (error) {
+      this.input.log.error({ pipeline: this.pipeline.name, schedule: this.schedule.name, err: error }, 'start-failed alert could not be sent');
       return false;
     }
   }

@@ -21,6 +21,8 @@ export interface StandInEnvironmentOptions {
   readonly exportDelayMs?: number;
   /** Status checks the dbt Container Apps job execution answers Running before it ends (default 2). */
   readonly dbtJobPolls?: number;
+  /** The Snowflake account the stand-in answers for (default `demo_account`): a pipeline may name its own. */
+  readonly snowflakeAccount?: string;
 }
 
 export interface StandInEnvironment {
@@ -42,6 +44,8 @@ export interface StandInEnvironment {
   setFailStep(step: FailableStep | undefined): void;
   /** Makes the export function answer after this many real milliseconds (undefined: at once). */
   setExportDelay(ms: number | undefined): void;
+  /** A secret (or app setting, via `onUrl`) that holds an export function URL: kept on the stand-in, following setFailStep. */
+  trackExportUrl(onUrl: (url: string) => void): void;
   stop(): Promise<void>;
 }
 
@@ -75,7 +79,7 @@ export async function startStandInEnvironment(options: StandInEnvironmentOptions
     startAzurite({ blob: false }),
     startArmStandIn({ armToken: STANDIN_TOKEN, storageToken: STANDIN_TOKEN, pollsBeforeDone: options.dbtJobPolls ?? 2, outcome: { status: 'Succeeded', runResults: DEMO_RUN_RESULTS } }),
   ]);
-  const snowflake = new SnowflakeStandIn({ account: 'demo_account', users: { [SNOWFLAKE_USER]: { password: SNOWFLAKE_PASSWORD } } });
+  const snowflake = new SnowflakeStandIn({ account: options.snowflakeAccount ?? 'demo_account', users: { [SNOWFLAKE_USER]: { password: SNOWFLAKE_PASSWORD } } });
   await snowflake.start();
   snowflake.script({ match: /^\s*COPY INTO/i, result: DEMO_COPY_RESULT });
 
@@ -86,7 +90,7 @@ export async function startStandInEnvironment(options: StandInEnvironmentOptions
     secrets: {
       'azure-function-url': `${exportFunction.baseUrl}${exportPath()}`,
       'azure-function-key': exportFunction.config.key,
-      'snowflake-account': 'demo_account',
+      'snowflake-account': options.snowflakeAccount ?? 'demo_account',
       'snowflake-user': SNOWFLAKE_USER,
       'snowflake-password': SNOWFLAKE_PASSWORD,
       'snowflake-warehouse': 'LOAD_WH',
@@ -96,8 +100,10 @@ export async function startStandInEnvironment(options: StandInEnvironmentOptions
     },
   });
 
+  // Where the export function's URL is kept: the seed's secret, and any a demo pipeline names.
+  const exportUrlHolders: ((url: string) => void)[] = [(url) => keyVault.setSecret('azure-function-url', url)];
   const applyFailStep = (): void => {
-    keyVault.setSecret('azure-function-url', `${exportFunction.baseUrl}${exportPath()}`);
+    for (const hold of exportUrlHolders) hold(`${exportFunction.baseUrl}${exportPath()}`);
     if (failStep === 'load') {
       // A real transient failure: the table's lock has too many waiters (000625); retried by policy.
       snowflake.script({ match: /^\s*COPY INTO/i, error: SNOWFLAKE_ERRORS.lockWaitersExceeded('MA_TABLE_DESTINATION') });
@@ -136,6 +142,10 @@ export async function startStandInEnvironment(options: StandInEnvironmentOptions
     setFailStep(step) {
       failStep = step;
       applyFailStep();
+    },
+    trackExportUrl(onUrl) {
+      exportUrlHolders.push(onUrl);
+      onUrl(`${exportFunction.baseUrl}${exportPath()}`);
     },
     setExportDelay(ms) {
       exportDelayMs = ms;

@@ -144,7 +144,7 @@ describe('bad input is answered, never crashes the app', () => {
     const health = await app.api<{ status: string; checks: { name: string; ok: boolean }[] }>('GET', 'health');
     assert.equal(health.status, 200, health.text);
     assert.equal(health.json.status, 'healthy');
-    assert.deepEqual(health.json.checks.map((c) => [c.name, c.ok]), [['storage', true], ['secrets', true], ['settings', true]]);
+    assert.deepEqual(health.json.checks.map((c) => [c.name, c.ok]), [['storage', true], ['secrets', true], ['webhooks', true], ['settings', true]]);
     const before = app.world.callCounts();
     const started = await app.api<{ runId: string }>('POST', 'pipelines/data-pipeline/runs', {});
     assert.equal(started.status, 202, started.text);

@@ -87,7 +87,8 @@ function craftedInput(runId: string, version: 'its own' | 'the deployed one'): R
     definitionVersion: version === 'its own' ? definitionVersion(pipeline) : definitionVersion(deployed),
     runId,
     trigger: { kind: 'manual' },
-    parameters: {},
+    // The deployed seed's parameters, as a caller who knows them would send (`day` has no run date to default to here).
+    parameters: { day: '2026-11-28' },
   };
 }
 

@@ -39,9 +39,19 @@ void describe('run parameters through the API', () => {
     assert.ok(log.some((m) => /^dbt model\.shop\.orders_daily: success in 2\.1s$/.test(m)), log.join('\n'));
   });
 
-  void test('without the parameter the run loads the whole folder, as the Prefect flow did', async () => {
+  void test("without the parameter the run loads its logical date's folder: the request's UTC date", async () => {
     const { run, log } = await runToEnd({});
+    const today = app.host.now().toISOString().slice(0, 10);
+    assert.deepEqual(run.parameters, { day: today });
     assert.equal(run.metrics['load']?.['rowsLoaded'], 3447);
-    assert.ok(log.some((m) => m.includes('part-0003.json: PARTIALLY_LOADED, 1097 of 1100 rows loaded, 3 errors seen')), log.join('\n'));
+    assert.ok(log.some((m) => m.includes(`fichiers/${today}/part-0003.json: PARTIALLY_LOADED, 1097 of 1100 rows loaded, 3 errors seen`)), log.join('\n'));
+  });
+
+  void test('a day that is not a date is refused before any work: 400 naming the field, no run, no service call', async () => {
+    const before = app.world.callCounts();
+    const answer = await app.api<{ invalidFields?: { field: string; message: string }[] }>('POST', 'pipelines/data-pipeline/runs', { parameters: { day: 'yesterday' } });
+    assert.equal(answer.status, 400, answer.text);
+    assert.deepEqual(answer.json.invalidFields, [{ field: 'body.parameters.day', message: 'expected a calendar date as YYYY-MM-DD' }]);
+    assert.deepEqual(app.world.callCounts(), before);
   });
 });

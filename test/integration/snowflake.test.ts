@@ -19,7 +19,8 @@ type SnowflakeStep = Extract<ReturnType<typeof pipelineSchema.parse>['steps'][nu
 
 const CANARY = 'canary-7f3e9b1c-pw';
 // The seed's `day` parameter defaults to empty: the whole folder.
-const SEED_SQL = "COPY INTO ma_table_destination FROM @mon_stage_azure/chemin/vers/fichiers/ FILE_FORMAT = (TYPE = 'JSON') ON_ERROR = 'CONTINUE'";
+// The seed's `day` defaults to the run's logical date: the step contexts' run was requested on 2026-01-01.
+const SEED_SQL = "COPY INTO ma_table_destination FROM @mon_stage_azure/chemin/vers/fichiers/2026-01-01 FILE_FORMAT = (TYPE = 'JSON') ON_ERROR = 'CONTINUE'";
 
 const keys = generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
 const otherKeys = generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });

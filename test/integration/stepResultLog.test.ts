@@ -100,8 +100,9 @@ void describe('the run log shows what COPY INTO loaded, per day parameter', () =
     const { activities, logs } = harness();
     const copies = () => server.queries.filter((q) => /COPY INTO/.test(q.sql)).length;
     const sent = copies();
-    await assert.rejects(activities.startStep(loadInput({ day: "x'\n; DROP TABLE t; --" })), /refusing text/);
+    // `day` is a date parameter: a hostile value is refused with the run's parameters, before the step builds any SQL.
+    await assert.rejects(activities.startStep(loadInput({ day: "x'\n; DROP TABLE t; --" })), /parameters\.day: expected a calendar date as YYYY-MM-DD/);
     assert.equal(copies(), sent);
-    assert.match(logs.at(-1)?.msg ?? '', /failed \(permanent\): COPY INTO: refusing text/);
+    assert.match(logs.at(-1)?.msg ?? '', /failed \(permanent\): the run's parameters do not fit pipeline "data-pipeline": parameters\.day: expected a calendar date/);
   });
 });

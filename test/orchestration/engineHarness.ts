@@ -3,6 +3,7 @@
  * fake adapters, on a virtual clock. Registrations are built here (not through src/functions/*), so
  * each test gets its own adapters and recorder.
  */
+import { resolveParameters, runFactsAt } from '../../src/pipelines/parameters';
 import { after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import type { OrchestrationContext, OrchestrationHandler } from 'durable-functions';
@@ -164,7 +165,9 @@ export async function startEngineHost(options: EngineHostOptions = {}): Promise<
 
   const start = async (p: PipelineDefinition, runId: string, extra: Partial<RunInput> = {}): Promise<void> => {
     deployed.set(p.name, p);
-    const input: RunInput = { pipeline: p, definitionVersion: definitionVersion(p), runId, trigger: { kind: 'manual' }, parameters: {}, ...extra };
+    // Parameters filled as the API fills them at start (defaults, the logical date of a manual run).
+    const filled = resolveParameters(p, {}, {}, runFactsAt(host.now()));
+    const input: RunInput = { pipeline: p, definitionVersion: definitionVersion(p), runId, trigger: { kind: 'manual' }, parameters: filled.ok ? filled.parameters : {}, ...extra };
     await host.client.startNew(ORCHESTRATOR_NAMES.runPipeline, { instanceId: runId, input });
   };
   return {

@@ -10,7 +10,7 @@ describe('permanent failures and pipeline retry', () => {
     const run = await engine().run(seedPipeline(), 'perm-401');
 
     const starts = engine().fake.callsOf('perm-401', 'export');
-    assert.equal(starts.length, 1, 'one attempt: the policy allows 3 and the seed a pipeline retry, permanent skips both');
+    assert.equal(starts.length, 1, 'one attempt: the policy allows 4 and the seed a pipeline retry, permanent skips both');
     assert.equal(engine().fake.callsOf('perm-401', 'load').length, 0);
     assert.equal(engine().fake.callsOf('perm-401', 'transform').length, 0);
 
@@ -39,19 +39,20 @@ describe('permanent failures and pipeline retry', () => {
   });
 
   test('the pipeline retry re-runs only the failed step and those after it, attempt numbers continuing', async () => {
-    engine().fake.script('load', [{ fail: 'transient' }, { fail: 'transient' }, { fail: 'transient' }, { ok: { metrics: { rows_loaded: 10 } } }]);
+    // The seed's load makes 4 tries (Prefect's retries=3); the pipeline retry gives it a fifth.
+    engine().fake.script('load', [{ fail: 'transient' }, { fail: 'transient' }, { fail: 'transient' }, { fail: 'transient' }, { ok: { metrics: { rows_loaded: 10 } } }]);
     const run = await engine().run(seedPipeline(), 'rerun-failed');
 
     assert.equal(run.status, 'succeeded');
     assert.equal(run.pipelineAttempt, 2);
     assert.equal(engine().fake.callsOf('rerun-failed', 'export').length, 1, 'the succeeded export is kept');
     const loads = engine().fake.callsOf('rerun-failed', 'load');
-    assert.deepEqual(loads.map((c) => c.attempt), [1, 2, 3, 4]);
-    assert.deepEqual([1, 2, 3].map((i) => secondsBetween(loads[i - 1]!.at, loads[i]!.at)), [120, 120, 300]);
+    assert.deepEqual(loads.map((c) => c.attempt), [1, 2, 3, 4, 5]);
+    assert.deepEqual([1, 2, 3, 4].map((i) => secondsBetween(loads[i - 1]!.at, loads[i]!.at)), [120, 120, 120, 300]);
     assert.equal(engine().fake.callsOf('rerun-failed', 'transform').length, 1);
     const [exportState, loadState] = run.steps;
     assert.equal(exportState?.attempts.length, 1);
-    assert.deepEqual(loadState?.attempts.map((a) => a.status), ['failed', 'failed', 'failed', 'succeeded']);
+    assert.deepEqual(loadState?.attempts.map((a) => a.status), ['failed', 'failed', 'failed', 'failed', 'succeeded']);
     assert.deepEqual(loadState?.metrics, { rows_loaded: 10 });
   });
 

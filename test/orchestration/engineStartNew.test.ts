@@ -9,7 +9,7 @@ describe('startNew with an existing run id', () => {
 
   test('is rejected while the run is running, and starts a new run over a completed one (NonRunningStates)', async () => {
     const pipeline = seedPipeline();
-    const input: RunInput = { pipeline, definitionVersion: definitionVersion(pipeline), runId: 'same-id', trigger: { kind: 'manual' }, parameters: {} };
+    const input: RunInput = { pipeline, definitionVersion: definitionVersion(pipeline), runId: 'same-id', trigger: { kind: 'manual' }, parameters: { day: '2026-03-02' } };
     engine().fake.script('load', [{ running: { polls: 3, pollAfterSeconds: 30 } }]);
     await engine().start(input.pipeline, 'same-id');
     await engine().host.advance(31_000);

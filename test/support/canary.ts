@@ -13,7 +13,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
-import { seedDefaultParameters } from './seedParameters';
+import { REQUESTED_AT, seedDefaultParameters } from './seedParameters';
 import { createLogger, type Logger } from '../../src/logging/logger';
 import { createSecretResolver } from '../../src/secrets/resolver';
 import { SECRET_SETTING_PREFIX } from '../../src/secrets/settings';
@@ -64,8 +64,9 @@ export function withCanary(options: CanaryOptions = {}): Canary {
       pipeline: 'data-pipeline',
       stepId: 'step',
       attempt: 1,
-      parameters: seedDefaultParameters(),
-      trigger: { kind: 'manual' },
+      // A manual run requested at a fixed instant: `day` is its logical date, 2026-01-01.
+      parameters: seedDefaultParameters(REQUESTED_AT),
+      trigger: { kind: 'manual', requestedAt: REQUESTED_AT },
       secrets,
       settings: () => undefined,
       log: logger.child({ runId: overrides.runId ?? 'run-canary' }),

@@ -11,6 +11,8 @@ import {
   type SchedulerStore,
   type SlotEntry,
   type SlotOutcome,
+  type StartFailure,
+  type CheckpointChanges,
 } from '../../src/scheduler/ports';
 import type { RecordedSchedule } from '../../src/scheduler/owedSlots';
 
@@ -21,6 +23,7 @@ interface StateRow {
   schedule?: RecordedSchedule;
   paused: boolean;
   version: number;
+  lastStartFailure?: StartFailure;
 }
 
 export class MemorySchedulerStore implements SchedulerStore {
@@ -42,21 +45,33 @@ export class MemorySchedulerStore implements SchedulerStore {
     this.maybeFail('getScheduleState');
     const row = this.states.get(key(pipeline, schedule));
     if (!row) return { paused: false };
-    return { ...(row.checkpoint !== undefined ? { checkpoint: row.checkpoint } : {}), ...(row.schedule ? { schedule: row.schedule } : {}), paused: row.paused, etag: String(row.version) };
+    return {
+      ...(row.checkpoint !== undefined ? { checkpoint: row.checkpoint } : {}),
+      ...(row.schedule ? { schedule: row.schedule } : {}),
+      paused: row.paused,
+      ...(row.lastStartFailure ? { lastStartFailure: row.lastStartFailure } : {}),
+      etag: String(row.version),
+    };
   }
 
-  async setCheckpoint(pipeline: string, schedule: string, checkpoint: string, etag: string | undefined, definition?: RecordedSchedule): Promise<boolean> {
+  async setCheckpoint(pipeline: string, schedule: string, checkpoint: string, etag: string | undefined, changes: CheckpointChanges = {}): Promise<boolean> {
+    const { definition, startFailure } = changes;
     await yieldTurn();
     this.maybeFail('setCheckpoint');
     const k = key(pipeline, schedule);
     const row = this.states.get(k);
+    const mark = (base: StateRow): StateRow => {
+      if (startFailure === undefined) return base;
+      const { lastStartFailure: _old, ...rest } = base;
+      return startFailure === null ? rest : { ...rest, lastStartFailure: startFailure };
+    };
     if (etag === undefined) {
       if (row) return false;
-      this.states.set(k, { checkpoint, ...(definition ? { schedule: definition } : {}), paused: false, version: 1 });
+      this.states.set(k, mark({ checkpoint, ...(definition ? { schedule: definition } : {}), paused: false, version: 1 }));
       return true;
     }
     if (!row || String(row.version) !== etag) return false;
-    this.states.set(k, { ...row, checkpoint, ...(definition ? { schedule: definition } : {}), version: row.version + 1 });
+    this.states.set(k, mark({ ...row, checkpoint, ...(definition ? { schedule: definition } : {}), version: row.version + 1 }));
     return true;
   }
 

@@ -1,11 +1,12 @@
 /**
- * What `--follow` decides from a run's view: when to announce the pipeline retry and for when, and
- * how the run's end line reads. The views are shaped like GET /api/runs/{id} answers.
+ * What `--follow` makes of a run's view: the pipeline retry the engine publishes, said once by
+ * `run --follow` and `logs --follow` alike, how the run's end line reads, and the time order of
+ * steps and log lines. The views are shaped like GET /api/runs/{id} answers.
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ApiClient } from '../../src/cli/client';
-import { awaitsPipelineRetry, follow, logText, pipelineRetryDue, type RunViewJson } from '../../src/cli/follow';
+import { follow, logText, type RunViewJson } from '../../src/cli/follow';
 
 const failedLoad = (errorClass: string): RunViewJson => ({
   runId: 'r1',
@@ -28,27 +29,6 @@ const failedLoad = (errorClass: string): RunViewJson => ({
   ],
 });
 
-describe('--follow and the pipeline retry', () => {
-  test('a settled failed round of a running run: retry due at the last failure + delay', () => {
-    const run = failedLoad('transient');
-    assert.equal(awaitsPipelineRetry(run, 0), true);
-    assert.deepEqual(pipelineRetryDue(run, { retries: 1, delay: 300 }), { pipelineAttempt: 1, failedAt: '2026-11-29T02:02:07.000Z', at: '2026-11-29T02:07:07.000Z' });
-  });
-
-  test('announced once per pipeline attempt; nothing while a step still runs or once the run ended', () => {
-    const run = failedLoad('transient');
-    assert.equal(awaitsPipelineRetry(run, 1), false);
-    assert.equal(awaitsPipelineRetry({ ...run, steps: run.steps.map((s) => (s.id === 'transform' ? { ...s, status: 'pending' } : s)) }, 0), false);
-    assert.equal(awaitsPipelineRetry({ ...run, status: 'failed' }, 0), false);
-  });
-
-  test('no retry announced when none is left, or when every failure is permanent and retryPermanent is off', () => {
-    assert.equal(pipelineRetryDue({ ...failedLoad('transient'), pipelineAttempt: 2 }, { retries: 1, delay: 300 }), undefined);
-    assert.equal(pipelineRetryDue(failedLoad('permanent'), { retries: 1, delay: 300 }), undefined);
-    assert.equal(pipelineRetryDue(failedLoad('permanent'), { retries: 1, delay: 300, retryPermanent: true })?.at, '2026-11-29T02:07:07.000Z');
-  });
-});
-
 describe('the run end line', () => {
   test('a cancellation is said once, with its reason when there is one', () => {
     assert.equal(logText('run cancelled: run cancelled'), 'run cancelled');
@@ -67,6 +47,11 @@ describe('--follow merges the run view and its log in time order', () => {
     ...(endedAt === undefined ? {} : { endedAt: t(endedAt) }),
   });
   const log = (seconds: number, stepId: string, msg: string, cursor: string) => ({ time: t(seconds), level: 'info', stepId, msg, cursor });
+  const run = async (polls: readonly { view: RunViewJson; lines: ReturnType<typeof log>[] }[], steps: boolean): Promise<string[]> => {
+    const out: string[] = [];
+    await follow(new ScriptedApi(polls), 'r1', { json: false, intervalMs: 0, write: (line) => out.push(line), steps });
+    return out;
+  };
 
   /** Answers GET runs/r1 and runs/r1/logs from a script: one view and one log page per poll. */
   class ScriptedApi extends ApiClient {
@@ -114,5 +99,25 @@ describe('--follow merges the run view and its log in time order', () => {
     const clocks = out.map((l) => l.slice(0, 8)).filter((c) => /^\d\d:\d\d:\d\d$/.test(c));
     assert.deepEqual(clocks, [...clocks].sort(), out.join('\n'));
     assert.match(out.at(-1) ?? '', /run succeeded$/);
+  });
+
+  test('the pipeline retry the engine publishes is said once, by run --follow and logs --follow: "pipeline attempt 2 at 02:07"', async () => {
+    const failedRound = failedLoad('transient');
+    const waiting = { ...failedRound, asOf: t(130), pipelineRetry: { attempt: 2, at: '2026-11-29T02:07:07.000Z' } };
+    const polls = [
+      { view: waiting, lines: [log(126, 'load', 'step load attempt 2 failed (transient): locked', 'c1')] },
+      { view: { ...waiting, asOf: t(200) }, lines: [] },
+      { view: { ...failedRound, status: 'failed', pipelineAttempt: 2, asOf: t(500), endedAt: t(450), error: { message: 'locked', stepId: 'load' } }, lines: [] },
+    ];
+    for (const steps of [true, false]) {
+      const out = await run(polls, steps);
+      const notices = out.filter((l) => /pipeline attempt 2 at 02:07 UTC/.test(l));
+      assert.deepEqual(notices, ['02:02:07               run failed (pipeline attempt 1); pipeline attempt 2 at 02:07 UTC'], out.join('\n'));
+    }
+  });
+
+  test('no notice without a published wait, whatever the steps look like (the CLI computes nothing)', async () => {
+    const out = await run([{ view: { ...failedLoad('transient'), status: 'failed', asOf: t(500) }, lines: [] }], true);
+    assert.equal(out.filter((l) => /pipeline attempt/.test(l)).length, 0, out.join('\n'));
   });
 });

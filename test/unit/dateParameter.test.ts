@@ -5,7 +5,8 @@ import { resolveParameters } from '../../src/pipelines/parameters';
 import { validatePipeline } from '../../src/pipelines/validate';
 import dataPipeline from '../../src/pipelines/definitions/data-pipeline';
 
-const result = validatePipeline({ ...dataPipeline, parameters: { day: { type: 'date' } } });
+// No schedules: a required `day` with none given would make each of them unable to start (validate.ts).
+const result = validatePipeline({ ...dataPipeline, schedules: [], parameters: { day: { type: 'date' } } });
 assert.ok(result.ok);
 const pipeline = result.pipeline;
 

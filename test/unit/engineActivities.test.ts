@@ -35,8 +35,9 @@ const input = (attempt = 1): StepActivityInput => ({
   definitionVersion: definitionVersion(seed),
   stepId: 'export',
   attempt,
-  parameters: {},
-  trigger: { kind: 'manual' },
+  // As the API fills them at start: `day` defaults to the run's logical date.
+  parameters: { day: '2026-11-29' },
+  trigger: { kind: 'manual', requestedAt: '2026-11-29T08:00:00.000Z' },
 });
 
 class ListRecorder implements RunRecorder {
@@ -202,7 +203,7 @@ describe('step activities', () => {
 
   test('a user activity step returns its handler’s result as the step output; its errors keep their class', async () => {
     const { activities } = make();
-    const userInput = { ...input(), pipeline: 'custom-pipeline', definitionVersion: definitionVersion(custom), stepId: 'custom' };
+    const userInput = { ...input(), pipeline: 'custom-pipeline', definitionVersion: definitionVersion(custom), stepId: 'custom', parameters: {} };
     const ok = activities.wrapUserActivity('myActivity', (i) => Promise.resolve({ doubled: (i.input as { n: number }).n * 2, day: i.parameters['day'] ?? null }));
     // The deployed step's input and the deployed parameter defaults reach the handler.
     assert.deepEqual(await ok(userInput), { status: 'succeeded', output: { doubled: 4, day: '2026-03-01' } });
@@ -284,7 +285,7 @@ describe('step activities act on the deployed definition only', () => {
     const { activities } = make();
     let called = 0;
     const other = activities.wrapUserActivity('otherActivity', () => Promise.resolve(void called++));
-    const userInput = { ...input(), pipeline: 'custom-pipeline', definitionVersion: definitionVersion(custom), stepId: 'custom' };
+    const userInput = { ...input(), pipeline: 'custom-pipeline', definitionVersion: definitionVersion(custom), stepId: 'custom', parameters: {} };
     assert.match((await failureOf(other(userInput))).info.message, /step "custom" of pipeline "custom-pipeline" does not call activity "otherActivity"/);
     const onSeedStep = activities.wrapUserActivity('myActivity', () => Promise.resolve(void called++));
     assert.equal((await failureOf(onSeedStep(input()))).info.class, 'permanent');

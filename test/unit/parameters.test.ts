@@ -4,8 +4,10 @@ import { resolveParameters } from '../../src/pipelines/parameters';
 import { validatePipeline } from '../../src/pipelines/validate';
 import dataPipeline from '../../src/pipelines/definitions/data-pipeline';
 
+// No schedules here: with a required `day` they could never start a run (tested below).
 const result = validatePipeline({
   ...dataPipeline,
+  schedules: [],
   parameters: {
     day: { type: 'date' },
     fullRefresh: { type: 'boolean', default: false },

@@ -58,7 +58,7 @@ describe('pipeline validation reports each problem at its path', () => {
     p.schedules[0]!['cron'] = '61 2 * * *';
     p.schedules[1]!['cron'] = '0 2 * *';
     assertProblem(p, 'data-pipeline.schedules[0].cron', /invalid cron "61 2 \* \* \*"/);
-    assertProblem(p, 'data-pipeline.schedules[1].cron', /5 or 6 fields, got 4/);
+    assertProblem(p, 'data-pipeline.schedules[1].cron', /cron must have 5 fields \(minute hour day month weekday\); "0 2 \* \*" has 4$/);
   });
 
   test('unknown time zone', () => {

@@ -342,10 +342,10 @@ void test('a storage failure on one schedule does not stop the others', async ()
 });
 
 void test('a seconds cron after an hour down records only the latest slots, and says how many it left out', async () => {
-  const h = harness([pipeline([{ name: 'fast', cron: '*/2 * * * * *', timezone: 'UTC', catchUp: 'none' }])]);
+  const h = harness([pipeline([{ name: 'fast', cron: '*/2 * * * * *', cronSeconds: true, timezone: 'UTC', catchUp: 'none' }])]);
   await h.tick('2026-11-26T10:00:00Z');
   const summary = await runSchedulerTick({
-    now: new Date('2026-11-26T11:00:00Z'), catalog: { pipelines: [pipeline([{ name: 'fast', cron: '*/2 * * * * *', timezone: 'UTC', catchUp: 'none' }])] },
+    now: new Date('2026-11-26T11:00:00Z'), catalog: { pipelines: [pipeline([{ name: 'fast', cron: '*/2 * * * * *', cronSeconds: true, timezone: 'UTC', catchUp: 'none' }])] },
     store: h.store, starter: h.starter, log: h.log, maxSlotsPerSchedule: 100,
   });
   const result = summary.schedules[0]!;

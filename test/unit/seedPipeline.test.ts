@@ -13,13 +13,16 @@ test('the seed pipeline matches the Prefect flow it replaces', () => {
   assert.equal(p.title, 'Pipeline Data Complet');
   assert.deepEqual(topologicalOrder(p.steps), ['export', 'load', 'transform']);
 
+  // Prefect's @task(retries=3, retry_delay_seconds=60) is one try plus three retries: 4 tries.
   const [exportStep, load, transform] = p.steps;
   assert.equal(exportStep?.kind, 'azureFunction');
-  assert.deepEqual([exportStep?.retry.attempts, exportStep?.retry.delays], [3, 60]);
+  assert.deepEqual([exportStep?.retry.attempts, exportStep?.retry.delays], [4, 60]);
   assert.equal(load?.kind, 'snowflake');
-  assert.deepEqual([load?.retry.attempts, load?.retry.delays], [3, 120]);
+  assert.deepEqual([load?.retry.attempts, load?.retry.delays], [4, 120]);
   assert.equal(transform?.kind, 'dbt');
-  assert.deepEqual([transform?.retry.attempts, transform?.retry.delays], [2, 60]);
+  assert.deepEqual([transform?.retry.attempts, transform?.retry.delays], [3, 60]);
+  // `day` is a calendar date, by default the run's logical date (the slot's, for a scheduled run).
+  assert.deepEqual(p.parameters['day'], { type: 'date', default: { run: 'logicalDate' }, description: "export day folder to load; default: the run's logical date (UTC)" });
   assert.deepEqual(p.pipelineRetry, { retries: 1, delay: 300, retryPermanent: false });
 
   if (exportStep?.kind !== 'azureFunction' || load?.kind !== 'snowflake' || transform?.kind !== 'dbt') throw new Error('kinds');
@@ -29,7 +32,7 @@ test('the seed pipeline matches the Prefect flow it replaces', () => {
     copyInto: {
       table: 'ma_table_destination',
       stage: 'mon_stage_azure',
-      // The Prefect flow's folder; {param.day} picks one day's subfolder (empty by default: all of it).
+      // The Prefect flow's folder; {param.day} picks one day's subfolder (the run's logical date by default).
       path: 'chemin/vers/fichiers/{param.day}',
       fileFormat: { type: 'JSON', options: {} },
       onError: 'CONTINUE',

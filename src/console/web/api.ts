@@ -67,6 +67,9 @@ export interface ScheduleJson {
   readonly timezone: string;
   readonly enabled: boolean;
   readonly paused: boolean;
+  /** The API's word (src/core/scheduleState.ts), the one `schedules ls` shows. */
+  readonly state: 'active' | 'failing' | 'paused' | 'disabled' | 'scheduler off';
+  readonly lastStartFailure: { slot: string; reason: string } | null;
   readonly tags: readonly string[];
   readonly nextRun: { utc: string; local: string; dst: string } | null;
 }
@@ -122,6 +125,8 @@ export interface RunJson extends Omit<RunSummary, 'trigger'> {
   readonly trigger?: RunTriggerJson;
   readonly parameters?: Record<string, unknown>;
   readonly pipelineAttempt?: number;
+  /** While a failed round waits for its pipeline retry (the engine's state): the attempt that comes and when. */
+  readonly pipelineRetry?: { attempt: number; at: string };
   readonly error?: { class: string; message: string; stepId?: string };
   readonly rerunOf?: string;
   readonly steps: readonly StepJson[];
@@ -134,6 +139,8 @@ export interface LogLineJson {
   readonly msg: string;
   readonly stepId?: string;
   readonly attempt?: number;
+  /** Structured fields; `alert` on the line that says an alert could not be delivered. */
+  readonly fields?: { readonly alert?: { readonly channel: string; readonly webhook: string; readonly error: string } };
   readonly cursor: string;
 }
 

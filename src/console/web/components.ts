@@ -1,5 +1,5 @@
 /** Small pieces the pages share: status badges, problem messages, shown text, data loading with refresh. */
-import { useCallback, useEffect, useState } from 'preact/hooks';
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { visibleParts } from '../../core/visibleText';
 import { ApiError, type Problem } from './api';
 import { html } from './html';
@@ -34,16 +34,21 @@ export interface Loaded<T> {
   readonly reload: () => void;
 }
 
-/** Loads on mount and when `key` changes; `everyMs` re-loads while the page is open (live refresh). */
+/**
+ * Loads on mount and when `key` changes; `everyMs` re-loads while the page is open (live refresh).
+ * What it returns always belongs to the current `key`: the data of the previous key is never shown
+ * under the new one (a run's timeline under another run's address), and an answer for a key the
+ * page has left is dropped.
+ */
 export function useLoad<T>(load: () => Promise<T>, key: string, everyMs?: number): Loaded<T> {
-  const [state, setState] = useState<{ data?: T; error?: unknown }>({});
+  const [state, setState] = useState<{ key?: string; data?: T; error?: unknown }>({});
   const [tick, setTick] = useState(0);
   const reload = useCallback(() => setTick((t) => t + 1), []);
   useEffect(() => {
     let live = true;
     load().then(
-      (data) => live && setState({ data }),
-      (error: unknown) => live && setState((s) => ({ ...s, error })),
+      (data) => live && setState({ key, data }),
+      (error: unknown) => live && setState((s) => (s.key === key ? { ...s, error } : { key, error })),
     );
     return () => {
       live = false;
@@ -53,6 +58,33 @@ export function useLoad<T>(load: () => Promise<T>, key: string, everyMs?: number
     if (!everyMs) return undefined;
     const timer = setInterval(reload, everyMs);
     return () => clearInterval(timer);
-  }, [everyMs, reload]);
-  return { data: state.data, error: state.error, reload };
+  }, [everyMs, reload, key]);
+  const current = state.key === key;
+  return { data: current ? state.data : undefined, error: current ? state.error : undefined, reload };
+}
+
+/**
+ * A button whose action needs a second, explicit click: the first shows what will happen and a
+ * confirm button (focused, so Enter confirms and Escape or "Keep" backs out). For actions that stop
+ * work (cancel a run, pause a schedule).
+ */
+export function ConfirmButton({ label, question, confirm, keep, onConfirm, className }: {
+  label: unknown;
+  question: string;
+  confirm: string;
+  keep: string;
+  onConfirm: () => void;
+  className?: string;
+}) {
+  const [asking, setAsking] = useState(false);
+  const yes = useRef<HTMLButtonElement>(null);
+  useEffect(() => {
+    if (asking) yes.current?.focus();
+  }, [asking]);
+  if (!asking) return html`<button class=${className} onClick=${() => setAsking(true)}>${label}</button>`;
+  return html`<span class="confirm" role="group" aria-label=${question} onKeyDown=${(e: KeyboardEvent) => e.key === 'Escape' && setAsking(false)}>
+    <span>${question}</span>
+    <button class=${className} ref=${yes} onClick=${() => { setAsking(false); onConfirm(); }}>${confirm}</button>
+    <button onClick=${() => setAsking(false)}>${keep}</button>
+  </span>`;
 }

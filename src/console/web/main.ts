@@ -20,7 +20,9 @@ function App() {
   const signedOut = me.error instanceof ApiError && me.error.problem.status === 401;
   let page = null;
   if (me.data?.canRead) {
-    if (first === 'runs' && second) page = html`<${RunPage} runId=${second} me=${me.data} />`;
+    // Keyed by run: another run's page starts empty (its log, its read position, its timeline),
+    // whichever way it was reached — a link, a rerun, back/forward.
+    if (first === 'runs' && second) page = html`<${RunPage} key=${second} runId=${second} me=${me.data} />`;
     else if (first === 'runs') page = html`<${RunsPage} location=${location} />`;
     else if (first === 'pipelines' && second && third === 'schedules' && fourth) page = html`<${SlotsPage} pipeline=${second} schedule=${fourth} />`;
     else page = html`<${PipelinesPage} me=${me.data} />`;

@@ -3,7 +3,8 @@ import { definePipeline } from '../define';
 /**
  * The nightly pipeline our users ran on Prefect ("Pipeline Data Complet"): export to Blob Storage
  * through an Azure Function, COPY INTO Snowflake, then `dbt run`. Retry numbers, schedules, tags and
- * secret names are those of the Prefect deployment it replaces.
+ * secret names are those of the Prefect deployment it replaces; `retries` counts as Prefect's
+ * `@task(retries=3, retry_delay_seconds=60)` does: one try plus three retries.
  */
 export default definePipeline({
   name: 'data-pipeline',
@@ -11,9 +12,10 @@ export default definePipeline({
   description: 'Azure Function → Snowflake COPY INTO → dbt',
   tags: ['data-pipeline'],
   parameters: {
-    // Exports land in one folder per day. Empty (the default) loads every file not loaded yet:
-    // Snowflake's load metadata skips files already loaded, so the nightly run needs no day.
-    day: { type: 'string', default: '', description: 'export day folder to load (YYYY-MM-DD); empty loads every new file' },
+    // Exports land in one folder per day. A run loads its logical date's folder: the slot's UTC
+    // date for a scheduled run, the request's for a manual one (Airflow's `ds`). A day that is not
+    // a calendar date (`yesterday`, `2026-13-01`) is refused before any step runs.
+    day: { type: 'date', default: { run: 'logicalDate' }, description: "export day folder to load; default: the run's logical date (UTC)" },
   },
   steps: [
     {
@@ -24,7 +26,7 @@ export default definePipeline({
       functionKey: { secret: 'azure-function-key' },
       method: 'POST',
       body: { action: 'export_to_blob' },
-      retry: { attempts: 3, delays: '60s' },
+      retry: { retries: 3, delays: '60s' },
       timeout: '30m',
     },
     {
@@ -52,7 +54,7 @@ export default definePipeline({
           onError: 'CONTINUE',
         },
       },
-      retry: { attempts: 3, delays: '120s' },
+      retry: { retries: 3, delays: '120s' },
       timeout: '1h',
     },
     {
@@ -66,7 +68,7 @@ export default definePipeline({
         resultsContainerUrl: { setting: 'DBT_RESULTS_CONTAINER_URL' },
       },
       command: 'run',
-      retry: { attempts: 2, delays: '60s' },
+      retry: { retries: 2, delays: '60s' },
       timeout: '2h',
     },
   ],

@@ -1,8 +1,10 @@
 /**
  * What the demo's stage holds, folder by day: `COPY INTO … FROM @mon_stage_azure/chemin/vers/fichiers/<day>`
- * loads that day's files, so the seed pipeline's `day` parameter visibly changes what a run loads.
- * A day with no folder answers as Snowflake does when no file matches: "Copy executed with 0 files
- * processed." The folder itself (no day) holds every file (environment.ts, DEMO_COPY_RESULT).
+ * loads that day's files, so the seed pipeline's `day` parameter (by default the run's logical
+ * date) visibly changes what a run loads. The exports start on DEMO_FIRST_DAY (2026-01-01): 2026-11-27 and
+ * 2026-11-28 have their own files, every later day holds the daily export (DEMO_DAILY_EXPORT,
+ * three files, one partially loaded), so a run on today's date loads something. A day before
+ * them answers as Snowflake does when no file matches: "Copy executed with 0 files processed."
  */
 import { copyIntoResult, type QueryScript } from './server';
 
@@ -21,16 +23,35 @@ export const DEMO_STAGE_DAYS: Readonly<Record<string, Parameters<typeof copyInto
   ],
 };
 
+/** The first day the demo's exports wrote a folder for. */
+export const DEMO_FIRST_DAY = '2026-01-01';
+
+/** The daily export every day after the fixed ones holds, in that day's folder. */
+export function demoDailyExport(day: string): Parameters<typeof copyIntoResult>[0] {
+  const file = (n: number) => `azure://exports/${FOLDER}/${day}/part-000${n}.json`;
+  return [
+    { file: file(1), status: 'LOADED', rowsParsed: 1200, rowsLoaded: 1200 },
+    { file: file(2), status: 'LOADED', rowsParsed: 1150, rowsLoaded: 1150 },
+    {
+      file: file(3), status: 'PARTIALLY_LOADED', rowsParsed: 1100, rowsLoaded: 1097,
+      errorsSeen: 3, firstError: 'Error parsing JSON: incomplete object value', firstErrorLine: 412, firstErrorCharacter: 18,
+    },
+  ];
+}
+
+/** The files of one day's folder: its own, the daily export, or none before the first day. */
+export function demoStageFiles(day: string): Parameters<typeof copyIntoResult>[0] {
+  if (Object.hasOwn(DEMO_STAGE_DAYS, day)) return DEMO_STAGE_DAYS[day] ?? [];
+  return /^\d{4}-\d{2}-\d{2}$/.test(day) && day >= DEMO_FIRST_DAY ? demoDailyExport(day) : [];
+}
+
 /** The day folder a COPY INTO reads, or undefined when it loads the whole folder. */
 export function dayFolderOf(sql: string): string | undefined {
   const match = new RegExp(`^\\s*COPY INTO\\s+\\S+\\s+FROM\\s+'?@mon_stage_azure/${FOLDER}/([^'\\s/]+)`, 'i').exec(sql);
   return match?.[1];
 }
 
-/** Scripts for the stand-in: one per known day, and "no files" for any other day. Register after the folder-wide script. */
+/** The stand-in's script for day folders (see demoStageFiles). Register after the folder-wide script. */
 export function demoStageScripts(): QueryScript[] {
-  return [
-    { match: (sql) => dayFolderOf(sql) !== undefined, result: copyIntoResult([]) },
-    ...Object.entries(DEMO_STAGE_DAYS).map(([day, files]): QueryScript => ({ match: (sql) => dayFolderOf(sql) === day, result: copyIntoResult(files) })),
-  ];
+  return [{ match: (sql) => dayFolderOf(sql) !== undefined, result: (sql) => copyIntoResult(demoStageFiles(dayFolderOf(sql) ?? '')) }];
 }

@@ -38,7 +38,8 @@ export interface SnowflakeErrorSpec {
 /** How the stand-in answers queries whose SQL matches `match`. Later scripts win over earlier ones. */
 export interface QueryScript {
   readonly match: RegExp | string | ((sql: string) => boolean);
-  readonly result?: ResultSpec;
+  /** What the query answers; a function of the SQL when it depends on it (a stage's day folders). */
+  readonly result?: ResultSpec | ((sql: string) => ResultSpec);
   /** The query fails with this error… */
   readonly error?: SnowflakeErrorSpec;
   /** …on its first `failTimes` executions only (then succeeds with `result`). Unset: always. */
@@ -504,7 +505,8 @@ export class SnowflakeStandIn {
       res.end('stand-in: scripted HTTP failure');
       return;
     }
-    let outcome: QueryRecord['outcome'] = { kind: 'result', result: script?.result ?? DEFAULT_RESULT };
+    const scripted = script?.result;
+    let outcome: QueryRecord['outcome'] = { kind: 'result', result: (typeof scripted === 'function' ? scripted(sql) : scripted) ?? DEFAULT_RESULT };
     if (entry && script?.error && (script.failTimes === undefined || entry.executions < script.failTimes)) {
       outcome = { kind: 'error', error: script.error };
     }

@@ -69,6 +69,12 @@ interface Resolved {
   jobId: string;
 }
 
+/**
+ * App setting that points every dbt Cloud step at another endpoint (a private link, the local
+ * stand-in `npm run demo -- --pipeline` starts), as SNOWFLAKE_ACCESS_URL does for Snowflake.
+ */
+export const DBT_CLOUD_ACCESS_URL_SETTING = 'DBT_CLOUD_ACCESS_URL';
+
 export function createDbtCloudRunner(deps: DbtCloudDeps) {
   /** Index of the `include_related` form that last brought the related objects back. */
   let workingForm = 0;
@@ -94,8 +100,9 @@ export function createDbtCloudRunner(deps: DbtCloudDeps) {
   }
 
   async function resolve(runner: DbtCloudRunner, ctx: StepContext): Promise<Resolved> {
+    const access = ctx.settings(DBT_CLOUD_ACCESS_URL_SETTING);
     const [baseUrl, accountId, jobId] = await Promise.all([
-      resolveValue(runner.baseUrl, ctx.secrets, ctx.settings),
+      access !== undefined && access !== '' ? access : resolveValue(runner.baseUrl, ctx.secrets, ctx.settings),
       resolveValue(runner.accountId, ctx.secrets, ctx.settings),
       resolveValue(runner.jobId, ctx.secrets, ctx.settings),
     ]);

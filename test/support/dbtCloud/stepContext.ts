@@ -8,7 +8,7 @@ import { createLogger } from '../../../src/logging/logger';
 import { rememberSecretValue } from '../../../src/logging/mask';
 import type { StepContext } from '../../../src/steps/adapter';
 import type { SecretResolver } from '../../../src/secrets/types';
-import { seedDefaultParameters } from '../seedParameters';
+import { REQUESTED_AT, seedDefaultParameters } from '../seedParameters';
 
 export interface TestStepContext {
   readonly ctx: StepContext;
@@ -62,8 +62,9 @@ export function createTestStepContext(options: {
     pipeline: 'data-pipeline',
     stepId: options.stepId ?? 'transform',
     attempt,
-    parameters: seedDefaultParameters(),
-    trigger: { kind: 'manual' },
+    // A manual run requested at a fixed instant: `day` is its logical date, 2026-01-01.
+    parameters: seedDefaultParameters(REQUESTED_AT),
+    trigger: { kind: 'manual', requestedAt: REQUESTED_AT },
     secrets,
     settings: (name) => settings[name],
     log: log.child({ stepId: options.stepId ?? 'transform', attempt }),

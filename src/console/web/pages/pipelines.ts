@@ -3,9 +3,9 @@
  * and UTC, DST gaps and overlaps marked), pause/resume, the last run and a Run form generated from
  * the declared parameters. Validation messages are the API's, shown beside the field they name.
  */
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { get, post, ApiError, type Me, type ParameterSpec, type PipelineJson, type ScheduleJson } from '../api';
-import { ProblemBox, Status, useLoad } from '../components';
+import { ConfirmButton, ProblemBox, Status, useLoad } from '../components';
 import { html, utc, when } from '../html';
 import { href, navigate } from '../router';
 
@@ -38,7 +38,7 @@ function PipelineCard({ pipeline, me, onChange }: { pipeline: PipelineJson; me: 
       ? html`<a href=${href(['runs', pipeline.lastRun.runId])}>${pipeline.lastRun.runId}</a> <${Status} status=${pipeline.lastRun.status} /> ${when(pipeline.lastRun.createdAt)}`
       : 'never run'} · <a href=${href(['runs'], { pipeline: pipeline.name })}>all runs</a></p>
     <h3>Schedules</h3>
-    ${pipeline.schedules.length === 0 ? html`<p class="muted">none</p>` : html`<div class="scroll"><table>
+    ${pipeline.schedules.length === 0 ? html`<p class="muted">none</p>` : html`<div class="scroll"><table class="stack">
       <thead><tr><th scope="col">Schedule</th><th scope="col">Cron</th><th scope="col">Next fire</th><th scope="col">State</th><th scope="col"><span class="sr-only">Actions</span></th></tr></thead>
       <tbody>${pipeline.schedules.map((s) => html`<${ScheduleRow} key=${s.name} pipeline=${pipeline.name} schedule=${s} me=${me} onChange=${onChange} />`)}</tbody>
     </table></div>`}
@@ -60,17 +60,43 @@ function ScheduleRow({ pipeline, schedule, me, onChange }: { pipeline: string; s
   return html`<tr>
     <th scope="row"><a href=${href(['pipelines', pipeline, 'schedules', schedule.name])}>${schedule.name}</a>
       <div>${schedule.tags.map((t) => html`<span class="tag">${t}</span> `)}</div></th>
-    <td><code>${schedule.cron}</code><div class="muted">${schedule.timezone}</div></td>
-    <td>${next ? html`<div>${next.local} <span class="muted">(${schedule.timezone})</span></div>
+    <td data-label="Cron"><code>${schedule.cron}</code><div class="muted">${schedule.timezone}</div></td>
+    <td data-label="Next fire">${next ? html`${schedule.state === 'scheduler off' ? html`<div class="muted">would fire (the scheduler is off):</div>` : null}<div>${next.local} <span class="muted">(${schedule.timezone})</span></div>
       <div class="muted">${when(next.utc)} your time · ${utc(next.utc)}</div>
       ${next.dst ? html`<span class="badge dst" title="daylight-saving change on this slot">DST ${next.dst}</span>` : null}` : html`<span class="muted">—</span>`}</td>
-    <td>${!schedule.enabled ? 'disabled' : schedule.paused ? html`<span class="badge status-cancelled">paused</span>` : html`<span class="badge status-succeeded">active</span>`}</td>
-    <td>${me.canOperate && schedule.enabled ? html`<button onClick=${toggle}>${schedule.paused ? 'Resume' : 'Pause'} <span class="sr-only">${schedule.name}</span></button>` : null}
+    <td data-label="State"><${ScheduleState} schedule=${schedule} /></td>
+    <td>${me.canOperate && schedule.enabled
+      ? schedule.paused
+        ? html`<button onClick=${toggle}>Resume <span class="sr-only">${schedule.name}</span></button>`
+        : html`<${ConfirmButton} label=${html`Pause <span class="sr-only">${schedule.name}</span>`} question=${`Pause ${schedule.name}? Its slots are skipped until you resume it.`}
+            confirm="Yes, pause" keep="Keep it active" onConfirm=${toggle} />`
+      : null}
       <${ProblemBox} error=${error} /></td>
   </tr>`;
 }
 
-/** The DAG, layered by longest path from a root: columns are levels, arrows are dependencies. */
+/** The API's state word (the one `schedules ls` prints), with why a failing schedule fails. */
+function ScheduleState({ schedule }: { schedule: ScheduleJson }) {
+  const tone: Record<ScheduleJson['state'], string> = { active: 'status-succeeded', failing: 'status-failed', paused: 'status-cancelled', disabled: 'status-skipped', 'scheduler off': 'status-cancelled' };
+  const failure = schedule.state === 'failing' ? schedule.lastStartFailure : null;
+  return html`<span class=${`badge ${tone[schedule.state] ?? ''}`}>${schedule.state}</span>
+    ${failure ? html`<div class="error-text">the slot of ${utc(failure.slot)} could not start its run: ${failure.reason}</div>` : null}`;
+}
+
+/** True while the viewport is at most `px` wide (follows resizes and rotation). */
+function useNarrow(px: number): boolean {
+  const query = `(max-width: ${px}px)`;
+  const [narrow, setNarrow] = useState(() => window.matchMedia(query).matches);
+  useEffect(() => {
+    const list = window.matchMedia(query);
+    const onChange = () => setNarrow(list.matches);
+    list.addEventListener('change', onChange);
+    return () => list.removeEventListener('change', onChange);
+  }, [query]);
+  return narrow;
+}
+
+/** The DAG, layered by longest path from a root: columns are levels (rows on a narrow screen), arrows are dependencies. */
 function Dag({ steps }: { steps: PipelineJson['steps'] }) {
   const level = new Map<string, number>();
   const depth = (id: string, seen: Set<string> = new Set()): number => {
@@ -84,22 +110,29 @@ function Dag({ steps }: { steps: PipelineJson['steps'] }) {
     return value;
   };
   steps.forEach((s) => depth(s.id));
+  // On a phone the levels go down the screen, so a chain of steps fits its width.
+  const vertical = useNarrow(600);
   const rows = new Map<number, number>();
   const position = new Map<string, { x: number; y: number }>();
   for (const s of steps) {
     const l = level.get(s.id) ?? 0;
     const row = rows.get(l) ?? 0;
     rows.set(l, row + 1);
-    position.set(s.id, { x: 10 + l * 190, y: 10 + row * 70 });
+    position.set(s.id, vertical ? { x: 10 + row * 170, y: 10 + l * 80 } : { x: 10 + l * 190, y: 10 + row * 70 });
   }
-  const width = 10 + (Math.max(0, ...level.values()) + 1) * 190;
-  const height = 10 + Math.max(1, ...rows.values()) * 70;
+  const levels = Math.max(0, ...level.values()) + 1;
+  const across = Math.max(1, ...rows.values());
+  const width = vertical ? 10 + across * 170 : 10 + levels * 190;
+  const height = vertical ? 10 + levels * 80 : 10 + across * 70;
   return html`<div class="scroll"><svg class="dag" viewBox=${`0 0 ${width} ${height}`} width=${width} height=${height} role="img" aria-label=${`Step graph: ${steps.map((s) => (s.dependsOn.length ? `${s.id} after ${s.dependsOn.join(', ')}` : s.id)).join('; ')}`}>
     ${steps.flatMap((s) => s.dependsOn.map((d) => {
       const from = position.get(d);
       const to = position.get(s.id);
       if (!from || !to) return null;
-      return html`<path class="edge" d=${`M${from.x + 160},${from.y + 25} C${from.x + 175},${from.y + 25} ${to.x - 15},${to.y + 25} ${to.x},${to.y + 25}`} />`;
+      const path = vertical
+        ? `M${from.x + 80},${from.y + 50} C${from.x + 80},${from.y + 65} ${to.x + 80},${to.y - 15} ${to.x + 80},${to.y}`
+        : `M${from.x + 160},${from.y + 25} C${from.x + 175},${from.y + 25} ${to.x - 15},${to.y + 25} ${to.x},${to.y + 25}`;
+      return html`<path class="edge" d=${path} />`;
     }))}
     ${steps.map((s) => {
       const p = position.get(s.id) ?? { x: 0, y: 0 };
@@ -111,7 +144,7 @@ function Dag({ steps }: { steps: PipelineJson['steps'] }) {
 function RunForm({ pipeline, onClose }: { pipeline: PipelineJson; onClose: () => void }) {
   const specs = Object.entries(pipeline.parameters);
   const [values, setValues] = useState<Record<string, string>>(() =>
-    Object.fromEntries(specs.map(([name, spec]) => [name, spec.default === undefined ? '' : typeof spec.default === 'string' ? spec.default : JSON.stringify(spec.default)])),
+    Object.fromEntries(specs.map(([name, spec]) => [name, spec.default === undefined || fromRun(spec) ? '' : typeof spec.default === 'string' ? spec.default : JSON.stringify(spec.default)])),
   );
   const [idempotencyKey, setKey] = useState('');
   const [error, setError] = useState<unknown>(undefined);
@@ -141,17 +174,29 @@ function RunForm({ pipeline, onClose }: { pipeline: PipelineJson; onClose: () =>
   </form>`;
 }
 
+/** A default the run supplies (`{ run: 'logicalDate' }`): left empty in the form, filled when the run starts. */
+function fromRun(spec: ParameterSpec): boolean {
+  return typeof spec.default === 'object' && spec.default !== null && 'run' in spec.default;
+}
+
 function ParameterField({ name, spec, value, error, onInput }: { name: string; spec: ParameterSpec; value: string; error?: string; onInput: (v: string) => void }) {
   const id = `param-${name}`;
+  const required = spec.default === undefined && spec.type !== 'boolean';
   const set = (e: Event) => onInput((e.target as HTMLInputElement).type === 'checkbox' ? String((e.target as HTMLInputElement).checked) : (e.target as HTMLInputElement).value);
+  const described = [error ? `${id}-error` : '', `${id}-hint`].filter(Boolean).join(' ');
+  // A date is typed as the API takes it (YYYY-MM-DD), not in the browser's locale (mm/dd/yyyy).
+  const hint = spec.type === 'date' ? (fromRun(spec) ? "YYYY-MM-DD; empty: the run's logical date (today, UTC)" : 'YYYY-MM-DD') : '';
   const input = spec.type === 'boolean'
     ? html`<input id=${id} type="checkbox" checked=${value === 'true'} onChange=${set} aria-invalid=${error ? 'true' : undefined} />`
     : spec.enum
-      ? html`<select id=${id} value=${value} onChange=${set}>${['', ...spec.enum.map(String)].map((o) => html`<option value=${o}>${o || '(default)'}</option>`)}</select>`
-      : html`<input id=${id} type=${spec.type === 'date' ? 'date' : spec.type === 'string' ? 'text' : 'number'} value=${value} onInput=${set}
-          aria-invalid=${error ? 'true' : undefined} aria-describedby=${error ? `${id}-error` : undefined} />`;
-  return html`<div class="field"><label for=${id}>${name} <span class="muted">${spec.type}${spec.description ? ` — ${spec.description}` : ''}</span></label>
-    ${input}${error ? html`<div class="field-error" id=${`${id}-error`}>${error}</div>` : null}</div>`;
+      ? html`<select id=${id} value=${value} onChange=${set} required=${required}>${[...(required ? [] : ['']), ...spec.enum.map(String)].map((o) => html`<option value=${o}>${o || '(default)'}</option>`)}</select>`
+      : spec.type === 'date'
+        ? html`<input id=${id} type="text" inputmode="numeric" autocomplete="off" pattern="\\d{4}-\\d{2}-\\d{2}" placeholder="YYYY-MM-DD" value=${value} onInput=${set}
+            required=${required} aria-invalid=${error ? 'true' : undefined} aria-describedby=${described} />`
+        : html`<input id=${id} type=${spec.type === 'string' ? 'text' : 'number'} value=${value} onInput=${set} required=${required}
+            aria-invalid=${error ? 'true' : undefined} aria-describedby=${error ? `${id}-error` : undefined} />`;
+  return html`<div class="field"><label for=${id}>${name} <span class="muted">${spec.type}${required ? ' (required)' : ''}${spec.description ? ` — ${spec.description}` : ''}</span></label>
+    ${input}${hint ? html`<div class="muted" id=${`${id}-hint`}>${hint}</div>` : null}${error ? html`<div class="field-error" id=${`${id}-error`}>${error}</div>` : null}</div>`;
 }
 
 function convert(spec: ParameterSpec, raw: string): unknown {

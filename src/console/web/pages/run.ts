@@ -5,10 +5,11 @@
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { get, post, type LogLineJson, type Me, type RunJson, type StepJson } from '../api';
-import { oneLine, keepingLines } from '../../../core/visibleText';
-import { ProblemBox, Shown, Status, useLoad } from '../components';
+import { keepingLines, oneLine } from '../../../core/visibleText';
+import { ConfirmButton, ProblemBox, Shown, Status, useLoad } from '../components';
 import { duration, html, masked, startedBy, utc, when } from '../html';
 import { href, navigate } from '../router';
+import { repeatedErrorCompactor, sameErrorAs } from '../../../core/repeatedErrors';
 
 const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
 
@@ -38,6 +39,7 @@ function Summary({ run, me }: { run: RunJson; me: Me }) {
     <dt>Created</dt><dd>${when(run.createdAt)} <span class="muted">${utc(run.createdAt)}</span></dd>
     <dt>Duration</dt><dd>${duration(run.durationSeconds)}</dd>
     ${run.pipelineAttempt && run.pipelineAttempt > 1 ? html`<dt>Pipeline attempt</dt><dd>${run.pipelineAttempt} (pipeline-level retry)</dd>` : null}
+    ${run.pipelineRetry ? html`<dt>Next</dt><dd class="waiting-retry">pipeline attempt ${run.pipelineRetry.attempt} at ${utc(run.pipelineRetry.at)}: the steps that did not succeed run again then</dd>` : null}
     ${run.rerunOf ? html`<dt>Rerun of</dt><dd><a href=${href(['runs', run.rerunOf])}>${run.rerunOf}</a></dd>` : null}
     ${run.error ? html`<dt>Error</dt><dd class="error-text"><${Shown} text=${`${run.error.stepId ? `${run.error.stepId}: ` : ''}${run.error.message}`} /></dd>` : null}
     ${run.parameters && Object.keys(run.parameters).length ? html`<dt>Parameters</dt><dd><code><${Shown} text=${JSON.stringify(run.parameters)} /></code></dd>` : null}
@@ -61,7 +63,8 @@ function Actions({ run, me, onDone }: { run: RunJson; me: Me; onDone: () => void
   };
   const anyFailed = run.steps.some((s) => s.status !== 'succeeded' && s.status !== 'reused');
   return html`<div class="actions" role="group" aria-label="Run actions">
-    ${!done ? html`<button class="danger" onClick=${() => act('cancel', {}, false)}>Cancel run</button>` : null}
+    ${!done ? html`<${ConfirmButton} className="danger" label="Cancel run" question=${`Cancel run ${run.runId}? Its running steps are stopped.`}
+      confirm="Yes, cancel the run" keep="Keep it running" onConfirm=${() => act('cancel', {}, false)} />` : null}
     ${done && anyFailed ? html`<button class="primary" onClick=${() => act('rerun', { from: 'failed' }, true)}>Rerun from failed</button>` : null}
     ${done ? html`<span class="inline-form"><label>Rerun from step <select value=${from} onChange=${(e: Event) => setFrom((e.target as HTMLSelectElement).value)}>
       ${run.steps.map((s) => html`<option value=${s.id}>${s.id}</option>`)}</select></label>
@@ -71,7 +74,7 @@ function Actions({ run, me, onDone }: { run: RunJson; me: Me; onDone: () => void
 }
 
 interface Bar {
-  readonly kind: 'attempt' | 'wait';
+  readonly kind: 'attempt' | 'wait' | 'pipeline-wait';
   readonly start: number;
   readonly end: number;
   readonly label: string;
@@ -83,7 +86,8 @@ function barsOf(step: StepJson, now: number): Bar[] {
   step.attempts.forEach((a, i) => {
     const start = Date.parse(a.startedAt);
     const end = a.endedAt ? Date.parse(a.endedAt) : now;
-    bars.push({ kind: 'attempt', start, end, status: a.status, label: oneLine(`attempt ${a.attempt} ${a.status}${a.error ? `: ${a.error.message}` : ''}`) });
+    const same = sameErrorAs(step.attempts, i);
+    bars.push({ kind: 'attempt', start, end, status: a.status, label: oneLine(`attempt ${a.attempt} ${a.status}${a.error ? `: ${same === undefined ? a.error.message : `same error as attempt ${same}`}` : ''}`) });
     const next = step.attempts[i + 1];
     const waitEnd = next ? Date.parse(next.startedAt) : step.nextAt && a.endedAt ? Date.parse(step.nextAt) : undefined;
     if (a.endedAt && waitEnd !== undefined && waitEnd > end) bars.push({ kind: 'wait', start: end, end: waitEnd, status: 'waiting', label: `retry wait ${duration((waitEnd - end) / 1000)}` });
@@ -91,10 +95,24 @@ function barsOf(step: StepJson, now: number): Bar[] {
   return bars;
 }
 
-/** Times are the run's own (virtual in the demo): the axis spans the first start to the last end. */
+/**
+ * While the run waits for its pipeline retry, the steps that will run again wait too: from the
+ * round's last failure to the retry's time (the engine's timer), on each of their rows.
+ */
+function pipelineWaitOf(run: RunJson, step: StepJson, roundEnd: number): Bar | undefined {
+  const wait = run.pipelineRetry;
+  if (!wait || step.status === 'succeeded' || step.status === 'reused') return undefined;
+  const end = Date.parse(wait.at);
+  return end > roundEnd ? { kind: 'pipeline-wait', start: roundEnd, end, status: 'waiting', label: `waiting for pipeline attempt ${wait.attempt} at ${utc(wait.at)}` } : undefined;
+}
+
+/** Times are the run's own (virtual in the demo): the axis spans the first start to the last end, or the awaited retry. */
 function Timeline({ run }: { run: RunJson }) {
   const lastSeen = Math.max(0, ...run.steps.flatMap((s) => s.attempts.map((a) => Date.parse(a.endedAt ?? a.startedAt))), run.endedAt ? Date.parse(run.endedAt) : 0);
-  const rows = run.steps.map((s) => ({ step: s, bars: barsOf(s, lastSeen) }));
+  const rows = run.steps.map((s) => {
+    const wait = pipelineWaitOf(run, s, lastSeen);
+    return { step: s, bars: wait ? [...barsOf(s, lastSeen), wait] : barsOf(s, lastSeen) };
+  });
   const all = rows.flatMap((r) => r.bars);
   if (all.length === 0) return html`<p class="muted">No attempt yet.</p>`;
   const t0 = Math.min(...all.map((b) => b.start));
@@ -107,7 +125,7 @@ function Timeline({ run }: { run: RunJson }) {
         ${bars.map((b) => html`<span class=${`bar bar-${b.kind} bar-${b.status}`} style=${{ left: pct(b.start), width: `max(3px, calc(${pct(b.end)} - ${pct(b.start)}))` }} title=${b.label}><span class="sr-only">${b.label}</span></span>`)}
       </div></div>`)}
     <div class="gantt-axis muted"><span>${utc(new Date(t0).toISOString())}</span><span>${duration((t1 - t0) / 1000)}</span></div>
-    <p class="legend muted"><span class="bar-key bar-succeeded"></span> succeeded <span class="bar-key bar-failed"></span> failed attempt <span class="bar-key bar-running"></span> running (incl. polling) <span class="bar-key bar-wait"></span> retry wait</p>
+    <p class="legend muted"><span class="bar-key bar-succeeded"></span> succeeded <span class="bar-key bar-failed"></span> failed attempt <span class="bar-key bar-running"></span> running (incl. polling) <span class="bar-key bar-wait"></span> retry wait${run.pipelineRetry ? html` <span class="bar-key bar-pipeline-wait"></span> pipeline retry wait` : null}</p>
   </div>`;
 }
 
@@ -116,7 +134,11 @@ function StepDetails({ run }: { run: RunJson }) {
     const metrics = run.metrics[s.id];
     return html`<details key=${s.id} open=${s.status === 'failed'}>
       <summary>${s.id} <${Status} status=${s.status} /> · ${s.attempts.length} attempt${s.attempts.length === 1 ? '' : 's'}</summary>
-      ${s.attempts.length ? html`<ol class="attempts">${s.attempts.map((a) => html`<li>#${a.attempt} ${a.status} · ${utc(a.startedAt)}${a.endedAt ? ` → ${utc(a.endedAt)}` : ''}${a.error ? html` · <span class="error-text"><${Shown} text=${`${a.error.class}: ${a.error.message}`} /></span>` : null}</li>`)}</ol>` : null}
+      ${s.attempts.length ? html`<ol class="attempts">${s.attempts.map((a, i) => {
+        // The same error again is referred to, not repeated (src/core/repeatedErrors.ts).
+        const same = sameErrorAs(s.attempts, i);
+        return html`<li>#${a.attempt} ${a.status} · ${utc(a.startedAt)}${a.endedAt ? ` → ${utc(a.endedAt)}` : ''}${a.error ? html` · <span class="error-text"><${Shown} text=${`${a.error.class}: ${same === undefined ? a.error.message : `same error as #${same}`}`} /></span>` : null}</li>`;
+      })}</ol>` : null}
       ${metrics ? html`<dl class="facts">${Object.entries(metrics).map(([k, v]) => html`<dt><${Shown} text=${k} /></dt><dd><${Shown} text=${typeof v === 'string' ? v : JSON.stringify(v)} /></dd>`)}</dl>` : null}
       ${s.output !== undefined ? html`<pre class="output">${keepingLines(JSON.stringify(masked(s.output), null, 2))}</pre>` : null}
     </details>`;
@@ -150,9 +172,14 @@ function Log({ runId, finished }: { runId: string; finished: boolean }) {
   useEffect(() => {
     if (follow && box.current) box.current.scrollTop = box.current.scrollHeight;
   }, [lines, follow]);
+  // A repeated error is printed once, then referred to (src/core/repeatedErrors.ts).
+  const compact = repeatedErrorCompactor();
+  // An alert that could not be delivered fails nothing, so nothing else would show it.
+  const undelivered = lines.flatMap((l) => (l.fields?.alert ? [l.fields.alert] : []));
   return html`<div>
+    ${undelivered.map((a) => html`<div class="problem" role="alert"><strong>Alert not delivered</strong>: <${Shown} text=${`${a.channel} (webhook secret ${a.webhook}): ${a.error}`} /></div>`)}
     <label class="inline"><input type="checkbox" checked=${follow} onChange=${() => setFollow(!follow)} /> Follow</label>
     <${ProblemBox} error=${error} />
-    <pre class="log" ref=${box} tabindex="0" aria-label="Run log" aria-live=${follow ? 'polite' : 'off'}>${lines.length === 0 ? 'no log lines yet' : lines.map((l) => html`${utc(l.time)} ${l.level.toUpperCase().padEnd(5)} ${l.stepId ? `[${oneLine(l.stepId)}${l.attempt ? `#${l.attempt}` : ''}] ` : ''}<${Shown} text=${l.msg} />${'\n'}`)}</pre>
+    <pre class="log" ref=${box} tabindex="0" aria-label="Run log" aria-live=${follow ? 'polite' : 'off'}>${lines.length === 0 ? 'no log lines yet' : lines.map((l) => html`${utc(l.time)} ${l.level.toUpperCase().padEnd(5)} ${l.stepId ? `[${oneLine(l.stepId)}${l.attempt ? `#${l.attempt}` : ''}] ` : ''}<${Shown} text=${compact(l.msg)} />${'\n'}`)}</pre>
   </div>`;
 }

@@ -296,7 +296,8 @@ const parameterSchema = z.discriminatedUnion('type', [
 ]);
 export type ParameterSpec = z.output<typeof parameterSchema>;
 
-export const scheduleSchema = z
+/** A schedule's fields, before the cron check that needs two of them (owedSlots.ts picks from it). */
+export const scheduleFieldsSchema = z
   .object({
     name: notReserved(slug, 'schedule name'),
     /** Five fields, or a macro (`@daily`); six only with `cronSeconds: true` (cron.ts). */
@@ -324,10 +325,11 @@ export const scheduleSchema = z
     /** A slot not started this long after its time raises the `late` alert. */
     lateAfter: durationSchema.default(600),
   })
-  .strict()
-  .superRefine((schedule, ctx) => {
-    for (const message of cronProblems(schedule.cron, { seconds: schedule.cronSeconds })) ctx.addIssue({ code: 'custom', path: ['cron'], message });
-  });
+  .strict();
+
+export const scheduleSchema = scheduleFieldsSchema.superRefine((schedule, ctx) => {
+  for (const message of cronProblems(schedule.cron, { seconds: schedule.cronSeconds })) ctx.addIssue({ code: 'custom', path: ['cron'], message });
+});
 export type ScheduleDefinition = z.output<typeof scheduleSchema>;
 
 export const alertSchema = z

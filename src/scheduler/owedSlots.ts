@@ -18,13 +18,18 @@
  * A slot both definitions have counts once. Rows written before this existed carry no
  * definition: they are read as recorded under the current one.
  */
-import { scheduleSchema, type ScheduleDefinition } from '../pipelines/schema';
+import { cronProblems } from '../pipelines/cron';
+import { scheduleFieldsSchema, type ScheduleDefinition } from '../pipelines/schema';
 import { SlotCalculator, type Slot } from './slots';
 
 /** The part of a schedule that decides its slots, as recorded with its checkpoint. */
 export type RecordedSchedule = Pick<ScheduleDefinition, 'cron' | 'timezone' | 'dst' | 'enabled'>;
 
-const recordedScheduleSchema = scheduleSchema.pick({ cron: true, timezone: true, dst: true, enabled: true });
+// A recorded cron was valid when recorded; one that no longer reads as a cron is treated as unreadable.
+// Six fields were only ever recorded with cronSeconds, which the record does not keep.
+const recordedScheduleSchema = scheduleFieldsSchema
+  .pick({ cron: true, timezone: true, dst: true, enabled: true })
+  .refine((s) => cronProblems(s.cron, { seconds: s.cron.trim().split(/\s+/).length === 6 }).length === 0);
 
 /** A recorded definition read back from storage; undefined when unreadable (then the current one is assumed). */
 export function parseRecordedSchedule(json: string): RecordedSchedule | undefined {

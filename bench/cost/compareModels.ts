@@ -50,7 +50,8 @@ export async function sideBySide(): Promise<SideBySide[]> {
   const theirs = await loadTheirs();
   const infra = await readInfraParameters(path.join(__dirname, '..', '..'));
   const shipped = { partitionCount: infra.partitionCount, maxQueuePollingIntervalSeconds: infra.maxQueuePollingSeconds, durableAlwaysReady: infra.durableAlwaysReady, instanceMemoryMB: infra.instanceMemoryMB, instanceLingerSeconds: RATES.idleKeepAliveSeconds.value };
-  const catalog = loadCatalog(pipelineInputs).pipelines;
+  // The seed alone: the independent model prices the seed's workload, whatever else the catalog holds.
+  const catalog = loadCatalog(pipelineInputs).pipelines.filter((p) => p.name === 'data-pipeline');
   const ours = (pipelines: typeof catalog): CostEstimate => estimateMonthlyCost({ pipelines, infra, measurement: seedRunMeasurement(), prices: shippedPrices() });
   const pair = (workload: string, e: CostEstimate, t: { total: number; lines: readonly TheirLine[] }): SideBySide => ({
     workload,

@@ -21,6 +21,8 @@ interface CostOptions {
   /** Price ten copies of the project's pipelines. */
   tenPipelines?: boolean;
   compare?: boolean;
+  /** Price only these pipelines of the catalog (default: all). */
+  pipeline?: string[];
 }
 
 function parseSets(pairs: readonly string[]): Record<string, string> {
@@ -38,7 +40,10 @@ async function estimateInput(opts: CostOptions): Promise<EstimateInput> {
     const [prices, infra] = await Promise.all([loadPrices(opts.prices), readInfraParameters(opts.project, parseSets(opts.set))]);
     const polls = opts.polls === undefined ? undefined : Number(opts.polls);
     if (polls !== undefined && (!Number.isInteger(polls) || polls < 1)) throw new CliError(`--polls ${opts.polls}: a whole number of polls per long job, 1 or more`, EXIT.invalid);
-    const catalog = loadCatalog(pipelineInputs).pipelines;
+    const all = loadCatalog(pipelineInputs).pipelines;
+    const unknown = (opts.pipeline ?? []).filter((name) => !all.some((p) => p.name === name));
+    if (unknown.length > 0) throw new CliError(`--pipeline ${unknown.join(', ')}: no such pipeline (known: ${all.map((p) => p.name).join(', ')})`, EXIT.invalid);
+    const catalog = opts.pipeline && opts.pipeline.length > 0 ? all.filter((p) => opts.pipeline?.includes(p.name)) : all;
     return {
       pipelines: opts.tenPipelines ? timesTen(catalog) : catalog,
       infra,
@@ -96,6 +101,7 @@ export function addCostCommand(program: Command, print: (data: unknown, human: (
     .option('--project <dir>', 'project folder holding infra/ and host.json', '.')
     .option('--set <name=value>', 'override a deployment parameter or host.json setting, e.g. durableAlwaysReady=1, partitionCount=4, maxQueuePollingSeconds=30 (repeatable)', (v: string, all: string[]) => [...all, v], [] as string[])
     .option('--polls <n>', 'polls each long job (export, COPY INTO, dbt) takes (default 10: a 5-minute job polled every 30 s)')
+    .option('--pipeline <name>', 'price only this pipeline of the catalog (repeatable; default: every pipeline)', (v: string, all: string[]) => [...all, v], [] as string[])
     .option('--ten-pipelines', 'price ten copies of the project\'s pipelines, each with its schedules')
     .option('--compare', 'compare configurations (backends, always-ready, polling, partitions, polls per job) and their latency')
     .action(async (opts: CostOptions) => {

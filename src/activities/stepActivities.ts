@@ -20,12 +20,13 @@ import type { Logger } from '../logging/logger';
 import { maskDeep, maskSecrets, rememberSecretValue } from '../logging/mask';
 import { runEventFromState, type RunEvent } from '../notify/event';
 import type { AlertDefinition, StepDefinition, StepKind } from '../pipelines/schema';
-import type { AttemptRecord, LogLine, RunRecorder, RunWrite } from '../runs/recorder';
+import type { AttemptRecord, LogLine, RunGateReader, RunRecorder, RunWrite } from '../runs/recorder';
 import type { SecretResolver, SettingsReader } from '../secrets/types';
 import type { StepAdapter, StepContext } from '../steps/adapter';
 import type { StepLogLine } from '../steps/resultLines';
 import type { CancelActivityInput, PollActivityInput, StepActivityInput, StepOutcome } from '../steps/protocol';
 import { deployedPipeline, deployedStep, type DeployedPipelines, type DeployedStep } from './deployedStep';
+import { runGate, type RunClaim } from './runGate';
 import { cancelActivityInputSchema, finishRunInputSchema, pollActivityInputSchema, stepActivityInputSchema } from './schemas';
 
 /** Sends run alerts (src/notify's Notifier): it picks the alerts whose `on` matches the event. */
@@ -40,6 +41,8 @@ export interface StepActivityDeps {
   readonly secrets: SecretResolver;
   readonly settings: SettingsReader;
   readonly recorder?: RunRecorder;
+  /** The run records the API and the scheduler create: every activity checks its run against them (runGate.ts). */
+  readonly records?: RunGateReader;
   readonly notifier?: RunNotifier;
   readonly logger: Logger;
   /** The activities' clock (attempt records); tests pass the development host's. */
@@ -52,13 +55,18 @@ export type UserStepInput = StepActivityInput & { readonly step: StepDefinition;
 /** A user's step activity: gets the step input, returns a small JSON result (or nothing). */
 export type UserStepHandler = (input: UserStepInput, ctx: { readonly log: Logger }) => Promise<Json | undefined | void>;
 
+/**
+ * Each handler takes the instance calling it (the activity trigger's `instanceId` binding data:
+ * azure-functions-durable-extension `ActivityTriggerAttributeBindingProvider`), checked against the
+ * run its input names (runGate.ts).
+ */
 export interface StepActivities {
-  startStep(input: unknown): Promise<StepOutcome>;
-  pollStep(input: unknown): Promise<StepOutcome>;
-  cancelStep(input: unknown): Promise<void>;
-  finishRun(input: unknown): Promise<void>;
+  startStep(input: unknown, caller?: string): Promise<StepOutcome>;
+  pollStep(input: unknown, caller?: string): Promise<StepOutcome>;
+  cancelStep(input: unknown, caller?: string): Promise<void>;
+  finishRun(input: unknown, caller?: string): Promise<void>;
   /** Turns a user handler into the activity registered as `name`, which `kind: 'activity'` steps naming it call. */
-  wrapUserActivity(name: string, handler: UserStepHandler): (input: unknown) => Promise<StepOutcome>;
+  wrapUserActivity(name: string, handler: UserStepHandler): (input: unknown, caller?: string) => Promise<StepOutcome>;
 }
 
 function parse<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
@@ -83,8 +91,17 @@ function maskedFailure(error: unknown): FailureInfo {
   return { ...info, message: maskSecrets(info.message) };
 }
 
+const claimOf = (input: StepActivityInput): RunClaim => ({
+  runId: input.runId,
+  pipeline: input.pipeline,
+  definitionVersion: input.definitionVersion,
+  trigger: input.trigger,
+  parameters: input.parameters,
+});
+
 export function createStepActivities(deps: StepActivityDeps): StepActivities {
   const now = deps.clock ?? (() => new Date());
+  const gate = runGate(deps.records);
   const secrets: SecretResolver = {
     async get(name) {
       const value = await deps.secrets.get(name);
@@ -159,7 +176,20 @@ export function createStepActivities(deps: StepActivityDeps): StepActivities {
    * catalog refuses (unknown, other version, parameters that do not fit) fails the attempt like any
    * permanent error, so the run's record says why.
    */
-  async function attempt(input: StepActivityInput, startedAt: string, starts: boolean, call: (deployed: DeployedStep, ctx: StepContext) => Promise<StepOutcome>): Promise<StepOutcome> {
+  async function attempt(
+    input: StepActivityInput,
+    caller: string | undefined,
+    startedAt: string,
+    starts: boolean,
+    call: (deployed: DeployedStep, ctx: StepContext) => Promise<StepOutcome>,
+  ): Promise<StepOutcome> {
+    // A run nobody created, or one that has ended or was cancelled: refused before anything is done
+    // or written (runGate.ts).
+    try {
+      await gate.check(claimOf(input), caller, true);
+    } catch (error) {
+      throw activityError(error);
+    }
     // The step's own results (StepContext.report), written in the attempt's one write, before its verdict.
     const reported: StepLogLine[] = [];
     const report = (line: StepLogLine): void => void reported.push(line);
@@ -182,6 +212,7 @@ export function createStepActivities(deps: StepActivityDeps): StepActivities {
       if (outcome.status === 'succeeded') {
         ctx.log.info({ metrics: outcome.metrics }, 'step attempt succeeded');
         const line = runLine(input, 'info', `step ${input.stepId} attempt ${input.attempt} succeeded`, outcome.metrics);
+        const late = await lateAnswer(ctx.log, input.runId);
         await record(
           ctx.log,
           write([...results(), line], {
@@ -190,6 +221,7 @@ export function createStepActivities(deps: StepActivityDeps): StepActivities {
             endedAt: now().toISOString(),
             ...(outcome.metrics === undefined ? {} : { metrics: outcome.metrics }),
             ...(outcome.output === undefined ? {} : { output: outcome.output }),
+            ...late,
           }),
         );
       } else if (outcome.status === 'running' && starts) {
@@ -200,8 +232,22 @@ export function createStepActivities(deps: StepActivityDeps): StepActivities {
       const failure = maskedFailure(error);
       ctx.log.warn({ failure }, 'step attempt failed');
       const line = runLine(input, failure.class === 'permanent' ? 'error' : 'warn', `step ${input.stepId} attempt ${input.attempt} failed (${failure.class}): ${failure.message}`);
-      await record(ctx.log, write([...results(), line], { ...base, status: 'failed', endedAt: now().toISOString(), error: failure }));
+      const late = await lateAnswer(ctx.log, input.runId);
+      await record(ctx.log, write([...results(), line], { ...base, status: 'failed', endedAt: now().toISOString(), error: failure, ...late }));
       throw activityError(error);
+    }
+  }
+
+  /**
+   * An answer that comes after its run ended or was cancelled (a call that cannot be stopped) is
+   * kept as it was, marked: the run ended the attempt at its own instant (README, "Interrupts").
+   */
+  async function lateAnswer(log: Logger, runId: string): Promise<{ finishedAfterEnd?: true }> {
+    try {
+      return (await gate.ended(runId)) ? { finishedAfterEnd: true } : {};
+    } catch (error) {
+      log.warn({ err: maskSecrets(error instanceof Error ? error.message : String(error)) }, 'reading whether the run has ended failed (ignored)');
+      return {};
     }
   }
 
@@ -210,23 +256,26 @@ export function createStepActivities(deps: StepActivityDeps): StepActivities {
   }
 
   return {
-    async startStep(raw) {
+    async startStep(raw, caller) {
       const input = parseOrThrow(() => parse(stepActivityInputSchema, raw, 'startStep'));
       const startedAt = now().toISOString();
-      return attempt(input, startedAt, true, ({ step }, ctx) => adapterFor(step).start(step, ctx));
+      return attempt(input, caller, startedAt, true, ({ step }, ctx) => adapterFor(step).start(step, ctx));
     },
 
-    async pollStep(raw) {
+    async pollStep(raw, caller) {
       const input: PollActivityInput = parseOrThrow(() => parse(pollActivityInputSchema, raw, 'pollStep'));
-      return attempt(input, startedAtFrom(input.elapsedSeconds), false, ({ step }, ctx) => {
+      return attempt(input, caller, startedAtFrom(input.elapsedSeconds), false, ({ step }, ctx) => {
         const adapter = adapterFor(step);
         if (!adapter.poll) throw new PermanentError(`step kind "${step.kind}" cannot be polled`);
         return adapter.poll(step, input.handle, ctx);
       });
     },
 
-    async cancelStep(raw) {
+    async cancelStep(raw, caller) {
       const input: CancelActivityInput = parseOrThrow(() => parse(cancelActivityInputSchema, raw, 'cancelStep'));
+      await gate.check(claimOf(input), caller, false).catch((error: unknown) => {
+        throw activityError(error);
+      });
       const ctx = contextFor(input);
       // Stopping is best-effort: a step the catalog refuses is not stopped (nothing of ours started it).
       await quietly(ctx.log, `stopping the job (${input.reason})`, async () => {
@@ -235,19 +284,24 @@ export function createStepActivities(deps: StepActivityDeps): StepActivities {
         if (adapter?.cancel) await adapter.cancel(step, input.handle, contextFor(input, parameters));
       });
       ctx.log.info({ reason: input.reason }, 'step job stop requested');
-      // The attempt ends here for the run record: the orchestrator gave up on it.
+      // The attempt ends here for the run record: the orchestrator gave up on it (an answer that
+      // got there first is kept, marked late).
       const error: FailureInfo =
         input.reason === 'timeout' ? { class: 'timeout', message: 'step timed out; job stop requested' } : { class: 'cancelled', message: 'run cancelled; job stop requested' };
+      const status = input.reason === 'timeout' ? 'failed' : 'cancelled';
       await record(ctx.log, {
         runId: input.runId,
         pipeline: input.pipeline,
-        attempts: [{ runId: input.runId, pipeline: input.pipeline, stepId: input.stepId, attempt: input.attempt, status: 'failed', startedAt: now().toISOString(), endedAt: now().toISOString(), error }],
+        abandoned: [{ runId: input.runId, pipeline: input.pipeline, stepId: input.stepId, attempt: input.attempt, status, startedAt: now().toISOString(), endedAt: now().toISOString(), error }],
       });
     },
 
-    async finishRun(raw) {
+    async finishRun(raw, caller) {
       const input = parseOrThrow(() => parse(finishRunInputSchema, raw, 'finishRun')) as FinishRunInput;
       const run = input.run;
+      await gate.check({ runId: run.runId, pipeline: run.pipeline, trigger: input.trigger, parameters: input.parameters }, caller, false).catch((error: unknown) => {
+        throw activityError(error);
+      });
       const log = deps.logger.child({ runId: run.runId, pipeline: run.pipeline });
       // The Portal's workbook and alert read these events (src/logging/events.ts). Through the
       // unbound logger: the events carry runId and pipeline themselves, and a child's bindings
@@ -258,16 +312,16 @@ export function createStepActivities(deps: StepActivityDeps): StepActivities {
         run.steps.flatMap((step) => (step.metrics ? [[step.id, step.metrics] as const] : [])),
       );
       // Attempts the orchestrator abandoned (run cancelled or timed out, step timeout that the
-      // activity never saw) are only known here.
+      // activity never saw) are only known here; an answer recorded before stays, marked late.
       const abandoned: AttemptRecord[] = run.steps.flatMap((step) =>
         step.attempts
-          .filter((a) => a.status === 'failed' && (a.error?.class === 'cancelled' || a.error?.class === 'timeout'))
+          .filter((a) => a.status === 'cancelled' || (a.status === 'failed' && a.error?.class === 'timeout'))
           .map((a) => ({
             runId: run.runId,
             pipeline: run.pipeline,
             stepId: step.id,
             attempt: a.attempt,
-            status: 'failed' as const,
+            status: a.status,
             startedAt: a.startedAt,
             ...(a.endedAt === undefined ? {} : { endedAt: a.endedAt }),
             ...(a.error === undefined ? {} : { error: a.error }),
@@ -288,7 +342,7 @@ export function createStepActivities(deps: StepActivityDeps): StepActivities {
           metrics,
           ...(input.trigger.kind === 'rerun' && input.trigger.origin ? { rerunOf: input.trigger.origin } : {}),
         },
-        attempts: abandoned,
+        abandoned,
         lines: [{ time: now().toISOString(), level: run.status === 'failed' ? 'error' : 'info', msg: maskSecrets(runEndMessage(run)) }],
       });
       // Alerts and title come from the deployed definition, never from the run's input: a crafted
@@ -309,10 +363,10 @@ export function createStepActivities(deps: StepActivityDeps): StepActivities {
     },
 
     wrapUserActivity(name, handler) {
-      return async (raw) => {
+      return async (raw, caller) => {
         const input = parseOrThrow(() => parse(stepActivityInputSchema, raw, 'step activity'));
         const startedAt = now().toISOString();
-        return attempt(input, startedAt, true, async ({ step, parameters }, ctx) => {
+        return attempt(input, caller, startedAt, true, async ({ step, parameters }, ctx) => {
           // Only a deployed step that names this activity may call it.
           if (step.kind !== 'activity' || step.activity !== name) {
             throw new PermanentError(`step "${step.id}" of pipeline "${input.pipeline}" does not call activity "${name}"`, { code: 'unknown-step' });

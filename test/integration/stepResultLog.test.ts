@@ -34,6 +34,7 @@ function harness() {
   const recorder: RunRecorder = {
     upsertRun: () => Promise.resolve(),
     recordAttempt: () => Promise.resolve(),
+    recordAbandoned: () => Promise.resolve(),
     appendLogs: (_runId, lines) => {
       logs.push(...lines);
       return Promise.resolve();

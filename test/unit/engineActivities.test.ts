@@ -54,6 +54,9 @@ class ListRecorder implements RunRecorder {
     this.attempts.push(a);
     return Promise.resolve();
   }
+  recordAbandoned(a: AttemptRecord): Promise<void> {
+    return this.recordAttempt(a);
+  }
   appendLogs(_runId: string, lines: readonly LogLine[]): Promise<void> {
     if (this.failing) return Promise.reject(new Error('table storage down'));
     this.logs.push(...lines);

@@ -20,6 +20,8 @@ import { pipelineSchema, type PipelineDefinition, type PipelineInput } from '../
 import { definitionVersion } from '../../src/pipelines/version';
 import { recordStepByStep, type AttemptRecord, type LogLine, type RunRecord, type RunRecorder, type RunWrite } from '../../src/runs/recorder';
 import { ACTIVITY_NAMES } from '../../src/steps/protocol';
+import type { StepAdapter } from '../../src/steps/adapter';
+import type { CancelRequests } from '../../src/api/ports';
 import { FakeAdapter } from '../support/fakeAdapters';
 
 export const START = new Date('2026-03-02T01:00:00.000Z');
@@ -64,6 +66,10 @@ export interface EngineHostOptions extends RunPipelineOptions {
   readonly userActivities?: Readonly<Record<string, UserStepHandler>>;
   /** Stands in for the `notifyStepDone` activity (to lose notices); the app's by default. */
   readonly notifyStepDone?: ClientActivityHandler;
+  /** The step service for every kind, given the host's clock; the scriptable `fake` by default. */
+  readonly adapter?: (now: () => Date) => StepAdapter;
+  /** The cancel store `reconcileRun` reads, as the app wires it (src/functions/activities.ts); none by default. */
+  readonly cancels?: Pick<CancelRequests, 'findCancel'>;
 }
 
 export function seedPipeline(): PipelineDefinition {
@@ -124,13 +130,14 @@ export function guardFreshCompounds(handler: OrchestrationHandler): Orchestratio
 export async function startEngineHost(options: EngineHostOptions = {}): Promise<EngineHost> {
   const clock: { now: () => Date } = { now: () => START };
   const fake = new FakeAdapter(() => clock.now());
+  const adapter = options.adapter?.(() => clock.now()) ?? fake;
   const recorder = new MemoryRecorder();
   const alerts: RunEvent[] = [];
   // The pipelines this host has started, as its "deployed catalog": activities look steps up here.
   const deployed = new Map<string, PipelineDefinition>();
   const activities = createStepActivities({
     catalog: { get: (name) => deployed.get(name) },
-    adapters: { azureFunction: fake, snowflake: fake, dbt: fake },
+    adapters: { azureFunction: adapter, snowflake: adapter, dbt: adapter },
     secrets: { get: (name) => Promise.resolve(`value-of-${name}`), invalidate: () => undefined },
     settings: (name) => `setting-${name}`,
     recorder,
@@ -150,7 +157,7 @@ export async function startEngineHost(options: EngineHostOptions = {}): Promise<
     { kind: 'activity', name: ACTIVITY_NAMES.cancelStep, handler: (input: unknown) => activities.cancelStep(input) },
     { kind: 'activity', name: ACTIVITY_NAMES.finishRun, handler: (input: unknown) => activities.finishRun(input) },
     clientActivityRegistration(ACTIVITY_NAMES.notifyStepDone, options.notifyStepDone ?? ((input, client) => notifyStepDone(input, client))),
-    clientActivityRegistration(ACTIVITY_NAMES.reconcileRun, (input, client) => reconcileRun(input, client)),
+    clientActivityRegistration(ACTIVITY_NAMES.reconcileRun, (input, client) => reconcileRun(input, client, options.cancels)),
     ...Object.entries(options.userActivities ?? {}).map(([name, handler]) => ({ kind: 'activity' as const, name, handler: activities.wrapUserActivity(name, handler) })),
   ];
   const host = await DevHost.start({

@@ -16,6 +16,7 @@ const benches: Record<string, () => Promise<Bench>> = {
   scheduler: () => import('./scheduler'),
   package: () => import('./package'),
   console: () => import('./console'),
+  differential: () => import('./differential'),
 };
 
 async function main(): Promise<void> {

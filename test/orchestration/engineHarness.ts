@@ -32,6 +32,7 @@ import { createRunStore, type TableRunStore } from '../../src/runs/tableStore';
 import { createRunStoreTables } from '../../src/runs/tables';
 import { startAzurite } from '../../src/standins/azurite';
 import { ACTIVITY_NAMES } from '../../src/steps/protocol';
+import type { StepAdapter } from '../../src/steps/adapter';
 import { FakeAdapter } from '../support/fakeAdapters';
 
 export const START = new Date('2026-03-02T01:00:00.000Z');
@@ -116,6 +117,13 @@ export interface EngineHostOptions extends Omit<RunPipelineOptions, 'definitions
   readonly afterReconcile?: (input: unknown) => Promise<void>;
   /** Development host options passed through (e.g. `continueAsNewEvents`). */
   readonly devHost?: Partial<Parameters<typeof DevHost.start>[0]>;
+  /** The step service for every kind, given the host's clock; the scriptable `fake` by default. */
+  readonly adapter?: (now: () => Date) => StepAdapter;
+  /**
+   * The app's run store to use (records, cancels, attempts) — shared by many hosts; by default each
+   * host starts Azurite and a store of its own.
+   */
+  readonly store?: TableRunStore;
 }
 
 export function seedPipeline(): PipelineDefinition {
@@ -176,6 +184,7 @@ export function guardFreshCompounds(handler: OrchestrationHandler): Orchestratio
 export async function startEngineHost(options: EngineHostOptions = {}): Promise<EngineHost> {
   const clock: { now: () => Date } = { now: () => START };
   const fake = new FakeAdapter(() => clock.now());
+  const adapter = options.adapter?.(() => clock.now()) ?? fake;
   const recorder = new MemoryRecorder();
   const azurite = await startAzurite({ blob: false });
   const store = createRunStore({ tables: createRunStoreTables({ connectionString: azurite.connectionString }, 'engine'), now: () => clock.now() });
@@ -186,7 +195,7 @@ export async function startEngineHost(options: EngineHostOptions = {}): Promise<
   const byVersion = new Map<string, PipelineDefinition>();
   const activities = createStepActivities({
     catalog: { get: (name) => deployed.get(name) },
-    adapters: { azureFunction: fake, snowflake: fake, dbt: fake },
+    adapters: { azureFunction: adapter, snowflake: adapter, dbt: adapter },
     secrets: { get: (name) => Promise.resolve(`value-of-${name}`), invalidate: () => undefined },
     settings: (name) => `setting-${name}`,
     recorder: teeRecorder(store, recorder),
@@ -231,7 +240,7 @@ export async function startEngineHost(options: EngineHostOptions = {}): Promise<
       ...options.devHost,
     });
   } catch (error) {
-    await azurite.stop();
+    await azurite?.stop();
     throw error;
   }
   clock.now = () => host.now();
@@ -265,7 +274,7 @@ export async function startEngineHost(options: EngineHostOptions = {}): Promise<
       try {
         await host.stop();
       } finally {
-        await azurite.stop();
+        await azurite?.stop();
       }
     },
   };

@@ -33,7 +33,7 @@ export const pollActivityInputSchema = stepActivityInputSchema
   .strict();
 
 export const cancelActivityInputSchema = stepActivityInputSchema
-  .extend({ handle: jsonObject, reason: z.enum(['cancelled', 'timeout']) })
+  .extend({ handle: jsonObject, reason: z.enum(['cancelled', 'timeout', 'runTimedOut']) })
   .strict();
 
 const failureSchema = z.object({

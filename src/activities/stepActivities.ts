@@ -24,7 +24,7 @@ import type { AttemptRecord, LogLine, RunGateReader, RunRecorder, RunWrite } fro
 import type { SecretResolver, SettingsReader } from '../secrets/types';
 import type { StepAdapter, StepContext } from '../steps/adapter';
 import type { StepLogLine } from '../steps/resultLines';
-import type { CancelActivityInput, PollActivityInput, StepActivityInput, StepOutcome } from '../steps/protocol';
+import type { CancelActivityInput, CancelStepAnswer, PollActivityInput, StepActivityInput, StepOutcome } from '../steps/protocol';
 import { deployedPipeline, deployedStep, type DeployedPipelines, type DeployedStep } from './deployedStep';
 import { runGate, type RunClaim } from './runGate';
 import { cancelActivityInputSchema, finishRunInputSchema, pollActivityInputSchema, stepActivityInputSchema } from './schemas';
@@ -63,7 +63,7 @@ export type UserStepHandler = (input: UserStepInput, ctx: { readonly log: Logger
 export interface StepActivities {
   startStep(input: unknown, caller?: string): Promise<StepOutcome>;
   pollStep(input: unknown, caller?: string): Promise<StepOutcome>;
-  cancelStep(input: unknown, caller?: string): Promise<void>;
+  cancelStep(input: unknown, caller?: string): Promise<CancelStepAnswer>;
   finishRun(input: unknown, caller?: string): Promise<void>;
   /** Turns a user handler into the activity registered as `name`, which `kind: 'activity'` steps naming it call. */
   wrapUserActivity(name: string, handler: UserStepHandler): (input: unknown, caller?: string) => Promise<StepOutcome>;
@@ -89,6 +89,24 @@ function activityError(error: unknown): Error {
 function maskedFailure(error: unknown): FailureInfo {
   const info = classify(error);
   return { ...info, message: maskSecrets(info.message) };
+}
+
+/** Why the run gave up on a polled job, as its attempt record says. */
+const JOB_STOPPED: Readonly<Record<CancelActivityInput['reason'], FailureInfo>> = {
+  timeout: { class: 'timeout', message: 'step timed out; job stop requested', code: 'step-timed-out' },
+  cancelled: { class: 'cancelled', message: 'run cancelled; job stop requested', code: 'run-cancelled' },
+  runTimedOut: { class: 'cancelled', message: 'run timed out; job stop requested', code: 'run-timed-out' },
+};
+
+/** A poll's answer as "already finished": a result or a failure; nothing while it still runs. */
+async function finishedAlready(poll: () => Promise<StepOutcome>): Promise<CancelStepAnswer> {
+  try {
+    const outcome = await poll();
+    if (outcome.status !== 'succeeded') return {};
+    return { finished: { status: 'succeeded', ...(outcome.output === undefined ? {} : { output: outcome.output }), ...(outcome.metrics ? { metrics: outcome.metrics } : {}) } };
+  } catch (error) {
+    return { finished: { status: 'failed', error: maskedFailure(error) } };
+  }
 }
 
 const claimOf = (input: StepActivityInput): RunClaim => ({
@@ -277,23 +295,39 @@ export function createStepActivities(deps: StepActivityDeps): StepActivities {
         throw activityError(error);
       });
       const ctx = contextFor(input);
+      let answer: CancelStepAnswer = {};
       // Stopping is best-effort: a step the catalog refuses is not stopped (nothing of ours started it).
       await quietly(ctx.log, `stopping the job (${input.reason})`, async () => {
         const { step, parameters } = deployedStep(deps.catalog, input);
         const adapter = deps.adapters[step.kind];
-        if (adapter?.cancel) await adapter.cancel(step, input.handle, contextFor(input, parameters));
+        const stepCtx = contextFor(input, parameters);
+        // The run stopped: a job that finished before it did keeps its outcome. (A step timeout
+        // comes right after the poll at its deadline: no need to look again.)
+        if (input.reason !== 'timeout' && adapter?.poll) answer = await finishedAlready(() => adapter.poll!(step, input.handle, stepCtx));
+        if (answer.finished === undefined && adapter?.cancel) await adapter.cancel(step, input.handle, stepCtx);
       });
+      const finished = answer.finished;
+      if (finished) {
+        ctx.log.info({ status: finished.status }, 'the job had already finished when the run stopped');
+        const at = now().toISOString();
+        const outcome: AttemptRecord =
+          finished.status === 'succeeded'
+            ? { runId: input.runId, pipeline: input.pipeline, stepId: input.stepId, attempt: input.attempt, status: 'succeeded', startedAt: at, endedAt: at, ...(finished.metrics ? { metrics: finished.metrics } : {}), ...(finished.output === undefined ? {} : { output: finished.output }) }
+            : { runId: input.runId, pipeline: input.pipeline, stepId: input.stepId, attempt: input.attempt, status: 'failed', startedAt: at, endedAt: at, error: finished.error };
+        // Written over the attempt's `running` row, whose start it keeps (abandonedOver).
+        await record(ctx.log, { runId: input.runId, pipeline: input.pipeline, abandoned: [outcome] });
+        return answer;
+      }
       ctx.log.info({ reason: input.reason }, 'step job stop requested');
       // The attempt ends here for the run record: the orchestrator gave up on it (an answer that
       // got there first is kept, marked late).
-      const error: FailureInfo =
-        input.reason === 'timeout' ? { class: 'timeout', message: 'step timed out; job stop requested' } : { class: 'cancelled', message: 'run cancelled; job stop requested' };
-      const status = input.reason === 'timeout' ? 'failed' : 'cancelled';
+      const error = JOB_STOPPED[input.reason];
       await record(ctx.log, {
         runId: input.runId,
         pipeline: input.pipeline,
-        abandoned: [{ runId: input.runId, pipeline: input.pipeline, stepId: input.stepId, attempt: input.attempt, status, startedAt: now().toISOString(), endedAt: now().toISOString(), error }],
+        abandoned: [{ runId: input.runId, pipeline: input.pipeline, stepId: input.stepId, attempt: input.attempt, status: input.reason === 'timeout' ? 'failed' : 'cancelled', startedAt: now().toISOString(), endedAt: now().toISOString(), error }],
       });
+      return answer;
     },
 
     async finishRun(raw, caller) {

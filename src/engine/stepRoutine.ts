@@ -15,7 +15,7 @@ import { RUN_ENDED_CODE, TimeoutError, type FailureInfo } from '../core/errors';
 import type { JsonObject } from '../core/json';
 import { formatDuration } from '../pipelines/duration';
 import type { StepDefinition } from '../pipelines/schema';
-import { ACTIVITY_NAMES, type CancelActivityInput, type RunTrigger, type StepActivityInput, type StepOutcome } from '../steps/protocol';
+import { ACTIVITY_NAMES, type CancelActivityInput, type CancelStepAnswer, type RunTrigger, type StepActivityInput, type StepOutcome } from '../steps/protocol';
 import { dateAt } from './clock';
 import { readTaskFailure } from './failure';
 import type { Interrupts } from './interrupts';
@@ -134,9 +134,11 @@ function* runAttempt(env: StepEnv, step: StepDefinition, input: StepActivityInpu
 
 // ── One step, with its retries ───────────────────────────────────────────────────────────────────
 
-export function* runStepRoutine(env: StepEnv, step: StepDefinition, due: () => Stop | undefined): StepRoutine {
+/** `count.used`: attempts made in this pipeline attempt so far (what the retry policy counts). */
+export function* runStepRoutine(env: StepEnv, step: StepDefinition, due: () => Stop | undefined, count: { used: number } = { used: 0 }): StepRoutine {
   const { tracker } = env;
   for (let used = 1; ; used++) {
+    count.used = used;
     // No attempt starts once the run's deadline has passed (a retry timer due at the same instant).
     const late = due();
     if (late) return late;
@@ -221,11 +223,24 @@ export function* drive(env: StepEnv, routine: StepRoutine, interrupts: Interrupt
  * as the interrupt table says (state.ts `interrupt`) and its polled job is asked to stop.
  */
 export function* runStepUntilStopped(env: StepEnv, step: StepDefinition, interrupts: Interrupts): Generator<Task, Stop | undefined, unknown> {
-  const stop = yield* drive(env, runStepRoutine(env, step, () => interrupts.due()), interrupts);
+  const { tracker } = env;
+  const count = { used: 0 };
+  const stop = yield* drive(env, runStepRoutine(env, step, () => interrupts.due(), count), interrupts);
   if (!stop) return undefined;
-  env.tracker.interrupt(step.id, stop.atMs, stop.kind);
+  const [answer] = yield* cancelPolledJobs(env, stop.kind === 'cancelled' ? 'cancelled' : 'runTimedOut');
+  const finished = answer?.finished;
+  if (finished?.status === 'succeeded') {
+    // The job had finished by the time the run stopped: the step ended before the interrupt.
+    tracker.attemptSucceeded(step.id, stop.atMs, finished.output, finished.metrics);
+  } else if (finished?.status === 'failed') {
+    tracker.attemptFailed(step.id, stop.atMs, finished.error);
+    // It would have waited for its retry: the run stopped it there.
+    if (shouldRetry(step.retry, finished.error, count.used)) tracker.interrupt(step.id, stop.atMs, stop.kind);
+    else tracker.stepFailed(step.id, finished.error);
+  } else {
+    tracker.interrupt(step.id, stop.atMs, stop.kind);
+  }
   env.publish();
-  yield* cancelPolledJobs(env, stop.kind === 'cancelled' ? 'cancelled' : 'timeout');
   return stop;
 }
 
@@ -237,16 +252,22 @@ export function cancelTimers(tasks: readonly Task[]): void {
   }
 }
 
-/** Asks the polled jobs of interrupted steps to stop; best-effort, one activity per job. */
-export function* cancelPolledJobs(env: StepEnv, reason: CancelActivityInput['reason']): Generator<Task, void, unknown> {
+/**
+ * Asks the polled jobs of interrupted steps to stop; best-effort, one activity per job. Each answer
+ * says whether the job had already finished (`cancelStep` looks once before it stops it).
+ */
+export function* cancelPolledJobs(env: StepEnv, reason: CancelActivityInput['reason']): Generator<Task, CancelStepAnswer[], unknown> {
   const jobs = [...env.polling.values()];
   env.polling.clear();
+  const answers: CancelStepAnswer[] = [];
   for (const job of jobs) {
     const input: CancelActivityInput = { ...job.input, handle: job.handle, reason };
     try {
-      yield env.context.df.callActivity(ACTIVITY_NAMES.cancelStep, input);
+      answers.push(((yield env.context.df.callActivity(ACTIVITY_NAMES.cancelStep, input)) as CancelStepAnswer | undefined) ?? {});
     } catch (error) {
       env.log(`stopping step ${job.input.stepId} failed (ignored): ${readTaskFailure(error).message}`);
+      answers.push({});
     }
   }
+  return answers;
 }

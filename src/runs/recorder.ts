@@ -105,10 +105,17 @@ export interface RunGateReader {
   findRunGate(runId: string): Promise<RunGateRecord>;
 }
 
-/** The abandoned attempt as it ends up when an answer (`existing`) was recorded before it, or none was. */
+/** Error codes of the records the run writes for attempts it gave up on (not an activity's answer). */
+const GIVEN_UP = new Set(['run-cancelled', 'run-timed-out', 'step-timed-out']);
+
+/**
+ * An attempt the run ended without its activity's answer, written over what is recorded: over a
+ * `running` row or an earlier such record it stands (the attempt's start kept); over an answer the
+ * activity recorded, the answer stays, marked as having come after the end.
+ */
 export function abandonedOver(existing: AttemptRecord | undefined, abandoned: AttemptRecord): AttemptRecord {
-  if (!existing) return abandoned;
-  if (existing.status === 'running') return { ...abandoned, startedAt: existing.startedAt };
+  if (!existing || existing.status === 'running' || GIVEN_UP.has(existing.error?.code ?? '')) return { ...abandoned, startedAt: existing?.startedAt ?? abandoned.startedAt };
+  if (existing.status === abandoned.status) return existing;
   return { ...existing, finishedAfterEnd: true };
 }
 

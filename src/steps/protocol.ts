@@ -3,6 +3,7 @@
  * imports it. A step activity either finishes (`succeeded`) or starts long work and hands back a
  * poll handle (`running`); failures are thrown as classified errors (core/errors.ts).
  */
+import type { FailureInfo } from '../core/errors';
 import type { Json, JsonObject } from '../core/json';
 
 /** Numbers a step reports: rows loaded, files, dbt models… shown in run views and alerts. */
@@ -63,10 +64,22 @@ export interface PollActivityInput extends StepActivityInput {
   readonly elapsedSeconds: number;
 }
 
-/** Input of the `cancelStep` activity: best-effort stop of a polled job on cancel or timeout. */
+/**
+ * Input of the `cancelStep` activity: best-effort stop of a polled job, because the step timed out
+ * (`timeout`), the run was cancelled (`cancelled`) or the run timed out (`runTimedOut`).
+ */
 export interface CancelActivityInput extends StepActivityInput {
   readonly handle: JsonObject;
-  readonly reason: 'cancelled' | 'timeout';
+  readonly reason: 'cancelled' | 'timeout' | 'runTimedOut';
+}
+
+/**
+ * What `cancelStep` answers when the run stopped: the job's outcome if it had already finished by
+ * then (it is polled once before it is asked to stop), so a job that ended before the interrupt
+ * keeps its end (README, "Interrupts").
+ */
+export interface CancelStepAnswer {
+  readonly finished?: { readonly status: 'succeeded'; readonly output?: Json; readonly metrics?: StepMetrics } | { readonly status: 'failed'; readonly error: FailureInfo };
 }
 
 export const ACTIVITY_NAMES = {

@@ -71,7 +71,9 @@ class ListRecorder implements RunRecorder {
 }
 
 function make(overrides: Partial<StepActivityDeps> = {}) {
-  const fake = new FakeAdapter();
+  // The jobs' clock: a test moves it to where the engine would poll.
+  const clock = { ms: Date.parse('2026-03-02T01:00:00Z') };
+  const fake = new FakeAdapter(() => new Date(clock.ms));
   const recorder = new ListRecorder();
   const alerts: RunEvent[] = [];
   const activities = createStepActivities({
@@ -84,7 +86,7 @@ function make(overrides: Partial<StepActivityDeps> = {}) {
     logger: createLogger({ level: 'silent' }),
     ...overrides,
   });
-  return { fake, recorder, alerts, activities };
+  return { fake, recorder, alerts, activities, clock };
 }
 
 async function failureOf(promise: Promise<unknown>) {
@@ -156,13 +158,15 @@ describe('step activities', () => {
   });
 
   test('pollStep advances a long job and records the attempt only when it ends', async () => {
-    const { fake, recorder, activities } = make();
+    const { fake, recorder, activities, clock } = make();
     fake.script('export', [{ running: { polls: 1, pollAfterSeconds: 15 } }]);
     const started = await activities.startStep(input());
     assert.equal(started.status, 'running');
     if (started.status !== 'running') return;
     const poll = { ...input(), handle: started.handle, elapsedSeconds: 15 };
+    clock.ms += 15_000;
     assert.equal((await activities.pollStep(poll)).status, 'running');
+    clock.ms += 15_000;
     assert.equal((await activities.pollStep({ ...poll, elapsedSeconds: 30 })).status, 'succeeded');
     assert.deepEqual(recorder.attempts.map((a) => a.status), ['running', 'succeeded']);
   });

@@ -127,6 +127,7 @@ export class DevHost {
         },
       },
       ...(options.stateDirectory === undefined ? {} : { stateDirectory: options.stateDirectory }),
+      ...(options.continueAsNewEvents === undefined ? {} : { continueAsNewEvents: options.continueAsNewEvents }),
     });
 
     const serveTriggers = options.httpPort !== false;

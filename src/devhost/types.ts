@@ -44,6 +44,12 @@ export interface DevHostOptions {
   readonly stateDirectory?: string;
   /** Page size of the status query API (the client follows continuation tokens). Default 100. */
   readonly statusPageSize?: number;
+  /**
+   * External events raised to an instance that has just continued as new: deleted with its new
+   * execution's first answer as DurableTask.AzureStorage did before Azure/durabletask#1399
+   * (`azureStoragePre1399`, the default: instances.ts `ContinueAsNewEvents`), or `delivered`.
+   */
+  readonly continueAsNewEvents?: 'azureStoragePre1399' | 'delivered';
 }
 
 export interface InstanceStats {

@@ -22,7 +22,7 @@ import { fanOutGroups, fanOutTasks, waveResults, waveStepInstanceId, type WaveRu
 import { readTaskFailure } from './failure';
 import type { Interrupts } from './interrupts';
 import { askReconcile, takeReconciled } from './reconcile';
-import { HISTORY_BOUND, HISTORY_COST, isDone, settle, type RunScope, type Started } from './scope';
+import { HISTORY_COST, isDone, settle, type RunScope, type Started } from './scope';
 import type { StepDoneEvent } from './stepDone';
 import { cancelTimers, runStepUntilStopped } from './stepRoutine';
 import type { Stop } from './types';
@@ -34,9 +34,6 @@ import type { Stop } from './types';
 export const CHECK_IN_MS = 15 * 60_000;
 
 const nextCheckIn = (nowMs: number): number => (Math.floor(nowMs / CHECK_IN_MS) + 1) * CHECK_IN_MS;
-
-/** Continue as new once the estimate passes this: room left for the drain, the archive and the continue. */
-const CONTINUE_AT = HISTORY_BOUND - 40;
 
 export const CONTINUE = { kind: 'continue' } as const;
 export type RoundEnd = Stop | typeof CONTINUE | undefined;
@@ -175,7 +172,7 @@ export function* runRound(scope: RunScope, admit: boolean): Generator<Task, Roun
       env.publish();
       return undefined;
     }
-    if (budget.events >= CONTINUE_AT) {
+    if (budget.events >= budget.continueAt) {
       // History bound reached: take the notices already delivered, then hand over.
       const stop = inFlight.size > 0 ? yield* drainNotices(scope, interrupts) : undefined;
       return stop ?? CONTINUE;

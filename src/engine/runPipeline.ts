@@ -28,7 +28,7 @@ import { readTaskFailure } from './failure';
 import { CANCEL_EVENT, interruptsFor } from './interrupts';
 import { DEFAULT_POLLS_PER_EXECUTION } from './pollStep';
 import { reconcileNow } from './reconcile';
-import { HISTORY_COST, isDone, type RunScope, type RunShape } from './scope';
+import { budgetFor, HISTORY_COST, isDone, type RunScope, type RunShape } from './scope';
 import { RunTracker } from './state';
 import { cancelTimers, createStepEnv } from './stepRoutine';
 import { endInterrupted, tellStepsToStop } from './stopping';
@@ -53,6 +53,8 @@ export interface RunPipelineOptions {
   readonly definitions: DefinitionSource;
   /** Polls per execution of the polling sub-orchestration before it continues as new. */
   readonly maxPollsPerExecution?: number;
+  /** Events one execution may hold before it continues as new (`HISTORY_BOUND`; tests lower it). */
+  readonly historyBound?: number;
 }
 
 const NO_STEPS: RunShape = { steps: [], concurrencyGroups: {} };
@@ -94,7 +96,7 @@ export function createRunPipeline(options: RunPipelineOptions): OrchestrationHan
       interrupts: interruptsFor(context, CANCEL_EVENT, deadlineMs),
       deadlineMs,
       inFlight: new Map(carry && definition ? inFlightOf(input.runId, tracker, stepIds) : []),
-      budget: { events: 0 },
+      budget: budgetFor(options.historyBound),
       missing: new Set(carry?.missing ?? []),
       open: [],
     };

@@ -38,9 +38,18 @@ export const HISTORY_COST = {
   notice: 3,
 } as const;
 
-/** Estimated events in this execution's history so far (upper bound). */
+/** Room left under the bound for the drain, the archive and the continue itself. */
+const RESERVE = 40;
+
+/** Estimated events in this execution's history so far (upper bound), and where it continues as new. */
 export interface Budget {
   events: number;
+  /** Continue as new once `events` reaches this (`HISTORY_BOUND` less a reserve). */
+  readonly continueAt: number;
+}
+
+export function budgetFor(bound: number = HISTORY_BOUND): Budget {
+  return { events: 0, continueAt: Math.max(1, bound - RESERVE) };
 }
 
 /** What the dataflow needs of a definition: its steps and its limits. */

@@ -31,7 +31,7 @@ import { abandonedOver, recordStepByStep, type AttemptRecord, type LogLine, type
 import { createRunStore, type TableRunStore } from '../../src/runs/tableStore';
 import { createRunStoreTables } from '../../src/runs/tables';
 import { startAzurite } from '../../src/standins/azurite';
-import { ACTIVITY_NAMES } from '../../src/steps/protocol';
+import { ACTIVITY_NAMES, type ReconcileRunAnswer, type ReconcileRunInput } from '../../src/steps/protocol';
 import type { StepAdapter } from '../../src/steps/adapter';
 import { FakeAdapter } from '../support/fakeAdapters';
 
@@ -113,8 +113,11 @@ export interface EngineHostOptions extends Omit<RunPipelineOptions, 'definitions
   readonly userActivities?: Readonly<Record<string, UserStepHandler>>;
   /** Stands in for the `notifyStepDone` activity (to lose notices); the app's by default. */
   readonly notifyStepDone?: ClientActivityHandler;
-  /** Runs after each `reconcileRun` computed its answer, before it is returned (to land events with it). */
-  readonly afterReconcile?: (input: unknown) => Promise<void>;
+  /**
+   * Runs after each `reconcileRun` computed its answer, before it is returned: to land events in
+   * the same batch as it, or to answer as a read that raced with a step's end would have.
+   */
+  readonly afterReconcile?: (input: ReconcileRunInput, answer: ReconcileRunAnswer) => Promise<ReconcileRunAnswer>;
   /** Development host options passed through (e.g. `continueAsNewEvents`). */
   readonly devHost?: Partial<Parameters<typeof DevHost.start>[0]>;
   /** The step service for every kind, given the host's clock; the scriptable `fake` by default. */
@@ -218,8 +221,7 @@ export async function startEngineHost(options: EngineHostOptions = {}): Promise<
     clientActivityRegistration(ACTIVITY_NAMES.notifyStepDone, options.notifyStepDone ?? ((input, client, context) => notifyStepDone(input, client, callerOf(context)))),
     clientActivityRegistration(ACTIVITY_NAMES.reconcileRun, async (input, client, context) => {
       const answer = await reconcileRun(input, client, store, callerOf(context));
-      await options.afterReconcile?.(input);
-      return answer;
+      return options.afterReconcile ? options.afterReconcile(input as ReconcileRunInput, answer) : answer;
     }),
     clientActivityRegistration(ACTIVITY_NAMES.stopSteps, (input, client, context) => stopSteps(input, client, store, callerOf(context))),
     clientActivityRegistration(ACTIVITY_NAMES.collectRunState, (input, client, context) => collectRunState(input, client, callerOf(context))),

@@ -12,7 +12,7 @@ import { scriptDurations, shapePipeline, type DagShape } from '../../bench/engin
 import { notifyStepDone } from '../../src/activities/notifyStepDone';
 import { CHECK_IN_MS, type RunState, type StepState } from '../../src/engine';
 import { STEP_DONE_EVENT } from '../../src/steps/protocol';
-import { engineHostForSuite, type EngineHost } from './engineHarness';
+import { engineHostForSuite } from './engineHarness';
 
 const step = (run: RunState, id: string): StepState => {
   const found = run.steps.find((s) => s.id === id);
@@ -26,21 +26,19 @@ const SMALL_BOUND = 70;
 describe('a cancel raised with the first answer of a continued execution', () => {
   const log: string[] = [];
   let at: number | undefined;
-  let host: () => EngineHost;
   const engine = engineHostForSuite({
     historyBound: SMALL_BOUND,
     devHost: { log: (line) => log.push(line) },
     async afterReconcile(input, answer) {
       // The first question of the run's second execution: the cancel arrives now, after the
       // cancel store was read for this answer, and is batched with it.
-      if (at === undefined && host().host.executions(input.runId).length === 2) {
-        at = host().host.now().getTime();
-        await host().cancel(input.runId, 'operator request');
+      if (at === undefined && engine().host.executions(input.runId).length === 2) {
+        at = engine().host.now().getTime();
+        await engine().cancel(input.runId, 'operator request');
       }
       return answer;
     },
   });
-  host = engine;
 
   test('ends the run at once, cancelled, and starts nothing after it', async () => {
     // Steps in sub-orchestrations, each polled once at its end: nothing of the run acts at the
@@ -60,12 +58,11 @@ describe('a cancel raised with the first answer of a continued execution', () =>
 describe('a stepDone notice delivered with the first answer of a continued execution', () => {
   const log: string[] = [];
   let at: number | undefined;
-  let host: () => EngineHost;
   const engine = engineHostForSuite({
     historyBound: SMALL_BOUND,
     devHost: { log: (line) => log.push(line) },
     // x's own notices never arrive: the run carries x into a new execution without knowing it ended.
-    notifyStepDone: (input, client, context) => {
+    notifyStepDone: (input, client) => {
       const results = (input as { results?: { state?: { id?: string } }[] }).results ?? [];
       if (results.some((r) => r.state?.id === 'x')) return Promise.reject(new Error('storage unreachable'));
       return notifyStepDone(input, client);
@@ -75,12 +72,11 @@ describe('a stepDone notice delivered with the first answer of a continued execu
       if (at !== undefined || !found) return answer;
       // This answer read x's sub-orchestration a moment before x ended; x's notice then arrived in
       // the same batch as the answer.
-      at = host().host.now().getTime();
-      await host().host.client.raiseEvent(input.runId, STEP_DONE_EVENT, { results: [found] });
+      at = engine().host.now().getTime();
+      await engine().host.client.raiseEvent(input.runId, STEP_DONE_EVENT, { results: [found] });
       return { ...answer, results: answer.results.filter((r) => r !== found) };
     },
   });
-  host = engine;
 
   test('is recovered at once: the step that waits for it starts then, not at the next check-in', async () => {
     const shape: DagShape = {

@@ -21,6 +21,7 @@ import {
 } from './history';
 import { activityFailureReason, customStatusFailure, customStatusSizeError, friendlyOutOfProcMessage, rpcExceptionMessage } from './extension-rules';
 import { MAXIMUM_SHORT_TIMER_MS, runEpisode, toSdkEvent, type SequencedAction } from './replay';
+import { admit, deletedLine, openWindow, type ContinueAsNewEvents, type ContinueWindow } from './continue-window';
 import { TERMINAL_STATUSES, type InstanceStats, type InstanceStatusJson, type RuntimeStatus, type StatusQuery, type TaskFailureShape } from './types';
 
 interface Execution {
@@ -56,13 +57,8 @@ interface Instance {
   inbox: HistoryEvent[];
   /** Pending durable timers of the current execution: TimerId → fire time. */
   timers: Map<number, Date>;
-  /**
-   * Events raised since the instance continued as new, held until its new execution's first answer
-   * arrives (`continueAsNewEvents: 'azureStoragePre1399'`); undefined when no such window is open.
-   */
-  heldAtContinue: HistoryEvent[] | undefined;
-  /** When that window opened: it lasts the instant of the continue (the commit follows at once). */
-  heldSince: Date | undefined;
+  /** Events raised since the instance continued as new, held (continue-window.ts); undefined: none. */
+  continueWindow: ContinueWindow | undefined;
   /** Bumped when an execution ends, so late activity results of an old execution are dropped. */
   generation: number;
   replays: number;
@@ -100,36 +96,6 @@ export interface HubOptions {
   /** How external events near a continue-as-new are delivered (`ContinueAsNewEvents`). */
   readonly continueAsNewEvents?: ContinueAsNewEvents;
 }
-
-/**
- * How the task hub delivers external events raised to an instance that has just continued as new.
- *
- * - `azureStoragePre1399` (the default): as DurableTask.AzureStorage does without Azure/durabletask
- *   PR #1399. After a continue-as-new the new execution's first episode runs in the same work item
- *   and its outbound messages are sent before its history is committed
- *   (`AzureStorageOrchestrationService.CompleteTaskOrchestrationWorkItemAsync`). An answer to that
- *   new execution (a `TaskCompleted`, `TimerFired`…) can then reach the control queue first and be
- *   batched with `EventRaised` messages, which name no execution. The batch takes the answer's
- *   execution id, the history fetch finds no history for it, `IsOutOfOrderMessage` abandons the
- *   answer (it is retried), and `LockNextTaskOrchestrationWorkItemAsync` deletes the remaining
- *   events: "If no messages have a matching execution ID, then delete all of them". The dev host
- *   takes the worst case of that race within the instant of the continue: an event raised then, at
- *   the continue's own instant, is deleted when the new execution's first answer arrives at that
- *   same instant (an activity answering at once). Once the clock has moved on the history is
- *   committed: held events are delivered, in order, and later ones are not held.
- * - `delivered`: every such event reaches the new execution (#1399's behaviour: the events are
- *   retried on the current execution).
- */
-export type ContinueAsNewEvents = 'azureStoragePre1399' | 'delivered';
-
-/** Events that answer something an execution scheduled (they carry its execution id in Azure Storage). */
-const ANSWERS: ReadonlySet<number> = new Set([
-  EventType.TaskCompleted,
-  EventType.TaskFailed,
-  EventType.SubOrchestrationInstanceCompleted,
-  EventType.SubOrchestrationInstanceFailed,
-  EventType.TimerFired,
-]);
 
 export class TaskHub {
   private readonly instances = new Map<string, Instance>();
@@ -385,8 +351,7 @@ export class TaskHub {
       pastExecutions: [],
       inbox: [historyEvent.executionStarted(now, name, inputJson, parent)],
       timers: new Map(),
-      heldAtContinue: undefined,
-      heldSince: undefined,
+      continueWindow: undefined,
       generation: 0,
       replays: 0,
       replayCpuMs: 0,
@@ -409,38 +374,27 @@ export class TaskHub {
 
   private deliver(instance: Instance, generation: number, event: HistoryEvent): void {
     if (this.instances.get(instance.instanceId) !== instance || instance.generation !== generation || isTerminal(instance.status)) return;
-    if (instance.heldAtContinue && this.options.clock.now().getTime() > (instance.heldSince?.getTime() ?? 0)) this.releaseHeldEvents(instance);
-    if (instance.heldAtContinue) {
-      if (event.EventType === EventType.EventRaised) {
-        instance.heldAtContinue.push(event);
+    let events: readonly HistoryEvent[] = [event];
+    if (instance.continueWindow) {
+      const admitted = admit(instance.continueWindow, event, this.options.clock.now());
+      instance.continueWindow = admitted.window;
+      for (const deleted of admitted.deleted) this.log(deletedLine(instance.name, instance.instanceId, instance.execution.executionId, deleted));
+      events = admitted.deliver;
+      if (events.length === 0) {
         if (!this.inEpisode.has(instance.instanceId)) this.persist(instance);
         return;
       }
-      if (ANSWERS.has(event.EventType)) this.deleteHeldEvents(instance);
     }
-    instance.inbox.push(event);
+    instance.inbox.push(...events);
     if (!this.inEpisode.has(instance.instanceId)) this.persist(instance);
     this.ready.add(instance.instanceId);
     this.kick();
   }
 
-  /** The new execution's first answer arrived: the events batched with it are deleted (see ContinueAsNewEvents). */
-  private deleteHeldEvents(instance: Instance): void {
-    for (const event of instance.heldAtContinue ?? []) {
-      this.log(
-        `${instance.name} ${instance.instanceId}: external event "${String(event['Name'])}" deleted — batched with the first answer of execution ${instance.execution.executionId} ` +
-          'before its history was committed (DurableTask.AzureStorage AzureStorageOrchestrationService.LockNextTaskOrchestrationWorkItemAsync, before Azure/durabletask#1399)',
-      );
-    }
-    instance.heldAtContinue = undefined;
-    instance.heldSince = undefined;
-  }
-
-  /** The new execution's history is committed (nothing answered it at once): the held events arrive. */
+  /** A new execution that scheduled nothing gets no answer: its history is committed, the held events arrive. */
   private releaseHeldEvents(instance: Instance): void {
-    const held = instance.heldAtContinue ?? [];
-    instance.heldAtContinue = undefined;
-    instance.heldSince = undefined;
+    const held = instance.continueWindow?.held ?? [];
+    instance.continueWindow = undefined;
     if (held.length === 0) return;
     instance.inbox.push(...held);
     this.ready.add(instance.instanceId);
@@ -533,7 +487,7 @@ export class TaskHub {
     }
     execution.scheduled = Math.max(execution.scheduled, result.actionCount);
     append(execution, historyEvent.orchestratorCompleted(now));
-    if (instance.heldAtContinue && result.newActions.length === 0 && !result.continueAsNew) this.releaseHeldEvents(instance);
+    if (instance.continueWindow && result.newActions.length === 0 && !result.continueAsNew) this.releaseHeldEvents(instance);
 
     if (result.continueAsNew) {
       this.continueAsNew(instance, result.continueAsNew.input);
@@ -660,10 +614,8 @@ export class TaskHub {
     // or, before Azure/durabletask#1399, may delete them with its first answer (ContinueAsNewEvents).
     // Answers to the old execution's tasks are not carried over.
     const raised = instance.inbox.filter((event) => event.EventType === EventType.EventRaised);
-    const holding = (this.options.continueAsNewEvents ?? 'azureStoragePre1399') === 'azureStoragePre1399';
-    instance.heldAtContinue = holding ? raised : undefined;
-    instance.heldSince = holding ? now : undefined;
-    instance.inbox = [historyEvent.executionStarted(now, instance.name, inputJson, instance.parent), ...(holding ? [] : raised)];
+    instance.continueWindow = openWindow(this.options.continueAsNewEvents, raised, now);
+    instance.inbox = [historyEvent.executionStarted(now, instance.name, inputJson, instance.parent), ...(instance.continueWindow ? [] : raised)];
     instance.lastUpdatedTime = now;
     this.ready.add(instance.instanceId);
     this.changed();
@@ -685,8 +637,7 @@ export class TaskHub {
     instance.generation++;
     instance.timers.clear();
     instance.inbox = [];
-    instance.heldAtContinue = undefined;
-    instance.heldSince = undefined;
+    instance.continueWindow = undefined;
     this.ready.delete(instance.instanceId);
     this.changed();
   }
@@ -766,7 +717,7 @@ function toRecord(instance: Instance): PersistedInstance {
     pastExecutions: instance.pastExecutions,
     inbox: instance.inbox,
     timers: [...instance.timers].map(([id, fireAt]) => [id, fireAt.toISOString()] as const),
-    ...(instance.heldAtContinue ? { heldAtContinue: instance.heldAtContinue, heldSince: (instance.heldSince ?? new Date(0)).toISOString() } : {}),
+    ...(instance.continueWindow ? { heldAtContinue: instance.continueWindow.held, heldSince: instance.continueWindow.since.toISOString() } : {}),
     replays: instance.replays,
     replayCpuMs: instance.replayCpuMs,
   };
@@ -795,8 +746,7 @@ function fromRecord(record: PersistedInstance): Instance {
     pastExecutions: record.pastExecutions.map((events) => [...events]),
     inbox: [...record.inbox],
     timers: new Map(record.timers.map(([id, fireAt]) => [id, new Date(fireAt)])),
-    heldAtContinue: record.heldAtContinue ? [...record.heldAtContinue] : undefined,
-    heldSince: record.heldSince === undefined ? undefined : new Date(record.heldSince),
+    continueWindow: record.heldAtContinue ? { held: [...record.heldAtContinue], since: new Date(record.heldSince ?? 0) } : undefined,
     generation: 0,
     replays: record.replays,
     replayCpuMs: record.replayCpuMs,

@@ -47,7 +47,7 @@ export interface DevHostOptions {
   /**
    * External events raised to an instance that has just continued as new: deleted with its new
    * execution's first answer as DurableTask.AzureStorage did before Azure/durabletask#1399
-   * (`azureStoragePre1399`, the default: instances.ts `ContinueAsNewEvents`), or `delivered`.
+   * (`azureStoragePre1399`, the default: continue-window.ts), or `delivered`.
    */
   readonly continueAsNewEvents?: 'azureStoragePre1399' | 'delivered';
 }

@@ -1,6 +1,6 @@
 /**
  * The development host delivers external events around a continue-as-new as DurableTask.AzureStorage
- * does without Azure/durabletask#1399 (src/devhost/instances.ts `ContinueAsNewEvents`): an event
+ * does without Azure/durabletask#1399 (src/devhost/continue-window.ts): an event
  * raised after an instance continued as new, batched with the first answer to its new execution,
  * is deleted; with `delivered` it arrives.
  */

@@ -2,7 +2,7 @@
  * Issue 19 item 4 and issue 18 item 5: nothing the run needs is lost at a `continueAsNew`. On the
  * Azure Storage backend an event raised to a run that has just continued as new, batched with the
  * first answer to its new execution, is deleted (Azure/durabletask#1399); the development host
- * delivers events that way (src/devhost/instances.ts `ContinueAsNewEvents`, its default). Here the
+ * delivers events that way (src/devhost/continue-window.ts, its default). Here the
  * event lands exactly there — raised while the new execution's first `reconcileRun` is answering,
  * after that answer was read — and the run must recover it at once, not at its next check-in.
  */

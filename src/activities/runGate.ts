@@ -91,6 +91,9 @@ export function runGate(store: RunGateReader | undefined): RunGate {
       if (!acting) return;
       if (gate.record && isTerminalRunStatus(gate.record.status)) throw new RunEndedError(`run "${claim.runId}" has ended (${gate.record.status}): nothing more starts`);
       if (gate.cancelRequestedAt !== undefined) throw new RunEndedError(`run "${claim.runId}" was cancelled at ${gate.cancelRequestedAt}: nothing more starts`);
+      // The run's first attempt: it runs from now on. Written here, before the step acts, never in
+      // the attempt's own write, which can come after the run ended (a call that cannot be stopped).
+      if (gate.record?.status === 'pending') await store.upsertRun({ runId: claim.runId, pipeline: claim.pipeline, status: 'running' });
     },
     async ended(runId) {
       if (!store) return false;

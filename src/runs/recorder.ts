@@ -103,6 +103,8 @@ export interface RunGateRecord {
 export interface RunGateReader {
   /** The run's record and cancel request (one read where the store can). */
   findRunGate(runId: string): Promise<RunGateRecord>;
+  /** Moves a `pending` record to `running` (never a status back: `upsertRun` rules). */
+  upsertRun(run: Partial<RunRecord> & Pick<RunRecord, 'runId' | 'pipeline'>): Promise<void>;
 }
 
 /** Error codes of the records the run writes for attempts it gave up on (not an activity's answer). */

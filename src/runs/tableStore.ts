@@ -300,8 +300,8 @@ export class TableRunStore implements RunRecorder, RunGateReader, SchedulerStore
   /**
    * One activity execution's writes in one entity group transaction on the run's partition, with
    * no read first. Every action in it is safe to repeat or fails the whole transaction:
-   * - a step's first attempt marks the run running (`updateEntity`, If-Match *: the API or the
-   *   scheduler created the row before the run started; 404 for a run from before that);
+   * - a step's first attempt touches the run row only if it exists (`updateEntity`, If-Match *: the
+   *   API or the scheduler created it before the run started; 404 for a run from before that);
    * - the run's end inserts the `end` marker (409 on a second end) and merges the terminal fields;
    * - a `running` attempt is inserted (409 when it already ended), a finished one merged, an
    *   abandoned one inserted (409 when the activity's answer got there first);
@@ -317,9 +317,11 @@ export class TableRunStore implements RunRecorder, RunGateReader, SchedulerStore
     const pk = write.runId;
     const tx = new TableTransaction();
     if (write.start) {
-      // The API or the scheduler created the row (createPendingRun); a run from before that has
-      // none: the update fails (404) and the fallback below creates it.
-      tx.updateEntity({ partitionKey: pk, rowKey: RUN_ROW, pipeline: write.pipeline, status: 'running' }, 'Merge');
+      // The API or the scheduler created the row (createPendingRun) and the run's first activity
+      // marked it running (src/activities/runGate.ts): the attempt's write, which may come after
+      // the run ended, never touches the status. A run from before that has no row: the update
+      // fails (404) and the fallback below creates it.
+      tx.updateEntity({ partitionKey: pk, rowKey: RUN_ROW, pipeline: write.pipeline }, 'Merge');
     }
     if (write.finish) {
       tx.createEntity({ partitionKey: pk, rowKey: END_ROW, status: write.finish.status });

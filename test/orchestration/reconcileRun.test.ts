@@ -43,6 +43,7 @@ function storeWith(run: RunRecord | undefined, cancelRequestedAt?: string): Reco
   return {
     findRunGate: (runId) => Promise.resolve(runId === run?.runId ? { record: run, ...(cancelRequestedAt ? { cancelRequestedAt } : {}) } : {}),
     findCancel: (runId) => Promise.resolve(runId === run?.runId ? cancelRequestedAt : undefined),
+    upsertRun: () => Promise.resolve(),
   };
 }
 

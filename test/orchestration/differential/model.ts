@@ -319,12 +319,12 @@ export function simulate(scenario: Scenario, options: SimulateOptions = {}): Pre
       // Every notice delivered: ready steps are admitted in definition order while the limits allow
       // ("earlier steps in the definition start first"; a held-back step starts when a slot frees).
       // With lost notices and no limits, a ready step is due at once (window W).
-      const admitted: StepRun[] = [];
+      // A step already admitted (due, at this instant or before) is in flight: it holds its slot
+      // whatever its place in the definition ("steps in flight hold their slots"), so a step that
+      // became ready since — after a dependency that took no time — waits for it.
+      const admitted: StepRun[] = ready.filter((s) => s.phase === 'due');
       for (const s of ready) {
-        if (s.phase === 'due') {
-          admitted.push(s);
-          continue;
-        }
+        if (s.phase === 'due') continue;
         if (fits(s, admitted)) {
           admitted.push(s);
           makeDue(s, t, 'first');

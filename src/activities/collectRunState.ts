@@ -41,8 +41,14 @@ export async function collectRunState(input: unknown, client: DurableClient, cal
       }
       throw error;
     }
-    // The archive's output once it completed; its input (the same states) until then.
-    const states = String(status.runtimeStatus) === 'Completed' ? statesOf(status.output) : statesOf(status.input);
+    // The archive's output once it completed; its input (the same states) until then. A failed one
+    // is not the run's (an archive refuses to run outside its run: src/engine/lineage.ts).
+    const runtime = String(status.runtimeStatus);
+    if (runtime !== 'Completed' && runtime !== 'Running' && runtime !== 'Pending') {
+      missing.push(n);
+      continue;
+    }
+    const states = runtime === 'Completed' ? statesOf(status.output) : statesOf(status.input);
     for (const state of states) folded.set(state.id, mergeStepDeltas(folded.get(state.id), state));
   }
   return { steps: [...folded.values()], missing };

@@ -19,11 +19,10 @@
  */
 import type { DurableClient } from 'durable-functions';
 import { z } from 'zod';
-import type { CancelRequests } from '../api/ports';
 import { PermanentError, toActivityError } from '../core/errors';
 import type { RunGateReader } from '../runs/recorder';
 import type { ReconcileRunAnswer } from '../steps/protocol';
-import { runGate } from './runGate';
+import { openRun, type Opened } from './runGate';
 import { triggerSchema } from './schemas';
 
 export const reconcileRunInputSchema = z
@@ -38,8 +37,8 @@ export const reconcileRunInputSchema = z
   })
   .strict();
 
-/** The run store's parts `reconcileRun` reads: run records and cancel requests. */
-export type ReconcileStore = RunGateReader & Pick<CancelRequests, 'findCancel'>;
+/** The run store's part `reconcileRun` reads: the run's record and cancel request, in one query. */
+export type ReconcileStore = RunGateReader;
 
 const FINAL: readonly string[] = ['succeeded', 'failed', 'cancelled', 'skipped'];
 
@@ -59,12 +58,11 @@ export async function reconcileRun(input: unknown, client: DurableClient, store:
   if (!parsed.success) throw toActivityError(new PermanentError(`reconcileRun input: ${z.prettifyError(parsed.error)}`));
   const { runId, instanceIds } = parsed.data;
   // Only the run itself asks, and about its own steps (their instance ids start with the run id).
-  if (caller !== undefined && caller !== runId) throw toActivityError(new PermanentError(`reconcileRun: instance "${caller}" is not run "${runId}"`));
   const foreign = instanceIds.find((id) => !id.startsWith(`${runId}:`));
   if (foreign !== undefined) throw toActivityError(new PermanentError(`reconcileRun input: instance "${foreign}" is not a step of run "${runId}"`));
+  let opened: Opened;
   try {
-    // The run asks while it runs: a record that says it ended means its instance was started again.
-    await runGate(store).check(parsed.data, caller, false, true);
+    opened = await openRun(store, parsed.data, caller);
   } catch (error) {
     throw toActivityError(error);
   }
@@ -100,6 +98,5 @@ export async function reconcileRun(input: unknown, client: DurableClient, store:
       }),
     );
   }
-  const cancelRequestedAt = (await store?.findCancel(runId)) ?? null;
-  return { results, failed, missing, cancelRequestedAt };
+  return { results, failed, missing, cancelRequestedAt: opened.cancelRequestedAt ?? null };
 }

@@ -1,16 +1,17 @@
 /**
  * A run exists only if the API or the scheduler created it (issue 20). They write the run's record
- * before starting its orchestration (src/app/durableStarter.ts); every activity of a run checks
- * what it was given against that record before it acts. Whoever holds the Durable webhook key can
- * start any orchestration with any input, so the input alone proves nothing: a run without a
- * record, or whose pipeline, definition, trigger (`by`: who started it) or parameters differ from
- * it, is refused permanently and nothing is written about it — least of all into the record of
- * the run it names. An activity is also refused when the instance calling it is not that run or
- * one of its step instances (`<runId>:…`), so one run cannot act on another's record.
+ * before starting its orchestration (src/app/durableStarter.ts). Whoever holds the Durable webhook
+ * key can start any orchestration with any input, so the input alone proves nothing. The chain of
+ * trust, at no table operation per step:
  *
- * Activities that start or follow a step attempt are also refused once the run has ended or a
- * cancel was requested (`RunEndedError`, class `cancelled`): an attempt the run could not hear was
- * cancelled never starts.
+ * - `runPipeline` opens every execution with activity `reconcileRun`, which checks the run against
+ *   its record (`openRun`): a run without a record, or whose pipeline, definition, trigger (with
+ *   `by`, who started it) or parameters differ from it, is refused permanently and its orchestration
+ *   fails writing nothing — least of all into the record of the run it names;
+ * - every other orchestrator refuses to run unless it is a sub-orchestration of that run
+ *   (src/engine/lineage.ts: a client or the webhook cannot start one with a parent);
+ * - every activity refuses a calling instance that is not the run its input names or one of that
+ *   run's step instances (`<runId>:…`, `checkCaller`), so one run cannot act on another's record.
  */
 import { isDeepStrictEqual } from 'node:util';
 import { PermanentError, RunEndedError } from '../core/errors';
@@ -66,39 +67,36 @@ function describe(trigger: RunTrigger): string {
   return `${trigger.kind}${trigger.by === undefined ? '' : ` by ${JSON.stringify(trigger.by)}`}`;
 }
 
-export interface RunGate {
-  /**
-   * Checks `claim` and the calling instance against the run's record. `acting` (an activity about
-   * to start or follow an attempt): also refuse when the run has ended or a cancel was requested.
-   * `opening` (the orchestration asking whether it may run): refuse a run that has already ended —
-   * its instance was started again over a finished one. Without a run store there is nothing to
-   * check.
-   */
-  check(claim: RunClaim, caller: string | undefined, acting: boolean, opening?: boolean): Promise<void>;
-  /** Whether the run has ended or a cancel was requested (a late answer is then marked so). */
-  ended(runId: string): Promise<boolean>;
+/** What `reconcileRun` learns when a run opens an execution: its cancel request, if any. */
+export interface Opened {
+  readonly cancelRequestedAt?: string;
 }
 
-export function runGate(store: RunGateReader | undefined): RunGate {
-  return {
-    async check(claim, caller, acting, opening = false) {
-      checkCaller(claim.runId, caller);
-      if (!store) return;
-      const gate = await store.findRunGate(claim.runId);
-      const problem = mismatch(gate.record, claim);
-      if (problem) throw new RunRefusedError(problem);
-      if (opening && gate.record && isTerminalRunStatus(gate.record.status)) throw new RunRefusedError(`run "${claim.runId}" has already ended (${gate.record.status})`);
-      if (!acting) return;
-      if (gate.record && isTerminalRunStatus(gate.record.status)) throw new RunEndedError(`run "${claim.runId}" has ended (${gate.record.status}): nothing more starts`);
-      if (gate.cancelRequestedAt !== undefined) throw new RunEndedError(`run "${claim.runId}" was cancelled at ${gate.cancelRequestedAt}: nothing more starts`);
-      // The run's first attempt: it runs from now on. Written here, before the step acts, never in
-      // the attempt's own write, which can come after the run ended (a call that cannot be stopped).
-      if (gate.record?.status === 'pending') await store.upsertRun({ runId: claim.runId, pipeline: claim.pipeline, status: 'running' });
-    },
-    async ended(runId) {
-      if (!store) return false;
-      const gate = await store.findRunGate(runId);
-      return gate.cancelRequestedAt !== undefined || (gate.record !== undefined && isTerminalRunStatus(gate.record.status));
-    },
-  };
+/**
+ * Checks a run against its record when it opens an execution (the first question of every
+ * execution, activity `reconcileRun`): refuses a run with no record or a record that says otherwise,
+ * a record that says the run already ended (its instance was started again over a finished one), and
+ * a caller that is not the run. Without a run store there is nothing to check.
+ */
+export async function openRun(store: RunGateReader | undefined, claim: RunClaim, caller: string | undefined): Promise<Opened> {
+  if (caller !== undefined && caller !== claim.runId) throw new RunRefusedError(`instance "${caller}" is not run "${claim.runId}"`);
+  if (!store) return {};
+  const gate = await store.findRunGate(claim.runId);
+  const problem = mismatch(gate.record, claim);
+  if (problem) throw new RunRefusedError(problem);
+  if (gate.record && isTerminalRunStatus(gate.record.status)) throw new RunRefusedError(`run "${claim.runId}" has already ended (${gate.record.status})`);
+  return gate.cancelRequestedAt === undefined ? {} : { cancelRequestedAt: gate.cancelRequestedAt };
+}
+
+/**
+ * Refuses a retry (an attempt after a step's first) once its run has ended or a cancel was recorded
+ * (`RunEndedError`): a step that has not heard of the cancel yet starts nothing. One read, only
+ * for retries; a first attempt starts only when the run admits it, which it no longer does once it
+ * was interrupted.
+ */
+export async function refuseAfterEnd(store: RunGateReader | undefined, runId: string): Promise<void> {
+  if (!store) return;
+  const gate = await store.findRunGate(runId);
+  if (gate.record && isTerminalRunStatus(gate.record.status)) throw new RunEndedError(`run "${runId}" has ended (${gate.record.status}): nothing more starts`);
+  if (gate.cancelRequestedAt !== undefined) throw new RunEndedError(`run "${runId}" was cancelled at ${gate.cancelRequestedAt}: nothing more starts`);
 }

@@ -14,6 +14,7 @@ import type { z } from 'zod';
 import { PermanentError, classify, toActivityError, type FailureInfo } from '../core/errors';
 import type { Json, JsonObject } from '../core/json';
 import type { FinishRunInput } from '../engine/runPipeline';
+import { pollInstanceId } from '../engine/stepRoutine';
 import type { RunState } from '../engine/types';
 import { emitRunEvents } from '../logging/events';
 import type { Logger } from '../logging/logger';
@@ -26,7 +27,7 @@ import type { StepAdapter, StepContext } from '../steps/adapter';
 import type { StepLogLine } from '../steps/resultLines';
 import type { CancelActivityInput, CancelStepAnswer, PollActivityInput, StepActivityInput, StepOutcome } from '../steps/protocol';
 import { deployedPipeline, deployedStep, type DeployedPipelines, type DeployedStep } from './deployedStep';
-import { runGate, type RunClaim } from './runGate';
+import { checkCaller, refuseAfterEnd, RunRefusedError } from './runGate';
 import { cancelActivityInputSchema, finishRunInputSchema, pollActivityInputSchema, stepActivityInputSchema } from './schemas';
 
 /** Sends run alerts (src/notify's Notifier): it picks the alerts whose `on` matches the event. */
@@ -41,7 +42,7 @@ export interface StepActivityDeps {
   readonly secrets: SecretResolver;
   readonly settings: SettingsReader;
   readonly recorder?: RunRecorder;
-  /** The run records the API and the scheduler create: every activity checks its run against them (runGate.ts). */
+  /** The run records the API and the scheduler create: a retry is refused once its run ended (runGate.ts). */
   readonly records?: RunGateReader;
   readonly notifier?: RunNotifier;
   readonly logger: Logger;
@@ -57,13 +58,17 @@ export type UserStepHandler = (input: UserStepInput, ctx: { readonly log: Logger
 
 /**
  * Each handler takes the instance calling it (the activity trigger's `instanceId` binding data:
- * azure-functions-durable-extension `ActivityTriggerAttributeBindingProvider`), checked against the
- * run its input names (runGate.ts).
+ * azure-functions-durable-extension `ActivityTriggerAttributeBindingProvider`): it must be the run
+ * its input names or one of that run's step instances (runGate.ts `checkCaller`).
  */
 export interface StepActivities {
   startStep(input: unknown, caller?: string): Promise<StepOutcome>;
   pollStep(input: unknown, caller?: string): Promise<StepOutcome>;
-  cancelStep(input: unknown, caller?: string): Promise<CancelStepAnswer>;
+  /**
+   * `stopPolling` raises `interrupt` to the attempt's polling sub-orchestration (the activity's
+   * Durable client): the run gave up on the job, so nothing polls it or records it any more.
+   */
+  cancelStep(input: unknown, caller?: string, stopPolling?: (instanceId: string) => Promise<void>): Promise<CancelStepAnswer>;
   finishRun(input: unknown, caller?: string): Promise<void>;
   /** Turns a user handler into the activity registered as `name`, which `kind: 'activity'` steps naming it call. */
   wrapUserActivity(name: string, handler: UserStepHandler): (input: unknown, caller?: string) => Promise<StepOutcome>;
@@ -109,17 +114,8 @@ async function finishedAlready(poll: () => Promise<StepOutcome>): Promise<Cancel
   }
 }
 
-const claimOf = (input: StepActivityInput): RunClaim => ({
-  runId: input.runId,
-  pipeline: input.pipeline,
-  definitionVersion: input.definitionVersion,
-  trigger: input.trigger,
-  parameters: input.parameters,
-});
-
 export function createStepActivities(deps: StepActivityDeps): StepActivities {
   const now = deps.clock ?? (() => new Date());
-  const gate = runGate(deps.records);
   const secrets: SecretResolver = {
     async get(name) {
       const value = await deps.secrets.get(name);
@@ -201,10 +197,11 @@ export function createStepActivities(deps: StepActivityDeps): StepActivities {
     starts: boolean,
     call: (deployed: DeployedStep, ctx: StepContext) => Promise<StepOutcome>,
   ): Promise<StepOutcome> {
-    // A run nobody created, or one that has ended or was cancelled: refused before anything is done
-    // or written (runGate.ts).
+    // Another run's instance: refused before anything is done or written. A retry of a run that
+    // has ended or was cancelled starts nothing (runGate.ts).
     try {
-      await gate.check(claimOf(input), caller, true);
+      checkCaller(input.runId, caller);
+      if (starts && input.attempt > 1) await refuseAfterEnd(deps.records, input.runId);
     } catch (error) {
       throw activityError(error);
     }
@@ -221,6 +218,8 @@ export function createStepActivities(deps: StepActivityDeps): StepActivities {
       pipeline: input.pipeline,
       ...(starts ? startOf(input, deployed) : {}),
       attempts: attempt ? [attempt] : [],
+      // Started and ended here: inserted, so an abandonment the run recorded first marks it late.
+      ...(starts && attempt && attempt.status !== 'running' ? { wholeAttempt: true as const } : {}),
       lines: [...(startLine ? [startLine] : []), ...lines],
     });
     try {
@@ -230,7 +229,6 @@ export function createStepActivities(deps: StepActivityDeps): StepActivities {
       if (outcome.status === 'succeeded') {
         ctx.log.info({ metrics: outcome.metrics }, 'step attempt succeeded');
         const line = runLine(input, 'info', `step ${input.stepId} attempt ${input.attempt} succeeded`, outcome.metrics);
-        const late = await lateAnswer(ctx.log, input.runId);
         await record(
           ctx.log,
           write([...results(), line], {
@@ -239,7 +237,6 @@ export function createStepActivities(deps: StepActivityDeps): StepActivities {
             endedAt: now().toISOString(),
             ...(outcome.metrics === undefined ? {} : { metrics: outcome.metrics }),
             ...(outcome.output === undefined ? {} : { output: outcome.output }),
-            ...late,
           }),
         );
       } else if (outcome.status === 'running' && starts) {
@@ -250,22 +247,8 @@ export function createStepActivities(deps: StepActivityDeps): StepActivities {
       const failure = maskedFailure(error);
       ctx.log.warn({ failure }, 'step attempt failed');
       const line = runLine(input, failure.class === 'permanent' ? 'error' : 'warn', `step ${input.stepId} attempt ${input.attempt} failed (${failure.class}): ${failure.message}`);
-      const late = await lateAnswer(ctx.log, input.runId);
-      await record(ctx.log, write([...results(), line], { ...base, status: 'failed', endedAt: now().toISOString(), error: failure, ...late }));
+      await record(ctx.log, write([...results(), line], { ...base, status: 'failed', endedAt: now().toISOString(), error: failure }));
       throw activityError(error);
-    }
-  }
-
-  /**
-   * An answer that comes after its run ended or was cancelled (a call that cannot be stopped) is
-   * kept as it was, marked: the run ended the attempt at its own instant (README, "Interrupts").
-   */
-  async function lateAnswer(log: Logger, runId: string): Promise<{ finishedAfterEnd?: true }> {
-    try {
-      return (await gate.ended(runId)) ? { finishedAfterEnd: true } : {};
-    } catch (error) {
-      log.warn({ err: maskSecrets(error instanceof Error ? error.message : String(error)) }, 'reading whether the run has ended failed (ignored)');
-      return {};
     }
   }
 
@@ -289,12 +272,15 @@ export function createStepActivities(deps: StepActivityDeps): StepActivities {
       });
     },
 
-    async cancelStep(raw, caller) {
+    async cancelStep(raw, caller, stopPolling) {
       const input: CancelActivityInput = parseOrThrow(() => parse(cancelActivityInputSchema, raw, 'cancelStep'));
-      await gate.check(claimOf(input), caller, false).catch((error: unknown) => {
-        throw activityError(error);
-      });
+      parseOrThrow(() => checkCaller(input.runId, caller));
       const ctx = contextFor(input);
+      // The run gave up on the attempt: its polling sub-orchestration stops too (it polls nothing
+      // more and records nothing). A step timeout comes from that instance itself.
+      if (input.reason !== 'timeout' && stopPolling) {
+        await quietly(ctx.log, 'stopping the polling', () => stopPolling(pollInstanceId(input.runId, input.stepId, input.attempt)));
+      }
       let answer: CancelStepAnswer = {};
       // Stopping is best-effort: a step the catalog refuses is not stopped (nothing of ours started it).
       await quietly(ctx.log, `stopping the job (${input.reason})`, async () => {
@@ -333,9 +319,8 @@ export function createStepActivities(deps: StepActivityDeps): StepActivities {
     async finishRun(raw, caller) {
       const input = parseOrThrow(() => parse(finishRunInputSchema, raw, 'finishRun')) as FinishRunInput;
       const run = input.run;
-      await gate.check({ runId: run.runId, pipeline: run.pipeline, trigger: input.trigger, parameters: input.parameters }, caller, false).catch((error: unknown) => {
-        throw activityError(error);
-      });
+      // Only the run itself records its end.
+      if (caller !== undefined && caller !== run.runId) throw activityError(new RunRefusedError(`instance "${caller}" is not run "${run.runId}"`));
       const log = deps.logger.child({ runId: run.runId, pipeline: run.pipeline });
       // The Portal's workbook and alert read these events (src/logging/events.ts). Through the
       // unbound logger: the events carry runId and pipeline themselves, and a child's bindings

@@ -11,6 +11,7 @@ import type { OrchestrationContext, Task } from 'durable-functions';
 import { ACTIVITY_NAMES, type CollectRunStateInput } from '../steps/protocol';
 import { dateAt } from './clock';
 import { readTaskFailure } from './failure';
+import { requireLineage } from './lineage';
 import { HISTORY_COST, type RunScope } from './scope';
 import { cancelTimers } from './stepRoutine';
 import { ORCHESTRATOR_NAMES, type StepState } from './types';
@@ -27,7 +28,9 @@ export function archiveInstanceId(runId: string, n: number): string {
 /** `runPipelineArchive`: holds the states it was given, as its output. */
 export function* runPipelineArchive(context: OrchestrationContext): Generator<Task, readonly StepState[], unknown> {
   yield* [];
-  return context.df.getInput<ArchiveInput>().steps;
+  const input = context.df.getInput<ArchiveInput>();
+  requireLineage(context, input.runId);
+  return input.steps;
 }
 
 /**

@@ -15,6 +15,7 @@
  */
 import type { OrchestrationContext, Task } from 'durable-functions';
 import { stepInstanceId, type RunStepInput } from './runStep';
+import { requireLineage } from './lineage';
 import { tellRun } from './stepDone';
 import { ORCHESTRATOR_NAMES, type StepState } from './types';
 
@@ -91,6 +92,7 @@ export function waveResults(results: readonly unknown[]): StepState[] {
 /** `runPipelineSteps`: one batch node of a wide wave; never fails (its steps' failures are results). */
 export function* runPipelineSteps(context: OrchestrationContext): Generator<Task, StepState[], unknown> {
   const input = context.df.getInput<RunStepsInput>();
+  requireLineage(context, input.run.runId);
   const states = waveResults((yield context.df.Task.all(fanOutTasks(context, input.run, input.steps, false))) as unknown[]);
   if (input.notify === true) {
     // States come back in the order of `input.steps` (Task.all keeps order, chunks are contiguous).

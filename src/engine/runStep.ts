@@ -14,6 +14,7 @@ import type { RunTrigger } from '../steps/protocol';
 import { fittedWhenSerialized, stepForCustomStatus } from './customStatus';
 import { definitionOf, missingDefinitionMessage, type DefinitionSource } from './definitions';
 import { INTERRUPT_EVENT, interruptsFor } from './interrupts';
+import { requireLineage } from './lineage';
 import { RunTracker } from './state';
 import { tellRun } from './stepDone';
 import { createStepEnv, runStepUntilStopped } from './stepRoutine';
@@ -47,6 +48,7 @@ export function createRunPipelineStep(definitions: DefinitionSource) {
   return function* runPipelineStep(context: OrchestrationContext): Generator<Task, StepState, unknown> {
     const df = context.df;
     const input = df.getInput<RunStepInput>();
+    requireLineage(context, input.runId);
     const step = definitionOf(definitions, input.pipelineName, input.definitionVersion)?.steps.find((s) => s.id === input.stepId);
     const tracker = new RunTracker({ runId: input.runId, pipeline: { name: input.pipelineName, steps: [{ id: input.stepId }] } }, df.currentUtcDateTime.getTime(), new Map([[input.stepId, { status: 'pending', attempts: input.attemptsBefore, permanent: false }]]));
     const env = createStepEnv(

@@ -5,6 +5,8 @@
  * first call, from the app's shared services (again if those are replaced).
  */
 import type { InvocationContext } from '@azure/functions';
+import type { DurableClient } from 'durable-functions';
+import { INTERRUPT_EVENT } from '../engine/interrupts';
 import { registerActivity, registerClientActivity } from '../app/registry';
 import { collectRunState } from '../activities/collectRunState';
 import { notifyStepDone } from '../activities/notifyStepDone';
@@ -42,10 +44,15 @@ export function callerOf(context: InvocationContext): string | undefined {
   return typeof id === 'string' && id !== '' ? id : undefined;
 }
 
+/** `cancelStep`'s way to stop a polling sub-orchestration: the `interrupt` event, through the activity's client. */
+export function stopPollingWith(client: DurableClient): (instanceId: string) => Promise<void> {
+  return (instanceId) => client.raiseEvent(instanceId, INTERRUPT_EVENT, { kind: 'cancelled', atMs: 0 });
+}
+
 export function registerStepActivities(): void {
   registerActivity(ACTIVITY_NAMES.startStep, async (input: unknown, context) => (await activities()).startStep(input, callerOf(context)));
   registerActivity(ACTIVITY_NAMES.pollStep, async (input: unknown, context) => (await activities()).pollStep(input, callerOf(context)));
-  registerActivity(ACTIVITY_NAMES.cancelStep, async (input: unknown, context) => (await activities()).cancelStep(input, callerOf(context)));
+  registerClientActivity(ACTIVITY_NAMES.cancelStep, async (input, client, context) => (await activities()).cancelStep(input, callerOf(context), stopPollingWith(client)));
   registerActivity(ACTIVITY_NAMES.finishRun, async (input: unknown, context) => (await activities()).finishRun(input, callerOf(context)));
   registerClientActivity(ACTIVITY_NAMES.notifyStepDone, (input, client, context) => notifyStepDone(input, client, callerOf(context)));
   registerClientActivity(ACTIVITY_NAMES.reconcileRun, async (input, client, context) => reconcileRun(input, client, (await appServices()).store, callerOf(context)));

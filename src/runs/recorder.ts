@@ -63,6 +63,8 @@ export interface RunRecorder {
   recordAttempt(attempt: AttemptRecord): Promise<void>;
   /** Writes an attempt the run abandoned, keeping an answer already recorded (`abandonedOver`). */
   recordAbandoned(attempt: AttemptRecord): Promise<void>;
+  /** Writes an activity's answer for its whole attempt, marked late over an abandonment (`answerOver`). */
+  recordAnswer(attempt: AttemptRecord): Promise<void>;
   /** Appends log lines to a run, in order, bounded per run. */
   appendLogs(runId: string, lines: readonly LogLine[]): Promise<void>;
   /**
@@ -89,6 +91,11 @@ export interface RunWrite {
    * the activity's own answer is already there, which is then kept and marked `finishedAfterEnd`.
    */
   readonly abandoned?: readonly AttemptRecord[];
+  /**
+   * The activity both started and ended its attempt (a synchronous step): its row is inserted, so
+   * an abandonment the run recorded first is found, not overwritten (`answerOver`).
+   */
+  readonly wholeAttempt?: true;
   readonly lines?: readonly LogLine[];
 }
 
@@ -103,12 +110,17 @@ export interface RunGateRecord {
 export interface RunGateReader {
   /** The run's record and cancel request (one read where the store can). */
   findRunGate(runId: string): Promise<RunGateRecord>;
-  /** Moves a `pending` record to `running` (never a status back: `upsertRun` rules). */
-  upsertRun(run: Partial<RunRecord> & Pick<RunRecord, 'runId' | 'pipeline'>): Promise<void>;
 }
 
 /** Error codes of the records the run writes for attempts it gave up on (not an activity's answer). */
 const GIVEN_UP = new Set(['run-cancelled', 'run-timed-out', 'step-timed-out']);
+
+const givenUp = (attempt: AttemptRecord | undefined): boolean => GIVEN_UP.has(attempt?.error?.code ?? '');
+
+/** An activity's answer written over what is recorded: over an abandonment it is late, and says so. */
+export function answerOver(existing: AttemptRecord | undefined, answer: AttemptRecord): AttemptRecord {
+  return givenUp(existing) ? { ...answer, finishedAfterEnd: true } : answer;
+}
 
 /**
  * An attempt the run ended without its activity's answer, written over what is recorded: over a
@@ -116,7 +128,7 @@ const GIVEN_UP = new Set(['run-cancelled', 'run-timed-out', 'step-timed-out']);
  * activity recorded, the answer stays, marked as having come after the end.
  */
 export function abandonedOver(existing: AttemptRecord | undefined, abandoned: AttemptRecord): AttemptRecord {
-  if (!existing || existing.status === 'running' || GIVEN_UP.has(existing.error?.code ?? '')) return { ...abandoned, startedAt: existing?.startedAt ?? abandoned.startedAt };
+  if (!existing || existing.status === 'running' || givenUp(existing)) return { ...abandoned, startedAt: existing?.startedAt ?? abandoned.startedAt };
   if (existing.status === abandoned.status) return existing;
   return { ...existing, finishedAfterEnd: true };
 }
@@ -125,11 +137,11 @@ export function abandonedOver(existing: AttemptRecord | undefined, abandoned: At
  * A RunWrite as separate calls of the three methods: what a recorder without transactions does,
  * and the Table store's path when its one-request write is refused.
  */
-export async function recordStepByStep(recorder: Pick<RunRecorder, 'upsertRun' | 'recordAttempt' | 'recordAbandoned' | 'appendLogs'>, write: RunWrite): Promise<void> {
+export async function recordStepByStep(recorder: Pick<RunRecorder, 'upsertRun' | 'recordAttempt' | 'recordAbandoned' | 'recordAnswer' | 'appendLogs'>, write: RunWrite): Promise<void> {
   const { runId, pipeline } = write;
   if (write.start) await recorder.upsertRun({ runId, pipeline, status: 'running', trigger: write.start.trigger, parameters: write.start.parameters });
   if (write.finish) await recorder.upsertRun({ ...write.finish, runId, pipeline });
-  for (const a of write.attempts ?? []) await recorder.recordAttempt(a);
+  for (const a of write.attempts ?? []) await (write.wholeAttempt && a.status !== 'running' ? recorder.recordAnswer(a) : recorder.recordAttempt(a));
   for (const a of write.abandoned ?? []) await recorder.recordAbandoned(a);
   if ((write.lines ?? []).length > 0) await recorder.appendLogs(runId, write.lines ?? []);
 }

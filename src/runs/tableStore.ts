@@ -14,7 +14,7 @@
 import { TableTransaction, type TableClient, type TableEntityResult, type TransactionAction } from '@azure/data-tables';
 import type { RunStatus } from '../engine/types';
 import { PENDING_OUTCOMES, type ScheduleState, type SchedulerStore, type SlotEntry, type SlotOutcome } from '../scheduler/ports';
-import { abandonedOver, recordStepByStep, type AttemptRecord, type LogLine, type RunGateReader, type RunGateRecord, type RunRecord, type RunRecorder, type RunWrite } from './recorder';
+import { abandonedOver, answerOver, recordStepByStep, type AttemptRecord, type LogLine, type RunGateReader, type RunGateRecord, type RunRecord, type RunRecorder, type RunWrite } from './recorder';
 import {
   attemptFromEntity,
   attemptProps,
@@ -303,7 +303,8 @@ export class TableRunStore implements RunRecorder, RunGateReader, SchedulerStore
    * - a step's first attempt touches the run row only if it exists (`updateEntity`, If-Match *: the
    *   API or the scheduler created it before the run started; 404 for a run from before that);
    * - the run's end inserts the `end` marker (409 on a second end) and merges the terminal fields;
-   * - a `running` attempt is inserted (409 when it already ended), a finished one merged, an
+   * - a `running` attempt is inserted (409 when it already ended), a finished one merged — inserted
+   *   when the activity did the whole attempt (409 on an abandonment the run recorded first) — an
    *   abandoned one inserted (409 when the activity's answer got there first);
    * - log lines get fresh write-ordered keys.
    * When the transaction is refused (409/404/412), the same write goes through the read-then-write
@@ -317,11 +318,11 @@ export class TableRunStore implements RunRecorder, RunGateReader, SchedulerStore
     const pk = write.runId;
     const tx = new TableTransaction();
     if (write.start) {
-      // The API or the scheduler created the row (createPendingRun) and the run's first activity
-      // marked it running (src/activities/runGate.ts): the attempt's write, which may come after
-      // the run ended, never touches the status. A run from before that has no row: the update
-      // fails (404) and the fallback below creates it.
-      tx.updateEntity({ partitionKey: pk, rowKey: RUN_ROW, pipeline: write.pipeline }, 'Merge');
+      // The API or the scheduler created the row (createPendingRun); a run from before that has
+      // none: the update fails (404) and the fallback below creates it. A late answer (after the
+      // run ended) cannot set the status back: its attempt's insert fails on the abandonment the
+      // run recorded, and with it this whole transaction; the fallback never moves a status back.
+      tx.updateEntity({ partitionKey: pk, rowKey: RUN_ROW, pipeline: write.pipeline, status: 'running' }, 'Merge');
     }
     if (write.finish) {
       tx.createEntity({ partitionKey: pk, rowKey: END_ROW, status: write.finish.status });
@@ -329,7 +330,7 @@ export class TableRunStore implements RunRecorder, RunGateReader, SchedulerStore
     }
     for (const a of attempts) {
       const entity = { partitionKey: pk, rowKey: attemptRowKey(a.stepId, a.attempt), ...attemptProps(a) };
-      if (a.status === 'running') tx.createEntity(entity);
+      if (a.status === 'running' || write.wholeAttempt) tx.createEntity(entity);
       else tx.upsertEntity(entity, 'Merge');
     }
     // An abandoned attempt is inserted: when the activity's answer got there first, the insert
@@ -345,6 +346,20 @@ export class TableRunStore implements RunRecorder, RunGateReader, SchedulerStore
       if (s !== 409 && s !== 404 && s !== 412) throw error;
       await recordStepByStep(this, write);
     }
+  }
+
+  /** An activity's answer for its whole attempt: over an abandonment the run recorded first, marked late. */
+  async recordAnswer(attempt: AttemptRecord): Promise<void> {
+    await this.ready();
+    const rk = attemptRowKey(attempt.stepId, attempt.attempt);
+    try {
+      await this.t.runs.createEntity({ partitionKey: attempt.runId, rowKey: rk, ...attemptProps(attempt) });
+      return;
+    } catch (error) {
+      if (statusOf(error) !== 409) throw error;
+    }
+    const row = await getOrUndefined(this.t.runs, attempt.runId, rk);
+    await this.t.runs.upsertEntity({ partitionKey: attempt.runId, rowKey: rk, ...attemptProps(answerOver(row ? attemptFromEntity(attempt.runId, row) : undefined, attempt)) }, 'Merge');
   }
 
   /** An attempt the run ended without its answer; an answer already recorded stays, marked late. */

@@ -35,6 +35,7 @@ function harness() {
     upsertRun: () => Promise.resolve(),
     recordAttempt: () => Promise.resolve(),
     recordAbandoned: () => Promise.resolve(),
+    recordAnswer: () => Promise.resolve(),
     appendLogs: (_runId, lines) => {
       logs.push(...lines);
       return Promise.resolve();

@@ -18,7 +18,7 @@ import { notifyStepDone } from '../../src/activities/notifyStepDone';
 import { reconcileRun } from '../../src/activities/reconcileRun';
 import { stopSteps } from '../../src/activities/stopSteps';
 import { createStepActivities, type UserStepHandler } from '../../src/activities';
-import { callerOf } from '../../src/functions/activities';
+import { callerOf, stopPollingWith } from '../../src/functions/activities';
 import type { RunEvent } from '../../src/notify/event';
 import { DevHost } from '../../src/devhost';
 import { CANCEL_EVENT, engineOrchestrators, type RunInput, type RunPipelineOptions, type RunState } from '../../src/engine';
@@ -27,7 +27,7 @@ import { loadCatalog } from '../../src/pipelines/catalog';
 import { pipelineInputs } from '../../src/pipelines/definitions';
 import { pipelineSchema, type PipelineDefinition, type PipelineInput } from '../../src/pipelines/schema';
 import { definitionVersion } from '../../src/pipelines/version';
-import { abandonedOver, recordStepByStep, type AttemptRecord, type LogLine, type RunRecord, type RunRecorder, type RunWrite } from '../../src/runs/recorder';
+import { abandonedOver, answerOver, recordStepByStep, type AttemptRecord, type LogLine, type RunRecord, type RunRecorder, type RunWrite } from '../../src/runs/recorder';
 import { createRunStore, type TableRunStore } from '../../src/runs/tableStore';
 import { createRunStoreTables } from '../../src/runs/tables';
 import { startAzurite } from '../../src/standins/azurite';
@@ -54,6 +54,11 @@ export class MemoryRecorder implements RunRecorder {
     this.attempts.set(key, abandonedOver(this.attempts.get(key), attempt));
     return Promise.resolve();
   }
+  recordAnswer(attempt: AttemptRecord): Promise<void> {
+    const key = `${attempt.runId}/${attempt.stepId}/${attempt.attempt}`;
+    this.attempts.set(key, answerOver(this.attempts.get(key), attempt));
+    return Promise.resolve();
+  }
   appendLogs(_runId: string, lines: readonly LogLine[]): Promise<void> {
     this.logs.push(...lines);
     return Promise.resolve();
@@ -77,6 +82,10 @@ function teeRecorder(store: TableRunStore, memory: MemoryRecorder): RunRecorder 
     recordAbandoned: async (attempt) => {
       await store.recordAbandoned(attempt);
       await memory.recordAbandoned(attempt);
+    },
+    recordAnswer: async (attempt) => {
+      await store.recordAnswer(attempt);
+      await memory.recordAnswer(attempt);
     },
     appendLogs: async (runId, lines) => {
       await store.appendLogs(runId, lines);
@@ -216,7 +225,7 @@ export async function startEngineHost(options: EngineHostOptions = {}): Promise<
     ...engineOrchestrators({ ...options, definitions: { get: (version) => byVersion.get(version) } }).map((o) => ({ kind: 'orchestration' as const, name: o.name, handler: guardFreshCompounds(o.handler) })),
     { kind: 'activity', name: ACTIVITY_NAMES.startStep, handler: (input: unknown, context) => activities.startStep(input, callerOf(context)) },
     { kind: 'activity', name: ACTIVITY_NAMES.pollStep, handler: (input: unknown, context) => activities.pollStep(input, callerOf(context)) },
-    { kind: 'activity', name: ACTIVITY_NAMES.cancelStep, handler: (input: unknown, context) => activities.cancelStep(input, callerOf(context)) },
+    clientActivityRegistration(ACTIVITY_NAMES.cancelStep, (input, client, context) => activities.cancelStep(input, callerOf(context), stopPollingWith(client))),
     { kind: 'activity', name: ACTIVITY_NAMES.finishRun, handler: (input: unknown, context) => activities.finishRun(input, callerOf(context)) },
     clientActivityRegistration(ACTIVITY_NAMES.notifyStepDone, options.notifyStepDone ?? ((input, client, context) => notifyStepDone(input, client, callerOf(context)))),
     clientActivityRegistration(ACTIVITY_NAMES.reconcileRun, async (input, client, context) => {

@@ -42,8 +42,6 @@ const ask = (instanceIds: string[], extra: Record<string, unknown> = {}) => ({
 function storeWith(run: RunRecord | undefined, cancelRequestedAt?: string): ReconcileStore {
   return {
     findRunGate: (runId) => Promise.resolve(runId === run?.runId ? { record: run, ...(cancelRequestedAt ? { cancelRequestedAt } : {}) } : {}),
-    findCancel: (runId) => Promise.resolve(runId === run?.runId ? cancelRequestedAt : undefined),
-    upsertRun: () => Promise.resolve(),
   };
 }
 

@@ -57,6 +57,9 @@ class ListRecorder implements RunRecorder {
   recordAbandoned(a: AttemptRecord): Promise<void> {
     return this.recordAttempt(a);
   }
+  recordAnswer(a: AttemptRecord): Promise<void> {
+    return this.recordAttempt(a);
+  }
   appendLogs(_runId: string, lines: readonly LogLine[]): Promise<void> {
     if (this.failing) return Promise.reject(new Error('table storage down'));
     this.logs.push(...lines);

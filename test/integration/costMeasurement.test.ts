@@ -15,6 +15,7 @@ test('the committed seed-run measurement matches a run measured now, and stays w
     seedRunMeasurement(),
     `src/cost/seed-run.measured.json is stale (measured now: ${JSON.stringify(measured)}): run \`npm run bench -- runStore\` and commit it`,
   );
-  // Issue 12: at most 2 table operations per step + 2 per run.
-  assert.ok(measured.tableOperations <= 2 * measured.steps + 2, `${measured.tableOperations} table operations for ${measured.steps} steps`);
+  // Issue 12: at most 2 table operations per step + 2 per run; issue 20 adds 2 per run (the record
+  // the API creates before the run starts, the run's check against it: docs/run-store.md).
+  assert.ok(measured.tableOperations <= 2 * measured.steps + 4, `${measured.tableOperations} table operations for ${measured.steps} steps`);
 });

@@ -349,21 +349,17 @@ export class TableRunStore implements RunRecorder, RunGateReader, SchedulerStore
   }
 
   /** An activity's answer for its whole attempt: over an abandonment the run recorded first, marked late. */
-  async recordAnswer(attempt: AttemptRecord): Promise<void> {
-    await this.ready();
-    const rk = attemptRowKey(attempt.stepId, attempt.attempt);
-    try {
-      await this.t.runs.createEntity({ partitionKey: attempt.runId, rowKey: rk, ...attemptProps(attempt) });
-      return;
-    } catch (error) {
-      if (statusOf(error) !== 409) throw error;
-    }
-    const row = await getOrUndefined(this.t.runs, attempt.runId, rk);
-    await this.t.runs.upsertEntity({ partitionKey: attempt.runId, rowKey: rk, ...attemptProps(answerOver(row ? attemptFromEntity(attempt.runId, row) : undefined, attempt)) }, 'Merge');
+  recordAnswer(attempt: AttemptRecord): Promise<void> {
+    return this.insertAttempt(attempt, answerOver);
   }
 
   /** An attempt the run ended without its answer; an answer already recorded stays, marked late. */
-  async recordAbandoned(attempt: AttemptRecord): Promise<void> {
+  recordAbandoned(attempt: AttemptRecord): Promise<void> {
+    return this.insertAttempt(attempt, abandonedOver);
+  }
+
+  /** Inserts an attempt; when its row exists, writes what `over` makes of the two. */
+  private async insertAttempt(attempt: AttemptRecord, over: (existing: AttemptRecord | undefined, written: AttemptRecord) => AttemptRecord): Promise<void> {
     await this.ready();
     const rk = attemptRowKey(attempt.stepId, attempt.attempt);
     try {
@@ -373,7 +369,7 @@ export class TableRunStore implements RunRecorder, RunGateReader, SchedulerStore
       if (statusOf(error) !== 409) throw error;
     }
     const row = await getOrUndefined(this.t.runs, attempt.runId, rk);
-    const merged = abandonedOver(row ? attemptFromEntity(attempt.runId, row) : undefined, attempt);
+    const merged = over(row ? attemptFromEntity(attempt.runId, row) : undefined, attempt);
     await this.t.runs.upsertEntity({ partitionKey: attempt.runId, rowKey: rk, ...attemptProps(merged) }, 'Merge');
   }
 

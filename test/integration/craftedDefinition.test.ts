@@ -190,4 +190,24 @@ describe('a run started outside the API', () => {
     assert.deepEqual(await app.store.getRun(victim), before.run);
     assert.equal((await app.store.getLogs(victim, { limit: 1000 })).lines.length, before.logs, 'nothing written into the run it names');
   });
+
+  test('a step orchestrator started through the webhook, naming a run the API created, refuses to run: it is only ever a sub-orchestration of its run', async () => {
+    const started = await app.api<{ runId: string }>('POST', 'pipelines/data-pipeline/runs', {});
+    const runId = started.json.runId;
+    await app.until('the run to end', async () => ((await app.store.getRun(runId))?.status === 'succeeded' ? true : undefined), { timeoutMs: 60_000 });
+    const exportCalls = app.world.exportFunction.calls.length;
+    const before = (await app.store.getLogs(runId, { limit: 1000 })).lines.length;
+    const step = { runId, pipelineName: deployed.name, definitionVersion: definitionVersion(deployed), parameters: {}, trigger: { kind: 'manual', origin: 'api', by: 'key' }, stepId: 'export', attemptsBefore: 1 };
+    const response = await fetch(`${app.baseUrl}/runtime/webhooks/durabletask/orchestrators/${ORCHESTRATOR_NAMES.runStep}/${runId}:export:from2?code=${FUNCTION_KEY}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(step),
+    });
+    assert.equal(response.status, 202, await response.text());
+    const status = await app.host.waitFor(`${runId}:export:from2`, { timeoutMs: 60_000 });
+    assert.equal(String(status.runtimeStatus), 'Failed');
+    assert.match(String(status.output), /run refused: .* runs only under run "[^"]+" \(its parent: none\)/);
+    assert.equal(app.world.exportFunction.calls.length, exportCalls, 'the export function was not called');
+    assert.equal((await app.store.getLogs(runId, { limit: 1000 })).lines.length, before, 'nothing written into the run');
+  });
 });

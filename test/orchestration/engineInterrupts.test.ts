@@ -62,6 +62,10 @@ describe('a cancel', () => {
       assert.equal(w.attempts[0]?.endedAt, run.endedAt, `w${i}: the attempt ends at the cancel`);
     }
     assert.equal(run.endedAt, new Date(START.getTime() + 600_500).toISOString());
+    // The run store agrees: q's attempt succeeded, the others' ended cancelled.
+    const stored = await engine().store.getAttempts('wide-cancel');
+    assert.deepEqual(stored.filter((a) => a.stepId === 'q').map((a) => a.status), ['succeeded']);
+    assert.deepEqual([...new Set(stored.filter((a) => a.stepId !== 'q').map((a) => a.status))], ['cancelled']);
   });
 
   test('keeps every attempt of a step waiting for its retry in a sub-orchestration', async () => {

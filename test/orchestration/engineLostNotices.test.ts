@@ -66,3 +66,31 @@ describe('with every stepDone notice failing', () => {
     assertWithinOneCheckIn(shape, run);
   });
 });
+
+describe('a step instance that no longer exists', () => {
+  const engine = engineHostForSuite({ historyBound: 70 });
+
+  test('ends its step`s wait with a failure, a check-in after it was first found missing', async () => {
+    const shape: DagShape = {
+      name: 'vanished',
+      steps: [{ id: 'long', minutes: 600, dependsOn: [] }, ...Array.from({ length: 8 }, (_, i) => ({ id: `y${i}`, minutes: 1 + i, dependsOn: [] }))],
+    };
+    scriptDurations(engine(), shape);
+    await engine().start(shapePipeline(shape, 'vanished'), 'vanished');
+    while (engine().host.executions('vanished').length < 2) await engine().host.advance(60_000);
+    // Its step sub-orchestration is gone (terminated, then its history purged): only the run's
+    // check-ins can notice.
+    const instance = engine().host.instanceIds().find((id) => id.startsWith('vanished:long:'));
+    assert.ok(instance, 'long runs in a sub-orchestration');
+    await engine().host.client.terminate(instance, 'lost');
+    await engine().host.runUntilIdle({ maxVirtualMs: 0 });
+    await engine().host.client.purgeInstanceHistory(instance);
+    const status = await engine().host.waitFor('vanished', { timeoutMs: 120_000 });
+    const run = status.output as Parameters<typeof spans>[1];
+    assert.equal(run.status, 'failed');
+    const long = run.steps.find((s) => s.id === 'long');
+    assert.equal(long?.status, 'failed');
+    assert.match(long?.error?.message ?? '', /does not exist/);
+    assert.ok(Date.parse(run.endedAt ?? '') - Date.parse(run.startedAt) <= 3 * CHECK_IN_MS, `ended ${run.endedAt}`);
+  });
+});

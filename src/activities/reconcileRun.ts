@@ -22,6 +22,7 @@ import { z } from 'zod';
 import { PermanentError, toActivityError } from '../core/errors';
 import type { RunGateReader } from '../runs/recorder';
 import type { ReconcileRunAnswer } from '../steps/protocol';
+import { instancesOf } from '../engine/runStep';
 import { openRun, type Opened } from './runGate';
 import { triggerSchema } from './schemas';
 
@@ -32,8 +33,9 @@ export const reconcileRunInputSchema = z
     definitionVersion: z.string().min(1),
     trigger: triggerSchema,
     parameters: z.record(z.string(), z.json()),
-    // The `runPipelineStep` instances of the steps the run still counts as running.
-    instanceIds: z.array(z.string().min(1)).max(10_000),
+    // The `runPipelineStep` instances of the steps the run still counts as running, compact
+    // (src/engine/runStep.ts `compactInstances`): always the run's own.
+    steps: z.string().max(1_000_000),
   })
   .strict();
 
@@ -56,10 +58,9 @@ function isNotFound(error: unknown): boolean {
 export async function reconcileRun(input: unknown, client: DurableClient, store: ReconcileStore | undefined, caller?: string): Promise<ReconcileRunAnswer> {
   const parsed = reconcileRunInputSchema.safeParse(input);
   if (!parsed.success) throw toActivityError(new PermanentError(`reconcileRun input: ${z.prettifyError(parsed.error)}`));
-  const { runId, instanceIds } = parsed.data;
-  // Only the run itself asks, and about its own steps (their instance ids start with the run id).
-  const foreign = instanceIds.find((id) => !id.startsWith(`${runId}:`));
-  if (foreign !== undefined) throw toActivityError(new PermanentError(`reconcileRun input: instance "${foreign}" is not a step of run "${runId}"`));
+  const { runId } = parsed.data;
+  // Only the run itself asks (the caller), and only about its own steps: the question names steps.
+  const instanceIds = instancesOf(runId, parsed.data.steps);
   let opened: Opened;
   try {
     opened = await openRun(store, parsed.data, caller);

@@ -11,11 +11,13 @@ import type { CancelRequests } from '../api/ports';
 import { PermanentError, toActivityError } from '../core/errors';
 import { INTERRUPT_EVENT, type InterruptEvent } from '../engine/interrupts';
 import { isoAt } from '../engine/clock';
+import { instancesOf } from '../engine/runStep';
 
 export const stopStepsInputSchema = z
   .object({
     runId: z.string().min(1),
-    instanceIds: z.array(z.string().min(1)).max(10_000),
+    // The steps in flight, compact (src/engine/runStep.ts `compactInstances`): always the run's own.
+    steps: z.string().max(1_000_000),
     kind: z.enum(['cancelled', 'timedOut']),
     atMs: z.number().finite(),
     reason: z.string().optional(),
@@ -25,10 +27,9 @@ export const stopStepsInputSchema = z
 export async function stopSteps(input: unknown, client: DurableClient, cancels: Pick<CancelRequests, 'claimCancel'> | undefined, caller?: string): Promise<void> {
   const parsed = stopStepsInputSchema.safeParse(input);
   if (!parsed.success) throw toActivityError(new PermanentError(`stopSteps input: ${z.prettifyError(parsed.error)}`));
-  const { runId, instanceIds, kind, atMs, reason } = parsed.data;
+  const { runId, kind, atMs, reason } = parsed.data;
   if (caller !== undefined && caller !== runId) throw toActivityError(new PermanentError(`stopSteps: instance "${caller}" is not run "${runId}"`));
-  const foreign = instanceIds.find((id) => !id.startsWith(`${runId}:`));
-  if (foreign !== undefined) throw toActivityError(new PermanentError(`stopSteps input: instance "${foreign}" is not a step of run "${runId}"`));
+  const instanceIds = instancesOf(runId, parsed.data.steps);
   if (kind === 'cancelled') await cancels?.claimCancel(runId, isoAt(atMs));
   const event: InterruptEvent = { kind, atMs, ...(reason === undefined ? {} : { reason }) };
   for (let i = 0; i < instanceIds.length; i += 16) {

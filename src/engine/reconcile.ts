@@ -8,6 +8,7 @@ import type { Task } from 'durable-functions';
 import { ACTIVITY_NAMES, RUN_REFUSED_CODE, type ReconcileRunAnswer, type ReconcileRunInput } from '../steps/protocol';
 import { dateAt } from './clock';
 import { readTaskFailure } from './failure';
+import { compactInstances } from './runStep';
 import { HISTORY_COST, failInFlight, settle, type RunScope } from './scope';
 import type { StepState, Stop } from './types';
 
@@ -19,7 +20,7 @@ export function askReconcile(scope: RunScope, instanceIds: readonly string[]): T
     definitionVersion: input.definitionVersion,
     trigger: input.trigger,
     parameters: input.parameters,
-    instanceIds,
+    steps: compactInstances(input.runId, instanceIds),
   };
   scope.budget.events += HISTORY_COST.activity;
   return scope.env.context.df.callActivity(ACTIVITY_NAMES.reconcileRun, request);

@@ -44,6 +44,32 @@ export function stepInstanceId(runId: string, stepId: string, firstAttempt: numb
   return `${runId}:${stepId}:from${firstAttempt}`;
 }
 
+/**
+ * A run's step sub-orchestrations in a few bytes each, `stepId:firstAttempt` comma-separated (step
+ * ids hold neither): what the run sends `reconcileRun` and `stopSteps`. The question is part of the
+ * run's history, replayed at each wake-up; full instance ids repeat the run id for every step.
+ */
+export function compactInstances(runId: string, instanceIds: readonly string[]): string {
+  const prefix = `${runId}:`;
+  return instanceIds
+    .flatMap((id) => {
+      const rest = id.startsWith(prefix) ? id.slice(prefix.length) : '';
+      const at = rest.lastIndexOf(':from');
+      return at > 0 ? [`${rest.slice(0, at)}:${rest.slice(at + 5)}`] : [];
+    })
+    .join(',');
+}
+
+/** The instance ids `compactInstances` stands for: always the run's own. */
+export function instancesOf(runId: string, compact: string): string[] {
+  if (compact === '') return [];
+  return compact.split(',').flatMap((part) => {
+    const at = part.lastIndexOf(':');
+    const first = Number(part.slice(at + 1));
+    return at > 0 && Number.isInteger(first) && first >= 1 ? [stepInstanceId(runId, part.slice(0, at), first)] : [];
+  });
+}
+
 export function createRunPipelineStep(definitions: DefinitionSource) {
   return function* runPipelineStep(context: OrchestrationContext): Generator<Task, StepState, unknown> {
     const df = context.df;

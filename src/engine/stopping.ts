@@ -14,6 +14,7 @@ import type { Task } from 'durable-functions';
 import { ACTIVITY_NAMES, type StopStepsInput } from '../steps/protocol';
 import { dateAt } from './clock';
 import { readTaskFailure } from './failure';
+import { compactInstances } from './runStep';
 import { HISTORY_COST, type RunScope } from './scope';
 import { interruptError } from './state';
 import type { Stop } from './types';
@@ -29,7 +30,13 @@ export function* tellStepsToStop(scope: RunScope, stop: Stop): Generator<Task, v
   const instanceIds = [...scope.inFlight.values()];
   if (stop.kind !== 'cancelled' || instanceIds.length === 0) return;
   const df = scope.env.context.df;
-  const input: StopStepsInput = { runId: scope.input.runId, instanceIds, kind: stop.kind, atMs: stop.atMs, ...(stop.reason === undefined ? {} : { reason: stop.reason }) };
+  const input: StopStepsInput = {
+    runId: scope.input.runId,
+    steps: compactInstances(scope.input.runId, instanceIds),
+    kind: stop.kind,
+    atMs: stop.atMs,
+    ...(stop.reason === undefined ? {} : { reason: stop.reason }),
+  };
   for (let attempt = 1; ; attempt++) {
     scope.budget.events += HISTORY_COST.activity;
     try {

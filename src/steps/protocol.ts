@@ -107,14 +107,15 @@ export interface ReconcileRunInput {
   readonly definitionVersion: string;
   readonly trigger: RunTrigger;
   readonly parameters: JsonObject;
-  /** The `runPipelineStep` instances of the steps the run counts as running. */
-  readonly instanceIds: readonly string[];
+  /** The `runPipelineStep` instances of the steps the run counts as running, compact (`compactInstances`). */
+  readonly steps: string;
 }
 
 /** Input of `stopSteps`. */
 export interface StopStepsInput {
   readonly runId: string;
-  readonly instanceIds: readonly string[];
+  /** The steps in flight, compact (`compactInstances`). */
+  readonly steps: string;
   readonly kind: 'cancelled' | 'timedOut';
   /** The run's instant of the interrupt (epoch ms). */
   readonly atMs: number;

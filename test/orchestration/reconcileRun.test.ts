@@ -10,6 +10,7 @@ import type { Registration } from '../../src/app/registry';
 import { readFailure } from '../../src/core/errors';
 import { DevHost } from '../../src/devhost';
 import type { RunRecord } from '../../src/runs/recorder';
+import { compactInstances } from '../../src/engine/runStep';
 import { RUN_REFUSED_CODE } from '../../src/steps/protocol';
 
 const T0 = new Date('2026-03-02T10:07:00Z');
@@ -35,7 +36,7 @@ const ask = (instanceIds: string[], extra: Record<string, unknown> = {}) => ({
   definitionVersion: 'sha256:v1',
   trigger: { kind: 'manual', by: 'user:ada' },
   parameters: {},
-  instanceIds,
+  steps: compactInstances('run-1', instanceIds),
   ...extra,
 });
 
@@ -90,12 +91,11 @@ void describe('reconcileRun', () => {
     }
   });
 
-  void test('refuses, permanently, another run`s instance, a caller that is not the run, and a run whose record does not match', async () => {
+  void test('asks only after the run`s own instances; refuses, permanently, a caller that is not the run and a run whose record does not match', async () => {
     const host = await DevHost.start({ clock: 'virtual', startTime: T0, httpPort: false, hostJson: {}, registrations: [step] });
     try {
-      const foreign = await refusal(reconcileRun(ask(['run-2:a:from1']), host.client, storeWith(record), 'run-1'));
-      assert.equal(foreign.class, 'permanent');
-      assert.match(foreign.text, /not a step of run "run-1"/);
+      // The question names steps, not instances: another run's instance cannot even be named.
+      assert.equal(compactInstances('run-1', ['run-2:a:from1', 'run-1:b:from2']), 'b:2');
       const caller = await refusal(reconcileRun(ask([]), host.client, storeWith(record), 'run-2'));
       assert.match(caller.text, /instance "run-2" is not run "run-1"/);
       const noRecord = await refusal(reconcileRun(ask([]), host.client, storeWith(undefined), 'run-1'));

@@ -44,6 +44,8 @@ export interface StepEnv {
   readonly tracker: RunTracker;
   /** Steps currently following a polled job, so a cancel can stop the job. */
   readonly polling: Map<string, PolledJob>;
+  /** The start call of the attempt in progress, until it answers (a job it starts must be stopped too). */
+  starting: { readonly task: Task; readonly input: StepActivityInput } | undefined;
   readonly maxPollsPerExecution: number;
   nowMs(): number;
   publish(): void;
@@ -75,6 +77,7 @@ export function createStepEnv(
     ...run,
     tracker,
     polling: new Map(),
+    starting: undefined,
     maxPollsPerExecution: options.maxPollsPerExecution ?? DEFAULT_POLLS_PER_EXECUTION,
     nowMs: () => df.currentUtcDateTime.getTime(),
     publish: options.publish ?? (() => undefined),
@@ -92,18 +95,23 @@ function* runAttempt(env: StepEnv, step: StepDefinition, input: StepActivityInpu
   const deadlineMs = step.timeout === undefined ? undefined : startedMs + step.timeout * 1000;
   const call = df.callActivity(stepActivityName(step), input);
   let outcome: StepOutcome;
-  if (deadlineMs === undefined) {
-    outcome = (yield { one: call }) as StepOutcome;
-  } else {
-    const timer = df.createTimer(dateAt(deadlineMs));
-    const winner = yield { race: [call, timer] };
-    if (winner !== call) {
-      // The activity keeps running somewhere; its late answer is ignored.
-      throw new TimeoutError(`step "${step.id}" did not answer within its timeout of ${formatDuration(step.timeout ?? 0)}`);
+  env.starting = { task: call, input };
+  try {
+    if (deadlineMs === undefined) {
+      outcome = (yield { one: call }) as StepOutcome;
+    } else {
+      const timer = df.createTimer(dateAt(deadlineMs));
+      const winner = yield { race: [call, timer] };
+      if (winner !== call) {
+        // The activity keeps running somewhere; its late answer is ignored.
+        throw new TimeoutError(`step "${step.id}" did not answer within its timeout of ${formatDuration(step.timeout ?? 0)}`);
+      }
+      if (!isDone(timer)) timer.cancel();
+      if (call.isFaulted) throw call.result;
+      outcome = call.result as StepOutcome;
     }
-    if (!isDone(timer)) timer.cancel();
-    if (call.isFaulted) throw call.result;
-    outcome = call.result as StepOutcome;
+  } finally {
+    env.starting = undefined;
   }
   progress.started = true;
   if (outcome.status === 'succeeded') return outcome;
@@ -227,6 +235,7 @@ export function* runStepUntilStopped(env: StepEnv, step: StepDefinition, interru
   const count = { used: 0 };
   const stop = yield* drive(env, runStepRoutine(env, step, () => interrupts.due(), count), interrupts);
   if (!stop) return undefined;
+  yield* awaitStartCall(env);
   const [answer] = yield* cancelPolledJobs(env, stop.kind === 'cancelled' ? 'cancelled' : 'runTimedOut');
   const finished = answer?.finished;
   if (finished?.status === 'succeeded') {
@@ -242,6 +251,27 @@ export function* runStepUntilStopped(env: StepEnv, step: StepDefinition, interru
   }
   env.publish();
   return stop;
+}
+
+/** How long an interrupted step waits for its start call's answer, in growing steps. */
+const START_ANSWER_WAITS_MS = [0, 1_000, 2_000, 4_000, 8_000, 15_000];
+
+/**
+ * The run stopped while an attempt's start call was out: a job that call starts must be stopped
+ * too, so the step waits a little for the answer (its task cannot go into a new wait: durable-js#574;
+ * its answer completes it anyway, and timers bring the step back to look). A call still out after
+ * that is a synchronous one that cannot be stopped: its late answer is recorded as after the end.
+ */
+function* awaitStartCall(env: StepEnv): Generator<Task, void, unknown> {
+  const starting = env.starting;
+  if (!starting) return;
+  for (const waitMs of START_ANSWER_WAITS_MS) {
+    if (isDone(starting.task)) break;
+    yield env.context.df.createTimer(dateAt(env.nowMs() + waitMs));
+  }
+  env.starting = undefined;
+  const outcome = starting.task.isCompleted ? (starting.task.result as StepOutcome | undefined) : undefined;
+  if (outcome?.status === 'running') env.polling.set(starting.input.stepId, { input: starting.input, handle: outcome.handle });
 }
 
 /** Cancels the timers among `tasks` that did not fire (they only ever guarded one wait). */

@@ -46,7 +46,9 @@ export class MemoryRecorder implements RunRecorder {
     return Promise.resolve();
   }
   recordAttempt(attempt: AttemptRecord): Promise<void> {
-    this.attempts.set(`${attempt.runId}/${attempt.stepId}/${attempt.attempt}`, attempt);
+    // As the Table store: a `running` attempt is inserted only, never over one that ended.
+    const key = `${attempt.runId}/${attempt.stepId}/${attempt.attempt}`;
+    if (attempt.status !== 'running' || !this.attempts.has(key)) this.attempts.set(key, attempt);
     return Promise.resolve();
   }
   recordAbandoned(attempt: AttemptRecord): Promise<void> {

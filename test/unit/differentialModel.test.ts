@@ -68,6 +68,14 @@ describe('reference model: documented rules on hand-worked runs', () => {
     assert.deepEqual(summary(s), { a: 'succeeded: 0–10 failed:transient, 60–70 succeeded', b: 'succeeded: 0–10 succeeded', c: 'succeeded: 10–20 succeeded' });
   });
 
+  test('a step admitted at an instant keeps its slot against a step that becomes ready later at that instant', () => {
+    // b and c are ready at 0 and both fit; a ends at 0 and makes d ready, but c already has the group's slot.
+    const s = scenario([step('a', [], [ok(0)], { group: 'g1' }), step('d', ['a'], [ok(0)], { group: 'g0' }), step('c', [], [ok(5)], { group: 'g0' })], { groups: { g0: 1, g1: 1 } });
+    assert.deepEqual(summary(s), { a: 'succeeded: 0–0 succeeded', d: 'succeeded: 5–5 succeeded', c: 'succeeded: 0–5 succeeded' });
+    const observed = simulate(s, { observed: { starts: new Map([['a', [0]], ['c', [0]], ['d', [5000]]]) } });
+    assert.deepEqual(observed.violations, []);
+  });
+
   test('a group limit holds back only the steps of its group', () => {
     const s = scenario([step('a', [], [ok(30)], { group: 'wh' }), step('b', [], [ok(10)], { group: 'wh' }), step('c', [], [ok(10)])], { groups: { wh: 1 } });
     assert.deepEqual(summary(s), { a: 'succeeded: 0–30 succeeded', b: 'succeeded: 30–40 succeeded', c: 'succeeded: 0–10 succeeded' });

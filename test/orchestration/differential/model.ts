@@ -319,12 +319,11 @@ export function simulate(scenario: Scenario, options: SimulateOptions = {}): Pre
       // Every notice delivered: ready steps are admitted in definition order while the limits allow
       // ("earlier steps in the definition start first"; a held-back step starts when a slot frees).
       // With lost notices and no limits, a ready step is due at once (window W).
-      const admitted: StepRun[] = [];
+      // A step already due holds the slot it was given, even if its start is still to come at this
+      // instant; the others are admitted around it.
+      const admitted = ready.filter((s) => s.phase === 'due');
       for (const s of ready) {
-        if (s.phase === 'due') {
-          admitted.push(s);
-          continue;
-        }
+        if (s.phase === 'due') continue;
         if (fits(s, admitted)) {
           admitted.push(s);
           makeDue(s, t, 'first');

@@ -12,7 +12,7 @@ import { makespanMs, type AttemptScript, type CancelPlan, type Delays, type Drop
 
 /** `arbitrary` in `percent` % of draws, else null (fast-check shrinks toward the null). */
 function sometimes<T>(percent: number, arbitrary: fc.Arbitrary<T>): fc.Arbitrary<T | null> {
-  return fc.oneof({ weight: 100 - percent, arbitrary: fc.constant(null) }, { weight: percent, arbitrary });
+  return fc.oneof({ withCrossShrink: true }, { weight: 100 - percent, arbitrary: fc.constant(null) }, { weight: percent, arbitrary });
 }
 
 const rawAttempt = fc.record({

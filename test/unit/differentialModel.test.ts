@@ -114,6 +114,14 @@ describe('reference model: documented rules on hand-worked runs', () => {
     assert.deepEqual(p.steps.map((x) => x.status), ['cancelled', 'skipped']);
   });
 
+  test('lost notices with a limit: another contender may take the freed slot first, but the slot never stays unused for more than a check-in', () => {
+    const s = scenario([step('a', [], [ok(60)]), step('b', [], [ok(10)]), step('c', [], [ok(10)])], { maxParallel: 1, drops: { kind: 'all' } });
+    const kinds = (c: number, b: number) => simulate(s, { observed: { starts: new Map([['a', [0]], ['b', [b]], ['c', [c]]]) } }).violations.map((v) => `${v.kind} ${v.stepId}`);
+    assert.deepEqual(kinds(300_000, 310_000), []);
+    assert.deepEqual(kinds(61_000 + CHECK_IN_MS, 71_000 + CHECK_IN_MS), ['first start late b']);
+    assert.deepEqual(kinds(30_000, 70_000), ['start beyond the limits c']);
+  });
+
   test('a cancel tied with an end: the end counts as before it; a step due at that instant may stay unstarted', () => {
     const steps = [step('a', [], [ok(60)]), step('b', ['a'], [ok(10)])];
     const s = scenario(steps, { cancel: { via: 'event', at: { kind: 'afterNotice', stepId: 'a' } } });

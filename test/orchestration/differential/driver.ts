@@ -193,7 +193,13 @@ export async function runOnEngine(rig: DifferentialRig, scenario: Scenario, opti
   const engine: EngineHost = await startEngineHost({
     adapter: (now) => (adapter = new ScenarioAdapter(now)),
     notifyStepDone: (input, client) => notifyStepDone(input, gatedClient(client, adapter!)),
-    cancels: rig.store,
+    // reconcileRun reads the app's cancel store; the read is also where an `atReconcile` cancel is raised.
+    cancels: {
+      findCancel: async (runId) => {
+        if (adapter?.runs.get(runId)?.scenario.cancel?.at.kind === 'atReconcile') await adapter.raiseCancel(runId);
+        return rig.store.findCancel(runId);
+      },
+    },
   });
   try {
     const runId = `${scenario.name}-${process.pid}-${++runCounter}`;

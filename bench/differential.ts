@@ -17,7 +17,7 @@ function seedRange(): [number, number] {
 }
 
 /** Shrinks seed `seed`'s scenario to a smallest one still showing `kind`. */
-async function shrink(rig: DifferentialRig, seed: number, kind: string, seconds: number): Promise<string> {
+export async function shrink(rig: DifferentialRig, seed: number, kind: string, seconds: number): Promise<string> {
   let last = '';
   const result = await fc.check(
     fc.asyncProperty(rawScenario, async (raw) => {

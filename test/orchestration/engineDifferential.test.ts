@@ -10,6 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { compare, formatDiff } from './differential/compare';
 import { runOnEngine, startRig, type DifferentialRig } from './differential/driver';
+import { MINIMAL_CASES } from './differential/minimal';
 import { scenarioOfSeed } from './differential/scenario';
 
 const FIRST_SEED = 1;
@@ -24,6 +25,16 @@ describe('the engine agrees with the reference model on random runs', () => {
   after(async () => {
     await rig?.stop();
   });
+
+  // One small scenario per kind of mismatch found on main 644f08c (differential/minimal.ts).
+  for (const { scenario, expect } of MINIMAL_CASES) {
+    test(`${scenario.name}: ${expect}`, async () => {
+      if (!rig) throw new Error('no rig');
+      const actual = await runOnEngine(rig, scenario);
+      const comparison = compare(scenario, actual);
+      assert.ok(comparison.mismatches.length === 0, formatDiff(scenario.name, scenario, actual, comparison));
+    });
+  }
 
   for (let seed = FIRST_SEED; seed <= LAST_SEED; seed++) {
     test(`seed ${seed}`, async () => {

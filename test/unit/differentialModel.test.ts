@@ -68,6 +68,14 @@ describe('reference model: documented rules on hand-worked runs', () => {
     assert.deepEqual(summary(s), { a: 'succeeded: 0–10 failed:transient, 60–70 succeeded', b: 'succeeded: 0–10 succeeded', c: 'succeeded: 10–20 succeeded' });
   });
 
+  test('a step admitted at an instant keeps its slot against a step that becomes ready later at that instant', () => {
+    // b and c are ready at 0 and both fit; a ends at 0 and makes d ready, but c already has the group's slot.
+    const s = scenario([step('a', [], [ok(0)], { group: 'g1' }), step('d', ['a'], [ok(0)], { group: 'g0' }), step('c', [], [ok(5)], { group: 'g0' })], { groups: { g0: 1, g1: 1 } });
+    assert.deepEqual(summary(s), { a: 'succeeded: 0–0 succeeded', d: 'succeeded: 5–5 succeeded', c: 'succeeded: 0–5 succeeded' });
+    const observed = simulate(s, { observed: { starts: new Map([['a', [0]], ['c', [0]], ['d', [5000]]]) } });
+    assert.deepEqual(observed.violations, []);
+  });
+
   test('a group limit holds back only the steps of its group', () => {
     const s = scenario([step('a', [], [ok(30)], { group: 'wh' }), step('b', [], [ok(10)], { group: 'wh' }), step('c', [], [ok(10)])], { groups: { wh: 1 } });
     assert.deepEqual(summary(s), { a: 'succeeded: 0–30 succeeded', b: 'succeeded: 30–40 succeeded', c: 'succeeded: 0–10 succeeded' });
@@ -104,6 +112,14 @@ describe('reference model: documented rules on hand-worked runs', () => {
     const p = simulate(cancelled, { observed: { starts: new Map([['a', [0]], ['b', [60_000]]]), cancelAt: 30_500 } });
     assert.deepEqual(p.violations.map((v) => v.kind), ['start after the run ended']);
     assert.deepEqual(p.steps.map((x) => x.status), ['cancelled', 'skipped']);
+  });
+
+  test('lost notices with a limit: another contender may take the freed slot first, but the slot never stays unused for more than a check-in', () => {
+    const s = scenario([step('a', [], [ok(60)]), step('b', [], [ok(10)]), step('c', [], [ok(10)])], { maxParallel: 1, drops: { kind: 'all' } });
+    const kinds = (c: number, b: number) => simulate(s, { observed: { starts: new Map([['a', [0]], ['b', [b]], ['c', [c]]]) } }).violations.map((v) => `${v.kind} ${v.stepId}`);
+    assert.deepEqual(kinds(300_000, 310_000), []);
+    assert.deepEqual(kinds(61_000 + CHECK_IN_MS, 71_000 + CHECK_IN_MS), ['first start late b']);
+    assert.deepEqual(kinds(30_000, 70_000), ['start beyond the limits c']);
   });
 
   test('a cancel tied with an end: the end counts as before it; a step due at that instant may stay unstarted', () => {

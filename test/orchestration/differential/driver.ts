@@ -194,6 +194,12 @@ export async function runOnEngine(rig: DifferentialRig, scenario: Scenario, opti
     adapter: (now) => (adapter = new ScenarioAdapter(now)),
     notifyStepDone: (input, client) => notifyStepDone(input, gatedClient(client, adapter!)),
     store: rig.store,
+    // The first question of a continued execution: an `atReconcile` cancel is raised once that
+    // answer has read the cancel store, so it lands with the answer (Azure/durabletask#1399).
+    afterReconcile: async (input, answer) => {
+      if (adapter?.runs.get(input.runId)?.scenario.cancel?.at.kind === 'atReconcile') await adapter.raiseCancel(input.runId);
+      return answer;
+    },
   });
   try {
     const runId = `${scenario.name}-${process.pid}-${++runCounter}`;

@@ -59,7 +59,9 @@ export interface CancelPlan {
     /** From inside the poll that finds this step's `call`-th job done (same instant). */
     | { readonly kind: 'atPollEnd'; readonly stepId: string; readonly call: number }
     /** From inside this step's `call`-th start call, before it answers (same instant). */
-    | { readonly kind: 'atStart'; readonly stepId: string; readonly call: number };
+    | { readonly kind: 'atStart'; readonly stepId: string; readonly call: number }
+    /** From inside the first `reconcileRun` of a run that continued as new (when it reads the cancel store). */
+    | { readonly kind: 'atReconcile' };
 }
 
 export type DropPlan = { readonly kind: 'none' } | { readonly kind: 'all' } | { readonly kind: 'steps'; readonly steps: readonly string[] };
@@ -289,7 +291,6 @@ export function simulate(scenario: Scenario, options: SimulateOptions = {}): Pre
     }
     return true;
   };
-  const limited = scenario.maxParallel !== undefined || scenario.steps.some((s) => s.group !== undefined);
 
   const makeDue = (s: StepRun, t: number, kind: 'first' | 'retry'): void => {
     s.phase = 'due';
@@ -315,32 +316,22 @@ export function simulate(scenario: Scenario, options: SimulateOptions = {}): Pre
       }
     }
     const ready = steps.filter((s) => (s.phase === 'pending' || (s.phase === 'due' && s.dueKind === 'first')) && depsOf(s).every((d) => d.phase === 'succeeded'));
-    if (windowMs === 0 || !limited) {
-      // Every notice delivered: ready steps are admitted in definition order while the limits allow
-      // ("earlier steps in the definition start first"; a held-back step starts when a slot frees).
-      // With lost notices and no limits, a ready step is due at once (window W).
-      // A step already admitted (due, at this instant or before) is in flight: it holds its slot
-      // whatever its place in the definition ("steps in flight hold their slots"), so a step that
-      // became ready since — after a dependency that took no time — waits for it.
-      const admitted: StepRun[] = ready.filter((s) => s.phase === 'due');
-      for (const s of ready) {
-        if (s.phase === 'due') continue;
-        if (fits(s, admitted)) {
-          admitted.push(s);
-          makeDue(s, t, 'first');
-        }
-      }
-    } else {
-      // Lost notices with limits: the run may learn of freed slots late, so the order among
-      // contenders is not fixed. A ready step is due while a slot is free for it; it must start
-      // before it has been continuously due for W.
-      for (const s of ready) {
-        const ok = fits(s, []);
-        if (ok && s.phase === 'pending') makeDue(s, t, 'first');
-        if (!ok && s.phase === 'due') {
-          s.phase = 'pending';
-          s.dueSince = undefined;
-        }
+    // Ready steps are admitted in definition order while the limits allow ("earlier steps in the
+    // definition start first"; a held-back step starts when a slot frees). Every notice delivered, a
+    // step already due keeps the slot it was given at this instant. With lost notices the run may
+    // learn of a freed slot late and hand it to another contender first (accepted at its start, see
+    // ObservedStart), so the claims are recomputed: a step is due while definition order gives it a
+    // slot, and must start before it has been due for W without a break.
+    const exact = windowMs === 0;
+    const admitted = exact ? ready.filter((s) => s.phase === 'due') : [];
+    for (const s of ready) {
+      if (exact && s.phase === 'due') continue;
+      if (fits(s, admitted)) {
+        admitted.push(s);
+        if (s.phase !== 'due') makeDue(s, t, 'first');
+      } else if (s.phase === 'due') {
+        s.phase = 'pending';
+        s.dueSince = undefined;
       }
     }
     settle(t);
@@ -510,7 +501,7 @@ export function simulate(scenario: Scenario, options: SimulateOptions = {}): Pre
           const depsDone = depsOf(s).every((d) => d.phase === 'succeeded');
           if (!depsDone) violate('start before the step was due', s, `started at ${sec(e.t)} before its dependencies succeeded`);
           else if (!fits(s, [])) violate('start beyond the limits', s, `started at ${sec(e.t)} with no slot free`);
-          else violate('start before the step was due', s, `started at ${sec(e.t)}; earlier steps in the definition were waiting for the slot`);
+          else if (windowMs === 0) violate('start before the step was due', s, `started at ${sec(e.t)}; earlier steps in the definition were waiting for the slot`);
         }
         startAttempt(s, e.t);
         break;

@@ -12,7 +12,7 @@ import { makespanMs, type AttemptScript, type CancelPlan, type Delays, type Drop
 
 /** `arbitrary` in `percent` % of draws, else null (fast-check shrinks toward the null). */
 function sometimes<T>(percent: number, arbitrary: fc.Arbitrary<T>): fc.Arbitrary<T | null> {
-  return fc.oneof({ weight: 100 - percent, arbitrary: fc.constant(null) }, { weight: percent, arbitrary });
+  return fc.oneof({ withCrossShrink: true }, { weight: 100 - percent, arbitrary: fc.constant(null) }, { weight: percent, arbitrary });
 }
 
 const rawAttempt = fc.record({
@@ -63,6 +63,7 @@ const rawCancel = fc.record({
     // while the run is busy (in a wake-up with other events, possibly the one that continues as new).
     { weight: 1, arbitrary: fc.record({ kind: fc.constantFrom('afterNotice' as const, 'beforeNotice' as const), step: fc.nat(60) }) },
     { weight: 1, arbitrary: fc.record({ kind: fc.constantFrom('atPollEnd' as const, 'atStart' as const), step: fc.nat(60), call: fc.integer({ min: 1, max: 2 }) }) },
+    { weight: 1, arbitrary: fc.constant({ kind: 'atReconcile' as const }) },
   ),
 });
 
@@ -140,6 +141,7 @@ export function buildScenario(raw: RawScenario, name: string): Scenario {
     const at = raw.cancel.at;
     if (at.kind === 'instant') cancel = { via: raw.cancel.via, at: { kind: 'instant', seconds: halfSecondAt(at.permille) } };
     else if (at.kind === 'afterNotice' || at.kind === 'beforeNotice') cancel = { via: raw.cancel.via, at: { kind: at.kind, stepId: `s${at.step % n}` } };
+    else if (at.kind === 'atReconcile') cancel = { via: raw.cancel.via, at: { kind: 'atReconcile' } };
     else if ('call' in at) cancel = { via: raw.cancel.via, at: { kind: at.kind, stepId: `s${at.step % n}`, call: at.call } };
   }
   return { ...base, ...(timeoutSeconds === undefined ? {} : { timeoutSeconds }), ...(cancel ? { cancel } : {}) };
@@ -221,6 +223,7 @@ function cancelWhen(c: CancelPlan): string {
   if (c.at.kind === 'afterNotice') return `right after ${c.at.stepId}'s stepDone notice`;
   if (c.at.kind === 'beforeNotice') return `right before ${c.at.stepId}'s stepDone notice`;
   if (c.at.kind === 'atStart') return `from inside ${c.at.stepId}'s start call #${c.at.call}`;
+  if (c.at.kind === 'atReconcile') return 'from inside the first reconcileRun after the run continued as new';
   return `from inside the poll ending ${c.at.stepId}'s job #${c.at.call}`;
 }
 

@@ -235,10 +235,17 @@ export function* runStepUntilStopped(env: StepEnv, step: StepDefinition, interru
   const count = { used: 0 };
   const stop = yield* drive(env, runStepRoutine(env, step, () => interrupts.due(), count), interrupts);
   if (!stop) return undefined;
-  yield* awaitStartCall(env);
+  // A start call answering at the interrupt's very instant ended with it: an end at or before the
+  // interrupt counts as before it (README, "Interrupts"). Later, it is an answer after the end.
+  const started = yield* awaitStartCall(env);
+  const tied = started && env.nowMs() <= stop.atMs ? started : undefined;
   const [answer] = yield* cancelPolledJobs(env, stop.kind === 'cancelled' ? 'cancelled' : 'runTimedOut');
-  const finished = answer?.finished;
-  if (finished?.status === 'succeeded') {
+  const finished = answer?.finished ?? tied;
+  if (finished?.status === 'failed' && finished.error.code === RUN_ENDED_CODE) {
+    // The start call was refused: that attempt never started.
+    tracker.dropLastAttempt(step.id);
+    tracker.interrupt(step.id, stop.atMs, stop.kind);
+  } else if (finished?.status === 'succeeded') {
     // The job had finished by the time the run stopped: the step ended before the interrupt.
     tracker.attemptSucceeded(step.id, stop.atMs, finished.output, finished.metrics);
   } else if (finished?.status === 'failed') {
@@ -262,16 +269,19 @@ const START_ANSWER_WAITS_MS = [0, 1_000, 2_000, 4_000, 8_000, 15_000];
  * its answer completes it anyway, and timers bring the step back to look). A call still out after
  * that is a synchronous one that cannot be stopped: its late answer is recorded as after the end.
  */
-function* awaitStartCall(env: StepEnv): Generator<Task, void, unknown> {
+function* awaitStartCall(env: StepEnv): Generator<Task, CancelStepAnswer['finished'], unknown> {
   const starting = env.starting;
-  if (!starting) return;
+  if (!starting) return undefined;
   for (const waitMs of START_ANSWER_WAITS_MS) {
     if (isDone(starting.task)) break;
     yield env.context.df.createTimer(dateAt(env.nowMs() + waitMs));
   }
   env.starting = undefined;
+  if (starting.task.isFaulted) return { status: 'failed', error: readTaskFailure(starting.task.result) };
   const outcome = starting.task.isCompleted ? (starting.task.result as StepOutcome | undefined) : undefined;
   if (outcome?.status === 'running') env.polling.set(starting.input.stepId, { input: starting.input, handle: outcome.handle });
+  if (outcome?.status !== 'succeeded') return undefined;
+  return { status: 'succeeded', ...(outcome.output === undefined ? {} : { output: outcome.output }), ...(outcome.metrics ? { metrics: outcome.metrics } : {}) };
 }
 
 /** Cancels the timers among `tasks` that did not fire (they only ever guarded one wait). */

@@ -16,6 +16,7 @@
 import type { OrchestrationContext, OrchestrationHandler, Task } from 'durable-functions';
 import type { FailureInfo } from '../core/errors';
 import type { JsonObject } from '../core/json';
+import type { PipelineDefinition } from '../pipelines/schema';
 import { formatDuration } from '../pipelines/duration';
 import { ACTIVITY_NAMES } from '../steps/protocol';
 import { collectArchived, writeArchive } from './archive';
@@ -23,6 +24,7 @@ import { decodeSteps, encodeSteps, inFlightOf } from './carry';
 import { dateAt } from './clock';
 import { fittedWhenSerialized, forCustomStatus } from './customStatus';
 import { runRound } from './dataflow';
+import { readySteps, unreachableSteps } from './dag';
 import { definitionOf, missingDefinitionMessage, type DefinitionSource } from './definitions';
 import { readTaskFailure } from './failure';
 import { CANCEL_EVENT, interruptsFor } from './interrupts';
@@ -115,6 +117,7 @@ export function createRunPipeline(options: RunPipelineOptions): OrchestrationHan
     let retriesLeft = carry?.retriesLeft ?? definition.pipelineRetry.retries;
     // An execution that inherits a stop was born after the steps were told.
     const told = carry?.stop !== undefined;
+    let endedMs: number | undefined;
     const continueRun = function* (stopping: Stop | undefined): Generator<Task, RunState, unknown> {
       const archived = tracker.takeArchive();
       const archives = (carry?.archives ?? 0) + (archived.length > 0 ? 1 : 0);
@@ -167,10 +170,19 @@ export function createRunPipeline(options: RunPipelineOptions): OrchestrationHan
         const end = yield* runRound(scope, false);
         if (end?.kind === 'continue') return yield* continueRun(stop);
       }
-      endInterrupted(scope, stop);
+      // Every step had ended by the interrupt's instant (an end at t counts as before it) and nothing
+      // more would start: the run had settled, and ends as it settled — unless a pipeline retry
+      // would now wait, which the interrupt cuts short.
+      endedMs = stop.atMs;
+      if (settledBefore(shape, tracker) && !wouldRetry(definition, tracker, retriesLeft)) {
+        for (const id of unreachableSteps(shape.steps, (s) => tracker.status(s))) tracker.skip(id);
+        stop = undefined;
+      } else {
+        endInterrupted(scope, stop);
+      }
       break;
     }
-    return yield* finish(scope, tracker, finalState(definition.timeout, shape, tracker, stop, stop?.atMs ?? env.nowMs()), carry?.archives);
+    return yield* finish(scope, tracker, finalState(definition.timeout, shape, tracker, stop, endedMs ?? env.nowMs()), carry?.archives);
   };
 }
 
@@ -197,6 +209,18 @@ function* finish(scope: RunScope, tracker: RunTracker, end: () => RunState, arch
 
 function failedWithoutDefinition(tracker: RunTracker, input: RunInput, nowMs: number): () => RunState {
   return () => tracker.snapshot('failed', nowMs, { class: 'permanent', message: missingDefinitionMessage(input.pipeline, input.definitionVersion), code: 'definition-changed' });
+}
+
+/** Nothing was in progress, waiting or ready when the run stopped: its DAG had settled. */
+function settledBefore(shape: RunShape, tracker: RunTracker): boolean {
+  const status = (id: string) => tracker.status(id);
+  if (shape.steps.some((s) => ['running', 'waiting', 'cancelled'].includes(status(s.id)))) return false;
+  return readySteps(shape.steps, status).length === 0;
+}
+
+function wouldRetry(definition: PipelineDefinition, tracker: RunTracker, retriesLeft: number): boolean {
+  if (!firstFailed(definition, tracker) || retriesLeft <= 0) return false;
+  return definition.pipelineRetry.retryPermanent || !onlyPermanentFailures(definition, tracker);
 }
 
 function firstFailed(shape: RunShape, tracker: RunTracker): { id: string; error?: FailureInfo } | undefined {

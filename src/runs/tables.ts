@@ -48,19 +48,22 @@ export function createServiceClient(connection: RunStoreConnection, options: Tab
   return new TableServiceClient(connection.url, connection.credential as TokenCredential, { allowInsecureConnection: connection.url.startsWith('http://'), ...options });
 }
 
-const created = new Map<string, Promise<void>>();
+/**
+ * Per client, not per URL: a URL names a table only as long as its server lives — tests start and
+ * stop Azurite many times in one process, and a later one can get an earlier one's port.
+ */
+const created = new WeakMap<TableClient, Promise<void>>();
 
-/** createTable once per process per table; a failure is forgotten so the next call tries again. */
+/** createTable once per client (a store keeps its clients); a failure is forgotten so the next call tries again. */
 export function ensureTable(client: TableClient): Promise<void> {
-  const key = `${client.url}|${client.tableName}`;
-  let pending = created.get(key);
+  let pending = created.get(client);
   if (!pending) {
     pending = client.createTable().catch((error: unknown) => {
       if (error instanceof RestError && error.statusCode === 409) return;
-      created.delete(key);
+      created.delete(client);
       throw error;
     });
-    created.set(key, pending);
+    created.set(client, pending);
   }
   return pending;
 }

@@ -200,8 +200,8 @@ export async function startEngineHost(options: EngineHostOptions = {}): Promise<
   const fake = new FakeAdapter(() => clock.now());
   const adapter = options.adapter?.(() => clock.now()) ?? fake;
   const recorder = new MemoryRecorder();
-  const azurite = await startAzurite({ blob: false });
-  const store = createRunStore({ tables: createRunStoreTables({ connectionString: azurite.connectionString }, 'engine'), now: () => clock.now() });
+  const azurite = options.store ? undefined : await startAzurite({ blob: false });
+  const store = options.store ?? createRunStore({ tables: createRunStoreTables({ connectionString: azurite?.connectionString ?? '' }, 'engine'), now: () => clock.now() });
   const alerts: RunEvent[] = [];
   // The pipelines this host has started, as its "deployed catalog": activities look steps up here,
   // the orchestrators find definitions by version.

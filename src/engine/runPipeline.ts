@@ -118,6 +118,8 @@ export function createRunPipeline(options: RunPipelineOptions): OrchestrationHan
     // An execution that inherits a stop was born after the steps were told.
     const told = carry?.stop !== undefined;
     let endedMs: number | undefined;
+    /** The interrupt cut a pipeline-retry wait short: the run was waiting, not settled. */
+    let retryWaitCut = false;
     const continueRun = function* (stopping: Stop | undefined): Generator<Task, RunState, unknown> {
       const archived = tracker.takeArchive();
       const archives = (carry?.archives ?? 0) + (archived.length > 0 ? 1 : 0);
@@ -164,6 +166,7 @@ export function createRunPipeline(options: RunPipelineOptions): OrchestrationHan
           continue;
         }
         stop = scope.interrupts.read(fired);
+        retryWaitCut = true;
       }
       if (scope.inFlight.size > 0) {
         if (!told) yield* tellStepsToStop(scope, stop);
@@ -174,7 +177,7 @@ export function createRunPipeline(options: RunPipelineOptions): OrchestrationHan
       // more would start: the run had settled, and ends as it settled — unless a pipeline retry
       // would now wait, which the interrupt cuts short.
       endedMs = stop.atMs;
-      if (settledBefore(shape, tracker) && !wouldRetry(definition, tracker, retriesLeft)) {
+      if (!retryWaitCut && settledBefore(shape, tracker) && !wouldRetry(definition, tracker, retriesLeft)) {
         for (const id of unreachableSteps(shape.steps, (s) => tracker.status(s))) tracker.skip(id);
         stop = undefined;
       } else {

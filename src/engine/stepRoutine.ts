@@ -235,17 +235,10 @@ export function* runStepUntilStopped(env: StepEnv, step: StepDefinition, interru
   const count = { used: 0 };
   const stop = yield* drive(env, runStepRoutine(env, step, () => interrupts.due(), count), interrupts);
   if (!stop) return undefined;
-  // A start call answering at the interrupt's very instant ended with it: an end at or before the
-  // interrupt counts as before it (README, "Interrupts"). Later, it is an answer after the end.
-  const started = yield* awaitStartCall(env);
-  const tied = started && env.nowMs() <= stop.atMs ? started : undefined;
+  yield* takeStartAnswer(env);
   const [answer] = yield* cancelPolledJobs(env, stop.kind === 'cancelled' ? 'cancelled' : 'runTimedOut');
-  const finished = answer?.finished ?? tied;
-  if (finished?.status === 'failed' && finished.error.code === RUN_ENDED_CODE) {
-    // The start call was refused: that attempt never started.
-    tracker.dropLastAttempt(step.id);
-    tracker.interrupt(step.id, stop.atMs, stop.kind);
-  } else if (finished?.status === 'succeeded') {
+  const finished = answer?.finished;
+  if (finished?.status === 'succeeded') {
     // The job had finished by the time the run stopped: the step ended before the interrupt.
     tracker.attemptSucceeded(step.id, stop.atMs, finished.output, finished.metrics);
   } else if (finished?.status === 'failed') {
@@ -260,28 +253,20 @@ export function* runStepUntilStopped(env: StepEnv, step: StepDefinition, interru
   return stop;
 }
 
-/** How long an interrupted step waits for its start call's answer, in growing steps. */
-const START_ANSWER_WAITS_MS = [0, 1_000, 2_000, 4_000, 8_000, 15_000];
-
 /**
- * The run stopped while an attempt's start call was out: a job that call starts must be stopped
- * too, so the step waits a little for the answer (its task cannot go into a new wait: durable-js#574;
- * its answer completes it anyway, and timers bring the step back to look). A call still out after
- * that is a synchronous one that cannot be stopped: its late answer is recorded as after the end.
+ * The run stopped while an attempt's start call was out. That attempt was in progress at the
+ * interrupt: whatever the call answers comes after it (recorded so, `finishedAfterEnd`). But a job
+ * the call started must be stopped too: the step looks once more, at a timer due at once (the
+ * call's task cannot go into a new wait: durable-js#574; its answer completes it anyway), and a job
+ * it finds is stopped like any polled job. A call that has not answered by then cannot be stopped.
  */
-function* awaitStartCall(env: StepEnv): Generator<Task, CancelStepAnswer['finished'], unknown> {
+function* takeStartAnswer(env: StepEnv): Generator<Task, void, unknown> {
   const starting = env.starting;
-  if (!starting) return undefined;
-  for (const waitMs of START_ANSWER_WAITS_MS) {
-    if (isDone(starting.task)) break;
-    yield env.context.df.createTimer(dateAt(env.nowMs() + waitMs));
-  }
+  if (!starting) return;
+  if (!isDone(starting.task)) yield env.context.df.createTimer(dateAt(env.nowMs()));
   env.starting = undefined;
-  if (starting.task.isFaulted) return { status: 'failed', error: readTaskFailure(starting.task.result) };
   const outcome = starting.task.isCompleted ? (starting.task.result as StepOutcome | undefined) : undefined;
   if (outcome?.status === 'running') env.polling.set(starting.input.stepId, { input: starting.input, handle: outcome.handle });
-  if (outcome?.status !== 'succeeded') return undefined;
-  return { status: 'succeeded', ...(outcome.output === undefined ? {} : { output: outcome.output }), ...(outcome.metrics ? { metrics: outcome.metrics } : {}) };
 }
 
 /** Cancels the timers among `tasks` that did not fire (they only ever guarded one wait). */

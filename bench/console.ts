@@ -48,7 +48,7 @@ function runsPage(store: TableRunStore): () => Promise<void> {
   const unused = (): Promise<never> => Promise.reject(new Error('not used by GET /runs'));
   const durable = { startNew: unused, getStatus: unused, getStatusBy: unused, raiseEvent: unused, terminate: unused } as unknown as DurableControl;
   const deps: ApiDeps = {
-    catalog: appCatalog(), runs: store, schedules: store, idempotency: store, cancels: store, cursors: cursorSigner(processCursorKey()), durable, health: [],
+    catalog: appCatalog(), runs: store, starts: store, schedules: store, idempotency: store, cancels: store, cursors: cursorSigner(processCursorKey()), durable, health: [],
     now: () => new Date(), randomSuffix: () => 'bench',
   };
   const route = createRoutes(deps).find((r) => r.name === 'listRuns');

@@ -18,6 +18,7 @@ const benches: Record<string, () => Promise<Bench>> = {
   console: () => import('./console'),
   cost: () => import('./cost/compareModels'),
   memory: () => import('./memory'),
+  differential: () => import('./differential'),
 };
 
 async function main(): Promise<void> {

@@ -121,7 +121,7 @@ export async function run(): Promise<string[]> {
   for (const r of m.runs) {
     const byTable = Object.entries(r.tableOperationsByTable).map(([t, n]) => `${t} ${n}`).join(', ');
     lines.push(
-      `seed run, ${r.pollsPerJob} poll(s) per long job (polls ${JSON.stringify(r.pollsByStep)}): ${r.tableOperations} run-store table ops (${byTable}; target ≤ ${2 * m.steps + 2 + 3}), ` +
+      `seed run, ${r.pollsPerJob} poll(s) per long job (polls ${JSON.stringify(r.pollsByStep)}): ${r.tableOperations} run-store table ops (${byTable}; target ≤ ${2 * m.steps + 4 + 3}), ` +
         `${r.activityExecutions} activities, ${r.orchestratorExecutions} orchestrator episodes, ${r.timersCreated} timers (${r.timersPendingAtEnd} fire after the end), ` +
         `${r.historyEvents} history events, ${r.keyVaultReads} Key Vault reads (${r.keyVaultReadsColdPolls} when each poll lands on a new instance), ${r.appLogLines} log lines, ${r.runSeconds} s`,
     );

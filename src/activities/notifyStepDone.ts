@@ -31,10 +31,18 @@ export const notifyStepDoneInputSchema = z
   })
   .strict();
 
-export async function notifyStepDone(input: unknown, client: DurableClient): Promise<void> {
+/**
+ * `caller`: the instance calling (the activity trigger's `instanceId`). Only a step instance of the
+ * run (`<runId>:…`) may tell that run, and only about its own steps' instances.
+ */
+export async function notifyStepDone(input: unknown, client: DurableClient, caller?: string): Promise<void> {
   const parsed = notifyStepDoneInputSchema.safeParse(input);
   if (!parsed.success) throw toActivityError(new PermanentError(`notifyStepDone input: ${z.prettifyError(parsed.error)}`));
   const { parentInstanceId, results } = parsed.data;
+  const own = (id: string): boolean => id.startsWith(`${parentInstanceId}:`);
+  if (caller !== undefined && !own(caller)) throw toActivityError(new PermanentError(`notifyStepDone: instance "${caller}" is not a step of run "${parentInstanceId}"`));
+  const foreign = results.find((r) => !own(r.instanceId));
+  if (foreign) throw toActivityError(new PermanentError(`notifyStepDone: instance "${foreign.instanceId}" is not a step of run "${parentInstanceId}"`));
   try {
     // durable-functions' DurableClient.raiseEvent resolves on 202 and on 410 (the parent is no
     // longer running: a cancelled or timed-out run needs no signal) and rejects on 404.

@@ -9,7 +9,7 @@ import { z } from 'zod';
 const jsonObject = z.record(z.string(), z.json());
 
 // Loose on purpose: a field added to RunTrigger later must not fail every step of running runs.
-const triggerSchema = z.looseObject({
+export const triggerSchema = z.looseObject({
   kind: z.enum(['manual', 'schedule', 'rerun', 'api']),
   origin: z.string().optional(),
   scheduledFor: z.string().optional(),
@@ -33,7 +33,7 @@ export const pollActivityInputSchema = stepActivityInputSchema
   .strict();
 
 export const cancelActivityInputSchema = stepActivityInputSchema
-  .extend({ handle: jsonObject, reason: z.enum(['cancelled', 'timeout']) })
+  .extend({ handle: jsonObject, reason: z.enum(['cancelled', 'timeout', 'runTimedOut']) })
   .strict();
 
 const failureSchema = z.object({
@@ -50,7 +50,7 @@ const attemptSchema = z.object({
   startedAt: z.string(),
   endedAt: z.string().optional(),
   durationSeconds: z.number().optional(),
-  status: z.enum(['running', 'succeeded', 'failed']),
+  status: z.enum(['running', 'succeeded', 'failed', 'cancelled']),
   error: failureSchema.optional(),
 });
 

@@ -14,18 +14,20 @@ import type { z } from 'zod';
 import { PermanentError, classify, toActivityError, type FailureInfo } from '../core/errors';
 import type { Json, JsonObject } from '../core/json';
 import type { FinishRunInput } from '../engine/runPipeline';
+import { pollInstanceId } from '../engine/stepRoutine';
 import type { RunState } from '../engine/types';
 import { emitRunEvents } from '../logging/events';
 import type { Logger } from '../logging/logger';
 import { maskDeep, maskSecrets, rememberSecretValue } from '../logging/mask';
 import { runEventFromState, type RunEvent } from '../notify/event';
 import type { AlertDefinition, StepDefinition, StepKind } from '../pipelines/schema';
-import type { AttemptRecord, LogLine, RunRecorder, RunWrite } from '../runs/recorder';
+import type { AttemptRecord, LogLine, RunGateReader, RunRecorder, RunWrite } from '../runs/recorder';
 import type { SecretResolver, SettingsReader } from '../secrets/types';
 import type { StepAdapter, StepContext } from '../steps/adapter';
 import type { StepLogLine } from '../steps/resultLines';
-import type { CancelActivityInput, PollActivityInput, StepActivityInput, StepOutcome } from '../steps/protocol';
+import type { CancelActivityInput, CancelStepAnswer, PollActivityInput, StepActivityInput, StepOutcome } from '../steps/protocol';
 import { deployedPipeline, deployedStep, type DeployedPipelines, type DeployedStep } from './deployedStep';
+import { checkCaller, refuseAfterEnd, RunRefusedError } from './runGate';
 import { cancelActivityInputSchema, finishRunInputSchema, pollActivityInputSchema, stepActivityInputSchema } from './schemas';
 
 /** Sends run alerts (src/notify's Notifier): it picks the alerts whose `on` matches the event. */
@@ -40,6 +42,8 @@ export interface StepActivityDeps {
   readonly secrets: SecretResolver;
   readonly settings: SettingsReader;
   readonly recorder?: RunRecorder;
+  /** The run records the API and the scheduler create: a retry is refused once its run ended (runGate.ts). */
+  readonly records?: RunGateReader;
   readonly notifier?: RunNotifier;
   readonly logger: Logger;
   /** The activities' clock (attempt records); tests pass the development host's. */
@@ -52,13 +56,22 @@ export type UserStepInput = StepActivityInput & { readonly step: StepDefinition;
 /** A user's step activity: gets the step input, returns a small JSON result (or nothing). */
 export type UserStepHandler = (input: UserStepInput, ctx: { readonly log: Logger }) => Promise<Json | undefined | void>;
 
+/**
+ * Each handler takes the instance calling it (the activity trigger's `instanceId` binding data:
+ * azure-functions-durable-extension `ActivityTriggerAttributeBindingProvider`): it must be the run
+ * its input names or one of that run's step instances (runGate.ts `checkCaller`).
+ */
 export interface StepActivities {
-  startStep(input: unknown): Promise<StepOutcome>;
-  pollStep(input: unknown): Promise<StepOutcome>;
-  cancelStep(input: unknown): Promise<void>;
-  finishRun(input: unknown): Promise<void>;
+  startStep(input: unknown, caller?: string): Promise<StepOutcome>;
+  pollStep(input: unknown, caller?: string): Promise<StepOutcome>;
+  /**
+   * `stopPolling` raises `interrupt` to the attempt's polling sub-orchestration (the activity's
+   * Durable client): the run gave up on the job, so nothing polls it or records it any more.
+   */
+  cancelStep(input: unknown, caller?: string, stopPolling?: (instanceId: string) => Promise<void>): Promise<CancelStepAnswer>;
+  finishRun(input: unknown, caller?: string): Promise<void>;
   /** Turns a user handler into the activity registered as `name`, which `kind: 'activity'` steps naming it call. */
-  wrapUserActivity(name: string, handler: UserStepHandler): (input: unknown) => Promise<StepOutcome>;
+  wrapUserActivity(name: string, handler: UserStepHandler): (input: unknown, caller?: string) => Promise<StepOutcome>;
 }
 
 function parse<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
@@ -81,6 +94,24 @@ function activityError(error: unknown): Error {
 function maskedFailure(error: unknown): FailureInfo {
   const info = classify(error);
   return { ...info, message: maskSecrets(info.message) };
+}
+
+/** Why the run gave up on a polled job, as its attempt record says. */
+const JOB_STOPPED: Readonly<Record<CancelActivityInput['reason'], FailureInfo>> = {
+  timeout: { class: 'timeout', message: 'step timed out; job stop requested', code: 'step-timed-out' },
+  cancelled: { class: 'cancelled', message: 'run cancelled; job stop requested', code: 'run-cancelled' },
+  runTimedOut: { class: 'cancelled', message: 'run timed out; job stop requested', code: 'run-timed-out' },
+};
+
+/** A poll's answer as "already finished": a result or a failure; nothing while it still runs. */
+async function finishedAlready(poll: () => Promise<StepOutcome>): Promise<CancelStepAnswer> {
+  try {
+    const outcome = await poll();
+    if (outcome.status !== 'succeeded') return {};
+    return { finished: { status: 'succeeded', ...(outcome.output === undefined ? {} : { output: outcome.output }), ...(outcome.metrics ? { metrics: outcome.metrics } : {}) } };
+  } catch (error) {
+    return { finished: { status: 'failed', error: maskedFailure(error) } };
+  }
 }
 
 export function createStepActivities(deps: StepActivityDeps): StepActivities {
@@ -159,7 +190,21 @@ export function createStepActivities(deps: StepActivityDeps): StepActivities {
    * catalog refuses (unknown, other version, parameters that do not fit) fails the attempt like any
    * permanent error, so the run's record says why.
    */
-  async function attempt(input: StepActivityInput, startedAt: string, starts: boolean, call: (deployed: DeployedStep, ctx: StepContext) => Promise<StepOutcome>): Promise<StepOutcome> {
+  async function attempt(
+    input: StepActivityInput,
+    caller: string | undefined,
+    startedAt: string,
+    starts: boolean,
+    call: (deployed: DeployedStep, ctx: StepContext) => Promise<StepOutcome>,
+  ): Promise<StepOutcome> {
+    // Another run's instance: refused before anything is done or written. A retry of a run that
+    // has ended or was cancelled starts nothing (runGate.ts).
+    try {
+      checkCaller(input.runId, caller);
+      if (starts && input.attempt > 1) await refuseAfterEnd(deps.records, input.runId);
+    } catch (error) {
+      throw activityError(error);
+    }
     // The step's own results (StepContext.report), written in the attempt's one write, before its verdict.
     const reported: StepLogLine[] = [];
     const report = (line: StepLogLine): void => void reported.push(line);
@@ -173,6 +218,8 @@ export function createStepActivities(deps: StepActivityDeps): StepActivities {
       pipeline: input.pipeline,
       ...(starts ? startOf(input, deployed) : {}),
       attempts: attempt ? [attempt] : [],
+      // Started and ended here: inserted, so an abandonment the run recorded first marks it late.
+      ...(starts && attempt && attempt.status !== 'running' ? { wholeAttempt: true as const } : {}),
       lines: [...(startLine ? [startLine] : []), ...lines],
     });
     try {
@@ -210,44 +257,70 @@ export function createStepActivities(deps: StepActivityDeps): StepActivities {
   }
 
   return {
-    async startStep(raw) {
+    async startStep(raw, caller) {
       const input = parseOrThrow(() => parse(stepActivityInputSchema, raw, 'startStep'));
       const startedAt = now().toISOString();
-      return attempt(input, startedAt, true, ({ step }, ctx) => adapterFor(step).start(step, ctx));
+      return attempt(input, caller, startedAt, true, ({ step }, ctx) => adapterFor(step).start(step, ctx));
     },
 
-    async pollStep(raw) {
+    async pollStep(raw, caller) {
       const input: PollActivityInput = parseOrThrow(() => parse(pollActivityInputSchema, raw, 'pollStep'));
-      return attempt(input, startedAtFrom(input.elapsedSeconds), false, ({ step }, ctx) => {
+      return attempt(input, caller, startedAtFrom(input.elapsedSeconds), false, ({ step }, ctx) => {
         const adapter = adapterFor(step);
         if (!adapter.poll) throw new PermanentError(`step kind "${step.kind}" cannot be polled`);
         return adapter.poll(step, input.handle, ctx);
       });
     },
 
-    async cancelStep(raw) {
+    async cancelStep(raw, caller, stopPolling) {
       const input: CancelActivityInput = parseOrThrow(() => parse(cancelActivityInputSchema, raw, 'cancelStep'));
+      parseOrThrow(() => checkCaller(input.runId, caller));
       const ctx = contextFor(input);
+      // The run gave up on the attempt: its polling sub-orchestration stops too (it polls nothing
+      // more and records nothing). A step timeout comes from that instance itself.
+      if (input.reason !== 'timeout' && stopPolling) {
+        await quietly(ctx.log, 'stopping the polling', () => stopPolling(pollInstanceId(input.runId, input.stepId, input.attempt)));
+      }
+      let answer: CancelStepAnswer = {};
       // Stopping is best-effort: a step the catalog refuses is not stopped (nothing of ours started it).
       await quietly(ctx.log, `stopping the job (${input.reason})`, async () => {
         const { step, parameters } = deployedStep(deps.catalog, input);
         const adapter = deps.adapters[step.kind];
-        if (adapter?.cancel) await adapter.cancel(step, input.handle, contextFor(input, parameters));
+        const stepCtx = contextFor(input, parameters);
+        // The run stopped: a job that finished before it did keeps its outcome. (A step timeout
+        // comes right after the poll at its deadline: no need to look again.)
+        if (input.reason !== 'timeout' && adapter?.poll) answer = await finishedAlready(() => adapter.poll!(step, input.handle, stepCtx));
+        if (answer.finished === undefined && adapter?.cancel) await adapter.cancel(step, input.handle, stepCtx);
       });
+      const finished = answer.finished;
+      if (finished) {
+        ctx.log.info({ status: finished.status }, 'the job had already finished when the run stopped');
+        const at = now().toISOString();
+        const outcome: AttemptRecord =
+          finished.status === 'succeeded'
+            ? { runId: input.runId, pipeline: input.pipeline, stepId: input.stepId, attempt: input.attempt, status: 'succeeded', startedAt: at, endedAt: at, ...(finished.metrics ? { metrics: finished.metrics } : {}), ...(finished.output === undefined ? {} : { output: finished.output }) }
+            : { runId: input.runId, pipeline: input.pipeline, stepId: input.stepId, attempt: input.attempt, status: 'failed', startedAt: at, endedAt: at, error: finished.error };
+        // Written over the attempt's `running` row, whose start it keeps (abandonedOver).
+        await record(ctx.log, { runId: input.runId, pipeline: input.pipeline, abandoned: [outcome] });
+        return answer;
+      }
       ctx.log.info({ reason: input.reason }, 'step job stop requested');
-      // The attempt ends here for the run record: the orchestrator gave up on it.
-      const error: FailureInfo =
-        input.reason === 'timeout' ? { class: 'timeout', message: 'step timed out; job stop requested' } : { class: 'cancelled', message: 'run cancelled; job stop requested' };
+      // The attempt ends here for the run record: the orchestrator gave up on it (an answer that
+      // got there first is kept, marked late).
+      const error = JOB_STOPPED[input.reason];
       await record(ctx.log, {
         runId: input.runId,
         pipeline: input.pipeline,
-        attempts: [{ runId: input.runId, pipeline: input.pipeline, stepId: input.stepId, attempt: input.attempt, status: 'failed', startedAt: now().toISOString(), endedAt: now().toISOString(), error }],
+        abandoned: [{ runId: input.runId, pipeline: input.pipeline, stepId: input.stepId, attempt: input.attempt, status: input.reason === 'timeout' ? 'failed' : 'cancelled', startedAt: now().toISOString(), endedAt: now().toISOString(), error }],
       });
+      return answer;
     },
 
-    async finishRun(raw) {
+    async finishRun(raw, caller) {
       const input = parseOrThrow(() => parse(finishRunInputSchema, raw, 'finishRun')) as FinishRunInput;
       const run = input.run;
+      // Only the run itself records its end.
+      if (caller !== undefined && caller !== run.runId) throw activityError(new RunRefusedError(`instance "${caller}" is not run "${run.runId}"`));
       const log = deps.logger.child({ runId: run.runId, pipeline: run.pipeline });
       // The Portal's workbook and alert read these events (src/logging/events.ts). Through the
       // unbound logger: the events carry runId and pipeline themselves, and a child's bindings
@@ -258,16 +331,16 @@ export function createStepActivities(deps: StepActivityDeps): StepActivities {
         run.steps.flatMap((step) => (step.metrics ? [[step.id, step.metrics] as const] : [])),
       );
       // Attempts the orchestrator abandoned (run cancelled or timed out, step timeout that the
-      // activity never saw) are only known here.
+      // activity never saw) are only known here; an answer recorded before stays, marked late.
       const abandoned: AttemptRecord[] = run.steps.flatMap((step) =>
         step.attempts
-          .filter((a) => a.status === 'failed' && (a.error?.class === 'cancelled' || a.error?.class === 'timeout'))
+          .filter((a) => a.status === 'cancelled' || (a.status === 'failed' && a.error?.class === 'timeout'))
           .map((a) => ({
             runId: run.runId,
             pipeline: run.pipeline,
             stepId: step.id,
             attempt: a.attempt,
-            status: 'failed' as const,
+            status: a.status,
             startedAt: a.startedAt,
             ...(a.endedAt === undefined ? {} : { endedAt: a.endedAt }),
             ...(a.error === undefined ? {} : { error: a.error }),
@@ -288,7 +361,7 @@ export function createStepActivities(deps: StepActivityDeps): StepActivities {
           metrics,
           ...(input.trigger.kind === 'rerun' && input.trigger.origin ? { rerunOf: input.trigger.origin } : {}),
         },
-        attempts: abandoned,
+        abandoned,
         lines: [{ time: now().toISOString(), level: run.status === 'failed' ? 'error' : 'info', msg: maskSecrets(runEndMessage(run)) }],
       });
       // Alerts and title come from the deployed definition, never from the run's input: a crafted
@@ -326,10 +399,10 @@ export function createStepActivities(deps: StepActivityDeps): StepActivities {
     },
 
     wrapUserActivity(name, handler) {
-      return async (raw) => {
+      return async (raw, caller) => {
         const input = parseOrThrow(() => parse(stepActivityInputSchema, raw, 'step activity'));
         const startedAt = now().toISOString();
-        return attempt(input, startedAt, true, async ({ step, parameters }, ctx) => {
+        return attempt(input, caller, startedAt, true, async ({ step, parameters }, ctx) => {
           // Only a deployed step that names this activity may call it.
           if (step.kind !== 'activity' || step.activity !== name) {
             throw new PermanentError(`step "${step.id}" of pipeline "${input.pipeline}" does not call activity "${name}"`, { code: 'unknown-step' });

@@ -1,5 +1,6 @@
 /** The API's dependencies from the app's services and the invocation's Durable client. */
 import type { AppServices } from '../app/services';
+import type { PendingRuns } from '../app/durableStarter';
 import type { ApiDeps, CancelRequests, DurableControl, HealthCheck, RunQueries, ScheduleControl, IdempotencyKeys } from './ports';
 import { BoundedMap } from '../core/boundedMap';
 import { cursorSigner, processCursorKey } from './cursors';
@@ -12,7 +13,9 @@ import { referencedNames } from '../pipelines/references';
 const localCancels = new BoundedMap<string, string>(10_000);
 
 /** Without a run store the API still starts and follows runs through Durable; history is empty. */
-const NO_STORE: RunQueries & ScheduleControl & IdempotencyKeys & CancelRequests = {
+const NO_STORE: RunQueries & ScheduleControl & IdempotencyKeys & CancelRequests & PendingRuns = {
+  // Nothing to record a run in: its activities have nothing to check it against either.
+  createPendingRun: () => Promise.resolve(true),
   getRun: () => Promise.resolve(undefined),
   listRuns: () => Promise.resolve({ runs: [] }),
   getAttempts: () => Promise.resolve([]),
@@ -40,6 +43,7 @@ export function apiDeps(services: AppServices, durable: DurableControl): ApiDeps
   return {
     catalog: services.catalog,
     runs: store,
+    starts: store,
     schedules: store,
     idempotency: store,
     cancels: store,

@@ -3,6 +3,7 @@
  * client implement these; tests and the development host pass the same real implementations.
  */
 import type { DurableClient } from 'durable-functions';
+import type { PendingRuns } from '../app/durableStarter';
 import type { Catalog } from '../pipelines/catalog';
 import type { CursorSigner } from './cursors';
 import type { RunStatus } from '../engine/types';
@@ -57,6 +58,8 @@ export type DurableControl = Pick<DurableClient, 'startNew' | 'getStatus' | 'get
 export interface ApiDeps {
   readonly catalog: Catalog;
   readonly runs: RunQueries;
+  /** Where a start records the run before it begins (src/app/durableStarter.ts). */
+  readonly starts: PendingRuns;
   readonly schedules: ScheduleControl;
   readonly idempotency: IdempotencyKeys;
   readonly cancels: CancelRequests;

@@ -152,7 +152,7 @@ export function createRoutes(deps: ApiDeps): Route[] {
     if (body.idempotencyKey) runId = await deps.idempotency.claim(pipeline.name, body.idempotencyKey, runId);
     // The request's instant is the run's logical date (`{ run: 'logicalDate' }`) when no schedule gave one.
     const trigger: RunTrigger = { kind: 'manual', origin: 'api', requestedAt: now.toISOString(), ...by(caller) };
-    const created = await startRunOnce(deps.durable, { pipeline, runId, trigger, parameters: params.parameters });
+    const created = await startRunOnce(deps.durable, { pipeline, runId, trigger, parameters: params.parameters }, deps.starts);
     return json(202, { runId, pipeline: pipeline.name, created, links: links(deps, runId) }, { location: links(deps, runId)['self'] ?? '' });
   };
 
@@ -262,7 +262,7 @@ export function createRoutes(deps: ApiDeps): Route[] {
       trigger: { kind: 'rerun', origin: sourceId, ...logicalInstantOf(view.trigger, view.createdAt ?? deps.now().toISOString()), ...by(caller) },
       parameters: view.parameters ?? {},
       resumeFrom: { runId: sourceId, steps: carried },
-    });
+    }, deps.starts);
     return json(202, { runId, rerunOf: sourceId, created, rerunSteps: [...rerunIds], reusedSteps: Object.keys(carried), links: links(deps, runId) });
   };
 

@@ -84,10 +84,21 @@ export function mergeRunView(
     ...(statusWord === 'running' && state?.pipelineRetry ? { pipelineRetry: state.pipelineRetry } : {}),
     error: record?.error ?? state?.error,
     ...(record?.rerunOf ? { rerunOf: record.rerunOf } : {}),
-    steps: state?.steps ?? stepsFromAttempts(attempts),
+    steps: state ? withStoredAttempts(state.steps, attempts) : stepsFromAttempts(attempts),
     attempts,
     metrics,
   };
+}
+
+/**
+ * A running run that continued as new shows the steps it archived with their status only (their
+ * attempts come back into its state when it ends: src/engine/archive.ts); the run store has those
+ * attempts, so the view takes them from there.
+ */
+function withStoredAttempts(steps: readonly StepState[], attempts: readonly AttemptRecord[]): readonly StepState[] {
+  if (attempts.length === 0 || steps.every((s) => s.attempts.length > 0)) return steps;
+  const stored = new Map(stepsFromAttempts(attempts).map((s) => [s.id, s.attempts]));
+  return steps.map((step) => (step.attempts.length === 0 && (stored.get(step.id)?.length ?? 0) > 0 ? { ...step, attempts: stored.get(step.id) ?? [] } : step));
 }
 
 function toIso(value: Date | string | undefined): string | undefined {

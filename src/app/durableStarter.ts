@@ -5,8 +5,11 @@
  */
 import type { DurableClient, DurableOrchestrationStatus } from 'durable-functions';
 import { ORCHESTRATOR_NAMES, type RunInput } from '../engine/types';
+import type { PipelineDefinition } from '../pipelines/schema';
 import { definitionVersion } from '../pipelines/version';
+import type { RunRecord } from '../runs/recorder';
 import type { RunStarter, ScheduledStart } from '../scheduler/ports';
+import { rememberDefinitions } from './definitions';
 
 export type DurableStartClient = Pick<DurableClient, 'startNew' | 'getStatus' | 'getStatusBy'>;
 
@@ -22,12 +25,34 @@ export async function findInstance(client: Pick<DurableClient, 'getStatus'>, ins
 }
 
 /** A run to start: the definition's version is stamped here, the one door every start goes through. */
-export type RunStart = Omit<RunInput, 'definitionVersion'>;
+export type RunStart = Omit<RunInput, 'definitionVersion' | 'pipeline' | 'carry'> & { readonly pipeline: PipelineDefinition };
 
-/** Starts `start` under its run id unless an instance with that id exists; true when started. */
-export async function startRunOnce(client: DurableStartClient, start: RunStart): Promise<boolean> {
-  const input: RunInput = { ...start, definitionVersion: definitionVersion(start.pipeline) };
+/** Where a start records the run before its orchestration begins (the run store; none without one). */
+export interface PendingRuns {
+  /** Creates the run's record if it has none; false when it had one. */
+  createPendingRun(run: Pick<RunRecord, 'runId' | 'pipeline' | 'trigger' | 'parameters' | 'definitionVersion'>): Promise<boolean>;
+}
+
+/**
+ * Starts `start` under its run id unless an instance with that id exists; true when started. The
+ * run's record is written first: a run exists only if the API or the scheduler created it, and its
+ * orchestration and activities check what they are given against that record
+ * (src/activities/runGate.ts). The orchestration's input names the definition by version only.
+ */
+export async function startRunOnce(client: DurableStartClient, start: RunStart, records: PendingRuns | undefined): Promise<boolean> {
+  const version = definitionVersion(start.pipeline);
+  // The orchestrators look the definition up by version (src/app/definitions.ts).
+  rememberDefinitions([start.pipeline]);
+  const input: RunInput = {
+    pipeline: start.pipeline.name,
+    definitionVersion: version,
+    runId: start.runId,
+    trigger: start.trigger,
+    parameters: start.parameters,
+    ...(start.resumeFrom ? { resumeFrom: start.resumeFrom } : {}),
+  };
   if (await findInstance(client, input.runId)) return false;
+  await records?.createPendingRun({ runId: input.runId, pipeline: input.pipeline, trigger: input.trigger, parameters: input.parameters, definitionVersion: version });
   try {
     await client.startNew(ORCHESTRATOR_NAMES.runPipeline, { instanceId: input.runId, input });
     return true;
@@ -41,15 +66,19 @@ export async function startRunOnce(client: DurableStartClient, start: RunStart):
 const ACTIVE = ['Pending', 'Running', 'ContinuedAsNew'];
 
 /** The scheduler's view of Durable: start a slot's run once; find a pipeline's active run. */
-export function durableRunStarter(client: DurableStartClient): RunStarter {
+export function durableRunStarter(client: DurableStartClient, records: PendingRuns | undefined): RunStarter {
   return {
     async start(request: ScheduledStart) {
-      const started = await startRunOnce(client, {
-        pipeline: request.pipeline,
-        runId: request.instanceId,
-        trigger: request.trigger,
-        parameters: request.parameters,
-      });
+      const started = await startRunOnce(
+        client,
+        {
+          pipeline: request.pipeline,
+          runId: request.instanceId,
+          trigger: request.trigger,
+          parameters: request.parameters,
+        },
+        records,
+      );
       return started ? 'started' : 'already-exists';
     },
     async runningRun(pipeline: string) {
@@ -61,6 +90,9 @@ export function durableRunStarter(client: DurableStartClient): RunStarter {
 }
 
 function pipelineOf(status: DurableOrchestrationStatus): string | undefined {
-  const input = status.input as Partial<RunInput> | undefined;
-  return input?.pipeline?.name;
+  // Runs started before definitions left the input carry the whole definition.
+  const pipeline = (status.input as { pipeline?: unknown } | undefined)?.pipeline;
+  if (typeof pipeline === 'string') return pipeline;
+  const name = (pipeline as { name?: unknown } | undefined)?.name;
+  return typeof name === 'string' ? name : undefined;
 }

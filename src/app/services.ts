@@ -13,6 +13,7 @@ import type { Notifier } from '../notify';
 import type { TableRunStore } from '../runs/tableStore';
 import type { SecretResolver, SettingsReader } from '../secrets/types';
 import { appCatalog } from './catalog';
+import { rememberDefinitions } from './definitions';
 
 export interface AppServices {
   readonly config: AppConfig;
@@ -74,9 +75,11 @@ export async function createServices(overrides: ServiceOverrides = {}): Promise<
     if (!(error instanceof RunStoreConfigError)) throw error;
     log.warn({ err: error.message }, 'run store not configured: runs will not be recorded');
   }
+  const catalog = overrides.catalog ?? appCatalog();
+  rememberDefinitions(catalog.pipelines);
   return {
     config,
-    catalog: overrides.catalog ?? appCatalog(),
+    catalog,
     log,
     settings: (name) => env[name],
     secrets,
@@ -100,5 +103,10 @@ export function appServices(): Promise<AppServices> {
 
 /** For the dev host and tests: make `appServices()` return these. */
 export function useServices(services: Promise<AppServices> | AppServices): void {
-  shared = Promise.resolve(services);
+  shared = Promise.resolve(services).then((s) => {
+    // The orchestrators follow runs by definition version: they must know the catalog served now.
+    rememberDefinitions(s.catalog.pipelines);
+    return s;
+  });
+  if (!(services instanceof Promise)) rememberDefinitions(services.catalog.pipelines);
 }

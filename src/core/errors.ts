@@ -76,6 +76,21 @@ export class TimeoutError extends ClassifiedError {
   readonly failureClass = 'timeout' as const;
 }
 
+/** The code of a refusal to act for a run that has ended or been cancelled (`RunEndedError`). */
+export const RUN_ENDED_CODE = 'run-ended';
+
+/**
+ * An activity refused to act because its run has ended or a cancel was requested: nothing was
+ * done, so an attempt it would have started never started (src/activities/runGate.ts).
+ */
+export class RunEndedError extends ClassifiedError {
+  override readonly name = 'RunEndedError';
+  readonly failureClass = 'cancelled' as const;
+  constructor(message: string) {
+    super(message, { code: RUN_ENDED_CODE });
+  }
+}
+
 const OPEN = '<<dp-failure>>';
 const CLOSE = '<</dp-failure>>';
 

@@ -52,6 +52,9 @@ const persistedInstanceSchema = z.object({
   inbox: z.array(historyEventSchema),
   /** Pending durable timers: [TimerId, fire time]. */
   timers: z.array(z.tuple([z.number().int(), z.iso.datetime()])),
+  /** Events held since a continue-as-new, waiting for the new execution's first answer (instances.ts). */
+  heldAtContinue: z.array(historyEventSchema).optional(),
+  heldSince: z.iso.datetime().optional(),
   replays: z.number().int(),
   replayCpuMs: z.number(),
 });
@@ -77,6 +80,8 @@ export interface PersistedInstance {
   readonly pastExecutions: readonly (readonly HistoryEvent[])[];
   readonly inbox: readonly HistoryEvent[];
   readonly timers: readonly (readonly [number, string])[];
+  readonly heldAtContinue?: readonly HistoryEvent[] | undefined;
+  readonly heldSince?: string | undefined;
   readonly replays: number;
   readonly replayCpuMs: number;
 }

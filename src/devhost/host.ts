@@ -136,6 +136,7 @@ export class DevHost {
         },
       },
       ...(options.stateDirectory === undefined ? {} : { stateDirectory: options.stateDirectory }),
+      ...(options.continueAsNewEvents === undefined ? {} : { continueAsNewEvents: options.continueAsNewEvents }),
     });
 
     const serveTriggers = options.httpPort !== false;

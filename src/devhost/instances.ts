@@ -21,6 +21,7 @@ import {
 } from './history';
 import { activityFailureReason, customStatusFailure, customStatusSizeError, friendlyOutOfProcMessage, rpcExceptionMessage } from './extension-rules';
 import { MAXIMUM_SHORT_TIMER_MS, runEpisode, toSdkEvent, type SequencedAction } from './replay';
+import { admit, deletedLine, openWindow, type ContinueAsNewEvents, type ContinueWindow } from './continue-window';
 import { TERMINAL_STATUSES, type InstanceStats, type InstanceStatusJson, type RuntimeStatus, type StatusQuery, type TaskFailureShape } from './types';
 
 interface Execution {
@@ -56,6 +57,8 @@ interface Instance {
   inbox: HistoryEvent[];
   /** Pending durable timers of the current execution: TimerId → fire time. */
   timers: Map<number, Date>;
+  /** Events raised since the instance continued as new, held (continue-window.ts); undefined: none. */
+  continueWindow: ContinueWindow | undefined;
   /** Bumped when an execution ends, so late activity results of an old execution are dropped. */
   generation: number;
   replays: number;
@@ -90,6 +93,8 @@ export interface HubOptions {
   readonly onTimerCreated: (fireAt: Date) => void;
   /** Keeps every instance on disk here (see durable-store.ts); unset = in memory only. */
   readonly stateDirectory?: string;
+  /** How external events near a continue-as-new are delivered (`ContinueAsNewEvents`). */
+  readonly continueAsNewEvents?: ContinueAsNewEvents;
 }
 
 export class TaskHub {
@@ -346,6 +351,7 @@ export class TaskHub {
       pastExecutions: [],
       inbox: [historyEvent.executionStarted(now, name, inputJson, parent)],
       timers: new Map(),
+      continueWindow: undefined,
       generation: 0,
       replays: 0,
       replayCpuMs: 0,
@@ -368,10 +374,30 @@ export class TaskHub {
 
   private deliver(instance: Instance, generation: number, event: HistoryEvent): void {
     if (this.instances.get(instance.instanceId) !== instance || instance.generation !== generation || isTerminal(instance.status)) return;
-    instance.inbox.push(event);
+    let events: readonly HistoryEvent[] = [event];
+    if (instance.continueWindow) {
+      const admitted = admit(instance.continueWindow, event, this.options.clock.now());
+      instance.continueWindow = admitted.window;
+      for (const deleted of admitted.deleted) this.log(deletedLine(instance.name, instance.instanceId, instance.execution.executionId, deleted));
+      events = admitted.deliver;
+      if (events.length === 0) {
+        if (!this.inEpisode.has(instance.instanceId)) this.persist(instance);
+        return;
+      }
+    }
+    instance.inbox.push(...events);
     if (!this.inEpisode.has(instance.instanceId)) this.persist(instance);
     this.ready.add(instance.instanceId);
     this.kick();
+  }
+
+  /** A new execution that scheduled nothing gets no answer: its history is committed, the held events arrive. */
+  private releaseHeldEvents(instance: Instance): void {
+    const held = instance.continueWindow?.held ?? [];
+    instance.continueWindow = undefined;
+    if (held.length === 0) return;
+    instance.inbox.push(...held);
+    this.ready.add(instance.instanceId);
   }
 
   private kick(): void {
@@ -461,6 +487,7 @@ export class TaskHub {
     }
     execution.scheduled = Math.max(execution.scheduled, result.actionCount);
     append(execution, historyEvent.orchestratorCompleted(now));
+    if (instance.continueWindow && result.newActions.length === 0 && !result.continueAsNew) this.releaseHeldEvents(instance);
 
     if (result.continueAsNew) {
       this.continueAsNew(instance, result.continueAsNew.input);
@@ -583,10 +610,12 @@ export class TaskHub {
     instance.timers.clear(); // pending timers are dropped with the old execution
     instance.execution = newExecution(inputJson);
     // Events raised while that last episode ran were not part of it: the extension delivers them to
-    // the new execution (a raised event names no execution: DurableClient clears its ExecutionId).
+    // the new execution (a raised event names no execution: DurableClient clears its ExecutionId) —
+    // or, before Azure/durabletask#1399, may delete them with its first answer (ContinueAsNewEvents).
     // Answers to the old execution's tasks are not carried over.
     const raised = instance.inbox.filter((event) => event.EventType === EventType.EventRaised);
-    instance.inbox = [historyEvent.executionStarted(now, instance.name, inputJson, instance.parent), ...raised];
+    instance.continueWindow = openWindow(this.options.continueAsNewEvents, raised, now);
+    instance.inbox = [historyEvent.executionStarted(now, instance.name, inputJson, instance.parent), ...(instance.continueWindow ? [] : raised)];
     instance.lastUpdatedTime = now;
     this.ready.add(instance.instanceId);
     this.changed();
@@ -608,6 +637,7 @@ export class TaskHub {
     instance.generation++;
     instance.timers.clear();
     instance.inbox = [];
+    instance.continueWindow = undefined;
     this.ready.delete(instance.instanceId);
     this.changed();
   }
@@ -687,6 +717,7 @@ function toRecord(instance: Instance): PersistedInstance {
     pastExecutions: instance.pastExecutions,
     inbox: instance.inbox,
     timers: [...instance.timers].map(([id, fireAt]) => [id, fireAt.toISOString()] as const),
+    ...(instance.continueWindow ? { heldAtContinue: instance.continueWindow.held, heldSince: instance.continueWindow.since.toISOString() } : {}),
     replays: instance.replays,
     replayCpuMs: instance.replayCpuMs,
   };
@@ -715,6 +746,7 @@ function fromRecord(record: PersistedInstance): Instance {
     pastExecutions: record.pastExecutions.map((events) => [...events]),
     inbox: [...record.inbox],
     timers: new Map(record.timers.map(([id, fireAt]) => [id, new Date(fireAt)])),
+    continueWindow: record.heldAtContinue ? { held: [...record.heldAtContinue], since: new Date(record.heldSince ?? 0) } : undefined,
     generation: 0,
     replays: record.replays,
     replayCpuMs: record.replayCpuMs,

@@ -58,6 +58,12 @@ export interface DevHostOptions {
    * Unset = no record, as for a first start.
    */
   readonly timerStatus?: readonly TimerStatus[];
+  /**
+   * External events raised to an instance that has just continued as new: deleted with its new
+   * execution's first answer as DurableTask.AzureStorage did before Azure/durabletask#1399
+   * (`azureStoragePre1399`, the default: continue-window.ts), or `delivered`.
+   */
+  readonly continueAsNewEvents?: 'azureStoragePre1399' | 'delivered';
 }
 
 export interface InstanceStats {

@@ -68,20 +68,17 @@ export function forCustomStatus(state: RunState, limit = CUSTOM_STATUS_MAX_BYTES
 /**
  * A step sub-orchestration's status (`runPipelineStep`): the step whole when it fits, then without
  * its output, then with its last 3 / last attempt, then without attempts and with a short error —
- * bounded, since a step id and a short error are.
+ * bounded, since a step id and a short error are. A cut-down status says so (`partial`): the run
+ * takes a step's end from this status only when it is whole (activities/reconcileRun.ts).
  */
 export function stepForCustomStatus(step: StepState, limit = CUSTOM_STATUS_MAX_BYTES): StepState {
-  const levels: ((s: StepState) => StepState)[] = [
-    (s) => s,
-    withoutOutput,
-    (s) => lastAttempts(withoutOutput(s), 3),
-    (s) => lastAttempts(withoutOutput(s), 1),
-  ];
+  if (utf16JsonBytes(step) <= limit) return step;
+  const levels: ((s: StepState) => StepState)[] = [withoutOutput, (s) => lastAttempts(withoutOutput(s), 3), (s) => lastAttempts(withoutOutput(s), 1)];
   for (const level of levels) {
-    const candidate = level(step);
+    const candidate: StepState = { ...level(step), partial: true };
     if (utf16JsonBytes(candidate) <= limit) return candidate;
   }
-  return compactStep(step);
+  return { ...compactStep(step), partial: true };
 }
 
 /**

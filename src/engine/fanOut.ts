@@ -14,8 +14,8 @@
  * the tree sends its own only when the run marked it `notify` — another step waits for its end.
  */
 import type { OrchestrationContext, Task } from 'durable-functions';
-import type { StepDefinition } from '../pipelines/schema';
 import { stepInstanceId, type RunStepInput } from './runStep';
+import { requireLineage } from './lineage';
 import { tellRun } from './stepDone';
 import { ORCHESTRATOR_NAMES, type StepState } from './types';
 
@@ -23,11 +23,13 @@ import { ORCHESTRATOR_NAMES, type StepState } from './types';
 export const FAN_OUT = 10;
 
 /** What every step sub-orchestration of a run shares; `reportTo` is the run to send notices to. */
-export type WaveRun = Omit<RunStepInput, 'step' | 'state' | 'reportTo'> & { readonly reportTo: string };
+export type WaveRun = Omit<RunStepInput, 'stepId' | 'attemptsBefore' | 'reportTo'> & { readonly reportTo: string };
 
+/** A step to start, by id: inputs carry no definitions (definitions.ts). */
 export interface WaveStep {
-  readonly step: StepDefinition;
-  readonly state: StepState;
+  readonly stepId: string;
+  /** Attempts the step made before (earlier pipeline attempts). */
+  readonly attemptsBefore: number;
   /** The step tells the run the moment it ends, even inside a batch node: something waits for it. */
   readonly notify?: boolean;
 }
@@ -42,7 +44,7 @@ export interface RunStepsInput {
 
 /** Instance id of a batch node: unique per run, its first step and first attempt, and its size. */
 export function batchInstanceId(runId: string, first: WaveStep, size: number): string {
-  return `${stepInstanceId(runId, first.step.id, first.state.attempts.length + 1)}:batch${size}`;
+  return `${waveStepInstanceId(runId, first)}:batch${size}`;
 }
 
 /** Splits `items` into at most `parts` contiguous chunks of near-equal size. */
@@ -59,7 +61,7 @@ export function fanOutGroups<T>(steps: readonly T[]): T[][] {
 }
 
 /** Instance id of the `runPipelineStep` that runs a step from its state's next attempt. */
-export const waveStepInstanceId = (runId: string, { step, state }: WaveStep): string => stepInstanceId(runId, step.id, state.attempts.length + 1);
+export const waveStepInstanceId = (runId: string, { stepId, attemptsBefore }: WaveStep): string => stepInstanceId(runId, stepId, attemptsBefore + 1);
 
 /**
  * The sub-orchestration tasks for steps started together: one `runPipelineStep` per step when they
@@ -74,7 +76,7 @@ export function fanOutTasks(context: OrchestrationContext, run: WaveRun, steps: 
     const [first] = group;
     if (!first) throw new Error('empty fan-out group');
     if (!batched) {
-      const input: RunStepInput = { ...shared, step: first.step, state: first.state, ...(top || first.notify === true ? { reportTo } : {}) };
+      const input: RunStepInput = { ...shared, stepId: first.stepId, attemptsBefore: first.attemptsBefore, ...(top || first.notify === true ? { reportTo } : {}) };
       return df.callSubOrchestrator(ORCHESTRATOR_NAMES.runStep, input, waveStepInstanceId(run.runId, first));
     }
     const input: RunStepsInput = { run, steps: group, ...(top ? { notify: true } : {}) };
@@ -90,12 +92,13 @@ export function waveResults(results: readonly unknown[]): StepState[] {
 /** `runPipelineSteps`: one batch node of a wide wave; never fails (its steps' failures are results). */
 export function* runPipelineSteps(context: OrchestrationContext): Generator<Task, StepState[], unknown> {
   const input = context.df.getInput<RunStepsInput>();
+  requireLineage(context, input.run.runId);
   const states = waveResults((yield context.df.Task.all(fanOutTasks(context, input.run, input.steps, false))) as unknown[]);
   if (input.notify === true) {
     // States come back in the order of `input.steps` (Task.all keeps order, chunks are contiguous).
     const results = input.steps.map((wave, i) => {
       const state = states[i];
-      if (state?.id !== wave.step.id) throw new Error(`batch node: no result for step ${wave.step.id}`);
+      if (state?.id !== wave.stepId) throw new Error(`batch node: no result for step ${wave.stepId}`);
       return { instanceId: waveStepInstanceId(input.run.runId, wave), state };
     });
     yield* tellRun(context, input.run.reportTo, results, (m) => {

@@ -12,6 +12,8 @@ import { formatDuration } from '../pipelines/duration';
 import { ACTIVITY_NAMES, type CancelActivityInput, type PollActivityInput, type StepActivityInput, type StepOutcome } from '../steps/protocol';
 import { dateAt, secondsBetween } from './clock';
 import { readTaskFailure } from './failure';
+import { INTERRUPT_EVENT } from './interrupts';
+import { requireLineage } from './lineage';
 
 /** 50 polls ≈ 400 history events per execution (8 per poll): cheap to replay, few restarts. */
 export const DEFAULT_POLLS_PER_EXECUTION = 50;
@@ -52,6 +54,7 @@ function fail(info: FailureInfo): Error {
 export function* pollStepUntilDone(context: OrchestrationContext): Generator<Task, StepOutcome | undefined, unknown> {
   const df = context.df;
   const input = df.getInput<PollOrchestratorInput>();
+  requireLineage(context, input.step.runId);
   const maxPolls = Math.max(1, input.maxPollsPerExecution ?? DEFAULT_POLLS_PER_EXECUTION);
   const nowMs = () => df.currentUtcDateTime.getTime();
   let handle = input.handle;
@@ -64,7 +67,15 @@ export function* pollStepUntilDone(context: OrchestrationContext): Generator<Tas
     const nextMs = input.deadlineMs === undefined ? wanted : Math.min(wanted, input.deadlineMs);
     if (nextMs > nowMs()) {
       df.setCustomStatus({ stepId: input.step.stepId, attempt: input.step.attempt, polls, nextPollAt: dateAt(nextMs).toISOString() } satisfies PollStatus);
-      yield df.createTimer(dateAt(nextMs));
+      // The run may give up on the attempt (cancel, run timeout): `cancelStep` then raises
+      // `interrupt` here, and this instance polls and records nothing more.
+      const timer = df.createTimer(dateAt(nextMs));
+      const interrupt = df.waitForExternalEvent(INTERRUPT_EVENT);
+      yield df.Task.any([timer, interrupt]);
+      if (!timer.isCompleted) {
+        timer.cancel();
+        return undefined;
+      }
     }
     const pollInput: PollActivityInput = { ...input.step, handle, elapsedSeconds: secondsBetween(input.attemptStartedMs, nowMs()) };
     let outcome: StepOutcome;

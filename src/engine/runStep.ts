@@ -3,15 +3,21 @@
  * a step starts while others run; the step's last action tells the run it ended (`stepDone`
  * through activity `notifyStepDone`), since the run cannot wait on this task again (stepRoutine.ts).
  * It never fails: a failed step is a result.
+ *
+ * Every wait races the run's interrupts: the `interrupt` event the run raises when it is cancelled
+ * (activity `stopSteps`) and the run's deadline, which this instance knows from its input. So no
+ * attempt starts after the run ended, and the attempt in progress ends at the run's instant.
  */
-import type { OrchestrationContext, OrchestrationHandler, Task } from 'durable-functions';
+import type { OrchestrationContext, Task } from 'durable-functions';
 import type { JsonObject } from '../core/json';
-import type { StepDefinition } from '../pipelines/schema';
 import type { RunTrigger } from '../steps/protocol';
 import { fittedWhenSerialized, stepForCustomStatus } from './customStatus';
+import { definitionOf, missingDefinitionMessage, type DefinitionSource } from './definitions';
+import { INTERRUPT_EVENT, interruptsFor } from './interrupts';
+import { requireLineage } from './lineage';
 import { RunTracker } from './state';
 import { tellRun } from './stepDone';
-import { createStepEnv, drive, runStepRoutine } from './stepRoutine';
+import { createStepEnv, runStepUntilStopped } from './stepRoutine';
 import type { StepState } from './types';
 
 export interface RunStepInput {
@@ -20,13 +26,15 @@ export interface RunStepInput {
   readonly definitionVersion: string;
   readonly parameters: JsonObject;
   readonly trigger: RunTrigger;
-  readonly step: StepDefinition;
-  /** The step's state so far (attempts of earlier pipeline attempts continue the numbering). */
-  readonly state: StepState;
+  readonly stepId: string;
+  /** Attempts the step made before this instance (earlier pipeline attempts): numbering continues. */
+  readonly attemptsBefore: number;
   readonly maxPollsPerExecution?: number;
+  /** The run's deadline (epoch ms), from the pipeline's `timeout`: no attempt runs past it. */
+  readonly deadlineMs?: number;
   /**
    * The run to tell when the step ends (`stepDone`, stepDone.ts), so it can start what waits for
-   * this step at once; unset when nothing does (inside a batch node) and in older runs' inputs.
+   * this step at once; unset when nothing does (inside a batch node).
    */
   readonly reportTo?: string;
 }
@@ -36,27 +44,59 @@ export function stepInstanceId(runId: string, stepId: string, firstAttempt: numb
   return `${runId}:${stepId}:from${firstAttempt}`;
 }
 
-export function* runPipelineStep(context: OrchestrationContext): Generator<Task, StepState, unknown> {
-  const df = context.df;
-  const input = df.getInput<RunStepInput>();
-  const tracker = new RunTracker({ runId: input.runId, pipeline: { name: input.pipelineName, steps: [input.step] } }, df.currentUtcDateTime.getTime());
-  tracker.replace({ id: input.step.id, status: 'pending', attempts: input.state.attempts });
-  const env = createStepEnv(
-    context,
-    { runId: input.runId, pipelineName: input.pipelineName, definitionVersion: input.definitionVersion, parameters: input.parameters, trigger: input.trigger },
-    tracker,
-    {
-      ...(input.maxPollsPerExecution === undefined ? {} : { maxPollsPerExecution: input.maxPollsPerExecution }),
-      publish: () => {
-        const step = tracker.step(input.step.id);
-        df.setCustomStatus(fittedWhenSerialized(() => stepForCustomStatus(step)));
-      },
-    },
-  );
-  yield* drive(env, runStepRoutine(env, input.step), () => []);
-  const state = tracker.step(input.step.id);
-  if (input.reportTo !== undefined) yield* tellRun(context, input.reportTo, [{ instanceId: df.instanceId, state }], (m) => env.log(m));
-  return state;
+/**
+ * A run's step sub-orchestrations in a few bytes each, `stepId:firstAttempt` comma-separated (step
+ * ids hold neither): what the run sends `reconcileRun` and `stopSteps`. The question is part of the
+ * run's history, replayed at each wake-up; full instance ids repeat the run id for every step.
+ */
+export function compactInstances(runId: string, instanceIds: readonly string[]): string {
+  const prefix = `${runId}:`;
+  return instanceIds
+    .flatMap((id) => {
+      const rest = id.startsWith(prefix) ? id.slice(prefix.length) : '';
+      const at = rest.lastIndexOf(':from');
+      return at > 0 ? [`${rest.slice(0, at)}:${rest.slice(at + 5)}`] : [];
+    })
+    .join(',');
 }
 
-export const runStepOrchestrator: OrchestrationHandler = runPipelineStep;
+/** The instance ids `compactInstances` stands for: always the run's own. */
+export function instancesOf(runId: string, compact: string): string[] {
+  if (compact === '') return [];
+  return compact.split(',').flatMap((part) => {
+    const at = part.lastIndexOf(':');
+    const first = Number(part.slice(at + 1));
+    return at > 0 && Number.isInteger(first) && first >= 1 ? [stepInstanceId(runId, part.slice(0, at), first)] : [];
+  });
+}
+
+export function createRunPipelineStep(definitions: DefinitionSource) {
+  return function* runPipelineStep(context: OrchestrationContext): Generator<Task, StepState, unknown> {
+    const df = context.df;
+    const input = df.getInput<RunStepInput>();
+    requireLineage(context, input.runId);
+    const step = definitionOf(definitions, input.pipelineName, input.definitionVersion)?.steps.find((s) => s.id === input.stepId);
+    const tracker = new RunTracker({ runId: input.runId, pipeline: { name: input.pipelineName, steps: [{ id: input.stepId }] } }, df.currentUtcDateTime.getTime(), new Map([[input.stepId, { status: 'pending', attempts: input.attemptsBefore, permanent: false }]]));
+    const env = createStepEnv(
+      context,
+      { runId: input.runId, pipelineName: input.pipelineName, definitionVersion: input.definitionVersion, parameters: input.parameters, trigger: input.trigger },
+      tracker,
+      {
+        ...(input.maxPollsPerExecution === undefined ? {} : { maxPollsPerExecution: input.maxPollsPerExecution }),
+        publish: () => {
+          const state = tracker.step(input.stepId);
+          df.setCustomStatus(fittedWhenSerialized(() => stepForCustomStatus(state)));
+        },
+      },
+    );
+    if (step) {
+      yield* runStepUntilStopped(env, step, interruptsFor(context, INTERRUPT_EVENT, input.deadlineMs));
+    } else {
+      tracker.stepFailed(input.stepId, { class: 'permanent', message: missingDefinitionMessage(input.pipelineName, input.definitionVersion), code: 'definition-changed' });
+      env.publish();
+    }
+    const state = tracker.step(input.stepId);
+    if (input.reportTo !== undefined) yield* tellRun(context, input.reportTo, [{ instanceId: df.instanceId, state }], (m) => env.log(m));
+    return state;
+  };
+}

@@ -1,6 +1,13 @@
 /**
  * The run's live state: one StepState per step, updated at each transition and published as the
  * orchestration's custom status (and returned as its output). Pure; times are replayed instants.
+ *
+ * Across a `continueAsNew` the tracker keeps only what the next execution needs to decide (each
+ * step's status, attempt count, whether its failure was permanent: carry.ts); the full state of
+ * the steps that changed in an execution — attempts, outputs, errors — goes to that execution's
+ * archive (archive.ts). So each StepState held here is a *delta*: the attempts made since the step
+ * was last archived, with the step's current status and fields. `mergeStepDeltas` puts the deltas
+ * of a step back together, in order, when the run ends.
  */
 import type { FailureInfo } from '../core/errors';
 import type { Json } from '../core/json';
@@ -15,8 +22,33 @@ export interface TrackedRun {
   readonly resumeFrom?: RunInput['resumeFrom'];
 }
 
+/** A step as the previous execution left it (carry.ts). */
+export interface CarriedStepState {
+  readonly status: StepStatus;
+  readonly attempts: number;
+  readonly permanent: boolean;
+}
+
+/** The reason an interrupted step gives, on its attempt in progress and on itself. */
+export function interruptError(kind: 'cancelled' | 'timedOut'): FailureInfo {
+  return kind === 'cancelled' ? { class: 'cancelled', message: 'run cancelled', code: 'run-cancelled' } : { class: 'cancelled', message: 'run timed out', code: 'run-timed-out' };
+}
+
+/** A later delta of a step over an earlier one: attempts in order, the rest as the later one says. */
+export function mergeStepDeltas(earlier: StepState | undefined, later: StepState): StepState {
+  if (!earlier || earlier.attempts.length === 0) return later;
+  const known = new Set(earlier.attempts.map((a) => a.attempt));
+  return { ...later, attempts: [...earlier.attempts, ...later.attempts.filter((a) => !known.has(a.attempt))] };
+}
+
 export class RunTracker {
   private readonly steps = new Map<string, StepState>();
+  /** Attempts archived by earlier executions (not in `steps`). */
+  private readonly archivedAttempts = new Map<string, number>();
+  /** Failed steps whose failure was permanent, known from the carry (their error is archived). */
+  private readonly carriedPermanent = new Set<string>();
+  /** Steps changed since the last archive: what the next archive holds. */
+  private readonly dirty = new Set<string>();
   private readonly attemptStarts = new Map<string, number>();
   pipelineAttempt = 1;
   /** The pipeline retry the run waits for, while it waits (runPipeline.ts). */
@@ -25,30 +57,36 @@ export class RunTracker {
   constructor(
     private readonly input: TrackedRun,
     private readonly startedMs: number,
+    carried?: ReadonlyMap<string, CarriedStepState>,
   ) {
-    const carried = input.resumeFrom?.steps ?? {};
+    const reusable = carried ? {} : (input.resumeFrom?.steps ?? {});
     for (const step of input.pipeline.steps) {
+      const before = carried?.get(step.id);
+      if (before) {
+        this.steps.set(step.id, { id: step.id, status: before.status, attempts: [] });
+        if (before.attempts > 0) this.archivedAttempts.set(step.id, before.attempts);
+        if (before.permanent) this.carriedPermanent.add(step.id);
+        continue;
+      }
       // Own properties only: a step id like `constructor` must not find Object.prototype's member.
-      const reused = Object.hasOwn(carried, step.id) ? carried[step.id] : undefined;
-      this.steps.set(
-        step.id,
-        reused
-          ? {
-              id: step.id,
-              status: 'reused',
-              attempts: [],
-              ...(reused.output === undefined ? {} : { output: reused.output }),
-              ...(reused.metrics === undefined ? {} : { metrics: reused.metrics }),
-            }
-          : { id: step.id, status: 'pending', attempts: [] },
-      );
+      const reused = Object.hasOwn(reusable, step.id) ? reusable[step.id] : undefined;
+      if (reused) {
+        this.put({
+          id: step.id,
+          status: 'reused',
+          attempts: [],
+          ...(reused.output === undefined ? {} : { output: reused.output }),
+          ...(reused.metrics === undefined ? {} : { metrics: reused.metrics }),
+        });
+      } else {
+        this.steps.set(step.id, { id: step.id, status: 'pending', attempts: [] });
+      }
     }
   }
 
-  /** Replaces a step's state wholesale (a step run by a sub-orchestration reports back). */
-  replace(state: StepState): void {
-    this.get(state.id);
-    this.put(state);
+  /** Takes the result of a step run by a sub-orchestration: its attempts follow the ones known here. */
+  merge(result: StepState): void {
+    this.put(mergeStepDeltas(this.get(result.id), result));
   }
 
   /** Marks a step handed to a sub-orchestration as running (its attempts are tracked there). */
@@ -61,13 +99,21 @@ export class RunTracker {
     return this.get(id).status;
   }
 
+  /** The step's state in this execution (attempts since its last archive). */
   step(id: string): StepState {
     return this.get(id);
   }
 
-  /** Attempts made of a step so far in this run, every pipeline attempt included. */
+  /** Attempts made of a step so far in this run, every pipeline attempt and execution included. */
   attemptCount(id: string): number {
-    return this.get(id).attempts.length;
+    return (this.archivedAttempts.get(id) ?? 0) + this.get(id).attempts.length;
+  }
+
+  /** Whether a failed step failed permanently (pipeline retry does not retry only those). */
+  failedPermanently(id: string): boolean {
+    const step = this.get(id);
+    if (step.status !== 'failed') return false;
+    return step.error ? step.error.class === 'permanent' : this.carriedPermanent.has(id);
   }
 
   attemptStarted(id: string, attempt: number, nowMs: number): void {
@@ -75,6 +121,12 @@ export class RunTracker {
     const summary: StepAttemptSummary = { attempt, startedAt: isoAt(nowMs), status: 'running' };
     this.attemptStarts.set(`${id}#${attempt}`, nowMs);
     this.put({ id, status: 'running', attempts: [...step.attempts, summary] });
+  }
+
+  /** An attempt the run refused to start (the run had ended): it never happened. */
+  dropLastAttempt(id: string): void {
+    const step = this.get(id);
+    this.put({ ...step, attempts: step.attempts.slice(0, -1) });
   }
 
   attemptSucceeded(id: string, nowMs: number, output: Json | undefined, metrics: StepMetrics | undefined): void {
@@ -104,16 +156,21 @@ export class RunTracker {
     this.put({ id, status: 'failed', attempts: step.attempts, error });
   }
 
-  skip(id: string): void {
+  /** A step that will never start: a dependency did not succeed, or the run stopped (`reason`). */
+  skip(id: string, reason?: FailureInfo): void {
     const step = this.get(id);
-    this.put({ id, status: 'skipped', attempts: step.attempts });
+    this.put({ id, status: 'skipped', attempts: step.attempts, ...(reason ? { error: reason } : {}) });
   }
 
-  /** Ends an in-flight step because the run was cancelled or timed out. */
-  interrupt(id: string, nowMs: number, error: FailureInfo): void {
+  /**
+   * Ends a step because the run was cancelled or timed out at `atMs`: an attempt in progress ends
+   * `cancelled` at that instant; a step waiting for its retry makes no new attempt.
+   */
+  interrupt(id: string, atMs: number, kind: 'cancelled' | 'timedOut'): void {
     const step = this.get(id);
+    const error = interruptError(kind);
     const last = step.attempts[step.attempts.length - 1];
-    const attempts = last?.status === 'running' ? this.endLast(id, step.attempts, nowMs, 'failed', error) : step.attempts;
+    const attempts = last?.status === 'running' ? this.endLast(id, step.attempts, atMs, 'cancelled', error) : step.attempts;
     this.put({ id, status: 'cancelled', attempts, error });
   }
 
@@ -123,9 +180,37 @@ export class RunTracker {
     for (const step of this.steps.values()) {
       if (step.status === 'succeeded' || step.status === 'reused') continue;
       this.put({ id: step.id, status: 'pending', attempts: step.attempts });
+      this.carriedPermanent.delete(step.id);
       reset.push(step.id);
     }
     return reset;
+  }
+
+  /** What the next execution needs of each step, in definition order (carry.ts encodes it). */
+  carried(): { id: string; state: CarriedStepState }[] {
+    return this.input.pipeline.steps.map(({ id }) => ({ id, state: { status: this.status(id), attempts: this.attemptCount(id), permanent: this.failedPermanently(id) } }));
+  }
+
+  /** The states of the steps changed since the last archive, for this execution's archive; then starts afresh. */
+  takeArchive(): StepState[] {
+    const changed = this.input.pipeline.steps.filter((s) => this.dirty.has(s.id)).map((s) => this.get(s.id));
+    for (const state of changed) {
+      this.archivedAttempts.set(state.id, (this.archivedAttempts.get(state.id) ?? 0) + state.attempts.length);
+      if (state.status === 'failed' && state.error?.class === 'permanent') this.carriedPermanent.add(state.id);
+      this.steps.set(state.id, { id: state.id, status: state.status, attempts: [] });
+    }
+    this.dirty.clear();
+    return changed;
+  }
+
+  /** At the end of a continued run: each step's archived state (folded), then what changed since. */
+  restoreArchived(archived: ReadonlyMap<string, StepState>): void {
+    for (const { id } of this.input.pipeline.steps) {
+      const before = archived.get(id);
+      if (!before) continue;
+      const now = this.get(id);
+      this.steps.set(id, this.dirty.has(id) ? mergeStepDeltas(before, now) : { ...before, status: now.status });
+    }
   }
 
   snapshot(status: RunStatus, endedMs?: number, error?: RunState['error']): RunState {
@@ -147,17 +232,18 @@ export class RunTracker {
     id: string,
     attempts: readonly StepAttemptSummary[],
     nowMs: number,
-    status: 'succeeded' | 'failed',
+    status: 'succeeded' | 'failed' | 'cancelled',
     error?: FailureInfo,
   ): StepAttemptSummary[] {
     const last = attempts[attempts.length - 1];
     if (!last) return [...attempts];
     const startedMs = this.attemptStarts.get(`${id}#${last.attempt}`) ?? nowMs;
+    const endedMs = Math.max(startedMs, nowMs);
     const ended: StepAttemptSummary = {
       attempt: last.attempt,
       startedAt: last.startedAt,
-      endedAt: isoAt(nowMs),
-      durationSeconds: secondsBetween(startedMs, nowMs),
+      endedAt: isoAt(endedMs),
+      durationSeconds: secondsBetween(startedMs, endedMs),
       status,
       ...(error === undefined ? {} : { error }),
     };
@@ -172,5 +258,6 @@ export class RunTracker {
 
   private put(step: StepState): void {
     this.steps.set(step.id, step);
+    this.dirty.add(step.id);
   }
 }

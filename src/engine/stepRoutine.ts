@@ -11,21 +11,23 @@
  * deadline timer) at every wait, which the extension's event stack and timers support.
  */
 import type { OrchestrationContext, Task } from 'durable-functions';
-import { TimeoutError, type FailureInfo } from '../core/errors';
+import { RUN_ENDED_CODE, TimeoutError, type FailureInfo } from '../core/errors';
 import type { JsonObject } from '../core/json';
 import { formatDuration } from '../pipelines/duration';
 import type { StepDefinition } from '../pipelines/schema';
-import { ACTIVITY_NAMES, type CancelActivityInput, type RunTrigger, type StepActivityInput, type StepOutcome } from '../steps/protocol';
+import { ACTIVITY_NAMES, type CancelActivityInput, type CancelStepAnswer, type RunTrigger, type StepActivityInput, type StepOutcome } from '../steps/protocol';
 import { dateAt } from './clock';
 import { readTaskFailure } from './failure';
+import type { Interrupts } from './interrupts';
 import { DEFAULT_POLLS_PER_EXECUTION, type PollOrchestratorInput } from './pollStep';
 import { retryDelaySeconds, shouldRetry } from './retry';
 import type { RunTracker } from './state';
-import { ORCHESTRATOR_NAMES } from './types';
+import { ORCHESTRATOR_NAMES, type Stop } from './types';
 
 /** What a step coroutine waits for: one task (resumed with its value or its error) or a race (resumed with the winner). */
 export type Wait = { readonly one: Task } | { readonly race: readonly Task[] };
-export type StepRoutine = Generator<Wait, void, unknown>;
+/** Returns the stop when the run ended before the step did (a deadline passed, an activity refused). */
+export type StepRoutine = Generator<Wait, Stop | undefined, unknown>;
 
 export interface PolledJob {
   readonly input: StepActivityInput;
@@ -42,6 +44,8 @@ export interface StepEnv {
   readonly tracker: RunTracker;
   /** Steps currently following a polled job, so a cancel can stop the job. */
   readonly polling: Map<string, PolledJob>;
+  /** The start call of the attempt in progress, until it answers (a job it starts must be stopped too). */
+  starting: { readonly task: Task; readonly input: StepActivityInput } | undefined;
   readonly maxPollsPerExecution: number;
   nowMs(): number;
   publish(): void;
@@ -73,6 +77,7 @@ export function createStepEnv(
     ...run,
     tracker,
     polling: new Map(),
+    starting: undefined,
     maxPollsPerExecution: options.maxPollsPerExecution ?? DEFAULT_POLLS_PER_EXECUTION,
     nowMs: () => df.currentUtcDateTime.getTime(),
     publish: options.publish ?? (() => undefined),
@@ -84,24 +89,31 @@ export function createStepEnv(
 
 // ── One attempt ──────────────────────────────────────────────────────────────────────────────────
 
-function* runAttempt(env: StepEnv, step: StepDefinition, input: StepActivityInput, startedMs: number): Generator<Wait, StepOutcome, unknown> {
+/** `progress.started`: the start activity answered (the attempt began, whatever happens next). */
+function* runAttempt(env: StepEnv, step: StepDefinition, input: StepActivityInput, startedMs: number, progress: { started: boolean }): Generator<Wait, StepOutcome, unknown> {
   const df = env.context.df;
   const deadlineMs = step.timeout === undefined ? undefined : startedMs + step.timeout * 1000;
   const call = df.callActivity(stepActivityName(step), input);
   let outcome: StepOutcome;
-  if (deadlineMs === undefined) {
-    outcome = (yield { one: call }) as StepOutcome;
-  } else {
-    const timer = df.createTimer(dateAt(deadlineMs));
-    const winner = yield { race: [call, timer] };
-    if (winner !== call) {
-      // The activity keeps running somewhere; its late answer is ignored.
-      throw new TimeoutError(`step "${step.id}" did not answer within its timeout of ${formatDuration(step.timeout ?? 0)}`);
+  env.starting = { task: call, input };
+  try {
+    if (deadlineMs === undefined) {
+      outcome = (yield { one: call }) as StepOutcome;
+    } else {
+      const timer = df.createTimer(dateAt(deadlineMs));
+      const winner = yield { race: [call, timer] };
+      if (winner !== call) {
+        // The activity keeps running somewhere; its late answer is ignored.
+        throw new TimeoutError(`step "${step.id}" did not answer within its timeout of ${formatDuration(step.timeout ?? 0)}`);
+      }
+      if (!isDone(timer)) timer.cancel();
+      if (call.isFaulted) throw call.result;
+      outcome = call.result as StepOutcome;
     }
-    if (!isDone(timer)) timer.cancel();
-    if (call.isFaulted) throw call.result;
-    outcome = call.result as StepOutcome;
+  } finally {
+    env.starting = undefined;
   }
+  progress.started = true;
   if (outcome.status === 'succeeded') return outcome;
 
   const pollInput: PollOrchestratorInput = {
@@ -130,9 +142,14 @@ function* runAttempt(env: StepEnv, step: StepDefinition, input: StepActivityInpu
 
 // ── One step, with its retries ───────────────────────────────────────────────────────────────────
 
-export function* runStepRoutine(env: StepEnv, step: StepDefinition): StepRoutine {
+/** `count.used`: attempts made in this pipeline attempt so far (what the retry policy counts). */
+export function* runStepRoutine(env: StepEnv, step: StepDefinition, due: () => Stop | undefined, count: { used: number } = { used: 0 }): StepRoutine {
   const { tracker } = env;
   for (let used = 1; ; used++) {
+    count.used = used;
+    // No attempt starts once the run's deadline has passed (a retry timer due at the same instant).
+    const late = due();
+    if (late) return late;
     const attempt = tracker.attemptCount(step.id) + 1;
     const startedMs = env.nowMs();
     tracker.attemptStarted(step.id, attempt, startedMs);
@@ -148,22 +165,30 @@ export function* runStepRoutine(env: StepEnv, step: StepDefinition): StepRoutine
       trigger: env.trigger,
     };
     let failure: FailureInfo;
+    const progress = { started: false };
     try {
-      const outcome = yield* runAttempt(env, step, activityInput, startedMs);
+      const outcome = yield* runAttempt(env, step, activityInput, startedMs, progress);
       if (outcome.status !== 'succeeded') throw new TimeoutError(`step "${step.id}" ended without a result`);
       tracker.attemptSucceeded(step.id, env.nowMs(), outcome.output, outcome.metrics);
       env.publish();
       env.log(`step ${step.id} succeeded on attempt ${attempt}`);
-      return;
+      return undefined;
     } catch (error) {
       failure = readTaskFailure(error);
+    }
+    if (failure.code === RUN_ENDED_CODE) {
+      // The activity refused: the run was cancelled or has ended (the interrupt event may not have
+      // reached this step yet). An attempt it refused to start never started.
+      if (!progress.started) tracker.dropLastAttempt(step.id);
+      env.log(`step ${step.id}: ${failure.message}`);
+      return { kind: 'cancelled', atMs: env.nowMs() };
     }
     tracker.attemptFailed(step.id, env.nowMs(), failure);
     if (!shouldRetry(step.retry, failure, used)) {
       tracker.stepFailed(step.id, failure);
       env.publish();
       env.log(`step ${step.id} failed (${failure.class}) on attempt ${attempt}: ${failure.message}`);
-      return;
+      return undefined;
     }
     const delay = retryDelaySeconds(step.retry, used, { runId: env.runId, stepId: step.id, attempt }, failure.retryAfterSeconds);
     const untilMs = env.nowMs() + delay * 1000;
@@ -180,27 +205,68 @@ function waitTasks(wait: Wait): readonly Task[] {
   return 'one' in wait ? [wait.one] : wait.race;
 }
 
-/** Fresh tasks that end a wait early (the cancel event, the run deadline); made anew for every wait. */
-export type InterruptFactory = () => readonly Task[];
-
 /**
  * Runs a step coroutine to its end. Every wait is yielded as one `Task.any` of the coroutine's new
- * task(s) and fresh interrupts. Returns the interrupt that fired, or undefined when the step ended.
+ * task(s) and fresh interrupts. Returns the stop when the run was interrupted (or the coroutine
+ * found the run ended), or undefined when the step ended.
  */
-export function* drive(env: StepEnv, routine: StepRoutine, interrupts: InterruptFactory): Generator<Task, Task | undefined, unknown> {
+export function* drive(env: StepEnv, routine: StepRoutine, interrupts: Interrupts): Generator<Task, Stop | undefined, unknown> {
   const df = env.context.df;
   let next = routine.next();
   while (!next.done) {
     const wait = next.value;
-    const fresh = interrupts();
+    const fresh = interrupts.make();
     yield df.Task.any([...waitTasks(wait), ...fresh]);
     const fired = fresh.find(isDone);
     cancelTimers(fresh);
-    if (fired) return fired;
+    if (fired) return interrupts.read(fired);
     if ('one' in wait) next = wait.one.isFaulted ? routine.throw(wait.one.result) : routine.next(wait.one.result);
     else next = routine.next(wait.race.find(isDone));
   }
-  return undefined;
+  return next.value;
+}
+
+/**
+ * Runs one step with its retries until it ends or the run stops; when the run stops, the step ends
+ * as the interrupt table says (state.ts `interrupt`) and its polled job is asked to stop.
+ */
+export function* runStepUntilStopped(env: StepEnv, step: StepDefinition, interrupts: Interrupts): Generator<Task, Stop | undefined, unknown> {
+  const { tracker } = env;
+  const count = { used: 0 };
+  const stop = yield* drive(env, runStepRoutine(env, step, () => interrupts.due(), count), interrupts);
+  if (!stop) return undefined;
+  yield* takeStartAnswer(env);
+  const [answer] = yield* cancelPolledJobs(env, stop.kind === 'cancelled' ? 'cancelled' : 'runTimedOut');
+  const finished = answer?.finished;
+  if (finished?.status === 'succeeded') {
+    // The job had finished by the time the run stopped: the step ended before the interrupt.
+    tracker.attemptSucceeded(step.id, stop.atMs, finished.output, finished.metrics);
+  } else if (finished?.status === 'failed') {
+    tracker.attemptFailed(step.id, stop.atMs, finished.error);
+    // It would have waited for its retry: the run stopped it there.
+    if (shouldRetry(step.retry, finished.error, count.used)) tracker.interrupt(step.id, stop.atMs, stop.kind);
+    else tracker.stepFailed(step.id, finished.error);
+  } else {
+    tracker.interrupt(step.id, stop.atMs, stop.kind);
+  }
+  env.publish();
+  return stop;
+}
+
+/**
+ * The run stopped while an attempt's start call was out. That attempt was in progress at the
+ * interrupt: whatever the call answers comes after it (recorded so, `finishedAfterEnd`). But a job
+ * the call started must be stopped too: the step looks once more, at a timer due at once (the
+ * call's task cannot go into a new wait: durable-js#574; its answer completes it anyway), and a job
+ * it finds is stopped like any polled job. A call that has not answered by then cannot be stopped.
+ */
+function* takeStartAnswer(env: StepEnv): Generator<Task, void, unknown> {
+  const starting = env.starting;
+  if (!starting) return;
+  if (!isDone(starting.task)) yield env.context.df.createTimer(dateAt(env.nowMs()));
+  env.starting = undefined;
+  const outcome = starting.task.isCompleted ? (starting.task.result as StepOutcome | undefined) : undefined;
+  if (outcome?.status === 'running') env.polling.set(starting.input.stepId, { input: starting.input, handle: outcome.handle });
 }
 
 /** Cancels the timers among `tasks` that did not fire (they only ever guarded one wait). */
@@ -211,16 +277,22 @@ export function cancelTimers(tasks: readonly Task[]): void {
   }
 }
 
-/** Asks the polled jobs of interrupted steps to stop; best-effort, one activity per job. */
-export function* cancelPolledJobs(env: StepEnv, reason: CancelActivityInput['reason']): Generator<Task, void, unknown> {
+/**
+ * Asks the polled jobs of interrupted steps to stop; best-effort, one activity per job. Each answer
+ * says whether the job had already finished (`cancelStep` looks once before it stops it).
+ */
+export function* cancelPolledJobs(env: StepEnv, reason: CancelActivityInput['reason']): Generator<Task, CancelStepAnswer[], unknown> {
   const jobs = [...env.polling.values()];
   env.polling.clear();
+  const answers: CancelStepAnswer[] = [];
   for (const job of jobs) {
     const input: CancelActivityInput = { ...job.input, handle: job.handle, reason };
     try {
-      yield env.context.df.callActivity(ACTIVITY_NAMES.cancelStep, input);
+      answers.push(((yield env.context.df.callActivity(ACTIVITY_NAMES.cancelStep, input)) as CancelStepAnswer | undefined) ?? {});
     } catch (error) {
       env.log(`stopping step ${job.input.stepId} failed (ignored): ${readTaskFailure(error).message}`);
+      answers.push({});
     }
   }
+  return answers;
 }

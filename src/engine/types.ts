@@ -4,7 +4,6 @@
  */
 import type { Json, JsonObject } from '../core/json';
 import type { FailureInfo } from '../core/errors';
-import type { PipelineDefinition } from '../pipelines/schema';
 import type { RunTrigger, StepMetrics } from '../steps/protocol';
 
 export const ORCHESTRATOR_NAMES = {
@@ -14,6 +13,8 @@ export const ORCHESTRATOR_NAMES = {
   runStep: 'runPipelineStep',
   /** A batch of a wide wave of parallel steps, so no orchestration awaits more than a few children (fanOut.ts). */
   runSteps: 'runPipelineSteps',
+  /** Holds the step states a continued run archived (archive.ts). */
+  archive: 'runPipelineArchive',
 } as const;
 
 /** A succeeded step carried over from an earlier run (rerun from the failed step). */
@@ -26,39 +27,54 @@ export interface CarriedStep {
 
 export interface RunInput {
   /**
-   * The definition as validated at start. The orchestrator reads only its shape from it (steps and
-   * dependencies, retry policies, timeouts); activities act on the deployed definition, looked up
-   * by name and checked against `definitionVersion`, so a crafted definition here sends nothing
-   * anywhere the deployed one does not.
+   * The pipeline's name. The orchestrators take its definition from the deployed definitions by
+   * `definitionVersion` (content-addressed: definitions.ts), never from the input: whoever can start
+   * an orchestration writes its input.
    */
-  readonly pipeline: PipelineDefinition;
-  /** `definitionVersion(pipeline)` at start (src/pipelines/version.ts): a redeploy while running fails the run's next step. */
+  readonly pipeline: string;
+  /** `definitionVersion(definition)` at start (src/pipelines/version.ts): the definition the run follows. */
   readonly definitionVersion: string;
   /** Also the Durable instance id. */
   readonly runId: string;
   readonly trigger: RunTrigger;
   /** Validated against the definition's parameters, defaults filled. */
   readonly parameters: JsonObject;
-  /** Steps already succeeded in an earlier run: not executed again, their results reused. */
+  /** Steps already succeeded in an earlier run: not executed again, their results reused. First execution only. */
   readonly resumeFrom?: { readonly runId: string; readonly steps: Readonly<Record<string, CarriedStep>> };
   /** Set when the run continued as new to bound its history: where the previous execution was. */
   readonly carry?: RunCarry;
 }
 
+/** Why a run stopped before its DAG settled, and when (epoch ms, the run's clock). */
+export type Stop =
+  | { readonly kind: 'cancelled'; readonly atMs: number; readonly reason?: string }
+  | { readonly kind: 'timedOut'; readonly atMs: number };
+
 /**
- * The state `runPipeline` hands to its next execution (`continueAsNew`, runPipeline.ts) when its
- * history passes the bound: every step's state, the retry budget, and the steps still running in
- * sub-orchestrations of an earlier execution (step id → instance id).
+ * What `runPipeline` hands to its next execution (`continueAsNew`) when its history reaches the
+ * bound. Compact on purpose — a few bytes per step — because an execution's input is replayed at
+ * every one of its wake-ups: the full state of the steps that changed (attempts, outputs, errors)
+ * goes to an archive instance instead (archive.ts), read back once when the run ends.
  */
 export interface RunCarry {
   /** The run's start, epoch milliseconds (the first execution's first instant). */
   readonly startedMs: number;
   readonly pipelineAttempt: number;
   readonly retriesLeft: number;
-  readonly steps: readonly StepState[];
-  readonly inFlight: Readonly<Record<string, string>>;
   /** Executions so far (1 after the first continue). */
   readonly continued: number;
+  /** One letter per step of the definition, in order: its status (`STATUS_LETTERS` in carry.ts). */
+  readonly statuses: string;
+  /** Attempts each step has made so far, in definition order. */
+  readonly attempts: readonly number[];
+  /** Indexes of the failed steps whose failure was permanent (pipeline retry's rule). */
+  readonly permanent: readonly number[];
+  /** Archive instances written so far (`<runId>:archive:<n>`, n from 1). */
+  readonly archives: number;
+  /** The run was interrupted and waits for its steps in flight to report. */
+  readonly stop?: Stop;
+  /** Step instances `reconcileRun` found missing once: missing again, their steps fail. */
+  readonly missing?: readonly string[];
 }
 
 export type RunStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'cancelled';
@@ -69,9 +85,12 @@ export interface StepAttemptSummary {
   readonly startedAt: string;
   readonly endedAt?: string;
   readonly durationSeconds?: number;
-  readonly status: 'running' | 'succeeded' | 'failed';
+  /** `cancelled`: in progress when the run was cancelled or timed out; it ends at that instant. */
+  readonly status: AttemptStatus;
   readonly error?: FailureInfo;
 }
+
+export type AttemptStatus = 'running' | 'succeeded' | 'failed' | 'cancelled';
 
 export interface StepState {
   readonly id: string;
@@ -82,6 +101,8 @@ export interface StepState {
   readonly error?: FailureInfo;
   /** When the step waits: the time it resumes (retry delay or next poll). */
   readonly nextAt?: string;
+  /** Only in a step sub-orchestration's custom status: attempts or output were left out to fit. */
+  readonly partial?: true;
 }
 
 export interface PipelineRetryWait {

@@ -4,9 +4,14 @@
  * `registerStepActivity` for pipelines' `kind: 'activity'` steps. The activities are built on the
  * first call, from the app's shared services (again if those are replaced).
  */
+import type { InvocationContext } from '@azure/functions';
+import type { DurableClient } from 'durable-functions';
+import { INTERRUPT_EVENT } from '../engine/interrupts';
 import { registerActivity, registerClientActivity } from '../app/registry';
+import { collectRunState } from '../activities/collectRunState';
 import { notifyStepDone } from '../activities/notifyStepDone';
 import { reconcileRun } from '../activities/reconcileRun';
+import { stopSteps } from '../activities/stopSteps';
 import type { StepActivities, UserStepHandler } from '../activities';
 import { createAppStepActivities } from '../activities/fromConfig';
 import { appServices, type AppServices } from '../app/services';
@@ -29,16 +34,33 @@ async function activities(): Promise<StepActivities> {
   }
 }
 
+/**
+ * The instance calling an activity: the activity trigger's `instanceId` binding data
+ * (azure-functions-durable-extension `ActivityTriggerAttributeBindingProvider`), which the Node
+ * worker hands over as trigger metadata. Activities check it against the run their input names.
+ */
+export function callerOf(context: InvocationContext): string | undefined {
+  const id = context.triggerMetadata?.['instanceId'];
+  return typeof id === 'string' && id !== '' ? id : undefined;
+}
+
+/** `cancelStep`'s way to stop a polling sub-orchestration: the `interrupt` event, through the activity's client. */
+export function stopPollingWith(client: DurableClient): (instanceId: string) => Promise<void> {
+  return (instanceId) => client.raiseEvent(instanceId, INTERRUPT_EVENT, { kind: 'cancelled', atMs: 0 });
+}
+
 export function registerStepActivities(): void {
-  registerActivity(ACTIVITY_NAMES.startStep, async (input: unknown) => (await activities()).startStep(input));
-  registerActivity(ACTIVITY_NAMES.pollStep, async (input: unknown) => (await activities()).pollStep(input));
-  registerActivity(ACTIVITY_NAMES.cancelStep, async (input: unknown) => (await activities()).cancelStep(input));
-  registerActivity(ACTIVITY_NAMES.finishRun, async (input: unknown) => (await activities()).finishRun(input));
-  registerClientActivity(ACTIVITY_NAMES.notifyStepDone, (input, client) => notifyStepDone(input, client));
-  registerClientActivity(ACTIVITY_NAMES.reconcileRun, async (input, client) => reconcileRun(input, client, (await appServices()).store));
+  registerActivity(ACTIVITY_NAMES.startStep, async (input: unknown, context) => (await activities()).startStep(input, callerOf(context)));
+  registerActivity(ACTIVITY_NAMES.pollStep, async (input: unknown, context) => (await activities()).pollStep(input, callerOf(context)));
+  registerClientActivity(ACTIVITY_NAMES.cancelStep, async (input, client, context) => (await activities()).cancelStep(input, callerOf(context), stopPollingWith(client)));
+  registerActivity(ACTIVITY_NAMES.finishRun, async (input: unknown, context) => (await activities()).finishRun(input, callerOf(context)));
+  registerClientActivity(ACTIVITY_NAMES.notifyStepDone, (input, client, context) => notifyStepDone(input, client, callerOf(context)));
+  registerClientActivity(ACTIVITY_NAMES.reconcileRun, async (input, client, context) => reconcileRun(input, client, (await appServices()).store, callerOf(context)));
+  registerClientActivity(ACTIVITY_NAMES.stopSteps, async (input, client, context) => stopSteps(input, client, (await appServices()).store, callerOf(context)));
+  registerClientActivity(ACTIVITY_NAMES.collectRunState, (input, client, context) => collectRunState(input, client, callerOf(context)));
 }
 
 /** Registers a user activity that a pipeline step `{ kind: 'activity', activity: name }` calls. */
 export function registerStepActivity(name: string, handler: UserStepHandler): void {
-  registerActivity(name, async (input: unknown) => (await activities()).wrapUserActivity(name, handler)(input));
+  registerActivity(name, async (input: unknown, context) => (await activities()).wrapUserActivity(name, handler)(input, callerOf(context)));
 }

@@ -76,6 +76,8 @@ export function runProps(run: Partial<RunRecord>): EntityProps {
     triggerOrigin: run.trigger?.origin,
     scheduledFor: run.trigger?.scheduledFor,
     triggerBy: run.trigger?.by,
+    triggerRequestedAt: run.trigger?.requestedAt,
+    definitionVersion: run.definitionVersion,
     parameters: run.parameters === undefined ? undefined : encodeJson(run.parameters),
     createdAt: run.createdAt,
     startedAt: run.startedAt,
@@ -97,6 +99,7 @@ export function runFromEntity(runId: string, e: Record<string, unknown>): RunRec
     kind: kind ?? 'manual',
     ...(str(e['triggerOrigin']) !== undefined ? { origin: str(e['triggerOrigin'])! } : {}),
     ...(str(e['scheduledFor']) !== undefined ? { scheduledFor: str(e['scheduledFor'])! } : {}),
+    ...(str(e['triggerRequestedAt']) !== undefined ? { requestedAt: str(e['triggerRequestedAt'])! } : {}),
     ...(str(e['triggerBy']) !== undefined ? { by: str(e['triggerBy'])! } : {}),
   };
   const error = decodeJson<FailureInfo & { stepId?: string }>(e['error']);
@@ -107,6 +110,7 @@ export function runFromEntity(runId: string, e: Record<string, unknown>): RunRec
     durationSeconds: num(e['durationSeconds']),
     pipelineAttempt: num(e['pipelineAttempt']),
     rerunOf: str(e['rerunOf']),
+    definitionVersion: str(e['definitionVersion']),
   };
   return {
     runId,
@@ -141,6 +145,7 @@ export function attemptProps(a: AttemptRecord): EntityProps {
     error: a.error === undefined ? undefined : encodeJson({ ...a.error, message: truncateText(a.error.message) }),
     metrics: a.metrics === undefined ? undefined : encodeJson(a.metrics),
     output: a.output === undefined ? undefined : encodeJson(a.output),
+    finishedAfterEnd: a.finishedAfterEnd,
   });
 }
 
@@ -154,12 +159,13 @@ export function attemptFromEntity(runId: string, e: Record<string, unknown>): At
     pipeline: str(e['pipeline']) ?? '',
     stepId: str(e['stepId']) ?? '',
     attempt: num(e['attempt']) ?? 0,
-    status: status === 'succeeded' || status === 'failed' ? status : 'running',
+    status: status === 'succeeded' || status === 'failed' || status === 'cancelled' ? status : 'running',
     startedAt: str(e['startedAt']) ?? '',
     ...(str(e['endedAt']) !== undefined ? { endedAt: str(e['endedAt'])! } : {}),
     ...(error !== undefined ? { error } : {}),
     ...(metrics !== undefined ? { metrics } : {}),
     ...(output !== undefined ? { output } : {}),
+    ...(e['finishedAfterEnd'] === true ? { finishedAfterEnd: true as const } : {}),
   };
 }
 

@@ -23,6 +23,8 @@ export interface RunRecord {
   readonly metrics?: Readonly<Record<string, StepMetrics>>;
   /** The run this one reruns. */
   readonly rerunOf?: string;
+  /** `definitionVersion` of the definition the run was started with (set by the API and the scheduler). */
+  readonly definitionVersion?: string;
 }
 
 export interface AttemptRecord {
@@ -30,12 +32,19 @@ export interface AttemptRecord {
   readonly pipeline: string;
   readonly stepId: string;
   readonly attempt: number;
-  readonly status: 'running' | 'succeeded' | 'failed';
+  /** `cancelled`: in progress when its run was cancelled or timed out (src/engine/README.md, "Interrupts"). */
+  readonly status: 'running' | 'succeeded' | 'failed' | 'cancelled';
   readonly startedAt: string;
   readonly endedAt?: string;
   readonly error?: FailureInfo;
   readonly metrics?: StepMetrics;
   readonly output?: Json;
+  /**
+   * The attempt's real outcome (kept in `status`, `endedAt`…) arrived after its run had ended or
+   * given up on it (a synchronous call that cannot be stopped): the run's state says how the run
+   * ended the attempt, and the step's status is what the run decided.
+   */
+  readonly finishedAfterEnd?: true;
 }
 
 export interface LogLine {
@@ -52,6 +61,10 @@ export interface RunRecorder {
   upsertRun(run: Partial<RunRecord> & Pick<RunRecord, 'runId' | 'pipeline'>): Promise<void>;
   /** Writes one attempt of one step (same key on every retry of the activity). */
   recordAttempt(attempt: AttemptRecord): Promise<void>;
+  /** Writes an attempt the run abandoned, keeping an answer already recorded (`abandonedOver`). */
+  recordAbandoned(attempt: AttemptRecord): Promise<void>;
+  /** Writes an activity's answer for its whole attempt, marked late over an abandonment (`answerOver`). */
+  recordAnswer(attempt: AttemptRecord): Promise<void>;
   /** Appends log lines to a run, in order, bounded per run. */
   appendLogs(runId: string, lines: readonly LogLine[]): Promise<void>;
   /**
@@ -73,17 +86,62 @@ export interface RunWrite {
   /** The run ended: its terminal fields (written once; a second end keeps the first status). */
   readonly finish?: Partial<RunRecord> & Pick<RunRecord, 'status'>;
   readonly attempts?: readonly AttemptRecord[];
+  /**
+   * Attempts the run ended without their activity's answer (cancelled, timed out): written unless
+   * the activity's own answer is already there, which is then kept and marked `finishedAfterEnd`.
+   */
+  readonly abandoned?: readonly AttemptRecord[];
+  /**
+   * The activity both started and ended its attempt (a synchronous step): its row is inserted, so
+   * an abandonment the run recorded first is found, not overwritten (`answerOver`).
+   */
+  readonly wholeAttempt?: true;
   readonly lines?: readonly LogLine[];
+}
+
+/** What activities check a run against before they act (src/activities/runGate.ts). */
+export interface RunGateRecord {
+  /** The run's record, created by the API or the scheduler before the run started. */
+  readonly record?: RunRecord;
+  /** When a cancel was requested, if one was (the API records it before raising the event). */
+  readonly cancelRequestedAt?: string;
+}
+
+export interface RunGateReader {
+  /** The run's record and cancel request (one read where the store can). */
+  findRunGate(runId: string): Promise<RunGateRecord>;
+}
+
+/** Error codes of the records the run writes for attempts it gave up on (not an activity's answer). */
+const GIVEN_UP = new Set(['run-cancelled', 'run-timed-out', 'step-timed-out']);
+
+const givenUp = (attempt: AttemptRecord | undefined): boolean => GIVEN_UP.has(attempt?.error?.code ?? '');
+
+/** An activity's answer written over what is recorded: over an abandonment it is late, and says so. */
+export function answerOver(existing: AttemptRecord | undefined, answer: AttemptRecord): AttemptRecord {
+  return givenUp(existing) ? { ...answer, finishedAfterEnd: true } : answer;
+}
+
+/**
+ * An attempt the run ended without its activity's answer, written over what is recorded: over a
+ * `running` row or an earlier such record it stands (the attempt's start kept); over an answer the
+ * activity recorded, the answer stays, marked as having come after the end.
+ */
+export function abandonedOver(existing: AttemptRecord | undefined, abandoned: AttemptRecord): AttemptRecord {
+  if (!existing || existing.status === 'running' || givenUp(existing)) return { ...abandoned, startedAt: existing?.startedAt ?? abandoned.startedAt };
+  if (existing.status === abandoned.status) return existing;
+  return { ...existing, finishedAfterEnd: true };
 }
 
 /**
  * A RunWrite as separate calls of the three methods: what a recorder without transactions does,
  * and the Table store's path when its one-request write is refused.
  */
-export async function recordStepByStep(recorder: Pick<RunRecorder, 'upsertRun' | 'recordAttempt' | 'appendLogs'>, write: RunWrite): Promise<void> {
+export async function recordStepByStep(recorder: Pick<RunRecorder, 'upsertRun' | 'recordAttempt' | 'recordAbandoned' | 'recordAnswer' | 'appendLogs'>, write: RunWrite): Promise<void> {
   const { runId, pipeline } = write;
   if (write.start) await recorder.upsertRun({ runId, pipeline, status: 'running', trigger: write.start.trigger, parameters: write.start.parameters });
   if (write.finish) await recorder.upsertRun({ ...write.finish, runId, pipeline });
-  for (const a of write.attempts ?? []) await recorder.recordAttempt(a);
+  for (const a of write.attempts ?? []) await (write.wholeAttempt && a.status !== 'running' ? recorder.recordAnswer(a) : recorder.recordAttempt(a));
+  for (const a of write.abandoned ?? []) await recorder.recordAbandoned(a);
   if ((write.lines ?? []).length > 0) await recorder.appendLogs(runId, write.lines ?? []);
 }

@@ -15,7 +15,7 @@ import { TableTransaction, type TableClient, type TableEntityResult, type Transa
 import type { RunStatus } from '../engine/types';
 import { PENDING_OUTCOMES, type CheckpointChanges, type ScheduleState, type SchedulerStore, type SlotEntry, type SlotOutcome } from '../scheduler/ports';
 import { parseRecordedSchedule, recordedSchedule } from '../scheduler/owedSlots';
-import { recordStepByStep, type AttemptRecord, type LogLine, type RunRecord, type RunRecorder, type RunWrite } from './recorder';
+import { abandonedOver, answerOver, recordStepByStep, type AttemptRecord, type LogLine, type RunGateReader, type RunGateRecord, type RunRecord, type RunRecorder, type RunWrite } from './recorder';
 import {
   attemptFromEntity,
   attemptProps,
@@ -157,7 +157,7 @@ interface IndexHit {
 /** Row of a run's partition holding its first cancel request. */
 const CANCEL_ROW = 'cancel';
 
-export class TableRunStore implements RunRecorder, SchedulerStore {
+export class TableRunStore implements RunRecorder, RunGateReader, SchedulerStore {
   /** As a health check (GET /api/health): `check()` below. */
   readonly name = 'table-storage';
   private readonly t: RunStoreTables;
@@ -193,6 +193,31 @@ export class TableRunStore implements RunRecorder, SchedulerStore {
       }
     }
     throw new Error(`run ${run.runId}: too many concurrent writers`);
+  }
+
+  /**
+   * The run's record, written by the API or the scheduler before the orchestration starts: the
+   * record every activity of the run checks it against (src/activities/runGate.ts). Insert only:
+   * false when the run already has one (a retried start keeps the first).
+   */
+  async createPendingRun(run: Pick<RunRecord, 'runId' | 'pipeline' | 'trigger' | 'parameters' | 'definitionVersion'>): Promise<boolean> {
+    await this.ready();
+    try {
+      await this.createRun({ ...run, status: 'pending' });
+      return true;
+    } catch (error) {
+      if (statusOf(error) === 409) return false;
+      throw error;
+    }
+  }
+
+  /** The run's record and its cancel request, in one query of the run's partition. */
+  async findRunGate(runId: string): Promise<RunGateRecord> {
+    await this.ready();
+    const rows = await queryAll(this.t.runs, `${pkEq(runId)} and (RowKey eq ${odataString(RUN_ROW)} or RowKey eq ${odataString(CANCEL_ROW)})`);
+    const run = rows.find((r) => r.rowKey === RUN_ROW);
+    const cancel = rows.find((r) => r.rowKey === CANCEL_ROW)?.['requestedAt'];
+    return { ...(run ? { record: runFromEntity(runId, run) } : {}), ...(typeof cancel === 'string' ? { cancelRequestedAt: cancel } : {}) };
   }
 
   private async createRun(run: Partial<RunRecord> & Pick<RunRecord, 'runId' | 'pipeline'>): Promise<void> {
@@ -276,16 +301,16 @@ export class TableRunStore implements RunRecorder, SchedulerStore {
   /**
    * One activity execution's writes in one entity group transaction on the run's partition, with
    * no read first. Every action in it is safe to repeat or fails the whole transaction:
-   * - a root step's first attempt creates the run row (`createEntity`: 409 when it exists), after
-   *   writing the run's index row (derived rows first, as everywhere in this store);
-   * - another step's first attempt only touches the row if it exists (`updateEntity`, If-Match *:
-   *   404 when a rerun started past the roots and no row exists yet);
+   * - a step's first attempt touches the run row only if it exists (`updateEntity`, If-Match *: the
+   *   API or the scheduler created it before the run started; 404 for a run from before that);
    * - the run's end inserts the `end` marker (409 on a second end) and merges the terminal fields;
-   * - a `running` attempt is inserted (409 when it already ended), a finished one merged;
+   * - a `running` attempt is inserted (409 when it already ended), a finished one merged — inserted
+   *   when the activity did the whole attempt (409 on an abandonment the run recorded first) — an
+   *   abandoned one inserted (409 when the activity's answer got there first);
    * - log lines get fresh write-ordered keys.
    * When the transaction is refused (409/404/412), the same write goes through the read-then-write
-   * methods above, which settle every case (status only forward, first end wins, the losing
-   * creator's index row removed).
+   * methods above, which settle every case (status only forward, first end wins, a late answer
+   * kept over an abandoned attempt).
    */
   async record(write: RunWrite): Promise<void> {
     await this.ready();
@@ -293,13 +318,12 @@ export class TableRunStore implements RunRecorder, SchedulerStore {
     const attempts = write.attempts ?? [];
     const pk = write.runId;
     const tx = new TableTransaction();
-    let createdMs: number | undefined;
-    if (write.start?.root) {
-      createdMs = this.now().getTime();
-      const run: RunRecord = { runId: write.runId, pipeline: write.pipeline, status: 'running', trigger: write.start.trigger, parameters: write.start.parameters, createdAt: new Date(createdMs).toISOString() };
-      tx.createEntity({ partitionKey: pk, rowKey: RUN_ROW, ...runProps(run) });
-    } else if (write.start) {
-      tx.updateEntity({ partitionKey: pk, rowKey: RUN_ROW, pipeline: write.pipeline }, 'Merge');
+    if (write.start) {
+      // The API or the scheduler created the row (createPendingRun); a run from before that has
+      // none: the update fails (404) and the fallback below creates it. A late answer (after the
+      // run ended) cannot set the status back: its attempt's insert fails on the abandonment the
+      // run recorded, and with it this whole transaction; the fallback never moves a status back.
+      tx.updateEntity({ partitionKey: pk, rowKey: RUN_ROW, pipeline: write.pipeline, status: 'running' }, 'Merge');
     }
     if (write.finish) {
       tx.createEntity({ partitionKey: pk, rowKey: END_ROW, status: write.finish.status });
@@ -307,21 +331,47 @@ export class TableRunStore implements RunRecorder, SchedulerStore {
     }
     for (const a of attempts) {
       const entity = { partitionKey: pk, rowKey: attemptRowKey(a.stepId, a.attempt), ...attemptProps(a) };
-      if (a.status === 'running') tx.createEntity(entity);
+      if (a.status === 'running' || write.wholeAttempt) tx.createEntity(entity);
       else tx.upsertEntity(entity, 'Merge');
     }
+    // An abandoned attempt is inserted: when the activity's answer got there first, the insert
+    // fails and the fallback keeps that answer (recordAbandoned).
+    for (const a of write.abandoned ?? []) tx.createEntity({ partitionKey: pk, rowKey: attemptRowKey(a.stepId, a.attempt), ...attemptProps(a) });
     const nowMs = this.now().getTime();
     for (const line of lines) tx.createEntity({ partitionKey: pk, rowKey: logRowKey(this.logCursors.next(nowMs)), ...logProps(line) });
     if (tx.actions.length > MAX_TRANSACTION_ACTIONS) return recordStepByStep(this, write);
-    if (createdMs !== undefined) await this.writeIndexRow(write.runId, write.pipeline, createdMs);
     try {
       await this.submit(this.t.runs, tx.actions);
     } catch (error) {
       const s = statusOf(error);
       if (s !== 409 && s !== 404 && s !== 412) throw error;
-      if (createdMs !== undefined) await this.discardLosingCreate(write.runId, createdMs);
       await recordStepByStep(this, write);
     }
+  }
+
+  /** An activity's answer for its whole attempt: over an abandonment the run recorded first, marked late. */
+  recordAnswer(attempt: AttemptRecord): Promise<void> {
+    return this.insertAttempt(attempt, answerOver);
+  }
+
+  /** An attempt the run ended without its answer; an answer already recorded stays, marked late. */
+  recordAbandoned(attempt: AttemptRecord): Promise<void> {
+    return this.insertAttempt(attempt, abandonedOver);
+  }
+
+  /** Inserts an attempt; when its row exists, writes what `over` makes of the two. */
+  private async insertAttempt(attempt: AttemptRecord, over: (existing: AttemptRecord | undefined, written: AttemptRecord) => AttemptRecord): Promise<void> {
+    await this.ready();
+    const rk = attemptRowKey(attempt.stepId, attempt.attempt);
+    try {
+      await this.t.runs.createEntity({ partitionKey: attempt.runId, rowKey: rk, ...attemptProps(attempt) });
+      return;
+    } catch (error) {
+      if (statusOf(error) !== 409) throw error;
+    }
+    const row = await getOrUndefined(this.t.runs, attempt.runId, rk);
+    const merged = over(row ? attemptFromEntity(attempt.runId, row) : undefined, attempt);
+    await this.t.runs.upsertEntity({ partitionKey: attempt.runId, rowKey: rk, ...attemptProps(merged) }, 'Merge');
   }
 
   /**

@@ -5,7 +5,6 @@
 import { RestError, TableClient, TableServiceClient, type TableServiceClientOptions } from '@azure/data-tables';
 import type { NamedKeyCredential } from '@azure/data-tables';
 import type { TokenCredential } from '@azure/identity';
-import { BoundedMap } from '../core/boundedMap';
 
 export interface RunStoreTables {
   /** Per run (PartitionKey = run id): the run row, its attempts, its log lines. */
@@ -67,20 +66,22 @@ export function createServiceClient(connection: RunStoreConnection, options: Tab
   return new TableServiceClient(connection.url, connection.credential as TokenCredential, { allowInsecureConnection: connection.url.startsWith('http://'), ...options });
 }
 
-/** The run store's own tables (a handful): forgetting one only means a createTable that answers 409. */
-const created = new BoundedMap<string, Promise<void>>(64);
+/**
+ * Per client, not per URL: a URL names a table only as long as its server lives — tests start and
+ * stop Azurite many times in one process, and a later one can get an earlier one's port.
+ */
+const created = new WeakMap<TableClient, Promise<void>>();
 
-/** createTable once per process per table; a failure is forgotten so the next call tries again. */
+/** createTable once per client (a store keeps its clients); a failure is forgotten so the next call tries again. */
 export function ensureTable(client: TableClient): Promise<void> {
-  const key = `${client.url}|${client.tableName}`;
-  let pending = created.get(key);
+  let pending = created.get(client);
   if (!pending) {
     pending = client.createTable().catch((error: unknown) => {
       if (error instanceof RestError && error.statusCode === 409) return;
-      created.delete(key);
+      created.delete(client);
       throw error;
     });
-    created.set(key, pending);
+    created.set(client, pending);
   }
   return pending;
 }

@@ -20,7 +20,7 @@ export async function tickWithServices(services: AppServices, client: Pick<Durab
     now,
     catalog: services.catalog,
     store: services.store,
-    starter: durableRunStarter(client),
+    starter: durableRunStarter(client, services.store),
     log,
     notifyLate: (event) => notifyLate(services, event),
     notifyStartFailed: (event) => notifyStartFailed(services, event),

@@ -3,6 +3,7 @@
  * imports it. A step activity either finishes (`succeeded`) or starts long work and hands back a
  * poll handle (`running`); failures are thrown as classified errors (core/errors.ts).
  */
+import type { FailureInfo } from '../core/errors';
 import type { Json, JsonObject } from '../core/json';
 
 /** Numbers a step reports: rows loaded, files, dbt models… shown in run views and alerts. */
@@ -63,10 +64,22 @@ export interface PollActivityInput extends StepActivityInput {
   readonly elapsedSeconds: number;
 }
 
-/** Input of the `cancelStep` activity: best-effort stop of a polled job on cancel or timeout. */
+/**
+ * Input of the `cancelStep` activity: best-effort stop of a polled job, because the step timed out
+ * (`timeout`), the run was cancelled (`cancelled`) or the run timed out (`runTimedOut`).
+ */
 export interface CancelActivityInput extends StepActivityInput {
   readonly handle: JsonObject;
-  readonly reason: 'cancelled' | 'timeout';
+  readonly reason: 'cancelled' | 'timeout' | 'runTimedOut';
+}
+
+/**
+ * What `cancelStep` answers when the run stopped: the job's outcome if it had already finished by
+ * then (it is polled once before it is asked to stop), so a job that ended before the interrupt
+ * keeps its end (README, "Interrupts").
+ */
+export interface CancelStepAnswer {
+  readonly finished?: { readonly status: 'succeeded'; readonly output?: Json; readonly metrics?: StepMetrics } | { readonly status: 'failed'; readonly error: FailureInfo };
 }
 
 export const ACTIVITY_NAMES = {
@@ -76,19 +89,64 @@ export const ACTIVITY_NAMES = {
   finishRun: 'finishRun',
   /** Raises `stepDone` to a step sub-orchestration's parent run (activities/notifyStepDone.ts). */
   notifyStepDone: 'notifyStepDone',
-  /** Reads a continued run's step sub-orchestrations and cancel request (activities/reconcileRun.ts). */
+  /**
+   * Checks the run against the record the API or the scheduler created, and reads its steps'
+   * sub-orchestrations and its cancel request (activities/reconcileRun.ts).
+   */
   reconcileRun: 'reconcileRun',
+  /** Raises `interrupt` to a cancelled run's step sub-orchestrations, recording the cancel (activities/stopSteps.ts). */
+  stopSteps: 'stopSteps',
+  /** Reads back the step states a continued run archived (activities/collectRunState.ts). */
+  collectRunState: 'collectRunState',
 } as const;
+
+/** Input of `reconcileRun`: the run as the orchestration knows it, checked against its record. */
+export interface ReconcileRunInput {
+  readonly runId: string;
+  readonly pipeline: string;
+  readonly definitionVersion: string;
+  readonly trigger: RunTrigger;
+  readonly parameters: JsonObject;
+  /** The `runPipelineStep` instances of the steps the run counts as running, compact (`compactInstances`). */
+  readonly steps: string;
+}
+
+/** Input of `stopSteps`. */
+export interface StopStepsInput {
+  readonly runId: string;
+  /** The steps in flight, compact (`compactInstances`). */
+  readonly steps: string;
+  readonly kind: 'cancelled' | 'timedOut';
+  /** The run's instant of the interrupt (epoch ms). */
+  readonly atMs: number;
+  readonly reason?: string;
+}
+
+/** Input of `collectRunState`. */
+export interface CollectRunStateInput {
+  readonly runId: string;
+  /** Archive instances written (`<runId>:archive:1` … `:archive:<archives>`). */
+  readonly archives: number;
+}
+
+/** The code of a refusal to run: the run's input does not match the record the API created. */
+export const RUN_REFUSED_CODE = 'run-refused';
 
 /** External event a step sub-orchestration raises to its run (through `notifyStepDone`) when it ends. */
 export const STEP_DONE_EVENT = 'stepDone';
 
-/** What activity `reconcileRun` answers a continued run (activities/reconcileRun.ts). */
+/**
+ * What activity `reconcileRun` answers (activities/reconcileRun.ts). A step whose sub-orchestration
+ * has not completed yet but whose custom status shows its final state (it ended and is still
+ * telling the run) counts as finished: that is what a lost notice said.
+ */
 export interface ReconcileRunAnswer {
   /** Finished sub-orchestrations' results (a `runPipelineStep` returns its step's final state). */
   readonly results: readonly { readonly instanceId: string; readonly state: unknown }[];
   /** Sub-orchestrations that failed or were terminated, with the reason. */
   readonly failed: readonly { readonly instanceId: string; readonly message: string }[];
+  /** Sub-orchestrations that do not exist (or no longer do). */
+  readonly missing: readonly string[];
   /** When a cancel of the run was requested, if one was. */
   readonly cancelRequestedAt: string | null;
 }

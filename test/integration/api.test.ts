@@ -23,7 +23,7 @@ interface RunView {
   pipeline: string;
   status: string;
   rerunOf?: string;
-  trigger?: { kind: string; origin?: string };
+  trigger?: { kind: string; origin?: string; requestedAt?: string };
   steps: StepView[];
   attempts: { stepId: string; attempt: number; status: string }[];
   metrics: Record<string, Record<string, unknown>>;
@@ -85,7 +85,9 @@ describe('HTTP API on the seed pipeline', () => {
     assert.equal(run.status, 'succeeded');
     assert.equal(run.pipeline, 'data-pipeline');
     // Started with a function key: the run records who started it (issue 15).
-    assert.deepEqual(run.trigger, { kind: 'manual', origin: 'api', by: 'key' });
+    // The request's instant is its logical date, kept on the record the API wrote (issue 20).
+    assert.deepEqual(run.trigger, { kind: 'manual', origin: 'api', requestedAt: run.trigger?.requestedAt, by: 'key' });
+    assert.match(run.trigger?.requestedAt ?? '', /^\d{4}-\d\d-\d\dT/);
     assert.deepEqual(run.steps.map((s) => [s.id, s.status, s.attempts.length]), [
       ['export', 'succeeded', 1],
       ['load', 'succeeded', 1],

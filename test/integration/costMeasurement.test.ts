@@ -20,7 +20,8 @@ test('the committed seed-run measurement matches runs measured now, polls includ
   measured.runs.forEach((run, i) => {
     // The stand-ins really made every long job take N polls.
     for (const job of measured.longJobs) assert.equal(run.pollsByStep[job], MEASURED_POLLS[i], `${job} polls at N = ${MEASURED_POLLS[i]}`);
-    // Issue 12: at most 2 run-store table operations per step + 2 per run, + 1 per polled job's status write.
-    assert.ok(run.tableOperations <= 2 * measured.steps + 2 + measured.longJobs.length, `${run.tableOperations} table operations for ${measured.steps} steps`);
+    // Issue 12: at most 2 run-store table operations per step + 2 per run, + 1 per polled job's status write;
+    // issue 20 adds 2 per run (the record the API creates before the run starts, the run's check against it: docs/run-store.md).
+    assert.ok(run.tableOperations <= 2 * measured.steps + 4 + measured.longJobs.length, `${run.tableOperations} table operations for ${measured.steps} steps`);
   });
 });

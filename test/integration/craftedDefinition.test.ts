@@ -1,17 +1,18 @@
 /**
- * A run started with a crafted definition sends no secret anywhere the deployed definition does
- * not (issue 11, item 1). The crafted export step points at a local listener and asks for the
- * Snowflake password as its function key, the way the attack in issue 11 did. It is tried through
- * every door that starts an orchestration: the HTTP API, the Durable client, and the Durable
- * webhook on the development host. The listener must receive nothing at all, the secret canary
- * (the password and the function key) must be in no history, status, answer or record, and a run
- * whose definition differs from the deployed one must fail permanently, saying so.
+ * A run exists only if the API or the scheduler created it (issue 20 item 3; issue 11 item 1 before
+ * it). The crafted export step points at a local listener and asks for the Snowflake password as
+ * its function key, the way the attack in issue 11 did; the forged runs claim an attribution
+ * (`trigger.by`) nobody gave them. Each is tried through a door that starts an orchestration without
+ * the API: the Durable client and the raw Durable webhook with its key. Every such run is refused
+ * before anything runs — no record is created for it and nothing is written into the record of a
+ * run it names — the listener receives nothing, and the secret canary is in no history, status,
+ * answer or record.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ORCHESTRATOR_NAMES, type RunInput, type RunState } from '../../src/engine/types';
+import { ORCHESTRATOR_NAMES, type RunInput } from '../../src/engine/types';
 import type { PipelineDefinition } from '../../src/pipelines/schema';
 import { definitionVersion } from '../../src/pipelines/version';
 import { startApp, FUNCTION_KEY, type AppHarness } from '../support/appHarness';
@@ -80,22 +81,42 @@ function craftedDefinition(): PipelineDefinition {
   };
 }
 
-function craftedInput(runId: string, version: 'its own' | 'the deployed one'): RunInput {
+/** What an attacker holding the Durable webhook key sends: a definition of their own in place of the pipeline name. */
+function craftedInput(runId: string, version: 'its own' | 'the deployed one'): Record<string, unknown> {
   const pipeline = craftedDefinition();
   return {
     pipeline,
     definitionVersion: version === 'its own' ? definitionVersion(pipeline) : definitionVersion(deployed),
     runId,
-    trigger: { kind: 'manual' },
+    trigger: { kind: 'manual', by: 'user:admin@contoso.com' },
     // The deployed seed's parameters, as a caller who knows them would send (`day` has no run date to default to here).
     parameters: { day: '2026-11-28' },
   };
 }
 
-async function finalState(runId: string): Promise<RunState> {
-  const status = await app.host.waitFor(runId, { timeoutMs: 60_000 });
-  assert.equal(String(status.runtimeStatus), 'Completed', `run ${runId}: ${JSON.stringify(status.output)}`);
-  return status.output as RunState;
+/** The same input a genuine run of the deployed seed gets, with a forged attribution. */
+function deployedInput(runId: string, by: string): RunInput {
+  return { pipeline: deployed.name, definitionVersion: definitionVersion(deployed), runId, trigger: { kind: 'manual', origin: 'api', by }, parameters: {} };
+}
+
+function startThroughWebhook(instanceId: string, input: unknown): Promise<Response> {
+  return fetch(`${app.baseUrl}/runtime/webhooks/durabletask/orchestrators/${ORCHESTRATOR_NAMES.runPipeline}/${instanceId}?code=${FUNCTION_KEY}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(input),
+  });
+}
+
+/** Step sub-orchestrations of a run the host knows. */
+const stepInstances = (runId: string): number => app.host.instanceIds().filter((id) => id.startsWith(`${runId}:`)).length;
+
+/** The orchestration failed with the refusal, and no step ran. */
+async function assertRefused(instanceId: string, reason: RegExp, stepsBefore = 0): Promise<void> {
+  const status = await app.host.waitFor(instanceId, { timeoutMs: 60_000 });
+  assert.equal(String(status.runtimeStatus), 'Failed', JSON.stringify(status.output));
+  assert.match(String(status.output), /run refused: /);
+  assert.match(String(status.output), reason);
+  assert.equal(stepInstances(instanceId), stepsBefore, 'no step sub-orchestration started');
 }
 
 /** Nothing reached the listener, and the canary is nowhere the app keeps or answers with. */
@@ -107,27 +128,10 @@ async function assertNothingLeaked(runId: string): Promise<void> {
   canary.assertNoCanary(app.world.slack.posts);
 }
 
-function assertFailedOnChangedDefinition(state: RunState): void {
-  assert.equal(state.status, 'failed');
-  assert.equal(state.error?.stepId, 'export');
-  assert.equal(state.error?.class, 'permanent');
-  assert.match(state.error?.message ?? '', /definition of pipeline "data-pipeline" changed since the run started .*redeployed while running\?/);
-  // A permanent failure is retried neither by the step's policy nor by the pipeline retry
-  // (unless the definition sets pipelineRetry.retryPermanent, which the seed does not).
-  const attempts = state.steps.find((s) => s.id === 'export')?.attempts ?? [];
-  assert.equal(deployed.pipelineRetry.retryPermanent, false);
-  assert.equal(attempts.length, 1);
-  assert.ok(attempts.every((a) => a.status === 'failed' && a.error?.class === 'permanent'), JSON.stringify(attempts));
-  assert.deepEqual(
-    state.steps.filter((s) => s.id !== 'export').map((s) => s.status),
-    ['skipped', 'skipped'],
-  );
-}
-
-describe('a run started with a crafted definition', () => {
-  test('cannot be started through the HTTP API: it takes a pipeline name and parameters only', async () => {
+describe('a run started outside the API', () => {
+  test('cannot be started through the HTTP API with a definition: it takes a pipeline name and parameters only', async () => {
     const crafted = craftedInput('unused', 'its own');
-    const withDefinition = await app.api<{ invalidFields?: { field: string; message: string }[] }>('POST', 'pipelines/data-pipeline/runs', { pipeline: crafted.pipeline, definitionVersion: crafted.definitionVersion });
+    const withDefinition = await app.api<{ invalidFields?: { field: string; message: string }[] }>('POST', 'pipelines/data-pipeline/runs', { pipeline: crafted['pipeline'], definitionVersion: crafted['definitionVersion'] });
     assert.equal(withDefinition.status, 400, withDefinition.text);
     assert.deepEqual(withDefinition.json.invalidFields?.map((f) => f.field).sort(), ['body.definitionVersion', 'body.pipeline']);
     // A step's fields smuggled in as parameters are unknown parameters.
@@ -138,47 +142,73 @@ describe('a run started with a crafted definition', () => {
     assert.deepEqual(listener.received, []);
   });
 
-  test('through the Durable client fails permanently naming the changed definition, and sends nothing', async () => {
+  test('with a crafted definition, through the Durable client, is refused: nothing runs, nothing is recorded or sent', async () => {
     const runId = 'crafted-client';
     await app.host.client.startNew(ORCHESTRATOR_NAMES.runPipeline, { instanceId: runId, input: craftedInput(runId, 'its own') });
-    assertFailedOnChangedDefinition(await finalState(runId));
+    await assertRefused(runId, /./);
+    assert.equal(await app.store.getRun(runId), undefined, 'no record appears for a run nobody created');
     await assertNothingLeaked(runId);
   });
 
-  test('through the raw Durable webhook fails the same way, and sends nothing', async () => {
-    const runId = 'crafted-webhook';
-    const response = await fetch(`${app.baseUrl}/runtime/webhooks/durabletask/orchestrators/${ORCHESTRATOR_NAMES.runPipeline}/${runId}?code=${FUNCTION_KEY}`, {
+  test('through the raw Durable webhook with the deployed definition and a forged attribution is refused: a run exists only if the API or the scheduler created it (READ_ONLY or not)', async () => {
+    const runId = 'forged-webhook';
+    const exportCalls = app.world.exportFunction.calls.length;
+    const response = await startThroughWebhook(runId, deployedInput(runId, 'user:admin@contoso.com'));
+    assert.equal(response.status, 202, await response.text());
+    await assertRefused(runId, /run "forged-webhook" has no record/);
+    assert.equal(await app.store.getRun(runId), undefined);
+    assert.equal(app.world.exportFunction.calls.length, exportCalls, 'no step called the export function');
+    await assertNothingLeaked(runId);
+  });
+
+  test('reusing the id of a run the API created, with another attribution, is refused and writes nothing into that run`s record', async () => {
+    // A run the API created and that has ended: Durable lets its instance be started again (NonRunningStates).
+    const started = await app.api<{ runId: string }>('POST', 'pipelines/data-pipeline/runs', {});
+    assert.equal(started.status, 202, started.text);
+    const runId = started.json.runId;
+    await app.until('the API`s run to end', async () => ((await app.store.getRun(runId))?.status === 'succeeded' ? true : undefined), { timeoutMs: 60_000 });
+    const before = { run: await app.store.getRun(runId), attempts: await app.store.getAttempts(runId), logs: (await app.store.getLogs(runId, { limit: 1000 })).lines.length };
+    const steps = stepInstances(runId);
+    const response = await startThroughWebhook(runId, deployedInput(runId, 'user:mallory@contoso.com'));
+    assert.equal(response.status, 202, await response.text());
+    await assertRefused(runId, /was started manual by "key", not manual by "user:mallory@contoso\.com"/, steps);
+    assert.deepEqual(await app.store.getRun(runId), before.run, 'the record is untouched: still "started by key", still succeeded');
+    assert.deepEqual(await app.store.getAttempts(runId), before.attempts);
+    assert.equal((await app.store.getLogs(runId, { limit: 1000 })).lines.length, before.logs, 'no log line written into it');
+  });
+
+  test('an input naming another run`s id is refused: no activity acts on the run it names', async () => {
+    const started = await app.api<{ runId: string }>('POST', 'pipelines/data-pipeline/runs', {});
+    const victim = started.json.runId;
+    await app.until('the victim run to end', async () => ((await app.store.getRun(victim))?.status === 'succeeded' ? true : undefined), { timeoutMs: 60_000 });
+    const before = { run: await app.store.getRun(victim), logs: (await app.store.getLogs(victim, { limit: 1000 })).lines.length };
+    const victimTrigger = before.run?.trigger;
+    const response = await startThroughWebhook('impostor', { ...deployedInput(victim, 'key'), trigger: victimTrigger });
+    assert.equal(response.status, 202, await response.text());
+    const status = await app.host.waitFor('impostor', { timeoutMs: 60_000 });
+    assert.equal(String(status.runtimeStatus), 'Failed', JSON.stringify(status.output));
+    assert.match(String(status.output), /instance "impostor" is not run "[^"]+"/);
+    assert.deepEqual(await app.store.getRun(victim), before.run);
+    assert.equal((await app.store.getLogs(victim, { limit: 1000 })).lines.length, before.logs, 'nothing written into the run it names');
+  });
+
+  test('a step orchestrator started through the webhook, naming a run the API created, refuses to run: it is only ever a sub-orchestration of its run', async () => {
+    const started = await app.api<{ runId: string }>('POST', 'pipelines/data-pipeline/runs', {});
+    const runId = started.json.runId;
+    await app.until('the run to end', async () => ((await app.store.getRun(runId))?.status === 'succeeded' ? true : undefined), { timeoutMs: 60_000 });
+    const exportCalls = app.world.exportFunction.calls.length;
+    const before = (await app.store.getLogs(runId, { limit: 1000 })).lines.length;
+    const step = { runId, pipelineName: deployed.name, definitionVersion: definitionVersion(deployed), parameters: {}, trigger: { kind: 'manual', origin: 'api', by: 'key' }, stepId: 'export', attemptsBefore: 1 };
+    const response = await fetch(`${app.baseUrl}/runtime/webhooks/durabletask/orchestrators/${ORCHESTRATOR_NAMES.runStep}/${runId}:export:from2?code=${FUNCTION_KEY}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(craftedInput(runId, 'its own')),
+      body: JSON.stringify(step),
     });
     assert.equal(response.status, 202, await response.text());
-    assertFailedOnChangedDefinition(await finalState(runId));
-    await assertNothingLeaked(runId);
-  });
-
-  test('claiming the deployed version runs the deployed steps: the secrets go only where the deployed definition sends them', async () => {
-    const runId = 'crafted-claims-deployed';
-    const exportCalls = app.world.exportFunction.calls.length;
-    await app.host.client.startNew(ORCHESTRATOR_NAMES.runPipeline, { instanceId: runId, input: craftedInput(runId, 'the deployed one') });
-    const state = await finalState(runId);
-    assert.equal(state.status, 'succeeded', JSON.stringify(state.error));
-    // The deployed export function got the deployed key; the listener got nothing.
-    const calls = app.world.exportFunction.calls.slice(exportCalls);
-    assert.ok(calls.length >= 1 && calls.every((c) => c.headers['x-functions-key'] === canary.value), 'the deployed export step ran with the deployed key');
-    await assertNothingLeaked(runId);
-  });
-
-  test('a step the deployed definition does not have fails permanently, naming it', async () => {
-    const runId = 'crafted-extra-step';
-    const input = craftedInput(runId, 'the deployed one');
-    const steal = { ...input.pipeline.steps[0], id: 'steal' } as PipelineDefinition['steps'][number];
-    const pipeline: PipelineDefinition = { ...input.pipeline, steps: [steal] };
-    await app.host.client.startNew(ORCHESTRATOR_NAMES.runPipeline, { instanceId: runId, input: { ...input, pipeline } });
-    const state = await finalState(runId);
-    assert.equal(state.status, 'failed');
-    assert.equal(state.error?.class, 'permanent');
-    assert.match(state.error?.message ?? '', /pipeline "data-pipeline" has no step "steal"/);
-    await assertNothingLeaked(runId);
+    const status = await app.host.waitFor(`${runId}:export:from2`, { timeoutMs: 60_000 });
+    assert.equal(String(status.runtimeStatus), 'Failed');
+    assert.match(String(status.output), /run refused: .* runs only under run "[^"]+" \(its parent: none\)/);
+    assert.equal(app.world.exportFunction.calls.length, exportCalls, 'the export function was not called');
+    assert.equal((await app.store.getLogs(runId, { limit: 1000 })).lines.length, before, 'nothing written into the run');
   });
 });

@@ -393,3 +393,37 @@ describe('idempotency keys and retention', () => {
     assert.deepEqual((await store.purgeOlderThan(90)).runIds, []);
   });
 });
+
+describe('run records the API creates, and what activities check against them', () => {
+  test('a start records the run once, pending, with its attribution and definition; the gate reads it and the cancel in one query', async () => {
+    const store = freshStore();
+    const run = { runId: 'gate-1', pipeline: 'sales', trigger: { kind: 'manual' as const, origin: 'api', requestedAt: iso(T0), by: 'user:ada' }, parameters: { day: '2026-10-01' }, definitionVersion: 'sha256:v1' };
+    assert.equal(await store.createPendingRun(run), true);
+    assert.equal(await store.createPendingRun({ ...run, trigger: { ...run.trigger, by: 'user:mallory' } }), false, 'a second start keeps the first record');
+    const gate = await store.findRunGate('gate-1');
+    assert.equal(gate.record?.status, 'pending');
+    assert.deepEqual(gate.record?.trigger, run.trigger);
+    assert.deepEqual(gate.record?.parameters, run.parameters);
+    assert.equal(gate.record?.definitionVersion, 'sha256:v1');
+    assert.equal(gate.cancelRequestedAt, undefined);
+    await store.claimCancel('gate-1', iso(T0 + 1000));
+    assert.equal((await store.findRunGate('gate-1')).cancelRequestedAt, iso(T0 + 1000));
+    assert.deepEqual(await store.findRunGate('nobody'), {});
+    // The first step's attempt marks it running (one transaction over the record the API wrote).
+    await store.record({ runId: 'gate-1', pipeline: 'sales', start: { root: true, trigger: run.trigger, parameters: run.parameters }, attempts: [] });
+    assert.equal((await store.getRun('gate-1'))?.status, 'running');
+    assert.equal((await store.getRun('gate-1'))?.trigger.by, 'user:ada');
+  });
+
+  test('an abandoned attempt stands over a running row; over an answer already recorded, the answer stays, marked late', async () => {
+    const store = freshStore();
+    const base = { runId: 'late-1', pipeline: 'sales', stepId: 'export', startedAt: iso(T0) };
+    await store.recordAttempt({ ...base, attempt: 1, status: 'running' });
+    await store.record({ runId: 'late-1', pipeline: 'sales', abandoned: [{ ...base, attempt: 1, status: 'cancelled', startedAt: iso(T0 + 500), endedAt: iso(T0 + 9000), error: { class: 'cancelled', message: 'run cancelled', code: 'run-cancelled' } }] });
+    await store.recordAttempt({ ...base, attempt: 2, status: 'succeeded', endedAt: iso(T0 + 12_000) });
+    await store.record({ runId: 'late-1', pipeline: 'sales', abandoned: [{ ...base, attempt: 2, status: 'cancelled', endedAt: iso(T0 + 9000), error: { class: 'cancelled', message: 'run cancelled', code: 'run-cancelled' } }] });
+    const [first, second] = await store.getAttempts('late-1');
+    assert.deepEqual([first?.status, first?.startedAt, first?.endedAt, first?.finishedAfterEnd], ['cancelled', iso(T0), iso(T0 + 9000), undefined]);
+    assert.deepEqual([second?.status, second?.endedAt, second?.finishedAfterEnd], ['succeeded', iso(T0 + 12_000), true]);
+  });
+});

@@ -28,6 +28,8 @@ function harness() {
   const recorder: RunRecorder = {
     upsertRun: () => Promise.resolve(),
     recordAttempt: () => Promise.resolve(),
+    recordAbandoned: () => Promise.resolve(),
+    recordAnswer: () => Promise.resolve(),
     appendLogs: (_runId, lines) => {
       logs.push(...lines);
       return Promise.resolve();

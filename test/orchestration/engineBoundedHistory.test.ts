@@ -1,6 +1,6 @@
 /**
  * Issue 13 item 2 for any DAG, not only wide waves: `runPipeline` continues as new every
- * `WAITS_PER_EXECUTION` waits, carrying the run's state, so what one wake-up replays stays bounded
+ * `HISTORY_BOUND` waits, carrying the run's state, so what one wake-up replays stays bounded
  * however many steps the pipeline has — and the run means the same: every step still starts when its
  * dependencies end, a lost notice is found by `reconcileRun`, a cancel still cancels.
  */
@@ -8,11 +8,11 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomDag, scriptDurations, shapePipeline, spans, type DagShape } from '../../bench/engine';
 import type { RunState } from '../../src/engine';
-import { CANCEL_EVENT, WAITS_PER_EXECUTION } from '../../src/engine/runPipeline';
+import { CANCEL_EVENT, HISTORY_BOUND } from '../../src/engine/runPipeline';
 import { engineHostForSuite } from './engineHarness';
 
-/** No execution's history holds more than this, whatever the number of steps (measured: ~350). */
-const EVENTS_PER_EXECUTION = 12 * WAITS_PER_EXECUTION;
+/** No execution's history holds more than this, whatever the number of steps. */
+const EVENTS_PER_EXECUTION = HISTORY_BOUND;
 
 describe('a run of many steps continues as new and keeps its meaning', () => {
   const engine = engineHostForSuite();

@@ -8,7 +8,6 @@ import assert from 'node:assert/strict';
 import { randomDag, scriptDurations, shapePipeline, spans, type DagShape, type StepSpan } from '../../bench/engine';
 import { EventType } from '../../src/devhost/history';
 import { CHECK_IN_MS } from '../../src/engine/runPipeline';
-import { NOTICE_ATTEMPTS, NOTICE_RETRY_MS } from '../../src/engine/stepDone';
 import { engineHostForSuite } from './engineHarness';
 
 function runningAt(all: readonly StepSpan[], t: number): number {
@@ -101,11 +100,11 @@ describe('a stepDone notice that never arrives', () => {
     const run = await engine().run(shapePipeline(shape, 'lost-notice'), 'lost-notice');
     assert.equal(run.status, 'succeeded');
     assert.ok(run.steps.every((s) => s.status === 'succeeded'), JSON.stringify(run.steps.map((s) => [s.id, s.status])));
-    // b ends, its notice is retried (NOTICE_ATTEMPTS, doubling from NOTICE_RETRY_MS), then its
-    // sub-orchestration completes; the run takes it at the first check-in after that.
+    // b's notice is retried, then given up; at the first check-in after b ended the run reads b's
+    // end from its sub-orchestration (its final state, published before the notice), not waiting
+    // for the retries to run out.
     const bEnd = Date.parse(run.steps.find((s) => s.id === 'b')?.attempts.at(-1)?.endedAt ?? '');
-    const retries = Array.from({ length: NOTICE_ATTEMPTS - 1 }, (_, i) => NOTICE_RETRY_MS * 2 ** i).reduce((x, y) => x + y, 0);
-    const checkIn = (Math.floor((bEnd + retries) / CHECK_IN_MS) + 1) * CHECK_IN_MS;
-    assert.equal(run.endedAt, new Date(checkIn).toISOString());
+    const ended = Date.parse(run.endedAt ?? '');
+    assert.ok(ended >= bEnd && ended <= bEnd + CHECK_IN_MS, `ended ${run.endedAt}, b ended ${new Date(bEnd).toISOString()}`);
   });
 });

@@ -2,25 +2,38 @@
  * A development host serving the engine's orchestrators and the step activities over scriptable
  * fake adapters, on a virtual clock. Registrations are built here (not through src/functions/*), so
  * each test gets its own adapters and recorder.
+ *
+ * Runs start and are cancelled the way the API does it, against the store the app uses (the Table
+ * run store on Azurite): `startRunOnce` writes the run's record before the orchestration starts,
+ * a cancel is recorded (`claimCancel`) before its event is raised, and `reconcileRun`, `stopSteps`
+ * and every activity read that same store.
  */
 import { resolveParameters, runFactsAt } from '../../src/pipelines/parameters';
 import { after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import type { OrchestrationContext, OrchestrationHandler } from 'durable-functions';
 import { clientActivityRegistration, type ClientActivityHandler, type Registration } from '../../src/app/registry';
+import { startRunOnce } from '../../src/app/durableStarter';
+import { collectRunState } from '../../src/activities/collectRunState';
 import { notifyStepDone } from '../../src/activities/notifyStepDone';
 import { reconcileRun } from '../../src/activities/reconcileRun';
+import { stopSteps } from '../../src/activities/stopSteps';
 import { createStepActivities, type UserStepHandler } from '../../src/activities';
+import { callerOf, stopPollingWith } from '../../src/functions/activities';
 import type { RunEvent } from '../../src/notify/event';
 import { DevHost } from '../../src/devhost';
-import { engineOrchestrators, ORCHESTRATOR_NAMES, type RunInput, type RunPipelineOptions, type RunState } from '../../src/engine';
+import { CANCEL_EVENT, engineOrchestrators, type RunInput, type RunPipelineOptions, type RunState } from '../../src/engine';
 import { createLogger } from '../../src/logging/logger';
 import { loadCatalog } from '../../src/pipelines/catalog';
 import { pipelineInputs } from '../../src/pipelines/definitions';
 import { pipelineSchema, type PipelineDefinition, type PipelineInput } from '../../src/pipelines/schema';
 import { definitionVersion } from '../../src/pipelines/version';
-import { recordStepByStep, type AttemptRecord, type LogLine, type RunRecord, type RunRecorder, type RunWrite } from '../../src/runs/recorder';
-import { ACTIVITY_NAMES } from '../../src/steps/protocol';
+import { abandonedOver, answerOver, recordStepByStep, type AttemptRecord, type LogLine, type RunRecord, type RunRecorder, type RunWrite } from '../../src/runs/recorder';
+import { createRunStore, type TableRunStore } from '../../src/runs/tableStore';
+import { createRunStoreTables } from '../../src/runs/tables';
+import { startAzurite } from '../../src/standins/azurite';
+import { ACTIVITY_NAMES, type ReconcileRunAnswer, type ReconcileRunInput } from '../../src/steps/protocol';
+import type { StepAdapter } from '../../src/steps/adapter';
 import { FakeAdapter } from '../support/fakeAdapters';
 
 export const START = new Date('2026-03-02T01:00:00.000Z');
@@ -34,37 +47,98 @@ export class MemoryRecorder implements RunRecorder {
     return Promise.resolve();
   }
   recordAttempt(attempt: AttemptRecord): Promise<void> {
-    this.attempts.set(`${attempt.runId}/${attempt.stepId}/${attempt.attempt}`, attempt);
+    // As the Table store: a `running` attempt is inserted only, never over one that ended.
+    const key = `${attempt.runId}/${attempt.stepId}/${attempt.attempt}`;
+    if (attempt.status !== 'running' || !this.attempts.has(key)) this.attempts.set(key, attempt);
+    return Promise.resolve();
+  }
+  recordAbandoned(attempt: AttemptRecord): Promise<void> {
+    const key = `${attempt.runId}/${attempt.stepId}/${attempt.attempt}`;
+    this.attempts.set(key, abandonedOver(this.attempts.get(key), attempt));
+    return Promise.resolve();
+  }
+  recordAnswer(attempt: AttemptRecord): Promise<void> {
+    const key = `${attempt.runId}/${attempt.stepId}/${attempt.attempt}`;
+    this.attempts.set(key, answerOver(this.attempts.get(key), attempt));
     return Promise.resolve();
   }
   appendLogs(_runId: string, lines: readonly LogLine[]): Promise<void> {
     this.logs.push(...lines);
     return Promise.resolve();
-  }  record(write: RunWrite): Promise<void> {
+  }
+  record(write: RunWrite): Promise<void> {
     return recordStepByStep(this, write);
   }
+}
 
+/** Writes to the app's store and keeps a copy in memory, for tests to read without a round trip. */
+function teeRecorder(store: TableRunStore, memory: MemoryRecorder): RunRecorder {
+  return {
+    upsertRun: async (run) => {
+      await store.upsertRun(run);
+      await memory.upsertRun(run);
+    },
+    recordAttempt: async (attempt) => {
+      await store.recordAttempt(attempt);
+      await memory.recordAttempt(attempt);
+    },
+    recordAbandoned: async (attempt) => {
+      await store.recordAbandoned(attempt);
+      await memory.recordAbandoned(attempt);
+    },
+    recordAnswer: async (attempt) => {
+      await store.recordAnswer(attempt);
+      await memory.recordAnswer(attempt);
+    },
+    appendLogs: async (runId, lines) => {
+      await store.appendLogs(runId, lines);
+      await memory.appendLogs(runId, lines);
+    },
+    record: async (write) => {
+      await store.record(write);
+      await memory.record(write);
+    },
+  };
 }
 
 export interface EngineHost {
   readonly host: DevHost;
   readonly fake: FakeAdapter;
+  /** What activities recorded, in memory (the same writes went to `store`). */
   readonly recorder: MemoryRecorder;
+  /** The app's run store (Table Storage on Azurite): run records, cancel requests, attempts. */
+  readonly store: TableRunStore;
   readonly alerts: RunEvent[];
   readonly registrations: readonly Registration[];
-  /** Starts a run of `pipeline` with instance id `runId`. */
-  start(pipeline: PipelineDefinition, runId: string, extra?: Partial<RunInput>): Promise<void>;
+  /** Starts a run of `pipeline` with instance id `runId`, as the API does (its record first). */
+  start(pipeline: PipelineDefinition, runId: string, extra?: Partial<Pick<RunInput, 'trigger' | 'parameters' | 'resumeFrom'>>): Promise<void>;
   /** Starts a run and waits for it to finish; returns the final run state (the output). */
-  run(pipeline: PipelineDefinition, runId: string, extra?: Partial<RunInput>): Promise<RunState>;
+  run(pipeline: PipelineDefinition, runId: string, extra?: Partial<Pick<RunInput, 'trigger' | 'parameters' | 'resumeFrom'>>): Promise<RunState>;
+  /** Cancels a run the way the API does. */
+  cancel(runId: string, reason: string): Promise<void>;
   stop(): Promise<void>;
 }
 
-export interface EngineHostOptions extends RunPipelineOptions {
+export interface EngineHostOptions extends Omit<RunPipelineOptions, 'definitions'> {
   readonly hostJson?: unknown;
   /** User activities for `kind: 'activity'` steps, by registered name. */
   readonly userActivities?: Readonly<Record<string, UserStepHandler>>;
   /** Stands in for the `notifyStepDone` activity (to lose notices); the app's by default. */
   readonly notifyStepDone?: ClientActivityHandler;
+  /**
+   * Runs after each `reconcileRun` computed its answer, before it is returned: to land events in
+   * the same batch as it, or to answer as a read that raced with a step's end would have.
+   */
+  readonly afterReconcile?: (input: ReconcileRunInput, answer: ReconcileRunAnswer) => Promise<ReconcileRunAnswer>;
+  /** Development host options passed through (e.g. `continueAsNewEvents`). */
+  readonly devHost?: Partial<Parameters<typeof DevHost.start>[0]>;
+  /** The step service for every kind, given the host's clock; the scriptable `fake` by default. */
+  readonly adapter?: (now: () => Date) => StepAdapter;
+  /**
+   * The app's run store to use (records, cancels, attempts) — shared by many hosts; by default each
+   * host starts Azurite and a store of its own.
+   */
+  readonly store?: TableRunStore;
 }
 
 export function seedPipeline(): PipelineDefinition {
@@ -125,16 +199,22 @@ export function guardFreshCompounds(handler: OrchestrationHandler): Orchestratio
 export async function startEngineHost(options: EngineHostOptions = {}): Promise<EngineHost> {
   const clock: { now: () => Date } = { now: () => START };
   const fake = new FakeAdapter(() => clock.now());
+  const adapter = options.adapter?.(() => clock.now()) ?? fake;
   const recorder = new MemoryRecorder();
+  const azurite = options.store ? undefined : await startAzurite({ blob: false });
+  const store = options.store ?? createRunStore({ tables: createRunStoreTables({ connectionString: azurite?.connectionString ?? '' }, 'engine'), now: () => clock.now() });
   const alerts: RunEvent[] = [];
-  // The pipelines this host has started, as its "deployed catalog": activities look steps up here.
+  // The pipelines this host has started, as its "deployed catalog": activities look steps up here,
+  // the orchestrators find definitions by version.
   const deployed = new Map<string, PipelineDefinition>();
+  const byVersion = new Map<string, PipelineDefinition>();
   const activities = createStepActivities({
     catalog: { get: (name) => deployed.get(name) },
-    adapters: { azureFunction: fake, snowflake: fake, dbt: fake },
+    adapters: { azureFunction: adapter, snowflake: adapter, dbt: adapter },
     secrets: { get: (name) => Promise.resolve(`value-of-${name}`), invalidate: () => undefined },
     settings: (name) => `setting-${name}`,
-    recorder,
+    recorder: teeRecorder(store, recorder),
+    records: store,
     notifier: {
       notify: (event) => {
         alerts.push(event);
@@ -145,45 +225,75 @@ export async function startEngineHost(options: EngineHostOptions = {}): Promise<
     clock: () => clock.now(),
   });
   const registrations: Registration[] = [
-    ...engineOrchestrators(options).map((o) => ({ kind: 'orchestration' as const, name: o.name, handler: guardFreshCompounds(o.handler) })),
-    { kind: 'activity', name: ACTIVITY_NAMES.startStep, handler: (input: unknown) => activities.startStep(input) },
-    { kind: 'activity', name: ACTIVITY_NAMES.pollStep, handler: (input: unknown) => activities.pollStep(input) },
-    { kind: 'activity', name: ACTIVITY_NAMES.cancelStep, handler: (input: unknown) => activities.cancelStep(input) },
-    { kind: 'activity', name: ACTIVITY_NAMES.finishRun, handler: (input: unknown) => activities.finishRun(input) },
-    clientActivityRegistration(ACTIVITY_NAMES.notifyStepDone, options.notifyStepDone ?? ((input, client) => notifyStepDone(input, client))),
-    clientActivityRegistration(ACTIVITY_NAMES.reconcileRun, (input, client) => reconcileRun(input, client)),
-    ...Object.entries(options.userActivities ?? {}).map(([name, handler]) => ({ kind: 'activity' as const, name, handler: activities.wrapUserActivity(name, handler) })),
+    ...engineOrchestrators({ ...options, definitions: { get: (version) => byVersion.get(version) } }).map((o) => ({ kind: 'orchestration' as const, name: o.name, handler: guardFreshCompounds(o.handler) })),
+    { kind: 'activity', name: ACTIVITY_NAMES.startStep, handler: (input: unknown, context) => activities.startStep(input, callerOf(context)) },
+    { kind: 'activity', name: ACTIVITY_NAMES.pollStep, handler: (input: unknown, context) => activities.pollStep(input, callerOf(context)) },
+    clientActivityRegistration(ACTIVITY_NAMES.cancelStep, (input, client, context) => activities.cancelStep(input, callerOf(context), stopPollingWith(client))),
+    { kind: 'activity', name: ACTIVITY_NAMES.finishRun, handler: (input: unknown, context) => activities.finishRun(input, callerOf(context)) },
+    clientActivityRegistration(ACTIVITY_NAMES.notifyStepDone, options.notifyStepDone ?? ((input, client, context) => notifyStepDone(input, client, callerOf(context)))),
+    clientActivityRegistration(ACTIVITY_NAMES.reconcileRun, async (input, client, context) => {
+      const answer = await reconcileRun(input, client, store, callerOf(context));
+      return options.afterReconcile ? options.afterReconcile(input as ReconcileRunInput, answer) : answer;
+    }),
+    clientActivityRegistration(ACTIVITY_NAMES.stopSteps, (input, client, context) => stopSteps(input, client, store, callerOf(context))),
+    clientActivityRegistration(ACTIVITY_NAMES.collectRunState, (input, client, context) => collectRunState(input, client, callerOf(context))),
+    ...Object.entries(options.userActivities ?? {}).map(([name, handler]) => ({
+      kind: 'activity' as const,
+      name,
+      handler: (input: unknown, context: Parameters<typeof callerOf>[0]) => activities.wrapUserActivity(name, handler)(input, callerOf(context)),
+    })),
   ];
-  const host = await DevHost.start({
-    registrations,
-    clock: 'virtual',
-    startTime: START,
-    httpPort: false,
-    ...(options.hostJson === undefined ? {} : { hostJson: options.hostJson }),
-  });
+  let host: DevHost;
+  try {
+    host = await DevHost.start({
+      registrations,
+      clock: 'virtual',
+      startTime: START,
+      httpPort: false,
+      ...(options.hostJson === undefined ? {} : { hostJson: options.hostJson }),
+      ...options.devHost,
+    });
+  } catch (error) {
+    await azurite?.stop();
+    throw error;
+  }
   clock.now = () => host.now();
 
-  const start = async (p: PipelineDefinition, runId: string, extra: Partial<RunInput> = {}): Promise<void> => {
+  const start = async (p: PipelineDefinition, runId: string, extra: Partial<Pick<RunInput, 'trigger' | 'parameters' | 'resumeFrom'>> = {}): Promise<void> => {
     deployed.set(p.name, p);
+    byVersion.set(definitionVersion(p), p);
     // Parameters filled as the API fills them at start (defaults, the logical date of a manual run).
     const filled = resolveParameters(p, {}, {}, runFactsAt(host.now()));
-    const input: RunInput = { pipeline: p, definitionVersion: definitionVersion(p), runId, trigger: { kind: 'manual' }, parameters: filled.ok ? filled.parameters : {}, ...extra };
-    await host.client.startNew(ORCHESTRATOR_NAMES.runPipeline, { instanceId: runId, input });
+    const parameters = extra.parameters ?? (filled.ok ? filled.parameters : {});
+    await startRunOnce(host.client, { pipeline: p, runId, trigger: extra.trigger ?? { kind: 'manual' }, parameters, ...(extra.resumeFrom ? { resumeFrom: extra.resumeFrom } : {}) }, store);
   };
   return {
     host,
     fake,
     recorder,
+    store,
     alerts,
     registrations,
     start,
     async run(p, runId, extra) {
       await start(p, runId, extra);
-      const status = await host.waitFor(runId);
+      // Virtual time runs as fast as the machine lets it: a shared machine may need minutes of wall time.
+      const status = await host.waitFor(runId, { timeoutMs: 300_000 });
       if (String(status.runtimeStatus) !== 'Completed') throw new Error(`run ${runId} ended ${status.runtimeStatus}: ${JSON.stringify(status.output)}`);
       return status.output as RunState;
     },
-    stop: () => host.stop(),
+    async cancel(runId, reason) {
+      // The API's order (src/api/routes.ts cancelRun): the request is recorded, then raised.
+      const claim = await store.claimCancel(runId, host.now().toISOString());
+      if (claim.first) await host.client.raiseEvent(runId, CANCEL_EVENT, { reason, requestedAt: claim.requestedAt });
+    },
+    async stop() {
+      try {
+        await host.stop();
+      } finally {
+        await azurite?.stop();
+      }
+    },
   };
 }
 

@@ -10,6 +10,7 @@ import { findRegistration, registerClientActivity, type Registration } from '../
 import { notifyStepDone, STEP_DONE_EVENT } from '../../src/activities/notifyStepDone';
 import { readFailure } from '../../src/core/errors';
 import { DevHost, EventType } from '../../src/devhost';
+import { callerOf } from '../../src/functions/activities';
 import { ACTIVITY_NAMES } from '../../src/steps/protocol';
 
 const T0 = new Date('2026-03-02T10:07:00Z');
@@ -18,7 +19,7 @@ function orchestration(name: string, body: (context: OrchestrationContext) => Ge
   return { kind: 'orchestration', name, handler: body as OrchestrationHandler };
 }
 
-registerClientActivity(ACTIVITY_NAMES.notifyStepDone, (input, client) => notifyStepDone(input, client));
+registerClientActivity(ACTIVITY_NAMES.notifyStepDone, (input, client, context) => notifyStepDone(input, client, callerOf(context)));
 const notifyRegistration = findRegistration(ACTIVITY_NAMES.notifyStepDone);
 
 /** A step sub-orchestration whose last action is the signal to its parent. */
@@ -67,21 +68,41 @@ void describe('notifyStepDone', () => {
 
   void test('a parent that never existed fails it permanently; one that already finished is no failure', async () => {
     await withHost([], async (host) => {
-      const done = await host.client.startNew('child', { instanceId: 'gone', input: { parentInstanceId: 'nobody-yet', results: [{ instanceId: 'c', state: { id: 's', status: 'failed' } }] } });
+      const gone = 'nobody-yet:s:from1';
+      const done = await host.client.startNew('child', { instanceId: gone, input: { parentInstanceId: 'nobody-yet', results: [{ instanceId: gone, state: { id: 's', status: 'failed' } }] } });
       // First a parent that never existed: the activity fails permanently, retrying cannot help.
       const failed = await host.waitFor(done);
       assert.equal(failed.runtimeStatus, 'Failed');
       assert.equal(readFailure(String(failed.output))?.class, 'permanent');
       assert.match(String(failed.output), /No instance with ID 'nobody-yet'/);
 
-      const finished = await host.client.startNew('child', { instanceId: 'parent-finished', input: { parentInstanceId: 'gone', results: [{ instanceId: 'c', state: { id: 's', status: 'failed' } }] } });
+      const finished = await host.client.startNew('child', { instanceId: `${gone}:t:from1`, input: { parentInstanceId: gone, results: [{ instanceId: `${gone}:t:from1`, state: { id: 't', status: 'failed' } }] } });
       assert.equal((await host.waitFor(finished)).runtimeStatus, 'Completed');
+    });
+  });
+
+  void test('only a step instance of a run may tell it, and only about its own steps', async () => {
+    const parent = orchestration('waiting', function* (context) {
+      return yield context.df.waitForExternalEvent(STEP_DONE_EVENT);
+    });
+    await withHost([parent], async (host) => {
+      await host.client.startNew('waiting', { instanceId: 'victim' });
+      const state = { id: 'load', status: 'succeeded', attempts: [] };
+      // An instance of another run, naming the victim as its parent.
+      const intruder = await host.client.startNew('child', { instanceId: 'other:load:from1', input: { parentInstanceId: 'victim', results: [{ instanceId: 'victim:load:from1', state }] } });
+      const refused = await host.waitFor(intruder);
+      assert.equal(refused.runtimeStatus, 'Failed');
+      assert.match(String(refused.output), /instance "other:load:from1" is not a step of run "victim"/);
+      // A step of the victim reporting another run's instance.
+      const foreign = await host.client.startNew('child', { instanceId: 'victim:load:from1', input: { parentInstanceId: 'victim', results: [{ instanceId: 'other:load:from1', state }] } });
+      assert.match(String((await host.waitFor(foreign)).output), /instance "other:load:from1" is not a step of run "victim"/);
+      assert.equal(host.status('victim')?.runtimeStatus, 'Running', 'the victim heard nothing');
     });
   });
 
   void test('an input that does not fit fails permanently and names the field', async () => {
     await withHost([], async (host) => {
-      const id = await host.client.startNew('child', { instanceId: 'bad', input: { parentInstanceId: 'x', results: [{ instanceId: 'c', state: { status: 'failed' } }] } });
+      const id = await host.client.startNew('child', { instanceId: 'x:bad:from1', input: { parentInstanceId: 'x', results: [{ instanceId: 'x:bad:from1', state: { status: 'failed' } }] } });
       const status = await host.waitFor(id);
       assert.equal(status.runtimeStatus, 'Failed');
       assert.equal(readFailure(String(status.output))?.class, 'permanent');

@@ -15,7 +15,10 @@ export type Finish =
   | { readonly fail: 'transient' | 'permanent'; readonly message?: string; readonly code?: string }
   | { readonly retryAfter: number; readonly message?: string };
 
-/** A start answer: finish at once, or run a long job answering "running" for `polls` polls first. */
+/**
+ * A start answer: finish at once, or run a long job that answers "running" to every poll before
+ * `(polls + 1) × pollAfterSeconds` after its start (the `polls` regular polls it takes), then ends.
+ */
 export type ScriptEntry = Finish | { readonly running: { readonly polls: number; readonly pollAfterSeconds?: number; readonly then?: Finish } };
 
 export interface RecordedCall {
@@ -29,7 +32,8 @@ export interface RecordedCall {
 
 interface Job {
   readonly stepId: string;
-  pollsLeft: number;
+  /** When the job ends (epoch ms): a poll before it, however early, finds it running. */
+  readonly endsAtMs: number;
   readonly pollAfterSeconds: number;
   readonly then: Finish;
   cancelled: boolean;
@@ -62,7 +66,8 @@ export class FakeAdapter implements StepAdapter {
     if ('running' in entry) {
       const id = `job-${this.nextJob++}`;
       const pollAfterSeconds = entry.running.pollAfterSeconds ?? 30;
-      this.jobs.set(id, { stepId: step.id, pollsLeft: entry.running.polls, pollAfterSeconds, then: entry.running.then ?? SUCCESS, cancelled: false });
+      const endsAtMs = this.now().getTime() + (entry.running.polls + 1) * pollAfterSeconds * 1000;
+      this.jobs.set(id, { stepId: step.id, endsAtMs, pollAfterSeconds, then: entry.running.then ?? SUCCESS, cancelled: false });
       return Promise.resolve({ status: 'running', handle: { job: id }, pollAfterSeconds });
     }
     return finish(step.id, entry);
@@ -73,10 +78,7 @@ export class FakeAdapter implements StepAdapter {
     const job = this.jobs.get(jobKey(handle));
     if (!job) return Promise.reject(new PermanentError(`unknown job ${JSON.stringify(handle)}`));
     if (job.cancelled) return Promise.reject(new PermanentError(`job ${jobKey(handle)} was cancelled`));
-    if (job.pollsLeft > 0) {
-      job.pollsLeft--;
-      return Promise.resolve({ status: 'running', handle, pollAfterSeconds: job.pollAfterSeconds });
-    }
+    if (this.now().getTime() < job.endsAtMs) return Promise.resolve({ status: 'running', handle, pollAfterSeconds: job.pollAfterSeconds });
     return finish(step.id, job.then);
   }
 

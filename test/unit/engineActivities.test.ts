@@ -55,6 +55,12 @@ class ListRecorder implements RunRecorder {
     this.attempts.push(a);
     return Promise.resolve();
   }
+  recordAbandoned(a: AttemptRecord): Promise<void> {
+    return this.recordAttempt(a);
+  }
+  recordAnswer(a: AttemptRecord): Promise<void> {
+    return this.recordAttempt(a);
+  }
   appendLogs(_runId: string, lines: readonly LogLine[]): Promise<void> {
     if (this.failing) return Promise.reject(new Error('table storage down'));
     this.logs.push(...lines);
@@ -69,7 +75,9 @@ class ListRecorder implements RunRecorder {
 }
 
 function make(overrides: Partial<StepActivityDeps> = {}) {
-  const fake = new FakeAdapter();
+  // The jobs' clock: a test moves it to where the engine would poll.
+  const clock = { ms: Date.parse('2026-03-02T01:00:00Z') };
+  const fake = new FakeAdapter(() => new Date(clock.ms));
   const recorder = new ListRecorder();
   const alerts: RunEvent[] = [];
   const activities = createStepActivities({
@@ -82,7 +90,7 @@ function make(overrides: Partial<StepActivityDeps> = {}) {
     logger: createLogger({ level: 'silent' }),
     ...overrides,
   });
-  return { fake, recorder, alerts, activities };
+  return { fake, recorder, alerts, activities, clock };
 }
 
 async function failureOf(promise: Promise<unknown>) {
@@ -154,13 +162,15 @@ describe('step activities', () => {
   });
 
   test('pollStep advances a long job and records the attempt only when it ends', async () => {
-    const { fake, recorder, activities } = make();
+    const { fake, recorder, activities, clock } = make();
     fake.script('export', [{ running: { polls: 1, pollAfterSeconds: 15 } }]);
     const started = await activities.startStep(input());
     assert.equal(started.status, 'running');
     if (started.status !== 'running') return;
     const poll = { ...input(), handle: started.handle, elapsedSeconds: 15 };
+    clock.ms += 15_000;
     assert.equal((await activities.pollStep(poll)).status, 'running');
+    clock.ms += 15_000;
     assert.equal((await activities.pollStep({ ...poll, elapsedSeconds: 30 })).status, 'succeeded');
     assert.deepEqual(recorder.attempts.map((a) => a.status), ['running', 'succeeded']);
   });

@@ -1,0 +1,66 @@
+/**
+ * `npm run bench -- differential`: the long seed range of the differential check
+ * (test/orchestration/differential). Prints how many scenarios ran and, per mismatch kind, how many
+ * scenarios showed it and the first seeds. `DIFF_SEEDS=1-2000` picks the range (default 1-500);
+ * `DIFF_SHRINK=1` shrinks the first scenario of each kind with fast-check and prints the minimal
+ * scenario and its diff (`DIFF_SHRINK_SECONDS` per kind, default 120).
+ */
+import fc from 'fast-check';
+import { compare, formatDiff } from '../test/orchestration/differential/compare';
+import { runOnEngine, startRig, type DifferentialRig } from '../test/orchestration/differential/driver';
+import { buildScenario, drawParameters, rawScenario, scenarioOfSeed } from '../test/orchestration/differential/scenario';
+
+function seedRange(): [number, number] {
+  const [from, to] = (process.env['DIFF_SEEDS'] ?? '1-500').split('-').map(Number);
+  if (from === undefined || to === undefined || !Number.isInteger(from) || !Number.isInteger(to) || to < from) throw new Error('DIFF_SEEDS is "first-last", e.g. 1-500');
+  return [from, to];
+}
+
+/** Shrinks seed `seed`'s scenario to a smallest one still showing `kind`. */
+export async function shrink(rig: DifferentialRig, seed: number, kind: string, seconds: number): Promise<string> {
+  let last = '';
+  const result = await fc.check(
+    fc.asyncProperty(rawScenario, async (raw) => {
+      const scenario = buildScenario(raw, `diff-${seed}-min`);
+      const actual = await runOnEngine(rig, scenario);
+      const comparison = compare(scenario, actual);
+      const shows = comparison.mismatches.some((m) => m.kind === kind);
+      if (shows) last = formatDiff(`seed ${seed}, shrunk for "${kind}"`, scenario, actual, comparison);
+      return !shows;
+    }),
+    { ...drawParameters(seed), interruptAfterTimeLimit: seconds * 1000, markInterruptAsFailure: false },
+  );
+  return `${last}\n  (${result.numShrinks} shrinks${result.interrupted ? ', stopped at the time limit' : ''})`;
+}
+
+export async function run(): Promise<string[]> {
+  const [from, to] = seedRange();
+  const rig = await startRig();
+  const lines: string[] = [];
+  try {
+    const byKind = new Map<string, number[]>();
+    let clean = 0;
+    let executionsAbove1 = 0;
+    const started = Date.now();
+    for (let seed = from; seed <= to; seed++) {
+      const scenario = scenarioOfSeed(seed);
+      const actual = await runOnEngine(rig, scenario);
+      if (actual.executions > 1) executionsAbove1++;
+      const kinds = new Set(compare(scenario, actual).mismatches.map((m) => m.kind));
+      if (kinds.size === 0) clean++;
+      for (const kind of kinds) byKind.set(kind, [...(byKind.get(kind) ?? []), seed]);
+    }
+    const total = to - from + 1;
+    lines.push(`${total} scenarios (seeds ${from}-${to}) in ${((Date.now() - started) / 1000).toFixed(0)} s: ${clean} agree with the model, ${total - clean} do not; ${executionsAbove1} continued as new`);
+    lines.push('scenarios per mismatch kind (first seeds):');
+    const sorted = [...byKind].sort((a, b) => b[1].length - a[1].length || a[0].localeCompare(b[0]));
+    for (const [kind, seeds] of sorted) lines.push(`  ${String(seeds.length).padStart(5)}  ${kind}  (${seeds.slice(0, 5).join(', ')})`);
+    if (process.env['DIFF_SHRINK'] === '1') {
+      const seconds = Number(process.env['DIFF_SHRINK_SECONDS'] ?? 120);
+      for (const [kind, seeds] of sorted) lines.push(...(await shrink(rig, seeds[0]!, kind, seconds)).split('\n'));
+    }
+    return lines;
+  } finally {
+    await rig.stop();
+  }
+}

@@ -1,0 +1,209 @@
+/**
+ * The heart of `runPipeline`: start every step the moment its own dependencies succeed, learn of
+ * their ends, and keep the execution's history bounded.
+ *
+ * Alone (nothing else in flight) a step runs inline; otherwise it runs in a `runPipelineStep`
+ * sub-orchestration (batched beyond `FAN_OUT`, fanOut.ts) and the run learns its end from a
+ * `stepDone` notice (stepDone.ts). Every wait is `Task.any` of fresh tasks only — the
+ * sub-orchestrations started just now, a new `stepDone` waiter, a check-in timer, the interrupts —
+ * never a task yielded before (Azure/azure-functions-durable-js#574, see stepRoutine.ts). Tasks
+ * yielded before are still completed by their history events, so after every wake-up the run also
+ * reads the ones that finished; and at every check-in it asks `reconcileRun` after every step still
+ * in flight, which reads the end a lost notice would have brought from the step's sub-orchestration
+ * (its result, or its final state in its custom status while it is still telling the run). So a
+ * lost notice costs at most one check-in (`CHECK_IN_MS`), wherever the step ran.
+ */
+import type { Task } from 'durable-functions';
+import type { StepDefinition } from '../pipelines/schema';
+import { STEP_DONE_EVENT } from '../steps/protocol';
+import { dateAt } from './clock';
+import { admitWithinLimits, endAwaited, pendingIndex, readySteps, unreachableSteps } from './dag';
+import { fanOutGroups, fanOutTasks, waveResults, waveStepInstanceId, type WaveRun, type WaveStep } from './fanOut';
+import { readTaskFailure } from './failure';
+import type { Interrupts } from './interrupts';
+import { askReconcile, takeReconciled } from './reconcile';
+import { HISTORY_COST, isDone, settle, type RunScope, type Started } from './scope';
+import type { StepDoneEvent } from './stepDone';
+import { cancelTimers, runStepUntilStopped } from './stepRoutine';
+import type { Stop } from './types';
+
+/**
+ * How often a run with steps in flight wakes on its own to take results whose notice never came:
+ * a quarter of an hour, on the clock, so every wait in one quarter shares the instant.
+ */
+export const CHECK_IN_MS = 15 * 60_000;
+
+const nextCheckIn = (nowMs: number): number => (Math.floor(nowMs / CHECK_IN_MS) + 1) * CHECK_IN_MS;
+
+export const CONTINUE = { kind: 'continue' } as const;
+export type RoundEnd = Stop | typeof CONTINUE | undefined;
+
+/** Interrupts that count each wait they guard against the history budget (an inline step's waits). */
+function counted(scope: RunScope, interrupts: Interrupts): Interrupts {
+  const perWait = HISTORY_COST.wakeUp + HISTORY_COST.activity + (scope.deadlineMs === undefined ? 0 : HISTORY_COST.timer);
+  return {
+    ...interrupts,
+    make() {
+      scope.budget.events += perWait;
+      return interrupts.make();
+    },
+  };
+}
+
+/**
+ * Starts steps as sub-orchestrations (batched beyond `FAN_OUT`, fanOut.ts). The ones this run
+ * awaits directly send a `stepDone` notice when they end; a step inside a batch node sends its own
+ * only when another step waits for its end (`endAwaited`), else its batch reports it.
+ */
+function startSteps(scope: RunScope, steps: readonly StepDefinition[]): Started[] {
+  const { env, input, definition, inFlight } = scope;
+  const { tracker } = env;
+  const run: WaveRun = {
+    runId: input.runId,
+    pipelineName: input.pipeline,
+    definitionVersion: input.definitionVersion,
+    parameters: input.parameters,
+    trigger: input.trigger,
+    maxPollsPerExecution: env.maxPollsPerExecution,
+    ...(scope.deadlineMs === undefined ? {} : { deadlineMs: scope.deadlineMs }),
+    reportTo: env.context.df.instanceId,
+  };
+  const waves: WaveStep[] = steps.map((step) => ({ stepId: step.id, attemptsBefore: tracker.attemptCount(step.id) }));
+  for (const wave of waves) {
+    inFlight.set(wave.stepId, waveStepInstanceId(input.runId, wave));
+    tracker.running(wave.stepId);
+  }
+  const byId = new Map(steps.map((s) => [s.id, s]));
+  const pending = pendingIndex(definition.steps, (id) => tracker.status(id));
+  // Each group is one task of this run: a step, or a batch node that reports its steps together.
+  const groups: WaveStep[][] = fanOutGroups(waves).map((group) => {
+    const ids = group.map((w) => w.stepId);
+    return group.map((w) => {
+      const step = byId.get(w.stepId);
+      return { ...w, notify: step ? endAwaited(step, pending, definition, ids) : false };
+    });
+  });
+  const tasks = fanOutTasks(env.context, run, groups.flat(), true);
+  const notices = groups.length > 1 || (groups[0]?.length ?? 0) > 1 ? groups.flat().filter((w) => w.notify === true).length : 0;
+  scope.budget.events += tasks.length * HISTORY_COST.subOrchestration + notices * HISTORY_COST.notice;
+  env.publish();
+  env.log(`steps ${steps.map((s) => s.id).join(', ')} started`);
+  return groups.map((group, i) => {
+    const task = tasks[i];
+    if (!task) throw new Error('fan-out returned fewer tasks than groups');
+    return { task, members: group.map((w) => ({ id: w.stepId, instanceId: waveStepInstanceId(input.runId, w) })) };
+  });
+}
+
+/** Takes what a finished sub-orchestration returned (its notice may have come first, or never). */
+function settleTask(scope: RunScope, { task, members }: Started): void {
+  if (task.isFaulted) {
+    // A step sub-orchestration never fails by design; if one crashed, its steps fail with the reason.
+    const failure = readTaskFailure(task.result);
+    for (const { id, instanceId } of members) {
+      if (scope.inFlight.get(id) !== instanceId) continue;
+      scope.inFlight.delete(id);
+      scope.env.tracker.stepFailed(id, failure);
+    }
+    return;
+  }
+  const states = waveResults([task.result]);
+  members.forEach(({ instanceId }, i) => {
+    const state = states[i];
+    if (state) settle(scope, state, instanceId);
+  });
+}
+
+/** Takes the notices a `stepDone` waiter received. */
+function takeNotice(scope: RunScope, signal: Task): void {
+  if (!isDone(signal)) return;
+  for (const { instanceId, state } of (signal.result as StepDoneEvent).results) settle(scope, state, instanceId);
+}
+
+/**
+ * Before continuing as new: takes every notice already delivered (durable-js hands a pending event
+ * to the next waiter at once), until a timer due now wins. A notice or a cancel that lands in the
+ * very episode that continues, or with the next execution's first answer, is dropped
+ * (runPipeline.ts); `reconcileRun` finds those.
+ */
+function* drainNotices(scope: RunScope, interrupts: Interrupts | undefined): Generator<Task, Stop | undefined, unknown> {
+  const df = scope.env.context.df;
+  for (;;) {
+    const signal = df.waitForExternalEvent(STEP_DONE_EVENT);
+    const settleTimer = df.createTimer(dateAt(scope.env.nowMs()));
+    const fresh = interrupts?.make() ?? [];
+    scope.budget.events += HISTORY_COST.wakeUp + HISTORY_COST.timer;
+    yield df.Task.any([signal, settleTimer, ...fresh]);
+    const fired = fresh.find(isDone);
+    cancelTimers([settleTimer, ...fresh]);
+    if (fired && interrupts) return interrupts.read(fired);
+    if (!isDone(signal)) return undefined;
+    takeNotice(scope, signal);
+  }
+}
+
+/**
+ * Runs the DAG until nothing more can start and nothing is in flight; returns the stop if the run
+ * was interrupted, CONTINUE when the history budget is spent.
+ *
+ * `admit: false` is the drain after an interrupt: nothing starts, interrupts are no longer raced,
+ * and the round ends when every step in flight has reported (its end as it really was).
+ */
+export function* runRound(scope: RunScope, admit: boolean): Generator<Task, RoundEnd, unknown> {
+  const { env, definition, inFlight, budget } = scope;
+  const { tracker } = env;
+  const df = env.context.df;
+  const steps = definition.steps;
+  const byId = new Map(steps.map((s) => [s.id, s]));
+  const status = (id: string) => tracker.status(id);
+  const interrupts = admit ? scope.interrupts : undefined;
+  /** A check-in came: ask after every step in flight at the next wait. */
+  let askAfter: string[] = [];
+  let asking: Task | undefined;
+  for (;;) {
+    if (admit && scope.learned) return scope.learned;
+    if (admit) for (const id of unreachableSteps(steps, status)) tracker.skip(id);
+    const ready = admit ? readySteps(steps, status).flatMap((id) => byId.get(id) ?? []) : [];
+    const running = [...inFlight.keys()].flatMap((id) => byId.get(id) ?? []);
+    // Steps in flight hold their slots; ready steps left out start when one frees.
+    const admitted = admit ? admitWithinLimits([...running, ...ready], definition).filter((s) => !inFlight.has(s.id)) : [];
+    const [only] = admitted;
+    if (inFlight.size === 0 && !only) {
+      env.publish();
+      return undefined;
+    }
+    if (budget.events >= budget.continueAt) {
+      // History bound reached: take the notices already delivered, then hand over.
+      const stop = inFlight.size > 0 ? yield* drainNotices(scope, interrupts) : undefined;
+      return stop ?? CONTINUE;
+    }
+    if (interrupts && inFlight.size === 0 && only && admitted.length === 1) {
+      const stop = yield* runStepUntilStopped(env, only, counted(scope, interrupts));
+      if (stop) return stop;
+      continue;
+    }
+    const started = admitted.length > 0 ? startSteps(scope, admitted) : [];
+    scope.open = [...scope.open, ...started];
+    const signal = df.waitForExternalEvent(STEP_DONE_EVENT);
+    const checkIn = df.createTimer(dateAt(nextCheckIn(env.nowMs())));
+    const fresh = interrupts?.make() ?? [];
+    const ask = askAfter.length > 0 ? askReconcile(scope, askAfter) : undefined;
+    if (ask) [asking, askAfter] = [ask, []];
+    budget.events += HISTORY_COST.wakeUp + HISTORY_COST.timer + HISTORY_COST.notice + (fresh.length > 1 ? HISTORY_COST.timer : 0);
+    yield df.Task.any([...started.map((s) => s.task), ...(ask ? [ask] : []), signal, checkIn, ...fresh]);
+    const fired = fresh.find(isDone);
+    cancelTimers([checkIn, ...fresh]);
+    if (fired && interrupts) return interrupts.read(fired);
+    takeNotice(scope, signal);
+    for (const entry of scope.open) if (isDone(entry.task)) settleTask(scope, entry);
+    scope.open = scope.open.filter((entry) => !isDone(entry.task));
+    if (asking && isDone(asking)) {
+      const stop = takeReconciled(scope, asking);
+      asking = undefined;
+      if (stop && admit) return stop;
+    }
+    // Every step still in flight may have ended with its notice lost: ask after all of them.
+    if (isDone(checkIn) && !asking) askAfter = [...inFlight.values()];
+    env.publish();
+  }
+}

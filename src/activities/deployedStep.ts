@@ -1,12 +1,16 @@
 /**
- * What an activity acts on: the deployed definition, never one carried by a run's input. Anyone
- * who can start an orchestration (the HTTP API, a raw Durable client, the Durable webhook) can
- * write anything into its input, and Durable hands that input to the activities; if an activity
- * trusted a step definition from it, a crafted `functionKey: { secret: … }` with a URL of the
- * caller's choosing would send the secret there. So the input names the step (pipeline name, step
- * id) and the version of the definition the run started with, and this module finds the step in
- * the app's catalog, checks the version, and re-validates the run's parameters against the
- * deployed declarations. Every refusal is permanent: retrying cannot make it true.
+ * What an activity acts on: the definition the run was started with, never one carried by a run's
+ * input. Anyone who can start an orchestration (the HTTP API, a raw Durable client, the Durable
+ * webhook) can write anything into its input, and Durable hands that input to the activities; if an
+ * activity trusted a step definition from it, a crafted `functionKey: { secret: … }` with a URL of
+ * the caller's choosing would send the secret there. So the input names the step (pipeline name,
+ * step id) and the version of the definition the run started with, and this module finds that
+ * version: in the app's catalog when it is the deployed one, else among the definitions pinned when
+ * runs started (src/runs/definitionStore.ts, written only by `startRunOnce`, each row checked
+ * against its content hash) — so a run started before a deploy finishes on its own definition. The
+ * run's record (runGate.ts) says which version the API or the scheduler started it with. The run's
+ * parameters are re-validated against that definition's declarations. Every refusal is permanent:
+ * retrying cannot make it true.
  */
 import { PermanentError } from '../core/errors';
 import type { JsonObject } from '../core/json';
@@ -18,6 +22,11 @@ import type { StepActivityInput } from '../steps/protocol';
 /** The deployed pipelines, by name (src/app/catalog.ts in the app; tests pass their own). */
 export interface DeployedPipelines {
   get(name: string): PipelineDefinition | undefined;
+}
+
+/** Definitions pinned at start, by version (the run store's DefinitionStore; none without a store). */
+export interface PinnedDefinitions {
+  get(version: string): Promise<PipelineDefinition | undefined>;
 }
 
 export interface DeployedStep {
@@ -34,13 +43,32 @@ export function deployedPipeline(catalog: DeployedPipelines, name: string): Pipe
   return pipeline;
 }
 
-export function deployedStep(catalog: DeployedPipelines, input: Pick<StepActivityInput, 'pipeline' | 'definitionVersion' | 'stepId' | 'parameters'>): DeployedStep {
-  const pipeline = deployedPipeline(catalog, input.pipeline);
-  const deployed = definitionVersion(pipeline);
-  if (deployed !== input.definitionVersion) {
+/**
+ * The definition of `pipeline` whose version is `version`: the deployed one when it is that
+ * version, else the one pinned under it (the deploy changed it after the run started). Undefined
+ * when neither has it.
+ */
+export async function definitionOfRun(catalog: DeployedPipelines, pinned: PinnedDefinitions | undefined, pipeline: string, version: string): Promise<PipelineDefinition | undefined> {
+  const deployed = catalog.get(pipeline);
+  if (deployed && definitionVersion(deployed) === version) return deployed;
+  const stored = await pinned?.get(version);
+  return stored?.name === pipeline ? stored : undefined;
+}
+
+export async function deployedStep(
+  catalog: DeployedPipelines,
+  input: Pick<StepActivityInput, 'pipeline' | 'definitionVersion' | 'stepId' | 'parameters'>,
+  pinned?: PinnedDefinitions,
+): Promise<DeployedStep> {
+  const pipeline = await definitionOfRun(catalog, pinned, input.pipeline, input.definitionVersion);
+  if (!pipeline) {
+    const deployed = catalog.get(input.pipeline);
+    if (!deployed && !pinned) deployedPipeline(catalog, input.pipeline);
     throw new PermanentError(
-      `definition of pipeline "${pipeline.name}" changed since the run started (run: ${input.definitionVersion}, deployed: ${deployed}): redeployed while running? Start a new run.`,
-      { code: 'definition-changed' },
+      deployed
+        ? `definition of pipeline "${input.pipeline}" changed since the run started (run: ${input.definitionVersion}, deployed: ${definitionVersion(deployed)}) and the run's version is not pinned in the run store: redeployed while running? Start a new run.`
+        : `pipeline "${input.pipeline}" is not deployed in this app and definition ${input.definitionVersion} is not pinned in the run store`,
+      { code: deployed ? 'definition-changed' : 'unknown-pipeline' },
     );
   }
   const step = pipeline.steps.find((s) => s.id === input.stepId);

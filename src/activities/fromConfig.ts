@@ -4,6 +4,7 @@
  * cold start that runs no step does not pay for them.
  */
 import type { AppServices } from '../app/services';
+import { cachedPinned } from '../app/definitions';
 import { createStepActivities, type StepActivities } from './stepActivities';
 
 export async function createAppStepActivities(services: AppServices): Promise<StepActivities> {
@@ -15,6 +16,7 @@ export async function createAppStepActivities(services: AppServices): Promise<St
   ]);
   return createStepActivities({
     catalog: services.catalog,
+    ...(services.store ? { pinned: cachedPinned(services.store.definitions) } : {}),
     adapters: {
       azureFunction: createAzureFunctionAdapter(),
       snowflake: createSnowflakeAdapter(config.SNOWFLAKE_ACCESS_URL === undefined ? {} : { accessUrl: config.SNOWFLAKE_ACCESS_URL }),

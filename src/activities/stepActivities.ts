@@ -26,7 +26,7 @@ import type { SecretResolver, SettingsReader } from '../secrets/types';
 import type { StepAdapter, StepContext } from '../steps/adapter';
 import type { StepLogLine } from '../steps/resultLines';
 import type { CancelActivityInput, CancelStepAnswer, PollActivityInput, StepActivityInput, StepOutcome } from '../steps/protocol';
-import { deployedPipeline, deployedStep, type DeployedPipelines, type DeployedStep } from './deployedStep';
+import { deployedPipeline, deployedStep, type DeployedPipelines, type DeployedStep, type PinnedDefinitions } from './deployedStep';
 import { checkCaller, refuseAfterEnd, RunRefusedError } from './runGate';
 import { cancelActivityInputSchema, finishRunInputSchema, pollActivityInputSchema, stepActivityInputSchema } from './schemas';
 
@@ -36,8 +36,10 @@ export interface RunNotifier {
 }
 
 export interface StepActivityDeps {
-  /** The deployed pipelines: the only source of step definitions, alerts and titles. */
+  /** The deployed pipelines: the source of step definitions of the deployed versions, alerts and titles. */
   readonly catalog: DeployedPipelines;
+  /** Definitions pinned when runs started, by version: a run started before a deploy follows its own. */
+  readonly pinned?: PinnedDefinitions;
   readonly adapters: Partial<Record<StepKind, StepAdapter>>;
   readonly secrets: SecretResolver;
   readonly settings: SettingsReader;
@@ -223,7 +225,7 @@ export function createStepActivities(deps: StepActivityDeps): StepActivities {
       lines: [...(startLine ? [startLine] : []), ...lines],
     });
     try {
-      deployed = deployedStep(deps.catalog, input);
+      deployed = await deployedStep(deps.catalog, input, deps.pinned);
       ctx = { ...contextFor(input, deployed.parameters), report };
       const outcome = maskDeep(await call(deployed, ctx));
       if (outcome.status === 'succeeded') {
@@ -284,7 +286,7 @@ export function createStepActivities(deps: StepActivityDeps): StepActivities {
       let answer: CancelStepAnswer = {};
       // Stopping is best-effort: a step the catalog refuses is not stopped (nothing of ours started it).
       await quietly(ctx.log, `stopping the job (${input.reason})`, async () => {
-        const { step, parameters } = deployedStep(deps.catalog, input);
+        const { step, parameters } = await deployedStep(deps.catalog, input, deps.pinned);
         const adapter = deps.adapters[step.kind];
         const stepCtx = contextFor(input, parameters);
         // The run stopped: a job that finished before it did keeps its outcome. (A step timeout

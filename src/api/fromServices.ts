@@ -8,6 +8,7 @@ import { randomSuffix } from './runIds';
 import { loadAuthSettings } from '../auth/settings';
 import { maskSecrets } from '../logging/mask';
 import { referencedNames } from '../pipelines/references';
+import { definitionVersion } from '../pipelines/version';
 
 /** Without a run store, cancel requests are remembered by this process only (the latest 10,000 runs'). */
 const localCancels = new BoundedMap<string, string>(10_000);
@@ -16,6 +17,7 @@ const localCancels = new BoundedMap<string, string>(10_000);
 const NO_STORE: RunQueries & ScheduleControl & IdempotencyKeys & CancelRequests & PendingRuns = {
   // Nothing to record a run in: its activities have nothing to check it against either.
   createPendingRun: () => Promise.resolve(true),
+  pinDefinition: (definition) => Promise.resolve(definitionVersion(definition)),
   getRun: () => Promise.resolve(undefined),
   listRuns: () => Promise.resolve({ runs: [] }),
   getAttempts: () => Promise.resolve([]),

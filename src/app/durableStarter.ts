@@ -29,6 +29,11 @@ export type RunStart = Omit<RunInput, 'definitionVersion' | 'pipeline' | 'carry'
 
 /** Where a start records the run before its orchestration begins (the run store; none without one). */
 export interface PendingRuns {
+  /**
+   * Pins the definition under its version (src/runs/definitionStore.ts) so the run can finish on
+   * it after a deploy changes the catalog; returns the version.
+   */
+  pinDefinition(definition: PipelineDefinition): Promise<string>;
   /** Creates the run's record if it has none; false when it had one. */
   createPendingRun(run: Pick<RunRecord, 'runId' | 'pipeline' | 'trigger' | 'parameters' | 'definitionVersion'>): Promise<boolean>;
 }
@@ -37,7 +42,9 @@ export interface PendingRuns {
  * Starts `start` under its run id unless an instance with that id exists; true when started. The
  * run's record is written first: a run exists only if the API or the scheduler created it, and its
  * orchestration and activities check what they are given against that record
- * (src/activities/runGate.ts). The orchestration's input names the definition by version only.
+ * (src/activities/runGate.ts). The orchestration's input names the definition by version only;
+ * the definition itself is pinned in the run store under that version first, so the run finishes
+ * on it whatever is deployed later (issue 26).
  */
 export async function startRunOnce(client: DurableStartClient, start: RunStart, records: PendingRuns | undefined): Promise<boolean> {
   const version = definitionVersion(start.pipeline);
@@ -52,6 +59,8 @@ export async function startRunOnce(client: DurableStartClient, start: RunStart, 
     ...(start.resumeFrom ? { resumeFrom: start.resumeFrom } : {}),
   };
   if (await findInstance(client, input.runId)) return false;
+  // Pinned before the record names it: a record never points at a version the store lacks.
+  await records?.pinDefinition(start.pipeline);
   await records?.createPendingRun({ runId: input.runId, pipeline: input.pipeline, trigger: input.trigger, parameters: input.parameters, definitionVersion: version });
   try {
     await client.startNew(ORCHESTRATOR_NAMES.runPipeline, { instanceId: input.runId, input });

@@ -36,6 +36,14 @@ export interface OrchestrationRegistration {
   readonly kind: 'orchestration';
   readonly name: string;
   readonly handler: OrchestrationHandler;
+  /**
+   * Runs before each invocation, given the orchestration's input, so the orchestrator (which does
+   * no I/O) finds what it looks up in memory — the pinned definition of a run started before a
+   * deploy (src/app/definitions.ts `prepareOrchestration`). In the Functions host: a pre-invocation
+   * hook (`app.hook.preInvocation`), which the Node worker awaits before calling the function
+   * (azure-functions-nodejs-worker `src/hooks/executeHooks.ts`); the dev host calls it itself.
+   */
+  readonly prepare?: (input: unknown) => Promise<void>;
 }
 
 export interface ActivityRegistration {
@@ -92,10 +100,21 @@ export function registerTimer(name: string, options: TimerRegistration['options'
   if (inFunctionsHost()) df.app.client.timer(name, { schedule: options.schedule, runOnStartup: options.runOnStartup, useMonitor: options.useMonitor ?? true, handler: routed });
 }
 
-export function registerOrchestration(name: string, handler: OrchestrationHandler): void {
-  remember({ kind: 'orchestration', name, handler });
-  if (inFunctionsHost()) df.app.orchestration(name, handler);
+export function registerOrchestration(name: string, handler: OrchestrationHandler, prepare?: (input: unknown) => Promise<void>): void {
+  remember({ kind: 'orchestration', name, handler, ...(prepare ? { prepare } : {}) });
+  if (!inFunctionsHost()) return;
+  df.app.orchestration(name, handler);
+  if (prepare) preparedOrchestrations.set(name, prepare);
+  preparingHook ??= app.hook.preInvocation(async (context) => {
+    const run = preparedOrchestrations.get(context.invocationContext.functionName);
+    // The orchestration trigger's payload (durable-js DurableOrchestrationBindingInfo) carries the input.
+    const payload = context.inputs[0] as { input?: unknown } | undefined;
+    if (run) await run(payload?.input);
+  });
 }
+
+const preparedOrchestrations = new Map<string, (input: unknown) => Promise<void>>();
+let preparingHook: { dispose(): void } | undefined;
 
 export function registerActivity(name: string, handler: ActivityHandler): void {
   const routed: ActivityHandler = (input, context) =>

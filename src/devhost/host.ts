@@ -92,6 +92,7 @@ export class DevHost {
     const list = (options.registrations ?? registryList()).map((r) => withReplacement(r, options.replaceHandlers));
 
     const orchestrators = new Map<string, OrchestrationHandler>();
+    const prepare = new Map<string, (input: unknown) => Promise<void>>();
     const activities = new Map<string, ActivityHandler>();
     const clientActivities = new Set<string>();
     const httpRegistrations: HttpRegistration[] = [];
@@ -101,6 +102,7 @@ export class DevHost {
       switch (registration.kind) {
         case 'orchestration':
           orchestrators.set(registration.name, registration.handler);
+          if (registration.prepare) prepare.set(registration.name, registration.prepare);
           break;
         case 'activity':
           activities.set(registration.name, registration.handler);
@@ -124,6 +126,7 @@ export class DevHost {
       clock,
       settings,
       orchestrators,
+      prepare,
       activities,
       taskFailureShape: options.taskFailureShape ?? 'reasonDetails',
       log,

@@ -80,6 +80,12 @@ export interface HubOptions {
   readonly clock: HostClock;
   readonly settings: DurableHostSettings;
   readonly orchestrators: ReadonlyMap<string, OrchestrationHandler>;
+  /**
+   * Awaited before each wake-up, given the input (`OrchestrationRegistration.prepare`): what the
+   * Functions host does through the Node worker's pre-invocation hooks. A throw fails the wake-up
+   * like a failed function invocation, which the extension records as the orchestration's failure.
+   */
+  readonly prepare?: ReadonlyMap<string, (input: unknown) => Promise<void>>;
   readonly activities: ReadonlyMap<string, ActivityHandler>;
   /**
    * Binding data of the Durable client input, handed to the activities declared with one
@@ -446,6 +452,7 @@ export class TaskHub {
     const generation = instance.generation;
     let result: Awaited<ReturnType<typeof runEpisode>>;
     try {
+      await this.options.prepare?.get(instance.name)?.(parseJsonString(execution.input) ?? undefined);
       result = await runEpisode(handler, {
         name: instance.name,
         instanceId: instance.instanceId,

@@ -19,9 +19,18 @@ const versions = new WeakMap<PipelineDefinition, string>();
 export function definitionVersion(definition: PipelineDefinition): string {
   let version = versions.get(definition);
   if (version === undefined) {
-    const canonical = canonicalJson(definition);
-    version = `sha256:${createHash('sha256').update(canonical, 'utf8').digest('hex')}`;
+    version = versionOfCanonical(canonicalDefinitionJson(definition));
     versions.set(definition, version);
   }
   return version;
+}
+
+/** The JSON a version is the hash of (what the definition store pins, src/runs/definitionStore.ts). */
+export function canonicalDefinitionJson(definition: PipelineDefinition): string {
+  return canonicalJson(definition);
+}
+
+/** The version of a definition's canonical JSON text. */
+export function versionOfCanonical(json: string): string {
+  return `sha256:${createHash('sha256').update(json, 'utf8').digest('hex')}`;
 }

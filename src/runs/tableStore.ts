@@ -13,6 +13,7 @@
  */
 import { TableTransaction, type TableClient, type TableEntityResult, type TransactionAction } from '@azure/data-tables';
 import type { RunStatus } from '../engine/types';
+import type { PipelineDefinition } from '../pipelines/schema';
 import { PENDING_OUTCOMES, type CheckpointChanges, type ScheduleState, type SchedulerStore, type SlotEntry, type SlotOutcome } from '../scheduler/ports';
 import { parseRecordedSchedule, recordedSchedule } from '../scheduler/owedSlots';
 import { abandonedOver, answerOver, recordStepByStep, type AttemptRecord, type LogLine, type RunGateReader, type RunGateRecord, type RunRecord, type RunRecorder, type RunWrite } from './recorder';
@@ -63,6 +64,7 @@ import {
   SLOT_PREFIX,
   type ListCursor,
 } from './keys';
+import { DefinitionStore } from './definitionStore';
 import { ensureTable, statusOf, type RunStoreTables } from './tables';
 
 export interface RunStoreOptions {
@@ -167,8 +169,12 @@ export class TableRunStore implements RunRecorder, RunGateReader, SchedulerStore
   /** Month bounds known to be recorded in the meta row (only ever widen). */
   private knownBounds: { oldest: string; newest: string } | undefined;
 
+  /** The definitions runs were started with, by version (pinned by `startRunOnce`). */
+  readonly definitions: DefinitionStore;
+
   constructor(options: RunStoreOptions) {
     this.t = options.tables;
+    this.definitions = new DefinitionStore(options.tables.definitions);
     this.maxLogLines = options.maxLogLinesPerRun ?? 5000;
     this.now = options.now ?? (() => new Date());
   }
@@ -209,6 +215,11 @@ export class TableRunStore implements RunRecorder, RunGateReader, SchedulerStore
       if (statusOf(error) === 409) return false;
       throw error;
     }
+  }
+
+  /** Pins the definition a run starts with (definitionStore.ts); its version. */
+  pinDefinition(definition: PipelineDefinition): Promise<string> {
+    return this.definitions.pin(definition);
   }
 
   /** The run's record and its cancel request, in one query of the run's partition. */

@@ -15,6 +15,8 @@ export interface RunStoreTables {
   readonly schedules: TableClient;
   /** Idempotency key → run id, per pipeline. */
   readonly idempotency: TableClient;
+  /** Pinned definitions: canonical JSON by `definitionVersion` (definitionStore.ts). */
+  readonly definitions: TableClient;
 }
 
 export type RunStoreConnection =
@@ -22,7 +24,7 @@ export type RunStoreConnection =
   | { readonly connectionString: string };
 
 export function tableNames(prefix: string): Record<keyof RunStoreTables, string> {
-  return { runs: `${prefix}Runs`, index: `${prefix}RunIndex`, schedules: `${prefix}Schedules`, idempotency: `${prefix}IdempotencyKeys` };
+  return { runs: `${prefix}Runs`, index: `${prefix}RunIndex`, schedules: `${prefix}Schedules`, idempotency: `${prefix}IdempotencyKeys`, definitions: `${prefix}Definitions` };
 }
 
 /**
@@ -42,7 +44,7 @@ const escapeLineSeparators: NonNullable<TableServiceClientOptions['additionalPol
   },
 };
 
-/** Builds the four clients. `options.additionalPolicies` lets the bench count requests. */
+/** Builds the five clients. `options.additionalPolicies` lets the bench count requests. */
 export function createRunStoreTables(connection: RunStoreConnection, prefix: string, given: TableServiceClientOptions = {}): RunStoreTables {
   const names = tableNames(prefix);
   const options: TableServiceClientOptions = { ...given, additionalPolicies: [{ policy: escapeLineSeparators, position: 'perCall' }, ...(given.additionalPolicies ?? [])] };
@@ -55,7 +57,7 @@ export function createRunStoreTables(connection: RunStoreConnection, prefix: str
     // TableClient has overloads per credential kind; both kinds are accepted at run time.
     return new TableClient(connection.url, table, connection.credential as TokenCredential, { allowInsecureConnection: insecure, ...options });
   };
-  return { runs: make(names.runs), index: make(names.index), schedules: make(names.schedules), idempotency: make(names.idempotency) };
+  return { runs: make(names.runs), index: make(names.index), schedules: make(names.schedules), idempotency: make(names.idempotency), definitions: make(names.definitions) };
 }
 
 /** A service client for the same account (health checks list tables through it). */

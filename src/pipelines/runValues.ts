@@ -12,6 +12,7 @@
 import { z } from 'zod';
 import { PermanentError } from '../core/errors';
 import type { Json, JsonObject } from '../core/json';
+import { isStepRefObject, refKey, STEP_PLACEHOLDER } from './stepRefs';
 
 export const RUN_FACTS = ['id', 'logicalDate', 'scheduledFor'] as const;
 export type RunFact = (typeof RUN_FACTS)[number];
@@ -20,8 +21,15 @@ const PARAMETER_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 export const paramRefSchema = z.object({ param: z.string().regex(PARAMETER_NAME, 'parameter names are identifiers') }).strict();
 export const runRefSchema = z.object({ run: z.enum(RUN_FACTS) }).strict();
-/** `{ param: 'day' }` or `{ run: 'logicalDate' }`: replaced by the value when the step runs. */
-export const valueRefSchema = z.union([paramRefSchema, runRefSchema]);
+/** `{ step: 'load', path: 'metrics.rowsLoaded' }`: a value of an upstream step's result (docs/pipelines.md). */
+export const stepRefSchema = z
+  .object({
+    step: z.string().min(1),
+    path: z.string().regex(/^(?:output|metrics)(?:\.(?:[A-Za-z_][A-Za-z0-9_]*|\d+))*$/, "a result path starts with output or metrics: 'output.files.0', 'metrics.rowsLoaded'"),
+  })
+  .strict();
+/** `{ param: 'day' }`, `{ run: 'logicalDate' }` or `{ step, path }`: replaced by the value when the step runs. */
+export const valueRefSchema = z.union([paramRefSchema, runRefSchema, stepRefSchema]);
 export type ValueRef = z.infer<typeof valueRefSchema>;
 
 /** `{param.day}` or `{run.id}`; any other brace is plain text. */
@@ -32,6 +40,8 @@ export interface RunValues {
   readonly runId: string;
   readonly parameters: JsonObject;
   readonly trigger: { readonly scheduledFor?: string | undefined; readonly requestedAt?: string | undefined };
+  /** The upstream values this step refers to, by `<stepId>.<path>` (the run hands them over: engine/referenced.ts). */
+  readonly upstream?: Readonly<Record<string, Json>> | undefined;
 }
 
 /**
@@ -43,6 +53,7 @@ const TEMPLATE_FIELDS: Readonly<Record<string, readonly (readonly string[])[]>> 
   azureFunction: [['body']],
   snowflake: [['statement', 'copyInto', 'path'], ['statement', 'binds']],
   dbt: [['vars']],
+  activity: [['input']],
 };
 
 export interface ReferenceProblem {
@@ -53,6 +64,7 @@ export interface ReferenceProblem {
 
 function isRefObject(value: unknown): value is Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  if (isStepRefObject(value)) return true;
   const keys = Object.keys(value);
   return keys.length === 1 && (keys[0] === 'param' || keys[0] === 'run');
 }
@@ -74,17 +86,22 @@ export function checkStepReferences(step: { readonly kind: string }, declared: r
   };
   const visit = (value: unknown, path: (string | number)[]): void => {
     if (typeof value === 'string') {
-      const found = [...value.matchAll(PLACEHOLDER)];
+      const found = [...value.matchAll(PLACEHOLDER), ...value.matchAll(STEP_PLACEHOLDER)];
       if (found.length === 0) return;
       if (!takesValues(step.kind, path)) {
         problems.push({ path, message: `"${found[0]?.[0] ?? ''}": run values are not taken here (${whereTaken(step.kind)})` });
         return;
       }
-      for (const m of found) checkName(m[1] ?? '', m[2] ?? '', path);
+      for (const m of value.matchAll(PLACEHOLDER)) checkName(m[1] ?? '', m[2] ?? '', path);
       return;
     }
     if (Array.isArray(value)) return value.forEach((v, i) => visit(v, [...path, i]));
     if (typeof value !== 'object' || value === null) return;
+    if (isStepRefObject(value)) {
+      // Upstream, path and type are checked by outputRefs.ts; here only where it stands.
+      if (!takesValues(step.kind, path)) problems.push({ path, message: `{ step: '${value.step}', path: '${value.path}' }: values are not taken here (${whereTaken(step.kind)})` });
+      return;
+    }
     if (isRefObject(value)) {
       const [kind, name] = Object.entries(value)[0] ?? [];
       // COPY INTO's path is a string: a reference object there is a type error the schema reports.
@@ -124,6 +141,7 @@ export class MissingRunValueError extends PermanentError {
  * the request for a run nobody scheduled; `scheduledFor` is that instant itself.
  */
 export function runValue(ref: ValueRef, values: RunValues): Json {
+  if ('step' in ref) return upstreamValue(refKey(ref.step, ref.path.split('.')), values);
   if ('param' in ref) {
     const value = values.parameters[ref.param];
     if (value === undefined) throw new MissingRunValueError(`the run has no value for parameter "${ref.param}"`);
@@ -135,11 +153,23 @@ export function runValue(ref: ValueRef, values: RunValues): Json {
   return ref.run === 'scheduledFor' ? instant : instant.slice(0, 10);
 }
 
-/** A template with each `{param.x}` / `{run.x}` replaced by the value's text. */
+/** An upstream value the run handed over; missing means the producing step's result had no such path. */
+function upstreamValue(key: string, values: RunValues): Json {
+  const value = values.upstream !== undefined && Object.hasOwn(values.upstream, key) ? values.upstream[key] : undefined;
+  if (value === undefined) throw new MissingRunValueError(`steps.${key}: the step's result has no such value (did it succeed?)`);
+  return value;
+}
+
+const asText = (value: Json): string => (typeof value === 'string' ? value : JSON.stringify(value));
+
+/** `{param.x}`, `{run.x}` or `{steps.id.path}`, in one pass so a value's own text is never expanded again. */
+const ANY_PLACEHOLDER = new RegExp(`${PLACEHOLDER.source}|${STEP_PLACEHOLDER.source}`, 'g');
+
+/** A template with each `{param.x}` / `{run.x}` / `{steps.id.path}` replaced by the value's text. */
 export function fillTemplate(template: string, values: RunValues): string {
-  return template.replace(PLACEHOLDER, (_whole, kind: string, name: string) => {
-    const value = runValue(kind === 'param' ? { param: name } : ({ run: name } as ValueRef), values);
-    return typeof value === 'string' ? value : JSON.stringify(value);
+  return template.replace(ANY_PLACEHOLDER, (_whole, kind: string | undefined, name: string | undefined, stepId: string | undefined, path: string | undefined) => {
+    if (stepId !== undefined && path !== undefined) return asText(upstreamValue(refKey(stepId, path.split('.')), values));
+    return asText(runValue(kind === 'param' ? { param: name ?? '' } : ({ run: name ?? '' } as ValueRef), values));
   });
 }
 

@@ -11,6 +11,8 @@ import { NO_RETRY, retryPolicySchema } from './retryPolicy';
 import { valueRefSchema } from './runValues';
 import { isPrototypeMember, reservedNameMessage } from './names';
 import { checkIdentifier, literalTextProblem } from './snowflakeIdentifier';
+import { conditionsSchema, whenSchema } from './conditions';
+import { outputTypeSchema } from './stepOutputs';
 
 // ── Leaves ────────────────────────────────────────────────────────────────────────────────────────
 
@@ -119,6 +121,10 @@ const stepBase = {
   pollInterval: durationSchema.default(30),
   /** A concurrency group declared in the pipeline's `concurrencyGroups` (e.g. one warehouse). */
   group: z.string().optional(),
+  /** What each dependency waits for when not `succeeded` (docs/pipelines.md; conditions.ts). */
+  conditions: conditionsSchema.optional(),
+  /** Skip the step when this expression is false (docs/pipelines.md; when.ts). */
+  when: whenSchema.optional(),
 };
 
 const httpMethod = z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']);
@@ -141,6 +147,8 @@ export const azureFunctionStepSchema = z
      * again; without it, such a step fails rather than call the function a second time.
      */
     honoursIdempotencyKey: z.boolean().default(false),
+    /** The shape of the function's JSON answer, for later steps' references (stepOutputs.ts). */
+    output: outputTypeSchema.optional(),
   })
   .strict();
 
@@ -189,7 +197,10 @@ export const copyIntoSchema = z
      */
     path: z
       .string()
-      .regex(/^(?:[A-Za-z0-9/._=-]|\{(?:param|run)\.[A-Za-z_][A-Za-z0-9_]*\})*$/, 'stage paths hold letters, digits, / . _ - = and {param.name} or {run.name} only')
+      .regex(
+        /^(?:[A-Za-z0-9/._=-]|\{(?:param|run)\.[A-Za-z_][A-Za-z0-9_]*\}|\{steps\.[A-Za-z][A-Za-z0-9_-]*(?:\.(?:[A-Za-z_][A-Za-z0-9_]*|\d+))+\})*$/,
+        'stage paths hold letters, digits, / . _ - = and {param.name}, {run.name} or {steps.id.path} only',
+      )
       .optional(),
     fileFormat: fileFormatSchema,
     pattern: literalText.optional(),
@@ -264,6 +275,8 @@ export const activityStepSchema = z
     /** Name of an activity the app registered with `registerStepActivity`. */
     activity: z.string().regex(/^[A-Za-z][A-Za-z0-9_-]*$/, 'activity names are letters, digits, _ and -'),
     input: jsonSchema.optional(),
+    /** The shape of the activity's result, for later steps' references (stepOutputs.ts). */
+    output: outputTypeSchema.optional(),
   })
   .strict();
 

@@ -4,6 +4,8 @@ import { checkStepGraph } from './graph';
 import { checkStepReferences } from './runValues';
 import { reservedNameMessage, reservedOwnKeys } from './names';
 import { resolveParameters } from './parameters';
+import { conditionProblems } from './conditions';
+import { outputReferenceProblems } from './outputRefs';
 
 export interface DefinitionProblem {
   /** `data-pipeline.steps[1].retry.delays[0]` */
@@ -34,6 +36,8 @@ export function validatePipeline(input: unknown): ValidationResult {
   const problems: DefinitionProblem[] = [
     ...(parsed.success ? [] : parsed.error.issues.flatMap(explainUnion).map((i) => ({ path: formatPath(root, i.path), message: i.message }))),
     ...graph.map((g) => ({ path: formatPath(root, g.path), message: g.message })),
+    ...conditionProblems(typeof input === 'object' && input !== null ? (input as { steps?: unknown }).steps : undefined).map((c) => ({ path: formatPath(root, c.path), message: c.message })),
+    ...(parsed.success && graph.length === 0 ? outputReferenceProblems(parsed.data).map((r) => ({ path: formatPath(root, r.path), message: r.message })) : []),
     ...(parsed.success ? referenceProblems(parsed.data).map((r) => ({ path: formatPath(root, r.path), message: r.message })) : []),
     ...(parsed.success ? scheduleParameterProblems(parsed.data).map((r) => ({ path: formatPath(root, r.path), message: r.message })) : []),
     ...reservedParameterNames(input).map((r) => ({ path: formatPath(root, r.path), message: r.message })),

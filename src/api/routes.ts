@@ -11,6 +11,7 @@ import { previewSchedule } from '../scheduler/preview';
 import { scheduleStateWord } from '../core/scheduleState';
 import type { RunTrigger } from '../steps/protocol';
 import { logger } from '../logging/logger';
+import { maskCredentials } from '../logging/serviceCredentials';
 import { callerLabel, type Access, type Caller } from '../auth/roles';
 import { openApiDocument } from './openapi';
 import { emptyBody, listRunsQuery, logsQuery, rerunBody, slotsQuery, startRunBody } from './schemas';
@@ -18,7 +19,7 @@ import type { ApiDeps } from './ports';
 import { API_HEADERS, ApiProblem, conflict, notFound, problemResponse } from './problem';
 import { readBody, readQuery, type ApiRequest } from './request';
 import { idempotentRunId, newRunId, RUN_ID_PATTERN } from './runIds';
-import { isTerminal, mergeRunView, stateFromDurable, statusFromDurable } from './runView';
+import { isTerminal, mergeRunView, stateFromDurable, statusFromDurable, type RunView } from './runView';
 
 export interface RouteSpec {
   readonly name: RouteName;
@@ -174,7 +175,7 @@ export function createRoutes(deps: ApiDeps): Route[] {
     }
     const { cursor: _signed, ...filters } = query;
     const page = await deps.runs.listRuns({ ...filters, ...(cursor === undefined ? {} : { cursor }) }).catch(cursorProblem('query.cursor'));
-    return json(200, { runs: page.runs, nextCursor: page.nextCursor === undefined ? null : deps.cursors.sign(page.nextCursor, scope) });
+    return json(200, { runs: page.runs.map((r) => (r.error === undefined ? r : { ...r, error: maskCredentials(r.error) })), nextCursor: page.nextCursor === undefined ? null : deps.cursors.sign(page.nextCursor, scope) });
   };
 
   const getRun = async (request: ApiRequest): Promise<HttpResponseInit> => {
@@ -185,7 +186,7 @@ export function createRoutes(deps: ApiDeps): Route[] {
     const [record, attempts, status] = await Promise.all([deps.runs.getRun(runId), deps.runs.getAttempts(runId), findInstance(deps.durable, runId)]);
     const view = mergeRunView(runId, record, attempts, status);
     if (!view) throw notFound(`no run "${runId}"`);
-    return json(200, { ...view, asOf, links: links(deps, runId) });
+    return json(200, { ...withoutServiceCredentials(view), asOf, links: links(deps, runId) });
   };
 
   const getLogs = async (request: ApiRequest): Promise<HttpResponseInit> => {
@@ -198,7 +199,8 @@ export function createRoutes(deps: ApiDeps): Route[] {
     ]);
     if (!record && !status && page.lines.length === 0) throw notFound(`no run "${runId}"`);
     const view = mergeRunView(runId, record, [], status);
-    return json(200, { runId, status: view?.status ?? 'pending', lines: page.lines, nextCursor: page.nextCursor ?? page.lines.at(-1)?.cursor ?? query.after ?? null });
+    const lines = page.lines.map((l) => ({ ...l, msg: maskCredentials(l.msg), ...(l.fields ? { fields: maskCredentials(l.fields) } : {}) }));
+    return json(200, { runId, status: view?.status ?? 'pending', lines, nextCursor: page.nextCursor ?? page.lines.at(-1)?.cursor ?? query.after ?? null });
   };
 
   const cancelRun = async (request: ApiRequest, caller?: Caller): Promise<HttpResponseInit> => {
@@ -344,6 +346,15 @@ export function createRoutes(deps: ApiDeps): Route[] {
     openApi,
   };
   return ROUTE_TABLE.map((spec) => ({ ...spec, handle: answerProblems(handlers[spec.name]) }));
+}
+
+/**
+ * A run view without the credentials a service may have answered (src/logging/serviceCredentials.ts):
+ * activities mask before they record, and this covers records written before that rule. What the
+ * caller sent (parameters, trigger) is shown as sent.
+ */
+function withoutServiceCredentials(view: RunView): RunView {
+  return { ...view, steps: maskCredentials(view.steps), attempts: maskCredentials(view.attempts), ...(view.error === undefined ? {} : { error: maskCredentials(view.error) }) };
 }
 
 /** Which steps a rerun executes: `failed` = every step that did not succeed; a step id = it and all downstream. */

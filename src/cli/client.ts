@@ -190,7 +190,7 @@ async function readBounded(response: Response, base: string): Promise<string> {
     throw tooLarge(base);
   }
   if (!response.body) return '';
-  const reader = response.body.getReader();
+  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
   try {

@@ -124,8 +124,8 @@ describe('--follow merges the run view and its log in time order', () => {
 });
 
 describe('--follow rides out a front end that stumbles (red-team pass 2, F7)', () => {
-  const running = { runId: 'r1', pipeline: 'p', status: 'running', metrics: {}, steps: [] } as RunViewJson;
-  const done = { ...running, status: 'succeeded' } as RunViewJson;
+  const running: RunViewJson = { runId: 'r1', pipeline: 'p', status: 'running', metrics: {}, steps: [] };
+  const done: RunViewJson = { ...running, status: 'succeeded' };
   /** Answers from a script: each entry is a view, or a transient failure (502, reset, stall). */
   class StumblingApi extends ApiClient {
     readonly calls: string[] = [];

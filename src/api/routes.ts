@@ -18,7 +18,8 @@ import { emptyBody, listRunsQuery, logsQuery, rerunBody, slotsQuery, startRunBod
 import type { ApiDeps } from './ports';
 import { API_HEADERS, ApiProblem, conflict, notFound, problemResponse } from './problem';
 import { readBody, readQuery, type ApiRequest } from './request';
-import { idempotentRunId, newRunId, RUN_ID_PATTERN } from './runIds';
+import { idempotentRerunId, idempotentRunId, newRunId, rerunKeyScope, RUN_ID_PATTERN } from './runIds';
+import { requestFingerprint } from './fingerprint';
 import { isTerminal, mergeRunView, stateFromDurable, statusFromDurable, type RunView } from './runView';
 
 export interface RouteSpec {
@@ -150,7 +151,12 @@ export function createRoutes(deps: ApiDeps): Route[] {
         params.problems.map((p) => ({ field: `body.${p.path}`, message: p.message })));
     }
     let runId = body.idempotencyKey ? idempotentRunId(pipeline.name, body.idempotencyKey) : newRunId(pipeline.name, now, deps.randomSuffix());
-    if (body.idempotencyKey) runId = await deps.idempotency.claim(pipeline.name, body.idempotencyKey, runId);
+    // The request as sent (not as resolved: a default `day` changes at midnight, a retry must not).
+    if (body.idempotencyKey) {
+      runId = await deps.idempotency
+        .claim(pipeline.name, body.idempotencyKey, runId, requestFingerprint({ start: pipeline.name, parameters: body.parameters ?? {} }))
+        .catch(keyReusedProblem('body.idempotencyKey', 'other parameters'));
+    }
     // The request's instant is the run's logical date (`{ run: 'logicalDate' }`) when no schedule gave one.
     const trigger: RunTrigger = { kind: 'manual', origin: 'api', requestedAt: now.toISOString(), ...by(caller) };
     const created = await startRunOnce(deps.durable, { pipeline, runId, trigger, parameters: params.parameters });
@@ -252,11 +258,15 @@ export function createRoutes(deps: ApiDeps): Route[] {
       if (rerunIds.has(step.id)) continue;
       carried[step.id] = { fromRunId: sourceId, ...(step.output !== undefined ? { output: step.output } : {}), ...(step.metrics ? { metrics: step.metrics } : {}) };
     }
-    // Like a start, a rerun with an idempotency key lands on one run however often it is sent;
-    // the key is scoped to the source run so it never collides with a start's key.
-    const scopedKey = body.idempotencyKey === undefined ? undefined : `rerun:${sourceId}:${body.idempotencyKey}`;
-    let runId = scopedKey ? idempotentRunId(pipeline.name, scopedKey) : newRunId(pipeline.name, deps.now(), deps.randomSuffix());
-    if (scopedKey) runId = await deps.idempotency.claim(pipeline.name, scopedKey, runId);
+    // Like a start, a rerun with an idempotency key lands on one run however often it is sent; the
+    // key lives in its own scope (no start key can take its place) and is tied to its `from`.
+    const key = body.idempotencyKey;
+    let runId = key === undefined ? newRunId(pipeline.name, deps.now(), deps.randomSuffix()) : idempotentRerunId(pipeline.name, sourceId, key);
+    if (key !== undefined) {
+      runId = await deps.idempotency
+        .claim(rerunKeyScope(pipeline.name), `${sourceId}:${key}`, runId, requestFingerprint({ rerunOf: sourceId, from: body.from }))
+        .catch(keyReusedProblem('body.idempotencyKey', 'another `from`'));
+    }
     const created = await startRunOnce(deps.durable, {
       pipeline,
       runId,
@@ -382,6 +392,18 @@ export function stepsToRerun(pipeline: PipelineDefinition, steps: readonly { id:
   // Steps upstream of `from` are reused: they must have succeeded; others run again.
   for (const s of pipeline.steps) if (!ids.has(s.id) && !succeeded.has(s.id)) ids.add(s.id);
   return ids;
+}
+
+/** A key sent again with another request: 409 naming the field, never the other run answered as if it were this one. */
+function keyReusedProblem(field: string, what: string): (error: unknown) => never {
+  return (error) => {
+    if (error instanceof Error && error.name === 'IdempotencyKeyReusedError') {
+      const runId = (error as Error & { runId?: string }).runId ?? '';
+      const message = `already used for run ${runId} with ${what}: send the same request again, or use a new key`;
+      throw new ApiProblem(409, 'Idempotency key reused', `${field}: ${message}`, [{ field, message }]);
+    }
+    throw error;
+  };
 }
 
 /**

@@ -102,6 +102,14 @@ export interface PurgeResult {
 }
 
 /** Thrown for a cursor this store did not issue (the API answers 400). */
+/** An idempotency key sent again with another request (other parameters, another `from`). */
+export class IdempotencyKeyReusedError extends Error {
+  override readonly name = 'IdempotencyKeyReusedError';
+  constructor(readonly runId: string) {
+    super(`this idempotency key was used for another request (run ${runId})`);
+  }
+}
+
 export class InvalidCursorError extends Error {
   override readonly name = 'InvalidCursorError';
 }
@@ -605,19 +613,33 @@ export class TableRunStore implements RunRecorder, SchedulerStore {
 
   // ───────────────────────────── idempotency keys ─────────────────────────────
 
-  /** Records key → runId if absent; returns the run id the key belongs to. */
-  async claim(pipeline: string, key: string, runId: string): Promise<string> {
+  /**
+   * Records key → runId if absent; returns the run id the key belongs to. `scope` is the pipeline
+   * (starts) or its rerun scope (api/runIds.ts); `fingerprint` is the request's, so a key sent again
+   * with another request is refused (IdempotencyKeyReusedError) rather than answered with a run
+   * that is not what was asked.
+   */
+  async claim(scope: string, key: string, runId: string, fingerprint?: string): Promise<string> {
     await this.ready();
     // The marker in the run's partition lets retention find and delete the key with the run.
-    await this.t.runs.upsertEntity({ partitionKey: runId, rowKey: IDEMPOTENCY_MARKER_ROW, pipeline, key }, 'Replace');
+    await this.t.runs.upsertEntity({ partitionKey: runId, rowKey: IDEMPOTENCY_MARKER_ROW, pipeline: scope, key }, 'Replace');
     try {
-      await this.t.idempotency.createEntity({ partitionKey: encodeKeyPart(pipeline), rowKey: encodeKeyPart(key), runId, createdAt: this.now().toISOString() });
+      await this.t.idempotency.createEntity({
+        partitionKey: encodeKeyPart(scope),
+        rowKey: encodeKeyPart(key),
+        runId,
+        createdAt: this.now().toISOString(),
+        ...(fingerprint === undefined ? {} : { fingerprint }),
+      });
       return runId;
     } catch (error) {
       if (statusOf(error) !== 409) throw error;
     }
-    const row = await getOrUndefined(this.t.idempotency, encodeKeyPart(pipeline), encodeKeyPart(key));
-    return typeof row?.['runId'] === 'string' ? row['runId'] : runId;
+    const row = await getOrUndefined(this.t.idempotency, encodeKeyPart(scope), encodeKeyPart(key));
+    const owner = typeof row?.['runId'] === 'string' ? row['runId'] : runId;
+    const held = row?.['fingerprint'];
+    if (fingerprint !== undefined && typeof held === 'string' && held !== fingerprint) throw new IdempotencyKeyReusedError(owner);
+    return owner;
   }
 
   claimIdempotencyKey(pipeline: string, key: string, runId: string): Promise<string> {

@@ -7,6 +7,7 @@
  * Answers are read up to a bound and checked against the shape the command reads (answers.ts).
  */
 import type { z } from 'zod';
+import { BodyTooLargeError, readBoundedText } from '../core/boundedBody';
 import { oneLine } from '../core/visibleText';
 import { maskUrlCredentials } from '../logging/mask';
 import { CliError, EXIT } from './exitCodes';
@@ -184,32 +185,13 @@ function originOf(location: string, from: string): string {
 
 /** The body, refused past MAX_ANSWER_BYTES; a cut or stalled body is transient (a retry may get it whole). */
 async function readBounded(response: Response, base: string): Promise<string> {
-  const declared = Number(response.headers.get('content-length') ?? NaN);
-  if (Number.isFinite(declared) && declared > MAX_ANSWER_BYTES) {
-    await response.body?.cancel();
-    throw tooLarge(base);
-  }
-  if (!response.body) return '';
-  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
   try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.byteLength;
-      if (size > MAX_ANSWER_BYTES) {
-        await reader.cancel();
-        throw tooLarge(base);
-      }
-      chunks.push(value);
-    }
+    return await readBoundedText(response, MAX_ANSWER_BYTES);
   } catch (error) {
-    if (error instanceof CliError) throw error;
+    if (error instanceof BodyTooLargeError) throw tooLarge(base);
     const reason = error instanceof Error && error.name === 'TimeoutError' ? `no complete answer within ${REQUEST_TIMEOUT_MS / 1000} s` : 'the answer was cut off';
     throw new TransientCliError(`${maskUrlCredentials(base)}: ${reason}`, EXIT.unreachable);
   }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 const tooLarge = (base: string): CliError =>

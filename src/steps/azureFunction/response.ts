@@ -10,6 +10,11 @@ import { maskCredentialText, maskCredentials } from '../../logging/serviceCreden
 import type { StepMetrics } from '../protocol';
 
 export const DEFAULT_MAX_OUTPUT_BYTES = 8 * 1024;
+/**
+ * The most of an answer read: 1 MiB, far above the 8 KiB kept and any summary an export answers
+ * (status, counts, file names), far below what a 512 MB instance can hold while other runs work.
+ */
+export const DEFAULT_MAX_ANSWER_BYTES = 1024 * 1024;
 const EXCERPT_CHARS = 300;
 
 export function parseJson(text: string): Json | undefined {

@@ -12,6 +12,8 @@ import type { AttemptRecord, LogLine, RunRecord } from '../runs/recorder';
 export interface RunPage {
   readonly runs: readonly RunRecord[];
   readonly nextCursor?: string;
+  /** The page stopped at the store's scan budget, not at `limit`: fewer runs, and more may follow the cursor. */
+  readonly partial?: boolean;
 }
 
 /** A `cursor` / `after` the store did not issue makes it throw an error named `InvalidCursorError` (answered 400). */

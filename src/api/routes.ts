@@ -181,7 +181,7 @@ export function createRoutes(deps: ApiDeps): Route[] {
     }
     const { cursor: _signed, ...filters } = query;
     const page = await deps.runs.listRuns({ ...filters, ...(cursor === undefined ? {} : { cursor }) }).catch(cursorProblem('query.cursor'));
-    return json(200, { runs: page.runs.map((r) => (r.error === undefined ? r : { ...r, error: maskCredentials(r.error) })), nextCursor: page.nextCursor === undefined ? null : deps.cursors.sign(page.nextCursor, scope) });
+    return json(200, { runs: page.runs.map((r) => (r.error === undefined ? r : { ...r, error: maskCredentials(r.error) })), nextCursor: page.nextCursor === undefined ? null : deps.cursors.sign(page.nextCursor, scope), ...(page.partial ? { partial: true } : {}) });
   };
 
   const getRun = async (request: ApiRequest): Promise<HttpResponseInit> => {

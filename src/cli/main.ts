@@ -147,8 +147,10 @@ export function buildProgram(print_: Out = (l) => console.log(l), setExit: (code
       let cursor = opts.cursor;
       let nextCursor: string | null;
       const cursorsSeen = new Set<string>();
+      let partial = false;
       do {
-        const page = await api.get<{ runs: RunRow[]; nextCursor?: string | null }>('runs', { ...filters, cursor }, runPageAnswer);
+        const page = await api.get<{ runs: RunRow[]; nextCursor?: string | null; partial?: boolean }>('runs', { ...filters, cursor }, runPageAnswer);
+        partial = page.partial === true;
         runsSeen.push(...page.runs);
         nextCursor = page.nextCursor ?? null;
         cursor = nextCursor ?? undefined;
@@ -160,7 +162,7 @@ export function buildProgram(print_: Out = (l) => console.log(l), setExit: (code
       } while (opts.all && nextCursor);
       print({ runs: runsSeen, nextCursor }, () =>
         (runsSeen.length === 0
-          ? 'no runs'
+          ? partial ? 'no match among the latest runs searched' : 'no runs'
           : table(['RUN', 'PIPELINE', 'STATUS', 'STARTED BY', 'CREATED', 'DURATION'], runsSeen.map((r) => [r.runId, r.pipeline, r.status, describeTrigger(r.trigger), r.createdAt, seconds(r.durationSeconds)]))) +
         (nextCursor ? inLine`\n\nmore runs: durable-pipelines runs ls ${nextPageArgs(opts, nextCursor)}   (or --all)` : ''),
       );

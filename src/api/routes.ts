@@ -56,6 +56,16 @@ export const ROUTE_TABLE = [
 
 export type RouteName = (typeof ROUTE_TABLE)[number]['name'];
 
+/** How long one run of the health checks answers every caller (wall time). */
+export const HEALTH_TTL_MS = 30_000;
+
+interface HealthAnswer {
+  readonly name: string;
+  readonly ok: boolean;
+  readonly detail?: string;
+  readonly missing?: readonly string[];
+}
+
 // ── Handlers ──────────────────────────────────────────────────────────────────────────────────────
 
 const json = (status: number, body: unknown, headers: Record<string, string> = {}): HttpResponseInit => ({
@@ -324,9 +334,19 @@ export function createRoutes(deps: ApiDeps): Route[] {
       appInsightsUrl: deps.appInsightsUrl ?? null,
     }));
 
-  const health = async (): Promise<HttpResponseInit> => {
-    const checks = await Promise.all(
-      deps.health.map(async (h) => {
+  /**
+   * For readers the checks run at most once per HEALTH_TTL_MS (wall time), however many ask and
+   * however often: each run reads every secret the definitions name, and an unreadable one is not
+   * cached by the secret cache, so without this every reader request would be a round of Key Vault
+   * reads (red-team pass 2, F5). Whoever runs the app (a key, Pipelines.Operate) gets fresh checks —
+   * the answer after fixing a secret — which refresh what readers see. Concurrent callers share one run.
+   */
+  let lastHealth: { at: number; checks: Promise<HealthAnswer[]>; settled: boolean } | undefined;
+  const runChecks = (fresh: boolean): Promise<HealthAnswer[]> => {
+    const at = performance.now();
+    if (lastHealth && (!lastHealth.settled || (!fresh && at - lastHealth.at < HEALTH_TTL_MS))) return lastHealth.checks;
+    const checks = Promise.all(
+      deps.health.map(async (h): Promise<HealthAnswer> => {
         try {
           return { name: h.name, ...(await h.check()) };
         } catch (error) {
@@ -334,8 +354,20 @@ export function createRoutes(deps: ApiDeps): Route[] {
         }
       }),
     );
+    const entry = { at, checks, settled: false };
+    lastHealth = entry;
+    void checks.finally(() => {
+      entry.settled = true;
+    });
+    return checks;
+  };
+  const health = async (_request: ApiRequest, caller?: Caller): Promise<HttpResponseInit> => {
+    const checks = await runChecks(caller?.canOperate ?? false);
     const ok = checks.every((c) => c.ok);
-    return json(ok ? 200 : 503, { status: ok ? 'healthy' : 'unhealthy', checks });
+    // Details name the vault, the storage endpoint and the settings: for those who run the app
+    // (a key, Pipelines.Operate); a reader learns which check fails, not where things live.
+    const shown = caller?.canOperate ? checks : checks.map((c) => ({ name: c.name, ok: c.ok, detail: c.ok ? 'ok' : 'failing (details for Pipelines.Operate)' }));
+    return json(ok ? 200 : 503, { status: ok ? 'healthy' : 'unhealthy', checks: shown });
   };
 
   const openApi = (): Promise<HttpResponseInit> => Promise.resolve(json(200, openApiDocument()));

@@ -404,7 +404,7 @@ describe('a status filter does bounded work per request (red-team pass 2, F4)', 
     assert.deepEqual(first.runs, []);
     assert.equal(first.partial, true);
     assert.ok(first.nextCursor);
-    let cursor = first.nextCursor;
+    let cursor: string | undefined = first.nextCursor;
     let pages = 1;
     let found: string[] = [];
     while (cursor && found.length === 0) {

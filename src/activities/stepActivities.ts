@@ -19,6 +19,7 @@ import type { RunState } from '../engine/types';
 import { emitRunEvents } from '../logging/events';
 import type { Logger } from '../logging/logger';
 import { maskDeep, maskSecrets, rememberSecretValue } from '../logging/mask';
+import { maskCredentialText, maskCredentials } from '../logging/serviceCredentials';
 import { runEventFromState, type RunEvent } from '../notify/event';
 import type { AlertDefinition, StepDefinition, StepKind } from '../pipelines/schema';
 import type { AttemptRecord, LogLine, RunGateReader, RunRecorder, RunWrite } from '../runs/recorder';
@@ -88,14 +89,23 @@ function parse<S extends z.ZodType>(schema: S, input: unknown, what: string): z.
 /** The error an activity throws: classified, secrets masked, no stack carrying the raw text. */
 function activityError(error: unknown): Error {
   const wrapped = toActivityError(error);
-  wrapped.message = maskSecrets(wrapped.message);
+  wrapped.message = maskCredentialText(maskSecrets(wrapped.message));
   wrapped.stack = `${wrapped.name}: ${wrapped.message}`;
   return wrapped;
 }
 
+/**
+ * What a service answered, kept without the credentials it may carry (src/logging/serviceCredentials.ts):
+ * the output goes to the run store and to Durable, where Pipelines.Read users read it. A running
+ * step's handle is the adapter's own (a status URL it polls) and is left whole.
+ */
+function withoutServiceCredentials(outcome: StepOutcome): StepOutcome {
+  return outcome.status === 'succeeded' && outcome.output !== undefined ? { ...outcome, output: maskCredentials(outcome.output) } : outcome;
+}
+
 function maskedFailure(error: unknown): FailureInfo {
   const info = classify(error);
-  return { ...info, message: maskSecrets(info.message) };
+  return { ...info, message: maskCredentialText(maskSecrets(info.message)) };
 }
 
 /** Why the run gave up on a polled job, as its attempt record says. */
@@ -164,13 +174,13 @@ export function createStepActivities(deps: StepActivityDeps): StepActivities {
     const recorder = deps.recorder;
     if (!recorder) return;
     await quietly(log, 'recording the run', () =>
-      recorder.record({ ...write, ...(write.attempts ? { attempts: write.attempts.map((a) => maskDeep(a)) } : {}) }),
+      recorder.record({ ...write, ...(write.attempts ? { attempts: write.attempts.map((a) => maskCredentials(maskDeep(a))) } : {}) }),
     );
   }
 
   /** One line in the run's log (what `logs --follow` shows), next to the process log. */
   function runLine(input: StepActivityInput, level: LogLine['level'], msg: string, fields?: JsonObject): LogLine {
-    return { time: now().toISOString(), level, msg: maskSecrets(msg), stepId: input.stepId, attempt: input.attempt, ...(fields ? { fields: maskDeep(fields) } : {}) };
+    return { time: now().toISOString(), level, msg: maskCredentialText(maskSecrets(msg)), stepId: input.stepId, attempt: input.attempt, ...(fields ? { fields: maskCredentials(maskDeep(fields)) } : {}) };
   }
 
   /**
@@ -227,7 +237,7 @@ export function createStepActivities(deps: StepActivityDeps): StepActivities {
     try {
       deployed = await deployedStep(deps.catalog, input, deps.pinned);
       ctx = { ...contextFor(input, deployed.parameters), report };
-      const outcome = maskDeep(await call(deployed, ctx));
+      const outcome = withoutServiceCredentials(maskDeep(await call(deployed, ctx)));
       if (outcome.status === 'succeeded') {
         ctx.log.info({ metrics: outcome.metrics }, 'step attempt succeeded');
         const line = runLine(input, 'info', `step ${input.stepId} attempt ${input.attempt} succeeded`, outcome.metrics);

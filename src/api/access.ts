@@ -48,6 +48,7 @@ export function admit(door: Door, access: Access, request: Pick<ApiRequest, 'met
       : 'App Service Authentication is off (WEBSITE_AUTH_ENABLED is not True): the console door trusts no principal; use a function key on /api/…, or, locally, emulate a sign-in with `npm run demo -- --serve --as operator` or `npm run dev -- --as operator`');
   }
   const caller = userCaller(user.name, user.roles);
+  refuseCrossSiteRead(request);
   if (access === 'read' && !caller.canRead) throw forbidden(user.name, ROLES.read);
   if (access === 'operate') {
     if (!caller.canOperate) throw forbidden(user.name, ROLES.operate);
@@ -58,6 +59,20 @@ export function admit(door: Door, access: Access, request: Pick<ApiRequest, 'met
 
 function forbidden(name: string, role: string): ApiProblem {
   return new ApiProblem(403, 'Forbidden', `${name} does not have the app role ${role}`);
+}
+
+/**
+ * Reads through the console door come from the console's own fetches (`same-origin`) or a link
+ * opened in the address bar (`none`). Another site's `<img>` or `<script>` pointing at a listing
+ * (`cross-site`, `same-site`) is refused before it costs a read of the run store: it rides on the
+ * signed-in user's cookie and its answer is of no use to anyone but an attacker wanting load.
+ */
+function refuseCrossSiteRead(request: Pick<ApiRequest, 'headers'>): void {
+  const site = request.headers.get('sec-fetch-site')?.trim().toLowerCase();
+  if (site === undefined || site === 'same-origin' || site === 'none') return;
+  throw new ApiProblem(403, 'Cross-site request refused', `the browser says this request comes from another site (Sec-Fetch-Site: ${oneLine(site).slice(0, 40)}); the console door answers the console itself`, [
+    { field: 'header.sec-fetch-site', message: 'must be same-origin or none' },
+  ]);
 }
 
 function refuseCrossSite(request: Pick<ApiRequest, 'headers' | 'url'>): void {
@@ -83,21 +98,25 @@ function refuseCrossSite(request: Pick<ApiRequest, 'headers' | 'url'>): void {
 }
 
 /**
- * Whether an `Origin` names the host the request was sent to: the request URL's host (the Functions
- * host builds it from the `Host` header), or the host a front end says the client used
- * (`X-Forwarded-Host`: App Service's front ends and Front Door forward the original one). `null`
- * (a sandboxed frame, a redirect across origins) is no origin. Schemes are not compared: TLS ends
- * in front of the app, which may see `http`.
+ * Whether an `Origin` names the host the request was sent to: the request URL's host, and nothing a
+ * client can write. In Azure the URL's host is the one the client used: App Service's front end
+ * passes it in `DISGUISED-HOST`, and the Functions host copies that into `Host` before anything
+ * runs (Azure/azure-functions-host, src/WebJobs.Script.WebHost/Middleware/
+ * AppServiceHeaderFixupMiddleware.cs); the worker's request URL is built from it. `X-Forwarded-Host`
+ * is not consulted: App Service neither sets nor strips it, so any client can send one (red-team
+ * pass 2, F14). A reverse proxy in front (Front Door, Application Gateway) must preserve the host
+ * name, as Azure's host-name-preservation guidance asks. `null` (a sandboxed frame, a redirect across
+ * origins) is no origin. Schemes are not compared: TLS ends in front of the app, which may see `http`.
  */
-function sameHost(origin: string, request: Pick<ApiRequest, 'headers' | 'url'>): boolean {
+function sameHost(origin: string, request: Pick<ApiRequest, 'url'>): boolean {
   let from: string;
   try {
     from = new URL(origin).host.toLowerCase();
   } catch {
     return false;
   }
-  const hosts = [hostOf(request.url), request.headers.get('x-forwarded-host')?.split(',')[0]?.trim().toLowerCase()];
-  return hosts.some((host) => host !== undefined && host !== '' && host === from);
+  const host = hostOf(request.url);
+  return host !== undefined && host !== '' && host === from;
 }
 
 function hostOf(url: string): string | undefined {

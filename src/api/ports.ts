@@ -13,6 +13,8 @@ import type { AttemptRecord, LogLine, RunRecord } from '../runs/recorder';
 export interface RunPage {
   readonly runs: readonly RunRecord[];
   readonly nextCursor?: string;
+  /** The page stopped at the store's scan budget, not at `limit`: fewer runs, and more may follow the cursor. */
+  readonly partial?: boolean;
 }
 
 /** A `cursor` / `after` the store did not issue makes it throw an error named `InvalidCursorError` (answered 400). */
@@ -33,8 +35,12 @@ export interface ScheduleControl {
 }
 
 export interface IdempotencyKeys {
-  /** Records key → runId if absent; returns the run id the key belongs to. */
-  claim(pipeline: string, key: string, runId: string): Promise<string>;
+  /**
+   * Records key → runId (and the request's fingerprint) if absent; returns the run id the key
+   * belongs to. A key already held for another fingerprint throws an error named
+   * `IdempotencyKeyReusedError` (answered 409); keys recorded without one match any request.
+   */
+  claim(scope: string, key: string, runId: string, fingerprint?: string): Promise<string>;
 }
 
 /** The first cancel of a run wins; later ones learn when it was asked for. */

@@ -11,14 +11,16 @@ import { previewSchedule } from '../scheduler/preview';
 import { scheduleStateWord } from '../core/scheduleState';
 import type { RunTrigger } from '../steps/protocol';
 import { logger } from '../logging/logger';
+import { maskCredentials } from '../logging/serviceCredentials';
 import { callerLabel, type Access, type Caller } from '../auth/roles';
 import { openApiDocument } from './openapi';
 import { emptyBody, listRunsQuery, logsQuery, rerunBody, slotsQuery, startRunBody } from './schemas';
 import type { ApiDeps } from './ports';
 import { API_HEADERS, ApiProblem, conflict, notFound, problemResponse } from './problem';
 import { readBody, readQuery, type ApiRequest } from './request';
-import { idempotentRunId, newRunId, RUN_ID_PATTERN } from './runIds';
-import { isTerminal, mergeRunView, stateFromDurable, statusFromDurable } from './runView';
+import { idempotentRerunId, idempotentRunId, newRunId, rerunKeyScope, RUN_ID_PATTERN } from './runIds';
+import { requestFingerprint } from './fingerprint';
+import { isTerminal, mergeRunView, stateFromDurable, statusFromDurable, type RunView } from './runView';
 
 export interface RouteSpec {
   readonly name: RouteName;
@@ -53,6 +55,16 @@ export const ROUTE_TABLE = [
 ] as const satisfies readonly { name: string; methods: readonly HttpMethod[]; route: string; authLevel: 'anonymous' | 'function'; access: Access }[];
 
 export type RouteName = (typeof ROUTE_TABLE)[number]['name'];
+
+/** How long one run of the health checks answers every caller (wall time). */
+export const HEALTH_TTL_MS = 30_000;
+
+interface HealthAnswer {
+  readonly name: string;
+  readonly ok: boolean;
+  readonly detail?: string;
+  readonly missing?: readonly string[];
+}
 
 // ── Handlers ──────────────────────────────────────────────────────────────────────────────────────
 
@@ -149,7 +161,12 @@ export function createRoutes(deps: ApiDeps): Route[] {
         params.problems.map((p) => ({ field: `body.${p.path}`, message: p.message })));
     }
     let runId = body.idempotencyKey ? idempotentRunId(pipeline.name, body.idempotencyKey) : newRunId(pipeline.name, now, deps.randomSuffix());
-    if (body.idempotencyKey) runId = await deps.idempotency.claim(pipeline.name, body.idempotencyKey, runId);
+    // The request as sent (not as resolved: a default `day` changes at midnight, a retry must not).
+    if (body.idempotencyKey) {
+      runId = await deps.idempotency
+        .claim(pipeline.name, body.idempotencyKey, runId, requestFingerprint({ start: pipeline.name, parameters: body.parameters ?? {} }))
+        .catch(keyReusedProblem('body.idempotencyKey', 'other parameters'));
+    }
     // The request's instant is the run's logical date (`{ run: 'logicalDate' }`) when no schedule gave one.
     const trigger: RunTrigger = { kind: 'manual', origin: 'api', requestedAt: now.toISOString(), ...by(caller) };
     const created = await startRunOnce(deps.durable, { pipeline, runId, trigger, parameters: params.parameters }, deps.starts);
@@ -174,7 +191,7 @@ export function createRoutes(deps: ApiDeps): Route[] {
     }
     const { cursor: _signed, ...filters } = query;
     const page = await deps.runs.listRuns({ ...filters, ...(cursor === undefined ? {} : { cursor }) }).catch(cursorProblem('query.cursor'));
-    return json(200, { runs: page.runs, nextCursor: page.nextCursor === undefined ? null : deps.cursors.sign(page.nextCursor, scope) });
+    return json(200, { runs: page.runs.map((r) => (r.error === undefined ? r : { ...r, error: maskCredentials(r.error) })), nextCursor: page.nextCursor === undefined ? null : deps.cursors.sign(page.nextCursor, scope), ...(page.partial ? { partial: true } : {}) });
   };
 
   const getRun = async (request: ApiRequest): Promise<HttpResponseInit> => {
@@ -185,7 +202,7 @@ export function createRoutes(deps: ApiDeps): Route[] {
     const [record, attempts, status] = await Promise.all([deps.runs.getRun(runId), deps.runs.getAttempts(runId), findInstance(deps.durable, runId)]);
     const view = mergeRunView(runId, record, attempts, status);
     if (!view) throw notFound(`no run "${runId}"`);
-    return json(200, { ...view, asOf, links: links(deps, runId) });
+    return json(200, { ...withoutServiceCredentials(view), asOf, links: links(deps, runId) });
   };
 
   const getLogs = async (request: ApiRequest): Promise<HttpResponseInit> => {
@@ -198,7 +215,8 @@ export function createRoutes(deps: ApiDeps): Route[] {
     ]);
     if (!record && !status && page.lines.length === 0) throw notFound(`no run "${runId}"`);
     const view = mergeRunView(runId, record, [], status);
-    return json(200, { runId, status: view?.status ?? 'pending', lines: page.lines, nextCursor: page.nextCursor ?? page.lines.at(-1)?.cursor ?? query.after ?? null });
+    const lines = page.lines.map((l) => ({ ...l, msg: maskCredentials(l.msg), ...(l.fields ? { fields: maskCredentials(l.fields) } : {}) }));
+    return json(200, { runId, status: view?.status ?? 'pending', lines, nextCursor: page.nextCursor ?? page.lines.at(-1)?.cursor ?? query.after ?? null });
   };
 
   const cancelRun = async (request: ApiRequest, caller?: Caller): Promise<HttpResponseInit> => {
@@ -250,11 +268,15 @@ export function createRoutes(deps: ApiDeps): Route[] {
       if (rerunIds.has(step.id)) continue;
       carried[step.id] = { fromRunId: sourceId, ...(step.output !== undefined ? { output: step.output } : {}), ...(step.metrics ? { metrics: step.metrics } : {}) };
     }
-    // Like a start, a rerun with an idempotency key lands on one run however often it is sent;
-    // the key is scoped to the source run so it never collides with a start's key.
-    const scopedKey = body.idempotencyKey === undefined ? undefined : `rerun:${sourceId}:${body.idempotencyKey}`;
-    let runId = scopedKey ? idempotentRunId(pipeline.name, scopedKey) : newRunId(pipeline.name, deps.now(), deps.randomSuffix());
-    if (scopedKey) runId = await deps.idempotency.claim(pipeline.name, scopedKey, runId);
+    // Like a start, a rerun with an idempotency key lands on one run however often it is sent; the
+    // key lives in its own scope (no start key can take its place) and is tied to its `from`.
+    const key = body.idempotencyKey;
+    let runId = key === undefined ? newRunId(pipeline.name, deps.now(), deps.randomSuffix()) : idempotentRerunId(pipeline.name, sourceId, key);
+    if (key !== undefined) {
+      runId = await deps.idempotency
+        .claim(rerunKeyScope(pipeline.name), `${sourceId}:${key}`, runId, requestFingerprint({ rerunOf: sourceId, from: body.from }))
+        .catch(keyReusedProblem('body.idempotencyKey', 'another `from`'));
+    }
     const created = await startRunOnce(deps.durable, {
       pipeline,
       runId,
@@ -312,9 +334,19 @@ export function createRoutes(deps: ApiDeps): Route[] {
       appInsightsUrl: deps.appInsightsUrl ?? null,
     }));
 
-  const health = async (): Promise<HttpResponseInit> => {
-    const checks = await Promise.all(
-      deps.health.map(async (h) => {
+  /**
+   * For readers the checks run at most once per HEALTH_TTL_MS (wall time), however many ask and
+   * however often: each run reads every secret the definitions name, and an unreadable one is not
+   * cached by the secret cache, so without this every reader request would be a round of Key Vault
+   * reads (red-team pass 2, F5). Whoever runs the app (a key, Pipelines.Operate) gets fresh checks —
+   * the answer after fixing a secret — which refresh what readers see. Concurrent callers share one run.
+   */
+  let lastHealth: { at: number; checks: Promise<HealthAnswer[]>; settled: boolean } | undefined;
+  const runChecks = (fresh: boolean): Promise<HealthAnswer[]> => {
+    const at = performance.now();
+    if (lastHealth && (!lastHealth.settled || (!fresh && at - lastHealth.at < HEALTH_TTL_MS))) return lastHealth.checks;
+    const checks = Promise.all(
+      deps.health.map(async (h): Promise<HealthAnswer> => {
         try {
           return { name: h.name, ...(await h.check()) };
         } catch (error) {
@@ -322,8 +354,20 @@ export function createRoutes(deps: ApiDeps): Route[] {
         }
       }),
     );
+    const entry = { at, checks, settled: false };
+    lastHealth = entry;
+    void checks.finally(() => {
+      entry.settled = true;
+    });
+    return checks;
+  };
+  const health = async (_request: ApiRequest, caller?: Caller): Promise<HttpResponseInit> => {
+    const checks = await runChecks(caller?.canOperate ?? false);
     const ok = checks.every((c) => c.ok);
-    return json(ok ? 200 : 503, { status: ok ? 'healthy' : 'unhealthy', checks });
+    // Details name the vault, the storage endpoint and the settings: for those who run the app
+    // (a key, Pipelines.Operate); a reader learns which check fails, not where things live.
+    const shown = caller?.canOperate ? checks : checks.map((c) => ({ name: c.name, ok: c.ok, detail: c.ok ? 'ok' : 'failing (details for Pipelines.Operate)' }));
+    return json(ok ? 200 : 503, { status: ok ? 'healthy' : 'unhealthy', checks: shown });
   };
 
   const openApi = (): Promise<HttpResponseInit> => Promise.resolve(json(200, openApiDocument()));
@@ -344,6 +388,15 @@ export function createRoutes(deps: ApiDeps): Route[] {
     openApi,
   };
   return ROUTE_TABLE.map((spec) => ({ ...spec, handle: answerProblems(handlers[spec.name]) }));
+}
+
+/**
+ * A run view without the credentials a service may have answered (src/logging/serviceCredentials.ts):
+ * activities mask before they record, and this covers records written before that rule. What the
+ * caller sent (parameters, trigger) is shown as sent.
+ */
+function withoutServiceCredentials(view: RunView): RunView {
+  return { ...view, steps: maskCredentials(view.steps), attempts: maskCredentials(view.attempts), ...(view.error === undefined ? {} : { error: maskCredentials(view.error) }) };
 }
 
 /** Which steps a rerun executes: `failed` = every step that did not succeed; a step id = it and all downstream. */
@@ -371,6 +424,18 @@ export function stepsToRerun(pipeline: PipelineDefinition, steps: readonly { id:
   // Steps upstream of `from` are reused: they must have succeeded; others run again.
   for (const s of pipeline.steps) if (!ids.has(s.id) && !succeeded.has(s.id)) ids.add(s.id);
   return ids;
+}
+
+/** A key sent again with another request: 409 naming the field, never the other run answered as if it were this one. */
+function keyReusedProblem(field: string, what: string): (error: unknown) => never {
+  return (error) => {
+    if (error instanceof Error && error.name === 'IdempotencyKeyReusedError') {
+      const runId = (error as Error & { runId?: string }).runId ?? '';
+      const message = `already used for run ${runId} with ${what}: send the same request again, or use a new key`;
+      throw new ApiProblem(409, 'Idempotency key reused', `${field}: ${message}`, [{ field, message }]);
+    }
+    throw error;
+  };
 }
 
 /**

@@ -8,6 +8,7 @@
  */
 import { PermanentError, RetryAfterError, TransientError, type ClassifiedError } from '../core/errors';
 import { maskSecrets } from '../logging/mask';
+import { BodyTooLargeError, readBoundedText } from '../core/boundedBody';
 
 export type Fetch = typeof fetch;
 
@@ -18,7 +19,15 @@ export interface HttpRequest {
   /** Sent as JSON. */
   readonly json?: unknown;
   readonly timeoutMs?: number;
+  /** The largest answer read (default DEFAULT_MAX_ANSWER_BYTES); a larger one fails permanently, unread. */
+  readonly maxBytes?: number;
 }
+
+/**
+ * 32 MiB: a run_results.json of several thousand nodes is a few MiB; an ARM or Blob answer is
+ * smaller still. What passes it is not read, so a service's answer cannot exhaust the instance.
+ */
+export const DEFAULT_MAX_ANSWER_BYTES = 32 * 1024 * 1024;
 
 export interface HttpReply {
   readonly status: number;
@@ -54,8 +63,9 @@ export async function send(fetchImpl: Fetch, request: HttpRequest, what: string)
       signal: AbortSignal.timeout(request.timeoutMs ?? DEFAULT_TIMEOUT_MS),
       redirect: 'manual',
     });
-    return { status: response.status, headers: response.headers, text: await response.text() };
+    return { status: response.status, headers: response.headers, text: await readBoundedText(response, request.maxBytes ?? DEFAULT_MAX_ANSWER_BYTES) };
   } catch (error) {
+    if (error instanceof BodyTooLargeError) throw new PermanentError(`${what}: ${error.message}`, { code: 'ANSWER_TOO_LARGE' });
     const reason = error instanceof Error && error.name === 'TimeoutError' ? 'timed out' : describeNetworkError(error);
     throw new TransientError(`${what}: ${reason}`, { code: 'NETWORK' });
   }

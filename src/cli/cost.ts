@@ -26,7 +26,8 @@ interface CostOptions {
 }
 
 function parseSets(pairs: readonly string[]): Record<string, string> {
-  const out: Record<string, string> = {};
+  // No prototype: `--set __proto__=1` is a name like any other, refused as not a cost parameter.
+  const out = Object.create(null) as Record<string, string>;
   for (const pair of pairs) {
     const eq = pair.indexOf('=');
     if (eq <= 0) throw new CliError(`--set ${pair}: expected name=value`, EXIT.invalid);

@@ -15,6 +15,8 @@ export const EXIT = {
   unreachable: 6,
   /** Conflict (409): e.g. cancelling a finished run. */
   conflict: 7,
+  /** `--follow` lost the server mid-run (after retrying): the run goes on; its outcome is unknown. */
+  couldNotFollow: 8,
 } as const;
 
 export class CliError extends Error {

@@ -11,8 +11,10 @@
 import type { TriggerWords } from '../core/trigger';
 import { isTerminalRunStatus } from '../core/runStatus';
 import { repeatedErrors, type RepeatedErrors } from '../core/repeatedErrors';
-import type { ApiClient } from './client';
-import { EXIT } from './exitCodes';
+import { calculateRetryDelay, delay } from '@azure/core-util';
+import { TransientCliError, type ApiClient } from './client';
+import { runViewAnswer, logPageAnswer } from './answers';
+import { CliError, EXIT } from './exitCodes';
 import { oneLine } from '../core/visibleText';
 
 interface StepView {
@@ -63,7 +65,16 @@ export interface FollowOptions {
   readonly write: (line: string) => void;
   /** Logs only (the `logs --follow` command) or steps and logs. */
   readonly steps: boolean;
+  /** First wait before retrying a transient failure (default 1 s; doubled with jitter up to 30 s). */
+  readonly retryDelayMs?: number;
 }
+
+/**
+ * Tries of one read while following before giving up: with the default delays (1, 2, 4, 8, 16 s,
+ * jittered) about half a minute of 502s, resets or stalls — a restart or deploy of the app — is
+ * ridden out. Then the CLI exits EXIT.couldNotFollow: never 1, which means "the run failed".
+ */
+export const FOLLOW_TRIES = 6;
 
 export const exitCodeFor = (status: string): number =>
   status === 'succeeded' ? EXIT.ok : status === 'cancelled' ? EXIT.cancelled : EXIT.failed;
@@ -114,8 +125,26 @@ export async function follow(client: ApiClient, runId: string, options: FollowOp
   let lastTime: string | undefined;
   /** Events after the latest view's `asOf`, printed once a later view covers them. */
   let held: Printable[] = [];
+  let seenRun = false;
+  /** One read, retried on transient failures (core-util's exponential delay with jitter). */
+  const read = async <T>(path: string, query: Record<string, string | number | undefined>, shape: Parameters<ApiClient['get']>[2]): Promise<T> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await client.get<T>(path, query, shape);
+      } catch (error) {
+        if (!(error instanceof TransientCliError)) throw error;
+        if (attempt >= FOLLOW_TRIES) {
+          // Never seen: the server is not there (its own exit code). Seen: the run goes on without us.
+          if (!seenRun) throw error;
+          throw new CliError(`could not follow run ${runId} after ${FOLLOW_TRIES} tries: ${error.message}. The run goes on: durable-pipelines logs ${runId} --follow`, EXIT.couldNotFollow);
+        }
+        await delay(calculateRetryDelay(attempt - 1, { retryDelayInMs: options.retryDelayMs ?? 1000, maxRetryDelayInMs: 30_000 }).retryAfterInMs);
+      }
+    }
+  };
   for (;;) {
-    const run = await client.get<RunViewJson>(`runs/${encodeURIComponent(runId)}`);
+    const run = await read<RunViewJson>(`runs/${encodeURIComponent(runId)}`, {}, runViewAnswer);
+    seenRun = true;
     const events: Printable[] = held;
     held = [];
     if (options.steps) {
@@ -147,7 +176,7 @@ export async function follow(client: ApiClient, runId: string, options: FollowOp
       });
     }
     for (;;) {
-      const page = await client.get<LogPage>(`runs/${encodeURIComponent(runId)}/logs`, { after: cursor, limit: 500 });
+      const page = await read<LogPage>(`runs/${encodeURIComponent(runId)}/logs`, { after: cursor, limit: 500 }, logPageAnswer);
       for (const line of page.lines) {
         // The run's own "run <status>" line is said once, last, from the run's view (which names the
         // step): the view polled just before may not have shown every step's final state yet.

@@ -16,6 +16,7 @@ import { pipelineInputs } from '../pipelines/definitions';
 import { PipelineValidationError } from '../pipelines/validate';
 import { previewSchedule, MAX_PREVIEW_COUNT } from '../scheduler/preview';
 import { ApiClient } from './client';
+import { cancelAnswer, logPageAnswer, pausedAnswer, pipelinesAnswer, rerunAnswer, runPageAnswer, runViewAnswer, slotsAnswer, startAnswer } from './answers';
 import { addCostCommand } from './cost';
 import { CliError, EXIT } from './exitCodes';
 import { follow, formatLogLine, type RunViewJson } from './follow';
@@ -54,6 +55,9 @@ interface RunRow {
 
 type Out = (line: string) => void;
 
+/** Pages one command reads at most (`runs ls --all`, `logs`): a server that pages forever is not followed forever. */
+const MAX_PAGES = 1000;
+
 export function buildProgram(print_: Out = (l) => console.log(l), setExit: (code: number) => void = (c) => (process.exitCode = c)): Command {
   // Everything printed passes here: no control character from server data reaches the terminal.
   const out: Out = (line) => print_(keepingLines(line));
@@ -69,7 +73,7 @@ export function buildProgram(print_: Out = (l) => console.log(l), setExit: (code
   const globals = (): GlobalOptions => program.opts<GlobalOptions>();
   const client = () => new ApiClient({ baseUrl: globals().url, ...(globals().key ? { key: globals().key } : {}) });
   const print = (data: unknown, human: () => string) => out(globals().json ? JSON.stringify(data, null, 2) : human());
-  const fetchListing = (api = client()) => api.get<{ pipelines: PipelineJson[]; schedulerEnabled?: boolean }>('pipelines');
+  const fetchListing = (api = client()) => api.get<{ pipelines: PipelineJson[]; schedulerEnabled?: boolean }>('pipelines', {}, pipelinesAnswer);
   const fetchPipelines = async (api = client()): Promise<PipelineJson[]> => (await fetchListing(api)).pipelines;
 
   const pipelines = program.command('pipelines').description('pipelines the app serves');
@@ -116,7 +120,7 @@ export function buildProgram(print_: Out = (l) => console.log(l), setExit: (code
       const started = await api.post<{ runId: string; created: boolean }>(`pipelines/${encodeURIComponent(pipeline)}/runs`, {
         parameters,
         ...(opts.idempotencyKey ? { idempotencyKey: opts.idempotencyKey } : {}),
-      });
+      }, startAnswer);
       if (!opts.follow) {
         print(started, () => inLine`${started.created ? 'started' : 'already exists'}: ${started.runId}`);
         return;
@@ -142,15 +146,23 @@ export function buildProgram(print_: Out = (l) => console.log(l), setExit: (code
       const runsSeen: RunRow[] = [];
       let cursor = opts.cursor;
       let nextCursor: string | null;
+      const cursorsSeen = new Set<string>();
+      let partial = false;
       do {
-        const page = await api.get<{ runs: RunRow[]; nextCursor: string | null }>('runs', { ...filters, cursor });
+        const page = await api.get<{ runs: RunRow[]; nextCursor?: string | null; partial?: boolean }>('runs', { ...filters, cursor }, runPageAnswer);
+        partial = page.partial === true;
         runsSeen.push(...page.runs);
-        nextCursor = page.nextCursor;
+        nextCursor = page.nextCursor ?? null;
         cursor = nextCursor ?? undefined;
+        // A server that never stops paging (or sends a cursor twice) is not followed forever.
+        if (nextCursor !== null && opts.all && (cursorsSeen.has(nextCursor) || cursorsSeen.size >= MAX_PAGES)) {
+          throw new CliError(`runs ls --all: the server sent ${cursorsSeen.has(nextCursor) ? 'a cursor it had sent before' : `more than ${MAX_PAGES} pages`}; stopped after ${runsSeen.length} runs (narrow with --since/--until/--pipeline)`, EXIT.failed);
+        }
+        if (nextCursor !== null) cursorsSeen.add(nextCursor);
       } while (opts.all && nextCursor);
       print({ runs: runsSeen, nextCursor }, () =>
         (runsSeen.length === 0
-          ? 'no runs'
+          ? partial ? 'no match among the latest runs searched' : 'no runs'
           : table(['RUN', 'PIPELINE', 'STATUS', 'STARTED BY', 'CREATED', 'DURATION'], runsSeen.map((r) => [r.runId, r.pipeline, r.status, describeTrigger(r.trigger), r.createdAt, seconds(r.durationSeconds)]))) +
         (nextCursor ? inLine`\n\nmore runs: durable-pipelines runs ls ${nextPageArgs(opts, nextCursor)}   (or --all)` : ''),
       );
@@ -159,7 +171,7 @@ export function buildProgram(print_: Out = (l) => console.log(l), setExit: (code
     .command('show <runId>')
     .description('a run with its steps, attempts and metrics')
     .action(async (runId: string) => {
-      const run = await client().get<RunViewJson>(`runs/${encodeURIComponent(runId)}`);
+      const run = await client().get<RunViewJson>(`runs/${encodeURIComponent(runId)}`, {}, runViewAnswer);
       print(run, () => showRun(run));
     });
 
@@ -174,8 +186,9 @@ export function buildProgram(print_: Out = (l) => console.log(l), setExit: (code
       const lines: unknown[] = [];
       let after: string | undefined;
       const compact = repeatedErrorCompactor();
-      for (;;) {
-        const page = await api.get<{ lines: { time: string; level: string; msg: string; stepId?: string; cursor: string }[]; nextCursor: string | null }>(`runs/${encodeURIComponent(runId)}/logs`, { after, limit: 1000 });
+      for (let pages = 1; ; pages++) {
+        if (pages > MAX_PAGES) throw new CliError(`logs: the server sent more than ${MAX_PAGES} pages; stopped`, EXIT.failed);
+        const page = await api.get<{ lines: { time: string; level: string; msg: string; stepId?: string; cursor: string }[]; nextCursor?: string | null }>(`runs/${encodeURIComponent(runId)}/logs`, { after, limit: 1000 }, logPageAnswer);
         for (const l of page.lines) {
           lines.push(l);
           if (!globals().json) out(formatLogLine({ ...l, msg: compact(l.msg) }, (iso) => iso));
@@ -190,7 +203,7 @@ export function buildProgram(print_: Out = (l) => console.log(l), setExit: (code
     .command('cancel <runId>')
     .description('cancel a running run')
     .action(async (runId: string) => {
-      const result = await client().post<{ runId: string; status: string }>(`runs/${encodeURIComponent(runId)}/cancel`);
+      const result = await client().post<{ runId: string; status: string }>(`runs/${encodeURIComponent(runId)}/cancel`, {}, cancelAnswer);
       print(result, () => inLine`cancelling ${result.runId}`);
     });
 
@@ -202,7 +215,7 @@ export function buildProgram(print_: Out = (l) => console.log(l), setExit: (code
     .option('--interval <seconds>', 'poll interval while following', '2')
     .action(async (runId: string, opts: { from: string; follow: boolean; interval: string }) => {
       const api = client();
-      const result = await api.post<{ runId: string; rerunOf?: string; rerunSteps: string[]; reusedSteps: string[] }>(`runs/${encodeURIComponent(runId)}/rerun`, { from: opts.from });
+      const result = await api.post<{ runId: string; rerunOf?: string; rerunSteps: string[]; reusedSteps: string[] }>(`runs/${encodeURIComponent(runId)}/rerun`, { from: opts.from }, rerunAnswer);
       const upstream = opts.from === 'failed' ? [] : await upstreamReruns(api, runId, opts.from, result.rerunSteps);
       const text = () =>
         inLine`started ${result.runId}: runs ${result.rerunSteps.join(', ')}; reuses ${result.reusedSteps.join(', ') || 'nothing'}` +
@@ -239,7 +252,7 @@ export function buildProgram(print_: Out = (l) => console.log(l), setExit: (code
       .command(`${verb} <pipeline> <schedule>`)
       .description(`${verb} a schedule at runtime (no redeploy)`)
       .action(async (pipeline: string, schedule: string) => {
-        const result = await client().post<{ paused: boolean; nextRun: { local: string } | null }>(`pipelines/${encodeURIComponent(pipeline)}/schedules/${encodeURIComponent(schedule)}/${verb}`);
+        const result = await client().post<{ paused: boolean; nextRun: { local: string } | null }>(`pipelines/${encodeURIComponent(pipeline)}/schedules/${encodeURIComponent(schedule)}/${verb}`, {}, pausedAnswer);
         // Resumed is not active when the app's scheduler is off: say so rather than show a next run.
         const schedulerOn = result.paused || ((await fetchListing()).schedulerEnabled ?? true);
         print(result, () =>
@@ -255,7 +268,7 @@ export function buildProgram(print_: Out = (l) => console.log(l), setExit: (code
     .action(async (pipeline: string, schedule: string, opts: { limit: string }) => {
       const limit = Number(opts.limit);
       if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new CliError('--limit: a whole number from 1 to 1000', EXIT.invalid);
-      const history = await client().get<SlotHistoryJson>(`pipelines/${encodeURIComponent(pipeline)}/schedules/${encodeURIComponent(schedule)}/slots`, { limit });
+      const history = await client().get<SlotHistoryJson>(`pipelines/${encodeURIComponent(pipeline)}/schedules/${encodeURIComponent(schedule)}/slots`, { limit }, slotsAnswer);
       print(history, () =>
         history.slots.length === 0
           ? inLine`${pipeline}/${schedule}: no slot recorded yet`
@@ -321,8 +334,8 @@ const shellWord = (word: string): string => (/^[\w@%+=:,./-]+$/.test(word) ? wor
  * that did not succeed in the source run, which the server reruns because <step> needs their output.
  */
 async function upstreamReruns(api: ApiClient, sourceRunId: string, from: string, rerunSteps: readonly string[]): Promise<string[]> {
-  const source = await api.get<{ pipeline: string }>(`runs/${encodeURIComponent(sourceRunId)}`);
-  const steps = (await api.get<{ pipelines: PipelineJson[] }>('pipelines')).pipelines.find((p) => p.name === source.pipeline)?.steps ?? [];
+  const source = await api.get<{ pipeline: string }>(`runs/${encodeURIComponent(sourceRunId)}`, {}, runViewAnswer);
+  const steps = (await api.get<{ pipelines: PipelineJson[] }>('pipelines', {}, pipelinesAnswer)).pipelines.find((p) => p.name === source.pipeline)?.steps ?? [];
   const downstream = new Set([from]);
   for (let grew = true; grew; ) {
     grew = false;

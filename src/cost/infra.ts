@@ -81,10 +81,10 @@ function toBool(name: string, value: string): boolean {
   throw new InfraReadError(`${name}: expected true or false, got "${value}"`);
 }
 
+/** Digits only, at most nine: `1e308`, `Infinity` or `0x10` would price a bill of €Infinity or a surprise. */
 function toInt(name: string, value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new InfraReadError(`${name}: expected a whole number, got "${value}"`);
-  return n;
+  if (!/^\d{1,9}$/u.test(value)) throw new InfraReadError(`${name}: expected a whole number from 0 to 999999999, got "${value}"`);
+  return Number(value);
 }
 
 /**

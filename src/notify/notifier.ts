@@ -23,6 +23,7 @@ import type { AlertDefinition } from '../pipelines/schema';
 import type { Logger } from '../logging/logger';
 import { parseRetryAfterSeconds } from '../core/retryAfter';
 import { maskSecrets } from '../logging/mask';
+import { readBoundedText } from '../core/boundedBody';
 import type { SecretResolver } from '../secrets/types';
 import type { RunEvent } from './event';
 import { factsOf, slackPayload, teamsPayload } from './format';
@@ -101,7 +102,8 @@ export function createNotifier(deps: NotifierDeps): Notifier {
     } catch (error) {
       return { ok: false, reason: describeError(error), retry: true };
     }
-    const text = await response.text().catch(() => '');
+    // A webhook's answer is a word ("ok") or a short error: read no more than that needs.
+    const text = await readBoundedText(response, 64 * 1024).catch(() => '');
     if (response.ok) return { ok: true, status: response.status };
     // A revoked or rotated webhook: re-read the secret next time.
     if ([401, 403, 404, 410].includes(response.status)) deps.secrets.invalidate(alert.webhook.secret);

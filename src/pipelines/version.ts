@@ -12,7 +12,7 @@ import { configure } from 'safe-stable-stringify';
 import type { PipelineDefinition } from './schema';
 
 // Keys sorted; anything that is not plain JSON (a cycle, a function, a bigint) is an error, not a guess.
-const canonicalJson = configure({ deterministic: true, strict: true, circularValue: Error, bigint: false });
+export const canonicalJson = configure({ deterministic: true, strict: true, circularValue: Error, bigint: false });
 
 const versions = new WeakMap<PipelineDefinition, string>();
 

@@ -88,6 +88,8 @@ export interface ListRunsQuery {
 export interface RunPage {
   readonly runs: readonly RunRecord[];
   readonly nextCursor?: string;
+  /** Stopped at RUN_SCAN_BUDGET under a status filter: fewer runs than `limit`, more may follow the cursor. */
+  readonly partial?: boolean;
 }
 
 export interface LogPage {
@@ -104,6 +106,17 @@ export interface PurgeResult {
 }
 
 /** Thrown for a cursor this store did not issue (the API answers 400). */
+/** Runs one list request examines at most under a status filter (one point read each). */
+export const RUN_SCAN_BUDGET = 200;
+
+/** An idempotency key sent again with another request (other parameters, another `from`). */
+export class IdempotencyKeyReusedError extends Error {
+  override readonly name = 'IdempotencyKeyReusedError';
+  constructor(readonly runId: string) {
+    super(`this idempotency key was used for another request (run ${runId})`);
+  }
+}
+
 export class InvalidCursorError extends Error {
   override readonly name = 'InvalidCursorError';
 }
@@ -516,6 +529,12 @@ export class TableRunStore implements RunRecorder, RunGateReader, SchedulerStore
     const lowerTime = untilMs === undefined ? '' : invertedTime(untilMs - 1);
     const upper = sinceMs === undefined ? '~' : `${invertedTime(sinceMs)}~~`;
     const runs: RunRecord[] = [];
+    // A filter the index cannot answer (status: it changes, the index row does not) costs a point
+    // read per run examined; one request examines at most RUN_SCAN_BUDGET runs, then answers what it
+    // found with a cursor after the last run examined (`partial`), so no request's cost grows with
+    // the history and the caller decides whether to go on.
+    let examined = 0;
+    const pageSize = q.status === undefined ? q.limit : Math.min(RUN_SCAN_BUDGET, Math.max(q.limit, 50));
     for (const bucket of monthsDescending(newest, oldest)) {
       const pk = indexPartition(bucket);
       const fromCursor = q.cursor !== undefined && q.cursor.b === bucket;
@@ -525,14 +544,19 @@ export class TableRunStore implements RunRecorder, RunGateReader, SchedulerStore
       if (q.pipeline !== undefined) filter += ` and pipeline eq ${odataString(q.pipeline)}`;
       // Pages may come back short or empty with a continuation (a filter, the service's time
       // limit): follow the continuation rather than take a short page for the end.
-      const pages = this.t.index.listEntities<Record<string, unknown>>({ queryOptions: { filter, select: ['RowKey', 'runId'] } }).byPage({ maxPageSize: q.limit });
+      const pages = this.t.index.listEntities<Record<string, unknown>>({ queryOptions: { filter, select: ['RowKey', 'runId'] } }).byPage({ maxPageSize: pageSize });
       for await (const page of pages) {
         const hits = page.map((r) => ({ id: typeof r['runId'] === 'string' ? r['runId'] : '', ms: fromInvertedTime(rowKeyOf(r)) }));
         const found = await this.readHits(hits, q.status, q.pipeline);
+        examined += hits.length;
         for (const [i, run] of found.entries()) {
           if (!run) continue;
           runs.push(run);
           if (runs.length >= q.limit) return { runs, nextCursor: encodeCursor({ b: bucket, r: rowKeyOf(page[i]!) }) };
+        }
+        const last = page.at(-1);
+        if (q.status !== undefined && examined >= RUN_SCAN_BUDGET && last !== undefined) {
+          return { runs, nextCursor: encodeCursor({ b: bucket, r: rowKeyOf(last) }), partial: true };
         }
       }
     }
@@ -666,19 +690,33 @@ export class TableRunStore implements RunRecorder, RunGateReader, SchedulerStore
 
   // ───────────────────────────── idempotency keys ─────────────────────────────
 
-  /** Records key → runId if absent; returns the run id the key belongs to. */
-  async claim(pipeline: string, key: string, runId: string): Promise<string> {
+  /**
+   * Records key → runId if absent; returns the run id the key belongs to. `scope` is the pipeline
+   * (starts) or its rerun scope (api/runIds.ts); `fingerprint` is the request's, so a key sent again
+   * with another request is refused (IdempotencyKeyReusedError) rather than answered with a run
+   * that is not what was asked.
+   */
+  async claim(scope: string, key: string, runId: string, fingerprint?: string): Promise<string> {
     await this.ready();
     // The marker in the run's partition lets retention find and delete the key with the run.
-    await this.t.runs.upsertEntity({ partitionKey: runId, rowKey: IDEMPOTENCY_MARKER_ROW, pipeline, key }, 'Replace');
+    await this.t.runs.upsertEntity({ partitionKey: runId, rowKey: IDEMPOTENCY_MARKER_ROW, pipeline: scope, key }, 'Replace');
     try {
-      await this.t.idempotency.createEntity({ partitionKey: encodeKeyPart(pipeline), rowKey: encodeKeyPart(key), runId, createdAt: this.now().toISOString() });
+      await this.t.idempotency.createEntity({
+        partitionKey: encodeKeyPart(scope),
+        rowKey: encodeKeyPart(key),
+        runId,
+        createdAt: this.now().toISOString(),
+        ...(fingerprint === undefined ? {} : { fingerprint }),
+      });
       return runId;
     } catch (error) {
       if (statusOf(error) !== 409) throw error;
     }
-    const row = await getOrUndefined(this.t.idempotency, encodeKeyPart(pipeline), encodeKeyPart(key));
-    return typeof row?.['runId'] === 'string' ? row['runId'] : runId;
+    const row = await getOrUndefined(this.t.idempotency, encodeKeyPart(scope), encodeKeyPart(key));
+    const owner = typeof row?.['runId'] === 'string' ? row['runId'] : runId;
+    const held = row?.['fingerprint'];
+    if (fingerprint !== undefined && typeof held === 'string' && held !== fingerprint) throw new IdempotencyKeyReusedError(owner);
+    return owner;
   }
 
   claimIdempotencyKey(pipeline: string, key: string, runId: string): Promise<string> {

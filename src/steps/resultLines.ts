@@ -4,6 +4,7 @@
  * capped per run in the store, and one step must not fill it.
  */
 import type { Json, JsonObject } from '../core/json';
+import { maskCredentialText, maskCredentials } from '../logging/serviceCredentials';
 import type { CopyIntoSummary } from './snowflake/copyResult';
 import type { DbtNodeResult } from './dbt/runResults';
 
@@ -59,7 +60,8 @@ export function dbtNodeLines(nodes: readonly DbtNodeResult[], label: string): St
 
 /** The export function's answer in one line: its JSON (or text), cut short. */
 export function answerLine(what: string, status: number, body: Json | undefined, text: string): StepLogLine {
-  const shown = body === undefined ? text : JSON.stringify(body);
+  // Masked before it is cut: a cut through a credential's value would leave its start readable.
+  const shown = body === undefined ? maskCredentialText(text) : JSON.stringify(maskCredentials(body));
   const excerpt = shown.length > ANSWER_EXCERPT ? `${shown.slice(0, ANSWER_EXCERPT - 1)}…` : shown;
   return { level: 'info', msg: `${what} answered ${status}${excerpt ? `: ${excerpt.replace(/\s+/g, ' ')}` : ''}` };
 }

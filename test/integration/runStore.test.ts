@@ -427,3 +427,31 @@ describe('run records the API creates, and what activities check against them', 
     assert.deepEqual([second?.status, second?.endedAt, second?.finishedAfterEnd], ['succeeded', iso(T0 + 12_000), true]);
   });
 });
+
+describe('a status filter does bounded work per request (red-team pass 2, F4)', () => {
+  test('250 runs, one cancelled (the oldest): each page examines at most the scan budget and answers partial with a cursor; following the cursors finds it', async () => {
+    const { RUN_SCAN_BUDGET } = await import('../../src/runs/tableStore');
+    const store = freshStore();
+    await seedRuns(store, 'sales', 1, { status: 'cancelled', start: T0 - 86_400_000 });
+    await seedRuns(store, 'sales', 250, { stepMs: 60_000 });
+    const first = await store.listRuns({ status: 'cancelled', limit: 1 });
+    assert.deepEqual(first.runs, []);
+    assert.equal(first.partial, true);
+    assert.ok(first.nextCursor);
+    let cursor: string | undefined = first.nextCursor;
+    let pages = 1;
+    let found: string[] = [];
+    while (cursor && found.length === 0) {
+      const page = await store.listRuns({ status: 'cancelled', limit: 1, cursor });
+      found = page.runs.map((r) => r.runId);
+      cursor = page.nextCursor;
+      pages++;
+    }
+    assert.deepEqual(found, ['sales-run-000']);
+    assert.equal(pages, Math.ceil(251 / RUN_SCAN_BUDGET), 'one page per budget of runs examined');
+    // Without a status filter the index answers alone: a full page, never partial.
+    const plain = await store.listRuns({ limit: 5 });
+    assert.equal(plain.runs.length, 5);
+    assert.equal(plain.partial, undefined);
+  });
+});

@@ -42,15 +42,15 @@ describe('the API logs no key', () => {
 });
 
 describe('the CLI prints no credential of its --url', () => {
-  test('"cannot reach" names the server without the password or the ?code= the URL carried', async () => {
+  test('a --url carrying credentials is refused before anything is sent, its credentials not printed', async () => {
     const { main } = await import('../../src/cli/main');
     const port = await closedPort();
     for (const url of [`http://admin:hunter2-${KEY}@127.0.0.1:${port}`, `http://127.0.0.1:${port}/?code=${KEY}`, `http://${KEY}@127.0.0.1:${port}`]) {
       const errors: string[] = [];
       const code = await main(['node', 'durable-pipelines', '--url', url, 'pipelines', 'ls'], (line) => errors.push(line));
-      assert.equal(code, 6, errors.join('\n'));
+      assert.equal(code, 3, errors.join('\n'));
       const text = errors.join('\n');
-      assert.match(text, /cannot reach http:\/\//);
+      assert.match(text, /--url: http:\/\/.* carries credentials or a query; a URL cannot carry credentials/);
       assert.ok(!text.includes(KEY), `the CLI printed a credential: ${text}`);
       const json: string[] = [];
       await main(['node', 'durable-pipelines', '--json', '--url', url, 'pipelines', 'ls'], (line) => json.push(line));

@@ -5,8 +5,9 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ApiClient } from '../../src/cli/client';
-import { follow, logText, type RunViewJson } from '../../src/cli/follow';
+import { ApiClient, TransientCliError } from '../../src/cli/client';
+import { CliError, EXIT } from '../../src/cli/exitCodes';
+import { FOLLOW_TRIES, follow, logText, type RunViewJson } from '../../src/cli/follow';
 
 const failedLoad = (errorClass: string): RunViewJson => ({
   runId: 'r1',
@@ -119,5 +120,41 @@ describe('--follow merges the run view and its log in time order', () => {
   test('no notice without a published wait, whatever the steps look like (the CLI computes nothing)', async () => {
     const out = await run([{ view: { ...failedLoad('transient'), status: 'failed', asOf: t(500) }, lines: [] }], true);
     assert.equal(out.filter((l) => /pipeline attempt/.test(l)).length, 0, out.join('\n'));
+  });
+});
+
+describe('--follow rides out a front end that stumbles (red-team pass 2, F7)', () => {
+  const running: RunViewJson = { runId: 'r1', pipeline: 'p', status: 'running', metrics: {}, steps: [] };
+  const done: RunViewJson = { ...running, status: 'succeeded' };
+  /** Answers from a script: each entry is a view, or a transient failure (502, reset, stall). */
+  class StumblingApi extends ApiClient {
+    readonly calls: string[] = [];
+    constructor(private readonly views: readonly (RunViewJson | 'fail')[]) {
+      super({ baseUrl: 'http://127.0.0.1:1' });
+    }
+    override get<T>(path: string): Promise<T> {
+      this.calls.push(path);
+      if (path.endsWith('/logs')) return Promise.resolve({ lines: [], nextCursor: null } as T);
+      const next = this.views[Math.min(this.calls.filter((c) => !c.endsWith('/logs')).length - 1, this.views.length - 1)];
+      if (next === 'fail') return Promise.reject(new TransientCliError('server error (HTTP 502): Bad Gateway', EXIT.failed));
+      return Promise.resolve(next as T);
+    }
+  }
+
+  test('a few 502s while the run runs are retried; the exit code is the run\'s own', async () => {
+    const api = new StumblingApi([running, 'fail', 'fail', 'fail', running, done]);
+    const { exitCode } = await follow(api, 'r1', { json: false, intervalMs: 0, write: () => undefined, steps: true, retryDelayMs: 1 });
+    assert.equal(exitCode, EXIT.ok);
+  });
+
+  test('a server lost for good exits "could not follow" (8), never 1 ("the run failed"), naming how to resume', async () => {
+    const api = new StumblingApi([running, 'fail']);
+    await assert.rejects(follow(api, 'r1', { json: false, intervalMs: 0, write: () => undefined, steps: true, retryDelayMs: 1 }), (error: CliError) => {
+      assert.equal(error.exitCode, EXIT.couldNotFollow);
+      assert.equal(EXIT.couldNotFollow, 8);
+      assert.match(error.message, /could not follow run r1 after 6 tries: server error \(HTTP 502\).*durable-pipelines logs r1 --follow/);
+      return true;
+    });
+    assert.equal(api.calls.filter((c) => c === 'runs/r1').length, 1 + FOLLOW_TRIES);
   });
 });

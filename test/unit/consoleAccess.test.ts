@@ -82,3 +82,19 @@ describe('console access', () => {
     assert.equal(decodePrincipal('not base64 json'), undefined);
   });
 });
+
+describe('console door: what a client writes cannot vouch for its origin (red-team pass 2, F14, F4)', () => {
+  const operator = signedIn(LOCAL_USERS.operator, consoleChange);
+  test('Origin of another site is refused, with or without an X-Forwarded-Host naming that site', () => {
+    assert.equal(statusOf(() => admit('console', 'operate', request('POST', { ...operator, origin: 'https://evil.example' }), on)), 403);
+    assert.equal(statusOf(() => admit('console', 'operate', request('POST', { ...operator, origin: 'https://evil.example', 'x-forwarded-host': 'evil.example' }), on)), 403);
+    // The host the request was sent to (App Service copies DISGUISED-HOST into Host) is the one that counts.
+    assert.equal(admit('console', 'operate', request('POST', { ...operator, origin: 'https://pipelines.example.net' }), on)?.name, 'operator@localhost');
+  });
+  test('a cross-site read (another site\'s <img> riding on the sign-in) is refused before any work; the console\'s own and a typed URL are served', () => {
+    const reader = signedIn(LOCAL_USERS.reader);
+    for (const site of ['cross-site', 'same-site']) assert.equal(statusOf(() => admit('console', 'read', request('GET', { ...reader, 'sec-fetch-site': site }), on)), 403, site);
+    for (const site of ['same-origin', 'none']) assert.equal(admit('console', 'read', request('GET', { ...reader, 'sec-fetch-site': site }), on)?.name, 'reader@localhost', site);
+    assert.equal(admit('console', 'read', request('GET', reader), on)?.name, 'reader@localhost');
+  });
+});

@@ -16,13 +16,14 @@ import { z } from 'zod';
 import type { Json, JsonObject } from '../../core/json';
 import { PermanentError, TransientError, type ClassifiedError } from '../../core/errors';
 import { parseRetryAfterSeconds } from '../../core/retryAfter';
+import { BodyTooLargeError, describeBytes, readBoundedText } from '../../core/boundedBody';
 import { maskSecrets } from '../../logging/mask';
 import { fillJson } from '../../pipelines/runValues';
 import type { ConfigValue, StepDefinition } from '../../pipelines/schema';
 import { MissingSettingError, resolveValue } from '../../secrets/types';
 import type { AdapterFor, StepContext } from '../adapter';
 import type { StepOutcome } from '../protocol';
-import { DEFAULT_MAX_OUTPUT_BYTES, boundedOutput, excerpt, httpFailure, isObject, metricsFrom, parseJson } from './response';
+import { DEFAULT_MAX_ANSWER_BYTES, DEFAULT_MAX_OUTPUT_BYTES, boundedOutput, excerpt, httpFailure, isObject, metricsFrom, parseJson } from './response';
 import { sealQuery, unsealQuery } from './sealedQuery';
 import { answerLine } from '../resultLines';
 
@@ -32,6 +33,8 @@ export interface AzureFunctionAdapterDeps {
   readonly fetch?: typeof fetch;
   /** Bytes of response body kept in the run record (default 8 KiB). */
   readonly maxOutputBytes?: number;
+  /** Bytes of response body read at most (default 1 MiB): a larger answer is not read. */
+  readonly maxAnswerBytes?: number;
   readonly now?: () => number;
   /** Azure's front-end limit for an HTTP answer (230 s); tests scale it down with their stand-in. */
   readonly frontEndLimitMs?: number;
@@ -77,6 +80,7 @@ type Handle = z.infer<typeof handleSchema>;
 export function createAzureFunctionAdapter(deps: AzureFunctionAdapterDeps = {}): AdapterFor<'azureFunction'> {
   const doFetch = deps.fetch ?? fetch;
   const maxOutputBytes = deps.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
+  const maxAnswerBytes = deps.maxAnswerBytes ?? DEFAULT_MAX_ANSWER_BYTES;
   const now = deps.now ?? Date.now;
   const frontEndLimitMs = deps.frontEndLimitMs ?? FRONT_END_LIMIT_MS;
 
@@ -108,9 +112,14 @@ export function createAzureFunctionAdapter(deps: AzureFunctionAdapterDeps = {}):
     }
     let text: string;
     try {
-      text = await response.text();
+      text = await readBoundedText(response, maxAnswerBytes);
     } catch (error) {
-      throw networkFailure(what, error, step.requestTimeout);
+      if (!(error instanceof BodyTooLargeError)) throw networkFailure(what, error, step.requestTimeout);
+      // Streamed and dropped past the bound: the answer's size never decides the instance's memory.
+      const message = `${what} answered HTTP ${response.status} with more than ${describeBytes(maxAnswerBytes)}; the answer was not read (the run keeps ${describeBytes(maxOutputBytes)} of an answer: have the function answer a summary)`;
+      ctx.log.warn({ host: url.host, method: init.method, status: response.status, ms: now() - started }, message);
+      if (response.ok) throw new PermanentError(message, { code: 'ANSWER_TOO_LARGE' });
+      text = `(an answer of more than ${describeBytes(maxAnswerBytes)}, not read)`;
     }
     const ms = now() - started;
     ctx.log.info({ host: url.host, method: init.method, status: response.status, ms }, `${what} answered ${response.status}`);

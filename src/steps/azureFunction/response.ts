@@ -6,9 +6,15 @@ import type { Json } from '../../core/json';
 import { PermanentError, RetryAfterError, TransientError, type ClassifiedError } from '../../core/errors';
 import { parseRetryAfterSeconds } from '../../core/retryAfter';
 import { maskDeep, maskSecrets } from '../../logging/mask';
+import { maskCredentialText, maskCredentials } from '../../logging/serviceCredentials';
 import type { StepMetrics } from '../protocol';
 
 export const DEFAULT_MAX_OUTPUT_BYTES = 8 * 1024;
+/**
+ * The most of an answer read: 1 MiB, far above the 8 KiB kept and any summary an export answers
+ * (status, counts, file names), far below what a 512 MB instance can hold while other runs work.
+ */
+export const DEFAULT_MAX_ANSWER_BYTES = 1024 * 1024;
 const EXCERPT_CHARS = 300;
 
 export function parseJson(text: string): Json | undefined {
@@ -28,12 +34,13 @@ export function isObject(value: Json | undefined): value is { [key: string]: Jso
 export function boundedOutput(value: Json | undefined, text: string, maxBytes: number): Json | undefined {
   if (text.trim() === '') return undefined;
   if (value !== undefined) {
-    const masked = maskDeep(value);
+    // Credentials the function answered are masked before the cut, so no prefix of one survives it.
+    const masked = maskCredentials(maskDeep(value));
     const serialized = JSON.stringify(masked);
     if (Buffer.byteLength(serialized) <= maxBytes) return masked;
     return { truncated: true, totalBytes: Buffer.byteLength(serialized), preview: cutToBytes(serialized, maxBytes) };
   }
-  const masked = maskSecrets(text);
+  const masked = maskCredentialText(maskSecrets(text));
   if (Buffer.byteLength(masked) <= maxBytes) return masked;
   return { truncated: true, totalBytes: Buffer.byteLength(masked), preview: cutToBytes(masked, maxBytes) };
 }
@@ -62,7 +69,7 @@ export function metricsFrom(value: Json | undefined): StepMetrics | undefined {
 }
 
 export function excerpt(text: string): string {
-  const flat = maskSecrets(text).replace(/\s+/g, ' ').trim();
+  const flat = maskCredentialText(maskSecrets(text)).replace(/\s+/g, ' ').trim();
   return flat.length > EXCERPT_CHARS ? `${flat.slice(0, EXCERPT_CHARS)}…` : flat;
 }
 

@@ -19,7 +19,7 @@ export function RunsPage({ location }: { location: Location }) {
     cursor,
     limit: '20',
   }).filter((e) => e[1] !== '')).toString();
-  const { data, error } = useLoad(() => get<{ runs: RunSummary[]; nextCursor: string | null }>(`runs?${query}`), query, live && !cursor ? 3000 : undefined);
+  const { data, error } = useLoad(() => get<{ runs: RunSummary[]; nextCursor: string | null; partial?: boolean }>(`runs?${query}`), query, live && !cursor ? 3000 : undefined);
   const pipelines = useLoad(() => get<{ pipelines: { name: string }[] }>('pipelines'), 'names');
   const set = (name: string) => (e: Event) => navigate(href(['runs'], { ...filters, [name]: (e.target as HTMLInputElement).value }));
   return html`<section>
@@ -40,7 +40,7 @@ export function RunsPage({ location }: { location: Location }) {
         <td><${Status} status=${r.status} /></td><td><${Shown} text=${r.pipeline} /></td><td><${Shown} text=${startedBy(r.trigger)} /></td>
         <td>${when(r.createdAt)}</td><td>${duration(r.durationSeconds)}</td></tr>`)}</tbody>
     </table></div>
-    ${data && data.runs.length === 0 ? html`<p class="muted">No runs match.</p>` : null}
+    ${data?.partial ? html`<p class="muted">This page stopped after searching ${data.runs.length === 0 ? 'the latest runs without a match' : 'part of the history'}; the next page searches older runs.</p>` : data && data.runs.length === 0 ? html`<p class="muted">No runs match.</p>` : null}
     <nav class="pager" aria-label="Pages">
       ${cursor ? html`<a href=${href(['runs'], filters)}>First page</a>` : null}
       ${data?.nextCursor ? html`<a href=${href(['runs'], { ...filters, cursor: data.nextCursor })}>Next page</a>` : null}

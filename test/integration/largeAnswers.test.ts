@@ -59,6 +59,8 @@ describe('answers are read up to a bound', () => {
     const recorder: RunRecorder = {
       upsertRun: () => Promise.resolve(),
       recordAttempt: () => Promise.resolve(),
+      recordAbandoned: () => Promise.resolve(),
+      recordAnswer: () => Promise.resolve(),
       appendLogs: () => Promise.resolve(),
       record: (write) => {
         lines.push(...(write.lines ?? []));

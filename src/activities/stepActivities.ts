@@ -25,6 +25,7 @@ import type { SecretResolver, SettingsReader } from '../secrets/types';
 import type { StepAdapter, StepContext } from '../steps/adapter';
 import type { StepLogLine } from '../steps/resultLines';
 import type { CancelActivityInput, PollActivityInput, StepActivityInput, StepOutcome } from '../steps/protocol';
+import { runLabels } from '../projects/runLabels';
 import { deployedPipeline, deployedStep, type DeployedPipelines, type DeployedStep } from './deployedStep';
 import { cancelActivityInputSchema, finishRunInputSchema, pollActivityInputSchema, stepActivityInputSchema } from './schemas';
 
@@ -149,7 +150,8 @@ export function createStepActivities(deps: StepActivityDeps): StepActivities {
    */
   function startOf(input: StepActivityInput, deployed: DeployedStep | undefined): Pick<RunWrite, 'start'> {
     if (input.attempt !== 1) return {};
-    return { start: { root: deployed ? deployed.step.dependsOn.length === 0 : true, trigger: input.trigger, parameters: input.parameters } };
+    const labels = deployed ? runLabels(deployed.pipeline, input.trigger) : {};
+    return { start: { root: deployed ? deployed.step.dependsOn.length === 0 : true, trigger: input.trigger, parameters: input.parameters, ...labels } };
   }
 
   /**

@@ -1,4 +1,12 @@
-/** The HTTP API as the CLI sees it: fetch with the function key, problems turned into CliErrors. */
+/**
+ * The HTTP API as the CLI sees it: fetch with the function key, problems turned into CliErrors.
+ *
+ * With a sign-in token (`--token`, an Entra access token for the app) the CLI is a user, not a key:
+ * it calls the console door (`/api/console/…`), where App Service Authentication turns the bearer
+ * token into the signed-in principal and the app answers for that user's roles, projects included
+ * (src/api/access.ts). Changes there carry what that door requires of every change: a JSON body and
+ * `x-requested-with` (a browser on another site could send neither).
+ */
 import { oneLine } from '../core/visibleText';
 import { maskUrlCredentials } from '../logging/mask';
 import { CliError, EXIT } from './exitCodes';
@@ -6,7 +14,12 @@ import { CliError, EXIT } from './exitCodes';
 export interface ClientOptions {
   readonly baseUrl: string;
   readonly key?: string;
+  /** A user's sign-in token: the console door, as that user (the key is then not sent). */
+  readonly token?: string;
 }
+
+/** The header the console door requires of changes (src/api/access.ts). */
+const CONSOLE_HEADER = { 'x-requested-with': 'durable-pipelines-console' };
 
 interface Problem {
   title?: string;
@@ -17,9 +30,12 @@ interface Problem {
 export class ApiClient {
   constructor(private readonly options: ClientOptions) {}
 
-  get<T>(path: string, query: Record<string, string | number | undefined> = {}): Promise<T> {
+  get<T>(path: string, query: Record<string, string | number | readonly string[] | undefined> = {}): Promise<T> {
     const params = new URLSearchParams();
-    for (const [k, v] of Object.entries(query)) if (v !== undefined) params.set(k, String(v));
+    for (const [k, v] of Object.entries(query)) {
+      if (Array.isArray(v)) for (const item of v as readonly string[]) params.append(k, item);
+      else if (v !== undefined) params.set(k, String(v));
+    }
     const qs = params.toString();
     return this.request<T>('GET', qs ? `${path}?${qs}` : path);
   }
@@ -29,7 +45,13 @@ export class ApiClient {
   }
 
   private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const url = `${this.options.baseUrl.replace(/\/+$/, '')}/api/${path}`;
+    const user = this.options.token !== undefined && this.options.token !== '';
+    const url = `${this.options.baseUrl.replace(/\/+$/, '')}/api/${user ? 'console/' : ''}${path}`;
+    const credentials: Record<string, string> = user
+      ? { authorization: `Bearer ${this.options.token ?? ''}`, ...(method === 'GET' ? {} : CONSOLE_HEADER) }
+      : this.options.key
+        ? { 'x-functions-key': this.options.key }
+        : {};
     let response: Response;
     try {
       response = await fetch(url, {
@@ -37,7 +59,7 @@ export class ApiClient {
         headers: {
           accept: 'application/json',
           ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-          ...(this.options.key ? { 'x-functions-key': this.options.key } : {}),
+          ...credentials,
         },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
         signal: AbortSignal.timeout(30_000),
@@ -65,8 +87,15 @@ export class ApiClient {
     const what = oneLine((fields ? undefined : problem.detail) ?? problem.title ?? (text.slice(0, 200) || response.statusText));
     switch (response.status) {
       case 401:
+        throw new CliError(
+          user
+            ? `the app did not accept the sign-in token (HTTP 401): ${what}. Get one with az account get-access-token --resource <the app registration's client id> --query accessToken -o tsv`
+            : `the server refused the function key (HTTP ${response.status}). Pass --key or set DURABLE_PIPELINES_KEY.`,
+          EXIT.unauthorized,
+        );
       case 403:
-        throw new CliError(`the server refused the function key (HTTP ${response.status}). Pass --key or set DURABLE_PIPELINES_KEY.`, EXIT.unauthorized);
+        // Signed in, or with a key, and refused: the server says why (a project's role, read-only mode).
+        throw new CliError(user || problem.detail !== undefined ? `refused (HTTP 403): ${what}` : `the server refused the function key (HTTP ${response.status}). Pass --key or set DURABLE_PIPELINES_KEY.`, EXIT.unauthorized);
       case 404:
         throw new CliError(`not found: ${what}`, EXIT.notFound);
       case 400:

@@ -7,8 +7,7 @@ import type { Command } from 'commander';
 import { compareConfigurations, costJson, estimateMonthlyCost, InfraReadError, loadPrices, PriceTableError, readInfraParameters, seedRunMeasurement, type Comparison, type CostEstimate } from '../cost';
 import { timesTen } from '../cost/compare';
 import type { EstimateInput } from '../cost/estimate';
-import { loadCatalog } from '../pipelines/catalog';
-import { pipelineInputs } from '../pipelines/definitions';
+import { loadDefinitions } from '../pipelines/definitions';
 import { CliError, EXIT } from './exitCodes';
 import { table } from './table';
 
@@ -40,7 +39,7 @@ async function estimateInput(opts: CostOptions): Promise<EstimateInput> {
     const [prices, infra] = await Promise.all([loadPrices(opts.prices), readInfraParameters(opts.project, parseSets(opts.set))]);
     const polls = opts.polls === undefined ? undefined : Number(opts.polls);
     if (polls !== undefined && (!Number.isInteger(polls) || polls < 1)) throw new CliError(`--polls ${opts.polls}: a whole number of polls per long job, 1 or more`, EXIT.invalid);
-    const all = loadCatalog(pipelineInputs).pipelines;
+    const all = loadDefinitions().pipelines;
     const unknown = (opts.pipeline ?? []).filter((name) => !all.some((p) => p.name === name));
     if (unknown.length > 0) throw new CliError(`--pipeline ${unknown.join(', ')}: no such pipeline (known: ${all.map((p) => p.name).join(', ')})`, EXIT.invalid);
     const catalog = opts.pipeline && opts.pipeline.length > 0 ? all.filter((p) => opts.pipeline?.includes(p.name)) : all;

@@ -35,6 +35,8 @@ export interface RunTrigger {
   readonly requestedAt?: string;
   /** Who started it through the API: `user:<name>` (signed in) or `key` (a function key). Schedules: absent. */
   readonly by?: string;
+  /** Tags given when the run was started (added to its pipeline's and schedule's on the run record). */
+  readonly tags?: readonly string[];
 }
 
 /**

@@ -27,6 +27,7 @@ import { fittedWhenSerialized, forCustomStatus } from './customStatus';
 import { RunTracker } from './state';
 import { cancelPolledJobs, cancelTimers, createStepEnv, drive, isDone, runStepRoutine, type StepEnv } from './stepRoutine';
 import type { RunCarry, RunInput, RunState, StepState } from './types';
+import { acquirePools, releasePools, runClaimId } from './pools';
 
 /** Name of the external event that cancels a run (`raiseEvent(runId, CANCEL_EVENT, { reason })`). */
 export const CANCEL_EVENT = 'cancel';
@@ -376,6 +377,21 @@ export function createRunPipeline(options: RunPipelineOptions = {}): Orchestrati
     // A continued execution first asks after what its predecessor could not hear (reconcile): its
     // steps in flight, and a cancel dropped with the last episode.
     let stop: Stop | undefined = carry ? yield* reconcile(env, input, inFlight, [...inFlight.values()]) : undefined;
+    // Run-level pools (pools.ts): taken before the first step; a continued execution holds them already.
+    const runPools = input.pipeline.pools ?? [];
+    if (!carry && runPools.length > 0) {
+      const fired = yield* drive(
+        env,
+        acquirePools(env, runPools, runClaimId(input.runId), (wait) => {
+          tracker.poolWait = wait;
+          env.publish();
+        }),
+        () => interrupts.make(),
+      );
+      tracker.poolWait = undefined;
+      env.publish();
+      if (fired) stop = interrupts.read(fired);
+    }
     for (;;) {
       if (stop) break;
       const end = yield* runRound(env, input, interrupts, inFlight, budget);
@@ -419,6 +435,8 @@ export function createRunPipeline(options: RunPipelineOptions = {}): Orchestrati
       tracker.pipelineAttempt++;
     }
     if (stop) yield* stopRun(env, input, stop);
+    // Every slot and place the run and its steps hold, whatever ended it (success, failure, cancel, timeout).
+    yield* releasePools(env, poolsOf(input.pipeline));
 
     const final = finalState(input, tracker, stop, env.nowMs());
     df.setCustomStatus(fittedWhenSerialized(() => forCustomStatus(final)));
@@ -432,6 +450,11 @@ export function createRunPipeline(options: RunPipelineOptions = {}): Orchestrati
     }
     return final;
   };
+}
+
+/** Every pool a pipeline names, run-level and step-level. */
+function poolsOf(pipeline: RunInput['pipeline']): string[] {
+  return [...new Set([...(pipeline.pools ?? []), ...pipeline.steps.flatMap((s) => s.pools ?? [])])];
 }
 
 function firstFailed(input: RunInput, tracker: RunTracker): { id: string; error?: FailureInfo } | undefined {

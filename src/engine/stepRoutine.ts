@@ -22,6 +22,7 @@ import { DEFAULT_POLLS_PER_EXECUTION, type PollOrchestratorInput } from './pollS
 import { retryDelaySeconds, shouldRetry } from './retry';
 import type { RunTracker } from './state';
 import { ORCHESTRATOR_NAMES } from './types';
+import { acquirePools, PoolClosedError, releaseStepPools, stepClaimId } from './pools';
 
 /** What a step coroutine waits for: one task (resumed with its value or its error) or a race (resumed with the winner). */
 export type Wait = { readonly one: Task } | { readonly race: readonly Task[] };
@@ -134,6 +135,25 @@ export function* runStepRoutine(env: StepEnv, step: StepDefinition): StepRoutine
   const { tracker } = env;
   for (let used = 1; ; used++) {
     const attempt = tracker.attemptCount(step.id) + 1;
+    // Shared pools (src/engine/pools.ts): the attempt starts once it holds a slot of each; its
+    // time in the queue is not part of its duration or its timeout.
+    const pools = step.pools ?? [];
+    const claimId = stepClaimId(env.runId, step.id, attempt);
+    if (pools.length > 0) {
+      try {
+        yield* acquirePools(env, pools, claimId, (wait) => {
+          tracker.waitingForPool(step.id, wait);
+          env.publish();
+        });
+      } catch (error) {
+        const refused: FailureInfo = error instanceof PoolClosedError ? { class: 'cancelled', message: error.message } : readTaskFailure(error);
+        yield* releaseStepPools(env, pools, claimId);
+        tracker.stepFailed(step.id, refused);
+        env.publish();
+        env.log(`step ${step.id} did not get its pool slots: ${refused.message}`);
+        return;
+      }
+    }
     const startedMs = env.nowMs();
     tracker.attemptStarted(step.id, attempt, startedMs);
     env.publish();
@@ -151,6 +171,7 @@ export function* runStepRoutine(env: StepEnv, step: StepDefinition): StepRoutine
     try {
       const outcome = yield* runAttempt(env, step, activityInput, startedMs);
       if (outcome.status !== 'succeeded') throw new TimeoutError(`step "${step.id}" ended without a result`);
+      yield* releaseStepPools(env, pools, claimId);
       tracker.attemptSucceeded(step.id, env.nowMs(), outcome.output, outcome.metrics);
       env.publish();
       env.log(`step ${step.id} succeeded on attempt ${attempt}`);
@@ -158,6 +179,8 @@ export function* runStepRoutine(env: StepEnv, step: StepDefinition): StepRoutine
     } catch (error) {
       failure = readTaskFailure(error);
     }
+    // Failed or timed out: the slot goes back before any retry delay.
+    yield* releaseStepPools(env, pools, claimId);
     tracker.attemptFailed(step.id, env.nowMs(), failure);
     if (!shouldRetry(step.retry, failure, used)) {
       tracker.stepFailed(step.id, failure);

@@ -82,6 +82,14 @@ export interface StepState {
   readonly error?: FailureInfo;
   /** When the step waits: the time it resumes (retry delay or next poll). */
   readonly nextAt?: string;
+  /** When the step waits for a slot of a shared pool: which, and its place in the queue. */
+  readonly pool?: PoolWait;
+}
+
+/** "waiting for pool X (position N)": N as of the waiter's last look at the queue. */
+export interface PoolWait {
+  readonly name: string;
+  readonly position: number;
 }
 
 export interface PipelineRetryWait {
@@ -103,6 +111,8 @@ export interface RunState {
    * durable timer's fire time). Cleared when that attempt starts.
    */
   readonly pipelineRetry?: PipelineRetryWait;
+  /** Set while the run waits for a slot of a run-level pool, before its first step. */
+  readonly pool?: PoolWait;
   readonly startedAt: string;
   readonly endedAt?: string;
   readonly durationSeconds?: number;

@@ -12,6 +12,7 @@
 import { z } from 'zod';
 import { alertSchema, secretNameSchema, settingRefSchema } from '../pipelines/schema';
 import { isPrototypeMember, reservedNameMessage } from '../pipelines/names';
+import { durationSchema } from '../pipelines/durationSchema';
 
 export const DEFAULT_PROJECT = 'default';
 
@@ -72,6 +73,11 @@ export const poolSchema = z
     slots: z.number().int().min(1).max(1000),
     /** What holds a slot: one step attempt (`step`) or a whole run (`run`). */
     scope: z.enum(['step', 'run']),
+    /**
+     * How long a holder keeps its slot before the app checks that its orchestration still runs
+     * (renewed if so, given back if not): how soon a crashed holder's slot returns.
+     */
+    lease: durationSchema.default(600),
     description: z.string().default(''),
   })
   .strict();

@@ -66,6 +66,7 @@ import {
   type ListCursor,
 } from './keys';
 import { ensureTable, statusOf, type RunStoreTables } from './tables';
+import { TablePoolStore } from '../pools/tableStore';
 
 export interface RunStoreOptions {
   readonly tables: RunStoreTables;
@@ -223,6 +224,7 @@ export class TableRunStore implements RunRecorder, SchedulerStore {
   private readonly logCursors = new LogCursorClock();
   /** Month bounds known to be recorded in the meta row (only ever widen). */
   private knownBounds: { oldest: string; newest: string } | undefined;
+  private poolStore: TablePoolStore | undefined;
 
   constructor(options: RunStoreOptions) {
     this.t = options.tables;
@@ -230,7 +232,18 @@ export class TableRunStore implements RunRecorder, SchedulerStore {
     this.now = options.now ?? (() => new Date());
   }
 
-  /** Creates the four tables if needed (once per process). */
+  /** The pools' ledgers, in the same account (created on first use). */
+  pools(): TablePoolStore {
+    this.poolStore ??= new TablePoolStore(this.t.pools);
+    return this.poolStore;
+  }
+
+  /** The store's clock (the dev host's virtual one in tests). */
+  clock(): Date {
+    return this.now();
+  }
+
+  /** Creates the four run tables if needed (once per process). */
   async ready(): Promise<void> {
     await Promise.all([ensureTable(this.t.runs), ensureTable(this.t.index), ensureTable(this.t.schedules), ensureTable(this.t.idempotency)]);
   }

@@ -16,6 +16,8 @@ export interface RunStoreTables {
   readonly schedules: TableClient;
   /** Idempotency key → run id, per pipeline. */
   readonly idempotency: TableClient;
+  /** Shared concurrency pools: one ledger entity per pool (src/pools/tableStore.ts). */
+  readonly pools: TableClient;
 }
 
 export type RunStoreConnection =
@@ -23,7 +25,7 @@ export type RunStoreConnection =
   | { readonly connectionString: string };
 
 export function tableNames(prefix: string): Record<keyof RunStoreTables, string> {
-  return { runs: `${prefix}Runs`, index: `${prefix}RunIndex`, schedules: `${prefix}Schedules`, idempotency: `${prefix}IdempotencyKeys` };
+  return { runs: `${prefix}Runs`, index: `${prefix}RunIndex`, schedules: `${prefix}Schedules`, idempotency: `${prefix}IdempotencyKeys`, pools: `${prefix}Pools` };
 }
 
 /**
@@ -43,7 +45,7 @@ const escapeLineSeparators: NonNullable<TableServiceClientOptions['additionalPol
   },
 };
 
-/** Builds the four clients. `options.additionalPolicies` lets the bench count requests. */
+/** Builds the five clients. `options.additionalPolicies` lets the bench count requests. */
 export function createRunStoreTables(connection: RunStoreConnection, prefix: string, given: TableServiceClientOptions = {}): RunStoreTables {
   const names = tableNames(prefix);
   const options: TableServiceClientOptions = { ...given, additionalPolicies: [{ policy: escapeLineSeparators, position: 'perCall' }, ...(given.additionalPolicies ?? [])] };
@@ -56,7 +58,7 @@ export function createRunStoreTables(connection: RunStoreConnection, prefix: str
     // TableClient has overloads per credential kind; both kinds are accepted at run time.
     return new TableClient(connection.url, table, connection.credential as TokenCredential, { allowInsecureConnection: insecure, ...options });
   };
-  return { runs: make(names.runs), index: make(names.index), schedules: make(names.schedules), idempotency: make(names.idempotency) };
+  return { runs: make(names.runs), index: make(names.index), schedules: make(names.schedules), idempotency: make(names.idempotency), pools: make(names.pools) };
 }
 
 /** A service client for the same account (health checks list tables through it). */

@@ -80,6 +80,10 @@ export const ACTIVITY_NAMES = {
   notifyStepDone: 'notifyStepDone',
   /** Reads a continued run's step sub-orchestrations and cancel request (activities/reconcileRun.ts). */
   reconcileRun: 'reconcileRun',
+  /** Takes a slot of a shared pool, or a place in its queue (src/pools/activities.ts). */
+  acquirePool: 'acquirePoolSlot',
+  /** Gives back a step attempt's or a whole run's slots and places (src/pools/activities.ts). */
+  releasePools: 'releasePoolSlots',
 } as const;
 
 /** External event a step sub-orchestration raises to its run (through `notifyStepDone`) when it ends. */

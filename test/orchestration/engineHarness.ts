@@ -10,6 +10,7 @@ import type { OrchestrationContext, OrchestrationHandler } from 'durable-functio
 import { clientActivityRegistration, type ClientActivityHandler, type Registration } from '../../src/app/registry';
 import { notifyStepDone } from '../../src/activities/notifyStepDone';
 import { reconcileRun } from '../../src/activities/reconcileRun';
+import { acquirePoolSlot, releasePoolSlots, type PoolActivityDeps } from '../../src/pools/activities';
 import { createStepActivities, type UserStepHandler } from '../../src/activities';
 import type { RunEvent } from '../../src/notify/event';
 import { DevHost } from '../../src/devhost';
@@ -65,6 +66,8 @@ export interface EngineHostOptions extends RunPipelineOptions {
   readonly userActivities?: Readonly<Record<string, UserStepHandler>>;
   /** Stands in for the `notifyStepDone` activity (to lose notices); the app's by default. */
   readonly notifyStepDone?: ClientActivityHandler;
+  /** The shared pools' ledger and definitions: registers acquirePoolSlot / releasePoolSlots. */
+  readonly pools?: Omit<PoolActivityDeps, 'now'>;
 }
 
 export function seedPipeline(): PipelineDefinition {
@@ -152,6 +155,12 @@ export async function startEngineHost(options: EngineHostOptions = {}): Promise<
     { kind: 'activity', name: ACTIVITY_NAMES.finishRun, handler: (input: unknown) => activities.finishRun(input) },
     clientActivityRegistration(ACTIVITY_NAMES.notifyStepDone, options.notifyStepDone ?? ((input, client) => notifyStepDone(input, client))),
     clientActivityRegistration(ACTIVITY_NAMES.reconcileRun, (input, client) => reconcileRun(input, client)),
+    ...(options.pools
+      ? [
+          clientActivityRegistration(ACTIVITY_NAMES.acquirePool, (input, client) => acquirePoolSlot(input, client, { ...options.pools!, now: () => clock.now() })),
+          clientActivityRegistration(ACTIVITY_NAMES.releasePools, (input, client) => releasePoolSlots(input, client, { ...options.pools!, now: () => clock.now() })),
+        ]
+      : []),
     ...Object.entries(options.userActivities ?? {}).map(([name, handler]) => ({ kind: 'activity' as const, name, handler: activities.wrapUserActivity(name, handler) })),
   ];
   const host = await DevHost.start({

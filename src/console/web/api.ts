@@ -134,6 +134,13 @@ export interface StepJson {
   readonly output?: unknown;
   readonly error?: { class: string; message: string };
   readonly nextAt?: string;
+  /** Waiting for a slot of a shared pool: which, and its place in the queue. */
+  readonly pool?: PoolWaitJson;
+}
+
+export interface PoolWaitJson {
+  readonly name: string;
+  readonly position: number;
 }
 
 /** A run just accepted exists only in Durable for a moment: no trigger nor creation time yet. */
@@ -143,6 +150,8 @@ export interface RunJson extends Omit<RunSummary, 'trigger'> {
   readonly pipelineAttempt?: number;
   /** While a failed round waits for its pipeline retry (the engine's state): the attempt that comes and when. */
   readonly pipelineRetry?: { attempt: number; at: string };
+  /** While the run waits for a slot of a run-level pool. */
+  readonly pool?: PoolWaitJson;
   readonly error?: { class: string; message: string; stepId?: string };
   readonly rerunOf?: string;
   readonly steps: readonly StepJson[];

@@ -303,7 +303,9 @@ export function createStepActivities(deps: StepActivityDeps): StepActivities {
         log.warn({ err: (error as Error).message }, 'no alert sent');
         return;
       }
-      const { alerts, title } = pipeline;
+      const { title } = pipeline;
+      // The pipeline's own alerts, then its project's (per-project routing, src/projects).
+      const alerts = deps.catalog.alertsOf?.(pipeline) ?? pipeline.alerts;
       const event = runEventFromState(run, title);
       if (notifier && event && alerts.some((a) => a.on.includes(event.kind))) {
         // An alert that is not delivered fails nothing: say so in the run's own log (one more

@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import { compareConfigurations, costJson, estimateMonthlyCost, InfraReadError, loadPrices, PriceTableError, readInfraParameters, seedRunMeasurement, type Comparison, type CostEstimate } from '../cost';
 import { timesTen } from '../cost/compare';
 import type { EstimateInput } from '../cost/estimate';
+import { costByProject, type ProjectBreakdown } from '../cost/byProject';
 import { loadDefinitions } from '../pipelines/definitions';
 import { CliError, EXIT } from './exitCodes';
 import { table } from './table';
@@ -92,6 +93,15 @@ export function formatCost(e: CostEstimate): string {
   ].join('\n');
 }
 
+export function formatByProject(b: ProjectBreakdown, currency: string): string {
+  const sym = currency === 'EUR' ? '€' : `${currency} `;
+  const amount = (n: number) => `${sym}${n > 0 && n < 0.01 ? n.toFixed(4) : n.toFixed(2)}`;
+  return [
+    'By project (what each project\'s pipelines add; the app\'s share is paid whichever projects run):',
+    table(['PROJECT', 'MONTHLY', 'PIPELINES'], [...b.projects.map((p) => [p.project, amount(p.monthly), p.pipelines.join(', ')]), ['(app, shared)', amount(b.shared), '-'], ['TOTAL', amount(b.total), '-']]),
+  ].join('\n');
+}
+
 export function addCostCommand(program: Command, print: (data: unknown, human: () => string) => void): void {
   program
     .command('cost')
@@ -109,8 +119,13 @@ export function addCostCommand(program: Command, print: (data: unknown, human: (
         print(comparison, () => formatComparison(comparison));
         return;
       }
-      const estimate = await costEstimate(opts);
-      const comparison = compareConfigurations(await estimateInput(opts));
-      print(costJson(estimate, { range: comparison.range }), () => `${formatCost(estimate)}\nRange: ${estimate.currency === 'EUR' ? '€' : ''}${comparison.range.low.toFixed(2)}–${comparison.range.high.toFixed(2)} (${comparison.range.basis}).`);
+      const input = await estimateInput(opts);
+      const estimate = estimateMonthlyCost(input);
+      const comparison = compareConfigurations(input);
+      // Several projects: each one's share (src/cost/byProject.ts); one project prints what it always did.
+      const byProject = new Set(input.pipelines.map((p) => p.project)).size > 1 ? costByProject(input) : undefined;
+      print({ ...costJson(estimate, { range: comparison.range }), ...(byProject ? { byProject } : {}) }, () =>
+        `${formatCost(estimate)}\nRange: ${estimate.currency === 'EUR' ? '€' : ''}${comparison.range.low.toFixed(2)}–${comparison.range.high.toFixed(2)} (${comparison.range.basis}).${byProject ? `\n\n${formatByProject(byProject, estimate.currency)}` : ''}`,
+      );
     });
 }

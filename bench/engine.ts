@@ -20,8 +20,7 @@ import { EventType, type HistoryEvent } from '../src/devhost/history';
 import { engineOrchestrators, ORCHESTRATOR_NAMES, type RunInput, type RunState } from '../src/engine';
 import type { FinishRunInput } from '../src/engine/runPipeline';
 import { createLogger } from '../src/logging/logger';
-import { loadCatalog } from '../src/pipelines/catalog';
-import { pipelineInputs } from '../src/pipelines/definitions';
+import { loadDefinitions } from '../src/pipelines/definitions';
 import type { PipelineDefinition, PipelineInput } from '../src/pipelines/schema';
 import { definitionVersion } from '../src/pipelines/version';
 import { ACTIVITY_NAMES, type StepActivityInput, type StepOutcome } from '../src/steps/protocol';
@@ -53,7 +52,7 @@ export async function run(): Promise<string[]> {
 }
 
 async function runSeedOverhead(): Promise<string[]> {
-  const catalog = loadCatalog(pipelineInputs);
+  const catalog = loadDefinitions();
   const seed = catalog.get('data-pipeline');
   if (!seed) throw new Error('seed pipeline missing');
   const clock = { now: () => new Date() };

@@ -21,8 +21,7 @@ import { startStandInEnvironment, type FailableStep, type StandInEnvironment } f
 import type { RunViewJson } from '../src/cli/follow';
 import { isTerminalRunStatus } from '../src/core/runStatus';
 import { parseParams } from '../src/cli/main';
-import { loadCatalog } from '../src/pipelines/catalog';
-import { pipelineInputs } from '../src/pipelines/definitions';
+import { loadDefinitions } from '../src/pipelines/definitions';
 import type { PipelineDefinition } from '../src/pipelines/schema';
 import { literalSnowflakeAccount, standInsForPipeline } from '../src/standins/pipelineWorld';
 import { repeatedErrorCompactor, sameErrorAs } from '../src/core/repeatedErrors';
@@ -70,7 +69,7 @@ async function main(): Promise<number> {
     console.error(invalid.message);
     return invalid.exitCode;
   }
-  const catalog = loadCatalog(pipelineInputs);
+  const catalog = loadDefinitions();
   const pipeline: PipelineDefinition | undefined = catalog.get(opts.pipeline);
   if (!pipeline) {
     console.error(`error: no pipeline named "${opts.pipeline}" (the catalog has: ${catalog.pipelines.map((p) => p.name).join(', ')})`);

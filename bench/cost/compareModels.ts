@@ -8,8 +8,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { estimateMonthlyCost, readInfraParameters, RATES, seedRunMeasurement, shippedPrices, type CostEstimate } from '../../src/cost';
 import { timesTen } from '../../src/cost/compare';
-import { loadCatalog } from '../../src/pipelines/catalog';
-import { pipelineInputs } from '../../src/pipelines/definitions';
+import { loadDefinitions } from '../../src/pipelines/definitions';
 
 interface TheirLine { readonly name: string; readonly monthly: number }
 interface TheirModel {
@@ -51,7 +50,7 @@ export async function sideBySide(): Promise<SideBySide[]> {
   const infra = await readInfraParameters(path.join(__dirname, '..', '..'));
   const shipped = { partitionCount: infra.partitionCount, maxQueuePollingIntervalSeconds: infra.maxQueuePollingSeconds, durableAlwaysReady: infra.durableAlwaysReady, instanceMemoryMB: infra.instanceMemoryMB, instanceLingerSeconds: RATES.idleKeepAliveSeconds.value };
   // The seed alone: the independent model prices the seed's workload, whatever else the catalog holds.
-  const catalog = loadCatalog(pipelineInputs).pipelines.filter((p) => p.name === 'data-pipeline');
+  const catalog = loadDefinitions().pipelines.filter((p) => p.name === 'data-pipeline');
   const ours = (pipelines: typeof catalog): CostEstimate => estimateMonthlyCost({ pipelines, infra, measurement: seedRunMeasurement(), prices: shippedPrices() });
   const pair = (workload: string, e: CostEstimate, t: { total: number; lines: readonly TheirLine[] }): SideBySide => ({
     workload,

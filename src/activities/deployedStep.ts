@@ -15,13 +15,15 @@
 import { PermanentError } from '../core/errors';
 import type { JsonObject } from '../core/json';
 import { resolveParameters } from '../pipelines/parameters';
-import type { PipelineDefinition, StepDefinition } from '../pipelines/schema';
+import type { AlertDefinition, PipelineDefinition, StepDefinition } from '../pipelines/schema';
 import { definitionVersion } from '../pipelines/version';
 import type { StepActivityInput } from '../steps/protocol';
 
 /** The deployed pipelines, by name (src/app/catalog.ts in the app; tests pass their own). */
 export interface DeployedPipelines {
   get(name: string): PipelineDefinition | undefined;
+  /** The alerts a run of the pipeline sends: its own, then its project's (the app's Catalog); its own when absent. */
+  alertsOf?(pipeline: PipelineDefinition): readonly AlertDefinition[];
 }
 
 /** Definitions pinned at start, by version (the run store's DefinitionStore; none without a store). */

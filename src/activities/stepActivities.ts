@@ -27,6 +27,7 @@ import type { SecretResolver, SettingsReader } from '../secrets/types';
 import type { StepAdapter, StepContext } from '../steps/adapter';
 import type { StepLogLine } from '../steps/resultLines';
 import type { CancelActivityInput, CancelStepAnswer, PollActivityInput, StepActivityInput, StepOutcome } from '../steps/protocol';
+import { runLabels } from '../projects/runLabels';
 import { deployedPipeline, deployedStep, type DeployedPipelines, type DeployedStep, type PinnedDefinitions } from './deployedStep';
 import { checkCaller, refuseAfterEnd, RunRefusedError } from './runGate';
 import { cancelActivityInputSchema, finishRunInputSchema, pollActivityInputSchema, stepActivityInputSchema } from './schemas';
@@ -192,7 +193,8 @@ export function createStepActivities(deps: StepActivityDeps): StepActivities {
    */
   function startOf(input: StepActivityInput, deployed: DeployedStep | undefined): Pick<RunWrite, 'start'> {
     if (input.attempt !== 1) return {};
-    return { start: { root: deployed ? deployed.step.dependsOn.length === 0 : true, trigger: input.trigger, parameters: input.parameters } };
+    const labels = deployed ? runLabels(deployed.pipeline, input.trigger) : {};
+    return { start: { root: deployed ? deployed.step.dependsOn.length === 0 : true, trigger: input.trigger, parameters: input.parameters, ...labels } };
   }
 
   /**
@@ -386,7 +388,9 @@ export function createStepActivities(deps: StepActivityDeps): StepActivities {
         log.warn({ err: (error as Error).message }, 'no alert sent');
         return;
       }
-      const { alerts, title } = pipeline;
+      const { title } = pipeline;
+      // The pipeline's own alerts, then its project's (per-project routing, src/projects).
+      const alerts = deps.catalog.alertsOf?.(pipeline) ?? pipeline.alerts;
       const event = runEventFromState(run, title);
       if (notifier && event && alerts.some((a) => a.on.includes(event.kind))) {
         // An alert that is not delivered fails nothing: say so in the run's own log (one more

@@ -22,6 +22,8 @@
 import { decodePrincipal, PRINCIPAL_HEADER } from '../auth/principal';
 import { KEY_CALLER, ROLES, userCaller, type Access, type Caller } from '../auth/roles';
 import type { AuthSettings } from '../auth/settings';
+import { projectGrants } from '../projects/access';
+import type { ProjectDefinition } from '../projects/schema';
 import { oneLine } from '../core/visibleText';
 import { ApiProblem } from './problem';
 import type { ApiRequest } from './request';
@@ -33,8 +35,12 @@ export const CONSOLE_HEADER_VALUE = 'durable-pipelines-console';
 
 const CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
-/** The caller of a request, or a 401/403 problem saying what is missing. */
-export function admit(door: Door, access: Access, request: Pick<ApiRequest, 'method' | 'headers' | 'url'>, settings: AuthSettings): Caller | undefined {
+/**
+ * The caller of a request, or a 401/403 problem saying what is missing. A user holding only some
+ * projects' roles is admitted to read (or operate) routes; each handler then answers for the
+ * projects the user may see (src/api/projectScope.ts).
+ */
+export function admit(door: Door, access: Access, request: Pick<ApiRequest, 'method' | 'headers' | 'url'>, settings: AuthSettings, projects: readonly ProjectDefinition[] = []): Caller | undefined {
   if (access === 'operate' && settings.readOnly) {
     throw new ApiProblem(403, 'Read-only mode', 'this app is in read-only mode (READ_ONLY=true): runs cannot be started, cancelled or rerun, nor schedules paused');
   }
@@ -47,18 +53,19 @@ export function admit(door: Door, access: Access, request: Pick<ApiRequest, 'met
       ? 'sign in at /.auth/login/aad'
       : 'App Service Authentication is off (WEBSITE_AUTH_ENABLED is not True): the console door trusts no principal; use a function key on /api/…, or, locally, emulate a sign-in with `npm run demo -- --serve --as operator` or `npm run dev -- --as operator`');
   }
-  const caller = userCaller(user.name, user.roles);
+  const caller = userCaller(user.name, user.roles, projectGrants([...user.roles, ...(user.groups ?? [])], projects));
   refuseCrossSiteRead(request);
-  if (access === 'read' && !caller.canRead) throw forbidden(user.name, ROLES.read);
+  const grants = Object.values(caller.projects ?? {});
+  if (access === 'read' && !caller.canRead && grants.length === 0) throw forbidden(user.name, ROLES.read);
   if (access === 'operate') {
-    if (!caller.canOperate) throw forbidden(user.name, ROLES.operate);
+    if (!caller.canOperate && !grants.includes('operate')) throw forbidden(user.name, ROLES.operate);
     if (CHANGING.has(request.method.toUpperCase())) refuseCrossSite(request);
   }
   return caller;
 }
 
 function forbidden(name: string, role: string): ApiProblem {
-  return new ApiProblem(403, 'Forbidden', `${name} does not have the app role ${role}`);
+  return new ApiProblem(403, 'Forbidden', `${name} does not have the app role ${role} (nor a project's own ${role === ROLES.read ? 'read' : 'operate'} role)`);
 }
 
 /**

@@ -20,7 +20,8 @@ export interface RunPage {
 /** A `cursor` / `after` the store did not issue makes it throw an error named `InvalidCursorError` (answered 400). */
 export interface RunQueries {
   getRun(runId: string): Promise<RunRecord | undefined>;
-  listRuns(query: { pipeline?: string; status?: RunStatus; since?: string; until?: string; limit: number; cursor?: string }): Promise<RunPage>;
+  /** `projects`: runs of any of them; `tags`: runs carrying every one. */
+  listRuns(query: { pipeline?: string; projects?: readonly string[]; tags?: readonly string[]; status?: RunStatus; since?: string; until?: string; limit: number; cursor?: string }): Promise<RunPage>;
   getAttempts(runId: string): Promise<readonly AttemptRecord[]>;
   getLogs(runId: string, query: { after?: string; limit: number }): Promise<{ lines: readonly (LogLine & { cursor: string })[]; nextCursor?: string }>;
 }

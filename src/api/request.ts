@@ -74,12 +74,16 @@ export function pathDeeperThan(value: unknown, limit: number): string[] | undefi
 }
 
 /**
- * Parses the query string with its schema (repeated keys keep the last value). `code` is how the
+ * Parses the query string with its schema (repeated keys keep the last value, except the
+ * `repeatable` ones, which are lists). `code` is how the
  * Functions host takes the function key in a URL (`?code=`); the host has checked it, so it is no
  * input of ours and never reaches a schema.
  */
-export function readQuery<S extends z.ZodType>(request: ApiRequest, schema: S): z.output<S> {
-  const raw = Object.fromEntries([...queryOf(request).entries()].filter(([name]) => name !== 'code'));
+export function readQuery<S extends z.ZodType>(request: ApiRequest, schema: S, repeatable: readonly string[] = []): z.output<S> {
+  const query = queryOf(request);
+  const raw: Record<string, string | string[]> = Object.fromEntries([...query.entries()].filter(([name]) => name !== 'code'));
+  // A repeatable filter (`?tag=a&tag=b`) is every value given, in order.
+  for (const name of repeatable) if (query.has(name)) raw[name] = query.getAll(name);
   const parsed = schema.safeParse(raw);
   if (!parsed.success) throw invalidInput('query', parsed.error.issues);
   return parsed.data;

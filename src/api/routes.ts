@@ -12,9 +12,10 @@ import { scheduleStateWord } from '../core/scheduleState';
 import type { RunTrigger } from '../steps/protocol';
 import { logger } from '../logging/logger';
 import { maskCredentials } from '../logging/serviceCredentials';
-import { callerLabel, type Access, type Caller } from '../auth/roles';
+import { callerLabel, mayOperate, readableProjects, type Access, type Caller } from '../auth/roles';
 import { openApiDocument } from './openapi';
-import { emptyBody, listRunsQuery, logsQuery, rerunBody, slotsQuery, startRunBody } from './schemas';
+import { projectOfRun, requireOperate, requireRead } from './projectScope';
+import { emptyBody, listPipelinesQuery, listRunsQuery, logsQuery, REPEATABLE_FILTERS, rerunBody, slotsQuery, startRunBody } from './schemas';
 import type { ApiDeps } from './ports';
 import { API_HEADERS, ApiProblem, conflict, notFound, problemResponse } from './problem';
 import { readBody, readQuery, type ApiRequest } from './request';
@@ -74,11 +75,22 @@ const json = (status: number, body: unknown, headers: Record<string, string> = {
   body: JSON.stringify(body),
 });
 
-function pipelineOr404(deps: ApiDeps, name: string | undefined): PipelineDefinition {
-  const pipeline = name === undefined ? undefined : deps.catalog.get(name);
-  if (!pipeline) throw notFound(`no pipeline named "${name ?? ''}" (known: ${deps.catalog.pipelines.map((p) => p.name).join(', ')})`);
+/** The pipeline, if the caller may see its project; else the same 404 as an unknown name, listing only what the caller sees. */
+function pipelineOr404(deps: ApiDeps, name: string | undefined, caller: Caller | undefined): PipelineDefinition {
+  const visible = visiblePipelines(deps, caller);
+  const pipeline = visible.find((p) => p.name === name);
+  if (!pipeline) throw notFound(`no pipeline named "${name ?? ''}" (known: ${visible.map((p) => p.name).join(', ') || 'none you may see'})`);
   return pipeline;
 }
+
+/** The pipelines of the projects the caller may read (every pipeline for a key or a global reader). */
+function visiblePipelines(deps: ApiDeps, caller: Caller | undefined): PipelineDefinition[] {
+  const readable = readableProjects(caller, deps.catalog.projects.map((p) => p.name));
+  return deps.catalog.pipelines.filter((p) => readable === undefined || readable.includes(p.project));
+}
+
+/** Keeps what carries every one of `tags` (none given: everything). */
+const hasTags = (tags: readonly string[] | undefined) => (carried: readonly string[]): boolean => (tags ?? []).every((t) => carried.includes(t));
 
 function scheduleOr404(pipeline: PipelineDefinition, name: string | undefined): PipelineDefinition['schedules'][number] {
   const schedule = pipeline.schedules.find((s) => s.name === name);
@@ -105,10 +117,17 @@ export function createRoutes(deps: ApiDeps): Route[] {
   // no next run), in the one word the CLI and the console both show; previews still tell when.
   const schedulerEnabled = deps.schedulerEnabled ?? true;
 
-  const listPipelines = async (): Promise<HttpResponseInit> => {
+  const listPipelines = async (request: ApiRequest, caller?: Caller): Promise<HttpResponseInit> => {
+    const query = readQuery(request, listPipelinesQuery, REPEATABLE_FILTERS);
+    const visible = visiblePipelines(deps, caller);
+    for (const project of query.project ?? []) {
+      if (!visible.some((p) => p.project === project) && !readableProject(project, caller)) throw notFound(`no project named "${project}"`);
+    }
+    // A pipeline matches a tag when it or one of its schedules carries it (a schedule's runs do).
+    const chosen = visible.filter((p) => (query.project === undefined || query.project.includes(p.project)) && hasTags(query.tag)([...p.tags, ...p.schedules.flatMap((s) => s.tags)]));
     const now = deps.now();
     const pipelines = await Promise.all(
-      deps.catalog.pipelines.map(async (p) => {
+      chosen.map(async (p) => {
         const [lastRun, schedules] = await Promise.all([
           deps.runs.listRuns({ pipeline: p.name, limit: 1 }).then((page) => page.runs[0]),
           Promise.all(
@@ -138,20 +157,33 @@ export function createRoutes(deps: ApiDeps): Route[] {
           name: p.name,
           title: p.title,
           description: p.description,
+          project: p.project,
+          // Whether the caller may start it: the console shows the Run button by it.
+          canOperate: mayOperate(caller, p.project) && !(deps.readOnly ?? false),
           tags: p.tags,
+          pools: p.pools,
           parameters: p.parameters,
-          steps: p.steps.map((s) => ({ id: s.id, kind: s.kind, title: s.title ?? s.id, dependsOn: s.dependsOn, retry: s.retry, timeout: s.timeout ?? null })),
+          steps: p.steps.map((s) => ({ id: s.id, kind: s.kind, title: s.title ?? s.id, dependsOn: s.dependsOn, retry: s.retry, timeout: s.timeout ?? null, pools: s.pools })),
           pipelineRetry: p.pipelineRetry,
           schedules,
           lastRun: lastRun ? { runId: lastRun.runId, status: lastRun.status, createdAt: lastRun.createdAt, endedAt: lastRun.endedAt ?? null } : null,
         };
       }),
     );
-    return json(200, { schedulerEnabled, pipelines });
+    const projects = deps.catalog.projects
+      .filter((p) => readableProject(p.name, caller))
+      .map((p) => ({ name: p.name, title: p.title ?? p.name, description: p.description, canOperate: mayOperate(caller, p.name) && !(deps.readOnly ?? false) }));
+    return json(200, { schedulerEnabled, projects, pipelines });
+  };
+
+  const readableProject = (project: string, caller: Caller | undefined): boolean => {
+    const readable = readableProjects(caller, deps.catalog.projects.map((p) => p.name));
+    return deps.catalog.project(project) !== undefined && (readable === undefined || readable.includes(project));
   };
 
   const startPipelineRun = async (request: ApiRequest, caller?: Caller): Promise<HttpResponseInit> => {
-    const pipeline = pipelineOr404(deps, request.params['name']);
+    const pipeline = pipelineOr404(deps, request.params['name'], caller);
+    requireOperate(deps.catalog, caller, pipeline.project, `no pipeline named "${pipeline.name}"`);
     const body = await readBody(request, startRunBody);
     const now = deps.now();
     // A parameter that defaults to the run's logical date takes the request's (UTC) date.
@@ -168,33 +200,41 @@ export function createRoutes(deps: ApiDeps): Route[] {
         .catch(keyReusedProblem('body.idempotencyKey', 'other parameters'));
     }
     // The request's instant is the run's logical date (`{ run: 'logicalDate' }`) when no schedule gave one.
-    const trigger: RunTrigger = { kind: 'manual', origin: 'api', requestedAt: now.toISOString(), ...by(caller) };
+    const trigger: RunTrigger = { kind: 'manual', origin: 'api', requestedAt: now.toISOString(), ...by(caller), ...(body.tags && body.tags.length > 0 ? { tags: body.tags } : {}) };
     const created = await startRunOnce(deps.durable, { pipeline, runId, trigger, parameters: params.parameters }, deps.starts);
     return json(202, { runId, pipeline: pipeline.name, created, links: links(deps, runId) }, { location: links(deps, runId)['self'] ?? '' });
   };
 
-  const listRuns = async (request: ApiRequest): Promise<HttpResponseInit> => {
-    const query = readQuery(request, listRunsQuery);
-    if (query.pipeline) pipelineOr404(deps, query.pipeline);
+  const listRuns = async (request: ApiRequest, caller?: Caller): Promise<HttpResponseInit> => {
+    const query = readQuery(request, listRunsQuery, REPEATABLE_FILTERS);
+    if (query.pipeline) pipelineOr404(deps, query.pipeline, caller);
+    for (const project of query.project ?? []) if (!readableProject(project, caller)) throw notFound(`no project named "${project}"`);
+    // A caller who reads only some projects lists those: the store walks each one's index (no scan).
+    const readable = readableProjects(caller, deps.catalog.projects.map((p) => p.name));
+    const projects = query.project ?? readable;
     if (query.since && query.until && Date.parse(query.since) > Date.parse(query.until)) {
       throw new ApiProblem(400, 'Invalid input', 'since is after until', [{ field: 'query.since', message: 'must not be after until' }]);
     }
     // A cursor is a position in one list: the filters it was issued under (not the page size).
-    const scope = JSON.stringify([query.pipeline ?? null, query.status ?? null, instantOrNull(query.since), instantOrNull(query.until)]);
+    const sorted = (list: readonly string[] | undefined) => (list === undefined ? null : [...new Set(list)].sort());
+    const scope = JSON.stringify([query.pipeline ?? null, query.status ?? null, instantOrNull(query.since), instantOrNull(query.until), sorted(projects), sorted(query.tag)]);
     let cursor: string | undefined;
     if (query.cursor !== undefined) {
       cursor = deps.cursors.verify(query.cursor, scope);
       if (cursor === undefined) {
-        const message = 'not a cursor this API issued for these filters (pipeline, status, since, until): keep the filters of the page that gave it, or start without a cursor';
+        const message = 'not a cursor this API issued for these filters (pipeline, project, tag, status, since, until): keep the filters of the page that gave it, or start without a cursor';
         throw new ApiProblem(400, 'Invalid input', `query.cursor: ${message}`, [{ field: 'query.cursor', message }]);
       }
     }
-    const { cursor: _signed, ...filters } = query;
-    const page = await deps.runs.listRuns({ ...filters, ...(cursor === undefined ? {} : { cursor }) }).catch(cursorProblem('query.cursor'));
+    const { cursor: _signed, project: _asked, tag, ...filters } = query;
+    if (projects !== undefined && projects.length === 0) return json(200, { runs: [], nextCursor: null });
+    const page = await deps.runs
+      .listRuns({ ...filters, ...(projects === undefined ? {} : { projects }), ...(tag === undefined ? {} : { tags: tag }), ...(cursor === undefined ? {} : { cursor }) })
+      .catch(cursorProblem('query.cursor'));
     return json(200, { runs: page.runs.map((r) => (r.error === undefined ? r : { ...r, error: maskCredentials(r.error) })), nextCursor: page.nextCursor === undefined ? null : deps.cursors.sign(page.nextCursor, scope), ...(page.partial ? { partial: true } : {}) });
   };
 
-  const getRun = async (request: ApiRequest): Promise<HttpResponseInit> => {
+  const getRun = async (request: ApiRequest, caller?: Caller): Promise<HttpResponseInit> => {
     const runId = runIdOr404(request);
     // Read before the stores: everything that happened before `asOf` is in this view, so a client
     // merging it with the run's log (`--follow`) can hold back later log lines and print in order.
@@ -202,19 +242,20 @@ export function createRoutes(deps: ApiDeps): Route[] {
     const [record, attempts, status] = await Promise.all([deps.runs.getRun(runId), deps.runs.getAttempts(runId), findInstance(deps.durable, runId)]);
     const view = mergeRunView(runId, record, attempts, status);
     if (!view) throw notFound(`no run "${runId}"`);
+    requireRead(caller, projectOfRun(deps.catalog, { project: record?.project, pipeline: view.pipeline }), `no run "${runId}"`);
     return json(200, { ...withoutServiceCredentials(view), asOf, links: links(deps, runId) });
   };
 
-  const getLogs = async (request: ApiRequest): Promise<HttpResponseInit> => {
+  const getLogs = async (request: ApiRequest, caller?: Caller): Promise<HttpResponseInit> => {
     const runId = runIdOr404(request);
     const query = readQuery(request, logsQuery);
-    const [page, record, status] = await Promise.all([
-      deps.runs.getLogs(runId, query).catch(cursorProblem('query.after')),
-      deps.runs.getRun(runId),
-      findInstance(deps.durable, runId),
-    ]);
-    if (!record && !status && page.lines.length === 0) throw notFound(`no run "${runId}"`);
+    // The run first: its project decides whether its lines are the caller's to read.
+    const [record, status] = await Promise.all([deps.runs.getRun(runId), findInstance(deps.durable, runId)]);
     const view = mergeRunView(runId, record, [], status);
+    if (view) requireRead(caller, projectOfRun(deps.catalog, { project: record?.project, pipeline: view.pipeline }), `no run "${runId}"`);
+    else if (!(caller?.canRead ?? false)) throw notFound(`no run "${runId}"`);
+    const page = await deps.runs.getLogs(runId, query).catch(cursorProblem('query.after'));
+    if (!record && !status && page.lines.length === 0) throw notFound(`no run "${runId}"`);
     const lines = page.lines.map((l) => ({ ...l, msg: maskCredentials(l.msg), ...(l.fields ? { fields: maskCredentials(l.fields) } : {}) }));
     return json(200, { runId, status: view?.status ?? 'pending', lines, nextCursor: page.nextCursor ?? page.lines.at(-1)?.cursor ?? query.after ?? null });
   };
@@ -222,11 +263,11 @@ export function createRoutes(deps: ApiDeps): Route[] {
   const cancelRun = async (request: ApiRequest, caller?: Caller): Promise<HttpResponseInit> => {
     const runId = runIdOr404(request);
     await readBody(request, emptyBody);
-    const status = await findInstance(deps.durable, runId);
-    if (!status) {
-      if (await deps.runs.getRun(runId)) throw conflict(`run "${runId}" has finished`);
-      throw notFound(`no run "${runId}"`);
-    }
+    const [status, record] = await Promise.all([findInstance(deps.durable, runId), deps.runs.getRun(runId)]);
+    const seen = mergeRunView(runId, record, [], status);
+    if (!seen) throw notFound(`no run "${runId}"`);
+    requireOperate(deps.catalog, caller, projectOfRun(deps.catalog, { project: record?.project, pipeline: seen.pipeline }), `no run "${runId}"`);
+    if (!status) throw conflict(`run "${runId}" has finished`);
     const word = statusFromDurable(status);
     // Cancel is idempotent: however many callers (a client retrying after a timeout, a double
     // click), one cancel event is raised and every caller gets the same 202 naming the first
@@ -257,8 +298,9 @@ export function createRoutes(deps: ApiDeps): Route[] {
     const [record, attempts, status] = await Promise.all([deps.runs.getRun(sourceId), deps.runs.getAttempts(sourceId), findInstance(deps.durable, sourceId)]);
     const view = mergeRunView(sourceId, record, attempts, status);
     if (!view) throw notFound(`no run "${sourceId}"`);
+    requireOperate(deps.catalog, caller, projectOfRun(deps.catalog, { project: record?.project, pipeline: view.pipeline }), `no run "${sourceId}"`);
     if (!isTerminal(view.status)) throw conflict(`run "${sourceId}" is still ${view.status}; cancel it or wait for it to end`);
-    const pipeline = pipelineOr404(deps, view.pipeline);
+    const pipeline = pipelineOr404(deps, view.pipeline, caller);
     const state: RunState | undefined = stateFromDurable(status);
     const steps = state?.steps ?? view.steps;
     const rerunIds = stepsToRerun(pipeline, steps, body.from);
@@ -281,7 +323,8 @@ export function createRoutes(deps: ApiDeps): Route[] {
       pipeline,
       runId,
       // A rerun redoes the source run's work: it keeps the source's logical date.
-      trigger: { kind: 'rerun', origin: sourceId, ...logicalInstantOf(view.trigger, view.createdAt ?? deps.now().toISOString()), ...by(caller) },
+      // …and its tags (the pipeline's, its schedule's, those given at its start).
+      trigger: { kind: 'rerun', origin: sourceId, ...logicalInstantOf(view.trigger, view.createdAt ?? deps.now().toISOString()), ...by(caller), ...(record?.tags && record.tags.length > 0 ? { tags: record.tags } : {}) },
       parameters: view.parameters ?? {},
       resumeFrom: { runId: sourceId, steps: carried },
     }, deps.starts);
@@ -289,7 +332,8 @@ export function createRoutes(deps: ApiDeps): Route[] {
   };
 
   const setPaused = (paused: boolean) => async (request: ApiRequest, caller?: Caller): Promise<HttpResponseInit> => {
-    const pipeline = pipelineOr404(deps, request.params['name']);
+    const pipeline = pipelineOr404(deps, request.params['name'], caller);
+    requireOperate(deps.catalog, caller, pipeline.project, `no pipeline named "${pipeline.name}"`);
     const schedule = scheduleOr404(pipeline, request.params['schedule']);
     await readBody(request, emptyBody);
     await deps.schedules.setPaused(pipeline.name, schedule.name, paused, caller ? callerLabel(caller) : undefined);
@@ -302,8 +346,8 @@ export function createRoutes(deps: ApiDeps): Route[] {
    * (overlap, paused), start failed, with its reason and run id; `late` when it started later than
    * the schedule's `lateAfter`. Read from the run store's slot ledger.
    */
-  const listScheduleSlots = async (request: ApiRequest): Promise<HttpResponseInit> => {
-    const pipeline = pipelineOr404(deps, request.params['name']);
+  const listScheduleSlots = async (request: ApiRequest, caller?: Caller): Promise<HttpResponseInit> => {
+    const pipeline = pipelineOr404(deps, request.params['name'], caller);
     const schedule = scheduleOr404(pipeline, request.params['schedule']);
     const query = readQuery(request, slotsQuery);
     const range = { ...(query.since ? { since: toSlotKey(query.since) } : {}), ...(query.until ? { until: toSlotKey(query.until) } : {}) };
@@ -330,6 +374,8 @@ export function createRoutes(deps: ApiDeps): Route[] {
       kind: caller?.kind ?? null,
       canRead: caller?.canRead ?? false,
       canOperate: (caller?.canOperate ?? false) && !(deps.readOnly ?? false),
+      // Projects granted by their own roles (a key or a global role covers every project).
+      projects: Object.fromEntries(Object.entries(caller?.projects ?? {}).map(([project, grant]) => [project, deps.readOnly && grant === 'operate' ? 'read' : grant])),
       readOnly: deps.readOnly ?? false,
       appInsightsUrl: deps.appInsightsUrl ?? null,
     }));

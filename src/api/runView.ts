@@ -11,6 +11,8 @@ import type { AttemptRecord, RunRecord } from '../runs/recorder';
 export interface RunView {
   readonly runId: string;
   readonly pipeline: string;
+  readonly project?: string;
+  readonly tags?: readonly string[];
   readonly status: RunStatus;
   readonly trigger?: RunRecord['trigger'];
   readonly parameters?: RunRecord['parameters'];
@@ -72,6 +74,8 @@ export function mergeRunView(
   return {
     runId,
     pipeline: record?.pipeline ?? state?.pipeline ?? status?.name ?? '',
+    ...(record?.project !== undefined ? { project: record.project } : {}),
+    ...(record?.tags !== undefined ? { tags: record.tags } : {}),
     status: statusWord,
     ...(record?.trigger ? { trigger: record.trigger } : {}),
     ...(record?.parameters ? { parameters: record.parameters } : {}),

@@ -1,14 +1,28 @@
 /** One schema per API input: bodies and query strings. The OpenAPI document is built from them. */
 import { z } from 'zod';
 import { namedRecord } from '../pipelines/names';
+import { tagSchema } from '../pipelines/schema';
+import { projectNameSchema } from '../projects/schema';
+
+/** Filters that may be given more than once (`?project=a&project=b`, `?tag=x&tag=y`). */
+export const REPEATABLE_FILTERS = ['project', 'tag'] as const;
+
+/** Runs or pipelines of any of these projects. */
+const projectsFilter = z.array(projectNameSchema).max(20).optional();
+/** Runs or pipelines carrying every one of these tags. */
+const tagsFilter = z.array(tagSchema).max(10).optional();
 
 export const startRunBody = z
   .object({
     // Parameter names are checked as the body's own keys: zod would drop `__proto__` silently.
     parameters: namedRecord(z.json(), 'parameter').optional(),
     idempotencyKey: z.string().min(1).max(200).optional(),
+    /** Added to the tags the run inherits from its pipeline. */
+    tags: z.array(tagSchema).max(20).optional(),
   })
   .strict();
+
+export const listPipelinesQuery = z.object({ project: projectsFilter, tag: tagsFilter }).strict();
 
 export const rerunBody = z
   .object({
@@ -22,6 +36,8 @@ export const RUN_STATUSES = ['pending', 'running', 'succeeded', 'failed', 'cance
 export const listRunsQuery = z
   .object({
     pipeline: z.string().min(1).optional(),
+    project: projectsFilter,
+    tag: tagsFilter,
     status: z.enum(RUN_STATUSES).optional(),
     since: z.iso.datetime({ offset: true }).optional(),
     until: z.iso.datetime({ offset: true }).optional(),

@@ -3,6 +3,7 @@
  * `startNew` *overwrites* a completed or failed instance under the host.json default
  * (`NonRunningStates`), so a start first looks the instance up: any existing instance wins.
  */
+import { runLabels } from '../projects/runLabels';
 import type { DurableClient, DurableOrchestrationStatus } from 'durable-functions';
 import { ORCHESTRATOR_NAMES, type RunInput } from '../engine/types';
 import type { PipelineDefinition } from '../pipelines/schema';
@@ -35,7 +36,7 @@ export interface PendingRuns {
    */
   pinDefinition(definition: PipelineDefinition): Promise<string>;
   /** Creates the run's record if it has none; false when it had one. */
-  createPendingRun(run: Pick<RunRecord, 'runId' | 'pipeline' | 'trigger' | 'parameters' | 'definitionVersion'>): Promise<boolean>;
+  createPendingRun(run: Pick<RunRecord, 'runId' | 'pipeline' | 'trigger' | 'parameters' | 'definitionVersion' | 'project' | 'tags'>): Promise<boolean>;
 }
 
 /**
@@ -61,7 +62,8 @@ export async function startRunOnce(client: DurableStartClient, start: RunStart, 
   if (await findInstance(client, input.runId)) return false;
   // Pinned before the record names it: a record never points at a version the store lacks.
   await records?.pinDefinition(start.pipeline);
-  await records?.createPendingRun({ runId: input.runId, pipeline: input.pipeline, trigger: input.trigger, parameters: input.parameters, definitionVersion: version });
+  // Listed by project and tags from the start (src/projects/runLabels.ts).
+  await records?.createPendingRun({ runId: input.runId, pipeline: input.pipeline, trigger: input.trigger, parameters: input.parameters, definitionVersion: version, ...runLabels(start.pipeline, start.trigger) });
   try {
     await client.startNew(ORCHESTRATOR_NAMES.runPipeline, { instanceId: input.runId, input });
     return true;

@@ -20,8 +20,13 @@ export type ClientPrincipal = z.infer<typeof principalSchema>;
 export interface SignedInUser {
   readonly name: string;
   readonly roles: readonly string[];
+  /** Entra group object ids (`groups` claims, when the app registration emits them); absent when none. */
+  readonly groups?: readonly string[];
   readonly identityProvider: string;
 }
+
+/** Claim types Entra group ids arrive as: the v2 token's `groups`, or its WS-Fed name. */
+const GROUP_CLAIMS = ['groups', 'http://schemas.microsoft.com/ws/2008/06/identity/claims/groups'];
 
 const NAME_CLAIMS = ['preferred_username', 'name', 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name', 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn'];
 
@@ -41,16 +46,17 @@ export function decodePrincipal(header: string | null | undefined): SignedInUser
   const name = valueOf([...(nameType ? [nameType] : []), ...NAME_CLAIMS]);
   if (!name) return undefined;
   const roles = claims.filter((c) => c.typ === 'roles' || (roleType !== undefined && c.typ === roleType)).map((c) => c.val);
-  return { name, roles: [...new Set(roles)], identityProvider: parsed.data.auth_typ ?? 'aad' };
+  const groups = [...new Set(claims.filter((c) => GROUP_CLAIMS.includes(c.typ)).map((c) => c.val))];
+  return { name, roles: [...new Set(roles)], ...(groups.length > 0 ? { groups } : {}), identityProvider: parsed.data.auth_typ ?? 'aad' };
 }
 
 /** A principal header in the platform's format, for the local emulation (`--as`) and tests. */
-export function encodePrincipal(user: { name: string; roles: readonly string[] }): string {
+export function encodePrincipal(user: { name: string; roles: readonly string[]; groups?: readonly string[] }): string {
   const principal: ClientPrincipal = {
     auth_typ: 'aad',
     name_typ: 'preferred_username',
     role_typ: 'roles',
-    claims: [{ typ: 'preferred_username', val: user.name }, ...user.roles.map((val) => ({ typ: 'roles', val }))],
+    claims: [{ typ: 'preferred_username', val: user.name }, ...user.roles.map((val) => ({ typ: 'roles', val })), ...(user.groups ?? []).map((val) => ({ typ: 'groups', val }))],
   };
   return Buffer.from(JSON.stringify(principal), 'utf8').toString('base64');
 }

@@ -5,6 +5,12 @@
  * replay a POST, key included, at another host), a `--url` with credentials or a query is refused
  * before anything is sent, and plain `http://` is refused for any host but this machine's loopback.
  * Answers are read up to a bound and checked against the shape the command reads (answers.ts).
+ *
+ * With a sign-in token (`--token`, an Entra access token for the app) the CLI is a user, not a key:
+ * it calls the console door (`/api/console/…`), where App Service Authentication turns the bearer
+ * token into the signed-in principal and the app answers for that user's roles, projects included
+ * (src/api/access.ts). Changes there carry what that door requires of every change: a JSON body and
+ * `x-requested-with` (a browser on another site could send neither).
  */
 import type { z } from 'zod';
 import { BodyTooLargeError, readBoundedText } from '../core/boundedBody';
@@ -15,7 +21,12 @@ import { CliError, EXIT } from './exitCodes';
 export interface ClientOptions {
   readonly baseUrl: string;
   readonly key?: string;
+  /** A user's sign-in token: the console door, as that user (the key is then not sent). */
+  readonly token?: string;
 }
+
+/** The header the console door requires of changes (src/api/access.ts). */
+const CONSOLE_HEADER = { 'x-requested-with': 'durable-pipelines-console' };
 
 interface Problem {
   title?: string;
@@ -44,9 +55,12 @@ export class ApiClient {
 
   constructor(private readonly options: ClientOptions) {}
 
-  get<T>(path: string, query: Record<string, string | number | undefined> = {}, shape?: z.ZodType): Promise<T> {
+  get<T>(path: string, query: Record<string, string | number | readonly string[] | undefined> = {}, shape?: z.ZodType): Promise<T> {
     const params = new URLSearchParams();
-    for (const [k, v] of Object.entries(query)) if (v !== undefined) params.set(k, String(v));
+    for (const [k, v] of Object.entries(query)) {
+      if (Array.isArray(v)) for (const item of v as readonly string[]) params.append(k, item);
+      else if (v !== undefined) params.set(k, String(v));
+    }
     const qs = params.toString();
     return this.request<T>('GET', qs ? `${path}?${qs}` : path, undefined, shape);
   }
@@ -55,16 +69,23 @@ export class ApiClient {
     return this.request<T>('POST', path, body, shape);
   }
 
-  /** `--url` as the origin the key may go to, or a CliError saying why not. */
+  /** `--url` as the origin the key (or the sign-in token) may go to, or a CliError saying why not. */
   private base(): string {
     if (this.checkedBase !== undefined) return this.checkedBase;
-    this.checkedBase = checkBaseUrl(this.options.baseUrl, this.options.key !== undefined);
+    const sendsCredentials = this.options.key !== undefined || (this.options.token !== undefined && this.options.token !== '');
+    this.checkedBase = checkBaseUrl(this.options.baseUrl, sendsCredentials);
     return this.checkedBase;
   }
 
   private async request<T>(method: string, path: string, body: unknown, shape: z.ZodType | undefined): Promise<T> {
     const base = this.base();
-    const url = `${base}/api/${path}`;
+    const user = this.options.token !== undefined && this.options.token !== '';
+    const url = `${base}/api/${user ? 'console/' : ''}${path}`;
+    const credentials: Record<string, string> = user
+      ? { authorization: `Bearer ${this.options.token ?? ''}`, ...(method === 'GET' ? {} : CONSOLE_HEADER) }
+      : this.options.key
+        ? { 'x-functions-key': this.options.key }
+        : {};
     let response: Response;
     try {
       response = await fetch(url, {
@@ -72,7 +93,7 @@ export class ApiClient {
         headers: {
           accept: 'application/json',
           ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-          ...(this.options.key ? { 'x-functions-key': this.options.key } : {}),
+          ...credentials,
         },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
         // Never followed: a redirect would carry the key (and replay a POST) wherever it points.
@@ -119,8 +140,15 @@ export class ApiClient {
     const what = oneLine((fields ? undefined : detail) ?? title ?? (text.slice(0, 200) || response.statusText));
     switch (response.status) {
       case 401:
+        throw new CliError(
+          user
+            ? `the app did not accept the sign-in token (HTTP 401): ${what}. Get one with az account get-access-token --resource <the app registration's client id> --query accessToken -o tsv`
+            : `the server refused the function key (HTTP ${response.status}). Pass --key or set DURABLE_PIPELINES_KEY.`,
+          EXIT.unauthorized,
+        );
       case 403:
-        throw new CliError(`the server refused the function key (HTTP ${response.status}). Pass --key or set DURABLE_PIPELINES_KEY.`, EXIT.unauthorized);
+        // Signed in, or with a key, and refused: the server says why (a project's role, read-only mode).
+        throw new CliError(user || problem.detail !== undefined ? `refused (HTTP 403): ${what}` : `the server refused the function key (HTTP ${response.status}). Pass --key or set DURABLE_PIPELINES_KEY.`, EXIT.unauthorized);
       case 404:
         throw new CliError(`not found: ${what}`, EXIT.notFound);
       case 400:

@@ -7,8 +7,8 @@ import type { Command } from 'commander';
 import { compareConfigurations, costJson, estimateMonthlyCost, InfraReadError, loadPrices, PriceTableError, readInfraParameters, seedRunMeasurement, type Comparison, type CostEstimate } from '../cost';
 import { timesTen } from '../cost/compare';
 import type { EstimateInput } from '../cost/estimate';
-import { loadCatalog } from '../pipelines/catalog';
-import { pipelineInputs } from '../pipelines/definitions';
+import { costByProject, type ProjectBreakdown } from '../cost/byProject';
+import { loadDefinitions } from '../pipelines/definitions';
 import { CliError, EXIT } from './exitCodes';
 import { table } from './table';
 
@@ -41,7 +41,7 @@ async function estimateInput(opts: CostOptions): Promise<EstimateInput> {
     const [prices, infra] = await Promise.all([loadPrices(opts.prices), readInfraParameters(opts.project, parseSets(opts.set))]);
     const polls = opts.polls === undefined ? undefined : Number(opts.polls);
     if (polls !== undefined && (!Number.isInteger(polls) || polls < 1)) throw new CliError(`--polls ${opts.polls}: a whole number of polls per long job, 1 or more`, EXIT.invalid);
-    const all = loadCatalog(pipelineInputs).pipelines;
+    const all = loadDefinitions().pipelines;
     const unknown = (opts.pipeline ?? []).filter((name) => !all.some((p) => p.name === name));
     if (unknown.length > 0) throw new CliError(`--pipeline ${unknown.join(', ')}: no such pipeline (known: ${all.map((p) => p.name).join(', ')})`, EXIT.invalid);
     const catalog = opts.pipeline && opts.pipeline.length > 0 ? all.filter((p) => opts.pipeline?.includes(p.name)) : all;
@@ -94,6 +94,15 @@ export function formatCost(e: CostEstimate): string {
   ].join('\n');
 }
 
+export function formatByProject(b: ProjectBreakdown, currency: string): string {
+  const sym = currency === 'EUR' ? '€' : `${currency} `;
+  const amount = (n: number) => `${sym}${n > 0 && n < 0.01 ? n.toFixed(4) : n.toFixed(2)}`;
+  return [
+    'By project (what each project\'s pipelines add; the app\'s share is paid whichever projects run):',
+    table(['PROJECT', 'MONTHLY', 'PIPELINES'], [...b.projects.map((p) => [p.project, amount(p.monthly), p.pipelines.join(', ')]), ['(app, shared)', amount(b.shared), '-'], ['TOTAL', amount(b.total), '-']]),
+  ].join('\n');
+}
+
 export function addCostCommand(program: Command, print: (data: unknown, human: () => string) => void): void {
   program
     .command('cost')
@@ -111,8 +120,13 @@ export function addCostCommand(program: Command, print: (data: unknown, human: (
         print(comparison, () => formatComparison(comparison));
         return;
       }
-      const estimate = await costEstimate(opts);
-      const comparison = compareConfigurations(await estimateInput(opts));
-      print(costJson(estimate, { range: comparison.range }), () => `${formatCost(estimate)}\nRange: ${estimate.currency === 'EUR' ? '€' : ''}${comparison.range.low.toFixed(2)}–${comparison.range.high.toFixed(2)} (${comparison.range.basis}).`);
+      const input = await estimateInput(opts);
+      const estimate = estimateMonthlyCost(input);
+      const comparison = compareConfigurations(input);
+      // Several projects: each one's share (src/cost/byProject.ts); one project prints what it always did.
+      const byProject = new Set(input.pipelines.map((p) => p.project)).size > 1 ? costByProject(input) : undefined;
+      print({ ...costJson(estimate, { range: comparison.range }), ...(byProject ? { byProject } : {}) }, () =>
+        `${formatCost(estimate)}\nRange: ${estimate.currency === 'EUR' ? '€' : ''}${comparison.range.low.toFixed(2)}–${comparison.range.high.toFixed(2)} (${comparison.range.basis}).${byProject ? `\n\n${formatByProject(byProject, estimate.currency)}` : ''}`,
+      );
     });
 }

@@ -24,6 +24,8 @@ interface StepView {
   metrics?: Record<string, unknown>;
   error?: { message: string; class: string };
   nextAt?: string;
+  /** Waiting for a slot of a shared pool (src/engine/pools.ts). */
+  pool?: { name: string; position: number };
 }
 
 export interface RunViewJson {
@@ -38,6 +40,8 @@ export interface RunViewJson {
   pipelineAttempt?: number;
   /** While a failed round waits for its pipeline retry (published by the engine): which attempt, and when. */
   pipelineRetry?: { attempt: number; at: string };
+  /** While the run waits for a slot of a run-level pool, before its first step. */
+  pool?: { name: string; position: number };
   error?: { message: string; stepId?: string };
   steps: StepView[];
   metrics: Record<string, Record<string, unknown>>;
@@ -118,6 +122,7 @@ export async function follow(client: ApiClient, runId: string, options: FollowOp
   let cursor: string | undefined;
   let endTime: string | undefined;
   let retryAnnouncedFor = 1;
+  let poolAnnounced = '';
   // A repeated error is said once, then referred to (src/core/repeatedErrors.ts); texts are made
   // when printed, so "first" is the first printed.
   const repeats = repeatedErrors();
@@ -150,7 +155,7 @@ export async function follow(client: ApiClient, runId: string, options: FollowOp
     if (options.steps) {
       for (const step of run.steps) {
         const last = step.attempts.at(-1);
-        const key = `${step.status}#${step.attempts.length}`;
+        const key = `${step.status}#${step.attempts.length}${step.pool ? `#${step.pool.name}@${step.pool.position}` : ''}`;
         if (seen.get(step.id) === key) continue;
         seen.set(step.id, key);
         const time = last?.endedAt ?? last?.startedAt;
@@ -164,6 +169,16 @@ export async function follow(client: ApiClient, runId: string, options: FollowOp
     }
     // The engine publishes the wait (src/engine: RunState.pipelineRetry); said once per attempt, by
     // `logs --follow` too: the one line that tells why a failed-looking run is still running.
+    // A run-level pool's queue: said once per position.
+    const poolWait = run.pool;
+    if (poolWait && `${poolWait.name}@${poolWait.position}` !== poolAnnounced) {
+      poolAnnounced = `${poolWait.name}@${poolWait.position}`;
+      events.push({
+        rank: RANK.retry,
+        text: (t) => `${clock(t)}  ${''.padEnd(12)} run waiting for pool ${poolWait.name} (position ${poolWait.position})`,
+        json: { event: 'poolWait', runId, pool: poolWait.name, position: poolWait.position },
+      });
+    }
     const wait = run.pipelineRetry;
     if (wait && wait.attempt > retryAnnouncedFor) {
       retryAnnouncedFor = wait.attempt;
@@ -228,6 +243,7 @@ function describe(step: StepView, repeats: RepeatedErrors): string {
     case 'failed':
       return `failed${attempt}: ${said((step.error ?? last?.error)?.message)}`;
     case 'waiting':
+      if (step.pool) return `waiting for pool ${step.pool.name} (position ${step.pool.position})`;
       return `waiting to retry${attempt}${last?.error ? ` after: ${said(last.error.message)}` : ''}${step.nextAt ? ` — next at ${clock(step.nextAt)}` : ''}`;
     case 'succeeded': {
       const rows = step.metrics?.['rowsLoaded'];

@@ -2,8 +2,7 @@
  * What `npm run demo` and `npm run dev` tell a user when they cannot start: one clear message and an
  * exit code, never a stack trace for a mistake the user can fix (a busy port, an invalid definition).
  */
-import { loadCatalog } from '../pipelines/catalog';
-import { pipelineInputs } from '../pipelines/definitions';
+import { loadDefinitions } from '../pipelines/definitions';
 import { PipelineValidationError } from '../pipelines/validate';
 import { EXIT } from './exitCodes';
 import { ConfigError, invalidSettingsMessage, settingsProblems } from '../config/config';
@@ -19,7 +18,7 @@ export const EXIT_PORT_IN_USE = 10;
 /** The definitions' problems, listed once, before anything starts; undefined when they are valid. */
 export function invalidDefinitions(): StartupFailure | undefined {
   try {
-    loadCatalog(pipelineInputs);
+    loadDefinitions();
     return undefined;
   } catch (error) {
     if (!(error instanceof PipelineValidationError)) throw error;

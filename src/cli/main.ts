@@ -11,8 +11,7 @@ import { firesNext, scheduleStateWord, type ScheduleStateWord } from '../core/sc
 import { repeatedErrorCompactor } from '../core/repeatedErrors';
 import { Command, Option } from 'commander';
 import { version } from '../../package.json';
-import { loadCatalog } from '../pipelines/catalog';
-import { pipelineInputs } from '../pipelines/definitions';
+import { loadDefinitions } from '../pipelines/definitions';
 import { PipelineValidationError } from '../pipelines/validate';
 import { previewSchedule, MAX_PREVIEW_COUNT } from '../scheduler/preview';
 import { ApiClient } from './client';
@@ -26,12 +25,15 @@ import { inLine, keepingLines, oneLine } from '../core/visibleText';
 interface GlobalOptions {
   url: string;
   key?: string;
+  token?: string;
   json: boolean;
 }
 
 interface PipelineJson {
   name: string;
   title: string;
+  /** Absent from servers that predate projects. */
+  project?: string;
   tags: string[];
   parameters: Record<string, { type: string }>;
   steps: { id: string; dependsOn: string[] }[];
@@ -47,6 +49,8 @@ interface PipelineJson {
 interface RunRow {
   runId: string;
   pipeline: string;
+  project?: string;
+  tags?: string[];
   status: string;
   trigger?: TriggerWords;
   createdAt: string;
@@ -58,6 +62,30 @@ type Out = (line: string) => void;
 /** Pages one command reads at most (`runs ls --all`, `logs`): a server that pages forever is not followed forever. */
 const MAX_PAGES = 1000;
 
+/** `--project` (any of them) and `--tag` (every one), repeatable, as the API takes them. */
+interface ProjectFilters {
+  project?: string[];
+  tag?: string[];
+}
+
+const collect = (value: string, all: string[] = []): string[] => [...all, value];
+
+/**
+ * A table whose PROJECT column shows only when the rows span several projects (or a project was
+ * asked for), so an app with one project prints what it always printed.
+ */
+function withProjectColumn(headers: string[], rows: (string | undefined)[][], projectOf: (index: number) => string, asked: boolean): string {
+  const projects = new Set(rows.map((_, i) => projectOf(i)));
+  if (!asked && projects.size <= 1) return table(headers, rows);
+  return table(['PROJECT', ...headers], rows.map((r, i) => [projectOf(i), ...r]));
+}
+
+function withProjectFilters(command: Command, what: string): Command {
+  return command
+    .option('--project <name>', `only ${what} of this project (repeatable: any of them)`, collect)
+    .option('--tag <tag>', `only ${what} carrying this tag (repeatable: every one of them)`, collect);
+}
+
 export function buildProgram(print_: Out = (l) => console.log(l), setExit: (code: number) => void = (c) => (process.exitCode = c)): Command {
   // Everything printed passes here: no control character from server data reaches the terminal.
   const out: Out = (line) => print_(keepingLines(line));
@@ -65,28 +93,32 @@ export function buildProgram(print_: Out = (l) => console.log(l), setExit: (code
     .description('Start, watch and steer durable-pipelines runs')
     .version(version, '-V, --version', 'print the CLI version')
     .addOption(new Option('--url <url>', 'base URL of the app').env('DURABLE_PIPELINES_URL').default('http://localhost:7071'))
-    .addOption(new Option('--key <key>', 'function key (x-functions-key)').env('DURABLE_PIPELINES_KEY'))
+    .addOption(new Option('--key <key>', 'function key (x-functions-key): acts on every project').env('DURABLE_PIPELINES_KEY'))
+    .addOption(new Option('--token <token>', "act as a signed-in user instead of the key: an Entra access token for the app (az account get-access-token --resource <client id>); the user's roles decide, per project").env('DURABLE_PIPELINES_TOKEN'))
     .option('--json', 'print JSON instead of tables', false)
     .showHelpAfterError()
     .exitOverride();
 
   const globals = (): GlobalOptions => program.opts<GlobalOptions>();
-  const client = () => new ApiClient({ baseUrl: globals().url, ...(globals().key ? { key: globals().key } : {}) });
+  const client = () => new ApiClient({ baseUrl: globals().url, ...(globals().key ? { key: globals().key } : {}), ...(globals().token ? { token: globals().token } : {}) });
   const print = (data: unknown, human: () => string) => out(globals().json ? JSON.stringify(data, null, 2) : human());
-  const fetchListing = (api = client()) => api.get<{ pipelines: PipelineJson[]; schedulerEnabled?: boolean }>('pipelines', {}, pipelinesAnswer);
+  const fetchListing = (api = client(), filters: ProjectFilters = {}) =>
+    api.get<{ pipelines: PipelineJson[]; schedulerEnabled?: boolean }>('pipelines', { project: filters.project, tag: filters.tag }, pipelinesAnswer);
   const fetchPipelines = async (api = client()): Promise<PipelineJson[]> => (await fetchListing(api)).pipelines;
 
   const pipelines = program.command('pipelines').description('pipelines the app serves');
-  pipelines
-    .command('ls')
-    .description('list pipelines with their schedules and last run')
-    .action(async () => {
-      const list = await fetchPipelines();
+  withProjectFilters(pipelines.command('ls').description('list pipelines with their project, schedules and last run'), 'pipelines')
+    .action(async (filters: ProjectFilters) => {
+      const list = (await fetchListing(client(), filters)).pipelines;
       print(list, () =>
-        table(
-          ['PIPELINE', 'TITLE', 'STEPS', 'SCHEDULES', 'LAST RUN'],
-          list.map((p) => [p.name, p.title, p.steps.map((s) => s.id).join(' → '), p.schedules.map((s) => s.name + (s.paused ? ' (paused)' : '')).join(', '), p.lastRun ? `${p.lastRun.status} ${p.lastRun.runId}` : '-']),
-        ),
+        list.length === 0
+          ? 'no pipelines match'
+          : withProjectColumn(
+              ['PIPELINE', 'TITLE', 'STEPS', 'SCHEDULES', 'TAGS', 'LAST RUN'],
+              list.map((p) => [p.name, p.title, p.steps.map((s) => s.id).join(' → '), p.schedules.map((s) => s.name + (s.paused ? ' (paused)' : '')).join(', '), p.tags.join(', ') || '-', p.lastRun ? `${p.lastRun.status} ${p.lastRun.runId}` : '-']),
+              (i) => list[i]?.project ?? 'default',
+              (filters.project ?? []).length > 0,
+            ),
       );
     });
 
@@ -95,7 +127,7 @@ export function buildProgram(print_: Out = (l) => console.log(l), setExit: (code
     .description('check the pipeline definitions offline (no server needed)')
     .action(() => {
       try {
-        const catalog = loadCatalog(pipelineInputs);
+        const catalog = loadDefinitions();
         print({ ok: true, pipelines: catalog.pipelines.map((p) => p.name) }, () => `ok: ${catalog.pipelines.map((p) => `${p.name} (${plural(p.steps.length, 'step')}, ${plural(p.schedules.length, 'schedule')})`).join(', ')}`);
       } catch (error) {
         if (!(error instanceof PipelineValidationError)) throw error;
@@ -109,9 +141,10 @@ export function buildProgram(print_: Out = (l) => console.log(l), setExit: (code
     .description('start a run (prefect deployment run)')
     .option('-p, --param <name=value>', 'a parameter, repeatable', (v: string, all: string[]) => [...all, v], [] as string[])
     .option('--idempotency-key <key>', 'the same key returns the same run')
+    .option('--tag <tag>', "a tag for this run, besides the pipeline's (repeatable)", collect)
     .option('-f, --follow', 'stream steps and logs; exit 0/1/2 for succeeded/failed/cancelled', false)
     .option('--interval <seconds>', 'poll interval while following', '2')
-    .action(async (pipeline: string, opts: { param: string[]; idempotencyKey?: string; follow: boolean; interval: string }) => {
+    .action(async (pipeline: string, opts: { param: string[]; idempotencyKey?: string; tag?: string[]; follow: boolean; interval: string }) => {
       const api = client();
       const list = await fetchPipelines(api);
       const definition = list.find((p) => p.name === pipeline);
@@ -120,6 +153,7 @@ export function buildProgram(print_: Out = (l) => console.log(l), setExit: (code
       const started = await api.post<{ runId: string; created: boolean }>(`pipelines/${encodeURIComponent(pipeline)}/runs`, {
         parameters,
         ...(opts.idempotencyKey ? { idempotencyKey: opts.idempotencyKey } : {}),
+        ...(opts.tag ? { tags: opts.tag } : {}),
       }, startAnswer);
       if (!opts.follow) {
         print(started, () => inLine`${started.created ? 'started' : 'already exists'}: ${started.runId}`);
@@ -130,9 +164,7 @@ export function buildProgram(print_: Out = (l) => console.log(l), setExit: (code
     });
 
   const runs = program.command('runs').description('runs (prefect flow-run)');
-  runs
-    .command('ls')
-    .description('list runs, newest first')
+  withProjectFilters(runs.command('ls').description('list runs, newest first'), 'runs')
     .option('--pipeline <name>')
     .option('--status <status>', 'pending | running | succeeded | failed | cancelled')
     .option('--since <iso>')
@@ -140,9 +172,9 @@ export function buildProgram(print_: Out = (l) => console.log(l), setExit: (code
     .option('--limit <n>', 'how many per page', '10')
     .option('--cursor <cursor>', 'the page after the one that printed this cursor')
     .option('--all', 'every page, one after the other', false)
-    .action(async (opts: { pipeline?: string; status?: string; since?: string; until?: string; limit: string; cursor?: string; all: boolean }) => {
+    .action(async (opts: RunsLsOptions) => {
       const api = client();
-      const filters = { pipeline: opts.pipeline, status: opts.status, since: opts.since, until: opts.until, limit: opts.limit };
+      const filters = { pipeline: opts.pipeline, project: opts.project, tag: opts.tag, status: opts.status, since: opts.since, until: opts.until, limit: opts.limit };
       const runsSeen: RunRow[] = [];
       let cursor = opts.cursor;
       let nextCursor: string | null;
@@ -163,7 +195,12 @@ export function buildProgram(print_: Out = (l) => console.log(l), setExit: (code
       print({ runs: runsSeen, nextCursor }, () =>
         (runsSeen.length === 0
           ? partial ? 'no match among the latest runs searched' : 'no runs'
-          : table(['RUN', 'PIPELINE', 'STATUS', 'STARTED BY', 'CREATED', 'DURATION'], runsSeen.map((r) => [r.runId, r.pipeline, r.status, describeTrigger(r.trigger), r.createdAt, seconds(r.durationSeconds)]))) +
+          : withProjectColumn(
+              ['RUN', 'PIPELINE', 'STATUS', 'STARTED BY', 'CREATED', 'DURATION', 'TAGS'],
+              runsSeen.map((r) => [r.runId, r.pipeline, r.status, describeTrigger(r.trigger), r.createdAt, seconds(r.durationSeconds), (r.tags ?? []).join(', ') || '-']),
+              (i) => runsSeen[i]?.project ?? 'default',
+              (opts.project ?? []).length > 0,
+            )) +
         (nextCursor ? inLine`\n\nmore runs: durable-pipelines runs ls ${nextPageArgs(opts, nextCursor)}   (or --all)` : ''),
       );
     });
@@ -226,23 +263,27 @@ export function buildProgram(print_: Out = (l) => console.log(l), setExit: (code
     });
 
   const schedules = program.command('schedules').description('schedules (prefect deployment schedules)');
-  schedules
-    .command('ls')
-    .description('every schedule with its next run')
-    .action(async () => {
-      const listing = await fetchListing();
+  withProjectFilters(schedules.command('ls').description('every schedule with its next run'), 'schedules')
+    .action(async (filters: ProjectFilters) => {
+      // The server picks pipelines by project and by tag on the pipeline or any of its schedules;
+      // a schedule is listed when its own tags with its pipeline's carry every tag asked for.
+      const listing = await fetchListing(client(), filters);
       // The state is the API's word (src/core/scheduleState.ts), the one the console shows too;
       // a server that predates it gets the same word computed here.
       const schedulerOn = listing.schedulerEnabled ?? true;
       const rows = listing.pipelines.flatMap((p) =>
-        p.schedules.map((s) => {
-          const state = s.state ?? scheduleStateWord({ enabled: s.enabled, paused: s.paused, schedulerEnabled: schedulerOn, failing: false });
-          return { pipeline: p.name, ...s, state, nextRun: firesNext(state) ? s.nextRun : null };
-        }),
+        p.schedules
+          .filter((s) => (filters.tag ?? []).every((t) => p.tags.includes(t) || s.tags.includes(t)))
+          .map((s) => {
+            const state = s.state ?? scheduleStateWord({ enabled: s.enabled, paused: s.paused, schedulerEnabled: schedulerOn, failing: false });
+            return { project: p.project ?? 'default', pipeline: p.name, ...s, state, nextRun: firesNext(state) ? s.nextRun : null };
+          }),
       );
       const failing = rows.filter((s) => s.state === 'failing' && s.lastStartFailure);
       print(rows, () =>
-        table(['PIPELINE', 'SCHEDULE', 'CRON', 'TIME ZONE', 'STATE', 'NEXT (LOCAL)', 'NEXT (UTC)'], rows.map((s) => [s.pipeline, s.name, s.cron, s.timezone, s.state, s.nextRun?.local, s.nextRun?.utc])) +
+        (rows.length === 0
+          ? 'no schedules match'
+          : withProjectColumn(['PIPELINE', 'SCHEDULE', 'CRON', 'TIME ZONE', 'STATE', 'NEXT (LOCAL)', 'NEXT (UTC)'], rows.map((s) => [s.pipeline, s.name, s.cron, s.timezone, s.state, s.nextRun?.local, s.nextRun?.utc]), (i) => rows[i]?.project ?? 'default', (filters.project ?? []).length > 0)) +
         failing.map((s) => `\n\n${oneLine(`${s.pipeline}/${s.name} is failing: the slot of ${s.lastStartFailure?.slot ?? '?'} could not start its run: ${s.lastStartFailure?.reason ?? ''}`)}\n  (durable-pipelines schedules history ${s.pipeline} ${s.name})`).join('') +
         (schedulerOn ? '' : '\n\nthe scheduler is off on this app (SCHEDULER_ENABLED=false): no schedule fires; `schedules preview` shows when they would'),
       );
@@ -285,7 +326,7 @@ export function buildProgram(print_: Out = (l) => console.log(l), setExit: (code
     .option('--from <iso>', 'start instant (default: now)')
     .option('--count <n>', 'how many', '10')
     .action((pipeline: string, schedule: string, opts: { from?: string; count: string }) => {
-      const catalog = loadCatalog(pipelineInputs);
+      const catalog = loadDefinitions();
       const p = catalog.get(pipeline);
       if (!p) throw new CliError(`unknown pipeline "${pipeline}" (known: ${catalog.pipelines.map((x) => x.name).join(', ')})`, EXIT.notFound);
       const s = p.schedules.find((x) => x.name === schedule);
@@ -315,10 +356,22 @@ interface SlotHistoryJson {
   slots: { slot: string; local: string; outcome: string; reason?: string; runId?: string; lateBySeconds: number; late: boolean }[];
 }
 
+interface RunsLsOptions extends ProjectFilters {
+  pipeline?: string;
+  status?: string;
+  since?: string;
+  until?: string;
+  limit: string;
+  cursor?: string;
+  all: boolean;
+}
+
 /** The same `runs ls` filters with the next page's cursor, for a user to paste. */
-function nextPageArgs(opts: { pipeline?: string; status?: string; since?: string; until?: string; limit: string }, cursor: string): string {
+function nextPageArgs(opts: Omit<RunsLsOptions, 'all' | 'cursor'>, cursor: string): string {
   const args: string[] = [];
   if (opts.pipeline) args.push('--pipeline', opts.pipeline);
+  for (const project of opts.project ?? []) args.push('--project', project);
+  for (const tag of opts.tag ?? []) args.push('--tag', tag);
   if (opts.status) args.push('--status', opts.status);
   if (opts.since) args.push('--since', opts.since);
   if (opts.until) args.push('--until', opts.until);

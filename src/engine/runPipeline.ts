@@ -32,9 +32,10 @@ import { DEFAULT_POLLS_PER_EXECUTION } from './pollStep';
 import { reconcileNow } from './reconcile';
 import { budgetFor, HISTORY_COST, isDone, type RunScope, type RunShape } from './scope';
 import { RunTracker } from './state';
-import { cancelTimers, createStepEnv } from './stepRoutine';
+import { cancelTimers, createStepEnv, drive } from './stepRoutine';
 import { endInterrupted, tellStepsToStop } from './stopping';
 import type { RunCarry, RunInput, RunState, Stop } from './types';
+import { acquirePools, releasePools, runClaimId } from './pools';
 
 export { CANCEL_EVENT } from './interrupts';
 export { CHECK_IN_MS } from './dataflow';
@@ -113,6 +114,17 @@ export function createRunPipeline(options: RunPipelineOptions): OrchestrationHan
     stop ??= found ?? foundAgain;
     if (!definition) return yield* finish(scope, tracker, failedWithoutDefinition(tracker, input, env.nowMs()), undefined);
     env.publish();
+    // Run-level pools (pools.ts): taken before the first step; a continued execution holds them already.
+    const runPools = definition.pools ?? [];
+    if (!carry && !stop && runPools.length > 0) {
+      const acquiring = acquirePools(env, runPools, runClaimId(input.runId), (wait) => {
+        tracker.poolWait = wait;
+        env.publish();
+      });
+      stop = yield* drive(env, acquiring, scope.interrupts);
+      tracker.poolWait = undefined;
+      env.publish();
+    }
 
     let retriesLeft = carry?.retriesLeft ?? definition.pipelineRetry.retries;
     // An execution that inherits a stop was born after the steps were told.
@@ -190,6 +202,8 @@ export function createRunPipeline(options: RunPipelineOptions): OrchestrationHan
       }
       break;
     }
+    // Every slot and place the run and its steps hold, whatever ended it (success, failure, cancel, timeout).
+    yield* releasePools(env, poolsOf(definition));
     return yield* finish(scope, tracker, finalState(definition.timeout, shape, tracker, stop, endedMs ?? env.nowMs()), carry?.archives);
   };
 }
@@ -213,6 +227,11 @@ function* finish(scope: RunScope, tracker: RunTracker, end: () => RunState, arch
     env.log(`finishRun failed (ignored): ${readTaskFailure(error).message}`);
   }
   return final;
+}
+
+/** Every pool a pipeline names, run-level and step-level. */
+function poolsOf(pipeline: PipelineDefinition): string[] {
+  return [...new Set([...(pipeline.pools ?? []), ...pipeline.steps.flatMap((s) => s.pools ?? [])])];
 }
 
 function failedWithoutDefinition(tracker: RunTracker, input: RunInput, nowMs: number): () => RunState {

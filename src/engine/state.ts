@@ -13,7 +13,7 @@ import type { FailureInfo } from '../core/errors';
 import type { Json } from '../core/json';
 import type { StepMetrics } from '../steps/protocol';
 import { isoAt, secondsBetween } from './clock';
-import type { PipelineRetryWait, RunInput, RunState, RunStatus, StepAttemptSummary, StepState, StepStatus } from './types';
+import type { PipelineRetryWait, PoolWait, RunInput, RunState, RunStatus, StepAttemptSummary, StepState, StepStatus } from './types';
 
 /** What the tracker needs of a run: a whole run, or one step of it (the step sub-orchestration). */
 export interface TrackedRun {
@@ -53,6 +53,8 @@ export class RunTracker {
   pipelineAttempt = 1;
   /** The pipeline retry the run waits for, while it waits (runPipeline.ts). */
   pipelineRetry: PipelineRetryWait | undefined;
+  /** The run-level pool the run waits for, while it waits (pools.ts). */
+  poolWait: PoolWait | undefined;
 
   constructor(
     private readonly input: TrackedRun,
@@ -145,6 +147,12 @@ export class RunTracker {
     this.put({ id, status: 'running', attempts: this.endLast(id, step.attempts, nowMs, 'failed', error), error });
   }
 
+  /** Waiting for a slot of a shared pool (the attempt has not started). */
+  waitingForPool(id: string, pool: PoolWait): void {
+    const { nextAt: _next, ...step } = this.get(id);
+    this.put({ ...step, status: 'waiting', pool });
+  }
+
   /** Waiting for a retry delay. */
   waiting(id: string, untilMs: number): void {
     const step = this.get(id);
@@ -221,6 +229,7 @@ export class RunTracker {
       pipelineAttempt: this.pipelineAttempt,
       // Only a running run waits: an ended one never carries a wait.
       ...(this.pipelineRetry === undefined || status !== 'running' ? {} : { pipelineRetry: this.pipelineRetry }),
+      ...(this.poolWait === undefined || status !== 'running' ? {} : { pool: this.poolWait }),
       startedAt: isoAt(this.startedMs),
       ...(endedMs === undefined ? {} : { endedAt: isoAt(endedMs), durationSeconds: secondsBetween(this.startedMs, endedMs) }),
       steps: this.input.pipeline.steps.map((s) => this.get(s.id)),

@@ -23,6 +23,7 @@ import { DEFAULT_POLLS_PER_EXECUTION, type PollOrchestratorInput } from './pollS
 import { retryDelaySeconds, shouldRetry } from './retry';
 import type { RunTracker } from './state';
 import { ORCHESTRATOR_NAMES, type Stop } from './types';
+import { acquirePools, PoolClosedError, releaseStepPools, stepClaimId } from './pools';
 
 /** What a step coroutine waits for: one task (resumed with its value or its error) or a race (resumed with the winner). */
 export type Wait = { readonly one: Task } | { readonly race: readonly Task[] };
@@ -151,6 +152,25 @@ export function* runStepRoutine(env: StepEnv, step: StepDefinition, due: () => S
     const late = due();
     if (late) return late;
     const attempt = tracker.attemptCount(step.id) + 1;
+    // Shared pools (src/engine/pools.ts): the attempt starts once it holds a slot of each; its
+    // time in the queue is not part of its duration or its timeout.
+    const pools = step.pools ?? [];
+    const claimId = stepClaimId(env.runId, step.id, attempt);
+    if (pools.length > 0) {
+      try {
+        yield* acquirePools(env, pools, claimId, (wait) => {
+          tracker.waitingForPool(step.id, wait);
+          env.publish();
+        });
+      } catch (error) {
+        const refused: FailureInfo = error instanceof PoolClosedError ? { class: 'cancelled', message: error.message } : readTaskFailure(error);
+        yield* releaseStepPools(env, pools, claimId);
+        tracker.stepFailed(step.id, refused);
+        env.publish();
+        env.log(`step ${step.id} did not get its pool slots: ${refused.message}`);
+        return;
+      }
+    }
     const startedMs = env.nowMs();
     tracker.attemptStarted(step.id, attempt, startedMs);
     env.publish();
@@ -169,6 +189,7 @@ export function* runStepRoutine(env: StepEnv, step: StepDefinition, due: () => S
     try {
       const outcome = yield* runAttempt(env, step, activityInput, startedMs, progress);
       if (outcome.status !== 'succeeded') throw new TimeoutError(`step "${step.id}" ended without a result`);
+      yield* releaseStepPools(env, pools, claimId);
       tracker.attemptSucceeded(step.id, env.nowMs(), outcome.output, outcome.metrics);
       env.publish();
       env.log(`step ${step.id} succeeded on attempt ${attempt}`);
@@ -176,6 +197,8 @@ export function* runStepRoutine(env: StepEnv, step: StepDefinition, due: () => S
     } catch (error) {
       failure = readTaskFailure(error);
     }
+    // Failed or timed out: the slot goes back before any retry delay.
+    yield* releaseStepPools(env, pools, claimId);
     if (failure.code === RUN_ENDED_CODE) {
       // The activity refused: the run was cancelled or has ended (the interrupt event may not have
       // reached this step yet). An attempt it refused to start never started.

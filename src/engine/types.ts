@@ -103,6 +103,14 @@ export interface StepState {
   readonly nextAt?: string;
   /** Only in a step sub-orchestration's custom status: attempts or output were left out to fit. */
   readonly partial?: true;
+  /** When the step waits for a slot of a shared pool: which, and its place in the queue. */
+  readonly pool?: PoolWait;
+}
+
+/** "waiting for pool X (position N)": N as of the waiter's last look at the queue. */
+export interface PoolWait {
+  readonly name: string;
+  readonly position: number;
 }
 
 export interface PipelineRetryWait {
@@ -124,6 +132,8 @@ export interface RunState {
    * durable timer's fire time). Cleared when that attempt starts.
    */
   readonly pipelineRetry?: PipelineRetryWait;
+  /** Set while the run waits for a slot of a run-level pool, before its first step. */
+  readonly pool?: PoolWait;
   readonly startedAt: string;
   readonly endedAt?: string;
   readonly durationSeconds?: number;

@@ -1,6 +1,6 @@
 /**
  * Registers the step activities (startStep, pollStep, cancelStep, finishRun, notifyStepDone,
- * reconcileRun) and offers
+ * reconcileRun, acquirePoolSlot, releasePoolSlots) and offers
  * `registerStepActivity` for pipelines' `kind: 'activity'` steps. The activities are built on the
  * first call, from the app's shared services (again if those are replaced).
  */
@@ -17,6 +17,7 @@ import { createAppStepActivities } from '../activities/fromConfig';
 import { appServices, type AppServices } from '../app/services';
 import { PermanentError, toActivityError } from '../core/errors';
 import { ACTIVITY_NAMES } from '../steps/protocol';
+import { acquirePoolSlot, releasePoolSlots, type PoolActivityDeps } from '../pools/activities';
 
 /** The activities, built for one services instance (the dev host and tests swap services, e.g. the catalog). */
 let built: { readonly services: AppServices; readonly activities: Promise<StepActivities> } | undefined;
@@ -58,6 +59,15 @@ export function registerStepActivities(): void {
   registerClientActivity(ACTIVITY_NAMES.reconcileRun, async (input, client, context) => reconcileRun(input, client, (await appServices()).store, callerOf(context)));
   registerClientActivity(ACTIVITY_NAMES.stopSteps, async (input, client, context) => stopSteps(input, client, (await appServices()).store, callerOf(context)));
   registerClientActivity(ACTIVITY_NAMES.collectRunState, (input, client, context) => collectRunState(input, client, callerOf(context)));
+  registerClientActivity(ACTIVITY_NAMES.acquirePool, async (input, client) => acquirePoolSlot(input, client, poolDeps(await appServices())));
+  registerClientActivity(ACTIVITY_NAMES.releasePools, async (input, client) => releasePoolSlots(input, client, poolDeps(await appServices())));
+}
+
+/** The pools' ledgers live in the run store's account: without one, a pipeline naming a pool cannot run. */
+function poolDeps(services: AppServices): PoolActivityDeps {
+  const store = services.store;
+  if (!store) throw toActivityError(new PermanentError('shared pools need the run store (RUN_STORE_TABLE_URL or RUN_STORE_CONNECTION_STRING): their slots are kept in Table Storage'));
+  return { store: store.pools(), pool: (name) => services.catalog.pool(name), now: () => store.clock() };
 }
 
 /** Registers a user activity that a pipeline step `{ kind: 'activity', activity: name }` calls. */

@@ -24,15 +24,18 @@ export function registerApi(): void {
       const name = door === 'key' ? route.name : `console_${route.name}`;
       const authLevel = door === 'key' ? route.authLevel : 'anonymous';
       registerHttp(name, { route: DOOR_PREFIX[door] + route.route, methods: route.methods, authLevel }, async (request, client) => {
+        // A signed-in user's project roles are read against the catalog's projects: the services
+        // (built once per process) come first for the console door.
+        const services = door === 'console' && route.access !== 'public' ? await appServices() : undefined;
         let caller;
         try {
-          caller = admit(door, route.access, request, settings);
+          caller = admit(door, route.access, request, settings, services?.catalog.projects);
         } catch (error) {
           if (error instanceof ApiProblem) return problemResponse(error, new URL(request.url).pathname);
           throw error;
         }
-        const services = await appServices();
-        const handler = createRoutes(apiDeps(services, client)).find((r) => r.name === route.name);
+        const deps = apiDeps(services ?? (await appServices()), client);
+        const handler = createRoutes(deps).find((r) => r.name === route.name);
         if (!handler) throw new Error(`route ${route.name} is missing`);
         return handler.handle(request, caller);
       });

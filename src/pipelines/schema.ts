@@ -91,6 +91,18 @@ export function isTimeZone(zone: string): boolean {
 
 const jsonSchema: z.ZodType<unknown> = z.json();
 
+/**
+ * A tag: what runs are filtered by (`runs ls --tag production`). Tags are parts of the run index's
+ * keys (docs/run-store.md; encoded there), so they are short and printable: 1–63 characters, no
+ * control characters, no leading or trailing space.
+ */
+export const tagSchema = z
+  .string()
+  .min(1, 'a tag is not empty')
+  .max(63, 'tags are at most 63 characters')
+  // eslint-disable-next-line no-control-regex
+  .regex(/^(?!\s)[^\u0000-\u001f\u007f]*(?<!\s)$/u, 'tags hold no control characters and no leading or trailing space');
+
 // ── Retry and timeouts ────────────────────────────────────────────────────────────────────────────
 
 export { retryPolicySchema, type RetryPolicy } from './retryPolicy';
@@ -125,6 +137,8 @@ const stepBase = {
   conditions: conditionsSchema.optional(),
   /** Skip the step when this expression is false (docs/pipelines.md; when.ts). */
   when: whenSchema.optional(),
+  /** Shared pools (scope `step`) each attempt holds a slot of while it runs, across every pipeline (src/projects). */
+  pools: z.array(z.string()).default([]),
 };
 
 const httpMethod = z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']);
@@ -319,7 +333,8 @@ export const scheduleFieldsSchema = z
     cronSeconds: z.boolean().default(false),
     timezone: timeZoneSchema.default('UTC'),
     enabled: z.boolean().default(true),
-    tags: z.array(z.string()).default([]),
+    /** Added to the pipeline's tags on the runs this schedule starts. */
+    tags: z.array(tagSchema).default([]),
     parameters: z.record(z.string(), z.json()).default({}),
     /** After downtime: start nothing, the latest missed slot, or every missed slot up to `catchUpLimit`. */
     catchUp: z.enum(['none', 'latest', 'all']).default('latest'),
@@ -361,7 +376,9 @@ export const pipelineSchema = z
     name: slug.max(63),
     title: z.string().min(1),
     description: z.string().default(''),
-    tags: z.array(z.string()).default([]),
+    /** The project the pipeline belongs to (declared in the app's projects, src/projects; `default` when none). */
+    project: slug.max(40).default('default'),
+    tags: z.array(tagSchema).default([]),
     parameters: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'parameter names are identifiers'), parameterSchema).default({}),
     steps: z.array(stepSchema).min(1),
     pipelineRetry: pipelineRetrySchema.default({ retries: 0, delay: 0, retryPermanent: false }),
@@ -371,6 +388,8 @@ export const pipelineSchema = z
     alerts: z.array(alertSchema).default([]),
     /** At most this many steps of one run at once. */
     maxParallel: z.number().int().min(1).optional(),
+    /** Shared pools (scope `run`) a whole run holds a slot of, from before its first step to its end. */
+    pools: z.array(z.string()).default([]),
     /** Named step groups, each with its own limit (e.g. at most 4 COPY INTO on one warehouse). */
     concurrencyGroups: z.record(notReserved(slug, 'concurrency group'), z.object({ maxParallel: z.number().int().min(1) }).strict()).default({}),
   })

@@ -71,6 +71,8 @@ const isRunStatus = (v: unknown): v is RunStatus => typeof v === 'string' && (RU
 export function runProps(run: Partial<RunRecord>): EntityProps {
   return defined({
     pipeline: run.pipeline,
+    project: run.project,
+    tags: run.tags === undefined ? undefined : encodeJson(run.tags),
     status: run.status,
     triggerKind: run.trigger?.kind,
     triggerOrigin: run.trigger?.origin,
@@ -104,7 +106,9 @@ export function runFromEntity(runId: string, e: Record<string, unknown>): RunRec
   };
   const error = decodeJson<FailureInfo & { stepId?: string }>(e['error']);
   const metrics = decodeJson<Record<string, StepMetrics>>(e['metrics']);
+  const tags = decodeJson<unknown>(e['tags']);
   const optional = {
+    project: str(e['project']),
     startedAt: str(e['startedAt']),
     endedAt: str(e['endedAt']),
     durationSeconds: num(e['durationSeconds']),
@@ -119,6 +123,7 @@ export function runFromEntity(runId: string, e: Record<string, unknown>): RunRec
     trigger,
     parameters: decodeJson<JsonObject>(e['parameters']) ?? {},
     createdAt: str(e['createdAt']) ?? '',
+    ...(Array.isArray(tags) ? { tags: tags.filter((t): t is string => typeof t === 'string') } : {}),
     ...Object.fromEntries(Object.entries(optional).filter(([, v]) => v !== undefined)),
     ...(error !== undefined ? { error } : {}),
     ...(metrics !== undefined ? { metrics } : {}),

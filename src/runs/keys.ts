@@ -73,6 +73,19 @@ export function indexPartition(bucket: string): string {
   return `a${SEP}${bucket}`;
 }
 
+/**
+ * The same month's runs of one project (`p~<project>~<month>`) or carrying one tag
+ * (`t~<tag>~<month>`): what `--project` and `--tag` listings walk, so a filter reads only the runs
+ * that match it (docs/run-store.md, "Projects and tags").
+ */
+export function projectIndexPartition(project: string, bucket: string): string {
+  return `p${SEP}${encodeKeyPart(project)}${SEP}${bucket}`;
+}
+
+export function tagIndexPartition(tag: string, bucket: string): string {
+  return `t${SEP}${encodeKeyPart(tag)}${SEP}${bucket}`;
+}
+
 /** Index row key: newest first, run id breaks ties within a millisecond. */
 export function indexRowKey(createdMs: number, runId: string): string {
   return `${invertedTime(createdMs)}${SEP}${encodeKeyPart(runId)}`;

@@ -10,6 +10,10 @@ import type { RunTrigger, StepMetrics } from '../steps/protocol';
 export interface RunRecord {
   readonly runId: string;
   readonly pipeline: string;
+  /** The pipeline's project when the run was created (absent on runs recorded before projects). */
+  readonly project?: string;
+  /** The pipeline's tags, its schedule's and those given at start; what `runs ls --tag` filters by. */
+  readonly tags?: readonly string[];
   readonly status: RunStatus;
   readonly trigger: RunTrigger;
   readonly parameters: JsonObject;
@@ -82,7 +86,14 @@ export interface RunWrite {
    * The first attempt of a step starts: the run exists and is running from here on. `root` (a step
    * with no dependencies) is where a run normally begins, so the row is created there.
    */
-  readonly start?: { readonly root: boolean; readonly trigger: RunTrigger; readonly parameters: JsonObject };
+  readonly start?: {
+    readonly root: boolean;
+    readonly trigger: RunTrigger;
+    readonly parameters: JsonObject;
+    /** The deployed pipeline's project and the run's tags (pipeline's, schedule's, given at start). */
+    readonly project?: string;
+    readonly tags?: readonly string[];
+  };
   /** The run ended: its terminal fields (written once; a second end keeps the first status). */
   readonly finish?: Partial<RunRecord> & Pick<RunRecord, 'status'>;
   readonly attempts?: readonly AttemptRecord[];
@@ -139,7 +150,10 @@ export function abandonedOver(existing: AttemptRecord | undefined, abandoned: At
  */
 export async function recordStepByStep(recorder: Pick<RunRecorder, 'upsertRun' | 'recordAttempt' | 'recordAbandoned' | 'recordAnswer' | 'appendLogs'>, write: RunWrite): Promise<void> {
   const { runId, pipeline } = write;
-  if (write.start) await recorder.upsertRun({ runId, pipeline, status: 'running', trigger: write.start.trigger, parameters: write.start.parameters });
+  if (write.start) {
+    const { project, tags } = write.start;
+    await recorder.upsertRun({ runId, pipeline, status: 'running', trigger: write.start.trigger, parameters: write.start.parameters, ...(project === undefined ? {} : { project }), ...(tags === undefined ? {} : { tags }) });
+  }
   if (write.finish) await recorder.upsertRun({ ...write.finish, runId, pipeline });
   for (const a of write.attempts ?? []) await (write.wholeAttempt && a.status !== 'running' ? recorder.recordAnswer(a) : recorder.recordAttempt(a));
   for (const a of write.abandoned ?? []) await recorder.recordAbandoned(a);

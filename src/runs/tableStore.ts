@@ -41,6 +41,8 @@ import {
   IDEMPOTENCY_MARKER_ROW,
   indexPartition,
   indexRowKey,
+  projectIndexPartition,
+  tagIndexPartition,
   fromInvertedTime,
   invertedTime,
   LOG_CURSOR,
@@ -66,6 +68,7 @@ import {
 } from './keys';
 import { DefinitionStore } from './definitionStore';
 import { ensureTable, statusOf, type RunStoreTables } from './tables';
+import { TablePoolStore } from '../pools/tableStore';
 
 export interface RunStoreOptions {
   readonly tables: RunStoreTables;
@@ -76,6 +79,10 @@ export interface RunStoreOptions {
 
 export interface ListRunsQuery {
   readonly pipeline?: string;
+  /** Runs of any of these projects: each project's own index is walked. */
+  readonly projects?: readonly string[];
+  /** Runs carrying every one of these tags: the first tag's index is walked. */
+  readonly tags?: readonly string[];
   readonly status?: RunStatus;
   /** ISO; runs created at or after. */
   readonly since?: string;
@@ -172,6 +179,57 @@ interface IndexHit {
 /** Row of a run's partition holding its first cancel request. */
 const CANCEL_ROW = 'cancel';
 
+/** What a listed run must be, checked on its run row (which holds the current status). */
+interface RunMatch {
+  readonly pipeline?: string | undefined;
+  readonly status?: RunStatus | undefined;
+  readonly projects?: readonly string[] | undefined;
+  readonly tags?: readonly string[] | undefined;
+}
+
+function matches(run: RunRecord, m: RunMatch): boolean {
+  if (m.status !== undefined && run.status !== m.status) return false;
+  if (m.pipeline !== undefined && run.pipeline !== m.pipeline) return false;
+  if (m.projects !== undefined && !m.projects.includes(run.project ?? 'default')) return false;
+  return (m.tags ?? []).every((t) => (run.tags ?? []).includes(t));
+}
+
+/**
+ * Which index partitions a listing walks and what it filters inside them: a tag's (the first tag
+ * asked for), else one per project asked for, else the all-runs index. Pipeline and project
+ * filters run server-side inside the partition; every hit is checked on its run row.
+ */
+function indexPlan(q: { pipeline?: string | undefined; projects?: readonly string[] | undefined; tags?: readonly string[] | undefined; status?: RunStatus | undefined }): {
+  partitions(bucket: string): string[];
+  filter: string;
+  match: RunMatch;
+} {
+  const projects = q.projects === undefined ? undefined : [...new Set(q.projects)];
+  const firstTag = q.tags?.[0];
+  let filter = q.pipeline === undefined ? '' : ` and pipeline eq ${odataString(q.pipeline)}`;
+  const match: RunMatch = { pipeline: q.pipeline, status: q.status, projects, tags: q.tags };
+  if (firstTag !== undefined) {
+    if (projects !== undefined) filter += ` and (${projects.map((p) => `project eq ${odataString(p)}`).join(' or ')})`;
+    return { partitions: (bucket) => [tagIndexPartition(firstTag, bucket)], filter, match };
+  }
+  if (projects !== undefined) return { partitions: (bucket) => projects.map((p) => projectIndexPartition(p, bucket)), filter, match };
+  return { partitions: (bucket) => [indexPartition(bucket)], filter, match };
+}
+
+/** The project and tag index partitions of a run's month. */
+function labeledPartitions(labels: { readonly project?: string | undefined; readonly tags?: readonly string[] | undefined }, bucket: string): string[] {
+  return [...(labels.project === undefined ? [] : [projectIndexPartition(labels.project, bucket)]), ...[...new Set(labels.tags ?? [])].map((t) => tagIndexPartition(t, bucket))];
+}
+
+/** The labels an all-runs index row names (written with the run's project and tags). */
+function labelsOfIndexRow(row: Record<string, unknown>): { project?: string; tags?: readonly string[] } {
+  const tags = typeof row['tags'] === 'string' ? (JSON.parse(row['tags']) as unknown) : undefined;
+  return {
+    ...(typeof row['project'] === 'string' ? { project: row['project'] } : {}),
+    ...(Array.isArray(tags) ? { tags: tags.filter((t): t is string => typeof t === 'string') } : {}),
+  };
+}
+
 export class TableRunStore implements RunRecorder, RunGateReader, SchedulerStore {
   /** As a health check (GET /api/health): `check()` below. */
   readonly name = 'table-storage';
@@ -181,6 +239,7 @@ export class TableRunStore implements RunRecorder, RunGateReader, SchedulerStore
   private readonly logCursors = new LogCursorClock();
   /** Month bounds known to be recorded in the meta row (only ever widen). */
   private knownBounds: { oldest: string; newest: string } | undefined;
+  private poolStore: TablePoolStore | undefined;
 
   /** The definitions runs were started with, by version (pinned by `startRunOnce`). */
   readonly definitions: DefinitionStore;
@@ -192,7 +251,18 @@ export class TableRunStore implements RunRecorder, RunGateReader, SchedulerStore
     this.now = options.now ?? (() => new Date());
   }
 
-  /** Creates the four tables if needed (once per process). */
+  /** The pools' ledgers, in the same account (created on first use). */
+  pools(): TablePoolStore {
+    this.poolStore ??= new TablePoolStore(this.t.pools);
+    return this.poolStore;
+  }
+
+  /** The store's clock (the dev host's virtual one in tests). */
+  clock(): Date {
+    return this.now();
+  }
+
+  /** Creates the four run tables if needed (once per process). */
   async ready(): Promise<void> {
     await Promise.all([ensureTable(this.t.runs), ensureTable(this.t.index), ensureTable(this.t.schedules), ensureTable(this.t.idempotency)]);
   }
@@ -219,7 +289,7 @@ export class TableRunStore implements RunRecorder, RunGateReader, SchedulerStore
    * record every activity of the run checks it against (src/activities/runGate.ts). Insert only:
    * false when the run already has one (a retried start keeps the first).
    */
-  async createPendingRun(run: Pick<RunRecord, 'runId' | 'pipeline' | 'trigger' | 'parameters' | 'definitionVersion'>): Promise<boolean> {
+  async createPendingRun(run: Pick<RunRecord, 'runId' | 'pipeline' | 'trigger' | 'parameters' | 'definitionVersion' | 'project' | 'tags'>): Promise<boolean> {
     await this.ready();
     try {
       await this.createRun({ ...run, status: 'pending' });
@@ -250,20 +320,29 @@ export class TableRunStore implements RunRecorder, RunGateReader, SchedulerStore
     const full: RunRecord = { trigger: { kind: 'manual' }, parameters: {}, ...run, createdAt, status };
     const ms = Date.parse(createdAt);
     // The derived row first: a crash before the run row leaves only an index hit readers drop.
-    await this.writeIndexRow(run.runId, run.pipeline, ms);
+    await this.writeIndexRow(run.runId, run.pipeline, ms, run);
     try {
       await this.t.runs.createEntity({ partitionKey: run.runId, rowKey: RUN_ROW, ...runProps(full) });
     } catch (error) {
-      if (statusOf(error) === 409) await this.discardLosingCreate(run.runId, ms);
+      if (statusOf(error) === 409) await this.discardLosingCreate(run.runId, ms, run);
       throw error;
     }
   }
 
-  /** The run's one index row (and the month bounds listings walk). Idempotent. */
-  private async writeIndexRow(runId: string, pipeline: string, ms: number): Promise<void> {
+  /**
+   * The run's index rows (and the month bounds listings walk): the all-runs row, which names the
+   * project and tags so retention finds the others, one in its project's index and one per tag.
+   * Idempotent.
+   */
+  private async writeIndexRow(runId: string, pipeline: string, ms: number, labels: { readonly project?: string | undefined; readonly tags?: readonly string[] | undefined } = {}): Promise<void> {
     const bucket = monthBucket(ms);
     await this.extendBounds(bucket);
-    await this.t.index.upsertEntity({ partitionKey: indexPartition(bucket), rowKey: indexRowKey(ms, runId), runId, pipeline }, 'Replace');
+    const rowKey = indexRowKey(ms, runId);
+    const row = { rowKey, runId, pipeline, ...(labels.project === undefined ? {} : { project: labels.project }), ...(labels.tags === undefined ? {} : { tags: encodeJson(labels.tags) }) };
+    await Promise.all(
+      labeledPartitions(labels, bucket).map((partitionKey) => this.t.index.upsertEntity({ partitionKey, ...row }, 'Replace')),
+    );
+    await this.t.index.upsertEntity({ partitionKey: indexPartition(bucket), ...row }, 'Replace');
   }
 
   /**
@@ -271,10 +350,11 @@ export class TableRunStore implements RunRecorder, RunGateReader, SchedulerStore
    * When the winner chose another creation time, our index row points at a key the run does not
    * have: remove it now rather than leave it for readers to skip.
    */
-  private async discardLosingCreate(runId: string, ms: number): Promise<void> {
+  private async discardLosingCreate(runId: string, ms: number, labels: { readonly project?: string | undefined; readonly tags?: readonly string[] | undefined } = {}): Promise<void> {
     const winner = await this.getRun(runId);
     if (!winner || Date.parse(winner.createdAt) === ms) return;
-    await ignore404(this.t.index.deleteEntity(indexPartition(monthBucket(ms)), indexRowKey(ms, runId)));
+    const bucket = monthBucket(ms);
+    await Promise.all([indexPartition(bucket), ...labeledPartitions(labels, bucket)].map((pk) => ignore404(this.t.index.deleteEntity(pk, indexRowKey(ms, runId)))));
   }
 
   private async updateRun(existing: Row, run: Partial<RunRecord> & Pick<RunRecord, 'runId' | 'pipeline'>): Promise<void> {
@@ -499,17 +579,15 @@ export class TableRunStore implements RunRecorder, RunGateReader, SchedulerStore
   }
 
   /** Point reads of the runs behind index hits, aligned with them; undefined for a hit that is gone, re-keyed or does not match. */
-  private async readHits(hits: readonly IndexHit[], status?: RunStatus, pipeline?: string): Promise<(RunRecord | undefined)[]> {
+  private async readHits(hits: readonly IndexHit[], match: RunMatch): Promise<(RunRecord | undefined)[]> {
     const runs = await Promise.all(hits.map((e) => this.getRun(e.id)));
-    return runs.map((r, i) => {
-      if (!r || Date.parse(r.createdAt) !== hits[i]!.ms) return undefined;
-      if (status !== undefined && r.status !== status) return undefined;
-      return pipeline === undefined || r.pipeline === pipeline ? r : undefined;
-    });
+    return runs.map((r, i) => (r && Date.parse(r.createdAt) === hits[i]!.ms && matches(r, match) ? r : undefined));
   }
 
   private async walkIndex(q: {
     pipeline?: string;
+    projects?: readonly string[];
+    tags?: readonly string[];
     status?: RunStatus;
     since?: string;
     until?: string;
@@ -528,39 +606,66 @@ export class TableRunStore implements RunRecorder, RunGateReader, SchedulerStore
     // Row key bounds: created before `until` ⇔ key ≥ inverted(until − 1 ms); at or after `since` ⇔ key < inverted(since) + '~~'.
     const lowerTime = untilMs === undefined ? '' : invertedTime(untilMs - 1);
     const upper = sinceMs === undefined ? '~' : `${invertedTime(sinceMs)}~~`;
+    const plan = indexPlan(q);
     const runs: RunRecord[] = [];
     // A filter the index cannot answer (status: it changes, the index row does not) costs a point
     // read per run examined; one request examines at most RUN_SCAN_BUDGET runs, then answers what it
     // found with a cursor after the last run examined (`partial`), so no request's cost grows with
     // the history and the caller decides whether to go on.
     let examined = 0;
-    const pageSize = q.status === undefined ? q.limit : Math.min(RUN_SCAN_BUDGET, Math.max(q.limit, 50));
     for (const bucket of monthsDescending(newest, oldest)) {
-      const pk = indexPartition(bucket);
       const fromCursor = q.cursor !== undefined && q.cursor.b === bucket;
       const from = fromCursor && q.cursor!.r > lowerTime ? q.cursor!.r : lowerTime;
       const inclusive = !(fromCursor && q.cursor!.r >= lowerTime);
-      let filter = `${pkEq(pk)} and RowKey ${inclusive ? 'ge' : 'gt'} ${odataString(from)} and RowKey lt ${odataString(upper)}`;
-      if (q.pipeline !== undefined) filter += ` and pipeline eq ${odataString(q.pipeline)}`;
-      // Pages may come back short or empty with a continuation (a filter, the service's time
-      // limit): follow the continuation rather than take a short page for the end.
-      const pages = this.t.index.listEntities<Record<string, unknown>>({ queryOptions: { filter, select: ['RowKey', 'runId'] } }).byPage({ maxPageSize: pageSize });
-      for await (const page of pages) {
-        const hits = page.map((r) => ({ id: typeof r['runId'] === 'string' ? r['runId'] : '', ms: fromInvertedTime(rowKeyOf(r)) }));
-        const found = await this.readHits(hits, q.status, q.pipeline);
-        examined += hits.length;
-        for (const [i, run] of found.entries()) {
-          if (!run) continue;
-          runs.push(run);
-          if (runs.length >= q.limit) return { runs, nextCursor: encodeCursor({ b: bucket, r: rowKeyOf(page[i]!) }) };
-        }
-        const last = page.at(-1);
-        if (q.status !== undefined && examined >= RUN_SCAN_BUDGET && last !== undefined) {
-          return { runs, nextCursor: encodeCursor({ b: bucket, r: rowKeyOf(last) }), partial: true };
-        }
+      const want = q.limit - runs.length;
+      const parts = plan.partitions(bucket);
+      // Each partition of the plan (one per project asked for) gives at most `want` runs of the
+      // month in key order; the month's newest `want` overall are among them. With a status filter
+      // the request's scan budget is shared between them.
+      const share = q.status === undefined ? undefined : Math.max(1, Math.ceil((RUN_SCAN_BUDGET - examined) / parts.length));
+      const found = await Promise.all(
+        parts.map((pk) => this.collect(`${pkEq(pk)} and RowKey ${inclusive ? 'ge' : 'gt'} ${odataString(from)} and RowKey lt ${odataString(upper)}${plan.filter}`, want, plan.match, share)),
+      );
+      examined += found.reduce((n, f) => n + f.examined, 0);
+      // A partition cut by the budget was examined up to its cut: hits beyond the smallest cut are
+      // left for the next page, which starts there.
+      const cut = found.flatMap((f) => (f.cutAt === undefined ? [] : [f.cutAt])).sort()[0];
+      const merged = found
+        .flatMap((f) => f.hits)
+        .filter((h) => cut === undefined || h.rowKey <= cut)
+        .sort((x, y) => (x.rowKey < y.rowKey ? -1 : x.rowKey > y.rowKey ? 1 : 0));
+      for (const hit of merged) {
+        runs.push(hit.run);
+        if (runs.length >= q.limit) return { runs, nextCursor: encodeCursor({ b: bucket, r: hit.rowKey }) };
       }
+      if (cut !== undefined) return { runs, nextCursor: encodeCursor({ b: bucket, r: cut }), partial: true };
     }
     return { runs };
+  }
+
+  /**
+   * Up to `want` matching runs from one index range, in key order, with their row keys. With a
+   * `budget`, stops after examining that many index rows and says where (`cutAt`).
+   */
+  private async collect(filter: string, want: number, match: RunMatch, budget: number | undefined): Promise<{ hits: { run: RunRecord; rowKey: string }[]; examined: number; cutAt?: string }> {
+    const hits: { run: RunRecord; rowKey: string }[] = [];
+    let examined = 0;
+    const pageSize = budget === undefined ? want : Math.min(budget, Math.max(want, 50));
+    // Pages may come back short or empty with a continuation (a filter, the service's time
+    // limit): follow the continuation rather than take a short page for the end.
+    const pages = this.t.index.listEntities<Record<string, unknown>>({ queryOptions: { filter, select: ['RowKey', 'runId'] } }).byPage({ maxPageSize: pageSize });
+    for await (const page of pages) {
+      const found = await this.readHits(page.map((r) => ({ id: typeof r['runId'] === 'string' ? r['runId'] : '', ms: fromInvertedTime(rowKeyOf(r)) })), match);
+      examined += page.length;
+      for (const [i, run] of found.entries()) {
+        if (!run) continue;
+        hits.push({ run, rowKey: rowKeyOf(page[i]!) });
+        if (hits.length >= want) return { hits, examined };
+      }
+      const last = page.at(-1);
+      if (budget !== undefined && examined >= budget && last !== undefined) return { hits, examined, cutAt: rowKeyOf(last) };
+    }
+    return { hits, examined };
   }
 
   // ───────────────────────────── schedules (SchedulerStore + pause/resume) ─────────────────────────────
@@ -772,7 +877,7 @@ export class TableRunStore implements RunRecorder, RunGateReader, SchedulerStore
         const rows = await queryAll(this.t.index, rangeFilter(indexPartition(bucket), invertedTime(cutoffMs - 1), '~'));
         for (const row of rows) {
           const runId = typeof row['runId'] === 'string' ? row['runId'] : '';
-          await this.purgeRun(runId, rowKeyOf(row), bucket);
+          await this.purgeRun(runId, rowKeyOf(row), bucket, labelsOfIndexRow(row));
           runIds.push(runId);
         }
       }
@@ -806,7 +911,7 @@ export class TableRunStore implements RunRecorder, RunGateReader, SchedulerStore
     }
   }
 
-  private async purgeRun(runId: string, rk: string, bucket: string): Promise<void> {
+  private async purgeRun(runId: string, rk: string, bucket: string, labels: { project?: string; tags?: readonly string[] }): Promise<void> {
     const rows = await queryAll(this.t.runs, pkEq(runId));
     const marker = rows.find((r) => r.rowKey === IDEMPOTENCY_MARKER_ROW);
     if (marker && typeof marker['pipeline'] === 'string' && typeof marker['key'] === 'string') {
@@ -816,7 +921,8 @@ export class TableRunStore implements RunRecorder, RunGateReader, SchedulerStore
       if (owner && owner['runId'] === runId) await ignore404(this.t.idempotency.deleteEntity(pk, key, { etag: owner.etag }));
     }
     await this.deleteRows(this.t.runs, runId, rows.map(rowKeyOf));
-    // The index row goes last: while it exists, a retried purge finds the run again.
+    // The all-runs index row goes last: while it exists, a retried purge finds the run again.
+    await Promise.all(labeledPartitions(labels, bucket).map((pk) => ignore404(this.t.index.deleteEntity(pk, rk))));
     await ignore404(this.t.index.deleteEntity(indexPartition(bucket), rk));
   }
 

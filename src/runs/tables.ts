@@ -17,6 +17,8 @@ export interface RunStoreTables {
   readonly idempotency: TableClient;
   /** Pinned definitions: canonical JSON by `definitionVersion` (definitionStore.ts). */
   readonly definitions: TableClient;
+  /** Shared concurrency pools: one ledger entity per pool (src/pools/tableStore.ts). */
+  readonly pools: TableClient;
 }
 
 export type RunStoreConnection =
@@ -24,7 +26,7 @@ export type RunStoreConnection =
   | { readonly connectionString: string };
 
 export function tableNames(prefix: string): Record<keyof RunStoreTables, string> {
-  return { runs: `${prefix}Runs`, index: `${prefix}RunIndex`, schedules: `${prefix}Schedules`, idempotency: `${prefix}IdempotencyKeys`, definitions: `${prefix}Definitions` };
+  return { runs: `${prefix}Runs`, index: `${prefix}RunIndex`, schedules: `${prefix}Schedules`, idempotency: `${prefix}IdempotencyKeys`, definitions: `${prefix}Definitions`, pools: `${prefix}Pools` };
 }
 
 /**
@@ -57,7 +59,7 @@ export function createRunStoreTables(connection: RunStoreConnection, prefix: str
     // TableClient has overloads per credential kind; both kinds are accepted at run time.
     return new TableClient(connection.url, table, connection.credential as TokenCredential, { allowInsecureConnection: insecure, ...options });
   };
-  return { runs: make(names.runs), index: make(names.index), schedules: make(names.schedules), idempotency: make(names.idempotency), definitions: make(names.definitions) };
+  return { runs: make(names.runs), index: make(names.index), schedules: make(names.schedules), idempotency: make(names.idempotency), definitions: make(names.definitions), pools: make(names.pools) };
 }
 
 /** A service client for the same account (health checks list tables through it). */

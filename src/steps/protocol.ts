@@ -36,6 +36,8 @@ export interface RunTrigger {
   readonly requestedAt?: string;
   /** Who started it through the API: `user:<name>` (signed in) or `key` (a function key). Schedules: absent. */
   readonly by?: string;
+  /** Tags given when the run was started (added to its pipeline's and schedule's on the run record). */
+  readonly tags?: readonly string[];
 }
 
 /**
@@ -98,6 +100,10 @@ export const ACTIVITY_NAMES = {
   stopSteps: 'stopSteps',
   /** Reads back the step states a continued run archived (activities/collectRunState.ts). */
   collectRunState: 'collectRunState',
+  /** Takes a slot of a shared pool, or a place in its queue (src/pools/activities.ts). */
+  acquirePool: 'acquirePoolSlot',
+  /** Gives back a step attempt's or a whole run's slots and places (src/pools/activities.ts). */
+  releasePools: 'releasePoolSlots',
 } as const;
 
 /** Input of `reconcileRun`: the run as the orchestration knows it, checked against its record. */

@@ -18,6 +18,7 @@ import { collectRunState } from '../../src/activities/collectRunState';
 import { notifyStepDone } from '../../src/activities/notifyStepDone';
 import { reconcileRun } from '../../src/activities/reconcileRun';
 import { stopSteps } from '../../src/activities/stopSteps';
+import { acquirePoolSlot, releasePoolSlots, type PoolActivityDeps } from '../../src/pools/activities';
 import { createStepActivities, type UserStepHandler } from '../../src/activities';
 import { callerOf, stopPollingWith } from '../../src/functions/activities';
 import type { RunEvent } from '../../src/notify/event';
@@ -139,6 +140,8 @@ export interface EngineHostOptions extends Omit<RunPipelineOptions, 'definitions
    * host starts Azurite and a store of its own.
    */
   readonly store?: TableRunStore;
+  /** The shared pools' ledger and definitions: registers acquirePoolSlot / releasePoolSlots. */
+  readonly pools?: Omit<PoolActivityDeps, 'now'>;
 }
 
 export function seedPipeline(): PipelineDefinition {
@@ -237,6 +240,12 @@ export async function startEngineHost(options: EngineHostOptions = {}): Promise<
     }),
     clientActivityRegistration(ACTIVITY_NAMES.stopSteps, (input, client, context) => stopSteps(input, client, store, callerOf(context))),
     clientActivityRegistration(ACTIVITY_NAMES.collectRunState, (input, client, context) => collectRunState(input, client, callerOf(context))),
+    ...(options.pools
+      ? [
+          clientActivityRegistration(ACTIVITY_NAMES.acquirePool, (input, client) => acquirePoolSlot(input, client, { ...options.pools!, now: () => clock.now() })),
+          clientActivityRegistration(ACTIVITY_NAMES.releasePools, (input, client) => releasePoolSlots(input, client, { ...options.pools!, now: () => clock.now() })),
+        ]
+      : []),
     ...Object.entries(options.userActivities ?? {}).map(([name, handler]) => ({
       kind: 'activity' as const,
       name,

@@ -47,8 +47,11 @@ export const post = <T>(path: string, body: unknown = {}): Promise<T> => call<T>
 
 export interface Me {
   readonly name: string | null;
+  /** Every project (a global role or a key). */
   readonly canRead: boolean;
   readonly canOperate: boolean;
+  /** Projects granted by their own roles (absent from servers that predate projects). */
+  readonly projects?: Readonly<Record<string, 'read' | 'operate'>>;
   readonly readOnly: boolean;
   readonly appInsightsUrl: string | null;
 }
@@ -74,11 +77,22 @@ export interface ScheduleJson {
   readonly nextRun: { utc: string; local: string; dst: string } | null;
 }
 
+export interface ProjectJson {
+  readonly name: string;
+  readonly title: string;
+  readonly description: string;
+  readonly canOperate: boolean;
+}
+
 export interface PipelineJson {
   readonly name: string;
   readonly title?: string;
   readonly description?: string;
+  readonly project?: string;
+  /** May the caller start it (its project's operate role, or a global one)? */
+  readonly canOperate?: boolean;
   readonly tags: readonly string[];
+  readonly pools?: readonly string[];
   readonly parameters: Readonly<Record<string, ParameterSpec>>;
   readonly steps: readonly { id: string; kind: string; title: string; dependsOn: readonly string[] }[];
   readonly schedules: readonly ScheduleJson[];
@@ -95,6 +109,8 @@ export interface RunTriggerJson {
 export interface RunSummary {
   readonly runId: string;
   readonly pipeline: string;
+  readonly project?: string;
+  readonly tags?: readonly string[];
   readonly status: string;
   readonly trigger: RunTriggerJson;
   readonly createdAt: string;
@@ -118,6 +134,13 @@ export interface StepJson {
   readonly output?: unknown;
   readonly error?: { class: string; message: string };
   readonly nextAt?: string;
+  /** Waiting for a slot of a shared pool: which, and its place in the queue. */
+  readonly pool?: PoolWaitJson;
+}
+
+export interface PoolWaitJson {
+  readonly name: string;
+  readonly position: number;
 }
 
 /** A run just accepted exists only in Durable for a moment: no trigger nor creation time yet. */
@@ -127,6 +150,8 @@ export interface RunJson extends Omit<RunSummary, 'trigger'> {
   readonly pipelineAttempt?: number;
   /** While a failed round waits for its pipeline retry (the engine's state): the attempt that comes and when. */
   readonly pipelineRetry?: { attempt: number; at: string };
+  /** While the run waits for a slot of a run-level pool. */
+  readonly pool?: PoolWaitJson;
   readonly error?: { class: string; message: string; stepId?: string };
   readonly rerunOf?: string;
   readonly steps: readonly StepJson[];

@@ -25,7 +25,7 @@ function App() {
     if (first === 'runs' && second) page = html`<${RunPage} key=${second} runId=${second} me=${me.data} />`;
     else if (first === 'runs') page = html`<${RunsPage} location=${location} />`;
     else if (first === 'pipelines' && second && third === 'schedules' && fourth) page = html`<${SlotsPage} pipeline=${second} schedule=${fourth} />`;
-    else page = html`<${PipelinesPage} me=${me.data} />`;
+    else page = html`<${PipelinesPage} me=${me.data} location=${location} />`;
   }
   const current = (name: string) => (first === name ? 'page' : undefined);
   return html`<div class="shell">

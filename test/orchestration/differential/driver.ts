@@ -23,6 +23,7 @@ import { notifyStepDone } from '../../../src/activities/notifyStepDone';
 import { PermanentError, RetryAfterError, TransientError } from '../../../src/core/errors';
 import type { JsonObject } from '../../../src/core/json';
 import type { RunState } from '../../../src/engine/types';
+import { loadCatalog } from '../../../src/pipelines/catalog';
 import type { StepDefinition } from '../../../src/pipelines/schema';
 import type { AttemptRecord } from '../../../src/runs/recorder';
 import { createRunStore, type TableRunStore } from '../../../src/runs/tableStore';
@@ -270,7 +271,7 @@ async function sendCancel(via: 'api' | 'event', runId: string, engine: EngineHos
 /** The API's dependencies as the app builds them (src/api/fromServices.ts), over the Azurite store. */
 function apiDeps(store: TableRunStore, engine: EngineHost): ApiDeps {
   return {
-    catalog: { pipelines: [], get: () => undefined },
+    catalog: loadCatalog([]),
     runs: store,
     starts: store,
     schedules: store,

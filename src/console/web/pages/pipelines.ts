@@ -4,48 +4,63 @@
  * the declared parameters. Validation messages are the API's, shown beside the field they name.
  */
 import { useEffect, useState } from 'preact/hooks';
-import { get, post, ApiError, type Me, type ParameterSpec, type PipelineJson, type ScheduleJson } from '../api';
+import { get, post, ApiError, type Me, type ParameterSpec, type PipelineJson, type ProjectJson, type ScheduleJson } from '../api';
 import { ConfirmButton, ProblemBox, Status, useLoad } from '../components';
 import { html, utc, when } from '../html';
-import { href, navigate } from '../router';
+import { href, navigate, type Location } from '../router';
+import { ProjectTagFilters, projectTagQuery } from './filters';
 
-export function PipelinesPage({ me }: { me: Me }) {
-  const { data, error, reload } = useLoad(() => get<{ schedulerEnabled: boolean; pipelines: PipelineJson[] }>('pipelines'), 'pipelines', 10_000);
+/** Pipelines grouped by project (only the projects the user may see: the API lists no other), filtered by project and tag. */
+export function PipelinesPage({ me, location }: { me: Me; location: Location }) {
+  const filters = { project: location.query.get('project') ?? '', tag: location.query.get('tag') ?? '' };
+  const query = projectTagQuery(filters);
+  const { data, error, reload } = useLoad(() => get<{ schedulerEnabled: boolean; projects?: ProjectJson[]; pipelines: PipelineJson[] }>(`pipelines${query ? `?${query}` : ''}`), `pipelines?${query}`, 10_000);
+  const projects = data?.projects ?? [{ name: 'default', title: 'default', description: '', canOperate: me.canOperate }];
+  const groups = projects.map((project) => ({ project, pipelines: (data?.pipelines ?? []).filter((p) => (p.project ?? 'default') === project.name) })).filter((g) => g.pipelines.length > 0);
   return html`<section>
     <h1>Pipelines</h1>
+    <${ProjectTagFilters} page="pipelines" filters=${filters} projects=${projects} />
     <${ProblemBox} error=${error} />
     ${data && !data.schedulerEnabled ? html`<p class="note">The scheduler is off (SCHEDULER_ENABLED=false): schedules do not fire.</p>` : null}
-    ${data?.pipelines.map((p) => html`<${PipelineCard} key=${p.name} pipeline=${p} me=${me} onChange=${reload} />`)}
+    ${data && groups.length === 0 ? html`<p class="muted">No pipelines match.</p>` : null}
+    ${groups.map(({ project, pipelines }) => html`<section class="project" aria-labelledby=${`project-${project.name}`} key=${project.name}>
+      <h2 class="project-head" id=${`project-${project.name}`}>Project ${project.title}${project.title !== project.name ? html` <small class="muted">${project.name}</small>` : null}
+        <small class="muted"> · <a href=${href(['runs'], { project: project.name })}>runs</a></small></h2>
+      ${project.description ? html`<p class="muted">${project.description}</p>` : null}
+      ${pipelines.map((p) => html`<${PipelineCard} key=${p.name} pipeline=${p} me=${me} onChange=${reload} />`)}
+    </section>`)}
   </section>`;
 }
 
 function PipelineCard({ pipeline, me, onChange }: { pipeline: PipelineJson; me: Me; onChange: () => void }) {
   const [running, setRunning] = useState(false);
+  // Servers that predate projects say nothing per pipeline: the global role decides.
+  const canOperate = pipeline.canOperate ?? me.canOperate;
   return html`<article class="card" aria-labelledby=${`p-${pipeline.name}`}>
     <header class="card-head">
       <div>
-        <h2 id=${`p-${pipeline.name}`}>${pipeline.title ?? pipeline.name} <small class="muted">${pipeline.name}</small></h2>
+        <h3 id=${`p-${pipeline.name}`}>${pipeline.title ?? pipeline.name} <small class="muted">${pipeline.name}</small></h3>
         ${pipeline.description ? html`<p class="muted">${pipeline.description}</p>` : null}
-        <p>${pipeline.tags.map((t) => html`<span class="tag">${t}</span> `)}</p>
+        <p>${pipeline.tags.map((t) => html`<a class="tag" href=${href(['pipelines'], { tag: t })}>${t}</a> `)}${(pipeline.pools ?? []).map((pool) => html`<span class="tag pool" title="a shared pool each run holds a slot of">pool ${pool}</span> `)}</p>
       </div>
-      ${me.canOperate ? html`<button class="primary" onClick=${() => setRunning(!running)} aria-expanded=${running}>Run…</button>` : null}
+      ${canOperate ? html`<button class="primary" onClick=${() => setRunning(!running)} aria-expanded=${running}>Run…</button>` : null}
     </header>
     ${running ? html`<${RunForm} pipeline=${pipeline} onClose=${() => setRunning(false)} />` : null}
-    <h3>Steps</h3>
+    <h4>Steps</h4>
     <${Dag} steps=${pipeline.steps} />
-    <h3>Last run</h3>
+    <h4>Last run</h4>
     <p>${pipeline.lastRun
       ? html`<a href=${href(['runs', pipeline.lastRun.runId])}>${pipeline.lastRun.runId}</a> <${Status} status=${pipeline.lastRun.status} /> ${when(pipeline.lastRun.createdAt)}`
       : 'never run'} · <a href=${href(['runs'], { pipeline: pipeline.name })}>all runs</a></p>
-    <h3>Schedules</h3>
+    <h4>Schedules</h4>
     ${pipeline.schedules.length === 0 ? html`<p class="muted">none</p>` : html`<div class="scroll"><table class="stack">
       <thead><tr><th scope="col">Schedule</th><th scope="col">Cron</th><th scope="col">Next fire</th><th scope="col">State</th><th scope="col"><span class="sr-only">Actions</span></th></tr></thead>
-      <tbody>${pipeline.schedules.map((s) => html`<${ScheduleRow} key=${s.name} pipeline=${pipeline.name} schedule=${s} me=${me} onChange=${onChange} />`)}</tbody>
+      <tbody>${pipeline.schedules.map((s) => html`<${ScheduleRow} key=${s.name} pipeline=${pipeline.name} schedule=${s} canOperate=${canOperate} onChange=${onChange} />`)}</tbody>
     </table></div>`}
   </article>`;
 }
 
-function ScheduleRow({ pipeline, schedule, me, onChange }: { pipeline: string; schedule: ScheduleJson; me: Me; onChange: () => void }) {
+function ScheduleRow({ pipeline, schedule, canOperate, onChange }: { pipeline: string; schedule: ScheduleJson; canOperate: boolean; onChange: () => void }) {
   const [error, setError] = useState<unknown>(undefined);
   const toggle = () => {
     post(`pipelines/${encodeURIComponent(pipeline)}/schedules/${encodeURIComponent(schedule.name)}/${schedule.paused ? 'resume' : 'pause'}`).then(
@@ -65,7 +80,7 @@ function ScheduleRow({ pipeline, schedule, me, onChange }: { pipeline: string; s
       <div class="muted">${when(next.utc)} your time · ${utc(next.utc)}</div>
       ${next.dst ? html`<span class="badge dst" title="daylight-saving change on this slot">DST ${next.dst}</span>` : null}` : html`<span class="muted">—</span>`}</td>
     <td data-label="State"><${ScheduleState} schedule=${schedule} /></td>
-    <td>${me.canOperate && schedule.enabled
+    <td>${canOperate && schedule.enabled
       ? schedule.paused
         ? html`<button onClick=${toggle}>Resume <span class="sr-only">${schedule.name}</span></button>`
         : html`<${ConfirmButton} label=${html`Pause <span class="sr-only">${schedule.name}</span>`} question=${`Pause ${schedule.name}? Its slots are skipped until you resume it.`}

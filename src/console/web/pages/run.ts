@@ -35,6 +35,9 @@ export function RunPage({ runId, me }: { runId: string; me: Me }) {
 function Summary({ run, me }: { run: RunJson; me: Me }) {
   return html`<dl class="facts">
     <dt>Pipeline</dt><dd><a href=${href(['runs'], { pipeline: run.pipeline })}><${Shown} text=${run.pipeline} /></a></dd>
+    ${run.project ? html`<dt>Project</dt><dd><a href=${href(['runs'], { project: run.project })}><${Shown} text=${run.project} /></a></dd>` : null}
+    ${run.tags && run.tags.length ? html`<dt>Tags</dt><dd>${run.tags.map((t) => html`<a class="tag" href=${href(['runs'], { tag: t })}><${Shown} text=${t} /></a> `)}</dd>` : null}
+    ${run.pool ? html`<dt>Waiting</dt><dd class="waiting-pool">waiting for pool <${Shown} text=${run.pool.name} /> (position ${run.pool.position})</dd>` : null}
     <dt>Started by</dt><dd><${Shown} text=${startedBy(run.trigger)} /></dd>
     <dt>Created</dt><dd>${when(run.createdAt)} <span class="muted">${utc(run.createdAt)}</span></dd>
     <dt>Duration</dt><dd>${duration(run.durationSeconds)}</dd>
@@ -52,7 +55,8 @@ function Summary({ run, me }: { run: RunJson; me: Me }) {
 function Actions({ run, me, onDone }: { run: RunJson; me: Me; onDone: () => void }) {
   const [error, setError] = useState<unknown>(undefined);
   const [from, setFrom] = useState(run.steps[0]?.id ?? '');
-  if (!me.canOperate) return null;
+  // A project's own operate role counts for its runs (the API decides; this only hides the buttons).
+  if (!me.canOperate && !(run.project !== undefined && me.projects?.[run.project] === 'operate')) return null;
   const done = TERMINAL.has(run.status);
   const act = (path: string, body: unknown, follow: boolean) => {
     post<{ runId: string }>(`runs/${encodeURIComponent(run.runId)}/${path}`, body).then((answer) => {
@@ -133,7 +137,7 @@ function StepDetails({ run }: { run: RunJson }) {
   return html`<div class="steps">${run.steps.map((s) => {
     const metrics = run.metrics[s.id];
     return html`<details key=${s.id} open=${s.status === 'failed'}>
-      <summary>${s.id} <${Status} status=${s.status} /> · ${s.attempts.length} attempt${s.attempts.length === 1 ? '' : 's'}</summary>
+      <summary>${s.id} <${Status} status=${s.status} /> · ${s.attempts.length} attempt${s.attempts.length === 1 ? '' : 's'}${s.pool ? html` · <span class="waiting-pool">waiting for pool <${Shown} text=${s.pool.name} /> (position ${s.pool.position})</span>` : null}</summary>
       ${s.attempts.length ? html`<ol class="attempts">${s.attempts.map((a, i) => {
         // The same error again is referred to, not repeated (src/core/repeatedErrors.ts).
         const same = sameErrorAs(s.attempts, i);

@@ -1,5 +1,6 @@
 import type { PipelineDefinition, PipelineInput } from './schema';
-import { validatePipeline, PipelineValidationError, type DefinitionProblem } from './validate';
+import { formatPath, validatePipeline, PipelineValidationError, type DefinitionProblem } from './validate';
+import { catalogTriggerProblems } from '../triggers/definitionChecks';
 
 /** The validated pipelines the app serves, by name. */
 export interface Catalog {
@@ -25,6 +26,8 @@ export function loadCatalog(inputs: readonly PipelineInput[]): Catalog {
     byName.set(result.pipeline.name, result.pipeline);
     pipelines.push(result.pipeline);
   });
+  // Pipeline triggers name other pipelines: checked once every pipeline is known.
+  for (const { pipeline, problem } of catalogTriggerProblems(pipelines)) problems.push({ path: formatPath(pipeline, problem.path), message: problem.message });
   if (problems.length > 0) throw new PipelineValidationError(problems);
   return { pipelines, get: (name) => byName.get(name) };
 }

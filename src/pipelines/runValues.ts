@@ -43,6 +43,8 @@ const TEMPLATE_FIELDS: Readonly<Record<string, readonly (readonly string[])[]>> 
   azureFunction: [['body']],
   snowflake: [['statement', 'copyInto', 'path'], ['statement', 'binds']],
   dbt: [['vars']],
+  waitFor: [['blob', 'path']],
+  approval: [['message']],
 };
 
 export interface ReferenceProblem {

@@ -4,6 +4,7 @@ import { checkStepGraph } from './graph';
 import { checkStepReferences } from './runValues';
 import { reservedNameMessage, reservedOwnKeys } from './names';
 import { resolveParameters } from './parameters';
+import { triggerParameterProblems } from '../triggers/definitionChecks';
 
 export interface DefinitionProblem {
   /** `data-pipeline.steps[1].retry.delays[0]` */
@@ -36,6 +37,7 @@ export function validatePipeline(input: unknown): ValidationResult {
     ...graph.map((g) => ({ path: formatPath(root, g.path), message: g.message })),
     ...(parsed.success ? referenceProblems(parsed.data).map((r) => ({ path: formatPath(root, r.path), message: r.message })) : []),
     ...(parsed.success ? scheduleParameterProblems(parsed.data).map((r) => ({ path: formatPath(root, r.path), message: r.message })) : []),
+    ...(parsed.success ? triggerParameterProblems(parsed.data).map((r) => ({ path: formatPath(root, r.path), message: r.message })) : []),
     ...reservedParameterNames(input).map((r) => ({ path: formatPath(root, r.path), message: r.message })),
   ];
   if (parsed.success && problems.length === 0) return { ok: true, pipeline: parsed.data };

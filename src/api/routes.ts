@@ -13,6 +13,7 @@ import type { RunTrigger } from '../steps/protocol';
 import { logger } from '../logging/logger';
 import { callerLabel, type Access, type Caller } from '../auth/roles';
 import { openApiDocument } from './openapi';
+import { backfillHandlers } from '../backfill/routes';
 import { emptyBody, listRunsQuery, logsQuery, rerunBody, slotsQuery, startRunBody } from './schemas';
 import type { ApiDeps } from './ports';
 import { API_HEADERS, ApiProblem, conflict, notFound, problemResponse } from './problem';
@@ -47,6 +48,10 @@ export const ROUTE_TABLE = [
   { name: 'getRunLogs', methods: ['GET'], route: 'runs/{runId}/logs', authLevel: 'function', access: 'read' },
   { name: 'cancelRun', methods: ['POST'], route: 'runs/{runId}/cancel', authLevel: 'function', access: 'operate' },
   { name: 'rerunRun', methods: ['POST'], route: 'runs/{runId}/rerun', authLevel: 'function', access: 'operate' },
+  { name: 'startBackfill', methods: ['POST'], route: 'pipelines/{name}/backfills', authLevel: 'function', access: 'operate' },
+  { name: 'listBackfills', methods: ['GET'], route: 'backfills', authLevel: 'function', access: 'read' },
+  { name: 'getBackfill', methods: ['GET'], route: 'backfills/{backfillId}', authLevel: 'function', access: 'read' },
+  { name: 'cancelBackfill', methods: ['POST'], route: 'backfills/{backfillId}/cancel', authLevel: 'function', access: 'operate' },
   { name: 'whoAmI', methods: ['GET'], route: 'me', authLevel: 'function', access: 'signedIn' },
   { name: 'health', methods: ['GET'], route: 'health', authLevel: 'function', access: 'read' },
   { name: 'openApi', methods: ['GET'], route: 'openapi.json', authLevel: 'anonymous', access: 'public' },
@@ -328,7 +333,12 @@ export function createRoutes(deps: ApiDeps): Route[] {
 
   const openApi = (): Promise<HttpResponseInit> => Promise.resolve(json(200, openApiDocument()));
 
+  const backfill = backfillHandlers(deps);
   const handlers: Record<RouteName, Route['handle']> = {
+    startBackfill: backfill.start,
+    listBackfills: backfill.list,
+    getBackfill: backfill.get,
+    cancelBackfill: backfill.cancel,
     listPipelines,
     startRun: startPipelineRun,
     pauseSchedule: setPaused(true),

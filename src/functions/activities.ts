@@ -7,6 +7,8 @@
 import { registerActivity, registerClientActivity } from '../app/registry';
 import { notifyStepDone } from '../activities/notifyStepDone';
 import { reconcileRun } from '../activities/reconcileRun';
+import { advanceBackfillActivity } from '../backfill/activity';
+import { ADVANCE_BACKFILL_ACTIVITY } from '../backfill/types';
 import type { StepActivities, UserStepHandler } from '../activities';
 import { createAppStepActivities } from '../activities/fromConfig';
 import { appServices, type AppServices } from '../app/services';
@@ -36,6 +38,7 @@ export function registerStepActivities(): void {
   registerActivity(ACTIVITY_NAMES.finishRun, async (input: unknown) => (await activities()).finishRun(input));
   registerClientActivity(ACTIVITY_NAMES.notifyStepDone, (input, client) => notifyStepDone(input, client));
   registerClientActivity(ACTIVITY_NAMES.reconcileRun, async (input, client) => reconcileRun(input, client, (await appServices()).store));
+  registerClientActivity(ADVANCE_BACKFILL_ACTIVITY, async (input, client) => advanceBackfillActivity(input, client, await appServices()));
 }
 
 /** Registers a user activity that a pipeline step `{ kind: 'activity', activity: name }` calls. */

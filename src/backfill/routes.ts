@@ -103,7 +103,7 @@ export function backfillHandlers(deps: BackfillDeps) {
       throw new ApiProblem(400, 'Invalid range', range.map((p) => p.message).join('; '), range.map((p) => ({ field: p.field === 'range' ? 'body' : `body.${p.field}`, message: p.message })));
     }
     // The parameters must make a run for every slot; checked on the first slot's logical date.
-    const parameters: JsonObject = (body.parameters ?? {}) as JsonObject;
+    const parameters: JsonObject = (body.parameters ?? {});
     const first = range.slots[0];
     const resolved = resolveParameters(pipeline, parameters, schedule.parameters, runFactsAt(first?.utc ?? now));
     if (!resolved.ok) {

@@ -17,6 +17,7 @@ import { PipelineValidationError } from '../pipelines/validate';
 import { previewSchedule, MAX_PREVIEW_COUNT } from '../scheduler/preview';
 import { ApiClient } from './client';
 import { addCostCommand } from './cost';
+import { addBackfillCommands } from './backfill';
 import { CliError, EXIT } from './exitCodes';
 import { follow, formatLogLine, type RunViewJson } from './follow';
 import { seconds, table } from './table';
@@ -286,6 +287,19 @@ export function buildProgram(print_: Out = (l) => console.log(l), setExit: (code
     });
 
   addCostCommand(program, print);
+  addBackfillCommands(program, {
+    client,
+    print,
+    out,
+    json: () => globals().json,
+    setExit,
+    async params(api, pipeline, pairs) {
+      if (pairs.length === 0) return {};
+      const definition = (await fetchPipelines(api)).find((p) => p.name === pipeline);
+      if (!definition) throw new CliError(`unknown pipeline "${pipeline}"`, EXIT.notFound);
+      return parseParams(pairs, definition.parameters);
+    },
+  });
 
   async function followAndExit(api: ApiClient, runId: string, interval: string, steps: boolean): Promise<void> {
     const intervalMs = Math.max(0.2, Number(interval) || 2) * 1000;

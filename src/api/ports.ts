@@ -8,6 +8,7 @@ import type { CursorSigner } from './cursors';
 import type { RunStatus } from '../engine/types';
 import type { ScheduleState, SlotEntry } from '../scheduler/ports';
 import type { BackfillStore } from '../backfill/store';
+import type { ApprovalStore } from '../steps/approval/store';
 import type { AttemptRecord, LogLine, RunRecord } from '../runs/recorder';
 
 export interface RunPage {
@@ -78,5 +79,7 @@ export interface ApiDeps {
   readonly appInsightsUrl?: string;
   /** Backfills and the slot ledger they read (src/backfill); absent without a run store. */
   readonly backfills?: BackfillStore;
+  /** Approval requests and decisions (src/steps/approval); absent without a run store. */
+  readonly approvals?: ApprovalStore;
   readonly slotLedger?: { getSlot(pipeline: string, schedule: string, slot: string): Promise<SlotEntry | undefined> };
 }

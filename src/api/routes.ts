@@ -14,6 +14,7 @@ import { logger } from '../logging/logger';
 import { callerLabel, type Access, type Caller } from '../auth/roles';
 import { openApiDocument } from './openapi';
 import { backfillHandlers } from '../backfill/routes';
+import { approvalHandlers } from '../steps/approval/routes';
 import { emptyBody, listRunsQuery, logsQuery, rerunBody, slotsQuery, startRunBody } from './schemas';
 import type { ApiDeps } from './ports';
 import { API_HEADERS, ApiProblem, conflict, notFound, problemResponse } from './problem';
@@ -52,6 +53,9 @@ export const ROUTE_TABLE = [
   { name: 'listBackfills', methods: ['GET'], route: 'backfills', authLevel: 'function', access: 'read' },
   { name: 'getBackfill', methods: ['GET'], route: 'backfills/{backfillId}', authLevel: 'function', access: 'read' },
   { name: 'cancelBackfill', methods: ['POST'], route: 'backfills/{backfillId}/cancel', authLevel: 'function', access: 'operate' },
+  { name: 'approveStep', methods: ['POST'], route: 'runs/{runId}/steps/{stepId}/approve', authLevel: 'function', access: 'operate' },
+  { name: 'rejectStep', methods: ['POST'], route: 'runs/{runId}/steps/{stepId}/reject', authLevel: 'function', access: 'operate' },
+  { name: 'listApprovals', methods: ['GET'], route: 'approvals', authLevel: 'function', access: 'read' },
   { name: 'whoAmI', methods: ['GET'], route: 'me', authLevel: 'function', access: 'signedIn' },
   { name: 'health', methods: ['GET'], route: 'health', authLevel: 'function', access: 'read' },
   { name: 'openApi', methods: ['GET'], route: 'openapi.json', authLevel: 'anonymous', access: 'public' },
@@ -334,7 +338,11 @@ export function createRoutes(deps: ApiDeps): Route[] {
   const openApi = (): Promise<HttpResponseInit> => Promise.resolve(json(200, openApiDocument()));
 
   const backfill = backfillHandlers(deps);
+  const approval = approvalHandlers(deps);
   const handlers: Record<RouteName, Route['handle']> = {
+    approveStep: approval.approve,
+    rejectStep: approval.reject,
+    listApprovals: approval.listWaiting,
     startBackfill: backfill.start,
     listBackfills: backfill.list,
     getBackfill: backfill.get,

@@ -65,6 +65,7 @@ import {
 } from './keys';
 import { ensureTable, statusOf, type RunStoreTables } from './tables';
 import { BackfillStore } from '../backfill/store';
+import { ApprovalStore } from '../steps/approval/store';
 
 export interface RunStoreOptions {
   readonly tables: RunStoreTables;
@@ -591,6 +592,11 @@ export class TableRunStore implements RunRecorder, SchedulerStore {
   /** Backfills, kept next to the slot ledger (src/backfill/store.ts). */
   backfills(): BackfillStore {
     return new BackfillStore(this.t.schedules, () => this.ready());
+  }
+
+  /** Approval requests and decisions (src/steps/approval/store.ts). */
+  approvals(): ApprovalStore {
+    return new ApprovalStore(this.t.runs, this.t.schedules, () => this.ready());
   }
 
   /** One slot's ledger row, if the slot was recorded. */

@@ -20,10 +20,10 @@ export const approvalStepSchema = z
     /** How long to wait for a decision; then the step fails with a timeout. Default seven days. */
     timeout: durationSchema.default(7 * 86_400),
     /**
-     * How often the waiting step looks at the decision itself. A decision wakes the step at once;
-     * this check is only the fallback when that wake-up is lost.
+     * How often the waiting step reads whether a decision was recorded: a decision takes effect
+     * within this long. Between reads a durable timer waits, nothing runs.
      */
-    pollInterval: durationSchema.default(3600),
+    pollInterval: durationSchema.default(60),
   })
   .strict();
 

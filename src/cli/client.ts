@@ -64,8 +64,11 @@ export class ApiClient {
     // The detail repeats the HTTP field names (`query.limit: …`); the list above already says it in flags.
     const what = oneLine((fields ? undefined : problem.detail) ?? problem.title ?? (text.slice(0, 200) || response.statusText));
     switch (response.status) {
-      case 401:
       case 403:
+        // The app's own refusal (read-only mode, not an approver) says why; the host's bare 403 is about the key.
+        if (problem.detail) throw new CliError(`refused: ${what}`, EXIT.unauthorized);
+        throw new CliError(`the server refused the function key (HTTP ${response.status}). Pass --key or set DURABLE_PIPELINES_KEY.`, EXIT.unauthorized);
+      case 401:
         throw new CliError(`the server refused the function key (HTTP ${response.status}). Pass --key or set DURABLE_PIPELINES_KEY.`, EXIT.unauthorized);
       case 404:
         throw new CliError(`not found: ${what}`, EXIT.notFound);

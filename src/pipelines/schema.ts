@@ -7,7 +7,6 @@
 import { z } from 'zod';
 import { cronProblems } from './cron';
 import { durationSchema } from './durationSchema';
-import { retryPolicySchema } from './retryPolicy';
 import { valueRefSchema } from './runValues';
 import { configValueSchema, notReserved, secretRefSchema, settingRefSchema, slug, stepBase } from './fields';
 import { waitForStepSchema } from '../steps/waitFor/schema';

@@ -34,6 +34,7 @@ export function patternProblems(pattern: string): string[] {
   if (pattern.length > MAX_BLOB_NAME) problems.push(`longer than ${MAX_BLOB_NAME} characters, the longest a blob name can be: it can never match`);
   if (pattern.startsWith('/')) problems.push("starts with '/': a blob's name never does (write the path inside the container), so it can never match");
   if (pattern.endsWith('/')) problems.push("ends with '/': that names a folder, and a blob-created event names a blob; add the file name or * (e.g. exports/{day}/*)");
+  // eslint-disable-next-line no-control-regex -- looking for control characters is the point
   if (/[\u0000-\u001f\u007f]/.test(pattern)) problems.push('holds a control character, which no blob name has: it can never match');
   const names: string[] = [];
   let previousWasPlaceholder = false;

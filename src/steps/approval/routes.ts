@@ -42,16 +42,16 @@ export function approvalHandlers(deps: ApiDeps) {
     if (!current) throw notFound(`run "${runId}" has no step "${stepId}" waiting for approval`);
     const who = caller ? callerLabel(caller) : 'unknown';
     if (current.decision) throw conflict(`step "${stepId}" of run "${runId}" was already ${current.decision} by ${current.decidedBy ?? 'unknown'} at ${current.decidedAt ?? '?'}`);
+    const now = deps.now();
+    const status = await findInstance(deps.durable, runId);
+    if (!status || isTerminal(statusFromDurable(status))) throw conflict(`run "${runId}" is no longer running: nothing waits for this decision`);
+    if (current.until && Date.parse(current.until) <= now.getTime()) throw conflict(`step "${stepId}" stopped waiting at ${current.until} (its timeout)`);
     if (current.approvers) {
       const allowed = caller?.kind === 'user' && current.approvers.some((a) => a.toLowerCase() === caller.name.toLowerCase());
       if (!allowed) {
         throw new ApiProblem(403, 'Not an approver', `step "${stepId}" names its approvers (${current.approvers.join(', ')}); ${caller?.kind === 'key' ? 'a function key is no one of them' : `${caller?.name ?? 'you'} is not one of them`}`);
       }
     }
-    const now = deps.now();
-    const status = await findInstance(deps.durable, runId);
-    if (!status || isTerminal(statusFromDurable(status))) throw conflict(`run "${runId}" is no longer running: nothing waits for this decision`);
-    if (current.until && Date.parse(current.until) <= now.getTime()) throw conflict(`step "${stepId}" stopped waiting at ${current.until} (its timeout)`);
     const result = await store.decide(runId, stepId, { decision, decidedBy: who, decidedAt: now.toISOString(), ...(body.comment ? { comment: body.comment } : {}) });
     if (result.outcome === 'not-waiting') throw notFound(`run "${runId}" has no step "${stepId}" waiting for approval`);
     if (result.outcome === 'already-decided') throw conflict(`step "${stepId}" of run "${runId}" was already ${result.request.decision ?? 'decided'} by ${result.request.decidedBy ?? 'unknown'} at ${result.request.decidedAt ?? '?'}`);

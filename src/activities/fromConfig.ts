@@ -9,21 +9,26 @@ import { createStepActivities, type StepActivities } from './stepActivities';
 
 export async function createAppStepActivities(services: AppServices): Promise<StepActivities> {
   const { config, credential } = services;
-  const [{ createAzureFunctionAdapter }, { createSnowflakeAdapter }, { createDbtAdapter }] = await Promise.all([
+  const [{ createAzureFunctionAdapter }, { createSnowflakeAdapter }, { createDbtAdapter }, { createWaitForAdapter }, { createApprovalAdapter }] = await Promise.all([
     import('../steps/azureFunction'),
     import('../steps/snowflake'),
     import('../steps/dbt'),
+    import('../steps/waitFor/adapter'),
+    import('../steps/approval/adapter'),
   ]);
+  const identity = {
+    ...(config.AZURE_CLIENT_ID === undefined ? {} : { managedIdentityClientId: config.AZURE_CLIENT_ID }),
+    ...(credential ? { credential } : {}),
+  };
   return createStepActivities({
     catalog: services.catalog,
     ...(services.store ? { pinned: cachedPinned(services.store.definitions) } : {}),
     adapters: {
       azureFunction: createAzureFunctionAdapter(),
       snowflake: createSnowflakeAdapter(config.SNOWFLAKE_ACCESS_URL === undefined ? {} : { accessUrl: config.SNOWFLAKE_ACCESS_URL }),
-      dbt: createDbtAdapter({
-        ...(config.AZURE_CLIENT_ID === undefined ? {} : { managedIdentityClientId: config.AZURE_CLIENT_ID }),
-        ...(credential ? { credential } : {}),
-      }),
+      dbt: createDbtAdapter(identity),
+      waitFor: createWaitForAdapter(identity),
+      approval: createApprovalAdapter({ approvals: services.store?.approvals(), now: services.now }),
     },
     secrets: services.secrets,
     settings: services.settings,

@@ -55,6 +55,7 @@ export function apiDeps(services: AppServices, durable: DurableControl): ApiDeps
     now: services.now,
     randomSuffix,
     schedulerEnabled: services.config.SCHEDULER_ENABLED,
+    ...(services.store ? { backfills: services.store.backfills(), slotLedger: services.store, approvals: services.store.approvals() } : {}),
     ...consoleLinks(),
     ...(services.config.PUBLIC_BASE_URL ? { baseUrl: services.config.PUBLIC_BASE_URL.replace(/\/+$/, '') } : {}),
   };

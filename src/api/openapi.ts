@@ -4,6 +4,8 @@
  */
 import { z } from 'zod';
 import { listRunsQuery, logsQuery, rerunBody, slotsQuery, startRunBody } from './schemas';
+import { listBackfillsQuery, startBackfillBody } from '../backfill/routes';
+import { decisionBody } from '../steps/approval/routes';
 
 const problem = { description: 'Problem details (RFC 9457)', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } };
 const ok = (description: string) => ({ description, content: { 'application/json': { schema: { type: 'object' } } } });
@@ -49,6 +51,15 @@ export function openApiDocument(): object {
       '/pipelines/{name}/schedules/{schedule}/slots': {
         get: { summary: "A schedule's slots, newest first: fired, missed, skipped, late, with reasons", parameters: [pathParam('name'), pathParam('schedule'), ...queryParameters(slotsQuery)], responses: { 200: ok('{ slots }'), 400: problem, 404: problem } },
       },
+      '/pipelines/{name}/backfills': {
+        post: { summary: "Backfill: one run per slot a schedule would have fired in a past range (idempotent per slot; dryRun lists what each slot would get)", parameters: [pathParam('name')], requestBody: body(startBackfillBody), responses: { 202: ok('{ id, counts, slots, links }'), 200: ok('dryRun: { slots }'), 400: problem, 404: problem } },
+      },
+      '/backfills': { get: { summary: 'Backfills, newest first, with progress', parameters: queryParameters(listBackfillsQuery), responses: { 200: ok('{ backfills }'), 400: problem } } },
+      '/backfills/{backfillId}': { get: { summary: "A backfill's progress and each slot's run", parameters: [pathParam('backfillId')], responses: { 200: ok('Backfill'), 404: problem } } },
+      '/backfills/{backfillId}/cancel': { post: { summary: 'Cancel a backfill: queued slots are dropped, running runs asked to cancel', parameters: [pathParam('backfillId')], responses: { 202: ok('Cancelling'), 404: problem, 409: problem } } },
+      '/runs/{runId}/steps/{stepId}/approve': { post: { summary: 'Approve a step waiting for approval (Operate; the step\'s approvers only, when it names them); the first decision wins', parameters: [pathParam('runId'), pathParam('stepId')], requestBody: body(decisionBody), responses: { 200: ok('The decision'), 403: problem, 404: problem, 409: problem } } },
+      '/runs/{runId}/steps/{stepId}/reject': { post: { summary: 'Reject a step waiting for approval: it fails, naming who and why', parameters: [pathParam('runId'), pathParam('stepId')], requestBody: body(decisionBody), responses: { 200: ok('The decision'), 403: problem, 404: problem, 409: problem } } },
+      '/approvals': { get: { summary: 'Steps waiting for a decision, oldest first', responses: { 200: ok('{ waiting }') } } },
       '/me': { get: { summary: 'Who is calling and what they may do ({ name, kind, canRead, canOperate, readOnly })', responses: { 200: ok('The caller'), 401: problem } } },
       '/runs': { get: { summary: 'List runs, newest first', parameters: queryParameters(listRunsQuery), responses: { 200: ok('{ runs, nextCursor }'), 400: problem } } },
       '/runs/{runId}': { get: { summary: 'A run with its steps, attempts and metrics', parameters: [pathParam('runId')], responses: { 200: ok('Run'), 404: problem } } },

@@ -8,6 +8,8 @@ import type { Catalog } from '../pipelines/catalog';
 import type { CursorSigner } from './cursors';
 import type { RunStatus } from '../engine/types';
 import type { ScheduleState, SlotEntry } from '../scheduler/ports';
+import type { BackfillStore } from '../backfill/store';
+import type { ApprovalStore } from '../steps/approval/store';
 import type { AttemptRecord, LogLine, RunRecord } from '../runs/recorder';
 
 export interface RunPage {
@@ -85,4 +87,9 @@ export interface ApiDeps {
   readonly readOnly?: boolean;
   /** The Application Insights resource's Portal link, for the console's "records" link. */
   readonly appInsightsUrl?: string;
+  /** Backfills and the slot ledger they read (src/backfill); absent without a run store. */
+  readonly backfills?: BackfillStore;
+  /** Approval requests and decisions (src/steps/approval); absent without a run store. */
+  readonly approvals?: ApprovalStore;
+  readonly slotLedger?: { getSlot(pipeline: string, schedule: string, slot: string): Promise<SlotEntry | undefined> };
 }

@@ -14,6 +14,8 @@ import { logger } from '../logging/logger';
 import { maskCredentials } from '../logging/serviceCredentials';
 import { callerLabel, mayOperate, readableProjects, type Access, type Caller } from '../auth/roles';
 import { openApiDocument } from './openapi';
+import { backfillHandlers } from '../backfill/routes';
+import { approvalHandlers } from '../steps/approval/routes';
 import { projectOfRun, requireOperate, requireRead } from './projectScope';
 import { emptyBody, listPipelinesQuery, listRunsQuery, logsQuery, REPEATABLE_FILTERS, rerunBody, slotsQuery, startRunBody } from './schemas';
 import type { ApiDeps } from './ports';
@@ -50,6 +52,13 @@ export const ROUTE_TABLE = [
   { name: 'getRunLogs', methods: ['GET'], route: 'runs/{runId}/logs', authLevel: 'function', access: 'read' },
   { name: 'cancelRun', methods: ['POST'], route: 'runs/{runId}/cancel', authLevel: 'function', access: 'operate' },
   { name: 'rerunRun', methods: ['POST'], route: 'runs/{runId}/rerun', authLevel: 'function', access: 'operate' },
+  { name: 'startBackfill', methods: ['POST'], route: 'pipelines/{name}/backfills', authLevel: 'function', access: 'operate' },
+  { name: 'listBackfills', methods: ['GET'], route: 'backfills', authLevel: 'function', access: 'read' },
+  { name: 'getBackfill', methods: ['GET'], route: 'backfills/{backfillId}', authLevel: 'function', access: 'read' },
+  { name: 'cancelBackfill', methods: ['POST'], route: 'backfills/{backfillId}/cancel', authLevel: 'function', access: 'operate' },
+  { name: 'approveStep', methods: ['POST'], route: 'runs/{runId}/steps/{stepId}/approve', authLevel: 'function', access: 'operate' },
+  { name: 'rejectStep', methods: ['POST'], route: 'runs/{runId}/steps/{stepId}/reject', authLevel: 'function', access: 'operate' },
+  { name: 'listApprovals', methods: ['GET'], route: 'approvals', authLevel: 'function', access: 'read' },
   { name: 'whoAmI', methods: ['GET'], route: 'me', authLevel: 'function', access: 'signedIn' },
   { name: 'health', methods: ['GET'], route: 'health', authLevel: 'function', access: 'read' },
   { name: 'openApi', methods: ['GET'], route: 'openapi.json', authLevel: 'anonymous', access: 'public' },
@@ -418,7 +427,16 @@ export function createRoutes(deps: ApiDeps): Route[] {
 
   const openApi = (): Promise<HttpResponseInit> => Promise.resolve(json(200, openApiDocument()));
 
+  const backfill = backfillHandlers(deps);
+  const approval = approvalHandlers(deps);
   const handlers: Record<RouteName, Route['handle']> = {
+    approveStep: approval.approve,
+    rejectStep: approval.reject,
+    listApprovals: approval.listWaiting,
+    startBackfill: backfill.start,
+    listBackfills: backfill.list,
+    getBackfill: backfill.get,
+    cancelBackfill: backfill.cancel,
     listPipelines,
     startRun: startPipelineRun,
     pauseSchedule: setPaused(true),

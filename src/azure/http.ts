@@ -13,7 +13,7 @@ import { BodyTooLargeError, readBoundedText } from '../core/boundedBody';
 export type Fetch = typeof fetch;
 
 export interface HttpRequest {
-  readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  readonly method: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE';
   readonly url: string;
   readonly headers?: Record<string, string>;
   /** Sent as JSON. */

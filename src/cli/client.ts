@@ -147,7 +147,8 @@ export class ApiClient {
           EXIT.unauthorized,
         );
       case 403:
-        // Signed in, or with a key, and refused: the server says why (a project's role, read-only mode).
+        // Signed in, or with a key, and refused: the app's own refusal says why (a project's role,
+        // read-only mode, not an approver); the host's bare 403 is about the key.
         throw new CliError(user || problem.detail !== undefined ? `refused (HTTP 403): ${what}` : `the server refused the function key (HTTP ${response.status}). Pass --key or set DURABLE_PIPELINES_KEY.`, EXIT.unauthorized);
       case 404:
         throw new CliError(`not found: ${what}`, EXIT.notFound);

@@ -17,6 +17,7 @@ import { previewSchedule, MAX_PREVIEW_COUNT } from '../scheduler/preview';
 import { ApiClient } from './client';
 import { cancelAnswer, logPageAnswer, pausedAnswer, pipelinesAnswer, rerunAnswer, runPageAnswer, runViewAnswer, slotsAnswer, startAnswer } from './answers';
 import { addCostCommand } from './cost';
+import { addBackfillCommands } from './backfill';
 import { CliError, EXIT } from './exitCodes';
 import { follow, formatLogLine, type RunViewJson } from './follow';
 import { seconds, table } from './table';
@@ -262,6 +263,31 @@ export function buildProgram(print_: Out = (l) => console.log(l), setExit: (code
       if (opts.follow) await followAndExit(api, result.runId, opts.interval, true);
     });
 
+  for (const verb of ['approve', 'reject'] as const) {
+    program
+      .command(`${verb} <runId> <stepId>`)
+      .description(`${verb} a step waiting for approval (Operate; the first decision wins)`)
+      .option('--comment <text>', 'why; recorded with the decision')
+      .action(async (runId: string, stepId: string, opts: { comment?: string }) => {
+        const result = await client().post<{ decision: string; decidedBy: string; decidedAt: string }>(
+          `runs/${encodeURIComponent(runId)}/steps/${encodeURIComponent(stepId)}/${verb}`,
+          opts.comment ? { comment: opts.comment } : {},
+        );
+        print(result, () => inLine`${runId} ${stepId}: ${result.decision} by ${result.decidedBy} at ${result.decidedAt}`);
+      });
+  }
+  program
+    .command('approvals')
+    .description('steps waiting for approval, oldest first')
+    .action(async () => {
+      const { waiting } = await client().get<{ waiting: { runId: string; pipeline: string; stepId: string; message: string; since: string; until: string | null; approvers: string[] | null }[] }>('approvals');
+      print(waiting, () =>
+        waiting.length === 0
+          ? 'no step waits for approval'
+          : table(['RUN', 'STEP', 'SINCE', 'UNTIL', 'APPROVERS', 'MESSAGE'], waiting.map((w) => [w.runId, w.stepId, w.since, w.until ?? '', w.approvers?.join(', ') ?? 'Operate role', w.message])),
+      );
+    });
+
   const schedules = program.command('schedules').description('schedules (prefect deployment schedules)');
   withProjectFilters(schedules.command('ls').description('every schedule with its next run'), 'schedules')
     .action(async (filters: ProjectFilters) => {
@@ -340,6 +366,19 @@ export function buildProgram(print_: Out = (l) => console.log(l), setExit: (code
     });
 
   addCostCommand(program, print);
+  addBackfillCommands(program, {
+    client,
+    print,
+    out,
+    json: () => globals().json,
+    setExit,
+    async params(api, pipeline, pairs) {
+      if (pairs.length === 0) return {};
+      const definition = (await fetchPipelines(api)).find((p) => p.name === pipeline);
+      if (!definition) throw new CliError(`unknown pipeline "${pipeline}"`, EXIT.notFound);
+      return parseParams(pairs, definition.parameters);
+    },
+  });
 
   async function followAndExit(api: ApiClient, runId: string, interval: string, steps: boolean): Promise<void> {
     const intervalMs = Math.max(0.2, Number(interval) || 2) * 1000;

@@ -12,6 +12,8 @@ import { collectRunState } from '../activities/collectRunState';
 import { notifyStepDone } from '../activities/notifyStepDone';
 import { reconcileRun } from '../activities/reconcileRun';
 import { stopSteps } from '../activities/stopSteps';
+import { advanceBackfillActivity } from '../backfill/activity';
+import { ADVANCE_BACKFILL_ACTIVITY } from '../backfill/types';
 import type { StepActivities, UserStepHandler } from '../activities';
 import { createAppStepActivities } from '../activities/fromConfig';
 import { appServices, type AppServices } from '../app/services';
@@ -59,6 +61,7 @@ export function registerStepActivities(): void {
   registerClientActivity(ACTIVITY_NAMES.reconcileRun, async (input, client, context) => reconcileRun(input, client, (await appServices()).store, callerOf(context)));
   registerClientActivity(ACTIVITY_NAMES.stopSteps, async (input, client, context) => stopSteps(input, client, (await appServices()).store, callerOf(context)));
   registerClientActivity(ACTIVITY_NAMES.collectRunState, (input, client, context) => collectRunState(input, client, callerOf(context)));
+  registerClientActivity(ADVANCE_BACKFILL_ACTIVITY, async (input, client) => advanceBackfillActivity(input, client, await appServices()));
   registerClientActivity(ACTIVITY_NAMES.acquirePool, async (input, client) => acquirePoolSlot(input, client, poolDeps(await appServices())));
   registerClientActivity(ACTIVITY_NAMES.releasePools, async (input, client) => releasePoolSlots(input, client, poolDeps(await appServices())));
 }

@@ -3,6 +3,8 @@ import { appDefinitions, cachedPinned, prepareOrchestration } from '../app/defin
 import { registerOrchestration } from '../app/registry';
 import { appServices } from '../app/services';
 import { engineOrchestrators } from '../engine';
+import { runBackfill } from '../engine/backfill';
+import { BACKFILL_ORCHESTRATOR } from '../backfill/types';
 
 /** Loads the pinned definition a run names before its orchestrator replays (src/app/definitions.ts). */
 async function prepare(input: unknown): Promise<void> {
@@ -13,4 +15,5 @@ async function prepare(input: unknown): Promise<void> {
 
 export function registerOrchestrators(): void {
   for (const { name, handler } of engineOrchestrators({ definitions: appDefinitions })) registerOrchestration(name, handler, prepare);
+  registerOrchestration(BACKFILL_ORCHESTRATOR, runBackfill);
 }

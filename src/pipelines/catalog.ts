@@ -1,8 +1,9 @@
 import type { PipelineDefinition, PipelineInput } from './schema';
-import { validatePipeline, PipelineValidationError, type DefinitionProblem } from './validate';
+import { formatPath, validatePipeline, PipelineValidationError, type DefinitionProblem } from './validate';
 import { checkProjects, loadProjectSetup } from '../projects/checks';
 import type { PoolDefinition, ProjectDefinition, ProjectSetupInput } from '../projects/schema';
 import type { AlertDefinition } from './schema';
+import { catalogTriggerProblems } from '../triggers/definitionChecks';
 
 /** The validated pipelines the app serves, by name, with the projects and pools they belong to. */
 export interface Catalog {
@@ -41,6 +42,8 @@ export function loadCatalog(inputs: readonly PipelineInput[], setupInput: Projec
     pipelines.push(result.pipeline);
   });
   problems.push(...checkProjects(pipelines, setup.projects, setup.pools));
+  // Pipeline triggers name other pipelines: checked once every pipeline is known.
+  for (const { pipeline, problem } of catalogTriggerProblems(pipelines)) problems.push({ path: formatPath(pipeline, problem.path), message: problem.message });
   if (problems.length > 0) throw new PipelineValidationError(problems);
   const projects = new Map(setup.projects.map((p) => [p.name, p]));
   const pools = new Map(setup.pools.map((p) => [p.name, p]));

@@ -54,6 +54,8 @@ const TEMPLATE_FIELDS: Readonly<Record<string, readonly (readonly string[])[]>> 
   snowflake: [['statement', 'copyInto', 'path'], ['statement', 'binds']],
   dbt: [['vars']],
   activity: [['input']],
+  waitFor: [['blob', 'path']],
+  approval: [['message']],
 };
 
 export interface ReferenceProblem {

@@ -7,9 +7,11 @@
 import { z } from 'zod';
 import { cronProblems } from './cron';
 import { durationSchema } from './durationSchema';
-import { NO_RETRY, retryPolicySchema } from './retryPolicy';
 import { valueRefSchema } from './runValues';
-import { isPrototypeMember, reservedNameMessage } from './names';
+import { configValueSchema, notReserved, secretRefSchema, settingRefSchema, slug, stepBase } from './fields';
+import { waitForStepSchema } from '../steps/waitFor/schema';
+import { approvalStepSchema } from '../steps/approval/schema';
+import { triggerSchema } from '../triggers/schema';
 import { checkIdentifier, literalTextProblem } from './snowflakeIdentifier';
 import { conditionsSchema, whenSchema } from './conditions';
 import { outputTypeSchema } from './stepOutputs';
@@ -18,38 +20,7 @@ import { outputTypeSchema } from './stepOutputs';
 
 export { durationSchema } from './durationSchema';
 
-const slug = z
-  .string()
-  .regex(/^[a-z0-9]+(?:-[a-z0-9]+)*$/, 'must be a slug: lower-case letters, digits and single hyphens');
-
-/** A name that must not be a member of Object.prototype (see names.ts). */
-const notReserved = <T extends z.ZodString>(schema: T, what: string) =>
-  schema.refine((name) => !isPrototypeMember(name), { error: (issue) => reservedNameMessage(what, String(issue.input)) });
-
-const stepId = notReserved(
-  z.string().regex(/^[A-Za-z][A-Za-z0-9_-]{0,62}$/, 'must start with a letter and hold only letters, digits, _ and - (≤ 63)'),
-  'step id',
-);
-
-
-/** Key Vault accepts 1–127 characters of 0-9, a-z, A-Z and `-`. */
-export const secretNameSchema = z
-  .string()
-  .regex(/^[0-9A-Za-z-]{1,127}$/, 'Key Vault secret names are 1–127 characters of 0-9, a-z, A-Z and -');
-
-/** A pointer to a secret: the value is resolved inside the activity, never carried by the run. */
-export const secretRefSchema = z.object({ secret: secretNameSchema }).strict();
-export type SecretRef = z.infer<typeof secretRefSchema>;
-
-/** A non-secret app setting read by the activity (e.g. a resource id set by infra). */
-export const settingRefSchema = z
-  .object({ setting: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'app setting names are letters, digits and _') })
-  .strict();
-export type SettingRef = z.infer<typeof settingRefSchema>;
-
-/** A value written in the definition, or read from a secret or an app setting at run time. */
-export const configValueSchema = z.union([z.string().min(1), secretRefSchema, settingRefSchema]);
-export type ConfigValue = z.infer<typeof configValueSchema>;
+export { secretNameSchema, secretRefSchema, settingRefSchema, configValueSchema, type SecretRef, type SettingRef, type ConfigValue } from './fields';
 
 /** True when `name` passes the one identifier rule (snowflakeIdentifier.ts) in at most `maxParts` parts. */
 export function isSnowflakeIdentifier(name: string, maxParts = 3): boolean {
@@ -121,25 +92,6 @@ export const pipelineRetrySchema = z
   .strict();
 
 // ── Steps ─────────────────────────────────────────────────────────────────────────────────────────
-
-const stepBase = {
-  id: stepId,
-  title: z.string().optional(),
-  dependsOn: z.array(z.string()).default([]),
-  retry: retryPolicySchema.default(NO_RETRY),
-  /** Wall time allowed for one attempt, polling included. */
-  timeout: durationSchema.optional(),
-  /** How often a long-running step is polled; a service's longer wait hint (Retry-After) wins. */
-  pollInterval: durationSchema.default(30),
-  /** A concurrency group declared in the pipeline's `concurrencyGroups` (e.g. one warehouse). */
-  group: z.string().optional(),
-  /** What each dependency waits for when not `succeeded` (docs/pipelines.md; conditions.ts). */
-  conditions: conditionsSchema.optional(),
-  /** Skip the step when this expression is false (docs/pipelines.md; when.ts). */
-  when: whenSchema.optional(),
-  /** Shared pools (scope `step`) each attempt holds a slot of while it runs, across every pipeline (src/projects). */
-  pools: z.array(z.string()).default([]),
-};
 
 const httpMethod = z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']);
 
@@ -294,13 +246,15 @@ export const activityStepSchema = z
   })
   .strict();
 
-export const STEP_KINDS = ['azureFunction', 'snowflake', 'dbt', 'activity'] as const;
+export const STEP_KINDS = ['azureFunction', 'snowflake', 'dbt', 'activity', 'waitFor', 'approval'] as const;
 
 export const stepSchema = z.discriminatedUnion('kind', [
   azureFunctionStepSchema,
   snowflakeStepSchema,
   dbtStepSchema,
   activityStepSchema,
+  waitForStepSchema,
+  approvalStepSchema,
 ]);
 export type StepDefinition = z.output<typeof stepSchema>;
 export type StepKind = StepDefinition['kind'];
@@ -385,6 +339,8 @@ export const pipelineSchema = z
     /** Wall time allowed for the whole run, retries included. */
     timeout: durationSchema.optional(),
     schedules: z.array(scheduleSchema).default([]),
+    /** Runs started by events: a blob landing, another pipeline's run succeeding (src/triggers/schema.ts). */
+    triggers: z.array(triggerSchema).default([]),
     alerts: z.array(alertSchema).default([]),
     /** At most this many steps of one run at once. */
     maxParallel: z.number().int().min(1).optional(),

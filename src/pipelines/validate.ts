@@ -6,6 +6,7 @@ import { reservedNameMessage, reservedOwnKeys } from './names';
 import { resolveParameters } from './parameters';
 import { conditionProblems } from './conditions';
 import { outputReferenceProblems } from './outputRefs';
+import { triggerParameterProblems } from '../triggers/definitionChecks';
 
 export interface DefinitionProblem {
   /** `data-pipeline.steps[1].retry.delays[0]` */
@@ -40,6 +41,7 @@ export function validatePipeline(input: unknown): ValidationResult {
     ...(parsed.success && graph.length === 0 ? outputReferenceProblems(parsed.data).map((r) => ({ path: formatPath(root, r.path), message: r.message })) : []),
     ...(parsed.success ? referenceProblems(parsed.data).map((r) => ({ path: formatPath(root, r.path), message: r.message })) : []),
     ...(parsed.success ? scheduleParameterProblems(parsed.data).map((r) => ({ path: formatPath(root, r.path), message: r.message })) : []),
+    ...(parsed.success ? triggerParameterProblems(parsed.data).map((r) => ({ path: formatPath(root, r.path), message: r.message })) : []),
     ...reservedParameterNames(input).map((r) => ({ path: formatPath(root, r.path), message: r.message })),
   ];
   if (parsed.success && problems.length === 0) return { ok: true, pipeline: parsed.data };

@@ -213,6 +213,7 @@ export function slotProps(entry: SlotEntry): EntityProps {
     instanceId: entry.instanceId,
     lateBySeconds: entry.lateBySeconds,
     attempts: entry.attempts,
+    backfill: entry.backfill,
     recordedAt: entry.recordedAt,
     updatedAt: entry.updatedAt,
   });
@@ -233,6 +234,7 @@ export function slotFromEntity(e: Record<string, unknown>): SlotEntry {
     ...(str(e['instanceId']) !== undefined ? { instanceId: str(e['instanceId'])! } : {}),
     lateBySeconds: num(e['lateBySeconds']) ?? 0,
     attempts: num(e['attempts']) ?? 0,
+    ...(str(e['backfill']) !== undefined ? { backfill: str(e['backfill'])! } : {}),
     recordedAt: str(e['recordedAt']) ?? '',
     updatedAt: str(e['updatedAt']) ?? '',
   };

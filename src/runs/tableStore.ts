@@ -69,6 +69,8 @@ import {
 import { DefinitionStore } from './definitionStore';
 import { ensureTable, statusOf, type RunStoreTables } from './tables';
 import { TablePoolStore } from '../pools/tableStore';
+import { BackfillStore } from '../backfill/store';
+import { ApprovalStore } from '../steps/approval/store';
 
 export interface RunStoreOptions {
   readonly tables: RunStoreTables;
@@ -750,7 +752,7 @@ export class TableRunStore implements RunRecorder, RunGateReader, SchedulerStore
     schedule: string,
     slot: string,
     from: SlotOutcome,
-    patch: Partial<Pick<SlotEntry, 'outcome' | 'reason' | 'instanceId' | 'lateBySeconds' | 'attempts' | 'updatedAt'>>,
+    patch: Partial<Pick<SlotEntry, 'outcome' | 'reason' | 'instanceId' | 'lateBySeconds' | 'attempts' | 'updatedAt' | 'backfill'>>,
   ): Promise<boolean> {
     await this.ready();
     const pk = schedulePartition(pipeline, schedule);
@@ -775,6 +777,23 @@ export class TableRunStore implements RunRecorder, RunGateReader, SchedulerStore
       if (s === 412 || s === 409 || s === 404) return false;
       throw error;
     }
+  }
+
+  /** Backfills, kept next to the slot ledger (src/backfill/store.ts). */
+  backfills(): BackfillStore {
+    return new BackfillStore(this.t.schedules, () => this.ready());
+  }
+
+  /** Approval requests and decisions (src/steps/approval/store.ts). */
+  approvals(): ApprovalStore {
+    return new ApprovalStore(this.t.runs, this.t.schedules, () => this.ready());
+  }
+
+  /** One slot's ledger row, if the slot was recorded. */
+  async getSlot(pipeline: string, schedule: string, slot: string): Promise<SlotEntry | undefined> {
+    await this.ready();
+    const row = await getOrUndefined(this.t.schedules, schedulePartition(pipeline, schedule), slotRowKey(slot));
+    return row ? slotFromEntity(row) : undefined;
   }
 
   /** Slots a later tick may act on, oldest first: one range query over the pending copies. */

@@ -17,7 +17,9 @@ import type { DstMark } from './slots';
  * - `missed`: not started, by the catch-up policy (downtime);
  * - `skipped-overlap`: not started, the pipeline was running (`reason` names the run);
  * - `skipped-paused`: not started, the schedule was paused;
- * - `start-failed`: starting failed `MAX_START_ATTEMPTS` times (`reason` says why), or is retried.
+ * - `start-failed`: starting failed `MAX_START_ATTEMPTS` times (`reason` says why), or is retried;
+ * - `backfilled`: started by a backfill (`backfill` names it; `reason` says whether it filled a slot
+ *   that had no run or reran one). The tick never acts on it again.
  */
 export type SlotOutcome =
   | 'starting'
@@ -27,7 +29,8 @@ export type SlotOutcome =
   | 'missed'
   | 'skipped-overlap'
   | 'skipped-paused'
-  | 'start-failed';
+  | 'start-failed'
+  | 'backfilled';
 
 /** Outcomes a later tick may still act on. */
 export const PENDING_OUTCOMES: readonly SlotOutcome[] = ['starting', 'queued', 'start-failed'];
@@ -51,6 +54,8 @@ export interface SlotEntry {
   readonly lateBySeconds: number;
   /** Start attempts made so far. */
   readonly attempts: number;
+  /** The backfill that started this slot's run (outcome `backfilled`). */
+  readonly backfill?: string;
   readonly recordedAt: string;
   readonly updatedAt: string;
 }
@@ -106,7 +111,7 @@ export interface SchedulerStore {
     schedule: string,
     slot: string,
     from: SlotOutcome,
-    patch: Partial<Pick<SlotEntry, 'outcome' | 'reason' | 'instanceId' | 'lateBySeconds' | 'attempts' | 'updatedAt'>>,
+    patch: Partial<Pick<SlotEntry, 'outcome' | 'reason' | 'instanceId' | 'lateBySeconds' | 'attempts' | 'updatedAt' | 'backfill'>>,
   ): Promise<boolean>;
   /** The schedule's rows whose outcome is in PENDING_OUTCOMES, oldest slot first. Keep it cheap. */
   listPendingSlots(pipeline: string, schedule: string): Promise<SlotEntry[]>;

@@ -27,8 +27,8 @@ export type StepOutcome =
 
 /** Who or what started a run. */
 export interface RunTrigger {
-  readonly kind: 'manual' | 'schedule' | 'rerun' | 'api';
-  /** Schedule name, rerun source run id, API caller… */
+  readonly kind: 'manual' | 'schedule' | 'rerun' | 'api' | 'backfill';
+  /** Schedule name, rerun source run id, backfill id, API caller… */
   readonly origin?: string;
   /** The slot time (ISO) for scheduled runs. */
   readonly scheduledFor?: string;

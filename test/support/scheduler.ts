@@ -96,7 +96,7 @@ export class MemorySchedulerStore implements SchedulerStore {
     schedule: string,
     slot: string,
     from: SlotOutcome,
-    patch: Partial<Pick<SlotEntry, 'outcome' | 'reason' | 'instanceId' | 'lateBySeconds' | 'attempts' | 'updatedAt'>>,
+    patch: Partial<Pick<SlotEntry, 'outcome' | 'reason' | 'instanceId' | 'lateBySeconds' | 'attempts' | 'updatedAt' | 'backfill'>>,
   ): Promise<boolean> {
     await yieldTurn();
     this.maybeFail('transitionSlot');
@@ -105,6 +105,11 @@ export class MemorySchedulerStore implements SchedulerStore {
     if (!row || row.outcome !== from) return false;
     this.slots.set(k, { ...row, ...patch });
     return true;
+  }
+
+  async getSlot(pipeline: string, schedule: string, slot: string): Promise<SlotEntry | undefined> {
+    await yieldTurn();
+    return this.slots.get(key(pipeline, schedule, slot));
   }
 
   async listPendingSlots(pipeline: string, schedule: string): Promise<SlotEntry[]> {

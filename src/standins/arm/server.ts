@@ -36,6 +36,7 @@
  * is an end): an outcome of status 'Degraded' stays Degraded, `degradedPolls` passes through
  * Degraded on the way to another status.
  */
+import { createHash } from 'node:crypto';
 import type { AccessToken, GetTokenOptions, TokenCredential } from '@azure/identity';
 import { FailureScript, serve, type StandInReply, type StandInRequest } from '../dbtCloud/httpServer';
 
@@ -159,8 +160,10 @@ export async function startArmStandIn(options: ArmStandInOptions): Promise<ArmSt
       return { status: 201, text: '', headers: { etag: `"0x${blobs.size.toString(16)}"` } };
     }
     const content = blobs.get(decodeURIComponent(req.path));
-    if (content === undefined) return { status: 404, text: 'The specified blob does not exist.', headers: { 'x-ms-error-code': 'BlobNotFound' } };
-    return { status: 200, text: content, headers: { 'content-type': 'application/json' } };
+    if (content === undefined) return { status: 404, text: req.method === 'HEAD' ? '' : 'The specified blob does not exist.', headers: { 'x-ms-error-code': 'BlobNotFound' } };
+    // Get Blob / Get Blob Properties (HEAD: the same headers, no body): ETag names this version.
+    const etag = `"0x${createHash('sha256').update(content).digest('hex').slice(0, 15).toUpperCase()}"`;
+    return { status: 200, text: req.method === 'HEAD' ? '' : content, headers: { 'content-type': 'application/json', etag, 'x-ms-blob-type': 'BlockBlob', 'content-length': String(Buffer.byteLength(content)) } };
   }
 
   const containerStartPolls = options.containerStartPolls ?? 0;

@@ -140,7 +140,7 @@ describe('steps that wait', () => {
     assert.match(notAnApprover.text, /names its approvers \(ana@contoso\.com\); operator@localhost is not one of them/);
     const byKey = await cli('approve', runId, 'signoff');
     assert.equal(byKey.code, 5);
-    assert.match(byKey.out, /refused: .*a function key is no one of them/);
+    assert.match(byKey.out, /refused \(HTTP 403\): .*a function key is no one of them/);
     await app.host.advance(12 * MINUTE);
     const done = await run(runId);
     assert.equal(done.status, 'failed');

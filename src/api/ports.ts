@@ -4,6 +4,7 @@
  */
 import type { DurableClient } from 'durable-functions';
 import type { PendingRuns } from '../app/durableStarter';
+import type { PinnedDefinitions } from '../activities/deployedStep';
 import type { Catalog } from '../pipelines/catalog';
 import type { CursorSigner } from './cursors';
 import type { RunStatus } from '../engine/types';
@@ -57,6 +58,8 @@ export type DurableControl = Pick<DurableClient, 'startNew' | 'getStatus' | 'get
 
 export interface ApiDeps {
   readonly catalog: Catalog;
+  /** Definitions pinned when runs started (src/runs/definitionStore.ts); none without a run store. */
+  readonly definitions?: PinnedDefinitions;
   readonly runs: RunQueries;
   /** Where a start records the run before it begins (src/app/durableStarter.ts). */
   readonly starts: PendingRuns;

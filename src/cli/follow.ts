@@ -37,6 +37,8 @@ export interface RunViewJson {
   /** While a failed round waits for its pipeline retry (published by the engine): which attempt, and when. */
   pipelineRetry?: { attempt: number; at: string };
   error?: { message: string; stepId?: string };
+  /** The definition version the run follows, the deployed one, and whether they are the same. */
+  definition?: { version: string | null; currentVersion: string | null; current: boolean };
   steps: StepView[];
   metrics: Record<string, Record<string, unknown>>;
   /** The server's time when it read the view: everything before it is in the view. */

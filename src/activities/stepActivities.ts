@@ -47,9 +47,17 @@ export interface StepActivityDeps {
   /** The run records the API and the scheduler create: a retry is refused once its run ended (runGate.ts). */
   readonly records?: RunGateReader;
   readonly notifier?: RunNotifier;
+  /** Which alerts of a run were sent (the run store): `finishRun` delivered twice alerts once. */
+  readonly alerts?: AlertLedger;
   readonly logger: Logger;
   /** The activities' clock (attempt records); tests pass the development host's. */
   readonly clock?: () => Date;
+}
+
+/** The run store's record of alerts sent, per run and event (TableRunStore.claimAlert). */
+export interface AlertLedger {
+  claimAlert(runId: string, event: string): Promise<'first' | 'sent' | 'unknown'>;
+  alertSent(runId: string, event: string): Promise<void>;
 }
 
 /** What a user's step activity gets: the activity input, the deployed step and its `input`. */
@@ -379,11 +387,25 @@ export function createStepActivities(deps: StepActivityDeps): StepActivities {
       const { alerts, title } = pipeline;
       const event = runEventFromState(run, title);
       if (notifier && event && alerts.some((a) => a.on.includes(event.kind))) {
+        // Activities run at least once: a second delivery of this finishRun must not alert again.
+        const ledger = deps.alerts;
+        const claim = ledger ? await ledger.claimAlert(run.runId, event.kind).catch((error: unknown) => {
+          log.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not claim the alert in the run store; sending it');
+          return 'first' as const;
+        }) : 'first';
+        if (claim === 'sent') {
+          log.info({ event: event.kind }, 'alert already sent for this run and event (finishRun delivered again): not sent twice');
+          return;
+        }
+        // Webhooks (Slack, Teams) take no idempotency key: a delivery that died mid-send may have
+        // reached them, so this one sends again and says so.
+        if (claim === 'unknown') log.warn({ event: event.kind }, 'duplicate alert possible: an earlier delivery of finishRun claimed this alert and did not record it sent; sending again');
         // An alert that is not delivered fails nothing: say so in the run's own log (one more
         // write, only then), where `logs` and the console show it.
         const undelivered = await notifier.notify(event, alerts).then(undeliveredAlerts, (error: unknown) => [
           { channel: 'alerts', webhook: alerts.map((a) => a.webhook.secret).join(', '), error: error instanceof Error ? error.message : String(error), attempts: 0 },
         ]);
+        if (ledger) await quietly(log, 'recording the alert sent', () => ledger.alertSent(run.runId, event.kind));
         if (undelivered.length > 0) {
           const time = now().toISOString();
           await record(log, {

@@ -158,6 +158,8 @@ interface IndexHit {
 
 /** Row of a run's partition holding its first cancel request. */
 const CANCEL_ROW = 'cancel';
+/** Rows of a run's partition that record its alerts (claimAlert). */
+const ALERT_PREFIX = 'alert~';
 
 export class TableRunStore implements RunRecorder, RunGateReader, SchedulerStore {
   /** As a health check (GET /api/health): `check()` below. */
@@ -703,6 +705,30 @@ export class TableRunStore implements RunRecorder, RunGateReader, SchedulerStore
     }
     const row = await getOrUndefined(this.t.runs, runId, CANCEL_ROW);
     return { first: false, requestedAt: typeof row?.['requestedAt'] === 'string' ? row['requestedAt'] : requestedAt };
+  }
+
+  /**
+   * Claims the sending of a run's alert for `event` (issue 26: alerts once per run and event).
+   * `first`: nobody claimed it; `sent`: a delivery of `finishRun` already sent it; `unknown`: one
+   * claimed it and did not say it was sent (it died mid-send: webhooks cannot dedupe, so the
+   * caller sends again and logs the possible duplicate). Rows sit in the run's partition.
+   */
+  async claimAlert(runId: string, event: string): Promise<'first' | 'sent' | 'unknown'> {
+    await this.ready();
+    const rowKey = `${ALERT_PREFIX}${encodeKeyPart(event)}`;
+    try {
+      await this.t.runs.createEntity({ partitionKey: runId, rowKey, state: 'sending' });
+      return 'first';
+    } catch (error) {
+      if (statusOf(error) !== 409) throw error;
+    }
+    const row = await getOrUndefined(this.t.runs, runId, rowKey);
+    return row?.['state'] === 'sent' ? 'sent' : 'unknown';
+  }
+
+  async alertSent(runId: string, event: string): Promise<void> {
+    await this.ready();
+    await this.t.runs.upsertEntity({ partitionKey: runId, rowKey: `${ALERT_PREFIX}${encodeKeyPart(event)}`, state: 'sent' }, 'Replace');
   }
 
   async findCancel(runId: string): Promise<string | undefined> {

@@ -262,6 +262,19 @@ export function createStepActivities(deps: StepActivityDeps): StepActivities {
     }
   }
 
+  /**
+   * A cancelled run's error names who cancelled from the API's record, never from the cancel
+   * event: anyone holding the Durable webhook key can raise that event with any reason (red-team
+   * F9). A cancel with no record came from outside the API and says so.
+   */
+  async function withRecordedCanceller(run: RunState): Promise<RunState> {
+    if (run.status !== 'cancelled' || !deps.records || run.error?.class !== 'cancelled') return run;
+    const gate = await deps.records.findRunGate(run.runId).catch(() => undefined);
+    if (!gate) return run;
+    const message = gate.cancelledBy !== undefined ? `run cancelled: by ${gate.cancelledBy}` : gate.cancelRequestedAt !== undefined ? 'run cancelled' : 'run cancelled: by an event raised outside the API (its reason is not recorded)';
+    return { ...run, error: { ...run.error, message } };
+  }
+
   function startedAtFrom(elapsedSeconds: number): string {
     return new Date(now().getTime() - elapsedSeconds * 1000).toISOString();
   }
@@ -328,7 +341,7 @@ export function createStepActivities(deps: StepActivityDeps): StepActivities {
 
     async finishRun(raw, caller) {
       const input = parseOrThrow(() => parse(finishRunInputSchema, raw, 'finishRun')) as FinishRunInput;
-      const run = input.run;
+      const run = await withRecordedCanceller(input.run);
       // Only the run itself records its end.
       if (caller !== undefined && caller !== run.runId) throw activityError(new RunRefusedError(`instance "${caller}" is not run "${run.runId}"`));
       const log = deps.logger.child({ runId: run.runId, pipeline: run.pipeline });

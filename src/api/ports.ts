@@ -41,7 +41,7 @@ export interface IdempotencyKeys {
 /** The first cancel of a run wins; later ones learn when it was asked for. */
 export interface CancelRequests {
   /** Records the run's cancel request if none exists (one atomic conditional write). */
-  claimCancel(runId: string, requestedAt: string): Promise<{ readonly first: boolean; readonly requestedAt: string }>;
+  claimCancel(runId: string, requestedAt: string, by?: string): Promise<{ readonly first: boolean; readonly requestedAt: string }>;
   /** When the run's cancel was asked for, if it was. */
   findCancel(runId: string): Promise<string | undefined>;
   /** Drops the request again when raising the cancel event failed, so a retry can raise it. */

@@ -247,7 +247,8 @@ export function createRoutes(deps: ApiDeps): Route[] {
     }
     // The reason becomes the run's error message ("run cancelled: by user:…"): who cancelled is on the record.
     const cancelledBy = caller ? callerLabel(caller) : 'unknown';
-    const claim = await deps.cancels.claimCancel(runId, deps.now().toISOString());
+    // Who cancelled is recorded here: the run's end takes it from this record, not from the event.
+    const claim = await deps.cancels.claimCancel(runId, deps.now().toISOString(), cancelledBy);
     if (claim.first) {
       try {
         await deps.durable.raiseEvent(runId, 'cancel', { reason: `by ${cancelledBy}`, requestedAt: claim.requestedAt });

@@ -229,8 +229,14 @@ export class TableRunStore implements RunRecorder, RunGateReader, SchedulerStore
     await this.ready();
     const rows = await queryAll(this.t.runs, `${pkEq(runId)} and (RowKey eq ${odataString(RUN_ROW)} or RowKey eq ${odataString(CANCEL_ROW)})`);
     const run = rows.find((r) => r.rowKey === RUN_ROW);
-    const cancel = rows.find((r) => r.rowKey === CANCEL_ROW)?.['requestedAt'];
-    return { ...(run ? { record: runFromEntity(runId, run) } : {}), ...(typeof cancel === 'string' ? { cancelRequestedAt: cancel } : {}) };
+    const cancelRow = rows.find((r) => r.rowKey === CANCEL_ROW);
+    const cancel = cancelRow?.['requestedAt'];
+    const by = cancelRow?.['by'];
+    return {
+      ...(run ? { record: runFromEntity(runId, run) } : {}),
+      ...(typeof cancel === 'string' ? { cancelRequestedAt: cancel } : {}),
+      ...(typeof by === 'string' ? { cancelledBy: by } : {}),
+    };
   }
 
   private async createRun(run: Partial<RunRecord> & Pick<RunRecord, 'runId' | 'pipeline'>): Promise<void> {
@@ -695,10 +701,10 @@ export class TableRunStore implements RunRecorder, RunGateReader, SchedulerStore
    * number of concurrent callers exactly one is first. The row sits in the run's partition, so
    * retention deletes it with the run.
    */
-  async claimCancel(runId: string, requestedAt: string): Promise<{ first: boolean; requestedAt: string }> {
+  async claimCancel(runId: string, requestedAt: string, by?: string): Promise<{ first: boolean; requestedAt: string }> {
     await this.ready();
     try {
-      await this.t.runs.createEntity({ partitionKey: runId, rowKey: CANCEL_ROW, requestedAt });
+      await this.t.runs.createEntity({ partitionKey: runId, rowKey: CANCEL_ROW, requestedAt, ...(by === undefined ? {} : { by }) });
       return { first: true, requestedAt };
     } catch (error) {
       if (statusOf(error) !== 409) throw error;

@@ -35,7 +35,7 @@ function isObject(value: Json | undefined): value is { [key: string]: Json } {
 
 function walk(before: Json | undefined, after: Json | undefined, path: string, out: DefinitionChange[]): void {
   if (before === undefined && after === undefined) return;
-  if (before === undefined) return void out.push({ path, change: 'added', after: after as Json });
+  if (before === undefined) return void out.push({ path, change: 'added', after });
   if (after === undefined) return void out.push({ path, change: 'removed', before });
   if (isObject(before) && isObject(after)) {
     const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])].sort();

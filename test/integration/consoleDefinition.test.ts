@@ -71,7 +71,8 @@ describe("the run page shows the run's definition version and the diff to the de
     await summary.click();
     const changes = (await page.locator('details.definition-diff li').allTextContents()).map((t) => t.replace(/\s+/g, ' ').trim());
     assert.deepEqual(changes, ['steps.export.body.format added: "v2"', `steps.load.statement.copyInto.table changed: "ma_table_destination" → "${V2_TABLE}"`]);
-    const versions = await facts.locator('dd code[title^="sha256:"]').evaluateAll((nodes) => nodes.map((n) => n.getAttribute('title')));
+    const titles = async (): Promise<(string | null)[]> => Promise.all((await facts.locator('dd code[title^="sha256:"]').all()).map((code) => code.getAttribute('title')));
+    const versions = await titles();
     const [runVersion, deployedVersion] = versions;
     assert.equal(versions.length, 2);
     assert.notEqual(runVersion, deployedVersion);
@@ -79,7 +80,7 @@ describe("the run page shows the run's definition version and the diff to the de
 
     await page.goto(`${app.baseUrl}/#/runs/${encodeURIComponent(afterDeploy)}`);
     await facts.getByText('the deployed definition').waitFor();
-    assert.deepEqual(await facts.locator('dd code[title^="sha256:"]').evaluateAll((nodes) => nodes.map((n) => n.getAttribute('title'))), [deployedVersion]);
+    assert.deepEqual(await titles(), [deployedVersion]);
     assert.equal(await page.locator('details.definition-diff').count(), 0);
     await axe('a run on the deployed definition');
     assert.deepEqual(scriptErrors, []);

@@ -32,7 +32,7 @@ export async function createAppStepActivities(services: AppServices): Promise<St
     },
     secrets: services.secrets,
     settings: services.settings,
-    ...(services.store ? { recorder: services.store, records: services.store } : {}),
+    ...(services.store ? { recorder: services.store, records: services.store, alerts: services.store } : {}),
     notifier: services.notifier,
     logger: services.log,
     clock: services.now,

@@ -49,9 +49,17 @@ export interface StepActivityDeps {
   /** The run records the API and the scheduler create: a retry is refused once its run ended (runGate.ts). */
   readonly records?: RunGateReader;
   readonly notifier?: RunNotifier;
+  /** Which alerts of a run were sent (the run store): `finishRun` delivered twice alerts once. */
+  readonly alerts?: AlertLedger;
   readonly logger: Logger;
   /** The activities' clock (attempt records); tests pass the development host's. */
   readonly clock?: () => Date;
+}
+
+/** The run store's record of alerts sent, per run and event (TableRunStore.claimAlert). */
+export interface AlertLedger {
+  claimAlert(runId: string, event: string): Promise<'first' | 'sent' | 'unknown'>;
+  alertSent(runId: string, event: string): Promise<void>;
 }
 
 /** What a user's step activity gets: the activity input, the deployed step and its `input`. */
@@ -266,6 +274,19 @@ export function createStepActivities(deps: StepActivityDeps): StepActivities {
     }
   }
 
+  /**
+   * A cancelled run's error names who cancelled from the API's record, never from the cancel
+   * event: anyone holding the Durable webhook key can raise that event with any reason (red-team
+   * F9). A cancel with no record came from outside the API and says so.
+   */
+  async function withRecordedCanceller(run: RunState): Promise<RunState> {
+    if (run.status !== 'cancelled' || !deps.records || run.error?.class !== 'cancelled') return run;
+    const gate = await deps.records.findRunGate(run.runId).catch(() => undefined);
+    if (!gate) return run;
+    const message = gate.cancelledBy !== undefined ? `run cancelled: by ${gate.cancelledBy}` : gate.cancelRequestedAt !== undefined ? 'run cancelled' : 'run cancelled: by an event raised outside the API (its reason is not recorded)';
+    return { ...run, error: { ...run.error, message } };
+  }
+
   function startedAtFrom(elapsedSeconds: number): string {
     return new Date(now().getTime() - elapsedSeconds * 1000).toISOString();
   }
@@ -332,7 +353,7 @@ export function createStepActivities(deps: StepActivityDeps): StepActivities {
 
     async finishRun(raw, caller) {
       const input = parseOrThrow(() => parse(finishRunInputSchema, raw, 'finishRun')) as FinishRunInput;
-      const run = input.run;
+      const run = await withRecordedCanceller(input.run);
       // Only the run itself records its end.
       if (caller !== undefined && caller !== run.runId) throw activityError(new RunRefusedError(`instance "${caller}" is not run "${run.runId}"`));
       const log = deps.logger.child({ runId: run.runId, pipeline: run.pipeline });
@@ -393,11 +414,25 @@ export function createStepActivities(deps: StepActivityDeps): StepActivities {
       const alerts = deps.catalog.alertsOf?.(pipeline) ?? pipeline.alerts;
       const event = runEventFromState(run, title);
       if (notifier && event && alerts.some((a) => a.on.includes(event.kind))) {
+        // Activities run at least once: a second delivery of this finishRun must not alert again.
+        const ledger = deps.alerts;
+        const claim = ledger ? await ledger.claimAlert(run.runId, event.kind).catch((error: unknown) => {
+          log.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not claim the alert in the run store; sending it');
+          return 'first' as const;
+        }) : 'first';
+        if (claim === 'sent') {
+          log.info({ event: event.kind }, 'alert already sent for this run and event (finishRun delivered again): not sent twice');
+          return;
+        }
+        // Webhooks (Slack, Teams) take no idempotency key: a delivery that died mid-send may have
+        // reached them, so this one sends again and says so.
+        if (claim === 'unknown') log.warn({ event: event.kind }, 'duplicate alert possible: an earlier delivery of finishRun claimed this alert and did not record it sent; sending again');
         // An alert that is not delivered fails nothing: say so in the run's own log (one more
         // write, only then), where `logs` and the console show it.
         const undelivered = await notifier.notify(event, alerts).then(undeliveredAlerts, (error: unknown) => [
           { channel: 'alerts', webhook: alerts.map((a) => a.webhook.secret).join(', '), error: error instanceof Error ? error.message : String(error), attempts: 0 },
         ]);
+        if (ledger) await quietly(log, 'recording the alert sent', () => ledger.alertSent(run.runId, event.kind));
         if (undelivered.length > 0) {
           const time = now().toISOString();
           await record(log, {

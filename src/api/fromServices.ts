@@ -1,6 +1,7 @@
 /** The API's dependencies from the app's services and the invocation's Durable client. */
 import type { AppServices } from '../app/services';
 import type { PendingRuns } from '../app/durableStarter';
+import { cachedPinned } from '../app/definitions';
 import type { ApiDeps, CancelRequests, DurableControl, HealthCheck, RunQueries, ScheduleControl, IdempotencyKeys } from './ports';
 import { BoundedMap } from '../core/boundedMap';
 import { cursorSigner, processCursorKey } from './cursors';
@@ -44,6 +45,7 @@ export function apiDeps(services: AppServices, durable: DurableControl): ApiDeps
   const store = services.store ?? NO_STORE;
   return {
     catalog: services.catalog,
+    ...(services.store ? { definitions: cachedPinned(services.store.definitions) } : {}),
     runs: store,
     starts: store,
     schedules: store,

@@ -63,6 +63,7 @@ export function openApiDocument(): object {
       '/me': { get: { summary: 'Who is calling and what they may do ({ name, kind, canRead, canOperate, readOnly })', responses: { 200: ok('The caller'), 401: problem } } },
       '/runs': { get: { summary: 'List runs, newest first', parameters: queryParameters(listRunsQuery), responses: { 200: ok('{ runs, nextCursor }'), 400: problem } } },
       '/runs/{runId}': { get: { summary: 'A run with its steps, attempts and metrics', parameters: [pathParam('runId')], responses: { 200: ok('Run'), 404: problem } } },
+      '/runs/{runId}/definition': { get: { summary: "The definition a run follows (pinned at its start) and what changed in the deployed one", parameters: [pathParam('runId')], responses: { 200: ok('{ version, currentVersion, current, definition, changes: [{ path, change, before, after }] }'), 404: problem } } },
       '/runs/{runId}/logs': { get: { summary: 'Log lines after a cursor (for follow)', parameters: [pathParam('runId'), ...queryParameters(logsQuery)], responses: { 200: ok('{ lines, nextCursor, status }'), 400: problem, 404: problem } } },
       '/runs/{runId}/cancel': { post: { summary: 'Cancel a running run', parameters: [pathParam('runId')], responses: { 202: ok('Cancelling'), 404: problem, 409: problem } } },
       '/runs/{runId}/rerun': { post: { summary: 'Rerun from the failed step or a given step', parameters: [pathParam('runId')], requestBody: body(rerunBody), responses: { 202: ok('{ runId, rerunSteps, reusedSteps }'), 400: problem, 404: problem, 409: problem } } },

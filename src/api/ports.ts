@@ -4,6 +4,7 @@
  */
 import type { DurableClient } from 'durable-functions';
 import type { PendingRuns } from '../app/durableStarter';
+import type { PinnedDefinitions } from '../activities/deployedStep';
 import type { Catalog } from '../pipelines/catalog';
 import type { CursorSigner } from './cursors';
 import type { RunStatus } from '../engine/types';
@@ -49,7 +50,7 @@ export interface IdempotencyKeys {
 /** The first cancel of a run wins; later ones learn when it was asked for. */
 export interface CancelRequests {
   /** Records the run's cancel request if none exists (one atomic conditional write). */
-  claimCancel(runId: string, requestedAt: string): Promise<{ readonly first: boolean; readonly requestedAt: string }>;
+  claimCancel(runId: string, requestedAt: string, by?: string): Promise<{ readonly first: boolean; readonly requestedAt: string }>;
   /** When the run's cancel was asked for, if it was. */
   findCancel(runId: string): Promise<string | undefined>;
   /** Drops the request again when raising the cancel event failed, so a retry can raise it. */
@@ -66,6 +67,8 @@ export type DurableControl = Pick<DurableClient, 'startNew' | 'getStatus' | 'get
 
 export interface ApiDeps {
   readonly catalog: Catalog;
+  /** Definitions pinned when runs started (src/runs/definitionStore.ts); none without a run store. */
+  readonly definitions?: PinnedDefinitions;
   readonly runs: RunQueries;
   /** Where a start records the run before it begins (src/app/durableStarter.ts). */
   readonly starts: PendingRuns;

@@ -6,7 +6,9 @@ import type { HttpMethod, HttpResponseInit } from '@azure/functions';
 import { findInstance, startRunOnce } from '../app/durableStarter';
 import type { CarriedStep, RunState } from '../engine/types';
 import { resolveParameters, runFactsAt } from '../pipelines/parameters';
+import { diffDefinitions } from '../pipelines/definitionDiff';
 import type { PipelineDefinition } from '../pipelines/schema';
+import { definitionVersion } from '../pipelines/version';
 import { previewSchedule } from '../scheduler/preview';
 import { scheduleStateWord } from '../core/scheduleState';
 import type { RunTrigger } from '../steps/protocol';
@@ -50,6 +52,7 @@ export const ROUTE_TABLE = [
   { name: 'listRuns', methods: ['GET'], route: 'runs', authLevel: 'function', access: 'read' },
   { name: 'getRun', methods: ['GET'], route: 'runs/{runId}', authLevel: 'function', access: 'read' },
   { name: 'getRunLogs', methods: ['GET'], route: 'runs/{runId}/logs', authLevel: 'function', access: 'read' },
+  { name: 'getRunDefinition', methods: ['GET'], route: 'runs/{runId}/definition', authLevel: 'function', access: 'read' },
   { name: 'cancelRun', methods: ['POST'], route: 'runs/{runId}/cancel', authLevel: 'function', access: 'operate' },
   { name: 'rerunRun', methods: ['POST'], route: 'runs/{runId}/rerun', authLevel: 'function', access: 'operate' },
   { name: 'startBackfill', methods: ['POST'], route: 'pipelines/{name}/backfills', authLevel: 'function', access: 'operate' },
@@ -118,7 +121,7 @@ function runIdOr404(request: ApiRequest): string {
 
 function links(deps: ApiDeps, runId: string): Record<string, string> {
   const base = `${deps.baseUrl ?? ''}/api/runs/${runId}`;
-  return { self: base, logs: `${base}/logs`, cancel: `${base}/cancel`, rerun: `${base}/rerun` };
+  return { self: base, logs: `${base}/logs`, definition: `${base}/definition`, cancel: `${base}/cancel`, rerun: `${base}/rerun` };
 }
 
 export function createRoutes(deps: ApiDeps): Route[] {
@@ -252,7 +255,31 @@ export function createRoutes(deps: ApiDeps): Route[] {
     const view = mergeRunView(runId, record, attempts, status);
     if (!view) throw notFound(`no run "${runId}"`);
     requireRead(caller, projectOfRun(deps.catalog, { project: record?.project, pipeline: view.pipeline }), `no run "${runId}"`);
-    return json(200, { ...withoutServiceCredentials(view), asOf, links: links(deps, runId) });
+    return json(200, { ...withoutServiceCredentials(view), definition: definitionVersions(record?.definitionVersion, view.pipeline), asOf, links: links(deps, runId) });
+  };
+
+  /** The version a run follows and the deployed one: `current` false after a deploy changed it. */
+  const definitionVersions = (version: string | undefined, pipeline: string): { version: string | null; currentVersion: string | null; current: boolean } => {
+    const deployed = deps.catalog.get(pipeline);
+    const currentVersion = deployed ? definitionVersion(deployed) : null;
+    return { version: version ?? null, currentVersion, current: version !== undefined && version === currentVersion };
+  };
+
+  /**
+   * The definition a run follows (pinned when it started: src/runs/definitionStore.ts) and what
+   * changed from it to the deployed one, path by path.
+   */
+  const getRunDefinition = async (request: ApiRequest, caller?: Caller): Promise<HttpResponseInit> => {
+    const runId = runIdOr404(request);
+    const record = await deps.runs.getRun(runId);
+    if (!record) throw notFound(`no run "${runId}"`);
+    requireRead(caller, projectOfRun(deps.catalog, { project: record.project, pipeline: record.pipeline }), `no run "${runId}"`);
+    const versions = definitionVersions(record.definitionVersion, record.pipeline);
+    const deployed = deps.catalog.get(record.pipeline);
+    const definition =
+      versions.version === null ? undefined : versions.current ? deployed : await deps.definitions?.get(versions.version);
+    const changes = definition && deployed ? diffDefinitions(definition, deployed) : null;
+    return json(200, { runId, pipeline: record.pipeline, ...versions, definition: definition ?? null, changes, links: links(deps, runId) });
   };
 
   const getLogs = async (request: ApiRequest, caller?: Caller): Promise<HttpResponseInit> => {
@@ -289,7 +316,8 @@ export function createRoutes(deps: ApiDeps): Route[] {
     }
     // The reason becomes the run's error message ("run cancelled: by user:…"): who cancelled is on the record.
     const cancelledBy = caller ? callerLabel(caller) : 'unknown';
-    const claim = await deps.cancels.claimCancel(runId, deps.now().toISOString());
+    // Who cancelled is recorded here: the run's end takes it from this record, not from the event.
+    const claim = await deps.cancels.claimCancel(runId, deps.now().toISOString(), cancelledBy);
     if (claim.first) {
       try {
         await deps.durable.raiseEvent(runId, 'cancel', { reason: `by ${cancelledBy}`, requestedAt: claim.requestedAt });
@@ -446,6 +474,7 @@ export function createRoutes(deps: ApiDeps): Route[] {
     listRuns,
     getRun,
     getRunLogs: getLogs,
+    getRunDefinition,
     cancelRun,
     rerunRun: rerun,
     health,

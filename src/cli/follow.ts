@@ -43,6 +43,8 @@ export interface RunViewJson {
   /** While the run waits for a slot of a run-level pool, before its first step. */
   pool?: { name: string; position: number };
   error?: { message: string; stepId?: string };
+  /** The definition version the run follows, the deployed one, and whether they are the same. */
+  definition?: { version: string | null; currentVersion: string | null; current: boolean };
   steps: StepView[];
   metrics: Record<string, Record<string, unknown>>;
   /** The server's time when it read the view: everything before it is in the view. */

@@ -213,6 +213,14 @@ export function buildProgram(print_: Out = (l) => console.log(l), setExit: (code
       print(run, () => showRun(run));
     });
 
+  runs
+    .command('definition <runId>')
+    .description("the definition a run follows and what the deployed one changed (Airflow's DAG version of a run)")
+    .action(async (runId: string) => {
+      const definition = await client().get<DefinitionJson>(`runs/${encodeURIComponent(runId)}/definition`);
+      print(definition, () => showDefinition(definition));
+    });
+
   program
     .command('logs <runId>')
     .description("a run's log lines (prefect flow-run logs)")
@@ -464,7 +472,8 @@ function showRun(run: RunViewJson): string {
   // Every value is the server's: one line each, so none can pose as another line (`error: …`).
   const head =
     inLine`${run.runId}  ${run.pipeline}  ${run.status}${run.durationSeconds !== undefined ? `  ${seconds(run.durationSeconds)}` : ''}\nstarted by: ${describeTrigger(run.trigger)}` +
-    (run.error ? inLine`\nerror: ${run.error.stepId ? `${run.error.stepId}: ` : ''}${run.error.message}` : '');
+    (run.error ? inLine`\nerror: ${run.error.stepId ? `${run.error.stepId}: ` : ''}${run.error.message}` : '') +
+    (run.definition ? `\n${definitionLine(run.definition)}` : '');
   const steps = table(
     ['STEP', 'STATUS', 'ATTEMPTS', 'DURATION', 'METRICS / ERROR'],
     run.steps.map((s) => {
@@ -474,6 +483,33 @@ function showRun(run: RunViewJson): string {
     }),
   );
   return `${head}\n\n${steps}`;
+}
+
+/** `definition: sha256:1a2b3c4d5e6f (deployed)` or `… (deployed now: sha256:…; runs definition <id> shows the changes)`. */
+function definitionLine(d: NonNullable<RunViewJson['definition']>): string {
+  const short = (v: string | null): string => (v === null ? 'unknown' : v.slice(0, 'sha256:'.length + 12));
+  if (d.current) return inLine`definition: ${short(d.version)} (the deployed one)`;
+  return inLine`definition: ${short(d.version)} (deployed now: ${d.currentVersion === null ? 'none' : short(d.currentVersion)}; \`runs definition <runId>\` shows the changes)`;
+}
+
+interface DefinitionJson {
+  runId: string;
+  pipeline: string;
+  version: string | null;
+  currentVersion: string | null;
+  current: boolean;
+  changes: { path: string; change: 'added' | 'removed' | 'changed'; before?: unknown; after?: unknown }[] | null;
+}
+
+/** The changes from a run's definition to the deployed one, one line each (`~ path: before → after`). */
+function showDefinition(d: DefinitionJson): string {
+  const head = inLine`${d.runId}  ${d.pipeline}\nrun's definition: ${d.version ?? 'unknown'}\ndeployed:         ${d.currentVersion ?? 'none'}`;
+  if (d.current) return `${head}\nthe run follows the deployed definition`;
+  if (d.changes === null) return `${head}\nno diff: the run's definition or the deployed one is not available`;
+  const mark = { added: '+', removed: '-', changed: '~' } as const;
+  const value = (v: unknown): string => (v === undefined ? '' : JSON.stringify(v));
+  const lines = d.changes.map((c) => inLine`${mark[c.change]} ${c.path}: ${c.change === 'changed' ? `${value(c.before)} → ${value(c.after)}` : value(c.change === 'added' ? c.after : c.before)}`);
+  return `${head}\nchanges since the run started (${d.changes.length}):\n${lines.join('\n')}`;
 }
 
 /** Every command of the tree, the root first (commander copies settings only to commands made later). */

@@ -116,6 +116,8 @@ export interface RunGateRecord {
   readonly record?: RunRecord;
   /** When a cancel was requested, if one was (the API records it before raising the event). */
   readonly cancelRequestedAt?: string;
+  /** Who asked for it, as the API recorded it (`user:…`, `key`); absent for a cancel raised outside the API. */
+  readonly cancelledBy?: string;
 }
 
 export interface RunGateReader {

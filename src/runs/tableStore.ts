@@ -180,6 +180,8 @@ interface IndexHit {
 
 /** Row of a run's partition holding its first cancel request. */
 const CANCEL_ROW = 'cancel';
+/** Rows of a run's partition that record its alerts (claimAlert). */
+const ALERT_PREFIX = 'alert~';
 
 /** What a listed run must be, checked on its run row (which holds the current status). */
 interface RunMatch {
@@ -312,8 +314,14 @@ export class TableRunStore implements RunRecorder, RunGateReader, SchedulerStore
     await this.ready();
     const rows = await queryAll(this.t.runs, `${pkEq(runId)} and (RowKey eq ${odataString(RUN_ROW)} or RowKey eq ${odataString(CANCEL_ROW)})`);
     const run = rows.find((r) => r.rowKey === RUN_ROW);
-    const cancel = rows.find((r) => r.rowKey === CANCEL_ROW)?.['requestedAt'];
-    return { ...(run ? { record: runFromEntity(runId, run) } : {}), ...(typeof cancel === 'string' ? { cancelRequestedAt: cancel } : {}) };
+    const cancelRow = rows.find((r) => r.rowKey === CANCEL_ROW);
+    const cancel = cancelRow?.['requestedAt'];
+    const by = cancelRow?.['by'];
+    return {
+      ...(run ? { record: runFromEntity(runId, run) } : {}),
+      ...(typeof cancel === 'string' ? { cancelRequestedAt: cancel } : {}),
+      ...(typeof by === 'string' ? { cancelledBy: by } : {}),
+    };
   }
 
   private async createRun(run: Partial<RunRecord> & Pick<RunRecord, 'runId' | 'pipeline'>): Promise<void> {
@@ -855,16 +863,40 @@ export class TableRunStore implements RunRecorder, RunGateReader, SchedulerStore
    * number of concurrent callers exactly one is first. The row sits in the run's partition, so
    * retention deletes it with the run.
    */
-  async claimCancel(runId: string, requestedAt: string): Promise<{ first: boolean; requestedAt: string }> {
+  async claimCancel(runId: string, requestedAt: string, by?: string): Promise<{ first: boolean; requestedAt: string }> {
     await this.ready();
     try {
-      await this.t.runs.createEntity({ partitionKey: runId, rowKey: CANCEL_ROW, requestedAt });
+      await this.t.runs.createEntity({ partitionKey: runId, rowKey: CANCEL_ROW, requestedAt, ...(by === undefined ? {} : { by }) });
       return { first: true, requestedAt };
     } catch (error) {
       if (statusOf(error) !== 409) throw error;
     }
     const row = await getOrUndefined(this.t.runs, runId, CANCEL_ROW);
     return { first: false, requestedAt: typeof row?.['requestedAt'] === 'string' ? row['requestedAt'] : requestedAt };
+  }
+
+  /**
+   * Claims the sending of a run's alert for `event` (issue 26: alerts once per run and event).
+   * `first`: nobody claimed it; `sent`: a delivery of `finishRun` already sent it; `unknown`: one
+   * claimed it and did not say it was sent (it died mid-send: webhooks cannot dedupe, so the
+   * caller sends again and logs the possible duplicate). Rows sit in the run's partition.
+   */
+  async claimAlert(runId: string, event: string): Promise<'first' | 'sent' | 'unknown'> {
+    await this.ready();
+    const rowKey = `${ALERT_PREFIX}${encodeKeyPart(event)}`;
+    try {
+      await this.t.runs.createEntity({ partitionKey: runId, rowKey, state: 'sending' });
+      return 'first';
+    } catch (error) {
+      if (statusOf(error) !== 409) throw error;
+    }
+    const row = await getOrUndefined(this.t.runs, runId, rowKey);
+    return row?.['state'] === 'sent' ? 'sent' : 'unknown';
+  }
+
+  async alertSent(runId: string, event: string): Promise<void> {
+    await this.ready();
+    await this.t.runs.upsertEntity({ partitionKey: runId, rowKey: `${ALERT_PREFIX}${encodeKeyPart(event)}`, state: 'sent' }, 'Replace');
   }
 
   async findCancel(runId: string): Promise<string | undefined> {

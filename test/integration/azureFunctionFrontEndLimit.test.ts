@@ -92,21 +92,27 @@ void describe('an export past the 230-second front-end limit', () => {
     assert.deepEqual(outcome.status === 'succeeded' && outcome.metrics, { files_exported: 12, row_count: 480000 });
     assert.equal(fn.exports.length - before, 1, 'one export');
     const keys = new Set(fn.callsTo('/api/export-long').slice(-seen.length).map((c) => c.headers['idempotency-key']));
-    assert.deepEqual([...keys], [`${ctx.runId}:export`]);
+    assert.deepEqual([...keys], [`${ctx.runId}:export:${ctx.attempt}`]);
     assert.ok(fn.callsTo('/api/export-long').some((c) => c.status === 409), 'asked while the export ran');
   });
 
-  void test('the key names the run and step, not the attempt: a later attempt gets the export’s stored answer', async () => {
+  void test('the key names the attempt (issue 26): the same attempt delivered again gets the stored answer, a retry is new work', async () => {
     fn.config.honoursIdempotencyKey = true;
     fn.config.longExportMs = 10;
     const before = fn.exports.length;
     const step = stepFor({ honoursIdempotencyKey: true });
     const first = await adapter.start(step, contextFor(fn, '/api/export-long', 1, 'run-frontend-key'));
-    const second = await adapter.start(step, contextFor(fn, '/api/export-long', 2, 'run-frontend-key'));
+    // the activity of attempt 1 run again (a host died before its completion was recorded)
+    const again = await adapter.start(step, contextFor(fn, '/api/export-long', 1, 'run-frontend-key'));
     assert.equal(first.status, 'succeeded');
-    assert.deepEqual(second, first);
+    assert.deepEqual(again, first);
     assert.equal(fn.exports.length - before, 1);
-    assert.equal(fn.callsTo('/api/export-long').at(-1)?.headers['idempotency-key'], 'run-frontend-key:export');
+    assert.equal(fn.callsTo('/api/export-long').at(-1)?.headers['idempotency-key'], 'run-frontend-key:export:1');
+    // attempt 2 is a retry the run decided on: a new key, a new export
+    const second = await adapter.start(step, contextFor(fn, '/api/export-long', 2, 'run-frontend-key'));
+    assert.equal(second.status, 'succeeded');
+    assert.equal(fn.exports.length - before, 2);
+    assert.equal(fn.callsTo('/api/export-long').at(-1)?.headers['idempotency-key'], 'run-frontend-key:export:2');
     fn.config.longExportMs = LIMIT_MS * 2;
   });
 

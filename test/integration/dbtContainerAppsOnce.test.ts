@@ -69,6 +69,20 @@ void describe('a re-delivered start finds the execution this attempt started', (
     assert.equal(server.starts.length, 1);
   });
 
+  void test('issue 26: a delivery that died between its start call and its note: the next starts nothing and waits for the execution to announce itself', async () => {
+    const server = await stand({ containerStartPolls: 5 });
+    const t = context(server);
+    await instance().start(jobStep(), t.ctx);
+    // What a delivery that died after ARM answered and before noting the answer leaves: the note
+    // taken before the call (ARM's start takes no name or tag to find the execution by).
+    server.blobs.set(blobOf(server, t.ctx.runId, 'start.json'), JSON.stringify({ execution: null, startOperation: null, startingAt: '2026-12-05T02:00:00.000Z' }));
+    const again = await instance().start(jobStep(), t.ctx);
+    assert.equal(server.starts.length, 1, 'no second execution');
+    assert.equal(again.status, 'running');
+    assert.equal(again.status === 'running' && again.handle['execution'], null);
+    assert.ok(t.logLines.some((l) => /its answer was lost; waiting for its execution to announce itself/.test(l)), t.logLines.join('\n'));
+  });
+
   void test('a 202 start re-delivered before ARM named the execution follows the same start operation', async () => {
     const server = await stand({ startMode: 'async', containerStartPolls: 5 });
     const t = context(server);

@@ -4,6 +4,10 @@
  * runs (settings in the environment, the stand-in vault's CA in STANDIN_KEY_VAULT_CA, the stand-ins'
  * token), so the parent can SIGKILL it mid-run and start it again on the same folder.
  * Prints `dev host serving on <url>` when ready.
+ *
+ * DEVHOST_CATALOG=v1|v2 serves the seed pipeline polling every second, v2 also changed
+ * (test/support/changedCatalog.ts): deploys of new definitions, for the tests of runs pinned to
+ * their definition (issue 26).
  */
 import { standInClientOptions, standInCredential } from '../../src/standins/keyvault/server';
 
@@ -16,8 +20,11 @@ async function main(): Promise<void> {
   await import('../../src/index');
   const { registrations } = await import('../../src/app/registry');
   const { DevHost } = await import('../../src/devhost');
+  const { seedCatalog } = await import('./changedCatalog');
+  const variant = process.env['DEVHOST_CATALOG'];
   useServices(
     await createServices({
+      ...(variant === 'v1' || variant === 'v2' ? { catalog: seedCatalog(variant) } : {}),
       credential: standInCredential,
       secretClientOptions: standInClientOptions({ ca }),
     }),

@@ -154,8 +154,18 @@ export interface RunJson extends Omit<RunSummary, 'trigger'> {
   readonly pool?: PoolWaitJson;
   readonly error?: { class: string; message: string; stepId?: string };
   readonly rerunOf?: string;
+  /** The definition version the run follows (pinned at its start) and the deployed one. */
+  readonly definition?: { readonly version: string | null; readonly currentVersion: string | null; readonly current: boolean };
   readonly steps: readonly StepJson[];
   readonly metrics: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+}
+
+/** GET runs/{id}/definition: what changed from the run's definition to the deployed one. */
+export interface RunDefinitionJson {
+  readonly version: string | null;
+  readonly currentVersion: string | null;
+  readonly current: boolean;
+  readonly changes: readonly { readonly path: string; readonly change: 'added' | 'removed' | 'changed'; readonly before?: unknown; readonly after?: unknown }[] | null;
 }
 
 export interface LogLineJson {

@@ -5,7 +5,8 @@
  * 202 with `statusQueryGetUri` (Durable's HTTP API) or `Location` → running; the orchestrator polls
  * the status URL, with the key that URL carries (never our function key next to it: the host would
  * read the header first). 401/403 → the key is re-read once (it may have rotated), then permanent.
- * Every call carries `Idempotency-Key: <runId>:<stepId>`. A POST or PATCH whose answer is lost —
+ * Every call carries `Idempotency-Key: <runId>:<stepId>:<attempt>` (docs/deploy.md, "The export
+ * function and its Idempotency-Key"). A POST or PATCH whose answer is lost —
  * Azure's front end answers 502 at 230 s while the function goes on, or no answer came within
  * `requestTimeout` — may have done its work: it is never retried blindly (README.md, "Answers
  * lost past 230 s").
@@ -28,6 +29,11 @@ import { sealQuery, unsealQuery } from './sealedQuery';
 import { answerLine } from '../resultLines';
 
 export type AzureFunctionStep = Extract<StepDefinition, { kind: 'azureFunction' }>;
+
+/** The Idempotency-Key of an attempt: `<runId>:<stepId>:<attempt>`. */
+export function idempotencyKey(ctx: Pick<StepContext, 'runId' | 'stepId' | 'attempt'>): string {
+  return `${ctx.runId}:${ctx.stepId}:${ctx.attempt}`;
+}
 
 export interface AzureFunctionAdapterDeps {
   readonly fetch?: typeof fetch;
@@ -285,10 +291,11 @@ export async function prepareAzureFunctionCall(step: AzureFunctionStep, ctx: Pic
     'x-dp-step-id': ctx.stepId,
     'x-dp-attempt': String(ctx.attempt),
     ...step.headers,
-    // One key per run and step, the same on every attempt and delivery: a function that honours
-    // it does the step's work once (README.md). Named as in the IETF httpapi draft
-    // "The Idempotency-Key HTTP Header Field".
-    'idempotency-key': `${ctx.runId}:${ctx.stepId}`,
+    // One key per attempt (run, step, attempt), the same on every delivery of that attempt: an
+    // activity re-run after a host crash, a resend after a lost answer. A function that honours it
+    // does each attempt's work once; a retry the run decided on is a new attempt, a new key, new
+    // work. Named as in the IETF httpapi draft "The Idempotency-Key HTTP Header Field".
+    'idempotency-key': idempotencyKey(ctx),
   };
   const hasBody = step.body !== undefined && step.method !== 'GET' && step.method !== 'DELETE';
   if (hasBody) headers['content-type'] = 'application/json';

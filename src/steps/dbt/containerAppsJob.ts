@@ -60,7 +60,11 @@ const jobSchema = z.object({
 const executionBaseSchema = z.object({ name: z.string().regex(EXECUTION_NAME), id: z.string().optional() });
 const executionSchema = z.object({ name: z.string().optional(), properties: z.object({ status: z.string() }) });
 /** `start.json` (this runner) and `execution.json` (the container): what names the attempt's execution. */
-const markerSchema = z.object({ execution: z.string().regex(EXECUTION_NAME).nullish(), startOperation: z.string().url().nullish() });
+/**
+ * `start.json`: the runner's note. `startingAt` alone: a start call was about to be made (written
+ * before it); with `execution` or `startOperation`: its answer.
+ */
+const markerSchema = z.object({ execution: z.string().regex(EXECUTION_NAME).nullish(), startOperation: z.string().url().nullish(), startingAt: z.string().nullish() });
 
 /**
  * Polls of an execution in `Degraded` without run_results.json before the step treats it as ended.
@@ -159,6 +163,15 @@ export function createContainerAppsJobRunner(deps: ContainerAppsJobDeps) {
     const noted = await readMarker(runner, ctx, 'start.json');
     if (noted?.execution) return { runner: 'containerAppsJob', execution: noted.execution, startOperation: null };
     if (noted?.startOperation) return { runner: 'containerAppsJob', execution: null, startOperation: noted.startOperation };
+    if (noted?.startingAt) {
+      // An earlier delivery called ARM and died before noting the answer. ARM's start takes no name
+      // and no tag we could look it up by (JobExecutionTemplate: containers and initContainers
+      // only), so it may or may not have started an execution: wait for one of this attempt to
+      // announce itself (the container writes execution.json) rather than start a second. None
+      // does within ANNOUNCE_POLL_LIMIT polls: the attempt fails transient and the next one starts.
+      ctx.log.warn({ startingAt: noted.startingAt }, 'a start of this attempt was called before and its answer was lost; waiting for its execution to announce itself instead of starting another');
+      return { runner: 'containerAppsJob', execution: null, startOperation: null };
+    }
     return undefined;
   }
 
@@ -179,6 +192,10 @@ export function createContainerAppsJobRunner(deps: ContainerAppsJobDeps) {
       if (summary === undefined) ctx.log.warn({ execution }, 'run_results.json has an unexpected shape; no dbt metrics');
     } else ctx.log.warn({ execution, blob: stripQuery(url) }, 'the job uploaded no run_results.json');
     const label = `Container Apps job execution ${execution}`;
+    // ARM cannot dedupe a start; a duplicate can still be seen: another execution of this attempt
+    // announced itself in the attempt's folder.
+    const named = await announced(runner, ctx).catch(() => undefined);
+    if (named !== undefined && named !== execution) ctx.log.error({ execution, other: named }, 'duplicate: two job executions ran for this attempt (a start delivered twice); results are those of the one followed');
     return finishDbtRun(step, {
       succeeded: status === 'Succeeded' || (status === 'Degraded' && text !== undefined),
       summary,
@@ -202,7 +219,19 @@ export function createContainerAppsJobRunner(deps: ContainerAppsJobDeps) {
       }
       const job = parseWith(jobSchema, await client.call('GET', id, CONTAINER_APPS_API_VERSION), `ARM GET ${id}`);
       const template = overrideTemplate(job, step, ctx, resultsUrl, startedUrl);
-      const reply = await client.call('POST', `${id}/start`, CONTAINER_APPS_API_VERSION, template);
+      // Noted before the call: a delivery that dies between ARM's answer and the note below leaves
+      // this, and the next delivery waits for the execution instead of starting another.
+      const note = await attemptBlob(runner, ctx, 'start.json');
+      await writeBlobJson(note, { execution: null, startOperation: null, startingAt: new Date().toISOString() }, deps);
+      let reply;
+      try {
+        reply = await client.call('POST', `${id}/start`, CONTAINER_APPS_API_VERSION, template);
+      } catch (error) {
+        // ARM answered with an error: nothing started, the next delivery may start. No answer at
+        // all (code NETWORK: refused, reset, timed out) leaves the note: it may have started.
+        if (!(error instanceof TransientError && error.code === 'NETWORK')) await writeBlobJson(note, { execution: null, startOperation: null }, deps).catch(() => undefined);
+        throw error;
+      }
       const handle = startedHandle(reply);
       // Noted before anything else: a start delivered again finds this execution instead of starting another.
       try {

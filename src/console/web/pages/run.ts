@@ -4,7 +4,7 @@
  * follow, and Cancel / Rerun from failed / Rerun from a step for operators.
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { get, post, type LogLineJson, type Me, type RunJson, type StepJson } from '../api';
+import { get, post, type LogLineJson, type Me, type RunDefinitionJson, type RunJson, type StepJson } from '../api';
 import { keepingLines, oneLine } from '../../../core/visibleText';
 import { ConfirmButton, ProblemBox, Shown, Status, useLoad } from '../components';
 import { duration, html, masked, startedBy, utc, when } from '../html';
@@ -43,6 +43,7 @@ function Summary({ run, me }: { run: RunJson; me: Me }) {
     <dt>Duration</dt><dd>${duration(run.durationSeconds)}</dd>
     ${run.pipelineAttempt && run.pipelineAttempt > 1 ? html`<dt>Pipeline attempt</dt><dd>${run.pipelineAttempt} (pipeline-level retry)</dd>` : null}
     ${run.pipelineRetry ? html`<dt>Next</dt><dd class="waiting-retry">pipeline attempt ${run.pipelineRetry.attempt} at ${utc(run.pipelineRetry.at)}: the steps that did not succeed run again then</dd>` : null}
+    ${run.definition ? html`<dt>Definition</dt><dd><${DefinitionFacts} runId=${run.runId} definition=${run.definition} /></dd>` : null}
     ${run.rerunOf ? html`<dt>Rerun of</dt><dd><a href=${href(['runs', run.rerunOf])}>${run.rerunOf}</a></dd>` : null}
     ${run.error ? html`<dt>Error</dt><dd class="error-text"><${Shown} text=${`${run.error.stepId ? `${run.error.stepId}: ` : ''}${run.error.message}`} /></dd>` : null}
     ${run.parameters && Object.keys(run.parameters).length ? html`<dt>Parameters</dt><dd><code><${Shown} text=${JSON.stringify(run.parameters)} /></code></dd>` : null}
@@ -50,6 +51,31 @@ function Summary({ run, me }: { run: RunJson; me: Me }) {
       ? html`<a href=${me.appInsightsUrl} target="_blank" rel="noopener">Application Insights</a> <span class="muted">(traces where customDimensions.runId == "${run.runId}")</span>`
       : html`<span class="muted">Application Insights not configured (APPLICATIONINSIGHTS_PORTAL_URL)</span>`}</dd>
   </dl>`;
+}
+
+const shortVersion = (version: string | null): string => (version === null ? 'unknown' : version.slice(0, 'sha256:'.length + 12));
+
+/**
+ * The version the run follows; when a deploy changed the pipeline since it started, the deployed
+ * version and the changes (the run finishes on its own definition: docs/deploy.md).
+ */
+function DefinitionFacts({ runId, definition }: { runId: string; definition: NonNullable<RunJson['definition']> }) {
+  const { data: diff, error } = useLoad(
+    () => (definition.current ? Promise.resolve(undefined) : get<RunDefinitionJson>(`runs/${encodeURIComponent(runId)}/definition`)),
+    `${runId} ${definition.version ?? ''} ${definition.currentVersion ?? ''}`,
+  );
+  const version = html`<code title=${definition.version ?? ''}>${shortVersion(definition.version)}</code>`;
+  if (definition.current) return html`${version} <span class="muted">the deployed definition</span>`;
+  const value = (v: unknown): string => (v === undefined ? '' : JSON.stringify(v));
+  return html`${version} <span class="definition-changed">changed since the run started; deployed now: <code title=${definition.currentVersion ?? ''}>${shortVersion(definition.currentVersion)}</code></span>
+    <${ProblemBox} error=${error} />
+    ${diff?.changes
+      ? html`<details class="definition-diff"><summary>${diff.changes.length} ${diff.changes.length === 1 ? 'change' : 'changes'} in the deployed definition</summary>
+          <ul>${diff.changes.map((c) => html`<li class=${`change-${c.change}`}><code><${Shown} text=${c.path} /></code> ${c.change}${c.change === 'changed'
+            ? html`: <code><${Shown} text=${value(c.before)} /></code> → <code><${Shown} text=${value(c.after)} /></code>`
+            : html`: <code><${Shown} text=${value(c.change === 'added' ? c.after : c.before)} /></code>`}</li>`)}</ul>
+        </details>`
+      : null}`;
 }
 
 function Actions({ run, me, onDone }: { run: RunJson; me: Me; onDone: () => void }) {

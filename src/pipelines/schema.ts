@@ -13,7 +13,6 @@ import { waitForStepSchema } from '../steps/waitFor/schema';
 import { approvalStepSchema } from '../steps/approval/schema';
 import { triggerSchema } from '../triggers/schema';
 import { checkIdentifier, literalTextProblem } from './snowflakeIdentifier';
-import { conditionsSchema, whenSchema } from './conditions';
 import { outputTypeSchema } from './stepOutputs';
 
 // ── Leaves ────────────────────────────────────────────────────────────────────────────────────────

@@ -12,6 +12,7 @@ import { scheduleStateWord } from '../core/scheduleState';
 import type { RunTrigger } from '../steps/protocol';
 import { logger } from '../logging/logger';
 import { maskCredentials } from '../logging/serviceCredentials';
+import { MAX_JSON_CHARS } from '../runs/entities';
 import { callerLabel, type Access, type Caller } from '../auth/roles';
 import { openApiDocument } from './openapi';
 import { emptyBody, listRunsQuery, logsQuery, rerunBody, slotsQuery, startRunBody } from './schemas';
@@ -160,6 +161,7 @@ export function createRoutes(deps: ApiDeps): Route[] {
       throw new ApiProblem(400, 'Invalid parameters', params.problems.map((p) => `${p.path}: ${p.message}`).join('; '),
         params.problems.map((p) => ({ field: `body.${p.path}`, message: p.message })));
     }
+    refuseUnstorable(params.parameters);
     let runId = body.idempotencyKey ? idempotentRunId(pipeline.name, body.idempotencyKey) : newRunId(pipeline.name, now, deps.randomSuffix());
     // The request as sent (not as resolved: a default `day` changes at midnight, a retry must not).
     if (body.idempotencyKey) {
@@ -424,6 +426,22 @@ export function stepsToRerun(pipeline: PipelineDefinition, steps: readonly { id:
   // Steps upstream of `from` are reused: they must have succeeded; others run again.
   for (const s of pipeline.steps) if (!ids.has(s.id) && !succeeded.has(s.id)) ids.add(s.id);
   return ids;
+}
+
+/**
+ * Parameters the run store cannot keep whole (one Table property: MAX_JSON_CHARS characters of
+ * JSON) are refused at the start, naming the largest: stored cut, the run's record would lie and a
+ * rerun would start from the cut copy (red-team pass 2, F11).
+ */
+function refuseUnstorable(parameters: Readonly<Record<string, unknown>>): void {
+  const total = JSON.stringify(parameters).length;
+  if (total <= MAX_JSON_CHARS) return;
+  const [largest = ''] = Object.entries(parameters)
+    .map(([name, value]) => [name, JSON.stringify(value).length] as const)
+    .sort((a, b) => b[1] - a[1])
+    .map(([name]) => name);
+  const message = `the parameters take ${total} characters as JSON; a run keeps at most ${MAX_JSON_CHARS} (pass large inputs by reference: a blob path, a table name)`;
+  throw new ApiProblem(413, 'Parameters too large', `body.parameters.${largest}: ${message}`, [{ field: `body.parameters.${largest}`, message }]);
 }
 
 /** A key sent again with another request: 409 naming the field, never the other run answered as if it were this one. */

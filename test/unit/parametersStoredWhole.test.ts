@@ -27,7 +27,7 @@ function start(parameters: Record<string, string>) {
     catalog,
     now: () => new Date('2026-12-01T00:00:00Z'),
     randomSuffix: () => 'abc123',
-    durable: { startNew: () => ((starts += 1), Promise.resolve('started')), getStatus: () => Promise.resolve(undefined) },
+    durable: { startNew: () => ((starts += 1), Promise.resolve('started')), getStatus: () => Promise.resolve(undefined) } as unknown as ApiDeps['durable'],
   } as Partial<ApiDeps> as ApiDeps;
   const route = createRoutes(deps).find((r) => r.name === 'startRun');
   assert.ok(route);

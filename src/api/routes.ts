@@ -235,9 +235,13 @@ export function createRoutes(deps: ApiDeps): Route[] {
     // request's time — also once the run has ended cancelled by it. A 409 for the later ones would
     // tell a retrying client its cancel failed when it succeeded.
     if (isTerminal(word)) {
-      const requestedAt = word === 'cancelled' ? await deps.cancels.findCancel(runId) : undefined;
-      if (requestedAt !== undefined) return json(202, { runId, status: 'cancelling', requestedAt, links: links(deps, runId) });
-      throw conflict(`run "${runId}" has already ${word === 'cancelled' ? 'been cancelled' : word}`);
+      // Cancelled is what the caller asked for, however it got there (this API, or an instance
+      // terminated from the Portal or the webhooks): 202, never a 409 that reads as "it failed".
+      if (word === 'cancelled') {
+        const requestedAt = await deps.cancels.findCancel(runId);
+        return json(202, { runId, status: requestedAt === undefined ? 'cancelled' : 'cancelling', ...(requestedAt === undefined ? {} : { requestedAt }), links: links(deps, runId) });
+      }
+      throw conflict(`run "${runId}" has already ${word}`);
     }
     // The reason becomes the run's error message ("run cancelled: by user:…"): who cancelled is on the record.
     const cancelledBy = caller ? callerLabel(caller) : 'unknown';

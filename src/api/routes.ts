@@ -16,7 +16,7 @@ import { MAX_JSON_CHARS } from '../runs/entities';
 import { callerLabel, type Access, type Caller } from '../auth/roles';
 import { openApiDocument } from './openapi';
 import { emptyBody, listRunsQuery, logsQuery, rerunBody, slotsQuery, startRunBody } from './schemas';
-import type { ApiDeps } from './ports';
+import type { ApiDeps, HealthCheck } from './ports';
 import { API_HEADERS, ApiProblem, conflict, notFound, problemResponse } from './problem';
 import { readBody, readQuery, type ApiRequest } from './request';
 import { idempotentRerunId, idempotentRunId, newRunId, rerunKeyScope, RUN_ID_PATTERN } from './runIds';
@@ -66,6 +66,13 @@ interface HealthAnswer {
   readonly detail?: string;
   readonly missing?: readonly string[];
 }
+
+/**
+ * The latest run of each set of checks. Kept beside the routes, not in them: the Functions
+ * registration builds the routes for every request (src/functions/api.ts), while the checks of one
+ * app are one array (api/fromServices.ts builds them once per services).
+ */
+const healthRuns = new WeakMap<readonly HealthCheck[], { at: number; checks: Promise<HealthAnswer[]>; settled: boolean }>();
 
 // ── Handlers ──────────────────────────────────────────────────────────────────────────────────────
 
@@ -347,9 +354,9 @@ export function createRoutes(deps: ApiDeps): Route[] {
    * reads (red-team pass 2, F5). Whoever runs the app (a key, Pipelines.Operate) gets fresh checks —
    * the answer after fixing a secret — which refresh what readers see. Concurrent callers share one run.
    */
-  let lastHealth: { at: number; checks: Promise<HealthAnswer[]>; settled: boolean } | undefined;
   const runChecks = (fresh: boolean): Promise<HealthAnswer[]> => {
     const at = performance.now();
+    const lastHealth = healthRuns.get(deps.health);
     if (lastHealth && (!lastHealth.settled || (!fresh && at - lastHealth.at < HEALTH_TTL_MS))) return lastHealth.checks;
     const checks = Promise.all(
       deps.health.map(async (h): Promise<HealthAnswer> => {
@@ -361,7 +368,7 @@ export function createRoutes(deps: ApiDeps): Route[] {
       }),
     );
     const entry = { at, checks, settled: false };
-    lastHealth = entry;
+    healthRuns.set(deps.health, entry);
     void checks.finally(() => {
       entry.settled = true;
     });

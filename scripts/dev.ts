@@ -12,21 +12,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { startAzurite, type AzuriteInstance } from '../src/standins/azurite';
-import { describeExposure, repeatedFlag } from './exposure';
+import { describeExposure } from './exposure';
+import { parseDevArgs } from './devOptions';
 import { emulatedSignIn } from './signIn';
 import { buildConsole } from './buildConsole.mjs';
-import type { LocalUser } from '../src/auth/roles';
 import { explainStartupFailure, invalidDefinitions, invalidSettings } from '../src/cli/localStartup';
 import { loadConfig } from '../src/config/config';
-
-/** `--as reader|operator`: emulate App Service sign-in for the console (see scripts/signIn.ts). */
-function signedInAs(argv: readonly string[]): LocalUser | undefined {
-  const index = argv.indexOf('--as');
-  if (index === -1) return undefined;
-  const value = argv[index + 1];
-  if (value !== 'reader' && value !== 'operator') throw new Error('--as takes reader or operator');
-  return value;
-}
 
 /** Reads `Values` into the environment; false when there is no file. */
 function loadLocalSettings(path = 'local.settings.json'): boolean {
@@ -46,17 +37,24 @@ function loadLocalSettings(path = 'local.settings.json'): boolean {
  * Without settings the scheduler runs only when asked: `--scheduler` or SCHEDULER_ENABLED from the
  * environment. With local.settings.json, the file (or the environment) says, as with func start.
  */
-function decideScheduler(hasSettingsFile: boolean, argv: readonly string[]): void {
-  if (argv.includes('--scheduler')) process.env['SCHEDULER_ENABLED'] = 'true';
+function decideScheduler(hasSettingsFile: boolean, scheduler: boolean): void {
+  if (scheduler) process.env['SCHEDULER_ENABLED'] = 'true';
   else if (!hasSettingsFile && process.env['SCHEDULER_ENABLED'] === undefined) process.env['SCHEDULER_ENABLED'] = 'false';
 }
 
 const port = () => process.env['PORT'] ?? '7071';
 
 async function main(): Promise<void> {
+  // Flags first: `--help` or a wrong flag must not start anything.
+  const args = parseDevArgs(process.argv.slice(2));
+  if (!('run' in args)) {
+    process.stdout.write(args.out);
+    process.stderr.write(args.err);
+    process.exit(args.exit);
+  }
   const hasSettingsFile = loadLocalSettings();
-  decideScheduler(hasSettingsFile, process.argv.slice(2));
-  const as = signedInAs(process.argv.slice(2));
+  decideScheduler(hasSettingsFile, args.run.scheduler);
+  const as = args.run.as;
   const signIn = as ? emulatedSignIn(as) : undefined;
   if (signIn) Object.assign(process.env, signIn.settings);
   // Settings and definitions are checked before anything starts, every problem at once.
@@ -65,7 +63,7 @@ async function main(): Promise<void> {
     console.error(invalid.message);
     process.exit(invalid.exitCode);
   }
-  const allowedHosts = repeatedFlag(process.argv.slice(2), '--allow-host');
+  const allowedHosts = [...args.run.allowHost];
   if (!signIn && (process.env['WEBSITE_AUTH_ENABLED'] ?? '').toLowerCase() === 'true') {
     // Copied from Azure's settings: only the platform can vouch for a principal, and here the dev
     // host is the platform. It drops client-sent principals, so the console signs in nobody.

@@ -31,15 +31,3 @@ export function describeExposure(e: Exposure): string[] {
   ];
 }
 
-/** Every value of a repeatable flag (`--allow-host a --allow-host b`). */
-export function repeatedFlag(argv: readonly string[], flag: string): string[] {
-  const values: string[] = [];
-  argv.forEach((arg, i) => {
-    if (arg === flag) {
-      const value = argv[i + 1];
-      if (value === undefined || value.startsWith('-')) throw new Error(`${flag} takes a host name`);
-      values.push(value);
-    } else if (arg.startsWith(`${flag}=`)) values.push(arg.slice(flag.length + 1));
-  });
-  return values;
-}

@@ -69,7 +69,19 @@ function consoleLinks(): Pick<ApiDeps, 'readOnly' | 'appInsightsUrl'> {
   return { readOnly: settings.readOnly, ...(settings.appInsightsUrl ? { appInsightsUrl: settings.appInsightsUrl } : {}) };
 }
 
+/** One array of checks per services, so the API's health cache (api/routes.ts) holds across requests. */
+const checksOf = new WeakMap<AppServices, HealthCheck[]>();
+
 function healthChecks(services: AppServices): HealthCheck[] {
+  let checks = checksOf.get(services);
+  if (!checks) {
+    checks = buildHealthChecks(services);
+    checksOf.set(services, checks);
+  }
+  return checks;
+}
+
+function buildHealthChecks(services: AppServices): HealthCheck[] {
   const pipelines = services.catalog.pipelines;
   const secretNames = [...new Set(pipelines.flatMap((p) => referencedNames(p, 'secret')))].sort();
   const settingNames = [...new Set(pipelines.flatMap((p) => referencedNames(p, 'setting')))].sort();

@@ -14,13 +14,14 @@ import { scheduleStateWord } from '../core/scheduleState';
 import type { RunTrigger } from '../steps/protocol';
 import { logger } from '../logging/logger';
 import { maskCredentials } from '../logging/serviceCredentials';
+import { MAX_JSON_CHARS } from '../runs/entities';
 import { callerLabel, mayOperate, readableProjects, type Access, type Caller } from '../auth/roles';
 import { openApiDocument } from './openapi';
 import { backfillHandlers } from '../backfill/routes';
 import { approvalHandlers } from '../steps/approval/routes';
 import { projectOfRun, requireOperate, requireRead } from './projectScope';
 import { emptyBody, listPipelinesQuery, listRunsQuery, logsQuery, REPEATABLE_FILTERS, rerunBody, slotsQuery, startRunBody } from './schemas';
-import type { ApiDeps } from './ports';
+import type { ApiDeps, HealthCheck } from './ports';
 import { API_HEADERS, ApiProblem, conflict, notFound, problemResponse } from './problem';
 import { readBody, readQuery, type ApiRequest } from './request';
 import { idempotentRerunId, idempotentRunId, newRunId, rerunKeyScope, RUN_ID_PATTERN } from './runIds';
@@ -78,6 +79,13 @@ interface HealthAnswer {
   readonly detail?: string;
   readonly missing?: readonly string[];
 }
+
+/**
+ * The latest run of each set of checks. Kept beside the routes, not in them: the Functions
+ * registration builds the routes for every request (src/functions/api.ts), while the checks of one
+ * app are one array (api/fromServices.ts builds them once per services).
+ */
+const healthRuns = new WeakMap<readonly HealthCheck[], { at: number; checks: Promise<HealthAnswer[]>; settled: boolean }>();
 
 // ── Handlers ──────────────────────────────────────────────────────────────────────────────────────
 
@@ -204,6 +212,7 @@ export function createRoutes(deps: ApiDeps): Route[] {
       throw new ApiProblem(400, 'Invalid parameters', params.problems.map((p) => `${p.path}: ${p.message}`).join('; '),
         params.problems.map((p) => ({ field: `body.${p.path}`, message: p.message })));
     }
+    refuseUnstorable(params.parameters);
     let runId = body.idempotencyKey ? idempotentRunId(pipeline.name, body.idempotencyKey) : newRunId(pipeline.name, now, deps.randomSuffix());
     // The request as sent (not as resolved: a default `day` changes at midnight, a retry must not).
     if (body.idempotencyKey) {
@@ -310,9 +319,13 @@ export function createRoutes(deps: ApiDeps): Route[] {
     // request's time — also once the run has ended cancelled by it. A 409 for the later ones would
     // tell a retrying client its cancel failed when it succeeded.
     if (isTerminal(word)) {
-      const requestedAt = word === 'cancelled' ? await deps.cancels.findCancel(runId) : undefined;
-      if (requestedAt !== undefined) return json(202, { runId, status: 'cancelling', requestedAt, links: links(deps, runId) });
-      throw conflict(`run "${runId}" has already ${word === 'cancelled' ? 'been cancelled' : word}`);
+      // Cancelled is what the caller asked for, however it got there (this API, or an instance
+      // terminated from the Portal or the webhooks): 202, never a 409 that reads as "it failed".
+      if (word === 'cancelled') {
+        const requestedAt = await deps.cancels.findCancel(runId);
+        return json(202, { runId, status: requestedAt === undefined ? 'cancelled' : 'cancelling', ...(requestedAt === undefined ? {} : { requestedAt }), links: links(deps, runId) });
+      }
+      throw conflict(`run "${runId}" has already ${word}`);
     }
     // The reason becomes the run's error message ("run cancelled: by user:…"): who cancelled is on the record.
     const cancelledBy = caller ? callerLabel(caller) : 'unknown';
@@ -424,9 +437,9 @@ export function createRoutes(deps: ApiDeps): Route[] {
    * reads (red-team pass 2, F5). Whoever runs the app (a key, Pipelines.Operate) gets fresh checks —
    * the answer after fixing a secret — which refresh what readers see. Concurrent callers share one run.
    */
-  let lastHealth: { at: number; checks: Promise<HealthAnswer[]>; settled: boolean } | undefined;
   const runChecks = (fresh: boolean): Promise<HealthAnswer[]> => {
     const at = performance.now();
+    const lastHealth = healthRuns.get(deps.health);
     if (lastHealth && (!lastHealth.settled || (!fresh && at - lastHealth.at < HEALTH_TTL_MS))) return lastHealth.checks;
     const checks = Promise.all(
       deps.health.map(async (h): Promise<HealthAnswer> => {
@@ -438,7 +451,7 @@ export function createRoutes(deps: ApiDeps): Route[] {
       }),
     );
     const entry = { at, checks, settled: false };
-    lastHealth = entry;
+    healthRuns.set(deps.health, entry);
     void checks.finally(() => {
       entry.settled = true;
     });
@@ -517,6 +530,22 @@ export function stepsToRerun(pipeline: PipelineDefinition, steps: readonly { id:
   // Steps upstream of `from` are reused: they must have succeeded; others run again.
   for (const s of pipeline.steps) if (!ids.has(s.id) && !succeeded.has(s.id)) ids.add(s.id);
   return ids;
+}
+
+/**
+ * Parameters the run store cannot keep whole (one Table property: MAX_JSON_CHARS characters of
+ * JSON) are refused at the start, naming the largest: stored cut, the run's record would lie and a
+ * rerun would start from the cut copy (red-team pass 2, F11).
+ */
+function refuseUnstorable(parameters: Readonly<Record<string, unknown>>): void {
+  const total = JSON.stringify(parameters).length;
+  if (total <= MAX_JSON_CHARS) return;
+  const [largest = ''] = Object.entries(parameters)
+    .map(([name, value]) => [name, JSON.stringify(value).length] as const)
+    .sort((a, b) => b[1] - a[1])
+    .map(([name]) => name);
+  const message = `the parameters take ${total} characters as JSON; a run keeps at most ${MAX_JSON_CHARS} (pass large inputs by reference: a blob path, a table name)`;
+  throw new ApiProblem(413, 'Parameters too large', `body.parameters.${largest}: ${message}`, [{ field: `body.parameters.${largest}`, message }]);
 }
 
 /** A key sent again with another request: 409 naming the field, never the other run answered as if it were this one. */

@@ -5,6 +5,7 @@
  * request's Accept-Encoding), and a Content-Security-Policy that allows nothing but this origin:
  * no inline script or style, no other host, no framing.
  */
+import Negotiator from 'negotiator';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import type { HttpResponseInit } from '@azure/functions';
@@ -94,10 +95,13 @@ export function serveConsole(request: StaticRequest, dir: string | undefined): H
   const plain = files.get(name);
   if (!plain) return problemResponse(new ApiProblem(404, 'Not found', `no file /${path}`), `/${path}`);
   const type = TYPES[extname(name)] ?? 'application/octet-stream';
-  const accepts = request.acceptEncoding.toLowerCase();
-  const encoded = (['br', 'gzip'] as const)
-    .filter((encoding) => accepts.includes(encoding))
-    .map((encoding) => ({ encoding, body: files.get(`${name}.${encoding === 'br' ? 'br' : 'gz'}`) }))
+  // The client's q-values (RFC 9110 §12.5.3: `br;q=0` refuses brotli, `identity` may rank first),
+  // negotiated by jshttp's negotiator (what Express uses); equal q-values go to the smaller file
+  // (brotli, then gzip); an encoding this build did not write is skipped for the next one.
+  const available = ['br', 'gzip', 'identity'];
+  const preferred = new Negotiator({ headers: { 'accept-encoding': request.acceptEncoding } }).encodings(available, { preferred: available });
+  const encoded = preferred
+    .map((encoding) => ({ encoding, body: encoding === 'identity' ? plain : files.get(`${name}.${encoding === 'br' ? 'br' : 'gz'}`) }))
     .find((candidate) => candidate.body !== undefined);
   const body = encoded?.body ?? plain;
   return {
@@ -107,7 +111,7 @@ export function serveConsole(request: StaticRequest, dir: string | undefined): H
       'content-type': type,
       'cache-control': isAsset ? 'public, max-age=31536000, immutable' : 'no-cache',
       vary: 'Accept-Encoding',
-      ...(encoded ? { 'content-encoding': encoded.encoding } : {}),
+      ...(encoded && encoded.encoding !== 'identity' ? { 'content-encoding': encoded.encoding } : {}),
     },
     body: request.method === 'HEAD' ? new Uint8Array() : new Uint8Array(body),
   };

@@ -30,7 +30,11 @@ import { factsOf, slackPayload, teamsPayload } from './format';
 
 export interface NotifierDeps {
   readonly secrets: SecretResolver;
-  /** Base URL of the app; links go to `<base>/api/runs/<runId>`. */
+  /**
+   * Base URL of the app; links go to the console's run page, `<base>/#/runs/<runId>`: what a person
+   * clicking "Open run" can open (behind sign-in). `/api/runs/<runId>` asks for a function key, which
+   * nobody clicking in Slack or Teams has.
+   */
   readonly publicBaseUrl?: string | undefined;
   readonly fetch?: typeof fetch;
   readonly log?: Logger;
@@ -84,7 +88,7 @@ export function createNotifier(deps: NotifierDeps): Notifier {
 
   function linkFor(event: RunEvent): string | undefined {
     if (!deps.publicBaseUrl || !event.runId) return undefined;
-    return `${deps.publicBaseUrl.replace(/\/+$/, '')}/api/runs/${encodeURIComponent(event.runId)}`;
+    return `${deps.publicBaseUrl.replace(/\/+$/, '')}/#/runs/${encodeURIComponent(event.runId)}`;
   }
 
   const delaysMs = deps.retry?.delaysMs ?? DEFAULT_DELAYS_MS;

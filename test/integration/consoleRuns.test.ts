@@ -205,6 +205,33 @@ describe('the run page in Chromium, across in-app navigation and the pipeline-re
     assert.equal(await page.locator('dd.waiting-retry').count(), 0);
   });
 
+  test('a double-click on a rerun button starts one rerun (red-team pass 2, F10)', async () => {
+    assert.ok(failedRun, 'the first test made a failed run');
+    const rerunsOf = async (): Promise<string[]> =>
+      (await app.api<{ runs: { runId: string; trigger?: { kind: string; origin?: string } }[] }>('GET', 'runs?limit=100')).json.runs
+        .filter((r) => r.trigger?.kind === 'rerun' && r.trigger.origin === failedRun)
+        .map((r) => r.runId);
+    const before = await rerunsOf();
+    const posts: string[] = [];
+    const noteRerun = (request: { method(): string; url(): string }): void => {
+      if (request.method() === 'POST' && request.url().endsWith('/rerun')) posts.push(request.url());
+    };
+    page.on('request', noteRerun);
+    try {
+      await page.goto(`${app.baseUrl}/#/runs/${encodeURIComponent(failedRun)}`);
+      await heading(failedRun).waitFor();
+      await page.getByLabel('Rerun from step').selectOption('transform');
+      await page.getByRole('button', { name: 'Rerun from transform' }).dblclick();
+      await page.waitForURL((url) => url.hash.startsWith('#/runs/') && !url.hash.includes(encodeURIComponent(failedRun)));
+      const started = runIdInAddress();
+      await finish(started, 'succeeded');
+      const after = (await rerunsOf()).filter((id) => !before.includes(id));
+      assert.deepEqual(after, [started], `POSTs sent: ${posts.length}`);
+    } finally {
+      page.off('request', noteRerun);
+    }
+  });
+
   test('no script error on any page of this session', () => {
     assert.deepEqual(scriptErrors, []);
   });

@@ -9,15 +9,9 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createStepActivities } from '../../src/activities';
 import { send } from '../../src/azure/http';
 import { PermanentError } from '../../src/core/errors';
-import { createLogger } from '../../src/logging/logger';
-import { loadCatalog } from '../../src/pipelines/catalog';
-import { pipelineInputs } from '../../src/pipelines/definitions';
-import { definitionVersion } from '../../src/pipelines/version';
-import type { LogLine, RunRecorder } from '../../src/runs/recorder';
-import { createAzureFunctionAdapter } from '../../src/steps/azureFunction';
+import { exportStep } from '../support/exportStep';
 
 const TOTAL_MIB = 64;
 let server: http.Server;
@@ -54,31 +48,9 @@ after(() => new Promise<void>((resolve) => {
 
 describe('answers are read up to a bound', () => {
   test('an export that answers 64 MiB fails permanently, unread, and says why', async () => {
-    const catalog = loadCatalog(pipelineInputs);
-    const lines: LogLine[] = [];
-    const recorder: RunRecorder = {
-      upsertRun: () => Promise.resolve(),
-      recordAttempt: () => Promise.resolve(),
-      recordAbandoned: () => Promise.resolve(),
-      recordAnswer: () => Promise.resolve(),
-      appendLogs: () => Promise.resolve(),
-      record: (write) => {
-        lines.push(...(write.lines ?? []));
-        return Promise.resolve();
-      },
-    };
-    const secrets: Record<string, string> = { 'azure-function-url': `${url}/export`, 'azure-function-key': 'key-1234' };
-    const activities = createStepActivities({
-      adapters: { azureFunction: createAzureFunctionAdapter() },
-      secrets: { get: (name) => Promise.resolve(secrets[name] ?? ''), invalidate: () => undefined },
-      settings: () => undefined,
-      recorder,
-      logger: createLogger({ level: 'silent' }),
-      catalog,
-    });
-    const seed = catalog.get('data-pipeline')!;
+    const { start, lines } = exportStep(`${url}/export`);
     await assert.rejects(
-      activities.startStep({ runId: 'big-answer-1', pipeline: 'data-pipeline', definitionVersion: definitionVersion(seed), stepId: 'export', attempt: 1, parameters: { day: '2026-11-27' }, trigger: { kind: 'manual', requestedAt: '2026-11-29T08:00:00.000Z' } }),
+      start('big-answer-1'),
       /answered HTTP 200 with more than 1 MiB; the answer was not read/,
     );
     assert.match(lines.at(-1)?.msg ?? '', /failed \(permanent\): .*more than 1 MiB; the answer was not read/);

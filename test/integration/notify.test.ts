@@ -52,7 +52,8 @@ void describe('notifications', () => {
     const results = await notifier().notify(failed, alerts);
     assert.deepEqual(results.map((r) => [r.channel, r.ok, r.status]), [['slack', true, 200], ['teams', true, 202]]);
     const [slack, teams] = hooks.posts.slice(from);
-    const link = 'https://pipelines.example.net/api/runs/data-pipeline-20261126T0100Z';
+    // The console's run page: the key door's /api/runs/… would ask whoever clicks for a function key.
+    const link = 'https://pipelines.example.net/#/runs/data-pipeline-20261126T0100Z';
 
     assert.equal(slack!.contentType, 'application/json');
     const s = slack!.payload as { text: string; blocks: { type: string; fields?: { text: string }[]; text?: { text: string }; elements?: { url: string }[] }[] };

@@ -8,14 +8,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createStepActivities } from '../../src/activities';
-import { createLogger } from '../../src/logging/logger';
-import { loadCatalog } from '../../src/pipelines/catalog';
-import { pipelineInputs } from '../../src/pipelines/definitions';
-import { definitionVersion } from '../../src/pipelines/version';
-import type { AttemptRecord, LogLine, RunRecorder } from '../../src/runs/recorder';
-import { createAzureFunctionAdapter } from '../../src/steps/azureFunction';
 import { isCredentialName, maskCredentialText } from '../../src/logging/serviceCredentials';
+import { exportStep } from '../support/exportStep';
 
 const LEAKS = ['LEAKED-SAS-SIGNATURE', 'LEAKED-ACCOUNT-KEY', 'LEAKED-URL-SIG', 'LEAKED-NESTED-PW', 'LEAKED-JWT-PAYLOAD'];
 const ANSWER = {
@@ -32,8 +26,6 @@ const ANSWER = {
 
 let server: http.Server;
 let url = '';
-const catalog = loadCatalog(pipelineInputs);
-const seed = catalog.get('data-pipeline')!;
 
 before(async () => {
   server = http.createServer((req, res) => {
@@ -53,47 +45,10 @@ before(async () => {
 });
 after(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
-function harness(path: string) {
-  const lines: LogLine[] = [];
-  const attempts: AttemptRecord[] = [];
-  const recorder: RunRecorder = {
-    upsertRun: () => Promise.resolve(),
-    recordAttempt: () => Promise.resolve(),
-    recordAbandoned: () => Promise.resolve(),
-    recordAnswer: () => Promise.resolve(),
-    appendLogs: () => Promise.resolve(),
-    record: (write) => {
-      lines.push(...(write.lines ?? []));
-      attempts.push(...(write.attempts ?? []));
-      return Promise.resolve();
-    },
-  };
-  const secrets: Record<string, string> = { 'azure-function-url': `${url}${path}`, 'azure-function-key': 'the-function-key-1234' };
-  const activities = createStepActivities({
-    adapters: { azureFunction: createAzureFunctionAdapter() },
-    secrets: { get: (name) => (name in secrets ? Promise.resolve(secrets[name]!) : Promise.reject(new Error(`no secret ${name}`))), invalidate: () => undefined },
-    settings: () => undefined,
-    recorder,
-    logger: createLogger({ level: 'silent' }),
-    catalog,
-  });
-  return { activities, lines, attempts };
-}
-
-const input = (runId: string) => ({
-  runId,
-  pipeline: 'data-pipeline',
-  definitionVersion: definitionVersion(seed),
-  stepId: 'export',
-  attempt: 1,
-  parameters: { day: '2026-11-27' },
-  trigger: { kind: 'manual' as const, requestedAt: '2026-11-29T08:00:00.000Z' },
-});
-
 describe('credentials a service answers reach no reader', () => {
   test('the step output (Durable, run record) and the run log keep the answer without its credentials', async () => {
-    const { activities, lines, attempts } = harness('/export');
-    const outcome = await activities.startStep(input('svc-cred-1'));
+    const { start, lines, attempts } = exportStep(`${url}/export`);
+    const outcome = await start('svc-cred-1');
     assert.equal(outcome.status, 'succeeded');
     const everything = JSON.stringify({ outcome, lines, attempts });
     for (const leak of LEAKS) assert.ok(!everything.includes(leak), `${leak} reached the record: ${everything}`);
@@ -108,8 +63,8 @@ describe('credentials a service answers reach no reader', () => {
   });
 
   test('a failure answer carrying credentials is recorded without them', async () => {
-    const { activities, lines, attempts } = harness('/fail');
-    await assert.rejects(activities.startStep(input('svc-cred-2')), (error: Error) => !LEAKS.some((l) => error.message.includes(l)));
+    const { start, lines, attempts } = exportStep(`${url}/fail`);
+    await assert.rejects(start('svc-cred-2'), (error: Error) => !LEAKS.some((l) => error.message.includes(l)));
     const everything = JSON.stringify({ lines, attempts });
     assert.match(everything, /answered HTTP 400/);
     for (const leak of LEAKS) assert.ok(!everything.includes(leak), `${leak} reached the record: ${everything}`);

@@ -52,6 +52,28 @@ describe('serving the console', () => {
     assert.deepEqual(bytes(none.body), plain);
   });
 
+  test('Accept-Encoding q-values are honoured: q=0 refuses an encoding, a higher q wins, unknown tokens are not brotli (red-team pass 2, F15)', () => {
+    const plain = readFileSync(join(dir, 'assets', script));
+    const cases: [string, string | undefined][] = [
+      ['br;q=0, gzip', 'gzip'],
+      ['br;q=0', undefined],
+      ['x-br', undefined],
+      ['gzip;q=1, br;q=0.5', 'gzip'],
+      ['gzip;q=0.5, br;q=0.9', 'br'],
+      ['identity, br;q=0.5', undefined],
+      ['*', 'br'],
+      ['*;q=0', undefined],
+      ['gzip, deflate, br, zstd', 'br'],
+    ];
+    for (const [acceptEncoding, expected] of cases) {
+      const answer = serveConsole({ path: `/assets/${script}`, method: 'GET', acceptEncoding }, dir);
+      const encoding = (answer.headers as Record<string, string>)['content-encoding'];
+      assert.equal(encoding, expected, acceptEncoding);
+      const body = bytes(answer.body);
+      assert.deepEqual(encoding === 'br' ? brotliDecompressSync(body) : encoding === 'gzip' ? gunzipSync(body) : body, plain, acceptEncoding);
+    }
+  });
+
   test('an unknown /api path, the host admin API path, a missing asset and a path out of the folder are problem+json 404s', () => {
     for (const path of ['/api/nope', '/assets/missing.js', '/assets/../../package.json', '/admin/host/status']) {
       const response = serveConsole({ path, method: 'GET', acceptEncoding: '' }, dir);

@@ -14,11 +14,14 @@ const VAULT = 'https://kv-pipelines-prod.vault.azure.net/';
 
 function healthRoute(checks: HealthCheck[]) {
   // Only `health` is read by the health handler; the other ports are never reached here.
-  const deps = { health: checks, now: () => new Date('2026-12-01T00:00:00Z') } as Partial<ApiDeps> as ApiDeps;
-  const route = createRoutes(deps).find((r) => r.name === 'health');
-  assert.ok(route);
   const request: ApiRequest = { method: 'GET', url: 'https://app.example.net/api/console/health', headers: new Headers(), query: new URLSearchParams(), params: {}, text: () => Promise.resolve('') };
-  return (caller = userCaller(LOCAL_USERS.reader.name, LOCAL_USERS.reader.roles)) => route.handle(request, caller);
+  // As src/functions/api.ts does: the routes are built for every request, over the app's one set of checks.
+  return (caller = userCaller(LOCAL_USERS.reader.name, LOCAL_USERS.reader.roles)) => {
+    const deps = { health: checks, now: () => new Date('2026-12-01T00:00:00Z') } as Partial<ApiDeps> as ApiDeps;
+    const route = createRoutes(deps).find((r) => r.name === 'health');
+    assert.ok(route);
+    return route.handle(request, caller);
+  };
 }
 
 const bodyOf = (answer: { body?: unknown }): string => (typeof answer.body === 'string' ? answer.body : '');

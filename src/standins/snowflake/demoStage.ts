@@ -45,10 +45,43 @@ export function demoStageFiles(day: string): Parameters<typeof copyIntoResult>[0
   return /^\d{4}-\d{2}-\d{2}$/.test(day) && day >= DEMO_FIRST_DAY ? demoDailyExport(day) : [];
 }
 
-/** The day folder a COPY INTO reads, or undefined when it loads the whole folder. */
+/**
+ * The location a COPY INTO reads (`@stage/path`), read as Snowflake reads it: unquoted up to white
+ * space, or a single-quoted string literal where `''` is one quote and a backslash escapes the next
+ * character (`\\` one backslash, `\'` a quote, `\n` a line feed, `\t` a tab) — Snowflake's
+ * "String & binary data types: escape sequences in single-quoted string constants". Reading a
+ * quoted location only up to its first quote loaded the whole stage root for a day of `';DROP…`
+ * (red-team pass 2, F13).
+ */
+export function stageLocationOf(sql: string): string | undefined {
+  const from = /^\s*COPY INTO\s+\S+\s+FROM\s+/i.exec(sql);
+  if (!from) return undefined;
+  const rest = sql.slice(from[0].length);
+  if (!rest.startsWith("'")) return /^\S+/.exec(rest)?.[0];
+  let out = '';
+  for (let i = 1; i < rest.length; i++) {
+    const c = rest[i];
+    if (c === '\\') {
+      const next = rest[i + 1];
+      if (next === undefined) return undefined;
+      out += next === 'n' ? '\n' : next === 't' ? '\t' : next;
+      i++;
+    } else if (c === "'") {
+      if (rest[i + 1] !== "'") return out;
+      out += "'";
+      i++;
+    } else out += c;
+  }
+  return undefined; // an unterminated literal: Snowflake answers a syntax error, no load
+}
+
+/** The day folder a COPY INTO reads (the location's next segment under the exports folder), or undefined when it loads the whole folder. */
 export function dayFolderOf(sql: string): string | undefined {
-  const match = new RegExp(`^\\s*COPY INTO\\s+\\S+\\s+FROM\\s+'?@mon_stage_azure/${FOLDER}/([^'\\s/]+)`, 'i').exec(sql);
-  return match?.[1];
+  const location = stageLocationOf(sql);
+  const prefix = `@mon_stage_azure/${FOLDER}/`;
+  if (location === undefined || !location.toLowerCase().startsWith(prefix.toLowerCase())) return undefined;
+  const day = location.slice(prefix.length).split('/')[0];
+  return day === '' ? undefined : day;
 }
 
 /** The stand-in's script for day folders (see demoStageFiles). Register after the folder-wide script. */

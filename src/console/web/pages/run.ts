@@ -78,27 +78,49 @@ function DefinitionFacts({ runId, definition }: { runId: string; definition: Non
       : null}`;
 }
 
+/** A fresh idempotency-key suffix for the next action (the page is a secure context: localhost or https). */
+const newIntent = (): string => crypto.randomUUID();
+
 function Actions({ run, me, onDone }: { run: RunJson; me: Me; onDone: () => void }) {
   const [error, setError] = useState<unknown>(undefined);
   const [from, setFrom] = useState(run.steps[0]?.id ?? '');
+  // One request at a time: the buttons are disabled while it is in flight (a double-click is one
+  // action). And each rerun carries an idempotency key made once per intent, so two requests that
+  // slip through anyway (two tabs' worth of clicks, a retry) land on one rerun server-side.
+  const [busy, setBusy] = useState(false);
+  const [intent, setIntent] = useState(newIntent);
   // A project's own operate role counts for its runs (the API decides; this only hides the buttons).
   if (!me.canOperate && !(run.project !== undefined && me.projects?.[run.project] === 'operate')) return null;
   const done = TERMINAL.has(run.status);
-  const act = (path: string, body: unknown, follow: boolean) => {
-    post<{ runId: string }>(`runs/${encodeURIComponent(run.runId)}/${path}`, body).then((answer) => {
-      setError(undefined);
-      if (follow) navigate(href(['runs', answer.runId]));
-      else onDone();
-    }, setError);
+  const act = (path: string, body: Record<string, unknown>, follow: boolean) => {
+    if (busy) return;
+    setBusy(true);
+    const keyed = path === 'rerun' ? { ...body, idempotencyKey: `console:${String(body['from'])}:${intent}` } : body;
+    post<{ runId: string }>(`runs/${encodeURIComponent(run.runId)}/${path}`, keyed).then(
+      (answer) => {
+        // Following: the page is keyed by run id, so the new run's page is a new one; setting state
+        // here would re-render this run's page under the new run's address.
+        if (follow) return navigate(href(['runs', answer.runId]));
+        setBusy(false);
+        setError(undefined);
+        onDone();
+      },
+      (e: unknown) => {
+        setBusy(false);
+        // A refused attempt is no rerun: the next click is a new intent.
+        setIntent(newIntent());
+        setError(e);
+      },
+    );
   };
   const anyFailed = run.steps.some((s) => s.status !== 'succeeded' && s.status !== 'reused');
   return html`<div class="actions" role="group" aria-label="Run actions">
     ${!done ? html`<${ConfirmButton} className="danger" label="Cancel run" question=${`Cancel run ${run.runId}? Its running steps are stopped.`}
       confirm="Yes, cancel the run" keep="Keep it running" onConfirm=${() => act('cancel', {}, false)} />` : null}
-    ${done && anyFailed ? html`<button class="primary" onClick=${() => act('rerun', { from: 'failed' }, true)}>Rerun from failed</button>` : null}
+    ${done && anyFailed ? html`<button class="primary" disabled=${busy} onClick=${() => act('rerun', { from: 'failed' }, true)}>Rerun from failed</button>` : null}
     ${done ? html`<span class="inline-form"><label>Rerun from step <select value=${from} onChange=${(e: Event) => setFrom((e.target as HTMLSelectElement).value)}>
       ${run.steps.map((s) => html`<option value=${s.id}>${s.id}</option>`)}</select></label>
-      <button onClick=${() => act('rerun', { from }, true)}>Rerun from ${from}</button></span>` : null}
+      <button disabled=${busy} onClick=${() => act('rerun', { from }, true)}>Rerun from ${from}</button></span>` : null}
     <${ProblemBox} error=${error} />
   </div>`;
 }

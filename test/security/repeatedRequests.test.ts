@@ -1,4 +1,6 @@
 /**
+ * Repeated and late requests (red-team pass 2, F1 and its observations).
+ *
  * Red-team pass 2, F1: an idempotency key promises "the same request, the same run". Sent again
  * with other parameters (or a rerun with another `from`) it is refused 409 naming the field, not
  * answered with a run that is not what was asked; start keys and rerun keys live apart, so a start
@@ -62,5 +64,24 @@ describe('idempotency keys', () => {
     const run = await ended(rerun.json.runId);
     assert.deepEqual([run.trigger.kind, run.rerunOf, run.parameters['day']], ['rerun', victim.json.runId, '2026-11-25']);
     await ended(squat.json.runId);
+  });
+});
+
+describe('cancel', () => {
+  test('a run terminated outside the API (Portal, webhooks) answers cancel with 202 cancelled, not 409', async () => {
+    app.setExportDelay(5_000);
+    try {
+      const started = await app.api<Started>('POST', 'pipelines/data-pipeline/runs', { parameters: { day: '2026-11-25' } });
+      const runId = started.json.runId;
+      const terminated = await fetch(`${app.host.rpcBaseUrl}instances/${runId}/terminate?reason=stop`, { method: 'POST' });
+      assert.equal(terminated.status, 202);
+      const run = await ended(runId);
+      assert.equal(run.status, 'cancelled');
+      const cancel = await app.api<{ runId: string; status: string }>('POST', `runs/${runId}/cancel`, {});
+      assert.equal(cancel.status, 202, cancel.text);
+      assert.deepEqual([cancel.json.runId, cancel.json.status], [runId, 'cancelled']);
+    } finally {
+      app.setExportDelay(undefined);
+    }
   });
 });

@@ -235,7 +235,7 @@ async function runOne(world: StandInEnvironment, fault: Fault, step: FailableSte
         if (s.attempts.length === 0) problems.push(`${s.id}: no attempt`);
         for (const a of s.attempts) if (!a.endedAt || a.status === 'running') problems.push(`${s.id}#${a.attempt} not ended`);
       }
-      if (!lines.some((m) => m === `run ${view?.status ?? ''}`)) problems.push('no end in the log');
+      if (!lines.some((m) => m === `run ${view?.status ?? ''}` || m.startsWith(`run ${view?.status ?? ''}: `))) problems.push('no end in the log');
     }
     const attemptsOf = (s: FailableStep) => view?.steps.find((x) => x.id === s)?.attempts.length ?? 0;
     const others = STEPS.filter((s) => s !== step && effectsOf(s) !== attemptsOf(s)).map((s) => `${s} ${effectsOf(s)}/${attemptsOf(s)}`).join(', ');

@@ -29,7 +29,7 @@ function withFault(list: readonly Registration[], fault: string | undefined, mar
     if (registration.kind !== 'activity' || registration.name !== 'startStep') return registration;
     const inner = registration.handler;
     const handler: ActivityHandler = async (input, context) => {
-      if (stepOf(input) !== step) return inner(input, context);
+      if (stepOf(input) !== step) return (await inner(input, context)) as unknown;
       if (kind === 'kill') {
         const result: unknown = await inner(input, context);
         if (marker && !existsSync(marker)) {

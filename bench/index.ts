@@ -19,6 +19,7 @@ const benches: Record<string, () => Promise<Bench>> = {
   cost: () => import('./cost/compareModels'),
   memory: () => import('./memory'),
   differential: () => import('./differential'),
+  faults: () => import('./faults'),
 };
 
 async function main(): Promise<void> {

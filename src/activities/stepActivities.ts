@@ -11,7 +11,7 @@
  * dropped.
  */
 import type { z } from 'zod';
-import { PermanentError, classify, toActivityError, type FailureInfo } from '../core/errors';
+import { PermanentError, TransientError, classify, toActivityError, type FailureInfo } from '../core/errors';
 import type { Json, JsonObject } from '../core/json';
 import type { FinishRunInput } from '../engine/runPipeline';
 import { pollInstanceId } from '../engine/stepRoutine';
@@ -185,6 +185,17 @@ export function createStepActivities(deps: StepActivityDeps): StepActivities {
     await quietly(log, 'recording the run', () =>
       recorder.record({ ...write, ...(write.attempts ? { attempts: write.attempts.map((a) => maskCredentials(maskDeep(a))) } : {}) }),
     );
+  }
+
+  /** A write the run must not go without: its failure fails the activity, as a transient error. */
+  async function recordOrThrow(write: RunWrite): Promise<void> {
+    const recorder = deps.recorder;
+    if (!recorder) return;
+    try {
+      await recorder.record(write);
+    } catch (error) {
+      throw activityError(new TransientError(`recording the run's end failed: ${maskSecrets(error instanceof Error ? error.message : String(error))}`, { cause: error }));
+    }
   }
 
   /** One line in the run's log (what `logs --follow` shows), next to the process log. */
@@ -381,7 +392,9 @@ export function createStepActivities(deps: StepActivityDeps): StepActivities {
             ...(a.error === undefined ? {} : { error: a.error }),
           })),
       );
-      await record(log, {
+      // Not quietly: a run's end that was not written leaves its record running, so the run tries
+      // again (src/engine/runPipeline.ts `finish`).
+      await recordOrThrow({
         runId: run.runId,
         pipeline: run.pipeline,
         finish: {

@@ -47,6 +47,7 @@ export function apiDeps(services: AppServices, durable: DurableControl): ApiDeps
     catalog: services.catalog,
     ...(services.store ? { definitions: cachedPinned(services.store.definitions) } : {}),
     runs: store,
+    ...(services.store ? { endings: services.store } : {}),
     starts: store,
     schedules: store,
     idempotency: store,

@@ -7,6 +7,7 @@ import type { PendingRuns } from '../app/durableStarter';
 import type { PinnedDefinitions } from '../activities/deployedStep';
 import type { Catalog } from '../pipelines/catalog';
 import type { CursorSigner } from './cursors';
+import type { RunEndings } from './terminatedRuns';
 import type { RunStatus } from '../engine/types';
 import type { ScheduleState, SlotEntry } from '../scheduler/ports';
 import type { BackfillStore } from '../backfill/store';
@@ -70,6 +71,8 @@ export interface ApiDeps {
   /** Definitions pinned when runs started (src/runs/definitionStore.ts); none without a run store. */
   readonly definitions?: PinnedDefinitions;
   readonly runs: RunQueries;
+  /** Where reads close the record of a run Durable terminated (src/api/terminatedRuns.ts); none without a run store. */
+  readonly endings?: RunEndings;
   /** Where a start records the run before it begins (src/app/durableStarter.ts). */
   readonly starts: PendingRuns;
   readonly schedules: ScheduleControl;

@@ -26,6 +26,8 @@ import { API_HEADERS, ApiProblem, conflict, notFound, problemResponse } from './
 import { readBody, readQuery, type ApiRequest } from './request';
 import { idempotentRerunId, idempotentRunId, newRunId, rerunKeyScope, RUN_ID_PATTERN } from './runIds';
 import { requestFingerprint } from './fingerprint';
+import type { RunRecord } from '../runs/recorder';
+import { closeTerminatedRun, terminatedOutsideApi } from './terminatedRuns';
 import { isTerminal, mergeRunView, stateFromDurable, statusFromDurable, type RunView } from './runView';
 
 export interface RouteSpec {
@@ -252,7 +254,16 @@ export function createRoutes(deps: ApiDeps): Route[] {
     const page = await deps.runs
       .listRuns({ ...filters, ...(projects === undefined ? {} : { projects }), ...(tag === undefined ? {} : { tags: tag }), ...(cursor === undefined ? {} : { cursor }) })
       .catch(cursorProblem('query.cursor'));
-    return json(200, { runs: page.runs.map((r) => (r.error === undefined ? r : { ...r, error: maskCredentials(r.error) })), nextCursor: page.nextCursor === undefined ? null : deps.cursors.sign(page.nextCursor, scope), ...(page.partial ? { partial: true } : {}) });
+    // Only the runs not ended in the store are asked about: those Durable terminated are closed here (F9c).
+    const runs = await Promise.all(page.runs.map((record) => (isTerminal(record.status) ? Promise.resolve(record) : closedIfTerminated(record))));
+    return json(200, { runs: runs.map((r) => (r.error === undefined ? r : { ...r, error: maskCredentials(r.error) })), nextCursor: page.nextCursor === undefined ? null : deps.cursors.sign(page.nextCursor, scope), ...(page.partial ? { partial: true } : {}) });
+  };
+
+  /** A listed run not ended in the store: closed when Durable terminated it (F9c), as it is otherwise. */
+  const closedIfTerminated = async (record: RunRecord): Promise<RunRecord> => {
+    if (!deps.endings) return record;
+    const status = await findInstance(deps.durable, record.runId);
+    return terminatedOutsideApi(record, status) && status ? closeTerminatedRun(deps.endings, record, status) : record;
   };
 
   const getRun = async (request: ApiRequest, caller?: Caller): Promise<HttpResponseInit> => {
@@ -260,7 +271,8 @@ export function createRoutes(deps: ApiDeps): Route[] {
     // Read before the stores: everything that happened before `asOf` is in this view, so a client
     // merging it with the run's log (`--follow`) can hold back later log lines and print in order.
     const asOf = deps.now().toISOString();
-    const [record, attempts, status] = await Promise.all([deps.runs.getRun(runId), deps.runs.getAttempts(runId), findInstance(deps.durable, runId)]);
+    const [stored, attempts, status] = await Promise.all([deps.runs.getRun(runId), deps.runs.getAttempts(runId), findInstance(deps.durable, runId)]);
+    const record = stored && deps.endings && terminatedOutsideApi(stored, status) && status ? await closeTerminatedRun(deps.endings, stored, status) : stored;
     const view = mergeRunView(runId, record, attempts, status);
     if (!view) throw notFound(`no run "${runId}"`);
     requireRead(caller, projectOfRun(deps.catalog, { project: record?.project, pipeline: view.pipeline }), `no run "${runId}"`);

@@ -266,9 +266,9 @@ export class TableRunStore implements RunRecorder, RunGateReader, SchedulerStore
     return this.now();
   }
 
-  /** Creates the four run tables if needed (once per process). */
+  /** Creates the run store's tables if needed (once per process; the pinned definitions' too, so a run's start does not pay for it). */
   async ready(): Promise<void> {
-    await Promise.all([ensureTable(this.t.runs), ensureTable(this.t.index), ensureTable(this.t.schedules), ensureTable(this.t.idempotency)]);
+    await Promise.all([ensureTable(this.t.runs), ensureTable(this.t.index), ensureTable(this.t.schedules), ensureTable(this.t.idempotency), ensureTable(this.t.definitions)]);
   }
 
   // ───────────────────────────── RunRecorder ─────────────────────────────

@@ -32,6 +32,8 @@ export interface AzuriteOptions {
   readonly blob?: boolean;
   /** Keep the table data in this folder (created if needed) instead of in memory. */
   readonly location?: string;
+  /** The Table service's port (default: a free one). With `location`, a stopped emulator comes back where it was. */
+  readonly tablePort?: number;
 }
 
 interface ReadyMessage {
@@ -54,7 +56,7 @@ const servers = [];
 async function main() {
   // host, port, keepAlive, dbPath, debugLog, accessLog, accessStream, debugPath, loose,
   // skipApiVersionCheck, cert, key, pwd, oauth, disableProductStyleUrl, inMemoryPersistence
-  const table = new TableServer(new TableConfiguration('127.0.0.1', 0, undefined, tableDb,
+  const table = new TableServer(new TableConfiguration('127.0.0.1', Number(process.env.AZURITE_TABLE_PORT || 0), undefined, tableDb,
     false, false, undefined, undefined, true, true, '', '', '', undefined, false, !location));
   await table.start();
   servers.push(table);
@@ -123,6 +125,7 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Azurit
       AZURITE_PATHS: JSON.stringify(azuritePaths()),
       AZURITE_BLOB: withBlob ? '1' : '0',
       AZURITE_LOCATION: options.location === undefined ? '' : resolve(options.location),
+      AZURITE_TABLE_PORT: String(options.tablePort ?? 0),
       NODE_OPTIONS: '',
     },
   });

@@ -21,7 +21,8 @@ test('the committed seed-run measurement matches runs measured now, polls includ
     // The stand-ins really made every long job take N polls.
     for (const job of measured.longJobs) assert.equal(run.pollsByStep[job], MEASURED_POLLS[i], `${job} polls at N = ${MEASURED_POLLS[i]}`);
     // Issue 12: at most 2 run-store table operations per step + 2 per run, + 1 per polled job's status write;
-    // issue 20 adds 2 per run (the record the API creates before the run starts, the run's check against it: docs/run-store.md).
-    assert.ok(run.tableOperations <= 2 * measured.steps + 4 + measured.longJobs.length, `${run.tableOperations} table operations for ${measured.steps} steps`);
+    // issue 20 adds 2 per run (the record the API creates before the run starts, the run's check against it: docs/run-store.md);
+    // issue 26 adds 1 (the definition pinned at start; its table is created with the others, once per process).
+    assert.ok(run.tableOperations <= 2 * measured.steps + 5 + measured.longJobs.length, `${run.tableOperations} table operations for ${measured.steps} steps`);
   });
 });

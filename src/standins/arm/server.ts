@@ -49,6 +49,8 @@ export interface ArmOutcome {
   readonly runResults?: unknown;
   /** Status checks that see Degraded before `status` (nothing uploaded meanwhile). */
   readonly degradedPolls?: number;
+  /** Status checks that see Running beyond the stand-in's `pollsBeforeDone`: a job that hangs. */
+  readonly extraRunningPolls?: number;
 }
 
 export interface ArmStandInOptions {
@@ -177,7 +179,7 @@ export async function startArmStandIn(options: ArmStandInOptions): Promise<ArmSt
     if (execution.status !== 'Running' && execution.status !== 'Degraded') return;
     execution.polls++;
     announce(execution);
-    if (execution.polls <= pollsBeforeDone) return;
+    if (execution.polls <= pollsBeforeDone + (execution.outcome.extraRunningPolls ?? 0)) return;
     const degraded = execution.outcome.degradedPolls ?? 0;
     if (execution.polls <= pollsBeforeDone + degraded) {
       execution.status = 'Degraded';

@@ -21,7 +21,7 @@ export interface KeyVaultRequest {
   readonly at: number;
   readonly name: string;
   readonly version: string | undefined;
-  /** 401 = challenge (no token), 429 = throttled, 403 = disabled, 200/404 = answered. */
+  /** 401 = challenge (no token), 429 = throttled, 503 = scripted outage, 403 = disabled, 200/404 = answered. */
   readonly status: number;
 }
 
@@ -48,6 +48,10 @@ export interface KeyVaultStandIn {
    * sends is not documented: tests use both.
    */
   throttle(times: number, retryAfterSeconds: number | undefined, name?: string): void;
+  /** The next `times` authenticated GETs answer 503 ServiceUnavailable (a vault's transient outage). */
+  unavailable(times: number): void;
+  /** Ends every scripted 429 and 503 still to come. */
+  calm(): void;
   close(): Promise<void>;
 }
 
@@ -71,6 +75,7 @@ export async function startKeyVaultStandIn(options: KeyVaultStandInOptions = {})
   const token = options.token ?? STANDIN_TOKEN;
   const store = new Map<string, Version[]>();
   const requests: KeyVaultRequest[] = [];
+  const outage = { left: 0 };
   const throttles: { name: string | undefined; left: number; retryAfter: number | undefined }[] = [];
   let base = '';
 
@@ -115,6 +120,12 @@ export async function startKeyVaultStandIn(options: KeyVaultStandInOptions = {})
       send(res, 401, { error: { code: 'Unauthorized', message: 'AKV10000: Request is missing a Bearer or PoP token.' } }, {
         'www-authenticate': `Bearer authorization="https://login.microsoftonline.com/${STANDIN_TENANT}", resource="https://vault.azure.net"`,
       });
+      return;
+    }
+    if (outage.left > 0) {
+      outage.left -= 1;
+      record(503);
+      send(res, 503, { error: { code: 'ServiceUnavailable', message: 'The service is currently unavailable.' } }, {});
       return;
     }
     const throttle = throttles.find((t) => t.left > 0 && (t.name === undefined || t.name === name.toLowerCase()));
@@ -174,6 +185,13 @@ export async function startKeyVaultStandIn(options: KeyVaultStandInOptions = {})
     setEnabled: (name, enabled) => {
       const current = store.get(name.toLowerCase())?.at(-1);
       if (current) current.enabled = enabled;
+    },
+    unavailable: (times) => {
+      outage.left = times;
+    },
+    calm: () => {
+      outage.left = 0;
+      for (const t of throttles) t.left = 0;
     },
     throttle: (times, retryAfterSeconds, name) => throttles.push({ name: name?.toLowerCase(), left: times, retryAfter: retryAfterSeconds }),
     close: () =>

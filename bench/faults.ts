@@ -1,0 +1,289 @@
+/**
+ * `npm run bench -- faults` (issue 26): the seed pipeline run by the app in a development host
+ * process (bench/faults/child.ts, real clock, Durable state on disk) against the stand-ins, with one
+ * fault per run aimed at one step kind. For each fault × step kind it reports, at the stand-ins,
+ * the external effects performed (export POSTs received, COPY INTO statements executed, dbt
+ * Container Apps job executions started) against the attempts the run's record shows, whether the
+ * run ended (lost = not ended 4 minutes after the fault), and whether its record is complete (the
+ * stored run ended as the API shows it, every step's attempts ended, the log's last line the run's end).
+ *
+ * Faults:
+ * - kill: the host process SIGKILLed after the step's effect, before its completion is recorded,
+ *   then started again on the same state folder;
+ * - storage: Azurite (the run store's Table service) really stopped for FAULTS_OUTAGE_SECONDS
+ *   (default 60) once the step's effect is seen, then restarted on the same port and data folder;
+ * - kv429 / kv503: Key Vault answers 429 (Retry-After 1) / 503 to the next 12 secret reads, from the
+ *   moment the step before it has done its effect (from the start for the first step);
+ * - hang: the step's service hangs past the step's timeout on its first call (the export never
+ *   answers in time; COPY INTO and the dbt job stay running), then answers normally;
+ * - duplicate: the step's `startStep` activity is delivered twice (bench/faults/child.ts).
+ *
+ * `npm run bench -- faults` runs all; FAULTS=kill,hang and FAULT_STEPS=export narrow it.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { request } from 'node:http';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startAzurite, type AzuriteInstance } from '../src/standins/azurite';
+import { DEMO_COPY_RESULT, DEMO_RUN_RESULTS, startStandInEnvironment, type FailableStep, type StandInEnvironment } from '../src/standins/environment';
+
+const REPO_ROOT = join(__dirname, '..');
+const KEY = 'faults-bench-key';
+const STEPS: readonly FailableStep[] = ['export', 'load', 'transform'];
+const KIND: Record<FailableStep, string> = { export: 'azureFunction export', load: 'Snowflake COPY INTO', transform: 'dbt (Container Apps job)' };
+const FAULTS = ['kill', 'storage', 'kv429', 'kv503', 'hang', 'duplicate'] as const;
+type Fault = (typeof FAULTS)[number];
+const END_TIMEOUT_MS = 240_000;
+
+interface Host {
+  readonly child: ChildProcess;
+  readonly baseUrl: string;
+  readonly exited: Promise<NodeJS.Signals | number | null>;
+  output(): string;
+}
+
+interface Outcome {
+  readonly fault: Fault;
+  readonly step: FailableStep;
+  readonly effects: number;
+  /** Export: distinct Idempotency-Keys among the calls; storms: how many storm answers the vault gave. */
+  readonly note: string;
+  readonly attempts: number;
+  readonly status: string;
+  readonly lost: boolean;
+  readonly incomplete: string | undefined;
+  /** The other steps' effects vs attempts, when they differ (a fault aimed at one step may reach another). */
+  readonly others: string;
+}
+
+function startHost(world: StandInEnvironment, env: Record<string, string>): Promise<Host> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/faults/child.ts'], {
+    cwd: REPO_ROOT,
+    env: {
+      ...process.env,
+      ...world.settings,
+      NODE_NO_WARNINGS: '1',
+      LOG_LEVEL: 'silent',
+      SCHEDULER_ENABLED: 'false',
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      STANDIN_KEY_VAULT_CA: world.keyVault.ca,
+      DURABLE_PIPELINES_KEY: KEY,
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output = (output + chunk).slice(-20_000)));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output = (output + chunk).slice(-20_000)));
+  const exited = new Promise<NodeJS.Signals | number | null>((resolve) => child.once('exit', (code, signal) => resolve(signal ?? code)));
+  return new Promise<Host>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`dev host not serving after 90 s:\n${output}`)), 90_000);
+    const onData = (): void => {
+      const match = /dev host serving on (http:\/\/\S+)/.exec(output);
+      if (!match?.[1]) return;
+      clearTimeout(timer);
+      resolve({ child, baseUrl: match[1], exited, output: () => output });
+    };
+    child.stdout.on('data', onData);
+    void exited.then((how) => {
+      clearTimeout(timer);
+      reject(new Error(`dev host exited (${String(how)}) before serving:\n${output}`));
+    });
+  });
+}
+
+async function stopHost(host: Host): Promise<void> {
+  if (host.child.exitCode !== null || host.child.signalCode !== null) return;
+  host.child.kill('SIGKILL');
+  await host.exited;
+}
+
+/** One request on its own connection: a killed host's port may be reused. */
+function api(host: Host, method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const req = request(`${host.baseUrl}/api/${path}`, { method, agent: false, headers: { 'x-functions-key': KEY, 'content-type': 'application/json' } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+      res.once('end', () => {
+        try {
+          resolve({ status: res.statusCode ?? 0, json: text === '' ? undefined : (JSON.parse(text) as unknown) });
+        } catch (error) {
+          reject(error instanceof Error ? error : new Error(String(error)));
+        }
+      });
+      res.once('error', reject);
+    });
+    req.once('error', reject);
+    req.end(payload);
+  });
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function untilTrue(check: () => boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) return false;
+    await sleep(50);
+  }
+  return true;
+}
+
+interface RunView {
+  readonly status: string;
+  readonly endedAt?: string;
+  readonly steps: readonly { readonly id: string; readonly status: string; readonly attempts: readonly { readonly attempt: number; readonly status: string; readonly endedAt?: string }[] }[];
+}
+
+const ENDED = new Set(['succeeded', 'failed', 'cancelled']);
+const PREVIOUS: Record<FailableStep, FailableStep | undefined> = { export: undefined, load: 'export', transform: 'load' };
+
+async function runOne(world: StandInEnvironment, fault: Fault, step: FailableStep, outageSeconds: number): Promise<Outcome> {
+  const folder = mkdtempSync(join(tmpdir(), 'faults-'));
+  let azurite: AzuriteInstance | undefined;
+  const env: Record<string, string> = { DEVHOST_STATE_DIR: join(folder, 'durable'), FAULT_MARKER: join(folder, 'killed') };
+  if (fault === 'kill' || fault === 'duplicate') env['FAULT'] = `${fault}:${step}`;
+  if (fault === 'storage') {
+    azurite = await startAzurite({ blob: false, location: join(folder, 'azurite') });
+    env['RUN_STORE_CONNECTION_STRING'] = azurite.connectionString;
+  }
+  const before = world.callCounts();
+  const exportCallsBefore = world.exportFunction.calls.length;
+  const vaultBefore = world.keyVault.requests.length;
+  const effectsOf = (s: FailableStep) => world.callCounts()[s] - before[s];
+  const restore: (() => void)[] = [];
+  // Faults set before the run starts
+  if (fault === 'hang') {
+    if (step === 'export') {
+      world.keyVault.setSecret('azure-function-url', `${world.exportFunction.baseUrl}/api/slow`);
+      world.exportFunction.config.slowMs = 60_000;
+      restore.push(() => world.setFailStep(undefined));
+    } else if (step === 'load') {
+      world.snowflake.script({ match: /^\s*COPY INTO/i, result: DEMO_COPY_RESULT, runningPolls: 1_000_000 });
+      restore.push(() => world.setFailStep(undefined));
+    } else {
+      world.dbt.setOutcome({ status: 'Succeeded', runResults: DEMO_RUN_RESULTS, extraRunningPolls: 1_000_000 });
+      restore.push(() => world.setFailStep(undefined));
+    }
+  }
+  const storm = (): void => (fault === 'kv429' ? world.keyVault.throttle(12, 1) : world.keyVault.unavailable(12));
+  if ((fault === 'kv429' || fault === 'kv503') && PREVIOUS[step] === undefined) storm();
+
+  let host = await startHost(world, env);
+  const hosts = [host];
+  let lost = false;
+  let view: RunView | undefined;
+  let runId = '';
+  try {
+    const started = await api(host, 'POST', 'pipelines/data-pipeline/runs', {});
+    if (started.status !== 202) throw new Error(`start answered ${started.status}: ${JSON.stringify(started.json)}`);
+    runId = (started.json as { runId: string }).runId;
+
+    // Faults set once an effect is seen
+    const during = (async () => {
+      if (fault === 'hang') {
+        if (await untilTrue(() => effectsOf(step) > 0, END_TIMEOUT_MS)) {
+          // the hanging call keeps hanging (its wait is set); the next one is answered
+          if (step === 'export') world.exportFunction.config.slowMs = 0;
+          for (const undo of restore.splice(0)) undo();
+        }
+      } else if (fault === 'kv429' || fault === 'kv503') {
+        const previous = PREVIOUS[step];
+        if (previous && (await untilTrue(() => effectsOf(previous) > 0, END_TIMEOUT_MS))) storm();
+      } else if (fault === 'storage' && azurite) {
+        if (await untilTrue(() => effectsOf(step) > 0, END_TIMEOUT_MS)) {
+          const port = Number(new URL(azurite.tableUrl).port);
+          await azurite.stop();
+          await sleep(outageSeconds * 1000);
+          azurite = await startAzurite({ blob: false, location: join(folder, 'azurite'), tablePort: port });
+        }
+      }
+    })();
+
+    const deadline = Date.now() + END_TIMEOUT_MS + (fault === 'storage' ? outageSeconds * 1000 : 0);
+    for (;;) {
+      if (host.child.exitCode !== null || host.child.signalCode !== null) {
+        // killed by the fault: the host comes back on the same state folder, as after a crash
+        host = await startHost(world, env);
+        hosts.push(host);
+      }
+      const answer = await api(host, 'GET', `runs/${encodeURIComponent(runId)}`).catch(() => undefined);
+      if (answer?.status === 200) {
+        view = answer.json as RunView;
+        if (ENDED.has(view.status)) break;
+      }
+      if (Date.now() > deadline) {
+        lost = true;
+        break;
+      }
+      await sleep(300);
+    }
+    await during;
+    // the record as stored: the listing reads the run store only
+    const listed = await api(host, 'GET', `runs?pipeline=data-pipeline&limit=20`);
+    const stored = ((listed.json as { runs?: { runId: string; status: string }[] }).runs ?? []).find((r) => r.runId === runId);
+    const logs = await api(host, 'GET', `runs/${encodeURIComponent(runId)}/logs?limit=1000`);
+    const lines = ((logs.json as { lines?: { msg: string }[] }).lines ?? []).map((l) => l.msg);
+    const problems: string[] = [];
+    if (!view) problems.push('no view');
+    else {
+      if (stored?.status !== view.status) problems.push(`stored ${stored?.status ?? 'nothing'} vs ${view.status}`);
+      for (const s of view.steps) {
+        if (s.status === 'pending' || s.status === 'skipped') continue;
+        if (s.attempts.length === 0) problems.push(`${s.id}: no attempt`);
+        for (const a of s.attempts) if (!a.endedAt || a.status === 'running') problems.push(`${s.id}#${a.attempt} not ended`);
+      }
+      if (!lines.some((m) => m === `run ${view?.status ?? ''}` || m.startsWith(`run ${view?.status ?? ''}: `))) problems.push('no end in the log');
+    }
+    const attemptsOf = (s: FailableStep) => view?.steps.find((x) => x.id === s)?.attempts.length ?? 0;
+    const others = STEPS.filter((s) => s !== step && effectsOf(s) !== attemptsOf(s)).map((s) => `${s} ${effectsOf(s)}/${attemptsOf(s)}`).join(', ');
+    const keys = new Set(world.exportFunction.calls.slice(exportCallsBefore).filter((c) => c.method === 'POST').map((c) => String(c.headers['idempotency-key'])));
+    const served = world.keyVault.requests.slice(vaultBefore).filter((r) => r.status === 429 || r.status === 503).length;
+    return {
+      fault,
+      step,
+      effects: effectsOf(step),
+      note: [step === 'export' ? `${keys.size} Idempotency-Key(s)` : '', fault === 'kv429' || fault === 'kv503' ? `${served} vault answers ${fault.slice(2)}` : ''].filter(Boolean).join('; '),
+      attempts: attemptsOf(step),
+      status: view?.status ?? 'unknown',
+      lost,
+      incomplete: lost || problems.length === 0 ? undefined : problems.join('; '),
+      others,
+    };
+  } finally {
+    for (const undo of restore.splice(0)) undo();
+    world.setFailStep(undefined);
+    world.keyVault.calm();
+    world.exportFunction.config.slowMs = 2000;
+    for (const h of hosts) await stopHost(h);
+    await azurite?.stop();
+    rmSync(folder, { recursive: true, force: true });
+  }
+}
+
+export async function run(): Promise<string[]> {
+  const wantedFaults = (process.env['FAULTS']?.split(',') ?? [...FAULTS]).filter((f): f is Fault => (FAULTS as readonly string[]).includes(f));
+  const wantedSteps = (process.env['FAULT_STEPS']?.split(',') ?? [...STEPS]).filter((s): s is FailableStep => (STEPS as readonly string[]).includes(s));
+  const outageSeconds = Number(process.env['FAULTS_OUTAGE_SECONDS'] ?? 60);
+  const world = await startStandInEnvironment({});
+  const lines = [
+    `storage outage: Azurite really stopped for ${outageSeconds} s; hosts in child processes on a real clock (bench/faults/child.ts)`,
+    'FAULT      STEP KIND                  EFFECTS  ATTEMPTS  RUN        LOST  RECORD     NOTES',
+  ];
+  try {
+    for (const fault of wantedFaults) {
+      for (const step of wantedSteps) {
+        const o = await runOne(world, fault, step, outageSeconds);
+        lines.push(
+          `${o.fault.padEnd(10)} ${KIND[o.step].padEnd(26)} ${String(o.effects).padStart(7)}  ${String(o.attempts).padStart(8)}  ${o.status.padEnd(9)}  ${(o.lost ? 1 : 0).toString().padStart(4)}  ${(o.incomplete === undefined ? 'complete' : `INCOMPLETE: ${o.incomplete}`).padEnd(9)}  ${[o.note, o.others ? `other steps (effects/attempts): ${o.others}` : ''].filter(Boolean).join('; ') || '-'}`,
+        );
+        console.log(lines.at(-1));
+      }
+    }
+  } finally {
+    await world.stop();
+  }
+  return lines;
+}

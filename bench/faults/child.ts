@@ -1,0 +1,80 @@
+/**
+ * The app in a development host process for the fault suite (bench/faults.ts), wired like
+ * test/support/devHostChild.ts (real clock, Durable state in DEVHOST_STATE_DIR, services pointed at
+ * the parent's stand-ins) and serving the fault catalog (catalog.ts). FAULT injects one fault
+ * around the `startStep` activity of one step — the activity that performs a step's external
+ * effect (the export call, the COPY INTO, the dbt job start):
+ *
+ * - `kill:<step>`: the process SIGKILLs itself once the activity returned, before the host records
+ *   its completion (only the first time: FAULT_MARKER remembers it across the restart).
+ * - `duplicate:<step>`: the activity is delivered twice, the second delivery after the first ended,
+ *   and the completion of the first is the one recorded. This is a Durable work-item message seen
+ *   again (durabletask's Azure Storage provider delivers queue messages at least once: a message
+ *   whose lease lapsed, or whose delete failed, is dequeued again) — and the orchestration takes one
+ *   completion per task.
+ */
+import { existsSync, writeFileSync } from 'node:fs';
+import type { ActivityHandler } from 'durable-functions';
+import { standInClientOptions, standInCredential } from '../../src/standins/keyvault/server';
+import type { Registration } from '../../src/app/registry';
+
+function stepOf(input: unknown): string | undefined {
+  return typeof input === 'object' && input !== null && typeof (input as { stepId?: unknown }).stepId === 'string' ? (input as { stepId: string }).stepId : undefined;
+}
+
+function withFault(list: readonly Registration[], fault: string | undefined, marker: string | undefined): readonly Registration[] {
+  const [kind, step] = (fault ?? '').split(':');
+  if (!kind || !step) return list;
+  return list.map((registration) => {
+    if (registration.kind !== 'activity' || registration.name !== 'startStep') return registration;
+    const inner = registration.handler;
+    const handler: ActivityHandler = async (input, context) => {
+      if (stepOf(input) !== step) return (await inner(input, context)) as unknown;
+      if (kind === 'kill') {
+        const result: unknown = await inner(input, context);
+        if (marker && !existsSync(marker)) {
+          writeFileSync(marker, 'killed');
+          process.kill(process.pid, 'SIGKILL');
+        }
+        return result;
+      }
+      if (kind === 'duplicate') {
+        const first: unknown = await inner(input, context);
+        await Promise.resolve(inner(input, context)).catch(() => undefined);
+        return first;
+      }
+      throw new Error(`unknown FAULT ${kind}`);
+    };
+    return { ...registration, handler };
+  });
+}
+
+async function main(): Promise<void> {
+  const stateDirectory = process.env['DEVHOST_STATE_DIR'];
+  const ca = process.env['STANDIN_KEY_VAULT_CA'];
+  const key = process.env['DURABLE_PIPELINES_KEY'];
+  if (!stateDirectory || !ca || !key) throw new Error('DEVHOST_STATE_DIR, STANDIN_KEY_VAULT_CA and DURABLE_PIPELINES_KEY are required');
+  const { useServices, createServices } = await import('../../src/app/services');
+  await import('../../src/index');
+  const { registrations } = await import('../../src/app/registry');
+  const { DevHost } = await import('../../src/devhost');
+  const { faultCatalog } = await import('./catalog');
+  useServices(await createServices({ catalog: faultCatalog(), credential: standInCredential, secretClientOptions: standInClientOptions({ ca }) }));
+  const host = await DevHost.start({
+    registrations: withFault(registrations(), process.env['FAULT'], process.env['FAULT_MARKER']),
+    clock: 'real',
+    httpPort: 0,
+    functionKey: key,
+    hostJsonPath: 'host.json',
+    stateDirectory,
+    log: (line) => console.log(line),
+  });
+  console.log(`dev host serving on ${host.baseUrl ?? ''}`);
+  await new Promise<void>((resolve) => process.once('SIGTERM', resolve));
+  await host.stop();
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? (error.stack ?? error.message) : error);
+  process.exit(1);
+});

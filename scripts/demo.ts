@@ -16,7 +16,7 @@
  *   npm run demo -- --pipeline <name>    run another pipeline of the catalog against the stand-ins
  *                                        (src/standins/pipelineWorld.ts gives each secret and setting it names a stand-in)
  */
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { startStandInEnvironment, type FailableStep, type StandInEnvironment } from '../src/standins/environment';
 import type { RunViewJson } from '../src/cli/follow';
 import { isTerminalRunStatus } from '../src/core/runStatus';
@@ -31,7 +31,7 @@ import { describeExposure } from './exposure';
 import { emulatedSignIn } from './signIn';
 import { buildConsole } from './buildConsole.mjs';
 import { resolve } from 'node:path';
-import type { LocalUser } from '../src/auth/roles';
+import { localUser } from '../src/auth/roles';
 
 interface DemoOptions {
   pipeline: string;
@@ -40,7 +40,7 @@ interface DemoOptions {
   failStep?: FailableStep;
   port: string;
   key: string;
-  as?: LocalUser;
+  as?: string;
   allowHost: string[];
 }
 
@@ -59,7 +59,10 @@ async function main(): Promise<number> {
     .option('--port <port>', 'HTTP port (0 = any free port)', process.env['PORT'] ?? '7071')
     .option('--key <key>', 'function key the API requires', 'demo-key')
     .option('-p, --param <name=value>', 'a run parameter of the pipeline, repeatable (e.g. day=2026-11-27)', (v: string, all: string[]) => [...all, v], [] as string[])
-    .addOption(new Option('--as <user>', 'emulate App Service sign-in: the console is used as this user (default: nobody signed in)').choices(['reader', 'operator']))
+    .addOption(new Option('--as <user>', 'emulate App Service sign-in: the console is used as this user: reader, operator, reader:<project>, operator:<project> (default: nobody signed in)').argParser((value: string) => {
+      if (!localUser(value)) throw new InvalidArgumentError('use reader, operator, reader:<project> or operator:<project>');
+      return value;
+    }))
     .option('--allow-host <name>', 'also answer requests whose Host is <name> (default: loopback names only), repeatable', (v: string, all: string[]) => [...all, v], [] as string[])
     .parse()
     .opts<DemoOptions>();

@@ -15,16 +15,16 @@ import { startAzurite, type AzuriteInstance } from '../src/standins/azurite';
 import { describeExposure, repeatedFlag } from './exposure';
 import { emulatedSignIn } from './signIn';
 import { buildConsole } from './buildConsole.mjs';
-import type { LocalUser } from '../src/auth/roles';
+import { localUser } from '../src/auth/roles';
 import { explainStartupFailure, invalidDefinitions, invalidSettings } from '../src/cli/localStartup';
 import { loadConfig } from '../src/config/config';
 
-/** `--as reader|operator`: emulate App Service sign-in for the console (see scripts/signIn.ts). */
-function signedInAs(argv: readonly string[]): LocalUser | undefined {
+/** `--as reader|operator|reader:<project>|operator:<project>`: emulate App Service sign-in for the console (see scripts/signIn.ts). */
+function signedInAs(argv: readonly string[]): string | undefined {
   const index = argv.indexOf('--as');
   if (index === -1) return undefined;
   const value = argv[index + 1];
-  if (value !== 'reader' && value !== 'operator') throw new Error('--as takes reader or operator');
+  if (value === undefined || !localUser(value)) throw new Error('--as takes reader, operator, reader:<project> or operator:<project>');
   return value;
 }
 

@@ -141,10 +141,16 @@ export function* runStepRoutine(env: StepEnv, step: StepDefinition): StepRoutine
     const claimId = stepClaimId(env.runId, step.id, attempt);
     if (pools.length > 0) {
       try {
-        yield* acquirePools(env, pools, claimId, (wait) => {
-          tracker.waitingForPool(step.id, wait);
-          env.publish();
-        });
+        yield* acquirePools(
+          env,
+          pools,
+          claimId,
+          (wait) => {
+            tracker.waitingForPool(step.id, wait);
+            env.publish();
+          },
+          step.id,
+        );
       } catch (error) {
         const refused: FailureInfo = error instanceof PoolClosedError ? { class: 'cancelled', message: error.message } : readTaskFailure(error);
         yield* releaseStepPools(env, pools, claimId);

@@ -25,6 +25,8 @@ export interface PoolClaim {
 export interface PoolHolder extends PoolClaim {
   readonly since: number;
   readonly leaseUntil: number;
+  /** When it joined the queue, if it had to wait. */
+  readonly queuedAt?: number;
 }
 
 export interface PoolWaiter extends PoolClaim {
@@ -54,7 +56,7 @@ function promote(ledger: PoolLedger, slots: number, nowMs: number, leaseMs: numb
   const promoted: PoolHolder[] = [];
   while (holders.length < slots && waiters.length > 0) {
     const next = waiters.shift()!;
-    const holder: PoolHolder = { id: next.id, runId: next.runId, instanceId: next.instanceId, since: nowMs, leaseUntil: nowMs + leaseMs };
+    const holder: PoolHolder = { id: next.id, runId: next.runId, instanceId: next.instanceId, since: nowMs, leaseUntil: nowMs + leaseMs, ...(next.since < nowMs ? { queuedAt: next.since } : {}) };
     holders.push(holder);
     promoted.push(holder);
   }

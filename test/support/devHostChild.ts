@@ -16,10 +16,13 @@ async function main(): Promise<void> {
   await import('../../src/index');
   const { registrations } = await import('../../src/app/registry');
   const { DevHost } = await import('../../src/devhost');
+  // DEVHOST_POOLED=1: the restart test's two pipelines sharing a one-slot pool (pooledCatalog.ts).
+  const { pooledCatalog } = await import('./pooledCatalog');
   useServices(
     await createServices({
       credential: standInCredential,
       secretClientOptions: standInClientOptions({ ca }),
+      ...(process.env['DEVHOST_POOLED'] === '1' ? { catalog: pooledCatalog() } : {}),
     }),
   );
   const host = await DevHost.start({

@@ -6,14 +6,15 @@
  *    pipeline policy on its clients, the rest read from the histories. Written to
  *    src/cost/seed-run.measured.json for `durable-pipelines cost`.
  * 2. "Latest 20 runs of a pipeline" with 100 runs stored vs 100,000, measured alternately; the
- *    ratio should stay near 1 (target ≤ 1.5). Also the next page (cursor), reported as is.
+ *    ratio should stay near 1 (target ≤ 1.5). Also the next page (cursor), reported as is, and
+ *    "latest 20 runs of a project" (one run in 4 is finance's; issue 25), the same way.
  */
 import { writeFile } from 'node:fs/promises';
 import { TableTransaction } from '@azure/data-tables';
 import { startAzurite } from '../src/standins/azurite';
 import { createRunStore, type TableRunStore } from '../src/runs/tableStore';
 import { createRunStoreTables, type RunStoreTables } from '../src/runs/tables';
-import { indexPartition, indexRowKey, monthBucket, RUN_ROW } from '../src/runs/keys';
+import { indexPartition, indexRowKey, monthBucket, projectIndexPartition, RUN_ROW } from '../src/runs/keys';
 import { runProps } from '../src/runs/entities';
 import type { RunRecord } from '../src/runs/recorder';
 import { measureSeedRun } from '../test/support/measureRun';
@@ -31,6 +32,8 @@ function runAt(i: number, start: number): RunRecord {
   return {
     runId: `bench-${String(i).padStart(6, '0')}`,
     pipeline: 'data-pipeline',
+    // One run in four is the finance project's (the project listing is measured on it).
+    project: projectOf(i),
     status: 'succeeded',
     trigger: { kind: 'schedule', origin: 'test-hourly', scheduledFor: createdAt },
     parameters: {},
@@ -42,6 +45,8 @@ function runAt(i: number, start: number): RunRecord {
     metrics: { load: { rows_loaded: 1200 } },
   };
 }
+
+const projectOf = (i: number): string => (i % 4 === 0 ? 'finance' : 'default');
 
 async function pool<T>(items: readonly T[], width: number, work: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
@@ -61,17 +66,19 @@ export async function seed(store: TableRunStore, tables: RunStoreTables, count: 
   const viaStore = new Set([0, ...Array.from({ length: Math.min(100, count) }, (_, k) => count - 1 - k)]);
   const bulk = Array.from({ length: count }, (_, i) => i).filter((i) => !viaStore.has(i));
   await store.upsertRun(runAt(0, start));
-  const partitions = new Map<string, { rowKey: string; runId: string; pipeline: string }[]>();
+  const partitions = new Map<string, { rowKey: string; runId: string; pipeline: string; project: string }[]>();
   for (const i of bulk) {
     const run = runAt(i, start);
     const ms = Date.parse(run.createdAt);
-    const row = { rowKey: indexRowKey(ms, run.runId), runId: run.runId, pipeline: run.pipeline };
-    const pk = indexPartition(monthBucket(ms));
-    const rows = partitions.get(pk) ?? [];
-    rows.push(row);
-    partitions.set(pk, rows);
+    const row = { rowKey: indexRowKey(ms, run.runId), runId: run.runId, pipeline: run.pipeline, project: projectOf(i) };
+    // The all-runs index row and the project's, as the store writes them.
+    for (const pk of [indexPartition(monthBucket(ms)), projectIndexPartition(projectOf(i), monthBucket(ms))]) {
+      const rows = partitions.get(pk) ?? [];
+      rows.push(row);
+      partitions.set(pk, rows);
+    }
   }
-  const batches: { pk: string; rows: { rowKey: string; runId: string; pipeline: string }[] }[] = [];
+  const batches: { pk: string; rows: { rowKey: string; runId: string; pipeline: string; project: string }[] }[] = [];
   // In key order: Azurite's LokiJS keeps sorted key indexes, and appending at their end is cheap.
   for (const [pk, rows] of [...partitions].sort(([a], [b]) => (a < b ? -1 : 1))) {
     rows.sort((a, b) => (a.rowKey < b.rowKey ? -1 : 1));
@@ -121,7 +128,7 @@ export async function run(): Promise<string[]> {
   for (const r of m.runs) {
     const byTable = Object.entries(r.tableOperationsByTable).map(([t, n]) => `${t} ${n}`).join(', ');
     lines.push(
-      `seed run, ${r.pollsPerJob} poll(s) per long job (polls ${JSON.stringify(r.pollsByStep)}): ${r.tableOperations} run-store table ops (${byTable}; target ≤ ${2 * m.steps + 4 + 3}), ` +
+      `seed run, ${r.pollsPerJob} poll(s) per long job (polls ${JSON.stringify(r.pollsByStep)}): ${r.tableOperations} run-store table ops (${byTable}; target ≤ ${2 * m.steps + 5 + 3 + 2}: issue 12's + the record and its check, the pinned definition, the project's and one tag's index rows), ` +
         `${r.activityExecutions} activities, ${r.orchestratorExecutions} orchestrator episodes, ${r.timersCreated} timers (${r.timersPendingAtEnd} fire after the end), ` +
         `${r.historyEvents} history events, ${r.keyVaultReads} Key Vault reads (${r.keyVaultReadsColdPolls} when each poll lands on a new instance), ${r.appLogLines} log lines, ${r.runSeconds} s`,
     );
@@ -154,6 +161,17 @@ export async function run(): Promise<string[]> {
     const cursorBig = await expectLatest(big, BIG)();
     const latest = await alternateAsync(ROUNDS, expectLatest(big, BIG), expectLatest(small, SMALL));
     lines.push(`latest 20 runs of a pipeline: ${fmt(latest.b, 2)} ms with ${SMALL} runs, ${fmt(latest.a, 2)} ms with ${BIG.toLocaleString('en')} → ratio ${fmt(latest.ratio, 2)} (target ≤ 1.5; medians of ${ROUNDS}, alternated)`);
+
+    // Issue 25: the latest 20 of one project read that project's own index.
+    const expectProject = (store: TableRunStore, count: number) => async (): Promise<void> => {
+      const page = await store.listRuns({ projects: ['finance'], limit: 20 });
+      const want = Array.from({ length: count }, (_, k) => count - 1 - k).filter((i) => projectOf(i) === 'finance').slice(0, 20).map((i) => runAt(i, 0).runId);
+      if (page.runs.map((r) => r.runId).join() !== want.join()) throw new Error(`latest 20 finance runs of ${count} came back wrong`);
+    };
+    await expectProject(small, SMALL)();
+    await expectProject(big, BIG)();
+    const byProject = await alternateAsync(ROUNDS, expectProject(big, BIG), expectProject(small, SMALL));
+    lines.push(`latest 20 runs of a project (1 run in 4): ${fmt(byProject.b, 2)} ms with ${SMALL} runs, ${fmt(byProject.a, 2)} ms with ${BIG.toLocaleString('en')} → ratio ${fmt(byProject.ratio, 2)} (target ≤ 1.5; medians of ${ROUNDS}, alternated)`);
 
     const nextPage = (store: TableRunStore, cursor: string | undefined, count: number) => async (): Promise<void> => {
       const page = await store.listRuns({ pipeline: 'data-pipeline', limit: 20, ...(cursor ? { cursor } : {}) });

@@ -15,13 +15,18 @@
  *   --allow-host <name>                  also answer requests naming <name> (default: loopback names only)
  *   npm run demo -- --pipeline <name>    run another pipeline of the catalog against the stand-ins
  *                                        (src/standins/pipelineWorld.ts gives each secret and setting it names a stand-in)
+ *   npm run demo -- --example two-projects   two projects sharing the pool load-wh
+ *                                        (src/pipelines/examples/twoProjects.ts): one run of each at once,
+ *                                        one's COPY INTO waits for the other's; --serve keeps them for the CLI and console
  */
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { startStandInEnvironment, type FailableStep, type StandInEnvironment } from '../src/standins/environment';
 import type { RunViewJson } from '../src/cli/follow';
 import { isTerminalRunStatus } from '../src/core/runStatus';
 import { parseParams } from '../src/cli/main';
 import { loadDefinitions } from '../src/pipelines/definitions';
+import { twoProjectsCatalog } from '../src/pipelines/examples/twoProjects';
+import type { Catalog } from '../src/pipelines/catalog';
 import type { PipelineDefinition } from '../src/pipelines/schema';
 import { literalSnowflakeAccount, standInsForPipeline } from '../src/standins/pipelineWorld';
 import { repeatedErrorCompactor, sameErrorAs } from '../src/core/repeatedErrors';
@@ -31,7 +36,7 @@ import { describeExposure } from './exposure';
 import { emulatedSignIn } from './signIn';
 import { buildConsole } from './buildConsole.mjs';
 import { resolve } from 'node:path';
-import type { LocalUser } from '../src/auth/roles';
+import { localUser } from '../src/auth/roles';
 
 interface DemoOptions {
   pipeline: string;
@@ -40,8 +45,9 @@ interface DemoOptions {
   failStep?: FailableStep;
   port: string;
   key: string;
-  as?: LocalUser;
+  as?: string;
   allowHost: string[];
+  example?: 'two-projects';
 }
 
 const STEPS: readonly FailableStep[] = ['export', 'load', 'transform'];
@@ -59,7 +65,11 @@ async function main(): Promise<number> {
     .option('--port <port>', 'HTTP port (0 = any free port)', process.env['PORT'] ?? '7071')
     .option('--key <key>', 'function key the API requires', 'demo-key')
     .option('-p, --param <name=value>', 'a run parameter of the pipeline, repeatable (e.g. day=2026-11-27)', (v: string, all: string[]) => [...all, v], [] as string[])
-    .addOption(new Option('--as <user>', 'emulate App Service sign-in: the console is used as this user (default: nobody signed in)').choices(['reader', 'operator']))
+    .addOption(new Option('--as <user>', 'emulate App Service sign-in: the console is used as this user: reader, operator, reader:<project>, operator:<project> (default: nobody signed in)').argParser((value: string) => {
+      if (!localUser(value)) throw new InvalidArgumentError('use reader, operator, reader:<project> or operator:<project>');
+      return value;
+    }))
+    .addOption(new Option('--example <name>', 'serve a shipped example catalog instead of src/pipelines/definitions and run each of its pipelines at once').choices(['two-projects']))
     .option('--allow-host <name>', 'also answer requests whose Host is <name> (default: loopback names only), repeatable', (v: string, all: string[]) => [...all, v], [] as string[])
     .parse()
     .opts<DemoOptions>();
@@ -69,8 +79,9 @@ async function main(): Promise<number> {
     console.error(invalid.message);
     return invalid.exitCode;
   }
-  const catalog = loadDefinitions();
-  const pipeline: PipelineDefinition | undefined = catalog.get(opts.pipeline);
+  const example: Catalog | undefined = opts.example === 'two-projects' ? twoProjectsCatalog() : undefined;
+  const catalog = example ?? loadDefinitions();
+  const pipeline: PipelineDefinition | undefined = example ? example.pipelines[0] : catalog.get(opts.pipeline);
   if (!pipeline) {
     console.error(`error: no pipeline named "${opts.pipeline}" (the catalog has: ${catalog.pipelines.map((p) => p.name).join(', ')})`);
     return EXIT.invalid;
@@ -87,7 +98,7 @@ async function main(): Promise<number> {
   const account = literalSnowflakeAccount(pipeline);
   const world = await startStandInEnvironment({ ...(opts.failStep ? { failStep: opts.failStep } : {}), ...(account ? { snowflakeAccount: account } : {}) });
   // Every secret and setting this pipeline names, pointed at the stand-ins (the seed's are already).
-  const standIns = await standInsForPipeline(pipeline, world, { failTransform: opts.failStep === 'transform' });
+  const standIns = await standInsFor(example ? example.pipelines : [pipeline], world, opts.failStep === 'transform');
   if (standIns.problems.length > 0) {
     await standIns.stop();
     await world.stop();
@@ -118,6 +129,7 @@ async function main(): Promise<number> {
     credential: world.credential,
     secretClientOptions: world.secretClientOptions,
     now: () => holder.host?.now() ?? new Date(),
+    ...(example ? { catalog: example } : {}),
   });
   useServices(services);
   const host = await DevHost.start({
@@ -148,6 +160,24 @@ async function main(): Promise<number> {
     if (!response.ok) throw new Error(`${method} /api/${path}: HTTP ${response.status} ${await response.text()}`);
     return (await response.json()) as T;
   };
+
+  if (example) {
+    const code = await runExample(example, baseUrl, api);
+    if (!opts.serve) {
+      await stopAll();
+      return code;
+    }
+    console.log(`\nServing for the CLI (Ctrl-C to stop):\n  export DURABLE_PIPELINES_URL=${baseUrl} DURABLE_PIPELINES_KEY=${opts.key}`);
+    console.log('  npx durable-pipelines pipelines ls | runs ls --project finance | runs ls --tag production | logs <id>');
+    for (const line of describeExposure({ baseUrl, key: opts.key, signIn, allowedHosts: opts.allowHost, signInHint: 'restart with npm run demo -- --example two-projects --serve --as operator (or --as reader:finance)' })) console.log(line);
+    console.log(`demo serving on ${baseUrl}`);
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+    });
+    await stopAll();
+    return 0;
+  }
 
   // Typed as the CLI types them; the API answers unknown names and wrong values.
   const parameters = parseParams(opts.param, pipeline.parameters);
@@ -199,6 +229,59 @@ async function main(): Promise<number> {
     await standIns.stop();
     await world.stop();
   }
+}
+
+/** Stand-ins for every secret and setting the pipelines name, as one. */
+async function standInsFor(pipelines: readonly PipelineDefinition[], world: StandInEnvironment, failTransform: boolean): Promise<{ settings: Record<string, string>; problems: string[]; dbtCloud?: Awaited<ReturnType<typeof standInsForPipeline>>['dbtCloud']; stop(): Promise<void> }> {
+  const each: Awaited<ReturnType<typeof standInsForPipeline>>[] = [];
+  for (const p of pipelines) each.push(await standInsForPipeline(p, world, { failTransform }));
+  const dbtCloud = each.find((e) => e.dbtCloud)?.dbtCloud;
+  return {
+    settings: Object.assign({}, ...each.map((e) => e.settings)) as Record<string, string>,
+    problems: each.flatMap((e) => [...e.problems]),
+    ...(dbtCloud ? { dbtCloud } : {}),
+    stop: async () => {
+      for (const e of each) await e.stop();
+    },
+  };
+}
+
+/**
+ * The two-project example: one run of each pipeline started at once over HTTP; both are watched,
+ * then each run's log shows which COPY INTO waited for the pool and for how long.
+ */
+async function runExample(catalog: Catalog, baseUrl: string, api: <T>(method: string, path: string, body?: unknown) => Promise<T>): Promise<number> {
+  console.log(`API on ${bold(baseUrl)} — projects ${catalog.projects.filter((p) => p.name !== 'default').map((p) => bold(p.name)).join(' and ')} share pool ${bold('load-wh')} (${catalog.pool('load-wh')?.slots ?? '?'} slot): one COPY INTO at a time across both`);
+  const runIds: string[] = [];
+  for (const p of catalog.pipelines) {
+    const { runId } = await api<{ runId: string }>('POST', `pipelines/${encodeURIComponent(p.name)}/runs`, { tags: ['demo'] });
+    console.log(`  started ${bold(runId)} (${p.project}/${p.name})`);
+    runIds.push(runId);
+  }
+  console.log('');
+  const seen = new Map<string, string>();
+  const finished = new Map<string, RunViewJson>();
+  while (finished.size < runIds.length) {
+    for (const runId of runIds) {
+      if (finished.has(runId)) continue;
+      const run = await api<RunViewJson & { project?: string }>('GET', `runs/${encodeURIComponent(runId)}`);
+      for (const step of run.steps) {
+        const said = step.pool ? `waiting for pool ${step.pool.name} (position ${step.pool.position})` : step.status;
+        const key = `${runId}/${step.id}`;
+        if (seen.get(key) === said) continue;
+        seen.set(key, said);
+        console.log(`  ${(run.project ?? '').padEnd(10)} ${step.id.padEnd(10)} ${step.pool ? color(33, said) : said}`);
+      }
+      if (isTerminalRunStatus(run.status)) finished.set(runId, run);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  for (const runId of runIds) {
+    const run = finished.get(runId);
+    console.log(`\n${bold(runId)}: ${run?.status ?? '?'}`);
+    printRunLog(await api<{ lines: RunLogLine[] }>('GET', `runs/${encodeURIComponent(runId)}/logs`));
+  }
+  return [...finished.values()].every((r) => r.status === 'succeeded') ? 0 : 1;
 }
 
 /** Keeps the virtual clock moving: whenever nothing is in flight, jump to the next durable timer. */

@@ -2,11 +2,12 @@
  * Demo only: `POST /api/demo/control` switches the stand-ins at runtime, so one `--serve` session
  * can show a success, a failure and its rerun, and a run slow enough to cancel.
  * Body: `{ "failStep": "export" | "load" | "transform" | null, "exportDelayMs": number | null,
- * "as": "reader" | "operator" | null }` (`as`: who the emulated sign-in says is using the console).
+ * "as": "reader" | "operator" | "reader:<project>" | "operator:<project>" | null }` (`as`: who the
+ * emulated sign-in says is using the console).
  */
 import { z } from 'zod';
 import type { HttpRegistration } from '../src/app/registry';
-import type { LocalUser } from '../src/auth/roles';
+import { localUser } from '../src/auth/roles';
 import type { SecretResolver } from '../src/secrets/types';
 import type { StandInEnvironment } from '../src/standins/environment';
 
@@ -14,12 +15,16 @@ const controlBody = z
   .object({
     failStep: z.enum(['export', 'load', 'transform']).nullable().optional(),
     exportDelayMs: z.number().int().min(0).max(600_000).nullable().optional(),
-    as: z.enum(['reader', 'operator']).nullable().optional(),
+    as: z
+      .string()
+      .refine((word) => localUser(word) !== undefined, 'reader, operator, reader:<project> or operator:<project>')
+      .nullable()
+      .optional(),
   })
   .strict();
 
 /** `signIn`: switches the emulated user; undefined when the demo was started without `--as` (no emulated sign-in). */
-export function registerDemoControl(world: StandInEnvironment, secrets: SecretResolver, signIn: ((user: LocalUser | undefined) => void) | undefined): HttpRegistration {
+export function registerDemoControl(world: StandInEnvironment, secrets: SecretResolver, signIn: ((user: string | undefined) => void) | undefined): HttpRegistration {
   return {
     kind: 'http',
     name: 'demoControl',

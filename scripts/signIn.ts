@@ -1,31 +1,41 @@
 /**
  * The local stand-in for App Service Authentication, for `npm run demo` and `npm run dev`, used
- * only when the command line asks for it (`--as reader|operator`): the dev host strips client-sent
+ * only when the command line asks for it (`--as reader|operator`, or a project's own user
+ * `--as reader:finance` / `operator:finance`, holding that project's role only): the dev host strips client-sent
  * `x-ms-client-principal` headers (it always does) and adds this user's, in the platform's format,
  * and WEBSITE_AUTH_ENABLED=True tells the app the platform vouches for it — the same two facts the
  * app relies on in Azure.
  */
 import { encodePrincipal } from '../src/auth/principal';
-import { LOCAL_USERS, type LocalUser } from '../src/auth/roles';
+import { localUser } from '../src/auth/roles';
 
 export interface EmulatedSignIn {
   /** App settings the platform would set. */
   readonly settings: Record<string, string>;
   readonly principal: () => string | undefined;
-  readonly switchTo: (user: LocalUser | undefined) => void;
-  readonly current: () => LocalUser | undefined;
+  readonly switchTo: (user: string | undefined) => void;
+  readonly current: () => string | undefined;
   readonly describe: () => string;
 }
 
-export function emulatedSignIn(initial: LocalUser | undefined): EmulatedSignIn {
+/** `word`: reader, operator, reader:<project> or operator:<project> (src/auth/roles.ts `localUser`). */
+export function emulatedSignIn(initial: string | undefined): EmulatedSignIn {
+  if (initial !== undefined && !localUser(initial)) throw new Error(`--as ${initial}: use reader, operator, reader:<project> or operator:<project>`);
   let current = initial;
+  const user = () => (current === undefined ? undefined : localUser(current));
   return {
     settings: { WEBSITE_AUTH_ENABLED: 'True' },
-    principal: () => (current ? encodePrincipal(LOCAL_USERS[current]) : undefined),
+    principal: () => {
+      const u = user();
+      return u ? encodePrincipal(u) : undefined;
+    },
     switchTo: (user) => {
       current = user;
     },
     current: () => current,
-    describe: () => (current ? `${LOCAL_USERS[current].name} (${LOCAL_USERS[current].roles.join(', ')})` : 'nobody'),
+    describe: () => {
+      const u = user();
+      return u ? `${u.name} (${u.roles.join(', ')})` : 'nobody';
+    },
   };
 }

@@ -32,11 +32,11 @@ export const stepClaimId = (runId: string, stepId: string, attempt: number): str
  * Holds a slot of every pool in `pools` (name order) for `claimId`; `onWait` is told each time it
  * queues (the pool and its position). Returns when every slot is held.
  */
-export function* acquirePools(env: StepEnv, pools: readonly string[], claimId: string, onWait: (wait: PoolWait) => void): Generator<Wait, undefined, unknown> {
+export function* acquirePools(env: StepEnv, pools: readonly string[], claimId: string, onWait: (wait: PoolWait) => void, stepId?: string): Generator<Wait, undefined, unknown> {
   const df = env.context.df;
   for (const pool of [...new Set(pools)].sort()) {
     for (;;) {
-      const input: AcquirePoolInput = { pool, claim: { id: claimId, runId: env.runId, instanceId: df.instanceId } };
+      const input: AcquirePoolInput = { pool, claim: { id: claimId, runId: env.runId, instanceId: df.instanceId, ...(stepId === undefined ? {} : { stepId }) } };
       const answer = (yield { one: df.callActivity(ACTIVITY_NAMES.acquirePool, input) }) as AcquirePoolResult;
       if (answer.granted) break;
       if ('closed' in answer) throw new PoolClosedError(`run ${env.runId} ended while waiting for pool ${pool}`);

@@ -158,10 +158,16 @@ export function* runStepRoutine(env: StepEnv, step: StepDefinition, due: () => S
     const claimId = stepClaimId(env.runId, step.id, attempt);
     if (pools.length > 0) {
       try {
-        yield* acquirePools(env, pools, claimId, (wait) => {
-          tracker.waitingForPool(step.id, wait);
-          env.publish();
-        });
+        yield* acquirePools(
+          env,
+          pools,
+          claimId,
+          (wait) => {
+            tracker.waitingForPool(step.id, wait);
+            env.publish();
+          },
+          step.id,
+        );
       } catch (error) {
         const refused: FailureInfo = error instanceof PoolClosedError ? { class: 'cancelled', message: error.message } : readTaskFailure(error);
         yield* releaseStepPools(env, pools, claimId);

@@ -70,7 +70,7 @@ export function registerStepActivities(): void {
 function poolDeps(services: AppServices): PoolActivityDeps {
   const store = services.store;
   if (!store) throw toActivityError(new PermanentError('shared pools need the run store (RUN_STORE_TABLE_URL or RUN_STORE_CONNECTION_STRING): their slots are kept in Table Storage'));
-  return { store: store.pools(), pool: (name) => services.catalog.pool(name), now: () => store.clock() };
+  return { store: store.pools(), pool: (name) => services.catalog.pool(name), now: () => store.clock(), log: (runId, line) => store.appendLogs(runId, [line]) };
 }
 
 /** Registers a user activity that a pipeline step `{ kind: 'activity', activity: name }` calls. */

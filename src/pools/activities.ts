@@ -18,6 +18,7 @@ import { PermanentError, toActivityError } from '../core/errors';
 import type { PoolDefinition } from '../projects/schema';
 import { acquire, expiredHolders, recheckAt, release, settleExpired, type PoolClaim, type Transition } from './ledger';
 import type { PoolStore } from './tableStore';
+import type { LogLine } from '../runs/recorder';
 import { poolEventName, type AcquirePoolInput, type AcquirePoolResult, type ReleasePoolsInput } from './protocol';
 
 export { poolEventName };
@@ -27,7 +28,7 @@ export const MAX_POOL_WAIT_MS = 3_600_000;
 
 const ALIVE = new Set(['Running', 'Pending', 'ContinuedAsNew']);
 
-const claimSchema = z.object({ id: z.string().min(1).max(400), runId: z.string().min(1), instanceId: z.string().min(1) }).strict();
+const claimSchema = z.object({ id: z.string().min(1).max(400), runId: z.string().min(1), instanceId: z.string().min(1), stepId: z.string().min(1).optional() }).strict();
 
 export const acquirePoolInputSchema = z.object({ pool: z.string().min(1), claim: claimSchema }).strict() satisfies z.ZodType<AcquirePoolInput>;
 
@@ -44,6 +45,8 @@ export interface PoolActivityDeps {
   readonly store: PoolStore;
   pool(name: string): PoolDefinition | undefined;
   now(): Date;
+  /** A line in the run's log (what `logs --follow` and the console show); none when absent. */
+  log?(runId: string, line: LogLine): Promise<void>;
 }
 
 type StatusClient = Pick<DurableClient, 'getStatus' | 'raiseEvent'>;
@@ -91,9 +94,22 @@ export async function acquirePoolSlot(raw: unknown, client: StatusClient, deps: 
       const settled = await deps.store.change(name, (l) => settleExpired(l, pool.slots, alive, dead, deps.now().getTime(), leaseMs));
       await wake(client, name, settled.promoted.filter((h) => h.id !== claim.id));
     }
-    const result = await deps.store.change(name, (l) => acquire(l, pool.slots, claim satisfies PoolClaim, deps.now().getTime(), leaseMs));
+    const queuedBefore = (await deps.store.read(name)).waiters.some((w) => w.id === claim.id);
+    const result = await deps.store.change(name, (l) => acquire(l, pool.slots, { id: claim.id, runId: claim.runId, instanceId: claim.instanceId } satisfies PoolClaim, deps.now().getTime(), leaseMs));
     await wake(client, name, result.promoted);
-    if (result.answer.granted) return { granted: true };
+    const who = claim.stepId === undefined ? 'run' : claim.stepId;
+    const line = (msg: string, fields: Record<string, string | number>): Promise<void> =>
+      // The run's log says what waited and for how long; losing a line must not lose the slot.
+      deps.log?.(claim.runId, { time: deps.now().toISOString(), level: 'info', msg, ...(claim.stepId === undefined ? {} : { stepId: claim.stepId }), fields: { pool: name, ...fields } }).catch(() => undefined) ?? Promise.resolve();
+    if (result.answer.granted) {
+      const holder = result.ledger.holders.find((h) => h.id === claim.id);
+      if (holder?.queuedAt !== undefined) {
+        const waited = Math.round((holder.since - holder.queuedAt) / 1000);
+        await line(`${who} got a slot of pool ${name} after ${waited}s in its queue`, { waitedSeconds: waited });
+      }
+      return { granted: true };
+    }
+    if (!queuedBefore) await line(`${who} waiting for pool ${name} (position ${result.answer.position})`, { position: result.answer.position });
     return { granted: false, position: result.answer.position, recheckAtMs: recheckAt(result.ledger, deps.now().getTime(), MAX_POOL_WAIT_MS) };
   } catch (error) {
     throw toActivityError(error);

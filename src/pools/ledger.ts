@@ -25,6 +25,8 @@ export interface PoolClaim {
 export interface PoolHolder extends PoolClaim {
   readonly since: number;
   readonly leaseUntil: number;
+  /** When it joined the queue, if it had to queue (absent: granted on arrival). */
+  readonly queuedAt?: number;
 }
 
 export interface PoolWaiter extends PoolClaim {
@@ -54,7 +56,7 @@ function promote(ledger: PoolLedger, slots: number, nowMs: number, leaseMs: numb
   const promoted: PoolHolder[] = [];
   while (holders.length < slots && waiters.length > 0) {
     const next = waiters.shift()!;
-    const holder: PoolHolder = { id: next.id, runId: next.runId, instanceId: next.instanceId, since: nowMs, leaseUntil: nowMs + leaseMs };
+    const holder: PoolHolder = { id: next.id, runId: next.runId, instanceId: next.instanceId, since: nowMs, leaseUntil: nowMs + leaseMs, queuedAt: next.since };
     holders.push(holder);
     promoted.push(holder);
   }
@@ -63,11 +65,16 @@ function promote(ledger: PoolLedger, slots: number, nowMs: number, leaseMs: numb
 
 export function acquire(ledger: PoolLedger, slots: number, claim: PoolClaim, nowMs: number, leaseMs: number): Transition<AcquireAnswer> {
   if (ledger.holders.some((h) => h.id === claim.id)) return { ledger, answer: { granted: true }, promoted: [] };
-  const queued = ledger.waiters.some((w) => w.id === claim.id) ? ledger : { ...ledger, waiters: [...ledger.waiters, { id: claim.id, runId: claim.runId, instanceId: claim.instanceId, since: nowMs }] };
+  const arriving = !ledger.waiters.some((w) => w.id === claim.id);
+  const queued = arriving ? { ...ledger, waiters: [...ledger.waiters, { id: claim.id, runId: claim.runId, instanceId: claim.instanceId, since: nowMs }] } : ledger;
   const after = promote(queued, slots, nowMs, leaseMs);
   const mine = after.promoted.some((h) => h.id === claim.id);
   const others = after.promoted.filter((h) => h.id !== claim.id);
-  if (mine) return { ledger: after.ledger, answer: { granted: true }, promoted: others };
+  if (mine) {
+    // Granted on arrival: it never queued.
+    const holders = arriving ? after.ledger.holders.map((h) => (h.id === claim.id ? { id: h.id, runId: h.runId, instanceId: h.instanceId, since: h.since, leaseUntil: h.leaseUntil } : h)) : after.ledger.holders;
+    return { ledger: { ...after.ledger, holders }, answer: { granted: true }, promoted: others };
+  }
   const position = after.ledger.waiters.findIndex((w) => w.id === claim.id) + 1;
   return { ledger: after.ledger, answer: { granted: false, position }, promoted: others };
 }

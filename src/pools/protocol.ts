@@ -10,6 +10,8 @@ export interface PoolClaimInput {
   readonly runId: string;
   /** The orchestration that waits and is woken. */
   readonly instanceId: string;
+  /** The step whose attempt claims (absent: the whole run). */
+  readonly stepId?: string;
 }
 
 export interface AcquirePoolInput {

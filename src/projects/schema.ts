@@ -7,7 +7,7 @@
  *   every run of its pipelines sends.
  * - A **pool** is a number of slots shared by every pipeline that names it: steps (`scope: 'step'`,
  *   "at most 2 COPY INTO on LOAD_WH") or whole runs (`scope: 'run'`, "one finance run at a time").
- *   One scope per pool is what rules out a deadlock between runs (src/pools/README.md).
+ *   One scope per pool is part of what rules out a deadlock (src/engine/pools.ts, docs/projects.md).
  */
 import { z } from 'zod';
 import { alertSchema, secretNameSchema, settingRefSchema } from '../pipelines/schema';

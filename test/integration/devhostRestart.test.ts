@@ -11,6 +11,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startStandInEnvironment, type StandInEnvironment } from '../../src/standins/environment';
+import { TablePoolStore } from '../../src/pools/tableStore';
+import { createRunStoreTables } from '../../src/runs/tables';
 
 const REPO_ROOT = join(__dirname, '..', '..');
 const KEY = 'restart-test-key';
@@ -25,7 +27,7 @@ let world: StandInEnvironment;
 let dataFolder: string;
 const children = new Set<ChildProcess>();
 
-async function startDev(): Promise<DevProcess> {
+async function startDev(extraEnv: Record<string, string> = {}): Promise<DevProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/devHostChild.ts'], {
     cwd: REPO_ROOT,
     env: {
@@ -38,6 +40,7 @@ async function startDev(): Promise<DevProcess> {
       DEVHOST_STATE_DIR: join(dataFolder, 'durable'),
       STANDIN_KEY_VAULT_CA: world.keyVault.ca,
       DURABLE_PIPELINES_KEY: KEY,
+      ...extraEnv,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -99,7 +102,12 @@ async function api(dev: DevProcess, method: string, path: string, body?: unknown
 interface RunJson {
   readonly runId: string;
   readonly status: string;
-  readonly steps: readonly { readonly id: string; readonly status: string; readonly attempts: readonly { readonly attempt: number; readonly status: string }[] }[];
+  readonly steps: readonly {
+    readonly id: string;
+    readonly status: string;
+    readonly pool?: { readonly name: string; readonly position: number };
+    readonly attempts: readonly { readonly attempt: number; readonly status: string; readonly startedAt: string; readonly endedAt?: string }[];
+  }[];
 }
 
 async function run(dev: DevProcess, runId: string): Promise<RunJson> {
@@ -205,6 +213,39 @@ describe('npm run dev survives a restart', () => {
       const done = await until('run status', () => run(second, runId), (r) => r.status !== 'running' && r.status !== 'pending');
       assert.equal(done.status, 'cancelled', JSON.stringify(done));
       assert.deepEqual(done.steps.map((s) => s.status), ['cancelled', 'skipped', 'skipped']);
+    } finally {
+      await kill(second);
+    }
+  });
+});
+
+describe('a shared pool survives a killed host', () => {
+  test('killed while one run holds the slot and another waits: after the restart the holder finishes, the waiter gets the slot, nothing is left held', async () => {
+    const pooled = { DEVHOST_POOLED: '1' };
+    const first = await startDev(pooled);
+    const start = async (pipeline: string): Promise<string> => {
+      const started = await api(first, 'POST', `pipelines/${pipeline}/runs`, {});
+      assert.equal(started.status, 202, JSON.stringify(started.json));
+      return (started.json as { runId: string }).runId;
+    };
+    const holder = await start('pool-a');
+    await until('pool-a holds the slot (export running)', () => run(first, holder), (r) => r.steps.some((s) => s.id === 'export' && s.status === 'running'));
+    const waiter = await start('pool-b');
+    const waiting = await until('pool-b waits for the slot', () => run(first, waiter), (r) => r.steps.some((s) => s.id === 'export' && s.pool !== undefined));
+    assert.deepEqual(waiting.steps.find((s) => s.id === 'export')?.pool, { name: 'export-slot', position: 1 });
+    await kill(first);
+
+    const second = await startDev(pooled);
+    try {
+      const [a, b] = await Promise.all(
+        [holder, waiter].map((id) => until(`${id} ends`, () => run(second, id), (r) => r.status !== 'running' && r.status !== 'pending', 150_000)),
+      );
+      assert.deepEqual([a?.status, b?.status], ['succeeded', 'succeeded'], JSON.stringify([a, b]));
+      const exportOf = (r: RunJson | undefined) => r?.steps.find((s) => s.id === 'export')?.attempts.at(-1);
+      assert.ok(Date.parse(exportOf(b)?.startedAt ?? '') >= Date.parse(exportOf(a)?.endedAt ?? ''), 'the waiter exported after the holder: one at a time across the restart');
+      const settings = world.settings;
+      const ledger = await new TablePoolStore(createRunStoreTables({ connectionString: settings['RUN_STORE_CONNECTION_STRING'] ?? '' }, settings['RUN_STORE_TABLE_PREFIX'] ?? 'dp').pools).read('export-slot');
+      assert.deepEqual(ledger, { holders: [], waiters: [] });
     } finally {
       await kill(second);
     }

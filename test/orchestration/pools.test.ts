@@ -78,11 +78,21 @@ describe('shared pools', () => {
   let azurite: AzuriteInstance;
   let engine: EngineHost;
   let store: RecordingStore;
+  const runLog: { runId: string; msg: string }[] = [];
 
   before(async () => {
     azurite = await startAzurite({ blob: false });
     store = new RecordingStore(new TablePoolStore(createRunStoreTables({ connectionString: azurite.connectionString }, `pools${process.pid}`).pools));
-    engine = await startEngineHost({ pools: { store, pool: (name) => pools.find((p) => p.name === name) } });
+    engine = await startEngineHost({
+      pools: {
+        store,
+        pool: (name) => pools.find((p) => p.name === name),
+        log: (runId, line) => {
+          runLog.push({ runId, msg: line.msg });
+          return Promise.resolve();
+        },
+      },
+    });
   });
   after(async () => {
     // Every execution replays to the same decisions (pool waits included).
@@ -109,6 +119,10 @@ describe('shared pools', () => {
     assert.equal(joined.length, 5);
     assert.deepEqual(granted, joined, 'granted in the order they queued');
     assert.deepEqual(await store.read('load-wh'), { holders: [], waiters: [] });
+    // The run log says who waited, at which place, and for how long (what logs --follow and the console show).
+    const said = runLog.filter((l) => ids.includes(l.runId)).map((l) => l.msg.replace(/after \d+s/, 'after Ns'));
+    assert.deepEqual(said.filter((m) => m.includes('waiting')).sort(), ['load waiting for pool load-wh (position 1)', 'load waiting for pool load-wh (position 2)', 'load waiting for pool load-wh (position 3)']);
+    assert.deepEqual(said.filter((m) => m.includes('got a slot')), Array.from({ length: 3 }, () => 'load got a slot of pool load-wh after Ns in its queue'));
   });
 
   test('a timed-out holder, a failed one and a cancelled waiter all give their place back; the last waiter runs', async () => {

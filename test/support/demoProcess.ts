@@ -46,12 +46,12 @@ export interface DemoProcess {
   /** Everything the demo printed so far (stdout). */
   output(): string;
   /** `POST /api/demo/control`: switch the stand-ins at runtime. */
-  control(body: { failStep?: 'export' | 'load' | 'transform' | null; exportDelayMs?: number | null; as?: 'reader' | 'operator' | null }): Promise<void>;
+  control(body: { failStep?: 'export' | 'load' | 'transform' | null; exportDelayMs?: number | null; as?: string | null }): Promise<void>;
   stop(): Promise<void>;
 }
 
 /** `as`: emulate App Service sign-in as that local user (`--as`); `args`: more demo flags. */
-export async function startDemo(options: { env?: Record<string, string>; readyTimeoutMs?: number; as?: 'reader' | 'operator'; args?: readonly string[] } = {}): Promise<DemoProcess> {
+export async function startDemo(options: { env?: Record<string, string>; readyTimeoutMs?: number; as?: string; args?: readonly string[] } = {}): Promise<DemoProcess> {
   const key = 'demo-key';
   const child = track(
     spawn(process.execPath, ['--import', 'tsx', 'scripts/demo.ts', '--serve', '--port', '0', '--key', key, ...(options.as ? ['--as', options.as] : []), ...(options.args ?? [])], {

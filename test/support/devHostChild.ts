@@ -22,11 +22,14 @@ async function main(): Promise<void> {
   const { DevHost } = await import('../../src/devhost');
   const { seedCatalog } = await import('./changedCatalog');
   const variant = process.env['DEVHOST_CATALOG'];
+  // DEVHOST_POOLED=1: the restart test's two pipelines sharing a one-slot pool (pooledCatalog.ts).
+  const { pooledCatalog } = await import('./pooledCatalog');
   useServices(
     await createServices({
       ...(variant === 'v1' || variant === 'v2' ? { catalog: seedCatalog(variant) } : {}),
       credential: standInCredential,
       secretClientOptions: standInClientOptions({ ca }),
+      ...(process.env['DEVHOST_POOLED'] === '1' ? { catalog: pooledCatalog() } : {}),
     }),
   );
   const host = await DevHost.start({

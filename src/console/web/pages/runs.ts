@@ -36,12 +36,12 @@ export function RunsPage({ location }: { location: Location }) {
     </form>
     <${ProblemBox} error=${error} />
     <div class="scroll"><table class="runs">
-      <thead><tr><th scope="col">Run</th><th scope="col">Status</th><th scope="col">Project</th><th scope="col">Pipeline</th><th scope="col">Tags</th><th scope="col">Started by</th><th scope="col">Created</th><th scope="col">Duration</th></tr></thead>
+      <thead><tr><th scope="col">Run</th><th scope="col">Status</th><th scope="col">Pipeline</th><th scope="col">Started by</th><th scope="col">Created</th><th scope="col">Duration</th><th scope="col">Project</th><th scope="col">Tags</th></tr></thead>
       <tbody>${data?.runs.map((r) => html`<tr key=${r.runId}>
         <th scope="row"><a href=${href(['runs', r.runId])}><${Shown} text=${r.runId} /></a></th>
-        <td><${Status} status=${r.status} /></td><td><${Shown} text=${r.project ?? 'default'} /></td><td><${Shown} text=${r.pipeline} /></td>
-        <td>${(r.tags ?? []).map((t) => html`<a class="tag" href=${href(['runs'], { ...filters, tag: t, cursor: undefined })}><${Shown} text=${t} /></a> `)}</td><td><${Shown} text=${startedBy(r.trigger)} /></td>
-        <td>${when(r.createdAt)}</td><td>${duration(r.durationSeconds)}</td></tr>`)}</tbody>
+        <td><${Status} status=${r.status} /></td><td><${Shown} text=${r.pipeline} /></td><td><${Shown} text=${startedBy(r.trigger)} /></td>
+        <td>${when(r.createdAt)}</td><td>${duration(r.durationSeconds)}</td><td><${Shown} text=${r.project ?? 'default'} /></td>
+        <td>${(r.tags ?? []).map((t) => html`<a class="tag" href=${href(['runs'], { ...filters, tag: t, cursor: undefined })}><${Shown} text=${t} /></a> `)}</td></tr>`)}</tbody>
     </table></div>
     ${data?.partial ? html`<p class="muted">This page stopped after searching ${data.runs.length === 0 ? 'the latest runs without a match' : 'part of the history'}; the next page searches older runs.</p>` : data && data.runs.length === 0 ? html`<p class="muted">No runs match.</p>` : null}
     <nav class="pager" aria-label="Pages">

@@ -15,6 +15,7 @@ import { callerLabel, type Access, type Caller } from '../auth/roles';
 import { openApiDocument } from './openapi';
 import { backfillHandlers } from '../backfill/routes';
 import { approvalHandlers } from '../steps/approval/routes';
+import { triggerHandlers } from '../triggers/routes';
 import { emptyBody, listRunsQuery, logsQuery, rerunBody, slotsQuery, startRunBody } from './schemas';
 import type { ApiDeps } from './ports';
 import { API_HEADERS, ApiProblem, conflict, notFound, problemResponse } from './problem';
@@ -56,6 +57,7 @@ export const ROUTE_TABLE = [
   { name: 'approveStep', methods: ['POST'], route: 'runs/{runId}/steps/{stepId}/approve', authLevel: 'function', access: 'operate' },
   { name: 'rejectStep', methods: ['POST'], route: 'runs/{runId}/steps/{stepId}/reject', authLevel: 'function', access: 'operate' },
   { name: 'listApprovals', methods: ['GET'], route: 'approvals', authLevel: 'function', access: 'read' },
+  { name: 'triggerHistory', methods: ['GET'], route: 'pipelines/{name}/triggers/{trigger}/history', authLevel: 'function', access: 'read' },
   { name: 'whoAmI', methods: ['GET'], route: 'me', authLevel: 'function', access: 'signedIn' },
   { name: 'health', methods: ['GET'], route: 'health', authLevel: 'function', access: 'read' },
   { name: 'openApi', methods: ['GET'], route: 'openapi.json', authLevel: 'anonymous', access: 'public' },
@@ -340,6 +342,7 @@ export function createRoutes(deps: ApiDeps): Route[] {
   const backfill = backfillHandlers(deps);
   const approval = approvalHandlers(deps);
   const handlers: Record<RouteName, Route['handle']> = {
+    triggerHistory: triggerHandlers(deps).history,
     approveStep: approval.approve,
     rejectStep: approval.reject,
     listApprovals: approval.listWaiting,

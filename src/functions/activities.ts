@@ -8,6 +8,7 @@ import { registerActivity, registerClientActivity } from '../app/registry';
 import { notifyStepDone } from '../activities/notifyStepDone';
 import { reconcileRun } from '../activities/reconcileRun';
 import { advanceBackfillActivity } from '../backfill/activity';
+import { startDownstreamRuns } from '../triggers/activity';
 import { ADVANCE_BACKFILL_ACTIVITY } from '../backfill/types';
 import type { StepActivities, UserStepHandler } from '../activities';
 import { createAppStepActivities } from '../activities/fromConfig';
@@ -35,7 +36,11 @@ export function registerStepActivities(): void {
   registerActivity(ACTIVITY_NAMES.startStep, async (input: unknown) => (await activities()).startStep(input));
   registerActivity(ACTIVITY_NAMES.pollStep, async (input: unknown) => (await activities()).pollStep(input));
   registerActivity(ACTIVITY_NAMES.cancelStep, async (input: unknown) => (await activities()).cancelStep(input));
-  registerActivity(ACTIVITY_NAMES.finishRun, async (input: unknown) => (await activities()).finishRun(input));
+  // With a Durable client: a succeeded run starts the runs its "pipeline succeeded" triggers owe (src/triggers).
+  registerClientActivity(ACTIVITY_NAMES.finishRun, async (input, client) => {
+    await (await activities()).finishRun(input);
+    await startDownstreamRuns(input, client, await appServices());
+  });
   registerClientActivity(ACTIVITY_NAMES.notifyStepDone, (input, client) => notifyStepDone(input, client));
   registerClientActivity(ACTIVITY_NAMES.reconcileRun, async (input, client) => reconcileRun(input, client, (await appServices()).store));
   registerClientActivity(ADVANCE_BACKFILL_ACTIVITY, async (input, client) => advanceBackfillActivity(input, client, await appServices()));

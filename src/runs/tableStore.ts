@@ -66,6 +66,7 @@ import {
 import { ensureTable, statusOf, type RunStoreTables } from './tables';
 import { BackfillStore } from '../backfill/store';
 import { ApprovalStore } from '../steps/approval/store';
+import { TriggerHistory } from '../triggers/history';
 
 export interface RunStoreOptions {
   readonly tables: RunStoreTables;
@@ -592,6 +593,11 @@ export class TableRunStore implements RunRecorder, SchedulerStore {
   /** Backfills, kept next to the slot ledger (src/backfill/store.ts). */
   backfills(): BackfillStore {
     return new BackfillStore(this.t.schedules, () => this.ready());
+  }
+
+  /** What each event trigger heard and did (src/triggers/history.ts). */
+  triggerHistory(): TriggerHistory {
+    return new TriggerHistory(this.t.schedules, () => this.ready());
   }
 
   /** Approval requests and decisions (src/steps/approval/store.ts). */

@@ -37,7 +37,7 @@ export class TriggerHistory {
     const out: TriggerEvent[] = [];
     const rows = this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter: `PartitionKey eq ${odataString(partition(pipeline, trigger))}` } });
     for await (const row of rows) {
-      const s = (k: string): string | undefined => (typeof row[k] === 'string' && row[k] !== '' ? (row[k] as string) : undefined);
+      const s = (k: string): string | undefined => (typeof row[k] === 'string' && row[k] !== '' ? (row[k]) : undefined);
       const outcome = s('outcome');
       out.push({
         pipeline, trigger, at: s('at') ?? '', source: s('source') ?? '',

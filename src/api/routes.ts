@@ -16,6 +16,7 @@ import { openApiDocument } from './openapi';
 import { backfillHandlers } from '../backfill/routes';
 import { approvalHandlers } from '../steps/approval/routes';
 import { triggerHandlers } from '../triggers/routes';
+import { eventGridHandler } from '../triggers/eventGrid';
 import { emptyBody, listRunsQuery, logsQuery, rerunBody, slotsQuery, startRunBody } from './schemas';
 import type { ApiDeps } from './ports';
 import { API_HEADERS, ApiProblem, conflict, notFound, problemResponse } from './problem';
@@ -57,6 +58,7 @@ export const ROUTE_TABLE = [
   { name: 'approveStep', methods: ['POST'], route: 'runs/{runId}/steps/{stepId}/approve', authLevel: 'function', access: 'operate' },
   { name: 'rejectStep', methods: ['POST'], route: 'runs/{runId}/steps/{stepId}/reject', authLevel: 'function', access: 'operate' },
   { name: 'listApprovals', methods: ['GET'], route: 'approvals', authLevel: 'function', access: 'read' },
+  { name: 'blobCreatedEvents', methods: ['POST'], route: 'events/blob-created', authLevel: 'function', access: 'events' },
   { name: 'triggerHistory', methods: ['GET'], route: 'pipelines/{name}/triggers/{trigger}/history', authLevel: 'function', access: 'read' },
   { name: 'whoAmI', methods: ['GET'], route: 'me', authLevel: 'function', access: 'signedIn' },
   { name: 'health', methods: ['GET'], route: 'health', authLevel: 'function', access: 'read' },
@@ -343,6 +345,7 @@ export function createRoutes(deps: ApiDeps): Route[] {
   const approval = approvalHandlers(deps);
   const handlers: Record<RouteName, Route['handle']> = {
     triggerHistory: triggerHandlers(deps).history,
+    blobCreatedEvents: eventGridHandler(deps),
     approveStep: approval.approve,
     rejectStep: approval.reject,
     listApprovals: approval.listWaiting,

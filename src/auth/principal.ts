@@ -23,7 +23,8 @@ export interface SignedInUser {
   readonly identityProvider: string;
 }
 
-const NAME_CLAIMS = ['preferred_username', 'name', 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name', 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn'];
+// An application's token (Event Grid delivering events) names no user: its app id is its name.
+const NAME_CLAIMS = ['preferred_username', 'name', 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name', 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn', 'appid', 'azp'];
 
 /** The user in a header value, or undefined when it is not a well-formed principal. */
 export function decodePrincipal(header: string | null | undefined): SignedInUser | undefined {

@@ -3,9 +3,20 @@
  * a user who may run pipelines may see them. Function keys are shared automation secrets: they act
  * as Operate (the CLI and schedulers in other systems use them), and say so in the run records.
  */
-export const ROLES = { read: 'Pipelines.Read', operate: 'Pipelines.Operate' } as const;
+export const ROLES = {
+  read: 'Pipelines.Read',
+  operate: 'Pipelines.Operate',
+  /**
+   * Held by Event Grid's service principal only (assigned by infra/app/events.bicep): it may deliver
+   * blob-created events, nothing else. Event Grid's Entra-secured webhook delivery sends a token for
+   * the app's registration carrying this role ("Deliver events to Microsoft Entra protected
+   * endpoints", learn.microsoft.com/azure/event-grid/secure-webhook-delivery).
+   */
+  events: 'Pipelines.Events',
+} as const;
 
-export type Access = 'public' | 'signedIn' | 'read' | 'operate';
+/** `events`: Event Grid's deliveries (the key door, or a principal with the Pipelines.Events role). */
+export type Access = 'public' | 'signedIn' | 'read' | 'operate' | 'events';
 
 /** Who made a request, as recorded on the runs they start or cancel. */
 export interface Caller {

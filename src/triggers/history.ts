@@ -4,6 +4,7 @@
  * schedules table, partition `trigger~<pipeline>~<trigger>`, newest first by row key. Events that
  * match no trigger are logged (`trigger.unmatched`), not stored: nothing owns them.
  */
+import { randomBytes } from 'node:crypto';
 import type { TableClient } from '@azure/data-tables';
 import { encodeKeyPart, invertedTime, odataString, SEP } from '../runs/keys';
 
@@ -27,7 +28,8 @@ export class TriggerHistory {
 
   async record(event: TriggerEvent): Promise<void> {
     await this.ready();
-    const rowKey = `${invertedTime(Date.parse(event.at))}${SEP}${encodeKeyPart(event.runId ?? event.source).slice(0, 200)}${SEP}${event.outcome}`;
+    // Two deliveries of one event in the same millisecond are two lines of history: a random tail keeps both.
+    const rowKey = `${invertedTime(Date.parse(event.at))}${SEP}${encodeKeyPart(event.runId ?? event.source).slice(0, 200)}${SEP}${event.outcome}${SEP}${randomBytes(4).toString('hex')}`;
     const props = Object.fromEntries(Object.entries({ ...event }).filter(([, v]) => v !== undefined)) as Record<string, string>;
     await this.table.upsertEntity({ partitionKey: partition(event.pipeline, event.trigger), rowKey, ...props }, 'Replace');
   }

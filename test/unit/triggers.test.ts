@@ -79,3 +79,26 @@ void describe('pipeline succeeded: exactly once per upstream run', () => {
     assert.equal(await fireDownstream({ ...ended, run: { ...ended.run, status: 'failed' as const } }, catalog, ports), 0);
   });
 });
+
+void describe('cost of triggers and waits', () => {
+  void test('a blob trigger and waiting steps get their own lines, counted from the definitions', async () => {
+    const { estimateMonthlyCost, readInfraParameters, seedRunMeasurement, shippedPrices } = await import('../../src/cost');
+    const landing: PipelineInput = {
+      name: 'landing', title: 'Landing', parameters: { day: { type: 'date' } },
+      triggers: [{ name: 'done', blobCreated: { container: 'exports', path: 'daily/{day}/done.json' } }],
+      steps: [
+        { id: 'wait', kind: 'waitFor', blob: { container: 'https://a.blob.core.windows.net/c', path: 'x' }, checkEvery: { initial: '1m', factor: 2, max: '15m' } },
+        { id: 'ok', kind: 'approval', dependsOn: ['wait'] },
+      ],
+    };
+    const catalog = loadCatalog([landing]);
+    const e = estimateMonthlyCost({ pipelines: catalog.pipelines, infra: await readInfraParameters('.'), measurement: seedRunMeasurement(), prices: shippedPrices() });
+    const grid = e.lines.find((l) => l.name === 'Event Grid (blob-created triggers)');
+    assert.match(grid?.basis ?? '', /1 blob triggers × 31 events .* = 93; 100,000 free/);
+    assert.equal(grid?.monthly, 0);
+    const waits = e.lines.find((l) => l.name === 'Waiting steps (waitFor, approval)');
+    // 60 min: waitFor checks at 0, 1, 3, 7, 15, 30, 45, 60 min = 8; approval every 60 s = 61.
+    assert.match(waits?.basis ?? '', /landing\.wait: 31 runs × 8 checks, landing\.ok: 31 runs × 61 checks .* = 2,139 checks/);
+    assert.ok((waits?.monthly ?? 0) > 0);
+  });
+});

@@ -20,20 +20,13 @@ import { fillTemplate } from '../../pipelines/runValues';
 import { resolveValue } from '../../secrets/types';
 import type { AdapterFor, StepContext } from '../adapter';
 import type { StepOutcome } from '../protocol';
+import { nextCheckSeconds } from './backoff';
 import type { WaitForStep } from './schema';
 
 export interface WaitForAdapterDeps {
   readonly credential?: TokenCredential;
   readonly managedIdentityClientId?: string;
   readonly fetch?: Fetch;
-}
-
-/** Seconds before check number `checks + 1` (the first check is at the start). */
-export function nextCheckSeconds(step: Pick<WaitForStep, 'checkEvery'>, checks: number): number {
-  const every = step.checkEvery;
-  if (typeof every === 'number') return every;
-  const grown = every.initial * every.factor ** Math.max(0, checks - 1);
-  return Math.round(Math.min(grown, every.max ?? Number.POSITIVE_INFINITY));
 }
 
 export function createWaitForAdapter(deps: WaitForAdapterDeps = {}): AdapterFor<'waitFor'> {

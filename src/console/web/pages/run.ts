@@ -4,7 +4,8 @@
  * follow, and Cancel / Rerun from failed / Rerun from a step for operators.
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { get, post, type LogLineJson, type Me, type RunJson, type StepJson } from '../api';
+import { get, post, type ApprovalJson, type LogLineJson, type Me, type RunJson, type StepJson } from '../api';
+import { DecisionButtons } from './waiting';
 import { keepingLines, oneLine } from '../../../core/visibleText';
 import { ConfirmButton, ProblemBox, Shown, Status, useLoad } from '../components';
 import { duration, html, masked, startedBy, utc, when } from '../html';
@@ -25,6 +26,7 @@ export function RunPage({ runId, me }: { runId: string; me: Me }) {
     <h1>Run <code><${Shown} text=${runId} /></code> ${run ? html`<${Status} status=${run.status} />` : null}</h1>
     <${ProblemBox} error=${error} />
     ${run ? html`<${Summary} run=${run} me=${me} />
+      ${TERMINAL.has(run.status) ? null : html`<${Waiting} run=${run} me=${me} onDone=${() => { setFast(true); reload(); }} />`}
       <${Actions} run=${run} me=${me} onDone=${() => { setFast(true); reload(); }} />
       <h2>Timeline</h2><${Timeline} run=${run} />
       <h2>Steps</h2><${StepDetails} run=${run} />
@@ -35,7 +37,7 @@ export function RunPage({ runId, me }: { runId: string; me: Me }) {
 function Summary({ run, me }: { run: RunJson; me: Me }) {
   return html`<dl class="facts">
     <dt>Pipeline</dt><dd><a href=${href(['runs'], { pipeline: run.pipeline })}><${Shown} text=${run.pipeline} /></a></dd>
-    <dt>Started by</dt><dd><${Shown} text=${startedBy(run.trigger)} /></dd>
+    <dt>Started by</dt><dd><${Shown} text=${startedBy(run.trigger)} />${triggerLink(run)}</dd>
     <dt>Created</dt><dd>${when(run.createdAt)} <span class="muted">${utc(run.createdAt)}</span></dd>
     <dt>Duration</dt><dd>${duration(run.durationSeconds)}</dd>
     ${run.pipelineAttempt && run.pipelineAttempt > 1 ? html`<dt>Pipeline attempt</dt><dd>${run.pipelineAttempt} (pipeline-level retry)</dd>` : null}
@@ -47,6 +49,27 @@ function Summary({ run, me }: { run: RunJson; me: Me }) {
       ? html`<a href=${me.appInsightsUrl} target="_blank" rel="noopener">Application Insights</a> <span class="muted">(traces where customDimensions.runId == "${run.runId}")</span>`
       : html`<span class="muted">Application Insights not configured (APPLICATIONINSIGHTS_PORTAL_URL)</span>`}</dd>
   </dl>`;
+}
+
+/** Where the run came from, linked: its backfill, the upstream run, the slot history of its schedule. */
+function triggerLink(run: RunJson) {
+  const t = run.trigger;
+  if (!t?.origin) return null;
+  if (t.kind === 'backfill') return html` · <a href=${href(['backfills', t.origin])}>backfill ${t.origin}</a>`;
+  if (t.kind === 'pipeline' || t.kind === 'rerun') return html` · <a href=${href(['runs', t.origin])}>${t.kind === 'pipeline' ? 'upstream run' : 'source run'}</a>`;
+  if (t.kind === 'schedule') return html` · <a href=${href(['pipelines', run.pipeline, 'schedules', t.origin])}>schedule history</a>`;
+  return null;
+}
+
+/** Approval steps of this run that wait for a decision: what they ask, and the buttons for operators. */
+function Waiting({ run, me, onDone }: { run: RunJson; me: Me; onDone: () => void }) {
+  const waiting = useLoad(() => get<{ waiting: ApprovalJson[] }>('approvals'), `approvals:${run.runId}:${run.status}`, 5000);
+  const mine = (waiting.data?.waiting ?? []).filter((w) => w.runId === run.runId);
+  if (mine.length === 0) return null;
+  return html`<div class="waiting" role="region" aria-label="Waiting for approval">${mine.map((w) => html`<p key=${w.stepId}>
+    <strong>Step ${w.stepId} waits for approval</strong> since ${utc(w.since)}${w.until ? ` (until ${utc(w.until)})` : ''}: <${Shown} text=${w.message} />
+    ${w.approvers ? html` <span class="muted">Approvers: ${w.approvers.join(', ')}</span>` : null}
+    ${me.canOperate ? html` <${DecisionButtons} runId=${run.runId} stepId=${w.stepId} onDone=${() => { waiting.reload(); onDone(); }} />` : null}</p>`)}</div>`;
 }
 
 function Actions({ run, me, onDone }: { run: RunJson; me: Me; onDone: () => void }) {

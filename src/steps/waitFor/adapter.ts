@@ -14,7 +14,7 @@ import { PermanentError, TransientError } from '../../core/errors';
 import type { Json, JsonObject } from '../../core/json';
 import { blobProperties, blobUrl, stripQuery } from '../../azure/blob';
 import { send, type Fetch } from '../../azure/http';
-import { createTokenSource, defaultCredential, type TokenCredential, type TokenSource } from '../../azure/tokens';
+import { lazyTokenSource, type TokenCredential } from '../../azure/tokens';
 import { valueAtPath } from '../../pipelines/outputRef';
 import { fillTemplate } from '../../pipelines/runValues';
 import { resolveValue } from '../../secrets/types';
@@ -31,11 +31,7 @@ export interface WaitForAdapterDeps {
 
 export function createWaitForAdapter(deps: WaitForAdapterDeps = {}): AdapterFor<'waitFor'> {
   const fetchImpl: Fetch = deps.fetch ?? ((input, init) => fetch(input, init));
-  let tokens: TokenSource | undefined;
-  const lazyTokens: TokenSource = {
-    token: (scope) => (tokens ??= createTokenSource(deps.credential ?? defaultCredential(deps.managedIdentityClientId))).token(scope),
-    forget: (scope) => tokens?.forget(scope),
-  };
+  const lazyTokens = lazyTokenSource(deps);
 
   /** One check: the output when the condition holds, else undefined. */
   async function met(step: WaitForStep, ctx: StepContext): Promise<{ output: JsonObject; what: string } | undefined> {

@@ -103,6 +103,15 @@ param authClientSecretName string = 'easyauth-client-secret'
 @description('Turn every change (run, cancel, rerun, pause, resume) off for everyone, keys included.')
 param readOnly bool = false
 
+@description('Resource id of the storage account whose blob-created events start pipelines (blobCreated triggers, docs/triggers.md); empty deploys no Event Grid resources. Needs authClientId: delivery is Entra-authenticated, with no key.')
+param eventsStorageAccountId string = ''
+
+@description('Region of that storage account (its system topic lives there); empty = location.')
+param eventsLocation string = ''
+
+@description('Containers the blobCreated triggers name (durable-pipelines validate lists them); only their events are delivered.')
+param eventsContainers array = []
+
 @description('Maximum Function App instances.')
 @minValue(1)
 @maxValue(1000)
@@ -284,6 +293,19 @@ module functionApp 'app/functionApp.bicep' = {
   }
   // The host starts as soon as the app exists: its identity must already hold the storage roles.
   dependsOn: [rbac]
+}
+
+module events 'app/events.bicep' = if (!empty(eventsStorageAccountId) && !empty(authClientId) && !empty(eventsContainers)) {
+  name: '${uniqueString(deployment().name, location)}-events'
+  params: {
+    name: 'evgt-${token}'
+    location: empty(eventsLocation) ? location : eventsLocation
+    tags: tags
+    sourceStorageAccountId: eventsStorageAccountId
+    containers: eventsContainers
+    functionAppHostName: functionApp.outputs.defaultHostName
+    authClientId: authClientId
+  }
 }
 
 module workbook 'app/workbook.bicep' = {

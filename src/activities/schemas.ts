@@ -10,7 +10,7 @@ const jsonObject = z.record(z.string(), z.json());
 
 // Loose on purpose: a field added to RunTrigger later must not fail every step of running runs.
 export const triggerSchema = z.looseObject({
-  kind: z.enum(['manual', 'schedule', 'rerun', 'api', 'backfill']),
+  kind: z.enum(['manual', 'schedule', 'rerun', 'api', 'backfill', 'pipeline', 'event']),
   origin: z.string().optional(),
   scheduledFor: z.string().optional(),
   requestedAt: z.string().optional(),

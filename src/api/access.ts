@@ -53,6 +53,11 @@ export function admit(door: Door, access: Access, request: Pick<ApiRequest, 'met
       ? 'sign in at /.auth/login/aad'
       : 'App Service Authentication is off (WEBSITE_AUTH_ENABLED is not True): the console door trusts no principal; use a function key on /api/…, or, locally, emulate a sign-in with `npm run demo -- --serve --as operator` or `npm run dev -- --as operator`');
   }
+  if (access === 'events') {
+    // Event Grid, not a browser: no cross-site checks; only the role assigned to its service principal.
+    if (!user.roles.includes(ROLES.events)) throw forbidden(user.name, ROLES.events);
+    return { kind: 'user', name: user.name, canRead: false, canOperate: false };
+  }
   const caller = userCaller(user.name, user.roles, projectGrants([...user.roles, ...(user.groups ?? [])], projects));
   refuseCrossSiteRead(request);
   const grants = Object.values(caller.projects ?? {});

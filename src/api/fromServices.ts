@@ -58,7 +58,7 @@ export function apiDeps(services: AppServices, durable: DurableControl): ApiDeps
     now: services.now,
     randomSuffix,
     schedulerEnabled: services.config.SCHEDULER_ENABLED,
-    ...(services.store ? { backfills: services.store.backfills(), slotLedger: services.store, approvals: services.store.approvals() } : {}),
+    ...(services.store ? { backfills: services.store.backfills(), slotLedger: services.store, approvals: services.store.approvals(), triggerHistory: services.store.triggerHistory() } : {}),
     ...consoleLinks(),
     ...(services.config.PUBLIC_BASE_URL ? { baseUrl: services.config.PUBLIC_BASE_URL.replace(/\/+$/, '') } : {}),
   };

@@ -6,6 +6,8 @@ import { z } from 'zod';
 import { listRunsQuery, logsQuery, rerunBody, slotsQuery, startRunBody } from './schemas';
 import { listBackfillsQuery, startBackfillBody } from '../backfill/routes';
 import { decisionBody } from '../steps/approval/routes';
+import { triggerHistoryQuery } from '../triggers/routes';
+import { eventGridBody } from '../triggers/eventGrid';
 
 const problem = { description: 'Problem details (RFC 9457)', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } };
 const ok = (description: string) => ({ description, content: { 'application/json': { schema: { type: 'object' } } } });
@@ -59,6 +61,8 @@ export function openApiDocument(): object {
       '/backfills/{backfillId}/cancel': { post: { summary: 'Cancel a backfill: queued slots are dropped, running runs asked to cancel', parameters: [pathParam('backfillId')], responses: { 202: ok('Cancelling'), 404: problem, 409: problem } } },
       '/runs/{runId}/steps/{stepId}/approve': { post: { summary: 'Approve a step waiting for approval (Operate; the step\'s approvers only, when it names them); the first decision wins', parameters: [pathParam('runId'), pathParam('stepId')], requestBody: body(decisionBody), responses: { 200: ok('The decision'), 403: problem, 404: problem, 409: problem } } },
       '/runs/{runId}/steps/{stepId}/reject': { post: { summary: 'Reject a step waiting for approval: it fails, naming who and why', parameters: [pathParam('runId'), pathParam('stepId')], requestBody: body(decisionBody), responses: { 200: ok('The decision'), 403: problem, 404: problem, 409: problem } } },
+      '/pipelines/{name}/triggers/{trigger}/history': { get: { summary: 'What an event trigger heard and did, newest first: started, duplicate, failed (with reasons and run ids)', parameters: [pathParam('name'), pathParam('trigger'), ...queryParameters(triggerHistoryQuery)], responses: { 200: ok('{ events }'), 400: problem, 404: problem } } },
+      '/events/blob-created': { post: { summary: "Event Grid webhook for Microsoft.Storage.BlobCreated (subscription validation handshake; Event Grid schema); starts each matching blob trigger's run once per blob version", requestBody: body(eventGridBody), responses: { 200: ok('{ validationResponse } or { results }'), 400: problem, 503: ok('Some runs could not start: Event Grid retries') } } },
       '/approvals': { get: { summary: 'Steps waiting for a decision, oldest first', responses: { 200: ok('{ waiting }') } } },
       '/me': { get: { summary: 'Who is calling and what they may do ({ name, kind, canRead, canOperate, readOnly })', responses: { 200: ok('The caller'), 401: problem } } },
       '/runs': { get: { summary: 'List runs, newest first', parameters: queryParameters(listRunsQuery), responses: { 200: ok('{ runs, nextCursor }'), 400: problem } } },

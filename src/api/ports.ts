@@ -12,6 +12,7 @@ import type { RunStatus } from '../engine/types';
 import type { ScheduleState, SlotEntry } from '../scheduler/ports';
 import type { BackfillStore } from '../backfill/store';
 import type { ApprovalStore } from '../steps/approval/store';
+import type { TriggerHistory } from '../triggers/history';
 import type { AttemptRecord, LogLine, RunRecord } from '../runs/recorder';
 
 export interface RunPage {
@@ -97,5 +98,7 @@ export interface ApiDeps {
   readonly backfills?: BackfillStore;
   /** Approval requests and decisions (src/steps/approval); absent without a run store. */
   readonly approvals?: ApprovalStore;
+  /** What each event trigger heard and did (src/triggers/history.ts). */
+  readonly triggerHistory?: TriggerHistory;
   readonly slotLedger?: { getSlot(pipeline: string, schedule: string, slot: string): Promise<SlotEntry | undefined> };
 }

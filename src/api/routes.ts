@@ -19,6 +19,8 @@ import { callerLabel, mayOperate, readableProjects, type Access, type Caller } f
 import { openApiDocument } from './openapi';
 import { backfillHandlers } from '../backfill/routes';
 import { approvalHandlers } from '../steps/approval/routes';
+import { triggerHandlers } from '../triggers/routes';
+import { eventGridHandler } from '../triggers/eventGrid';
 import { projectOfRun, requireOperate, requireRead } from './projectScope';
 import { emptyBody, listPipelinesQuery, listRunsQuery, logsQuery, REPEATABLE_FILTERS, rerunBody, slotsQuery, startRunBody } from './schemas';
 import type { ApiDeps, HealthCheck } from './ports';
@@ -65,6 +67,8 @@ export const ROUTE_TABLE = [
   { name: 'approveStep', methods: ['POST'], route: 'runs/{runId}/steps/{stepId}/approve', authLevel: 'function', access: 'operate' },
   { name: 'rejectStep', methods: ['POST'], route: 'runs/{runId}/steps/{stepId}/reject', authLevel: 'function', access: 'operate' },
   { name: 'listApprovals', methods: ['GET'], route: 'approvals', authLevel: 'function', access: 'read' },
+  { name: 'blobCreatedEvents', methods: ['POST'], route: 'events/blob-created', authLevel: 'function', access: 'events' },
+  { name: 'triggerHistory', methods: ['GET'], route: 'pipelines/{name}/triggers/{trigger}/history', authLevel: 'function', access: 'read' },
   { name: 'whoAmI', methods: ['GET'], route: 'me', authLevel: 'function', access: 'signedIn' },
   { name: 'health', methods: ['GET'], route: 'health', authLevel: 'function', access: 'read' },
   { name: 'openApi', methods: ['GET'], route: 'openapi.json', authLevel: 'anonymous', access: 'public' },
@@ -483,6 +487,8 @@ export function createRoutes(deps: ApiDeps): Route[] {
   const backfill = backfillHandlers(deps);
   const approval = approvalHandlers(deps);
   const handlers: Record<RouteName, Route['handle']> = {
+    triggerHistory: triggerHandlers(deps).history,
+    blobCreatedEvents: eventGridHandler(deps),
     approveStep: approval.approve,
     rejectStep: approval.reject,
     listApprovals: approval.listWaiting,

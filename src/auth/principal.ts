@@ -28,7 +28,8 @@ export interface SignedInUser {
 /** Claim types Entra group ids arrive as: the v2 token's `groups`, or its WS-Fed name. */
 const GROUP_CLAIMS = ['groups', 'http://schemas.microsoft.com/ws/2008/06/identity/claims/groups'];
 
-const NAME_CLAIMS = ['preferred_username', 'name', 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name', 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn'];
+// An application's token (Event Grid delivering events) names no user: its app id is its name.
+const NAME_CLAIMS = ['preferred_username', 'name', 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name', 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn', 'appid', 'azp'];
 
 /** The user in a header value, or undefined when it is not a well-formed principal. */
 export function decodePrincipal(header: string | null | undefined): SignedInUser | undefined {

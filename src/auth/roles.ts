@@ -5,9 +5,20 @@
  * run records. Besides the global roles, a project's own roles (or groups) grant read or operate on
  * that project only (src/projects/access.ts).
  */
-export const ROLES = { read: 'Pipelines.Read', operate: 'Pipelines.Operate' } as const;
+export const ROLES = {
+  read: 'Pipelines.Read',
+  operate: 'Pipelines.Operate',
+  /**
+   * Held by Event Grid's service principal only (assigned by infra/app/events.bicep): it may deliver
+   * blob-created events, nothing else. Event Grid's Entra-secured webhook delivery sends a token for
+   * the app's registration carrying this role ("Deliver events to Microsoft Entra protected
+   * endpoints", learn.microsoft.com/azure/event-grid/secure-webhook-delivery).
+   */
+  events: 'Pipelines.Events',
+} as const;
 
-export type Access = 'public' | 'signedIn' | 'read' | 'operate';
+/** `events`: Event Grid's deliveries (the key door, or a principal with the Pipelines.Events role). */
+export type Access = 'public' | 'signedIn' | 'read' | 'operate' | 'events';
 
 /** Who made a request, as recorded on the runs they start or cancel. */
 export interface Caller {

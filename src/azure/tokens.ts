@@ -56,6 +56,18 @@ export function createTokenSource(credential: TokenCredential, now: () => number
   };
 }
 
+/**
+ * A token source built on first use: a step kind that may never need an Azure identity (a dbt
+ * Cloud runner, an HTTP wait) does not make one at load.
+ */
+export function lazyTokenSource(identity: { readonly credential?: TokenCredential; readonly managedIdentityClientId?: string }): TokenSource {
+  let tokens: TokenSource | undefined;
+  return {
+    token: (scope) => (tokens ??= createTokenSource(identity.credential ?? defaultCredential(identity.managedIdentityClientId))).token(scope),
+    forget: (scope) => tokens?.forget(scope),
+  };
+}
+
 /** `https://management.azure.com/.default` for the public cloud; the same shape for sovereign clouds. */
 export function scopeFor(baseUrl: string): string {
   return `${new URL(baseUrl).origin}/.default`;

@@ -296,6 +296,20 @@ export function buildProgram(print_: Out = (l) => console.log(l), setExit: (code
       );
     });
 
+  program
+    .command('triggers')
+    .description('event triggers: history')
+    .command('history <pipeline> <trigger>')
+    .description('what a trigger heard and did, newest first: started, duplicate, failed')
+    .option('--limit <n>', 'how many events (1–1000)', '20')
+    .action(async (pipeline: string, trigger: string, opts: { limit: string }) => {
+      const h = await client().get<{ events: { at: string; source: string; outcome: string; runId?: string; reason?: string }[] }>(
+        `pipelines/${encodeURIComponent(pipeline)}/triggers/${encodeURIComponent(trigger)}/history`,
+        { limit: opts.limit },
+      );
+      print(h, () => (h.events.length === 0 ? inLine`${pipeline}/${trigger}: no event yet` : table(['AT', 'OUTCOME', 'RUN', 'SOURCE', 'REASON'], h.events.map((e) => [e.at, e.outcome, e.runId ?? '', e.source, e.reason ?? '']))));
+    });
+
   const schedules = program.command('schedules').description('schedules (prefect deployment schedules)');
   withProjectFilters(schedules.command('ls').description('every schedule with its next run'), 'schedules')
     .action(async (filters: ProjectFilters) => {

@@ -11,6 +11,7 @@ import { RETENTION_SCHEDULE } from '../scheduler/timerPlan';
 import { RATES } from './rates';
 import { deployedTriggerDesign, fmtCount, SECONDS_PER_MONTH, type ScheduleFires, type TriggerDesign } from './schedules';
 import { DEFAULT_ASSUMPTIONS, monthlyUsage, type CostAssumptions, type MonthlyUsage } from './usage';
+import { DEFAULT_TRIGGER_WAIT_ASSUMPTIONS, EVENT_GRID_OPS_PER_EVENT, triggerWaitUsage, type TriggerWaitAssumptions } from './triggersAndWaits';
 
 export { DEFAULT_ASSUMPTIONS, type CostAssumptions };
 
@@ -44,6 +45,7 @@ export interface EstimateInput {
   readonly prices: PriceTable;
   readonly trigger?: TriggerDesign;
   readonly assumptions?: Partial<CostAssumptions>;
+  readonly triggerWaitAssumptions?: Partial<TriggerWaitAssumptions>;
   readonly now?: Date;
 }
 
@@ -196,6 +198,26 @@ export function estimateMonthlyCost(input: EstimateInput): CostEstimate {
     infra.dbtUsePrivateRegistry ? p('containerRegistryBasicPerMonth') : 0,
     infra.dbtUsePrivateRegistry ? `dbtUsePrivateRegistry true: Basic registry ${unit('containerRegistryBasicPerMonth')}` : 'dbtUsePrivateRegistry false: public dbt image, no registry',
     infra.dbtUsePrivateRegistry ? ['containerRegistryBasicPerMonth'] : [],
+  );
+
+  // ── Triggers and waits ───────────────────────────────────────────────────────────────────────
+  const tw = triggerWaitUsage(input.pipelines, u.schedules, { ...DEFAULT_TRIGGER_WAIT_ASSUMPTIONS, ...input.triggerWaitAssumptions });
+  const ta = { ...DEFAULT_TRIGGER_WAIT_ASSUMPTIONS, ...input.triggerWaitAssumptions };
+  add(
+    'Event Grid (blob-created triggers)',
+    (Math.max(0, tw.eventGridOperations - p('eventGridFreeOperations')) / 1e6) * p('eventGridOperationsPerMillion'),
+    tw.blobTriggers === 0
+      ? 'no blob-created trigger: no Event Grid subscription is used'
+      : `${tw.blobTriggers} blob triggers × ${ta.blobEventsPerTriggerPerMonth} events (assumed: one landing a day) × ${EVENT_GRID_OPS_PER_EVENT} operations (ingress, advanced filter, delivery) = ${fmtCount(tw.eventGridOperations)}; ${fmtCount(p('eventGridFreeOperations'))} free; ${unit('eventGridOperationsPerMillion')}`,
+    ['eventGridOperationsPerMillion', 'eventGridFreeOperations'],
+  );
+  add(
+    'Waiting steps (waitFor, approval)',
+    (tw.executions / 1e6) * p('flexOnDemandExecutionsPerMillion') + tw.checks * a.billedSecondsPerActivePeriod * memGb * p('flexOnDemandGbSecond') + (storage ? q(tw.queueOps) + t(tw.tableOps) : 0),
+    tw.waits.length === 0
+      ? 'no waitFor or approval step'
+      : `${tw.waits.map((w) => `${w.pipeline}.${w.step}: ${fmtCount(w.runsPerMonth)} runs × ${w.checksPerRun} checks`).join(', ')} (each wait assumed ${ta.waitMinutesPerWait} min) = ${fmtCount(tw.checks)} checks; nothing runs between checks (durable timers). Each check: 2 executions (${unit('flexOnDemandExecutionsPerMillion')}, free grant not counted), ${a.billedSecondsPerActivePeriod} s × ${memGb} GB (${unit('flexOnDemandGbSecond')}), ${storage ? `${fmtCount(tw.queueOps / Math.max(tw.checks, 1))} queue + ${fmtCount(tw.tableOps / Math.max(tw.checks, 1))} table ops` : 'scheduler actions counted with the runs'}`,
+    ['flexOnDemandExecutionsPerMillion', 'flexOnDemandGbSecond', 'queueOperationsPer10k', 'tableTransactionsPer10k'],
   );
 
   const total = round4(lines.reduce((x, l) => x + l.monthly, 0));

@@ -44,6 +44,8 @@ export const PRICE_NAMES = [
   'containerAppsFreeGibSeconds',
   'containerRegistryBasicPerMonth',
   'durableTaskSchedulerActionsPerMillion',
+  'eventGridOperationsPerMillion',
+  'eventGridFreeOperations',
 ] as const;
 export type PriceName = (typeof PRICE_NAMES)[number];
 

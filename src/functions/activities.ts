@@ -13,6 +13,7 @@ import { notifyStepDone } from '../activities/notifyStepDone';
 import { reconcileRun } from '../activities/reconcileRun';
 import { stopSteps } from '../activities/stopSteps';
 import { advanceBackfillActivity } from '../backfill/activity';
+import { startDownstreamRuns } from '../triggers/activity';
 import { ADVANCE_BACKFILL_ACTIVITY } from '../backfill/types';
 import type { StepActivities, UserStepHandler } from '../activities';
 import { createAppStepActivities } from '../activities/fromConfig';
@@ -56,7 +57,11 @@ export function registerStepActivities(): void {
   registerActivity(ACTIVITY_NAMES.startStep, async (input: unknown, context) => (await activities()).startStep(input, callerOf(context)));
   registerActivity(ACTIVITY_NAMES.pollStep, async (input: unknown, context) => (await activities()).pollStep(input, callerOf(context)));
   registerClientActivity(ACTIVITY_NAMES.cancelStep, async (input, client, context) => (await activities()).cancelStep(input, callerOf(context), stopPollingWith(client)));
-  registerActivity(ACTIVITY_NAMES.finishRun, async (input: unknown, context) => (await activities()).finishRun(input, callerOf(context)));
+  // With a Durable client: a succeeded run starts the runs its "pipeline succeeded" triggers owe (src/triggers).
+  registerClientActivity(ACTIVITY_NAMES.finishRun, async (input, client, context) => {
+    await (await activities()).finishRun(input, callerOf(context));
+    await startDownstreamRuns(input, client, await appServices());
+  });
   registerClientActivity(ACTIVITY_NAMES.notifyStepDone, (input, client, context) => notifyStepDone(input, client, callerOf(context)));
   registerClientActivity(ACTIVITY_NAMES.reconcileRun, async (input, client, context) => reconcileRun(input, client, (await appServices()).store, callerOf(context)));
   registerClientActivity(ACTIVITY_NAMES.stopSteps, async (input, client, context) => stopSteps(input, client, (await appServices()).store, callerOf(context)));

@@ -71,6 +71,7 @@ import { ensureTable, statusOf, type RunStoreTables } from './tables';
 import { TablePoolStore } from '../pools/tableStore';
 import { BackfillStore } from '../backfill/store';
 import { ApprovalStore } from '../steps/approval/store';
+import { TriggerHistory } from '../triggers/history';
 
 export interface RunStoreOptions {
   readonly tables: RunStoreTables;
@@ -790,6 +791,11 @@ export class TableRunStore implements RunRecorder, RunGateReader, SchedulerStore
   /** Backfills, kept next to the slot ledger (src/backfill/store.ts). */
   backfills(): BackfillStore {
     return new BackfillStore(this.t.schedules, () => this.ready());
+  }
+
+  /** What each event trigger heard and did (src/triggers/history.ts). */
+  triggerHistory(): TriggerHistory {
+    return new TriggerHistory(this.t.schedules, () => this.ready());
   }
 
   /** Approval requests and decisions (src/steps/approval/store.ts). */

@@ -27,7 +27,7 @@ export type StepOutcome =
 
 /** Who or what started a run. */
 export interface RunTrigger {
-  readonly kind: 'manual' | 'schedule' | 'rerun' | 'api' | 'backfill';
+  readonly kind: 'manual' | 'schedule' | 'rerun' | 'api' | 'backfill' | 'pipeline' | 'event';
   /** Schedule name, rerun source run id, backfill id, API caller… */
   readonly origin?: string;
   /** The slot time (ISO) for scheduled runs. */

@@ -4,9 +4,9 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildProgram } from '../../src/cli/main';
 import { scheduledInstanceId } from '../../src/scheduler/slots';
-import { FUNCTION_KEY, startApp, type AppHarness } from '../support/appHarness';
+import { startApp, type AppHarness } from '../support/appHarness';
+import { runCli } from '../support/cliRun';
 
 interface BackfillJson {
   id: string;
@@ -24,17 +24,7 @@ void describe('backfill', () => {
   });
   after(() => app.stop());
 
-  const cli = async (...args: string[]): Promise<{ out: string; code: number }> => {
-    const lines: string[] = [];
-    let code = 0;
-    try {
-      await buildProgram((l) => lines.push(l), (c) => (code = c)).parseAsync(['node', 'durable-pipelines', '--url', app.baseUrl, '--key', FUNCTION_KEY, ...args]);
-    } catch (error) {
-      lines.push((error as Error).message);
-      code = (error as { exitCode?: number }).exitCode ?? 1;
-    }
-    return { out: lines.join('\n'), code };
-  };
+  const cli = (...args: string[]) => runCli(app.baseUrl, ...args);
   const ended = (id: string) => app.until(`backfill ${id} to end`, async () => {
     const b = await app.api<BackfillJson>('GET', `backfills/${id}`);
     return b.json.state === 'done' || b.json.state === 'cancelled' ? b.json : undefined;

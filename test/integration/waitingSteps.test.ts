@@ -7,11 +7,11 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { emulatedSignIn } from '../../scripts/signIn';
-import { buildProgram } from '../../src/cli/main';
 import { loadCatalog } from '../../src/pipelines/catalog';
 import { pipelineInputs } from '../../src/pipelines/definitions';
 import type { PipelineInput } from '../../src/pipelines/schema';
-import { FUNCTION_KEY, startApp, type AppHarness } from '../support/appHarness';
+import { startApp, type AppHarness } from '../support/appHarness';
+import { runCli } from '../support/cliRun';
 
 const gated: PipelineInput = {
   name: 'gated',
@@ -68,17 +68,7 @@ describe('steps that wait', () => {
       key: null,
       headers: { 'x-requested-with': 'durable-pipelines-console' },
     });
-  const cli = async (...args: string[]): Promise<{ out: string; code: number }> => {
-    const lines: string[] = [];
-    let code = 0;
-    try {
-      await buildProgram((l) => lines.push(l), (c) => (code = c)).parseAsync(['node', 'durable-pipelines', '--url', app.baseUrl, '--key', FUNCTION_KEY, ...args]);
-    } catch (error) {
-      lines.push((error as Error).message);
-      code = (error as { exitCode?: number }).exitCode ?? 1;
-    }
-    return { out: lines.join('\n'), code };
-  };
+  const cli = (...args: string[]) => runCli(app.baseUrl, ...args);
 
   test('waitFor checks at growing intervals while the file is missing, then the approval waits for an Operate user: a reader is refused, the first decision wins', async () => {
     const runId = await start('gated', { day: '2026-03-27' });

@@ -189,3 +189,32 @@ export interface SlotJson {
   readonly runId?: string;
   readonly lateBySeconds: number;
 }
+
+export interface BackfillJson {
+  readonly id: string;
+  readonly pipeline: string;
+  readonly schedule: string;
+  readonly from: string;
+  readonly to: string;
+  readonly mode: string;
+  readonly maxParallel: number;
+  readonly state: string;
+  readonly createdBy?: string;
+  readonly createdAt: string;
+  readonly cancelledBy?: string;
+  readonly counts: Readonly<Record<'queued' | 'starting' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'skipped', number>>;
+  readonly slots?: readonly { slot: string; local: string; dst?: string; state: string; runId: string | null; reason?: string }[];
+}
+
+export interface ApprovalJson {
+  readonly runId: string;
+  readonly pipeline: string;
+  readonly stepId: string;
+  readonly message: string;
+  readonly approvers: readonly string[] | null;
+  readonly since: string;
+  readonly until: string | null;
+  readonly decision: string | null;
+  readonly decidedBy: string | null;
+  readonly decidedAt: string | null;
+}

@@ -12,6 +12,8 @@ import { PipelinesPage } from './pages/pipelines';
 import { RunsPage } from './pages/runs';
 import { RunPage } from './pages/run';
 import { SlotsPage } from './pages/slots';
+import { BackfillPage, BackfillsPage } from './pages/backfills';
+import { WaitingPage } from './pages/waiting';
 
 function App() {
   const location = useLocation();
@@ -24,6 +26,9 @@ function App() {
     // whichever way it was reached — a link, a rerun, back/forward.
     if (first === 'runs' && second) page = html`<${RunPage} key=${second} runId=${second} me=${me.data} />`;
     else if (first === 'runs') page = html`<${RunsPage} location=${location} />`;
+    else if (first === 'backfills' && second) page = html`<${BackfillPage} key=${second} id=${second} me=${me.data} />`;
+    else if (first === 'backfills') page = html`<${BackfillsPage} />`;
+    else if (first === 'waiting') page = html`<${WaitingPage} me=${me.data} />`;
     else if (first === 'pipelines' && second && third === 'schedules' && fourth) page = html`<${SlotsPage} pipeline=${second} schedule=${fourth} />`;
     else page = html`<${PipelinesPage} me=${me.data} location=${location} />`;
   }
@@ -32,7 +37,7 @@ function App() {
     <a class="skip" href="#main">Skip to content</a>
     <header class="top">
       <a class="brand" href=${href(['pipelines'])}>durable-pipelines</a>
-      <nav aria-label="Main"><a href=${href(['pipelines'])} aria-current=${current('pipelines')}>Pipelines</a> <a href=${href(['runs'])} aria-current=${current('runs')}>Runs</a></nav>
+      <nav aria-label="Main"><a href=${href(['pipelines'])} aria-current=${current('pipelines')}>Pipelines</a> <a href=${href(['runs'])} aria-current=${current('runs')}>Runs</a> <a href=${href(['backfills'])} aria-current=${current('backfills')}>Backfills</a> <a href=${href(['waiting'])} aria-current=${current('waiting')}>Waiting</a></nav>
       <div class="who">${me.data ? html`<${Shown} text=${me.data.name} /> · ${me.data.canOperate ? 'operator' : me.data.readOnly ? 'read-only mode' : 'reader'} · <a href="/.auth/logout">Sign out</a>` : null}</div>
     </header>
     <main id="main" tabindex="-1">

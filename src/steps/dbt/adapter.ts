@@ -4,7 +4,7 @@
  */
 import type { JsonObject } from '../../core/json';
 import type { Fetch } from '../../azure/http';
-import { createTokenSource, defaultCredential, type TokenCredential, type TokenSource } from '../../azure/tokens';
+import { lazyTokenSource, type TokenCredential } from '../../azure/tokens';
 import { maskSecrets } from '../../logging/mask';
 import type { AdapterFor, StepContext } from '../adapter';
 import { createDbtCloudRunner } from './cloud';
@@ -22,12 +22,8 @@ export interface DbtAdapterDeps {
 
 export function createDbtAdapter(deps: DbtAdapterDeps = {}): AdapterFor<'dbt'> {
   const fetchImpl: Fetch = deps.fetch ?? ((input, init) => fetch(input, init));
-  let tokens: TokenSource | undefined;
   // Built on first use: a pipeline with only dbt Cloud steps never needs an Azure identity.
-  const lazyTokens: TokenSource = {
-    token: (scope) => (tokens ??= createTokenSource(deps.credential ?? defaultCredential(deps.managedIdentityClientId))).token(scope),
-    forget: (scope) => tokens?.forget(scope),
-  };
+  const lazyTokens = lazyTokenSource(deps);
   const cloud = createDbtCloudRunner({ fetch: fetchImpl });
   const job = createContainerAppsJobRunner({ fetch: fetchImpl, tokens: lazyTokens });
 

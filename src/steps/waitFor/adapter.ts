@@ -14,12 +14,13 @@ import { PermanentError, TransientError } from '../../core/errors';
 import type { Json, JsonObject } from '../../core/json';
 import { blobProperties, blobUrl, stripQuery } from '../../azure/blob';
 import { send, type Fetch } from '../../azure/http';
-import { createTokenSource, defaultCredential, type TokenCredential, type TokenSource } from '../../azure/tokens';
+import { lazyTokenSource, type TokenCredential } from '../../azure/tokens';
 import { valueAtPath } from '../../pipelines/outputRef';
 import { fillTemplate } from '../../pipelines/runValues';
 import { resolveValue } from '../../secrets/types';
 import type { AdapterFor, StepContext } from '../adapter';
 import type { StepOutcome } from '../protocol';
+import { nextCheckSeconds } from './backoff';
 import type { WaitForStep } from './schema';
 
 export interface WaitForAdapterDeps {
@@ -28,21 +29,9 @@ export interface WaitForAdapterDeps {
   readonly fetch?: Fetch;
 }
 
-/** Seconds before check number `checks + 1` (the first check is at the start). */
-export function nextCheckSeconds(step: Pick<WaitForStep, 'checkEvery'>, checks: number): number {
-  const every = step.checkEvery;
-  if (typeof every === 'number') return every;
-  const grown = every.initial * every.factor ** Math.max(0, checks - 1);
-  return Math.round(Math.min(grown, every.max ?? Number.POSITIVE_INFINITY));
-}
-
 export function createWaitForAdapter(deps: WaitForAdapterDeps = {}): AdapterFor<'waitFor'> {
   const fetchImpl: Fetch = deps.fetch ?? ((input, init) => fetch(input, init));
-  let tokens: TokenSource | undefined;
-  const lazyTokens: TokenSource = {
-    token: (scope) => (tokens ??= createTokenSource(deps.credential ?? defaultCredential(deps.managedIdentityClientId))).token(scope),
-    forget: (scope) => tokens?.forget(scope),
-  };
+  const lazyTokens = lazyTokenSource(deps);
 
   /** One check: the output when the condition holds, else undefined. */
   async function met(step: WaitForStep, ctx: StepContext): Promise<{ output: JsonObject; what: string } | undefined> {

@@ -4,7 +4,8 @@
  * follow, and Cancel / Rerun from failed / Rerun from a step for operators.
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { get, post, type LogLineJson, type Me, type RunDefinitionJson, type RunJson, type StepJson } from '../api';
+import { get, post, type ApprovalJson, type LogLineJson, type Me, type RunDefinitionJson, type RunJson, type StepJson } from '../api';
+import { DecisionButtons } from './waiting';
 import { keepingLines, oneLine } from '../../../core/visibleText';
 import { ConfirmButton, ProblemBox, Shown, Status, useLoad } from '../components';
 import { duration, html, masked, startedBy, utc, when } from '../html';
@@ -25,6 +26,7 @@ export function RunPage({ runId, me }: { runId: string; me: Me }) {
     <h1>Run <code><${Shown} text=${runId} /></code> ${run ? html`<${Status} status=${run.status} />` : null}</h1>
     <${ProblemBox} error=${error} />
     ${run ? html`<${Summary} run=${run} me=${me} />
+      ${TERMINAL.has(run.status) ? null : html`<${Waiting} run=${run} me=${me} onDone=${() => { setFast(true); reload(); }} />`}
       <${Actions} run=${run} me=${me} onDone=${() => { setFast(true); reload(); }} />
       <h2>Timeline</h2><${Timeline} run=${run} />
       <h2>Steps</h2><${StepDetails} run=${run} />
@@ -38,7 +40,7 @@ function Summary({ run, me }: { run: RunJson; me: Me }) {
     ${run.project ? html`<dt>Project</dt><dd><a href=${href(['runs'], { project: run.project })}><${Shown} text=${run.project} /></a></dd>` : null}
     ${run.tags && run.tags.length ? html`<dt>Tags</dt><dd>${run.tags.map((t) => html`<a class="tag" href=${href(['runs'], { tag: t })}><${Shown} text=${t} /></a> `)}</dd>` : null}
     ${run.pool ? html`<dt>Waiting</dt><dd class="waiting-pool">waiting for pool <${Shown} text=${run.pool.name} /> (position ${run.pool.position})</dd>` : null}
-    <dt>Started by</dt><dd><${Shown} text=${startedBy(run.trigger)} /></dd>
+    <dt>Started by</dt><dd><${Shown} text=${startedBy(run.trigger)} />${triggerLink(run)}</dd>
     <dt>Created</dt><dd>${when(run.createdAt)} <span class="muted">${utc(run.createdAt)}</span></dd>
     <dt>Duration</dt><dd>${duration(run.durationSeconds)}</dd>
     ${run.pipelineAttempt && run.pipelineAttempt > 1 ? html`<dt>Pipeline attempt</dt><dd>${run.pipelineAttempt} (pipeline-level retry)</dd>` : null}
@@ -80,6 +82,27 @@ function DefinitionFacts({ runId, definition }: { runId: string; definition: Non
 
 /** A fresh idempotency-key suffix for the next action (the page is a secure context: localhost or https). */
 const newIntent = (): string => crypto.randomUUID();
+
+/** Where the run came from, linked: its backfill, the upstream run, the slot history of its schedule. */
+function triggerLink(run: RunJson) {
+  const t = run.trigger;
+  if (!t?.origin) return null;
+  if (t.kind === 'backfill') return html` · <a href=${href(['backfills', t.origin])}>backfill ${t.origin}</a>`;
+  if (t.kind === 'pipeline' || t.kind === 'rerun') return html` · <a href=${href(['runs', t.origin])}>${t.kind === 'pipeline' ? 'upstream run' : 'source run'}</a>`;
+  if (t.kind === 'schedule') return html` · <a href=${href(['pipelines', run.pipeline, 'schedules', t.origin])}>schedule history</a>`;
+  return null;
+}
+
+/** Approval steps of this run that wait for a decision: what they ask, and the buttons for operators. */
+function Waiting({ run, me, onDone }: { run: RunJson; me: Me; onDone: () => void }) {
+  const waiting = useLoad(() => get<{ waiting: ApprovalJson[] }>('approvals'), `approvals:${run.runId}:${run.status}`, 5000);
+  const mine = (waiting.data?.waiting ?? []).filter((w) => w.runId === run.runId);
+  if (mine.length === 0) return null;
+  return html`<div class="waiting" role="region" aria-label="Waiting for approval">${mine.map((w) => html`<p key=${w.stepId}>
+    <strong>Step ${w.stepId} waits for approval</strong> since ${utc(w.since)}${w.until ? ` (until ${utc(w.until)})` : ''}: <${Shown} text=${w.message} />
+    ${w.approvers ? html` <span class="muted">Approvers: ${w.approvers.join(', ')}</span>` : null}
+    ${me.canOperate ? html` <${DecisionButtons} runId=${run.runId} stepId=${w.stepId} onDone=${() => { waiting.reload(); onDone(); }} />` : null}</p>`)}</div>`;
+}
 
 function Actions({ run, me, onDone }: { run: RunJson; me: Me; onDone: () => void }) {
   const [error, setError] = useState<unknown>(undefined);

@@ -25,6 +25,7 @@ export const stepActivityInputSchema = z
     attempt: z.number().int().min(1),
     parameters: jsonObject,
     trigger: triggerSchema,
+    upstream: jsonObject.optional(),
   })
   .strict();
 

@@ -26,6 +26,7 @@ import type { SecretResolver, SettingsReader } from '../secrets/types';
 import type { StepAdapter, StepContext } from '../steps/adapter';
 import type { StepLogLine } from '../steps/resultLines';
 import type { CancelActivityInput, CancelStepAnswer, PollActivityInput, StepActivityInput, StepOutcome } from '../steps/protocol';
+import { fillJson } from '../pipelines/runValues';
 import { deployedPipeline, deployedStep, type DeployedPipelines, type DeployedStep } from './deployedStep';
 import { checkCaller, refuseAfterEnd, RunRefusedError } from './runGate';
 import { cancelActivityInputSchema, finishRunInputSchema, pollActivityInputSchema, stepActivityInputSchema } from './schemas';
@@ -139,6 +140,7 @@ export function createStepActivities(deps: StepActivityDeps): StepActivities {
       attempt: input.attempt,
       parameters,
       trigger: input.trigger,
+      ...(input.upstream === undefined ? {} : { upstream: input.upstream }),
       secrets,
       settings: deps.settings,
       log: deps.logger.child({ runId: input.runId, pipeline: input.pipeline, stepId: input.stepId, attempt: input.attempt }),
@@ -407,7 +409,8 @@ export function createStepActivities(deps: StepActivityDeps): StepActivities {
           if (step.kind !== 'activity' || step.activity !== name) {
             throw new PermanentError(`step "${step.id}" of pipeline "${input.pipeline}" does not call activity "${name}"`, { code: 'unknown-step' });
           }
-          const stepInput = step.input;
+          // Run values and upstream results in the input are filled here, as the adapters fill theirs.
+          const stepInput = step.input === undefined ? undefined : fillJson(step.input as Json, { runId: input.runId, parameters, trigger: input.trigger, upstream: input.upstream });
           const result = await handler({ ...input, parameters, step, ...(stepInput === undefined ? {} : { input: stepInput as Json }) }, { log: ctx.log });
           return result === undefined ? { status: 'succeeded' } : { status: 'succeeded', output: result };
         });

@@ -24,12 +24,13 @@ import { decodeSteps, encodeSteps, inFlightOf } from './carry';
 import { dateAt, isoAt } from './clock';
 import { fittedWhenSerialized, forCustomStatus } from './customStatus';
 import { runRound } from './dataflow';
-import { readySteps, unreachableSteps } from './dag';
+import { isHandled, readySteps, unreachableSteps } from './dag';
 import { definitionOf, missingDefinitionMessage, type DefinitionSource } from './definitions';
 import { readTaskFailure } from './failure';
 import { CANCEL_EVENT, interruptsFor } from './interrupts';
 import { DEFAULT_POLLS_PER_EXECUTION } from './pollStep';
 import { reconcileNow } from './reconcile';
+import { carryKept, referenceMapOf, restoreKept, upstreamFor } from './referenced';
 import { budgetFor, HISTORY_COST, isDone, type RunScope, type RunShape } from './scope';
 import { RunTracker } from './state';
 import { cancelTimers, createStepEnv } from './stepRoutine';
@@ -75,7 +76,9 @@ export function createRunPipeline(options: RunPipelineOptions): OrchestrationHan
       { runId: input.runId, pipeline: { name: input.pipeline, steps: shape.steps }, ...(input.resumeFrom ? { resumeFrom: input.resumeFrom } : {}) },
       startedMs,
       carry && definition ? decodeSteps(carry, stepIds) : undefined,
+      { references: referenceMapOf(shape), kept: restoreKept(carry?.values, carry?.oversize) },
     );
+    const stepsById = new Map(shape.steps.map((s) => [s.id, s]));
     if (carry) tracker.pipelineAttempt = carry.pipelineAttempt;
     const env = createStepEnv(
       context,
@@ -83,6 +86,10 @@ export function createRunPipeline(options: RunPipelineOptions): OrchestrationHan
       tracker,
       {
         maxPollsPerExecution,
+        upstream: (id) => {
+          const step = stepsById.get(id);
+          return step ? upstreamFor(step, tracker.kept).upstream : undefined;
+        },
         publish: () => {
           const snapshot = tracker.snapshot('running');
           df.setCustomStatus(fittedWhenSerialized(() => forCustomStatus(snapshot)));
@@ -131,6 +138,7 @@ export function createRunPipeline(options: RunPipelineOptions): OrchestrationHan
         continued: (carry?.continued ?? 0) + 1,
         ...encodeSteps(tracker.carried()),
         archives,
+        ...carryKept(tracker.kept),
         ...(stopping ? { stop: stopping } : {}),
         ...(scope.missing.size > 0 ? { missing: [...scope.missing] } : {}),
       };
@@ -183,7 +191,7 @@ export function createRunPipeline(options: RunPipelineOptions): OrchestrationHan
       // would now wait, which the interrupt cuts short.
       endedMs = stop.atMs;
       if (!retryWaitCut && settledBefore(shape, tracker) && !wouldRetry(definition, tracker, retriesLeft)) {
-        for (const id of unreachableSteps(shape.steps, (s) => tracker.status(s))) tracker.skip(id);
+        for (const { id, reason } of unreachableSteps(shape.steps, (s) => tracker.status(s))) tracker.skip(id, reason);
         stop = undefined;
       } else {
         endInterrupted(scope, stop);
@@ -231,16 +239,19 @@ function wouldRetry(definition: PipelineDefinition, tracker: RunTracker, retries
   return definition.pipelineRetry.retryPermanent || !onlyPermanentFailures(definition, tracker);
 }
 
+/** The first failed step no `failed` dependent handled (dag.ts `isHandled`): what fails the run. */
 function firstFailed(shape: RunShape, tracker: RunTracker): { id: string; error?: FailureInfo } | undefined {
+  const status = (id: string) => tracker.status(id);
   for (const step of shape.steps) {
     const state = tracker.step(step.id);
-    if (state.status === 'failed') return { id: step.id, ...(state.error ? { error: state.error } : {}) };
+    if (state.status === 'failed' && !isHandled(shape.steps, status, step.id)) return { id: step.id, ...(state.error ? { error: state.error } : {}) };
   }
   return undefined;
 }
 
 function onlyPermanentFailures(shape: RunShape, tracker: RunTracker): boolean {
-  const failed = shape.steps.filter((s) => tracker.status(s.id) === 'failed');
+  const status = (id: string) => tracker.status(id);
+  const failed = shape.steps.filter((s) => status(s.id) === 'failed' && !isHandled(shape.steps, status, s.id));
   return failed.length > 0 && failed.every((s) => tracker.failedPermanently(s.id));
 }
 

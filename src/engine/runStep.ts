@@ -37,6 +37,8 @@ export interface RunStepInput {
    * this step at once; unset when nothing does (inside a batch node).
    */
   readonly reportTo?: string;
+  /** The upstream values the step refers to (referenced.ts). */
+  readonly upstream?: JsonObject;
 }
 
 /** Instance id of a step's sub-orchestration: unique per run, step and first attempt. */
@@ -83,6 +85,7 @@ export function createRunPipelineStep(definitions: DefinitionSource) {
       tracker,
       {
         ...(input.maxPollsPerExecution === undefined ? {} : { maxPollsPerExecution: input.maxPollsPerExecution }),
+        upstream: () => input.upstream,
         publish: () => {
           const state = tracker.step(input.stepId);
           df.setCustomStatus(fittedWhenSerialized(() => stepForCustomStatus(state)));

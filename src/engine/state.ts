@@ -13,6 +13,7 @@ import type { FailureInfo } from '../core/errors';
 import type { Json } from '../core/json';
 import type { StepMetrics } from '../steps/protocol';
 import { isoAt, secondsBetween } from './clock';
+import { extractKept, type Kept, type ReferenceMap } from './referenced';
 import type { PipelineRetryWait, RunInput, RunState, RunStatus, StepAttemptSummary, StepState, StepStatus } from './types';
 
 /** What the tracker needs of a run: a whole run, or one step of it (the step sub-orchestration). */
@@ -53,12 +54,18 @@ export class RunTracker {
   pipelineAttempt = 1;
   /** The pipeline retry the run waits for, while it waits (runPipeline.ts). */
   pipelineRetry: PipelineRetryWait | undefined;
+  /** Referenced values of the steps' results (referenced.ts): what `when` reads and activities get. */
+  readonly kept: Map<string, Kept>;
+  private readonly references: ReferenceMap;
 
   constructor(
     private readonly input: TrackedRun,
     private readonly startedMs: number,
     carried?: ReadonlyMap<string, CarriedStepState>,
+    values?: { readonly references: ReferenceMap; readonly kept?: Map<string, Kept> },
   ) {
+    this.references = values?.references ?? new Map();
+    this.kept = values?.kept ?? new Map();
     const reusable = carried ? {} : (input.resumeFrom?.steps ?? {});
     for (const step of input.pipeline.steps) {
       const before = carried?.get(step.id);
@@ -259,5 +266,7 @@ export class RunTracker {
   private put(step: StepState): void {
     this.steps.set(step.id, step);
     this.dirty.add(step.id);
+    const paths = this.references.get(step.id);
+    if (paths && (step.status === 'succeeded' || step.status === 'reused')) for (const [key, value] of extractKept(step.id, paths, step)) this.kept.set(key, value);
   }
 }

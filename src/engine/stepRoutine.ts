@@ -47,6 +47,8 @@ export interface StepEnv {
   /** The start call of the attempt in progress, until it answers (a job it starts must be stopped too). */
   starting: { readonly task: Task; readonly input: StepActivityInput } | undefined;
   readonly maxPollsPerExecution: number;
+  /** The upstream values a step refers to, for its activity input (referenced.ts). */
+  upstream(stepId: string): JsonObject | undefined;
   nowMs(): number;
   publish(): void;
   log(message: string): void;
@@ -69,7 +71,7 @@ export function createStepEnv(
   context: OrchestrationContext,
   run: { runId: string; pipelineName: string; definitionVersion: string; parameters: JsonObject; trigger: RunTrigger },
   tracker: RunTracker,
-  options: { maxPollsPerExecution?: number; publish?: () => void },
+  options: { maxPollsPerExecution?: number; publish?: () => void; upstream?: (stepId: string) => JsonObject | undefined },
 ): StepEnv {
   const df = context.df;
   return {
@@ -79,6 +81,7 @@ export function createStepEnv(
     polling: new Map(),
     starting: undefined,
     maxPollsPerExecution: options.maxPollsPerExecution ?? DEFAULT_POLLS_PER_EXECUTION,
+    upstream: options.upstream ?? (() => undefined),
     nowMs: () => df.currentUtcDateTime.getTime(),
     publish: options.publish ?? (() => undefined),
     log: (message) => {
@@ -155,6 +158,7 @@ export function* runStepRoutine(env: StepEnv, step: StepDefinition, due: () => S
     tracker.attemptStarted(step.id, attempt, startedMs);
     env.publish();
     // Ids only: the activity looks the step up in the deployed catalog (see steps/protocol.ts).
+    const upstream = env.upstream(step.id);
     const activityInput: StepActivityInput = {
       runId: env.runId,
       pipeline: env.pipelineName,
@@ -163,6 +167,7 @@ export function* runStepRoutine(env: StepEnv, step: StepDefinition, due: () => S
       attempt,
       parameters: env.parameters,
       trigger: env.trigger,
+      ...(upstream === undefined ? {} : { upstream }),
     };
     let failure: FailureInfo;
     const progress = { started: false };

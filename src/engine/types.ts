@@ -75,6 +75,10 @@ export interface RunCarry {
   readonly stop?: Stop;
   /** Step instances `reconcileRun` found missing once: missing again, their steps fail. */
   readonly missing?: readonly string[];
+  /** Referenced values of the steps' results, by `<stepId>.<path>` (referenced.ts): only what some step refers to. */
+  readonly values?: JsonObject;
+  /** Referenced values too large to keep, with their size in bytes. */
+  readonly oversize?: Readonly<Record<string, number>>;
 }
 
 export type RunStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'cancelled';

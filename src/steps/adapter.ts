@@ -13,6 +13,8 @@ export interface StepContext {
   readonly attempt: number;
   readonly parameters: JsonObject;
   readonly trigger: RunTrigger;
+  /** Upstream results this step refers to, by `<stepId>.<path>` (docs/pipelines.md, section 1). */
+  readonly upstream?: JsonObject;
   readonly secrets: SecretResolver;
   readonly settings: SettingsReader;
   /** Child logger bound to run, pipeline, step and attempt. */

@@ -55,6 +55,11 @@ export interface StepActivityInput {
   /** Re-validated by the activity against the deployed definition's declared parameters. */
   readonly parameters: JsonObject;
   readonly trigger: RunTrigger;
+  /**
+   * The upstream values the step refers to, by `<stepId>.<path>` (docs/pipelines.md): only those,
+   * each at most `REFERENCE_LIMIT_BYTES` as JSON. Absent when the step refers to none.
+   */
+  readonly upstream?: JsonObject;
 }
 
 /** Input of the `pollStep` activity. */

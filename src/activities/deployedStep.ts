@@ -10,6 +10,7 @@
  */
 import { PermanentError } from '../core/errors';
 import type { JsonObject } from '../core/json';
+import { findStep } from '../pipelines/items';
 import { resolveParameters } from '../pipelines/parameters';
 import type { PipelineDefinition, StepDefinition } from '../pipelines/schema';
 import { definitionVersion } from '../pipelines/version';
@@ -43,7 +44,8 @@ export function deployedStep(catalog: DeployedPipelines, input: Pick<StepActivit
       { code: 'definition-changed' },
     );
   }
-  const step = pipeline.steps.find((s) => s.id === input.stepId);
+  // An item of a forEach step (`load[3]`) runs its step's definition under its own id.
+  const step = findStep(pipeline.steps, input.stepId);
   if (!step) throw new PermanentError(`pipeline "${pipeline.name}" has no step "${input.stepId}"`, { code: 'unknown-step' });
   const parameters = resolveParameters(pipeline, input.parameters);
   if (!parameters.ok) {

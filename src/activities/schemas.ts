@@ -26,6 +26,7 @@ export const stepActivityInputSchema = z
     parameters: jsonObject,
     trigger: triggerSchema,
     upstream: jsonObject.optional(),
+    item: z.json().optional(),
   })
   .strict();
 

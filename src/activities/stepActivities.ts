@@ -141,6 +141,7 @@ export function createStepActivities(deps: StepActivityDeps): StepActivities {
       parameters,
       trigger: input.trigger,
       ...(input.upstream === undefined ? {} : { upstream: input.upstream }),
+      ...(input.item === undefined ? {} : { item: input.item }),
       secrets,
       settings: deps.settings,
       log: deps.logger.child({ runId: input.runId, pipeline: input.pipeline, stepId: input.stepId, attempt: input.attempt }),
@@ -410,7 +411,7 @@ export function createStepActivities(deps: StepActivityDeps): StepActivities {
             throw new PermanentError(`step "${step.id}" of pipeline "${input.pipeline}" does not call activity "${name}"`, { code: 'unknown-step' });
           }
           // Run values and upstream results in the input are filled here, as the adapters fill theirs.
-          const stepInput = step.input === undefined ? undefined : fillJson(step.input as Json, { runId: input.runId, parameters, trigger: input.trigger, upstream: input.upstream });
+          const stepInput = step.input === undefined ? undefined : fillJson(step.input as Json, { runId: input.runId, parameters, trigger: input.trigger, upstream: input.upstream, item: input.item });
           const result = await handler({ ...input, parameters, step, ...(stepInput === undefined ? {} : { input: stepInput as Json }) }, { log: ctx.log });
           return result === undefined ? { status: 'succeeded' } : { status: 'succeeded', output: result };
         });

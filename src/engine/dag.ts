@@ -4,6 +4,7 @@
  */
 import type { FailureInfo } from '../core/errors';
 import type { DependencyCondition } from '../pipelines/conditions';
+import { parseItemStepId } from '../pipelines/items';
 import type { StepStatus } from './types';
 
 export interface DagStep {
@@ -32,10 +33,21 @@ export function dependencyVerdict(status: StepStatus, condition: DependencyCondi
 const conditionOf = (step: DagStep, dependency: string): DependencyCondition =>
   step.conditions !== undefined && Object.hasOwn(step.conditions, dependency) ? (step.conditions[dependency] ?? 'succeeded') : 'succeeded';
 
-/** Pending steps whose dependencies all ended meeting their conditions, in definition order. */
+/** The forEach step an item belongs to (`load` for `load[3]`), if `id` is an item. */
+const forEachOf = (id: string): string | undefined => parseItemStepId(id)?.stepId;
+
+/**
+ * Pending steps whose dependencies all ended meeting their conditions, in definition order. An
+ * item of a forEach step is ready while its step runs (the step met its conditions when it began).
+ */
 export function readySteps(steps: readonly DagStep[], status: (id: string) => StepStatus): string[] {
   return steps
-    .filter((s) => status(s.id) === 'pending' && s.dependsOn.every((d) => dependencyVerdict(status(d), conditionOf(s, d)) === 'met'))
+    .filter((s) => {
+      if (status(s.id) !== 'pending') return false;
+      const owner = forEachOf(s.id);
+      if (owner !== undefined) return status(owner) === 'running';
+      return s.dependsOn.every((d) => dependencyVerdict(status(d), conditionOf(s, d)) === 'met');
+    })
     .map((s) => s.id);
 }
 
@@ -59,6 +71,15 @@ export function unreachableSteps(steps: readonly DagStep[], status: (id: string)
     grew = false;
     for (const s of steps) {
       if (skipped.has(s.id) || status(s.id) !== 'pending') continue;
+      const owner = forEachOf(s.id);
+      if (owner !== undefined) {
+        // Its step ended without it (failFast, or a stop): the item never starts.
+        const ownerStatus = now(owner);
+        if (ownerStatus === 'pending' || ownerStatus === 'running' || ownerStatus === 'waiting') continue;
+        skipped.set(s.id, { class: 'permanent', code: 'condition-unmet', message: `forEach step "${owner}" ${ownerStatus}` });
+        grew = true;
+        continue;
+      }
       const blocking = s.dependsOn.find((d) => dependencyVerdict(now(d), conditionOf(s, d)) === 'never');
       if (blocking === undefined) continue;
       skipped.set(s.id, { class: 'permanent', code: 'condition-unmet', message: `dependency "${blocking}" ${now(blocking)} (waits for ${conditionOf(s, blocking)})` });

@@ -14,7 +14,7 @@
  * the tree sends its own only when the run marked it `notify` — another step waits for its end.
  */
 import type { OrchestrationContext, Task } from 'durable-functions';
-import type { JsonObject } from '../core/json';
+import type { Json, JsonObject } from '../core/json';
 import { stepInstanceId, type RunStepInput } from './runStep';
 import { requireLineage } from './lineage';
 import { tellRun } from './stepDone';
@@ -35,6 +35,8 @@ export interface WaveStep {
   readonly notify?: boolean;
   /** The upstream values the step refers to (referenced.ts), when it refers to any. */
   readonly upstream?: JsonObject;
+  /** The item, for an item of a forEach step. */
+  readonly item?: Json;
 }
 
 /** Input of the `runPipelineSteps` batch sub-orchestration. */
@@ -84,6 +86,7 @@ export function fanOutTasks(context: OrchestrationContext, run: WaveRun, steps: 
         stepId: first.stepId,
         attemptsBefore: first.attemptsBefore,
         ...(first.upstream === undefined ? {} : { upstream: first.upstream }),
+        ...(first.item === undefined ? {} : { item: first.item }),
         ...(top || first.notify === true ? { reportTo } : {}),
       };
       return df.callSubOrchestrator(ORCHESTRATOR_NAMES.runStep, input, waveStepInstanceId(run.runId, first));

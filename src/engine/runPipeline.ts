@@ -30,6 +30,7 @@ import { readTaskFailure } from './failure';
 import { CANCEL_EVENT, interruptsFor } from './interrupts';
 import { DEFAULT_POLLS_PER_EXECUTION } from './pollStep';
 import { reconcileNow } from './reconcile';
+import { finalizeForEach, findStep, itemValueFor, liveShape } from './items';
 import { carryKept, referenceMapOf, restoreKept, upstreamFor } from './referenced';
 import { budgetFor, HISTORY_COST, isDone, type RunScope, type RunShape } from './scope';
 import { RunTracker } from './state';
@@ -70,15 +71,15 @@ export function createRunPipeline(options: RunPipelineOptions): OrchestrationHan
     const { carry } = input;
     const startedMs = carry?.startedMs ?? df.currentUtcDateTime.getTime();
     const definition = definitionOf(options.definitions, input.pipeline, input.definitionVersion);
-    const shape: RunShape = definition ?? NO_STEPS;
+    const shape = liveShape(definition ?? NO_STEPS, carry?.expanded);
     const stepIds = shape.steps.map((s) => s.id);
     const tracker = new RunTracker(
       { runId: input.runId, pipeline: { name: input.pipeline, steps: shape.steps }, ...(input.resumeFrom ? { resumeFrom: input.resumeFrom } : {}) },
       startedMs,
       carry && definition ? decodeSteps(carry, stepIds) : undefined,
-      { references: referenceMapOf(shape), kept: restoreKept(carry?.values, carry?.oversize) },
+      { references: referenceMapOf(shape), kept: restoreKept(carry?.values, carry?.oversize), forEachSteps: new Set(shape.steps.filter((s) => s.forEach !== undefined).map((s) => s.id)) },
     );
-    const stepsById = new Map(shape.steps.map((s) => [s.id, s]));
+    const definedSteps = definition?.steps ?? [];
     if (carry) tracker.pipelineAttempt = carry.pipelineAttempt;
     const env = createStepEnv(
       context,
@@ -87,9 +88,10 @@ export function createRunPipeline(options: RunPipelineOptions): OrchestrationHan
       {
         maxPollsPerExecution,
         upstream: (id) => {
-          const step = stepsById.get(id);
+          const step = findStep(definedSteps, id);
           return step ? upstreamFor(step, tracker.kept).upstream : undefined;
         },
+        item: (id) => itemValueFor(shape, id, { parameters: input.parameters, kept: tracker.kept }),
         publish: () => {
           const snapshot = tracker.snapshot('running');
           df.setCustomStatus(fittedWhenSerialized(() => forCustomStatus(snapshot)));
@@ -104,7 +106,8 @@ export function createRunPipeline(options: RunPipelineOptions): OrchestrationHan
       definition: shape,
       interrupts: interruptsFor(context, CANCEL_EVENT, deadlineMs),
       deadlineMs,
-      inFlight: new Map(carry && definition ? inFlightOf(input.runId, tracker, stepIds) : []),
+      // A running forEach step runs through its items, not in a sub-orchestration of its own.
+      inFlight: new Map(carry && definition ? inFlightOf(input.runId, tracker, stepIds.filter((id) => findStep(definition.steps, id)?.forEach === undefined)) : []),
       budget: budgetFor(options.historyBound),
       missing: new Set(carry?.missing ?? []),
       open: [],
@@ -139,6 +142,7 @@ export function createRunPipeline(options: RunPipelineOptions): OrchestrationHan
         ...encodeSteps(tracker.carried()),
         archives,
         ...carryKept(tracker.kept),
+        ...(shape.expanded.length > 0 ? { expanded: shape.expanded } : {}),
         ...(stopping ? { stop: stopping } : {}),
         ...(scope.missing.size > 0 ? { missing: [...scope.missing] } : {}),
       };
@@ -210,6 +214,7 @@ function* finish(scope: RunScope, tracker: RunTracker, end: () => RunState, arch
     const archived = yield* collectArchived(scope, archives);
     if (archived) tracker.restoreArchived(archived);
   }
+  finalizeForEach(scope.definition, tracker);
   const final = end();
   df.setCustomStatus(fittedWhenSerialized(() => forCustomStatus(final)));
   env.log(`run ${final.status}${final.error ? `: ${final.error.message}` : ''}`);

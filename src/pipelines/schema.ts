@@ -13,6 +13,8 @@ import { isPrototypeMember, reservedNameMessage } from './names';
 import { checkIdentifier, literalTextProblem } from './snowflakeIdentifier';
 import { conditionsSchema, whenSchema } from './conditions';
 import { outputTypeSchema } from './stepOutputs';
+import { forEachSchema } from './forEach';
+import { MAX_ITEMS } from './items';
 
 // ── Leaves ────────────────────────────────────────────────────────────────────────────────────────
 
@@ -125,6 +127,8 @@ const stepBase = {
   conditions: conditionsSchema.optional(),
   /** Skip the step when this expression is false (docs/pipelines.md; when.ts). */
   when: whenSchema.optional(),
+  /** Run the step once per item of a list (docs/pipelines.md; forEach.ts). */
+  forEach: forEachSchema.optional(),
 };
 
 const httpMethod = z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']);
@@ -198,8 +202,8 @@ export const copyIntoSchema = z
     path: z
       .string()
       .regex(
-        /^(?:[A-Za-z0-9/._=-]|\{(?:param|run)\.[A-Za-z_][A-Za-z0-9_]*\}|\{steps\.[A-Za-z][A-Za-z0-9_-]*(?:\.(?:[A-Za-z_][A-Za-z0-9_]*|\d+))+\})*$/,
-        'stage paths hold letters, digits, / . _ - = and {param.name}, {run.name} or {steps.id.path} only',
+        /^(?:[A-Za-z0-9/._=-]|\{(?:param|run)\.[A-Za-z_][A-Za-z0-9_]*\}|\{steps\.[A-Za-z][A-Za-z0-9_-]*(?:\.(?:[A-Za-z_][A-Za-z0-9_]*|\d+))+\}|\{item(?:\.[A-Za-z_][A-Za-z0-9_]*)?\})*$/,
+        'stage paths hold letters, digits, / . _ - = and {param.name}, {run.name}, {steps.id.path} or {item.field} only',
       )
       .optional(),
     fileFormat: fileFormatSchema,
@@ -298,6 +302,8 @@ const parameterSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('number'), default: z.number().optional(), min: z.number().optional(), max: z.number().optional(), description: z.string().optional() }).strict(),
   z.object({ type: z.literal('integer'), default: z.number().int().optional(), min: z.number().int().optional(), max: z.number().int().optional(), description: z.string().optional() }).strict(),
   z.object({ type: z.literal('boolean'), default: z.boolean().optional(), description: z.string().optional() }).strict(),
+  /** A JSON list, e.g. the tables a forEach step loads. */
+  z.object({ type: z.literal('list'), default: z.array(z.json()).max(MAX_ITEMS).optional(), description: z.string().optional() }).strict(),
   z
     .object({
       type: z.literal('date'),

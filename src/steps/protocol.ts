@@ -60,6 +60,8 @@ export interface StepActivityInput {
    * each at most `REFERENCE_LIMIT_BYTES` as JSON. Absent when the step refers to none.
    */
   readonly upstream?: JsonObject;
+  /** The item, when the step is an item of a forEach step (`stepId` is then `<id>[<index>]`). */
+  readonly item?: Json;
 }
 
 /** Input of the `pollStep` activity. */

@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { admitWithinLimits, endAwaited, pendingIndex, readySteps, unreachableSteps } from '../../src/engine/dag';
+import { admitWithinLimits, endAwaited, pendingIndex, readySteps, unreachableSteps, type DagStep } from '../../src/engine/dag';
 import { validatePipeline } from '../../src/pipelines/validate';
 import type { StepStatus } from '../../src/engine/types';
 
@@ -32,7 +32,7 @@ describe('DAG scheduling', () => {
     assert.deepEqual(unreachableSteps(steps, statusOf({ export: 'cancelled' }))[3]?.reason.message, 'dependency "dbt" skipped (waits for succeeded)');
   });
   test('conditions: failed / completed / skipped dependents, and a skip that makes a skipped-dependent ready', () => {
-    const handled = [
+    const handled: DagStep[] = [
       { id: 'load', dependsOn: [] },
       { id: 'dbt', dependsOn: ['load'] },
       { id: 'cleanup', dependsOn: ['load'], conditions: { load: 'completed' as const } },

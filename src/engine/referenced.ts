@@ -15,8 +15,13 @@ import { refKey, referencedPaths, stepRefsOf } from '../pipelines/stepRefs';
 import { evaluateWhen, parseWhen, WhenEvaluationError, type WhenRef } from '../pipelines/when';
 import type { StepMetrics } from '../steps/protocol';
 
-/** At most this many bytes (JSON, UTF-16 code units) per referenced value. */
+/** At most this many bytes (JSON, UTF-16 code units) per value handed to a step's activity. */
 export const REFERENCE_LIMIT_BYTES = 8 * 1024;
+/**
+ * At most this many bytes per value the run keeps: larger than what an activity may get, because
+ * a forEach step's items (up to 10,000) are kept whole and handed out one item at a time.
+ */
+export const KEEP_LIMIT_BYTES = 512 * 1024;
 
 /** A value too large to keep: its size, so the step that needs it can say why it fails. */
 export interface Oversize {
@@ -60,7 +65,7 @@ export function extractKept(stepId: string, paths: readonly (readonly string[])[
     const value = valueAt(result, path);
     if (value === undefined) return [];
     const bytes = JSON.stringify(value).length;
-    return [[refKey(stepId, path), bytes > REFERENCE_LIMIT_BYTES ? markOversize(bytes) : value] as [string, Kept]];
+    return [[refKey(stepId, path), bytes > KEEP_LIMIT_BYTES ? markOversize(bytes) : value] as [string, Kept]];
   });
 }
 
@@ -89,13 +94,16 @@ const tooLargeError = (key: string, bytes: number): FailureInfo => ({
 
 /** The values a step's activity gets (`upstream`), or why it cannot start. Missing paths are left out: the activity says which. */
 export function upstreamFor(step: StepDefinition, kept: ReadonlyMap<string, Kept>): { readonly upstream?: JsonObject; readonly error?: FailureInfo } {
-  const refs = stepRefsOf(step).filter((r) => r.place !== 'when');
+  // `when` reads kept values in the orchestrator; forEach.items hands out one item at a time (items.ts).
+  const refs = stepRefsOf(step).filter((r) => r.place !== 'when' && !(r.at[0] === 'forEach' && r.at[1] === 'items'));
   if (refs.length === 0) return {};
   const upstream: JsonObject = {};
   for (const ref of refs) {
     const value = kept.get(ref.key);
     if (value === undefined) continue;
     if (isOversize(value)) return { error: tooLargeError(ref.key, value.tooLarge) };
+    const bytes = JSON.stringify(value).length;
+    if (bytes > REFERENCE_LIMIT_BYTES) return { error: tooLargeError(ref.key, bytes) };
     upstream[ref.key] = value as Json;
   }
   return { upstream };

@@ -412,7 +412,7 @@ export function createStepActivities(deps: StepActivityDeps): StepActivities {
           }
           // Run values and upstream results in the input are filled here, as the adapters fill theirs.
           const stepInput = step.input === undefined ? undefined : fillJson(step.input as Json, { runId: input.runId, parameters, trigger: input.trigger, upstream: input.upstream, item: input.item });
-          const result = await handler({ ...input, parameters, step, ...(stepInput === undefined ? {} : { input: stepInput as Json }) }, { log: ctx.log });
+          const result = await handler({ ...input, parameters, step, ...(stepInput === undefined ? {} : { input: stepInput }) }, { log: ctx.log });
           return result === undefined ? { status: 'succeeded' } : { status: 'succeeded', output: result };
         });
       };

@@ -43,7 +43,7 @@ function markOversize(bytes: number): Oversize {
 /** The value at `path` in a step's result (`output` / `metrics` first), or undefined. */
 function valueAt(result: { readonly output?: Json | undefined; readonly metrics?: StepMetrics | undefined }, path: readonly string[]): Json | undefined {
   const [root, ...rest] = path;
-  let here: Json | undefined = root === 'output' ? result.output : root === 'metrics' ? (result.metrics as Json | undefined) : undefined;
+  let here: Json | undefined = root === 'output' ? result.output : root === 'metrics' ? (result.metrics) : undefined;
   for (const segment of rest) {
     if (Array.isArray(here)) here = /^\d+$/.test(segment) ? here[Number(segment)] : undefined;
     else if (typeof here === 'object' && here !== null) here = Object.hasOwn(here, segment) ? here[segment] : undefined;
@@ -75,7 +75,7 @@ export function carryKept(kept: ReadonlyMap<string, Kept>): { values?: JsonObjec
   const oversize: Record<string, number> = {};
   for (const [key, value] of kept) {
     if (isOversize(value)) oversize[key] = value.tooLarge;
-    else values[key] = value as Json;
+    else values[key] = value;
   }
   return { ...(Object.keys(values).length > 0 ? { values } : {}), ...(Object.keys(oversize).length > 0 ? { oversize } : {}) };
 }
@@ -104,7 +104,7 @@ export function upstreamFor(step: StepDefinition, kept: ReadonlyMap<string, Kept
     if (isOversize(value)) return { error: tooLargeError(ref.key, value.tooLarge) };
     const bytes = JSON.stringify(value).length;
     if (bytes > REFERENCE_LIMIT_BYTES) return { error: tooLargeError(ref.key, bytes) };
-    upstream[ref.key] = value as Json;
+    upstream[ref.key] = value;
   }
   return { upstream };
 }

@@ -68,7 +68,7 @@ export class RunTracker {
   ) {
     this.forEachSteps = values?.forEachSteps ?? new Set();
     this.references = values?.references ?? new Map();
-    this.kept = values?.kept ?? new Map();
+    this.kept = values?.kept ?? new Map<string, Kept>();
     const reusable = carried ? {} : (input.resumeFrom?.steps ?? {});
     this.reusable = reusable;
     for (const step of input.pipeline.steps) {

@@ -118,6 +118,8 @@ export interface StepJson {
   readonly output?: unknown;
   readonly error?: { class: string; message: string };
   readonly nextAt?: string;
+  /** A forEach step: its items counted by status (the items are steps `<id>[<index>]`). */
+  readonly items?: Readonly<Record<string, number>>;
 }
 
 /** A run just accepted exists only in Durable for a moment: no trigger nor creation time yet. */

@@ -10,11 +10,13 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { compare, formatDiff } from './differential/compare';
 import { runOnEngine, startRig, type DifferentialRig } from './differential/driver';
-import { MINIMAL_CASES } from './differential/minimal';
-import { scenarioOfSeed } from './differential/scenario';
+import { LANGUAGE_CASES, MINIMAL_CASES } from './differential/minimal';
+import { languageScenarioOfSeed, scenarioOfSeed } from './differential/scenario';
 
 const FIRST_SEED = 1;
 const LAST_SEED = Number(process.env['DIFF_LAST_SEED'] ?? 60);
+/** Seeds of the pipeline language check (conditions, `when`, handled failures: docs/pipelines.md §2). */
+const LANG_LAST_SEED = Number(process.env['DIFF_LANG_LAST_SEED'] ?? 30);
 
 describe('the engine agrees with the reference model on random runs', () => {
   let rig: DifferentialRig | undefined;
@@ -42,6 +44,25 @@ describe('the engine agrees with the reference model on random runs', () => {
       const actual = await runOnEngine(rig, scenario);
       const comparison = compare(scenario, actual);
       assert.ok(comparison.mismatches.length === 0, formatDiff(`seed ${seed}`, scenario, actual, comparison));
+    });
+  }
+
+  for (const { scenario, expect } of LANGUAGE_CASES) {
+    test(`${scenario.name}: ${expect}`, async () => {
+      if (!rig) throw new Error('no rig');
+      const actual = await runOnEngine(rig, scenario);
+      const comparison = compare(scenario, actual);
+      assert.ok(comparison.mismatches.length === 0, formatDiff(scenario.name, scenario, actual, comparison));
+    });
+  }
+
+  for (let seed = FIRST_SEED; seed <= LANG_LAST_SEED; seed++) {
+    test(`language seed ${seed}`, async () => {
+      if (!rig) throw new Error('no rig');
+      const scenario = languageScenarioOfSeed(seed);
+      const actual = await runOnEngine(rig, scenario);
+      const comparison = compare(scenario, actual);
+      assert.ok(comparison.mismatches.length === 0, formatDiff(`language seed ${seed}`, scenario, actual, comparison));
     });
   }
 });

@@ -107,7 +107,7 @@ export const LANGUAGE_CASES: readonly { readonly expect: string; readonly scenar
     ),
   },
   {
-    expect: 'the handler fails too: the run fails on the first unhandled failed step; the pipeline retry re-runs what did not succeed',
+    expect: 'the handler fails too: both failures are unhandled, so the pipeline retry re-runs them; load then succeeds, the handler is skipped (load did not fail) and the run succeeds',
     scenario: scenario(
       'lang-handler-fails',
       [step('load', [permanent(30)]), step('notify', [transient(10)], { dependsOn: ['load'], conditions: { load: 'failed' } }), step('cleanup', [ok(20)], { dependsOn: ['load'], conditions: { load: 'completed' } })],

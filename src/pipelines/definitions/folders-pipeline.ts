@@ -1,4 +1,8 @@
 import { definePipeline } from '../define';
+import seed from './data-pipeline';
+
+// The seed's services, as the seed names them: one place to change a secret name.
+const [seedExport, seedLoad, seedTransform] = seed.steps;
 
 /**
  * The language example (docs/pipelines.md): the seed's services, with data between steps, a
@@ -21,9 +25,9 @@ export default definePipeline({
       id: 'export',
       kind: 'azureFunction',
       title: 'Export to Blob Storage',
-      url: { secret: 'azure-function-url' },
-      functionKey: { secret: 'azure-function-key' },
-      body: { action: 'export_to_blob' },
+      url: seedExport.url,
+      functionKey: seedExport.functionKey,
+      body: seedExport.body,
       output: { object: { status: 'string', files_exported: 'integer', row_count: 'integer' } },
       retry: { retries: 3, delays: '60s' },
       timeout: '30m',
@@ -35,14 +39,7 @@ export default definePipeline({
       dependsOn: ['export'],
       when: 'steps.export.output.files_exported > 0',
       forEach: { items: { param: 'folders' }, maxParallel: 2 },
-      connection: {
-        account: { secret: 'snowflake-account' },
-        user: { secret: 'snowflake-user' },
-        auth: { type: 'password', password: { secret: 'snowflake-password' } },
-        warehouse: { secret: 'snowflake-warehouse' },
-        database: { secret: 'snowflake-database' },
-        schema: { secret: 'snowflake-schema' },
-      },
+      connection: seedLoad.connection,
       statement: {
         copyInto: { table: 'ma_table_destination', stage: 'mon_stage_azure', path: 'chemin/vers/fichiers/{item}', fileFormat: { type: 'JSON' }, onError: 'CONTINUE' },
       },
@@ -55,7 +52,7 @@ export default definePipeline({
       title: 'dbt run with the rows loaded',
       dependsOn: ['load'],
       when: 'steps.load.metrics.rowsLoaded > 0',
-      runner: { type: 'containerAppsJob', jobResourceId: { setting: 'DBT_JOB_RESOURCE_ID' }, resultsContainerUrl: { setting: 'DBT_RESULTS_CONTAINER_URL' } },
+      runner: seedTransform.runner,
       command: 'run',
       vars: { day: { param: 'day' }, rows_loaded: { step: 'load', path: 'metrics.rowsLoaded' } },
       retry: { retries: 2, delays: '60s' },
@@ -67,8 +64,8 @@ export default definePipeline({
       title: 'Report a failed load',
       dependsOn: ['load'],
       conditions: { load: 'failed' },
-      url: { secret: 'azure-function-url' },
-      functionKey: { secret: 'azure-function-key' },
+      url: seedExport.url,
+      functionKey: seedExport.functionKey,
       body: { action: 'report_failure', step: 'load', day: { param: 'day' } },
     },
   ],

@@ -80,7 +80,16 @@ export interface PipelineJson {
   readonly description?: string;
   readonly tags: readonly string[];
   readonly parameters: Readonly<Record<string, ParameterSpec>>;
-  readonly steps: readonly { id: string; kind: string; title: string; dependsOn: readonly string[] }[];
+  readonly steps: readonly {
+    id: string;
+    kind: string;
+    title: string;
+    dependsOn: readonly string[];
+    /** docs/pipelines.md: what a dependency waits for when not `succeeded`, a `when`, a forEach. */
+    conditions?: Readonly<Record<string, string>>;
+    when?: string;
+    forEach?: { readonly maxParallel: number; readonly onItemFailure: string };
+  }[];
   readonly schedules: readonly ScheduleJson[];
   readonly lastRun: { runId: string; status: string; createdAt: string; endedAt: string | null } | null;
 }

@@ -48,7 +48,12 @@ const minimalThreeActivities = (seed: PipelineDefinition) =>
   };
 
 export async function run(): Promise<string[]> {
-  return [...(await runSeedOverhead()), ...(await runScheduling())];
+  // BENCH_ENGINE_ONLY=forEach runs the forEach table alone (the others take minutes).
+  const only = process.env['BENCH_ENGINE_ONLY'];
+  const forEachSizes = (process.env['BENCH_FOREACH_SIZES'] ?? '100,1000,10000').split(',').map(Number);
+  const { runForEach } = await import('./forEach');
+  if (only === 'forEach') return runForEach(forEachSizes);
+  return [...(await runSeedOverhead()), ...(await runScheduling()), ...(await runForEach(forEachSizes))];
 }
 
 async function runSeedOverhead(): Promise<string[]> {

@@ -31,6 +31,7 @@ import type { PipelineDefinition } from '../src/pipelines/schema';
 import { literalSnowflakeAccount, standInsForPipeline } from '../src/standins/pipelineWorld';
 import { repeatedErrorCompactor, sameErrorAs } from '../src/core/repeatedErrors';
 import { EXIT } from '../src/cli/exitCodes';
+import { itemCountsText, splitItems } from '../src/core/itemCounts';
 import { explainStartupFailure, invalidDefinitions } from '../src/cli/localStartup';
 import { describeExposure } from './exposure';
 import { emulatedSignIn } from './signIn';
@@ -341,10 +342,12 @@ const show = (value: unknown, fallback: string | number): string => (typeof valu
 
 function printSummary(run: RunViewJson, world: StandInEnvironment, pipeline: PipelineDefinition, dbtCloudRuns: number): void {
   console.log('');
-  for (const step of run.steps) {
+  // A forEach step shows its items counted by status; the items themselves are in `runs show`.
+  for (const step of splitItems(run.steps).steps) {
     const n = step.attempts.length;
     const took = step.attempts.at(-1)?.durationSeconds;
-    console.log(`${step.id.padEnd(10)} ${step.status.padEnd(10)} ${n} attempt${n === 1 ? '' : 's'}${took !== undefined && step.status === 'succeeded' ? `, ${took.toFixed(1)}s` : ''}`);
+    const what = step.items ? itemCountsText(step.items) : `${n} attempt${n === 1 ? '' : 's'}${took !== undefined && step.status === 'succeeded' ? `, ${took.toFixed(1)}s` : ''}`;
+    console.log(`${step.id.padEnd(10)} ${step.status.padEnd(10)} ${what}`);
     // Retries are the point of --fail-step: one line per failed attempt, at its (virtual) time; an
     // error said before is referred to, not repeated.
     step.attempts.forEach((a, i) => {

@@ -14,6 +14,7 @@
  */
 import { PermanentError } from '../core/errors';
 import type { JsonObject } from '../core/json';
+import { findStep } from '../pipelines/items';
 import { resolveParameters } from '../pipelines/parameters';
 import type { AlertDefinition, PipelineDefinition, StepDefinition } from '../pipelines/schema';
 import { definitionVersion } from '../pipelines/version';
@@ -73,7 +74,8 @@ export async function deployedStep(
       { code: deployed ? 'definition-changed' : 'unknown-pipeline' },
     );
   }
-  const step = pipeline.steps.find((s) => s.id === input.stepId);
+  // An item of a forEach step (`load[3]`) runs its step's definition under its own id.
+  const step = findStep(pipeline.steps, input.stepId);
   if (!step) throw new PermanentError(`pipeline "${pipeline.name}" has no step "${input.stepId}"`, { code: 'unknown-step' });
   const parameters = resolveParameters(pipeline, input.parameters);
   if (!parameters.ok) {

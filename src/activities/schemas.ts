@@ -25,6 +25,8 @@ export const stepActivityInputSchema = z
     attempt: z.number().int().min(1),
     parameters: jsonObject,
     trigger: triggerSchema,
+    upstream: jsonObject.optional(),
+    item: z.json().optional(),
   })
   .strict();
 

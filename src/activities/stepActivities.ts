@@ -27,6 +27,7 @@ import type { SecretResolver, SettingsReader } from '../secrets/types';
 import type { StepAdapter, StepContext } from '../steps/adapter';
 import type { StepLogLine } from '../steps/resultLines';
 import type { CancelActivityInput, CancelStepAnswer, PollActivityInput, StepActivityInput, StepOutcome } from '../steps/protocol';
+import { fillJson } from '../pipelines/runValues';
 import { runLabels } from '../projects/runLabels';
 import { deployedPipeline, deployedStep, type DeployedPipelines, type DeployedStep, type PinnedDefinitions } from './deployedStep';
 import { checkCaller, refuseAfterEnd, RunRefusedError } from './runGate';
@@ -160,6 +161,8 @@ export function createStepActivities(deps: StepActivityDeps): StepActivities {
       attempt: input.attempt,
       parameters,
       trigger: input.trigger,
+      ...(input.upstream === undefined ? {} : { upstream: input.upstream }),
+      ...(input.item === undefined ? {} : { item: input.item }),
       secrets,
       settings: deps.settings,
       log: deps.logger.child({ runId: input.runId, pipeline: input.pipeline, stepId: input.stepId, attempt: input.attempt }),
@@ -471,8 +474,9 @@ export function createStepActivities(deps: StepActivityDeps): StepActivities {
           if (step.kind !== 'activity' || step.activity !== name) {
             throw new PermanentError(`step "${step.id}" of pipeline "${input.pipeline}" does not call activity "${name}"`, { code: 'unknown-step' });
           }
-          const stepInput = step.input;
-          const result = await handler({ ...input, parameters, step, ...(stepInput === undefined ? {} : { input: stepInput as Json }) }, { log: ctx.log });
+          // Run values and upstream results in the input are filled here, as the adapters fill theirs.
+          const stepInput = step.input === undefined ? undefined : fillJson(step.input as Json, { runId: input.runId, parameters, trigger: input.trigger, upstream: input.upstream, item: input.item });
+          const result = await handler({ ...input, parameters, step, ...(stepInput === undefined ? {} : { input: stepInput }) }, { log: ctx.log });
           return result === undefined ? { status: 'succeeded' } : { status: 'succeeded', output: result };
         });
       };

@@ -2,6 +2,7 @@
  * The HTTP API: one table of routes over plain handlers. Registration (src/functions/api.ts) and
  * the development host serve this same table.
  */
+import { parseItemStepId } from '../pipelines/items';
 import type { HttpMethod, HttpResponseInit } from '@azure/functions';
 import { findInstance, startRunOnce } from '../app/durableStarter';
 import type { CarriedStep, RunState } from '../engine/types';
@@ -189,7 +190,19 @@ export function createRoutes(deps: ApiDeps): Route[] {
           tags: p.tags,
           pools: p.pools,
           parameters: p.parameters,
-          steps: p.steps.map((s) => ({ id: s.id, kind: s.kind, title: s.title ?? s.id, dependsOn: s.dependsOn, retry: s.retry, timeout: s.timeout ?? null, pools: s.pools })),
+          steps: p.steps.map((s) => ({
+            id: s.id,
+            kind: s.kind,
+            title: s.title ?? s.id,
+            dependsOn: s.dependsOn,
+            retry: s.retry,
+            timeout: s.timeout ?? null,
+            pools: s.pools,
+            // The pipeline language (docs/pipelines.md), only where a step uses it.
+            ...(s.conditions ? { conditions: s.conditions } : {}),
+            ...(s.when ? { when: s.when } : {}),
+            ...(s.forEach ? { forEach: s.forEach } : {}),
+          })),
           pipelineRetry: p.pipelineRetry,
           schedules,
           lastRun: lastRun ? { runId: lastRun.runId, status: lastRun.status, createdAt: lastRun.createdAt, endedAt: lastRun.endedAt ?? null } : null,
@@ -529,7 +542,7 @@ export function stepsToRerun(pipeline: PipelineDefinition, steps: readonly { id:
   if (from === 'failed') {
     const ids = new Set(pipeline.steps.filter((s) => !succeeded.has(s.id)).map((s) => s.id));
     if (ids.size === 0) return conflict('every step of that run succeeded: rerun from a step id instead');
-    return ids;
+    return withItems(ids, steps, succeeded, false);
   }
   if (!pipeline.steps.some((s) => s.id === from)) {
     return new ApiProblem(400, 'Invalid input', `no step "${from}" in ${pipeline.name}`, [{ field: 'body.from', message: `"failed" or one of: ${pipeline.steps.map((s) => s.id).join(', ')}` }]);
@@ -547,6 +560,18 @@ export function stepsToRerun(pipeline: PipelineDefinition, steps: readonly { id:
   }
   // Steps upstream of `from` are reused: they must have succeeded; others run again.
   for (const s of pipeline.steps) if (!ids.has(s.id) && !succeeded.has(s.id)) ids.add(s.id);
+  return withItems(ids, steps, succeeded, true);
+}
+
+/**
+ * Items of forEach steps (`load[3]`) run again when they did not succeed, and all of them when
+ * their step reruns from scratch (`from` a step): a rerun from failed reuses the succeeded items.
+ */
+function withItems(ids: Set<string>, steps: readonly { id: string }[], succeeded: ReadonlySet<string>, wholeSteps: boolean): Set<string> {
+  for (const { id } of steps) {
+    const item = parseItemStepId(id);
+    if (item && (!succeeded.has(id) || (wholeSteps && ids.has(item.stepId)))) ids.add(id);
+  }
   return ids;
 }
 

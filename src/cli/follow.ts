@@ -8,6 +8,7 @@
  * log may already hold lines from after the view (the next step started in between), so lines from
  * after the view's `asOf` are held back for the next poll, where the view that explains them arrives.
  */
+import { itemCountsText, splitItems } from '../core/itemCounts';
 import type { TriggerWords } from '../core/trigger';
 import { isTerminalRunStatus } from '../core/runStatus';
 import { repeatedErrors, type RepeatedErrors } from '../core/repeatedErrors';
@@ -26,6 +27,8 @@ interface StepView {
   nextAt?: string;
   /** Waiting for a slot of a shared pool (src/engine/pools.ts). */
   pool?: { name: string; position: number };
+  /** A forEach step: its items counted by status (the items are steps `<id>[<index>]`). */
+  items?: Record<string, number>;
 }
 
 export interface RunViewJson {
@@ -73,6 +76,8 @@ export interface FollowOptions {
   readonly steps: boolean;
   /** First wait before retrying a transient failure (default 1 s; doubled with jitter up to 30 s). */
   readonly retryDelayMs?: number;
+  /** Say each item of a forEach step too (default: the step's counts by status). */
+  readonly items?: boolean;
 }
 
 /**
@@ -155,9 +160,10 @@ export async function follow(client: ApiClient, runId: string, options: FollowOp
     const events: Printable[] = held;
     held = [];
     if (options.steps) {
-      for (const step of run.steps) {
+      // Items of a forEach step are said through their step's counts, unless asked for (--items).
+      for (const step of options.items === true ? run.steps : splitItems(run.steps).steps) {
         const last = step.attempts.at(-1);
-        const key = `${step.status}#${step.attempts.length}${step.pool ? `#${step.pool.name}@${step.pool.position}` : ''}`;
+        const key = `${step.status}#${step.attempts.length}${step.pool ? `#${step.pool.name}@${step.pool.position}` : ''}#${step.items ? itemCountsText(step.items) : ''}`;
         if (seen.get(step.id) === key) continue;
         seen.set(step.id, key);
         const time = last?.endedAt ?? last?.startedAt;
@@ -243,15 +249,16 @@ function describe(step: StepView, repeats: RepeatedErrors): string {
   const said = (message: string | undefined): string => (message === undefined ? '' : repeats.error(step.id, last?.attempt ?? 0, message));
   switch (step.status) {
     case 'failed':
-      return `failed${attempt}: ${said((step.error ?? last?.error)?.message)}`;
+      return `failed${attempt}: ${said((step.error ?? last?.error)?.message)}${step.items ? ` — ${itemCountsText(step.items)}` : ''}`;
     case 'waiting':
       if (step.pool) return `waiting for pool ${step.pool.name} (position ${step.pool.position})`;
       return `waiting to retry${attempt}${last?.error ? ` after: ${said(last.error.message)}` : ''}${step.nextAt ? ` — next at ${clock(step.nextAt)}` : ''}`;
     case 'succeeded': {
       const rows = step.metrics?.['rowsLoaded'];
+      if (step.items) return `succeeded — ${itemCountsText(step.items)}`;
       return `succeeded${attempt}${last?.durationSeconds !== undefined ? ` in ${last.durationSeconds.toFixed(1)}s` : ''}${typeof rows === 'number' ? `, ${rows} rows loaded` : ''}`;
     }
     default:
-      return `${step.status}${attempt}`;
+      return `${step.status}${attempt}${step.items ? ` — ${itemCountsText(step.items)}` : ''}`;
   }
 }

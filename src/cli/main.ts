@@ -6,6 +6,7 @@
  *   prefect flow-run logs --follow <id>                               →  durable-pipelines logs <id> --follow
  *   changing a schedule                                               →  durable-pipelines schedules pause|resume …
  */
+import { itemCountsText, splitItems } from '../core/itemCounts';
 import { describeTrigger, type TriggerWords } from '../core/trigger';
 import { firesNext, scheduleStateWord, type ScheduleStateWord } from '../core/scheduleState';
 import { repeatedErrorCompactor } from '../core/repeatedErrors';
@@ -208,9 +209,10 @@ export function buildProgram(print_: Out = (l) => console.log(l), setExit: (code
   runs
     .command('show <runId>')
     .description('a run with its steps, attempts and metrics')
-    .action(async (runId: string) => {
+    .option('--items', 'list the items of forEach steps one by one (default: counts by status)', false)
+    .action(async (runId: string, opts: { items: boolean }) => {
       const run = await client().get<RunViewJson>(`runs/${encodeURIComponent(runId)}`, {}, runViewAnswer);
-      print(run, () => showRun(run));
+      print(run, () => showRun(run, opts.items));
     });
 
   runs
@@ -482,7 +484,7 @@ export function parseParams(pairs: readonly string[], declared: Record<string, {
   return result;
 }
 
-function showRun(run: RunViewJson): string {
+function showRun(run: RunViewJson, withItems = false): string {
   // Every value is the server's: one line each, so none can pose as another line (`error: …`).
   const head =
     inLine`${run.runId}  ${run.pipeline}  ${run.status}${run.durationSeconds !== undefined ? `  ${seconds(run.durationSeconds)}` : ''}\nstarted by: ${describeTrigger(run.trigger)}` +
@@ -490,10 +492,12 @@ function showRun(run: RunViewJson): string {
     (run.definition ? `\n${definitionLine(run.definition)}` : '');
   const steps = table(
     ['STEP', 'STATUS', 'ATTEMPTS', 'DURATION', 'METRICS / ERROR'],
-    run.steps.map((s) => {
+    (withItems ? run.steps : splitItems(run.steps).steps).map((s) => {
       const last = s.attempts.at(-1);
       const metrics = s.metrics ? Object.entries(s.metrics).filter(([, v]) => v !== null && v !== '').map(([k, v]) => `${k}=${String(v)}`).join(' ') : '';
-      return [s.id, s.status, s.attempts.length, seconds(last?.durationSeconds), s.status === 'failed' ? (s.error ?? last?.error)?.message : metrics];
+      // A forEach step: its items counted by status (`--items` lists them).
+      const attempts = s.items ? itemCountsText(s.items) : s.attempts.length;
+      return [s.id, s.status, attempts, seconds(last?.durationSeconds), s.status === 'failed' ? (s.error ?? last?.error)?.message : metrics];
     }),
   );
   return `${head}\n\n${steps}`;

@@ -2,44 +2,94 @@
  * Which steps may start and which can never run, given each step's status. Pure: the orchestrator
  * asks after every transition, so independent steps start as soon as their dependencies succeed.
  */
+import type { FailureInfo } from '../core/errors';
+import type { DependencyCondition } from '../pipelines/conditions';
+import { parseItemStepId } from '../pipelines/items';
 import type { StepStatus } from './types';
 
 export interface DagStep {
   readonly id: string;
   readonly dependsOn: readonly string[];
+  /** What each dependency waits for; absent ones wait for `succeeded` (docs/pipelines.md, section 2). */
+  readonly conditions?: Readonly<Record<string, DependencyCondition>> | undefined;
 }
 
-const DONE: readonly StepStatus[] = ['succeeded', 'reused'];
-const DEAD: readonly StepStatus[] = ['failed', 'skipped', 'cancelled'];
+/** Whether a dependency in `status` meets `condition`: yes, not yet, or never. */
+export function dependencyVerdict(status: StepStatus, condition: DependencyCondition): 'met' | 'wait' | 'never' {
+  if (status === 'pending' || status === 'running' || status === 'waiting') return 'wait';
+  const ran = status === 'succeeded' || status === 'reused';
+  switch (condition) {
+    case 'succeeded':
+      return ran ? 'met' : 'never';
+    case 'failed':
+      return status === 'failed' ? 'met' : 'never';
+    case 'completed':
+      return ran || status === 'failed' ? 'met' : 'never';
+    case 'skipped':
+      return status === 'skipped' ? 'met' : 'never';
+  }
+}
 
-/** Pending steps whose dependencies all succeeded (or were reused), in definition order. */
+const conditionOf = (step: DagStep, dependency: string): DependencyCondition =>
+  step.conditions !== undefined && Object.hasOwn(step.conditions, dependency) ? (step.conditions[dependency] ?? 'succeeded') : 'succeeded';
+
+/** The forEach step an item belongs to (`load` for `load[3]`), if `id` is an item. */
+const forEachOf = (id: string): string | undefined => parseItemStepId(id)?.stepId;
+
+/**
+ * Pending steps whose dependencies all ended meeting their conditions, in definition order. An
+ * item of a forEach step is ready while its step runs (the step met its conditions when it began).
+ */
 export function readySteps(steps: readonly DagStep[], status: (id: string) => StepStatus): string[] {
   return steps
-    .filter((s) => status(s.id) === 'pending' && s.dependsOn.every((d) => DONE.includes(status(d))))
+    .filter((s) => {
+      if (status(s.id) !== 'pending') return false;
+      const owner = forEachOf(s.id);
+      if (owner !== undefined) return status(owner) === 'running';
+      return s.dependsOn.every((d) => dependencyVerdict(status(d), conditionOf(s, d)) === 'met');
+    })
     .map((s) => s.id);
 }
 
+/** A pending step that can never run, and why. */
+export interface Unreachable {
+  readonly id: string;
+  readonly reason: FailureInfo;
+}
+
 /**
- * Pending steps that can never run because a dependency failed, was skipped or was cancelled,
- * transitively, in definition order.
+ * Pending steps that can never run because a dependency ended without meeting its condition
+ * (by default: failed, was skipped or was cancelled), transitively — a step skipped here counts as
+ * skipped for its own dependents, so one waiting for `skipped` of it is not among them — in
+ * definition order.
  */
-export function unreachableSteps(steps: readonly DagStep[], status: (id: string) => StepStatus): string[] {
-  const dead = new Set(steps.filter((s) => DEAD.includes(status(s.id))).map((s) => s.id));
-  const found: string[] = [];
+export function unreachableSteps(steps: readonly DagStep[], status: (id: string) => StepStatus): Unreachable[] {
+  const skipped = new Map<string, FailureInfo>();
+  const now = (id: string): StepStatus => (skipped.has(id) ? 'skipped' : status(id));
   let grew = true;
   while (grew) {
     grew = false;
     for (const s of steps) {
-      if (dead.has(s.id) || status(s.id) !== 'pending') continue;
-      if (s.dependsOn.some((d) => dead.has(d))) {
-        dead.add(s.id);
-        found.push(s.id);
+      if (skipped.has(s.id) || status(s.id) !== 'pending') continue;
+      const owner = forEachOf(s.id);
+      if (owner !== undefined) {
+        // Its step ended without it (failFast, or a stop): the item never starts.
+        const ownerStatus = now(owner);
+        if (ownerStatus === 'pending' || ownerStatus === 'running' || ownerStatus === 'waiting') continue;
+        skipped.set(s.id, { class: 'permanent', code: 'condition-unmet', message: `forEach step "${owner}" ${ownerStatus}` });
         grew = true;
+        continue;
       }
+      const blocking = s.dependsOn.find((d) => dependencyVerdict(now(d), conditionOf(s, d)) === 'never');
+      if (blocking === undefined) continue;
+      skipped.set(s.id, { class: 'permanent', code: 'condition-unmet', message: `dependency "${blocking}" ${now(blocking)} (waits for ${conditionOf(s, blocking)})` });
+      grew = true;
     }
   }
-  const order = new Map(steps.map((s, i) => [s.id, i]));
-  return found.sort((a, b) => (order.get(a) ?? 0) - (order.get(b) ?? 0));
+  return steps.flatMap((s) => {
+    const reason = skipped.get(s.id);
+    return reason ? [{ id: s.id, reason }] : [];
+  });
 }
 
 /** The concurrency limits of a pipeline (`maxParallel`, `concurrencyGroups`), and each step's group. */
@@ -110,4 +160,14 @@ export function endAwaited<S extends DagStep & { readonly group?: string | undef
   if (limits.maxParallel !== undefined && pending.count > 0) return true;
   if (step.group !== undefined && limits.concurrencyGroups?.[step.group] !== undefined && (pending.perGroup.get(step.group) ?? 0) > 0) return true;
   return (pending.dependents.get(step.id) ?? []).some((other) => reportedWith.some((id) => !other.dependsOn.includes(id)));
+}
+
+/**
+ * A failed step is handled when a step that depends on it with condition `failed` succeeded: the
+ * user said what to do when it fails, and it was done. A handled failure does not fail the run
+ * (docs/pipelines.md, "The run's final status when a failure was handled"); `completed` (clean-up)
+ * does not handle it.
+ */
+export function isHandled(steps: readonly DagStep[], status: (id: string) => StepStatus, failedId: string): boolean {
+  return steps.some((s) => s.dependsOn.includes(failedId) && conditionOf(s, failedId) === 'failed' && (status(s.id) === 'succeeded' || status(s.id) === 'reused'));
 }

@@ -22,6 +22,8 @@ import { fanOutGroups, fanOutTasks, waveResults, waveStepInstanceId, type WaveRu
 import { readTaskFailure } from './failure';
 import type { Interrupts } from './interrupts';
 import { askReconcile, takeReconciled } from './reconcile';
+import { upstreamFor, whenVerdict } from './referenced';
+import { expand, itemsOf, settleForEach } from './items';
 import { HISTORY_COST, isDone, settle, type RunScope, type Started } from './scope';
 import type { StepDoneEvent } from './stepDone';
 import { cancelTimers, runStepUntilStopped } from './stepRoutine';
@@ -68,7 +70,11 @@ function startSteps(scope: RunScope, steps: readonly StepDefinition[]): Started[
     ...(scope.deadlineMs === undefined ? {} : { deadlineMs: scope.deadlineMs }),
     reportTo: env.context.df.instanceId,
   };
-  const waves: WaveStep[] = steps.map((step) => ({ stepId: step.id, attemptsBefore: tracker.attemptCount(step.id) }));
+  const waves: WaveStep[] = steps.map((step) => {
+    const upstream = env.upstream(step.id);
+    const item = env.item(step.id);
+    return { stepId: step.id, attemptsBefore: tracker.attemptCount(step.id), ...(upstream === undefined ? {} : { upstream }), ...(item === undefined ? {} : { item }) };
+  });
   for (const wave of waves) {
     inFlight.set(wave.stepId, waveStepInstanceId(input.runId, wave));
     tracker.running(wave.stepId);
@@ -93,6 +99,47 @@ function startSteps(scope: RunScope, steps: readonly StepDefinition[]): Started[
     if (!task) throw new Error('fan-out returned fewer tasks than groups');
     return { task, members: group.map((w) => ({ id: w.stepId, instanceId: waveStepInstanceId(input.runId, w) })) };
   });
+}
+
+/**
+ * Whether a ready step may start: its `when` holds and every upstream value it refers to could be
+ * kept. Otherwise it is skipped (`when` is false) or fails permanently (the expression cannot be
+ * evaluated, a value is over the size limit) without an attempt.
+ */
+function mayStart(scope: RunScope, step: StepDefinition): boolean {
+  const { tracker } = scope.env;
+  const verdict = whenVerdict(step, { parameters: scope.input.parameters, trigger: scope.input.trigger, runId: scope.input.runId, kept: tracker.kept });
+  if (!verdict.run) {
+    if (verdict.skip) tracker.skip(step.id, verdict.skip);
+    else if (verdict.fail) tracker.stepFailed(step.id, verdict.fail);
+    scope.env.log(`step ${step.id} ${verdict.skip ? 'skipped' : 'failed'}: ${(verdict.skip ?? verdict.fail)?.message ?? ''}`);
+    return false;
+  }
+  const { error } = upstreamFor(step, tracker.kept);
+  if (error) {
+    tracker.stepFailed(step.id, error);
+    scope.env.log(`step ${step.id} failed: ${error.message}`);
+    return false;
+  }
+  return true;
+}
+
+/**
+ * A forEach step that may start expands into its items instead of starting (items.ts); returns
+ * true when it did (or failed: its items are not a list it can run).
+ */
+function expandForEach(scope: RunScope, step: StepDefinition): boolean {
+  if (step.forEach === undefined) return false;
+  const { tracker } = scope.env;
+  const found = itemsOf(step, { parameters: scope.input.parameters, kept: tracker.kept });
+  if ('error' in found) {
+    tracker.stepFailed(step.id, found.error);
+    scope.env.log(`step ${step.id} failed: ${found.error.message}`);
+    return true;
+  }
+  expand(scope.definition, tracker, step, found.items);
+  scope.env.log(`step ${step.id}: ${found.items.length} items`);
+  return true;
 }
 
 /** Takes what a finished sub-orchestration returned (its notice may have come first, or never). */
@@ -153,8 +200,14 @@ export function* runRound(scope: RunScope, admit: boolean): Generator<Task, Roun
   const { env, definition, inFlight, budget } = scope;
   const { tracker } = env;
   const df = env.context.df;
-  const steps = definition.steps;
-  const byId = new Map(steps.map((s) => [s.id, s]));
+  // forEach steps add their items to the shape as they expand: the index follows.
+  let steps: readonly StepDefinition[] = [];
+  let byId = new Map<string, StepDefinition>();
+  const refresh = (): void => {
+    if (steps.length === definition.steps.length) return;
+    steps = [...definition.steps];
+    byId = new Map(steps.map((s) => [s.id, s]));
+  };
   const status = (id: string) => tracker.status(id);
   const interrupts = admit ? scope.interrupts : undefined;
   /** A check-in came: ask after every step in flight at the next wait. */
@@ -162,8 +215,16 @@ export function* runRound(scope: RunScope, admit: boolean): Generator<Task, Roun
   let asking: Task | undefined;
   for (;;) {
     if (admit && scope.learned) return scope.learned;
-    if (admit) for (const id of unreachableSteps(steps, status)) tracker.skip(id);
-    const ready = admit ? readySteps(steps, status).flatMap((id) => byId.get(id) ?? []) : [];
+    refresh();
+    settleForEach(definition, tracker);
+    if (admit) for (const { id, reason } of unreachableSteps(steps, status)) tracker.skip(id, reason);
+    const candidates = admit ? readySteps(steps, status).flatMap((id) => byId.get(id) ?? []) : [];
+    // `when` and the upstream values decide before a step starts; a step they end changes what is ready.
+    const ready = candidates.filter((step) => mayStart(scope, step) && !expandForEach(scope, step));
+    if (ready.length < candidates.length) {
+      env.publish();
+      continue;
+    }
     const running = [...inFlight.keys()].flatMap((id) => byId.get(id) ?? []);
     // Steps in flight hold their slots; ready steps left out start when one frees.
     const admitted = admit ? admitWithinLimits([...running, ...ready], definition).filter((s) => !inFlight.has(s.id)) : [];

@@ -14,6 +14,7 @@
  * the tree sends its own only when the run marked it `notify` — another step waits for its end.
  */
 import type { OrchestrationContext, Task } from 'durable-functions';
+import type { Json, JsonObject } from '../core/json';
 import { stepInstanceId, type RunStepInput } from './runStep';
 import { requireLineage } from './lineage';
 import { tellRun } from './stepDone';
@@ -32,6 +33,10 @@ export interface WaveStep {
   readonly attemptsBefore: number;
   /** The step tells the run the moment it ends, even inside a batch node: something waits for it. */
   readonly notify?: boolean;
+  /** The upstream values the step refers to (referenced.ts), when it refers to any. */
+  readonly upstream?: JsonObject;
+  /** The item, for an item of a forEach step. */
+  readonly item?: Json;
 }
 
 /** Input of the `runPipelineSteps` batch sub-orchestration. */
@@ -76,7 +81,14 @@ export function fanOutTasks(context: OrchestrationContext, run: WaveRun, steps: 
     const [first] = group;
     if (!first) throw new Error('empty fan-out group');
     if (!batched) {
-      const input: RunStepInput = { ...shared, stepId: first.stepId, attemptsBefore: first.attemptsBefore, ...(top || first.notify === true ? { reportTo } : {}) };
+      const input: RunStepInput = {
+        ...shared,
+        stepId: first.stepId,
+        attemptsBefore: first.attemptsBefore,
+        ...(first.upstream === undefined ? {} : { upstream: first.upstream }),
+        ...(first.item === undefined ? {} : { item: first.item }),
+        ...(top || first.notify === true ? { reportTo } : {}),
+      };
       return df.callSubOrchestrator(ORCHESTRATOR_NAMES.runStep, input, waveStepInstanceId(run.runId, first));
     }
     const input: RunStepsInput = { run, steps: group, ...(top ? { notify: true } : {}) };

@@ -24,12 +24,14 @@ import { decodeSteps, encodeSteps, inFlightOf } from './carry';
 import { dateAt, isoAt } from './clock';
 import { fittedWhenSerialized, forCustomStatus } from './customStatus';
 import { runRound } from './dataflow';
-import { readySteps, unreachableSteps } from './dag';
+import { isHandled, readySteps, unreachableSteps } from './dag';
 import { definitionOf, missingDefinitionMessage, type DefinitionSource } from './definitions';
 import { readTaskFailure } from './failure';
 import { CANCEL_EVENT, interruptsFor } from './interrupts';
 import { DEFAULT_POLLS_PER_EXECUTION } from './pollStep';
 import { reconcileNow } from './reconcile';
+import { finalizeForEach, findStep, itemValueFor, liveShape } from './items';
+import { carryKept, referenceMapOf, restoreKept, upstreamFor } from './referenced';
 import { budgetFor, HISTORY_COST, isDone, type RunScope, type RunShape } from './scope';
 import { RunTracker } from './state';
 import { cancelTimers, createStepEnv, drive } from './stepRoutine';
@@ -70,13 +72,15 @@ export function createRunPipeline(options: RunPipelineOptions): OrchestrationHan
     const { carry } = input;
     const startedMs = carry?.startedMs ?? df.currentUtcDateTime.getTime();
     const definition = definitionOf(options.definitions, input.pipeline, input.definitionVersion);
-    const shape: RunShape = definition ?? NO_STEPS;
+    const shape = liveShape(definition ?? NO_STEPS, carry?.expanded);
     const stepIds = shape.steps.map((s) => s.id);
     const tracker = new RunTracker(
       { runId: input.runId, pipeline: { name: input.pipeline, steps: shape.steps }, ...(input.resumeFrom ? { resumeFrom: input.resumeFrom } : {}) },
       startedMs,
       carry && definition ? decodeSteps(carry, stepIds) : undefined,
+      { references: referenceMapOf(shape), kept: restoreKept(carry?.values, carry?.oversize), forEachSteps: new Set(shape.steps.filter((s) => s.forEach !== undefined).map((s) => s.id)) },
     );
+    const definedSteps = definition?.steps ?? [];
     if (carry) tracker.pipelineAttempt = carry.pipelineAttempt;
     const env = createStepEnv(
       context,
@@ -84,6 +88,11 @@ export function createRunPipeline(options: RunPipelineOptions): OrchestrationHan
       tracker,
       {
         maxPollsPerExecution,
+        upstream: (id) => {
+          const step = findStep(definedSteps, id);
+          return step ? upstreamFor(step, tracker.kept).upstream : undefined;
+        },
+        item: (id) => itemValueFor(shape, id, { parameters: input.parameters, kept: tracker.kept }),
         publish: () => {
           const snapshot = tracker.snapshot('running');
           df.setCustomStatus(fittedWhenSerialized(() => forCustomStatus(snapshot)));
@@ -98,7 +107,8 @@ export function createRunPipeline(options: RunPipelineOptions): OrchestrationHan
       definition: shape,
       interrupts: interruptsFor(context, CANCEL_EVENT, deadlineMs),
       deadlineMs,
-      inFlight: new Map(carry && definition ? inFlightOf(input.runId, tracker, stepIds) : []),
+      // A running forEach step runs through its items, not in a sub-orchestration of its own.
+      inFlight: new Map(carry && definition ? inFlightOf(input.runId, tracker, stepIds.filter((id) => findStep(definition.steps, id)?.forEach === undefined)) : []),
       budget: budgetFor(options.historyBound),
       missing: new Set(carry?.missing ?? []),
       open: [],
@@ -143,6 +153,8 @@ export function createRunPipeline(options: RunPipelineOptions): OrchestrationHan
         continued: (carry?.continued ?? 0) + 1,
         ...encodeSteps(tracker.carried()),
         archives,
+        ...carryKept(tracker.kept),
+        ...(shape.expanded.length > 0 ? { expanded: shape.expanded } : {}),
         ...(stopping ? { stop: stopping } : {}),
         ...(scope.missing.size > 0 ? { missing: [...scope.missing] } : {}),
       };
@@ -195,7 +207,7 @@ export function createRunPipeline(options: RunPipelineOptions): OrchestrationHan
       // would now wait, which the interrupt cuts short.
       endedMs = stop.atMs;
       if (!retryWaitCut && settledBefore(shape, tracker) && !wouldRetry(definition, tracker, retriesLeft)) {
-        for (const id of unreachableSteps(shape.steps, (s) => tracker.status(s))) tracker.skip(id);
+        for (const { id, reason } of unreachableSteps(shape.steps, (s) => tracker.status(s))) tracker.skip(id, reason);
         stop = undefined;
       } else {
         endInterrupted(scope, stop);
@@ -216,6 +228,7 @@ function* finish(scope: RunScope, tracker: RunTracker, end: () => RunState, arch
     const archived = yield* collectArchived(scope, archives);
     if (archived) tracker.restoreArchived(archived);
   }
+  finalizeForEach(scope.definition, tracker);
   const final = end();
   df.setCustomStatus(fittedWhenSerialized(() => forCustomStatus(final)));
   env.log(`run ${final.status}${final.error ? `: ${final.error.message}` : ''}`);
@@ -266,16 +279,19 @@ function wouldRetry(definition: PipelineDefinition, tracker: RunTracker, retries
   return definition.pipelineRetry.retryPermanent || !onlyPermanentFailures(definition, tracker);
 }
 
+/** The first failed step no `failed` dependent handled (dag.ts `isHandled`): what fails the run. */
 function firstFailed(shape: RunShape, tracker: RunTracker): { id: string; error?: FailureInfo } | undefined {
+  const status = (id: string) => tracker.status(id);
   for (const step of shape.steps) {
     const state = tracker.step(step.id);
-    if (state.status === 'failed') return { id: step.id, ...(state.error ? { error: state.error } : {}) };
+    if (state.status === 'failed' && !isHandled(shape.steps, status, step.id)) return { id: step.id, ...(state.error ? { error: state.error } : {}) };
   }
   return undefined;
 }
 
 function onlyPermanentFailures(shape: RunShape, tracker: RunTracker): boolean {
-  const failed = shape.steps.filter((s) => tracker.status(s.id) === 'failed');
+  const status = (id: string) => tracker.status(id);
+  const failed = shape.steps.filter((s) => status(s.id) === 'failed' && !isHandled(shape.steps, status, s.id));
   return failed.length > 0 && failed.every((s) => tracker.failedPermanently(s.id));
 }
 

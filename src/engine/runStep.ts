@@ -9,7 +9,8 @@
  * attempt starts after the run ended, and the attempt in progress ends at the run's instant.
  */
 import type { OrchestrationContext, Task } from 'durable-functions';
-import type { JsonObject } from '../core/json';
+import type { Json, JsonObject } from '../core/json';
+import { findStep } from '../pipelines/items';
 import type { RunTrigger } from '../steps/protocol';
 import { fittedWhenSerialized, stepForCustomStatus } from './customStatus';
 import { definitionOf, missingDefinitionMessage, type DefinitionSource } from './definitions';
@@ -37,6 +38,10 @@ export interface RunStepInput {
    * this step at once; unset when nothing does (inside a batch node).
    */
   readonly reportTo?: string;
+  /** The upstream values the step refers to (referenced.ts). */
+  readonly upstream?: JsonObject;
+  /** The item, when the step is an item of a forEach step (items.ts). */
+  readonly item?: Json;
 }
 
 /** Instance id of a step's sub-orchestration: unique per run, step and first attempt. */
@@ -75,7 +80,8 @@ export function createRunPipelineStep(definitions: DefinitionSource) {
     const df = context.df;
     const input = df.getInput<RunStepInput>();
     requireLineage(context, input.runId);
-    const step = definitionOf(definitions, input.pipelineName, input.definitionVersion)?.steps.find((s) => s.id === input.stepId);
+    const defined = definitionOf(definitions, input.pipelineName, input.definitionVersion)?.steps;
+    const step = defined ? findStep(defined, input.stepId) : undefined;
     const tracker = new RunTracker({ runId: input.runId, pipeline: { name: input.pipelineName, steps: [{ id: input.stepId }] } }, df.currentUtcDateTime.getTime(), new Map([[input.stepId, { status: 'pending', attempts: input.attemptsBefore, permanent: false }]]));
     const env = createStepEnv(
       context,
@@ -83,6 +89,8 @@ export function createRunPipelineStep(definitions: DefinitionSource) {
       tracker,
       {
         ...(input.maxPollsPerExecution === undefined ? {} : { maxPollsPerExecution: input.maxPollsPerExecution }),
+        upstream: () => input.upstream,
+        item: () => input.item,
         publish: () => {
           const state = tracker.step(input.stepId);
           df.setCustomStatus(fittedWhenSerialized(() => stepForCustomStatus(state)));

@@ -6,6 +6,7 @@
 import type { Task } from 'durable-functions';
 import type { PipelineDefinition } from '../pipelines/schema';
 import type { Interrupts } from './interrupts';
+import type { LiveShape } from './items';
 import type { StepEnv } from './stepRoutine';
 import { isDone } from './stepRoutine';
 import type { RunInput, StepState, Stop } from './types';
@@ -58,7 +59,8 @@ export type RunShape = Pick<PipelineDefinition, 'steps' | 'maxParallel' | 'concu
 export interface RunScope {
   readonly env: StepEnv;
   readonly input: RunInput;
-  readonly definition: RunShape;
+  /** The definition's steps and limits, with the items of forEach steps appended as they expand (items.ts). */
+  readonly definition: LiveShape;
   readonly interrupts: Interrupts;
   /** The run's deadline (epoch ms) from the pipeline's `timeout`. */
   readonly deadlineMs: number | undefined;

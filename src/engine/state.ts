@@ -13,6 +13,9 @@ import type { FailureInfo } from '../core/errors';
 import type { Json } from '../core/json';
 import type { StepMetrics } from '../steps/protocol';
 import { isoAt, secondsBetween } from './clock';
+import { extractKept, type Kept, type ReferenceMap } from './referenced';
+import { parseItemStepId } from '../pipelines/items';
+import { refKey } from '../pipelines/stepRefs';
 import type { PipelineRetryWait, PoolWait, RunInput, RunState, RunStatus, StepAttemptSummary, StepState, StepStatus } from './types';
 
 /** What the tracker needs of a run: a whole run, or one step of it (the step sub-orchestration). */
@@ -55,13 +58,21 @@ export class RunTracker {
   pipelineRetry: PipelineRetryWait | undefined;
   /** The run-level pool the run waits for, while it waits (pools.ts). */
   poolWait: PoolWait | undefined;
+  /** Referenced values of the steps' results (referenced.ts): what `when` reads and activities get. */
+  readonly kept: Map<string, Kept>;
+  private readonly references: ReferenceMap;
 
   constructor(
     private readonly input: TrackedRun,
     private readonly startedMs: number,
     carried?: ReadonlyMap<string, CarriedStepState>,
+    values?: { readonly references: ReferenceMap; readonly kept?: Map<string, Kept>; readonly forEachSteps?: ReadonlySet<string> },
   ) {
+    this.forEachSteps = values?.forEachSteps ?? new Set();
+    this.references = values?.references ?? new Map();
+    this.kept = values?.kept ?? new Map<string, Kept>();
     const reusable = carried ? {} : (input.resumeFrom?.steps ?? {});
+    this.reusable = reusable;
     for (const step of input.pipeline.steps) {
       const before = carried?.get(step.id);
       if (before) {
@@ -84,6 +95,44 @@ export class RunTracker {
         this.steps.set(step.id, { id: step.id, status: 'pending', attempts: [] });
       }
     }
+  }
+
+  private readonly reusable: NonNullable<RunInput['resumeFrom']>['steps'];
+  private readonly forEachSteps: ReadonlySet<string>;
+
+  private addItemMetrics(stepId: string, paths: readonly (readonly string[])[], metrics: StepMetrics | undefined): void {
+    for (const path of paths) {
+      const [root, name] = path;
+      if (root !== 'metrics' || name === undefined || path.length !== 2) continue;
+      const key = refKey(stepId, path);
+      const before = this.kept.get(key);
+      const add = metrics?.[name];
+      this.kept.set(key, (typeof before === 'number' ? before : 0) + (typeof add === 'number' ? add : 0));
+    }
+  }
+
+  /**
+   * A step that joined the run (an item of a forEach step, items.ts): pending, or reused when the
+   * run being rerun had it succeeded. Its id must already be in the run's steps.
+   */
+  addStep(id: string): void {
+    const reused = Object.hasOwn(this.reusable, id) ? this.reusable[id] : undefined;
+    if (reused) this.put({ id, status: 'reused', attempts: [], ...(reused.output === undefined ? {} : { output: reused.output }), ...(reused.metrics === undefined ? {} : { metrics: reused.metrics }) });
+    else this.steps.set(id, { id, status: 'pending', attempts: [] });
+  }
+
+  /** A forEach step ends (items.ts): its output and metrics from the items this execution knows (all of them once the run ends). */
+  forEachEnded(id: string, status: 'succeeded' | 'failed', itemIds: readonly string[], error: FailureInfo | undefined): void {
+    // A sum over no succeeded item is 0, not a missing value.
+    this.addItemMetrics(id, this.references.get(id) ?? [], undefined);
+    this.put({ id, status, attempts: [], ...forEachResult(itemIds.map((i) => this.get(i))), ...(error ? { error } : {}) });
+  }
+
+  /** Recomputes an ended forEach step's output and metrics from its items (after the archives are read back). */
+  forEachResultFrom(id: string, itemIds: readonly string[]): void {
+    const step = this.get(id);
+    if (step.status !== 'succeeded' && step.status !== 'failed') return;
+    this.steps.set(id, { ...step, ...forEachResult(itemIds.map((i) => this.get(i))) });
   }
 
   /** Takes the result of a step run by a sub-orchestration: its attempts follow the ones known here. */
@@ -232,9 +281,27 @@ export class RunTracker {
       ...(this.poolWait === undefined || status !== 'running' ? {} : { pool: this.poolWait }),
       startedAt: isoAt(this.startedMs),
       ...(endedMs === undefined ? {} : { endedAt: isoAt(endedMs), durationSeconds: secondsBetween(this.startedMs, endedMs) }),
-      steps: this.input.pipeline.steps.map((s) => this.get(s.id)),
+      steps: this.withItemCounts(this.input.pipeline.steps.map((s) => this.get(s.id))),
       ...(error === undefined ? {} : { error }),
     };
+  }
+
+  /** Each forEach step's state with its items counted by status (views show counts, then items on demand). */
+  private withItemCounts(states: StepState[]): StepState[] {
+    if (this.forEachSteps.size === 0) return states;
+    const counts = new Map<string, Record<string, number>>();
+    for (const state of states) {
+      const item = parseItemStepId(state.id);
+      if (!item) continue;
+      const c = counts.get(item.stepId) ?? { total: 0 };
+      c['total'] = (c['total'] ?? 0) + 1;
+      c[state.status] = (c[state.status] ?? 0) + 1;
+      counts.set(item.stepId, c);
+    }
+    return states.map((s) => {
+      const c = counts.get(s.id);
+      return c ? { ...s, items: c } : s;
+    });
   }
 
   private endLast(
@@ -266,7 +333,28 @@ export class RunTracker {
   }
 
   private put(step: StepState): void {
+    const before = this.steps.get(step.id)?.status;
     this.steps.set(step.id, step);
     this.dirty.add(step.id);
+    const ran = step.status === 'succeeded' || step.status === 'reused';
+    const item = parseItemStepId(step.id);
+    if (item) {
+      // A forEach step's referenced metrics are its items' sums, added as each item succeeds (once):
+      // the items' own states may be archived by the time the step ends.
+      const paths = this.references.get(item.stepId);
+      if (paths && ran && before !== 'succeeded' && before !== 'reused') this.addItemMetrics(item.stepId, paths, step.metrics);
+      return;
+    }
+    const paths = this.references.get(step.id);
+    if (paths && ran && !this.forEachSteps.has(step.id)) for (const [key, value] of extractKept(step.id, paths, step)) this.kept.set(key, value);
   }
+}
+
+/** A forEach step's output — its items' outputs in item order, null where an item did not succeed — and their numeric metrics summed. */
+export function forEachResult(items: readonly StepState[]): { output: Json[]; metrics: StepMetrics } {
+  const metrics: Record<string, number> = {};
+  for (const item of items) {
+    for (const [name, value] of Object.entries(item.metrics ?? {})) if (typeof value === 'number') metrics[name] = (metrics[name] ?? 0) + value;
+  }
+  return { output: items.map((i) => ((i.status === 'succeeded' || i.status === 'reused') && i.output !== undefined ? i.output : null)), metrics };
 }

@@ -12,7 +12,7 @@
  */
 import type { OrchestrationContext, Task } from 'durable-functions';
 import { RUN_ENDED_CODE, TimeoutError, type FailureInfo } from '../core/errors';
-import type { JsonObject } from '../core/json';
+import type { Json, JsonObject } from '../core/json';
 import { formatDuration } from '../pipelines/duration';
 import type { StepDefinition } from '../pipelines/schema';
 import { ACTIVITY_NAMES, type CancelActivityInput, type CancelStepAnswer, type RunTrigger, type StepActivityInput, type StepOutcome } from '../steps/protocol';
@@ -48,6 +48,10 @@ export interface StepEnv {
   /** The start call of the attempt in progress, until it answers (a job it starts must be stopped too). */
   starting: { readonly task: Task; readonly input: StepActivityInput } | undefined;
   readonly maxPollsPerExecution: number;
+  /** The upstream values a step refers to, for its activity input (referenced.ts). */
+  upstream(stepId: string): JsonObject | undefined;
+  /** The item an item of a forEach step runs (items.ts). */
+  item(stepId: string): Json | undefined;
   nowMs(): number;
   publish(): void;
   log(message: string): void;
@@ -70,7 +74,7 @@ export function createStepEnv(
   context: OrchestrationContext,
   run: { runId: string; pipelineName: string; definitionVersion: string; parameters: JsonObject; trigger: RunTrigger },
   tracker: RunTracker,
-  options: { maxPollsPerExecution?: number; publish?: () => void },
+  options: { maxPollsPerExecution?: number; publish?: () => void; upstream?: (stepId: string) => JsonObject | undefined; item?: (stepId: string) => Json | undefined },
 ): StepEnv {
   const df = context.df;
   return {
@@ -80,6 +84,8 @@ export function createStepEnv(
     polling: new Map(),
     starting: undefined,
     maxPollsPerExecution: options.maxPollsPerExecution ?? DEFAULT_POLLS_PER_EXECUTION,
+    upstream: options.upstream ?? (() => undefined),
+    item: options.item ?? (() => undefined),
     nowMs: () => df.currentUtcDateTime.getTime(),
     publish: options.publish ?? (() => undefined),
     log: (message) => {
@@ -181,6 +187,8 @@ export function* runStepRoutine(env: StepEnv, step: StepDefinition, due: () => S
     tracker.attemptStarted(step.id, attempt, startedMs);
     env.publish();
     // Ids only: the activity looks the step up in the deployed catalog (see steps/protocol.ts).
+    const upstream = env.upstream(step.id);
+    const item = env.item(step.id);
     const activityInput: StepActivityInput = {
       runId: env.runId,
       pipeline: env.pipelineName,
@@ -189,6 +197,8 @@ export function* runStepRoutine(env: StepEnv, step: StepDefinition, due: () => S
       attempt,
       parameters: env.parameters,
       trigger: env.trigger,
+      ...(upstream === undefined ? {} : { upstream }),
+      ...(item === undefined ? {} : { item }),
     };
     let failure: FailureInfo;
     const progress = { started: false };

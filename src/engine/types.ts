@@ -75,6 +75,12 @@ export interface RunCarry {
   readonly stop?: Stop;
   /** Step instances `reconcileRun` found missing once: missing again, their steps fail. */
   readonly missing?: readonly string[];
+  /** Referenced values of the steps' results, by `<stepId>.<path>` (referenced.ts): only what some step refers to. */
+  readonly values?: JsonObject;
+  /** Referenced values too large to keep, with their size in bytes. */
+  readonly oversize?: Readonly<Record<string, number>>;
+  /** forEach steps expanded into items, in the order they expanded, with their item count (items.ts). */
+  readonly expanded?: readonly (readonly [string, number])[];
 }
 
 export type RunStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'cancelled';
@@ -103,6 +109,8 @@ export interface StepState {
   readonly nextAt?: string;
   /** Only in a step sub-orchestration's custom status: attempts or output were left out to fit. */
   readonly partial?: true;
+  /** A forEach step: its items by status (`{ total: 1000, succeeded: 997, failed: 3 }`); the items are steps `<id>[<index>]`. */
+  readonly items?: Readonly<Record<string, number>>;
   /** When the step waits for a slot of a shared pool: which, and its place in the queue. */
   readonly pool?: PoolWait;
 }

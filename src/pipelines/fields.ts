@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { conditionsSchema, whenSchema } from './conditions';
 import { durationSchema } from './durationSchema';
+import { forEachSchema } from './forEach';
 import { isPrototypeMember, reservedNameMessage } from './names';
 import { NO_RETRY, retryPolicySchema } from './retryPolicy';
 
@@ -57,6 +58,8 @@ export const stepBase = {
   conditions: conditionsSchema.optional(),
   /** Skip the step when this expression is false (docs/pipelines.md; when.ts). */
   when: whenSchema.optional(),
+  /** Run the step once per item of a list (docs/pipelines.md; forEach.ts). */
+  forEach: forEachSchema.optional(),
   /** Shared pools (scope `step`) each attempt holds a slot of while it runs, across every pipeline (src/projects). */
   pools: z.array(z.string()).default([]),
 };

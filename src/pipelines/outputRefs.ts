@@ -36,6 +36,9 @@ function refProblem(pipeline: PipelineDefinition, step: StepDefinition, upstream
   if (!upstream.has(ref.stepId)) return `${named}: step "${ref.stepId}" is not upstream of "${step.id}": add it to dependsOn (directly or through another step)`;
   const [root] = ref.path;
   if (root !== 'output' && root !== 'metrics') return `${named}: a result path starts with output or metrics`;
+  if (producer.forEach !== undefined && !(root === 'metrics' && ref.path.length === 2)) {
+    return `${named}: of a forEach step, a reference takes its summed metrics (metrics.<name>); the list of its items' outputs is in the run's record`;
+  }
   const found = typeAtPath(resultTypeOf(producer), ref.path);
   if (!found.ok) return `${named}: ${found.message} of a ${producer.kind} step`;
   if (ref.place === 'text' && !isScalarType(found.type, false)) return `${named} is ${describeType(found.type)}: a text template takes a string, number or boolean`;

@@ -9,6 +9,7 @@ import { z } from 'zod';
 import type { JsonObject } from '../core/json';
 import { isPrototypeMember, reservedNameMessage } from './names';
 import type { ParameterSpec, PipelineDefinition } from './schema';
+import { MAX_ITEMS } from './items';
 
 function schemaFor(spec: ParameterSpec): z.ZodType {
   switch (spec.type) {
@@ -28,6 +29,8 @@ function schemaFor(spec: ParameterSpec): z.ZodType {
     }
     case 'boolean':
       return z.boolean();
+    case 'list':
+      return z.array(z.json()).max(MAX_ITEMS, `at most ${MAX_ITEMS} items`);
     case 'date':
       // zod's ISO date checks the calendar too (month lengths, leap years): 2026-02-30 is refused.
       return z.iso.date('expected a calendar date as YYYY-MM-DD');
@@ -58,7 +61,7 @@ export function runFactsAt(instant: string | Date): RunFacts {
 function defaultOf(spec: ParameterSpec, facts: RunFacts | undefined): { value: unknown } | { problem: string } | undefined {
   const fallback = spec.default;
   if (fallback === undefined) return undefined;
-  if (typeof fallback !== 'object') return { value: fallback };
+  if (typeof fallback !== 'object' || Array.isArray(fallback)) return { value: fallback };
   if (facts?.logicalDate === undefined) return { problem: "defaults to the run's logical date, but the run has none" };
   return { value: facts.logicalDate };
 }

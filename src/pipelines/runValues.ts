@@ -28,8 +28,10 @@ export const stepRefSchema = z
     path: z.string().regex(/^(?:output|metrics)(?:\.(?:[A-Za-z_][A-Za-z0-9_]*|\d+))*$/, "a result path starts with output or metrics: 'output.files.0', 'metrics.rowsLoaded'"),
   })
   .strict();
-/** `{ param: 'day' }`, `{ run: 'logicalDate' }` or `{ step, path }`: replaced by the value when the step runs. */
-export const valueRefSchema = z.union([paramRefSchema, runRefSchema, stepRefSchema]);
+/** `{ item: 'table' }` (a field of the current item of a forEach step) or `{ item: '' }` (the item itself). */
+export const itemRefSchema = z.object({ item: z.string().regex(/^(?:[A-Za-z_][A-Za-z0-9_]*)?$/, 'an item field is an identifier, or empty for the item itself') }).strict();
+/** `{ param: 'day' }`, `{ run: 'logicalDate' }`, `{ step, path }` or `{ item }`: replaced by the value when the step runs. */
+export const valueRefSchema = z.union([paramRefSchema, runRefSchema, stepRefSchema, itemRefSchema]);
 export type ValueRef = z.infer<typeof valueRefSchema>;
 
 /** `{param.day}` or `{run.id}`; any other brace is plain text. */
@@ -42,6 +44,8 @@ export interface RunValues {
   readonly trigger: { readonly scheduledFor?: string | undefined; readonly requestedAt?: string | undefined };
   /** The upstream values this step refers to, by `<stepId>.<path>` (the run hands them over: engine/referenced.ts). */
   readonly upstream?: Readonly<Record<string, Json>> | undefined;
+  /** The current item of a forEach step. */
+  readonly item?: Json | undefined;
 }
 
 /**
@@ -68,10 +72,12 @@ function isRefObject(value: unknown): value is Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
   if (isStepRefObject(value)) return true;
   const keys = Object.keys(value);
-  return keys.length === 1 && (keys[0] === 'param' || keys[0] === 'run');
+  return keys.length === 1 && (keys[0] === 'param' || keys[0] === 'run' || keys[0] === 'item');
 }
 
 function takesValues(kind: string, path: readonly (string | number)[]): boolean {
+  // What a forEach step maps over: a parameter or an upstream result (forEach.ts checks which).
+  if (path.length === 2 && path[0] === 'forEach' && path[1] === 'items') return true;
   return (TEMPLATE_FIELDS[kind] ?? []).some((field) => field.every((part, i) => path[i] === part));
 }
 
@@ -84,11 +90,12 @@ export function checkStepReferences(step: { readonly kind: string }, declared: r
   const known = declared.length > 0 ? `declared: ${declared.join(', ')}` : 'this pipeline declares no parameters';
   const checkName = (kind: string, name: string, path: readonly (string | number)[]): void => {
     if (kind === 'param' && !declared.includes(name)) problems.push({ path, message: `unknown parameter "${name}" (${known})` });
+    if (kind === 'item') return;
     if (kind === 'run' && !(RUN_FACTS as readonly string[]).includes(name)) problems.push({ path, message: `unknown run value "${name}" (one of ${RUN_FACTS.join(', ')})` });
   };
   const visit = (value: unknown, path: (string | number)[]): void => {
     if (typeof value === 'string') {
-      const found = [...value.matchAll(PLACEHOLDER), ...value.matchAll(STEP_PLACEHOLDER)];
+      const found = [...value.matchAll(PLACEHOLDER), ...value.matchAll(STEP_PLACEHOLDER), ...value.matchAll(ITEM_PLACEHOLDER)];
       if (found.length === 0) return;
       if (!takesValues(step.kind, path)) {
         problems.push({ path, message: `"${found[0]?.[0] ?? ''}": run values are not taken here (${whereTaken(step.kind)})` });
@@ -144,6 +151,7 @@ export class MissingRunValueError extends PermanentError {
  */
 export function runValue(ref: ValueRef, values: RunValues): Json {
   if ('step' in ref) return upstreamValue(refKey(ref.step, ref.path.split('.')), values);
+  if ('item' in ref) return itemValue(ref.item, values);
   if ('param' in ref) {
     const value = values.parameters[ref.param];
     if (value === undefined) throw new MissingRunValueError(`the run has no value for parameter "${ref.param}"`);
@@ -162,15 +170,29 @@ function upstreamValue(key: string, values: RunValues): Json {
   return value;
 }
 
+/** The current item, or one field of it. */
+function itemValue(field: string, values: RunValues): Json {
+  const item = values.item;
+  if (item === undefined) throw new MissingRunValueError('{item}: this step runs no item (it has no forEach)');
+  if (field === '') return item;
+  const value = typeof item === 'object' && item !== null && !Array.isArray(item) && Object.hasOwn(item, field) ? item[field] : undefined;
+  if (value === undefined) throw new MissingRunValueError(`{item.${field}}: the item ${JSON.stringify(item).slice(0, 80)} has no field "${field}"`);
+  return value;
+}
+
+/** `{item}` or `{item.field}`. */
+const ITEM_PLACEHOLDER = /\{item(?:\.([A-Za-z_][A-Za-z0-9_]*))?\}/g;
+
 const asText = (value: Json): string => (typeof value === 'string' ? value : JSON.stringify(value));
 
 /** `{param.x}`, `{run.x}` or `{steps.id.path}`, in one pass so a value's own text is never expanded again. */
-const ANY_PLACEHOLDER = new RegExp(`${PLACEHOLDER.source}|${STEP_PLACEHOLDER.source}`, 'g');
+const ANY_PLACEHOLDER = new RegExp(`${PLACEHOLDER.source}|${STEP_PLACEHOLDER.source}|${ITEM_PLACEHOLDER.source}`, 'g');
 
 /** A template with each `{param.x}` / `{run.x}` / `{steps.id.path}` replaced by the value's text. */
 export function fillTemplate(template: string, values: RunValues): string {
-  return template.replace(ANY_PLACEHOLDER, (_whole, kind: string | undefined, name: string | undefined, stepId: string | undefined, path: string | undefined) => {
+  return template.replace(ANY_PLACEHOLDER, (whole: string, kind: string | undefined, name: string | undefined, stepId: string | undefined, path: string | undefined, field: string | undefined) => {
     if (stepId !== undefined && path !== undefined) return asText(upstreamValue(refKey(stepId, path.split('.')), values));
+    if (whole.startsWith('{item')) return asText(itemValue(field ?? '', values));
     return asText(runValue(kind === 'param' ? { param: name ?? '' } : ({ run: name ?? '' } as ValueRef), values));
   });
 }

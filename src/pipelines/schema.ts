@@ -14,6 +14,7 @@ import { approvalStepSchema } from '../steps/approval/schema';
 import { triggerSchema } from '../triggers/schema';
 import { checkIdentifier, literalTextProblem } from './snowflakeIdentifier';
 import { outputTypeSchema } from './stepOutputs';
+import { MAX_ITEMS } from './items';
 
 // ── Leaves ────────────────────────────────────────────────────────────────────────────────────────
 
@@ -163,8 +164,8 @@ export const copyIntoSchema = z
     path: z
       .string()
       .regex(
-        /^(?:[A-Za-z0-9/._=-]|\{(?:param|run)\.[A-Za-z_][A-Za-z0-9_]*\}|\{steps\.[A-Za-z][A-Za-z0-9_-]*(?:\.(?:[A-Za-z_][A-Za-z0-9_]*|\d+))+\})*$/,
-        'stage paths hold letters, digits, / . _ - = and {param.name}, {run.name} or {steps.id.path} only',
+        /^(?:[A-Za-z0-9/._=-]|\{(?:param|run)\.[A-Za-z_][A-Za-z0-9_]*\}|\{steps\.[A-Za-z][A-Za-z0-9_-]*(?:\.(?:[A-Za-z_][A-Za-z0-9_]*|\d+))+\}|\{item(?:\.[A-Za-z_][A-Za-z0-9_]*)?\})*$/,
+        'stage paths hold letters, digits, / . _ - = and {param.name}, {run.name}, {steps.id.path} or {item.field} only',
       )
       .optional(),
     fileFormat: fileFormatSchema,
@@ -265,6 +266,8 @@ const parameterSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('number'), default: z.number().optional(), min: z.number().optional(), max: z.number().optional(), description: z.string().optional() }).strict(),
   z.object({ type: z.literal('integer'), default: z.number().int().optional(), min: z.number().int().optional(), max: z.number().int().optional(), description: z.string().optional() }).strict(),
   z.object({ type: z.literal('boolean'), default: z.boolean().optional(), description: z.string().optional() }).strict(),
+  /** A JSON list, e.g. the tables a forEach step loads. */
+  z.object({ type: z.literal('list'), default: z.array(z.json()).max(MAX_ITEMS).optional(), description: z.string().optional() }).strict(),
   z
     .object({
       type: z.literal('date'),

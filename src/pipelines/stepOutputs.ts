@@ -46,6 +46,7 @@ const DBT_METRICS: OutputType = { object: { modelsSucceeded: int, modelsErrored:
 /** The fields of a step this module reads: its kind, and what picks among its kind's shapes. */
 export interface StepShape {
   readonly kind: string;
+  readonly forEach?: unknown;
   readonly output?: OutputType | undefined;
   readonly statement?: unknown;
   readonly runner?: unknown;
@@ -53,7 +54,8 @@ export interface StepShape {
 
 /** What a step's result holds: `{ output, metrics }`, each a type. */
 export function resultTypeOf(step: StepShape): { readonly object: { readonly output: OutputType; readonly metrics: OutputType } } {
-  const result = (output: OutputType, metrics: OutputType) => ({ object: { output, metrics } });
+  // A forEach step's output is the list of its items' outputs (null for an item that did not succeed); its metrics are the items' summed.
+  const result = (output: OutputType, metrics: OutputType) => ({ object: { output: step.forEach === undefined ? output : { list: { nullable: output } }, metrics } });
   switch (step.kind) {
     case 'snowflake':
       return typeof step.statement === 'object' && step.statement !== null && 'copyInto' in step.statement ? result(COPY_OUTPUT, COPY_METRICS) : result(SQL_OUTPUT, { object: { rowCount: int } });

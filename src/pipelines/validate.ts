@@ -7,6 +7,7 @@ import { resolveParameters } from './parameters';
 import { conditionProblems } from './conditions';
 import { outputReferenceProblems } from './outputRefs';
 import { triggerParameterProblems } from '../triggers/definitionChecks';
+import { forEachProblems } from './forEach';
 
 export interface DefinitionProblem {
   /** `data-pipeline.steps[1].retry.delays[0]` */
@@ -39,6 +40,7 @@ export function validatePipeline(input: unknown): ValidationResult {
     ...graph.map((g) => ({ path: formatPath(root, g.path), message: g.message })),
     ...conditionProblems(typeof input === 'object' && input !== null ? (input as { steps?: unknown }).steps : undefined).map((c) => ({ path: formatPath(root, c.path), message: c.message })),
     ...(parsed.success && graph.length === 0 ? outputReferenceProblems(parsed.data).map((r) => ({ path: formatPath(root, r.path), message: r.message })) : []),
+    ...(parsed.success ? forEachProblems(parsed.data).map((r) => ({ path: formatPath(root, r.path), message: r.message })) : []),
     ...(parsed.success ? referenceProblems(parsed.data).map((r) => ({ path: formatPath(root, r.path), message: r.message })) : []),
     ...(parsed.success ? scheduleParameterProblems(parsed.data).map((r) => ({ path: formatPath(root, r.path), message: r.message })) : []),
     ...(parsed.success ? triggerParameterProblems(parsed.data).map((r) => ({ path: formatPath(root, r.path), message: r.message })) : []),

@@ -249,7 +249,7 @@ function sameJson(a: Value, b: Value): boolean {
   if (typeof a !== typeof b || a === null || b === null || typeof a !== 'object') return false;
   if (Array.isArray(a) !== Array.isArray(b)) return false;
   if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((v, i) => sameJson(v, b[i]));
-  const ka = Object.keys(a as object).sort();
+  const ka = Object.keys(a).sort();
   const kb = Object.keys(b as object).sort();
   return sameJson(ka, kb) && ka.every((k) => sameJson((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
 }
@@ -302,7 +302,7 @@ function compare(op: CompareOp, left: Value, right: Value, column: number): bool
       const bothNumbers = typeof left === 'number' && typeof right === 'number';
       const bothText = typeof left === 'string' && typeof right === 'string';
       if (!bothNumbers && !bothText) throw new WhenEvaluationError(`"${op}" at column ${column} compares two numbers or two texts, got ${describe(left)} and ${describe(right)}`);
-      const [a, b] = [left as number | string, right as number | string];
+      const [a, b] = [left, right];
       if (op === '<') return a < b;
       if (op === '<=') return a <= b;
       if (op === '>') return a > b;

@@ -1,5 +1,5 @@
 import type { Logger } from '../logging/logger';
-import type { JsonObject } from '../core/json';
+import type { Json, JsonObject } from '../core/json';
 import type { StepDefinition } from '../pipelines/schema';
 import type { SecretResolver, SettingsReader } from '../secrets/types';
 import type { RunTrigger, StepOutcome } from './protocol';
@@ -13,6 +13,10 @@ export interface StepContext {
   readonly attempt: number;
   readonly parameters: JsonObject;
   readonly trigger: RunTrigger;
+  /** Upstream results this step refers to, by `<stepId>.<path>` (docs/pipelines.md, section 1). */
+  readonly upstream?: JsonObject;
+  /** The current item of a forEach step. */
+  readonly item?: Json;
   readonly secrets: SecretResolver;
   readonly settings: SettingsReader;
   /** Child logger bound to run, pipeline, step and attempt. */

@@ -57,6 +57,13 @@ export interface StepActivityInput {
   /** Re-validated by the activity against the deployed definition's declared parameters. */
   readonly parameters: JsonObject;
   readonly trigger: RunTrigger;
+  /**
+   * The upstream values the step refers to, by `<stepId>.<path>` (docs/pipelines.md): only those,
+   * each at most `REFERENCE_LIMIT_BYTES` as JSON. Absent when the step refers to none.
+   */
+  readonly upstream?: JsonObject;
+  /** The item, when the step is an item of a forEach step (`stepId` is then `<id>[<index>]`). */
+  readonly item?: Json;
 }
 
 /** Input of the `pollStep` activity. */

@@ -10,11 +10,14 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { compare, formatDiff } from './differential/compare';
 import { runOnEngine, startRig, type DifferentialRig } from './differential/driver';
-import { MINIMAL_CASES } from './differential/minimal';
-import { scenarioOfSeed } from './differential/scenario';
+import { LANGUAGE_CASES, MINIMAL_CASES } from './differential/minimal';
+import { languageScenarioOfSeed, scenarioOfSeed } from './differential/scenario';
+import type { Scenario } from './differential/model';
 
 const FIRST_SEED = 1;
 const LAST_SEED = Number(process.env['DIFF_LAST_SEED'] ?? 60);
+/** Seeds of the pipeline language check (conditions, `when`, handled failures: docs/pipelines.md §2). */
+const LANG_LAST_SEED = Number(process.env['DIFF_LANG_LAST_SEED'] ?? 30);
 
 describe('the engine agrees with the reference model on random runs', () => {
   let rig: DifferentialRig | undefined;
@@ -44,4 +47,16 @@ describe('the engine agrees with the reference model on random runs', () => {
       assert.ok(comparison.mismatches.length === 0, formatDiff(`seed ${seed}`, scenario, actual, comparison));
     });
   }
+
+  /** Runs a scenario on the engine and requires it to agree with the model. */
+  const agrees = async (label: string, scenario: Scenario): Promise<void> => {
+    if (!rig) throw new Error('no rig');
+    const actual = await runOnEngine(rig, scenario);
+    const comparison = compare(scenario, actual);
+    assert.ok(comparison.mismatches.length === 0, formatDiff(label, scenario, actual, comparison));
+  };
+
+  for (const { scenario, expect } of LANGUAGE_CASES) test(`${scenario.name}: ${expect}`, () => agrees(scenario.name, scenario));
+
+  for (let seed = FIRST_SEED; seed <= LANG_LAST_SEED; seed++) test(`language seed ${seed}`, () => agrees(`language seed ${seed}`, languageScenarioOfSeed(seed)));
 });

@@ -28,6 +28,8 @@ export interface RecordedCall {
   readonly attempt: number;
   readonly at: Date;
   readonly handle?: JsonObject;
+  /** The upstream values the step's activity was handed (docs/pipelines.md). */
+  readonly upstream?: JsonObject;
 }
 
 interface Job {
@@ -61,7 +63,7 @@ export class FakeAdapter implements StepAdapter {
   }
 
   start(step: StepDefinition, ctx: StepContext): Promise<StepOutcome> {
-    this.calls.push({ method: 'start', runId: ctx.runId, stepId: step.id, attempt: ctx.attempt, at: this.now() });
+    this.calls.push({ method: 'start', runId: ctx.runId, stepId: step.id, attempt: ctx.attempt, at: this.now(), ...(ctx.upstream === undefined ? {} : { upstream: ctx.upstream }) });
     const entry = this.scripts.get(step.id)?.shift() ?? SUCCESS;
     if ('running' in entry) {
       const id = `job-${this.nextJob++}`;

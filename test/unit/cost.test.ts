@@ -118,7 +118,7 @@ describe('cost estimate', () => {
     for (const [frequency, usd] of [['PT15M', 0.5], ['PT5M', 1.5]] as const) {
       const dir = await projectWithAlertFrequency(frequency);
       try {
-        assert.equal(line(await costEstimate({ project: dir, set: [] }), 'Alert (failed or late run)'), Math.round(shippedPrices().prices[usd === 0.5 ? 'logAlertPerSeriesAt15Min' : 'logAlertPerSeriesAt5Min'].price * 10_000) / 10_000, frequency);
+        assert.equal(line(await costEstimate({ ...SEED, project: dir, set: [] }), 'Alert (failed or late run)'), Math.round(shippedPrices().prices[usd === 0.5 ? 'logAlertPerSeriesAt15Min' : 'logAlertPerSeriesAt5Min'].price * 10_000) / 10_000, frequency);
       } finally {
         await rm(dir, { recursive: true, force: true });
       }

@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { admitWithinLimits, endAwaited, pendingIndex, readySteps, unreachableSteps } from '../../src/engine/dag';
+import { admitWithinLimits, endAwaited, pendingIndex, readySteps, unreachableSteps, type DagStep } from '../../src/engine/dag';
 import { validatePipeline } from '../../src/pipelines/validate';
 import type { StepStatus } from '../../src/engine/types';
 
@@ -26,8 +26,26 @@ describe('DAG scheduling', () => {
     assert.deepEqual(readySteps(steps, statusOf({ export: 'reused', loadA: 'succeeded', loadB: 'reused', audit: 'succeeded' })), ['dbt']);
   });
   test('a failed step makes everything downstream unreachable, transitively, and nothing else', () => {
-    assert.deepEqual(unreachableSteps(steps, statusOf({ export: 'succeeded', loadA: 'failed', loadB: 'running' })), ['dbt', 'report']);
-    assert.deepEqual(unreachableSteps(steps, statusOf({ export: 'cancelled' })), ['loadA', 'loadB', 'dbt', 'report']);
+    const ids = (found: { id: string }[]) => found.map((u) => u.id);
+    assert.deepEqual(ids(unreachableSteps(steps, statusOf({ export: 'succeeded', loadA: 'failed', loadB: 'running' }))), ['dbt', 'report']);
+    assert.deepEqual(ids(unreachableSteps(steps, statusOf({ export: 'cancelled' }))), ['loadA', 'loadB', 'dbt', 'report']);
+    assert.deepEqual(unreachableSteps(steps, statusOf({ export: 'cancelled' }))[3]?.reason.message, 'dependency "dbt" skipped (waits for succeeded)');
+  });
+  test('conditions: failed / completed / skipped dependents, and a skip that makes a skipped-dependent ready', () => {
+    const handled: DagStep[] = [
+      { id: 'load', dependsOn: [] },
+      { id: 'dbt', dependsOn: ['load'] },
+      { id: 'cleanup', dependsOn: ['load'], conditions: { load: 'completed' as const } },
+      { id: 'alert', dependsOn: ['load'], conditions: { load: 'failed' as const } },
+      { id: 'noDbt', dependsOn: ['dbt'], conditions: { dbt: 'skipped' as const } },
+    ];
+    const failed = statusOf({ load: 'failed' });
+    assert.deepEqual(unreachableSteps(handled, failed).map((u) => u.id), ['dbt']);
+    assert.deepEqual(readySteps(handled, failed), ['cleanup', 'alert']);
+    assert.deepEqual(readySteps(handled, statusOf({ load: 'failed', dbt: 'skipped' })), ['cleanup', 'alert', 'noDbt']);
+    const ok = statusOf({ load: 'succeeded', dbt: 'succeeded' });
+    assert.deepEqual(readySteps(handled, ok), ['cleanup']);
+    assert.deepEqual(unreachableSteps(handled, ok).map((u) => u.id), ['alert', 'noDbt']);
   });
 });
 

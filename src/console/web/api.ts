@@ -94,7 +94,16 @@ export interface PipelineJson {
   readonly tags: readonly string[];
   readonly pools?: readonly string[];
   readonly parameters: Readonly<Record<string, ParameterSpec>>;
-  readonly steps: readonly { id: string; kind: string; title: string; dependsOn: readonly string[] }[];
+  readonly steps: readonly {
+    id: string;
+    kind: string;
+    title: string;
+    dependsOn: readonly string[];
+    /** docs/pipelines.md: what a dependency waits for when not `succeeded`, a `when`, a forEach. */
+    conditions?: Readonly<Record<string, string>>;
+    when?: string;
+    forEach?: { readonly maxParallel: number; readonly onItemFailure: string };
+  }[];
   readonly schedules: readonly ScheduleJson[];
   readonly lastRun: { runId: string; status: string; createdAt: string; endedAt: string | null } | null;
 }
@@ -134,6 +143,8 @@ export interface StepJson {
   readonly output?: unknown;
   readonly error?: { class: string; message: string };
   readonly nextAt?: string;
+  /** A forEach step: its items counted by status (the items are steps `<id>[<index>]`). */
+  readonly items?: Readonly<Record<string, number>>;
   /** Waiting for a slot of a shared pool: which, and its place in the queue. */
   readonly pool?: PoolWaitJson;
 }

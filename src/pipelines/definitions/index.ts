@@ -1,10 +1,11 @@
 import { loadCatalog, type Catalog } from '../catalog';
 import type { PipelineInput } from '../schema';
 import dataPipeline from './data-pipeline';
+import foldersPipeline from './folders-pipeline';
 import { projectSetup } from './projects';
 
 /** Every pipeline the app serves. Add yours here. */
-export const pipelineInputs: readonly PipelineInput[] = [dataPipeline];
+export const pipelineInputs: readonly PipelineInput[] = [dataPipeline, foldersPipeline];
 
 export { projectSetup };
 

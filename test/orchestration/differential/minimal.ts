@@ -82,3 +82,44 @@ export const MINIMAL_CASES: readonly MinimalCase[] = [
     scenario: scenario('min-lost-notice-end', [step('a', [ok(840)]), step('b', [ok(60)])], { drops: { kind: 'all' } }),
   },
 ];
+
+const permanent = (seconds: number): AttemptScript => ({ seconds, outcome: 'permanent' });
+
+/**
+ * Hand-written cases of the pipeline language (docs/pipelines.md §2) the random language seeds
+ * rarely draw: a handled failure, a handler that fails, a clean-up that does not hide a failure,
+ * conditions on skipped steps, a pipeline retry only for unhandled failures.
+ */
+export const LANGUAGE_CASES: readonly { readonly expect: string; readonly scenario: Scenario }[] = [
+  {
+    expect: 'a failure handled by a succeeded `failed` dependent: the run succeeds, no pipeline retry waits; clean-up runs; the default dependent is skipped and its `skipped` dependent runs',
+    scenario: scenario(
+      'lang-handled',
+      [
+        step('load', [ok(60), permanent(30)]),
+        step('load2', [permanent(30)], { dependsOn: ['load'] }),
+        step('notify', [ok(10)], { dependsOn: ['load2'], conditions: { load2: 'failed' } }),
+        step('cleanup', [ok(20)], { dependsOn: ['load2'], conditions: { load2: 'completed' } }),
+        step('dbt', [ok(60)], { dependsOn: ['load2'] }),
+        step('noDbt', [ok(5)], { dependsOn: ['dbt'], conditions: { dbt: 'skipped' } }),
+      ],
+      { pipelineRetry: { retries: 1, delaySeconds: 300, retryPermanent: true } },
+    ),
+  },
+  {
+    expect: 'the handler fails too: both failures are unhandled, so the pipeline retry re-runs them; load then succeeds, the handler is skipped (load did not fail) and the run succeeds',
+    scenario: scenario(
+      'lang-handler-fails',
+      [step('load', [permanent(30)]), step('notify', [transient(10)], { dependsOn: ['load'], conditions: { load: 'failed' } }), step('cleanup', [ok(20)], { dependsOn: ['load'], conditions: { load: 'completed' } })],
+      { pipelineRetry: { retries: 1, delaySeconds: 120, retryPermanent: false } },
+    ),
+  },
+  {
+    expect: 'a clean-up on completion alone does not hide the failure; a step whose when is false is skipped and never starts',
+    scenario: scenario('lang-cleanup-only', [step('load', [permanent(30)]), step('cleanup', [ok(20)], { dependsOn: ['load'], conditions: { load: 'completed' } }), step('report', [ok(5)], { whenFalse: true }), step('after', [ok(5)], { dependsOn: ['report'], conditions: { report: 'skipped' } })]),
+  },
+  {
+    expect: 'a cancel while a failure handler runs: the handler ends cancelled, the run is cancelled',
+    scenario: scenario('lang-cancel-handler', [step('load', [permanent(30)]), step('notify', [ok(120)], { dependsOn: ['load'], conditions: { load: 'failed' } })], { cancel: { via: 'api', at: { kind: 'instant', seconds: 90.5 } } }),
+  },
+];

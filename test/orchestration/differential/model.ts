@@ -44,6 +44,24 @@ export interface StepSpec {
   /** The answers to the step's start calls, in call order; once used up, `after`. */
   readonly script: readonly AttemptScript[];
   readonly after: AttemptScript;
+  /** docs/pipelines.md §2: what each dependency waits for; absent = succeeded. */
+  readonly conditions?: Readonly<Record<string, Condition>>;
+  /** docs/pipelines.md §2: the step's `when` is false (the driver writes one that always is). */
+  readonly whenFalse?: boolean;
+}
+
+export type Condition = 'succeeded' | 'failed' | 'completed' | 'skipped';
+
+/**
+ * docs/pipelines.md §2, the conditions table: met, or never met, by a dependency that ended in
+ * `phase`; undefined while it has not ended.
+ */
+export function conditionMet(condition: Condition, phase: string): boolean | undefined {
+  if (phase !== 'succeeded' && phase !== 'failed' && phase !== 'skipped' && phase !== 'cancelled') return undefined;
+  if (condition === 'succeeded') return phase === 'succeeded';
+  if (condition === 'failed') return phase === 'failed';
+  if (condition === 'completed') return phase === 'succeeded' || phase === 'failed';
+  return phase === 'skipped';
 }
 
 /** How and when a cancel is sent. */
@@ -277,6 +295,15 @@ export function simulate(scenario: Scenario, options: SimulateOptions = {}): Pre
   if (cancelAt !== undefined) push({ t: cancelAt, at: scenario.cancel?.at.kind === 'instant' ? At.Interrupt : At.TiedInterrupt, kind: 'cancel' });
 
   const depsOf = (s: StepRun): StepRun[] => s.spec.dependsOn.map((d) => steps[byId.get(d)!]!);
+  const conditionOf = (s: StepRun, dep: StepRun): Condition => s.spec.conditions?.[dep.spec.id] ?? 'succeeded';
+  // docs/pipelines.md §2: a step starts when every dependency ended meeting its condition; it is
+  // skipped the moment one ended without meeting it.
+  const depsMet = (s: StepRun): boolean => depsOf(s).every((d) => conditionMet(conditionOf(s, d), d.phase) === true);
+  const depsNeverMet = (s: StepRun): boolean => depsOf(s).some((d) => conditionMet(conditionOf(s, d), d.phase) === false);
+  // docs/pipelines.md §2, final status: a failed step is handled when a step depending on it with
+  // condition `failed` succeeded; only unhandled failures fail the run (and are retried).
+  const unhandled = (failed: readonly StepRun[]): StepRun[] =>
+    failed.filter((f) => !steps.some((d) => d.spec.dependsOn.includes(f.spec.id) && conditionOf(d, f) === 'failed' && d.phase === 'succeeded'));
   const holdsSlot = (s: StepRun): boolean => s.phase === 'running' || s.phase === 'waiting' || (s.phase === 'due' && s.dueKind === 'retry');
   // README "Concurrency limits" + engine README 2: steps in flight — running or waiting for a retry —
   // hold their slot of `maxParallel` and of their group. ASSUMED: a retry wait keeps the slot (the
@@ -303,19 +330,21 @@ export function simulate(scenario: Scenario, options: SimulateOptions = {}): Pre
 
   const evaluate = (t: number): void => {
     if (ended || waitingForPipelineRetry) return;
-    // Engine README 1: a step with a failed, skipped or cancelled dependency is skipped and never starts.
+    // Engine README 1 with docs/pipelines.md §2: a step whose dependency ended without meeting its
+    // condition is skipped; a ready step whose `when` is false is skipped too (it never starts), and
+    // its own dependents may then be skipped or become ready.
     let changed = true;
     while (changed) {
       changed = false;
       for (const s of steps) {
         if (s.phase !== 'pending') continue;
-        if (depsOf(s).some((d) => d.phase === 'failed' || d.phase === 'skipped' || d.phase === 'cancelled')) {
+        if (depsNeverMet(s) || (s.spec.whenFalse === true && depsMet(s))) {
           s.phase = 'skipped';
           changed = true;
         }
       }
     }
-    const ready = steps.filter((s) => (s.phase === 'pending' || (s.phase === 'due' && s.dueKind === 'first')) && depsOf(s).every((d) => d.phase === 'succeeded'));
+    const ready = steps.filter((s) => (s.phase === 'pending' || (s.phase === 'due' && s.dueKind === 'first')) && depsMet(s));
     // Ready steps are admitted in definition order while the limits allow ("earlier steps in the
     // definition start first"; a held-back step starts when a slot frees). Every notice delivered, a
     // step already due keeps the slot it was given at this instant. With lost notices the run may
@@ -341,7 +370,7 @@ export function simulate(scenario: Scenario, options: SimulateOptions = {}): Pre
     if (ended || waitingForPipelineRetry) return;
     if (steps.some((s) => s.phase === 'running' || s.phase === 'waiting' || s.phase === 'due')) return;
     if (steps.some((s) => s.phase === 'pending')) return; // held back by nothing: cannot happen once settled
-    const failed = steps.filter((s) => s.phase === 'failed');
+    const failed = unhandled(steps.filter((s) => s.phase === 'failed'));
     if (failed.length === 0) {
       finish(t, { status: 'succeeded' }, 'settle');
       return;
@@ -498,7 +527,7 @@ export function simulate(scenario: Scenario, options: SimulateOptions = {}): Pre
         if (s.phase === 'waiting') {
           violate('retry start early', s, `retry started at ${sec(e.t)}, due at ${sec(s.retryAt ?? 0)}`);
         } else if (s.phase === 'pending') {
-          const depsDone = depsOf(s).every((d) => d.phase === 'succeeded');
+          const depsDone = depsMet(s);
           if (!depsDone) violate('start before the step was due', s, `started at ${sec(e.t)} before its dependencies succeeded`);
           else if (!fits(s, [])) violate('start beyond the limits', s, `started at ${sec(e.t)} with no slot free`);
           else if (windowMs === 0) violate('start before the step was due', s, `started at ${sec(e.t)}; earlier steps in the definition were waiting for the slot`);
@@ -532,7 +561,7 @@ export function simulate(scenario: Scenario, options: SimulateOptions = {}): Pre
     status: s.phase === 'succeeded' || s.phase === 'failed' || s.phase === 'skipped' || s.phase === 'cancelled' ? s.phase : 'unknown',
     attempts: s.attempts,
   }));
-  const finalFailed = steps.filter((s) => s.phase === 'failed');
+  const finalFailed = unhandled(steps.filter((s) => s.phase === 'failed'));
   const end = ended ? (ended.by === 'settle' ? { lo: ended.at, hi: ended.at + windowMs } : { lo: ended.at, hi: ended.at }) : undefined;
   return {
     ...(ended ? { outcome: ended.outcome } : {}),

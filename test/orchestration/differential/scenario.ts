@@ -8,7 +8,7 @@
 import fc from 'fast-check';
 import { pipeline } from '../engineHarness';
 import type { PipelineDefinition, PipelineInput } from '../../../src/pipelines/schema';
-import { makespanMs, type AttemptScript, type CancelPlan, type Delays, type DropPlan, type RetryClass, type Scenario, type StepSpec } from './model';
+import { makespanMs, type AttemptScript, type Condition, type CancelPlan, type Delays, type DropPlan, type RetryClass, type Scenario, type StepSpec } from './model';
 
 /** `arbitrary` in `percent` % of draws, else null (fast-check shrinks toward the null). */
 function sometimes<T>(percent: number, arbitrary: fc.Arbitrary<T>): fc.Arbitrary<T | null> {
@@ -170,6 +170,39 @@ export function scenarioOfSeed(seed: number): Scenario {
   return buildScenario(raw, `diff-${seed}`);
 }
 
+/**
+ * The pipeline language on top of a drawn scenario (docs/pipelines.md §2): a condition per
+ * dependency (mostly `succeeded`, else `failed`, `completed` or `skipped`) and some steps whose
+ * `when` is false. Drawn apart from `rawScenario`, so the seeds of the plain check draw as before.
+ */
+export const rawLanguage = fc.record({
+  conditions: fc.array(fc.nat(11), { minLength: 64, maxLength: 64 }),
+  whens: fc.array(fc.nat(9), { minLength: 64, maxLength: 64 }),
+});
+export type RawLanguage = typeof rawLanguage extends fc.Arbitrary<infer T> ? T : never;
+
+const CONDITION_OF: readonly Condition[] = ['succeeded', 'succeeded', 'succeeded', 'succeeded', 'succeeded', 'failed', 'failed', 'completed', 'completed', 'completed', 'skipped', 'skipped'];
+
+export function withLanguage(scenario: Scenario, raw: RawLanguage): Scenario {
+  const steps = scenario.steps.map((step, i) => {
+    const conditions: Record<string, Condition> = {};
+    step.dependsOn.forEach((dep, j) => {
+      const condition = CONDITION_OF[raw.conditions[(i * 3 + j) % raw.conditions.length] ?? 0] ?? 'succeeded';
+      if (condition !== 'succeeded') conditions[dep] = condition;
+    });
+    const whenFalse = raw.whens[i % raw.whens.length] === 0;
+    return { ...step, ...(Object.keys(conditions).length > 0 ? { conditions } : {}), ...(whenFalse ? { whenFalse } : {}) };
+  });
+  return { ...scenario, steps };
+}
+
+/** A scenario with conditions and `when` for one seed (the language check's seeds). */
+export function languageScenarioOfSeed(seed: number): Scenario {
+  const [drawn] = fc.sample(fc.tuple(rawScenario, rawLanguage), drawParameters(seed));
+  if (!drawn) throw new Error(`no scenario for seed ${seed}`);
+  return withLanguage(buildScenario(drawn[0], `lang-${seed}`), drawn[1]);
+}
+
 /** The scenario as a pipeline definition: `azureFunction` steps (a scripted adapter answers them), jitter off. */
 export function pipelineOf(scenario: Scenario, name: string): PipelineDefinition {
   const steps: PipelineInput['steps'] = scenario.steps.map((s) => ({
@@ -180,6 +213,9 @@ export function pipelineOf(scenario: Scenario, name: string): PipelineDefinition
     retry: { attempts: s.attempts, delays: delaysInput(s.delays), jitter: 0, retryOn: [...s.retryOn] },
     ...(s.timeoutSeconds === undefined ? {} : { timeout: s.timeoutSeconds }),
     ...(s.group === undefined ? {} : { group: s.group }),
+    ...(s.conditions === undefined ? {} : { conditions: { ...s.conditions } }),
+    // A `when` that is always false, written as a user would (docs/pipelines.md §2).
+    ...(s.whenFalse === true ? { when: "run.id == 'never'" } : {}),
   }));
   return pipeline({
     name,
@@ -213,7 +249,8 @@ export function describeScenario(s: Scenario): string {
   for (const step of s.steps) {
     const answers = [...step.script.map(answer), `then ${answer(step.after)}`].join(', ');
     const retry = step.attempts > 1 ? ` retry ${step.attempts}× ${JSON.stringify(step.delays)} on [${step.retryOn.join(',')}]` : '';
-    lines.push(`  ${step.id} ← [${step.dependsOn.join(',')}]${step.group ? ` group ${step.group}` : ''}${retry}${step.timeoutSeconds === undefined ? '' : ` timeout ${step.timeoutSeconds}s`}: ${answers}`);
+    const deps = step.dependsOn.map((d) => (step.conditions?.[d] ? `${d} on ${step.conditions[d]}` : d)).join(',');
+    lines.push(`  ${step.id} ← [${deps}]${step.whenFalse ? ' when false' : ''}${step.group ? ` group ${step.group}` : ''}${retry}${step.timeoutSeconds === undefined ? '' : ` timeout ${step.timeoutSeconds}s`}: ${answers}`);
   }
   return lines.join('\n');
 }

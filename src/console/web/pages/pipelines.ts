@@ -139,7 +139,7 @@ function Dag({ steps }: { steps: PipelineJson['steps'] }) {
   const across = Math.max(1, ...rows.values());
   const width = vertical ? 10 + across * 170 : 10 + levels * 190;
   const height = vertical ? 10 + levels * 80 : 10 + across * 70;
-  return html`<div class="scroll"><svg class="dag" viewBox=${`0 0 ${width} ${height}`} width=${width} height=${height} role="img" aria-label=${`Step graph: ${steps.map((s) => (s.dependsOn.length ? `${s.id} after ${s.dependsOn.join(', ')}` : s.id)).join('; ')}`}>
+  return html`<div class="scroll"><svg class="dag" viewBox=${`0 0 ${width} ${height}`} width=${width} height=${height} role="img" aria-label=${`Step graph: ${steps.map((s) => `${s.dependsOn.length ? `${s.id} after ${s.dependsOn.map((d) => (s.conditions?.[d] ? `${d} ${s.conditions[d]}` : d)).join(', ')}` : s.id}${s.when ? ` when ${s.when}` : ''}${s.forEach ? ', for each item' : ''}`).join('; ')}`}>
     ${steps.flatMap((s) => s.dependsOn.map((d) => {
       const from = position.get(d);
       const to = position.get(s.id);
@@ -147,11 +147,15 @@ function Dag({ steps }: { steps: PipelineJson['steps'] }) {
       const path = vertical
         ? `M${from.x + 80},${from.y + 50} C${from.x + 80},${from.y + 65} ${to.x + 80},${to.y - 15} ${to.x + 80},${to.y}`
         : `M${from.x + 160},${from.y + 25} C${from.x + 175},${from.y + 25} ${to.x - 15},${to.y + 25} ${to.x},${to.y + 25}`;
-      return html`<path class="edge" d=${path} />`;
+      // A condition other than `succeeded` is said on its edge (run on failure, on completion…).
+      const condition = s.conditions?.[d];
+      const label = condition ? html`<text class="muted edge-label" x=${(from.x + to.x) / 2 + (vertical ? 90 : 80)} y=${(from.y + to.y) / 2 + (vertical ? 35 : 20)}>on ${condition}</text>` : null;
+      return html`<path class=${condition ? `edge edge-${condition}` : 'edge'} d=${path} />${label}`;
     }))}
     ${steps.map((s) => {
       const p = position.get(s.id) ?? { x: 0, y: 0 };
-      return html`<g class="node"><rect x=${p.x} y=${p.y} width="160" height="50" rx="6" /><text x=${p.x + 10} y=${p.y + 21}>${s.title.slice(0, 22)}</text><text class="muted" x=${p.x + 10} y=${p.y + 40}>${s.id} · ${s.kind}</text></g>`;
+      const marks = `${s.forEach ? ` · each ×${s.forEach.maxParallel}` : ''}${s.when ? ' · when' : ''}`;
+      return html`<g class="node"><title>${[s.title, s.when ? `when ${s.when}` : '', s.forEach ? `for each item, ${s.forEach.maxParallel} at a time (${s.forEach.onItemFailure})` : ''].filter((x) => x !== '').join('\n')}</title><rect x=${p.x} y=${p.y} width="160" height="50" rx="6" /><text x=${p.x + 10} y=${p.y + 21}>${s.title.slice(0, 22)}</text><text class="muted" x=${p.x + 10} y=${p.y + 40}>${`${s.id} · ${s.kind}${marks}`.slice(0, 26)}</text></g>`;
     })}
   </svg></div>`;
 }

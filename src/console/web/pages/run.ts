@@ -11,6 +11,7 @@ import { ConfirmButton, ProblemBox, Shown, Status, useLoad } from '../components
 import { duration, html, masked, startedBy, utc, when } from '../html';
 import { href, navigate } from '../router';
 import { repeatedErrorCompactor, sameErrorAs } from '../../../core/repeatedErrors';
+import { itemCountsText, splitItems } from '../../../core/itemCounts';
 
 const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
 
@@ -184,9 +185,12 @@ function pipelineWaitOf(run: RunJson, step: StepJson, roundEnd: number): Bar | u
 /** Times are the run's own (virtual in the demo): the axis spans the first start to the last end, or the awaited retry. */
 function Timeline({ run }: { run: RunJson }) {
   const lastSeen = Math.max(0, ...run.steps.flatMap((s) => s.attempts.map((a) => Date.parse(a.endedAt ?? a.startedAt))), run.endedAt ? Date.parse(run.endedAt) : 0);
-  const rows = run.steps.map((s) => {
+  // A forEach step is one row holding its items' attempts (10,000 rows would say nothing).
+  const { steps, items } = splitItems(run.steps);
+  const rows = steps.map((s) => {
     const wait = pipelineWaitOf(run, s, lastSeen);
-    return { step: s, bars: wait ? [...barsOf(s, lastSeen), wait] : barsOf(s, lastSeen) };
+    const own = [...barsOf(s, lastSeen), ...(items.get(s.id) ?? []).flatMap((item) => barsOf(item, lastSeen))];
+    return { step: s, bars: wait ? [...own, wait] : own };
   });
   const all = rows.flatMap((r) => r.bars);
   if (all.length === 0) return html`<p class="muted">No attempt yet.</p>`;
@@ -205,10 +209,13 @@ function Timeline({ run }: { run: RunJson }) {
 }
 
 function StepDetails({ run }: { run: RunJson }) {
-  return html`<div class="steps">${run.steps.map((s) => {
+  const { steps, items } = splitItems(run.steps);
+  return html`<div class="steps">${steps.map((s) => {
     const metrics = run.metrics[s.id];
-    return html`<details key=${s.id} open=${s.status === 'failed'}>
-      <summary>${s.id} <${Status} status=${s.status} /> · ${s.attempts.length} attempt${s.attempts.length === 1 ? '' : 's'}${s.pool ? html` · <span class="waiting-pool">waiting for pool <${Shown} text=${s.pool.name} /> (position ${s.pool.position})</span>` : null}</summary>
+    const own = items.get(s.id) ?? [];
+    return html`<details key=${s.id} open=${s.status === 'failed' && own.length === 0}>
+      <summary>${s.id} <${Status} status=${s.status} /> · ${s.items ? itemCountsText(s.items) : `${s.attempts.length} attempt${s.attempts.length === 1 ? '' : 's'}`}${s.pool ? html` · <span class="waiting-pool">waiting for pool <${Shown} text=${s.pool.name} /> (position ${s.pool.position})</span>` : null}</summary>
+      ${own.length > 0 ? html`<details class="items"><summary>items</summary><ol class="attempts" start="0">${own.map((item) => html`<li key=${item.id}>${item.id} <${Status} status=${item.status} /> · ${item.attempts.length} attempt${item.attempts.length === 1 ? '' : 's'}${(item.error ?? item.attempts.at(-1)?.error) ? html` · <span class="error-text"><${Shown} text=${(item.error ?? item.attempts.at(-1)?.error)?.message ?? ''} /></span>` : null}</li>`)}</ol></details>` : null}
       ${s.attempts.length ? html`<ol class="attempts">${s.attempts.map((a, i) => {
         // The same error again is referred to, not repeated (src/core/repeatedErrors.ts).
         const same = sameErrorAs(s.attempts, i);

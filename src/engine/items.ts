@@ -1,0 +1,147 @@
+/**
+ * `forEach` in the run (docs/pipelines.md, section 3). When a forEach step may start, its items
+ * are **expanded** into steps of the run — `load[0]`, `load[1]`… (items.ts in src/pipelines) —
+ * appended to the run's shape, each in the step's item group (its `forEach.maxParallel`). From
+ * then on an item is a step like any other: started the moment a slot frees, alone inline or in a
+ * `runPipelineStep` (batched beyond `FAN_OUT`), with its own attempts and retries, its end heard
+ * through a notice, its state carried in one letter across `continueAsNew` and archived. The
+ * forEach step itself has no attempts: it is `running` while its items run and ends by the rule
+ * of `onItemFailure`.
+ *
+ * The expansions are carried in order (`RunCarry.expanded`), so a continued execution rebuilds
+ * the same shape before it decodes the carried letters.
+ */
+import type { FailureInfo } from '../core/errors';
+import type { Json, JsonObject } from '../core/json';
+import { findStep, itemGroup, itemStepId, itemStepOf, MAX_ITEMS, parseItemStepId } from '../pipelines/items';
+import type { StepDefinition } from '../pipelines/schema';
+import { refKey } from '../pipelines/stepRefs';
+import type { Kept } from './referenced';
+import type { RunShape } from './scope';
+import type { RunTracker } from './state';
+import type { StepStatus } from './types';
+
+/** The run's shape as it grows: the definition's steps, then each expanded step's items. */
+export interface LiveShape extends RunShape {
+  readonly steps: StepDefinition[];
+  readonly concurrencyGroups: Record<string, { readonly maxParallel: number }>;
+  /** Expanded forEach steps in the order they expanded, with their item count. */
+  readonly expanded: [string, number][];
+}
+
+/** The definition's shape with the expansions a previous execution carried. */
+export function liveShape(definition: RunShape, expanded: readonly (readonly [string, number])[] = []): LiveShape {
+  const shape: LiveShape = { ...definition, steps: [...definition.steps], concurrencyGroups: { ...definition.concurrencyGroups }, expanded: [] };
+  for (const [stepId, count] of expanded) {
+    const step = definition.steps.find((s) => s.id === stepId);
+    if (step) addItems(shape, step, count);
+  }
+  return shape;
+}
+
+function addItems(shape: LiveShape, step: StepDefinition, count: number): string[] {
+  shape.concurrencyGroups[itemGroup(step.id)] = { maxParallel: step.forEach?.maxParallel ?? 1 };
+  shape.expanded.push([step.id, count]);
+  const ids: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const item = itemStepOf(step, i);
+    shape.steps.push(item);
+    ids.push(item.id);
+  }
+  return ids;
+}
+
+export const isExpanded = (shape: LiveShape, stepId: string): boolean => shape.expanded.some(([id]) => id === stepId);
+
+export interface ItemSource {
+  readonly parameters: JsonObject;
+  readonly kept: ReadonlyMap<string, Kept>;
+}
+
+/** The items of a forEach step, or why it cannot run (not a list, too many, a value not kept). */
+export function itemsOf(step: StepDefinition, source: ItemSource): { readonly items: readonly Json[] } | { readonly error: FailureInfo } {
+  const spec = step.forEach;
+  if (!spec) return { items: [] };
+  const where = 'param' in spec.items ? `parameter "${spec.items.param}"` : `steps.${spec.items.step}.${spec.items.path}`;
+  const value: unknown =
+    'param' in spec.items
+      ? Object.hasOwn(source.parameters, spec.items.param)
+        ? source.parameters[spec.items.param]
+        : undefined
+      : source.kept.get(refKey(spec.items.step, spec.items.path.split('.')));
+  const fail = (message: string) => ({ error: { class: 'permanent' as const, code: 'for-each-items', message: `forEach over ${where}: ${message}` } });
+  if (!Array.isArray(value)) return fail(value === undefined ? 'the run has no such value' : typeof value === 'object' && value !== null && 'tooLarge' in value ? 'the list is too large to keep' : 'not a list');
+  if (value.length > MAX_ITEMS) return fail(`${value.length} items, over the ${MAX_ITEMS.toLocaleString('en-US')} a step may run`);
+  return { items: value as Json[] };
+}
+
+/**
+ * Expands a forEach step that may start: its items join the run (reused from the run being rerun
+ * when they succeeded there) and the step is running; with no items it succeeds at once. Expanded
+ * before (a pipeline retry), it runs again over the same items: the failed ones become pending.
+ */
+export function expand(shape: LiveShape, tracker: RunTracker, step: StepDefinition, items: readonly Json[]): void {
+  if (!isExpanded(shape, step.id)) {
+    for (const id of addItems(shape, step, items.length)) tracker.addStep(id);
+  }
+  tracker.running(step.id);
+  if (items.length === 0) tracker.forEachEnded(step.id, 'succeeded', [], undefined);
+}
+
+const ENDED: readonly StepStatus[] = ['succeeded', 'reused', 'failed', 'skipped', 'cancelled'];
+
+function itemIdsOf(shape: LiveShape, stepId: string): string[] {
+  const count = shape.expanded.find(([id]) => id === stepId)?.[1] ?? 0;
+  return Array.from({ length: count }, (_, i) => itemStepId(stepId, i));
+}
+
+/**
+ * Ends the running forEach steps whose items say so: every item ended (`finishOthers`), or one
+ * failed (`failFast`: the items not started are then skipped, those in flight finish). Returns
+ * whether any ended. Also refreshes each running step's item counts.
+ */
+export function settleForEach(shape: LiveShape, tracker: RunTracker): boolean {
+  let ended = false;
+  for (const [stepId] of shape.expanded) {
+    if (tracker.status(stepId) !== 'running') continue;
+    const step = shape.steps.find((s) => s.id === stepId);
+    const ids = itemIdsOf(shape, stepId);
+    const statuses = ids.map((id) => tracker.status(id));
+    const firstFailed = ids.find((id) => tracker.status(id) === 'failed');
+    const failFast = step?.forEach?.onItemFailure === 'failFast';
+    const allEnded = statuses.every((s) => ENDED.includes(s));
+    if (!allEnded && !(failFast && firstFailed !== undefined)) continue;
+    const unsuccessful = statuses.filter((s) => s !== 'succeeded' && s !== 'reused').length;
+    if (unsuccessful === 0) {
+      tracker.forEachEnded(stepId, 'succeeded', ids, undefined);
+    } else {
+      const cause = firstFailed === undefined ? undefined : tracker.step(firstFailed).error;
+      const index = firstFailed === undefined ? undefined : parseItemStepId(firstFailed)?.index;
+      const error: FailureInfo = {
+        class: cause?.class ?? 'permanent',
+        ...(cause?.code === undefined ? {} : { code: cause.code }),
+        message: `${unsuccessful} of ${ids.length} items did not succeed${index === undefined ? '' : `; item ${index}: ${cause?.message ?? 'failed'}`}`,
+      };
+      tracker.forEachEnded(stepId, 'failed', ids, error);
+    }
+    ended = true;
+  }
+  return ended;
+}
+
+/** When the run ends (archives read back): each forEach step's output and metrics from all its items. */
+export function finalizeForEach(shape: LiveShape, tracker: RunTracker): void {
+  for (const [stepId] of shape.expanded) tracker.forEachResultFrom(stepId, itemIdsOf(shape, stepId));
+}
+
+/** The item value a step's activity gets (`item`), for an item id; undefined for a plain step. */
+export function itemValueFor(shape: LiveShape, stepId: string, source: ItemSource): Json | undefined {
+  const item = parseItemStepId(stepId);
+  if (!item) return undefined;
+  const step = shape.steps.find((s) => s.id === item.stepId);
+  if (!step) return undefined;
+  const found = itemsOf(step, source);
+  return 'items' in found ? found.items[item.index] : undefined;
+}
+
+export { findStep };

@@ -1,0 +1,125 @@
+/**
+ * forEach (docs/pipelines.md, section 3) in virtual time: items over a parameter and over an
+ * upstream result, the step's own maxParallel, the item outputs list and summed metrics, a failed
+ * item failing the step after the others (or at once with failFast), a rerun from failed running
+ * only the failed items, and a run long enough to continue as new. Every finished run is replayed
+ * from scratch at the end (the determinism check).
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { PipelineInput } from '../../src/pipelines/schema';
+import { validatePipeline } from '../../src/pipelines/validate';
+import type { RunState } from '../../src/engine/types';
+import { engineHostForSuite, secondsBetween, snowflakeConnection, START } from './engineHarness';
+
+function pipelineOf(input: PipelineInput) {
+  const checked = validatePipeline(input);
+  if (!checked.ok) throw new Error(checked.problems.map((p) => `${p.path}: ${p.message}`).join('\n'));
+  return checked.pipeline;
+}
+
+const load = (forEach: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
+  id: 'load',
+  kind: 'snowflake' as const,
+  connection: snowflakeConnection,
+  statement: { copyInto: { table: 'RAW.EVENTS', stage: 'S', path: 'exports/{item}/', fileFormat: { type: 'JSON' as const } } },
+  forEach,
+  ...extra,
+});
+
+function overParameter(name: string, forEach: Record<string, unknown> = {}, extraSteps: PipelineInput['steps'] = []): PipelineInput {
+  return {
+    name,
+    title: name,
+    parameters: { tables: { type: 'list', default: ['a', 'b', 'c', 'd', 'e'] } },
+    steps: [load({ items: { param: 'tables' }, ...forEach }) as PipelineInput['steps'][number], ...extraSteps],
+  };
+}
+
+const noopCalls: { runId: string; input: unknown }[] = [];
+
+const byId = (run: RunState, id: string) => run.steps.find((s) => s.id === id);
+
+describe('forEach', () => {
+  const engine = engineHostForSuite({
+    historyBound: 120,
+    userActivities: {
+      noop: (input) => {
+        noopCalls.push({ runId: input.runId, input: input.input });
+        return Promise.resolve({ done: input.stepId });
+      },
+    },
+  });
+
+  test('each item runs the step with its item; at most maxParallel at once; output is the items’ outputs in order, metrics summed', async () => {
+    for (const t of ['a', 'b', 'c', 'd', 'e']) engine().fake.script(`load[${'abcde'.indexOf(t)}]`, [{ running: { polls: 1, pollAfterSeconds: 60, then: { ok: { output: { table: t }, metrics: { rowsLoaded: 10 } } } } }]);
+    const run = await engine().run(pipelineOf(overParameter('fe-basic', { maxParallel: 2 }, [{ id: 'after', kind: 'activity', activity: 'noop', dependsOn: ['load'], when: 'steps.load.metrics.rowsLoaded == 50' }])), 'fe-basic-1');
+
+    assert.equal(run.status, 'succeeded', JSON.stringify(run.steps.map((s) => [s.id, s.status, s.error?.message])));
+    const step = byId(run, 'load');
+    assert.equal(step?.status, 'succeeded');
+    assert.deepEqual(step?.output, [{ table: 'a' }, { table: 'b' }, { table: 'c' }, { table: 'd' }, { table: 'e' }]);
+    assert.deepEqual(step?.metrics, { rowsLoaded: 50 });
+    assert.deepEqual(step?.items, { total: 5, succeeded: 5 });
+    const starts = [0, 1, 2, 3, 4].map((i) => engine().fake.callsOf('fe-basic-1', `load[${i}]`)[0]!.at);
+    // Two at a time, each 2 minutes (start, one poll at 60 s, done at 120 s): 0, 0, 2, 2, 4 minutes.
+    assert.deepEqual(starts.map((at) => secondsBetween(START, at)), [0, 0, 120, 120, 240]);
+    assert.equal(byId(run, 'after')?.status, 'succeeded', 'the summed metric reached the when');
+  });
+
+  test('a failed item fails the step after the others finished (finishOthers); each item keeps its attempts', async () => {
+    engine().fake.script('load[1]', [{ fail: 'permanent', message: 'no such folder' }]);
+    const run = await engine().run(pipelineOf(overParameter('fe-fail', { maxParallel: 5 })), 'fe-fail-1');
+    assert.equal(run.status, 'failed');
+    const step = byId(run, 'load');
+    assert.equal(step?.status, 'failed');
+    assert.match(step?.error?.message ?? '', /^1 of 5 items did not succeed; item 1: no such folder/);
+    assert.deepEqual(step?.items, { total: 5, succeeded: 4, failed: 1 });
+    assert.equal((step?.output as unknown[]).length, 5);
+    assert.equal((step?.output as unknown[])[1], null, 'the failed item has no output');
+    assert.equal(run.error?.stepId, 'load');
+  });
+
+  test('failFast: after a failure no further item starts and the step fails at once', async () => {
+    engine().fake.script('load[0]', [{ fail: 'permanent', message: 'boom' }]);
+    const run = await engine().run(pipelineOf(overParameter('fe-fast', { maxParallel: 1, onItemFailure: 'failFast' })), 'fe-fast-1');
+    assert.equal(byId(run, 'load')?.status, 'failed');
+    assert.deepEqual(byId(run, 'load')?.items, { total: 5, failed: 1, skipped: 4 });
+    for (const i of [1, 2, 3, 4]) assert.equal(engine().fake.callsOf('fe-fast-1', `load[${i}]`).length, 0);
+  });
+
+  test('rerun from failed re-runs only the failed items, reusing the others', async () => {
+    engine().fake.script('load[3]', [{ fail: 'permanent', message: 'bad file' }]);
+    const first = await engine().run(pipelineOf(overParameter('fe-rerun', { maxParallel: 5 })), 'fe-rerun-1');
+    assert.equal(first.status, 'failed');
+    const carried = Object.fromEntries(first.steps.filter((s) => s.status === 'succeeded').map((s) => [s.id, { fromRunId: 'fe-rerun-1', ...(s.output === undefined ? {} : { output: s.output }) }]));
+    const rerun = await engine().run(pipelineOf(overParameter('fe-rerun', { maxParallel: 5 })), 'fe-rerun-2', { trigger: { kind: 'rerun', origin: 'fe-rerun-1' }, resumeFrom: { runId: 'fe-rerun-1', steps: carried } });
+    assert.equal(rerun.status, 'succeeded');
+    assert.deepEqual([0, 1, 2, 3, 4].map((i) => engine().fake.callsOf('fe-rerun-2', `load[${i}]`).length), [0, 0, 0, 1, 0]);
+    assert.deepEqual(byId(rerun, 'load')?.items, { total: 5, reused: 4, succeeded: 1 });
+  });
+
+  test('items from an upstream result, over enough items to continue as new; the item value reaches the activity', async () => {
+    const names = Array.from({ length: 40 }, (_, i) => ({ table: `t${i}` }));
+    engine().fake.script('export', [{ ok: { output: { tables: names } } }]);
+    const seen: string[] = [];
+    const run = await engine().run(
+      pipelineOf({
+        name: 'fe-upstream',
+        title: 'fe',
+        steps: [
+          { id: 'export', kind: 'azureFunction', url: 'https://x.test', output: { object: { tables: { list: { object: { table: 'string' } } } } } },
+          { id: 'copy', kind: 'activity', activity: 'noop', dependsOn: ['export'], input: { table: { item: 'table' }, path: 'x/{item.table}' }, forEach: { items: { step: 'export', path: 'output.tables' }, maxParallel: 4 } },
+        ],
+      }),
+      'fe-upstream-1',
+    );
+    for (const c of noopCalls) if (c.runId === 'fe-upstream-1') seen.push(JSON.stringify(c.input));
+    assert.equal(run.status, 'succeeded', JSON.stringify(run.steps.map((s) => [s.id, s.status, s.error?.message])));
+    assert.ok(engine().host.executions('fe-upstream-1').length > 1, 'the run continued as new');
+    assert.equal(seen.length, 40);
+    assert.ok(seen.includes(JSON.stringify({ table: 't17', path: 'x/t17' })));
+    assert.deepEqual(byId(run, 'copy')?.items, { total: 40, succeeded: 40 });
+    assert.equal((byId(run, 'copy')?.output as unknown[]).length, 40);
+  });
+});

@@ -37,7 +37,7 @@ describe('npm run dev flags', () => {
   });
 
   test('an unknown flag and --as admin exit 3 with one line naming them, no stack trace, no host', async () => {
-    for (const [args, said] of [[['--bogus'], /unknown option '--bogus'/], [['--as', 'admin'], /argument 'admin' is invalid\. Allowed choices are reader, operator/]] as const) {
+    for (const [args, said] of [[['--bogus'], /unknown option '--bogus'/], [['--as', 'admin'], /argument 'admin' is invalid\. use reader, operator, reader:<project> or operator:<project>/]] as const) {
       const result = await devWith(args);
       assert.equal(result.code, 3, result.stdout + result.stderr);
       assert.match(result.stderr, said);

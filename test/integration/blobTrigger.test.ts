@@ -16,6 +16,7 @@ import type { PipelineInput } from '../../src/pipelines/schema';
 import { createEventGridStandIn } from '../../src/standins/eventGrid';
 import { triggeredRunId } from '../../src/triggers/fire';
 import { FUNCTION_KEY, startApp, type AppHarness } from '../support/appHarness';
+import { TelemetryCapture } from '../support/telemetry';
 
 const landing: PipelineInput = {
   name: 'landing',
@@ -32,6 +33,7 @@ interface RunJson {
 }
 
 let principal: string | undefined;
+const telemetry = new TelemetryCapture();
 
 void describe('blob created trigger (Event Grid)', () => {
   let app: AppHarness;
@@ -40,7 +42,8 @@ void describe('blob created trigger (Event Grid)', () => {
       startTime: new Date('2026-03-28T06:00:00Z'),
       catalog: loadCatalog([...pipelineInputs, landing]),
       platformPrincipal: () => principal,
-      settings: { WEBSITE_AUTH_ENABLED: 'True' },
+      settings: { WEBSITE_AUTH_ENABLED: 'True', LOG_LEVEL: 'info' },
+      wrapRegistrations: telemetry.wrap,
     });
     app.world.dbt.blobs.set('/dbtresults/reports/2026-03-27.json', '{}');
   });
@@ -102,6 +105,9 @@ void describe('blob created trigger (Event Grid)', () => {
     const deleted = await grid.deliver({ ...other.event, id: 'del-1', eventType: 'Microsoft.Storage.BlobDeleted' });
     assert.equal(deleted, 'delivered');
     assert.equal(grid.deliveries.filter((d) => d.attempt > 1).length, 0);
+    // Each dropped event leaves a log line saying what it was.
+    const unmatched = telemetry.events().filter((e) => e.fields['event'] === 'trigger.unmatched').map((e) => [e.fields['container'] ?? e.fields['eventType'], e.fields['path'] ?? null]);
+    assert.deepEqual(unmatched, [['exports', 'weekly/2026-03-27/done.json'], ['archive', 'daily/2026-03-27/done.json'], ['Microsoft.Storage.BlobDeleted', null]]);
     await app.host.runUntilIdle();
     assert.equal(app.runInstances().length, before);
   });

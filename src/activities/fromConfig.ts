@@ -24,6 +24,10 @@ export async function createAppStepActivities(services: AppServices): Promise<St
       }),
     },
     secrets: services.secrets,
+    secretsFor: (pipeline) => {
+      const project = services.catalog.get(pipeline)?.project;
+      return project === undefined ? undefined : services.secretsOf(project);
+    },
     settings: services.settings,
     ...(services.store ? { recorder: services.store } : {}),
     notifier: services.notifier,

@@ -39,6 +39,8 @@ export interface StepActivityDeps {
   readonly catalog: DeployedPipelines;
   readonly adapters: Partial<Record<StepKind, StepAdapter>>;
   readonly secrets: SecretResolver;
+  /** The resolver of a pipeline's project (its scope and vault, src/projects/secrets.ts); `secrets` when absent. */
+  readonly secretsFor?: (pipeline: string) => SecretResolver | undefined;
   readonly settings: SettingsReader;
   readonly recorder?: RunRecorder;
   readonly notifier?: RunNotifier;
@@ -101,6 +103,20 @@ export function createStepActivities(deps: StepActivityDeps): StepActivities {
     return adapter;
   }
 
+  /** The pipeline's project's resolver (its scope, its vault), values remembered for masking. */
+  function secretsOf(pipeline: string): SecretResolver {
+    const own = deps.secretsFor?.(pipeline);
+    if (!own) return secrets;
+    return {
+      async get(name) {
+        const value = await own.get(name);
+        rememberSecretValue(value);
+        return value;
+      },
+      invalidate: (name) => own.invalidate(name),
+    };
+  }
+
   function contextFor(input: StepActivityInput, parameters: JsonObject = input.parameters): StepContext {
     return {
       runId: input.runId,
@@ -109,7 +125,7 @@ export function createStepActivities(deps: StepActivityDeps): StepActivities {
       attempt: input.attempt,
       parameters,
       trigger: input.trigger,
-      secrets,
+      secrets: secretsOf(input.pipeline),
       settings: deps.settings,
       log: deps.logger.child({ runId: input.runId, pipeline: input.pipeline, stepId: input.stepId, attempt: input.attempt }),
     };

@@ -3,7 +3,7 @@
  * schemas the handlers parse with, so the document cannot drift from what is accepted.
  */
 import { z } from 'zod';
-import { listRunsQuery, logsQuery, rerunBody, slotsQuery, startRunBody } from './schemas';
+import { listPipelinesQuery, listRunsQuery, logsQuery, rerunBody, slotsQuery, startRunBody } from './schemas';
 
 const problem = { description: 'Problem details (RFC 9457)', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } };
 const ok = (description: string) => ({ description, content: { 'application/json': { schema: { type: 'object' } } } });
@@ -40,7 +40,7 @@ export function openApiDocument(): object {
     },
     security: [{ functionKey: [] }],
     paths: {
-      '/pipelines': { get: { summary: 'Pipelines, schedules with next fire times, paused state, last run', responses: { 200: ok('Pipelines') } } },
+      '/pipelines': { get: { summary: 'Pipelines by project (those the caller may see), schedules with next fire times, paused state, last run; project and tag repeatable', parameters: queryParameters(listPipelinesQuery), responses: { 200: ok('{ schedulerEnabled, projects, pipelines }'), 400: problem, 404: problem } } },
       '/pipelines/{name}/runs': {
         post: { summary: 'Start a run', parameters: [pathParam('name')], requestBody: body(startRunBody), responses: { 202: ok('Accepted: { runId, links }'), 400: problem, 404: problem, 413: problem } },
       },
@@ -50,7 +50,7 @@ export function openApiDocument(): object {
         get: { summary: "A schedule's slots, newest first: fired, missed, skipped, late, with reasons", parameters: [pathParam('name'), pathParam('schedule'), ...queryParameters(slotsQuery)], responses: { 200: ok('{ slots }'), 400: problem, 404: problem } },
       },
       '/me': { get: { summary: 'Who is calling and what they may do ({ name, kind, canRead, canOperate, readOnly })', responses: { 200: ok('The caller'), 401: problem } } },
-      '/runs': { get: { summary: 'List runs, newest first', parameters: queryParameters(listRunsQuery), responses: { 200: ok('{ runs, nextCursor }'), 400: problem } } },
+      '/runs': { get: { summary: 'List runs, newest first (project: any of them; tag: every one; both repeatable)', parameters: queryParameters(listRunsQuery), responses: { 200: ok('{ runs, nextCursor }'), 400: problem } } },
       '/runs/{runId}': { get: { summary: 'A run with its steps, attempts and metrics', parameters: [pathParam('runId')], responses: { 200: ok('Run'), 404: problem } } },
       '/runs/{runId}/logs': { get: { summary: 'Log lines after a cursor (for follow)', parameters: [pathParam('runId'), ...queryParameters(logsQuery)], responses: { 200: ok('{ lines, nextCursor, status }'), 400: problem, 404: problem } } },
       '/runs/{runId}/cancel': { post: { summary: 'Cancel a running run', parameters: [pathParam('runId')], responses: { 202: ok('Cancelling'), 404: problem, 409: problem } } },

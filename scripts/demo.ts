@@ -168,16 +168,7 @@ async function main(): Promise<number> {
       await stopAll();
       return code;
     }
-    console.log(`\nServing for the CLI (Ctrl-C to stop):\n  export DURABLE_PIPELINES_URL=${baseUrl} DURABLE_PIPELINES_KEY=${opts.key}`);
-    console.log('  npx durable-pipelines pipelines ls | runs ls --project finance | runs ls --tag production | logs <id>');
-    for (const line of describeExposure({ baseUrl, key: opts.key, signIn, allowedHosts: opts.allowHost, signInHint: 'restart with npm run demo -- --example two-projects --serve --as operator (or --as reader:finance)' })) console.log(line);
-    console.log(`demo serving on ${baseUrl}`);
-    await new Promise<void>((resolve) => {
-      process.once('SIGINT', resolve);
-      process.once('SIGTERM', resolve);
-    });
-    await stopAll();
-    return 0;
+    return serve('pipelines ls | runs ls --project finance | runs ls --tag production | logs <id>', 'restart with npm run demo -- --example two-projects --serve --as operator (or --as reader:finance)');
   }
 
   // Typed as the CLI types them; the API answers unknown names and wrong values.
@@ -212,17 +203,22 @@ async function main(): Promise<number> {
     console.log(color(33, `\nThe ${opts.failStep} stand-in is healthy again: rerun from the failed step with`));
     console.log(`  npx durable-pipelines rerun ${runId} --follow`);
   }
-  console.log(`\nServing for the CLI (Ctrl-C to stop):\n  export DURABLE_PIPELINES_URL=${baseUrl} DURABLE_PIPELINES_KEY=${opts.key}`);
-  console.log(`  npx durable-pipelines pipelines ls | runs ls | runs show <id> | logs <id> --follow | run ${pipeline.name} --follow`);
-  console.log('');
-  for (const line of describeExposure({ baseUrl, key: opts.key, signIn, allowedHosts: opts.allowHost, signInHint: 'restart with npm run demo -- --serve --as operator (or --as reader)' })) console.log(line);
-  console.log(`demo serving on ${baseUrl}`);
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
-  await stopAll();
-  return 0;
+  return serve(`pipelines ls | runs ls | runs show <id> | logs <id> --follow | run ${pipeline.name} --follow`, 'restart with npm run demo -- --serve --as operator (or --as reader)');
+
+  /** Keeps serving for the CLI and the console until Ctrl-C; says how to reach it first. */
+  async function serve(commands: string, signInHint: string): Promise<number> {
+    console.log(`\nServing for the CLI (Ctrl-C to stop):\n  export DURABLE_PIPELINES_URL=${baseUrl} DURABLE_PIPELINES_KEY=${opts.key}`);
+    console.log(`  npx durable-pipelines ${commands}`);
+    console.log('');
+    for (const line of describeExposure({ baseUrl, key: opts.key, signIn, allowedHosts: opts.allowHost, signInHint })) console.log(line);
+    console.log(`demo serving on ${baseUrl}`);
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+    });
+    await stopAll();
+    return 0;
+  }
 
   async function stopAll(): Promise<void> {
     await pump.stop();

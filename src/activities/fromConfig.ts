@@ -31,6 +31,10 @@ export async function createAppStepActivities(services: AppServices): Promise<St
       approval: createApprovalAdapter({ approvals: services.store?.approvals(), now: services.now }),
     },
     secrets: services.secrets,
+    secretsFor: (pipeline) => {
+      const project = services.catalog.get(pipeline)?.project;
+      return project === undefined ? undefined : services.secretsOf(project);
+    },
     settings: services.settings,
     ...(services.store ? { recorder: services.store, records: services.store, alerts: services.store } : {}),
     notifier: services.notifier,

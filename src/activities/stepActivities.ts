@@ -45,6 +45,8 @@ export interface StepActivityDeps {
   readonly pinned?: PinnedDefinitions;
   readonly adapters: Partial<Record<StepKind, StepAdapter>>;
   readonly secrets: SecretResolver;
+  /** The resolver of a pipeline's project (its scope and vault, src/projects/secrets.ts); `secrets` when absent. */
+  readonly secretsFor?: (pipeline: string) => SecretResolver | undefined;
   readonly settings: SettingsReader;
   readonly recorder?: RunRecorder;
   /** The run records the API and the scheduler create: a retry is refused once its run ended (runGate.ts). */
@@ -153,6 +155,20 @@ export function createStepActivities(deps: StepActivityDeps): StepActivities {
     return adapter;
   }
 
+  /** The pipeline's project's resolver (its scope, its vault), values remembered for masking. */
+  function secretsOf(pipeline: string): SecretResolver {
+    const own = deps.secretsFor?.(pipeline);
+    if (!own) return secrets;
+    return {
+      async get(name) {
+        const value = await own.get(name);
+        rememberSecretValue(value);
+        return value;
+      },
+      invalidate: (name) => own.invalidate(name),
+    };
+  }
+
   function contextFor(input: StepActivityInput, parameters: JsonObject = input.parameters): StepContext {
     return {
       runId: input.runId,
@@ -163,7 +179,7 @@ export function createStepActivities(deps: StepActivityDeps): StepActivities {
       trigger: input.trigger,
       ...(input.upstream === undefined ? {} : { upstream: input.upstream }),
       ...(input.item === undefined ? {} : { item: input.item }),
-      secrets,
+      secrets: secretsOf(input.pipeline),
       settings: deps.settings,
       log: deps.logger.child({ runId: input.runId, pipeline: input.pipeline, stepId: input.stepId, attempt: input.attempt }),
     };

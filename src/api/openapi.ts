@@ -3,7 +3,7 @@
  * schemas the handlers parse with, so the document cannot drift from what is accepted.
  */
 import { z } from 'zod';
-import { listRunsQuery, logsQuery, rerunBody, slotsQuery, startRunBody } from './schemas';
+import { listPipelinesQuery, listRunsQuery, logsQuery, rerunBody, slotsQuery, startRunBody } from './schemas';
 import { listBackfillsQuery, startBackfillBody } from '../backfill/routes';
 import { decisionBody } from '../steps/approval/routes';
 import { triggerHistoryQuery } from '../triggers/routes';
@@ -44,7 +44,7 @@ export function openApiDocument(): object {
     },
     security: [{ functionKey: [] }],
     paths: {
-      '/pipelines': { get: { summary: 'Pipelines, schedules with next fire times, paused state, last run', responses: { 200: ok('Pipelines') } } },
+      '/pipelines': { get: { summary: 'Pipelines by project (those the caller may see), schedules with next fire times, paused state, last run; project and tag repeatable', parameters: queryParameters(listPipelinesQuery), responses: { 200: ok('{ schedulerEnabled, projects, pipelines }'), 400: problem, 404: problem } } },
       '/pipelines/{name}/runs': {
         post: { summary: 'Start a run', parameters: [pathParam('name')], requestBody: body(startRunBody), responses: { 202: ok('Accepted: { runId, links }'), 400: problem, 404: problem, 413: problem } },
       },
@@ -65,7 +65,7 @@ export function openApiDocument(): object {
       '/events/blob-created': { post: { summary: "Event Grid webhook for Microsoft.Storage.BlobCreated (subscription validation handshake; Event Grid schema); starts each matching blob trigger's run once per blob version", requestBody: body(eventGridBody), responses: { 200: ok('{ validationResponse } or { results }'), 400: problem, 503: ok('Some runs could not start: Event Grid retries') } } },
       '/approvals': { get: { summary: 'Steps waiting for a decision, oldest first', responses: { 200: ok('{ waiting }') } } },
       '/me': { get: { summary: 'Who is calling and what they may do ({ name, kind, canRead, canOperate, readOnly })', responses: { 200: ok('The caller'), 401: problem } } },
-      '/runs': { get: { summary: 'List runs, newest first', parameters: queryParameters(listRunsQuery), responses: { 200: ok('{ runs, nextCursor }'), 400: problem } } },
+      '/runs': { get: { summary: 'List runs, newest first (project: any of them; tag: every one; both repeatable)', parameters: queryParameters(listRunsQuery), responses: { 200: ok('{ runs, nextCursor }'), 400: problem } } },
       '/runs/{runId}': { get: { summary: 'A run with its steps, attempts and metrics', parameters: [pathParam('runId')], responses: { 200: ok('Run'), 404: problem } } },
       '/runs/{runId}/definition': { get: { summary: "The definition a run follows (pinned at its start) and what changed in the deployed one", parameters: [pathParam('runId')], responses: { 200: ok('{ version, currentVersion, current, definition, changes: [{ path, change, before, after }] }'), 404: problem } } },
       '/runs/{runId}/logs': { get: { summary: 'Log lines after a cursor (for follow)', parameters: [pathParam('runId'), ...queryParameters(logsQuery)], responses: { 200: ok('{ lines, nextCursor, status }'), 400: problem, 404: problem } } },

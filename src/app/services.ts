@@ -14,6 +14,7 @@ import type { TableRunStore } from '../runs/tableStore';
 import type { SecretResolver, SettingsReader } from '../secrets/types';
 import { appCatalog } from './catalog';
 import { rememberDefinitions } from './definitions';
+import type { ProjectSecrets } from '../projects/secrets';
 
 export interface AppServices {
   readonly config: AppConfig;
@@ -28,6 +29,8 @@ export interface AppServices {
   readonly now: () => Date;
   /** Credential override for Azure clients (stand-ins); unset = managed identity / DefaultAzureCredential. */
   readonly credential?: TokenCredential;
+  /** The resolver a project's steps use: its own vault or the app's, limited to its scope (src/projects/secrets.ts). */
+  readonly secretsOf: ProjectSecrets;
 }
 
 export interface ServiceOverrides {
@@ -47,23 +50,26 @@ export async function createServices(overrides: ServiceOverrides = {}): Promise<
   const env = overrides.env ?? process.env;
   const config = loadConfig(env);
   const log = overrides.log ?? logger();
-  const [{ secretResolverFromConfig }, { createNotifier }, { runStoreFromConfig, RunStoreConfigError }] = await Promise.all([
+  const [{ secretResolverFromConfig }, { createNotifier }, { runStoreFromConfig, RunStoreConfigError }, { projectSecretResolvers }] = await Promise.all([
     import('../secrets'),
     import('../notify'),
     import('../runs/fromConfig'),
+    import('../projects/secrets'),
   ]);
   const clock = overrides.now;
-  const secrets =
-    overrides.secrets ??
-    secretResolverFromConfig(config, {
-      log,
-      settings: (name) => env[name],
-      // The cache's TTL runs on the services' clock: the dev host's virtual clock when it drives
-      // time, so a poll 5 virtual minutes later re-reads an expired secret as it would in Azure.
-      ...(clock ? { now: () => clock().getTime() } : {}),
-      ...(overrides.credential ? { credential: overrides.credential } : {}),
-      ...(overrides.secretClientOptions ? { clientOptions: overrides.secretClientOptions } : {}),
-    });
+  const resolverExtras = {
+    log,
+    settings: (name: string) => env[name],
+    // The cache's TTL runs on the services' clock: the dev host's virtual clock when it drives
+    // time, so a poll 5 virtual minutes later re-reads an expired secret as it would in Azure.
+    ...(clock ? { now: () => clock().getTime() } : {}),
+    ...(overrides.credential ? { credential: overrides.credential } : {}),
+    ...(overrides.secretClientOptions ? { clientOptions: overrides.secretClientOptions } : {}),
+  };
+  const secrets = overrides.secrets ?? secretResolverFromConfig(config, resolverExtras);
+  const catalog = overrides.catalog ?? appCatalog();
+  // A project with its own vault reads it with the app's identity (Key Vault Secrets User there).
+  const secretsOf = projectSecretResolvers(catalog, secrets, (url) => secretResolverFromConfig({ ...config, KEY_VAULT_URL: url }, resolverExtras), (name) => env[name]);
   let store: TableRunStore | undefined;
   try {
     store = runStoreFromConfig(config, {
@@ -87,6 +93,7 @@ export async function createServices(overrides: ServiceOverrides = {}): Promise<
     notifier: createNotifier({ secrets, publicBaseUrl: config.PUBLIC_BASE_URL, log }),
     now: overrides.now ?? (() => new Date()),
     ...(overrides.credential ? { credential: overrides.credential } : {}),
+    secretsOf,
   };
 }
 

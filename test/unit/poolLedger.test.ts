@@ -7,20 +7,11 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { acquire, EMPTY_LEDGER, release, settleExpired, type PoolLedger } from '../../src/pools/ledger';
+import { random } from '../support/random';
 
 const LEASE = 60_000;
 const claim = (n: number) => ({ id: `r${n}|load#1`, runId: `r${n}`, instanceId: `r${n}` });
 
-/** A small deterministic generator (mulberry32): the same seed, the same sequence. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('pool ledger', () => {
   test('a newcomer queues behind waiters even when a slot is free (no barging); grants follow arrival', () => {

@@ -10,6 +10,7 @@ import seed from '../../src/pipelines/definitions/data-pipeline';
 import { copyIntoSchema, type PipelineInput } from '../../src/pipelines/schema';
 import { validatePipeline } from '../../src/pipelines/validate';
 import { buildCopyInto, UnsafeSqlInputError } from '../../src/steps/snowflake/copyInto';
+import { random } from '../support/random';
 
 const LOAD = 'data-pipeline.steps[1].statement.copyInto';
 
@@ -48,16 +49,6 @@ describe('identifiers the COPY INTO builder refuses are refused at validation', 
   }
 });
 
-/** A small deterministic generator (mulberry32), so a failure names a reproducible input. */
-function random(seedValue: number): () => number {
-  let a = seedValue;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Pieces of identifiers, plain and hostile: letters, quotes, dots, SQL punctuation, look-alikes, controls, invisibles. */
 const FRAGMENTS = ['a', 'Z', '_', '$', '7', 'tbl', '"', '""', '.', ' ', 'é', 'Ω', 'а', 'ｍ', "'", ';', '--', '/*', '//', '\\', '(', ')', '\n', '\r', '\t', '\u0000', '\u007f', '\u0085', '\u200b', '\u200e', '\u2028', '\u202e', '\u2066', '\ufeff', '😀'];

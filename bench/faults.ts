@@ -149,10 +149,13 @@ async function runOne(world: StandInEnvironment, fault: Fault, step: FailableSte
     azurite = await startAzurite({ blob: false, location: join(folder, 'azurite') });
     env['RUN_STORE_CONNECTION_STRING'] = azurite.connectionString;
   }
-  const before = world.callCounts();
-  const exportCallsBefore = world.exportFunction.calls.length;
+  // Export calls as they arrive (a call the step gave up on is never answered, but it was made).
+  const exportPosts = () => world.exportFunction.received.filter((c) => c.method === 'POST' && c.path.startsWith('/api/'));
+  const counts = () => ({ ...world.callCounts(), export: exportPosts().length });
+  const before = counts();
+  const exportCallsBefore = exportPosts().length;
   const vaultBefore = world.keyVault.requests.length;
-  const effectsOf = (s: FailableStep) => world.callCounts()[s] - before[s];
+  const effectsOf = (s: FailableStep) => counts()[s] - before[s];
   const restore: (() => void)[] = [];
   // Faults set before the run starts
   if (fault === 'hang') {
@@ -239,7 +242,8 @@ async function runOne(world: StandInEnvironment, fault: Fault, step: FailableSte
     }
     const attemptsOf = (s: FailableStep) => view?.steps.find((x) => x.id === s)?.attempts.length ?? 0;
     const others = STEPS.filter((s) => s !== step && effectsOf(s) !== attemptsOf(s)).map((s) => `${s} ${effectsOf(s)}/${attemptsOf(s)}`).join(', ');
-    const keys = new Set(world.exportFunction.calls.slice(exportCallsBefore).filter((c) => c.method === 'POST').map((c) => String(c.headers['idempotency-key'])));
+    const keys = new Set(exportPosts().slice(exportCallsBefore).map((c) => String(c.headers['idempotency-key'])));
+    if (process.env['FAULTS_DEBUG']) console.log(JSON.stringify(view), lines);
     const served = world.keyVault.requests.slice(vaultBefore).filter((r) => r.status === 429 || r.status === 503).length;
     return {
       fault,

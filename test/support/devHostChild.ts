@@ -10,8 +10,11 @@
  * their definition (issue 26).
  */
 import { standInClientOptions, standInCredential } from '../../src/standins/keyvault/server';
+import type { Catalog } from '../../src/pipelines/catalog';
+import type { Registration } from '../../src/app/registry';
 
-async function main(): Promise<void> {
+/** Serves the app as `npm run dev` does, against the parent's stand-ins, until SIGTERM. */
+export async function serveChildHost(options: { catalog?: Catalog; wrap?: (list: readonly Registration[]) => readonly Registration[] } = {}): Promise<void> {
   const stateDirectory = process.env['DEVHOST_STATE_DIR'];
   const ca = process.env['STANDIN_KEY_VAULT_CA'];
   const key = process.env['DURABLE_PIPELINES_KEY'];
@@ -20,17 +23,15 @@ async function main(): Promise<void> {
   await import('../../src/index');
   const { registrations } = await import('../../src/app/registry');
   const { DevHost } = await import('../../src/devhost');
-  const { seedCatalog } = await import('./changedCatalog');
-  const variant = process.env['DEVHOST_CATALOG'];
   useServices(
     await createServices({
-      ...(variant === 'v1' || variant === 'v2' ? { catalog: seedCatalog(variant) } : {}),
+      ...(options.catalog ? { catalog: options.catalog } : {}),
       credential: standInCredential,
       secretClientOptions: standInClientOptions({ ca }),
     }),
   );
   const host = await DevHost.start({
-    registrations: registrations(),
+    registrations: options.wrap ? options.wrap(registrations()) : registrations(),
     clock: 'real',
     httpPort: 0,
     functionKey: key,
@@ -43,7 +44,14 @@ async function main(): Promise<void> {
   await host.stop();
 }
 
-main().catch((error: unknown) => {
+async function main(): Promise<void> {
+  const { seedCatalog } = await import('./changedCatalog');
+  const variant = process.env['DEVHOST_CATALOG'];
+  await serveChildHost(variant === 'v1' || variant === 'v2' ? { catalog: seedCatalog(variant) } : {});
+}
+
+// Run as a script (not when the fault bench's child imports serveChildHost).
+if (require.main === module) main().catch((error: unknown) => {
   console.error(error instanceof Error ? (error.stack ?? error.message) : error);
   process.exit(1);
 });

@@ -67,6 +67,8 @@ async function untilTrue(check: () => boolean, timeoutMs: number): Promise<boole
 
 interface RunView {
   readonly status: string;
+  /** The attempt rows as the run store holds them. */
+  readonly attempts: readonly { readonly stepId: string; readonly attempt: number; readonly status: string; readonly endedAt?: string }[];
   readonly endedAt?: string;
   readonly steps: readonly { readonly id: string; readonly status: string; readonly attempts: readonly { readonly attempt: number; readonly status: string; readonly endedAt?: string }[] }[];
 }
@@ -170,7 +172,13 @@ async function runOne(world: StandInEnvironment, fault: Fault, step: FailableSte
       for (const s of view.steps) {
         if (s.status === 'pending' || s.status === 'skipped') continue;
         if (s.attempts.length === 0) problems.push(`${s.id}: no attempt`);
-        for (const a of s.attempts) if (!a.endedAt || a.status === 'running') problems.push(`${s.id}#${a.attempt} not ended`);
+        for (const a of s.attempts) {
+          if (!a.endedAt || a.status === 'running') problems.push(`${s.id}#${a.attempt} not ended`);
+          // the attempt's own row in the run store (what the view falls back on once Durable's history is purged)
+          const row = view.attempts.find((r) => r.stepId === s.id && r.attempt === a.attempt);
+          if (!row) problems.push(`${s.id}#${a.attempt} not stored`);
+          else if (!row.endedAt || row.status === 'running') problems.push(`${s.id}#${a.attempt} stored ${row.status}`);
+        }
       }
       if (!lines.some((m) => m === `run ${view?.status ?? ''}` || m.startsWith(`run ${view?.status ?? ''}: `))) problems.push('no end in the log');
     }

@@ -20,28 +20,20 @@
  *
  * `npm run bench -- faults` runs all; FAULTS=kill,hang and FAULT_STEPS=export narrow it.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { request } from 'node:http';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startAzurite, type AzuriteInstance } from '../src/standins/azurite';
+import { devApi, killDevProcess, startDevProcess, type DevProcess } from '../test/support/devHostProcess';
 import { DEMO_COPY_RESULT, DEMO_RUN_RESULTS, startStandInEnvironment, type FailableStep, type StandInEnvironment } from '../src/standins/environment';
 
-const REPO_ROOT = join(__dirname, '..');
 const KEY = 'faults-bench-key';
 const STEPS: readonly FailableStep[] = ['export', 'load', 'transform'];
 const KIND: Record<FailableStep, string> = { export: 'azureFunction export', load: 'Snowflake COPY INTO', transform: 'dbt (Container Apps job)' };
 const FAULTS = ['kill', 'storage', 'kv429', 'kv503', 'hang', 'duplicate'] as const;
 type Fault = (typeof FAULTS)[number];
 const END_TIMEOUT_MS = 240_000;
-
-interface Host {
-  readonly child: ChildProcess;
-  readonly baseUrl: string;
-  readonly exited: Promise<NodeJS.Signals | number | null>;
-  output(): string;
-}
 
 interface Outcome {
   readonly fault: Fault;
@@ -57,68 +49,10 @@ interface Outcome {
   readonly others: string;
 }
 
-function startHost(world: StandInEnvironment, env: Record<string, string>): Promise<Host> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/faults/child.ts'], {
-    cwd: REPO_ROOT,
-    env: {
-      ...process.env,
-      ...world.settings,
-      NODE_NO_WARNINGS: '1',
-      LOG_LEVEL: 'silent',
-      SCHEDULER_ENABLED: 'false',
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-      STANDIN_KEY_VAULT_CA: world.keyVault.ca,
-      DURABLE_PIPELINES_KEY: KEY,
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output = (output + chunk).slice(-20_000)));
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output = (output + chunk).slice(-20_000)));
-  const exited = new Promise<NodeJS.Signals | number | null>((resolve) => child.once('exit', (code, signal) => resolve(signal ?? code)));
-  return new Promise<Host>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`dev host not serving after 90 s:\n${output}`)), 90_000);
-    const onData = (): void => {
-      const match = /dev host serving on (http:\/\/\S+)/.exec(output);
-      if (!match?.[1]) return;
-      clearTimeout(timer);
-      resolve({ child, baseUrl: match[1], exited, output: () => output });
-    };
-    child.stdout.on('data', onData);
-    void exited.then((how) => {
-      clearTimeout(timer);
-      reject(new Error(`dev host exited (${String(how)}) before serving:\n${output}`));
-    });
-  });
-}
-
-async function stopHost(host: Host): Promise<void> {
-  if (host.child.exitCode !== null || host.child.signalCode !== null) return;
-  host.child.kill('SIGKILL');
-  await host.exited;
-}
-
-/** One request on its own connection: a killed host's port may be reused. */
-function api(host: Host, method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
-  const payload = body === undefined ? undefined : JSON.stringify(body);
-  return new Promise((resolve, reject) => {
-    const req = request(`${host.baseUrl}/api/${path}`, { method, agent: false, headers: { 'x-functions-key': KEY, 'content-type': 'application/json' } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
-      res.once('end', () => {
-        try {
-          resolve({ status: res.statusCode ?? 0, json: text === '' ? undefined : (JSON.parse(text) as unknown) });
-        } catch (error) {
-          reject(error instanceof Error ? error : new Error(String(error)));
-        }
-      });
-      res.once('error', reject);
-    });
-    req.once('error', reject);
-    req.end(payload);
-  });
-}
+const children = new Set<ChildProcess>();
+const startHost = (world: StandInEnvironment, env: Record<string, string>): Promise<DevProcess> =>
+  startDevProcess({ world, stateDirectory: env['DEVHOST_STATE_DIR'] ?? '', key: KEY, env, children, script: 'bench/faults/child.ts' });
+const api = (host: DevProcess, method: string, path: string, body?: unknown) => devApi(host, KEY, method, path, body);
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -133,6 +67,8 @@ async function untilTrue(check: () => boolean, timeoutMs: number): Promise<boole
 
 interface RunView {
   readonly status: string;
+  /** The attempt rows as the run store holds them. */
+  readonly attempts: readonly { readonly stepId: string; readonly attempt: number; readonly status: string; readonly endedAt?: string }[];
   readonly endedAt?: string;
   readonly steps: readonly { readonly id: string; readonly status: string; readonly attempts: readonly { readonly attempt: number; readonly status: string; readonly endedAt?: string }[] }[];
 }
@@ -149,10 +85,13 @@ async function runOne(world: StandInEnvironment, fault: Fault, step: FailableSte
     azurite = await startAzurite({ blob: false, location: join(folder, 'azurite') });
     env['RUN_STORE_CONNECTION_STRING'] = azurite.connectionString;
   }
-  const before = world.callCounts();
-  const exportCallsBefore = world.exportFunction.calls.length;
+  // Export calls as they arrive (a call the step gave up on is never answered, but it was made).
+  const exportPosts = () => world.exportFunction.received.filter((c) => c.method === 'POST' && c.path.startsWith('/api/'));
+  const counts = () => ({ ...world.callCounts(), export: exportPosts().length });
+  const before = counts();
+  const exportCallsBefore = exportPosts().length;
   const vaultBefore = world.keyVault.requests.length;
-  const effectsOf = (s: FailableStep) => world.callCounts()[s] - before[s];
+  const effectsOf = (s: FailableStep) => counts()[s] - before[s];
   const restore: (() => void)[] = [];
   // Faults set before the run starts
   if (fault === 'hang') {
@@ -172,7 +111,7 @@ async function runOne(world: StandInEnvironment, fault: Fault, step: FailableSte
   if ((fault === 'kv429' || fault === 'kv503') && PREVIOUS[step] === undefined) storm();
 
   let host = await startHost(world, env);
-  const hosts = [host];
+  const hosts: DevProcess[] = [host];
   let lost = false;
   let view: RunView | undefined;
   let runId = '';
@@ -233,13 +172,20 @@ async function runOne(world: StandInEnvironment, fault: Fault, step: FailableSte
       for (const s of view.steps) {
         if (s.status === 'pending' || s.status === 'skipped') continue;
         if (s.attempts.length === 0) problems.push(`${s.id}: no attempt`);
-        for (const a of s.attempts) if (!a.endedAt || a.status === 'running') problems.push(`${s.id}#${a.attempt} not ended`);
+        for (const a of s.attempts) {
+          if (!a.endedAt || a.status === 'running') problems.push(`${s.id}#${a.attempt} not ended`);
+          // the attempt's own row in the run store (what the view falls back on once Durable's history is purged)
+          const row = view.attempts.find((r) => r.stepId === s.id && r.attempt === a.attempt);
+          if (!row) problems.push(`${s.id}#${a.attempt} not stored`);
+          else if (!row.endedAt || row.status === 'running') problems.push(`${s.id}#${a.attempt} stored ${row.status}`);
+        }
       }
       if (!lines.some((m) => m === `run ${view?.status ?? ''}` || m.startsWith(`run ${view?.status ?? ''}: `))) problems.push('no end in the log');
     }
     const attemptsOf = (s: FailableStep) => view?.steps.find((x) => x.id === s)?.attempts.length ?? 0;
     const others = STEPS.filter((s) => s !== step && effectsOf(s) !== attemptsOf(s)).map((s) => `${s} ${effectsOf(s)}/${attemptsOf(s)}`).join(', ');
-    const keys = new Set(world.exportFunction.calls.slice(exportCallsBefore).filter((c) => c.method === 'POST').map((c) => String(c.headers['idempotency-key'])));
+    const keys = new Set(exportPosts().slice(exportCallsBefore).map((c) => String(c.headers['idempotency-key'])));
+    if (process.env['FAULTS_DEBUG']) console.log(JSON.stringify(view), lines);
     const served = world.keyVault.requests.slice(vaultBefore).filter((r) => r.status === 429 || r.status === 503).length;
     return {
       fault,
@@ -257,7 +203,7 @@ async function runOne(world: StandInEnvironment, fault: Fault, step: FailableSte
     world.setFailStep(undefined);
     world.keyVault.calm();
     world.exportFunction.config.slowMs = 2000;
-    for (const h of hosts) await stopHost(h);
+    for (const h of hosts) await killDevProcess(h);
     await azurite?.stop();
     rmSync(folder, { recursive: true, force: true });
   }

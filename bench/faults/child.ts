@@ -1,7 +1,7 @@
 /**
- * The app in a development host process for the fault suite (bench/faults.ts), wired like
- * test/support/devHostChild.ts (real clock, Durable state in DEVHOST_STATE_DIR, services pointed at
- * the parent's stand-ins) and serving the fault catalog (catalog.ts). FAULT injects one fault
+ * The app in a development host process for the fault suite (bench/faults.ts), served by
+ * test/support/devHostChild.ts's `serveChildHost` (real clock, Durable state in DEVHOST_STATE_DIR,
+ * services pointed at the parent's stand-ins) with the fault catalog (catalog.ts). FAULT injects one fault
  * around the `startStep` activity of one step — the activity that performs a step's external
  * effect (the export call, the COPY INTO, the dbt job start):
  *
@@ -15,8 +15,8 @@
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import type { ActivityHandler } from 'durable-functions';
-import { standInClientOptions, standInCredential } from '../../src/standins/keyvault/server';
 import type { Registration } from '../../src/app/registry';
+import { serveChildHost } from '../../test/support/devHostChild';
 
 function stepOf(input: unknown): string | undefined {
   return typeof input === 'object' && input !== null && typeof (input as { stepId?: unknown }).stepId === 'string' ? (input as { stepId: string }).stepId : undefined;
@@ -50,28 +50,8 @@ function withFault(list: readonly Registration[], fault: string | undefined, mar
 }
 
 async function main(): Promise<void> {
-  const stateDirectory = process.env['DEVHOST_STATE_DIR'];
-  const ca = process.env['STANDIN_KEY_VAULT_CA'];
-  const key = process.env['DURABLE_PIPELINES_KEY'];
-  if (!stateDirectory || !ca || !key) throw new Error('DEVHOST_STATE_DIR, STANDIN_KEY_VAULT_CA and DURABLE_PIPELINES_KEY are required');
-  const { useServices, createServices } = await import('../../src/app/services');
-  await import('../../src/index');
-  const { registrations } = await import('../../src/app/registry');
-  const { DevHost } = await import('../../src/devhost');
   const { faultCatalog } = await import('./catalog');
-  useServices(await createServices({ catalog: faultCatalog(), credential: standInCredential, secretClientOptions: standInClientOptions({ ca }) }));
-  const host = await DevHost.start({
-    registrations: withFault(registrations(), process.env['FAULT'], process.env['FAULT_MARKER']),
-    clock: 'real',
-    httpPort: 0,
-    functionKey: key,
-    hostJsonPath: 'host.json',
-    stateDirectory,
-    log: (line) => console.log(line),
-  });
-  console.log(`dev host serving on ${host.baseUrl ?? ''}`);
-  await new Promise<void>((resolve) => process.once('SIGTERM', resolve));
-  await host.stop();
+  await serveChildHost({ catalog: faultCatalog(), wrap: (list) => withFault(list, process.env['FAULT'], process.env['FAULT_MARKER']) });
 }
 
 main().catch((error: unknown) => {

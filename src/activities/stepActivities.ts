@@ -411,6 +411,21 @@ export function createStepActivities(deps: StepActivityDeps): StepActivities {
             ...(a.error === undefined ? {} : { error: a.error }),
           })),
       );
+      const abandonedKeys = new Set(abandoned.map((a) => `${a.stepId}#${a.attempt}`));
+      const endedAttempts: AttemptRecord[] = run.steps.flatMap((step) =>
+        step.attempts
+          .filter((a) => (a.status === 'succeeded' || a.status === 'failed') && a.endedAt !== undefined && !abandonedKeys.has(`${step.id}#${a.attempt}`))
+          .map((a) => maskDeep({
+            runId: run.runId,
+            pipeline: run.pipeline,
+            stepId: step.id,
+            attempt: a.attempt,
+            status: a.status,
+            startedAt: a.startedAt,
+            ...(a.endedAt === undefined ? {} : { endedAt: a.endedAt }),
+            ...(a.error === undefined ? {} : { error: a.error }),
+          })),
+      );
       // Not quietly: a run's end that was not written leaves its record running, so the run tries
       // again (src/engine/runPipeline.ts `finish`).
       await recordOrThrow({
@@ -428,6 +443,9 @@ export function createStepActivities(deps: StepActivityDeps): StepActivities {
           metrics,
           ...(input.trigger.kind === 'rerun' && input.trigger.origin ? { rerunOf: input.trigger.origin } : {}),
         },
+        // The attempts the run saw end, again: a row whose activity met the store down (its write
+        // is not retried) is repaired here, with the run's end (docs/run-store.md).
+        attempts: endedAttempts,
         abandoned,
         lines: [{ time: now().toISOString(), level: run.status === 'failed' ? 'error' : 'info', msg: maskSecrets(runEndMessage(run)) }],
       });

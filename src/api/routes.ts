@@ -156,7 +156,10 @@ export function createRoutes(deps: ApiDeps): Route[] {
     const pipelines = await Promise.all(
       chosen.map(async (p) => {
         const [lastRun, schedules] = await Promise.all([
-          deps.runs.listRuns({ pipeline: p.name, limit: 1 }).then((page) => page.runs[0]),
+          deps.runs.listRuns({ pipeline: p.name, limit: 1 }).then((page) => {
+            const last = page.runs[0];
+            return last === undefined || isTerminal(last.status) ? last : closedIfTerminated(last);
+          }),
           Promise.all(
             p.schedules.map(async (s) => {
               const { paused, lastStartFailure } = await deps.schedules.getScheduleState(p.name, s.name);

@@ -5,7 +5,7 @@
  */
 import { runLabels } from '../projects/runLabels';
 import type { DurableClient, DurableOrchestrationStatus } from 'durable-functions';
-import { ORCHESTRATOR_NAMES, type RunInput } from '../engine/types';
+import { ORCHESTRATOR_NAMES, engineVersionOfRun, type RunInput } from '../engine/types';
 import type { PipelineDefinition } from '../pipelines/schema';
 import { definitionVersion } from '../pipelines/version';
 import type { RunRecord } from '../runs/recorder';
@@ -94,7 +94,8 @@ export function durableRunStarter(client: DurableStartClient, records: PendingRu
     },
     async runningRun(pipeline: string) {
       const active = await client.getStatusBy({ runtimeStatus: ACTIVE as never });
-      const match = active.find((s) => s.name === ORCHESTRATOR_NAMES.runPipeline && pipelineOf(s) === pipeline);
+      // A run of any engine version still registered (one draining after an engine change) overlaps.
+      const match = active.find((s) => engineVersionOfRun(s.name) !== undefined && pipelineOf(s) === pipeline);
       return match?.instanceId;
     },
   };

@@ -81,7 +81,6 @@ export async function createServices(overrides: ServiceOverrides = {}): Promise<
     if (!(error instanceof RunStoreConfigError)) throw error;
     log.warn({ err: error.message }, 'run store not configured: runs will not be recorded');
   }
-  const catalog = overrides.catalog ?? appCatalog();
   rememberDefinitions(catalog.pipelines);
   return {
     config,

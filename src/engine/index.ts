@@ -15,7 +15,7 @@ export { runPipelineSteps, FAN_OUT, type RunStepsInput } from './fanOut';
 export { archiveInstanceId, type ArchiveInput } from './archive';
 export { INTERRUPT_EVENT, type InterruptEvent } from './interrupts';
 export type { DefinitionSource } from './definitions';
-export { ORCHESTRATOR_NAMES } from './types';
+export { ENGINE_VERSION, ORCHESTRATOR_NAMES, orchestratorNames, engineVersionOfRun } from './types';
 export type { RunInput, RunState, StepState, RunStatus, StepStatus, StepAttemptSummary, AttemptStatus } from './types';
 
 /** Every orchestrator the engine needs, by registered name. */

@@ -6,16 +6,42 @@ import type { Json, JsonObject } from '../core/json';
 import type { FailureInfo } from '../core/errors';
 import type { RunTrigger, StepMetrics } from '../steps/protocol';
 
-export const ORCHESTRATOR_NAMES = {
-  runPipeline: 'runPipeline',
-  pollStep: 'pollStepUntilDone',
-  /** One step with its retries, when several steps run at once (see src/engine/README.md). */
-  runStep: 'runPipelineStep',
-  /** A batch of a wide wave of parallel steps, so no orchestration awaits more than a few children (fanOut.ts). */
-  runSteps: 'runPipelineSteps',
-  /** Holds the step states a continued run archived (archive.ts). */
-  archive: 'runPipelineArchive',
-} as const;
+/**
+ * The engine's version. Bumped by an engine change that histories recorded from the previous
+ * version do not replay on (test/orchestration/engineHistoryReplay.test.ts fails): the new code
+ * then ships under new orchestrator names, and the previous version's code stays registered under
+ * its own until its runs have drained (src/engine/README.md, "Engine versions").
+ */
+export const ENGINE_VERSION = 1;
+
+/**
+ * The orchestrator names of one engine version. Version 1 keeps the names runs were started
+ * under before versions existed; version n > 1 adds `_v<n>`, so Durable routes every
+ * in-flight instance — and every sub-orchestration it starts — to the code that started it.
+ */
+export function orchestratorNames(version: number) {
+  const v = version === 1 ? '' : `_v${version}`;
+  return {
+    runPipeline: `runPipeline${v}`,
+    pollStep: `pollStepUntilDone${v}`,
+    /** One step with its retries, when several steps run at once (see src/engine/README.md). */
+    runStep: `runPipelineStep${v}`,
+    /** A batch of a wide wave of parallel steps, so no orchestration awaits more than a few children (fanOut.ts). */
+    runSteps: `runPipelineSteps${v}`,
+    /** Holds the step states a continued run archived (archive.ts). */
+    archive: `runPipelineArchive${v}`,
+  } as const;
+}
+
+/** The names the shipped engine registers and starts runs under. */
+export const ORCHESTRATOR_NAMES = orchestratorNames(ENGINE_VERSION);
+
+/** The engine version a `runPipeline` orchestrator name belongs to; undefined for any other name. */
+export function engineVersionOfRun(name: string): number | undefined {
+  if (name === 'runPipeline') return 1;
+  const match = /^runPipeline_v([1-9]\d*)$/.exec(name);
+  return match?.[1] === undefined ? undefined : Number(match[1]);
+}
 
 /** A succeeded step carried over from an earlier run (rerun from the failed step). */
 export interface CarriedStep {

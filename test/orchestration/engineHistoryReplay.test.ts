@@ -25,6 +25,12 @@ const sets = readdirSync(folder).filter((f) => /^engine-\d+\.json$/.test(f)).sor
 
 describe('recorded histories replay on the shipped engine', () => {
   test('there is at least one recorded set', () => assert.ok(sets.length > 0));
+  test('the recorded sets cover a continue-as-new (an instance with more than one execution)', () => {
+    const continued = sets.flatMap((file) =>
+      (JSON.parse(readFileSync(join(folder, file), 'utf8')) as HistorySet).instances.filter((i) => i.executions.length > 1).map((i) => `${file}: ${i.instanceId} (${i.name}, ${i.executions.length} executions)`),
+    );
+    assert.ok(continued.length > 0, 'no recorded history continues as new');
+  });
   for (const file of sets) {
     test(`${file}: every execution replays to the actions it recorded`, async () => {
       const set = JSON.parse(readFileSync(join(folder, file), 'utf8')) as HistorySet;

@@ -10,8 +10,11 @@
  * their definition (issue 26).
  */
 import { standInClientOptions, standInCredential } from '../../src/standins/keyvault/server';
+import type { Catalog } from '../../src/pipelines/catalog';
+import type { Registration } from '../../src/app/registry';
 
-async function main(): Promise<void> {
+/** Serves the app as `npm run dev` does, against the parent's stand-ins, until SIGTERM. */
+export async function serveChildHost(options: { catalog?: Catalog; wrap?: (list: readonly Registration[]) => readonly Registration[] } = {}): Promise<void> {
   const stateDirectory = process.env['DEVHOST_STATE_DIR'];
   const ca = process.env['STANDIN_KEY_VAULT_CA'];
   const key = process.env['DURABLE_PIPELINES_KEY'];
@@ -20,20 +23,15 @@ async function main(): Promise<void> {
   await import('../../src/index');
   const { registrations } = await import('../../src/app/registry');
   const { DevHost } = await import('../../src/devhost');
-  const { seedCatalog } = await import('./changedCatalog');
-  const variant = process.env['DEVHOST_CATALOG'];
-  // DEVHOST_POOLED=1: the restart test's two pipelines sharing a one-slot pool (pooledCatalog.ts).
-  const { pooledCatalog } = await import('./pooledCatalog');
   useServices(
     await createServices({
-      ...(variant === 'v1' || variant === 'v2' ? { catalog: seedCatalog(variant) } : {}),
+      ...(options.catalog ? { catalog: options.catalog } : {}),
       credential: standInCredential,
       secretClientOptions: standInClientOptions({ ca }),
-      ...(process.env['DEVHOST_POOLED'] === '1' ? { catalog: pooledCatalog() } : {}),
     }),
   );
   const host = await DevHost.start({
-    registrations: registrations(),
+    registrations: options.wrap ? options.wrap(registrations()) : registrations(),
     clock: 'real',
     httpPort: 0,
     functionKey: key,
@@ -46,7 +44,17 @@ async function main(): Promise<void> {
   await host.stop();
 }
 
-main().catch((error: unknown) => {
+async function main(): Promise<void> {
+  const { seedCatalog } = await import('./changedCatalog');
+  const variant = process.env['DEVHOST_CATALOG'];
+  // DEVHOST_POOLED=1: the restart test's two pipelines sharing a one-slot pool (pooledCatalog.ts).
+  const { pooledCatalog } = await import('./pooledCatalog');
+  const catalog = process.env['DEVHOST_POOLED'] === '1' ? pooledCatalog() : variant === 'v1' || variant === 'v2' ? seedCatalog(variant) : undefined;
+  await serveChildHost(catalog ? { catalog } : {});
+}
+
+// Run as a script (not when the fault bench's child imports serveChildHost).
+if (require.main === module) main().catch((error: unknown) => {
   console.error(error instanceof Error ? (error.stack ?? error.message) : error);
   process.exit(1);
 });

@@ -24,11 +24,13 @@ export interface DevProcessOptions {
   readonly env?: Record<string, string>;
   /** Every child started, so `after` can kill what a failed test left. */
   readonly children: Set<ChildProcess>;
+  /** The child's script, from the repository root (default: test/support/devHostChild.ts; the fault bench has its own). */
+  readonly script?: string;
 }
 
 export async function startDevProcess(options: DevProcessOptions): Promise<DevProcess> {
   const { world } = options;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/devHostChild.ts'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', options.script ?? 'test/support/devHostChild.ts'], {
     cwd: REPO_ROOT,
     env: {
       ...process.env,

@@ -72,6 +72,8 @@ export interface ExportFunctionStandIn {
   readonly baseUrl: string;
   readonly config: ExportFunctionConfig;
   readonly calls: readonly FunctionCall[];
+  /** Every request as it arrived, answered or not (a call the caller gave up on is in `received` only). */
+  readonly received: readonly { readonly method: string; readonly path: string; readonly headers: IncomingMessage['headers'] }[];
   /** Every export `/api/export-long` started, even those whose answer the front end lost. */
   readonly exports: readonly ExportRun[];
   callsTo(path: string): FunctionCall[];
@@ -103,6 +105,7 @@ export async function startExportFunction(overrides: Partial<ExportFunctionConfi
   /** Idempotency-Key → the export's state and, once done, its answer. */
   const byKey = new Map<string, { run: ExportRun; answer?: { status: number; body: unknown } }>();
   const calls: FunctionCall[] = [];
+  const received: { method: string; path: string; headers: IncomingMessage['headers'] }[] = [];
   const instances = new Map<string, { polls: number; terminated: boolean }>();
   let flakyCalls = 0;
   let base = '';
@@ -112,6 +115,7 @@ export async function startExportFunction(overrides: Partial<ExportFunctionConfi
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const body = Buffer.concat(chunks).toString('utf8');
     const url = new URL(req.url ?? '/', base);
+    received.push({ method: req.method ?? '', path: url.pathname, headers: req.headers });
     const query = Object.fromEntries(url.searchParams);
     let answered = false;
     const reply = (status: number, payload?: unknown, headers: Record<string, string> = {}) => {
@@ -226,6 +230,7 @@ export async function startExportFunction(overrides: Partial<ExportFunctionConfi
     baseUrl: base,
     config,
     calls,
+    received,
     exports,
     callsTo: (path) => calls.filter((c) => c.path === path || c.path.startsWith(path)),
     close: () =>

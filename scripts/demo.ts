@@ -310,12 +310,13 @@ async function watch(runId: string, get: (id: string) => Promise<RunViewJson>): 
       process.stdout.write((drawn ? `\x1b[${drawn}A\x1b[0J` : '') + lines.join('\n') + '\n');
       drawn = lines.length;
     } else {
-      for (const step of run.steps) {
+      for (const step of splitItems(run.steps).steps) {
         const last = step.attempts.at(-1);
-        const key = `${step.status}#${step.attempts.length}`;
+        const items = step.items ? ` — ${itemCountsText(step.items)}` : '';
+        const key = `${step.status}#${step.attempts.length}${items}`;
         if (seen.get(step.id) === key) continue;
         seen.set(step.id, key);
-        console.log(`${step.id.padEnd(10)} ${step.status}${last ? ` (attempt ${last.attempt})` : ''}${step.status === 'waiting' && last?.error ? ` after: ${last.error.message}` : ''}`);
+        console.log(`${step.id.padEnd(10)} ${step.status}${last ? ` (attempt ${last.attempt})` : ''}${step.status === 'waiting' && last?.error ? ` after: ${last.error.message}` : ''}${items}`);
       }
     }
     if (isTerminalRunStatus(run.status)) return run;
@@ -325,10 +326,11 @@ async function watch(runId: string, get: (id: string) => Promise<RunViewJson>): 
 
 function stepTable(run: RunViewJson): string[] {
   const mark: Record<string, string> = { succeeded: color(32, '✔'), failed: color(31, '✖'), running: color(36, '▶'), waiting: color(33, '…'), pending: dim('·'), skipped: dim('-'), cancelled: color(33, '■'), reused: color(32, '↺') };
-  const rows = run.steps.map((s) => {
+  const rows = splitItems(run.steps).steps.map((s) => {
     const last = s.attempts.at(-1);
     const detail = s.status === 'waiting' && last?.error ? `retry after: ${last.error.message}` : s.status === 'failed' ? (s.error ?? last?.error)?.message ?? '' : '';
-    return `  ${mark[s.status] ?? ' '} ${s.id.padEnd(10)} ${s.status.padEnd(10)} attempts ${String(s.attempts.length).padEnd(3)} ${detail.slice(0, 70)}`;
+    const count = s.items ? itemCountsText(s.items) : `attempts ${String(s.attempts.length).padEnd(3)}`;
+    return `  ${mark[s.status] ?? ' '} ${s.id.padEnd(10)} ${s.status.padEnd(10)} ${count} ${detail.slice(0, 70)}`;
   });
   return [`  run ${run.status}${run.status === 'running' ? '…' : ''}`, ...rows];
 }

@@ -8,6 +8,7 @@ import type { PipelineInput } from '../../src/pipelines/schema';
 import { validatePipeline } from '../../src/pipelines/validate';
 import { evaluateWhen, parseWhen, type WhenRef } from '../../src/pipelines/when';
 import { fillJson, fillTemplate } from '../../src/pipelines/runValues';
+import { stepsToRerun } from '../../src/api/routes';
 
 const connection = {
   account: 'acct',
@@ -148,5 +149,31 @@ describe('filling upstream values', () => {
     assert.equal(fillTemplate('p/{steps.a.output.x}/{steps.a.metrics.n}/{param.day}', values), 'p/X/3/{steps.a.output.x}');
     assert.deepEqual(fillJson({ n: { step: 'a', path: 'metrics.n' } }, values), { n: 3 });
     assert.throws(() => fillTemplate('{steps.a.output.y}', values), /steps\.a\.output\.y: the step's result has no such value/);
+  });
+});
+
+describe('rerun of a run with a forEach step (the API picks what runs again)', () => {
+  const checked = validatePipeline({
+    name: 'fe',
+    title: 'fe',
+    parameters: { tables: { type: 'list', default: ['a', 'b', 'c'] } },
+    steps: [
+      { id: 'load', kind: 'activity', activity: 'a', forEach: { items: { param: 'tables' } } },
+      { id: 'after', kind: 'activity', activity: 'a', dependsOn: ['load'] },
+    ],
+  });
+  if (!checked.ok) throw new Error(checked.problems.map((p) => p.message).join('; '));
+  const steps = [
+    { id: 'load', status: 'failed' },
+    { id: 'after', status: 'skipped' },
+    { id: 'load[0]', status: 'succeeded' },
+    { id: 'load[1]', status: 'failed' },
+    { id: 'load[2]', status: 'succeeded' },
+  ];
+  test('from failed: the step, its failed items and what follows; succeeded items are reused', () => {
+    assert.deepEqual([...(stepsToRerun(checked.pipeline, steps, 'failed') as Set<string>)].sort(), ['after', 'load', 'load[1]']);
+  });
+  test('from the forEach step: every item runs again', () => {
+    assert.deepEqual([...(stepsToRerun(checked.pipeline, steps, 'load') as Set<string>)].sort(), ['after', 'load', 'load[0]', 'load[1]', 'load[2]']);
   });
 });

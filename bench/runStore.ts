@@ -71,7 +71,7 @@ export async function seed(store: TableRunStore, tables: RunStoreTables, count: 
     const run = runAt(i, start);
     const ms = Date.parse(run.createdAt);
     const row = { rowKey: indexRowKey(ms, run.runId), runId: run.runId, pipeline: run.pipeline, project: projectOf(i) };
-    // The all-runs index row and the project's, as the store writes them.
+    // The all-runs index row (RunIndex) and the project's (RunLabels: `p~…` keys), as the store writes them.
     for (const pk of [indexPartition(monthBucket(ms)), projectIndexPartition(projectOf(i), monthBucket(ms))]) {
       const rows = partitions.get(pk) ?? [];
       rows.push(row);
@@ -93,7 +93,7 @@ export async function seed(store: TableRunStore, tables: RunStoreTables, count: 
     pool(batches, 4, async ({ pk, rows }) => {
       const tx = new TableTransaction();
       for (const r of rows) tx.createEntity({ partitionKey: pk, ...r });
-      await tables.index.submitTransaction(tx.actions);
+      await (pk.startsWith('p~') ? tables.labels : tables.index).submitTransaction(tx.actions);
     }),
   ]);
   for (const i of [...viaStore].filter((i) => i !== 0).sort((a, b) => a - b)) await store.upsertRun(runAt(i, start));

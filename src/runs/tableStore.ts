@@ -206,6 +206,8 @@ function matches(run: RunRecord, m: RunMatch): boolean {
  */
 function indexPlan(q: { pipeline?: string | undefined; projects?: readonly string[] | undefined; tags?: readonly string[] | undefined; status?: RunStatus | undefined }): {
   partitions(bucket: string): string[];
+  /** The labels table (project and tag partitions) or the all-runs index. */
+  labels: boolean;
   filter: string;
   match: RunMatch;
 } {
@@ -215,10 +217,10 @@ function indexPlan(q: { pipeline?: string | undefined; projects?: readonly strin
   const match: RunMatch = { pipeline: q.pipeline, status: q.status, projects, tags: q.tags };
   if (firstTag !== undefined) {
     if (projects !== undefined) filter += ` and (${projects.map((p) => `project eq ${odataString(p)}`).join(' or ')})`;
-    return { partitions: (bucket) => [tagIndexPartition(firstTag, bucket)], filter, match };
+    return { partitions: (bucket) => [tagIndexPartition(firstTag, bucket)], labels: true, filter, match };
   }
-  if (projects !== undefined) return { partitions: (bucket) => projects.map((p) => projectIndexPartition(p, bucket)), filter, match };
-  return { partitions: (bucket) => [indexPartition(bucket)], filter, match };
+  if (projects !== undefined) return { partitions: (bucket) => projects.map((p) => projectIndexPartition(p, bucket)), labels: true, filter, match };
+  return { partitions: (bucket) => [indexPartition(bucket)], labels: false, filter, match };
 }
 
 /** The project and tag index partitions of a run's month. */
@@ -269,7 +271,7 @@ export class TableRunStore implements RunRecorder, RunGateReader, SchedulerStore
 
   /** Creates the run store's tables if needed (once per process; the pinned definitions' too, so a run's start does not pay for it). */
   async ready(): Promise<void> {
-    await Promise.all([ensureTable(this.t.runs), ensureTable(this.t.index), ensureTable(this.t.schedules), ensureTable(this.t.idempotency), ensureTable(this.t.definitions)]);
+    await Promise.all([ensureTable(this.t.runs), ensureTable(this.t.index), ensureTable(this.t.labels), ensureTable(this.t.schedules), ensureTable(this.t.idempotency), ensureTable(this.t.definitions)]);
   }
 
   // ───────────────────────────── RunRecorder ─────────────────────────────
@@ -351,7 +353,7 @@ export class TableRunStore implements RunRecorder, RunGateReader, SchedulerStore
     const rowKey = indexRowKey(ms, runId);
     const row = { rowKey, runId, pipeline, ...(labels.project === undefined ? {} : { project: labels.project }), ...(labels.tags === undefined ? {} : { tags: encodeJson(labels.tags) }) };
     await Promise.all(
-      labeledPartitions(labels, bucket).map((partitionKey) => this.t.index.upsertEntity({ partitionKey, ...row }, 'Replace')),
+      labeledPartitions(labels, bucket).map((partitionKey) => this.t.labels.upsertEntity({ partitionKey, ...row }, 'Replace')),
     );
     await this.t.index.upsertEntity({ partitionKey: indexPartition(bucket), ...row }, 'Replace');
   }
@@ -365,7 +367,8 @@ export class TableRunStore implements RunRecorder, RunGateReader, SchedulerStore
     const winner = await this.getRun(runId);
     if (!winner || Date.parse(winner.createdAt) === ms) return;
     const bucket = monthBucket(ms);
-    await Promise.all([indexPartition(bucket), ...labeledPartitions(labels, bucket)].map((pk) => ignore404(this.t.index.deleteEntity(pk, indexRowKey(ms, runId)))));
+    const rk = indexRowKey(ms, runId);
+    await Promise.all([ignore404(this.t.index.deleteEntity(indexPartition(bucket), rk)), ...labeledPartitions(labels, bucket).map((pk) => ignore404(this.t.labels.deleteEntity(pk, rk)))]);
   }
 
   private async updateRun(existing: Row, run: Partial<RunRecord> & Pick<RunRecord, 'runId' | 'pipeline'>): Promise<void> {
@@ -635,7 +638,7 @@ export class TableRunStore implements RunRecorder, RunGateReader, SchedulerStore
       // the request's scan budget is shared between them.
       const share = q.status === undefined ? undefined : Math.max(1, Math.ceil((RUN_SCAN_BUDGET - examined) / parts.length));
       const found = await Promise.all(
-        parts.map((pk) => this.collect(`${pkEq(pk)} and RowKey ${inclusive ? 'ge' : 'gt'} ${odataString(from)} and RowKey lt ${odataString(upper)}${plan.filter}`, want, plan.match, share)),
+        parts.map((pk) => this.collect(plan.labels ? this.t.labels : this.t.index, `${pkEq(pk)} and RowKey ${inclusive ? 'ge' : 'gt'} ${odataString(from)} and RowKey lt ${odataString(upper)}${plan.filter}`, want, plan.match, share)),
       );
       examined += found.reduce((n, f) => n + f.examined, 0);
       // A partition cut by the budget was examined up to its cut: hits beyond the smallest cut are
@@ -658,13 +661,13 @@ export class TableRunStore implements RunRecorder, RunGateReader, SchedulerStore
    * Up to `want` matching runs from one index range, in key order, with their row keys. With a
    * `budget`, stops after examining that many index rows and says where (`cutAt`).
    */
-  private async collect(filter: string, want: number, match: RunMatch, budget: number | undefined): Promise<{ hits: { run: RunRecord; rowKey: string }[]; examined: number; cutAt?: string }> {
+  private async collect(table: TableClient, filter: string, want: number, match: RunMatch, budget: number | undefined): Promise<{ hits: { run: RunRecord; rowKey: string }[]; examined: number; cutAt?: string }> {
     const hits: { run: RunRecord; rowKey: string }[] = [];
     let examined = 0;
     const pageSize = budget === undefined ? want : Math.min(budget, Math.max(want, 50));
     // Pages may come back short or empty with a continuation (a filter, the service's time
     // limit): follow the continuation rather than take a short page for the end.
-    const pages = this.t.index.listEntities<Record<string, unknown>>({ queryOptions: { filter, select: ['RowKey', 'runId'] } }).byPage({ maxPageSize: pageSize });
+    const pages = table.listEntities<Record<string, unknown>>({ queryOptions: { filter, select: ['RowKey', 'runId'] } }).byPage({ maxPageSize: pageSize });
     for await (const page of pages) {
       const found = await this.readHits(page.map((r) => ({ id: typeof r['runId'] === 'string' ? r['runId'] : '', ms: fromInvertedTime(rowKeyOf(r)) })), match);
       examined += page.length;
@@ -979,7 +982,7 @@ export class TableRunStore implements RunRecorder, RunGateReader, SchedulerStore
     }
     await this.deleteRows(this.t.runs, runId, rows.map(rowKeyOf));
     // The all-runs index row goes last: while it exists, a retried purge finds the run again.
-    await Promise.all(labeledPartitions(labels, bucket).map((pk) => ignore404(this.t.index.deleteEntity(pk, rk))));
+    await Promise.all(labeledPartitions(labels, bucket).map((pk) => ignore404(this.t.labels.deleteEntity(pk, rk))));
     await ignore404(this.t.index.deleteEntity(indexPartition(bucket), rk));
   }
 

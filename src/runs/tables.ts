@@ -11,6 +11,12 @@ export interface RunStoreTables {
   readonly runs: TableClient;
   /** Listing indexes (by pipeline, status, time), pipeline heads, store bounds. */
   readonly index: TableClient;
+  /**
+   * The project and tag indexes (`p~<project>~<month>`, `t~<tag>~<month>`). A table of their own:
+   * a query's cost may follow the whole table's size (Azurite evaluates every entity), so the
+   * all-runs index keeps one row per run.
+   */
+  readonly labels: TableClient;
   /** Per schedule: its state row (pause flag, checkpoint) and its slot ledger. */
   readonly schedules: TableClient;
   /** Idempotency key → run id, per pipeline. */
@@ -26,7 +32,7 @@ export type RunStoreConnection =
   | { readonly connectionString: string };
 
 export function tableNames(prefix: string): Record<keyof RunStoreTables, string> {
-  return { runs: `${prefix}Runs`, index: `${prefix}RunIndex`, schedules: `${prefix}Schedules`, idempotency: `${prefix}IdempotencyKeys`, definitions: `${prefix}Definitions`, pools: `${prefix}Pools` };
+  return { runs: `${prefix}Runs`, index: `${prefix}RunIndex`, labels: `${prefix}RunLabels`, schedules: `${prefix}Schedules`, idempotency: `${prefix}IdempotencyKeys`, definitions: `${prefix}Definitions`, pools: `${prefix}Pools` };
 }
 
 /**
@@ -59,7 +65,7 @@ export function createRunStoreTables(connection: RunStoreConnection, prefix: str
     // TableClient has overloads per credential kind; both kinds are accepted at run time.
     return new TableClient(connection.url, table, connection.credential as TokenCredential, { allowInsecureConnection: insecure, ...options });
   };
-  return { runs: make(names.runs), index: make(names.index), schedules: make(names.schedules), idempotency: make(names.idempotency), definitions: make(names.definitions), pools: make(names.pools) };
+  return { runs: make(names.runs), index: make(names.index), labels: make(names.labels), schedules: make(names.schedules), idempotency: make(names.idempotency), definitions: make(names.definitions), pools: make(names.pools) };
 }
 
 /** A service client for the same account (health checks list tables through it). */

@@ -67,8 +67,8 @@ export function registerStepActivities(): void {
   registerClientActivity(ACTIVITY_NAMES.stopSteps, async (input, client, context) => stopSteps(input, client, (await appServices()).store, callerOf(context)));
   registerClientActivity(ACTIVITY_NAMES.collectRunState, (input, client, context) => collectRunState(input, client, callerOf(context)));
   registerClientActivity(ADVANCE_BACKFILL_ACTIVITY, async (input, client) => advanceBackfillActivity(input, client, await appServices()));
-  registerClientActivity(ACTIVITY_NAMES.acquirePool, async (input, client) => acquirePoolSlot(input, client, poolDeps(await appServices())));
-  registerClientActivity(ACTIVITY_NAMES.releasePools, async (input, client) => releasePoolSlots(input, client, poolDeps(await appServices())));
+  registerClientActivity(ACTIVITY_NAMES.acquirePool, async (input, client, context) => acquirePoolSlot(input, client, poolDeps(await appServices()), callerOf(context)));
+  registerClientActivity(ACTIVITY_NAMES.releasePools, async (input, client, context) => releasePoolSlots(input, client, poolDeps(await appServices()), callerOf(context)));
 }
 
 /** The pools' ledgers live in the run store's account: without one, a pipeline naming a pool cannot run. */

@@ -14,6 +14,7 @@
  */
 import type { DurableClient } from 'durable-functions';
 import { z } from 'zod';
+import { checkCaller, RunRefusedError } from '../activities/runGate';
 import { PermanentError, toActivityError } from '../core/errors';
 import type { PoolDefinition } from '../projects/schema';
 import { acquire, expiredHolders, recheckAt, release, settleExpired, type PoolClaim, type Transition } from './ledger';
@@ -72,11 +73,23 @@ function definitionOf(deps: PoolActivityDeps, name: string): PoolDefinition {
   return pool;
 }
 
-export async function acquirePoolSlot(raw: unknown, client: StatusClient, deps: PoolActivityDeps): Promise<AcquirePoolResult> {
+/**
+ * Only a run's own instances act on its claims, and a claim wakes the instance that asks (the
+ * same rule as the step activities: src/activities/runGate.ts). `caller` is the calling
+ * orchestration's instance id (undefined where no host says who calls).
+ */
+function checkClaimCaller(runId: string, claimId: string | undefined, instanceId: string | undefined, caller: string | undefined): void {
+  checkCaller(runId, caller);
+  if (claimId !== undefined && !claimId.startsWith(`${runId}|`)) throw new RunRefusedError(`claim "${claimId}" is not one of run "${runId}"`);
+  if (caller !== undefined && instanceId !== undefined && instanceId !== caller) throw new RunRefusedError(`instance "${caller}" cannot queue "${instanceId}"`);
+}
+
+export async function acquirePoolSlot(raw: unknown, client: StatusClient, deps: PoolActivityDeps, caller?: string): Promise<AcquirePoolResult> {
   try {
     const parsed = acquirePoolInputSchema.safeParse(raw);
     if (!parsed.success) throw new PermanentError(`acquirePoolSlot input: ${z.prettifyError(parsed.error)}`);
     const { pool: name, claim } = parsed.data;
+    checkClaimCaller(claim.runId, claim.id, claim.instanceId, caller);
     const pool = definitionOf(deps, name);
     const leaseMs = pool.lease * 1000;
     // A step sub-orchestration outliving its cancelled run queues for nothing.
@@ -116,11 +129,12 @@ export async function acquirePoolSlot(raw: unknown, client: StatusClient, deps: 
   }
 }
 
-export async function releasePoolSlots(raw: unknown, client: StatusClient, deps: PoolActivityDeps): Promise<{ released: number }> {
+export async function releasePoolSlots(raw: unknown, client: StatusClient, deps: PoolActivityDeps, caller?: string): Promise<{ released: number }> {
   try {
     const parsed = releasePoolsInputSchema.safeParse(raw);
     if (!parsed.success) throw new PermanentError(`releasePoolSlots input: ${z.prettifyError(parsed.error)}`);
     const { pools, runId, claimId } = parsed.data;
+    checkClaimCaller(runId, claimId, undefined, caller);
     let released = 0;
     for (const name of new Set(pools)) {
       const pool = deps.pool(name);

@@ -242,8 +242,8 @@ export async function startEngineHost(options: EngineHostOptions = {}): Promise<
     clientActivityRegistration(ACTIVITY_NAMES.collectRunState, (input, client, context) => collectRunState(input, client, callerOf(context))),
     ...(options.pools
       ? [
-          clientActivityRegistration(ACTIVITY_NAMES.acquirePool, (input, client) => acquirePoolSlot(input, client, { ...options.pools!, now: () => clock.now() })),
-          clientActivityRegistration(ACTIVITY_NAMES.releasePools, (input, client) => releasePoolSlots(input, client, { ...options.pools!, now: () => clock.now() })),
+          clientActivityRegistration(ACTIVITY_NAMES.acquirePool, (input, client, context) => acquirePoolSlot(input, client, { ...options.pools!, now: () => clock.now() }, callerOf(context))),
+          clientActivityRegistration(ACTIVITY_NAMES.releasePools, (input, client, context) => releasePoolSlots(input, client, { ...options.pools!, now: () => clock.now() }, callerOf(context))),
         ]
       : []),
     ...Object.entries(options.userActivities ?? {}).map(([name, handler]) => ({

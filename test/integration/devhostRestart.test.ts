@@ -5,99 +5,26 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { request } from 'node:http';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startStandInEnvironment, type StandInEnvironment } from '../../src/standins/environment';
 import { TablePoolStore } from '../../src/pools/tableStore';
 import { createRunStoreTables } from '../../src/runs/tables';
+import { devApi, killDevProcess, startDevProcess, until, type DevProcess } from '../support/devHostProcess';
 
-const REPO_ROOT = join(__dirname, '..', '..');
 const KEY = 'restart-test-key';
-
-interface DevProcess {
-  readonly child: ChildProcess;
-  readonly baseUrl: string;
-  output(): string;
-}
 
 let world: StandInEnvironment;
 let dataFolder: string;
 const children = new Set<ChildProcess>();
 
-async function startDev(extraEnv: Record<string, string> = {}): Promise<DevProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/devHostChild.ts'], {
-    cwd: REPO_ROOT,
-    env: {
-      ...process.env,
-      ...world.settings,
-      NODE_NO_WARNINGS: '1',
-      LOG_LEVEL: 'silent',
-      SCHEDULER_ENABLED: 'false',
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-      DEVHOST_STATE_DIR: join(dataFolder, 'durable'),
-      STANDIN_KEY_VAULT_CA: world.keyVault.ca,
-      DURABLE_PIPELINES_KEY: KEY,
-      ...extraEnv,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.add(child);
-  let output = '';
-  child.once('exit', (code, signal) => {
-    children.delete(child);
-    // only the test kills it: any other end is a crash the failing assertion should come with
-    if (signal !== 'SIGKILL') process.stderr.write(`dev host exited unexpectedly (${signal ?? code ?? '?'}):\n${output}\n`);
-  });
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-  const baseUrl = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`dev host not serving after 60 s:\n${output}`)), 60_000);
-    const onData = (): void => {
-      const match = /dev host serving on (http:\/\/\S+)/.exec(output);
-      if (!match?.[1]) return;
-      clearTimeout(timer);
-      child.stdout.off('data', onData);
-      resolve(match[1]);
-    };
-    child.stdout.on('data', onData);
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`dev host exited (${signal ?? code ?? '?'}) before serving:\n${output}`));
-    });
-  });
-  return { child, baseUrl, output: () => output };
-}
-
-async function kill(dev: DevProcess): Promise<void> {
-  const exited = new Promise<void>((resolve) => dev.child.once('exit', () => resolve()));
-  dev.child.kill('SIGKILL');
-  await exited;
-}
-
-/**
- * One request on its own connection (`agent: false`): the host's port may be one a killed process
- * held, and a pooled keep-alive socket from before the kill must not carry the next request.
- */
-async function api(dev: DevProcess, method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
-  const payload = body === undefined ? undefined : JSON.stringify(body);
-  try {
-    return await new Promise((resolve, reject) => {
-      const req = request(`${dev.baseUrl}/api/${path}`, { method, agent: false, headers: { 'x-functions-key': KEY, 'content-type': 'application/json' } }, (res) => {
-        let text = '';
-        res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
-        res.once('end', () => resolve({ status: res.statusCode ?? 0, json: text === '' ? undefined : (JSON.parse(text) as unknown) }));
-        res.once('error', reject);
-      });
-      req.once('error', reject);
-      req.end(payload);
-    });
-  } catch (error) {
-    throw new Error(`${method} /api/${path}: ${String(error)}\n--- dev host output\n${dev.output()}`, { cause: error });
-  }
-}
+/** The dev host in its own process (test/support/devHostProcess.ts), on this test's state folder. */
+const startDev = (extraEnv: Record<string, string> = {}): Promise<DevProcess> =>
+  startDevProcess({ world, stateDirectory: join(dataFolder, 'durable'), key: KEY, env: extraEnv, children });
+const kill = killDevProcess;
+const api = (dev: DevProcess, method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> => devApi(dev, KEY, method, path, body);
 
 interface RunJson {
   readonly runId: string;
@@ -117,15 +44,6 @@ async function run(dev: DevProcess, runId: string): Promise<RunJson> {
 }
 
 /** Polls until `check` holds (or fails with what was last seen): the restart tests wait on real work. */
-async function until<T>(what: string, read: () => Promise<T>, check: (value: T) => boolean, timeoutMs = 90_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (check(value)) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: still ${JSON.stringify(value)} after ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
 
 async function startRunMidExport(dev: DevProcess): Promise<string> {
   const started = await api(dev, 'POST', 'pipelines/data-pipeline/runs', {});

@@ -383,6 +383,17 @@ describe('follow exit codes, rerun and cancel', () => {
   });
 
   test('--follow output piped into a reader that stops early (| head): no stack trace', async () => {
+    // The export takes a while, so the run is still going when the reader stops: a run that ended
+    // in between would rightly exit with its own status.
+    await demo.control({ exportDelayMs: 8000 });
+    try {
+      await followedIntoAClosedPipe();
+    } finally {
+      await demo.control({ exportDelayMs: null });
+    }
+  });
+
+  async function followedIntoAClosedPipe(): Promise<void> {
     const following = startCli(['--json', 'run', 'data-pipeline', '--follow', '--interval', '0.2'], env);
     const first = await following.waitFor(/^\{.*\}$/m);
     // The first event of the run: its first step's state or, at the same server time, that step's
@@ -395,7 +406,7 @@ describe('follow exit codes, rerun and cancel', () => {
     assert.equal(result.stderr, '');
     // it stopped following without knowing the run's outcome: not a success
     assert.equal(result.code, 1);
-  });
+  }
 });
 
 describe('errors and their exit codes', () => {

@@ -397,34 +397,22 @@ export function createStepActivities(deps: StepActivityDeps): StepActivities {
       );
       // Attempts the orchestrator abandoned (run cancelled or timed out, step timeout that the
       // activity never saw) are only known here; an answer recorded before stays, marked late.
-      const abandoned: AttemptRecord[] = run.steps.flatMap((step) =>
-        step.attempts
-          .filter((a) => a.status === 'cancelled' || (a.status === 'failed' && a.error?.class === 'timeout'))
-          .map((a) => ({
-            runId: run.runId,
-            pipeline: run.pipeline,
-            stepId: step.id,
-            attempt: a.attempt,
-            status: a.status,
-            startedAt: a.startedAt,
-            ...(a.endedAt === undefined ? {} : { endedAt: a.endedAt }),
-            ...(a.error === undefined ? {} : { error: a.error }),
-          })),
-      );
-      const abandonedKeys = new Set(abandoned.map((a) => `${a.stepId}#${a.attempt}`));
+      const recordOf = (stepId: string, a: RunState['steps'][number]['attempts'][number]): AttemptRecord => ({
+        runId: run.runId,
+        pipeline: run.pipeline,
+        stepId,
+        attempt: a.attempt,
+        status: a.status,
+        startedAt: a.startedAt,
+        ...(a.endedAt === undefined ? {} : { endedAt: a.endedAt }),
+        ...(a.error === undefined ? {} : { error: a.error }),
+      });
+      const isAbandoned = (a: RunState['steps'][number]['attempts'][number]): boolean => a.status === 'cancelled' || (a.status === 'failed' && a.error?.class === 'timeout');
+      const abandoned: AttemptRecord[] = run.steps.flatMap((step) => step.attempts.filter(isAbandoned).map((a) => recordOf(step.id, a)));
       const endedAttempts: AttemptRecord[] = run.steps.flatMap((step) =>
         step.attempts
-          .filter((a) => (a.status === 'succeeded' || a.status === 'failed') && a.endedAt !== undefined && !abandonedKeys.has(`${step.id}#${a.attempt}`))
-          .map((a) => maskDeep({
-            runId: run.runId,
-            pipeline: run.pipeline,
-            stepId: step.id,
-            attempt: a.attempt,
-            status: a.status,
-            startedAt: a.startedAt,
-            ...(a.endedAt === undefined ? {} : { endedAt: a.endedAt }),
-            ...(a.error === undefined ? {} : { error: a.error }),
-          })),
+          .filter((a) => (a.status === 'succeeded' || a.status === 'failed') && a.endedAt !== undefined && !isAbandoned(a))
+          .map((a) => maskDeep(recordOf(step.id, a))),
       );
       // Not quietly: a run's end that was not written leaves its record running, so the run tries
       // again (src/engine/runPipeline.ts `finish`).

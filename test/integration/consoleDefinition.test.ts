@@ -3,44 +3,28 @@
  * changed the pipeline, the deployed version and the changes — checked in Chromium with axe. The
  * run started before the deploy finishes on its own definition (its COPY INTO loads the old table).
  */
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { buildConsole } from '../../scripts/buildConsole.mjs';
 import { emulatedSignIn } from '../../scripts/signIn';
-import { startApp, type AppHarness } from '../support/appHarness';
-import { launchBrowser, seriousViolations, type Browser } from '../support/browser';
+import type { AppHarness } from '../support/appHarness';
+import { seriousViolations } from '../support/browser';
+import { useConsoleSession } from '../support/consoleSession';
 import { seedCatalog, V2_TABLE } from '../support/changedCatalog';
 
-const consoleDir = mkdtempSync(join(tmpdir(), 'dp-console-def-'));
-
 describe("the run page shows the run's definition version and the diff to the deployed one", () => {
+  const signIn = emulatedSignIn('reader');
+  const session = useConsoleSession(signIn, {
+    startTime: new Date('2026-11-28T01:00:00Z'),
+    catalog: seedCatalog('v1'),
+    exportDelayMs: 0,
+  });
   let app: AppHarness;
-  let browser: Browser;
   let page: Page;
-  const scriptErrors: string[] = [];
-
-  before(async () => {
-    const signIn = emulatedSignIn('reader');
-    app = await startApp({
-      startTime: new Date('2026-11-28T01:00:00Z'),
-      catalog: seedCatalog('v1'),
-      exportDelayMs: 0,
-      platformPrincipal: signIn.principal,
-      settings: { ...signIn.settings, CONSOLE_DIR: (await buildConsole(consoleDir)).dir },
-    });
-    browser = await launchBrowser();
-    page = await browser.newPage();
-    page.on('pageerror', (error) => scriptErrors.push(error.message));
+  before(() => {
+    ({ app, page } = session);
   });
-  after(async () => {
-    await browser?.close();
-    await app?.stop();
-    rmSync(consoleDir, { recursive: true, force: true });
-  });
+  const scriptErrors = session.scriptErrors;
 
   const status = async (runId: string): Promise<string> => (await app.api<{ status: string }>('GET', `runs/${encodeURIComponent(runId)}`)).json.status;
   const startRun = async (): Promise<string> => {

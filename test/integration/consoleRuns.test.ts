@@ -9,16 +9,13 @@
  * page notes, at every DOM change, which run the address names and what the page shows: one frame
  * of another run's log or bars fails the test, however briefly it was shown.
  */
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { buildConsole } from '../../scripts/buildConsole.mjs';
 import { emulatedSignIn } from '../../scripts/signIn';
-import { startApp, type AppHarness } from '../support/appHarness';
-import { launchBrowser, seriousViolations, type Browser } from '../support/browser';
+import type { AppHarness } from '../support/appHarness';
+import { seriousViolations } from '../support/browser';
+import { useConsoleSession } from '../support/consoleSession';
 
 interface RunJson {
   status: string;
@@ -32,30 +29,17 @@ interface Frame {
   readonly failedBars: number;
 }
 
-const consoleDir = mkdtempSync(join(tmpdir(), 'dp-console-'));
-
 describe('the run page in Chromium, across in-app navigation and the pipeline-retry wait', () => {
+  const signIn = emulatedSignIn('operator');
+  const session = useConsoleSession(signIn, {
+    startTime: new Date('2026-11-28T01:00:00Z'),
+  });
   let app: AppHarness;
-  let browser: Browser;
   let page: Page;
-  const scriptErrors: string[] = [];
-
-  before(async () => {
-    const signIn = emulatedSignIn('operator');
-    app = await startApp({
-      startTime: new Date('2026-11-28T01:00:00Z'),
-      platformPrincipal: signIn.principal,
-      settings: { ...signIn.settings, CONSOLE_DIR: (await buildConsole(consoleDir)).dir },
-    });
-    browser = await launchBrowser();
-    page = await browser.newPage();
-    page.on('pageerror', (error) => scriptErrors.push(error.message));
+  before(() => {
+    ({ app, page } = session);
   });
-  after(async () => {
-    await browser?.close();
-    await app?.stop();
-    rmSync(consoleDir, { recursive: true, force: true });
-  });
+  const scriptErrors = session.scriptErrors;
 
   const view = async (runId: string): Promise<RunJson> => (await app.api<RunJson>('GET', `runs/${encodeURIComponent(runId)}`)).json;
   const startRun = async (): Promise<string> => {

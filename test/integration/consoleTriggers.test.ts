@@ -3,19 +3,16 @@
  * with Approve / Reject for an operator (none for a reader), the Backfills list and a backfill's
  * page with progress, its slots and Cancel, and each run's trigger linked.
  */
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { buildConsole } from '../../scripts/buildConsole.mjs';
 import { emulatedSignIn } from '../../scripts/signIn';
 import { loadCatalog } from '../../src/pipelines/catalog';
 import { pipelineInputs } from '../../src/pipelines/definitions';
 import type { PipelineInput } from '../../src/pipelines/schema';
-import { startApp, type AppHarness } from '../support/appHarness';
-import { launchBrowser, seriousViolations, type Browser } from '../support/browser';
+import type { AppHarness } from '../support/appHarness';
+import { seriousViolations } from '../support/browser';
+import { useConsoleSession } from '../support/consoleSession';
 
 const gated: PipelineInput = {
   name: 'gated',
@@ -24,31 +21,18 @@ const gated: PipelineInput = {
   steps: [{ id: 'signoff', kind: 'approval', message: 'Load {param.day} into production?', timeout: '1d' }],
 };
 
-const consoleDir = mkdtempSync(join(tmpdir(), 'dp-console-'));
-
 describe('console: waiting steps and backfills in Chromium', () => {
-  let app: AppHarness;
-  let browser: Browser;
-  let page: Page;
   const signIn = emulatedSignIn('operator');
-  const scriptErrors: string[] = [];
-
-  before(async () => {
-    app = await startApp({
-      startTime: new Date('2026-04-02T00:00:00Z'),
-      catalog: loadCatalog([...pipelineInputs, gated]),
-      platformPrincipal: signIn.principal,
-      settings: { ...signIn.settings, CONSOLE_DIR: (await buildConsole(consoleDir)).dir },
-    });
-    browser = await launchBrowser();
-    page = await browser.newPage();
-    page.on('pageerror', (error) => scriptErrors.push(error.message));
+  const session = useConsoleSession(signIn, {
+    startTime: new Date('2026-04-02T00:00:00Z'),
+    catalog: loadCatalog([...pipelineInputs, gated]),
   });
-  after(async () => {
-    await browser?.close();
-    await app?.stop();
-    rmSync(consoleDir, { recursive: true, force: true });
+  let app: AppHarness;
+  let page: Page;
+  before(() => {
+    ({ app, page } = session);
   });
+  const scriptErrors = session.scriptErrors;
 
   const axe = async (what: string) => {
     const violations = await seriousViolations(page);

@@ -9,12 +9,13 @@ import { createStepActivities, type StepActivities } from './stepActivities';
 
 export async function createAppStepActivities(services: AppServices): Promise<StepActivities> {
   const { config, credential } = services;
-  const [{ createAzureFunctionAdapter }, { createSnowflakeAdapter }, { createDbtAdapter }, { createWaitForAdapter }, { createApprovalAdapter }] = await Promise.all([
+  const [{ createAzureFunctionAdapter }, { createSnowflakeAdapter }, { createDbtAdapter }, { createWaitForAdapter }, { createApprovalAdapter }, { createPipelineAdapter }] = await Promise.all([
     import('../steps/azureFunction'),
     import('../steps/snowflake'),
     import('../steps/dbt'),
     import('../steps/waitFor/adapter'),
     import('../steps/approval/adapter'),
+    import('../steps/pipeline/adapter'),
   ]);
   const identity = {
     ...(config.AZURE_CLIENT_ID === undefined ? {} : { managedIdentityClientId: config.AZURE_CLIENT_ID }),
@@ -29,6 +30,7 @@ export async function createAppStepActivities(services: AppServices): Promise<St
       dbt: createDbtAdapter(identity),
       waitFor: createWaitForAdapter(identity),
       approval: createApprovalAdapter({ approvals: services.store?.approvals(), now: services.now }),
+      pipeline: createPipelineAdapter({ catalog: services.catalog, store: services.store, now: services.now }),
     },
     secrets: services.secrets,
     secretsFor: (pipeline) => {

@@ -24,7 +24,7 @@ import { runEventFromState, type RunEvent } from '../notify/event';
 import type { AlertDefinition, StepDefinition, StepKind } from '../pipelines/schema';
 import type { AttemptRecord, LogLine, RunGateReader, RunRecorder, RunWrite } from '../runs/recorder';
 import type { SecretResolver, SettingsReader } from '../secrets/types';
-import type { StepAdapter, StepContext } from '../steps/adapter';
+import type { ChildRunClient, StepAdapter, StepContext } from '../steps/adapter';
 import type { StepLogLine } from '../steps/resultLines';
 import type { CancelActivityInput, CancelStepAnswer, PollActivityInput, StepActivityInput, StepOutcome } from '../steps/protocol';
 import { fillJson } from '../pipelines/runValues';
@@ -77,13 +77,14 @@ export type UserStepHandler = (input: UserStepInput, ctx: { readonly log: Logger
  * its input names or one of that run's step instances (runGate.ts `checkCaller`).
  */
 export interface StepActivities {
-  startStep(input: unknown, caller?: string): Promise<StepOutcome>;
-  pollStep(input: unknown, caller?: string): Promise<StepOutcome>;
+  /** `durable`: the activity's Durable client, which a `pipeline` step starts and reads its child run through. */
+  startStep(input: unknown, caller?: string, durable?: ChildRunClient): Promise<StepOutcome>;
+  pollStep(input: unknown, caller?: string, durable?: ChildRunClient): Promise<StepOutcome>;
   /**
    * `stopPolling` raises `interrupt` to the attempt's polling sub-orchestration (the activity's
    * Durable client): the run gave up on the job, so nothing polls it or records it any more.
    */
-  cancelStep(input: unknown, caller?: string, stopPolling?: (instanceId: string) => Promise<void>): Promise<CancelStepAnswer>;
+  cancelStep(input: unknown, caller?: string, stopPolling?: (instanceId: string) => Promise<void>, durable?: ChildRunClient): Promise<CancelStepAnswer>;
   finishRun(input: unknown, caller?: string): Promise<void>;
   /** Turns a user handler into the activity registered as `name`, which `kind: 'activity'` steps naming it call. */
   wrapUserActivity(name: string, handler: UserStepHandler): (input: unknown, caller?: string) => Promise<StepOutcome>;
@@ -169,8 +170,9 @@ export function createStepActivities(deps: StepActivityDeps): StepActivities {
     };
   }
 
-  function contextFor(input: StepActivityInput, parameters: JsonObject = input.parameters): StepContext {
+  function contextFor(input: StepActivityInput, parameters: JsonObject = input.parameters, durable?: ChildRunClient): StepContext {
     return {
+      ...(durable ? { durable } : {}),
       runId: input.runId,
       pipeline: input.pipeline,
       stepId: input.stepId,
@@ -248,6 +250,7 @@ export function createStepActivities(deps: StepActivityDeps): StepActivities {
     startedAt: string,
     starts: boolean,
     call: (deployed: DeployedStep, ctx: StepContext) => Promise<StepOutcome>,
+    durable?: ChildRunClient,
   ): Promise<StepOutcome> {
     // Another run's instance: refused before anything is done or written. A retry of a run that
     // has ended or was cancelled starts nothing (runGate.ts).
@@ -261,7 +264,7 @@ export function createStepActivities(deps: StepActivityDeps): StepActivities {
     const reported: StepLogLine[] = [];
     const report = (line: StepLogLine): void => void reported.push(line);
     const results = (): LogLine[] => reported.map((l) => runLine(input, l.level, l.msg, l.fields));
-    let ctx: StepContext = { ...contextFor(input), report };
+    let ctx: StepContext = { ...contextFor(input, input.parameters, durable), report };
     let deployed: DeployedStep | undefined;
     const startLine = starts ? runLine(input, 'info', `step ${input.stepId} attempt ${input.attempt} started`) : undefined;
     const base = { runId: input.runId, pipeline: input.pipeline, stepId: input.stepId, attempt: input.attempt, startedAt };
@@ -276,7 +279,7 @@ export function createStepActivities(deps: StepActivityDeps): StepActivities {
     });
     try {
       deployed = await deployedStep(deps.catalog, input, deps.pinned);
-      ctx = { ...contextFor(input, deployed.parameters), report };
+      ctx = { ...contextFor(input, deployed.parameters, durable), report };
       const outcome = withoutServiceCredentials(maskDeep(await call(deployed, ctx)));
       if (outcome.status === 'succeeded') {
         ctx.log.info({ metrics: outcome.metrics }, 'step attempt succeeded');
@@ -322,22 +325,22 @@ export function createStepActivities(deps: StepActivityDeps): StepActivities {
   }
 
   return {
-    async startStep(raw, caller) {
+    async startStep(raw, caller, durable) {
       const input = parseOrThrow(() => parse(stepActivityInputSchema, raw, 'startStep'));
       const startedAt = now().toISOString();
-      return attempt(input, caller, startedAt, true, ({ step }, ctx) => adapterFor(step).start(step, ctx));
+      return attempt(input, caller, startedAt, true, ({ step }, ctx) => adapterFor(step).start(step, ctx), durable);
     },
 
-    async pollStep(raw, caller) {
+    async pollStep(raw, caller, durable) {
       const input: PollActivityInput = parseOrThrow(() => parse(pollActivityInputSchema, raw, 'pollStep'));
       return attempt(input, caller, startedAtFrom(input.elapsedSeconds), false, ({ step }, ctx) => {
         const adapter = adapterFor(step);
         if (!adapter.poll) throw new PermanentError(`step kind "${step.kind}" cannot be polled`);
         return adapter.poll(step, input.handle, ctx);
-      });
+      }, durable);
     },
 
-    async cancelStep(raw, caller, stopPolling) {
+    async cancelStep(raw, caller, stopPolling, durable) {
       const input: CancelActivityInput = parseOrThrow(() => parse(cancelActivityInputSchema, raw, 'cancelStep'));
       parseOrThrow(() => checkCaller(input.runId, caller));
       const ctx = contextFor(input);
@@ -351,7 +354,7 @@ export function createStepActivities(deps: StepActivityDeps): StepActivities {
       await quietly(ctx.log, `stopping the job (${input.reason})`, async () => {
         const { step, parameters } = await deployedStep(deps.catalog, input, deps.pinned);
         const adapter = deps.adapters[step.kind];
-        const stepCtx = contextFor(input, parameters);
+        const stepCtx = contextFor(input, parameters, durable);
         // The run stopped: a job that finished before it did keeps its outcome. (A step timeout
         // comes right after the poll at its deadline: no need to look again.)
         if (input.reason !== 'timeout' && adapter?.poll) answer = await finishedAlready(() => adapter.poll!(step, input.handle, stepCtx));

@@ -2,10 +2,10 @@
  * The HTTP API: one table of routes over plain handlers. Registration (src/functions/api.ts) and
  * the development host serve this same table.
  */
-import { parseItemStepId } from '../pipelines/items';
+import { carriedSteps, failedStepIds, withItems } from '../runs/rerunPlan';
 import type { HttpMethod, HttpResponseInit } from '@azure/functions';
 import { findInstance, startRunOnce } from '../app/durableStarter';
-import type { CarriedStep, RunState } from '../engine/types';
+import type { RunState } from '../engine/types';
 import { resolveParameters, runFactsAt } from '../pipelines/parameters';
 import { diffDefinitions } from '../pipelines/definitionDiff';
 import type { PipelineDefinition } from '../pipelines/schema';
@@ -387,11 +387,7 @@ export function createRoutes(deps: ApiDeps): Route[] {
     const steps = state?.steps ?? view.steps;
     const rerunIds = stepsToRerun(pipeline, steps, body.from);
     if (rerunIds instanceof ApiProblem) throw rerunIds;
-    const carried: Record<string, CarriedStep> = {};
-    for (const step of steps) {
-      if (rerunIds.has(step.id)) continue;
-      carried[step.id] = { fromRunId: sourceId, ...(step.output !== undefined ? { output: step.output } : {}), ...(step.metrics ? { metrics: step.metrics } : {}) };
-    }
+    const carried = carriedSteps(steps, rerunIds, sourceId);
     // Like a start, a rerun with an idempotency key lands on one run however often it is sent; the
     // key lives in its own scope (no start key can take its place) and is tied to its `from`.
     const key = body.idempotencyKey;
@@ -543,9 +539,9 @@ function withoutServiceCredentials(view: RunView): RunView {
 export function stepsToRerun(pipeline: PipelineDefinition, steps: readonly { id: string; status: string }[], from: string): Set<string> | ApiProblem {
   const succeeded = new Set(steps.filter((s) => s.status === 'succeeded' || s.status === 'reused').map((s) => s.id));
   if (from === 'failed') {
-    const ids = new Set(pipeline.steps.filter((s) => !succeeded.has(s.id)).map((s) => s.id));
-    if (ids.size === 0) return conflict('every step of that run succeeded: rerun from a step id instead');
-    return withItems(ids, steps, succeeded, false);
+    const ids = failedStepIds(pipeline, steps);
+    if (![...ids].some((id) => pipeline.steps.some((s) => s.id === id))) return conflict('every step of that run succeeded: rerun from a step id instead');
+    return ids;
   }
   if (!pipeline.steps.some((s) => s.id === from)) {
     return new ApiProblem(400, 'Invalid input', `no step "${from}" in ${pipeline.name}`, [{ field: 'body.from', message: `"failed" or one of: ${pipeline.steps.map((s) => s.id).join(', ')}` }]);
@@ -564,18 +560,6 @@ export function stepsToRerun(pipeline: PipelineDefinition, steps: readonly { id:
   // Steps upstream of `from` are reused: they must have succeeded; others run again.
   for (const s of pipeline.steps) if (!ids.has(s.id) && !succeeded.has(s.id)) ids.add(s.id);
   return withItems(ids, steps, succeeded, true);
-}
-
-/**
- * Items of forEach steps (`load[3]`) run again when they did not succeed, and all of them when
- * their step reruns from scratch (`from` a step): a rerun from failed reuses the succeeded items.
- */
-function withItems(ids: Set<string>, steps: readonly { id: string }[], succeeded: ReadonlySet<string>, wholeSteps: boolean): Set<string> {
-  for (const { id } of steps) {
-    const item = parseItemStepId(id);
-    if (item && (!succeeded.has(id) || (wholeSteps && ids.has(item.stepId)))) ids.add(id);
-  }
-  return ids;
 }
 
 /**

@@ -54,9 +54,10 @@ export function stopPollingWith(client: DurableClient): (instanceId: string) => 
 }
 
 export function registerStepActivities(): void {
-  registerActivity(ACTIVITY_NAMES.startStep, async (input: unknown, context) => (await activities()).startStep(input, callerOf(context)));
-  registerActivity(ACTIVITY_NAMES.pollStep, async (input: unknown, context) => (await activities()).pollStep(input, callerOf(context)));
-  registerClientActivity(ACTIVITY_NAMES.cancelStep, async (input, client, context) => (await activities()).cancelStep(input, callerOf(context), stopPollingWith(client)));
+  // With a Durable client: a `pipeline` step starts, reads and cancels its child run through it (src/steps/pipeline).
+  registerClientActivity(ACTIVITY_NAMES.startStep, async (input, client, context) => (await activities()).startStep(input, callerOf(context), client));
+  registerClientActivity(ACTIVITY_NAMES.pollStep, async (input, client, context) => (await activities()).pollStep(input, callerOf(context), client));
+  registerClientActivity(ACTIVITY_NAMES.cancelStep, async (input, client, context) => (await activities()).cancelStep(input, callerOf(context), stopPollingWith(client), client));
   // With a Durable client: a succeeded run starts the runs its "pipeline succeeded" triggers owe (src/triggers).
   registerClientActivity(ACTIVITY_NAMES.finishRun, async (input, client, context) => {
     await (await activities()).finishRun(input, callerOf(context));

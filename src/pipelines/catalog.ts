@@ -4,6 +4,7 @@ import { checkProjects, loadProjectSetup } from '../projects/checks';
 import type { PoolDefinition, ProjectDefinition, ProjectSetupInput } from '../projects/schema';
 import type { AlertDefinition } from './schema';
 import { catalogTriggerProblems } from '../triggers/definitionChecks';
+import { pipelineStepProblems } from '../steps/pipeline/checks';
 
 /** The validated pipelines the app serves, by name, with the projects and pools they belong to. */
 export interface Catalog {
@@ -44,6 +45,8 @@ export function loadCatalog(inputs: readonly PipelineInput[], setupInput: Projec
   problems.push(...checkProjects(pipelines, setup.projects, setup.pools));
   // Pipeline triggers name other pipelines: checked once every pipeline is known.
   for (const { pipeline, problem } of catalogTriggerProblems(pipelines)) problems.push({ path: formatPath(pipeline, problem.path), message: problem.message });
+  // Pipeline steps call other pipelines: checked once every pipeline is known (src/steps/pipeline/checks.ts).
+  for (const problem of pipelineStepProblems(pipelines)) problems.push({ path: formatPath(problem.pipeline, problem.path), message: problem.message });
   if (problems.length > 0) throw new PipelineValidationError(problems);
   const projects = new Map(setup.projects.map((p) => [p.name, p]));
   const pools = new Map(setup.pools.map((p) => [p.name, p]));

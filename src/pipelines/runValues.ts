@@ -60,6 +60,7 @@ const TEMPLATE_FIELDS: Readonly<Record<string, readonly (readonly string[])[]>> 
   activity: [['input']],
   waitFor: [['blob', 'path']],
   approval: [['message']],
+  pipeline: [['parameters']],
 };
 
 export interface ReferenceProblem {

@@ -11,6 +11,7 @@ import { valueRefSchema } from './runValues';
 import { configValueSchema, notReserved, secretRefSchema, settingRefSchema, slug, stepBase } from './fields';
 import { waitForStepSchema } from '../steps/waitFor/schema';
 import { approvalStepSchema } from '../steps/approval/schema';
+import { pipelineStepSchema } from '../steps/pipeline/schema';
 import { triggerSchema } from '../triggers/schema';
 import { checkIdentifier, literalTextProblem } from './snowflakeIdentifier';
 import { outputTypeSchema } from './stepOutputs';
@@ -246,7 +247,7 @@ export const activityStepSchema = z
   })
   .strict();
 
-export const STEP_KINDS = ['azureFunction', 'snowflake', 'dbt', 'activity', 'waitFor', 'approval'] as const;
+export const STEP_KINDS = ['azureFunction', 'snowflake', 'dbt', 'activity', 'waitFor', 'approval', 'pipeline'] as const;
 
 export const stepSchema = z.discriminatedUnion('kind', [
   azureFunctionStepSchema,
@@ -255,6 +256,7 @@ export const stepSchema = z.discriminatedUnion('kind', [
   activityStepSchema,
   waitForStepSchema,
   approvalStepSchema,
+  pipelineStepSchema,
 ]);
 export type StepDefinition = z.output<typeof stepSchema>;
 export type StepKind = StepDefinition['kind'];

@@ -43,6 +43,10 @@ const COPY_METRICS: OutputType = {
 const SQL_OUTPUT: OutputType = { object: { queryId: 'string', rowCount: int, rows: { list: 'any' } } };
 const DBT_METRICS: OutputType = { object: { modelsSucceeded: int, modelsErrored: int, modelsSkipped: int, testsPassed: int, testsFailed: int, testsWarned: int } };
 
+/** A pipeline step's result: the child run it started and how it ended (src/steps/pipeline/adapter.ts). */
+export const CHILD_RUN_OUTPUT: OutputType = { object: { runId: 'string', pipeline: 'string', status: 'string' } };
+const CHILD_RUN_METRICS: OutputType = { object: { childSteps: int, childStepsSucceeded: int } };
+
 /** The fields of a step this module reads: its kind, and what picks among its kind's shapes. */
 export interface StepShape {
   readonly kind: string;
@@ -63,6 +67,8 @@ export function resultTypeOf(step: StepShape): { readonly object: { readonly out
       const type = typeof step.runner === 'object' && step.runner !== null ? (step.runner as { type?: unknown }).type : undefined;
       return result(type === 'cloud' ? { object: { dbtRunId: 'string', url: 'string' } } : { object: { execution: 'string' } }, DBT_METRICS);
     }
+    case 'pipeline':
+      return result(CHILD_RUN_OUTPUT, CHILD_RUN_METRICS);
     default:
       return result(step.output ?? 'any', 'any');
   }

@@ -1,9 +1,13 @@
+import type { DurableClient } from 'durable-functions';
 import type { Logger } from '../logging/logger';
 import type { Json, JsonObject } from '../core/json';
 import type { StepDefinition } from '../pipelines/schema';
 import type { SecretResolver, SettingsReader } from '../secrets/types';
 import type { RunTrigger, StepOutcome } from './protocol';
 import type { StepLogLine } from './resultLines';
+
+/** What a `pipeline` step starts, reads and cancels its child run through: the activity's Durable client. */
+export type ChildRunClient = Pick<DurableClient, 'startNew' | 'getStatus' | 'getStatusBy' | 'raiseEvent'>;
 
 /** What an adapter gets besides its step definition. */
 export interface StepContext {
@@ -27,6 +31,8 @@ export interface StepContext {
    * run log is kept.
    */
   readonly report?: (line: StepLogLine) => void;
+  /** The activity's Durable client (`df.input.durableClient()`): how a `pipeline` step starts its child run. */
+  readonly durable?: ChildRunClient;
 }
 
 /** One step kind's I/O. `start` finishes or returns a poll handle; `poll` advances a handle. */

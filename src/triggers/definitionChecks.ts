@@ -109,8 +109,8 @@ export function catalogTriggerProblems(pipelines: readonly PipelineDefinition[])
   return found;
 }
 
-/** The shortest chain `start → … → start` of downstream pipelines, if there is one. */
-function loopFrom(start: string, downstream: ReadonlyMap<string, readonly string[]>): string[] | undefined {
+/** The shortest chain `start → … → start` of downstream pipelines, if there is one (also pipeline steps' calls: src/steps/pipeline/checks.ts). */
+export function loopFrom(start: string, downstream: ReadonlyMap<string, readonly string[]>): string[] | undefined {
   const queue: string[][] = [[start]];
   const seen = new Set<string>();
   while (queue.length > 0) {

@@ -36,6 +36,7 @@ import { startAzurite } from '../../src/standins/azurite';
 import { ACTIVITY_NAMES, type ReconcileRunAnswer, type ReconcileRunInput } from '../../src/steps/protocol';
 import type { StepAdapter } from '../../src/steps/adapter';
 import { FakeAdapter } from '../support/fakeAdapters';
+import { createPipelineAdapter } from '../../src/steps/pipeline/adapter';
 
 export const START = new Date('2026-03-02T01:00:00.000Z');
 
@@ -111,6 +112,8 @@ export interface EngineHost {
   readonly store: TableRunStore;
   readonly alerts: RunEvent[];
   readonly registrations: readonly Registration[];
+  /** Adds pipelines to the host's deployed catalog without starting them (children of `pipeline` steps). */
+  deploy(...pipelines: PipelineDefinition[]): void;
   /** Starts a run of `pipeline` with instance id `runId`, as the API does (its record first). */
   start(pipeline: PipelineDefinition, runId: string, extra?: Partial<Pick<RunInput, 'trigger' | 'parameters' | 'resumeFrom'>>): Promise<void>;
   /** Starts a run and waits for it to finish; returns the final run state (the output). */
@@ -213,7 +216,8 @@ export async function startEngineHost(options: EngineHostOptions = {}): Promise<
   const byVersion = new Map<string, PipelineDefinition>();
   const activities = createStepActivities({
     catalog: { get: (name) => deployed.get(name) },
-    adapters: { azureFunction: adapter, snowflake: adapter, dbt: adapter },
+    // `pipeline` steps start real child runs in this host, through the activity's Durable client.
+    adapters: { azureFunction: adapter, snowflake: adapter, dbt: adapter, pipeline: createPipelineAdapter({ catalog: { get: (name) => deployed.get(name) }, store, now: () => clock.now() }) },
     secrets: { get: (name) => Promise.resolve(`value-of-${name}`), invalidate: () => undefined },
     settings: (name) => `setting-${name}`,
     recorder: teeRecorder(store, recorder),
@@ -229,9 +233,9 @@ export async function startEngineHost(options: EngineHostOptions = {}): Promise<
   });
   const registrations: Registration[] = [
     ...engineOrchestrators({ ...options, definitions: { get: (version) => byVersion.get(version) } }).map((o) => ({ kind: 'orchestration' as const, name: o.name, handler: guardFreshCompounds(o.handler) })),
-    { kind: 'activity', name: ACTIVITY_NAMES.startStep, handler: (input: unknown, context) => activities.startStep(input, callerOf(context)) },
-    { kind: 'activity', name: ACTIVITY_NAMES.pollStep, handler: (input: unknown, context) => activities.pollStep(input, callerOf(context)) },
-    clientActivityRegistration(ACTIVITY_NAMES.cancelStep, (input, client, context) => activities.cancelStep(input, callerOf(context), stopPollingWith(client))),
+    clientActivityRegistration(ACTIVITY_NAMES.startStep, (input, client, context) => activities.startStep(input, callerOf(context), client)),
+    clientActivityRegistration(ACTIVITY_NAMES.pollStep, (input, client, context) => activities.pollStep(input, callerOf(context), client)),
+    clientActivityRegistration(ACTIVITY_NAMES.cancelStep, (input, client, context) => activities.cancelStep(input, callerOf(context), stopPollingWith(client), client)),
     { kind: 'activity', name: ACTIVITY_NAMES.finishRun, handler: (input: unknown, context) => activities.finishRun(input, callerOf(context)) },
     clientActivityRegistration(ACTIVITY_NAMES.notifyStepDone, options.notifyStepDone ?? ((input, client, context) => notifyStepDone(input, client, callerOf(context)))),
     clientActivityRegistration(ACTIVITY_NAMES.reconcileRun, async (input, client, context) => {
@@ -268,9 +272,14 @@ export async function startEngineHost(options: EngineHostOptions = {}): Promise<
   }
   clock.now = () => host.now();
 
+  const deploy = (...pipelines: PipelineDefinition[]): void => {
+    for (const p of pipelines) {
+      deployed.set(p.name, p);
+      byVersion.set(definitionVersion(p), p);
+    }
+  };
   const start = async (p: PipelineDefinition, runId: string, extra: Partial<Pick<RunInput, 'trigger' | 'parameters' | 'resumeFrom'>> = {}): Promise<void> => {
-    deployed.set(p.name, p);
-    byVersion.set(definitionVersion(p), p);
+    deploy(p);
     // Parameters filled as the API fills them at start (defaults, the logical date of a manual run).
     const filled = resolveParameters(p, {}, {}, runFactsAt(host.now()));
     const parameters = extra.parameters ?? (filled.ok ? filled.parameters : {});
@@ -283,6 +292,7 @@ export async function startEngineHost(options: EngineHostOptions = {}): Promise<
     store,
     alerts,
     registrations,
+    deploy,
     start,
     async run(p, runId, extra) {
       await start(p, runId, extra);

@@ -3,6 +3,7 @@
  * the development host serve this same table.
  */
 import { carriedSteps, failedStepIds, withItems } from '../runs/rerunPlan';
+import { parentLink, withChildRuns } from './runLinks';
 import type { HttpMethod, HttpResponseInit } from '@azure/functions';
 import { findInstance, startRunOnce } from '../app/durableStarter';
 import type { RunState } from '../engine/types';
@@ -296,7 +297,10 @@ export function createRoutes(deps: ApiDeps): Route[] {
     const view = mergeRunView(runId, record, attempts, status);
     if (!view) throw notFound(`no run "${runId}"`);
     requireRead(caller, projectOfRun(deps.catalog, { project: record?.project, pipeline: view.pipeline }), `no run "${runId}"`);
-    return json(200, { ...withoutServiceCredentials(view), definition: definitionVersions(record?.definitionVersion, view.pipeline), asOf, links: links(deps, runId) });
+    const shown = withoutServiceCredentials(view);
+    // Parent and child runs of pipeline steps, linked both ways (runLinks.ts).
+    const steps = withChildRuns(runId, shown.steps, deps.catalog.get(view.pipeline), deps.baseUrl ?? '');
+    return json(200, { ...shown, steps, ...parentLink(view.trigger, deps.baseUrl ?? ''), definition: definitionVersions(record?.definitionVersion, view.pipeline), asOf, links: links(deps, runId) });
   };
 
   /** The version a run follows and the deployed one: `current` false after a deploy changed it. */

@@ -16,7 +16,7 @@ import { calculateRetryDelay, delay } from '@azure/core-util';
 import { TransientCliError, type ApiClient } from './client';
 import { runViewAnswer, logPageAnswer } from './answers';
 import { CliError, EXIT } from './exitCodes';
-import { oneLine } from '../core/visibleText';
+import { inLine, oneLine } from '../core/visibleText';
 
 interface StepView {
   id: string;
@@ -29,6 +29,8 @@ interface StepView {
   pool?: { name: string; position: number };
   /** A forEach step: its items counted by status (the items are steps `<id>[<index>]`). */
   items?: Record<string, number>;
+  /** A pipeline step: the child run its last attempt started (src/api/runLinks.ts). */
+  childRun?: { runId: string; pipeline: string };
 }
 
 export interface RunViewJson {
@@ -49,6 +51,8 @@ export interface RunViewJson {
   /** The definition version the run follows, the deployed one, and whether they are the same. */
   definition?: { version: string | null; currentVersion: string | null; current: boolean };
   steps: StepView[];
+  /** A run a pipeline step started: that run and step (src/api/runLinks.ts). */
+  parent?: { runId: string; stepId: string };
   metrics: Record<string, Record<string, unknown>>;
   /** The server's time when it read the view: everything before it is in the view. */
   asOf?: string;
@@ -170,8 +174,8 @@ export async function follow(client: ApiClient, runId: string, options: FollowOp
         events.push({
           ...(time ? { time } : {}),
           rank: RANK.step,
-          text: (t) => `${clock(t)}  ${step.id.padEnd(12)} ${describe(step, repeats)}`,
-          json: { event: 'step', runId, step: step.id, status: step.status, attempt: last?.attempt ?? 0, error: step.error ?? last?.error ?? null, metrics: step.metrics ?? null },
+          text: (t) => `${clock(t)}  ${step.id.padEnd(12)} ${describe(step, repeats)}${step.childRun ? inLine` (child run ${step.childRun.runId})` : ''}`,
+          json: { event: 'step', runId, step: step.id, status: step.status, attempt: last?.attempt ?? 0, error: step.error ?? last?.error ?? null, metrics: step.metrics ?? null, ...(step.childRun ? { childRunId: step.childRun.runId } : {}) },
         });
       }
     }

@@ -488,6 +488,7 @@ function showRun(run: RunViewJson, withItems = false): string {
   // Every value is the server's: one line each, so none can pose as another line (`error: …`).
   const head =
     inLine`${run.runId}  ${run.pipeline}  ${run.status}${run.durationSeconds !== undefined ? `  ${seconds(run.durationSeconds)}` : ''}\nstarted by: ${describeTrigger(run.trigger)}` +
+    (run.parent ? inLine`\nparent run: ${run.parent.runId} (step ${run.parent.stepId})` : '') +
     (run.error ? inLine`\nerror: ${run.error.stepId ? `${run.error.stepId}: ` : ''}${run.error.message}` : '') +
     (run.definition ? `\n${definitionLine(run.definition)}` : '');
   const steps = table(
@@ -497,7 +498,9 @@ function showRun(run: RunViewJson, withItems = false): string {
       const metrics = s.metrics ? Object.entries(s.metrics).filter(([, v]) => v !== null && v !== '').map(([k, v]) => `${k}=${String(v)}`).join(' ') : '';
       // A forEach step: its items counted by status (`--items` lists them).
       const attempts = s.items ? itemCountsText(s.items) : s.attempts.length;
-      return [s.id, s.status, attempts, seconds(last?.durationSeconds), s.status === 'failed' ? (s.error ?? last?.error)?.message : metrics];
+      // A pipeline step names its child run (`runs show <child>` opens it).
+      const child = s.childRun ? inLine`child run ${s.childRun.runId}${s.status === 'failed' || metrics === '' ? '' : ' '}` : '';
+      return [s.id, s.status, attempts, seconds(last?.durationSeconds), s.status === 'failed' ? `${child}${child ? ': ' : ''}${(s.error ?? last?.error)?.message ?? ''}` : `${child}${metrics}`];
     }),
   );
   return `${head}\n\n${steps}`;

@@ -206,6 +206,8 @@ export function createRoutes(deps: ApiDeps): Route[] {
             ...(s.conditions ? { conditions: s.conditions } : {}),
             ...(s.when ? { when: s.when } : {}),
             ...(s.forEach ? { forEach: s.forEach } : {}),
+            // A pipeline step: the pipeline it runs (docs/pipelines.md, section 4).
+            ...(s.kind === 'pipeline' ? { calls: s.pipeline } : {}),
           })),
           pipelineRetry: p.pipelineRetry,
           schedules,

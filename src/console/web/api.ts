@@ -103,6 +103,8 @@ export interface PipelineJson {
     conditions?: Readonly<Record<string, string>>;
     when?: string;
     forEach?: { readonly maxParallel: number; readonly onItemFailure: string };
+    /** A pipeline step: the pipeline it runs as a child run. */
+    calls?: string;
   }[];
   readonly schedules: readonly ScheduleJson[];
   readonly lastRun: { runId: string; status: string; createdAt: string; endedAt: string | null } | null;
@@ -147,6 +149,8 @@ export interface StepJson {
   readonly items?: Readonly<Record<string, number>>;
   /** Waiting for a slot of a shared pool: which, and its place in the queue. */
   readonly pool?: PoolWaitJson;
+  /** A pipeline step: the child run its last attempt started. */
+  readonly childRun?: { readonly runId: string; readonly pipeline: string };
 }
 
 export interface PoolWaitJson {
@@ -165,6 +169,8 @@ export interface RunJson extends Omit<RunSummary, 'trigger'> {
   readonly pool?: PoolWaitJson;
   readonly error?: { class: string; message: string; stepId?: string };
   readonly rerunOf?: string;
+  /** A run a pipeline step started: the parent run and its step. */
+  readonly parent?: { readonly runId: string; readonly stepId: string };
   /** The definition version the run follows (pinned at its start) and the deployed one. */
   readonly definition?: { readonly version: string | null; readonly currentVersion: string | null; readonly current: boolean };
   readonly steps: readonly StepJson[];

@@ -139,7 +139,7 @@ function Dag({ steps }: { steps: PipelineJson['steps'] }) {
   const across = Math.max(1, ...rows.values());
   const width = vertical ? 10 + across * 170 : 10 + levels * 190;
   const height = vertical ? 10 + levels * 80 : 10 + across * 70;
-  return html`<div class="scroll"><svg class="dag" viewBox=${`0 0 ${width} ${height}`} width=${width} height=${height} role="img" aria-label=${`Step graph: ${steps.map((s) => `${s.dependsOn.length ? `${s.id} after ${s.dependsOn.map((d) => (s.conditions?.[d] ? `${d} ${s.conditions[d]}` : d)).join(', ')}` : s.id}${s.when ? ` when ${s.when}` : ''}${s.forEach ? ', for each item' : ''}`).join('; ')}`}>
+  return html`<div class="scroll"><svg class="dag" viewBox=${`0 0 ${width} ${height}`} width=${width} height=${height} role="img" aria-label=${`Step graph: ${steps.map((s) => `${s.dependsOn.length ? `${s.id} after ${s.dependsOn.map((d) => (s.conditions?.[d] ? `${d} ${s.conditions[d]}` : d)).join(', ')}` : s.id}${s.when ? ` when ${s.when}` : ''}${s.forEach ? ', for each item' : ''}${s.calls ? ` (runs pipeline ${s.calls})` : ''}`).join('; ')}`}>
     ${steps.flatMap((s) => s.dependsOn.map((d) => {
       const from = position.get(d);
       const to = position.get(s.id);
@@ -155,7 +155,9 @@ function Dag({ steps }: { steps: PipelineJson['steps'] }) {
     ${steps.map((s) => {
       const p = position.get(s.id) ?? { x: 0, y: 0 };
       const marks = `${s.forEach ? ` · each ×${s.forEach.maxParallel}` : ''}${s.when ? ' · when' : ''}`;
-      return html`<g class="node"><title>${[s.title, s.when ? `when ${s.when}` : '', s.forEach ? `for each item, ${s.forEach.maxParallel} at a time (${s.forEach.onItemFailure})` : ''].filter((x) => x !== '').join('\n')}</title><rect x=${p.x} y=${p.y} width="160" height="50" rx="6" /><text x=${p.x + 10} y=${p.y + 21}>${s.title.slice(0, 22)}</text><text class="muted" x=${p.x + 10} y=${p.y + 40}>${`${s.id} · ${s.kind}${marks}`.slice(0, 26)}</text></g>`;
+      const node = html`<g class=${s.calls ? 'node node-pipeline' : 'node'}><title>${[s.title, s.calls ? `runs pipeline ${s.calls} as a child run` : '', s.when ? `when ${s.when}` : '', s.forEach ? `for each item, ${s.forEach.maxParallel} at a time (${s.forEach.onItemFailure})` : ''].filter((x) => x !== '').join('\n')}</title><rect x=${p.x} y=${p.y} width="160" height="50" rx="6" /><text x=${p.x + 10} y=${p.y + 21}>${s.title.slice(0, 22)}</text><text class="muted" x=${p.x + 10} y=${p.y + 40}>${`${s.id} · ${s.calls ? `▶ ${s.calls}` : s.kind}${marks}`.slice(0, 26)}</text></g>`;
+      // A pipeline step opens the runs of the pipeline it runs.
+      return s.calls ? html`<a class="calls" href=${href(['runs'], { pipeline: s.calls })}>${node}</a>` : node;
     })}
   </svg></div>`;
 }

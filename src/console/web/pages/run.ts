@@ -89,6 +89,7 @@ function triggerLink(run: RunJson) {
   const t = run.trigger;
   if (!t?.origin) return null;
   if (t.kind === 'backfill') return html` · <a href=${href(['backfills', t.origin])}>backfill ${t.origin}</a>`;
+  if (run.parent) return html` · <a class="parent-run" href=${href(['runs', run.parent.runId])}>parent run</a> (step <${Shown} text=${run.parent.stepId} />)`;
   if (t.kind === 'pipeline' || t.kind === 'rerun') return html` · <a href=${href(['runs', t.origin])}>${t.kind === 'pipeline' ? 'upstream run' : 'source run'}</a>`;
   if (t.kind === 'schedule') return html` · <a href=${href(['pipelines', run.pipeline, 'schedules', t.origin])}>schedule history</a>`;
   return null;
@@ -214,7 +215,7 @@ function StepDetails({ run }: { run: RunJson }) {
     const metrics = run.metrics[s.id];
     const own = items.get(s.id) ?? [];
     return html`<details key=${s.id} open=${s.status === 'failed' && own.length === 0}>
-      <summary>${s.id} <${Status} status=${s.status} /> · ${s.items ? itemCountsText(s.items) : `${s.attempts.length} attempt${s.attempts.length === 1 ? '' : 's'}`}${s.pool ? html` · <span class="waiting-pool">waiting for pool <${Shown} text=${s.pool.name} /> (position ${s.pool.position})</span>` : null}</summary>
+      <summary>${s.id} <${Status} status=${s.status} /> · ${s.items ? itemCountsText(s.items) : `${s.attempts.length} attempt${s.attempts.length === 1 ? '' : 's'}`}${s.pool ? html` · <span class="waiting-pool">waiting for pool <${Shown} text=${s.pool.name} /> (position ${s.pool.position})</span>` : null}${s.childRun ? html` · <a class="child-run" href=${href(['runs', s.childRun.runId])}>child run of <${Shown} text=${s.childRun.pipeline} /></a>` : null}</summary>
       ${own.length > 0 ? html`<details class="items"><summary>items</summary><ol class="attempts" start="0">${own.map((item) => html`<li key=${item.id}>${item.id} <${Status} status=${item.status} /> · ${item.attempts.length} attempt${item.attempts.length === 1 ? '' : 's'}${(item.error ?? item.attempts.at(-1)?.error) ? html` · <span class="error-text"><${Shown} text=${(item.error ?? item.attempts.at(-1)?.error)?.message ?? ''} /></span>` : null}</li>`)}</ol></details>` : null}
       ${s.attempts.length ? html`<ol class="attempts">${s.attempts.map((a, i) => {
         // The same error again is referred to, not repeated (src/core/repeatedErrors.ts).

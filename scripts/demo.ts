@@ -99,7 +99,7 @@ async function main(): Promise<number> {
   const account = literalSnowflakeAccount(pipeline);
   const world = await startStandInEnvironment({ ...(opts.failStep ? { failStep: opts.failStep } : {}), ...(account ? { snowflakeAccount: account } : {}) });
   // Every secret and setting this pipeline names, pointed at the stand-ins (the seed's are already).
-  const standIns = await standInsFor(example ? example.pipelines : [pipeline], world, opts.failStep === 'transform');
+  const standIns = await standInsFor(example ? example.pipelines : withCalled(pipeline, catalog), world, opts.failStep === 'transform');
   if (standIns.problems.length > 0) {
     await standIns.stop();
     await world.stop();
@@ -229,6 +229,18 @@ async function main(): Promise<number> {
 }
 
 /** Stand-ins for every secret and setting the pipelines name, as one. */
+/** The pipeline and every pipeline its pipeline steps run, transitively: the child runs need their stand-ins too. */
+function withCalled(pipeline: PipelineDefinition, catalog: Catalog): PipelineDefinition[] {
+  const found = new Map<string, PipelineDefinition>([[pipeline.name, pipeline]]);
+  for (const p of found.values()) {
+    for (const step of p.steps) {
+      const child = step.kind === 'pipeline' ? catalog.get(step.pipeline) : undefined;
+      if (child && !found.has(child.name)) found.set(child.name, child);
+    }
+  }
+  return [...found.values()];
+}
+
 async function standInsFor(pipelines: readonly PipelineDefinition[], world: StandInEnvironment, failTransform: boolean): Promise<{ settings: Record<string, string>; problems: string[]; dbtCloud?: Awaited<ReturnType<typeof standInsForPipeline>>['dbtCloud']; stop(): Promise<void> }> {
   const each: Awaited<ReturnType<typeof standInsForPipeline>>[] = [];
   for (const p of pipelines) each.push(await standInsForPipeline(p, world, { failTransform }));
@@ -346,6 +358,8 @@ function printSummary(run: RunViewJson, world: StandInEnvironment, pipeline: Pip
     const took = step.attempts.at(-1)?.durationSeconds;
     const what = step.items ? itemCountsText(step.items) : `${n} attempt${n === 1 ? '' : 's'}${took !== undefined && step.status === 'succeeded' ? `, ${took.toFixed(1)}s` : ''}`;
     console.log(`${step.id.padEnd(10)} ${step.status.padEnd(10)} ${what}`);
+    // A pipeline step: its child run, a run of its own (`runs show <id>`, the console's run page).
+    if (step.childRun) console.log(`             child run ${bold(step.childRun.runId)} (${step.childRun.pipeline})`);
     // Retries are the point of --fail-step: one line per failed attempt, at its (virtual) time; an
     // error said before is referred to, not repeated.
     step.attempts.forEach((a, i) => {

@@ -295,7 +295,8 @@ export function createStepActivities(deps: StepActivityDeps): StepActivities {
           }),
         );
       } else if (outcome.status === 'running' && starts) {
-        await record(ctx.log, write([], { ...base, status: 'running' }));
+        // What the start said (a child run started, an approval asked) is in the log from the start.
+        await record(ctx.log, write(results(), { ...base, status: 'running' }));
       }
       return outcome;
     } catch (error) {

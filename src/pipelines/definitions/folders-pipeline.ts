@@ -6,15 +6,16 @@ const [seedExport, seedLoad, seedTransform] = seed.steps;
 
 /**
  * The language example (docs/pipelines.md): the seed's services, with data between steps, a
- * condition, `when` and `forEach`. Export once; load every folder of the list, two at a time,
- * only when the export wrote files; run dbt with the rows loaded, only when some were; report a
- * failed load to the export function (a handled failure: the run still succeeds when the report
- * does). Same secrets and settings as the seed; no schedule.
+ * condition, `when`, `forEach` and a pipeline as a step. Export once; load every folder of the
+ * list, two at a time, only when the export wrote files; run dbt with the rows loaded, only when
+ * some were; then run the reporting pipeline `daily-report` as a child run with the day and the
+ * rows loaded; report a failed load to the export function (a handled failure: the run still
+ * succeeds when the report does). Same secrets and settings as the seed; no schedule.
  */
 export default definePipeline({
   name: 'folders-pipeline',
   title: 'Pipeline par dossier',
-  description: 'Azure Function → COPY INTO for each folder (2 at a time) → dbt with the rows loaded; failure report',
+  description: 'Azure Function → COPY INTO for each folder (2 at a time) → dbt with the rows loaded → daily-report pipeline; failure report',
   tags: ['data-pipeline', 'example'],
   parameters: {
     day: { type: 'date', default: { run: 'logicalDate' }, description: "the run's day, passed to dbt" },
@@ -57,6 +58,16 @@ export default definePipeline({
       vars: { day: { param: 'day' }, rows_loaded: { step: 'load', path: 'metrics.rowsLoaded' } },
       retry: { retries: 2, delays: '60s' },
       timeout: '2h',
+    },
+    {
+      id: 'report',
+      kind: 'pipeline',
+      title: 'Daily report (pipeline)',
+      dependsOn: ['transform'],
+      pipeline: 'daily-report',
+      parameters: { day: { param: 'day' }, rows: { step: 'load', path: 'metrics.rowsLoaded' } },
+      pollInterval: '30s',
+      timeout: '1h',
     },
     {
       id: 'report-failure',

@@ -155,9 +155,7 @@ function Dag({ steps }: { steps: PipelineJson['steps'] }) {
     ${steps.map((s) => {
       const p = position.get(s.id) ?? { x: 0, y: 0 };
       const marks = `${s.forEach ? ` · each ×${s.forEach.maxParallel}` : ''}${s.when ? ' · when' : ''}`;
-      const node = html`<g class=${s.calls ? 'node node-pipeline' : 'node'}><title>${[s.title, s.calls ? `runs pipeline ${s.calls} as a child run` : '', s.when ? `when ${s.when}` : '', s.forEach ? `for each item, ${s.forEach.maxParallel} at a time (${s.forEach.onItemFailure})` : ''].filter((x) => x !== '').join('\n')}</title><rect x=${p.x} y=${p.y} width="160" height="50" rx="6" /><text x=${p.x + 10} y=${p.y + 21}>${s.title.slice(0, 22)}</text><text class="muted" x=${p.x + 10} y=${p.y + 40}>${`${s.id} · ${s.calls ? `▶ ${s.calls}` : s.kind}${marks}`.slice(0, 26)}</text></g>`;
-      // A pipeline step opens the runs of the pipeline it runs.
-      return s.calls ? html`<a class="calls" href=${href(['runs'], { pipeline: s.calls })}>${node}</a>` : node;
+      return html`<g class=${s.calls ? 'node node-pipeline' : 'node'}><title>${[s.title, s.calls ? `runs pipeline ${s.calls} as a child run` : '', s.when ? `when ${s.when}` : '', s.forEach ? `for each item, ${s.forEach.maxParallel} at a time (${s.forEach.onItemFailure})` : ''].filter((x) => x !== '').join('\n')}</title><rect x=${p.x} y=${p.y} width="160" height="50" rx="6" /><text x=${p.x + 10} y=${p.y + 21}>${s.title.slice(0, 22)}</text><text class="muted" x=${p.x + 10} y=${p.y + 40}>${`${s.id} · ${s.calls ? `▶ ${s.calls}` : s.kind}${marks}`.slice(0, 26)}</text></g>`;
     })}
   </svg></div>`;
 }

@@ -200,7 +200,7 @@ function Timeline({ run }: { run: RunJson }) {
   const pct = (t: number) => `${(((t - t0) / (t1 - t0)) * 100).toFixed(2)}%`;
   return html`<div class="gantt" role="table" aria-label="Timeline of steps and attempts">
     ${rows.map(({ step, bars }) => html`<div class="gantt-row" role="row" key=${step.id}>
-      <div class="gantt-label" role="rowheader">${step.id} <${Status} status=${step.status} /></div>
+      <div class="gantt-label" role="rowheader">${step.id} <${Status} status=${step.status} />${step.childRun ? html` <a class="child-run" href=${href(['runs', step.childRun.runId])}>child run of <${Shown} text=${step.childRun.pipeline} /></a>` : null}</div>
       <div class="gantt-track" role="cell">
         ${bars.map((b) => html`<span class=${`bar bar-${b.kind} bar-${b.status}`} style=${{ left: pct(b.start), width: `max(3px, calc(${pct(b.end)} - ${pct(b.start)}))` }} title=${b.label}><span class="sr-only">${b.label}</span></span>`)}
       </div></div>`)}
@@ -215,7 +215,8 @@ function StepDetails({ run }: { run: RunJson }) {
     const metrics = run.metrics[s.id];
     const own = items.get(s.id) ?? [];
     return html`<details key=${s.id} open=${s.status === 'failed' && own.length === 0}>
-      <summary>${s.id} <${Status} status=${s.status} /> · ${s.items ? itemCountsText(s.items) : `${s.attempts.length} attempt${s.attempts.length === 1 ? '' : 's'}`}${s.pool ? html` · <span class="waiting-pool">waiting for pool <${Shown} text=${s.pool.name} /> (position ${s.pool.position})</span>` : null}${s.childRun ? html` · <a class="child-run" href=${href(['runs', s.childRun.runId])}>child run of <${Shown} text=${s.childRun.pipeline} /></a>` : null}</summary>
+      <summary>${s.id} <${Status} status=${s.status} /> · ${s.items ? itemCountsText(s.items) : `${s.attempts.length} attempt${s.attempts.length === 1 ? '' : 's'}`}${s.pool ? html` · <span class="waiting-pool">waiting for pool <${Shown} text=${s.pool.name} /> (position ${s.pool.position})</span>` : null}</summary>
+      ${s.childRun ? html`<p>Child run: <a href=${href(['runs', s.childRun.runId])}><code><${Shown} text=${s.childRun.runId} /></code></a> (<${Shown} text=${s.childRun.pipeline} />)</p>` : null}
       ${own.length > 0 ? html`<details class="items"><summary>items</summary><ol class="attempts" start="0">${own.map((item) => html`<li key=${item.id}>${item.id} <${Status} status=${item.status} /> · ${item.attempts.length} attempt${item.attempts.length === 1 ? '' : 's'}${(item.error ?? item.attempts.at(-1)?.error) ? html` · <span class="error-text"><${Shown} text=${(item.error ?? item.attempts.at(-1)?.error)?.message ?? ''} /></span>` : null}</li>`)}</ol></details>` : null}
       ${s.attempts.length ? html`<ol class="attempts">${s.attempts.map((a, i) => {
         // The same error again is referred to, not repeated (src/core/repeatedErrors.ts).

@@ -3,17 +3,35 @@
  * (test/orchestration/differential). Prints how many scenarios ran and, per mismatch kind, how many
  * scenarios showed it and the first seeds. `DIFF_SEEDS=1-2000` picks the range (default 1-500);
  * `DIFF_SHRINK=1` shrinks the first scenario of each kind with fast-check and prints the minimal
- * scenario and its diff (`DIFF_SHRINK_SECONDS` per kind, default 120).
+ * scenario and its diff (`DIFF_SHRINK_SECONDS` per kind, default 120). `DIFF_CHILD_SEEDS=1-200`
+ * (default 1-100) runs the child-run construct (a pipeline step's child run, cancel going down).
  */
 import fc from 'fast-check';
 import { compare, formatDiff } from '../test/orchestration/differential/compare';
 import { runOnEngine, startRig, type DifferentialRig } from '../test/orchestration/differential/driver';
 import { buildScenario, drawParameters, rawScenario, scenarioOfSeed } from '../test/orchestration/differential/scenario';
+import { childRunScenarioOfSeed, compareChildRun, runChildScenario } from '../test/orchestration/differential/childRuns';
 
-function seedRange(): [number, number] {
-  const [from, to] = (process.env['DIFF_SEEDS'] ?? '1-500').split('-').map(Number);
-  if (from === undefined || to === undefined || !Number.isInteger(from) || !Number.isInteger(to) || to < from) throw new Error('DIFF_SEEDS is "first-last", e.g. 1-500');
+function seedRange(variable = 'DIFF_SEEDS', fallback = '1-500'): [number, number] {
+  const [from, to] = (process.env[variable] ?? fallback).split('-').map(Number);
+  if (from === undefined || to === undefined || !Number.isInteger(from) || !Number.isInteger(to) || to < from) throw new Error(`${variable} is "first-last", e.g. ${fallback}`);
   return [from, to];
+}
+
+/** The child-run construct over a seed range: how many agree, and the first mismatches. */
+async function childRuns(rig: DifferentialRig): Promise<string[]> {
+  const [from, to] = seedRange('DIFF_CHILD_SEEDS', '1-100');
+  const started = Date.now();
+  const failing: string[] = [];
+  let cancelled = 0;
+  for (let seed = from; seed <= to; seed++) {
+    const scenario = childRunScenarioOfSeed(seed);
+    if (scenario.cancel) cancelled++;
+    const { mismatches } = compareChildRun(scenario, await runChildScenario(rig, scenario));
+    if (mismatches.length > 0) failing.push(`  seed ${seed}: ${mismatches.slice(0, 3).join(' | ')}`);
+  }
+  const total = to - from + 1;
+  return [`${total} child-run scenarios (seeds ${from}-${to}, ${cancelled} with the parent cancelled) in ${((Date.now() - started) / 1000).toFixed(0)} s: ${total - failing.length} agree with the model`, ...failing.slice(0, 10)];
 }
 
 /** Shrinks seed `seed`'s scenario to a smallest one still showing `kind`. */
@@ -59,6 +77,7 @@ export async function run(): Promise<string[]> {
       const seconds = Number(process.env['DIFF_SHRINK_SECONDS'] ?? 120);
       for (const [kind, seeds] of sorted) lines.push(...(await shrink(rig, seeds[0]!, kind, seconds)).split('\n'));
     }
+    lines.push(...(await childRuns(rig)));
     return lines;
   } finally {
     await rig.stop();

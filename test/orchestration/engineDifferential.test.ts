@@ -13,11 +13,14 @@ import { runOnEngine, startRig, type DifferentialRig } from './differential/driv
 import { LANGUAGE_CASES, MINIMAL_CASES } from './differential/minimal';
 import { languageScenarioOfSeed, scenarioOfSeed } from './differential/scenario';
 import type { Scenario } from './differential/model';
+import { childRunScenarioOfSeed, compareChildRun, runChildScenario } from './differential/childRuns';
 
 const FIRST_SEED = 1;
 const LAST_SEED = Number(process.env['DIFF_LAST_SEED'] ?? 60);
 /** Seeds of the pipeline language check (conditions, `when`, handled failures: docs/pipelines.md §2). */
 const LANG_LAST_SEED = Number(process.env['DIFF_LANG_LAST_SEED'] ?? 30);
+/** Seeds of the child-run check (a pipeline step's child run, cancel going down: docs/pipelines.md §4). */
+const CHILD_LAST_SEED = Number(process.env['DIFF_CHILD_LAST_SEED'] ?? 8);
 
 describe('the engine agrees with the reference model on random runs', () => {
   let rig: DifferentialRig | undefined;
@@ -59,4 +62,14 @@ describe('the engine agrees with the reference model on random runs', () => {
   for (const { scenario, expect } of LANGUAGE_CASES) test(`${scenario.name}: ${expect}`, () => agrees(scenario.name, scenario));
 
   for (let seed = FIRST_SEED; seed <= LANG_LAST_SEED; seed++) test(`language seed ${seed}`, () => agrees(`language seed ${seed}`, languageScenarioOfSeed(seed)));
+
+  for (let seed = FIRST_SEED; seed <= CHILD_LAST_SEED; seed++) {
+    test(`child run seed ${seed}`, async () => {
+      if (!rig) throw new Error('no rig');
+      const scenario = childRunScenarioOfSeed(seed);
+      const actual = await runChildScenario(rig, scenario);
+      const { mismatches } = compareChildRun(scenario, actual);
+      assert.deepEqual(mismatches, [], `child run seed ${seed}${scenario.cancel ? `, parent cancelled at ${scenario.cancel.seconds}s via ${scenario.cancel.via}` : ''}`);
+    });
+  }
 });

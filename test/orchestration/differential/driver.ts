@@ -40,7 +40,7 @@ const CANCEL_EVENT = 'cancel';
 /** The notice event the engine README documents (`stepDone`, `{ results: [{ instanceId, state }] }`). */
 const STEP_DONE_EVENT = 'stepDone';
 /** After the run ends the clock keeps going this long, so attempts started after the end show up. */
-const AFTER_END_MS = 12 * 3600_000;
+export const AFTER_END_MS = 12 * 3600_000;
 
 /** What really happened and what the engine reported, in ms from the run's start. */
 export interface Actual {
@@ -66,7 +66,7 @@ interface Job {
   cancelled: boolean;
 }
 
-interface RunLog {
+export interface RunLog {
   readonly scenario: Scenario;
   readonly origin: number;
   readonly calls: Map<string, number>;
@@ -79,7 +79,7 @@ interface RunLog {
 }
 
 /** The step service of every scenario run, by run id. */
-class ScenarioAdapter implements StepAdapter {
+export class ScenarioAdapter implements StepAdapter {
   readonly runs = new Map<string, RunLog>();
   /** Raises the scenario's cancel (set by the driver). */
   raiseCancel: (runId: string) => Promise<void> = () => Promise.resolve();
@@ -256,7 +256,7 @@ export async function runOnEngine(rig: DifferentialRig, scenario: Scenario, opti
   }
 }
 
-async function sendCancel(via: 'api' | 'event', runId: string, engine: EngineHost, route: Route): Promise<void> {
+export async function sendCancel(via: 'api' | 'event', runId: string, engine: EngineHost, route: Route): Promise<void> {
   if (via === 'event') {
     await engine.host.client.raiseEvent(runId, CANCEL_EVENT, { reason: 'differential check' });
     return;
@@ -269,7 +269,7 @@ async function sendCancel(via: 'api' | 'event', runId: string, engine: EngineHos
 }
 
 /** The API's dependencies as the app builds them (src/api/fromServices.ts), over the Azurite store. */
-function apiDeps(store: TableRunStore, engine: EngineHost): ApiDeps {
+export function apiDeps(store: TableRunStore, engine: EngineHost): ApiDeps {
   return {
     catalog: loadCatalog([]),
     runs: store,

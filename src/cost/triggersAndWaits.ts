@@ -1,6 +1,6 @@
 /**
  * What event triggers and waiting steps add to a month: Event Grid operations for blob-created
- * triggers, and the checks of `waitFor` and `approval` steps — each check is a durable timer, one
+ * triggers, and the checks of `waitFor`, `approval` and `pipeline` steps — each check is a durable timer, one
  * `pollStep` activity and one orchestrator episode, nothing in between (src/engine/pollStep.ts).
  * Counted from the definitions with stated assumptions (how often blobs land, how long a wait
  * lasts), since neither can be measured before the data arrives.
@@ -13,7 +13,7 @@ import type { ScheduleFires } from './schedules';
 export interface TriggerWaitAssumptions {
   /** Blob-created events each blob trigger receives a month (one landing a day). */
   readonly blobEventsPerTriggerPerMonth: number;
-  /** Minutes a waiting step waits before its condition holds or someone decides. */
+  /** Minutes a waiting step waits before its condition holds or someone decides (a pipeline step: its child runs). */
   readonly waitMinutesPerWait: number;
 }
 
@@ -39,6 +39,8 @@ export interface TriggerWaitUsage {
 export function checksPerWait(step: PipelineDefinition['steps'][number], minutes: number): number {
   const budget = Math.min(minutes * 60, step.timeout ?? Number.POSITIVE_INFINITY);
   if (step.kind === 'approval') return 1 + Math.floor(budget / step.pollInterval);
+  // The start's check, the fallback polls while the child runs, and the one its end wakes (src/steps/pipeline/wakeParent.ts).
+  if (step.kind === 'pipeline') return 1 + Math.max(1, Math.ceil(budget / step.pollInterval));
   if (step.kind !== 'waitFor') return 0;
   let checks = 1;
   for (let elapsed = nextCheckSeconds(step, 1); elapsed <= budget; elapsed += nextCheckSeconds(step, checks)) checks += 1;
@@ -54,7 +56,7 @@ export function triggerWaitUsage(pipelines: readonly PipelineDefinition[], sched
     // One level of "pipeline succeeded": the upstream's scheduled runs.
     p.triggers.filter((t) => t.enabled && t.pipelineSucceeded).reduce((n, t) => n + scheduled(t.pipelineSucceeded?.pipeline ?? ''), 0);
   const waits = pipelines.flatMap((p) =>
-    p.steps.filter((s) => s.kind === 'waitFor' || s.kind === 'approval').map((s) => ({ pipeline: p.name, step: s.id, runsPerMonth: runs(p), checksPerRun: checksPerWait(s, a.waitMinutesPerWait) })),
+    p.steps.filter((s) => s.kind === 'waitFor' || s.kind === 'approval' || s.kind === 'pipeline').map((s) => ({ pipeline: p.name, step: s.id, runsPerMonth: runs(p), checksPerRun: checksPerWait(s, a.waitMinutesPerWait) })),
   );
   const checks = waits.reduce((n, w) => n + w.runsPerMonth * w.checksPerRun, 0);
   const events = blobTriggers * a.blobEventsPerTriggerPerMonth;

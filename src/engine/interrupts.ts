@@ -13,6 +13,18 @@ export const CANCEL_EVENT = 'cancel';
 /** Name of the event the run raises to its step sub-orchestrations when it is cancelled (activity `stopSteps`). */
 export const INTERRUPT_EVENT = 'interrupt';
 
+/**
+ * Payload of the `interrupt` event that only a polling instance (pollStep.ts) gets: "poll now".
+ * A child run raises it at its parent step's poller when it ends (src/steps/pipeline/wakeParent.ts).
+ * Same event name as the stop, so the poller's waits are unchanged and recorded histories replay.
+ */
+export const WAKE_PAYLOAD = { kind: 'wake' } as const;
+
+/** True when an `interrupt` payload asks a poller to poll now rather than to stop. */
+export function isWake(payload: unknown): boolean {
+  return typeof payload === 'object' && payload !== null && (payload as { kind?: unknown }).kind === WAKE_PAYLOAD.kind;
+}
+
 /** Payload of the `interrupt` event. */
 export interface InterruptEvent {
   readonly kind: 'cancelled' | 'timedOut';

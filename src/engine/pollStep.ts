@@ -12,7 +12,7 @@ import { formatDuration } from '../pipelines/duration';
 import { ACTIVITY_NAMES, type CancelActivityInput, type PollActivityInput, type StepActivityInput, type StepOutcome } from '../steps/protocol';
 import { dateAt, secondsBetween } from './clock';
 import { readTaskFailure } from './failure';
-import { INTERRUPT_EVENT } from './interrupts';
+import { INTERRUPT_EVENT, isWake } from './interrupts';
 import { requireLineage } from './lineage';
 
 /** 50 polls ≈ 400 history events per execution (8 per poll): cheap to replay, few restarts. */
@@ -68,13 +68,15 @@ export function* pollStepUntilDone(context: OrchestrationContext): Generator<Tas
     if (nextMs > nowMs()) {
       df.setCustomStatus({ stepId: input.step.stepId, attempt: input.step.attempt, polls, nextPollAt: dateAt(nextMs).toISOString() } satisfies PollStatus);
       // The run may give up on the attempt (cancel, run timeout): `cancelStep` then raises
-      // `interrupt` here, and this instance polls and records nothing more.
+      // `interrupt` here, and this instance polls and records nothing more. A `wake` payload on the
+      // same event (a child run that ended: src/steps/pipeline/wakeParent.ts) means "poll now";
+      // the timer is then only the fallback for a wake that was lost.
       const timer = df.createTimer(dateAt(nextMs));
       const interrupt = df.waitForExternalEvent(INTERRUPT_EVENT);
       yield df.Task.any([timer, interrupt]);
       if (!timer.isCompleted) {
         timer.cancel();
-        return undefined;
+        if (!isWake(interrupt.result)) return undefined;
       }
     }
     const pollInput: PollActivityInput = { ...input.step, handle, elapsedSeconds: secondsBetween(input.attemptStartedMs, nowMs()) };

@@ -14,6 +14,7 @@ import { reconcileRun } from '../activities/reconcileRun';
 import { stopSteps } from '../activities/stopSteps';
 import { advanceBackfillActivity } from '../backfill/activity';
 import { startDownstreamRuns } from '../triggers/activity';
+import { wakeParentAfterFinish } from '../steps/pipeline/wakeParent';
 import { ADVANCE_BACKFILL_ACTIVITY } from '../backfill/types';
 import type { StepActivities, UserStepHandler } from '../activities';
 import { createAppStepActivities } from '../activities/fromConfig';
@@ -58,10 +59,14 @@ export function registerStepActivities(): void {
   registerClientActivity(ACTIVITY_NAMES.startStep, async (input, client, context) => (await activities()).startStep(input, callerOf(context), client));
   registerClientActivity(ACTIVITY_NAMES.pollStep, async (input, client, context) => (await activities()).pollStep(input, callerOf(context), client));
   registerClientActivity(ACTIVITY_NAMES.cancelStep, async (input, client, context) => (await activities()).cancelStep(input, callerOf(context), stopPollingWith(client), client));
-  // With a Durable client: a succeeded run starts the runs its "pipeline succeeded" triggers owe (src/triggers).
+  // With a Durable client: once the end is recorded, a child run wakes its parent's pipeline step
+  // (src/steps/pipeline/wakeParent.ts) and a succeeded run starts the runs its "pipeline succeeded"
+  // triggers owe (src/triggers).
   registerClientActivity(ACTIVITY_NAMES.finishRun, async (input, client, context) => {
     await (await activities()).finishRun(input, callerOf(context));
-    await startDownstreamRuns(input, client, await appServices());
+    const services = await appServices();
+    await wakeParentAfterFinish(input, client, services.log);
+    await startDownstreamRuns(input, client, services);
   });
   registerClientActivity(ACTIVITY_NAMES.notifyStepDone, (input, client, context) => notifyStepDone(input, client, callerOf(context)));
   registerClientActivity(ACTIVITY_NAMES.reconcileRun, async (input, client, context) => reconcileRun(input, client, (await appServices()).store, callerOf(context)));

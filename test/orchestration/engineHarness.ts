@@ -37,6 +37,7 @@ import { ACTIVITY_NAMES, type ReconcileRunAnswer, type ReconcileRunInput } from 
 import type { StepAdapter } from '../../src/steps/adapter';
 import { FakeAdapter } from '../support/fakeAdapters';
 import { createPipelineAdapter } from '../../src/steps/pipeline/adapter';
+import { wakeParentAfterFinish } from '../../src/steps/pipeline/wakeParent';
 
 export const START = new Date('2026-03-02T01:00:00.000Z');
 
@@ -127,6 +128,8 @@ export interface EngineHostOptions extends Omit<RunPipelineOptions, 'definitions
   readonly hostJson?: unknown;
   /** User activities for `kind: 'activity'` steps, by registered name. */
   readonly userActivities?: Readonly<Record<string, UserStepHandler>>;
+  /** Loses every wake a child run raises to its parent's pipeline step (src/steps/pipeline/wakeParent.ts). */
+  readonly dropWakes?: boolean;
   /** Stands in for the `notifyStepDone` activity (to lose notices); the app's by default. */
   readonly notifyStepDone?: ClientActivityHandler;
   /**
@@ -214,6 +217,7 @@ export async function startEngineHost(options: EngineHostOptions = {}): Promise<
   // the orchestrators find definitions by version.
   const deployed = new Map<string, PipelineDefinition>();
   const byVersion = new Map<string, PipelineDefinition>();
+  const quiet = createLogger({ level: 'silent' });
   const activities = createStepActivities({
     catalog: { get: (name) => deployed.get(name) },
     // `pipeline` steps start real child runs in this host, through the activity's Durable client.
@@ -228,7 +232,7 @@ export async function startEngineHost(options: EngineHostOptions = {}): Promise<
         return Promise.resolve();
       },
     },
-    logger: createLogger({ level: 'silent' }),
+    logger: quiet,
     clock: () => clock.now(),
   });
   const registrations: Registration[] = [
@@ -236,7 +240,11 @@ export async function startEngineHost(options: EngineHostOptions = {}): Promise<
     clientActivityRegistration(ACTIVITY_NAMES.startStep, (input, client, context) => activities.startStep(input, callerOf(context), client)),
     clientActivityRegistration(ACTIVITY_NAMES.pollStep, (input, client, context) => activities.pollStep(input, callerOf(context), client)),
     clientActivityRegistration(ACTIVITY_NAMES.cancelStep, (input, client, context) => activities.cancelStep(input, callerOf(context), stopPollingWith(client), client)),
-    { kind: 'activity', name: ACTIVITY_NAMES.finishRun, handler: (input: unknown, context) => activities.finishRun(input, callerOf(context)) },
+    // As the app registers it (src/functions/activities.ts): the end recorded, then a child run wakes its parent's step.
+    clientActivityRegistration(ACTIVITY_NAMES.finishRun, async (input, client, context) => {
+      await activities.finishRun(input, callerOf(context));
+      if (!options.dropWakes) await wakeParentAfterFinish(input, client, quiet);
+    }),
     clientActivityRegistration(ACTIVITY_NAMES.notifyStepDone, options.notifyStepDone ?? ((input, client, context) => notifyStepDone(input, client, callerOf(context)))),
     clientActivityRegistration(ACTIVITY_NAMES.reconcileRun, async (input, client, context) => {
       const answer = await reconcileRun(input, client, store, callerOf(context));

@@ -11,6 +11,7 @@ import type { PipelineInput } from '../../src/pipelines/schema';
 import { validatePipeline } from '../../src/pipelines/validate';
 import type { RunState } from '../../src/engine/types';
 import { childRunId, createPipelineAdapter } from '../../src/steps/pipeline/adapter';
+import { parentPoller, wakeParentStep } from '../../src/steps/pipeline/wakeParent';
 import { loadCatalog } from '../../src/pipelines/catalog';
 import { createLogger } from '../../src/logging/logger';
 import { engineHostForSuite, type EngineHost } from './engineHarness';
@@ -22,7 +23,8 @@ function pipelineOf(input: PipelineInput) {
 }
 
 /** A child with two steps (ids prefixed so each test scripts its own), and a parent calling it between two steps. */
-function family(prefix: string, parentExtra: Partial<PipelineInput> = {}) {
+function family(prefix: string, parentExtra: Partial<PipelineInput> = {}, reportPoll: string | null = '1m') {
+  // null: the step's default pollInterval
   const child = pipelineOf({
     name: `${prefix}-report`,
     title: 'report',
@@ -44,7 +46,7 @@ function family(prefix: string, parentExtra: Partial<PipelineInput> = {}) {
         pipeline: child.name,
         dependsOn: ['export'],
         parameters: { day: { param: 'day' }, rows: { step: 'export', path: 'output.rows' }, label: 'day={param.day}' },
-        pollInterval: '1m',
+        ...(reportPoll === null ? {} : { pollInterval: reportPoll }),
       },
       { id: `${prefix}-after`, kind: 'azureFunction', url: 'https://example.test/after', dependsOn: ['report'], body: { child: { step: 'report', path: 'output.runId' } } },
     ],
@@ -187,6 +189,73 @@ describe('a pipeline as a step, every step notice lost', () => {
     assert.equal(stepOf(run, 'report')?.status, 'succeeded');
     assert.equal((await engine().store.getRun(childRunId(child.name, 'lost-parent-1', 'report', 1)))?.status, 'succeeded');
     assert.ok(engine().host.executions('lost-parent-1').length > 1, 'the parent continued as new while its child ran');
+  });
+});
+
+/**
+ * A child that ends wakes its parent's step at once (src/steps/pipeline/wakeParent.ts); the step's
+ * polls, every 5 min by default, only catch a lost wake. The child's job polls every 47 s, so its
+ * end falls between the parent's polls whatever their interval (30 s, 1 min or 5 min).
+ */
+async function runWithSlowChild(engine: EngineHost, prefix: string) {
+  const { child, parent } = family(prefix, {}, null);
+  engine.deploy(child);
+  engine.fake.script('export', [EXPORTED]).script(`${prefix}-a`, [{ running: { polls: 3, pollAfterSeconds: 47 } }]);
+  const runId = `${prefix}-parent-1`;
+  const run = await engine.run(parent, runId);
+  const childRun = await childState(engine, childRunId(child.name, runId, 'report', 1));
+  const report = stepOf(run, 'report');
+  assert.equal(run.status, 'succeeded');
+  assert.equal(parent.steps.find((s) => s.id === 'report')?.pollInterval, 300, 'a pipeline step polls every 5 min unless told otherwise');
+  const startedMs = Date.parse(report?.attempts[0]?.startedAt ?? '');
+  const childEndMs = Date.parse(childRun.endedAt ?? '');
+  const stepEndMs = Date.parse(report?.attempts[0]?.endedAt ?? '');
+  assert.ok(Number.isFinite(startedMs) && Number.isFinite(childEndMs) && Number.isFinite(stepEndMs), 'the step and the child have their instants');
+  return { startedMs, childEndMs, stepEndMs };
+}
+
+describe('a pipeline step learns its child ended', () => {
+  const engine = engineHostForSuite();
+
+  test("at the child's end instant: the child wakes the parent's step, which does not wait for its next poll", async () => {
+    const { startedMs, childEndMs, stepEndMs } = await runWithSlowChild(engine(), 'wake');
+    assert.ok(childEndMs - startedMs < 300_000, 'the child ends before the first poll');
+    assert.equal(new Date(stepEndMs).toISOString(), new Date(childEndMs).toISOString(), 'the step ends when its child ends');
+  });
+
+  test("a wake is best-effort: a parent already ended, one that never polled, a duplicate or a crafted trigger fail nothing and wake no one else", async () => {
+    const { child } = family('wake');
+    const childId = childRunId(child.name, 'wake-parent-1', 'report', 1);
+    const warnings: string[] = [];
+    const log = { info: () => undefined, warn: (_fields: object, msg: string) => void warnings.push(msg) } as unknown as Parameters<typeof wakeParentStep>[2];
+    const raised: string[] = [];
+    const client = { raiseEvent: (id: string, name: string, data: unknown) => (raised.push(id), engine().host.client.raiseEvent(id, name, data)) };
+    const trigger = { kind: 'pipeline' as const, origin: 'wake-parent-1/report' };
+    assert.equal(parentPoller({ runId: childId, pipeline: child.name }, trigger), 'wake-parent-1:report:1');
+    // The parent's step ended above: Durable answers 410, which raiseEvent takes as done — twice.
+    await wakeParentStep({ run: { runId: childId, pipeline: child.name }, trigger }, client, log);
+    await wakeParentStep({ run: { runId: childId, pipeline: child.name }, trigger }, client, log);
+    assert.deepEqual(warnings, []);
+    // A child of attempt 2 whose parent never started polling: 404, logged, not thrown.
+    const ghost = childRunId(child.name, 'ghost-parent', 'report', 2);
+    await wakeParentStep({ run: { runId: ghost, pipeline: child.name }, trigger: { kind: 'pipeline', origin: 'ghost-parent/report' } }, client, log);
+    assert.equal(warnings.length, 1, 'the lost wake is logged');
+    // A run whose trigger names a parent it is not the child of, a rerun, a run with no parent: no event.
+    await wakeParentStep({ run: { runId: 'crafted-1', pipeline: child.name }, trigger }, client, log);
+    await wakeParentStep({ run: { runId: childId, pipeline: child.name }, trigger: { kind: 'rerun', origin: 'wake-parent-1' } }, client, log);
+    await wakeParentStep({ run: { runId: childId, pipeline: child.name }, trigger: { kind: 'manual' } }, client, log);
+    assert.deepEqual(raised, ['wake-parent-1:report:1', 'wake-parent-1:report:1', 'ghost-parent:report:2']);
+  });
+});
+
+describe('a pipeline step learns its child ended, every wake lost', () => {
+  const engine = engineHostForSuite({ dropWakes: true });
+
+  test('at its next poll: polling is the fallback for a lost wake', async () => {
+    const { startedMs, childEndMs, stepEndMs } = await runWithSlowChild(engine(), 'nowake');
+    const nextPollMs = startedMs + Math.ceil((childEndMs - startedMs) / 300_000) * 300_000;
+    assert.ok(nextPollMs > childEndMs, "the child's end falls between two polls");
+    assert.equal(new Date(stepEndMs).toISOString(), new Date(nextPollMs).toISOString(), 'the step ends at the first poll after its child ended');
   });
 });
 

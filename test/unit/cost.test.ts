@@ -16,6 +16,7 @@ import {
   type RunMeasurement,
 } from '../../src/cost';
 import { timesTen } from '../../src/cost/compare';
+import { checksPerWait } from '../../src/cost/triggersAndWaits';
 import { PER_POLL_FIELDS } from '../../src/cost/measurement';
 import { DEFAULT_ASSUMPTIONS, JOB_SECONDS } from '../../src/cost/usage';
 import { loadCatalog } from '../../src/pipelines/catalog';
@@ -158,6 +159,22 @@ describe('cost estimate', () => {
     const [one, ten] = input.measurement.runs as [RunMeasurement['runs'][number], RunMeasurement['runs'][number]];
     assert.equal(estimateMonthlyCost({ ...input, assumptions: { pollsPerJob: 1 } }).usage.perRun.activityExecutions, one.activityExecutions);
     assert.equal(estimateMonthlyCost({ ...input, assumptions: { pollsPerJob: 10 } }).usage.perRun.activityExecutions, ten.activityExecutions);
+  });
+
+  test("a pipeline step's checks: its start, a fallback poll every pollInterval while the child runs, the check its end wakes", () => {
+    const catalog = loadCatalog([
+      { name: 'child', title: 'child', steps: [{ id: 'a', kind: 'azureFunction', url: 'https://x.test' }] },
+      { name: 'woken', title: 'woken', steps: [{ id: 'call', kind: 'pipeline', pipeline: 'child' }] },
+      { name: 'polled', title: 'polled', steps: [{ id: 'call', kind: 'pipeline', pipeline: 'child', pollInterval: '30s' }] },
+    ]);
+    const call = (name: string) => catalog.get(name)?.steps[0];
+    const woken = call('woken');
+    const polled = call('polled');
+    assert.ok(woken && polled);
+    // A child of 60 min: 1 + 12 at the 5-min default (11 fallback polls, then the woken one), 1 + 120 at 30 s.
+    assert.equal(checksPerWait(woken, 60), 13);
+    assert.equal(checksPerWait(polled, 60), 121);
+    assert.equal(checksPerWait(woken, 2), 2, 'a child shorter than one interval: the start and the woken check');
   });
 
   test('a parameter that does not exist or does not parse is refused, naming it', async () => {

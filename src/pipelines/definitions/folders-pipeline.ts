@@ -66,7 +66,7 @@ export default definePipeline({
       dependsOn: ['transform'],
       pipeline: 'daily-report',
       parameters: { day: { param: 'day' }, rows: { step: 'load', path: 'metrics.rowsLoaded' } },
-      pollInterval: '30s',
+      // No pollInterval: the child's end wakes the step; its 5-min default only catches a lost wake.
       timeout: '1h',
     },
     {

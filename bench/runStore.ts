@@ -13,7 +13,7 @@ import { writeFile } from 'node:fs/promises';
 import { TableTransaction } from '@azure/data-tables';
 import { startAzurite } from '../src/standins/azurite';
 import { createRunStore, type TableRunStore } from '../src/runs/tableStore';
-import { createRunStoreTables, type RunStoreTables } from '../src/runs/tables';
+import { createRunStoreTables, ensureTable, type RunStoreTables } from '../src/runs/tables';
 import { indexPartition, indexRowKey, monthBucket, projectIndexPartition, RUN_ROW } from '../src/runs/keys';
 import { runProps } from '../src/runs/entities';
 import type { RunRecord } from '../src/runs/recorder';
@@ -71,7 +71,7 @@ export async function seed(store: TableRunStore, tables: RunStoreTables, count: 
     const run = runAt(i, start);
     const ms = Date.parse(run.createdAt);
     const row = { rowKey: indexRowKey(ms, run.runId), runId: run.runId, pipeline: run.pipeline, project: projectOf(i) };
-    // The all-runs index row (RunIndex) and the project's (RunLabels: `p~…` keys), as the store writes them.
+    // The all-runs index row (`a~…`) and the project's (`p~…`), in the month's RunIndex<yyyymm>, as the store writes them.
     for (const pk of [indexPartition(monthBucket(ms)), projectIndexPartition(projectOf(i), monthBucket(ms))]) {
       const rows = partitions.get(pk) ?? [];
       rows.push(row);
@@ -84,6 +84,9 @@ export async function seed(store: TableRunStore, tables: RunStoreTables, count: 
     rows.sort((a, b) => (a.rowKey < b.rowKey ? -1 : 1));
     for (let k = 0; k < rows.length; k += 100) batches.push({ pk, rows: rows.slice(k, k + 100) });
   }
+  // The month tables, as the store creates them on a month's first run.
+  const months = [...new Set(batches.map((b) => b.pk.slice(-6)))];
+  await Promise.all(months.map((m) => ensureTable(tables.listing(m))));
   // Run rows (one partition each: no batching possible) and index batches in parallel.
   await Promise.all([
     pool(bulk, 32, async (i) => {
@@ -93,7 +96,7 @@ export async function seed(store: TableRunStore, tables: RunStoreTables, count: 
     pool(batches, 4, async ({ pk, rows }) => {
       const tx = new TableTransaction();
       for (const r of rows) tx.createEntity({ partitionKey: pk, ...r });
-      await (pk.startsWith('p~') ? tables.labels : tables.index).submitTransaction(tx.actions);
+      await tables.listing(pk.slice(-6)).submitTransaction(tx.actions);
     }),
   ]);
   for (const i of [...viaStore].filter((i) => i !== 0).sort((a, b) => a - b)) await store.upsertRun(runAt(i, start));

@@ -7,6 +7,10 @@
  * - `GET /api/backfills[?pipeline=]`, `GET /api/backfills/{id}`: progress (queued, running,
  *   succeeded, failed, cancelled, skipped) and each slot's run;
  * - `POST /api/backfills/{id}/cancel`: no more slots start; running runs are asked to cancel.
+ *
+ * A backfill belongs to its pipeline's project: a caller who may not read that project gets the
+ * 404 of an unknown pipeline or backfill and never sees it listed; one who reads but may not
+ * operate it is refused starting or cancelling with a 403 (src/api/projectScope.ts).
  */
 import type { HttpResponseInit } from '@azure/functions';
 import { z } from 'zod';
@@ -21,6 +25,8 @@ import type { ApiDeps } from '../api/ports';
 import { readBody, readQuery, type ApiRequest } from '../api/request';
 import { emptyBody } from '../api/schemas';
 import { statusFromDurable } from '../api/runView';
+import { mayRead } from '../auth/roles';
+import { projectOfPipeline, requireOperate, requireRead, visiblePipelineOr404 } from '../api/projectScope';
 import { decideSlot } from './decide';
 import { backfillRange } from './range';
 import type { BackfillStore } from './store';
@@ -92,9 +98,8 @@ function backfillIdOr404(request: ApiRequest): string {
 
 export function backfillHandlers(deps: BackfillDeps) {
   const start = async (request: ApiRequest, caller?: Caller): Promise<HttpResponseInit> => {
-    const name = request.params['name'] ?? '';
-    const pipeline = deps.catalog.get(name);
-    if (!pipeline) throw notFound(`no pipeline named "${name}" (known: ${deps.catalog.pipelines.map((p) => p.name).join(', ')})`);
+    const pipeline = visiblePipelineOr404(deps.catalog, request.params['name'], caller);
+    requireOperate(deps.catalog, caller, pipeline.project, `no pipeline named "${pipeline.name}"`);
     const body = await readBody(request, startBackfillBody);
     const schedule = pickSchedule(pipeline, body.schedule);
     const now = deps.now();
@@ -134,19 +139,21 @@ export function backfillHandlers(deps: BackfillDeps) {
     return json(202, { ...(view(record, slots, deps) as object), cutAtNow: range.cutAtNow });
   };
 
-  const list = async (request: ApiRequest): Promise<HttpResponseInit> => {
+  const list = async (request: ApiRequest, caller?: Caller): Promise<HttpResponseInit> => {
     const query = readQuery(request, listBackfillsQuery);
+    if (query.pipeline !== undefined) visiblePipelineOr404(deps.catalog, query.pipeline, caller);
     const store = storeOr503(deps);
-    const records = await store.list({ ...(query.pipeline ? { pipeline: query.pipeline } : {}), limit: query.limit });
+    const records = await store.list({ ...(query.pipeline ? { pipeline: query.pipeline } : {}), limit: query.limit, keep: (r) => mayRead(caller, projectOfPipeline(deps.catalog, r.pipeline)) });
     const withCounts = await Promise.all(records.map(async (r) => ({ ...r, counts: countSlots(await store.slots(r.id)) })));
     return json(200, { backfills: withCounts });
   };
 
-  const get = async (request: ApiRequest): Promise<HttpResponseInit> => {
+  const get = async (request: ApiRequest, caller?: Caller): Promise<HttpResponseInit> => {
     const id = backfillIdOr404(request);
     const store = storeOr503(deps);
     const record = await store.get(id);
     if (!record) throw notFound(`no backfill "${id}"`);
+    requireRead(caller, projectOfPipeline(deps.catalog, record.pipeline), `no backfill "${id}"`);
     return json(200, view(record, await store.slots(id), deps));
   };
 
@@ -156,6 +163,7 @@ export function backfillHandlers(deps: BackfillDeps) {
     const store = storeOr503(deps);
     const record = await store.get(id);
     if (!record) throw notFound(`no backfill "${id}"`);
+    requireOperate(deps.catalog, caller, projectOfPipeline(deps.catalog, record.pipeline), `no backfill "${id}"`);
     if (record.state === 'done') throw conflict(`backfill "${id}" has finished: every slot was settled`);
     // Idempotent like a run's cancel: a repeated request gets the same answer.
     if (record.state === 'running') {

@@ -5,11 +5,15 @@
  *   gets 403 from the access layer); when the step names `approvers`, only those people. The first
  *   decision wins; a second is answered 409 naming who decided and when.
  * - `GET /api/approvals`: steps waiting for a decision, oldest first.
+ *
+ * An approval belongs to its run's project: a caller who may not read it gets 404 and does not see
+ * it listed; one who reads but may not operate it gets 403 (src/api/projectScope.ts).
  */
 import type { HttpResponseInit } from '@azure/functions';
 import { z } from 'zod';
 import { findInstance } from '../../app/durableStarter';
-import { callerLabel, type Caller } from '../../auth/roles';
+import { callerLabel, mayRead, readableProjects, type Caller } from '../../auth/roles';
+import { projectOfRun, requireOperate } from '../../api/projectScope';
 import { API_HEADERS, ApiProblem, conflict, notFound } from '../../api/problem';
 import type { ApiDeps } from '../../api/ports';
 import { readBody, type ApiRequest } from '../../api/request';
@@ -40,6 +44,7 @@ export function approvalHandlers(deps: ApiDeps) {
     const store = storeOr503(deps);
     const current = await store.get(runId, stepId);
     if (!current) throw notFound(`run "${runId}" has no step "${stepId}" waiting for approval`);
+    requireOperate(deps.catalog, caller, await projectOfApproval(current), `run "${runId}" has no step "${stepId}" waiting for approval`);
     const who = caller ? callerLabel(caller) : 'unknown';
     if (current.decision) throw conflict(`step "${stepId}" of run "${runId}" was already ${current.decision} by ${current.decidedBy ?? 'unknown'} at ${current.decidedAt ?? '?'}`);
     const now = deps.now();
@@ -58,7 +63,16 @@ export function approvalHandlers(deps: ApiDeps) {
     return json(200, view(result.request));
   };
 
-  const listWaiting = async (): Promise<HttpResponseInit> => json(200, { waiting: (await storeOr503(deps).listWaiting()).map(view) });
+  /** The project of the run that waits: as its record names it, else its pipeline's. */
+  const projectOfApproval = async (r: ApprovalRequest): Promise<string> => projectOfRun(deps.catalog, { project: (await deps.runs.getRun(r.runId))?.project, pipeline: r.pipeline });
+
+  const listWaiting = async (_request: ApiRequest, caller?: Caller): Promise<HttpResponseInit> => {
+    const waiting = await storeOr503(deps).listWaiting();
+    // A caller who reads every project sees them all without a read per run.
+    const everything = readableProjects(caller, deps.catalog.projects.map((p) => p.name)) === undefined;
+    const shown = everything ? waiting : (await Promise.all(waiting.map(async (r) => (mayRead(caller, await projectOfApproval(r)) ? [r] : [])))).flat();
+    return json(200, { waiting: shown.map(view) });
+  };
 
   return { approve: decide('approved'), reject: decide('rejected'), listWaiting };
 }

@@ -84,6 +84,7 @@ function pickSchedule(pipeline: PipelineDefinition, name: string | undefined): P
 function view(record: BackfillRecord, slots: readonly BackfillSlot[], deps: ApiDeps): unknown {
   return {
     ...record,
+    project: projectOfPipeline(deps.catalog, record.pipeline),
     counts: countSlots(slots),
     slots: slots.map((s) => ({ slot: s.slot, local: s.local, ...(s.dst ? { dst: s.dst } : {}), state: s.state, runId: s.runId ?? null, ...(s.rerunOf ? { rerunOf: s.rerunOf } : {}), ...(s.reason ? { reason: s.reason } : {}), updatedAt: s.updatedAt })),
     links: { self: `${deps.baseUrl ?? ''}/api/backfills/${record.id}`, cancel: `${deps.baseUrl ?? ''}/api/backfills/${record.id}/cancel` },
@@ -144,7 +145,7 @@ export function backfillHandlers(deps: BackfillDeps) {
     if (query.pipeline !== undefined) visiblePipelineOr404(deps.catalog, query.pipeline, caller);
     const store = storeOr503(deps);
     const records = await store.list({ ...(query.pipeline ? { pipeline: query.pipeline } : {}), limit: query.limit, keep: (r) => mayRead(caller, projectOfPipeline(deps.catalog, r.pipeline)) });
-    const withCounts = await Promise.all(records.map(async (r) => ({ ...r, counts: countSlots(await store.slots(r.id)) })));
+    const withCounts = await Promise.all(records.map(async (r) => ({ ...r, project: projectOfPipeline(deps.catalog, r.pipeline), counts: countSlots(await store.slots(r.id)) })));
     return json(200, { backfills: withCounts });
   };
 

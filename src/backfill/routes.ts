@@ -23,7 +23,7 @@ import type { PipelineDefinition } from '../pipelines/schema';
 import { API_HEADERS, ApiProblem, conflict, notFound } from '../api/problem';
 import type { ApiDeps } from '../api/ports';
 import { readBody, readQuery, type ApiRequest } from '../api/request';
-import { emptyBody } from '../api/schemas';
+import { emptyBody, projectsFilter, REPEATABLE_FILTERS, tagsFilter } from '../api/schemas';
 import { statusFromDurable } from '../api/runView';
 import { mayRead } from '../auth/roles';
 import { projectOfPipeline, requireOperate, requireRead, visiblePipelineOr404 } from '../api/projectScope';
@@ -50,6 +50,10 @@ export const startBackfillBody = z
 export const listBackfillsQuery = z
   .object({
     pipeline: z.string().min(1).optional(),
+    /** Backfills of any of these projects' pipelines. */
+    project: projectsFilter,
+    /** Backfills whose runs carry every one of these tags (their pipeline's and schedule's). */
+    tag: tagsFilter,
     limit: z.string().regex(/^\d+$/, 'expected a whole number').transform(Number).pipe(z.number().int().min(1).max(100)).default(20),
   })
   .strict();
@@ -141,10 +145,20 @@ export function backfillHandlers(deps: BackfillDeps) {
   };
 
   const list = async (request: ApiRequest, caller?: Caller): Promise<HttpResponseInit> => {
-    const query = readQuery(request, listBackfillsQuery);
+    const query = readQuery(request, listBackfillsQuery, REPEATABLE_FILTERS);
     if (query.pipeline !== undefined) visiblePipelineOr404(deps.catalog, query.pipeline, caller);
+    for (const project of query.project ?? []) {
+      if (deps.catalog.project(project) === undefined || !mayRead(caller, project)) throw notFound(`no project named "${project}"`);
+    }
     const store = storeOr503(deps);
-    const records = await store.list({ ...(query.pipeline ? { pipeline: query.pipeline } : {}), limit: query.limit, keep: (r) => mayRead(caller, projectOfPipeline(deps.catalog, r.pipeline)) });
+    const keep = (r: BackfillRecord): boolean => {
+      const project = projectOfPipeline(deps.catalog, r.pipeline);
+      if (!mayRead(caller, project) || (query.project !== undefined && !query.project.includes(project))) return false;
+      const pipeline = deps.catalog.get(r.pipeline);
+      const carried = [...(pipeline?.tags ?? []), ...(pipeline?.schedules.find((s) => s.name === r.schedule)?.tags ?? [])];
+      return (query.tag ?? []).every((t) => carried.includes(t));
+    };
+    const records = await store.list({ ...(query.pipeline ? { pipeline: query.pipeline } : {}), limit: query.limit, keep });
     const withCounts = await Promise.all(records.map(async (r) => ({ ...r, project: projectOfPipeline(deps.catalog, r.pipeline), counts: countSlots(await store.slots(r.id)) })));
     return json(200, { backfills: withCounts });
   };

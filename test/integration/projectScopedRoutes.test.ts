@@ -70,6 +70,12 @@ describe('approvals, backfills and trigger history by project, at every door', (
     const backfills = await app.api<{ backfills: { id: string }[] }>('GET', 'backfills');
     assert.deepEqual(backfills.json.backfills.map((b) => b.id).sort(), [backfillOf['marketing'], backfillOf['finance']].sort());
     assert.equal((await app.api('GET', `backfills/${backfillOf['marketing']}`)).status, 200);
+    // Filtered like runs: by project (any of them), by tag (their pipeline's and schedule's, every one).
+    const finance = await app.api<{ backfills: { id: string; project: string }[] }>('GET', 'backfills?project=finance');
+    assert.deepEqual(finance.json.backfills.map((b) => [b.id, b.project]), [[backfillOf['finance'], 'finance']]);
+    const tagged = await app.api<{ backfills: { id: string }[] }>('GET', 'backfills?tag=marketing&tag=daily');
+    assert.deepEqual(tagged.json.backfills.map((b) => b.id), [backfillOf['marketing']]);
+    assert.deepEqual((await app.api<{ backfills: unknown[] }>('GET', 'backfills?tag=marketing&tag=hourly')).json.backfills, []);
     const history = await app.api<{ detail: string }>('GET', 'pipelines/marketing-daily/triggers/on-landing/history');
     assert.equal(history.status, 404);
     assert.match(history.json.detail, /pipeline "marketing-daily" has no trigger "on-landing"/);
@@ -84,6 +90,7 @@ describe('approvals, backfills and trigger history by project, at every door', (
     assert.equal((await consoleApi('GET', `backfills/${backfillOf['finance']}`)).status, 200);
     assert.equal((await consoleApi('GET', `backfills/${backfillOf['marketing']}`)).status, 404);
     assert.equal((await consoleApi('GET', 'backfills?pipeline=marketing-daily')).status, 404);
+    assert.equal((await consoleApi('GET', 'backfills?project=marketing')).status, 404);
     const hidden = await consoleApi<{ detail: string }>('GET', 'pipelines/marketing-daily/triggers/on-landing/history');
     assert.equal(hidden.status, 404);
     assert.match(hidden.json.detail, /no pipeline named "marketing-daily" \(known: finance-daily, finance-gate\)/, 'answered as an unknown pipeline, naming only what the reader sees');
@@ -124,6 +131,9 @@ describe('approvals, backfills and trigger history by project, at every door', (
     assert.ok((JSON.parse(approvals.stdout) as { runId: string }[]).every((w) => w.runId !== gateRun['marketing']), approvals.stdout);
     const backfills = await cli('--json', 'backfills', 'ls');
     assert.deepEqual((JSON.parse(backfills.stdout) as { id: string }[]).map((b) => b.id), [backfillOf['finance']]);
+    const other = await cli('backfills', 'ls', '--project', 'marketing');
+    assert.notEqual(other.code, 0);
+    assert.match(other.stderr, /not found: no project named "marketing"/);
     const show = await cli('backfills', 'show', backfillOf['marketing']!);
     assert.notEqual(show.code, 0);
     assert.match(show.stderr, /not found: no backfill/);

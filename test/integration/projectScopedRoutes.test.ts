@@ -65,8 +65,8 @@ describe('approvals, backfills and trigger history by project, at every door', (
   });
 
   test('key door: a function key lists and reads both projects', async () => {
-    const waiting = await app.api<{ waiting: { runId: string }[] }>('GET', 'approvals');
-    assert.deepEqual(waiting.json.waiting.map((w) => w.runId).sort(), [gateRun['marketing'], gateRun['finance']].sort());
+    const waiting = await app.api<{ waiting: { runId: string; project: string }[] }>('GET', 'approvals');
+    assert.deepEqual(waiting.json.waiting.map((w) => `${w.project} ${w.runId}`).sort(), [`marketing ${gateRun['marketing']}`, `finance ${gateRun['finance']}`].sort(), 'each waiting step names its project (the console shows its buttons to that project\'s operators)');
     const backfills = await app.api<{ backfills: { id: string }[] }>('GET', 'backfills');
     assert.deepEqual(backfills.json.backfills.map((b) => b.id).sort(), [backfillOf['marketing'], backfillOf['finance']].sort());
     assert.equal((await app.api('GET', `backfills/${backfillOf['marketing']}`)).status, 200);

@@ -13,7 +13,7 @@ import { writeFile } from 'node:fs/promises';
 import { TableTransaction } from '@azure/data-tables';
 import { startAzurite } from '../src/standins/azurite';
 import { createRunStore, type TableRunStore } from '../src/runs/tableStore';
-import { createRunStoreTables, type RunStoreTables } from '../src/runs/tables';
+import { createRunStoreTables, ensureTable, type RunStoreTables } from '../src/runs/tables';
 import { indexPartition, indexRowKey, monthBucket, projectIndexPartition, RUN_ROW } from '../src/runs/keys';
 import { runProps } from '../src/runs/entities';
 import type { RunRecord } from '../src/runs/recorder';
@@ -71,7 +71,7 @@ export async function seed(store: TableRunStore, tables: RunStoreTables, count: 
     const run = runAt(i, start);
     const ms = Date.parse(run.createdAt);
     const row = { rowKey: indexRowKey(ms, run.runId), runId: run.runId, pipeline: run.pipeline, project: projectOf(i) };
-    // The all-runs index row (RunIndex) and the project's (RunLabels: `p~…` keys), as the store writes them.
+    // The all-runs index row (`a~…`) and the project's (`p~…`), in the month's RunIndex<yyyymm>, as the store writes them.
     for (const pk of [indexPartition(monthBucket(ms)), projectIndexPartition(projectOf(i), monthBucket(ms))]) {
       const rows = partitions.get(pk) ?? [];
       rows.push(row);
@@ -84,6 +84,9 @@ export async function seed(store: TableRunStore, tables: RunStoreTables, count: 
     rows.sort((a, b) => (a.rowKey < b.rowKey ? -1 : 1));
     for (let k = 0; k < rows.length; k += 100) batches.push({ pk, rows: rows.slice(k, k + 100) });
   }
+  // The month tables, as the store creates them on a month's first run.
+  const months = [...new Set(batches.map((b) => b.pk.slice(-6)))];
+  await Promise.all(months.map((m) => ensureTable(tables.listing(m))));
   // Run rows (one partition each: no batching possible) and index batches in parallel.
   await Promise.all([
     pool(bulk, 32, async (i) => {
@@ -93,7 +96,7 @@ export async function seed(store: TableRunStore, tables: RunStoreTables, count: 
     pool(batches, 4, async ({ pk, rows }) => {
       const tx = new TableTransaction();
       for (const r of rows) tx.createEntity({ partitionKey: pk, ...r });
-      await (pk.startsWith('p~') ? tables.labels : tables.index).submitTransaction(tx.actions);
+      await tables.listing(pk.slice(-6)).submitTransaction(tx.actions);
     }),
   ]);
   for (const i of [...viaStore].filter((i) => i !== 0).sort((a, b) => a - b)) await store.upsertRun(runAt(i, start));
@@ -163,10 +166,13 @@ export async function run(): Promise<string[]> {
     lines.push(`latest 20 runs of a pipeline: ${fmt(latest.b, 2)} ms with ${SMALL} runs, ${fmt(latest.a, 2)} ms with ${BIG.toLocaleString('en')} → ratio ${fmt(latest.ratio, 2)} (target ≤ 1.5; medians of ${ROUNDS}, alternated)`);
 
     // Issue 25: the latest 20 of one project read that project's own index.
-    const expectProject = (store: TableRunStore, count: number) => async (): Promise<void> => {
-      const page = await store.listRuns({ projects: ['finance'], limit: 20 });
-      const want = Array.from({ length: count }, (_, k) => count - 1 - k).filter((i) => projectOf(i) === 'finance').slice(0, 20).map((i) => runAt(i, 0).runId);
-      if (page.runs.map((r) => r.runId).join() !== want.join()) throw new Error(`latest 20 finance runs of ${count} came back wrong`);
+    const expectProject = (store: TableRunStore, count: number) => {
+      // Worked out once, outside the timed call: walking `count` indexes here timed the bench, not the store.
+      const want = Array.from({ length: count }, (_, k) => count - 1 - k).filter((i) => projectOf(i) === 'finance').slice(0, 20).map((i) => runAt(i, 0).runId).join();
+      return async (): Promise<void> => {
+        const page = await store.listRuns({ projects: ['finance'], limit: 20 });
+        if (page.runs.map((r) => r.runId).join() !== want) throw new Error(`latest 20 finance runs of ${count} came back wrong`);
+      };
     };
     await expectProject(small, SMALL)();
     await expectProject(big, BIG)();

@@ -56,7 +56,7 @@ export function openApiDocument(): object {
       '/pipelines/{name}/backfills': {
         post: { summary: "Backfill: one run per slot a schedule would have fired in a past range (idempotent per slot; dryRun lists what each slot would get)", parameters: [pathParam('name')], requestBody: body(startBackfillBody), responses: { 202: ok('{ id, counts, slots, links }'), 200: ok('dryRun: { slots }'), 400: problem, 404: problem } },
       },
-      '/backfills': { get: { summary: 'Backfills, newest first, with progress', parameters: queryParameters(listBackfillsQuery), responses: { 200: ok('{ backfills }'), 400: problem } } },
+      '/backfills': { get: { summary: 'Backfills, newest first, with progress (those the caller may see; project: any of them; tag: every one; both repeatable)', parameters: queryParameters(listBackfillsQuery), responses: { 200: ok('{ backfills }'), 400: problem, 404: problem } } },
       '/backfills/{backfillId}': { get: { summary: "A backfill's progress and each slot's run", parameters: [pathParam('backfillId')], responses: { 200: ok('Backfill'), 404: problem } } },
       '/backfills/{backfillId}/cancel': { post: { summary: 'Cancel a backfill: queued slots are dropped, running runs asked to cancel', parameters: [pathParam('backfillId')], responses: { 202: ok('Cancelling'), 404: problem, 409: problem } } },
       '/runs/{runId}/steps/{stepId}/approve': { post: { summary: 'Approve a step waiting for approval (Operate; the step\'s approvers only, when it names them); the first decision wins', parameters: [pathParam('runId'), pathParam('stepId')], requestBody: body(decisionBody), responses: { 200: ok('The decision'), 403: problem, 404: problem, 409: problem } } },

@@ -5,8 +5,9 @@
  * operate is answered 403 naming the roles that would allow it. Function keys read and operate
  * every project (src/auth/roles.ts).
  */
-import { mayOperate, mayRead, ROLES, type Caller } from '../auth/roles';
+import { mayOperate, mayRead, readableProjects, ROLES, type Caller } from '../auth/roles';
 import type { Catalog } from '../pipelines/catalog';
+import type { PipelineDefinition } from '../pipelines/schema';
 import { DEFAULT_PROJECT, projectRoles } from '../projects/schema';
 import { ApiProblem, notFound } from './problem';
 
@@ -27,4 +28,23 @@ export function requireOperate(catalog: Catalog, caller: Caller | undefined, pro
   const definition = catalog.project(project);
   const own = definition ? projectRoles(definition).operate : [];
   throw new ApiProblem(403, 'Forbidden', `${caller?.name ?? 'the caller'} may read project ${project} but not operate it: that needs the app role ${ROLES.operate}${own.length > 0 ? ` or project ${project}'s ${own.join(', ')}` : ''}`);
+}
+
+/** The project of what names a pipeline (a backfill, a trigger's history): the pipeline's, else `default`. */
+export function projectOfPipeline(catalog: Catalog, pipeline: string): string {
+  return catalog.get(pipeline)?.project ?? DEFAULT_PROJECT;
+}
+
+/** The pipelines of the projects the caller may read (every pipeline for a key or a global reader). */
+export function pipelinesVisibleTo(catalog: Catalog, caller: Caller | undefined): PipelineDefinition[] {
+  const readable = readableProjects(caller, catalog.projects.map((p) => p.name));
+  return catalog.pipelines.filter((p) => readable === undefined || readable.includes(p.project));
+}
+
+/** The pipeline, if the caller may see its project; else the same 404 as an unknown name, listing only what the caller sees. */
+export function visiblePipelineOr404(catalog: Catalog, name: string | undefined, caller: Caller | undefined): PipelineDefinition {
+  const visible = pipelinesVisibleTo(catalog, caller);
+  const pipeline = visible.find((p) => p.name === name);
+  if (!pipeline) throw notFound(`no pipeline named "${name ?? ''}" (known: ${visible.map((p) => p.name).join(', ') || 'none you may see'})`);
+  return pipeline;
 }

@@ -23,7 +23,7 @@ import { backfillHandlers } from '../backfill/routes';
 import { approvalHandlers } from '../steps/approval/routes';
 import { triggerHandlers } from '../triggers/routes';
 import { eventGridHandler } from '../triggers/eventGrid';
-import { projectOfRun, requireOperate, requireRead } from './projectScope';
+import { pipelinesVisibleTo, projectOfRun, requireOperate, requireRead, visiblePipelineOr404 } from './projectScope';
 import { emptyBody, listPipelinesQuery, listRunsQuery, logsQuery, REPEATABLE_FILTERS, rerunBody, slotsQuery, startRunBody } from './schemas';
 import type { ApiDeps, HealthCheck } from './ports';
 import { API_HEADERS, ApiProblem, conflict, notFound, problemResponse } from './problem';
@@ -103,19 +103,8 @@ const json = (status: number, body: unknown, headers: Record<string, string> = {
   body: JSON.stringify(body),
 });
 
-/** The pipeline, if the caller may see its project; else the same 404 as an unknown name, listing only what the caller sees. */
-function pipelineOr404(deps: ApiDeps, name: string | undefined, caller: Caller | undefined): PipelineDefinition {
-  const visible = visiblePipelines(deps, caller);
-  const pipeline = visible.find((p) => p.name === name);
-  if (!pipeline) throw notFound(`no pipeline named "${name ?? ''}" (known: ${visible.map((p) => p.name).join(', ') || 'none you may see'})`);
-  return pipeline;
-}
-
-/** The pipelines of the projects the caller may read (every pipeline for a key or a global reader). */
-function visiblePipelines(deps: ApiDeps, caller: Caller | undefined): PipelineDefinition[] {
-  const readable = readableProjects(caller, deps.catalog.projects.map((p) => p.name));
-  return deps.catalog.pipelines.filter((p) => readable === undefined || readable.includes(p.project));
-}
+const pipelineOr404 = (deps: ApiDeps, name: string | undefined, caller: Caller | undefined): PipelineDefinition => visiblePipelineOr404(deps.catalog, name, caller);
+const visiblePipelines = (deps: ApiDeps, caller: Caller | undefined): PipelineDefinition[] => pipelinesVisibleTo(deps.catalog, caller);
 
 /** Keeps what carries every one of `tags` (none given: everything). */
 const hasTags = (tags: readonly string[] | undefined) => (carried: readonly string[]): boolean => (tags ?? []).every((t) => carried.includes(t));

@@ -8,9 +8,9 @@ import { projectNameSchema } from '../projects/schema';
 export const REPEATABLE_FILTERS = ['project', 'tag'] as const;
 
 /** Runs or pipelines of any of these projects. */
-const projectsFilter = z.array(projectNameSchema).max(20).optional();
+export const projectsFilter = z.array(projectNameSchema).max(20).optional();
 /** Runs or pipelines carrying every one of these tags. */
-const tagsFilter = z.array(tagSchema).max(10).optional();
+export const tagsFilter = z.array(tagSchema).max(10).optional();
 
 export const startRunBody = z
   .object({

@@ -7,6 +7,10 @@
  * - `GET /api/backfills[?pipeline=]`, `GET /api/backfills/{id}`: progress (queued, running,
  *   succeeded, failed, cancelled, skipped) and each slot's run;
  * - `POST /api/backfills/{id}/cancel`: no more slots start; running runs are asked to cancel.
+ *
+ * A backfill belongs to its pipeline's project: a caller who may not read that project gets the
+ * 404 of an unknown pipeline or backfill and never sees it listed; one who reads but may not
+ * operate it is refused starting or cancelling with a 403 (src/api/projectScope.ts).
  */
 import type { HttpResponseInit } from '@azure/functions';
 import { z } from 'zod';
@@ -19,8 +23,10 @@ import type { PipelineDefinition } from '../pipelines/schema';
 import { API_HEADERS, ApiProblem, conflict, notFound } from '../api/problem';
 import type { ApiDeps } from '../api/ports';
 import { readBody, readQuery, type ApiRequest } from '../api/request';
-import { emptyBody } from '../api/schemas';
+import { emptyBody, projectsFilter, REPEATABLE_FILTERS, tagsFilter } from '../api/schemas';
 import { statusFromDurable } from '../api/runView';
+import { mayRead } from '../auth/roles';
+import { projectOfPipeline, requireOperate, requireRead, visiblePipelineOr404 } from '../api/projectScope';
 import { decideSlot } from './decide';
 import { backfillRange } from './range';
 import type { BackfillStore } from './store';
@@ -44,6 +50,10 @@ export const startBackfillBody = z
 export const listBackfillsQuery = z
   .object({
     pipeline: z.string().min(1).optional(),
+    /** Backfills of any of these projects' pipelines. */
+    project: projectsFilter,
+    /** Backfills whose runs carry every one of these tags (their pipeline's and schedule's). */
+    tag: tagsFilter,
     limit: z.string().regex(/^\d+$/, 'expected a whole number').transform(Number).pipe(z.number().int().min(1).max(100)).default(20),
   })
   .strict();
@@ -78,6 +88,7 @@ function pickSchedule(pipeline: PipelineDefinition, name: string | undefined): P
 function view(record: BackfillRecord, slots: readonly BackfillSlot[], deps: ApiDeps): unknown {
   return {
     ...record,
+    project: projectOfPipeline(deps.catalog, record.pipeline),
     counts: countSlots(slots),
     slots: slots.map((s) => ({ slot: s.slot, local: s.local, ...(s.dst ? { dst: s.dst } : {}), state: s.state, runId: s.runId ?? null, ...(s.rerunOf ? { rerunOf: s.rerunOf } : {}), ...(s.reason ? { reason: s.reason } : {}), updatedAt: s.updatedAt })),
     links: { self: `${deps.baseUrl ?? ''}/api/backfills/${record.id}`, cancel: `${deps.baseUrl ?? ''}/api/backfills/${record.id}/cancel` },
@@ -92,9 +103,8 @@ function backfillIdOr404(request: ApiRequest): string {
 
 export function backfillHandlers(deps: BackfillDeps) {
   const start = async (request: ApiRequest, caller?: Caller): Promise<HttpResponseInit> => {
-    const name = request.params['name'] ?? '';
-    const pipeline = deps.catalog.get(name);
-    if (!pipeline) throw notFound(`no pipeline named "${name}" (known: ${deps.catalog.pipelines.map((p) => p.name).join(', ')})`);
+    const pipeline = visiblePipelineOr404(deps.catalog, request.params['name'], caller);
+    requireOperate(deps.catalog, caller, pipeline.project, `no pipeline named "${pipeline.name}"`);
     const body = await readBody(request, startBackfillBody);
     const schedule = pickSchedule(pipeline, body.schedule);
     const now = deps.now();
@@ -134,19 +144,31 @@ export function backfillHandlers(deps: BackfillDeps) {
     return json(202, { ...(view(record, slots, deps) as object), cutAtNow: range.cutAtNow });
   };
 
-  const list = async (request: ApiRequest): Promise<HttpResponseInit> => {
-    const query = readQuery(request, listBackfillsQuery);
+  const list = async (request: ApiRequest, caller?: Caller): Promise<HttpResponseInit> => {
+    const query = readQuery(request, listBackfillsQuery, REPEATABLE_FILTERS);
+    if (query.pipeline !== undefined) visiblePipelineOr404(deps.catalog, query.pipeline, caller);
+    for (const project of query.project ?? []) {
+      if (deps.catalog.project(project) === undefined || !mayRead(caller, project)) throw notFound(`no project named "${project}"`);
+    }
     const store = storeOr503(deps);
-    const records = await store.list({ ...(query.pipeline ? { pipeline: query.pipeline } : {}), limit: query.limit });
-    const withCounts = await Promise.all(records.map(async (r) => ({ ...r, counts: countSlots(await store.slots(r.id)) })));
+    const keep = (r: BackfillRecord): boolean => {
+      const project = projectOfPipeline(deps.catalog, r.pipeline);
+      if (!mayRead(caller, project) || (query.project !== undefined && !query.project.includes(project))) return false;
+      const pipeline = deps.catalog.get(r.pipeline);
+      const carried = [...(pipeline?.tags ?? []), ...(pipeline?.schedules.find((s) => s.name === r.schedule)?.tags ?? [])];
+      return (query.tag ?? []).every((t) => carried.includes(t));
+    };
+    const records = await store.list({ ...(query.pipeline ? { pipeline: query.pipeline } : {}), limit: query.limit, keep });
+    const withCounts = await Promise.all(records.map(async (r) => ({ ...r, project: projectOfPipeline(deps.catalog, r.pipeline), counts: countSlots(await store.slots(r.id)) })));
     return json(200, { backfills: withCounts });
   };
 
-  const get = async (request: ApiRequest): Promise<HttpResponseInit> => {
+  const get = async (request: ApiRequest, caller?: Caller): Promise<HttpResponseInit> => {
     const id = backfillIdOr404(request);
     const store = storeOr503(deps);
     const record = await store.get(id);
     if (!record) throw notFound(`no backfill "${id}"`);
+    requireRead(caller, projectOfPipeline(deps.catalog, record.pipeline), `no backfill "${id}"`);
     return json(200, view(record, await store.slots(id), deps));
   };
 
@@ -156,6 +178,7 @@ export function backfillHandlers(deps: BackfillDeps) {
     const store = storeOr503(deps);
     const record = await store.get(id);
     if (!record) throw notFound(`no backfill "${id}"`);
+    requireOperate(deps.catalog, caller, projectOfPipeline(deps.catalog, record.pipeline), `no backfill "${id}"`);
     if (record.state === 'done') throw conflict(`backfill "${id}" has finished: every slot was settled`);
     // Idempotent like a run's cancel: a repeated request gets the same answer.
     if (record.state === 'running') {

@@ -111,14 +111,14 @@ export class BackfillStore {
     return row ? headerFrom(row) : undefined;
   }
 
-  /** The newest backfills first, of one pipeline or all. */
-  async list(query: { pipeline?: string; limit: number }): Promise<BackfillRecord[]> {
+  /** The newest backfills first, of one pipeline or all; `keep` (the caller's projects) chooses before the limit counts. */
+  async list(query: { pipeline?: string; limit: number; keep?: (record: BackfillRecord) => boolean }): Promise<BackfillRecord[]> {
     await this.ready();
     const found: BackfillRecord[] = [];
     const filter = `PartitionKey eq ${odataString(LISTING)}${query.pipeline ? ` and pipeline eq ${odataString(query.pipeline)}` : ''}`;
     for await (const row of this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter } })) {
       const header = await this.get(str(row['id']) ?? '');
-      if (header) found.push(header);
+      if (header && (query.keep?.(header) ?? true)) found.push(header);
       if (found.length >= query.limit) break;
     }
     return found;

@@ -8,10 +8,13 @@ import { inLine, oneLine } from '../core/visibleText';
 import type { ApiClient } from './client';
 import { CliError, EXIT } from './exitCodes';
 import { table } from './table';
+import { withProjectColumn, withProjectFilters, type ProjectFilters } from './projectFilters';
 
 interface BackfillJson {
   id: string;
   pipeline: string;
+  /** Its pipeline's project (absent from servers that predate projects). */
+  project?: string;
   schedule: string;
   from: string;
   to: string;
@@ -105,17 +108,21 @@ export function addBackfillCommands(program: Command, deps: BackfillCliDeps): vo
     });
 
   const backfills = program.command('backfills').description('backfills: progress, cancel');
-  backfills
-    .command('ls')
-    .description('backfills, newest first, with progress')
+  withProjectFilters(backfills.command('ls').description('backfills, newest first, with progress'), 'backfills')
     .option('--pipeline <name>', 'only this pipeline')
     .option('--limit <n>', 'how many (1–100)', '20')
-    .action(async (opts: { pipeline?: string; limit: string }) => {
-      const list = await deps.client().get<{ backfills: BackfillJson[] }>('backfills', { pipeline: opts.pipeline, limit: opts.limit });
+    .action(async (opts: ProjectFilters & { pipeline?: string; limit: string }) => {
+      const list = await deps.client().get<{ backfills: BackfillJson[] }>('backfills', { pipeline: opts.pipeline, project: opts.project, tag: opts.tag, limit: opts.limit });
+      const filtered = (opts.project ?? []).length > 0 || (opts.tag ?? []).length > 0;
       deps.print(list.backfills, () =>
         list.backfills.length === 0
-          ? 'no backfill yet'
-          : table(['BACKFILL', 'PIPELINE/SCHEDULE', 'RANGE', 'STATE', 'PROGRESS'], list.backfills.map((b) => [b.id, `${b.pipeline}/${b.schedule}`, `${b.from} .. ${b.to}`, b.state, progress(b)])),
+          ? filtered ? 'no backfill matches' : 'no backfill yet'
+          : withProjectColumn(
+              ['BACKFILL', 'PIPELINE/SCHEDULE', 'RANGE', 'STATE', 'PROGRESS'],
+              list.backfills.map((b) => [b.id, `${b.pipeline}/${b.schedule}`, `${b.from} .. ${b.to}`, b.state, progress(b)]),
+              (i) => list.backfills[i]?.project ?? 'default',
+              (opts.project ?? []).length > 0,
+            ),
       );
     });
   backfills

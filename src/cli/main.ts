@@ -19,6 +19,7 @@ import { ApiClient } from './client';
 import { cancelAnswer, logPageAnswer, pausedAnswer, pipelinesAnswer, rerunAnswer, runPageAnswer, runViewAnswer, slotsAnswer, startAnswer } from './answers';
 import { addCostCommand } from './cost';
 import { addBackfillCommands } from './backfill';
+import { collect, withProjectColumn, withProjectFilters, type ProjectFilters } from './projectFilters';
 import { CliError, EXIT } from './exitCodes';
 import { follow, formatLogLine, type RunViewJson } from './follow';
 import { seconds, table } from './table';
@@ -63,30 +64,6 @@ type Out = (line: string) => void;
 
 /** Pages one command reads at most (`runs ls --all`, `logs`): a server that pages forever is not followed forever. */
 const MAX_PAGES = 1000;
-
-/** `--project` (any of them) and `--tag` (every one), repeatable, as the API takes them. */
-interface ProjectFilters {
-  project?: string[];
-  tag?: string[];
-}
-
-const collect = (value: string, all: string[] = []): string[] => [...all, value];
-
-/**
- * A table whose PROJECT column shows only when the rows span several projects (or a project was
- * asked for), so an app with one project prints what it always printed.
- */
-function withProjectColumn(headers: string[], rows: (string | undefined)[][], projectOf: (index: number) => string, asked: boolean): string {
-  const projects = new Set(rows.map((_, i) => projectOf(i)));
-  if (!asked && projects.size <= 1) return table(headers, rows);
-  return table(['PROJECT', ...headers], rows.map((r, i) => [projectOf(i), ...r]));
-}
-
-function withProjectFilters(command: Command, what: string): Command {
-  return command
-    .option('--project <name>', `only ${what} of this project (repeatable: any of them)`, collect)
-    .option('--tag <tag>', `only ${what} carrying this tag (repeatable: every one of them)`, collect);
-}
 
 export function buildProgram(print_: Out = (l) => console.log(l), setExit: (code: number) => void = (c) => (process.exitCode = c)): Command {
   // Everything printed passes here: no control character from server data reaches the terminal.

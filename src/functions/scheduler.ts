@@ -18,6 +18,7 @@ import type { Catalog } from '../pipelines/catalog';
 import { tickWithServices } from '../scheduler/fromServices';
 import { coverageWindow, RETENTION_SCHEDULE, schedulerTimerExpression } from '../scheduler/timerPlan';
 import { purgeExpiredRuns } from '../runs/retention';
+import { backfillRunLabels } from '../projects/labelsBackfill';
 
 export const SCHEDULER_TIMER = 'schedulerTick';
 export { RETENTION_SCHEDULE };
@@ -40,9 +41,13 @@ export function registerScheduler(): void {
       const services = await appServices();
       if (timer.isPastDue) services.log.warn({ event: 'scheduler.pastDue' }, 'scheduler tick is running late');
       await tickWithServices(services, client, services.now());
+      // After the slots owed: an upgraded store's runs get their project and tag index rows once.
+      await backfillRunLabels(services);
     });
   }
   registerTimer('purgeExpiredRuns', { schedule: RETENTION_SCHEDULE, runOnStartup: false, useMonitor: true }, async (_timer, client) => {
-    await purgeExpiredRuns(await appServices(), client);
+    const services = await appServices();
+    await backfillRunLabels(services);
+    await purgeExpiredRuns(services, client);
   });
 }

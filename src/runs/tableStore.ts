@@ -174,10 +174,35 @@ const pkEq = (pk: string): string => `PartitionKey eq ${odataString(pk)}`;
 const rangeFilter = (pk: string, from: string, to: string, fromInclusive = true): string =>
   `${pkEq(pk)} and RowKey ${fromInclusive ? 'ge' : 'gt'} ${odataString(from)} and RowKey lt ${odataString(to)}`;
 
+/** A month whose listing table was never created holds no rows. */
+function emptyIfNoTable(error: unknown): Row[] {
+  if (statusOf(error) === 404) return [];
+  throw error;
+}
+
+/** A month whose listing table was never created holds no rows: its pages are none. */
+async function* withoutMissingTable<T>(pages: AsyncIterable<T>): AsyncIterable<T> {
+  try {
+    yield* pages;
+  } catch (error) {
+    if (statusOf(error) !== 404) throw error;
+  }
+}
+
 interface IndexHit {
   readonly id: string;
   readonly ms: number;
 }
+
+/**
+ * The listing layout, as the `meta` row's `layout` says: 2 = every run's listing rows are in its
+ * month's table (`<prefix>RunIndex<yyyymm>`) with its project and tag rows. Absent: an upgraded
+ * store, whose earlier runs have their all-runs row in `<prefix>RunIndex` and no project or tag rows
+ * until backfillLabels copies them.
+ */
+const LISTING_LAYOUT = 2;
+/** Runs a backfill handles at once. */
+const BACKFILL_WIDTH = 16;
 
 /** Row of a run's partition holding its first cancel request. */
 const CANCEL_ROW = 'cancel';
@@ -206,8 +231,8 @@ function matches(run: RunRecord, m: RunMatch): boolean {
  */
 function indexPlan(q: { pipeline?: string | undefined; projects?: readonly string[] | undefined; tags?: readonly string[] | undefined; status?: RunStatus | undefined }): {
   partitions(bucket: string): string[];
-  /** The labels table (project and tag partitions) or the all-runs index. */
-  labels: boolean;
+  /** The all-runs index: runs recorded before the month tables may still be in the first table (backfillLabels). */
+  allRuns: boolean;
   filter: string;
   match: RunMatch;
 } {
@@ -217,10 +242,10 @@ function indexPlan(q: { pipeline?: string | undefined; projects?: readonly strin
   const match: RunMatch = { pipeline: q.pipeline, status: q.status, projects, tags: q.tags };
   if (firstTag !== undefined) {
     if (projects !== undefined) filter += ` and (${projects.map((p) => `project eq ${odataString(p)}`).join(' or ')})`;
-    return { partitions: (bucket) => [tagIndexPartition(firstTag, bucket)], labels: true, filter, match };
+    return { partitions: (bucket) => [tagIndexPartition(firstTag, bucket)], allRuns: false, filter, match };
   }
-  if (projects !== undefined) return { partitions: (bucket) => projects.map((p) => projectIndexPartition(p, bucket)), labels: true, filter, match };
-  return { partitions: (bucket) => [indexPartition(bucket)], labels: false, filter, match };
+  if (projects !== undefined) return { partitions: (bucket) => projects.map((p) => projectIndexPartition(p, bucket)), allRuns: false, filter, match };
+  return { partitions: (bucket) => [indexPartition(bucket)], allRuns: true, filter, match };
 }
 
 /** The project and tag index partitions of a run's month. */
@@ -271,7 +296,9 @@ export class TableRunStore implements RunRecorder, RunGateReader, SchedulerStore
 
   /** Creates the run store's tables if needed (once per process; the pinned definitions' too, so a run's start does not pay for it). */
   async ready(): Promise<void> {
-    await Promise.all([ensureTable(this.t.runs), ensureTable(this.t.index), ensureTable(this.t.labels), ensureTable(this.t.schedules), ensureTable(this.t.idempotency), ensureTable(this.t.definitions)]);
+    // This month's listing table too, so a run's start does not pay for it (a later month's is
+    // created by the first run of that month: writeIndexRow).
+    await Promise.all([ensureTable(this.t.runs), ensureTable(this.t.index), ensureTable(this.t.listing(monthBucket(this.now().getTime()))), ensureTable(this.t.schedules), ensureTable(this.t.idempotency), ensureTable(this.t.definitions)]);
   }
 
   // ───────────────────────────── RunRecorder ─────────────────────────────
@@ -352,10 +379,11 @@ export class TableRunStore implements RunRecorder, RunGateReader, SchedulerStore
     await this.extendBounds(bucket);
     const rowKey = indexRowKey(ms, runId);
     const row = { rowKey, runId, pipeline, ...(labels.project === undefined ? {} : { project: labels.project }), ...(labels.tags === undefined ? {} : { tags: encodeJson(labels.tags) }) };
-    await Promise.all(
-      labeledPartitions(labels, bucket).map((partitionKey) => this.t.labels.upsertEntity({ partitionKey, ...row }, 'Replace')),
-    );
-    await this.t.index.upsertEntity({ partitionKey: indexPartition(bucket), ...row }, 'Replace');
+    const month = this.t.listing(bucket);
+    await ensureTable(month);
+    await Promise.all(labeledPartitions(labels, bucket).map((partitionKey) => month.upsertEntity({ partitionKey, ...row }, 'Replace')));
+    // The all-runs row last: retention finds the others through it.
+    await month.upsertEntity({ partitionKey: indexPartition(bucket), ...row }, 'Replace');
   }
 
   /**
@@ -368,7 +396,8 @@ export class TableRunStore implements RunRecorder, RunGateReader, SchedulerStore
     if (!winner || Date.parse(winner.createdAt) === ms) return;
     const bucket = monthBucket(ms);
     const rk = indexRowKey(ms, runId);
-    await Promise.all([ignore404(this.t.index.deleteEntity(indexPartition(bucket), rk)), ...labeledPartitions(labels, bucket).map((pk) => ignore404(this.t.labels.deleteEntity(pk, rk)))]);
+    const month = this.t.listing(bucket);
+    await Promise.all([indexPartition(bucket), ...labeledPartitions(labels, bucket)].map((pk) => ignore404(month.deleteEntity(pk, rk))));
   }
 
   private async updateRun(existing: Row, run: Partial<RunRecord> & Pick<RunRecord, 'runId' | 'pipeline'>): Promise<void> {
@@ -398,9 +427,11 @@ export class TableRunStore implements RunRecorder, RunGateReader, SchedulerStore
       const newest = typeof row?.['newest'] === 'string' ? row['newest'] : bucket;
       const next = { oldest: bucket < oldest ? bucket : oldest, newest: bucket > newest ? bucket : newest };
       try {
-        if (!row) await this.t.index.createEntity({ partitionKey: META_PARTITION, rowKey: META_ROW, ...next });
+        // A store's first run: nothing was recorded in an earlier layout.
+        if (!row) await this.t.index.createEntity({ partitionKey: META_PARTITION, rowKey: META_ROW, ...next, layout: LISTING_LAYOUT });
         else if (next.oldest !== oldest || next.newest !== newest) {
-          await this.t.index.updateEntity({ partitionKey: META_PARTITION, rowKey: META_ROW, ...next }, 'Replace', { etag: row.etag });
+          // Merge: the row's `layout` stays as it is.
+          await this.t.index.updateEntity({ partitionKey: META_PARTITION, rowKey: META_ROW, ...next }, 'Merge', { etag: row.etag });
         }
         this.knownBounds = next;
         return;
@@ -410,10 +441,11 @@ export class TableRunStore implements RunRecorder, RunGateReader, SchedulerStore
     }
   }
 
-  private async readBounds(): Promise<{ oldest: string; newest: string } | undefined> {
+  /** The months holding runs, and whether some runs may still be indexed only in the first table (`legacy`: an upgraded store before backfillLabels). */
+  private async readBounds(): Promise<{ oldest: string; newest: string; legacy: boolean } | undefined> {
     const row = await getOrUndefined(this.t.index, META_PARTITION, META_ROW);
     if (typeof row?.['oldest'] !== 'string' || typeof row['newest'] !== 'string') return undefined;
-    return { oldest: row['oldest'], newest: row['newest'] };
+    return { oldest: row['oldest'], newest: row['newest'], legacy: row['layout'] !== LISTING_LAYOUT };
   }
 
   /**
@@ -637,8 +669,11 @@ export class TableRunStore implements RunRecorder, RunGateReader, SchedulerStore
       // month in key order; the month's newest `want` overall are among them. With a status filter
       // the request's scan budget is shared between them.
       const share = q.status === undefined ? undefined : Math.max(1, Math.ceil((RUN_SCAN_BUDGET - examined) / parts.length));
+      // An upgraded store not yet copied (backfillLabels) has its earlier runs' rows in the first table.
+      const sources = parts.map((pk) => ({ table: this.t.listing(bucket), pk }));
+      if (plan.allRuns && bounds.legacy) sources.push({ table: this.t.index, pk: indexPartition(bucket) });
       const found = await Promise.all(
-        parts.map((pk) => this.collect(plan.labels ? this.t.labels : this.t.index, `${pkEq(pk)} and RowKey ${inclusive ? 'ge' : 'gt'} ${odataString(from)} and RowKey lt ${odataString(upper)}${plan.filter}`, want, plan.match, share)),
+        sources.map(({ table, pk }) => this.collect(table, `${pkEq(pk)} and RowKey ${inclusive ? 'ge' : 'gt'} ${odataString(from)} and RowKey lt ${odataString(upper)}${plan.filter}`, want, plan.match, share)),
       );
       examined += found.reduce((n, f) => n + f.examined, 0);
       // A partition cut by the budget was examined up to its cut: hits beyond the smallest cut are
@@ -647,7 +682,9 @@ export class TableRunStore implements RunRecorder, RunGateReader, SchedulerStore
       const merged = found
         .flatMap((f) => f.hits)
         .filter((h) => cut === undefined || h.rowKey <= cut)
-        .sort((x, y) => (x.rowKey < y.rowKey ? -1 : x.rowKey > y.rowKey ? 1 : 0));
+        .sort((x, y) => (x.rowKey < y.rowKey ? -1 : x.rowKey > y.rowKey ? 1 : 0))
+        // The same run in both tables (copied while this listing read): once.
+        .filter((h, i, all) => i === 0 || all[i - 1]!.rowKey !== h.rowKey);
       for (const hit of merged) {
         runs.push(hit.run);
         if (runs.length >= q.limit) return { runs, nextCursor: encodeCursor({ b: bucket, r: hit.rowKey }) };
@@ -668,7 +705,7 @@ export class TableRunStore implements RunRecorder, RunGateReader, SchedulerStore
     // Pages may come back short or empty with a continuation (a filter, the service's time
     // limit): follow the continuation rather than take a short page for the end.
     const pages = table.listEntities<Record<string, unknown>>({ queryOptions: { filter, select: ['RowKey', 'runId'] } }).byPage({ maxPageSize: pageSize });
-    for await (const page of pages) {
+    for await (const page of withoutMissingTable(pages)) {
       const found = await this.readHits(page.map((r) => ({ id: typeof r['runId'] === 'string' ? r['runId'] : '', ms: fromInvertedTime(rowKeyOf(r)) })), match);
       examined += page.length;
       for (const [i, run] of found.entries()) {
@@ -680,6 +717,47 @@ export class TableRunStore implements RunRecorder, RunGateReader, SchedulerStore
       if (budget !== undefined && examined >= budget && last !== undefined) return { hits, examined, cutAt: rowKeyOf(last) };
     }
     return { hits, examined };
+  }
+
+  /**
+   * Upgrading a store recorded before the month tables: each earlier run's all-runs row is copied
+   * from `<prefix>RunIndex` into its month's table, with its project and tag rows. A run from
+   * before projects has neither: `labelsOf` gives it its pipeline's (src/projects/labelsBackfill.ts),
+   * written on its run row and its index rows too, so listings, filters and retention agree. Until
+   * it is done listings also read the first table (readBounds `legacy`); then the `meta` row says
+   * `layout` 2. Every write is whole and repeatable: two instances doing it at once, or one stopped
+   * half way and redone, agree. The first table's copies stay until retention deletes them.
+   */
+  async backfillLabels(labelsOf: (run: RunRecord) => { readonly project: string; readonly tags: readonly string[] }): Promise<{ runs: number; alreadyDone: boolean }> {
+    await this.ready();
+    const bounds = await this.readBounds();
+    if (!bounds?.legacy) return { runs: 0, alreadyDone: true };
+    let runs = 0;
+    for (const bucket of monthsDescending(bounds.newest, bounds.oldest)) {
+      const rows = await queryAll(this.t.index, rangeFilter(indexPartition(bucket), '', '~'));
+      const month = this.t.listing(bucket);
+      if (rows.length > 0) await ensureTable(month);
+      for (let i = 0; i < rows.length; i += BACKFILL_WIDTH) {
+        await Promise.all(rows.slice(i, i + BACKFILL_WIDTH).map(async (row) => {
+          const runId = typeof row['runId'] === 'string' ? row['runId'] : '';
+          let labels: { project?: string; tags?: readonly string[] } = labelsOfIndexRow(row);
+          if (labels.project === undefined) {
+            const run = await this.getRun(runId);
+            if (!run) return; // an index hit whose run is gone: listings drop it anyway
+            labels = run.project === undefined ? labelsOf(run) : { project: run.project, tags: run.tags ?? [] };
+            if (run.project === undefined) {
+              await ignore404(this.t.runs.updateEntity({ partitionKey: runId, rowKey: RUN_ROW, project: labels.project, tags: encodeJson(labels.tags ?? []) }, 'Merge'));
+            }
+          }
+          const copy = { rowKey: rowKeyOf(row), runId, pipeline: typeof row['pipeline'] === 'string' ? row['pipeline'] : '', project: labels.project, tags: encodeJson(labels.tags ?? []) };
+          await Promise.all(labeledPartitions(labels, bucket).map((partitionKey) => month.upsertEntity({ partitionKey, ...copy }, 'Replace')));
+          await month.upsertEntity({ partitionKey: indexPartition(bucket), ...copy }, 'Replace');
+          runs += 1;
+        }));
+      }
+    }
+    await this.t.index.updateEntity({ partitionKey: META_PARTITION, rowKey: META_ROW, layout: LISTING_LAYOUT }, 'Merge');
+    return { runs, alreadyDone: false };
   }
 
   // ───────────────────────────── schedules (SchedulerStore + pause/resume) ─────────────────────────────
@@ -934,8 +1012,11 @@ export class TableRunStore implements RunRecorder, RunGateReader, SchedulerStore
     if (bounds) {
       const newest = monthBucket(cutoffMs) < bounds.newest ? monthBucket(cutoffMs) : bounds.newest;
       for (const bucket of monthsDescending(newest, bounds.oldest)) {
-        const rows = await queryAll(this.t.index, rangeFilter(indexPartition(bucket), invertedTime(cutoffMs - 1), '~'));
-        for (const row of rows) {
+        const range = rangeFilter(indexPartition(bucket), invertedTime(cutoffMs - 1), '~');
+        // The month's table, and the first table's rows of runs recorded before it (kept after backfillLabels copied them).
+        const [current, earlier] = await Promise.all([queryAll(this.t.listing(bucket), range).catch(emptyIfNoTable), queryAll(this.t.index, range)]);
+        const seen = new Set(current.map(rowKeyOf));
+        for (const row of [...current, ...earlier.filter((r) => !seen.has(rowKeyOf(r)))]) {
           const runId = typeof row['runId'] === 'string' ? row['runId'] : '';
           await this.purgeRun(runId, rowKeyOf(row), bucket, labelsOfIndexRow(row));
           runIds.push(runId);
@@ -962,7 +1043,7 @@ export class TableRunStore implements RunRecorder, RunGateReader, SchedulerStore
       if (!row || typeof row['oldest'] !== 'string' || typeof row['newest'] !== 'string' || row['oldest'] >= bucket) return;
       const next = { oldest: bucket < row['newest'] ? bucket : row['newest'], newest: row['newest'] };
       try {
-        await this.t.index.updateEntity({ partitionKey: META_PARTITION, rowKey: META_ROW, ...next }, 'Replace', { etag: row.etag });
+        await this.t.index.updateEntity({ partitionKey: META_PARTITION, rowKey: META_ROW, ...next }, 'Merge', { etag: row.etag });
         this.knownBounds = undefined;
         return;
       } catch (error) {
@@ -982,8 +1063,9 @@ export class TableRunStore implements RunRecorder, RunGateReader, SchedulerStore
     }
     await this.deleteRows(this.t.runs, runId, rows.map(rowKeyOf));
     // The all-runs index row goes last: while it exists, a retried purge finds the run again.
-    await Promise.all(labeledPartitions(labels, bucket).map((pk) => ignore404(this.t.labels.deleteEntity(pk, rk))));
-    await ignore404(this.t.index.deleteEntity(indexPartition(bucket), rk));
+    const month = this.t.listing(bucket);
+    await Promise.all([...labeledPartitions(labels, bucket).map((pk) => ignore404(month.deleteEntity(pk, rk))), ignore404(this.t.index.deleteEntity(indexPartition(bucket), rk))]);
+    await ignore404(month.deleteEntity(indexPartition(bucket), rk));
   }
 
   private async deleteRows(client: TableClient, pk: string, rowKeys: readonly string[]): Promise<void> {

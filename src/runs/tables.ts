@@ -9,14 +9,18 @@ import type { TokenCredential } from '@azure/identity';
 export interface RunStoreTables {
   /** Per run (PartitionKey = run id): the run row, its attempts, its log lines. */
   readonly runs: TableClient;
-  /** Listing indexes (by pipeline, status, time), pipeline heads, store bounds. */
+  /**
+   * The store's bounds (`meta`: the months holding runs, the upgrade marker), and the all-runs
+   * index rows of runs recorded before the month tables (read until they are copied: backfillLabels).
+   */
   readonly index: TableClient;
   /**
-   * The project and tag indexes (`p~<project>~<month>`, `t~<tag>~<month>`). A table of their own:
-   * a query's cost may follow the whole table's size (Azurite evaluates every entity), so the
-   * all-runs index keeps one row per run.
+   * The listing indexes of one month (table `<prefix>RunIndex<yyyymm>`): all runs (`a~<month>`),
+   * by project (`p~<project>~<month>`), by tag (`t~<tag>~<month>`); one client per month, kept. A
+   * table per month: Azurite evaluates a query's filter over every entity of the table, so a
+   * listing costs what one month holds, not the whole history (docs/run-store.md, "Listings").
    */
-  readonly labels: TableClient;
+  listing(bucket: string): TableClient;
   /** Per schedule: its state row (pause flag, checkpoint) and its slot ledger. */
   readonly schedules: TableClient;
   /** Idempotency key → run id, per pipeline. */
@@ -32,7 +36,12 @@ export type RunStoreConnection =
   | { readonly connectionString: string };
 
 export function tableNames(prefix: string): Record<keyof RunStoreTables, string> {
-  return { runs: `${prefix}Runs`, index: `${prefix}RunIndex`, labels: `${prefix}RunLabels`, schedules: `${prefix}Schedules`, idempotency: `${prefix}IdempotencyKeys`, definitions: `${prefix}Definitions`, pools: `${prefix}Pools` };
+  return { runs: `${prefix}Runs`, index: `${prefix}RunIndex`, listing: listingTablePrefix(prefix), schedules: `${prefix}Schedules`, idempotency: `${prefix}IdempotencyKeys`, definitions: `${prefix}Definitions`, pools: `${prefix}Pools` };
+}
+
+/** Month tables of the listing indexes are named this plus `yyyymm` (letters and digits, as Table Storage asks). */
+export function listingTablePrefix(prefix: string): string {
+  return `${prefix}RunIndex`;
 }
 
 /**
@@ -52,7 +61,7 @@ const escapeLineSeparators: NonNullable<TableServiceClientOptions['additionalPol
   },
 };
 
-/** Builds the five clients. `options.additionalPolicies` lets the bench count requests. */
+/** Builds the clients (the month tables' on first use). `options.additionalPolicies` lets the bench count requests. */
 export function createRunStoreTables(connection: RunStoreConnection, prefix: string, given: TableServiceClientOptions = {}): RunStoreTables {
   const names = tableNames(prefix);
   const options: TableServiceClientOptions = { ...given, additionalPolicies: [{ policy: escapeLineSeparators, position: 'perCall' }, ...(given.additionalPolicies ?? [])] };
@@ -65,7 +74,17 @@ export function createRunStoreTables(connection: RunStoreConnection, prefix: str
     // TableClient has overloads per credential kind; both kinds are accepted at run time.
     return new TableClient(connection.url, table, connection.credential as TokenCredential, { allowInsecureConnection: insecure, ...options });
   };
-  return { runs: make(names.runs), index: make(names.index), labels: make(names.labels), schedules: make(names.schedules), idempotency: make(names.idempotency), definitions: make(names.definitions), pools: make(names.pools) };
+  const months = new Map<string, TableClient>();
+  const listing = (bucket: string): TableClient => {
+    if (!/^\d{6}$/u.test(bucket)) throw new Error(`not a month bucket: ${bucket}`);
+    let client = months.get(bucket);
+    if (!client) {
+      client = make(`${names.listing}${bucket}`);
+      months.set(bucket, client);
+    }
+    return client;
+  };
+  return { runs: make(names.runs), index: make(names.index), listing, schedules: make(names.schedules), idempotency: make(names.idempotency), definitions: make(names.definitions), pools: make(names.pools) };
 }
 
 /** A service client for the same account (health checks list tables through it). */

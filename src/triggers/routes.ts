@@ -5,6 +5,8 @@
 import type { HttpResponseInit } from '@azure/functions';
 import { z } from 'zod';
 import { API_HEADERS, ApiProblem, notFound } from '../api/problem';
+import { visiblePipelineOr404 } from '../api/projectScope';
+import type { Caller } from '../auth/roles';
 import type { ApiDeps } from '../api/ports';
 import { readQuery, type ApiRequest } from '../api/request';
 
@@ -13,10 +15,9 @@ export const triggerHistoryQuery = z
   .strict();
 
 export function triggerHandlers(deps: ApiDeps) {
-  const history = async (request: ApiRequest): Promise<HttpResponseInit> => {
-    const name = request.params['name'] ?? '';
-    const pipeline = deps.catalog.get(name);
-    if (!pipeline) throw notFound(`no pipeline named "${name}" (known: ${deps.catalog.pipelines.map((p) => p.name).join(', ')})`);
+  const history = async (request: ApiRequest, caller?: Caller): Promise<HttpResponseInit> => {
+    // A pipeline of a project the caller may not read is answered as unknown (src/api/projectScope.ts).
+    const pipeline = visiblePipelineOr404(deps.catalog, request.params['name'], caller);
     const triggerName = request.params['trigger'] ?? '';
     const trigger = pipeline.triggers.find((t) => t.name === triggerName);
     if (!trigger) throw notFound(`pipeline "${pipeline.name}" has no trigger "${triggerName}" (has: ${pipeline.triggers.map((t) => t.name).join(', ') || 'none'})`);

@@ -108,4 +108,27 @@ describe('console: waiting steps and backfills in Chromium', () => {
       app.setExportDelay(undefined);
     }
   });
+  test("a project's own operator (operator:default, no global role) gets Approve on the Waiting page and the run's page, and decides", async () => {
+    const started = await app.api<{ runId: string }>('POST', 'pipelines/gated/runs', { parameters: { day: '2026-04-03' } });
+    const runId = started.json.runId;
+    await app.host.advance(0);
+    signIn.switchTo('operator:default');
+    try {
+      await page.goto(`${app.baseUrl}/#/runs/${encodeURIComponent(runId)}`);
+      await page.reload();
+      const region = page.getByRole('region', { name: 'Waiting for approval' });
+      await region.getByText('Load 2026-04-03 into production?').waitFor();
+      await region.getByRole('button', { name: 'Approve' }).waitFor();
+      await page.goto(`${app.baseUrl}/#/waiting`);
+      const row = page.getByRole('row').filter({ hasText: runId });
+      await row.getByRole('button', { name: 'Approve' }).click();
+      await page.getByText('No step waits for a decision.').waitFor();
+      const run = await app.api<{ steps: { id: string; output?: Record<string, unknown> }[] }>('GET', `runs/${encodeURIComponent(runId)}`);
+      await app.host.advance(2 * 60_000);
+      assert.equal(await runStatus(runId), 'succeeded', JSON.stringify(run.json.steps));
+      assert.deepEqual(scriptErrors, []);
+    } finally {
+      signIn.switchTo('operator');
+    }
+  });
 });

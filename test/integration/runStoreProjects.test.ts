@@ -7,7 +7,10 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { PipelinePolicy } from '@azure/core-rest-pipeline';
 import { createRunStore } from '../../src/runs/tableStore';
-import { createRunStoreTables } from '../../src/runs/tables';
+import { createRunStoreTables, ensureTable } from '../../src/runs/tables';
+import { runProps } from '../../src/runs/entities';
+import { indexPartition, indexRowKey, monthBucket } from '../../src/runs/keys';
+import type { RunRecord } from '../../src/runs/recorder';
 import { startAzurite, type AzuriteInstance } from '../../src/standins/azurite';
 
 let azurite: AzuriteInstance;
@@ -58,4 +61,45 @@ test('runs ls --project / --tag: only that project’s or tag’s runs, newest f
   await store.purgeOlderThan(90);
   assert.deepEqual((await store.listRuns({ projects: ['finance'], limit: 10 })).runs, []);
   assert.deepEqual((await store.listRuns({ tags: ['backfill'], limit: 10 })).runs, []);
+});
+
+test('an upgraded store: runs recorded before projects are listed at once, and by project once their index rows are written (one-off, repeatable)', async () => {
+  const tables = createRunStoreTables({ connectionString: azurite.connectionString }, `upg${process.pid}`);
+  await Promise.all([ensureTable(tables.index), ensureTable(tables.runs)]);
+  // What an earlier version left: the months in `meta` (no layout), one all-runs row per run in RunIndex, run rows without project or tags.
+  const old = (i: number): RunRecord => {
+    const createdAt = new Date(Date.parse('2026-10-30T00:00:00Z') + i * 86_400_000).toISOString();
+    return { runId: `old-${i}`, pipeline: i % 2 === 0 ? 'finance-daily' : 'marketing-daily', status: 'succeeded', trigger: { kind: 'schedule', origin: 'nightly', scheduledFor: createdAt }, parameters: {}, createdAt };
+  };
+  const runs = Array.from({ length: 4 }, (_, i) => old(i));
+  await tables.index.createEntity({ partitionKey: 'meta', rowKey: '', oldest: '202610', newest: '202611' });
+  for (const run of runs) {
+    const ms = Date.parse(run.createdAt);
+    await tables.index.createEntity({ partitionKey: indexPartition(monthBucket(ms)), rowKey: indexRowKey(ms, run.runId), runId: run.runId, pipeline: run.pipeline });
+    await tables.runs.createEntity({ partitionKey: run.runId, rowKey: 'run', ...runProps(run) });
+  }
+  let now = Date.parse('2026-11-05T00:00:00Z');
+  const store = createRunStore({ tables, now: () => new Date(now) });
+  // A run recorded by this version beside them.
+  await store.record({ runId: 'new-1', pipeline: 'finance-daily', start: { root: true, trigger: { kind: 'manual' }, parameters: {}, project: 'finance', tags: ['finance'] } });
+
+  const all = ['new-1', 'old-3', 'old-2', 'old-1', 'old-0'];
+  assert.deepEqual((await store.listRuns({ limit: 10 })).runs.map((r) => r.runId), all, 'every run listed before the backfill');
+  assert.deepEqual((await store.listRuns({ projects: ['finance'], limit: 10 })).runs.map((r) => r.runId), ['new-1'], 'not indexed by project yet');
+
+  const labelsOf = (run: RunRecord) => ({ project: run.pipeline.split('-')[0]!, tags: [run.pipeline.split('-')[0]!, 'nightly'] });
+  assert.deepEqual(await store.backfillLabels(labelsOf), { runs: 4, alreadyDone: false });
+  assert.deepEqual((await store.listRuns({ projects: ['finance'], limit: 10 })).runs.map((r) => r.runId), ['new-1', 'old-2', 'old-0']);
+  assert.deepEqual((await store.listRuns({ tags: ['nightly'], limit: 10 })).runs.map((r) => r.runId), ['old-3', 'old-2', 'old-1', 'old-0']);
+  assert.deepEqual((await store.getRun('old-1'))?.project, 'marketing', 'the run row names its project');
+  assert.deepEqual((await store.listRuns({ limit: 10 })).runs.map((r) => r.runId), all, 'each run once (copied, the first table still holds it)');
+  const paged = await store.listRuns({ limit: 2 });
+  assert.deepEqual((await store.listRuns({ limit: 10, ...(paged.nextCursor ? { cursor: paged.nextCursor } : {}) })).runs.map((r) => r.runId), all.slice(2));
+  assert.deepEqual(await store.backfillLabels(labelsOf), { runs: 0, alreadyDone: true }, 'once per store');
+
+  // Retention deletes both copies.
+  now += 400 * 86_400_000;
+  await store.purgeOlderThan(90);
+  assert.deepEqual((await store.listRuns({ limit: 10 })).runs, []);
+  assert.equal((await tables.index.listEntities({ queryOptions: { filter: "PartitionKey ge 'a~' and PartitionKey lt 'a~~'" } }).next()).done, true, 'the first table keeps no all-runs row');
 });

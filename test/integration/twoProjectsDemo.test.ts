@@ -67,6 +67,9 @@ describe('the two-project example', () => {
     await demo.control({ as: 'reader:finance' });
     try {
       await page.goto(`${demo.baseUrl}/#/pipelines`);
+      // The console reads who is signed in when it loads: a new sign-in is a new page load.
+      await page.reload();
+      await page.getByText('reader of finance').waitFor();
       await page.getByRole('heading', { name: /^Project Finance/ }).waitFor();
       assert.equal(await page.getByRole('heading', { name: /Marketing/ }).count(), 0);
       assert.equal(await page.getByRole('button', { name: 'Run…', exact: true }).count(), 0, 'a reader gets no Run button');

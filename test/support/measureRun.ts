@@ -37,7 +37,7 @@ function tableRequestCounter(): { policy: PipelinePolicy; byTable: Map<string, n
   const policy: PipelinePolicy = {
     name: 'countTableRequests',
     sendRequest: (request, next) => {
-      const table = new URL(request.url).pathname.split('/').filter(Boolean).at(-1)?.replace(/\(.*$/u, '') ?? '?';
+      const table = (new URL(request.url).pathname.split('/').filter(Boolean).at(-1)?.replace(/\(.*$/u, '') ?? '?').replace(/RunIndex\d{6}$/u, 'RunIndex<month>');
       byTable.set(table, (byTable.get(table) ?? 0) + 1);
       return next(request);
     },

@@ -16,6 +16,7 @@ import { loadCatalog } from '../../src/pipelines/catalog';
 import { twoProjectPipelines, twoProjectSetup, twoProjectsCatalog } from '../../src/pipelines/examples/twoProjects';
 import { PipelineValidationError } from '../../src/pipelines/validate';
 import { runLabels } from '../../src/projects/runLabels';
+import { labelsOfUnlabelledRun } from '../../src/projects/labelsBackfill';
 
 const catalog = twoProjectsCatalog();
 const on = { platformAuth: true, readOnly: false };
@@ -99,4 +100,12 @@ describe('projects', () => {
     assert.ok(b.projects.every((p) => p.monthly > 0), JSON.stringify(b));
     assert.ok(Math.abs(b.projects.reduce((s, p) => s + p.monthly, 0) + b.shared - b.total) < 0.001, JSON.stringify(b));
   });
+});
+
+test("a run recorded before projects gets its pipeline's project and tags (its schedule's too), or default when its pipeline is gone", () => {
+  const catalog = twoProjectsCatalog();
+  const at = '2026-11-01T01:00:00.000Z';
+  const run = (pipeline: string, origin: string) => ({ runId: 'r', pipeline, status: 'succeeded' as const, trigger: { kind: 'schedule' as const, origin, scheduledFor: at }, parameters: {}, createdAt: at });
+  assert.deepEqual(labelsOfUnlabelledRun(catalog, run('finance-daily', 'production-daily')), { project: 'finance', tags: ['finance', 'production', 'daily', 'data-pipeline'] });
+  assert.deepEqual(labelsOfUnlabelledRun(catalog, run('retired-pipeline', 'nightly')), { project: 'default', tags: [] });
 });

@@ -56,6 +56,11 @@ export interface Me {
   readonly appInsightsUrl: string | null;
 }
 
+/** May `me` change what belongs to this project (a global operate role, or the project's own)? The API decides; this only hides buttons. */
+export function operates(me: Me, project: string | undefined): boolean {
+  return me.canOperate || (project !== undefined && me.projects?.[project] === 'operate');
+}
+
 export interface ParameterSpec {
   readonly type: 'string' | 'number' | 'integer' | 'boolean' | 'date';
   readonly default?: unknown;
@@ -210,6 +215,8 @@ export interface SlotJson {
 export interface BackfillJson {
   readonly id: string;
   readonly pipeline: string;
+  /** Its pipeline's project (absent from servers that predate projects). */
+  readonly project?: string;
   readonly schedule: string;
   readonly from: string;
   readonly to: string;
@@ -226,6 +233,8 @@ export interface BackfillJson {
 export interface ApprovalJson {
   readonly runId: string;
   readonly pipeline: string;
+  /** Its run's project (absent from servers that predate projects). */
+  readonly project?: string;
   readonly stepId: string;
   readonly message: string;
   readonly approvers: readonly string[] | null;

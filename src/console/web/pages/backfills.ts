@@ -2,7 +2,7 @@
  * Backfills: the list with progress, and one backfill's slots (local time, DST mark, state, run,
  * reason) with Cancel for operators. Refreshed live while a backfill runs.
  */
-import { get, post, type BackfillJson, type Me } from '../api';
+import { get, operates, post, type BackfillJson, type Me } from '../api';
 import { ConfirmButton, ProblemBox, Shown, Status, useLoad } from '../components';
 import { html, utc, when } from '../html';
 import { href } from '../router';
@@ -52,7 +52,7 @@ export function BackfillPage({ id, me }: { id: string; me: Me }) {
         ${b.cancelledBy ? html`<dt>Cancelled by</dt><dd><${Shown} text=${b.cancelledBy} /></dd>` : null}
         <dt>Progress</dt><dd><${Progress} counts=${b.counts} /></dd>
       </dl>
-      ${me.canOperate && running ? html`<div class="actions" role="group" aria-label="Backfill actions">
+      ${operates(me, b.project) && running ? html`<div class="actions" role="group" aria-label="Backfill actions">
         <${ConfirmButton} className="danger" label="Cancel backfill" question=${`Cancel backfill ${id}? Queued slots are dropped and running runs cancelled.`}
           confirm="Yes, cancel the backfill" keep="Keep it going" onConfirm=${() => post(`backfills/${encodeURIComponent(id)}/cancel`).then(() => { setActionError(undefined); reload(); }, setActionError)} />
         <${ProblemBox} error=${actionError} /></div>` : null}

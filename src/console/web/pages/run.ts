@@ -4,7 +4,7 @@
  * follow, and Cancel / Rerun from failed / Rerun from a step for operators.
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { get, post, type ApprovalJson, type LogLineJson, type Me, type RunDefinitionJson, type RunJson, type StepJson } from '../api';
+import { get, operates, post, type ApprovalJson, type LogLineJson, type Me, type RunDefinitionJson, type RunJson, type StepJson } from '../api';
 import { DecisionButtons } from './waiting';
 import { keepingLines, oneLine } from '../../../core/visibleText';
 import { ConfirmButton, ProblemBox, Shown, Status, useLoad } from '../components';
@@ -103,7 +103,7 @@ function Waiting({ run, me, onDone }: { run: RunJson; me: Me; onDone: () => void
   return html`<div class="waiting" role="region" aria-label="Waiting for approval">${mine.map((w) => html`<p key=${w.stepId}>
     <strong>Step ${w.stepId} waits for approval</strong> since ${utc(w.since)}${w.until ? ` (until ${utc(w.until)})` : ''}: <${Shown} text=${w.message} />
     ${w.approvers ? html` <span class="muted">Approvers: ${w.approvers.join(', ')}</span>` : null}
-    ${me.canOperate ? html` <${DecisionButtons} runId=${run.runId} stepId=${w.stepId} onDone=${() => { waiting.reload(); onDone(); }} />` : null}</p>`)}</div>`;
+    ${operates(me, run.project) ? html` <${DecisionButtons} runId=${run.runId} stepId=${w.stepId} onDone=${() => { waiting.reload(); onDone(); }} />` : null}</p>`)}</div>`;
 }
 
 function Actions({ run, me, onDone }: { run: RunJson; me: Me; onDone: () => void }) {
@@ -114,8 +114,8 @@ function Actions({ run, me, onDone }: { run: RunJson; me: Me; onDone: () => void
   // slip through anyway (two tabs' worth of clicks, a retry) land on one rerun server-side.
   const [busy, setBusy] = useState(false);
   const [intent, setIntent] = useState(newIntent);
-  // A project's own operate role counts for its runs (the API decides; this only hides the buttons).
-  if (!me.canOperate && !(run.project !== undefined && me.projects?.[run.project] === 'operate')) return null;
+  // A project's own operate role counts for its runs.
+  if (!operates(me, run.project)) return null;
   const done = TERMINAL.has(run.status);
   const act = (path: string, body: Record<string, unknown>, follow: boolean) => {
     if (busy) return;

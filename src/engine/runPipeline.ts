@@ -74,11 +74,12 @@ export function createRunPipeline(options: RunPipelineOptions): OrchestrationHan
     const definition = definitionOf(options.definitions, input.pipeline, input.definitionVersion);
     const shape = liveShape(definition ?? NO_STEPS, carry?.expanded);
     const stepIds = shape.steps.map((s) => s.id);
+    const forEachSteps = new Set(shape.defined.filter((s) => s.forEach !== undefined).map((s) => s.id));
     const tracker = new RunTracker(
       { runId: input.runId, pipeline: { name: input.pipeline, steps: shape.steps }, ...(input.resumeFrom ? { resumeFrom: input.resumeFrom } : {}) },
       startedMs,
       carry && definition ? decodeSteps(carry, stepIds) : undefined,
-      { references: referenceMapOf(shape), kept: restoreKept(carry?.values, carry?.oversize), forEachSteps: new Set(shape.steps.filter((s) => s.forEach !== undefined).map((s) => s.id)) },
+      { references: referenceMapOf({ steps: [...shape.defined] }), kept: restoreKept(carry?.values, carry?.oversize), forEachSteps },
     );
     const definedSteps = definition?.steps ?? [];
     if (carry) tracker.pipelineAttempt = carry.pipelineAttempt;
@@ -108,7 +109,7 @@ export function createRunPipeline(options: RunPipelineOptions): OrchestrationHan
       interrupts: interruptsFor(context, CANCEL_EVENT, deadlineMs),
       deadlineMs,
       // A running forEach step runs through its items, not in a sub-orchestration of its own.
-      inFlight: new Map(carry && definition ? inFlightOf(input.runId, tracker, stepIds.filter((id) => findStep(definition.steps, id)?.forEach === undefined)) : []),
+      inFlight: new Map(carry && definition ? inFlightOf(input.runId, tracker, stepIds.filter((id) => !forEachSteps.has(id))) : []),
       budget: budgetFor(options.historyBound),
       missing: new Set(carry?.missing ?? []),
       open: [],

@@ -14,7 +14,7 @@ import type { Json } from '../core/json';
 import type { StepMetrics } from '../steps/protocol';
 import { isoAt, secondsBetween } from './clock';
 import { extractKept, type Kept, type ReferenceMap } from './referenced';
-import { parseItemStepId } from '../pipelines/items';
+import { itemStepId, parseItemStepId } from '../pipelines/items';
 import { refKey } from '../pipelines/stepRefs';
 import type { PipelineRetryWait, PoolWait, RunInput, RunState, RunStatus, StepAttemptSummary, StepState, StepStatus } from './types';
 
@@ -44,8 +44,31 @@ export function mergeStepDeltas(earlier: StepState | undefined, later: StepState
   return { ...later, attempts: [...earlier.attempts, ...later.attempts.filter((a) => !known.has(a.attempt))] };
 }
 
+/** Statuses in the order item counts list them. */
+const STATUS_ORDER: readonly StepStatus[] = ['pending', 'running', 'waiting', 'succeeded', 'reused', 'failed', 'skipped', 'cancelled'];
+
+/** An item id's step and index, without a regular expression for plain step ids (they never end in `]`). */
+function itemOf(id: string): { readonly stepId: string; readonly index: number } | undefined {
+  return id.charCodeAt(id.length - 1) === 93 ? parseItemStepId(id) : undefined;
+}
+
+/**
+ * What the run knows of one forEach step's items, kept up to date at each item's transition, so
+ * a wake-up asks "how many are still to run" or "which start next" without walking 10,000 items:
+ * the counts by status, and the pending indices in order (a queue whose head only moves forward;
+ * entries that left `pending` are dropped as the head passes them).
+ */
+interface ItemIndex {
+  readonly counts: Map<StepStatus, number>;
+  readonly pending: number[];
+  head: number;
+  /** An index went back to pending below the queue's last entry (a pipeline retry): sort on read. */
+  unsorted: boolean;
+}
+
 export class RunTracker {
   private readonly steps = new Map<string, StepState>();
+  private readonly itemIndex = new Map<string, ItemIndex>();
   /** Attempts archived by earlier executions (not in `steps`). */
   private readonly archivedAttempts = new Map<string, number>();
   /** Failed steps whose failure was permanent, known from the carry (their error is archived). */
@@ -77,6 +100,7 @@ export class RunTracker {
       const before = carried?.get(step.id);
       if (before) {
         this.steps.set(step.id, { id: step.id, status: before.status, attempts: [] });
+        this.counted(step.id, undefined, before.status);
         if (before.attempts > 0) this.archivedAttempts.set(step.id, before.attempts);
         if (before.permanent) this.carriedPermanent.add(step.id);
         continue;
@@ -93,6 +117,7 @@ export class RunTracker {
         });
       } else {
         this.steps.set(step.id, { id: step.id, status: 'pending', attempts: [] });
+        this.counted(step.id, undefined, 'pending');
       }
     }
   }
@@ -118,7 +143,73 @@ export class RunTracker {
   addStep(id: string): void {
     const reused = Object.hasOwn(this.reusable, id) ? this.reusable[id] : undefined;
     if (reused) this.put({ id, status: 'reused', attempts: [], ...(reused.output === undefined ? {} : { output: reused.output }), ...(reused.metrics === undefined ? {} : { metrics: reused.metrics }) });
-    else this.steps.set(id, { id, status: 'pending', attempts: [] });
+    else {
+      this.steps.set(id, { id, status: 'pending', attempts: [] });
+      this.counted(id, undefined, 'pending');
+    }
+  }
+
+  /** A forEach step's items counted by status (`total` first), or undefined before it expanded. */
+  itemCounts(stepId: string): Record<string, number> | undefined {
+    const index = this.itemIndex.get(stepId);
+    if (!index) return undefined;
+    let total = 0;
+    for (const n of index.counts.values()) total += n;
+    const counts: Record<string, number> = { total };
+    for (const status of STATUS_ORDER) {
+      const n = index.counts.get(status) ?? 0;
+      if (n > 0) counts[status] = n;
+    }
+    return counts;
+  }
+
+  /** How many items of a forEach step are in `status`. */
+  itemsIn(stepId: string, status: StepStatus): number {
+    return this.itemIndex.get(stepId)?.counts.get(status) ?? 0;
+  }
+
+  /** The first `limit` pending items of a forEach step, in item order. */
+  pendingItems(stepId: string, limit: number): string[] {
+    const index = this.itemIndex.get(stepId);
+    if (!index || limit <= 0) return [];
+    if (index.unsorted) {
+      const rest = index.pending.slice(index.head).sort((a, b) => a - b);
+      index.pending.length = 0;
+      index.pending.push(...rest);
+      index.head = 0;
+      index.unsorted = false;
+    }
+    const isPending = (i: number): boolean => this.steps.get(itemStepId(stepId, i))?.status === 'pending';
+    while (index.head < index.pending.length && !isPending(index.pending[index.head] ?? -1)) index.head++;
+    const found: string[] = [];
+    for (let k = index.head; k < index.pending.length && found.length < limit; k++) {
+      const i = index.pending[k] ?? -1;
+      if (isPending(i)) found.push(itemStepId(stepId, i));
+    }
+    if (index.head > 1024 && index.head * 2 > index.pending.length) {
+      index.pending.splice(0, index.head);
+      index.head = 0;
+    }
+    return found;
+  }
+
+  /** Keeps the item index in step with an item's status change (plain steps are not indexed). */
+  private counted(id: string, before: StepStatus | undefined, after: StepStatus): void {
+    if (before === after) return;
+    const item = itemOf(id);
+    if (!item) return;
+    let index = this.itemIndex.get(item.stepId);
+    if (!index) {
+      index = { counts: new Map(), pending: [], head: 0, unsorted: false };
+      this.itemIndex.set(item.stepId, index);
+    }
+    if (before !== undefined) index.counts.set(before, (index.counts.get(before) ?? 1) - 1);
+    index.counts.set(after, (index.counts.get(after) ?? 0) + 1);
+    if (after === 'pending') {
+      const last = index.pending[index.pending.length - 1];
+      if (index.head < index.pending.length && last !== undefined && last > item.index) index.unsorted = true;
+      index.pending.push(item.index);
+    }
   }
 
   /** A forEach step ends (items.ts): its output and metrics from the items this execution knows (all of them once the run ends). */
@@ -289,18 +380,9 @@ export class RunTracker {
   /** Each forEach step's state with its items counted by status (views show counts, then items on demand). */
   private withItemCounts(states: StepState[]): StepState[] {
     if (this.forEachSteps.size === 0) return states;
-    const counts = new Map<string, Record<string, number>>();
-    for (const state of states) {
-      const item = parseItemStepId(state.id);
-      if (!item) continue;
-      const c = counts.get(item.stepId) ?? { total: 0 };
-      c['total'] = (c['total'] ?? 0) + 1;
-      c[state.status] = (c[state.status] ?? 0) + 1;
-      counts.set(item.stepId, c);
-    }
     return states.map((s) => {
-      const c = counts.get(s.id);
-      return c ? { ...s, items: c } : s;
+      const counts = this.forEachSteps.has(s.id) ? this.itemCounts(s.id) : undefined;
+      return counts ? { ...s, items: counts } : s;
     });
   }
 
@@ -335,9 +417,10 @@ export class RunTracker {
   private put(step: StepState): void {
     const before = this.steps.get(step.id)?.status;
     this.steps.set(step.id, step);
+    this.counted(step.id, before, step.status);
     this.dirty.add(step.id);
     const ran = step.status === 'succeeded' || step.status === 'reused';
-    const item = parseItemStepId(step.id);
+    const item = itemOf(step.id);
     if (item) {
       // A forEach step's referenced metrics are its items' sums, added as each item succeeds (once):
       // the items' own states may be archived by the time the step ends.

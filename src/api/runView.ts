@@ -100,9 +100,16 @@ export function mergeRunView(
  * attempts, so the view takes them from there.
  */
 function withStoredAttempts(steps: readonly StepState[], attempts: readonly AttemptRecord[]): readonly StepState[] {
-  if (attempts.length === 0 || steps.every((s) => s.attempts.length > 0)) return steps;
-  const stored = new Map(stepsFromAttempts(attempts).map((s) => [s.id, s.attempts]));
-  return steps.map((step) => (step.attempts.length === 0 && (stored.get(step.id)?.length ?? 0) > 0 ? { ...step, attempts: stored.get(step.id) ?? [] } : step));
+  if (attempts.length === 0) return steps;
+  const live = new Set(steps.map((s) => s.id));
+  const storedSteps = stepsFromAttempts(attempts);
+  // A running run's live state lists a forEach step's items in flight only (the engine's
+  // `liveSnapshot`): the items that ended come from their attempt rows.
+  const ended = storedSteps.filter((s) => !live.has(s.id));
+  if (ended.length === 0 && steps.every((s) => s.attempts.length > 0)) return steps;
+  const stored = new Map(storedSteps.map((s) => [s.id, s.attempts]));
+  const merged = steps.map((step) => (step.attempts.length === 0 && (stored.get(step.id)?.length ?? 0) > 0 ? { ...step, attempts: stored.get(step.id) ?? [] } : step));
+  return [...merged, ...ended];
 }
 
 function toIso(value: Date | string | undefined): string | undefined {

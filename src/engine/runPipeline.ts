@@ -95,7 +95,7 @@ export function createRunPipeline(options: RunPipelineOptions): OrchestrationHan
         },
         item: (id) => itemValueFor(shape, id, { parameters: input.parameters, kept: tracker.kept }),
         publish: () => {
-          const snapshot = tracker.snapshot('running');
+          const snapshot = tracker.liveSnapshot();
           df.setCustomStatus(fittedWhenSerialized(() => forCustomStatus(snapshot)));
         },
       },

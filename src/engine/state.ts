@@ -69,6 +69,8 @@ interface ItemIndex {
 export class RunTracker {
   private readonly steps = new Map<string, StepState>();
   private readonly itemIndex = new Map<string, ItemIndex>();
+  /** Items running or waiting: the only ones the live status lists one by one. */
+  private readonly activeItems = new Set<string>();
   /** Attempts archived by earlier executions (not in `steps`). */
   private readonly archivedAttempts = new Map<string, number>();
   /** Failed steps whose failure was permanent, known from the carry (their error is archived). */
@@ -198,6 +200,8 @@ export class RunTracker {
     if (before === after) return;
     const item = itemOf(id);
     if (!item) return;
+    if (after === 'running' || after === 'waiting') this.activeItems.add(id);
+    else this.activeItems.delete(id);
     let index = this.itemIndex.get(item.stepId);
     if (!index) {
       index = { counts: new Map(), pending: [], head: 0, unsorted: false };
@@ -361,7 +365,7 @@ export class RunTracker {
     }
   }
 
-  snapshot(status: RunStatus, endedMs?: number, error?: RunState['error']): RunState {
+  snapshot(status: RunStatus, endedMs?: number, error?: RunState['error'], withoutItems = false): RunState {
     return {
       runId: this.input.runId,
       pipeline: this.input.pipeline.name,
@@ -372,9 +376,21 @@ export class RunTracker {
       ...(this.poolWait === undefined || status !== 'running' ? {} : { pool: this.poolWait }),
       startedAt: isoAt(this.startedMs),
       ...(endedMs === undefined ? {} : { endedAt: isoAt(endedMs), durationSeconds: secondsBetween(this.startedMs, endedMs) }),
-      steps: this.withItemCounts(this.input.pipeline.steps.map((s) => this.get(s.id))),
+      steps: this.withItemCounts((withoutItems ? this.input.pipeline.steps.filter((s) => !this.isItem(s.id)) : this.input.pipeline.steps).map((s) => this.get(s.id))),
       ...(error === undefined ? {} : { error }),
     };
+  }
+
+  /**
+   * The run's live state for its custom status: like `snapshot`, but of a forEach step's items
+   * only those running or waiting, one by one — the others are in the counts on their step and,
+   * item by item, in the run store (the API lists them from there) and the run's output. So the
+   * status costs the same whatever the number of items, at every transition.
+   */
+  liveSnapshot(): RunState {
+    if (this.forEachSteps.size === 0) return this.snapshot('running');
+    const full = this.snapshot('running', undefined, undefined, true);
+    return { ...full, steps: [...full.steps, ...[...this.activeItems].map((id) => this.get(id))] };
   }
 
   /** Each forEach step's state with its items counted by status (views show counts, then items on demand). */
@@ -384,6 +400,11 @@ export class RunTracker {
       const counts = this.forEachSteps.has(s.id) ? this.itemCounts(s.id) : undefined;
       return counts ? { ...s, items: counts } : s;
     });
+  }
+
+  private isItem(id: string): boolean {
+    const item = itemOf(id);
+    return item !== undefined && this.forEachSteps.has(item.stepId);
   }
 
   private endLast(

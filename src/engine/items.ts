@@ -45,13 +45,23 @@ export function liveShape(definition: RunShape, expanded: readonly (readonly [st
 function addItems(shape: LiveShape, step: StepDefinition, count: number): string[] {
   shape.concurrencyGroups[itemGroup(step.id)] = { maxParallel: step.forEach?.maxParallel ?? 1 };
   shape.expanded.push([step.id, count]);
-  const ids: string[] = [];
-  for (let i = 0; i < count; i++) {
-    const item = itemStepOf(step, i);
-    shape.steps.push(item);
-    ids.push(item.id);
-  }
-  return ids;
+  const items = itemDefinitions(step, count);
+  shape.steps.push(...items);
+  return items.map((item) => item.id);
+}
+
+/**
+ * The item definitions of a forEach step, built once per definition object: every wake-up of a
+ * run rebuilds its shape, and a definition (from the content-addressed lookup) is the same object
+ * at each. A pure function's results, so replays decide the same.
+ */
+const itemCache = new WeakMap<StepDefinition, StepDefinition[]>();
+
+function itemDefinitions(step: StepDefinition, count: number): readonly StepDefinition[] {
+  const known = itemCache.get(step) ?? [];
+  for (let i = known.length; i < count; i++) known.push(itemStepOf(step, i));
+  itemCache.set(step, known);
+  return known.length === count ? known : known.slice(0, count);
 }
 
 export const isExpanded = (shape: LiveShape, stepId: string): boolean => shape.expanded.some(([id]) => id === stepId);

@@ -376,7 +376,7 @@ export class RunTracker {
       ...(this.poolWait === undefined || status !== 'running' ? {} : { pool: this.poolWait }),
       startedAt: isoAt(this.startedMs),
       ...(endedMs === undefined ? {} : { endedAt: isoAt(endedMs), durationSeconds: secondsBetween(this.startedMs, endedMs) }),
-      steps: this.withItemCounts((withoutItems ? this.input.pipeline.steps.filter((s) => !this.isItem(s.id)) : this.input.pipeline.steps).map((s) => this.get(s.id))),
+      steps: this.withItemCounts((withoutItems ? this.ownSteps() : this.input.pipeline.steps).map((s) => this.get(s.id))),
       ...(error === undefined ? {} : { error }),
     };
   }
@@ -402,9 +402,11 @@ export class RunTracker {
     });
   }
 
-  private isItem(id: string): boolean {
-    const item = itemOf(id);
-    return item !== undefined && this.forEachSteps.has(item.stepId);
+  /** The steps before the first item: items are appended after the definition's steps (items.ts). */
+  private ownSteps(): readonly { readonly id: string }[] {
+    const steps = this.input.pipeline.steps;
+    const first = steps.findIndex((s) => itemOf(s.id) !== undefined);
+    return first < 0 ? steps : steps.slice(0, first);
   }
 
   private endLast(

@@ -20,7 +20,7 @@ import type { PipelineDefinition } from '../pipelines/schema';
 import { formatDuration } from '../pipelines/duration';
 import { ACTIVITY_NAMES } from '../steps/protocol';
 import { collectArchived, writeArchive } from './archive';
-import { decodeSteps, encodeSteps, inFlightOf } from './carry';
+import { CarriedSteps, encodeSteps, inFlightOf } from './carry';
 import { dateAt, isoAt } from './clock';
 import { fittedWhenSerialized, forCustomStatus } from './customStatus';
 import { runRound } from './dataflow';
@@ -78,8 +78,8 @@ export function createRunPipeline(options: RunPipelineOptions): OrchestrationHan
     const tracker = new RunTracker(
       { runId: input.runId, pipeline: { name: input.pipeline, steps: shape.steps }, ...(input.resumeFrom ? { resumeFrom: input.resumeFrom } : {}) },
       startedMs,
-      carry && definition ? decodeSteps(carry, stepIds) : undefined,
-      { references: referenceMapOf({ steps: [...shape.defined] }), kept: restoreKept(carry?.values, carry?.oversize), forEachSteps },
+      carry && definition ? new CarriedSteps(carry, shape.defined.map((s) => s.id), stepIds.length) : undefined,
+      { references: referenceMapOf({ steps: [...shape.defined] }), kept: restoreKept(carry?.values, carry?.oversize), forEachSteps, expanded: shape.expanded },
     );
     const definedSteps = definition?.steps ?? [];
     if (carry) tracker.pipelineAttempt = carry.pipelineAttempt;
@@ -284,8 +284,9 @@ function wouldRetry(definition: PipelineDefinition, tracker: RunTracker, retries
 function firstFailed(shape: RunShape, tracker: RunTracker): { id: string; error?: FailureInfo } | undefined {
   const status = (id: string) => tracker.status(id);
   for (const step of shape.steps) {
+    if (status(step.id) !== 'failed') continue;
     const state = tracker.step(step.id);
-    if (state.status === 'failed' && !isHandled(shape.steps, status, step.id)) return { id: step.id, ...(state.error ? { error: state.error } : {}) };
+    if (!isHandled(shape.steps, status, step.id)) return { id: step.id, ...(state.error ? { error: state.error } : {}) };
   }
   return undefined;
 }

@@ -16,6 +16,7 @@ import { isoAt, secondsBetween } from './clock';
 import { extractKept, type Kept, type ReferenceMap } from './referenced';
 import { itemStepId, parseItemStepId } from '../pipelines/items';
 import { refKey } from '../pipelines/stepRefs';
+import type { CarriedSteps } from './carry';
 import type { PipelineRetryWait, PoolWait, RunInput, RunState, RunStatus, StepAttemptSummary, StepState, StepStatus } from './types';
 
 /** What the tracker needs of a run: a whole run, or one step of it (the step sub-orchestration). */
@@ -87,18 +88,43 @@ export class RunTracker {
   readonly kept: Map<string, Kept>;
   private readonly references: ReferenceMap;
 
+  /** Items a carry holds that no one has asked after yet: their position in it, by forEach step (see `lazyItem`). */
+  private readonly carriedItems = new Map<string, { readonly base: number; readonly count: number }>();
+  private readonly carriedSteps: CarriedSteps | undefined;
+
   constructor(
     private readonly input: TrackedRun,
     private readonly startedMs: number,
-    carried?: ReadonlyMap<string, CarriedStepState>,
-    values?: { readonly references: ReferenceMap; readonly kept?: Map<string, Kept>; readonly forEachSteps?: ReadonlySet<string> },
+    carried?: ReadonlyMap<string, CarriedStepState> | CarriedSteps,
+    values?: {
+      readonly references: ReferenceMap;
+      readonly kept?: Map<string, Kept>;
+      readonly forEachSteps?: ReadonlySet<string>;
+      /** The run's expansions (items.ts): its steps are the plain ones, then these items in order. */
+      readonly expanded?: readonly (readonly [string, number])[];
+    },
   ) {
     this.forEachSteps = values?.forEachSteps ?? new Set();
     this.references = values?.references ?? new Map();
     this.kept = values?.kept ?? new Map<string, Kept>();
     const reusable = carried ? {} : (input.resumeFrom?.steps ?? {});
     this.reusable = reusable;
-    for (const step of input.pipeline.steps) {
+    const expanded = values?.expanded ?? [];
+    const itemCount = expanded.reduce((sum, [, count]) => sum + count, 0);
+    const own = input.pipeline.steps.length - itemCount;
+    // A carry read by position keeps its items unread: only counted here, built when asked after.
+    const lazy = carried !== undefined && 'statusAt' in carried && itemCount > 0 ? carried : undefined;
+    this.carriedSteps = lazy;
+    const steps = lazy ? input.pipeline.steps.slice(0, own) : input.pipeline.steps;
+    if (lazy) {
+      let base = own;
+      for (const [stepId, count] of expanded) {
+        this.carriedItems.set(stepId, { base, count });
+        for (let i = 0; i < count; i++) this.countCarried(stepId, i, lazy.statusAt(base + i, stepId));
+        base += count;
+      }
+    }
+    for (const step of steps) {
       const before = carried?.get(step.id);
       if (before) {
         this.steps.set(step.id, { id: step.id, status: before.status, attempts: [] });
@@ -181,7 +207,7 @@ export class RunTracker {
       index.head = 0;
       index.unsorted = false;
     }
-    const isPending = (i: number): boolean => this.steps.get(itemStepId(stepId, i))?.status === 'pending';
+    const isPending = (i: number): boolean => this.status(itemStepId(stepId, i)) === 'pending';
     while (index.head < index.pending.length && !isPending(index.pending[index.head] ?? -1)) index.head++;
     const found: string[] = [];
     for (let k = index.head; k < index.pending.length && found.length < limit; k++) {
@@ -242,7 +268,55 @@ export class RunTracker {
   }
 
   status(id: string): StepStatus {
-    return this.get(id).status;
+    const known = this.steps.get(id);
+    if (known) return known.status;
+    const lazy = this.lazyItem(id);
+    return lazy ? lazy.carried.statusAt(lazy.position, id) : this.get(id).status;
+  }
+
+  /** Where a carried item not yet asked after sits in the carry. */
+  private lazyItem(id: string): { readonly carried: CarriedSteps; readonly position: number } | undefined {
+    if (!this.carriedSteps) return undefined;
+    const item = itemOf(id);
+    const where = item === undefined ? undefined : this.carriedItems.get(item.stepId);
+    if (!item || !where || item.index >= where.count) return undefined;
+    return { carried: this.carriedSteps, position: where.base + item.index };
+  }
+
+  /** An item's carried state made a state of this execution (as the constructor does for plain steps). */
+  private materialize(id: string): StepState | undefined {
+    const lazy = this.lazyItem(id);
+    if (!lazy) return undefined;
+    const before = lazy.carried.at(lazy.position, id);
+    const state: StepState = { id, status: before.status, attempts: [] };
+    this.steps.set(id, state);
+    if (before.attempts > 0) this.archivedAttempts.set(id, before.attempts);
+    if (before.permanent) this.carriedPermanent.add(id);
+    return state;
+  }
+
+  /** Every carried item built (before walking all steps: a pipeline retry, a continue, the end). */
+  private materializeAll(): void {
+    if (!this.carriedSteps) return;
+    for (const [stepId, { count }] of this.carriedItems) {
+      for (let i = 0; i < count; i++) {
+        const id = itemStepId(stepId, i);
+        if (!this.steps.has(id)) this.materialize(id);
+      }
+    }
+    this.carriedItems.clear();
+  }
+
+  /** A carried item counted in its step's index without being built. */
+  private countCarried(stepId: string, index: number, status: StepStatus): void {
+    let entry = this.itemIndex.get(stepId);
+    if (!entry) {
+      entry = { counts: new Map(), pending: [], head: 0, unsorted: false };
+      this.itemIndex.set(stepId, entry);
+    }
+    entry.counts.set(status, (entry.counts.get(status) ?? 0) + 1);
+    if (status === 'pending') entry.pending.push(index);
+    if (status === 'running' || status === 'waiting') this.activeItems.add(itemStepId(stepId, index));
   }
 
   /** The step's state in this execution (attempts since its last archive). */
@@ -252,7 +326,8 @@ export class RunTracker {
 
   /** Attempts made of a step so far in this run, every pipeline attempt and execution included. */
   attemptCount(id: string): number {
-    return (this.archivedAttempts.get(id) ?? 0) + this.get(id).attempts.length;
+    const attempts = this.get(id).attempts.length;
+    return (this.archivedAttempts.get(id) ?? 0) + attempts;
   }
 
   /** Whether a failed step failed permanently (pipeline retry does not retry only those). */
@@ -328,6 +403,7 @@ export class RunTracker {
 
   /** Pipeline retry: steps that did not succeed become pending again; their attempts are kept. */
   resetUnsucceeded(): string[] {
+    this.materializeAll();
     const reset: string[] = [];
     for (const step of this.steps.values()) {
       if (step.status === 'succeeded' || step.status === 'reused') continue;
@@ -340,6 +416,7 @@ export class RunTracker {
 
   /** What the next execution needs of each step, in definition order (carry.ts encodes it). */
   carried(): { id: string; state: CarriedStepState }[] {
+    this.materializeAll();
     return this.input.pipeline.steps.map(({ id }) => ({ id, state: { status: this.status(id), attempts: this.attemptCount(id), permanent: this.failedPermanently(id) } }));
   }
 
@@ -357,6 +434,7 @@ export class RunTracker {
 
   /** At the end of a continued run: each step's archived state (folded), then what changed since. */
   restoreArchived(archived: ReadonlyMap<string, StepState>): void {
+    this.materializeAll();
     for (const { id } of this.input.pipeline.steps) {
       const before = archived.get(id);
       if (!before) continue;
@@ -432,7 +510,7 @@ export class RunTracker {
   }
 
   private get(id: string): StepState {
-    const step = this.steps.get(id);
+    const step = this.steps.get(id) ?? this.materialize(id);
     if (!step) throw new Error(`unknown step "${id}"`);
     return step;
   }

@@ -88,5 +88,7 @@ export class CarriedSteps {
  * attempt after those it had made — which names its instance.
  */
 export function inFlightOf(runId: string, tracker: RunTracker, stepIds: readonly string[]): [string, string][] {
-  return stepIds.filter((id) => tracker.status(id) === 'running').map((id) => [id, stepInstanceId(runId, id, tracker.attemptCount(id) + 1)]);
+  // Items in flight come from the tracker's own list (in item order when read from a carry), not by asking each item.
+  const running = [...stepIds, ...tracker.activeItemIds()].filter((id) => tracker.status(id) === 'running');
+  return running.map((id) => [id, stepInstanceId(runId, id, tracker.attemptCount(id) + 1)]);
 }

@@ -129,10 +129,10 @@ function mayStart(scope: RunScope, step: StepDefinition): boolean {
  * step refers to, so the check of `mayStart` is the same for each; when it fails, every pending
  * item fails with the reason (in item order), as each would have on its own.
  */
-function itemsMayStart(scope: RunScope, step: StepDefinition, pending: readonly string[]): boolean {
+function itemsMayStart(scope: RunScope, step: StepDefinition, pending: () => readonly string[]): boolean {
   const { error } = upstreamFor(step, scope.env.tracker.kept);
   if (!error) return true;
-  for (const id of pending) {
+  for (const id of pending()) {
     scope.env.tracker.stepFailed(id, error);
     scope.env.log(`step ${id} failed: ${error.message}`);
   }
@@ -240,7 +240,7 @@ export function* runRound(scope: RunScope, admit: boolean): Generator<Task, Roun
     const items = admit ? readyItems(definition, tracker) : [];
     const barred = items.filter(({ stepId }) => {
       const owner = byId(stepId);
-      return owner !== undefined && !itemsMayStart(scope, owner, allPendingItems(tracker, stepId));
+      return owner !== undefined && !itemsMayStart(scope, owner, () => allPendingItems(tracker, stepId));
     });
     if (barred.length > 0) {
       env.publish();

@@ -42,12 +42,12 @@ export function liveShape(definition: RunShape, expanded: readonly (readonly [st
   return shape;
 }
 
-function addItems(shape: LiveShape, step: StepDefinition, count: number): string[] {
+function addItems(shape: LiveShape, step: StepDefinition, count: number): readonly StepDefinition[] {
   shape.concurrencyGroups[itemGroup(step.id)] = { maxParallel: step.forEach?.maxParallel ?? 1 };
   shape.expanded.push([step.id, count]);
   const items = itemDefinitions(step, count);
-  shape.steps.push(...items);
-  return items.map((item) => item.id);
+  for (const item of items) shape.steps.push(item);
+  return items;
 }
 
 /**
@@ -95,7 +95,7 @@ export function itemsOf(step: StepDefinition, source: ItemSource): { readonly it
  */
 export function expand(shape: LiveShape, tracker: RunTracker, step: StepDefinition, items: readonly Json[]): void {
   if (!isExpanded(shape, step.id)) {
-    for (const id of addItems(shape, step, items.length)) tracker.addStep(id);
+    for (const item of addItems(shape, step, items.length)) tracker.addStep(item.id);
   }
   tracker.running(step.id);
   if (items.length === 0) tracker.forEachEnded(step.id, 'succeeded', [], undefined);

@@ -73,12 +73,11 @@ export function createRunPipeline(options: RunPipelineOptions): OrchestrationHan
     const startedMs = carry?.startedMs ?? df.currentUtcDateTime.getTime();
     const definition = definitionOf(options.definitions, input.pipeline, input.definitionVersion);
     const shape = liveShape(definition ?? NO_STEPS, carry?.expanded);
-    const stepIds = shape.steps.map((s) => s.id);
     const forEachSteps = new Set(shape.defined.filter((s) => s.forEach !== undefined).map((s) => s.id));
     const tracker = new RunTracker(
       { runId: input.runId, pipeline: { name: input.pipeline, steps: shape.steps }, ...(input.resumeFrom ? { resumeFrom: input.resumeFrom } : {}) },
       startedMs,
-      carry && definition ? new CarriedSteps(carry, shape.defined.map((s) => s.id), stepIds.length) : undefined,
+      carry && definition ? new CarriedSteps(carry, shape.defined.map((s) => s.id), shape.steps.length) : undefined,
       { references: referenceMapOf({ steps: [...shape.defined] }), kept: restoreKept(carry?.values, carry?.oversize), forEachSteps, expanded: shape.expanded },
     );
     const definedSteps = definition?.steps ?? [];
@@ -109,7 +108,7 @@ export function createRunPipeline(options: RunPipelineOptions): OrchestrationHan
       interrupts: interruptsFor(context, CANCEL_EVENT, deadlineMs),
       deadlineMs,
       // A running forEach step runs through its items, not in a sub-orchestration of its own.
-      inFlight: new Map(carry && definition ? inFlightOf(input.runId, tracker, stepIds.filter((id) => !forEachSteps.has(id))) : []),
+      inFlight: new Map(carry && definition ? inFlightOf(input.runId, tracker, shape.defined.flatMap((s) => (forEachSteps.has(s.id) ? [] : [s.id]))) : []),
       budget: budgetFor(options.historyBound),
       missing: new Set(carry?.missing ?? []),
       open: [],

@@ -191,6 +191,11 @@ export class RunTracker {
     return counts;
   }
 
+  /** The items running or waiting (in item order right after a carry was read). */
+  activeItemIds(): string[] {
+    return [...this.activeItems];
+  }
+
   /** How many items of a forEach step are in `status`. */
   itemsIn(stepId: string, status: StepStatus): number {
     return this.itemIndex.get(stepId)?.counts.get(status) ?? 0;

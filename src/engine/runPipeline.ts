@@ -30,7 +30,8 @@ import { readTaskFailure } from './failure';
 import { CANCEL_EVENT, interruptsFor } from './interrupts';
 import { DEFAULT_POLLS_PER_EXECUTION } from './pollStep';
 import { reconcileNow } from './reconcile';
-import { finalizeForEach, findStep, itemValueFor, liveShape } from './items';
+import { finalizeForEach, itemValueFor, liveShape } from './items';
+import { parseItemStepId } from '../pipelines/items';
 import { carryKept, referenceMapOf, restoreKept, upstreamFor } from './referenced';
 import { budgetFor, HISTORY_COST, isDone, type RunScope, type RunShape } from './scope';
 import { RunTracker } from './state';
@@ -89,7 +90,9 @@ export function createRunPipeline(options: RunPipelineOptions): OrchestrationHan
       {
         maxPollsPerExecution,
         upstream: (id) => {
-          const step = findStep(definedSteps, id);
+          // An item refers to what its step refers to (its `when` and items are its step's business).
+          const ownId = parseItemStepId(id)?.stepId ?? id;
+          const step = definedSteps.find((s) => s.id === ownId);
           return step ? upstreamFor(step, tracker.kept).upstream : undefined;
         },
         item: (id) => itemValueFor(shape, id, { parameters: input.parameters, kept: tracker.kept }),

@@ -117,7 +117,7 @@ export async function runForEach(sizes: readonly number[]): Promise<string[]> {
       const a = rows[i - 1];
       const b = rows[i];
       if (a && b) {
-        const e = (pick: (r: typeof a) => number): string => fmt(exponent(a.n, pick(a), b.n, pick(b)), 2);
+        const e = (pick: (r: (typeof rows)[number]) => number): string => fmt(exponent(a.n, pick(a), b.n, pick(b)), 2);
         lines.push(`  exponent ${a.n}→${b.n}: events ${e((r) => r.events)}, bytes ${e((r) => r.bytes)}, wall ${e((r) => r.wall)}, process CPU ${e((r) => r.cpu)}, parent replay CPU ${e((r) => r.parentCpu)}`);
       }
     }

@@ -121,6 +121,9 @@ export function settleForEach(shape: LiveShape, tracker: RunTracker): boolean {
     const failed = tracker.itemsIn(stepId, 'failed');
     const open = tracker.itemsIn(stepId, 'pending') + tracker.itemsIn(stepId, 'running') + tracker.itemsIn(stepId, 'waiting');
     if (open > 0 && !(failFast && failed > 0)) continue;
+    // An item is cancelled only by an interrupt of the run: the step was in progress then, and ends
+    // `cancelled` with the run's reason (stopping.ts), not `failed` for items that never failed.
+    if (tracker.itemsIn(stepId, 'cancelled') > 0 && !(failFast && failed > 0)) continue;
     const ids = itemIdsOf(shape, stepId);
     const unsuccessful = count - tracker.itemsIn(stepId, 'succeeded') - tracker.itemsIn(stepId, 'reused');
     if (unsuccessful === 0) {

@@ -5,19 +5,22 @@
  * raw event), lost notices — runs it on the development host and compares statuses, attempts, the
  * run store and the run's outcome with the model. A short seed range here; a long one in
  * `npm run bench -- differential` (DIFF_SEEDS=1-2000, DIFF_SHRINK=1 to shrink one scenario per kind).
+ * forEach scenarios (items seeds) are drawn apart, so the plain seeds draw as before.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { compare, formatDiff } from './differential/compare';
 import { runOnEngine, startRig, type DifferentialRig } from './differential/driver';
 import { LANGUAGE_CASES, MINIMAL_CASES } from './differential/minimal';
-import { languageScenarioOfSeed, scenarioOfSeed } from './differential/scenario';
+import { itemScenarioOfSeed, languageScenarioOfSeed, scenarioOfSeed } from './differential/scenario';
 import type { Scenario } from './differential/model';
 
 const FIRST_SEED = 1;
 const LAST_SEED = Number(process.env['DIFF_LAST_SEED'] ?? 60);
 /** Seeds of the pipeline language check (conditions, `when`, handled failures: docs/pipelines.md §2). */
 const LANG_LAST_SEED = Number(process.env['DIFF_LANG_LAST_SEED'] ?? 30);
+/** Seeds of the forEach check (items, their limits, finishOthers / failFast, interrupts during items: docs/pipelines.md §3). */
+const ITEMS_LAST_SEED = Number(process.env['DIFF_ITEMS_LAST_SEED'] ?? 12);
 
 describe('the engine agrees with the reference model on random runs', () => {
   let rig: DifferentialRig | undefined;
@@ -59,4 +62,7 @@ describe('the engine agrees with the reference model on random runs', () => {
   for (const { scenario, expect } of LANGUAGE_CASES) test(`${scenario.name}: ${expect}`, () => agrees(scenario.name, scenario));
 
   for (let seed = FIRST_SEED; seed <= LANG_LAST_SEED; seed++) test(`language seed ${seed}`, () => agrees(`language seed ${seed}`, languageScenarioOfSeed(seed)));
+
+  // Seed 6: the only item in flight, its notice lost, a cancel: the step ended `failed` before the engine fix.
+  for (let seed = FIRST_SEED; seed <= ITEMS_LAST_SEED; seed++) test(`items seed ${seed}`, () => agrees(`items seed ${seed}`, itemScenarioOfSeed(seed)));
 });

@@ -23,7 +23,7 @@ import { approvalHandlers } from '../steps/approval/routes';
 import { triggerHandlers } from '../triggers/routes';
 import { eventGridHandler } from '../triggers/eventGrid';
 import { projectOfRun, requireOperate, requireRead } from './projectScope';
-import { emptyBody, listPipelinesQuery, listRunsQuery, logsQuery, REPEATABLE_FILTERS, rerunBody, slotsQuery, startRunBody } from './schemas';
+import { emptyBody, listPipelinesQuery, listRunsQuery, logsQuery, REPEATABLE_FILTERS, rerunBody, runViewQuery, slotsQuery, startRunBody } from './schemas';
 import type { ApiDeps, HealthCheck } from './ports';
 import { API_HEADERS, ApiProblem, conflict, notFound, problemResponse } from './problem';
 import { readBody, readQuery, type ApiRequest } from './request';
@@ -31,7 +31,7 @@ import { idempotentRerunId, idempotentRunId, newRunId, rerunKeyScope, RUN_ID_PAT
 import { requestFingerprint } from './fingerprint';
 import type { RunRecord } from '../runs/recorder';
 import { closeTerminatedRun, terminatedOutsideApi } from './terminatedRuns';
-import { isTerminal, mergeRunView, stateFromDurable, statusFromDurable, type RunView } from './runView';
+import { isTerminal, mergeRunView, stateFromDurable, statusFromDurable, withoutItems, type RunView } from './runView';
 
 export interface RouteSpec {
   readonly name: RouteName;
@@ -288,6 +288,7 @@ export function createRoutes(deps: ApiDeps): Route[] {
 
   const getRun = async (request: ApiRequest, caller?: Caller): Promise<HttpResponseInit> => {
     const runId = runIdOr404(request);
+    const { items } = readQuery(request, runViewQuery);
     // Read before the stores: everything that happened before `asOf` is in this view, so a client
     // merging it with the run's log (`--follow`) can hold back later log lines and print in order.
     const asOf = deps.now().toISOString();
@@ -296,7 +297,7 @@ export function createRoutes(deps: ApiDeps): Route[] {
     const view = mergeRunView(runId, record, attempts, status);
     if (!view) throw notFound(`no run "${runId}"`);
     requireRead(caller, projectOfRun(deps.catalog, { project: record?.project, pipeline: view.pipeline }), `no run "${runId}"`);
-    return json(200, { ...withoutServiceCredentials(view), definition: definitionVersions(record?.definitionVersion, view.pipeline), asOf, links: links(deps, runId) });
+    return json(200, { ...withoutServiceCredentials(items === 'all' ? view : withoutItems(view)), items, definition: definitionVersions(record?.definitionVersion, view.pipeline), asOf, links: links(deps, runId) });
   };
 
   /** The version a run follows and the deployed one: `current` false after a deploy changed it. */

@@ -5,6 +5,7 @@
  */
 import type { DurableOrchestrationStatus } from 'durable-functions';
 import { isTerminalRunStatus } from '../core/runStatus';
+import { parseItemStepId } from '../pipelines/items';
 import type { PipelineRetryWait, RunState, RunStatus, StepState } from '../engine/types';
 import type { AttemptRecord, RunRecord } from '../runs/recorder';
 
@@ -139,4 +140,19 @@ export function stepsFromAttempts(attempts: readonly AttemptRecord[]): StepState
       ...(last?.error ? { error: last.error } : {}),
     };
   });
+}
+
+/**
+ * The view without the items of forEach steps (steps `<id>[<index>]`, their attempt rows and
+ * metrics): each forEach step keeps its counts by status (`items`). What `GET runs/{id}` answers
+ * unless asked for every item.
+ */
+export function withoutItems(view: RunView): RunView {
+  const isItem = (id: string): boolean => parseItemStepId(id) !== undefined;
+  return {
+    ...view,
+    steps: view.steps.filter((s) => !isItem(s.id)),
+    attempts: view.attempts.filter((a) => !isItem(a.stepId)),
+    metrics: Object.fromEntries(Object.entries(view.metrics).filter(([id]) => !isItem(id))),
+  };
 }

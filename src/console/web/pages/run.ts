@@ -19,7 +19,8 @@ export function RunPage({ runId, me }: { runId: string; me: Me }) {
   const [fast, setFast] = useState(true);
   // A finished run is still re-read, slowly: the run store and Durable can disagree for a moment
   // after the end (the record is written by an activity before the instance completes).
-  const { data: run, error, reload } = useLoad(() => get<RunJson>(`runs/${encodeURIComponent(runId)}`), runId, fast ? 1500 : 5000);
+  // Every item: the timeline draws each item's attempts on its step's row (the list itself is built on demand).
+  const { data: run, error, reload } = useLoad(() => get<RunJson>(`runs/${encodeURIComponent(runId)}?items=all`), runId, fast ? 1500 : 5000);
   const done = run ? TERMINAL.has(run.status) : false;
   useEffect(() => setFast(!done), [done]);
   return html`<section>

@@ -20,7 +20,6 @@ import type { Kept } from './referenced';
 import { pendingIndex, type PendingIndex } from './dag';
 import type { RunShape } from './scope';
 import type { RunTracker } from './state';
-import type { StepStatus } from './types';
 
 /** The run's shape as it grows: the definition's steps, then each expanded step's items. */
 export interface LiveShape extends RunShape {

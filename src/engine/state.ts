@@ -215,9 +215,13 @@ export class RunTracker {
     const isPending = (i: number): boolean => this.status(itemStepId(stepId, i)) === 'pending';
     while (index.head < index.pending.length && !isPending(index.pending[index.head] ?? -1)) index.head++;
     const found: string[] = [];
+    // An index that went back to pending (a pipeline retry) may still be in the queue from before.
+    const seen = new Set<number>();
     for (let k = index.head; k < index.pending.length && found.length < limit; k++) {
       const i = index.pending[k] ?? -1;
-      if (isPending(i)) found.push(itemStepId(stepId, i));
+      if (seen.has(i) || !isPending(i)) continue;
+      seen.add(i);
+      found.push(itemStepId(stepId, i));
     }
     if (index.head > 1024 && index.head * 2 > index.pending.length) {
       index.pending.splice(0, index.head);

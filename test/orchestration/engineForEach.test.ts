@@ -119,6 +119,18 @@ describe('forEach', () => {
     assert.deepEqual([0, 1, 2, 3, 4].map((i) => byId(some, `load[${i}]`)?.status), ['cancelled', 'cancelled', 'skipped', 'skipped', 'skipped']);
   });
 
+  test('a pipeline retry runs a failed item again once, its attempt numbers continuing (a one-item list: the item ran inline)', async () => {
+    engine().fake.script('load[0]', [{ fail: 'permanent', message: 'no such folder' }, { ok: { output: { i: 0 } } }]);
+    const run = await engine().run(
+      pipelineOf({ ...overParameter('fe-retry-one'), parameters: { tables: { type: 'list', default: ['a'] } }, pipelineRetry: { retries: 1, delay: 60, retryPermanent: true } }),
+      'fe-retry-one-1',
+      { parameters: { tables: ['a'] } },
+    );
+    assert.equal(run.status, 'succeeded', JSON.stringify(run.steps.map((x) => [x.id, x.status, x.error?.message])));
+    assert.deepEqual(byId(run, 'load[0]')?.attempts.map((a) => [a.attempt, a.status]), [[1, 'failed'], [2, 'succeeded']]);
+    assert.equal(engine().fake.callsOf('fe-retry-one-1', 'load[0]').length, 2);
+  });
+
   test('the live status lists the items in flight one by one and the others as counts on their step, however many items', async () => {
     const tables = Array.from({ length: 30 }, (_, i) => `t${i}`);
     for (let i = 0; i < tables.length; i++) engine().fake.script(`load[${i}]`, [{ running: { polls: 1, pollAfterSeconds: 60, then: { ok: { output: { i } } } } }]);

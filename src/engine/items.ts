@@ -128,9 +128,11 @@ export function settleForEach(shape: LiveShape, tracker: RunTracker): boolean {
     if (unsuccessful === 0) {
       tracker.forEachEnded(stepId, 'succeeded', ids, undefined);
     } else {
-      const firstFailed = failed > 0 ? ids.find((id) => tracker.status(id) === 'failed') : undefined;
-      const cause = firstFailed === undefined ? undefined : tracker.step(firstFailed).error;
-      const index = firstFailed === undefined ? undefined : parseItemStepId(firstFailed)?.index;
+      // Kept as items fail (and across a continue, where the item's own state is archived).
+      const known = tracker.firstFailedItem(stepId);
+      const firstFailed = known || failed === 0 ? undefined : ids.find((id) => tracker.status(id) === 'failed');
+      const cause = known?.error ?? (firstFailed === undefined ? undefined : tracker.step(firstFailed).error);
+      const index = known?.index ?? (firstFailed === undefined ? undefined : parseItemStepId(firstFailed)?.index);
       const error: FailureInfo = {
         class: cause?.class ?? 'permanent',
         ...(cause?.code === undefined ? {} : { code: cause.code }),

@@ -79,7 +79,7 @@ export function createRunPipeline(options: RunPipelineOptions): OrchestrationHan
       { runId: input.runId, pipeline: { name: input.pipeline, steps: shape.steps }, ...(input.resumeFrom ? { resumeFrom: input.resumeFrom } : {}) },
       startedMs,
       carry && definition ? new CarriedSteps(carry, shape.defined.map((s) => s.id), shape.steps.length) : undefined,
-      { references: referenceMapOf({ steps: [...shape.defined] }), kept: restoreKept(carry?.values, carry?.oversize), forEachSteps, expanded: shape.expanded },
+      { references: referenceMapOf({ steps: [...shape.defined] }), kept: restoreKept(carry?.values, carry?.oversize), forEachSteps, expanded: shape.expanded, ...(carry?.itemFailures ? { itemFailures: carry.itemFailures } : {}) },
     );
     const definedSteps = definition?.steps ?? [];
     if (carry) tracker.pipelineAttempt = carry.pipelineAttempt;
@@ -158,6 +158,7 @@ export function createRunPipeline(options: RunPipelineOptions): OrchestrationHan
         archives,
         ...carryKept(tracker.kept),
         ...(shape.expanded.length > 0 ? { expanded: shape.expanded } : {}),
+        ...(tracker.carriedItemFailures() === undefined ? {} : { itemFailures: tracker.carriedItemFailures() }),
         ...(stopping ? { stop: stopping } : {}),
         ...(scope.missing.size > 0 ? { missing: [...scope.missing] } : {}),
       };

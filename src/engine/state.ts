@@ -70,6 +70,8 @@ interface ItemIndex {
 export class RunTracker {
   private readonly steps = new Map<string, StepState>();
   private readonly itemIndex = new Map<string, ItemIndex>();
+  /** Per forEach step, its failed item of lowest index and that item's error (kept across a continue: the item's state is archived). */
+  private readonly firstFailures = new Map<string, { readonly index: number; readonly error: FailureInfo }>();
   /** Items running or waiting: the only ones the live status lists one by one. */
   private readonly activeItems = new Set<string>();
   /** Attempts archived by earlier executions (not in `steps`). */
@@ -102,8 +104,11 @@ export class RunTracker {
       readonly forEachSteps?: ReadonlySet<string>;
       /** The run's expansions (items.ts): its steps are the plain ones, then these items in order. */
       readonly expanded?: readonly (readonly [string, number])[];
+      /** Each forEach step's first failed item, as the previous execution carried it. */
+      readonly itemFailures?: Readonly<Record<string, readonly [number, FailureInfo]>>;
     },
   ) {
+    for (const [stepId, [index, error]] of Object.entries(values?.itemFailures ?? {})) this.firstFailures.set(stepId, { index, error });
     this.forEachSteps = values?.forEachSteps ?? new Set();
     this.references = values?.references ?? new Map();
     this.kept = values?.kept ?? new Map<string, Kept>();
@@ -194,6 +199,17 @@ export class RunTracker {
   /** The items running or waiting (in item order right after a carry was read). */
   activeItemIds(): string[] {
     return [...this.activeItems];
+  }
+
+  /** A forEach step's failed item of lowest index, with its error. */
+  firstFailedItem(stepId: string): { readonly index: number; readonly error: FailureInfo } | undefined {
+    return this.firstFailures.get(stepId);
+  }
+
+  /** What the next execution needs to name each forEach step's first failed item (`RunCarry.itemFailures`). */
+  carriedItemFailures(): Record<string, [number, FailureInfo]> | undefined {
+    if (this.firstFailures.size === 0) return undefined;
+    return Object.fromEntries([...this.firstFailures].map(([stepId, { index, error }]) => [stepId, [index, error]]));
   }
 
   /** How many items of a forEach step are in `status`. */
@@ -413,6 +429,8 @@ export class RunTracker {
   /** Pipeline retry: steps that did not succeed become pending again; their attempts are kept. */
   resetUnsucceeded(): string[] {
     this.materializeAll();
+    // Every failed item runs again: the step's next error names a failure of the next round.
+    this.firstFailures.clear();
     const reset: string[] = [];
     for (const step of this.steps.values()) {
       if (step.status === 'succeeded' || step.status === 'reused') continue;
@@ -536,6 +554,8 @@ export class RunTracker {
       // the items' own states may be archived by the time the step ends.
       const paths = this.references.get(item.stepId);
       if (paths && ran && before !== 'succeeded' && before !== 'reused') this.addItemMetrics(item.stepId, paths, step.metrics);
+      const first = this.firstFailures.get(item.stepId);
+      if (step.status === 'failed' && step.error && (!first || item.index <= first.index)) this.firstFailures.set(item.stepId, { index: item.index, error: step.error });
       return;
     }
     const paths = this.references.get(step.id);

@@ -14,9 +14,10 @@ import type { Json } from '../core/json';
 import type { StepMetrics } from '../steps/protocol';
 import { isoAt, secondsBetween } from './clock';
 import { extractKept, type Kept, type ReferenceMap } from './referenced';
-import { itemStepId, parseItemStepId } from '../pipelines/items';
+import { itemStepId } from '../pipelines/items';
 import { refKey } from '../pipelines/stepRefs';
 import type { CarriedSteps } from './carry';
+import { ItemIndex, itemOf } from './itemIndex';
 import type { PipelineRetryWait, PoolWait, RunInput, RunState, RunStatus, StepAttemptSummary, StepState, StepStatus } from './types';
 
 /** What the tracker needs of a run: a whole run, or one step of it (the step sub-orchestration). */
@@ -45,35 +46,10 @@ export function mergeStepDeltas(earlier: StepState | undefined, later: StepState
   return { ...later, attempts: [...earlier.attempts, ...later.attempts.filter((a) => !known.has(a.attempt))] };
 }
 
-/** Statuses in the order item counts list them. */
-const STATUS_ORDER: readonly StepStatus[] = ['pending', 'running', 'waiting', 'succeeded', 'reused', 'failed', 'skipped', 'cancelled'];
-
-/** An item id's step and index, without a regular expression for plain step ids (they never end in `]`). */
-function itemOf(id: string): { readonly stepId: string; readonly index: number } | undefined {
-  return id.charCodeAt(id.length - 1) === 93 ? parseItemStepId(id) : undefined;
-}
-
-/**
- * What the run knows of one forEach step's items, kept up to date at each item's transition, so
- * a wake-up asks "how many are still to run" or "which start next" without walking 10,000 items:
- * the counts by status, and the pending indices in order (a queue whose head only moves forward;
- * entries that left `pending` are dropped as the head passes them).
- */
-interface ItemIndex {
-  readonly counts: Map<StepStatus, number>;
-  readonly pending: number[];
-  head: number;
-  /** An index went back to pending below the queue's last entry (a pipeline retry): sort on read. */
-  unsorted: boolean;
-}
-
 export class RunTracker {
   private readonly steps = new Map<string, StepState>();
-  private readonly itemIndex = new Map<string, ItemIndex>();
-  /** Per forEach step, its failed item of lowest index and that item's error (kept across a continue: the item's state is archived). */
-  private readonly firstFailures = new Map<string, { readonly index: number; readonly error: FailureInfo }>();
-  /** Items running or waiting: the only ones the live status lists one by one. */
-  private readonly activeItems = new Set<string>();
+  /** Counts, pending queue, items in flight and first failures of the forEach steps' items (itemIndex.ts). */
+  private readonly items: ItemIndex;
   /** Attempts archived by earlier executions (not in `steps`). */
   private readonly archivedAttempts = new Map<string, number>();
   /** Failed steps whose failure was permanent, known from the carry (their error is archived). */
@@ -108,7 +84,7 @@ export class RunTracker {
       readonly itemFailures?: Readonly<Record<string, readonly [number, FailureInfo]>>;
     },
   ) {
-    for (const [stepId, [index, error]] of Object.entries(values?.itemFailures ?? {})) this.firstFailures.set(stepId, { index, error });
+    this.items = new ItemIndex(values?.itemFailures);
     this.forEachSteps = values?.forEachSteps ?? new Set();
     this.references = values?.references ?? new Map();
     this.kept = values?.kept ?? new Map<string, Kept>();
@@ -125,7 +101,7 @@ export class RunTracker {
       let base = own;
       for (const [stepId, count] of expanded) {
         this.carriedItems.set(stepId, { base, count });
-        for (let i = 0; i < count; i++) this.countCarried(stepId, i, lazy.statusAt(base + i, stepId));
+        for (let i = 0; i < count; i++) this.items.carried(stepId, i, lazy.statusAt(base + i, stepId));
         base += count;
       }
     }
@@ -184,87 +160,37 @@ export class RunTracker {
 
   /** A forEach step's items counted by status (`total` first), or undefined before it expanded. */
   itemCounts(stepId: string): Record<string, number> | undefined {
-    const index = this.itemIndex.get(stepId);
-    if (!index) return undefined;
-    let total = 0;
-    for (const n of index.counts.values()) total += n;
-    const counts: Record<string, number> = { total };
-    for (const status of STATUS_ORDER) {
-      const n = index.counts.get(status) ?? 0;
-      if (n > 0) counts[status] = n;
-    }
-    return counts;
+    return this.items.counts(stepId);
   }
 
   /** The items running or waiting (in item order right after a carry was read). */
   activeItemIds(): string[] {
-    return [...this.activeItems];
+    return this.items.activeIds();
   }
 
-  /** A forEach step's failed item of lowest index, with its error. */
+  /** A forEach step's failed item of lowest index, with its error (kept across a continue: the item's state is archived). */
   firstFailedItem(stepId: string): { readonly index: number; readonly error: FailureInfo } | undefined {
-    return this.firstFailures.get(stepId);
+    return this.items.firstFailure(stepId);
   }
 
   /** What the next execution needs to name each forEach step's first failed item (`RunCarry.itemFailures`). */
   carriedItemFailures(): Record<string, [number, FailureInfo]> | undefined {
-    if (this.firstFailures.size === 0) return undefined;
-    return Object.fromEntries([...this.firstFailures].map(([stepId, { index, error }]) => [stepId, [index, error]]));
+    return this.items.carriedFailures();
   }
 
   /** How many items of a forEach step are in `status`. */
   itemsIn(stepId: string, status: StepStatus): number {
-    return this.itemIndex.get(stepId)?.counts.get(status) ?? 0;
+    return this.items.count(stepId, status);
   }
 
   /** The first `limit` pending items of a forEach step, in item order. */
   pendingItems(stepId: string, limit: number): string[] {
-    const index = this.itemIndex.get(stepId);
-    if (!index || limit <= 0) return [];
-    if (index.unsorted) {
-      const rest = index.pending.slice(index.head).sort((a, b) => a - b);
-      index.pending.length = 0;
-      index.pending.push(...rest);
-      index.head = 0;
-      index.unsorted = false;
-    }
-    const isPending = (i: number): boolean => this.status(itemStepId(stepId, i)) === 'pending';
-    while (index.head < index.pending.length && !isPending(index.pending[index.head] ?? -1)) index.head++;
-    const found: string[] = [];
-    // An index that went back to pending (a pipeline retry) may still be in the queue from before.
-    const seen = new Set<number>();
-    for (let k = index.head; k < index.pending.length && found.length < limit; k++) {
-      const i = index.pending[k] ?? -1;
-      if (seen.has(i) || !isPending(i)) continue;
-      seen.add(i);
-      found.push(itemStepId(stepId, i));
-    }
-    if (index.head > 1024 && index.head * 2 > index.pending.length) {
-      index.pending.splice(0, index.head);
-      index.head = 0;
-    }
-    return found;
+    return this.items.pending(stepId, limit, (i) => this.status(itemStepId(stepId, i)) === 'pending');
   }
 
   /** Keeps the item index in step with an item's status change (plain steps are not indexed). */
-  private counted(id: string, before: StepStatus | undefined, after: StepStatus): void {
-    if (before === after) return;
-    const item = itemOf(id);
-    if (!item) return;
-    if (after === 'running' || after === 'waiting') this.activeItems.add(id);
-    else this.activeItems.delete(id);
-    let index = this.itemIndex.get(item.stepId);
-    if (!index) {
-      index = { counts: new Map(), pending: [], head: 0, unsorted: false };
-      this.itemIndex.set(item.stepId, index);
-    }
-    if (before !== undefined) index.counts.set(before, (index.counts.get(before) ?? 1) - 1);
-    index.counts.set(after, (index.counts.get(after) ?? 0) + 1);
-    if (after === 'pending') {
-      const last = index.pending[index.pending.length - 1];
-      if (index.head < index.pending.length && last !== undefined && last > item.index) index.unsorted = true;
-      index.pending.push(item.index);
-    }
+  private counted(id: string, before: StepStatus | undefined, after: StepStatus, error?: FailureInfo): void {
+    this.items.changed(id, before, after, error);
   }
 
   /** A forEach step ends (items.ts): its output and metrics from the items this execution knows (all of them once the run ends). */
@@ -330,18 +256,6 @@ export class RunTracker {
       }
     }
     this.carriedItems.clear();
-  }
-
-  /** A carried item counted in its step's index without being built. */
-  private countCarried(stepId: string, index: number, status: StepStatus): void {
-    let entry = this.itemIndex.get(stepId);
-    if (!entry) {
-      entry = { counts: new Map(), pending: [], head: 0, unsorted: false };
-      this.itemIndex.set(stepId, entry);
-    }
-    entry.counts.set(status, (entry.counts.get(status) ?? 0) + 1);
-    if (status === 'pending') entry.pending.push(index);
-    if (status === 'running' || status === 'waiting') this.activeItems.add(itemStepId(stepId, index));
   }
 
   /** The step's state in this execution (attempts since its last archive). */
@@ -430,7 +344,7 @@ export class RunTracker {
   resetUnsucceeded(): string[] {
     this.materializeAll();
     // Every failed item runs again: the step's next error names a failure of the next round.
-    this.firstFailures.clear();
+    this.items.clearFailures();
     const reset: string[] = [];
     for (const step of this.steps.values()) {
       if (step.status === 'succeeded' || step.status === 'reused') continue;
@@ -495,7 +409,7 @@ export class RunTracker {
   liveSnapshot(): RunState {
     if (this.forEachSteps.size === 0) return this.snapshot('running');
     const full = this.snapshot('running', undefined, undefined, true);
-    return { ...full, steps: [...full.steps, ...[...this.activeItems].map((id) => this.get(id))] };
+    return { ...full, steps: [...full.steps, ...this.items.activeIds().map((id) => this.get(id))] };
   }
 
   /** Each forEach step's state with its items counted by status (views show counts, then items on demand). */
@@ -545,7 +459,7 @@ export class RunTracker {
   private put(step: StepState): void {
     const before = this.steps.get(step.id)?.status;
     this.steps.set(step.id, step);
-    this.counted(step.id, before, step.status);
+    this.counted(step.id, before, step.status, step.error);
     this.dirty.add(step.id);
     const ran = step.status === 'succeeded' || step.status === 'reused';
     const item = itemOf(step.id);
@@ -554,8 +468,6 @@ export class RunTracker {
       // the items' own states may be archived by the time the step ends.
       const paths = this.references.get(item.stepId);
       if (paths && ran && before !== 'succeeded' && before !== 'reused') this.addItemMetrics(item.stepId, paths, step.metrics);
-      const first = this.firstFailures.get(item.stepId);
-      if (step.status === 'failed' && step.error && (!first || item.index <= first.index)) this.firstFailures.set(item.stepId, { index: item.index, error: step.error });
       return;
     }
     const paths = this.references.get(step.id);

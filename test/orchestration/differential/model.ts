@@ -138,9 +138,10 @@ export interface PredictedStep {
    */
   readonly orCancelledAtTie?: { readonly attempts: readonly PredictedAttempt[] };
   /**
-   * With lost notices, a forEach step that became ready less than a check-in before the interrupt
-   * and none of whose items had started yet: the run may not have learned it was ready (README
-   * "Lost notices"), so `skipped` is accepted too — and then its items may not be in the run at all.
+   * A forEach step that became ready less than a check-in before the interrupt with lost notices,
+   * or at the very instant of a tied cancel, and none of whose items had started: the run may not
+   * have learned it was ready (README "Lost notices"; the tie rule), so `skipped` is accepted too —
+   * and then its items may not be in the run at all.
    */
   readonly orSkipped?: true;
   readonly mayBeAbsent?: true;
@@ -552,7 +553,11 @@ export function simulate(scenario: Scenario, options: SimulateOptions = {}): Pre
       // names attempts in progress): a forEach step still running at the interrupt is `cancelled`.
       if (s.phase === 'running' && s.spec.forEach !== undefined) {
         const since = expandedAt.get(s.index) ?? 0;
-        if (windowMs > 0 && t - since <= windowMs && !itemsOf(s).some((i) => i.attempts.some((a) => a.start >= since) || i.current !== undefined)) maybeUnknown.add(s.index);
+        // Not yet known ready: within a check-in with lost notices, or ready at the very instant of
+        // a tied cancel (the spec's tie rule: a step due at that instant may not start at all).
+        const tiedHere = scenario.cancel !== undefined && scenario.cancel.at.kind !== 'instant' && since === t;
+        const unknown = (windowMs > 0 && t - since <= windowMs) || tiedHere;
+        if (unknown && !itemsOf(s).some((i) => i.attempts.some((a) => a.start >= since) || i.current !== undefined)) maybeUnknown.add(s.index);
         s.phase = 'cancelled';
       }
       else if (s.phase === 'running') endAttempt(s, t);

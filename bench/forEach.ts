@@ -4,7 +4,10 @@
  * item a 1-minute job (fake adapter, virtual clock), `forEach.maxParallel` 10. Reports makespan
  * against the ideal (⌈n / 10⌉ minutes: slots never idle), the events and bytes handed to every
  * orchestrator of the run summed over their wake-ups, the largest execution's history, and the
- * growth exponents between sizes (target for events ≤ 1.2).
+ * growth exponents between sizes (target for events ≤ 1.2), and the cost per item — wall time,
+ * the process's CPU (orchestrators, activities and the development host together) and the
+ * orchestrators' replay CPU — so a cost that grows faster than n shows as a per-item figure that
+ * grows.
  */
 import { createStepActivities } from '../src/activities';
 import { collectRunState } from '../src/activities/collectRunState';
@@ -62,10 +65,13 @@ const sum = (values: readonly number[]): number => values.reduce((a, b) => a + b
 const exponent = (x1: number, y1: number, x2: number, y2: number): number => Math.log(y2 / y1) / Math.log(x2 / x1);
 
 export async function runForEach(sizes: readonly number[]): Promise<string[]> {
-  const lines = [`forEach over n items, maxParallel ${PARALLEL}, each item a 1-minute polled job (virtual time, no run store)`, '  n | makespan / ideal | whole run: instances, events replayed, bytes replayed, max events in one execution, parent executions | wall s'];
+  const lines = [
+    `forEach over n items, maxParallel ${PARALLEL}, each item a 1-minute polled job (virtual time, no run store)`,
+    '  n | makespan / ideal | whole run: instances, events replayed, bytes replayed, max events in one execution | parent: executions, wake-ups, replay CPU s | per item: wall ms, process CPU ms, replay CPU ms (all instances)',
+  ];
   const definitions = new Map<string, PipelineDefinition>();
   const engine = await storelessHost(definitions);
-  const rows: { n: number; events: number; bytes: number }[] = [];
+  const rows: { n: number; events: number; bytes: number; cpu: number; wall: number; parentCpu: number }[] = [];
   try {
     for (const n of sizes) {
       const runId = `fe-${n}`;
@@ -81,10 +87,14 @@ export async function runForEach(sizes: readonly number[]): Promise<string[]> {
         ],
       });
       const wall = Date.now();
+      const cpu = process.cpuUsage();
       definitions.set(definitionVersion(definition), definition);
       const input: RunInput = { pipeline: definition.name, definitionVersion: definitionVersion(definition), runId, trigger: { kind: 'manual' }, parameters: {} };
       await engine.host.client.startNew(ORCHESTRATOR_NAMES.runPipeline, { instanceId: runId, input });
       const status = await engine.host.waitFor(runId, { timeoutMs: 6 * 60 * 60_000 });
+      const wallMs = Date.now() - wall;
+      const used = process.cpuUsage(cpu);
+      const cpuMs = (used.user + used.system) / 1000;
       const run = status.output as RunState;
       if (run?.status !== 'succeeded') throw new Error(`forEach ${n}: ${String(status.runtimeStatus)} ${JSON.stringify(status.output).slice(0, 300)}`);
       const ends = run.steps.flatMap((s) => s.attempts.flatMap((a) => (a.endedAt ? [Date.parse(a.endedAt)] : [])));
@@ -95,8 +105,10 @@ export async function runForEach(sizes: readonly number[]): Promise<string[]> {
       const maxEvents = Math.max(...ids.map((id) => engine.host.stats(id).maxHistoryEvents));
       const events = sum(work.map((w) => w.events));
       const bytes = sum(work.map((w) => w.bytes));
-      rows.push({ n, events, bytes });
-      const row = `  ${n} | ${fmt(makespan / ideal, 2)} | ${ids.length}, ${events}, ${(bytes / 1e6).toFixed(2)} MB, ${maxEvents}, ${engine.host.executions(runId).length} | ${((Date.now() - wall) / 1000).toFixed(1)}`;
+      const parent = engine.host.stats(runId);
+      const replayCpu = sum(ids.map((id) => engine.host.stats(id).replayCpuMs));
+      rows.push({ n, events, bytes, cpu: cpuMs, wall: wallMs, parentCpu: parent.replayCpuMs });
+      const row = `  ${n} | ${fmt(makespan / ideal, 2)} | ${ids.length}, ${events}, ${(bytes / 1e6).toFixed(2)} MB, ${maxEvents} | ${parent.executions}, ${parent.replays}, ${(parent.replayCpuMs / 1000).toFixed(1)} | ${fmt(wallMs / n, 2)}, ${fmt(cpuMs / n, 2)}, ${fmt(replayCpu / n, 2)}`;
       lines.push(row);
       // Each size as it ends (10,000 items take a while on a shared machine).
       console.error(`forEach bench:${row}`);
@@ -104,7 +116,10 @@ export async function runForEach(sizes: readonly number[]): Promise<string[]> {
     for (let i = 1; i < rows.length; i++) {
       const a = rows[i - 1];
       const b = rows[i];
-      if (a && b) lines.push(`  exponent ${a.n}→${b.n}: events ${fmt(exponent(a.n, a.events, b.n, b.events), 2)}, bytes ${fmt(exponent(a.n, a.bytes, b.n, b.bytes), 2)}`);
+      if (a && b) {
+        const e = (pick: (r: (typeof rows)[number]) => number): string => fmt(exponent(a.n, pick(a), b.n, pick(b)), 2);
+        lines.push(`  exponent ${a.n}→${b.n}: events ${e((r) => r.events)}, bytes ${e((r) => r.bytes)}, wall ${e((r) => r.wall)}, process CPU ${e((r) => r.cpu)}, parent replay CPU ${e((r) => r.parentCpu)}`);
+      }
     }
     const first = rows[0];
     const last = rows.at(-1);

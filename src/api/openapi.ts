@@ -3,7 +3,7 @@
  * schemas the handlers parse with, so the document cannot drift from what is accepted.
  */
 import { z } from 'zod';
-import { listPipelinesQuery, listRunsQuery, logsQuery, rerunBody, slotsQuery, startRunBody } from './schemas';
+import { listPipelinesQuery, listRunsQuery, logsQuery, rerunBody, runViewQuery, slotsQuery, startRunBody } from './schemas';
 import { listBackfillsQuery, startBackfillBody } from '../backfill/routes';
 import { decisionBody } from '../steps/approval/routes';
 import { triggerHistoryQuery } from '../triggers/routes';
@@ -66,7 +66,7 @@ export function openApiDocument(): object {
       '/approvals': { get: { summary: 'Steps waiting for a decision, oldest first', responses: { 200: ok('{ waiting }') } } },
       '/me': { get: { summary: 'Who is calling and what they may do ({ name, kind, canRead, canOperate, readOnly })', responses: { 200: ok('The caller'), 401: problem } } },
       '/runs': { get: { summary: 'List runs, newest first (project: any of them; tag: every one; both repeatable)', parameters: queryParameters(listRunsQuery), responses: { 200: ok('{ runs, nextCursor }'), 400: problem } } },
-      '/runs/{runId}': { get: { summary: 'A run with its steps, attempts and metrics', parameters: [pathParam('runId')], responses: { 200: ok('Run'), 404: problem } } },
+      '/runs/{runId}': { get: { summary: "A run with its steps, attempts and metrics; a forEach step's items counted by status (items=all: every item)", parameters: [pathParam('runId'), ...queryParameters(runViewQuery)], responses: { 200: ok('Run'), 400: problem, 404: problem } } },
       '/runs/{runId}/definition': { get: { summary: "The definition a run follows (pinned at its start) and what changed in the deployed one", parameters: [pathParam('runId')], responses: { 200: ok('{ version, currentVersion, current, definition, changes: [{ path, change, before, after }] }'), 404: problem } } },
       '/runs/{runId}/logs': { get: { summary: 'Log lines after a cursor (for follow)', parameters: [pathParam('runId'), ...queryParameters(logsQuery)], responses: { 200: ok('{ lines, nextCursor, status }'), 400: problem, 404: problem } } },
       '/runs/{runId}/cancel': { post: { summary: 'Cancel a running run', parameters: [pathParam('runId')], responses: { 202: ok('Cancelling'), 404: problem, 409: problem } } },

@@ -24,7 +24,7 @@ import { approvalHandlers } from '../steps/approval/routes';
 import { triggerHandlers } from '../triggers/routes';
 import { eventGridHandler } from '../triggers/eventGrid';
 import { pipelinesVisibleTo, projectOfRun, requireOperate, requireRead, visiblePipelineOr404 } from './projectScope';
-import { emptyBody, listPipelinesQuery, listRunsQuery, logsQuery, REPEATABLE_FILTERS, rerunBody, slotsQuery, startRunBody } from './schemas';
+import { emptyBody, listPipelinesQuery, listRunsQuery, logsQuery, REPEATABLE_FILTERS, rerunBody, runViewQuery, slotsQuery, startRunBody } from './schemas';
 import type { ApiDeps, HealthCheck } from './ports';
 import { API_HEADERS, ApiProblem, conflict, notFound, problemResponse } from './problem';
 import { readBody, readQuery, type ApiRequest } from './request';
@@ -32,7 +32,7 @@ import { idempotentRerunId, idempotentRunId, newRunId, rerunKeyScope, RUN_ID_PAT
 import { requestFingerprint } from './fingerprint';
 import type { RunRecord } from '../runs/recorder';
 import { closeTerminatedRun, terminatedOutsideApi } from './terminatedRuns';
-import { isTerminal, mergeRunView, stateFromDurable, statusFromDurable, type RunView } from './runView';
+import { isTerminal, mergeRunView, stateFromDurable, statusFromDurable, withoutItems, type RunView } from './runView';
 
 export interface RouteSpec {
   readonly name: RouteName;
@@ -280,6 +280,7 @@ export function createRoutes(deps: ApiDeps): Route[] {
 
   const getRun = async (request: ApiRequest, caller?: Caller): Promise<HttpResponseInit> => {
     const runId = runIdOr404(request);
+    const { items } = readQuery(request, runViewQuery);
     // Read before the stores: everything that happened before `asOf` is in this view, so a client
     // merging it with the run's log (`--follow`) can hold back later log lines and print in order.
     const asOf = deps.now().toISOString();
@@ -288,10 +289,10 @@ export function createRoutes(deps: ApiDeps): Route[] {
     const view = mergeRunView(runId, record, attempts, status);
     if (!view) throw notFound(`no run "${runId}"`);
     requireRead(caller, projectOfRun(deps.catalog, { project: record?.project, pipeline: view.pipeline }), `no run "${runId}"`);
-    const shown = withoutServiceCredentials(view);
+    const shown = withoutServiceCredentials(items === 'all' ? view : withoutItems(view));
     // Parent and child runs of pipeline steps, linked both ways (runLinks.ts).
     const steps = withChildRuns(runId, shown.steps, deps.catalog.get(view.pipeline), deps.baseUrl ?? '');
-    return json(200, { ...shown, steps, ...parentLink(view.trigger, deps.baseUrl ?? ''), definition: definitionVersions(record?.definitionVersion, view.pipeline), asOf, links: links(deps, runId) });
+    return json(200, { ...shown, steps, items, ...parentLink(view.trigger, deps.baseUrl ?? ''), definition: definitionVersions(record?.definitionVersion, view.pipeline), asOf, links: links(deps, runId) });
   };
 
   /** The version a run follows and the deployed one: `current` false after a deploy changed it. */

@@ -5,6 +5,7 @@
  */
 import type { DurableOrchestrationStatus } from 'durable-functions';
 import { isTerminalRunStatus } from '../core/runStatus';
+import { parseItemStepId } from '../pipelines/items';
 import type { PipelineRetryWait, RunState, RunStatus, StepState } from '../engine/types';
 import type { AttemptRecord, RunRecord } from '../runs/recorder';
 
@@ -100,9 +101,16 @@ export function mergeRunView(
  * attempts, so the view takes them from there.
  */
 function withStoredAttempts(steps: readonly StepState[], attempts: readonly AttemptRecord[]): readonly StepState[] {
-  if (attempts.length === 0 || steps.every((s) => s.attempts.length > 0)) return steps;
-  const stored = new Map(stepsFromAttempts(attempts).map((s) => [s.id, s.attempts]));
-  return steps.map((step) => (step.attempts.length === 0 && (stored.get(step.id)?.length ?? 0) > 0 ? { ...step, attempts: stored.get(step.id) ?? [] } : step));
+  if (attempts.length === 0) return steps;
+  const live = new Set(steps.map((s) => s.id));
+  const storedSteps = stepsFromAttempts(attempts);
+  // A running run's live state lists a forEach step's items in flight only (the engine's
+  // `liveSnapshot`): the items that ended come from their attempt rows.
+  const ended = storedSteps.filter((s) => !live.has(s.id));
+  if (ended.length === 0 && steps.every((s) => s.attempts.length > 0)) return steps;
+  const stored = new Map(storedSteps.map((s) => [s.id, s.attempts]));
+  const merged = steps.map((step) => (step.attempts.length === 0 && (stored.get(step.id)?.length ?? 0) > 0 ? { ...step, attempts: stored.get(step.id) ?? [] } : step));
+  return [...merged, ...ended];
 }
 
 function toIso(value: Date | string | undefined): string | undefined {
@@ -132,4 +140,19 @@ export function stepsFromAttempts(attempts: readonly AttemptRecord[]): StepState
       ...(last?.error ? { error: last.error } : {}),
     };
   });
+}
+
+/**
+ * The view without the items of forEach steps (steps `<id>[<index>]`, their attempt rows and
+ * metrics): each forEach step keeps its counts by status (`items`). What `GET runs/{id}` answers
+ * unless asked for every item.
+ */
+export function withoutItems(view: RunView): RunView {
+  const isItem = (id: string): boolean => parseItemStepId(id) !== undefined;
+  return {
+    ...view,
+    steps: view.steps.filter((s) => !isItem(s.id)),
+    attempts: view.attempts.filter((a) => !isItem(a.stepId)),
+    metrics: Object.fromEntries(Object.entries(view.metrics).filter(([id]) => !isItem(id))),
+  };
 }

@@ -58,6 +58,13 @@ export const logsQuery = z
   })
   .strict();
 
+/**
+ * `GET runs/{runId}`: a forEach step's items (up to 10,000 a step) only when asked for —
+ * `counts` (default) gives each forEach step its counts by status, `all` every item with its
+ * attempts. So the answer a view polls stays the size of the definition.
+ */
+export const runViewQuery = z.object({ items: z.enum(['counts', 'all']).default('counts') }).strict();
+
 /** `GET …/schedules/{schedule}/slots`: the newest `limit` slots of the ledger, optionally in a time range. */
 export const slotsQuery = z
   .object({

@@ -159,7 +159,7 @@ export async function follow(client: ApiClient, runId: string, options: FollowOp
     }
   };
   for (;;) {
-    const run = await read<RunViewJson>(`runs/${encodeURIComponent(runId)}`, {}, runViewAnswer);
+    const run = await read<RunViewJson>(`runs/${encodeURIComponent(runId)}`, options.items === true ? { items: 'all' } : {}, runViewAnswer);
     seenRun = true;
     const events: Printable[] = held;
     held = [];

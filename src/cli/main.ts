@@ -188,7 +188,8 @@ export function buildProgram(print_: Out = (l) => console.log(l), setExit: (code
     .description('a run with its steps, attempts and metrics')
     .option('--items', 'list the items of forEach steps one by one (default: counts by status)', false)
     .action(async (runId: string, opts: { items: boolean }) => {
-      const run = await client().get<RunViewJson>(`runs/${encodeURIComponent(runId)}`, {}, runViewAnswer);
+      // Items one by one only when asked (--items): a forEach step may have 10,000.
+      const run = await client().get<RunViewJson>(`runs/${encodeURIComponent(runId)}`, opts.items ? { items: 'all' } : {}, runViewAnswer);
       print(run, () => showRun(run, opts.items));
     });
 

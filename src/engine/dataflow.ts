@@ -17,13 +17,13 @@ import type { Task } from 'durable-functions';
 import type { StepDefinition } from '../pipelines/schema';
 import { STEP_DONE_EVENT } from '../steps/protocol';
 import { dateAt } from './clock';
-import { admitWithinLimits, endAwaited, pendingIndex, readySteps, unreachableSteps } from './dag';
+import { admitWithinLimits, endAwaited, readySteps, unreachableSteps } from './dag';
 import { fanOutGroups, fanOutTasks, waveResults, waveStepInstanceId, type WaveRun, type WaveStep } from './fanOut';
 import { readTaskFailure } from './failure';
 import type { Interrupts } from './interrupts';
 import { askReconcile, takeReconciled } from './reconcile';
 import { upstreamFor, whenVerdict } from './referenced';
-import { expand, itemsOf, settleForEach } from './items';
+import { allPendingItems, expand, itemsOf, pendingWithItems, readyItems, settleForEach, stepLookup, strandedItems } from './items';
 import { HISTORY_COST, isDone, settle, type RunScope, type Started } from './scope';
 import type { StepDoneEvent } from './stepDone';
 import { cancelTimers, runStepUntilStopped } from './stepRoutine';
@@ -80,7 +80,7 @@ function startSteps(scope: RunScope, steps: readonly StepDefinition[]): Started[
     tracker.running(wave.stepId);
   }
   const byId = new Map(steps.map((s) => [s.id, s]));
-  const pending = pendingIndex(definition.steps, (id) => tracker.status(id));
+  const pending = pendingWithItems(definition, tracker);
   // Each group is one task of this run: a step, or a batch node that reports its steps together.
   const groups: WaveStep[][] = fanOutGroups(waves).map((group) => {
     const ids = group.map((w) => w.stepId);
@@ -122,6 +122,21 @@ function mayStart(scope: RunScope, step: StepDefinition): boolean {
     return false;
   }
   return true;
+}
+
+/**
+ * Whether the pending items of a running forEach step may start: they refer to the values their
+ * step refers to, so the check of `mayStart` is the same for each; when it fails, every pending
+ * item fails with the reason (in item order), as each would have on its own.
+ */
+function itemsMayStart(scope: RunScope, step: StepDefinition, pending: () => readonly string[]): boolean {
+  const { error } = upstreamFor(step, scope.env.tracker.kept);
+  if (!error) return true;
+  for (const id of pending()) {
+    scope.env.tracker.stepFailed(id, error);
+    scope.env.log(`step ${id} failed: ${error.message}`);
+  }
+  return false;
 }
 
 /**
@@ -200,14 +215,8 @@ export function* runRound(scope: RunScope, admit: boolean): Generator<Task, Roun
   const { env, definition, inFlight, budget } = scope;
   const { tracker } = env;
   const df = env.context.df;
-  // forEach steps add their items to the shape as they expand: the index follows.
-  let steps: readonly StepDefinition[] = [];
-  let byId = new Map<string, StepDefinition>();
-  const refresh = (): void => {
-    if (steps.length === definition.steps.length) return;
-    steps = [...definition.steps];
-    byId = new Map(steps.map((s) => [s.id, s]));
-  };
+  // forEach steps add their items to the shape as they expand; items are looked up, never walked.
+  const byId = stepLookup(definition);
   const status = (id: string) => tracker.status(id);
   const interrupts = admit ? scope.interrupts : undefined;
   /** A check-in came: ask after every step in flight at the next wait. */
@@ -215,17 +224,30 @@ export function* runRound(scope: RunScope, admit: boolean): Generator<Task, Roun
   let asking: Task | undefined;
   for (;;) {
     if (admit && scope.learned) return scope.learned;
-    refresh();
     settleForEach(definition, tracker);
-    if (admit) for (const { id, reason } of unreachableSteps(steps, status)) tracker.skip(id, reason);
-    const candidates = admit ? readySteps(steps, status).flatMap((id) => byId.get(id) ?? []) : [];
+    if (admit) {
+      for (const { id, reason } of unreachableSteps(definition.defined, status)) tracker.skip(id, reason);
+      for (const { id, reason } of strandedItems(definition, tracker)) tracker.skip(id, reason);
+    }
+    const candidates = admit ? readySteps(definition.defined, status).flatMap((id) => byId(id) ?? []) : [];
     // `when` and the upstream values decide before a step starts; a step they end changes what is ready.
     const ready = candidates.filter((step) => mayStart(scope, step) && !expandForEach(scope, step));
     if (ready.length < candidates.length) {
       env.publish();
       continue;
     }
-    const running = [...inFlight.keys()].flatMap((id) => byId.get(id) ?? []);
+    // Items have no `when` of their own and refer to what their step refers to: one look decides for all.
+    const items = admit ? readyItems(definition, tracker) : [];
+    const barred = items.filter(({ stepId }) => {
+      const owner = byId(stepId);
+      return owner !== undefined && !itemsMayStart(scope, owner, () => allPendingItems(tracker, stepId));
+    });
+    if (barred.length > 0) {
+      env.publish();
+      continue;
+    }
+    for (const { ids } of items) ready.push(...ids.flatMap((id) => byId(id) ?? []));
+    const running = [...inFlight.keys()].flatMap((id) => byId(id) ?? []);
     // Steps in flight hold their slots; ready steps left out start when one frees.
     const admitted = admit ? admitWithinLimits([...running, ...ready], definition).filter((s) => !inFlight.has(s.id)) : [];
     const [only] = admitted;

@@ -11,7 +11,7 @@
 import type { FailureInfo } from '../core/errors';
 import type { Json, JsonObject } from '../core/json';
 import type { PipelineDefinition, StepDefinition } from '../pipelines/schema';
-import { refKey, referencedPaths, stepRefsOf } from '../pipelines/stepRefs';
+import { refKey, referencedPaths, stepRefsOf, type StepRef } from '../pipelines/stepRefs';
 import { evaluateWhen, parseWhen, WhenEvaluationError, type WhenRef } from '../pipelines/when';
 import type { StepMetrics } from '../steps/protocol';
 
@@ -92,10 +92,22 @@ const tooLargeError = (key: string, bytes: number): FailureInfo => ({
   message: `steps.${key} is ${bytes.toLocaleString('en-US')} bytes, over the ${REFERENCE_LIMIT_BYTES / 1024} KiB a reference may carry`,
 });
 
+/** A definition's steps are the same objects at every replay: their references are read once. */
+const handedRefsCache = new WeakMap<StepDefinition, readonly StepRef[]>();
+
+/** The references whose values a step's activity gets: not `when`'s, nor forEach.items (handed out one item at a time). */
+function handedRefs(step: StepDefinition): readonly StepRef[] {
+  const known = handedRefsCache.get(step);
+  if (known) return known;
+  const refs = stepRefsOf(step).filter((r) => r.place !== 'when' && !(r.at[0] === 'forEach' && r.at[1] === 'items'));
+  handedRefsCache.set(step, refs);
+  return refs;
+}
+
 /** The values a step's activity gets (`upstream`), or why it cannot start. Missing paths are left out: the activity says which. */
 export function upstreamFor(step: StepDefinition, kept: ReadonlyMap<string, Kept>): { readonly upstream?: JsonObject; readonly error?: FailureInfo } {
   // `when` reads kept values in the orchestrator; forEach.items hands out one item at a time (items.ts).
-  const refs = stepRefsOf(step).filter((r) => r.place !== 'when' && !(r.at[0] === 'forEach' && r.at[1] === 'items'));
+  const refs = handedRefs(step);
   if (refs.length === 0) return {};
   const upstream: JsonObject = {};
   for (const ref of refs) {

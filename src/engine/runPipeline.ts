@@ -20,7 +20,7 @@ import type { PipelineDefinition } from '../pipelines/schema';
 import { formatDuration } from '../pipelines/duration';
 import { ACTIVITY_NAMES } from '../steps/protocol';
 import { collectArchived, writeArchive } from './archive';
-import { decodeSteps, encodeSteps, inFlightOf } from './carry';
+import { CarriedSteps, encodeSteps, inFlightOf } from './carry';
 import { dateAt, isoAt } from './clock';
 import { fittedWhenSerialized, forCustomStatus } from './customStatus';
 import { runRound } from './dataflow';
@@ -30,7 +30,8 @@ import { readTaskFailure } from './failure';
 import { CANCEL_EVENT, interruptsFor } from './interrupts';
 import { DEFAULT_POLLS_PER_EXECUTION } from './pollStep';
 import { reconcileNow } from './reconcile';
-import { finalizeForEach, findStep, itemValueFor, liveShape } from './items';
+import { finalizeForEach, itemValueFor, liveShape } from './items';
+import { parseItemStepId } from '../pipelines/items';
 import { carryKept, referenceMapOf, restoreKept, upstreamFor } from './referenced';
 import { budgetFor, HISTORY_COST, isDone, type RunScope, type RunShape } from './scope';
 import { RunTracker } from './state';
@@ -73,12 +74,12 @@ export function createRunPipeline(options: RunPipelineOptions): OrchestrationHan
     const startedMs = carry?.startedMs ?? df.currentUtcDateTime.getTime();
     const definition = definitionOf(options.definitions, input.pipeline, input.definitionVersion);
     const shape = liveShape(definition ?? NO_STEPS, carry?.expanded);
-    const stepIds = shape.steps.map((s) => s.id);
+    const forEachSteps = new Set(shape.defined.filter((s) => s.forEach !== undefined).map((s) => s.id));
     const tracker = new RunTracker(
       { runId: input.runId, pipeline: { name: input.pipeline, steps: shape.steps }, ...(input.resumeFrom ? { resumeFrom: input.resumeFrom } : {}) },
       startedMs,
-      carry && definition ? decodeSteps(carry, stepIds) : undefined,
-      { references: referenceMapOf(shape), kept: restoreKept(carry?.values, carry?.oversize), forEachSteps: new Set(shape.steps.filter((s) => s.forEach !== undefined).map((s) => s.id)) },
+      carry && definition ? new CarriedSteps(carry, shape.defined.map((s) => s.id), shape.steps.length) : undefined,
+      { references: referenceMapOf({ steps: [...shape.defined] }), kept: restoreKept(carry?.values, carry?.oversize), forEachSteps, expanded: shape.expanded, ...(carry?.itemFailures ? { itemFailures: carry.itemFailures } : {}) },
     );
     const definedSteps = definition?.steps ?? [];
     if (carry) tracker.pipelineAttempt = carry.pipelineAttempt;
@@ -89,12 +90,14 @@ export function createRunPipeline(options: RunPipelineOptions): OrchestrationHan
       {
         maxPollsPerExecution,
         upstream: (id) => {
-          const step = findStep(definedSteps, id);
+          // An item refers to what its step refers to (its `when` and items are its step's business).
+          const ownId = parseItemStepId(id)?.stepId ?? id;
+          const step = definedSteps.find((s) => s.id === ownId);
           return step ? upstreamFor(step, tracker.kept).upstream : undefined;
         },
         item: (id) => itemValueFor(shape, id, { parameters: input.parameters, kept: tracker.kept }),
         publish: () => {
-          const snapshot = tracker.snapshot('running');
+          const snapshot = tracker.liveSnapshot();
           df.setCustomStatus(fittedWhenSerialized(() => forCustomStatus(snapshot)));
         },
       },
@@ -108,7 +111,7 @@ export function createRunPipeline(options: RunPipelineOptions): OrchestrationHan
       interrupts: interruptsFor(context, CANCEL_EVENT, deadlineMs),
       deadlineMs,
       // A running forEach step runs through its items, not in a sub-orchestration of its own.
-      inFlight: new Map(carry && definition ? inFlightOf(input.runId, tracker, stepIds.filter((id) => findStep(definition.steps, id)?.forEach === undefined)) : []),
+      inFlight: new Map(carry && definition ? inFlightOf(input.runId, tracker, shape.defined.flatMap((s) => (forEachSteps.has(s.id) ? [] : [s.id]))) : []),
       budget: budgetFor(options.historyBound),
       missing: new Set(carry?.missing ?? []),
       open: [],
@@ -155,6 +158,7 @@ export function createRunPipeline(options: RunPipelineOptions): OrchestrationHan
         archives,
         ...carryKept(tracker.kept),
         ...(shape.expanded.length > 0 ? { expanded: shape.expanded } : {}),
+        ...(tracker.carriedItemFailures() === undefined ? {} : { itemFailures: tracker.carriedItemFailures() }),
         ...(stopping ? { stop: stopping } : {}),
         ...(scope.missing.size > 0 ? { missing: [...scope.missing] } : {}),
       };
@@ -283,8 +287,9 @@ function wouldRetry(definition: PipelineDefinition, tracker: RunTracker, retries
 function firstFailed(shape: RunShape, tracker: RunTracker): { id: string; error?: FailureInfo } | undefined {
   const status = (id: string) => tracker.status(id);
   for (const step of shape.steps) {
+    if (status(step.id) !== 'failed') continue;
     const state = tracker.step(step.id);
-    if (state.status === 'failed' && !isHandled(shape.steps, status, step.id)) return { id: step.id, ...(state.error ? { error: state.error } : {}) };
+    if (!isHandled(shape.steps, status, step.id)) return { id: step.id, ...(state.error ? { error: state.error } : {}) };
   }
   return undefined;
 }

@@ -14,8 +14,10 @@ import type { Json } from '../core/json';
 import type { StepMetrics } from '../steps/protocol';
 import { isoAt, secondsBetween } from './clock';
 import { extractKept, type Kept, type ReferenceMap } from './referenced';
-import { parseItemStepId } from '../pipelines/items';
+import { itemStepId } from '../pipelines/items';
 import { refKey } from '../pipelines/stepRefs';
+import type { CarriedSteps } from './carry';
+import { ItemIndex, itemOf } from './itemIndex';
 import type { PipelineRetryWait, PoolWait, RunInput, RunState, RunStatus, StepAttemptSummary, StepState, StepStatus } from './types';
 
 /** What the tracker needs of a run: a whole run, or one step of it (the step sub-orchestration). */
@@ -46,6 +48,8 @@ export function mergeStepDeltas(earlier: StepState | undefined, later: StepState
 
 export class RunTracker {
   private readonly steps = new Map<string, StepState>();
+  /** Counts, pending queue, items in flight and first failures of the forEach steps' items (itemIndex.ts). */
+  private readonly items: ItemIndex;
   /** Attempts archived by earlier executions (not in `steps`). */
   private readonly archivedAttempts = new Map<string, number>();
   /** Failed steps whose failure was permanent, known from the carry (their error is archived). */
@@ -62,21 +66,50 @@ export class RunTracker {
   readonly kept: Map<string, Kept>;
   private readonly references: ReferenceMap;
 
+  /** Items a carry holds that no one has asked after yet: their position in it, by forEach step (see `lazyItem`). */
+  private readonly carriedItems = new Map<string, { readonly base: number; readonly count: number }>();
+  private readonly carriedSteps: CarriedSteps | undefined;
+
   constructor(
     private readonly input: TrackedRun,
     private readonly startedMs: number,
-    carried?: ReadonlyMap<string, CarriedStepState>,
-    values?: { readonly references: ReferenceMap; readonly kept?: Map<string, Kept>; readonly forEachSteps?: ReadonlySet<string> },
+    carried?: ReadonlyMap<string, CarriedStepState> | CarriedSteps,
+    values?: {
+      readonly references: ReferenceMap;
+      readonly kept?: Map<string, Kept>;
+      readonly forEachSteps?: ReadonlySet<string>;
+      /** The run's expansions (items.ts): its steps are the plain ones, then these items in order. */
+      readonly expanded?: readonly (readonly [string, number])[];
+      /** Each forEach step's first failed item, as the previous execution carried it. */
+      readonly itemFailures?: Readonly<Record<string, readonly [number, FailureInfo]>>;
+    },
   ) {
+    this.items = new ItemIndex(values?.itemFailures);
     this.forEachSteps = values?.forEachSteps ?? new Set();
     this.references = values?.references ?? new Map();
     this.kept = values?.kept ?? new Map<string, Kept>();
     const reusable = carried ? {} : (input.resumeFrom?.steps ?? {});
     this.reusable = reusable;
-    for (const step of input.pipeline.steps) {
+    const expanded = values?.expanded ?? [];
+    const itemCount = expanded.reduce((sum, [, count]) => sum + count, 0);
+    const own = input.pipeline.steps.length - itemCount;
+    // A carry read by position keeps its items unread: only counted here, built when asked after.
+    const lazy = carried !== undefined && 'statusAt' in carried && itemCount > 0 ? carried : undefined;
+    this.carriedSteps = lazy;
+    const steps = lazy ? input.pipeline.steps.slice(0, own) : input.pipeline.steps;
+    if (lazy) {
+      let base = own;
+      for (const [stepId, count] of expanded) {
+        this.carriedItems.set(stepId, { base, count });
+        for (let i = 0; i < count; i++) this.items.carried(stepId, i, lazy.statusAt(base + i, stepId));
+        base += count;
+      }
+    }
+    for (const step of steps) {
       const before = carried?.get(step.id);
       if (before) {
         this.steps.set(step.id, { id: step.id, status: before.status, attempts: [] });
+        this.counted(step.id, undefined, before.status);
         if (before.attempts > 0) this.archivedAttempts.set(step.id, before.attempts);
         if (before.permanent) this.carriedPermanent.add(step.id);
         continue;
@@ -93,6 +126,7 @@ export class RunTracker {
         });
       } else {
         this.steps.set(step.id, { id: step.id, status: 'pending', attempts: [] });
+        this.counted(step.id, undefined, 'pending');
       }
     }
   }
@@ -118,7 +152,45 @@ export class RunTracker {
   addStep(id: string): void {
     const reused = Object.hasOwn(this.reusable, id) ? this.reusable[id] : undefined;
     if (reused) this.put({ id, status: 'reused', attempts: [], ...(reused.output === undefined ? {} : { output: reused.output }), ...(reused.metrics === undefined ? {} : { metrics: reused.metrics }) });
-    else this.steps.set(id, { id, status: 'pending', attempts: [] });
+    else {
+      this.steps.set(id, { id, status: 'pending', attempts: [] });
+      this.counted(id, undefined, 'pending');
+    }
+  }
+
+  /** A forEach step's items counted by status (`total` first), or undefined before it expanded. */
+  itemCounts(stepId: string): Record<string, number> | undefined {
+    return this.items.counts(stepId);
+  }
+
+  /** The items running or waiting (in item order right after a carry was read). */
+  activeItemIds(): string[] {
+    return this.items.activeIds();
+  }
+
+  /** A forEach step's failed item of lowest index, with its error (kept across a continue: the item's state is archived). */
+  firstFailedItem(stepId: string): { readonly index: number; readonly error: FailureInfo } | undefined {
+    return this.items.firstFailure(stepId);
+  }
+
+  /** What the next execution needs to name each forEach step's first failed item (`RunCarry.itemFailures`). */
+  carriedItemFailures(): Record<string, [number, FailureInfo]> | undefined {
+    return this.items.carriedFailures();
+  }
+
+  /** How many items of a forEach step are in `status`. */
+  itemsIn(stepId: string, status: StepStatus): number {
+    return this.items.count(stepId, status);
+  }
+
+  /** The first `limit` pending items of a forEach step, in item order. */
+  pendingItems(stepId: string, limit: number): string[] {
+    return this.items.pending(stepId, limit, (i) => this.status(itemStepId(stepId, i)) === 'pending');
+  }
+
+  /** Keeps the item index in step with an item's status change (plain steps are not indexed). */
+  private counted(id: string, before: StepStatus | undefined, after: StepStatus, error?: FailureInfo): void {
+    this.items.changed(id, before, after, error);
   }
 
   /** A forEach step ends (items.ts): its output and metrics from the items this execution knows (all of them once the run ends). */
@@ -147,7 +219,43 @@ export class RunTracker {
   }
 
   status(id: string): StepStatus {
-    return this.get(id).status;
+    const known = this.steps.get(id);
+    if (known) return known.status;
+    const lazy = this.lazyItem(id);
+    return lazy ? lazy.carried.statusAt(lazy.position, id) : this.get(id).status;
+  }
+
+  /** Where a carried item not yet asked after sits in the carry. */
+  private lazyItem(id: string): { readonly carried: CarriedSteps; readonly position: number } | undefined {
+    if (!this.carriedSteps) return undefined;
+    const item = itemOf(id);
+    const where = item === undefined ? undefined : this.carriedItems.get(item.stepId);
+    if (!item || !where || item.index >= where.count) return undefined;
+    return { carried: this.carriedSteps, position: where.base + item.index };
+  }
+
+  /** An item's carried state made a state of this execution (as the constructor does for plain steps). */
+  private materialize(id: string): StepState | undefined {
+    const lazy = this.lazyItem(id);
+    if (!lazy) return undefined;
+    const before = lazy.carried.at(lazy.position, id);
+    const state: StepState = { id, status: before.status, attempts: [] };
+    this.steps.set(id, state);
+    if (before.attempts > 0) this.archivedAttempts.set(id, before.attempts);
+    if (before.permanent) this.carriedPermanent.add(id);
+    return state;
+  }
+
+  /** Every carried item built (before walking all steps: a pipeline retry, a continue, the end). */
+  private materializeAll(): void {
+    if (!this.carriedSteps) return;
+    for (const [stepId, { count }] of this.carriedItems) {
+      for (let i = 0; i < count; i++) {
+        const id = itemStepId(stepId, i);
+        if (!this.steps.has(id)) this.materialize(id);
+      }
+    }
+    this.carriedItems.clear();
   }
 
   /** The step's state in this execution (attempts since its last archive). */
@@ -157,7 +265,8 @@ export class RunTracker {
 
   /** Attempts made of a step so far in this run, every pipeline attempt and execution included. */
   attemptCount(id: string): number {
-    return (this.archivedAttempts.get(id) ?? 0) + this.get(id).attempts.length;
+    const attempts = this.get(id).attempts.length;
+    return (this.archivedAttempts.get(id) ?? 0) + attempts;
   }
 
   /** Whether a failed step failed permanently (pipeline retry does not retry only those). */
@@ -233,6 +342,9 @@ export class RunTracker {
 
   /** Pipeline retry: steps that did not succeed become pending again; their attempts are kept. */
   resetUnsucceeded(): string[] {
+    this.materializeAll();
+    // Every failed item runs again: the step's next error names a failure of the next round.
+    this.items.clearFailures();
     const reset: string[] = [];
     for (const step of this.steps.values()) {
       if (step.status === 'succeeded' || step.status === 'reused') continue;
@@ -245,6 +357,7 @@ export class RunTracker {
 
   /** What the next execution needs of each step, in definition order (carry.ts encodes it). */
   carried(): { id: string; state: CarriedStepState }[] {
+    this.materializeAll();
     return this.input.pipeline.steps.map(({ id }) => ({ id, state: { status: this.status(id), attempts: this.attemptCount(id), permanent: this.failedPermanently(id) } }));
   }
 
@@ -262,6 +375,7 @@ export class RunTracker {
 
   /** At the end of a continued run: each step's archived state (folded), then what changed since. */
   restoreArchived(archived: ReadonlyMap<string, StepState>): void {
+    this.materializeAll();
     for (const { id } of this.input.pipeline.steps) {
       const before = archived.get(id);
       if (!before) continue;
@@ -270,7 +384,7 @@ export class RunTracker {
     }
   }
 
-  snapshot(status: RunStatus, endedMs?: number, error?: RunState['error']): RunState {
+  snapshot(status: RunStatus, endedMs?: number, error?: RunState['error'], withoutItems = false): RunState {
     return {
       runId: this.input.runId,
       pipeline: this.input.pipeline.name,
@@ -281,27 +395,37 @@ export class RunTracker {
       ...(this.poolWait === undefined || status !== 'running' ? {} : { pool: this.poolWait }),
       startedAt: isoAt(this.startedMs),
       ...(endedMs === undefined ? {} : { endedAt: isoAt(endedMs), durationSeconds: secondsBetween(this.startedMs, endedMs) }),
-      steps: this.withItemCounts(this.input.pipeline.steps.map((s) => this.get(s.id))),
+      steps: this.withItemCounts((withoutItems ? this.ownSteps() : this.input.pipeline.steps).map((s) => this.get(s.id))),
       ...(error === undefined ? {} : { error }),
     };
+  }
+
+  /**
+   * The run's live state for its custom status: like `snapshot`, but of a forEach step's items
+   * only those running or waiting, one by one — the others are in the counts on their step and,
+   * item by item, in the run store (the API lists them from there) and the run's output. So the
+   * status costs the same whatever the number of items, at every transition.
+   */
+  liveSnapshot(): RunState {
+    if (this.forEachSteps.size === 0) return this.snapshot('running');
+    const full = this.snapshot('running', undefined, undefined, true);
+    return { ...full, steps: [...full.steps, ...this.items.activeIds().map((id) => this.get(id))] };
   }
 
   /** Each forEach step's state with its items counted by status (views show counts, then items on demand). */
   private withItemCounts(states: StepState[]): StepState[] {
     if (this.forEachSteps.size === 0) return states;
-    const counts = new Map<string, Record<string, number>>();
-    for (const state of states) {
-      const item = parseItemStepId(state.id);
-      if (!item) continue;
-      const c = counts.get(item.stepId) ?? { total: 0 };
-      c['total'] = (c['total'] ?? 0) + 1;
-      c[state.status] = (c[state.status] ?? 0) + 1;
-      counts.set(item.stepId, c);
-    }
     return states.map((s) => {
-      const c = counts.get(s.id);
-      return c ? { ...s, items: c } : s;
+      const counts = this.forEachSteps.has(s.id) ? this.itemCounts(s.id) : undefined;
+      return counts ? { ...s, items: counts } : s;
     });
+  }
+
+  /** The steps before the first item: items are appended after the definition's steps (items.ts). */
+  private ownSteps(): readonly { readonly id: string }[] {
+    const steps = this.input.pipeline.steps;
+    const first = steps.findIndex((s) => itemOf(s.id) !== undefined);
+    return first < 0 ? steps : steps.slice(0, first);
   }
 
   private endLast(
@@ -327,7 +451,7 @@ export class RunTracker {
   }
 
   private get(id: string): StepState {
-    const step = this.steps.get(id);
+    const step = this.steps.get(id) ?? this.materialize(id);
     if (!step) throw new Error(`unknown step "${id}"`);
     return step;
   }
@@ -335,9 +459,10 @@ export class RunTracker {
   private put(step: StepState): void {
     const before = this.steps.get(step.id)?.status;
     this.steps.set(step.id, step);
+    this.counted(step.id, before, step.status, step.error);
     this.dirty.add(step.id);
     const ran = step.status === 'succeeded' || step.status === 'reused';
-    const item = parseItemStepId(step.id);
+    const item = itemOf(step.id);
     if (item) {
       // A forEach step's referenced metrics are its items' sums, added as each item succeeds (once):
       // the items' own states may be archived by the time the step ends.

@@ -107,6 +107,8 @@ export interface RunCarry {
   readonly oversize?: Readonly<Record<string, number>>;
   /** forEach steps expanded into items, in the order they expanded, with their item count (items.ts). */
   readonly expanded?: readonly (readonly [string, number])[];
+  /** Per forEach step, its first failed item (index, error): what the step's error names once the item's own state is archived. */
+  readonly itemFailures?: Readonly<Record<string, readonly [number, FailureInfo]>>;
 }
 
 export type RunStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'cancelled';

@@ -13,12 +13,20 @@ export const DEFAULT_ITEM_PARALLELISM = 10;
 
 export const itemStepId = (stepId: string, index: number): string => `${stepId}[${index}]`;
 
-const ITEM_ID = /^(.+)\[(\d+)\]$/;
-
-/** `load[3]` → `{ stepId: 'load', index: 3 }`; a plain step id → undefined. */
+/**
+ * `load[3]` → `{ stepId: 'load', index: 3 }`; a plain step id → undefined. Read by hand, not with
+ * a regular expression: the engine asks it at every transition of runs with 10,000 items.
+ */
 export function parseItemStepId(id: string): { readonly stepId: string; readonly index: number } | undefined {
-  const m = ITEM_ID.exec(id);
-  return m ? { stepId: m[1] ?? '', index: Number(m[2]) } : undefined;
+  const end = id.length - 1;
+  if (id.charCodeAt(end) !== 93 /* ] */) return undefined;
+  const open = id.lastIndexOf('[', end);
+  if (open < 1 || open + 1 === end) return undefined;
+  for (let i = open + 1; i < end; i++) {
+    const c = id.charCodeAt(i);
+    if (c < 48 || c > 57) return undefined;
+  }
+  return { stepId: id.slice(0, open), index: Number(id.slice(open + 1, end)) };
 }
 
 /** The concurrency group an item runs in: its step's `forEach.maxParallel`. */

@@ -99,6 +99,55 @@ describe('forEach', () => {
     assert.deepEqual(byId(rerun, 'load')?.items, { total: 5, reused: 4, succeeded: 1 });
   });
 
+  test('a cancel while items run: items in flight cancelled, items not started skipped, the step cancelled (not failed), the run cancelled', async () => {
+    const cancelled = async (runId: string, maxParallel: number): Promise<RunState> => {
+      for (let i = 0; i < 5; i++) engine().fake.script(`load[${i}]`, [{ running: { polls: 10, pollAfterSeconds: 60, then: { ok: { output: { i } } } } }]);
+      await engine().start(pipelineOf(overParameter(runId, { maxParallel })), runId);
+      await engine().host.advance(120_500);
+      await engine().cancel(runId, 'operator request');
+      return (await engine().host.waitFor(runId)).output as RunState;
+    };
+    // Every item in flight at the cancel: each ends cancelled, and so does the step.
+    const all = await cancelled('fe-cancel-all', 5);
+    assert.equal(all.status, 'cancelled');
+    assert.equal(byId(all, 'load')?.status, 'cancelled', JSON.stringify(all.steps.map((x) => [x.id, x.status, x.attempts.length])));
+    assert.equal(byId(all, 'load')?.error?.message, 'run cancelled');
+    assert.deepEqual(byId(all, 'load')?.items, { total: 5, cancelled: 5 });
+    // Two in flight, three not started yet.
+    const some = await cancelled('fe-cancel-some', 2);
+    assert.equal(byId(some, 'load')?.status, 'cancelled');
+    assert.deepEqual([0, 1, 2, 3, 4].map((i) => byId(some, `load[${i}]`)?.status), ['cancelled', 'cancelled', 'skipped', 'skipped', 'skipped']);
+  });
+
+  test('a pipeline retry runs a failed item again once, its attempt numbers continuing (a one-item list: the item ran inline)', async () => {
+    engine().fake.script('load[0]', [{ fail: 'permanent', message: 'no such folder' }, { ok: { output: { i: 0 } } }]);
+    const run = await engine().run(
+      pipelineOf({ ...overParameter('fe-retry-one'), parameters: { tables: { type: 'list', default: ['a'] } }, pipelineRetry: { retries: 1, delay: 60, retryPermanent: true } }),
+      'fe-retry-one-1',
+      { parameters: { tables: ['a'] } },
+    );
+    assert.equal(run.status, 'succeeded', JSON.stringify(run.steps.map((x) => [x.id, x.status, x.error?.message])));
+    assert.deepEqual(byId(run, 'load[0]')?.attempts.map((a) => [a.attempt, a.status]), [[1, 'failed'], [2, 'succeeded']]);
+    assert.equal(engine().fake.callsOf('fe-retry-one-1', 'load[0]').length, 2);
+  });
+
+  test('the live status lists the items in flight one by one and the others as counts on their step, however many items', async () => {
+    const tables = Array.from({ length: 30 }, (_, i) => `t${i}`);
+    for (let i = 0; i < tables.length; i++) engine().fake.script(`load[${i}]`, [{ running: { polls: 1, pollAfterSeconds: 60, then: { ok: { output: { i } } } } }]);
+    await engine().start(pipelineOf({ ...overParameter('fe-live', { maxParallel: 3 }), parameters: { tables: { type: 'list', default: tables } } }), 'fe-live-1', { parameters: { tables } });
+    await engine().host.advance(10 * 60_000 + 30_000);
+    const live = engine().host.status('fe-live-1')?.customStatus as RunState;
+    const items = live.steps.filter((s) => s.id.startsWith('load['));
+    assert.ok(items.length > 0 && items.length <= 3, `items listed: ${items.map((s) => `${s.id} ${s.status}`).join(', ')}`);
+    assert.ok(items.every((s) => s.status === 'running'));
+    const counts = byId(live, 'load')?.items;
+    assert.equal(counts?.['total'], 30);
+    assert.ok((counts?.['succeeded'] ?? 0) >= 1 && (counts?.['pending'] ?? 0) > 0, JSON.stringify(counts));
+    const run = (await engine().host.waitFor('fe-live-1')).output as RunState;
+    // The run's output keeps every item.
+    assert.equal(run.steps.filter((s) => s.id.startsWith('load[')).length, 30);
+  });
+
   test('items from an upstream result, over enough items to continue as new; the item value reaches the activity', async () => {
     const names = Array.from({ length: 40 }, (_, i) => ({ table: `t${i}` }));
     engine().fake.script('export', [{ ok: { output: { tables: names } } }]);

@@ -130,4 +130,65 @@ describe('reference model: documented rules on hand-worked runs', () => {
     assert.deepEqual(p.steps.map((x) => x.status), ['succeeded', 'skipped']);
     assert.deepEqual(p.outcome, { status: 'cancelled' });
   });
+
+  /** A forEach step `f` over `scripts.length` items (docs/pipelines.md §3), each item answering from its script. */
+  const forEachOf = (id: string, dependsOn: string[], scripts: AttemptScript[][], forEach: NonNullable<StepSpec['forEach']>, extra: Partial<StepSpec> = {}): StepSpec[] => [
+    step(id, dependsOn, [], { forEach, ...extra }),
+    ...scripts.map((script, i) => step(`${id}[${i}]`, [], script, { itemOf: id, ...extra })),
+  ];
+  const ordered = (s: Scenario): Scenario => ({ ...s, steps: [...s.steps.filter((x) => x.itemOf === undefined), ...s.steps.filter((x) => x.itemOf !== undefined)] });
+
+  test('forEach: items start while their step runs, at most its maxParallel at once, in item order; the step succeeds when every item did; a dependent waits for it', () => {
+    const s = ordered(scenario([step('a', [], [ok(10)]), ...forEachOf('f', ['a'], [[ok(60)], [ok(30)], [ok(30)]], { maxParallel: 2, onItemFailure: 'finishOthers' }), step('z', ['f'], [ok(5)])]));
+    assert.deepEqual(summary(s), {
+      a: 'succeeded: 0–10 succeeded',
+      f: 'succeeded: ',
+      z: 'succeeded: 70–75 succeeded',
+      'f[0]': 'succeeded: 10–70 succeeded',
+      'f[1]': 'succeeded: 10–40 succeeded',
+      'f[2]': 'succeeded: 40–70 succeeded',
+    });
+  });
+
+  test('forEach: a failed item (after its retries) fails the step once the others finished, or at once with failFast (items not started skipped, those in flight finish)', () => {
+    const items = [[ok(60)], [transient(5), permanent(5)], [ok(10)], [ok(10)]];
+    const finish = ordered(scenario([...forEachOf('f', [], items, { maxParallel: 2, onItemFailure: 'finishOthers' }, { attempts: 2, delays: 5 }), step('z', ['f'], [])]));
+    const a = summary(finish);
+    assert.equal(a['f'], 'failed: ');
+    assert.equal(a['f[1]'], 'failed: 0–5 failed:transient, 10–15 failed:permanent');
+    assert.equal(a['f[3]'], 'succeeded: 25–35 succeeded');
+    assert.equal(a['z'], 'skipped: ');
+    assert.deepEqual(simulate(finish).end, { lo: 60_000, hi: 60_000 });
+    const fast = ordered(scenario(forEachOf('f', [], items, { maxParallel: 2, onItemFailure: 'failFast' }, { attempts: 2, delays: 5 })));
+    const b = summary(fast);
+    assert.equal(b['f'], 'failed: ');
+    assert.equal(b['f[0]'], 'succeeded: 0–60 succeeded');
+    assert.equal(b['f[2]'], 'skipped: ');
+    assert.equal(b['f[3]'], 'skipped: ');
+    assert.deepEqual(simulate(fast).failedFirst, [{ stepId: 'f', class: 'permanent' }]);
+  });
+
+  test('forEach: items count against the run maxParallel; a cancel during items cancels those in flight, skips the rest, and the step is cancelled', () => {
+    const s = ordered(scenario([step('a', [], [ok(100)]), ...forEachOf('f', [], [[ok(50)], [ok(50)], [ok(50)]], { maxParallel: 3, onItemFailure: 'finishOthers' })], { maxParallel: 2 }));
+    assert.deepEqual(summary(s, { plannedCancelAt: 60_500 }), {
+      a: 'cancelled: 0–60.5 cancelled',
+      f: 'cancelled: ',
+      'f[0]': 'succeeded: 0–50 succeeded',
+      'f[1]': 'cancelled: 50–60.5 cancelled',
+      'f[2]': 'skipped: ',
+    });
+  });
+
+  test('a start call answering at once in the very instant a tied cancel is taken: either it had answered, or it was still out and ends cancelled (engine README)', () => {
+    const s = scenario([step('a', [], [ok(0)]), step('b', [], [ok(100)])], { cancel: { via: 'api', at: { kind: 'atStart', stepId: 'a', call: 1 } } });
+    const p = simulate(s, { observed: { starts: new Map([['a', [0]], ['b', [0]]]), cancelAt: 0 } });
+    const a = p.steps.find((x) => x.id === 'a');
+    assert.equal(a?.status, 'succeeded');
+    assert.deepEqual(a?.orCancelledAtTie?.attempts, [{ n: 1, start: 0, end: 0, outcome: 'cancelled' }]);
+    // Only at such a tie: a polled job started at the cancel's instant, or a cancel at a clean instant, has no alternative.
+    const polled = simulate(scenario([step('a', [], [ok(30)]), step('b', [], [ok(100)])], { cancel: { via: 'api', at: { kind: 'atStart', stepId: 'a', call: 1 } } }), { observed: { starts: new Map([['a', [0]], ['b', [0]]]), cancelAt: 0 } });
+    assert.equal(polled.steps.find((x) => x.id === 'a')?.orCancelledAtTie, undefined);
+    const clean = simulate(scenario([step('a', [], [ok(0)]), step('b', [], [ok(100)])], { cancel: { via: 'api', at: { kind: 'instant', seconds: 0 } } }), { observed: { starts: new Map([['a', [0]], ['b', [0]]]), cancelAt: 0 } });
+    assert.equal(clean.steps.find((x) => x.id === 'a')?.orCancelledAtTie, undefined);
+  });
 });

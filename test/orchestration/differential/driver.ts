@@ -33,7 +33,7 @@ import type { StepAdapter, StepContext } from '../../../src/steps/adapter';
 import type { StepOutcome } from '../../../src/steps/protocol';
 import { START, startEngineHost, type EngineHost } from '../engineHarness';
 import type { AttemptScript, Scenario } from './model';
-import { pipelineOf } from './scenario';
+import { parametersOf, pipelineOf } from './scenario';
 
 /** Name of the cancel event the engine README documents (`raiseEvent(runId, 'cancel', { reason })`). */
 const CANCEL_EVENT = 'cancel';
@@ -219,7 +219,8 @@ export async function runOnEngine(rig: DifferentialRig, scenario: Scenario, opti
     // From inside an activity (tied cancels) a refused cancel must not fail the activity.
     adapter!.raiseCancel = (id) => (id === runId ? raise().catch(() => undefined) : Promise.resolve());
 
-    await engine.start(pipelineOf(scenario, runId), runId);
+    const parameters = parametersOf(scenario);
+    await engine.start(pipelineOf(scenario, runId), runId, Object.keys(parameters).length === 0 ? undefined : { parameters });
     const plan = scenario.cancel?.at;
     if (plan?.kind === 'instant') {
       await engine.host.advance(plan.seconds * 1000);

@@ -48,6 +48,17 @@ export interface StepSpec {
   readonly conditions?: Readonly<Record<string, Condition>>;
   /** docs/pipelines.md §2: the step's `when` is false (the driver writes one that always is). */
   readonly whenFalse?: boolean;
+  /**
+   * docs/pipelines.md §3: a `forEach` step. It has no attempts of its own (its `script` is never
+   * used); its items are the scenario's steps whose `itemOf` names it, in item order.
+   */
+  readonly forEach?: { readonly maxParallel: number; readonly onItemFailure: 'finishOthers' | 'failFast' };
+  /**
+   * An item of a forEach step (id `<step>[<index>]`, docs/pipelines.md §3): a step of the run with
+   * the step's retry policy and timeout and its own answers; no dependencies of its own. Items come
+   * after every other step of the scenario ("appended to the run's shape", engine README 1).
+   */
+  readonly itemOf?: string;
 }
 
 export type Condition = 'succeeded' | 'failed' | 'completed' | 'skipped';
@@ -119,6 +130,21 @@ export interface PredictedStep {
   /** `unknown` only when the observed run stalled (a start the rules required never came). */
   readonly status: FinalStepStatus | 'unknown';
   readonly attempts: readonly PredictedAttempt[];
+  /**
+   * Also accepted, only for a start call that answered at the very instant a tied cancel was taken
+   * (engine README, "A call out at the interrupt": order decides, not the clock — a call still out
+   * when the run took the cancel ends `cancelled`, even with an answer at that instant): the step
+   * `cancelled`, that attempt `cancelled` at the instant.
+   */
+  readonly orCancelledAtTie?: { readonly attempts: readonly PredictedAttempt[] };
+  /**
+   * A forEach step that became ready less than a check-in before the interrupt with lost notices,
+   * or at the very instant of a tied cancel, and none of whose items had started: the run may not
+   * have learned it was ready (README "Lost notices"; the tie rule), so `skipped` is accepted too —
+   * and then its items may not be in the run at all.
+   */
+  readonly orSkipped?: true;
+  readonly mayBeAbsent?: true;
 }
 
 export interface RunOutcome {
@@ -209,6 +235,8 @@ interface StepRun {
   dueKind?: 'first' | 'retry';
   retryAt?: number;
   lateFlagged: boolean;
+  /** Attempts whose start call answered "running" (a polled job): not a call out at an interrupt. */
+  readonly polledAttempts: Set<number>;
 }
 
 /** Event phases at one instant: ends first (an end at t counts as before anything else at t), then timers, then decisions. */
@@ -247,7 +275,7 @@ export function simulate(scenario: Scenario, options: SimulateOptions = {}): Pre
   // dependencies' true end. With every notice delivered, exactly at that end.
   const windowMs = scenario.drops.kind === 'none' ? 0 : CHECK_IN_MS;
   const byId = new Map(scenario.steps.map((s, i) => [s.id, i]));
-  const steps: StepRun[] = scenario.steps.map((spec, index) => ({ spec, index, phase: 'pending', attempts: [], calls: 0, tries: 0, lateFlagged: false }));
+  const steps: StepRun[] = scenario.steps.map((spec, index) => ({ spec, index, phase: 'pending', attempts: [], calls: 0, tries: 0, lateFlagged: false, polledAttempts: new Set<number>() }));
   const violations: Violation[] = [];
   const stopJobs: { stepId: string; attempt: number; at: number }[] = [];
   const queue: SimEvent[] = [];
@@ -294,28 +322,58 @@ export function simulate(scenario: Scenario, options: SimulateOptions = {}): Pre
   const cancelAt = observed ? observed.cancelAt : options.plannedCancelAt;
   if (cancelAt !== undefined) push({ t: cancelAt, at: scenario.cancel?.at.kind === 'instant' ? At.Interrupt : At.TiedInterrupt, kind: 'cancel' });
 
+  // docs/pipelines.md §3: an item belongs to its forEach step; it may run while that step runs.
+  const ownerOf = (s: StepRun): StepRun | undefined => (s.spec.itemOf === undefined ? undefined : steps[byId.get(s.spec.itemOf)!]);
+  const itemsOf = (s: StepRun): StepRun[] => steps.filter((x) => x.spec.itemOf === s.spec.id);
+  /** A forEach step whose items joined the run (they exist, in the run's state, from then on). */
+  const expanded = new Set<number>();
+  const expandedAt = new Map<number, number>();
+  /**
+   * Engine README 1: a forEach step's items are appended to the run's shape when it expands (the
+   * first time), so among ready steps they come after the definition's steps, in expansion order.
+   */
+  const expansionOrder = new Map<number, number>();
+  const admissionKey = (s: StepRun): number => {
+    const owner = ownerOf(s);
+    return owner === undefined ? s.index : steps.length + (expansionOrder.get(owner.index) ?? 0) * steps.length + s.index;
+  };
+  /** forEach steps the interrupt found maybe not yet known ready (see `orSkipped`). */
+  const maybeUnknown = new Set<number>();
   const depsOf = (s: StepRun): StepRun[] => s.spec.dependsOn.map((d) => steps[byId.get(d)!]!);
   const conditionOf = (s: StepRun, dep: StepRun): Condition => s.spec.conditions?.[dep.spec.id] ?? 'succeeded';
   // docs/pipelines.md §2: a step starts when every dependency ended meeting its condition; it is
   // skipped the moment one ended without meeting it.
-  const depsMet = (s: StepRun): boolean => depsOf(s).every((d) => conditionMet(conditionOf(s, d), d.phase) === true);
-  const depsNeverMet = (s: StepRun): boolean => depsOf(s).some((d) => conditionMet(conditionOf(s, d), d.phase) === false);
+  // An item is ready while its step runs, and never starts once its step ended without it.
+  const depsMet = (s: StepRun): boolean => {
+    const owner = ownerOf(s);
+    if (owner) return owner.phase === 'running';
+    return depsOf(s).every((d) => conditionMet(conditionOf(s, d), d.phase) === true);
+  };
+  const depsNeverMet = (s: StepRun): boolean => {
+    const owner = ownerOf(s);
+    if (owner) return owner.phase !== 'running' && owner.phase !== 'pending';
+    return depsOf(s).some((d) => conditionMet(conditionOf(s, d), d.phase) === false);
+  };
   // docs/pipelines.md §2, final status: a failed step is handled when a step depending on it with
   // condition `failed` succeeded; only unhandled failures fail the run (and are retried).
   const unhandled = (failed: readonly StepRun[]): StepRun[] =>
     failed.filter((f) => !steps.some((d) => d.spec.dependsOn.includes(f.spec.id) && conditionOf(d, f) === 'failed' && d.phase === 'succeeded'));
-  const holdsSlot = (s: StepRun): boolean => s.phase === 'running' || s.phase === 'waiting' || (s.phase === 'due' && s.dueKind === 'retry');
+  // docs/pipelines.md §3: a forEach step has no attempts of its own: its items hold the slots.
+  const holdsSlot = (s: StepRun): boolean => s.spec.forEach === undefined && (s.phase === 'running' || s.phase === 'waiting' || (s.phase === 'due' && s.dueKind === 'retry'));
+  // docs/pipelines.md §3: items run in their step's item group (its `forEach.maxParallel`), within the run's `maxParallel`.
+  const groupOf = (s: StepRun): { key: string; limit: number | undefined } | undefined => {
+    const owner = ownerOf(s);
+    if (owner) return { key: `forEach:${owner.spec.id}`, limit: owner.spec.forEach?.maxParallel };
+    return s.spec.group === undefined ? undefined : { key: s.spec.group, limit: scenario.groups[s.spec.group] };
+  };
   // README "Concurrency limits" + engine README 2: steps in flight — running or waiting for a retry —
   // hold their slot of `maxParallel` and of their group. ASSUMED: a retry wait keeps the slot (the
   // engine README: "Steps in flight hold their slots"; the step's routine owns its retries).
   const fits = (s: StepRun, extra: readonly StepRun[]): boolean => {
     const inFlight = steps.filter(holdsSlot).concat(extra);
     if (scenario.maxParallel !== undefined && inFlight.length >= scenario.maxParallel) return false;
-    const group = s.spec.group;
-    if (group !== undefined) {
-      const limit = scenario.groups[group];
-      if (limit !== undefined && inFlight.filter((x) => x.spec.group === group).length >= limit) return false;
-    }
+    const group = groupOf(s);
+    if (group?.limit !== undefined && inFlight.filter((x) => groupOf(x)?.key === group.key).length >= group.limit) return false;
     return true;
   };
 
@@ -337,14 +395,23 @@ export function simulate(scenario: Scenario, options: SimulateOptions = {}): Pre
     while (changed) {
       changed = false;
       for (const s of steps) {
+        if (s.spec.forEach !== undefined && s.phase === 'running' && forEachEnds(s, t)) changed = true;
         if (s.phase !== 'pending') continue;
         if (depsNeverMet(s) || (s.spec.whenFalse === true && depsMet(s))) {
           s.phase = 'skipped';
           changed = true;
+        } else if (s.spec.forEach !== undefined && depsMet(s)) {
+          // docs/pipelines.md §3: the step's dependencies, conditions and `when` decide once; then
+          // it runs through its items (`running`, no attempt of its own).
+          s.phase = 'running';
+          if (!expanded.has(s.index)) expansionOrder.set(s.index, expansionOrder.size);
+          expanded.add(s.index);
+          expandedAt.set(s.index, t);
+          changed = true;
         }
       }
     }
-    const ready = steps.filter((s) => (s.phase === 'pending' || (s.phase === 'due' && s.dueKind === 'first')) && depsMet(s));
+    const ready = steps.filter((s) => (s.phase === 'pending' || (s.phase === 'due' && s.dueKind === 'first')) && depsMet(s)).sort((a, b) => admissionKey(a) - admissionKey(b));
     // Ready steps are admitted in definition order while the limits allow ("earlier steps in the
     // definition start first"; a held-back step starts when a slot frees). Every notice delivered, a
     // step already due keeps the slot it was given at this instant. With lost notices the run may
@@ -364,6 +431,26 @@ export function simulate(scenario: Scenario, options: SimulateOptions = {}): Pre
       }
     }
     settle(t);
+  };
+
+  /**
+   * docs/pipelines.md §3: a running forEach step ends `succeeded` when every item succeeded, else
+   * `failed` once every item ended (`finishOthers`) or the moment one failed (`failFast`), with
+   * the class of that item's failure. ASSUMED: "item i" is the first failed item in item order.
+   */
+  const forEachEnds = (s: StepRun, t: number): boolean => {
+    const items = itemsOf(s);
+    const failed = items.filter((i) => i.phase === 'failed');
+    const allEnded = items.every((i) => i.phase === 'succeeded' || i.phase === 'failed' || i.phase === 'skipped' || i.phase === 'cancelled');
+    if (!allEnded && !(s.spec.forEach?.onItemFailure === 'failFast' && failed.length > 0)) return false;
+    if (items.every((i) => i.phase === 'succeeded')) {
+      s.phase = 'succeeded';
+      return true;
+    }
+    s.phase = 'failed';
+    s.failedClass = failed[0]?.failedClass ?? 'permanent';
+    s.failedAt = t;
+    return true;
   };
 
   const settle = (t: number): void => {
@@ -405,6 +492,7 @@ export function simulate(scenario: Scenario, options: SimulateOptions = {}): Pre
     const n = s.attempts.length + 1;
     const e = effective(script, s.spec.timeoutSeconds);
     s.current = { n, start: t, end: t + e.ms, outcome: e.outcome, polled: script.seconds > 0, ...(e.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: e.retryAfterSeconds }) };
+    if (script.seconds > 0) s.polledAttempts.add(n);
     s.phase = 'running';
     s.dueSince = undefined;
     push({ t: t + e.ms, at: At.End, step: s.index, n });
@@ -461,7 +549,18 @@ export function simulate(scenario: Scenario, options: SimulateOptions = {}): Pre
     // Spec table: ended steps unchanged; an attempt in progress ends cancelled at t; a step waiting
     // for its retry is cancelled with its earlier attempts; a step that has not started is skipped.
     for (const s of steps) {
-      if (s.phase === 'running') endAttempt(s, t);
+      // ASSUMED (the docs say a forEach step is `running` while its items run; the interrupt table
+      // names attempts in progress): a forEach step still running at the interrupt is `cancelled`.
+      if (s.phase === 'running' && s.spec.forEach !== undefined) {
+        const since = expandedAt.get(s.index) ?? 0;
+        // Not yet known ready: within a check-in with lost notices, or ready at the very instant of
+        // a tied cancel (the spec's tie rule: a step due at that instant may not start at all).
+        const tiedHere = scenario.cancel !== undefined && scenario.cancel.at.kind !== 'instant' && since === t;
+        const unknown = (windowMs > 0 && t - since <= windowMs) || tiedHere;
+        if (unknown && !itemsOf(s).some((i) => i.attempts.some((a) => a.start >= since) || i.current !== undefined)) maybeUnknown.add(s.index);
+        s.phase = 'cancelled';
+      }
+      else if (s.phase === 'running') endAttempt(s, t);
       else if (s.phase === 'waiting') s.phase = 'cancelled';
       else if (s.phase === 'pending' || s.phase === 'due') s.phase = 'skipped';
     }
@@ -556,11 +655,29 @@ export function simulate(scenario: Scenario, options: SimulateOptions = {}): Pre
   const stalled = !ended;
   if (stalled) for (const s of steps) if (s.phase === 'due' || s.phase === 'pending') violate('start never came', s, `still ${s.phase} when nothing else could happen`);
 
-  const predictedSteps: PredictedStep[] = steps.map((s) => ({
-    id: s.spec.id,
-    status: s.phase === 'succeeded' || s.phase === 'failed' || s.phase === 'skipped' || s.phase === 'cancelled' ? s.phase : 'unknown',
-    attempts: s.attempts,
-  }));
+  // A tied cancel taken at the instant a start call answered at once: that call was still out when
+  // the run took the cancel (engine README, "A call out at the interrupt"), or it had answered.
+  const tiedAt = observed?.cancelAt !== undefined && scenario.cancel !== undefined && scenario.cancel.at.kind !== 'instant' ? observed.cancelAt : undefined;
+  const tiedCall = (s: StepRun): PredictedAttempt | undefined => {
+    const last = s.attempts[s.attempts.length - 1];
+    return tiedAt !== undefined && last && last.start === tiedAt && last.end === tiedAt && last.outcome !== 'cancelled' && !s.polledAttempts.has(last.n) ? last : undefined;
+  };
+  const predictedSteps: PredictedStep[] = steps
+    .filter((s) => { const owner = ownerOf(s); return owner === undefined || expanded.has(owner.index); })
+    .map((s) => {
+      const tied = tiedCall(s);
+      const owner = ownerOf(s);
+      const unknown = maybeUnknown.has(s.index) || (owner !== undefined && maybeUnknown.has(owner.index) && s.attempts.length === 0);
+      return {
+        ...(unknown ? (owner ? { mayBeAbsent: true as const } : { orSkipped: true as const }) : {}),
+        id: s.spec.id,
+        status: s.phase === 'succeeded' || s.phase === 'failed' || s.phase === 'skipped' || s.phase === 'cancelled' ? s.phase : 'unknown',
+        attempts: s.attempts,
+        ...(tied ? { orCancelledAtTie: { attempts: [...s.attempts.slice(0, -1), { ...tied, outcome: 'cancelled' as const }] } } : {}),
+      };
+    });
+  // Such a step cancelled ends the run cancelled, where the model saw it settle at that instant.
+  if (ended?.by === 'settle' && tiedAt !== undefined && ended.at === tiedAt && steps.some((s) => tiedCall(s) !== undefined)) alsoAccepted.push(interruptOutcome('cancel'));
   const finalFailed = unhandled(steps.filter((s) => s.phase === 'failed'));
   const end = ended ? (ended.by === 'settle' ? { lo: ended.at, hi: ended.at + windowMs } : { lo: ended.at, hi: ended.at }) : undefined;
   return {

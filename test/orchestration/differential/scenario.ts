@@ -98,11 +98,11 @@ function delaysOf(raw: RawStep['delays']): Delays {
   return { initial: r.initial, factor: r.factor, ...(r.max === null ? {} : { max: r.max }) };
 }
 
-/** The deterministic scenario a raw draw stands for. */
-export function buildScenario(raw: RawScenario, name: string): Scenario {
+/** The deterministic scenario a raw draw stands for; `extend` adds steps (items) before interrupts are placed. */
+export function buildScenario(raw: RawScenario, name: string, extend: (steps: StepSpec[]) => StepSpec[] = (steps) => steps): Scenario {
   const n = raw.shape.steps.length;
   const roots = raw.shape.kind === 'wave' ? Math.max(11, n - raw.shape.tail) : 0;
-  const steps: StepSpec[] = raw.shape.steps.map((s, i) => {
+  const plain: StepSpec[] = raw.shape.steps.map((s, i) => {
     let dependsOn: string[];
     if (raw.shape.kind === 'chain') dependsOn = i === 0 ? [] : [`s${i - 1}`];
     else if (raw.shape.kind === 'wave' && i < roots) dependsOn = [];
@@ -125,6 +125,9 @@ export function buildScenario(raw: RawScenario, name: string): Scenario {
       after: attemptOf(s.base, true),
     };
   });
+  const steps = extend(plain);
+  // A tied cancel names a step that makes start calls: a forEach step's first item stands for it.
+  const caller = (id: string): string => (steps.some((x) => x.itemOf === id) ? `${id}[0]` : id);
   const base: Scenario = {
     name,
     steps,
@@ -140,9 +143,9 @@ export function buildScenario(raw: RawScenario, name: string): Scenario {
   if (raw.cancel !== null) {
     const at = raw.cancel.at;
     if (at.kind === 'instant') cancel = { via: raw.cancel.via, at: { kind: 'instant', seconds: halfSecondAt(at.permille) } };
-    else if (at.kind === 'afterNotice' || at.kind === 'beforeNotice') cancel = { via: raw.cancel.via, at: { kind: at.kind, stepId: `s${at.step % n}` } };
+    else if (at.kind === 'afterNotice' || at.kind === 'beforeNotice') cancel = { via: raw.cancel.via, at: { kind: at.kind, stepId: caller(`s${at.step % n}`) } };
     else if (at.kind === 'atReconcile') cancel = { via: raw.cancel.via, at: { kind: 'atReconcile' } };
-    else if ('call' in at) cancel = { via: raw.cancel.via, at: { kind: at.kind, stepId: `s${at.step % n}`, call: at.call } };
+    else if ('call' in at) cancel = { via: raw.cancel.via, at: { kind: at.kind, stepId: caller(`s${at.step % n}`), call: at.call } };
   }
   return { ...base, ...(timeoutSeconds === undefined ? {} : { timeoutSeconds }), ...(cancel ? { cancel } : {}) };
 }
@@ -185,6 +188,7 @@ const CONDITION_OF: readonly Condition[] = ['succeeded', 'succeeded', 'succeeded
 
 export function withLanguage(scenario: Scenario, raw: RawLanguage): Scenario {
   const steps = scenario.steps.map((step, i) => {
+    if (step.itemOf !== undefined) return step;
     const conditions: Record<string, Condition> = {};
     step.dependsOn.forEach((dep, j) => {
       const condition = CONDITION_OF[raw.conditions[(i * 3 + j) % raw.conditions.length] ?? 0] ?? 'succeeded';
@@ -203,9 +207,70 @@ export function languageScenarioOfSeed(seed: number): Scenario {
   return withLanguage(buildScenario(drawn[0], `lang-${seed}`), drawn[1]);
 }
 
+/**
+ * forEach on top of a drawn scenario (docs/pipelines.md §3): one or two of its steps map over a
+ * list parameter of 1–6 items, with `maxParallel` 1–3 and either `onItemFailure`; each item answers
+ * its start calls from its own script (failures, retries, polled jobs) under its step's policy.
+ * Drawn apart from `rawScenario`, so the seeds of the plain check draw as before.
+ */
+export const rawItems = fc.record({
+  owners: fc.array(fc.nat(63), { minLength: 1, maxLength: 2 }),
+  counts: fc.array(fc.integer({ min: 1, max: 6 }), { minLength: 2, maxLength: 2 }),
+  maxParallel: fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 2, maxLength: 2 }),
+  failFast: fc.array(fc.boolean(), { minLength: 2, maxLength: 2 }),
+  base: fc.array(rawAttempt, { minLength: 12, maxLength: 12 }),
+  scripts: fc.array(fc.array(rawAttempt, { maxLength: 2 }), { minLength: 12, maxLength: 12 }),
+});
+export type RawItems = typeof rawItems extends fc.Arbitrary<infer T> ? T : never;
+
+export function withItems(steps: StepSpec[], raw: RawItems): StepSpec[] {
+  const owners = [...new Set(raw.owners.map((o) => o % steps.length))];
+  const items: StepSpec[] = [];
+  let k = 0;
+  const out = steps.map((step, i) => {
+    const j = owners.indexOf(i);
+    if (j < 0) return step;
+    const count = raw.counts[j] ?? 1;
+    const own: StepSpec[] = [];
+    for (let index = 0; index < count; index++, k++) {
+      own.push({
+        id: `${step.id}[${index}]`,
+        dependsOn: [],
+        itemOf: step.id,
+        attempts: step.attempts,
+        delays: step.delays,
+        retryOn: step.retryOn,
+        script: (raw.scripts[k % raw.scripts.length] ?? []).map((a) => attemptOf(a, false)),
+        after: attemptOf(raw.base[k % raw.base.length] ?? { kind: 0, seconds: 5, fail: 0, retryAfter: null }, true),
+      });
+    }
+    // A step timeout never equals a job's duration (as for plain steps): no tie between the deadline and the end.
+    let timeoutSeconds = step.timeoutSeconds;
+    const durations = new Set(own.flatMap((it) => [...it.script, it.after].map((a) => a.seconds)));
+    while (timeoutSeconds !== undefined && durations.has(timeoutSeconds)) timeoutSeconds++;
+    items.push(...own.map((it) => ({ ...it, ...(timeoutSeconds === undefined ? {} : { timeoutSeconds }) })));
+    return { ...step, ...(timeoutSeconds === undefined ? {} : { timeoutSeconds }), forEach: { maxParallel: raw.maxParallel[j] ?? 1, onItemFailure: raw.failFast[j] === true ? ('failFast' as const) : ('finishOthers' as const) } };
+  });
+  return [...out, ...items];
+}
+
+/** A scenario with forEach steps for one seed (the items check's seeds). */
+export function itemScenarioOfSeed(seed: number): Scenario {
+  const [drawn] = fc.sample(fc.tuple(rawScenario, rawItems), drawParameters(seed));
+  if (!drawn) throw new Error(`no scenario for seed ${seed}`);
+  return buildScenario(drawn[0], `items-${seed}`, (steps) => withItems(steps, drawn[1]));
+}
+
+/** The run's parameters: each forEach step's list (its items are their index). */
+export function parametersOf(scenario: Scenario): Record<string, number[]> {
+  return Object.fromEntries(scenario.steps.filter((s) => s.forEach !== undefined).map((s) => [itemsParameter(s.id), scenario.steps.filter((x) => x.itemOf === s.id).map((_, i) => i)]));
+}
+
+const itemsParameter = (stepId: string): string => `items_${stepId}`;
+
 /** The scenario as a pipeline definition: `azureFunction` steps (a scripted adapter answers them), jitter off. */
 export function pipelineOf(scenario: Scenario, name: string): PipelineDefinition {
-  const steps: PipelineInput['steps'] = scenario.steps.map((s) => ({
+  const steps: PipelineInput['steps'] = scenario.steps.filter((s) => s.itemOf === undefined).map((s) => ({
     id: s.id,
     kind: 'azureFunction',
     url: `https://fn.example/api/${s.id}`,
@@ -216,7 +281,9 @@ export function pipelineOf(scenario: Scenario, name: string): PipelineDefinition
     ...(s.conditions === undefined ? {} : { conditions: { ...s.conditions } }),
     // A `when` that is always false, written as a user would (docs/pipelines.md §2).
     ...(s.whenFalse === true ? { when: "run.id == 'never'" } : {}),
+    ...(s.forEach === undefined ? {} : { forEach: { items: { param: itemsParameter(s.id) }, maxParallel: s.forEach.maxParallel, onItemFailure: s.forEach.onItemFailure } }),
   }));
+  const lists = scenario.steps.filter((s) => s.forEach !== undefined);
   return pipeline({
     name,
     title: name,
@@ -225,6 +292,7 @@ export function pipelineOf(scenario: Scenario, name: string): PipelineDefinition
     concurrencyGroups: Object.fromEntries(Object.entries(scenario.groups).map(([g, limit]) => [g, { maxParallel: limit }])),
     pipelineRetry: { retries: scenario.pipelineRetry.retries, delay: scenario.pipelineRetry.delaySeconds, retryPermanent: scenario.pipelineRetry.retryPermanent },
     ...(scenario.timeoutSeconds === undefined ? {} : { timeout: scenario.timeoutSeconds }),
+    ...(lists.length === 0 ? {} : { parameters: Object.fromEntries(lists.map((s) => [itemsParameter(s.id), { type: 'list' as const }])) }),
   });
 }
 
@@ -250,7 +318,8 @@ export function describeScenario(s: Scenario): string {
     const answers = [...step.script.map(answer), `then ${answer(step.after)}`].join(', ');
     const retry = step.attempts > 1 ? ` retry ${step.attempts}× ${JSON.stringify(step.delays)} on [${step.retryOn.join(',')}]` : '';
     const deps = step.dependsOn.map((d) => (step.conditions?.[d] ? `${d} on ${step.conditions[d]}` : d)).join(',');
-    lines.push(`  ${step.id} ← [${deps}]${step.whenFalse ? ' when false' : ''}${step.group ? ` group ${step.group}` : ''}${retry}${step.timeoutSeconds === undefined ? '' : ` timeout ${step.timeoutSeconds}s`}: ${answers}`);
+    const fe = step.forEach ? ` forEach ×${s.steps.filter((x) => x.itemOf === step.id).length} maxParallel ${step.forEach.maxParallel} ${step.forEach.onItemFailure}` : '';
+    lines.push(`  ${step.id} ← [${deps}]${fe}${step.whenFalse ? ' when false' : ''}${step.group ? ` group ${step.group}` : ''}${retry}${step.timeoutSeconds === undefined ? '' : ` timeout ${step.timeoutSeconds}s`}: ${answers}`);
   }
   return lines.join('\n');
 }

@@ -19,7 +19,8 @@ export function RunPage({ runId, me }: { runId: string; me: Me }) {
   const [fast, setFast] = useState(true);
   // A finished run is still re-read, slowly: the run store and Durable can disagree for a moment
   // after the end (the record is written by an activity before the instance completes).
-  const { data: run, error, reload } = useLoad(() => get<RunJson>(`runs/${encodeURIComponent(runId)}`), runId, fast ? 1500 : 5000);
+  // Every item: the timeline draws each item's attempts on its step's row (the list itself is built on demand).
+  const { data: run, error, reload } = useLoad(() => get<RunJson>(`runs/${encodeURIComponent(runId)}?items=all`), runId, fast ? 1500 : 5000);
   const done = run ? TERMINAL.has(run.status) : false;
   useEffect(() => setFast(!done), [done]);
   return html`<section>
@@ -209,6 +210,17 @@ function Timeline({ run }: { run: RunJson }) {
   </div>`;
 }
 
+/**
+ * A forEach step's items, on demand: the list is built only while it is open (up to 10,000 items a
+ * step; the closed summary costs nothing whatever their number).
+ */
+function ItemList({ items }: { items: readonly StepJson[] }) {
+  const [open, setOpen] = useState(false);
+  return html`<details class="items" onToggle=${(e: Event) => setOpen((e.currentTarget as HTMLDetailsElement).open)}><summary>items</summary>${open
+    ? html`<ol class="attempts" start="0">${items.map((item) => html`<li key=${item.id}>${item.id} <${Status} status=${item.status} /> · ${item.attempts.length} attempt${item.attempts.length === 1 ? '' : 's'}${(item.error ?? item.attempts.at(-1)?.error) ? html` · <span class="error-text"><${Shown} text=${(item.error ?? item.attempts.at(-1)?.error)?.message ?? ''} /></span>` : null}</li>`)}</ol>`
+    : null}</details>`;
+}
+
 function StepDetails({ run }: { run: RunJson }) {
   const { steps, items } = splitItems(run.steps);
   return html`<div class="steps">${steps.map((s) => {
@@ -217,7 +229,7 @@ function StepDetails({ run }: { run: RunJson }) {
     return html`<details key=${s.id} open=${s.status === 'failed' && own.length === 0}>
       <summary>${s.id} <${Status} status=${s.status} /> · ${s.items ? itemCountsText(s.items) : `${s.attempts.length} attempt${s.attempts.length === 1 ? '' : 's'}`}${s.pool ? html` · <span class="waiting-pool">waiting for pool <${Shown} text=${s.pool.name} /> (position ${s.pool.position})</span>` : null}</summary>
       ${s.childRun ? html`<p>Child run: <a href=${href(['runs', s.childRun.runId])}><code><${Shown} text=${s.childRun.runId} /></code></a> (<${Shown} text=${s.childRun.pipeline} />)</p>` : null}
-      ${own.length > 0 ? html`<details class="items"><summary>items</summary><ol class="attempts" start="0">${own.map((item) => html`<li key=${item.id}>${item.id} <${Status} status=${item.status} /> · ${item.attempts.length} attempt${item.attempts.length === 1 ? '' : 's'}${(item.error ?? item.attempts.at(-1)?.error) ? html` · <span class="error-text"><${Shown} text=${(item.error ?? item.attempts.at(-1)?.error)?.message ?? ''} /></span>` : null}</li>`)}</ol></details>` : null}
+      ${own.length > 0 ? html`<${ItemList} items=${own} />` : null}
       ${s.attempts.length ? html`<ol class="attempts">${s.attempts.map((a, i) => {
         // The same error again is referred to, not repeated (src/core/repeatedErrors.ts).
         const same = sameErrorAs(s.attempts, i);

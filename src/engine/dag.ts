@@ -166,8 +166,11 @@ export function endAwaited<S extends DagStep & { readonly group?: string | undef
  * A failed step is handled when a step that depends on it with condition `failed` succeeded: the
  * user said what to do when it fails, and it was done. A handled failure does not fail the run
  * (docs/pipelines.md, "The run's final status when a failure was handled"); `completed` (clean-up)
- * does not handle it.
+ * does not handle it. A failed item is handled when its forEach step is.
  */
 export function isHandled(steps: readonly DagStep[], status: (id: string) => StepStatus, failedId: string): boolean {
+  // Nothing depends on an item (`load[3]`): its failure is its forEach step's, handled with it.
+  const item = parseItemStepId(failedId);
+  if (item) return isHandled(steps, status, item.stepId);
   return steps.some((s) => s.dependsOn.includes(failedId) && conditionOf(s, failedId) === 'failed' && (status(s.id) === 'succeeded' || status(s.id) === 'reused'));
 }

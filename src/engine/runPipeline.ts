@@ -37,7 +37,7 @@ import { budgetFor, HISTORY_COST, isDone, type RunScope, type RunShape } from '.
 import { RunTracker } from './state';
 import { cancelTimers, createStepEnv, drive } from './stepRoutine';
 import { endInterrupted, tellStepsToStop } from './stopping';
-import type { RunCarry, RunInput, RunState, Stop } from './types';
+import type { RunCarry, RunInput, RunState, StepStatus, Stop } from './types';
 import { acquirePools, releasePools, runClaimId } from './pools';
 
 export { CANCEL_EVENT } from './interrupts';
@@ -300,6 +300,8 @@ function onlyPermanentFailures(shape: RunShape, tracker: RunTracker): boolean {
   return failed.length > 0 && failed.every((s) => tracker.failedPermanently(s.id));
 }
 
+const ENDED: ReadonlySet<StepStatus> = new Set<StepStatus>(['succeeded', 'failed', 'skipped', 'cancelled', 'reused']);
+
 function finalState(timeout: number | undefined, shape: RunShape, tracker: RunTracker, stop: Stop | undefined, nowMs: number): () => RunState {
   return () => {
     if (stop?.kind === 'cancelled') {
@@ -309,6 +311,10 @@ function finalState(timeout: number | undefined, shape: RunShape, tracker: RunTr
       return tracker.snapshot('failed', nowMs, { class: 'timeout', message: `run exceeded its timeout of ${formatDuration(timeout ?? 0)}` });
     }
     const failed = firstFailed(shape, tracker);
+    // A run that settled with a step still open ended by mistake, not by success: say so rather
+    // than paint it green (a guard; no known path reaches it).
+    const open = failed ? undefined : shape.steps.find((s) => !ENDED.has(tracker.status(s.id)));
+    if (open) return tracker.snapshot('failed', nowMs, { class: 'permanent', message: `the run ended with step "${open.id}" still ${tracker.status(open.id)} (an engine fault: please report it)`, stepId: open.id });
     if (!failed) return tracker.snapshot('succeeded', nowMs);
     const error = failed.error ?? { class: 'permanent' as const, message: `step "${failed.id}" failed` };
     return tracker.snapshot('failed', nowMs, { ...error, stepId: failed.id });

@@ -67,6 +67,17 @@ describe('forEach', () => {
     assert.equal(byId(run, 'after')?.status, 'succeeded', 'the summed metric reached the when');
   });
 
+  test('a forEach step whose failure a `failed` dependent handled leaves the run succeeded (its failed items are handled with it)', async () => {
+    engine().fake.script('load[2]', [{ fail: 'permanent', message: 'no such folder' }]);
+    const run = await engine().run(
+      pipelineOf(overParameter('fe-handled', { maxParallel: 5 }, [{ id: 'notify', kind: 'activity', activity: 'noop', dependsOn: ['load'], conditions: { load: 'failed' } }])),
+      'fe-handled-1',
+    );
+    assert.equal(byId(run, 'load')?.status, 'failed', 'the step keeps its failure');
+    assert.equal(byId(run, 'notify')?.status, 'succeeded');
+    assert.equal(run.status, 'succeeded', `docs/pipelines.md: a handled failure does not fail the run (${JSON.stringify(run.error)})`);
+  });
+
   test('a failed item fails the step after the others finished (finishOthers); each item keeps its attempts', async () => {
     engine().fake.script('load[1]', [{ fail: 'permanent', message: 'no such folder' }]);
     const run = await engine().run(pipelineOf(overParameter('fe-fail', { maxParallel: 5 })), 'fe-fail-1');

@@ -356,8 +356,13 @@ export function simulate(scenario: Scenario, options: SimulateOptions = {}): Pre
   };
   // docs/pipelines.md §2, final status: a failed step is handled when a step depending on it with
   // condition `failed` succeeded; only unhandled failures fail the run (and are retried).
-  const unhandled = (failed: readonly StepRun[]): StepRun[] =>
-    failed.filter((f) => !steps.some((d) => d.spec.dependsOn.includes(f.spec.id) && conditionOf(d, f) === 'failed' && d.phase === 'succeeded'));
+  // A failed item is handled with its forEach step (nothing can depend on an item).
+  const handled = (f: StepRun): boolean => {
+    const owner = ownerOf(f);
+    if (owner) return handled(owner);
+    return steps.some((d) => d.spec.dependsOn.includes(f.spec.id) && conditionOf(d, f) === 'failed' && d.phase === 'succeeded');
+  };
+  const unhandled = (failed: readonly StepRun[]): StepRun[] => failed.filter((f) => !handled(f));
   // docs/pipelines.md §3: a forEach step has no attempts of its own: its items hold the slots.
   const holdsSlot = (s: StepRun): boolean => s.spec.forEach === undefined && (s.phase === 'running' || s.phase === 'waiting' || (s.phase === 'due' && s.dueKind === 'retry'));
   // docs/pipelines.md §3: items run in their step's item group (its `forEach.maxParallel`), within the run's `maxParallel`.

@@ -253,7 +253,10 @@ describe('a pipeline step learns its child ended, every wake lost', () => {
 
   test('at its next poll: polling is the fallback for a lost wake', async () => {
     const { startedMs, childEndMs, stepEndMs } = await runWithSlowChild(engine(), 'nowake');
-    const nextPollMs = startedMs + Math.ceil((childEndMs - startedMs) / 300_000) * 300_000;
+    // A first check 30 s after the start (adapter.ts FIRST_CHECK_SECONDS), then every pollInterval (300 s).
+    const firstCheckMs = startedMs + 30_000;
+    assert.ok(childEndMs > firstCheckMs, 'the child outlives the first check');
+    const nextPollMs = firstCheckMs + Math.ceil((childEndMs - firstCheckMs) / 300_000) * 300_000;
     assert.ok(nextPollMs > childEndMs, "the child's end falls between two polls");
     assert.equal(new Date(stepEndMs).toISOString(), new Date(nextPollMs).toISOString(), 'the step ends at the first poll after its child ended');
   });

@@ -41,6 +41,9 @@ export interface PipelineAdapterDeps {
   readonly now: () => Date;
 }
 
+/** Seconds before the first check of a child still running at the parent step's start. */
+const FIRST_CHECK_SECONDS = 30;
+
 /**
  * The child run's id: its pipeline's name, then a digest of (parent run, step, attempt). Derived,
  * not drawn, so an activity delivered twice starts one child; a new attempt (a retry, a pipeline
@@ -137,7 +140,10 @@ export function createPipelineAdapter(deps: PipelineAdapterDeps): AdapterFor<'pi
       const resumeFrom = await resumeFromSource(step, child, ctx);
       const started = await startRunOnce(client(ctx), { pipeline: child, runId: childId, trigger, parameters: resolved.parameters, ...(resumeFrom ? { resumeFrom } : {}) }, store());
       ctx.report?.({ level: 'info', msg: `${started ? 'started' : 'following'} child run ${childId} (${child.name})` });
-      return check(step, childId, ctx);
+      const outcome = await check(step, childId, ctx);
+      // The child's wake can reach the parent before its poller exists (a child that ends within
+      // moments of its start): a first check soon after the start catches that, then the fallback.
+      return outcome.status === 'running' ? { ...outcome, pollAfterSeconds: Math.min(FIRST_CHECK_SECONDS, step.pollInterval) } : outcome;
     },
     poll: (step, handle, ctx) => check(step, childIdOf(handle), ctx),
     async cancel(_step, handle, ctx) {

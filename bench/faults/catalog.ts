@@ -35,7 +35,14 @@ function faultSeed(input: PipelineInput): PipelineInput {
   return copy;
 }
 
-const timing = { retry: { retries: 2, delays: '1s' }, timeout: `${FAULT_STEP_TIMEOUT_SECONDS}s`, pollInterval: '1s' } as const;
+/** As the seed's steps under the suite: four attempts, a second apart. */
+const timing = { retry: { retries: 3, delays: '1s' }, timeout: `${FAULT_STEP_TIMEOUT_SECONDS}s`, pollInterval: '1s' } as const;
+/**
+ * An approval records its request in the run store: started while the store is down it fails
+ * its attempt, so its retries must outlast the outage (four attempts 30 s apart cover the suite's
+ * 60 s; a second apart they do not, and the run fails at the approval).
+ */
+const APPROVAL_RETRY = { retries: 3, delays: '30s' } as const;
 
 export const KINDS_PIPELINE: PipelineInput = {
   name: 'kinds-pipeline',
@@ -44,7 +51,7 @@ export const KINDS_PIPELINE: PipelineInput = {
     { id: 'cloud', kind: 'dbt', runner: { type: 'cloud', accountId: FAULT_DBT_CLOUD.accountId, jobId: FAULT_DBT_CLOUD.jobId, token: { secret: FAULT_DBT_CLOUD.tokenSecret } }, ...timing },
     { id: 'custom', kind: 'activity', activity: FAULT_ACTIVITY, dependsOn: ['cloud'], ...timing },
     { id: 'wait', kind: 'waitFor', http: { url: { setting: 'FAULT_WAIT_URL' } }, checkEvery: '1s', dependsOn: ['custom'], ...timing },
-    { id: 'approve', kind: 'approval', message: 'Let {run.id} go on?', dependsOn: ['wait'], ...timing },
+    { id: 'approve', kind: 'approval', message: 'Let {run.id} go on?', dependsOn: ['wait'], ...timing, retry: APPROVAL_RETRY },
   ],
   pipelineRetry: { retries: 0 },
 };

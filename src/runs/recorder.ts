@@ -174,8 +174,10 @@ export async function recordStepByStep(recorder: Pick<RunRecorder, 'upsertRun' |
     const { project, tags } = write.start;
     await recorder.upsertRun({ runId, pipeline, status: 'running', trigger: write.start.trigger, parameters: write.start.parameters, ...(project === undefined ? {} : { project }), ...(tags === undefined ? {} : { tags }) });
   }
-  if (write.finish) await recorder.upsertRun({ ...write.finish, runId, pipeline });
   for (const a of write.attempts ?? []) await ((write.wholeAttempt || write.claimedEtag !== undefined) && a.status !== 'running' ? recorder.recordAnswer(a) : recorder.recordAttempt(a));
   for (const a of write.abandoned ?? []) await recorder.recordAbandoned(a);
   if ((write.lines ?? []).length > 0) await recorder.appendLogs(runId, write.lines ?? []);
+  // The run's end last: a reader that sees the run ended finds its attempts and its last line
+  // written (the fault suite read a run ended with its attempts still missing here).
+  if (write.finish) await recorder.upsertRun({ ...write.finish, runId, pipeline });
 }

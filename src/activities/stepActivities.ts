@@ -276,7 +276,7 @@ export function createStepActivities(deps: StepActivityDeps): StepActivities {
       attempts: attempt ? [attempt] : [],
       // Started and ended here: inserted, so an abandonment the run recorded first marks it late.
       ...(starts && attempt && attempt.status !== 'running' ? { wholeAttempt: true as const } : {}),
-      ...(claim?.etag === undefined ? {} : { claimedEtag: claim.etag }),
+      ...(claim?.first === true && claim.etag !== undefined ? { claimedEtag: claim.etag } : {}),
       lines: [...(startLine && !claim ? [startLine] : []), ...lines],
     });
     try {

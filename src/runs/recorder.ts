@@ -79,16 +79,17 @@ export interface RunRecorder {
   /**
    * Claims an attempt's start before its effect (issue 26): `write` (the run's start, the attempt's
    * `running` row, its "started" line) in one request, the row inserted. A row already there means
-   * an earlier delivery of this start got that far: `first: false`, with what it recorded. The
-   * answer's write then passes `claimedEtag`. Absent on recorders that cannot tell (tests' in-memory ones).
+   * an earlier delivery of this start got that far: `first: false`, with what it recorded. A first
+   * claim's answer then passes `claimedEtag`. Absent on recorders that cannot tell (tests' in-memory ones).
    */
   claimAttempt?(write: RunWrite): Promise<AttemptClaim>;
 }
 
-/** What `claimAttempt` found. `etag`: the attempt row as claimed (or as found), for the answer's write. */
-export type AttemptClaim =
-  | { readonly first: true; readonly etag?: string }
-  | { readonly first: false; readonly existing?: AttemptRecord; readonly etag?: string };
+/**
+ * What `claimAttempt` found. `etag`: the attempt row as this delivery claimed it, for the answer's
+ * write; a delivery that found an earlier claim has none (its answer goes through `recordAnswer`).
+ */
+export type AttemptClaim = { readonly first: true; readonly etag?: string } | { readonly first: false; readonly existing?: AttemptRecord };
 
 /** What one activity execution writes about a run. */
 export interface RunWrite {

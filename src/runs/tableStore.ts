@@ -496,7 +496,9 @@ export class TableRunStore implements RunRecorder, RunGateReader, SchedulerStore
       if (s !== 409 && s !== 404) throw error;
     }
     const found = await getOrUndefined(this.t.runs, write.runId, rk);
-    if (found) return { first: false, existing: attemptFromEntity(write.runId, found), etag: found.etag };
+    // No ETag for the answer here: it goes through `recordAnswer`, which keeps it marked late over
+    // an abandonment the row may already hold.
+    if (found) return { first: false, existing: attemptFromEntity(write.runId, found) };
     // No attempt row: the transaction was refused for the run row (404). Written step by step.
     await recordStepByStep(this, write);
     const written = await getOrUndefined(this.t.runs, write.runId, rk);

@@ -276,6 +276,11 @@ async function runOne(services: Services, fault: Fault, step: FaultStep, outageS
       .join(', ');
     const keys = new Set(exportPosts().slice(exportCallsBefore).map((c) => String(c.headers['idempotency-key'])));
     if (process.env['FAULTS_DEBUG']) console.log(JSON.stringify(view), lines);
+    // A run not ended in time: what it was doing, and the end of its log, for the reader to look into.
+    if (lost) {
+      const doing = (view?.steps ?? []).map((x) => `${x.id} ${x.status} [${x.attempts.map((a) => `#${a.attempt} ${a.status}`).join(', ')}]`).join('; ');
+      console.log(`  lost run ${runId}: ${doing}; last log lines: ${JSON.stringify(lines.slice(-5))}`);
+    }
     const served = world.keyVault.requests.slice(vaultBefore).filter((r) => r.status === 429 || r.status === 503).length;
     return {
       fault,

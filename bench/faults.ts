@@ -1,11 +1,16 @@
 /**
- * `npm run bench -- faults` (issue 26): the seed pipeline run by the app in a development host
- * process (bench/faults/child.ts, real clock, Durable state on disk) against the stand-ins, with one
- * fault per run aimed at one step kind. For each fault × step kind it reports, at the stand-ins,
- * the external effects performed (export POSTs received, COPY INTO statements executed, dbt
- * Container Apps job executions started) against the attempts the run's record shows, whether the
- * run ended (lost = not ended 4 minutes after the fault), and whether its record is complete (the
- * stored run ended as the API shows it, every step's attempts ended, the log's last line the run's end).
+ * `npm run bench -- faults` (issue 26): each step kind run by the app in a development host
+ * process (bench/faults/child.ts, real clock, Durable state on disk) against the stand-ins, with
+ * one fault per run aimed at one step. The seed pipeline (bench/faults/catalog.ts) carries the
+ * export, COPY INTO and the dbt Container Apps job; the kinds pipeline a dbt Cloud job, a user
+ * activity, a waitFor (HTTP) and an approval (granted by the bench through the API). For each
+ * fault × step kind it reports, at the stand-ins, the external effects performed (export POSTs
+ * received, COPY INTO statements executed, dbt job executions started, dbt Cloud runs triggered,
+ * the activity's effect lines, approval requests shown to approvers; a waitFor only reads, its
+ * checks are counted apart) against the attempts the run's record shows; the duplicates the run
+ * detected and logged ("duplicate start possible" lines in its log); whether the run ended (lost =
+ * not ended 4 minutes after the fault); and whether its record is complete (the stored run ended
+ * as the API shows it, every step's attempts ended, the log's last line the run's end).
  *
  * Faults:
  * - kill: the host process SIGKILLed after the step's effect, before its completion is recorded,
@@ -14,31 +19,83 @@
  *   (default 60) once the step's effect is seen, then restarted on the same port and data folder;
  * - kv429 / kv503: Key Vault answers 429 (Retry-After 1) / 503 to the next 12 secret reads, from the
  *   moment the step before it has done its effect (from the start for the first step);
- * - hang: the step's service hangs past the step's timeout on its first call (the export never
- *   answers in time; COPY INTO and the dbt job stay running), then answers normally;
- * - duplicate: the step's `startStep` activity is delivered twice (bench/faults/child.ts).
+ * - hang: the step's service hangs past the step's timeout on its first call (the export and the
+ *   waitFor check never answer in time; COPY INTO and the dbt jobs stay running; the activity
+ *   answers late; nobody decides the approval), then answers normally;
+ * - duplicate: the step's `startStep` (the user activity itself) is delivered twice (bench/faults/child.ts).
  *
- * `npm run bench -- faults` runs all; FAULTS=kill,hang and FAULT_STEPS=export narrow it.
+ * `npm run bench -- faults` runs all; FAULTS=kill,hang and FAULT_STEPS=export,cloud narrow it.
  */
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startAzurite, type AzuriteInstance } from '../src/standins/azurite';
+import { startDbtCloudStandIn, type DbtCloudStandIn } from '../src/standins/dbtCloud/server';
 import { devApi, killDevProcess, startDevProcess, type DevProcess } from '../test/support/devHostProcess';
-import { DEMO_COPY_RESULT, DEMO_RUN_RESULTS, startStandInEnvironment, type FailableStep, type StandInEnvironment } from '../src/standins/environment';
+import { DEMO_COPY_RESULT, DEMO_RUN_RESULTS, startStandInEnvironment, type StandInEnvironment } from '../src/standins/environment';
+import { FAULT_DBT_CLOUD } from './faults/catalog';
 
 const KEY = 'faults-bench-key';
-const STEPS: readonly FailableStep[] = ['export', 'load', 'transform'];
-const KIND: Record<FailableStep, string> = { export: 'azureFunction export', load: 'Snowflake COPY INTO', transform: 'dbt (Container Apps job)' };
+const STEPS = ['export', 'load', 'transform', 'cloud', 'custom', 'wait', 'approve'] as const;
+type FaultStep = (typeof STEPS)[number];
+/** Each step's pipeline, kind as reported, and the step before it (where a Key Vault storm starts). */
+const STEP: Record<FaultStep, { readonly pipeline: string; readonly kind: string; readonly previous?: FaultStep }> = {
+  export: { pipeline: 'data-pipeline', kind: 'azureFunction export' },
+  load: { pipeline: 'data-pipeline', kind: 'Snowflake COPY INTO', previous: 'export' },
+  transform: { pipeline: 'data-pipeline', kind: 'dbt (Container Apps job)', previous: 'load' },
+  cloud: { pipeline: 'kinds-pipeline', kind: 'dbt Cloud' },
+  custom: { pipeline: 'kinds-pipeline', kind: 'activity (user code)', previous: 'cloud' },
+  wait: { pipeline: 'kinds-pipeline', kind: 'waitFor (HTTP, reads)', previous: 'custom' },
+  approve: { pipeline: 'kinds-pipeline', kind: 'approval', previous: 'wait' },
+};
+/** A waitFor only reads: its checks are counted, not as effects. */
+const READS_ONLY: ReadonlySet<FaultStep> = new Set(['wait']);
+const DBT_CLOUD_TOKEN = 'dbt-cloud-bench-token';
+
+/** The waitFor's HTTP condition: 200 to every GET, except that `hangNext` leaves the next one unanswered. */
+interface WaitServer {
+  readonly url: string;
+  gets: number;
+  hangNext: boolean;
+  close(): Promise<void>;
+}
+
+async function startWaitServer(): Promise<WaitServer> {
+  const hung: ServerResponse[] = [];
+  const state = { gets: 0, hangNext: false };
+  const server: Server = createServer((request, response) => {
+    state.gets++;
+    if (state.hangNext) {
+      state.hangNext = false;
+      hung.push(response);
+      return;
+    }
+    response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ready: true }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return Object.assign(state, {
+    url: `http://127.0.0.1:${port}/ready`,
+    close: async () => {
+      for (const r of hung) r.destroy();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  });
+}
 const FAULTS = ['kill', 'storage', 'kv429', 'kv503', 'hang', 'duplicate'] as const;
 type Fault = (typeof FAULTS)[number];
 const END_TIMEOUT_MS = 240_000;
 
 interface Outcome {
   readonly fault: Fault;
-  readonly step: FailableStep;
+  readonly step: FaultStep;
   readonly effects: number;
+  /** "duplicate start possible" / "duplicate alert possible" lines in the run's log. */
+  readonly detected: number;
   /** Export: distinct Idempotency-Keys among the calls; storms: how many storm answers the vault gave. */
   readonly note: string;
   readonly attempts: number;
@@ -74,24 +131,47 @@ interface RunView {
 }
 
 const ENDED = new Set(['succeeded', 'failed', 'cancelled']);
-const PREVIOUS: Record<FailableStep, FailableStep | undefined> = { export: undefined, load: 'export', transform: 'load' };
+interface Services {
+  readonly world: StandInEnvironment;
+  readonly dbtCloud: DbtCloudStandIn;
+  readonly wait: WaitServer;
+}
 
-async function runOne(world: StandInEnvironment, fault: Fault, step: FailableStep, outageSeconds: number): Promise<Outcome> {
+async function runOne(services: Services, fault: Fault, step: FaultStep, outageSeconds: number): Promise<Outcome> {
+  const { world, dbtCloud, wait } = services;
+  const { pipeline } = STEP[step];
   const folder = mkdtempSync(join(tmpdir(), 'faults-'));
   let azurite: AzuriteInstance | undefined;
-  const env: Record<string, string> = { DEVHOST_STATE_DIR: join(folder, 'durable'), FAULT_MARKER: join(folder, 'killed') };
+  const effectsFile = join(folder, 'effects');
+  const env: Record<string, string> = {
+    DEVHOST_STATE_DIR: join(folder, 'durable'),
+    FAULT_MARKER: join(folder, 'killed'),
+    FAULT_EFFECTS: effectsFile,
+    FAULT_WAIT_URL: wait.url,
+    DBT_CLOUD_ACCESS_URL: dbtCloud.url,
+  };
   if (fault === 'kill' || fault === 'duplicate') env['FAULT'] = `${fault}:${step}`;
+  if (fault === 'hang' && step === 'custom') env['FAULT_HANG'] = 'custom';
   if (fault === 'storage') {
     azurite = await startAzurite({ blob: false, location: join(folder, 'azurite') });
     env['RUN_STORE_CONNECTION_STRING'] = azurite.connectionString;
   }
   // Export calls as they arrive (a call the step gave up on is never answered, but it was made).
   const exportPosts = () => world.exportFunction.received.filter((c) => c.method === 'POST' && c.path.startsWith('/api/'));
-  const counts = () => ({ ...world.callCounts(), export: exportPosts().length });
+  // Approval requests shown to approvers (GET /api/approvals), by their `since`: one per request made.
+  const approvalRequests = new Set<string>();
+  const counts = (): Record<FaultStep, number> => ({
+    ...world.callCounts(),
+    export: exportPosts().length,
+    cloud: dbtCloud.triggers.length,
+    custom: existsSync(effectsFile) ? readFileSync(effectsFile, 'utf8').split('\n').filter(Boolean).length : 0,
+    wait: wait.gets,
+    approve: approvalRequests.size,
+  });
   const before = counts();
   const exportCallsBefore = exportPosts().length;
   const vaultBefore = world.keyVault.requests.length;
-  const effectsOf = (s: FailableStep) => counts()[s] - before[s];
+  const effectsOf = (s: FaultStep) => counts()[s] - before[s];
   const restore: (() => void)[] = [];
   // Faults set before the run starts
   if (fault === 'hang') {
@@ -102,13 +182,20 @@ async function runOne(world: StandInEnvironment, fault: Fault, step: FailableSte
     } else if (step === 'load') {
       world.snowflake.script({ match: /^\s*COPY INTO/i, result: DEMO_COPY_RESULT, runningPolls: 1_000_000 });
       restore.push(() => world.setFailStep(undefined));
-    } else {
+    } else if (step === 'transform') {
       world.dbt.setOutcome({ status: 'Succeeded', runResults: DEMO_RUN_RESULTS, extraRunningPolls: 1_000_000 });
       restore.push(() => world.setFailStep(undefined));
+    } else if (step === 'cloud') {
+      dbtCloud.setOutcome({ status: 10, runResults: DEMO_RUN_RESULTS, extraRunningPolls: 1_000_000 });
+      restore.push(() => dbtCloud.setOutcome({ status: 10, runResults: DEMO_RUN_RESULTS }));
+    } else if (step === 'wait') {
+      wait.hangNext = true;
+      restore.push(() => void (wait.hangNext = false));
     }
+    // custom: FAULT_HANG (child.ts); approve: the bench does not decide the first request.
   }
   const storm = (): void => (fault === 'kv429' ? world.keyVault.throttle(12, 1) : world.keyVault.unavailable(12));
-  if ((fault === 'kv429' || fault === 'kv503') && PREVIOUS[step] === undefined) storm();
+  if ((fault === 'kv429' || fault === 'kv503') && STEP[step].previous === undefined) storm();
 
   let host = await startHost(world, env);
   const hosts: DevProcess[] = [host];
@@ -116,7 +203,7 @@ async function runOne(world: StandInEnvironment, fault: Fault, step: FailableSte
   let view: RunView | undefined;
   let runId = '';
   try {
-    const started = await api(host, 'POST', 'pipelines/data-pipeline/runs', {});
+    const started = await api(host, 'POST', `pipelines/${pipeline}/runs`, {});
     if (started.status !== 202) throw new Error(`start answered ${started.status}: ${JSON.stringify(started.json)}`);
     runId = (started.json as { runId: string }).runId;
 
@@ -129,7 +216,7 @@ async function runOne(world: StandInEnvironment, fault: Fault, step: FailableSte
           for (const undo of restore.splice(0)) undo();
         }
       } else if (fault === 'kv429' || fault === 'kv503') {
-        const previous = PREVIOUS[step];
+        const previous = STEP[step].previous;
         if (previous && (await untilTrue(() => effectsOf(previous) > 0, END_TIMEOUT_MS))) storm();
       } else if (fault === 'storage' && azurite) {
         if (await untilTrue(() => effectsOf(step) > 0, END_TIMEOUT_MS)) {
@@ -148,6 +235,7 @@ async function runOne(world: StandInEnvironment, fault: Fault, step: FailableSte
         host = await startHost(world, env);
         hosts.push(host);
       }
+      if (pipeline === 'kinds-pipeline') await approveWhenAsked(host, runId, fault === 'hang' && step === 'approve', approvalRequests);
       const answer = await api(host, 'GET', `runs/${encodeURIComponent(runId)}`).catch(() => undefined);
       if (answer?.status === 200) {
         view = answer.json as RunView;
@@ -161,7 +249,7 @@ async function runOne(world: StandInEnvironment, fault: Fault, step: FailableSte
     }
     await during;
     // the record as stored: the listing reads the run store only
-    const listed = await api(host, 'GET', `runs?pipeline=data-pipeline&limit=20`);
+    const listed = await api(host, 'GET', `runs?pipeline=${pipeline}&limit=20`);
     const stored = ((listed.json as { runs?: { runId: string; status: string }[] }).runs ?? []).find((r) => r.runId === runId);
     const logs = await api(host, 'GET', `runs/${encodeURIComponent(runId)}/logs?limit=1000`);
     const lines = ((logs.json as { lines?: { msg: string }[] }).lines ?? []).map((l) => l.msg);
@@ -182,16 +270,28 @@ async function runOne(world: StandInEnvironment, fault: Fault, step: FailableSte
       }
       if (!lines.some((m) => m === `run ${view?.status ?? ''}` || m.startsWith(`run ${view?.status ?? ''}: `))) problems.push('no end in the log');
     }
-    const attemptsOf = (s: FailableStep) => view?.steps.find((x) => x.id === s)?.attempts.length ?? 0;
-    const others = STEPS.filter((s) => s !== step && effectsOf(s) !== attemptsOf(s)).map((s) => `${s} ${effectsOf(s)}/${attemptsOf(s)}`).join(', ');
+    const attemptsOf = (s: FaultStep) => view?.steps.find((x) => x.id === s)?.attempts.length ?? 0;
+    const others = STEPS.filter((s) => s !== step && STEP[s].pipeline === pipeline && !READS_ONLY.has(s) && effectsOf(s) !== attemptsOf(s))
+      .map((s) => `${s} ${effectsOf(s)}/${attemptsOf(s)}`)
+      .join(', ');
     const keys = new Set(exportPosts().slice(exportCallsBefore).map((c) => String(c.headers['idempotency-key'])));
     if (process.env['FAULTS_DEBUG']) console.log(JSON.stringify(view), lines);
+    // A run not ended in time: what it was doing, and the end of its log, for the reader to look into.
+    if (lost) {
+      const doing = (view?.steps ?? []).map((x) => `${x.id} ${x.status} [${x.attempts.map((a) => `#${a.attempt} ${a.status}`).join(', ')}]`).join('; ');
+      console.log(`  lost run ${runId}: ${doing}; last log lines: ${JSON.stringify(lines.slice(-5))}`);
+    }
     const served = world.keyVault.requests.slice(vaultBefore).filter((r) => r.status === 429 || r.status === 503).length;
     return {
       fault,
       step,
-      effects: effectsOf(step),
-      note: [step === 'export' ? `${keys.size} Idempotency-Key(s)` : '', fault === 'kv429' || fault === 'kv503' ? `${served} vault answers ${fault.slice(2)}` : ''].filter(Boolean).join('; '),
+      effects: READS_ONLY.has(step) ? 0 : effectsOf(step),
+      detected: lines.filter((m) => /^duplicate (start|alert) possible/.test(m)).length,
+      note: [
+        step === 'export' ? `${keys.size} Idempotency-Key(s)` : '',
+        READS_ONLY.has(step) ? `${effectsOf(step)} check(s), reads only` : '',
+        fault === 'kv429' || fault === 'kv503' ? `${served} vault answers ${fault.slice(2)}` : '',
+      ].filter(Boolean).join('; '),
       attempts: attemptsOf(step),
       status: view?.status ?? 'unknown',
       lost,
@@ -202,6 +302,7 @@ async function runOne(world: StandInEnvironment, fault: Fault, step: FailableSte
     for (const undo of restore.splice(0)) undo();
     world.setFailStep(undefined);
     world.keyVault.calm();
+    wait.hangNext = false;
     world.exportFunction.config.slowMs = 2000;
     for (const h of hosts) await killDevProcess(h);
     await azurite?.stop();
@@ -209,27 +310,48 @@ async function runOne(world: StandInEnvironment, fault: Fault, step: FailableSte
   }
 }
 
+/**
+ * The approver: the kinds pipeline's approval step is approved through the API once it is asked,
+ * each request seen counted by its `since`; under `hang` the first request is left undecided.
+ */
+async function approveWhenAsked(host: DevProcess, runId: string, holdFirst: boolean, requests: Set<string>): Promise<void> {
+  const listed = await api(host, 'GET', 'approvals').catch(() => undefined);
+  const waiting = ((listed?.json as { waiting?: { runId: string; stepId: string; since: string; decision: string | null }[] } | undefined)?.waiting ?? []).filter(
+    (w) => w.runId === runId && w.stepId === 'approve' && w.decision === null,
+  );
+  for (const w of waiting) {
+    requests.add(w.since);
+    if (holdFirst && requests.size < 2) continue;
+    await api(host, 'POST', `runs/${encodeURIComponent(runId)}/steps/approve/approve`, { comment: 'fault bench' }).catch(() => undefined);
+  }
+}
+
 export async function run(): Promise<string[]> {
   const wantedFaults = (process.env['FAULTS']?.split(',') ?? [...FAULTS]).filter((f): f is Fault => (FAULTS as readonly string[]).includes(f));
-  const wantedSteps = (process.env['FAULT_STEPS']?.split(',') ?? [...STEPS]).filter((s): s is FailableStep => (STEPS as readonly string[]).includes(s));
+  const wantedSteps = (process.env['FAULT_STEPS']?.split(',') ?? [...STEPS]).filter((s): s is FaultStep => (STEPS as readonly string[]).includes(s));
   const outageSeconds = Number(process.env['FAULTS_OUTAGE_SECONDS'] ?? 60);
-  const world = await startStandInEnvironment({});
+  const [world, dbtCloud, wait] = await Promise.all([
+    startStandInEnvironment({}),
+    startDbtCloudStandIn({ token: DBT_CLOUD_TOKEN, accountId: FAULT_DBT_CLOUD.accountId, jobId: FAULT_DBT_CLOUD.jobId, pollsBeforeDone: 1, outcome: { status: 10, runResults: DEMO_RUN_RESULTS } }),
+    startWaitServer(),
+  ]);
+  world.keyVault.setSecret(FAULT_DBT_CLOUD.tokenSecret, DBT_CLOUD_TOKEN);
   const lines = [
     `storage outage: Azurite really stopped for ${outageSeconds} s; hosts in child processes on a real clock (bench/faults/child.ts)`,
-    'FAULT      STEP KIND                  EFFECTS  ATTEMPTS  RUN        LOST  RECORD     NOTES',
+    'FAULT      STEP KIND                  EFFECTS  ATTEMPTS  DETECTED  RUN        LOST  RECORD     NOTES',
   ];
   try {
     for (const fault of wantedFaults) {
       for (const step of wantedSteps) {
-        const o = await runOne(world, fault, step, outageSeconds);
+        const o = await runOne({ world, dbtCloud, wait }, fault, step, outageSeconds);
         lines.push(
-          `${o.fault.padEnd(10)} ${KIND[o.step].padEnd(26)} ${String(o.effects).padStart(7)}  ${String(o.attempts).padStart(8)}  ${o.status.padEnd(9)}  ${(o.lost ? 1 : 0).toString().padStart(4)}  ${(o.incomplete === undefined ? 'complete' : `INCOMPLETE: ${o.incomplete}`).padEnd(9)}  ${[o.note, o.others ? `other steps (effects/attempts): ${o.others}` : ''].filter(Boolean).join('; ') || '-'}`,
+          `${o.fault.padEnd(10)} ${STEP[o.step].kind.padEnd(26)} ${String(o.effects).padStart(7)}  ${String(o.attempts).padStart(8)}  ${String(o.detected).padStart(8)}  ${o.status.padEnd(9)}  ${(o.lost ? 1 : 0).toString().padStart(4)}  ${(o.incomplete === undefined ? 'complete' : `INCOMPLETE: ${o.incomplete}`).padEnd(9)}  ${[o.note, o.others ? `other steps (effects/attempts): ${o.others}` : ''].filter(Boolean).join('; ') || '-'}`,
         );
         console.log(lines.at(-1));
       }
     }
   } finally {
-    await world.stop();
+    await Promise.allSettled([world.stop(), dbtCloud.close(), wait.close()]);
   }
   return lines;
 }

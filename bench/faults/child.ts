@@ -3,7 +3,8 @@
  * test/support/devHostChild.ts's `serveChildHost` (real clock, Durable state in DEVHOST_STATE_DIR,
  * services pointed at the parent's stand-ins) with the fault catalog (catalog.ts). FAULT injects one fault
  * around the `startStep` activity of one step — the activity that performs a step's external
- * effect (the export call, the COPY INTO, the dbt job start):
+ * effect (the export call, the COPY INTO, the dbt job start, the approval request) — and around
+ * the user activity `faultEffect` of the kinds pipeline (catalog.ts), which is its own activity:
  *
  * - `kill:<step>`: the process SIGKILLs itself once the activity returned, before the host records
  *   its completion (only the first time: FAULT_MARKER remembers it across the restart).
@@ -13,10 +14,12 @@
  *   whose lease lapsed, or whose delete failed, is dequeued again) — and the orchestration takes one
  *   completion per task.
  */
-import { existsSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
 import type { ActivityHandler } from 'durable-functions';
 import type { Registration } from '../../src/app/registry';
+import { registerStepActivity } from '../../src/functions/activities';
 import { serveChildHost } from '../../test/support/devHostChild';
+import { FAULT_ACTIVITY, FAULT_STEP_TIMEOUT_SECONDS } from './catalog';
 
 function stepOf(input: unknown): string | undefined {
   return typeof input === 'object' && input !== null && typeof (input as { stepId?: unknown }).stepId === 'string' ? (input as { stepId: string }).stepId : undefined;
@@ -26,7 +29,7 @@ function withFault(list: readonly Registration[], fault: string | undefined, mar
   const [kind, step] = (fault ?? '').split(':');
   if (!kind || !step) return list;
   return list.map((registration) => {
-    if (registration.kind !== 'activity' || registration.name !== 'startStep') return registration;
+    if (registration.kind !== 'activity' || (registration.name !== 'startStep' && registration.name !== FAULT_ACTIVITY)) return registration;
     const inner = registration.handler;
     const handler: ActivityHandler = async (input, context) => {
       if (stepOf(input) !== step) return (await inner(input, context)) as unknown;
@@ -49,7 +52,26 @@ function withFault(list: readonly Registration[], fault: string | undefined, mar
   });
 }
 
+/**
+ * The kinds pipeline's user activity: its external effect is a line in FAULT_EFFECTS (run, step,
+ * attempt). Under FAULT_HANG=custom its first call does the effect and then does not answer within
+ * the step's timeout.
+ */
+function registerFaultEffect(): void {
+  const effects = process.env['FAULT_EFFECTS'];
+  const marker = process.env['FAULT_MARKER'];
+  registerStepActivity(FAULT_ACTIVITY, async (input) => {
+    if (effects) appendFileSync(effects, `${input.runId}:${input.stepId}:${input.attempt}\n`);
+    if (process.env['FAULT_HANG'] === 'custom' && marker && !existsSync(marker)) {
+      writeFileSync(marker, 'hung');
+      await new Promise((resolve) => setTimeout(resolve, (FAULT_STEP_TIMEOUT_SECONDS + 8) * 1000));
+    }
+    return { done: true };
+  });
+}
+
 async function main(): Promise<void> {
+  registerFaultEffect();
   const { faultCatalog } = await import('./catalog');
   await serveChildHost({ catalog: faultCatalog(), wrap: (list) => withFault(list, process.env['FAULT'], process.env['FAULT_MARKER']) });
 }

@@ -16,13 +16,15 @@ import type { Json, JsonObject } from '../core/json';
 import type { FinishRunInput } from '../engine/runPipeline';
 import { pollInstanceId } from '../engine/stepRoutine';
 import type { RunState } from '../engine/types';
-import { emitRunEvents } from '../logging/events';
+import { emitEvent, emitRunEvents } from '../logging/events';
 import type { Logger } from '../logging/logger';
 import { maskDeep, maskSecrets, rememberSecretValue } from '../logging/mask';
 import { maskCredentialText, maskCredentials } from '../logging/serviceCredentials';
 import { runEventFromState, type RunEvent } from '../notify/event';
 import type { AlertDefinition, StepDefinition, StepKind } from '../pipelines/schema';
-import type { AttemptRecord, LogLine, RunGateReader, RunRecorder, RunWrite } from '../runs/recorder';
+import type { AttemptClaim, AttemptRecord, LogLine, RunGateReader, RunRecorder, RunWrite } from '../runs/recorder';
+import { idempotencyKey } from '../steps/azureFunction/adapter';
+import { dedupedBy, duplicateStartRisk } from './startClaim';
 import type { SecretResolver, SettingsReader } from '../secrets/types';
 import type { ChildRunClient, StepAdapter, StepContext } from '../steps/adapter';
 import type { StepLogLine } from '../steps/resultLines';
@@ -268,18 +270,22 @@ export function createStepActivities(deps: StepActivityDeps): StepActivities {
     let deployed: DeployedStep | undefined;
     const startLine = starts ? runLine(input, 'info', `step ${input.stepId} attempt ${input.attempt} started`) : undefined;
     const base = { runId: input.runId, pipeline: input.pipeline, stepId: input.stepId, attempt: input.attempt, startedAt };
+    // Set when the start was claimed before the call: the run's start and the "started" line are written.
+    let claim: AttemptClaim | undefined;
     const write = (lines: readonly LogLine[], attempt: AttemptRecord | undefined): RunWrite => ({
       runId: input.runId,
       pipeline: input.pipeline,
-      ...(starts ? startOf(input, deployed) : {}),
+      ...(starts && !claim ? startOf(input, deployed) : {}),
       attempts: attempt ? [attempt] : [],
       // Started and ended here: inserted, so an abandonment the run recorded first marks it late.
       ...(starts && attempt && attempt.status !== 'running' ? { wholeAttempt: true as const } : {}),
-      lines: [...(startLine ? [startLine] : []), ...lines],
+      ...(claim?.first === true && claim.etag !== undefined ? { claimedEtag: claim.etag } : {}),
+      lines: [...(startLine && !claim ? [startLine] : []), ...lines],
     });
     try {
       deployed = await deployedStep(deps.catalog, input, deps.pinned);
       ctx = { ...contextFor(input, deployed.parameters, durable), report };
+      if (starts && startLine) claim = await claimStart(input, deployed, ctx, { ...write([], { ...base, status: 'running' }), lines: [startLine] });
       const outcome = withoutServiceCredentials(maskDeep(await call(deployed, ctx)));
       if (outcome.status === 'succeeded') {
         ctx.log.info({ metrics: outcome.metrics }, 'step attempt succeeded');
@@ -295,8 +301,11 @@ export function createStepActivities(deps: StepActivityDeps): StepActivities {
           }),
         );
       } else if (outcome.status === 'running' && starts) {
-        // What the start said (a child run started, an approval asked) is in the log from the start.
-        await record(ctx.log, write(results(), { ...base, status: 'running' }));
+        // What the start said (a child run started, an approval asked) is in the log from the start;
+        // a claimed start wrote its running row already, so only those lines (and a second
+        // delivery's warning) go in then.
+        if (!claim) await record(ctx.log, write(results(), { ...base, status: 'running' }));
+        else if (reported.length > 0) await record(ctx.log, write(results(), undefined));
       }
       return outcome;
     } catch (error) {
@@ -306,6 +315,36 @@ export function createStepActivities(deps: StepActivityDeps): StepActivities {
       await record(ctx.log, write([...results(), line], { ...base, status: 'failed', endedAt: now().toISOString(), error: failure }));
       throw activityError(error);
     }
+  }
+
+  /**
+   * Claims the attempt's start in the run store before the call, for a step whose service cannot
+   * tell a second delivery of it (startClaim.ts): `claimWrite` is what the start wrote after the
+   * call before, now written first. When an earlier delivery claimed it, the call still goes
+   * ahead (the Idempotency-Key lets a function that honours it do nothing twice) and the possible
+   * duplicate is said where a user sees it: the run's log, and a `step.duplicateStartPossible`
+   * event in the process log (Application Insights). A claim the store refuses is not a failure:
+   * the step goes on unclaimed, as it would without a run store, and says it could not tell.
+   */
+  async function claimStart(input: StepActivityInput, deployed: DeployedStep, ctx: StepContext, claimWrite: RunWrite): Promise<AttemptClaim | undefined> {
+    const recorder = deps.recorder;
+    if (!recorder?.claimAttempt || dedupedBy(deployed.step) !== undefined) return undefined;
+    let claim: AttemptClaim;
+    try {
+      claim = await recorder.claimAttempt(claimWrite);
+    } catch (error) {
+      ctx.log.warn({ err: maskSecrets(error instanceof Error ? error.message : String(error)) }, "could not claim the attempt's start in the run store: a second delivery of it would not be noticed; calling anyway");
+      return undefined;
+    }
+    if (!claim.first) {
+      const key = idempotencyKey(input);
+      const earlier = claim.existing;
+      const risk = duplicateStartRisk(deployed.step, key);
+      const msg = `duplicate start possible: step ${input.stepId} attempt ${input.attempt} was started before${earlier ? ` (at ${earlier.startedAt}, recorded ${earlier.status})` : ''} and its completion was not recorded; calling again: ${risk}`;
+      emitEvent(ctx.log, 'step.duplicateStartPossible', { runId: input.runId, pipeline: input.pipeline, stepId: input.stepId, attempt: input.attempt, kind: deployed.step.kind, idempotencyKey: key, ...(earlier ? { earlierStatus: earlier.status, earlierStartedAt: earlier.startedAt } : {}) }, 'warn');
+      ctx.report?.({ level: 'warn', msg, fields: { duplicateStart: 'possible', idempotencyKey: key } });
+    }
+    return claim;
   }
 
   /**
@@ -468,7 +507,11 @@ export function createStepActivities(deps: StepActivityDeps): StepActivities {
         }
         // Webhooks (Slack, Teams) take no idempotency key: a delivery that died mid-send may have
         // reached them, so this one sends again and says so.
-        if (claim === 'unknown') log.warn({ event: event.kind }, 'duplicate alert possible: an earlier delivery of finishRun claimed this alert and did not record it sent; sending again');
+        if (claim === 'unknown') {
+          const msg = `duplicate alert possible: an earlier delivery of finishRun claimed the ${event.kind} alert and did not record it sent; sending again (webhooks take no idempotency key)`;
+          emitEvent(log, 'alert.duplicatePossible', { runId: run.runId, pipeline: run.pipeline, alertEvent: event.kind }, 'warn');
+          await record(log, { runId: run.runId, pipeline: run.pipeline, lines: [{ time: now().toISOString(), level: 'warn', msg, fields: { duplicateAlert: 'possible' } }] });
+        }
         // An alert that is not delivered fails nothing: say so in the run's own log (one more
         // write, only then), where `logs` and the console show it.
         const undelivered = await notifier.notify(event, alerts).then(undeliveredAlerts, (error: unknown) => [

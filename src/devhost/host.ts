@@ -576,6 +576,14 @@ export class DevHost {
     if (this.clock.mode !== 'real' || this.stopped) return;
     const handle = setTimeout(() => {
       this.realTimers.delete(handle);
+      // Node counts a timeout from the event loop's cached time, which lags the wall clock after
+      // long synchronous work: the callback can come before Date.now() reaches fireAt. Then no
+      // timer is due yet, and one not armed again would never fire (the run waits forever: the
+      // fault suite saw two runs stuck so under load). Arm it again for what is left.
+      if (Date.now() < fireAtMs) {
+        this.armRealTimer(fireAtMs);
+        return;
+      }
       this.hub.fireDueTimers();
     }, Math.max(0, fireAtMs - Date.now()));
     this.realTimers.add(handle);

@@ -83,6 +83,25 @@ export const EVENT_SCHEMAS = {
     metrics: metricsSchema.optional(),
     error: failureSchema.optional(),
   }),
+  /**
+   * A step's start delivered again (activities run at least once) to a service that cannot tell
+   * (an export function without honoursIdempotencyKey, a user activity): it may act twice
+   * (src/activities/startClaim.ts). Also in the run's log.
+   */
+  'step.duplicateStartPossible': z.object({
+    runId: z.string(),
+    pipeline: z.string(),
+    stepId: z.string(),
+    attempt: z.number(),
+    kind: z.string(),
+    /** `<runId>:<stepId>:<attempt>`, what an export function is sent as Idempotency-Key. */
+    idempotencyKey: z.string(),
+    /** What the earlier delivery recorded: running (it died in the call) or its answer (it died after). */
+    earlierStatus: z.string().optional(),
+    earlierStartedAt: z.string().optional(),
+  }),
+  /** A run's alert sent again: an earlier delivery of finishRun claimed it and did not record it sent (webhooks take no key). */
+  'alert.duplicatePossible': z.object({ runId: z.string(), pipeline: z.string(), alertEvent: z.string() }),
   /** A schedule slot started its run (on time, or caught up after downtime). */
   'slot.fired': z.object(slotFields),
   /** A slot that was not run (catch-up policy). */

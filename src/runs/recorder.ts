@@ -76,7 +76,20 @@ export interface RunRecorder {
    * group transaction in the run's partition): the cheap path docs/run-store.md counts.
    */
   record(write: RunWrite): Promise<void>;
+  /**
+   * Claims an attempt's start before its effect (issue 26): `write` (the run's start, the attempt's
+   * `running` row, its "started" line) in one request, the row inserted. A row already there means
+   * an earlier delivery of this start got that far: `first: false`, with what it recorded. A first
+   * claim's answer then passes `claimedEtag`. Absent on recorders that cannot tell (tests' in-memory ones).
+   */
+  claimAttempt?(write: RunWrite): Promise<AttemptClaim>;
 }
+
+/**
+ * What `claimAttempt` found. `etag`: the attempt row as this delivery claimed it, for the answer's
+ * write; a delivery that found an earlier claim has none (its answer goes through `recordAnswer`).
+ */
+export type AttemptClaim = { readonly first: true; readonly etag?: string } | { readonly first: false; readonly existing?: AttemptRecord };
 
 /** What one activity execution writes about a run. */
 export interface RunWrite {
@@ -107,6 +120,12 @@ export interface RunWrite {
    * an abandonment the run recorded first is found, not overwritten (`answerOver`).
    */
   readonly wholeAttempt?: true;
+  /**
+   * The attempt's row as this delivery claimed it (`claimAttempt`): the answer replaces it only if
+   * nothing wrote it since (If-Match); an abandonment the run recorded meanwhile keeps the answer
+   * marked late (`answerOver`).
+   */
+  readonly claimedEtag?: string;
   readonly lines?: readonly LogLine[];
 }
 
@@ -156,8 +175,10 @@ export async function recordStepByStep(recorder: Pick<RunRecorder, 'upsertRun' |
     const { project, tags } = write.start;
     await recorder.upsertRun({ runId, pipeline, status: 'running', trigger: write.start.trigger, parameters: write.start.parameters, ...(project === undefined ? {} : { project }), ...(tags === undefined ? {} : { tags }) });
   }
-  if (write.finish) await recorder.upsertRun({ ...write.finish, runId, pipeline });
-  for (const a of write.attempts ?? []) await (write.wholeAttempt && a.status !== 'running' ? recorder.recordAnswer(a) : recorder.recordAttempt(a));
+  for (const a of write.attempts ?? []) await ((write.wholeAttempt || write.claimedEtag !== undefined) && a.status !== 'running' ? recorder.recordAnswer(a) : recorder.recordAttempt(a));
   for (const a of write.abandoned ?? []) await recorder.recordAbandoned(a);
   if ((write.lines ?? []).length > 0) await recorder.appendLogs(runId, write.lines ?? []);
+  // The run's end last: a reader that sees the run ended finds its attempts and its last line
+  // written (the fault suite read a run ended with its attempts still missing here).
+  if (write.finish) await recorder.upsertRun({ ...write.finish, runId, pipeline });
 }

@@ -16,7 +16,7 @@ import type { RunStatus } from '../engine/types';
 import type { PipelineDefinition } from '../pipelines/schema';
 import { PENDING_OUTCOMES, type CheckpointChanges, type ScheduleState, type SchedulerStore, type SlotEntry, type SlotOutcome } from '../scheduler/ports';
 import { parseRecordedSchedule, recordedSchedule } from '../scheduler/owedSlots';
-import { abandonedOver, answerOver, recordStepByStep, type AttemptRecord, type LogLine, type RunGateReader, type RunGateRecord, type RunRecord, type RunRecorder, type RunWrite } from './recorder';
+import { abandonedOver, answerOver, recordStepByStep, type AttemptClaim, type AttemptRecord, type LogLine, type RunGateReader, type RunGateRecord, type RunRecord, type RunRecorder, type RunWrite } from './recorder';
 import {
   attemptFromEntity,
   attemptProps,
@@ -481,7 +481,9 @@ export class TableRunStore implements RunRecorder, RunGateReader, SchedulerStore
     }
     for (const a of attempts) {
       const entity = { partitionKey: pk, rowKey: attemptRowKey(a.stepId, a.attempt), ...attemptProps(a) };
-      if (a.status === 'running' || write.wholeAttempt) tx.createEntity(entity);
+      // Claimed before the call: the answer goes over the claim's row only if nothing wrote it since.
+      if (write.claimedEtag !== undefined && a.status !== 'running') tx.updateEntity(entity, 'Merge', { etag: write.claimedEtag });
+      else if (a.status === 'running' || write.wholeAttempt) tx.createEntity(entity);
       else tx.upsertEntity(entity, 'Merge');
     }
     // An abandoned attempt is inserted: when the activity's answer got there first, the insert
@@ -497,6 +499,42 @@ export class TableRunStore implements RunRecorder, RunGateReader, SchedulerStore
       if (s !== 409 && s !== 404 && s !== 412) throw error;
       await recordStepByStep(this, write);
     }
+  }
+
+  /**
+   * The attempt's start, claimed before its effect (issue 26): `write` as `record` builds it — the
+   * run row's start, the attempt's `running` row inserted, the "started" line — in one
+   * transaction, the same request that a started attempt made after its call before. Refused with
+   * 409 on the attempt row: an earlier delivery claimed it, and its row says how far it got. A run
+   * row that does not exist (a run from before the API recorded runs) refuses it with 404: the
+   * step-by-step path writes it, and the row read back decides.
+   */
+  async claimAttempt(write: RunWrite): Promise<AttemptClaim> {
+    await this.ready();
+    const a = write.attempts?.[0];
+    if (!a || a.status !== 'running') throw new Error('claimAttempt takes the attempt\'s running row');
+    const rk = attemptRowKey(a.stepId, a.attempt);
+    const tx = new TableTransaction();
+    if (write.start) tx.updateEntity({ partitionKey: write.runId, rowKey: RUN_ROW, pipeline: write.pipeline, status: 'running' }, 'Merge');
+    tx.createEntity({ partitionKey: write.runId, rowKey: rk, ...attemptProps(a) });
+    const nowMs = this.now().getTime();
+    for (const line of write.lines ?? []) tx.createEntity({ partitionKey: write.runId, rowKey: logRowKey(this.logCursors.next(nowMs)), ...logProps(line) });
+    try {
+      const answer = await this.t.runs.submitTransaction(tx.actions);
+      const etag = answer.getResponseForEntity(rk)?.etag;
+      return { first: true, ...(etag === undefined ? {} : { etag }) };
+    } catch (error) {
+      const s = statusOf(error);
+      if (s !== 409 && s !== 404) throw error;
+    }
+    const found = await getOrUndefined(this.t.runs, write.runId, rk);
+    // No ETag for the answer here: it goes through `recordAnswer`, which keeps it marked late over
+    // an abandonment the row may already hold.
+    if (found) return { first: false, existing: attemptFromEntity(write.runId, found) };
+    // No attempt row: the transaction was refused for the run row (404). Written step by step.
+    await recordStepByStep(this, write);
+    const written = await getOrUndefined(this.t.runs, write.runId, rk);
+    return { first: true, ...(written ? { etag: written.etag } : {}) };
   }
 
   /** An activity's answer for its whole attempt: over an abandonment the run recorded first, marked late. */

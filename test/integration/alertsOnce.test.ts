@@ -70,7 +70,10 @@ describe('alerts once per run and event', () => {
     assert.equal(await store.claimAlert('run-b', 'failed'), 'first');
     await finish('run-b');
     assert.deepEqual(sent, ['run-a:failed', 'run-b:failed']);
-    assert.ok(lines.some((l) => /duplicate alert possible/.test(l)), lines.join(''));
+    assert.ok(lines.some((l) => l.includes('"event":"alert.duplicatePossible"') && l.includes('"alertEvent":"failed"')), lines.join(''));
+    // and in the run's own log, where `logs` and the console show it
+    const runLog = (await store.getLogs('run-b', { limit: 20 })).lines;
+    assert.ok(runLog.some((l) => l.level === 'warn' && /^duplicate alert possible: an earlier delivery of finishRun claimed the failed alert/.test(l.msg)), JSON.stringify(runLog));
     await finish('run-b');
     assert.equal(sent.length, 2);
   });

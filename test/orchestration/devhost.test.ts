@@ -599,6 +599,29 @@ void describe('development host', () => {
     });
   });
 
+  void test('real clock: every durable timer fires, one after another, with nothing but the timers driving the host', async () => {
+    // Node may call a timeout back a millisecond before Date.now() reaches its end (measured here:
+    // about 1 in 70). A host that then found no timer due and did not arm it again left the
+    // orchestration waiting forever (the fault suite's lost runs). Nothing here calls waitFor,
+    // which would fire due timers itself: only the host's own timeouts move the orchestration, as
+    // in a dev host process that only serves HTTP. 300 timers in a row.
+    const registrations = [
+      orchestration('naps', function* (context) {
+        for (let i = 0; i < 300; i++) yield context.df.createTimer(new Date(context.df.currentUtcDateTime.getTime() + 1 + (i % 5)));
+        return 'woke 300 times';
+      }),
+    ];
+    await withHost({ registrations, clock: 'real' }, async (host) => {
+      const id = await host.client.startNew('naps');
+      let status = host.status(id);
+      for (let i = 0; i < 600 && status?.runtimeStatus !== 'Completed'; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        status = host.status(id);
+      }
+      assert.equal(status?.runtimeStatus, 'Completed', `stuck after ${host.history(id).filter((e) => e.EventType === EventType.TimerFired).length} timers`);
+    });
+  });
+
   void test('virtual time does not jump while an activity is still working', async () => {
     const registrations = [
       activity('slow', async () => {

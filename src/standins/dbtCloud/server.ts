@@ -39,6 +39,8 @@ export interface DbtCloudOutcome {
   /** A multi-command job: each command's own run_results.json. Wins over `runResults`. */
   readonly steps?: readonly DbtCloudCommandStep[];
   readonly statusMessage?: string;
+  /** Status reads that answer "running" beyond the stand-in's `pollsBeforeDone` for runs triggered under this outcome (a run that hangs). */
+  readonly extraRunningPolls?: number;
 }
 
 /**
@@ -188,7 +190,7 @@ export async function startDbtCloudStandIn(options: DbtCloudStandInOptions): Pro
         if (!run) return envelope(404, null, 'Run not found.');
         if (run.status < 10) {
           run.polls++;
-          run.status = run.polls > pollsBeforeDone ? run.outcome.status : run.polls === 1 ? 1 : 3;
+          run.status = run.polls > pollsBeforeDone + (run.outcome.extraRunningPolls ?? 0) ? run.outcome.status : run.polls === 1 ? 1 : 3;
         }
         return envelope(200, runData(run, base, relatedOf(req.query)));
       }

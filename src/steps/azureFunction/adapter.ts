@@ -55,7 +55,7 @@ export interface AzureFunctionAdapterDeps {
 export const FRONT_END_LIMIT_MS = 230_000;
 
 /** Methods whose repetition has the effect of one call (RFC 9110 §9.2.2): safe to retry on a lost answer. */
-const IDEMPOTENT_METHODS = new Set(['GET', 'PUT', 'DELETE']);
+export const IDEMPOTENT_METHODS: ReadonlySet<string> = new Set(['GET', 'PUT', 'DELETE']);
 
 /** What a request needs, resolved from secrets. Lives only inside the activity. */
 export interface PreparedCall {

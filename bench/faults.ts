@@ -3,10 +3,13 @@
  * process (bench/faults/child.ts, real clock, Durable state on disk) against the stand-ins, with
  * one fault per run aimed at one step. The seed pipeline (bench/faults/catalog.ts) carries the
  * export, COPY INTO and the dbt Container Apps job; the kinds pipeline a dbt Cloud job, a user
- * activity, a waitFor (HTTP) and an approval (granted by the bench through the API). For each
+ * activity, a waitFor (HTTP) and an approval (granted by the bench through the API); the calls
+ * pipeline a `pipeline` step running a child pipeline of one user-activity step. For each
  * fault × step kind it reports, at the stand-ins, the external effects performed (export POSTs
  * received, COPY INTO statements executed, dbt job executions started, dbt Cloud runs triggered,
- * the activity's effect lines, approval requests shown to approvers; a waitFor only reads, its
+ * the activity's effect lines, approval requests shown to approvers, child runs started — the
+ * distinct child runs whose step ran, and the child run records listed with the parent step as their
+ * origin, each of which must have ended; a waitFor only reads, its
  * checks are counted apart) against the attempts the run's record shows; the duplicates the run
  * detected and logged ("duplicate start possible" lines in its log); whether the run ended (lost =
  * not ended 4 minutes after the fault); and whether its record is complete (the stored run ended
@@ -21,8 +24,12 @@
  *   moment the step before it has done its effect (from the start for the first step);
  * - hang: the step's service hangs past the step's timeout on its first call (the export and the
  *   waitFor check never answer in time; COPY INTO and the dbt jobs stay running; the activity
- *   answers late; nobody decides the approval), then answers normally;
- * - duplicate: the step's `startStep` (the user activity itself) is delivered twice (bench/faults/child.ts).
+ *   answers late; nobody decides the approval; the pipeline step's child run stays running past
+ *   the parent step's timeout, its step's activity answering late within the child's own longer
+ *   timeout — the parent then cancels that child and its retry starts a new one), then answers
+ *   normally;
+ * - duplicate: the step's `startStep` (the user activity itself) is delivered twice (bench/faults/child.ts);
+ *   for the pipeline step, the `startStep` that starts the child run.
  *
  * `npm run bench -- faults` runs all; FAULTS=kill,hang and FAULT_STEPS=export,cloud narrow it.
  */
@@ -39,7 +46,7 @@ import { DEMO_COPY_RESULT, DEMO_RUN_RESULTS, startStandInEnvironment, type Stand
 import { FAULT_DBT_CLOUD } from './faults/catalog';
 
 const KEY = 'faults-bench-key';
-const STEPS = ['export', 'load', 'transform', 'cloud', 'custom', 'wait', 'approve'] as const;
+const STEPS = ['export', 'load', 'transform', 'cloud', 'custom', 'wait', 'approve', 'call'] as const;
 type FaultStep = (typeof STEPS)[number];
 /** Each step's pipeline, kind as reported, and the step before it (where a Key Vault storm starts). */
 const STEP: Record<FaultStep, { readonly pipeline: string; readonly kind: string; readonly previous?: FaultStep }> = {
@@ -50,7 +57,22 @@ const STEP: Record<FaultStep, { readonly pipeline: string; readonly kind: string
   custom: { pipeline: 'kinds-pipeline', kind: 'activity (user code)', previous: 'cloud' },
   wait: { pipeline: 'kinds-pipeline', kind: 'waitFor (HTTP, reads)', previous: 'custom' },
   approve: { pipeline: 'kinds-pipeline', kind: 'approval', previous: 'wait' },
+  call: { pipeline: 'calls-pipeline', kind: 'pipeline (child run)' },
 };
+/** The pipeline step's child pipeline and its one step (bench/faults/catalog.ts). */
+const CHILD = { pipeline: 'child-pipeline', step: 'work' } as const;
+
+/** The effect lines of FAULT_EFFECTS (`<run>:<step>:<attempt>`; a run id may hold colons) as run and step. */
+function effectLines(file: string): { runId: string; stepId: string }[] {
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const parts = line.split(':');
+      return { runId: parts.slice(0, -2).join(':'), stepId: parts.at(-2) ?? '' };
+    });
+}
 /** A waitFor only reads: its checks are counted, not as effects. */
 const READS_ONLY: ReadonlySet<FaultStep> = new Set(['wait']);
 const DBT_CLOUD_TOKEN = 'dbt-cloud-bench-token';
@@ -89,6 +111,8 @@ async function startWaitServer(): Promise<WaitServer> {
 const FAULTS = ['kill', 'storage', 'kv429', 'kv503', 'hang', 'duplicate'] as const;
 type Fault = (typeof FAULTS)[number];
 const END_TIMEOUT_MS = 240_000;
+/** How long after the parent's end its child runs' records may take to show their end. */
+const CHILD_END_MS = 120_000;
 
 interface Outcome {
   readonly fault: Fault;
@@ -152,6 +176,7 @@ async function runOne(services: Services, fault: Fault, step: FaultStep, outageS
   };
   if (fault === 'kill' || fault === 'duplicate') env['FAULT'] = `${fault}:${step}`;
   if (fault === 'hang' && step === 'custom') env['FAULT_HANG'] = 'custom';
+  if (fault === 'hang' && step === 'call') env['FAULT_HANG'] = CHILD.step;
   if (fault === 'storage') {
     azurite = await startAzurite({ blob: false, location: join(folder, 'azurite') });
     env['RUN_STORE_CONNECTION_STRING'] = azurite.connectionString;
@@ -164,7 +189,9 @@ async function runOne(services: Services, fault: Fault, step: FaultStep, outageS
     ...world.callCounts(),
     export: exportPosts().length,
     cloud: dbtCloud.triggers.length,
-    custom: existsSync(effectsFile) ? readFileSync(effectsFile, 'utf8').split('\n').filter(Boolean).length : 0,
+    custom: effectLines(effectsFile).filter((l) => l.stepId === 'custom').length,
+    // child runs whose step ran (each child's first orchestration step); their records are counted after the run
+    call: new Set(effectLines(effectsFile).filter((l) => l.stepId === CHILD.step).map((l) => l.runId)).size,
     wait: wait.gets,
     approve: approvalRequests.size,
   });
@@ -274,6 +301,22 @@ async function runOne(services: Services, fault: Fault, step: FaultStep, outageS
     const others = STEPS.filter((s) => s !== step && STEP[s].pipeline === pipeline && !READS_ONLY.has(s) && effectsOf(s) !== attemptsOf(s))
       .map((s) => `${s} ${effectsOf(s)}/${attemptsOf(s)}`)
       .join(', ');
+    // The child run records the pipeline step started: listed with the parent step as their origin,
+    // each ended within CHILD_END_MS of the parent's end (a child cancelled while the store was down
+    // records its end once the store is back, on its recording activity's retry).
+    const listChildren = async () =>
+      step === 'call'
+        ? (((await api(host, 'GET', `runs?pipeline=${CHILD.pipeline}&limit=50`)).json as { runs?: { runId: string; status: string; trigger?: { origin?: string } }[] }).runs ?? []).filter(
+            (r) => r.trigger?.origin === `${runId}/call`,
+          )
+        : [];
+    let childRecords = await listChildren();
+    const childDeadline = Date.now() + CHILD_END_MS;
+    while (childRecords.some((c) => !ENDED.has(c.status)) && Date.now() < childDeadline) {
+      await sleep(1000);
+      childRecords = await listChildren();
+    }
+    for (const c of childRecords) if (!ENDED.has(c.status)) problems.push(`child ${c.runId} stored ${c.status} ${CHILD_END_MS / 1000} s after the run's end`);
     const keys = new Set(exportPosts().slice(exportCallsBefore).map((c) => String(c.headers['idempotency-key'])));
     if (process.env['FAULTS_DEBUG']) console.log(JSON.stringify(view), lines);
     // A run not ended in time: what it was doing, and the end of its log, for the reader to look into.
@@ -290,6 +333,7 @@ async function runOne(services: Services, fault: Fault, step: FaultStep, outageS
       note: [
         step === 'export' ? `${keys.size} Idempotency-Key(s)` : '',
         READS_ONLY.has(step) ? `${effectsOf(step)} check(s), reads only` : '',
+        step === 'call' ? `${childRecords.length} child record(s): ${childRecords.map((c) => c.status).join(', ') || 'none'}` : '',
         fault === 'kv429' || fault === 'kv503' ? `${served} vault answers ${fault.slice(2)}` : '',
       ].filter(Boolean).join('; '),
       attempts: attemptsOf(step),

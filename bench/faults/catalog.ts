@@ -8,7 +8,10 @@
  * - `kinds-pipeline`: every other step kind, one after the other — a dbt Cloud job, a user
  *   activity (`faultEffect`, registered by child.ts: its effect is a line in FAULT_EFFECTS), a
  *   waitFor on an HTTP condition (the bench's own server, FAULT_WAIT_URL) and an approval the
- *   bench grants through the API.
+ *   bench grants through the API;
+ * - `calls-pipeline`: one `pipeline` step (`call`) running `child-pipeline`, whose one step (`work`)
+ *   is the user activity (its effect line names the child run). The child's step may run longer
+ *   than the parent's (60 s against 12 s), so a child held up outlasts the parent step's timeout.
  */
 import { loadCatalog, type Catalog } from '../../src/pipelines/catalog';
 import { pipelineInputs } from '../../src/pipelines/definitions';
@@ -56,6 +59,22 @@ export const KINDS_PIPELINE: PipelineInput = {
   pipelineRetry: { retries: 0 },
 };
 
+/** The child's step: the user activity, given longer than the parent step's timeout. */
+export const CHILD_PIPELINE: PipelineInput = {
+  name: 'child-pipeline',
+  title: 'The child run a pipeline step starts under faults',
+  steps: [{ id: 'work', kind: 'activity', activity: FAULT_ACTIVITY, ...timing, retry: { retries: 0 }, timeout: `${FAULT_STEP_TIMEOUT_SECONDS * 5}s` }],
+  pipelineRetry: { retries: 0 },
+};
+
+export const CALLS_PIPELINE: PipelineInput = {
+  name: 'calls-pipeline',
+  title: 'A pipeline step under faults',
+  // As the approval: the step records the child's run before starting it, so its retries outlast the outage.
+  steps: [{ id: 'call', kind: 'pipeline', pipeline: CHILD_PIPELINE.name, ...timing, retry: APPROVAL_RETRY }],
+  pipelineRetry: { retries: 0 },
+};
+
 export function faultCatalog(): Catalog {
-  return loadCatalog([...pipelineInputs.map((p) => (p.name === 'data-pipeline' ? faultSeed(p) : p)), KINDS_PIPELINE]);
+  return loadCatalog([...pipelineInputs.map((p) => (p.name === 'data-pipeline' ? faultSeed(p) : p)), KINDS_PIPELINE, CHILD_PIPELINE, CALLS_PIPELINE]);
 }

@@ -54,15 +54,15 @@ function withFault(list: readonly Registration[], fault: string | undefined, mar
 
 /**
  * The kinds pipeline's user activity: its external effect is a line in FAULT_EFFECTS (run, step,
- * attempt). Under FAULT_HANG=custom its first call does the effect and then does not answer within
- * the step's timeout.
+ * attempt). Under FAULT_HANG=<step id> (`custom`, or the child pipeline's `work`) its first call
+ * for that step does the effect and then does not answer within the (parent) step's timeout.
  */
 function registerFaultEffect(): void {
   const effects = process.env['FAULT_EFFECTS'];
   const marker = process.env['FAULT_MARKER'];
   registerStepActivity(FAULT_ACTIVITY, async (input) => {
     if (effects) appendFileSync(effects, `${input.runId}:${input.stepId}:${input.attempt}\n`);
-    if (process.env['FAULT_HANG'] === 'custom' && marker && !existsSync(marker)) {
+    if (process.env['FAULT_HANG'] === input.stepId && marker && !existsSync(marker)) {
       writeFileSync(marker, 'hung');
       await new Promise((resolve) => setTimeout(resolve, (FAULT_STEP_TIMEOUT_SECONDS + 8) * 1000));
     }

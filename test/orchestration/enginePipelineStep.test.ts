@@ -173,6 +173,42 @@ describe('a pipeline as a step', () => {
     assert.equal(engine().host.instanceIds().filter((id) => id.startsWith(`${child.name}-child-`)).length, 1);
     await engine().host.waitFor(childId, { timeoutMs: 300_000 });
   });
+
+  test("the run store down: a poll reads the child's Durable status and keeps following it; a cancel (the parent step's timeout) still reaches the child", async () => {
+    const { child, parent } = family('down');
+    engine().deploy(child, parent);
+    engine().fake.script('down-a', [{ running: { polls: 100, pollAfterSeconds: 60 } }]);
+    const real = engine().store;
+    let down = false;
+    // The Table service unreachable for the reads and writes the adapter makes after its start.
+    const store = new Proxy(real, {
+      get(target, prop, receiver) {
+        const value: unknown = Reflect.get(target, prop, receiver);
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]): unknown => (down && (prop === 'getRun' || prop === 'claimCancel') ? Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:10002')) : (value as (...a: unknown[]) => unknown).apply(target, args));
+      },
+    });
+    const adapter = createPipelineAdapter({ catalog: { get: (name) => (name === child.name ? child : undefined) }, store, now: () => engine().host.now() });
+    const step = parent.steps.find((s) => s.id === 'report');
+    if (step?.kind !== 'pipeline' || !adapter.poll || !adapter.cancel) throw new Error('no pipeline step, or an adapter that neither polls nor cancels');
+    const ctx = {
+      runId: 'down-parent-1', pipeline: parent.name, stepId: 'report', attempt: 1, parameters: { day: '2026-03-01' }, trigger: { kind: 'manual' as const },
+      upstream: { 'export.output.rows': 7 }, secrets: { get: () => Promise.resolve(''), invalidate: () => undefined }, settings: () => undefined,
+      log: createLogger({ level: 'silent' }), durable: engine().host.client,
+    };
+    const started = await adapter.start(step, ctx);
+    assert.equal(started.status, 'running');
+    const childId = childRunId(child.name, 'down-parent-1', 'report', 1);
+    await engine().host.advance(60_000);
+    down = true;
+    const polled = await adapter.poll(step, { childRunId: childId }, ctx);
+    assert.equal(polled.status, 'running', 'the attempt goes on following its child: a failed poll would fail it, and its retry would start a second child');
+    await adapter.cancel(step, { childRunId: childId }, ctx);
+    down = false;
+    const childRun = await childState(engine(), childId);
+    assert.equal(childRun.status, 'cancelled', 'the child does not run on beside the next attempt');
+    assert.match(childRun.error?.message ?? '', /by run down-parent-1/);
+  });
 });
 
 describe('a pipeline as a step, every step notice lost', () => {

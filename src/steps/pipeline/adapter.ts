@@ -104,7 +104,16 @@ export function createPipelineAdapter(deps: PipelineAdapterDeps): AdapterFor<'pi
   };
 
   const check = async (step: PipelineStep, childId: string, ctx: StepContext): Promise<StepOutcome> => {
-    const [record, status] = await Promise.all([store().getRun(childId), findInstance(client(ctx), childId)]);
+    // The run store down (an outage of its Table service) must not end the attempt while the child
+    // runs on: a failed poll fails the attempt, and its retry would start a second child. Durable's
+    // status of the child then speaks alone (mergeRunView reads it without a record); the store's
+    // error stands only when Durable knows no such instance either.
+    const [read, status] = await Promise.all([
+      store().getRun(childId).then((record) => ({ record }), (error: unknown) => ({ record: undefined, error })),
+      findInstance(client(ctx), childId),
+    ]);
+    if ('error' in read && !status) throw read.error;
+    const { record } = read;
     const view = mergeRunView(childId, record, [], status);
     if (!view) throw new TransientError(`child run ${childId} is not found yet`);
     const steps = stateFromDurable(status)?.steps ?? view.steps;
@@ -148,9 +157,17 @@ export function createPipelineAdapter(deps: PipelineAdapterDeps): AdapterFor<'pi
     poll: (step, handle, ctx) => check(step, childIdOf(handle), ctx),
     async cancel(_step, handle, ctx) {
       // As the API cancels (src/api/routes.ts cancelRun): recorded first, so a lost event cannot lose it.
+      // The run store down (the parent's attempt timed out while the child waits on that store), the
+      // event is raised all the same: a child left running would do its work beside the retry's child.
       try {
         const childId = childIdOf(handle);
-        const claim = await store().claimCancel(childId, deps.now().toISOString(), `run ${ctx.runId}`);
+        const requestedAt = deps.now().toISOString();
+        const claim = await store()
+          .claimCancel(childId, requestedAt, `run ${ctx.runId}`)
+          .catch((error: unknown) => {
+            ctx.log.warn({ err: error instanceof Error ? error.message : String(error) }, 'pipeline step: could not record the cancel of the child run; cancelling it anyway');
+            return { first: true, requestedAt };
+          });
         if (claim.first) await client(ctx).raiseEvent(childId, CANCEL_EVENT, { reason: `by run ${ctx.runId}`, requestedAt: claim.requestedAt });
       } catch (error) {
         ctx.log.warn({ err: error instanceof Error ? error.message : String(error) }, 'pipeline step: could not cancel the child run');

@@ -13,19 +13,18 @@
  */
 import type { OrchestrationContext } from 'durable-functions';
 import { clientActivityRegistration, type Registration } from '../src/app/registry';
-import { createStepActivities } from '../src/activities';
 import { reconcileRun } from '../src/activities/reconcileRun';
 import { DevHost } from '../src/devhost';
 import { EventType, type HistoryEvent } from '../src/devhost/history';
 import { engineOrchestrators, ORCHESTRATOR_NAMES, type RunInput, type RunState } from '../src/engine';
 import type { FinishRunInput } from '../src/engine/runPipeline';
-import { createLogger } from '../src/logging/logger';
 import { loadDefinitions } from '../src/pipelines/definitions';
+import { resolveParameters, runFactsAt } from '../src/pipelines/parameters';
 import type { PipelineDefinition, PipelineInput } from '../src/pipelines/schema';
 import { definitionVersion } from '../src/pipelines/version';
 import { ACTIVITY_NAMES, type StepActivityInput, type StepOutcome } from '../src/steps/protocol';
 import { pipeline, startEngineHost, type EngineHost } from '../test/orchestration/engineHarness';
-import { FakeAdapter } from '../test/support/fakeAdapters';
+import { fakeStepActivities } from './fakeStepActivities';
 import { fmt, median } from './stats';
 
 const RUNS = 30;
@@ -61,15 +60,7 @@ async function runSeedOverhead(): Promise<string[]> {
   const seed = catalog.get('data-pipeline');
   if (!seed) throw new Error('seed pipeline missing');
   const clock = { now: () => new Date() };
-  const fake = new FakeAdapter(() => clock.now());
-  const activities = createStepActivities({
-    catalog,
-    adapters: { azureFunction: fake, snowflake: fake, dbt: fake },
-    secrets: { get: (name) => Promise.resolve(`value-${name}`), invalidate: () => undefined },
-    settings: (name) => `setting-${name}`,
-    logger: createLogger({ level: 'silent' }),
-    clock: () => clock.now(),
-  });
+  const { activities } = fakeStepActivities(catalog, () => clock.now());
   const registrations: Registration[] = [
     ...engineOrchestrators({ definitions: { get: (version) => (version === definitionVersion(seed) ? seed : undefined) } }).map((o) => ({ kind: 'orchestration' as const, name: o.name, handler: o.handler })),
     { kind: 'orchestration', name: 'minimalThreeActivities', handler: minimalThreeActivities(seed) as Extract<Registration, { kind: 'orchestration' }>['handler'] },
@@ -81,10 +72,14 @@ async function runSeedOverhead(): Promise<string[]> {
   const host = await DevHost.start({ registrations, clock: 'virtual', startTime: new Date('2026-03-02T01:00:00Z'), httpPort: false });
   clock.now = () => host.now();
   const measure = async (name: string, id: string) => {
-    const input: RunInput = { pipeline: seed.name, definitionVersion: definitionVersion(seed), runId: id, trigger: { kind: 'manual' }, parameters: {} };
+    // Parameters resolved as the API resolves them at a start (the seed's `day` is the request's date).
+    const requestedAt = host.now().toISOString();
+    const resolved = resolveParameters(seed, {}, {}, runFactsAt(requestedAt));
+    if (!resolved.ok) throw new Error(`seed parameters: ${JSON.stringify(resolved.problems)}`);
+    const input: RunInput = { pipeline: seed.name, definitionVersion: definitionVersion(seed), runId: id, trigger: { kind: 'manual', requestedAt }, parameters: resolved.parameters };
     await host.client.startNew(name, { instanceId: id, input });
     const status = await host.waitFor(id);
-    if ((status.output as RunState).status !== 'succeeded') throw new Error(`${name} run ${id} did not succeed`);
+    if ((status.output as RunState).status !== 'succeeded') throw new Error(`${name} run ${id} did not succeed: ${JSON.stringify((status.output as RunState | undefined)?.error ?? status)}`);
     return host.stats(id);
   };
   try {

@@ -9,7 +9,6 @@
  * orchestrators' replay CPU — so a cost that grows faster than n shows as a per-item figure that
  * grows.
  */
-import { createStepActivities } from '../src/activities';
 import { collectRunState } from '../src/activities/collectRunState';
 import { notifyStepDone } from '../src/activities/notifyStepDone';
 import { reconcileRun } from '../src/activities/reconcileRun';
@@ -18,12 +17,12 @@ import { clientActivityRegistration, type Registration } from '../src/app/regist
 import { DevHost } from '../src/devhost';
 import { engineOrchestrators, ORCHESTRATOR_NAMES, type RunInput, type RunState } from '../src/engine';
 import { callerOf, stopPollingWith } from '../src/functions/activities';
-import { createLogger } from '../src/logging/logger';
 import type { PipelineDefinition } from '../src/pipelines/schema';
 import { definitionVersion } from '../src/pipelines/version';
 import { ACTIVITY_NAMES } from '../src/steps/protocol';
 import { pipeline } from '../test/orchestration/engineHarness';
-import { FakeAdapter } from '../test/support/fakeAdapters';
+import type { FakeAdapter } from '../test/support/fakeAdapters';
+import { fakeStepActivities } from './fakeStepActivities';
 import { replayedWork } from './engine';
 import { fmt } from './stats';
 
@@ -34,15 +33,7 @@ import { fmt } from './stats';
  */
 async function storelessHost(definitions: Map<string, PipelineDefinition>): Promise<{ host: DevHost; fake: FakeAdapter }> {
   const clock = { now: () => new Date('2026-03-02T01:00:00Z') };
-  const fake = new FakeAdapter(() => clock.now());
-  const activities = createStepActivities({
-    catalog: { get: (name) => [...definitions.values()].find((d) => d.name === name) },
-    adapters: { azureFunction: fake, snowflake: fake, dbt: fake },
-    secrets: { get: (name) => Promise.resolve(`value-${name}`), invalidate: () => undefined },
-    settings: (name) => `setting-${name}`,
-    logger: createLogger({ level: 'silent' }),
-    clock: () => clock.now(),
-  });
+  const { fake, activities } = fakeStepActivities({ get: (name) => [...definitions.values()].find((d) => d.name === name) }, () => clock.now());
   const registrations: Registration[] = [
     ...engineOrchestrators({ definitions: { get: (version) => definitions.get(version) } }).map((o) => ({ kind: 'orchestration' as const, name: o.name, handler: o.handler })),
     { kind: 'activity', name: ACTIVITY_NAMES.startStep, handler: (input: unknown, context) => activities.startStep(input, callerOf(context)) },
